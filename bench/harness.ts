@@ -1,0 +1,164 @@
+/**
+ * The benchmark harness: runs a carebase operation and the equivalent raw `pg` code against the
+ * same database in the same process, alternating in rounds so drift in machine load hits both
+ * sides alike, and reports each side's rate and the ratio. Benchmarks report; they never assert.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** A throughput comparison: each side is called in a loop by `concurrency` workers. */
+export interface ThroughputCase {
+  readonly name: string;
+  readonly concurrency: number;
+  readonly carebase: () => Promise<unknown>;
+  readonly raw: () => Promise<unknown>;
+}
+
+/** A duration comparison: each side runs whole, `runs` times, alternating. */
+export interface DurationCase {
+  readonly name: string;
+  readonly runs: number;
+  readonly carebase: () => Promise<unknown>;
+  readonly raw: () => Promise<unknown>;
+  /** Runs before each run of either side (e.g. truncating a table); not timed. */
+  readonly beforeEach?: () => Promise<unknown>;
+}
+
+/** One line of the report. */
+export interface BenchRow {
+  readonly name: string;
+  readonly unit: 'ops/s' | 'ms (median)';
+  readonly carebase: number;
+  readonly raw: number;
+  /** carebase relative to raw: > 1 means carebase is faster. */
+  readonly ratio: number;
+  readonly note?: string;
+}
+
+const rows: BenchRow[] = [];
+
+async function loop(fn: () => Promise<unknown>, concurrency: number, ms: number): Promise<number> {
+  const deadline = performance.now() + ms;
+  let ops = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        await fn();
+        ops++;
+      }
+    }),
+  );
+  return ops;
+}
+
+/** Measures ops/s of both sides over `rounds` alternating rounds of `roundMs` (after a warm-up). */
+export async function throughput(
+  c: ThroughputCase,
+  options: { rounds?: number; roundMs?: number } = {},
+): Promise<BenchRow> {
+  const rounds = options.rounds ?? Number(process.env.BENCH_ROUNDS ?? 6);
+  const roundMs = options.roundMs ?? Number(process.env.BENCH_ROUND_MS ?? 1000);
+  await loop(c.carebase, c.concurrency, 300);
+  await loop(c.raw, c.concurrency, 300);
+  let carebaseOps = 0;
+  let rawOps = 0;
+  for (let round = 0; round < rounds; round++) {
+    // Alternate which side goes first, too.
+    if (round % 2 === 0) {
+      carebaseOps += await loop(c.carebase, c.concurrency, roundMs);
+      rawOps += await loop(c.raw, c.concurrency, roundMs);
+    } else {
+      rawOps += await loop(c.raw, c.concurrency, roundMs);
+      carebaseOps += await loop(c.carebase, c.concurrency, roundMs);
+    }
+  }
+  const seconds = (rounds * roundMs) / 1000;
+  return record({
+    name: `${c.name} (x${c.concurrency})`,
+    unit: 'ops/s',
+    carebase: carebaseOps / seconds,
+    raw: rawOps / seconds,
+    ratio: carebaseOps / rawOps,
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Measures median duration of both sides over `runs` alternating runs. */
+export async function duration(c: DurationCase): Promise<BenchRow> {
+  const carebaseMs: number[] = [];
+  const rawMs: number[] = [];
+  const time = async (fn: () => Promise<unknown>, into: number[]): Promise<void> => {
+    await c.beforeEach?.();
+    const started = performance.now();
+    await fn();
+    into.push(performance.now() - started);
+  };
+  for (let run = 0; run < c.runs; run++) {
+    if (run % 2 === 0) {
+      await time(c.carebase, carebaseMs);
+      await time(c.raw, rawMs);
+    } else {
+      await time(c.raw, rawMs);
+      await time(c.carebase, carebaseMs);
+    }
+  }
+  const carebase = median(carebaseMs);
+  const raw = median(rawMs);
+  return record({ name: c.name, unit: 'ms (median)', carebase, raw, ratio: raw / carebase });
+}
+
+/** Adds a row measured some other way (e.g. memory) to the report. */
+export function record(row: BenchRow): BenchRow {
+  rows.push(row);
+  process.stdout.write(`  ${formatRow(row)}\n`);
+  return row;
+}
+
+function fmt(value: number): string {
+  return value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2);
+}
+
+function formatRow(row: BenchRow): string {
+  return `${row.name}: carebase ${fmt(row.carebase)} ${row.unit}, raw ${fmt(row.raw)} ${row.unit}, ratio ${row.ratio.toFixed(2)}x${row.note ? ` (${row.note})` : ''}`;
+}
+
+/** Prints every row recorded so far as a Markdown table. */
+export function printReport(): void {
+  const header = '| benchmark | unit | carebase | raw pg | ratio (carebase vs raw) |';
+  const lines = rows.map(
+    (row) =>
+      `| ${row.name} | ${row.unit} | ${fmt(row.carebase)} | ${fmt(row.raw)} | ${row.ratio.toFixed(2)}x${row.note ? ` ${row.note}` : ''} |`,
+  );
+  process.stdout.write(`\n${header}\n|---|---|---|---|---|\n${lines.join('\n')}\n`);
+}
+
+/** The server benchmarks run against: CAREBASE_BENCH_DATABASE_URL, else the local test server. */
+export const benchServerUrl =
+  process.env.CAREBASE_BENCH_DATABASE_URL ??
+  process.env.CAREBASE_TEST_DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Creates a scratch database for one benchmark; `drop()` removes it. */
+export async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `carebase_bench_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: benchServerUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(benchServerUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: benchServerUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}

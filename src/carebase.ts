@@ -1,0 +1,219 @@
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import type pg from 'pg';
+import Cursor from 'pg-cursor';
+import type { CarebaseOptions } from './config/options.js';
+import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
+import { ClosedError } from './errors/errors.js';
+import { parseInput } from './errors/validation.js';
+import { carebaseMigrations } from './migration/library.js';
+import { type MigrateResult, migrate } from './migration/runner.js';
+import { migrationStatus } from './migration/status.js';
+import type { MigrationSource } from './migration/types.js';
+import { createPool } from './pool/create-pool.js';
+import { checkHealth, type HealthReport } from './pool/health.js';
+import { CarebaseKyselyPool, PreparedStatements } from './pool/kysely-pool.js';
+import { runTransaction, type TransactionOptions } from './pool/transaction.js';
+import {
+  type ActorInput,
+  ActorSchema,
+  type CarebaseRuntime,
+  RepositoryContext,
+} from './repositories/context.js';
+import type { CarebaseDatabase } from './schema/database.js';
+
+/**
+ * A view of carebase bound to one executor (the pool, or a transaction) and one actor. `cb`
+ * itself, the `tx` inside `cb.transaction()`, and the result of `cb.withActor()` are all scopes.
+ */
+export class CarebaseScope {
+  readonly #context: RepositoryContext;
+
+  /** @internal */
+  constructor(context: RepositoryContext) {
+    this.#context = context;
+  }
+
+  /** @internal The context repositories are built on. */
+  get context(): RepositoryContext {
+    return this.#context;
+  }
+
+  /**
+   * The typed escape hatch: a `Kysely<CarebaseDatabase>` scoped to the carebase schema (inside
+   * `transaction()`, the transaction itself).
+   */
+  get db(): Kysely<CarebaseDatabase> {
+    return this.#context.db;
+  }
+
+  /**
+   * Runs `fn` in a transaction and returns its result. Repository calls on `tx` join the
+   * transaction; if `fn` throws, everything it wrote is rolled back. Serialization failures and
+   * deadlocks re-run `fn` (up to `retries`, default 3) with jittered backoff, so `fn` must be safe
+   * to re-run. Called on a scope that is already a transaction, `fn` runs in a savepoint.
+   *
+   * Throws whatever `fn` throws, or a carebase error for database failures.
+   *
+   * @example
+   * ```ts
+   * await cb.transaction(async (tx) => {
+   *   await tx.db.insertInto('schema_migrations').values(row).execute();
+   * }, { isolation: 'serializable' });
+   * ```
+   */
+  transaction<T>(fn: (tx: CarebaseScope) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    const context = this.#context;
+    return runTransaction(
+      context.db,
+      (trx: Transaction<CarebaseDatabase>) =>
+        fn(new CarebaseScope(new RepositoryContext(context.runtime, trx, context.actor))),
+      options,
+      context.config.logger,
+    );
+  }
+
+  /**
+   * Returns a scope whose writes are attributed to `actor` in the audit log. Cheap: call it per
+   * request. Throws `ValidationError` for a malformed actor (e.g. an invalid IP).
+   *
+   * @example
+   * ```ts
+   * const scoped = cb.withActor({ userId: user.id, ip: req.ip, userAgent: req.get('user-agent') });
+   * ```
+   */
+  withActor(actor: ActorInput): CarebaseScope {
+    const parsed = parseInput(ActorSchema, actor, 'actor');
+    return new CarebaseScope(this.#context.withActor(parsed));
+  }
+}
+
+/** A carebase instance: a scope plus the pool, migrations, health and shutdown. */
+export class Carebase extends CarebaseScope implements AsyncDisposable {
+  readonly #runtime: CarebaseRuntime;
+  readonly #kyselyPool: CarebaseKyselyPool;
+  #closing: Promise<void> | undefined;
+
+  /** @internal Use {@link createCarebase}. */
+  constructor(runtime: CarebaseRuntime, kyselyPool: CarebaseKyselyPool) {
+    super(new RepositoryContext(runtime, runtime.db, undefined));
+    this.#runtime = runtime;
+    this.#kyselyPool = kyselyPool;
+  }
+
+  /** The underlying `pg.Pool` (shared with `db`). Ended by `close()` when carebase created it. */
+  get pool(): pg.Pool {
+    return this.#runtime.pool;
+  }
+
+  /** The resolved, frozen configuration. Printing it never shows the password. */
+  get config(): ResolvedConfig {
+    return this.#runtime.config;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#kyselyPool.closed;
+  }
+
+  /**
+   * Applies carebase's pending migrations (and, optionally, host sources after them) to the
+   * configured schema. Safe to call at every boot of every replica: concurrent callers wait for
+   * one another and each migration is applied once.
+   *
+   * Throws `MigrationError` when a migration fails or drifted, `ClosedError` after `close()`.
+   *
+   * @example
+   * ```ts
+   * const cb = createCarebase(configFromEnv());
+   * await cb.migrate();
+   * ```
+   */
+  async migrate(
+    options: { sources?: readonly MigrationSource[]; signal?: AbortSignal } = {},
+  ): Promise<MigrateResult> {
+    this.#assertOpen();
+    return migrate(this.#runtime.pool, {
+      sources: options.sources ?? [carebaseMigrations],
+      schema: this.#runtime.config.schema,
+      logger: this.#runtime.config.logger,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  }
+
+  /**
+   * Checks the database: round-trip latency, server version, pool counts and the number of
+   * pending library migrations. Never throws for an unreachable database: returns `ok: false`
+   * with the error's code instead.
+   *
+   * @example
+   * ```ts
+   * app.get('/health', async (_req, res) => {
+   *   const health = await cb.health();
+   *   res.status(health.ok ? 200 : 503).json(health);
+   * });
+   * ```
+   */
+  health(): Promise<HealthReport> {
+    return checkHealth(this.#runtime, () =>
+      migrationStatus(this.#runtime.pool, { schema: this.#runtime.config.schema }).then((statuses) =>
+        statuses.reduce((sum, status) => sum + status.pending.length, 0),
+      ),
+    );
+  }
+
+  /**
+   * Closes the pool. Idempotent; waits for checked-out connections to be released. Afterwards,
+   * every call fails with `ClosedError`.
+   */
+  close(): Promise<void> {
+    // Ends the pool through the adapter rather than destroying Kysely, so later calls reach the
+    // adapter and fail with ClosedError instead of Kysely's untyped "driver destroyed" error.
+    this.#closing ??= this.#kyselyPool.end();
+    return this.#closing;
+  }
+
+  /** Same as {@link Carebase.close}, for `await using cb = createCarebase(...)`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #assertOpen(): void {
+    if (this.closed) throw new ClosedError();
+  }
+}
+
+/** Options of {@link createCarebase} beyond {@link CarebaseOptions}. */
+export interface CreateCarebaseExtras {
+  /**
+   * Use this pool instead of creating one (the host keeps ownership: `close()` does not end it).
+   * The pool's own settings then apply instead of the `pool` options.
+   */
+  readonly pool?: pg.Pool;
+}
+
+/**
+ * Creates a carebase instance: validates options, creates the pool (lazily connected) and a
+ * `Kysely<CarebaseDatabase>` on it, scoped to the carebase schema.
+ *
+ * Throws `InvalidConfigurationError` naming the first invalid option. Creating an instance opens
+ * no connection; the first query does.
+ *
+ * @example
+ * ```ts
+ * import { configFromEnv, createCarebase } from 'carebase';
+ * const cb = createCarebase({ ...configFromEnv(), pool: { max: 10 } });
+ * await cb.migrate();
+ * console.log(await cb.health());
+ * await cb.close();
+ * ```
+ */
+export function createCarebase(options: CarebaseOptions = {}, extras: CreateCarebaseExtras = {}): Carebase {
+  const config = resolveConfig(options);
+  const pool = extras.pool ?? createPool(config);
+  const prepared = new PreparedStatements();
+  const kyselyPool = new CarebaseKyselyPool(pool, prepared, extras.pool === undefined);
+  const db = new Kysely<CarebaseDatabase>({
+    dialect: new PostgresDialect({ pool: kyselyPool, cursor: Cursor }),
+  }).withSchema(config.schema);
+  return new Carebase({ config, pool, prepared, db }, kyselyPool);
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/** Keys redacted from audit change sets and metadata by default, at any depth (case-insensitive). */
+export const DEFAULT_REDACT_KEYS = [
+  'password',
+  'passwordHash',
+  'password_hash',
+  'token',
+  'tokenHash',
+  'token_hash',
+  'secret',
+  'ssn',
+] as const;
+
+/**
+ * Options of the audit log.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase } from 'carebase';
+ * const cb = createCarebase({ audit: { redactKeys: ['password', 'token', 'mrn'] } });
+ * ```
+ */
+export const AuditOptionsSchema = z
+  .strictObject({
+    /** Keys whose values are replaced by `[redacted]` before storage. @default password, token, secret, ssn, ... */
+    redactKeys: z.array(z.string().min(1)).default([...DEFAULT_REDACT_KEYS]),
+    /** Whole monthly partitions older than this are dropped by `applyRetention`. @default 84 (7 years) */
+    retentionMonths: z.number().int().positive().default(84),
+    /** Allows `retentionMonths` below 72 (6 years). @default false */
+    allowShortRetention: z.boolean().default(false),
+    /** Monthly partitions kept created ahead of the current month. @default 2 */
+    partitionsAhead: z.number().int().min(1).max(24).default(2),
+  })
+  .refine((options) => options.allowShortRetention || options.retentionMonths >= 72, {
+    path: ['retentionMonths'],
+    message: 'must be at least 72 (6 years) unless allowShortRetention is set',
+  })
+  .prefault({});
+
+/** Audit options as a host writes them. */
+export type AuditOptions = z.input<typeof AuditOptionsSchema>;
+/** Audit options with defaults applied. */
+export type ResolvedAuditOptions = z.output<typeof AuditOptionsSchema>;

@@ -1,0 +1,97 @@
+import { InvalidConfigurationError } from '../errors/errors.js';
+import type { CarebaseOptions } from './options.js';
+import type { PoolOptions, SslOptions } from './pool-options.js';
+import { Secret } from './secret.js';
+
+/** The environment variables `configFromEnv` reads. */
+export type CarebaseEnv = Readonly<Record<string, string | undefined>>;
+
+function readInt(env: CarebaseEnv, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^-?\d+$/.test(raw)) throw new InvalidConfigurationError(name, 'must be a whole number');
+  return Number(raw);
+}
+
+function readString(env: CarebaseEnv, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function readSecret(env: CarebaseEnv, name: string): Secret | undefined {
+  const raw = readString(env, name);
+  return raw === undefined ? undefined : new Secret(raw);
+}
+
+const SSL_ENV: Record<string, 'disable' | 'require' | 'verify-full'> = {
+  '0': 'disable',
+  false: 'disable',
+  off: 'disable',
+  disable: 'disable',
+  '1': 'require',
+  true: 'require',
+  on: 'require',
+  require: 'require',
+  'verify-full': 'verify-full',
+};
+
+function readSsl(env: CarebaseEnv): SslOptions | undefined {
+  const raw = readString(env, 'DB_SSL')?.trim().toLowerCase();
+  const ca = readString(env, 'DB_SSL_CA');
+  if (raw === undefined) return ca === undefined ? undefined : { mode: 'verify-full', ca };
+  const mode = SSL_ENV[raw];
+  if (mode === undefined) {
+    throw new InvalidConfigurationError(
+      'DB_SSL',
+      'must be one of true, false, disable, require, verify-full',
+    );
+  }
+  return ca === undefined ? mode : { mode, ca };
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * Builds {@link CarebaseOptions} from environment variables: `DATABASE_URL`, or `DB_HOST`,
+ * `DB_PORT`, `DB_NAME`, `DB_USER`, `DB_PASSWORD`; plus `DB_SSL` (`true|false|disable|require|
+ * verify-full`), `DB_SSL_CA` (PEM or path), `DB_POOL_MIN`, `DB_POOL_MAX`,
+ * `DB_CONNECTION_TIMEOUT_MS`, `DB_POOL_IDLE_TIMEOUT_MS`, `DB_POOL_MAX_LIFETIME_MS`,
+ * `DB_STATEMENT_TIMEOUT_MS`, `DB_APPLICATION_NAME`, `CAREBASE_SCHEMA` and `BACKUP_DIR`.
+ * When both are set, the `DB_*` parts override the matching parts of `DATABASE_URL`.
+ * `DATABASE_URL` and `DB_PASSWORD` come back wrapped in a {@link Secret}, so printing the
+ * returned object never shows the password.
+ *
+ * Throws {@link InvalidConfigurationError} naming the variable when a value cannot be read
+ * (a non-numeric pool size, an unknown SSL mode); range checks happen in `createCarebase`.
+ *
+ * @example
+ * ```ts
+ * import { configFromEnv, createCarebase } from 'carebase';
+ * const cb = createCarebase({ ...configFromEnv(), pool: { max: 5 } });
+ * ```
+ */
+export function configFromEnv(env: CarebaseEnv = process.env): CarebaseOptions {
+  const pool: PoolOptions = withoutUndefined({
+    min: readInt(env, 'DB_POOL_MIN'),
+    max: readInt(env, 'DB_POOL_MAX'),
+    connectionTimeoutMs: readInt(env, 'DB_CONNECTION_TIMEOUT_MS'),
+    idleTimeoutMs: readInt(env, 'DB_POOL_IDLE_TIMEOUT_MS'),
+    maxLifetimeMs: readInt(env, 'DB_POOL_MAX_LIFETIME_MS'),
+    statementTimeoutMs: readInt(env, 'DB_STATEMENT_TIMEOUT_MS'),
+    applicationName: readString(env, 'DB_APPLICATION_NAME'),
+  });
+  return withoutUndefined({
+    connectionString: readSecret(env, 'DATABASE_URL'),
+    host: readString(env, 'DB_HOST'),
+    port: readInt(env, 'DB_PORT'),
+    database: readString(env, 'DB_NAME'),
+    user: readString(env, 'DB_USER'),
+    password: readSecret(env, 'DB_PASSWORD'),
+    ssl: readSsl(env),
+    pool: Object.keys(pool).length === 0 ? undefined : pool,
+    schema: readString(env, 'CAREBASE_SCHEMA'),
+    backupDir: readString(env, 'BACKUP_DIR'),
+  });
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import type { Clock, Logger } from '../logging/logger.js';
+import { type AnalyticsOptions, AnalyticsOptionsSchema } from './analytics-options.js';
+import { type AuditOptions, AuditOptionsSchema } from './audit-options.js';
+import { type ChatOptions, ChatOptionsSchema } from './chat-options.js';
+import { type PoolOptions, PoolOptionsSchema, type SslOptions, SslOptionsSchema } from './pool-options.js';
+import type { Secret } from './secret.js';
+import { type SessionsOptions, SessionsOptionsSchema } from './sessions-options.js';
+import { type UsersOptions, UsersOptionsSchema } from './users-options.js';
+
+/** PostgreSQL identifiers carebase accepts as its schema name: lower-case, unquoted-safe. */
+export const SchemaNameSchema = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier (letters, digits, underscore)');
+
+/** A string, or a {@link Secret} wrapping one (what `configFromEnv` returns for sensitive values). */
+const secretOrString = z.union([
+  z.string().min(1),
+  z.custom<Secret>(
+    (value) => typeof value === 'object' && value !== null && typeof (value as Secret).reveal === 'function',
+    'must be a string or a Secret',
+  ),
+]);
+
+const loggerSchema = z.custom<Logger>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    ['debug', 'info', 'warn', 'error'].every(
+      (level) => typeof (value as Record<string, unknown>)[level] === 'function',
+    ),
+  'must have debug, info, warn and error methods',
+);
+
+const clockSchema = z.custom<Clock>(
+  (value) => typeof value === 'object' && value !== null && typeof (value as Clock).now === 'function',
+  'must have a now() method returning a Date',
+);
+
+/**
+ * Everything `createCarebase()` accepts. Every field is optional; `configFromEnv()` builds this
+ * object from environment variables.
+ */
+export const CarebaseOptionsSchema = z.strictObject({
+  /**
+   * A `postgres://user:password@host:port/database?sslmode=...` URL. Explicit `host`, `port`,
+   * `database`, `user`, `password` and `ssl` options override its parts.
+   * (env `DATABASE_URL`)
+   */
+  connectionString: secretOrString.optional(),
+  /** @default 'localhost' (env `DB_HOST`) */
+  host: z.string().min(1).optional(),
+  /** @default 5432 (env `DB_PORT`) */
+  port: z.number().int().min(1).max(65_535).optional(),
+  /** @default the user name (env `DB_NAME`) */
+  database: z.string().min(1).optional(),
+  /** @default 'postgres' (env `DB_USER`) */
+  user: z.string().min(1).optional(),
+  /** Never printed: kept in a `Secret` after resolution. (env `DB_PASSWORD`) */
+  password: z.union([z.string(), secretOrString]).optional(),
+  /** @default 'disable', or the URL's `sslmode` (env `DB_SSL`, `DB_SSL_CA`) */
+  ssl: SslOptionsSchema.optional(),
+  /** Pool sizing, timeouts and `application_name`. */
+  pool: PoolOptionsSchema.optional(),
+  /**
+   * The PostgreSQL schema holding every carebase table.
+   * @default 'carebase' (env `CAREBASE_SCHEMA`)
+   */
+  schema: SchemaNameSchema.optional(),
+  /**
+   * Where backups are written.
+   * @default './backups' (env `BACKUP_DIR`)
+   */
+  backupDir: z.string().min(1).optional(),
+  /** Receives carebase's logs. @default a silent logger */
+  logger: loggerSchema.optional(),
+  /** Source of "now" for expiry and lockout decisions. @default the system clock */
+  clock: clockSchema.optional(),
+  /** Password hashing, lockout and roles. */
+  users: UsersOptionsSchema,
+  /** Session idle and absolute timeouts. */
+  sessions: SessionsOptionsSchema,
+  /** Audit redaction and retention. */
+  audit: AuditOptionsSchema,
+  /** Chat limits. */
+  chat: ChatOptionsSchema,
+  /** Analytics limits. */
+  analytics: AnalyticsOptionsSchema,
+});
+
+/**
+ * Options for `createCarebase()`. All optional; see each field for its default and environment
+ * variable.
+ */
+export interface CarebaseOptions {
+  readonly connectionString?: string | Secret | undefined;
+  readonly host?: string | undefined;
+  readonly port?: number | undefined;
+  readonly database?: string | undefined;
+  readonly user?: string | undefined;
+  readonly password?: string | Secret | undefined;
+  readonly ssl?: SslOptions | undefined;
+  readonly pool?: PoolOptions | undefined;
+  readonly schema?: string | undefined;
+  readonly backupDir?: string | undefined;
+  readonly logger?: Logger | undefined;
+  readonly clock?: Clock | undefined;
+  readonly users?: UsersOptions | undefined;
+  readonly sessions?: SessionsOptions | undefined;
+  readonly audit?: AuditOptions | undefined;
+  readonly chat?: ChatOptions | undefined;
+  readonly analytics?: AnalyticsOptions | undefined;
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+const nonNegativeMs = z.number().int().nonnegative();
+
+/**
+ * Connection-pool options. Every field is optional; the defaults below apply.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase } from 'carebase';
+ * const cb = createCarebase({ pool: { min: 2, max: 20, statementTimeoutMs: 10_000 } });
+ * ```
+ */
+export const PoolOptionsSchema = z.strictObject({
+  /**
+   * Connections kept open when idle.
+   * @default 2 (env `DB_POOL_MIN`)
+   */
+  min: z.number().int().nonnegative().optional(),
+  /**
+   * Most connections open at once.
+   * @default 20 (env `DB_POOL_MAX`)
+   */
+  max: z.number().int().positive().max(10_000).optional(),
+  /**
+   * How long to wait for a connection (a free pooled one or a new one) before failing with
+   * `PoolTimeoutError` or `ConnectionError`.
+   * @default 5000 (env `DB_CONNECTION_TIMEOUT_MS`)
+   */
+  connectionTimeoutMs: nonNegativeMs.optional(),
+  /**
+   * Idle connections above `min` are closed after this long. 0 disables.
+   * @default 10000 (env `DB_POOL_IDLE_TIMEOUT_MS`)
+   */
+  idleTimeoutMs: nonNegativeMs.optional(),
+  /**
+   * Connections are recycled after this age (rounded up to whole seconds). 0 disables.
+   * @default 3600000 (1 h; env `DB_POOL_MAX_LIFETIME_MS`)
+   */
+  maxLifetimeMs: nonNegativeMs.optional(),
+  /**
+   * Server-side `statement_timeout` for every pooled connection. 0 disables. Migrations and
+   * backups use their own connections without this limit.
+   * @default 30000 (env `DB_STATEMENT_TIMEOUT_MS`)
+   */
+  statementTimeoutMs: nonNegativeMs.optional(),
+  /**
+   * `application_name` shown in `pg_stat_activity`.
+   * @default 'carebase' (env `DB_APPLICATION_NAME`)
+   */
+  applicationName: z.string().min(1).max(63).optional(),
+});
+
+/** Pool options as a host writes them (all optional). */
+export type PoolOptions = z.input<typeof PoolOptionsSchema>;
+
+/** Pool options after defaults are applied. */
+export interface ResolvedPoolOptions {
+  readonly min: number;
+  readonly max: number;
+  readonly connectionTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxLifetimeMs: number;
+  readonly statementTimeoutMs: number;
+  readonly applicationName: string;
+}
+
+/** The documented pool defaults. */
+export const POOL_DEFAULTS: ResolvedPoolOptions = Object.freeze({
+  min: 2,
+  max: 20,
+  connectionTimeoutMs: 5_000,
+  idleTimeoutMs: 10_000,
+  maxLifetimeMs: 3_600_000,
+  statementTimeoutMs: 30_000,
+  applicationName: 'carebase',
+});
+
+/** SSL modes carebase understands. `verify-full` checks the certificate chain and host name. */
+export const SslModeSchema = z.enum(['disable', 'require', 'verify-full']);
+
+/** An SSL mode name. */
+export type SslMode = z.infer<typeof SslModeSchema>;
+
+/**
+ * SSL settings: a mode name, or an object with a CA bundle for `verify-full` against a managed
+ * database whose certificate is signed by a private CA.
+ */
+export const SslOptionsSchema = z.union([
+  SslModeSchema,
+  z.strictObject({
+    /** @default 'disable' (env `DB_SSL`) */
+    mode: SslModeSchema,
+    /** PEM text of the CA bundle, or a path to it. (env `DB_SSL_CA`) */
+    ca: z.string().min(1).optional(),
+  }),
+]);
+
+/** SSL settings as a host writes them. */
+export type SslOptions = z.input<typeof SslOptionsSchema>;
+
+/** SSL settings after resolution: the CA is loaded into memory. */
+export interface ResolvedSslOptions {
+  readonly mode: SslMode;
+  readonly ca: string | undefined;
+}

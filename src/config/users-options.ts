@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/** The default role allow-list. */
+export const DEFAULT_ROLES = ['admin', 'clinician', 'nurse', 'viewer'] as const;
+
+/**
+ * Options of the users repository: password hashing, lockout and roles.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase } from 'carebase';
+ * const cb = createCarebase({ users: { bcryptCost: 13, lockout: { maxFailures: 3 } } });
+ * ```
+ */
+export const UsersOptionsSchema = z
+  .strictObject({
+    /**
+     * bcrypt cost factor for new hashes; stored hashes below it are rehashed at the next login.
+     * @default 12 (minimum 10)
+     */
+    bcryptCost: z.number().int().min(10).max(20).default(12),
+    /**
+     * Shortest accepted password, in characters. (Longest: 72 UTF-8 bytes, a bcrypt limit.)
+     * @default 12
+     */
+    passwordMinLength: z.number().int().min(1).max(72).default(12),
+    /** Per-account lockout after repeated failures. */
+    lockout: z
+      .strictObject({
+        /** Consecutive failed logins that lock the account. @default 5 */
+        maxFailures: z.number().int().min(1).max(100).default(5),
+        /** How long the lock lasts, in milliseconds. @default 900000 (15 min) */
+        durationMs: z
+          .number()
+          .int()
+          .positive()
+          .default(15 * 60_000),
+      })
+      .prefault({}),
+    /** Allowed roles. @default ['admin', 'clinician', 'nurse', 'viewer'] */
+    roles: z
+      .array(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/))
+      .min(1)
+      .default([...DEFAULT_ROLES]),
+    /** Optional role -> permissions map used by `cb.users.can(user, permission)`. @default {} */
+    permissions: z.record(z.string(), z.array(z.string().min(1))).default({}),
+  })
+  .prefault({});
+
+/** Users options as a host writes them. */
+export type UsersOptions = z.input<typeof UsersOptionsSchema>;
+/** Users options with defaults applied. */
+export type ResolvedUsersOptions = z.output<typeof UsersOptionsSchema>;

@@ -1,0 +1,31 @@
+/**
+ * The logger interface carebase writes to: the pino calling convention (`obj` first, then an
+ * optional message), so a pino, bunyan-style or console-backed logger fits without an adapter.
+ * carebase never passes query parameters, passwords, tokens or message content to it.
+ *
+ * @example
+ * ```ts
+ * import pino from 'pino';
+ * import { createCarebase } from 'carebase';
+ * const cb = createCarebase({ logger: pino() });
+ * ```
+ */
+export interface Logger {
+  debug(obj: Record<string, unknown>, msg?: string): void;
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+}
+
+const noop = (): void => {};
+
+/** The default logger: discards everything. */
+export const silentLogger: Logger = Object.freeze({ debug: noop, info: noop, warn: noop, error: noop });
+
+/** A source of the current time. Injected so tests can move time without sleeping. */
+export interface Clock {
+  now(): Date;
+}
+
+/** The default clock: the system's. */
+export const systemClock: Clock = Object.freeze({ now: () => new Date() });

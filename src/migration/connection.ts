@@ -1,0 +1,80 @@
+import { CompiledQuery, type Kysely } from 'kysely';
+import pg from 'pg';
+import { toCarebaseError } from '../errors/map-error.js';
+
+/** A single database connection the runner holds for a whole run (lock, migrations, unlock). */
+export interface SqlConnection {
+  query<R = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<{ rows: R[] }>;
+}
+
+/**
+ * Where migrations run: a Kysely instance (any database type), a `pg.Pool`, or a connection
+ * string. The runner takes one connection from it and keeps it for the whole run.
+ */
+export type MigrationTarget<DB = unknown> = Kysely<DB> | pg.Pool | string;
+
+/** Runs `work` on one dedicated connection of `target`; the connection is released afterwards. */
+export async function withConnection<DB, T>(
+  target: MigrationTarget<DB>,
+  work: (connection: SqlConnection) => Promise<T>,
+): Promise<T> {
+  if (isKysely(target)) {
+    return target.connection().execute((db) =>
+      work({
+        async query<R>(text: string, values: readonly unknown[] = []) {
+          const result = await db.executeQuery<R>(CompiledQuery.raw(text, [...values]));
+          return { rows: [...result.rows] };
+        },
+      }),
+    );
+  }
+  if (typeof target === 'string') {
+    const client = new pg.Client({ connectionString: target });
+    try {
+      await client.connect();
+    } catch (error) {
+      throw toCarebaseError(error);
+    }
+    try {
+      return await work(pgConnection(client));
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+  let client: pg.PoolClient;
+  try {
+    client = await target.connect();
+  } catch (error) {
+    throw toCarebaseError(error);
+  }
+  let broken = false;
+  try {
+    return await work(
+      pgConnection(client, () => {
+        broken = true;
+      }),
+    );
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Duck-typed so a Kysely from another copy of the package (ESM vs CJS) is still recognised. */
+function isKysely<DB>(target: MigrationTarget<DB>): target is Kysely<DB> {
+  return typeof target === 'object' && typeof (target as Kysely<DB>).executeQuery === 'function';
+}
+
+function pgConnection(client: pg.ClientBase, onError?: () => void): SqlConnection {
+  return {
+    async query<R>(text: string, values: readonly unknown[] = []) {
+      try {
+        const result = await client.query(text, values as unknown[]);
+        return { rows: result.rows as R[] };
+      } catch (error) {
+        const mapped = toCarebaseError(error);
+        if (mapped.code === 'CONNECTION_FAILED') onError?.();
+        throw mapped;
+      }
+    },
+  };
+}

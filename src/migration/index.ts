@@ -1,0 +1,20 @@
+/**
+ * `carebase/migration`: the migration runner. Sources (carebase's own, embedded at build time,
+ * and any number of host folders) each keep their own history in `schema_migrations`.
+ *
+ * @packageDocumentation
+ */
+export { CHECKSUM_ALGORITHM, migrationChecksum, normalizeMigrationText } from './checksum.js';
+export type { MigrationTarget } from './connection.js';
+export { type FileMigrationsOptions, fileMigrations } from './file-source.js';
+export { carebaseMigrations } from './library.js';
+export { parseMigration } from './parse.js';
+export {
+  type MigrateOptions,
+  type MigrateResult,
+  type MigrationPlanStep,
+  type MigrationRunOptions,
+  migrate,
+} from './runner.js';
+export { migrationStatus, type SourceStatus } from './status.js';
+export type { MigrationDefinition, MigrationProgress, MigrationResult, MigrationSource } from './types.js';

@@ -1,0 +1,39 @@
+import m0001 from '../../migrations/0001_foundation.sql';
+import { parseMigration } from './parse.js';
+import type { MigrationDefinition, MigrationSource } from './types.js';
+
+/**
+ * The library's own migrations, embedded into the build as text: nothing reads `migrations/` at
+ * run time, so bundlers (Next.js, esbuild) cannot lose them. Every file in `migrations/` must be
+ * listed here; a test fails otherwise.
+ */
+const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[] = [
+  ['0001_foundation', m0001],
+];
+
+let parsed: readonly MigrationDefinition[] | undefined;
+
+/** The names of the library's migrations, in order. */
+export function libraryMigrationNames(): readonly string[] {
+  return LIBRARY_MIGRATION_FILES.map(([name]) => name);
+}
+
+/**
+ * carebase's own migrations as a source (namespace `carebase`). Its SQL runs with `search_path`
+ * set to the configured carebase schema.
+ *
+ * @example
+ * ```ts
+ * import { carebaseMigrations, migrate } from 'carebase/migration';
+ * await migrate(cb.db, { sources: [carebaseMigrations] });
+ * ```
+ */
+export const carebaseMigrations: MigrationSource = Object.freeze({
+  namespace: 'carebase',
+  useCarebaseSchema: true,
+  onDrift: 'error' as const,
+  async load(): Promise<readonly MigrationDefinition[]> {
+    parsed ??= LIBRARY_MIGRATION_FILES.map(([name, text]) => parseMigration(name, text));
+    return parsed;
+  },
+});

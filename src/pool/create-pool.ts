@@ -1,0 +1,70 @@
+import pg from 'pg';
+import type { CarebaseOptions } from '../config/options.js';
+import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
+import { DriverErrorSummary } from '../errors/map-error.js';
+
+/** `pg.Pool` settings derived from a resolved configuration. Exposed for adapters and tests. */
+export function poolConfigFrom(config: ResolvedConfig): pg.PoolConfig {
+  const { connection, pool } = config;
+  const password = connection.password;
+  let ssl: pg.PoolConfig['ssl'] = false;
+  if (connection.ssl.mode === 'require') ssl = { rejectUnauthorized: false };
+  if (connection.ssl.mode === 'verify-full') {
+    ssl =
+      connection.ssl.ca === undefined
+        ? { rejectUnauthorized: true }
+        : { rejectUnauthorized: true, ca: connection.ssl.ca };
+  }
+  const settings: pg.PoolConfig = {
+    host: connection.host,
+    port: connection.port,
+    database: connection.database,
+    user: connection.user,
+    ssl,
+    min: pool.min,
+    max: pool.max,
+    connectionTimeoutMillis: pool.connectionTimeoutMs,
+    idleTimeoutMillis: pool.idleTimeoutMs,
+    maxLifetimeSeconds: Math.ceil(pool.maxLifetimeMs / 1000),
+    application_name: pool.applicationName,
+  };
+  // A function, not the string: pg calls it per connection and never prints it.
+  if (password !== undefined) settings.password = () => password.reveal();
+  if (pool.statementTimeoutMs > 0) settings.statement_timeout = pool.statementTimeoutMs;
+  return settings;
+}
+
+/**
+ * Creates a `pg.Pool` from carebase options (or a resolved configuration): min/max sizing,
+ * connection and idle timeouts, connection recycling (`maxLifetimeMs`), a per-connection
+ * `statement_timeout`, `application_name` and SSL (`disable | require | verify-full` with a CA).
+ *
+ * The password is handed to pg as a function, so it appears in no printed form of the pool.
+ * Errors of idle connections (a restarted server, a terminated backend) are logged at `warn`
+ * and the connection is dropped; they never crash the process.
+ *
+ * Throws `InvalidConfigurationError` for invalid options.
+ *
+ * @example
+ * ```ts
+ * import { createPool } from 'carebase';
+ * const pool = createPool({ connectionString: process.env.DATABASE_URL, pool: { max: 5 } });
+ * const { rows } = await pool.query('select 1 as one');
+ * await pool.end();
+ * ```
+ */
+export function createPool(options: CarebaseOptions | ResolvedConfig = {}): pg.Pool {
+  const config = isResolved(options) ? options : resolveConfig(options);
+  const pool = new pg.Pool(poolConfigFrom(config));
+  pool.on('error', (error) => {
+    config.logger.warn(
+      { err: error instanceof Error ? new DriverErrorSummary(error) : undefined },
+      'carebase: an idle pooled connection failed and was removed',
+    );
+  });
+  return pool;
+}
+
+function isResolved(options: CarebaseOptions | ResolvedConfig): options is ResolvedConfig {
+  return typeof (options as ResolvedConfig).connection === 'object' && Object.isFrozen(options);
+}

@@ -1,0 +1,57 @@
+import { sql } from 'kysely';
+import { toCarebaseError } from '../errors/map-error.js';
+import type { CarebaseRuntime } from '../repositories/context.js';
+
+/** What `cb.health()` reports. */
+export interface HealthReport {
+  /** True when the database answered and no library migration is pending. */
+  readonly ok: boolean;
+  /** Round-trip time of a trivial query, in milliseconds (including waiting for a connection). */
+  readonly latencyMs: number;
+  /** The server's `server_version`, e.g. `15.20`; undefined when it could not be reached. */
+  readonly serverVersion: string | undefined;
+  /** Connection counts of the pool at the time of the check. */
+  readonly pool: { readonly total: number; readonly idle: number; readonly waiting: number };
+  /** Library migrations not yet applied; undefined when it could not be determined. */
+  readonly pendingMigrations: number | undefined;
+  /** The error code when `ok` is false because a check failed. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** Runs the checks behind `cb.health()`; never throws. */
+export async function checkHealth(
+  runtime: CarebaseRuntime,
+  countPending: () => Promise<number>,
+): Promise<HealthReport> {
+  const { pool } = runtime;
+  const started = performance.now();
+  let serverVersion: string | undefined;
+  let pendingMigrations: number | undefined;
+  let failure: HealthReport['error'];
+  try {
+    const { rows } = await sql<{
+      version: string;
+    }>`select current_setting('server_version') as version`.execute(runtime.db);
+    serverVersion = rows[0]?.version;
+  } catch (error) {
+    const mapped = toCarebaseError(error);
+    failure = { code: mapped.code, message: mapped.message };
+  }
+  const latencyMs = Math.round((performance.now() - started) * 100) / 100;
+  if (failure === undefined) {
+    try {
+      pendingMigrations = await countPending();
+    } catch (error) {
+      const mapped = toCarebaseError(error);
+      failure = { code: mapped.code, message: mapped.message };
+    }
+  }
+  return {
+    ok: failure === undefined && pendingMigrations === 0,
+    latencyMs,
+    serverVersion,
+    pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
+    pendingMigrations,
+    ...(failure === undefined ? {} : { error: failure }),
+  };
+}

@@ -1,0 +1,84 @@
+import { type IsolationLevel, type Kysely, sql, type Transaction } from 'kysely';
+import { z } from 'zod';
+import { isRetryableTransactionError } from '../errors/map-error.js';
+import { parseInput } from '../errors/validation.js';
+import type { Logger } from '../logging/logger.js';
+
+/** Options of `cb.transaction()`. */
+export const TransactionOptionsSchema = z.strictObject({
+  /**
+   * Isolation level of the transaction.
+   * @default the server's default (normally `read committed`)
+   */
+  isolation: z.enum(['read committed', 'repeatable read', 'serializable']).optional(),
+  /**
+   * How many times to re-run the callback after a serialization failure (40001) or a deadlock
+   * (40P01). Other errors are never retried. The callback must therefore be safe to re-run: keep
+   * side effects outside the database (emails, HTTP calls) out of it.
+   * @default 3
+   */
+  retries: z.number().int().min(0).max(20).optional(),
+  /** Base delay of the jittered exponential backoff between retries, in ms. @default 10 */
+  retryDelayMs: z.number().int().min(0).max(10_000).optional(),
+});
+
+/** Options of `cb.transaction()`. */
+export type TransactionOptions = z.input<typeof TransactionOptionsSchema>;
+
+let savepointCounter = 0;
+
+function backoff(attempt: number, baseMs: number): Promise<void> {
+  const cap = baseMs * 2 ** attempt;
+  const delay = cap / 2 + Math.random() * (cap / 2);
+  return new Promise((resolve) => setTimeout(resolve, delay));
+}
+
+/**
+ * Runs `fn` in a transaction on `db` and returns its result. On a serialization failure or a
+ * deadlock the whole transaction is rolled back and `fn` runs again, up to `retries` times, with
+ * jittered exponential backoff. Any other error rolls back and is rethrown as a carebase error.
+ *
+ * When `db` is already a transaction, `fn` runs inside a savepoint instead: a failure rolls back
+ * to the savepoint and rethrows, leaving the outer transaction usable; retries are the outer
+ * transaction's business.
+ */
+export async function runTransaction<DB, T>(
+  db: Kysely<DB>,
+  fn: (trx: Transaction<DB>) => Promise<T>,
+  options: TransactionOptions | undefined,
+  logger: Logger,
+): Promise<T> {
+  const parsed = parseInput(TransactionOptionsSchema, options ?? {}, 'transaction options');
+  if (db.isTransaction) return runInSavepoint(db as Transaction<DB>, fn);
+  const retries = parsed.retries ?? 3;
+  const baseDelay = parsed.retryDelayMs ?? 10;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      let builder = db.transaction();
+      if (parsed.isolation !== undefined)
+        builder = builder.setIsolationLevel(parsed.isolation as IsolationLevel);
+      return await builder.execute(fn);
+    } catch (error) {
+      // Driver errors arrive already mapped by the pool adapter; the host's own errors pass untouched.
+      if (attempt >= retries || !isRetryableTransactionError(error)) throw error;
+      logger.debug({ attempt: attempt + 1, sqlState: error.sqlState }, 'carebase: retrying transaction');
+      await backoff(attempt, baseDelay);
+    }
+  }
+}
+
+async function runInSavepoint<DB, T>(
+  trx: Transaction<DB>,
+  fn: (trx: Transaction<DB>) => Promise<T>,
+): Promise<T> {
+  const name = sql.id(`carebase_sp_${++savepointCounter}`);
+  await sql`savepoint ${name}`.execute(trx);
+  try {
+    const result = await fn(trx);
+    await sql`release savepoint ${name}`.execute(trx);
+    return result;
+  } catch (error) {
+    await sql`rollback to savepoint ${name}`.execute(trx);
+    throw error;
+  }
+}

@@ -1,0 +1,98 @@
+import { isIP } from 'node:net';
+import type { Kysely, Transaction } from 'kysely';
+import type pg from 'pg';
+import { z } from 'zod';
+import type { ResolvedConfig } from '../config/resolve.js';
+import type { PreparedStatements } from '../pool/kysely-pool.js';
+import { runTransaction, type TransactionOptions } from '../pool/transaction.js';
+import type { CarebaseDatabase } from '../schema/database.js';
+
+/**
+ * Who is acting: attached to every audit entry written through a scope made by
+ * `cb.withActor(actor)`. All fields are optional; `type` defaults to `user` when `userId` is set
+ * and `system` otherwise.
+ */
+export const ActorSchema = z.strictObject({
+  /** The acting user's id, or `null` for the system. */
+  userId: z.uuid().nullable().optional(),
+  /** What kind of actor this is. */
+  type: z.enum(['user', 'system', 'service']).optional(),
+  /** The client's IP address (IPv4 or IPv6). */
+  ip: z
+    .string()
+    .refine((value) => isIP(value) !== 0, 'must be an IPv4 or IPv6 address')
+    .optional(),
+  /** The client's User-Agent header, truncated to 512 characters. */
+  userAgent: z
+    .string()
+    .transform((value) => value.slice(0, 512))
+    .optional(),
+  /** A request or correlation id. */
+  requestId: z.string().min(1).max(128).optional(),
+});
+
+/** Who is acting; see {@link ActorSchema}. */
+export type Actor = z.output<typeof ActorSchema>;
+/** An actor as a host writes it. */
+export type ActorInput = z.input<typeof ActorSchema>;
+
+/** What one carebase instance shares between all its scopes. */
+export interface CarebaseRuntime {
+  readonly config: ResolvedConfig;
+  readonly pool: pg.Pool;
+  readonly prepared: PreparedStatements;
+  /** The root Kysely instance, scoped to the carebase schema. */
+  readonly db: Kysely<CarebaseDatabase>;
+}
+
+/**
+ * What a repository is built on: an executor (the root Kysely or a transaction), the instance's
+ * runtime, and the current actor. Repositories never open connections of their own except through
+ * {@link RepositoryContext.atomic}, so several compose inside one transaction.
+ */
+export class RepositoryContext {
+  readonly runtime: CarebaseRuntime;
+  readonly db: Kysely<CarebaseDatabase>;
+  readonly actor: Actor | undefined;
+
+  constructor(runtime: CarebaseRuntime, db: Kysely<CarebaseDatabase>, actor: Actor | undefined) {
+    this.runtime = runtime;
+    this.db = db;
+    this.actor = actor;
+  }
+
+  /** The resolved configuration. */
+  get config(): ResolvedConfig {
+    return this.runtime.config;
+  }
+
+  /** True when this context's executor is a transaction. */
+  get inTransaction(): boolean {
+    return this.db.isTransaction;
+  }
+
+  /** The current time from the configured clock. */
+  now(): Date {
+    return this.runtime.config.clock.now();
+  }
+
+  /** The same executor, another actor. */
+  withActor(actor: Actor | undefined): RepositoryContext {
+    return new RepositoryContext(this.runtime, this.db, actor);
+  }
+
+  /**
+   * Runs `fn` atomically: inside the current transaction when there is one (its failure then
+   * aborts the caller's transaction), otherwise in a new transaction that retries serialization
+   * failures and deadlocks. Repositories use it so a write and its audit entry commit together.
+   */
+  atomic<T>(fn: (ctx: RepositoryContext) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    if (this.db.isTransaction) return fn(this);
+    return runTransaction(
+      this.db,
+      (trx: Transaction<CarebaseDatabase>) => fn(new RepositoryContext(this.runtime, trx, this.actor)),
+      options,
+      this.runtime.config.logger,
+    );
+  }
+}

@@ -1,0 +1,13 @@
+import type { SchemaMigrationsTable } from './migrations.js';
+
+/**
+ * The Kysely database interface of every table carebase creates, keyed by table name in the
+ * carebase schema (default `carebase`). `cb.db` is a `Kysely<CarebaseDatabase>` already scoped to
+ * that schema, so `cb.db.selectFrom('users')` reads `carebase.users`.
+ *
+ * A test introspects a migrated database and fails if any column, type or nullability here
+ * differs from the schema the migrations create.
+ */
+export interface CarebaseDatabase {
+  schema_migrations: SchemaMigrationsTable;
+}

@@ -1,0 +1,16 @@
+import type { ColumnType } from 'kysely';
+
+/** `schema_migrations`: one row per applied migration, per source namespace. */
+export interface SchemaMigrationsTable {
+  /** The source's namespace: `carebase` for the library's own, the host's chosen name otherwise. */
+  namespace: string;
+  /** The migration's name (its file name without `.sql`). */
+  name: string;
+  /** Hex SHA-256 of the normalized migration text (see `checksum_algorithm`). */
+  checksum: string;
+  /** Version of the normalization + hash algorithm that produced `checksum`. */
+  checksum_algorithm: number;
+  applied_at: ColumnType<Date, Date | string | undefined, never>;
+  /** How long the migration took to apply, in milliseconds. */
+  execution_ms: number;
+}
