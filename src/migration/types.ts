@@ -46,8 +46,8 @@ export interface MigrationResult {
   readonly direction: 'up' | 'down';
   readonly status: 'applied' | 'rolled-back' | 'failed' | 'skipped';
   readonly durationMs: number;
-  /** The error's code and message when `status` is `failed` (never SQL parameters). */
-  readonly error?: { readonly code: string; readonly message: string };
+  /** The error's code, message and SQLSTATE when `status` is `failed` (never SQL parameters). */
+  readonly error?: { readonly code: string; readonly message: string; readonly sqlState?: string };
 }
 
 /** Progress events reported through `onProgress`. */
