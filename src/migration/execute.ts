@@ -47,10 +47,11 @@ export async function executeMigration(
     return executionMs;
   };
   if (definition.transaction) {
-    await connection.query('begin');
+    // One round trip to open the transaction and scope its settings to it.
+    await connection.query(
+      `begin; set local statement_timeout = 0${useSchema ? `; set local search_path to ${q}` : ''}`,
+    );
     try {
-      await connection.query('set local statement_timeout = 0');
-      if (useSchema) await connection.query(`set local search_path to ${q}`);
       await connection.query(text);
       const elapsed = await record();
       await connection.query('commit');
@@ -62,13 +63,11 @@ export async function executeMigration(
   }
   // Outside a transaction: session settings, reset afterwards; one statement per round trip,
   // because a multi-statement query string is an implicit transaction.
-  await connection.query('set statement_timeout = 0');
-  if (useSchema) await connection.query(`set search_path to ${q}`);
+  await connection.query(`set statement_timeout = 0${useSchema ? `; set search_path to ${q}` : ''}`);
   try {
     for (const statement of splitStatements(text)) await connection.query(statement);
   } finally {
-    await connection.query('reset search_path').catch(() => {});
-    await connection.query('reset statement_timeout').catch(() => {});
+    await connection.query('reset search_path; reset statement_timeout').catch(() => {});
   }
   return record();
 }

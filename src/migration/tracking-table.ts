@@ -30,22 +30,23 @@ export interface AppliedMigration {
 export async function ensureTrackingTable(connection: SqlConnection, schema: string): Promise<void> {
   const q = quoteSchema(schema);
   if (await trackingTableExists(connection, schema)) return;
-  await connection.query('begin');
   try {
-    await connection.query("select pg_advisory_xact_lock(hashtext('carebase.migrate.bootstrap'))");
-    await connection.query(`create schema if not exists ${q}`);
+    // One round trip; the explicit transaction makes the advisory lock last until the commit.
     await connection.query(
-      `create table if not exists ${q}.schema_migrations (
-        namespace text not null,
-        name text not null,
-        checksum text not null,
-        checksum_algorithm smallint not null,
-        applied_at timestamptz not null default now(),
-        execution_ms integer not null,
-        primary key (namespace, name)
-      )`,
+      `begin;
+       select pg_advisory_xact_lock(hashtext('carebase.migrate.bootstrap'));
+       create schema if not exists ${q};
+       create table if not exists ${q}.schema_migrations (
+         namespace text not null,
+         name text not null,
+         checksum text not null,
+         checksum_algorithm smallint not null,
+         applied_at timestamptz not null default now(),
+         execution_ms integer not null,
+         primary key (namespace, name)
+       );
+       commit`,
     );
-    await connection.query('commit');
   } catch (error) {
     await connection.query('rollback').catch(() => {});
     throw error;
