@@ -1,3 +1,4 @@
+import { CarebaseError, MigrationError } from '../errors/errors.js';
 import { CHECKSUM_ALGORITHM } from './checksum.js';
 import type { SqlConnection } from './connection.js';
 import { splitStatements } from './split-statements.js';
@@ -52,7 +53,7 @@ export async function executeMigration(
       `begin; set local statement_timeout = 0${useSchema ? `; set local search_path to ${q}` : ''}`,
     );
     try {
-      await connection.query(text);
+      await runBody(connection, definition, direction, text, false);
       const elapsed = await record();
       await connection.query('commit');
       return elapsed;
@@ -65,9 +66,38 @@ export async function executeMigration(
   // because a multi-statement query string is an implicit transaction.
   await connection.query(`set statement_timeout = 0${useSchema ? `; set search_path to ${q}` : ''}`);
   try {
-    for (const statement of splitStatements(text)) await connection.query(statement);
+    await runBody(connection, definition, direction, text, true);
   } finally {
     await connection.query('reset search_path; reset statement_timeout').catch(() => {});
   }
   return record();
+}
+
+async function runBody(
+  connection: SqlConnection,
+  definition: MigrationDefinition,
+  direction: 'up' | 'down',
+  text: string,
+  split: boolean,
+): Promise<void> {
+  if (definition.code !== undefined) {
+    const fn = direction === 'up' ? definition.code.up : definition.code.down;
+    try {
+      if (fn !== undefined) await fn(connection);
+    } catch (error) {
+      if (error instanceof CarebaseError) throw error;
+      // The host's own code threw: say so, keep its error as the cause.
+      throw new MigrationError(
+        `code migration ${definition.name} threw ${error instanceof Error ? error.name : 'a non-error value'}`,
+        { migration: definition.name },
+        { cause: error },
+      );
+    }
+    return;
+  }
+  if (!split) {
+    await connection.query(text);
+    return;
+  }
+  for (const statement of splitStatements(text)) await connection.query(statement);
 }

@@ -21,4 +21,11 @@ export { parseMigration } from './parse.js';
 export { rollback } from './rollback.js';
 export { migrate } from './runner.js';
 export { migrationStatus, type SourceStatus } from './status.js';
-export type { MigrationDefinition, MigrationProgress, MigrationResult, MigrationSource } from './types.js';
+export type {
+  MigrationCode,
+  MigrationDb,
+  MigrationDefinition,
+  MigrationProgress,
+  MigrationResult,
+  MigrationSource,
+} from './types.js';

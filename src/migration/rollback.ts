@@ -75,10 +75,11 @@ export async function rollback<DB>(
           );
         }
         if (definition.down === undefined) {
-          throw new MigrationError(
-            `cannot roll back ${source.namespace}/${name}: it has no "-- carebase:down" section`,
-            { migration: name },
-          );
+          const what =
+            definition.code === undefined ? 'has no "-- carebase:down" section' : 'exports no down(db)';
+          throw new MigrationError(`cannot roll back ${source.namespace}/${name}: it ${what}`, {
+            migration: name,
+          });
         }
         return definition;
       });
