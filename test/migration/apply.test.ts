@@ -1,4 +1,5 @@
 import { carebaseMigrations, fileMigrations, migrate, migrationStatus } from 'carebase/migration';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
@@ -90,6 +91,20 @@ describe('migrate with the library and a host folder', () => {
       expect((await pool.query('select count(*)::int as n from notes')).rows).toEqual([{ n: 2 }]);
     } finally {
       await pool.end();
+    }
+  });
+
+  it('accepts a Kysely instance as the target', async () => {
+    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    const db = new Kysely<Record<string, never>>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      folder.write('0004_kysely.sql', "insert into notes values (3, 'third');");
+      const { results } = await migrate(db, { sources: [app()] });
+      expect(results.map((result) => result.name)).toEqual(['0004_kysely']);
+      const [status] = await migrationStatus(db, { sources: [app()] });
+      expect(status?.pending).toEqual([]);
+    } finally {
+      await db.destroy();
     }
   });
 

@@ -48,6 +48,17 @@ describe('-- carebase:no-transaction migrations', () => {
     );
     folder.write('0003_enum.sql', "-- carebase:no-transaction\nalter type mood add value 'tense';\n");
     folder.write('0004_use_enum.sql', "insert into visits values (1, 'x', 'tense');");
+    folder.write(
+      '0005_function.sql',
+      [
+        '-- carebase:no-transaction',
+        '/* a block /* nested */ comment; */',
+        'create function note_label(n text) returns text language plpgsql immutable as $body$',
+        "begin return 'note; ' || n || $$;$$; end",
+        '$body$;',
+        "create index concurrently visits_label_idx on visits (note_label(note)) where note <> E'x\\';y';",
+      ].join('\n'),
+    );
     const { results, plan } = await migrate(database.url, {
       sources: [fileMigrations(folder.dir, { namespace: 'app' })],
     });
@@ -56,17 +67,27 @@ describe('-- carebase:no-transaction migrations', () => {
       ['0002_indexes', false],
       ['0003_enum', false],
       ['0004_use_enum', true],
+      ['0005_function', false],
     ]);
-    expect(results.map((result) => result.status)).toEqual(['applied', 'applied', 'applied', 'applied']);
+    expect(results.map((result) => result.status)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+    ]);
     const indexes = await query<{ name: string; valid: boolean }>(
       `select c.relname as name, i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid
        where i.indrelid = 'visits'::regclass and not i.indisprimary order by 1`,
     );
     expect(indexes).toEqual([
+      { name: 'visits_label_idx', valid: true },
       { name: 'visits_note_idx', valid: true },
       { name: 'visits_upper_idx', valid: true },
     ]);
-    expect(await query('select mood::text from visits')).toEqual([{ mood: 'tense' }]);
+    expect(await query('select mood::text, note_label(note) as label from visits')).toEqual([
+      { mood: 'tense', label: 'note; x;' },
+    ]);
     // Session settings the runner changed for the migration are reset afterwards.
   });
 
