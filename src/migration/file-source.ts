@@ -17,7 +17,7 @@ export interface FileMigrationsOptions {
  * A host app's own migrations: every `*.sql` file in `dir` (not recursive), named by the file
  * name without `.sql`, ordered by name (use a sortable prefix such as `0001_` or a timestamp).
  * Each file may start with `-- carebase:no-transaction` and may hold a `-- carebase:down` section.
- * Code migrations (`.js`, `.mjs`, `.ts`, `.mts`) export `up(db)`, optionally `down(db)` and
+ * Code migrations (`.js`, `.mjs`, `.ts`, `.mts` files whose name starts with a digit) export `up(db)`, optionally `down(db)` and
  * `transaction = false`; `db.query(text, values)` runs on the migration's connection and
  * transaction. The folder is read (and code migrations imported) when a run starts, not at import.
  *
@@ -58,7 +58,8 @@ export function fileMigrations(dir: string, options: FileMigrationsOptions): Mig
           continue;
         }
         const extension = CODE_MIGRATION_EXTENSIONS.find((ext) => file.endsWith(ext));
-        if (extension === undefined || /\.d\.m?ts$/.test(file)) continue;
+        // Only numbered code files are migrations, so helpers (utils.ts, *.d.ts) may sit beside them.
+        if (extension === undefined || !/^\d/.test(file) || /\.d\.m?ts$/.test(file)) continue;
         definitions.push(await loadCodeMigration(file.slice(0, -extension.length), join(folder, file)));
       }
       return definitions;

@@ -20,6 +20,8 @@ beforeAll(async () => {
       "  await db.query('delete from numbers where n <= 10');",
       '}',
     ].join('\n'),
+    'helpers.mjs': "throw new Error('a helper, not a migration: never imported');",
+    'types.d.ts': 'export {};',
     '0003_typed.ts': [
       'interface Db { query(text: string, values?: readonly unknown[]): Promise<{ rows: unknown[] }> }',
       'export const transaction = false;',
