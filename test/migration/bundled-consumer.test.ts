@@ -61,6 +61,9 @@ describe.skipIf(!built)(
       await build({
         entryPoints: [join(consumer, 'app.mjs')],
         absWorkingDir: consumer,
+        // The consumer sits inside the repository (to resolve pg and kysely); keep esbuild from
+        // applying the repository's tsconfig `paths`, which point `carebase` at src/.
+        tsconfigRaw: {},
         bundle: true,
         platform: 'node',
         format: 'esm',
