@@ -24,6 +24,10 @@ const COLUMNS = 'id, user_id, conversation_id, client_id, role, content, metadat
  * (ON CONFLICT on the partial unique index, race-free), insert the messages in input order with
  * ON CONFLICT DO NOTHING on (user_id, client_id), bump the conversations' last_message_at, and
  * return the inserted rows plus the already-present rows of retried client ids.
+ *
+ * last_message_at is kept to one-second resolution: a burst of appends to one conversation (a
+ * question and its streamed answer) rewrites the conversation row once, not per message, which
+ * keeps the conversation's indexes and row lock out of the hot path.
  */
 function insertSql(table: (name: string) => string, returning: boolean): string {
   const conversations = table('conversations');
@@ -51,7 +55,8 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
 ), touched as (
   update ${conversations} c set last_message_at = $7::timestamptz
   from (select distinct user_id, conversation_id from inserted) t
-  where c.user_id = t.user_id and c.id = t.conversation_id and c.last_message_at < $7::timestamptz
+  where c.user_id = t.user_id and c.id = t.conversation_id
+    and c.last_message_at < $7::timestamptz - interval '1 second'
 )
 ${
   returning
