@@ -47,8 +47,16 @@ export default async function run(): Promise<void> {
       join ${sql.id(schema, 'conversations')} c on c.user_id = u.id and c.is_default,
       generate_series(1, ${count}) g
       where ${sql.raw(where)}`;
+    // Bulk load without the GIN index, then build it once (what a restore would do too).
+    await sql`drop index ${sql.id(schema, 'chat_messages_search_idx')}`.execute(cb.db);
     await generate(`u.username = 'bench_0'`, bigCount).execute(cb.db);
     await generate(`u.username <> 'bench_0'`, perUser).execute(cb.db);
+    await cb.transaction(async (tx) => {
+      await sql`set local maintenance_work_mem = '256MB'`.execute(tx.db);
+      await sql`create index chat_messages_search_idx on ${sql.id(schema, 'chat_messages')} using gin (search_vector)`.execute(
+        tx.db,
+      );
+    });
     await sql`vacuum analyze ${sql.id(schema, 'chat_messages')}`.execute(cb.db);
     const { rows: countRows } = await sql<{
       n: string;
