@@ -7,9 +7,24 @@ import { RepositoryContext } from '../context.js';
 import { assertConversationOwner } from './ownership.js';
 import { exactTimestamp } from './sql-text.js';
 
-/** Version of the export format; bumped on any incompatible change. */
+/**
+ * Version of the export format (the `version` field of the first record); bumped only on an
+ * incompatible change.
+ *
+ * @example
+ * ```ts
+ * if (header.version !== CHAT_EXPORT_FORMAT_VERSION) throw new Error('unsupported export');
+ * ```
+ */
 export const CHAT_EXPORT_FORMAT_VERSION = 1;
-/** The `format` tag written in every export's first record. */
+/**
+ * The `format` tag written in every export's first record.
+ *
+ * @example
+ * ```ts
+ * const header = JSON.parse(firstLine); // header.format === CHAT_EXPORT_FORMAT
+ * ```
+ */
 export const CHAT_EXPORT_FORMAT = 'carebase.chat-export';
 
 /** The export formats: JSON Lines, one JSON document, or CSV. */

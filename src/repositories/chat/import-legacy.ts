@@ -12,11 +12,17 @@ import { insertMessagesCounting, type NewMessage } from './insert-messages.js';
 /**
  * The seed app's chat file: `{ "<username>": [{ "role", "content" }, ...] }`. Extra fields on a
  * message (e.g. a `timestamp`) are ignored.
+ *
+ * @example
+ * ```ts
+ * LegacyChatFile.parse({ alice: [{ role: 'user', content: 'hi' }] });
+ * ```
  */
 export const LegacyChatFile = z.record(
   z.string().min(1).max(64),
   z.array(z.looseObject({ role: ChatRoleSchema, content: ChatContent })),
 );
+/** The legacy file as a caller passes it. */
 export type LegacyChatFile = z.input<typeof LegacyChatFile>;
 
 /** Progress of an import, reported after each batch. */
@@ -27,7 +33,14 @@ export interface ChatImportProgress {
   readonly messagesTotal: number;
 }
 
-/** Options of `cb.chat.importLegacyJson()`. */
+/**
+ * Options of `cb.chat.importLegacyJson()`.
+ *
+ * @example
+ * ```ts
+ * await cb.chat.importLegacyJson(path, { createMissingUsers: true, onProgress: (p) => bar.update(p.messagesDone) });
+ * ```
+ */
 export const ChatImportOptions = z.strictObject({
   /** Create users missing from the database (disabled, with an unusable password). @default false */
   createMissingUsers: z.boolean().optional(),
@@ -45,6 +58,7 @@ export const ChatImportOptions = z.strictObject({
   /** Stops between batches (already imported batches stay; a re-run continues). */
   signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal).optional(),
 });
+/** Import options as a caller writes them. */
 export type ChatImportOptions = z.input<typeof ChatImportOptions>;
 
 /**
@@ -67,8 +81,13 @@ export interface ChatImportResult {
 }
 
 /**
- * The client id a legacy message gets: derived from the username, its position in the user's
- * list and a hash of role and content, so a re-run maps every message to the same id.
+ * The client id a legacy message gets: derived from the (case-folded) username, its position in
+ * the user's list and a SHA-256 of role and content, so a re-run maps every message to the same id.
+ *
+ * @example
+ * ```ts
+ * legacyClientId('alice', 0, 'user', 'hi'); // 'legacy:<user hash>:0:<content hash>'
+ * ```
  */
 export function legacyClientId(username: string, index: number, role: string, content: string): string {
   const hash = createHash('sha256').update(`${role}\u0000${content}`).digest('hex').slice(0, 32);
