@@ -38,19 +38,28 @@ export default async function run(): Promise<void> {
       `(array['insulin dose','blood pressure','wound care','fall risk','sepsis screening','pain score',
         'discharge plan','heparin drip','oxygen saturation','hand hygiene'])[1 + g % 10]`,
     );
-    const generate = (where: string, count: number) => sql`
+    const generateRange = (where: string, from: number, to: number) => sql`
       insert into ${sql.id(schema, 'chat_messages')} (user_id, conversation_id, role, content, created_at)
       select u.id, c.id, case when g % 2 = 0 then 'user' else 'assistant' end,
         'message ' || g || ' about ' || ${topics} || ' for patient ' || (g % 997),
         timestamptz '2026-01-01' + (g / 4) * interval '1 millisecond'
       from ${sql.id(schema, 'users')} u
       join ${sql.id(schema, 'conversations')} c on c.user_id = u.id and c.is_default,
-      generate_series(1, ${count}) g
+      generate_series(${from}::int, ${to}::int) g
       where ${sql.raw(where)}`;
+    // In slices of 100k rows, each retried once (the server is shared with other test suites).
+    const generate = async (where: string, count: number): Promise<void> => {
+      for (let from = 1; from <= count; from += 100_000) {
+        const to = Math.min(count, from + 99_999);
+        await generateRange(where, from, to)
+          .execute(cb.db)
+          .catch(() => generateRange(where, from, to).execute(cb.db));
+      }
+    };
     // Bulk load without the GIN index, then build it once (what a restore would do too).
     await sql`drop index ${sql.id(schema, 'chat_messages_search_idx')}`.execute(cb.db);
-    await generate(`u.username = 'bench_0'`, bigCount).execute(cb.db);
-    await generate(`u.username <> 'bench_0'`, perUser).execute(cb.db);
+    await generate(`u.username = 'bench_0'`, bigCount);
+    await generate(`u.username <> 'bench_0'`, perUser);
     await cb.transaction(async (tx) => {
       await sql`set local maintenance_work_mem = '256MB'`.execute(tx.db);
       await sql`create index chat_messages_search_idx on ${sql.id(schema, 'chat_messages')} using gin (search_vector)`.execute(

@@ -1,4 +1,4 @@
-import { ValidationError } from 'carebase';
+import { createCarebase, ValidationError } from 'carebase';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChatFixture, chatFixture } from './setup.js';
@@ -63,10 +63,11 @@ describe('cb.chat.history', () => {
   it('returns every pre-existing message exactly once, in order, while another client appends', async () => {
     let appended = 0;
     let stop = false;
-    // Another client appends as fast as it can while we page.
+    // Another client (its own instance and pool) appends as fast as it can while we page.
+    await using other = createCarebase({ connectionString: f.database.url, pool: { max: 2 } });
     const writer = (async () => {
       while (!stop) {
-        await f.cb.chat.appendMany(
+        await other.chat.appendMany(
           Array.from({ length: 20 }, (_, i) => ({
             userId,
             conversationId,
