@@ -20,7 +20,8 @@ export default async function run(): Promise<void> {
   const database = await benchDatabase();
   const cb = createCarebase({
     connectionString: database.url,
-    pool: { max: 8 },
+    // No statement timeout for the bulk load; an application_name of its own.
+    pool: { max: 8, statementTimeoutMs: 0, applicationName: 'chat8-bench' },
     chat: { maxPageSize: 1000 },
   });
   const pool = new pg.Pool({ connectionString: database.url, max: 8 });
