@@ -44,9 +44,12 @@ export async function historyPage(
     const compiled = preparedQuery(
       ctx,
       `history-offset-${query.order}`,
-      (t) => `${SELECT} from ${t('chat_messages')}
-where user_id = $1 and conversation_id = ${conversation(t)}
-order by created_at ${query.order}, id ${query.order} limit $3 offset $4`,
+      // The exact-timestamp text is computed for the returned rows only, not for every skipped one.
+      (t) => `select *, ${exactTimestamp('created_at')} as sort_key from (
+  select id, user_id, conversation_id, client_id, role, content, metadata, created_at from ${t('chat_messages')}
+  where user_id = $1 and conversation_id = ${conversation(t)}
+  order by created_at ${query.order}, id ${query.order} limit $3 offset $4
+) page order by created_at ${query.order}, id ${query.order}`,
       [query.userId, query.conversationId ?? null, query.limit + 1, query.offset],
     );
     rows = (await ctx.db.executeQuery<HistoryRow>(compiled)).rows;
