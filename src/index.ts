@@ -106,12 +106,9 @@ export {
 } from './repositories/chat/chat-inputs.js';
 export { ChatRepository } from './repositories/chat/chat-repository.js';
 export type { ChatMessage, ChatPage, ChatSearchHit, Conversation } from './repositories/chat/chat-types.js';
-export {
-  type ChatDataExport,
-  type ChatErasureCounts,
-  eraseChatForUser,
-  exportChatForUser,
-} from './repositories/chat/data-subject.js';
+// exportChatForUser / eraseChatForUser (data-subject requests) are internal: the users
+// repository imports them from './repositories/chat/data-subject.js'; hosts call cb.users.*.
+export type { ChatDataExport, ChatErasureCounts } from './repositories/chat/data-subject.js';
 export {
   CHAT_EXPORT_FORMAT,
   CHAT_EXPORT_FORMAT_VERSION,

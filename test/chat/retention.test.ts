@@ -1,5 +1,7 @@
-import { eraseChatForUser, exportChatForUser } from 'carebase';
+// Internal by design: the users repository's exportData / erase call these.
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eraseChatForUser, exportChatForUser } from '../../src/repositories/chat/data-subject.js';
 import { type ChatFixture, chatFixture } from './setup.js';
 
 let f: ChatFixture;

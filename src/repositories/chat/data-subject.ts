@@ -24,7 +24,7 @@ export interface ChatDataExport {
   }[];
 }
 
-/** What {@link eraseChatForUser} removed. */
+/** What `eraseChatForUser` removed: counts of deleted conversations and messages. */
 export interface ChatErasureCounts {
   readonly conversations: number;
   readonly messages: number;
@@ -40,7 +40,7 @@ const UserIdSchema = z.uuid();
  *
  * @example
  * ```ts
- * import { exportChatForUser } from 'carebase';
+ * import { exportChatForUser } from './repositories/chat/data-subject.js';
  * const data = await exportChatForUser(cb.context, userId);
  * ```
  */
@@ -110,7 +110,7 @@ export async function exportChatForUser(ctx: RepositoryContext, userId: string):
  *
  * @example
  * ```ts
- * import { eraseChatForUser } from 'carebase';
+ * import { eraseChatForUser } from './repositories/chat/data-subject.js';
  * const { conversations, messages } = await eraseChatForUser(cb.context, userId);
  * ```
  */
