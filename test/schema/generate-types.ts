@@ -28,6 +28,7 @@ const TS_TYPES: Readonly<Record<string, string>> = {
   cidr: 'string',
   macaddr: 'string',
   tsvector: 'string',
+  regconfig: 'string',
   tsquery: 'string',
   time: 'string',
   timetz: 'string',
