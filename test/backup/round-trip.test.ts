@@ -77,7 +77,9 @@ describe('backup -> modify -> restore into a new database', () => {
     expect(manifest.serverVersionNum).toBeGreaterThanOrEqual(140000);
     expect(manifest.pgDumpVersion).toMatch(/^\d+\.\d+/);
     expect(manifest.tables['clinic.patients']).toBe(3000);
-    expect((manifest.tables['public.visits_2024'] ?? 0) + (manifest.tables['public.visits_2025'] ?? 0)).toBe(5000);
+    expect((manifest.tables['public.visits_2024'] ?? 0) + (manifest.tables['public.visits_2025'] ?? 0)).toBe(
+      5000,
+    );
     expect(manifest.tables['public.bulk']).toBe(200_000);
     expect((await stat(backup.path)).size).toBe(manifest.sizeBytes);
     expect(await readFile(backup.manifestPath, 'utf8')).not.toContain(db.password);
