@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+export { BackupsApi } from './backups-api.js';
 export type { BackupConnectionOptions, CarebaseLike } from './connection.js';
 export {
   type BackupProgress,
@@ -22,7 +23,7 @@ export {
   listBackups,
 } from './list-backups.js';
 export { type BackupManifest, BackupManifestSchema } from './manifest.js';
-export { type FindPgToolsOptions, findPgTools, type PgTools } from './pg-tools.js';
+export { type FindPgToolsOptions, FindPgToolsOptionsSchema, findPgTools, type PgTools } from './pg-tools.js';
 export {
   type PruneBackupsOptions,
   PruneBackupsOptionsSchema,

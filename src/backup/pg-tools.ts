@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
-import { access, constants, readdir } from 'node:fs/promises';
+import { access, constants, readdir, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { z } from 'zod';
 import { BackupError } from '../errors/errors.js';
+import { parseInput } from '../errors/validation.js';
 
 /** A matching pair of PostgreSQL client tools found on this machine. */
 export interface PgTools {
@@ -16,6 +18,12 @@ export interface PgTools {
   /** Their major version, e.g. `15`. */
   readonly major: number;
 }
+
+/** Validates {@link findPgTools}' options. */
+export const FindPgToolsOptionsSchema = z.strictObject({
+  minMajor: z.number().int().nonnegative().optional(),
+  binDir: z.string().min(1).optional(),
+});
 
 /** Options of {@link findPgTools}. */
 export interface FindPgToolsOptions {
@@ -66,8 +74,26 @@ async function isExecutable(path: string): Promise<boolean> {
   }
 }
 
+type Probe = { version: string; major: number } | undefined;
+
+/** Probed versions by path, size and modification time: a replaced binary is probed again. */
+const probes = new Map<string, Promise<Probe>>();
+
+/** `<tool> --version`, cached per binary (path, size, mtime). */
+async function cachedVersion(path: string): Promise<Probe> {
+  const info = await stat(path).catch(() => undefined);
+  if (info === undefined) return undefined;
+  const key = `${path}\0${info.size}\0${info.mtimeMs}`;
+  let probe = probes.get(key);
+  if (probe === undefined) {
+    probe = probeVersion(path);
+    probes.set(key, probe);
+  }
+  return probe;
+}
+
 /** Runs `<tool> --version` (no shell) and parses `(PostgreSQL) 15.20`. Undefined when unusable. */
-export function probeVersion(path: string): Promise<{ version: string; major: number } | undefined> {
+function probeVersion(path: string): Promise<Probe> {
   return new Promise((resolve) => {
     execFile(
       path,
@@ -96,10 +122,10 @@ interface Found {
 async function inspectDir(dir: string): Promise<Found | undefined> {
   const pgDump = join(dir, 'pg_dump');
   if (!(await isExecutable(pgDump))) return undefined;
-  const dump = await probeVersion(pgDump);
+  const dump = await cachedVersion(pgDump);
   if (dump === undefined) return undefined;
   const pgRestore = join(dir, 'pg_restore');
-  const restore = (await isExecutable(pgRestore)) ? await probeVersion(pgRestore) : undefined;
+  const restore = (await isExecutable(pgRestore)) ? await cachedVersion(pgRestore) : undefined;
   return { dir, version: dump.version, major: dump.major, restoreVersion: restore?.version };
 }
 
@@ -116,7 +142,7 @@ function installHint(major: number): string {
  * Finds `pg_dump` and `pg_restore` (same directory, same version) at least as new as `minMajor`,
  * picking the newest suitable pair. With `binDir` or `PG_BIN_DIR`, looks only there.
  *
- * Throws {@link BackupError} naming the versions found, the version needed and how to install it,
+ * Throws `ValidationError` for bad options; {@link BackupError} naming the versions found, the version needed and how to install it,
  * when no suitable pair exists. Safe to call concurrently; it only reads the file system.
  *
  * @example
@@ -127,8 +153,9 @@ function installHint(major: number): string {
  * ```
  */
 export async function findPgTools(options: FindPgToolsOptions = {}): Promise<PgTools> {
-  const minMajor = options.minMajor ?? 0;
-  const explicit = options.binDir ?? process.env.PG_BIN_DIR;
+  const parsed = parseInput(FindPgToolsOptionsSchema, options, 'tool options');
+  const minMajor = parsed.minMajor ?? 0;
+  const explicit = parsed.binDir ?? process.env.PG_BIN_DIR;
   const dirs = explicit !== undefined && explicit !== '' ? [explicit] : await candidateDirs();
   const found = (await Promise.all(dirs.map(inspectDir))).filter((entry) => entry !== undefined);
   const suitable = found

@@ -28,7 +28,10 @@ const databaseName = z
 /** Progress of a restore: which step it is in, and archive items restored so far. */
 export interface RestoreProgress {
   readonly phase: 'verifying' | 'restoring' | 'checking' | 'swapping' | 'done';
+  /** Archive items pg_restore has started so far (approximate: from its verbose output). */
   readonly itemsDone: number;
+  /** Entries in the archive's table of contents. */
+  readonly itemsTotal: number;
   readonly elapsedMs: number;
 }
 
@@ -201,8 +204,14 @@ export async function restoreBackup(
   const { signal } = parsed;
   const started = performance.now();
   let items = 0;
+  let itemsTotal = 0;
   const report = (phase: RestoreProgress['phase']): void =>
-    parsed.onProgress?.({ phase, itemsDone: items, elapsedMs: Math.round(performance.now() - started) });
+    parsed.onProgress?.({
+      phase,
+      itemsDone: Math.min(items, itemsTotal),
+      itemsTotal,
+      elapsedMs: Math.round(performance.now() - started),
+    });
   let created: string | undefined;
   try {
     report('verifying');
@@ -213,6 +222,7 @@ export async function restoreBackup(
       );
     }
     const manifest = verification.manifest;
+    itemsTotal = verification.archiveItems ?? 0;
     const now = new Date();
     const live = mode === 'replace' ? (parsed.target ?? config.connection.database) : undefined;
     const target =
@@ -279,6 +289,7 @@ export async function restoreBackup(
       database = live;
     }
     created = undefined;
+    items = itemsTotal;
     report('done');
     const durationMs = Math.round(performance.now() - started);
     config.logger.info(

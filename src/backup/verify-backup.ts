@@ -60,6 +60,8 @@ export interface VerifyResult {
   /** Human-readable problems, empty when `ok`. */
   readonly problems: readonly string[];
   readonly rowCountMismatches: readonly RowCountMismatch[];
+  /** Entries in the archive's table of contents (undefined when it could not be read). */
+  readonly archiveItems: number | undefined;
 }
 
 function majorOf(version: string): number {
@@ -81,18 +83,26 @@ export function compareRowCounts(
   return mismatches;
 }
 
-/** Runs `pg_restore --list` on the archive: true when pg_restore can read its table of contents. */
-export async function archiveReadable(tools: PgTools, path: string, signal?: AbortSignal): Promise<boolean> {
+/**
+ * Runs `pg_restore --list` on the archive: the number of entries in its table of contents, or
+ * undefined when pg_restore cannot read it.
+ */
+export async function archiveEntries(
+  tools: PgTools,
+  path: string,
+  signal?: AbortSignal,
+): Promise<number | undefined> {
   try {
     const listing = await runTool(tools.pgRestore, ['--list', path], {
       env: { ...process.env, LC_ALL: 'C' },
       signal,
       captureStdout: true,
     });
-    return listing.includes('Archive created at');
+    if (!listing.includes('Archive created at')) return undefined;
+    return listing.split('\n').filter((line) => /^\d+;/.test(line)).length;
   } catch (error) {
     if ((error as { code?: string }).code === 'ABORTED') throw error;
-    return false;
+    return undefined;
   }
 }
 
@@ -156,6 +166,7 @@ export async function verifyBackup(path: string, options: VerifyBackupOptions = 
     problems.push('the manifest describes another archive');
   }
   let rowCountMismatches: RowCountMismatch[] = [];
+  let archiveItems: number | undefined;
   try {
     if (manifest !== undefined) {
       const { sha256, sizeBytes } = await hashFile(archive, parsed.signal);
@@ -168,7 +179,8 @@ export async function verifyBackup(path: string, options: VerifyBackupOptions = 
     const serverMajor =
       config === undefined ? 0 : (await withClient(config, undefined, readServerInfo)).major;
     const tools = await findPgTools({ minMajor: Math.max(dumpMajor, serverMajor), binDir: parsed.binDir });
-    const readable = await archiveReadable(tools, archive, parsed.signal);
+    archiveItems = await archiveEntries(tools, archive, parsed.signal);
+    const readable = archiveItems !== undefined;
     checks.archive = readable ? 'ok' : 'unreadable';
     if (!readable) problems.push('pg_restore --list cannot read the archive');
     if (config !== undefined && problems.length === 0 && manifest !== undefined) {
@@ -199,5 +211,13 @@ export async function verifyBackup(path: string, options: VerifyBackupOptions = 
   } catch (error) {
     throw toBackupFailure(error, 'verification failed');
   }
-  return { ok: problems.length === 0, path: archive, manifest, checks, problems, rowCountMismatches };
+  return {
+    ok: problems.length === 0,
+    path: archive,
+    manifest,
+    checks,
+    problems,
+    rowCountMismatches,
+    archiveItems,
+  };
 }
