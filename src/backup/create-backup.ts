@@ -115,6 +115,10 @@ export async function createBackup(options: CreateBackupOptions = {}): Promise<B
     const server = await readServerInfo(client);
     const tools = await findPgTools({ minMajor: server.major, binDir: parsed.binDir });
     await mkdir(dir, { recursive: true });
+    // One snapshot for pg_dump and for the row counts: they describe the same moment.
+    await client.query('begin isolation level repeatable read read only');
+    const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0]?.id;
+    if (snapshot === undefined) throw new BackupError('could not export a snapshot');
     const createdAt = new Date();
     const base = parsed.name ?? `${server.database.replace(/[^A-Za-z0-9._-]/g, '_')}-${timestamp(createdAt)}`;
     const path = join(dir, `${base}${ARCHIVE_SUFFIX}`);
@@ -128,10 +132,6 @@ export async function createBackup(options: CreateBackupOptions = {}): Promise<B
       throw new BackupError(`a backup named ${base} already exists in ${dir}`);
     }
     partial = `${path}${PARTIAL_SUFFIX}`;
-    // One snapshot for pg_dump and for the row counts: they describe the same moment.
-    await client.query('begin isolation level repeatable read read only');
-    const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0]?.id;
-    if (snapshot === undefined) throw new BackupError('could not export a snapshot');
     const child = await childEnvironment(config, server.database, tools.major);
     const report = (phase: BackupProgress['phase'], bytesWritten: number): void => {
       onProgress?.({ phase, bytesWritten, elapsedMs: Math.round(performance.now() - started) });
