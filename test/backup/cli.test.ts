@@ -124,7 +124,9 @@ describe('carebase backup', () => {
   it('shows a progress bar for create on a TTY and stays quiet otherwise', async () => {
     const tty = io(true);
     expect(await backupCommand(['create', '--name', 'tty'], tty.io)).toBe(0);
-    expect(tty.stderr.join('')).toMatch(/\r\x1b\[2K(dumping|checksumming|done) \[/);
+    const drawn = tty.stderr.join('');
+    expect(drawn).toContain('\r\u001b[2K');
+    expect(drawn).toMatch(/(dumping|checksumming|done) \[[#-]+\]/);
     const plain = io(false);
     expect(await backupCommand(['create', '--name', 'plain'], plain.io)).toBe(0);
     expect(plain.stderr.join('')).toBe('');
