@@ -32,7 +32,8 @@ async function admin(text: string): Promise<void> {
  * createBackup vs raw `pg_dump -Fc`, and restoreBackup (new database) vs raw createdb +
  * `pg_restore --no-owner --exit-on-error`, on the same database with the same binaries. carebase's
  * side includes everything it does: the snapshot-consistent row counts, sha256 and manifest for a
- * backup; verification (sha256 + `pg_restore --list`) before and the row-count check after a restore.
+ * backup; verification (sha256 + `pg_restore --list`) before a restore, and, in the second restore
+ * case, the row-count check after it.
  */
 export default async function run(): Promise<void> {
   const database = await benchDatabase();
@@ -119,6 +120,33 @@ export default async function run(): Promise<void> {
       },
     });
     await dropRestored();
+    const checked = await duration({
+      name: `restoreBackup (new db, checkRowCounts) vs createdb + pg_restore (${dbMb.toFixed(0)} MB database)`,
+      runs: RUNS,
+      beforeEach: dropRestored,
+      carebase: async () => {
+        const target = `${base}_cb_${r++}`;
+        restored.push(target);
+        await restoreBackup(archive.path, { connectionString: database.url, target, checkRowCounts: true });
+      },
+      raw: async () => {
+        const target = `${base}_raw_${r++}`;
+        restored.push(target);
+        await admin(`create database "${target}" template template0`);
+        const url = new URL(database.url);
+        url.pathname = `/${target}`;
+        await exec(tools.pgRestore, ['--no-owner', '--exit-on-error', '-d', url.toString(), archive.path]);
+      },
+    });
+    await dropRestored();
+    record({
+      name: 'restore + row-count check overhead (carebase / raw - 1)',
+      unit: 'ms (median)',
+      carebase: checked.carebase,
+      raw: checked.raw,
+      ratio: checked.ratio,
+      note: `${((checked.carebase / checked.raw - 1) * 100).toFixed(1)}% overhead`,
+    });
     record({
       name: 'restore overhead (carebase / raw - 1)',
       unit: 'ms (median)',

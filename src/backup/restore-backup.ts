@@ -53,6 +53,12 @@ export const RestoreBackupOptionsSchema = z.strictObject({
   terminateConnections: z.boolean().optional(),
   /** Database to connect to for CREATE / RENAME / DROP DATABASE. @default 'postgres' */
   maintenanceDatabase: z.string().min(1).optional(),
+  /**
+   * After restoring, count every table's rows and compare with the manifest (a failed check drops
+   * the restored database). Costs a full read of the restored data.
+   * @default true for `replace` (checked before the swap), false for `new`
+   */
+  checkRowCounts: z.boolean().optional(),
   /** pg_restore `--jobs`. @default 1 */
   jobs: z.number().int().min(1).max(64).optional(),
   /** Look for pg_restore only here. @default env `PG_BIN_DIR`, else the usual places */
@@ -69,6 +75,7 @@ export interface RestoreBackupOptions extends BackupConnectionOptions {
   readonly target?: string | undefined;
   readonly terminateConnections?: boolean | undefined;
   readonly maintenanceDatabase?: string | undefined;
+  readonly checkRowCounts?: boolean | undefined;
   readonly jobs?: number | undefined;
   readonly binDir?: string | undefined;
   readonly signal?: AbortSignal | undefined;
@@ -162,7 +169,8 @@ async function swapIn(
 
 /**
  * Restores an archive, verified first (checksum and `pg_restore --list`), with
- * `pg_restore --no-owner --exit-on-error`.
+ * `pg_restore --no-owner --exit-on-error`, then (by default for `replace`, with
+ * `checkRowCounts: true` for `new`) compares every table's row count with the manifest.
  *
  * - `mode: 'new'` (default) creates a new database (`target`, default `<db>_restored_<time>`),
  *   restores into it and returns where it is; the live database is never touched.
@@ -268,16 +276,18 @@ export async function restoreBackup(
             },
           }),
     });
-    report('checking');
-    const counts = await withClient(config, target, countTableRows);
-    const mismatches = compareRowCounts(manifest.tables, counts);
-    if (mismatches.length > 0) {
-      throw new BackupError(
-        `restored row counts differ from the manifest in ${mismatches.length} table(s): ${mismatches
-          .slice(0, 5)
-          .map((m) => m.table)
-          .join(', ')}`,
-      );
+    if (parsed.checkRowCounts ?? mode === 'replace') {
+      report('checking');
+      const counts = await withClient(config, target, countTableRows);
+      const mismatches = compareRowCounts(manifest.tables, counts);
+      if (mismatches.length > 0) {
+        throw new BackupError(
+          `restored row counts differ from the manifest in ${mismatches.length} table(s): ${mismatches
+            .slice(0, 5)
+            .map((m) => m.table)
+            .join(', ')}`,
+        );
+      }
     }
     if (signal?.aborted) throw new AbortError({ cause: signal.reason });
     let database = target;

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { parseInput } from '../errors/validation.js';
 import type { Logger } from '../logging/logger.js';
@@ -156,7 +157,7 @@ export function scheduleBackups(options: ScheduleBackupsOptions): BackupSchedule
         prune === undefined || prune === false
           ? undefined
           : await pruneBackups({
-              dir: backup.path.slice(0, backup.path.length - backup.manifest.archive.length - 1),
+              dir: dirname(backup.path),
               logger,
               ...(parsed.binDir === undefined ? {} : { binDir: parsed.binDir }),
               ...(prune === true ? {} : prune),

@@ -110,6 +110,20 @@ describe('verifyBackup', () => {
     expect(await restoredDatabases()).toEqual([]);
   });
 
+  it('with checkRowCounts, a restore whose counts differ from the manifest fails and leaves no database', async () => {
+    const path = await copyBackup('wrong-counts-restore');
+    const manifestPath = `${path}.manifest.json`;
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { tables: Record<string, number> };
+    manifest.tables['public.notes'] = 1;
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    const error = await restoreBackup(path, { connectionString: database.url, checkRowCounts: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(isCarebaseError(error, 'BACKUP_FAILED')).toBe(true);
+    expect((error as Error).message).toContain('public.notes');
+    expect(await restoredDatabases()).toEqual([]);
+  });
+
   it('rejects bad options before doing anything', async () => {
     const error = await verifyBackup(backup.path, { trialRestore: 'yes' } as never).catch((e: unknown) => e);
     expect(isCarebaseError(error, 'VALIDATION_FAILED')).toBe(true);
