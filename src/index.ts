@@ -28,7 +28,9 @@ export {
   type ResolvedPoolOptions,
   type ResolvedSslOptions,
   type SslMode,
+  SslModeSchema,
   type SslOptions,
+  SslOptionsSchema,
 } from './config/pool-options.js';
 export { type ResolvedConfig, type ResolvedConnection, resolveConfig } from './config/resolve.js';
 export { Secret } from './config/secret.js';
@@ -67,12 +69,23 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors/errors.js';
-export { DRIVER_ERROR, DriverErrorSummary } from './errors/map-error.js';
+export { DRIVER_ERROR, DriverErrorSummary, type PgErrorLike } from './errors/map-error.js';
 // Logging
 export { type Clock, type Logger, silentLogger, systemClock } from './logging/logger.js';
 export { createPool, poolConfigFrom } from './pool/create-pool.js';
 export type { HealthReport } from './pool/health.js';
 export { type TransactionOptions, TransactionOptionsSchema } from './pool/transaction.js';
 export { type Actor, type ActorInput, ActorSchema } from './repositories/context.js';
+export type { AuditLogTable, JsonValue } from './schema/audit.js';
 export type { CarebaseDatabase } from './schema/database.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
+export type { UsersTable } from './schema/users.js';
+
+// --- users & sessions (issue 7) ---
+
+// --- audit (issue 6) ---
+export { AuditEntryInput } from './repositories/audit/record.js';
+
+// --- chat (issue 8) ---
+
+// --- analytics (issue 9) ---
