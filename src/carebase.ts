@@ -187,12 +187,6 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
   }
 
   // --- backups (issue 10) ---
-
-  #assertOpen(): void {
-    if (this.closed) throw new ClosedError();
-  }
-
-  // --- backups (issue 10) ---
   #backups: BackupsApi | undefined;
 
   /**
@@ -208,6 +202,10 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
   get backups(): BackupsApi {
     this.#backups ??= new BackupsApi(this.#runtime.config);
     return this.#backups;
+  }
+
+  #assertOpen(): void {
+    if (this.closed) throw new ClosedError();
   }
 }
 
