@@ -82,7 +82,8 @@ async function removeQuietly(path: string): Promise<void> {
  * (`.dump.manifest.json`: sha256, size, server and pg_dump versions, carebase schema version,
  * per-table row counts, created time, duration).
  *
- * The archive is written under a `.partial` name and renamed only once pg_dump succeeded and the
+ * Archive and manifest are created with mode 0600 (a new directory with 0700): backups hold
+ * patient data. The archive is written under a `.partial` name and renamed only once pg_dump succeeded and the
  * checksum was taken, so a crash or cancellation never leaves a file that looks finished. The row
  * counts come from the same snapshot pg_dump reads (`--snapshot`), so they describe the archive
  * exactly even while the application keeps writing. pg_dump runs with an argument array and gets
@@ -114,7 +115,7 @@ export async function createBackup(options: CreateBackupOptions = {}): Promise<B
   try {
     const server = await readServerInfo(client);
     const tools = await findPgTools({ minMajor: server.major, binDir: parsed.binDir });
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     // One snapshot for pg_dump and for the row counts: they describe the same moment.
     await client.query('begin isolation level repeatable read read only');
     const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0]?.id;
@@ -132,6 +133,10 @@ export async function createBackup(options: CreateBackupOptions = {}): Promise<B
       throw new BackupError(`a backup named ${base} already exists in ${dir}`);
     }
     partial = `${path}${PARTIAL_SUFFIX}`;
+    // Backups hold patient data: create the file owner-only before pg_dump opens it (pg_dump
+    // truncates it and keeps the mode), so it is never readable by others, even mid-dump.
+    await removeQuietly(partial);
+    await writeFile(partial, '', { mode: 0o600, flag: 'wx' });
     const child = await childEnvironment(config, server.database, tools.major);
     const report = (phase: BackupProgress['phase'], bytesWritten: number): void => {
       onProgress?.({ phase, bytesWritten, elapsedMs: Math.round(performance.now() - started) });
@@ -188,7 +193,8 @@ export async function createBackup(options: CreateBackupOptions = {}): Promise<B
         tables,
       };
       manifestPartial = `${manifestPath}${PARTIAL_SUFFIX}`;
-      await writeFile(manifestPartial, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+      await removeQuietly(manifestPartial);
+      await writeFile(manifestPartial, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
       if (signal?.aborted) throw new AbortError({ cause: signal.reason });
       await rename(partial, path);
       partial = undefined;

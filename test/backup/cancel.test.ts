@@ -35,7 +35,7 @@ async function pgDumpsWriting(into: string): Promise<string[]> {
   return stdout.split('\n').filter((line) => line.includes('pg_dump') && line.includes(into));
 }
 
-describe('cancelling a backup', () => {
+describe('cancelling a backup', { timeout: 180_000 }, () => {
   it('kills pg_dump and leaves no file that listBackups reports as good', async () => {
     const controller = new AbortController();
     let sawBytes = false;

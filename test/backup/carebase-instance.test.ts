@@ -19,7 +19,7 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-describe('cb.backups', () => {
+describe('cb.backups', { timeout: 180_000 }, () => {
   it('creates, lists, verifies and prunes in the instance backupDir, with its schema version', async () => {
     await using cb = createCarebase({
       connectionString: database.url,
@@ -30,8 +30,10 @@ describe('cb.backups', () => {
     const backup = await cb.backups.create({ name: 'from-instance' });
     expect(backup.path).toBe(join(dir.path, 'from-instance.dump'));
     expect(backup.manifest.carebaseSchema).toBe('cb_app');
-    expect(backup.manifest.carebaseSchemaVersion).toBe('0001_foundation');
-    expect(backup.manifest.tables['cb_app.schema_migrations']).toBe(1);
+    const applied = await cb.db.selectFrom('schema_migrations').select('name').orderBy('name').execute();
+    expect(applied.length).toBeGreaterThan(0);
+    expect(backup.manifest.carebaseSchemaVersion).toBe(applied.at(-1)?.name);
+    expect(backup.manifest.tables['cb_app.schema_migrations']).toBe(applied.length);
 
     const viaFunction = await createBackup({ carebase: cb, name: 'via-function' });
     expect(viaFunction.path).toBe(join(dir.path, 'via-function.dump'));

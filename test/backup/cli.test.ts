@@ -43,7 +43,7 @@ function io(isTTY: boolean): { stdout: string[]; stderr: string[]; io: Parameter
   };
 }
 
-describe('parseBackupArgs', () => {
+describe('parseBackupArgs', { timeout: 180_000 }, () => {
   it('parses each subcommand and its options', () => {
     expect(
       parseBackupArgs(['restore', 'a.dump', '--mode', 'replace', '--terminate-connections', '--json']),
@@ -76,7 +76,7 @@ describe('parseBackupArgs', () => {
   });
 });
 
-describe('carebase backup', () => {
+describe('carebase backup', { timeout: 180_000 }, () => {
   it('create --json, list --json, verify, restore and prune --dry-run', async () => {
     const create = io(false);
     expect(await backupCommand(['create', '--json', '--name', 'cli'], create.io)).toBe(0);

@@ -113,7 +113,7 @@ create table public.empty_table (id int primary key);
 create sequence public.counter start 100;
 select nextval('public.counter');
 create table public.bulk (id int primary key, payload text);
-insert into public.bulk select i, md5(i::text) || md5((i * 7)::text) from generate_series(1, 200000) as i;
+insert into public.bulk select i, md5(i::text) || md5((i * 7)::text) from generate_series(1, 100000) as i;
 `;
 
 /** md5 of every table's full content (rows ordered by their text form), keyed schema.table. */

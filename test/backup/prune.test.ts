@@ -44,7 +44,7 @@ async function corrupt(path: string): Promise<void> {
   await handle.close();
 }
 
-describe('pruneBackups', () => {
+describe('pruneBackups', { timeout: 180_000 }, () => {
   it('keeps the newest verified backup even when every backup is older than maxAgeDays', async () => {
     await backupAged('a', 60);
     await backupAged('b', 50);

@@ -41,7 +41,7 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-describe("restoreBackup({ mode: 'replace' })", () => {
+describe("restoreBackup({ mode: 'replace' })", { timeout: 180_000 }, () => {
   it('refuses while the live database has sessions, then swaps in by rename when told to terminate them', async () => {
     const backup = await createBackup({ connectionString: database.url, dir: dir.path });
     await query("update items set label = 'changed'; insert into items values (3, 'three')");

@@ -33,7 +33,7 @@ function recordingLogger(): Logger & { lines: Array<[string, unknown, string | u
   };
 }
 
-const until = async (condition: () => boolean, ms = 20_000): Promise<void> => {
+const until = async (condition: () => boolean, ms = 90_000): Promise<void> => {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('timed out waiting');
@@ -41,7 +41,7 @@ const until = async (condition: () => boolean, ms = 20_000): Promise<void> => {
   }
 };
 
-describe('scheduleBackups', () => {
+describe('scheduleBackups', { timeout: 180_000 }, () => {
   it('runs on its interval, never overlaps, prunes, and stops', async () => {
     const runs: ScheduledRun[] = [];
     const finishedAt: number[] = [];

@@ -40,7 +40,7 @@ async function fakeOldTools(version: string): Promise<string> {
   return bin;
 }
 
-describe('finding pg_dump and pg_restore', () => {
+describe('finding pg_dump and pg_restore', { timeout: 180_000 }, () => {
   it('finds real tools at least as new as the server', async () => {
     delete process.env.PG_BIN_DIR;
     const tools = await findPgTools({ minMajor: serverMajor });

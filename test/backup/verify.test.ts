@@ -55,7 +55,7 @@ async function restoredDatabases(): Promise<string[]> {
   return rows.map((row) => row.datname);
 }
 
-describe('verifyBackup', () => {
+describe('verifyBackup', { timeout: 180_000 }, () => {
   it('passes an intact archive, with a trial restore', async () => {
     const result = await verifyBackup(backup.path, { connectionString: database.url, trialRestore: true });
     expect(result.ok).toBe(true);
