@@ -5,7 +5,8 @@ import { type PruneBackupsOptions, type PruneResult, pruneBackups } from './prun
 import { type RestoreBackupOptions, type RestoreResult, restoreBackup } from './restore-backup.js';
 import { type VerifyBackupOptions, type VerifyResult, verifyBackup } from './verify-backup.js';
 
-type WithoutConnection<T> = Omit<
+/** Backup options without the connection fields (`cb.backups` supplies the instance's own). */
+export type WithoutConnection<T> = Omit<
   T,
   | 'carebase'
   | 'connectionString'

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-export { BackupsApi } from './backups-api.js';
+export { BackupsApi, type WithoutConnection } from './backups-api.js';
 export type { BackupConnectionOptions, CarebaseLike } from './connection.js';
 export {
   type BackupProgress,
