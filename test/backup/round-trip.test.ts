@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { inspect, promisify } from 'node:util';
 import { createCarebase, isCarebaseError, type Logger } from 'carebase';
@@ -46,13 +47,22 @@ describe('backup -> modify -> restore into a new database', { timeout: 180_000 }
 
     // Watch the process list while pg_dump runs.
     const psLines: string[] = [];
+    const childEnvironments: string[] = [];
     let watching = true;
     const watcher = (async () => {
       while (watching) {
         const { stdout } = await run('ps', ['-eo', 'pid,args', '--no-headers']);
-        psLines.push(
-          ...stdout.split('\n').filter((line) => line.includes('pg_dump') || line.includes('pg_restore')),
-        );
+        const lines = stdout
+          .split('\n')
+          .filter((line) => line.includes('pg_dump') && line.includes(dir.path));
+        psLines.push(...lines);
+        for (const line of lines) {
+          // The child's environment (Linux): a PGPASSFILE, never the password itself.
+          const environ = await readFile(`/proc/${line.trim().split(/\s+/)[0]}/environ`, 'utf8').catch(
+            () => '',
+          );
+          if (environ !== '') childEnvironments.push(environ);
+        }
         await new Promise((done) => setTimeout(done, 10));
       }
     })();
@@ -69,6 +79,17 @@ describe('backup -> modify -> restore into a new database', { timeout: 180_000 }
     expect(psLines.some((line) => line.includes('pg_dump'))).toBe(true);
     for (const line of psLines) expect(line).not.toContain(db.password);
     expect(psLines.join('\n')).not.toContain(encodeURIComponent(db.password));
+    if (existsSync('/proc/self/environ')) {
+      expect(childEnvironments.length).toBeGreaterThan(0);
+      for (const environ of childEnvironments) {
+        expect(environ).not.toContain(db.password);
+        expect(environ).not.toContain('PGPASSWORD=');
+        const passfile = environ.split('\0').find((entry) => entry.startsWith('PGPASSFILE='));
+        expect(passfile).toBeDefined();
+        // The temporary password file is gone once pg_dump has finished.
+        expect(existsSync(passfile?.slice('PGPASSFILE='.length) ?? '')).toBe(false);
+      }
+    }
     expect(progress.at(-1)).toBe(backup.manifest.sizeBytes);
 
     const { manifest } = backup;
