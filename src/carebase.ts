@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
+import { BackupsApi } from './backup/backups-api.js';
 import type { CarebaseOptions } from './config/options.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
 import { ClosedError } from './errors/errors.js';
@@ -204,6 +205,22 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
   }
 
   // --- backups (issue 10) ---
+  #backups: BackupsApi | undefined;
+
+  /**
+   * Backups of this instance's database: `create`, `list`, `verify`, `restore`, `prune`, bound to
+   * its configuration (see `carebase/backup`). They use their own connections, not the pool.
+   *
+   * @example
+   * ```ts
+   * const backup = await cb.backups.create();
+   * console.log(backup.path, backup.manifest.sha256);
+   * ```
+   */
+  get backups(): BackupsApi {
+    this.#backups ??= new BackupsApi(this.#runtime.config);
+    return this.#backups;
+  }
 
   #assertOpen(): void {
     if (this.closed) throw new ClosedError();
