@@ -88,7 +88,7 @@ export function sessionStatements(runtime: CarebaseRuntime): SessionStatements {
     .set({ last_seen_at: placeholderDate })
     .where('user_id', '=', '')
     .where('id', '=', '')
-    .where('last_seen_at', '<', placeholderDate)
+    .where('last_seen_at', '<=', placeholderDate)
     .compile();
   statements = {
     validate: precompile(runtime, validate, 3),
