@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { NotFoundError, SESSION_PRESETS, ValidationError } from 'carebase';
+import { ClosedError, NotFoundError, SESSION_PRESETS, ValidationError } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScratchDatabase } from '../support/database.js';
 import { carebaseOn, migratedDatabase, newAccount } from '../users/fixture.js';
@@ -149,6 +149,24 @@ describe('sessions.validate', () => {
     expect(rows).toMatchObject([{ revoke_reason: 'user_deactivated' }]);
     await env.cb.users.reactivate(user.id);
     expect(await env.cb.sessions.validate(token)).toBeUndefined();
+  });
+
+  it('validates inside a transaction (its connection) and refuses work after close', async () => {
+    const user = await newUser();
+    const { token, session } = await env.cb.sessions.create({ userId: user.id });
+    const inTx = await env.cb.transaction(async (tx) => {
+      await tx.sessions.revoke(session.id, 'logout');
+      return tx.sessions.validate(token);
+    });
+    expect(inTx).toBeUndefined();
+    const other = await env.cb.sessions.create({ userId: user.id });
+    expect((await env.cb.transaction((tx) => tx.sessions.validate(other.token)))?.session.id).toBe(
+      other.session.id,
+    );
+    const { cb } = carebaseOn(database);
+    expect(await cb.sessions.validate(other.token)).toBeDefined();
+    await cb.close();
+    await expect(cb.sessions.validate(other.token)).rejects.toBeInstanceOf(ClosedError);
   });
 
   it('stops validating when the user is disabled by hand, without any revoke (the join checks status)', async () => {

@@ -14,7 +14,7 @@ import {
   SessionCreateInput,
   SessionListInput,
 } from './session-inputs.js';
-import { sessionStatements, type ValidateRow } from './session-statements.js';
+import { runPrepared, sessionStatements, type ValidateRow } from './session-statements.js';
 import { generateSessionToken, hashSessionToken, SESSION_TOKEN_PATTERN } from './session-token.js';
 
 /** What `cb.sessions.create` returns: the token (shown once, never stored) and the session. */
@@ -144,18 +144,21 @@ export class SessionsRepository {
     const statements = sessionStatements(ctx.runtime);
     const now = ctx.now();
     const nowMs = now.getTime();
-    const result = await ctx.db.executeQuery<ValidateRow>({
-      ...statements.validate,
-      parameters: [hashSessionToken(token), now, new Date(nowMs - config.idleTimeoutMs)],
-    });
-    const row = result.rows[0];
+    const rows = await runPrepared<ValidateRow>(ctx, statements.validate, [
+      hashSessionToken(token),
+      now,
+      new Date(nowMs - config.idleTimeoutMs),
+    ]);
+    const row = rows[0];
     if (row === undefined) return undefined;
     let lastSeenAt = row.last_seen_at;
     if (nowMs - lastSeenAt.getTime() >= config.touchIntervalMs && nowMs > lastSeenAt.getTime()) {
-      await ctx.db.executeQuery({
-        ...statements.touch,
-        parameters: [now, row.user_id, row.id, new Date(nowMs - config.touchIntervalMs)],
-      });
+      await runPrepared(ctx, statements.touch, [
+        now,
+        row.user_id,
+        row.id,
+        new Date(nowMs - config.touchIntervalMs),
+      ]);
       lastSeenAt = now;
     }
     return {
