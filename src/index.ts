@@ -28,7 +28,9 @@ export {
   type ResolvedPoolOptions,
   type ResolvedSslOptions,
   type SslMode,
+  SslModeSchema,
   type SslOptions,
+  SslOptionsSchema,
 } from './config/pool-options.js';
 export { type ResolvedConfig, type ResolvedConnection, resolveConfig } from './config/resolve.js';
 export { Secret } from './config/secret.js';
@@ -70,7 +72,7 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors/errors.js';
-export { DRIVER_ERROR, DriverErrorSummary } from './errors/map-error.js';
+export { DRIVER_ERROR, DriverErrorSummary, type PgErrorLike } from './errors/map-error.js';
 // Logging
 export { type Clock, type Logger, silentLogger, systemClock } from './logging/logger.js';
 export { createPool, poolConfigFrom } from './pool/create-pool.js';
