@@ -3,6 +3,11 @@ import type { Generated } from 'kysely';
 /**
  * `sessions`: one row per login session. Only the SHA-256 of the token is stored
  * (`token_hash`, 32 bytes); it never leaves the sessions repository.
+ *
+ * @example
+ * ```ts
+ * const count = await cb.db.selectFrom('sessions').select((eb) => eb.fn.countAll().as('n')).execute();
+ * ```
  */
 export interface SessionsTable {
   id: Generated<string>;

@@ -1,7 +1,14 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
-/** Input of `cb.sessions.create`. */
+/**
+ * Input of `cb.sessions.create`.
+ *
+ * @example
+ * ```ts
+ * SessionCreateInput.parse({ userId, ip: req.ip, ttlMs: 60 * 60_000 });
+ * ```
+ */
 export const SessionCreateInput = z.strictObject({
   userId: z.uuid(),
   /** The client's IP address (IPv4 or IPv6). */
@@ -23,14 +30,28 @@ export const SessionCreateInput = z.strictObject({
 /** Input of `cb.sessions.create`. */
 export type SessionCreateInput = z.input<typeof SessionCreateInput>;
 
-/** Why a session was revoked: a short code such as `logout` (no personal data). */
+/**
+ * Why a session was revoked: a short code such as `logout` (no personal data).
+ *
+ * @example
+ * ```ts
+ * await cb.sessions.revoke(token, 'logout');
+ * ```
+ */
 export const RevokeReasonInput = z
   .string()
   .min(1)
   .max(200)
   .regex(/^[\p{L}\p{N} ._:-]+$/u, 'must be a short code such as logout or password_change');
 
-/** Options of `cb.sessions.revokeAllForUser`. */
+/**
+ * Options of `cb.sessions.revokeAllForUser`.
+ *
+ * @example
+ * ```ts
+ * await cb.sessions.revokeAllForUser(userId, { exceptSessionId, reason: 'password_change' });
+ * ```
+ */
 export const RevokeAllInput = z.strictObject({
   /** Keep this session (e.g. the one changing the password). */
   exceptSessionId: z.uuid().optional(),
@@ -40,7 +61,14 @@ export const RevokeAllInput = z.strictObject({
 /** Options of `cb.sessions.revokeAllForUser`. */
 export type RevokeAllInput = z.input<typeof RevokeAllInput>;
 
-/** Options of `cb.sessions.listForUser`. */
+/**
+ * Options of `cb.sessions.listForUser`.
+ *
+ * @example
+ * ```ts
+ * await cb.sessions.listForUser(userId, { includeEnded: true, limit: 20 });
+ * ```
+ */
 export const SessionListInput = z.strictObject({
   /** Also list revoked and expired sessions. @default false */
   includeEnded: z.boolean().default(false),
@@ -52,7 +80,14 @@ export const SessionListInput = z.strictObject({
 /** Options of `cb.sessions.listForUser`. */
 export type SessionListInput = z.input<typeof SessionListInput>;
 
-/** Options of `cb.sessions.purgeExpired`. */
+/**
+ * Options of `cb.sessions.purgeExpired`.
+ *
+ * @example
+ * ```ts
+ * await cb.sessions.purgeExpired({ olderThan: new Date(Date.now() - 7 * 864e5) });
+ * ```
+ */
 export const PurgeExpiredInput = z.strictObject({
   /**
    * Delete sessions that ended (revoked, absolutely expired or idle-expired) before this instant.

@@ -1,7 +1,14 @@
 import type { Selectable } from 'kysely';
 import type { SessionsTable } from '../../schema/sessions.js';
 
-/** A login session as carebase returns it: never its token or the token's hash. */
+/**
+ * A login session as carebase returns it: never its token or the token's hash.
+ *
+ * @example
+ * ```ts
+ * const { items }: { items: readonly Session[] } = await cb.sessions.listForUser(userId);
+ * ```
+ */
 export interface Session {
   readonly id: string;
   readonly userId: string;

@@ -17,20 +17,41 @@ import {
 import { runPrepared, sessionStatements, type ValidateRow } from './session-statements.js';
 import { generateSessionToken, hashSessionToken, SESSION_TOKEN_PATTERN } from './session-token.js';
 
-/** What `cb.sessions.create` returns: the token (shown once, never stored) and the session. */
+/**
+ * What `cb.sessions.create` returns: the token (shown once, never stored) and the session.
+ *
+ * @example
+ * ```ts
+ * const { token, session }: CreatedSession = await cb.sessions.create({ userId });
+ * ```
+ */
 export interface CreatedSession {
   /** 256 random bits, base64url: hand it to the client (e.g. an HttpOnly cookie). */
   readonly token: string;
   readonly session: Session;
 }
 
-/** A valid session and its (active) user, as `cb.sessions.validate` returns them. */
+/**
+ * A valid session and its (active) user, as `cb.sessions.validate` returns them.
+ *
+ * @example
+ * ```ts
+ * const found: ValidatedSession | undefined = await cb.sessions.validate(token);
+ * ```
+ */
 export interface ValidatedSession {
   readonly session: Session;
   readonly user: User;
 }
 
-/** A page of sessions. */
+/**
+ * A page of sessions.
+ *
+ * @example
+ * ```ts
+ * const page: SessionPage = await cb.sessions.listForUser(userId, { limit: 10 });
+ * ```
+ */
 export interface SessionPage {
   readonly items: readonly Session[];
   readonly nextCursor: string | undefined;

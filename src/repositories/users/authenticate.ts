@@ -6,10 +6,24 @@ import type { PasswordHasher } from './password-hasher.js';
 import { toUser, USER_COLUMNS, type User } from './user.js';
 import { AuthenticateInput, PASSWORD_MAX_BYTES } from './user-inputs.js';
 
-/** Why a login failed. Show the end user one generic message for all three. */
+/**
+ * Why a login failed. Show the end user one generic message for all three.
+ *
+ * @example
+ * ```ts
+ * if (!result.ok && result.reason === 'locked') notifySecurityTeam(login);
+ * ```
+ */
 export type AuthenticationFailure = 'invalid_credentials' | 'locked' | 'disabled';
 
-/** The result of `cb.users.authenticate`. */
+/**
+ * The result of `cb.users.authenticate`.
+ *
+ * @example
+ * ```ts
+ * const result: AuthenticationResult = await cb.users.authenticate({ login, password });
+ * ```
+ */
 export type AuthenticationResult =
   | { readonly ok: true; readonly user: User }
   | { readonly ok: false; readonly reason: AuthenticationFailure };

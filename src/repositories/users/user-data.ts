@@ -4,7 +4,14 @@ import type { RepositoryContext } from '../context.js';
 import { SESSION_COLUMNS, type Session, toSession } from '../sessions/session.js';
 import type { User } from './user.js';
 
-/** One audit entry about a user, as included in their data export. */
+/**
+ * One audit entry about a user, as included in their data export.
+ *
+ * @example
+ * ```ts
+ * const { audit } = await cb.users.exportData(id);
+ * ```
+ */
 export interface ExportedAuditEntry {
   readonly id: string;
   readonly occurredAt: Date;
@@ -26,6 +33,11 @@ export interface ExportedAuditEntry {
 /**
  * Everything carebase holds about one user, as one JSON-serializable document (dates serialize
  * as ISO strings). Never contains the password hash, session tokens or their hashes.
+ *
+ * @example
+ * ```ts
+ * const data: UserDataExport = await cb.users.exportData(id);
+ * ```
  */
 export interface UserDataExport {
   readonly exportedAt: Date;
@@ -40,7 +52,14 @@ export interface UserDataExport {
   readonly analytics?: JsonValue;
 }
 
-/** What `cb.users.erase` removed. */
+/**
+ * What `cb.users.erase` removed.
+ *
+ * @example
+ * ```ts
+ * const { sessions }: UserErasure = await cb.users.erase(id);
+ * ```
+ */
 export interface UserErasure {
   readonly userId: string;
   readonly sessions: number;

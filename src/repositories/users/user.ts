@@ -4,6 +4,11 @@ import type { UsersTable } from '../../schema/users.js';
 /**
  * A user account as carebase returns it. It never carries the password hash: the hash stays
  * inside the users repository.
+ *
+ * @example
+ * ```ts
+ * const user: User = await cb.users.getById(id);
+ * ```
  */
 export interface User {
   readonly id: string;

@@ -21,7 +21,14 @@ import {
   UserUpdateInput,
 } from './user-inputs.js';
 
-/** A page of users. */
+/**
+ * A page of users.
+ *
+ * @example
+ * ```ts
+ * const page: UserPage = await cb.users.list({ limit: 50 });
+ * ```
+ */
 export interface UserPage {
   readonly items: readonly User[];
   readonly nextCursor: string | undefined;
