@@ -83,6 +83,14 @@ export default async function run(): Promise<void> {
         raw,
       });
     }
+    // Control: raw against itself shows how much of a ratio is this machine's noise.
+    await fresh();
+    await throughput({
+      name: 'control: raw lookup vs the same raw lookup',
+      concurrency: 8,
+      carebase: raw,
+      raw,
+    });
     await fresh();
     await throughput({
       name: 'sessions.validate vs single-statement CTE with touch (raw, named)',
