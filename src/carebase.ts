@@ -22,6 +22,8 @@ import {
   type CarebaseRuntime,
   RepositoryContext,
 } from './repositories/context.js';
+import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
+import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
 
 /**
@@ -76,6 +78,35 @@ export class CarebaseScope {
   }
 
   // --- users & sessions (issue 7): `get users()`, `get sessions()` ---
+  #users: UsersRepository | undefined;
+  #sessions: SessionsRepository | undefined;
+
+  /**
+   * User accounts: create, find, list, authenticate with lockout, roles, password changes,
+   * data-subject export and erasure. Writes are audited on this scope's executor and actor.
+   *
+   * @example
+   * ```ts
+   * const result = await cb.users.authenticate({ login, password, ip: req.ip });
+   * ```
+   */
+  get users(): UsersRepository {
+    this.#users ??= new UsersRepository(this.#context);
+    return this.#users;
+  }
+
+  /**
+   * Login sessions: hashed 256-bit tokens, idle and absolute timeouts, revocation.
+   *
+   * @example
+   * ```ts
+   * const found = await cb.sessions.validate(req.cookies.sid);
+   * ```
+   */
+  get sessions(): SessionsRepository {
+    this.#sessions ??= new SessionsRepository(this.#context);
+    return this.#sessions;
+  }
 
   // --- audit (issue 6): `get audit()` ---
 

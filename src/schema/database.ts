@@ -1,7 +1,8 @@
 import type { AuditLogTable } from './audit.js';
 import type { SchemaMigrationsTable } from './migrations.js';
-import type { UsersTable } from './users.js';
 // --- sessions (issue 7) imports ---
+import type { SessionsTable } from './sessions.js';
+import type { UsersTable } from './users.js';
 
 // --- chat (issue 8) imports ---
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
@@ -20,6 +21,7 @@ export interface CarebaseDatabase {
   schema_migrations: SchemaMigrationsTable;
   users: UsersTable;
   // --- sessions (issue 7) ---
+  sessions: SessionsTable;
 
   // --- audit (issue 6) ---
   audit_log: AuditLogTable;
