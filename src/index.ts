@@ -80,44 +80,6 @@ export type { HealthReport } from './pool/health.js';
 export { type TransactionOptions, TransactionOptionsSchema } from './pool/transaction.js';
 // --- audit (issue 6) ---
 export { AuditEntryInput } from './repositories/audit/record.js';
-export { type Actor, type ActorInput, ActorSchema } from './repositories/context.js';
-export type { Session } from './repositories/sessions/session.js';
-export {
-  PurgeExpiredInput,
-  RevokeAllInput,
-  RevokeReasonInput,
-  SessionCreateInput,
-  SessionListInput,
-} from './repositories/sessions/session-inputs.js';
-export {
-  type CreatedSession,
-  type SessionPage,
-  SessionsRepository,
-  type ValidatedSession,
-} from './repositories/sessions/sessions-repository.js';
-export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
-export type { User } from './repositories/users/user.js';
-export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
-export {
-  AuthenticateInput,
-  ChangePasswordInput,
-  DisplayNameInput,
-  EmailInput,
-  PASSWORD_MAX_BYTES,
-  PasswordInput,
-  RoleInput,
-  UserCreateInput,
-  UserListInput,
-  UsernameInput,
-  UserUpdateInput,
-} from './repositories/users/user-inputs.js';
-export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
-export type { AuditLogTable, JsonValue } from './schema/audit.js';
-export type { CarebaseDatabase } from './schema/database.js';
-export type { SchemaMigrationsTable } from './schema/migrations.js';
-export type { SessionsTable } from './schema/sessions.js';
-export type { UsersTable } from './schema/users.js';
-
 // --- chat (issue 8) ---
 export {
   ChatAppendInput,
@@ -153,6 +115,43 @@ export {
   LegacyChatFile,
   legacyClientId,
 } from './repositories/chat/import-legacy.js';
+export { type Actor, type ActorInput, ActorSchema } from './repositories/context.js';
+export type { Session } from './repositories/sessions/session.js';
+export {
+  PurgeExpiredInput,
+  RevokeAllInput,
+  RevokeReasonInput,
+  SessionCreateInput,
+  SessionListInput,
+} from './repositories/sessions/session-inputs.js';
+export {
+  type CreatedSession,
+  type SessionPage,
+  SessionsRepository,
+  type ValidatedSession,
+} from './repositories/sessions/sessions-repository.js';
+export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
+export type { User } from './repositories/users/user.js';
+export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
+export {
+  AuthenticateInput,
+  ChangePasswordInput,
+  DisplayNameInput,
+  EmailInput,
+  PASSWORD_MAX_BYTES,
+  PasswordInput,
+  RoleInput,
+  UserCreateInput,
+  UserListInput,
+  UsernameInput,
+  UserUpdateInput,
+} from './repositories/users/user-inputs.js';
+export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
+export type { AuditLogTable, JsonValue } from './schema/audit.js';
 export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
+export type { CarebaseDatabase } from './schema/database.js';
+export type { SchemaMigrationsTable } from './schema/migrations.js';
+export type { SessionsTable } from './schema/sessions.js';
+export type { UsersTable } from './schema/users.js';
 
 // --- analytics (issue 9) ---

@@ -1,11 +1,10 @@
 import type { AuditLogTable } from './audit.js';
+// --- chat (issue 8) imports ---
+import type { ChatMessagesTable, ConversationsTable } from './chat.js';
 import type { SchemaMigrationsTable } from './migrations.js';
 // --- sessions (issue 7) imports ---
 import type { SessionsTable } from './sessions.js';
 import type { UsersTable } from './users.js';
-
-// --- chat (issue 8) imports ---
-import type { ChatMessagesTable, ConversationsTable } from './chat.js';
 
 // --- analytics (issue 9) imports ---
 

@@ -11,6 +11,7 @@ import {
 import { configFromEnv } from '../../config/from-env.js';
 import type { CarebaseOptions } from '../../config/options.js';
 import { isCarebaseError } from '../../errors/errors.js';
+import type { CliCommand } from '../command.js';
 
 /** Where a command writes, and whether stderr is a terminal (progress bars only then). */
 export interface CommandIO {
@@ -342,3 +343,22 @@ export async function backupCommand(argv: readonly string[], io: CommandIO): Pro
   const { pool: _pool, ...rest } = connection;
   return run(args, io, rest);
 }
+
+/** `carebase backup ...`, as registered in the CLI. */
+export const backupCliCommand: CliCommand = {
+  name: 'backup',
+  summary: 'create, list, verify, restore or prune pg_dump backups (with manifests and checksums)',
+  usage: BACKUP_USAGE,
+  run: (args, io) => {
+    const controller = new AbortController();
+    const abort = (): void => controller.abort();
+    process.once('SIGINT', abort);
+    return backupCommand(args, {
+      stdout: io.stdout,
+      stderr: io.stderr,
+      isTTY: io.stdout.isTTY === true,
+      env: io.env,
+      signal: controller.signal,
+    }).finally(() => process.off('SIGINT', abort));
+  },
+};

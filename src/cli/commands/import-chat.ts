@@ -3,6 +3,7 @@ import { createCarebase } from '../../carebase.js';
 import { configFromEnv } from '../../config/from-env.js';
 import { isCarebaseError } from '../../errors/errors.js';
 import type { ChatImportProgress } from '../../repositories/chat/import-legacy.js';
+import type { CliCommand } from '../command.js';
 
 /** What a CLI command receives besides its arguments. */
 export interface CommandIo {
@@ -12,7 +13,7 @@ export interface CommandIo {
   readonly env: NodeJS.ProcessEnv;
 }
 
-const USAGE = `Usage: carebase import chat-json FILE [--create-missing-users] [--role ROLE] [--json]
+export const IMPORT_CHAT_USAGE = `Usage: carebase import chat-json FILE [--create-missing-users] [--role ROLE] [--json]
 
 Imports the legacy { "<username>": [{ "role", "content" }, ...] } chat file into each user's
 default conversation. Idempotent: running it again adds nothing. Connects with DATABASE_URL (or
@@ -53,16 +54,16 @@ export async function importChatCommand(argv: string[], io: CommandIo): Promise<
   try {
     parsed = parse(argv);
   } catch {
-    io.stderr.write(USAGE);
+    io.stderr.write(IMPORT_CHAT_USAGE);
     return 2;
   }
   const [kind, file] = parsed.positionals;
   if (parsed.values.help === true) {
-    io.stdout.write(USAGE);
+    io.stdout.write(IMPORT_CHAT_USAGE);
     return 0;
   }
   if (kind !== 'chat-json' || file === undefined || parsed.positionals.length !== 2) {
-    io.stderr.write(USAGE);
+    io.stderr.write(IMPORT_CHAT_USAGE);
     return 2;
   }
   let cb: ReturnType<typeof createCarebase> | undefined;
@@ -123,3 +124,17 @@ function parse(argv: string[]) {
     },
   });
 }
+
+/** `carebase import chat-json FILE`, as registered in the CLI. */
+export const importCliCommand: CliCommand = {
+  name: 'import',
+  summary: 'import the legacy JSON chat file ({ username: [{ role, content }] }), idempotently',
+  usage: IMPORT_CHAT_USAGE,
+  run: (args, io) =>
+    importChatCommand([...args], {
+      stdout: io.stdout as NodeJS.WritableStream,
+      stderr: io.stderr as NodeJS.WritableStream,
+      isTTY: io.stdout.isTTY === true,
+      env: io.env as NodeJS.ProcessEnv,
+    }),
+};

@@ -1,4 +1,6 @@
 import type { CliCommand } from '../command.js';
+import { backupCliCommand } from './backup.js';
+import { importCliCommand } from './import-chat.js';
 import { migrateCommand } from './migrate.js';
 
 /**
@@ -10,7 +12,9 @@ export const COMMANDS: readonly CliCommand[] = [
   // --- migrations (issue 5) ---
   migrateCommand,
   // --- backup ---
+  backupCliCommand,
   // --- audit ---
   // --- import ---
+  importCliCommand,
   // --- doctor ---
 ];

@@ -1,5 +1,11 @@
 import type { JsonValue } from '../../schema/audit.js';
 import { recordAudit } from '../audit/record.js';
+import {
+  type ChatDataExport,
+  type ChatErasureCounts,
+  eraseChatForUser,
+  exportChatForUser,
+} from '../chat/data-subject.js';
 import type { RepositoryContext } from '../context.js';
 import { SESSION_COLUMNS, type Session, toSession } from '../sessions/session.js';
 import type { User } from './user.js';
@@ -46,8 +52,8 @@ export interface UserDataExport {
   readonly sessions: readonly Session[];
   /** Audit entries the user performed or that are about them, oldest first. */
   readonly audit: readonly ExportedAuditEntry[];
-  /** The user's chat history (filled by the chat module's `exportChatForUser`). */
-  readonly chat?: JsonValue;
+  /** The user's conversations and messages. */
+  readonly chat: ChatDataExport;
   /** The user's analytics events (filled by the analytics module's `exportAnalyticsForUser`). */
   readonly analytics?: JsonValue;
 }
@@ -63,8 +69,8 @@ export interface UserDataExport {
 export interface UserErasure {
   readonly userId: string;
   readonly sessions: number;
-  /** Counts reported by the chat module's `eraseChatForUser` (wired in by the lead). */
-  readonly chat?: Readonly<Record<string, number>>;
+  /** Conversations and messages removed. */
+  readonly chat: ChatErasureCounts;
   /** Counts reported by the analytics module's `eraseAnalyticsForUser` (wired in by the lead). */
   readonly analytics?: Readonly<Record<string, number>>;
 }
@@ -108,15 +114,15 @@ export async function collectUserData(ctx: RepositoryContext, user: User): Promi
     .orderBy('id')
     .execute();
 
-  // --- data-subject export: chat and analytics (wired by the lead after merging) ---
-  // const chat = await exportChatForUser(ctx, user.id);
-  // const analytics = await exportAnalyticsForUser(ctx, user.id);
+  // --- data-subject export: chat and analytics ---
+  const chat = await exportChatForUser(ctx, user.id);
   // --- end ---
 
   return {
     exportedAt: ctx.now(),
     user,
     sessions: sessions.map(toSession),
+    chat,
     audit: audit.map((row) => ({
       id: row.id,
       occurredAt: row.occurred_at,
@@ -149,9 +155,8 @@ export async function eraseUserData(
 ): Promise<UserErasure | undefined> {
   const sessions = await ctx.db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
 
-  // --- data-subject erasure: chat and analytics (wired by the lead after merging) ---
-  // const chat = await eraseChatForUser(ctx, userId);
-  // const analytics = await eraseAnalyticsForUser(ctx, userId);
+  // --- data-subject erasure: chat and analytics ---
+  const chat = await eraseChatForUser(ctx, userId);
   // --- end ---
 
   const deleted = await ctx.db
@@ -160,7 +165,7 @@ export async function eraseUserData(
     .returning('id')
     .executeTakeFirst();
   if (deleted === undefined) return undefined;
-  const erasure: UserErasure = { userId, sessions: Number(sessions.numDeletedRows) };
+  const erasure: UserErasure = { userId, sessions: Number(sessions.numDeletedRows), chat };
   await recordAudit(ctx, {
     action: 'user.erase',
     resourceType: 'user',
