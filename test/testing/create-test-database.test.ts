@@ -3,7 +3,7 @@ import { type MigrationSource, parseMigration } from 'carebase/migration';
 import { carebaseFixtures, createTestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test, vi } from 'vitest';
 
 const serverUrl = process.env.CAREBASE_TEST_DATABASE_URL as string;
 const templatesToDrop = new Set<string>();
@@ -59,7 +59,14 @@ describe('createTestDatabase', () => {
     const second = await createTestDatabase();
     expect(second.template).toBe(template);
     expect(await databaseOid(template)).toBe(oid);
-    await Promise.all([first.drop(), second.drop()]);
+    // A fresh copy of the module, as in the next run: finds the complete template and reuses it.
+    vi.resetModules();
+    const fresh = (await import('carebase/testing')) as typeof import('carebase/testing');
+    expect(fresh.createTestDatabase).not.toBe(createTestDatabase);
+    const third = await fresh.createTestDatabase();
+    expect(third.template).toBe(template);
+    expect(await databaseOid(template)).toBe(oid);
+    await Promise.all([first.drop(), second.drop(), third.drop()]);
   });
 
   test('rebuilds when the migration set changes, and includes host sources', async () => {
@@ -84,6 +91,21 @@ describe('createTestDatabase', () => {
     expect(await tables(plain)).toBeNull();
     expect(await tables(one)).toBe('notes');
     expect(await tables(two)).toBe('notes,tags');
+  });
+
+  test('independent copies racing to build a new template build it once, under the advisory lock', async () => {
+    const source = hostSource(`race_${Date.now()}`, { '0001_slow': 'select pg_sleep(0.3);' });
+    const copies = [];
+    for (let i = 0; i < 3; i++) {
+      vi.resetModules();
+      copies.push((await import('carebase/testing')) as typeof import('carebase/testing'));
+    }
+    const databases = await Promise.all(copies.map((copy) => copy.createTestDatabase({ sources: [source] })));
+    const template = databases[0]?.template as string;
+    templatesToDrop.add(template);
+    expect(databases.map((d) => d.template)).toEqual([template, template, template]);
+    for (const database of databases) expect((await database.db.health()).pendingMigrations).toBe(0);
+    await Promise.all(databases.map((d) => d.drop()));
   });
 
   test('applies a seed to the template, keyed by seedKey', async () => {
