@@ -44,10 +44,13 @@ export function dockerEndpoint(
     }
     return undefined;
   }
+  const runtime = env.XDG_RUNTIME_DIR ?? `/run/user/${process.getuid?.() ?? 0}`;
   const candidates = [
     '/var/run/docker.sock',
+    join(runtime, 'docker.sock'),
     join(homedir(), '.docker/run/docker.sock'),
     join(homedir(), '.colima/default/docker.sock'),
+    join(runtime, 'podman/podman.sock'),
   ];
   const found = candidates.find((path) => existsSync(path));
   return found === undefined ? undefined : { socketPath: found };
@@ -66,7 +69,7 @@ export function dockerEndpoint(
 export async function dockerUnavailableReason(timeoutMs = 1000): Promise<string | undefined> {
   const endpoint = dockerEndpoint();
   if (endpoint === undefined)
-    return 'no Docker engine socket (DOCKER_HOST unset, /var/run/docker.sock missing)';
+    return 'no Docker engine socket (DOCKER_HOST is unset and /var/run/docker.sock and the user sockets are missing)';
   return new Promise((resolve) => {
     const req = request({ ...endpoint, path: '/_ping', method: 'GET', timeout: timeoutMs }, (res) => {
       res.resume();

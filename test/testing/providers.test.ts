@@ -1,16 +1,25 @@
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConnectionError, InvalidConfigurationError } from 'carebase';
 import { dockerUnavailableReason, startPostgres } from 'carebase/testing';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const runUrl = process.env.CAREBASE_TEST_DATABASE_URL;
-const saved = { test: process.env.CAREBASE_TEST_DATABASE_URL, app: process.env.DATABASE_URL };
+const saved = {
+  test: process.env.CAREBASE_TEST_DATABASE_URL,
+  app: process.env.DATABASE_URL,
+  docker: process.env.DOCKER_HOST,
+};
 
 afterEach(() => {
   for (const [name, value] of [
     ['CAREBASE_TEST_DATABASE_URL', saved.test],
     ['DATABASE_URL', saved.app],
+    ['DOCKER_HOST', saved.docker],
   ] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
@@ -106,5 +115,38 @@ describe('the container provider', () => {
     const error = await startPostgres({ provider: 'container' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as Error).message).toContain(`container: ${dockerReason}`);
+  });
+});
+
+describe('the Docker engine check', () => {
+  it('gives up on an engine socket that does not answer within the timeout', async () => {
+    const path = join(tmpdir(), `carebase-silent-${process.pid}.sock`);
+    const silent = createServer(() => {}).listen(path);
+    try {
+      process.env.DOCKER_HOST = `unix://${path}`;
+      const started = Date.now();
+      expect(await dockerUnavailableReason(300)).toBe('the Docker engine did not answer within 300 ms');
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('accepts an engine that answers /_ping, then needs @testcontainers/postgresql', async () => {
+    const path = join(tmpdir(), `carebase-ping-${process.pid}.sock`);
+    const engine = createHttpServer((req, res) => {
+      res.writeHead(req.url === '/_ping' ? 200 : 404).end('OK');
+    }).listen(path);
+    try {
+      process.env.DOCKER_HOST = `unix://${path}`;
+      expect(await dockerUnavailableReason()).toBeUndefined();
+      const error = await startPostgres({ provider: 'container' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as Error).message).toMatch(
+        /container: (the optional package @testcontainers\/postgresql is not installed|the PostgreSQL container did not start)/,
+      );
+    } finally {
+      engine.close();
+    }
   });
 });
