@@ -72,6 +72,14 @@ export class CarebaseScope {
     );
   }
 
+  // --- users & sessions (issue 7): `get users()`, `get sessions()` ---
+
+  // --- audit (issue 6): `get audit()` ---
+
+  // --- chat (issue 8): `get chat()` ---
+
+  // --- analytics (issue 9): `get analytics()` ---
+
   /**
    * Returns a scope whose writes are attributed to `actor` in the audit log. Cheap: call it per
    * request. Throws `ValidationError` for a malformed actor (e.g. an invalid IP).
@@ -176,6 +184,8 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+
+  // --- backups (issue 10) ---
 
   #assertOpen(): void {
     if (this.closed) throw new ClosedError();

@@ -74,5 +74,16 @@ export { createPool, poolConfigFrom } from './pool/create-pool.js';
 export type { HealthReport } from './pool/health.js';
 export { type TransactionOptions, TransactionOptionsSchema } from './pool/transaction.js';
 export { type Actor, type ActorInput, ActorSchema } from './repositories/context.js';
+export type { AuditLogTable, JsonValue } from './schema/audit.js';
 export type { CarebaseDatabase } from './schema/database.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
+export type { UsersTable } from './schema/users.js';
+
+// --- users & sessions (issue 7) ---
+
+// --- audit (issue 6) ---
+export { AuditEntryInput } from './repositories/audit/record.js';
+
+// --- chat (issue 8) ---
+
+// --- analytics (issue 9) ---

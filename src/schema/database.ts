@@ -1,4 +1,11 @@
+import type { AuditLogTable } from './audit.js';
 import type { SchemaMigrationsTable } from './migrations.js';
+import type { UsersTable } from './users.js';
+// --- sessions (issue 7) imports ---
+
+// --- chat (issue 8) imports ---
+
+// --- analytics (issue 9) imports ---
 
 /**
  * The Kysely database interface of every table carebase creates, keyed by table name in the
@@ -10,4 +17,13 @@ import type { SchemaMigrationsTable } from './migrations.js';
  */
 export interface CarebaseDatabase {
   schema_migrations: SchemaMigrationsTable;
+  users: UsersTable;
+  // --- sessions (issue 7) ---
+
+  // --- audit (issue 6) ---
+  audit_log: AuditLogTable;
+
+  // --- chat (issue 8) ---
+
+  // --- analytics (issue 9) ---
 }

@@ -39,6 +39,7 @@ const PROBE = `
     ok: health.ok,
     version: health.serverVersion,
     applied: migrated.results.length,
+    library: (await migration.carebaseMigrations.load()).length,
     closedCode,
     subpaths: [typeof migration.migrate, typeof backup, typeof testing],
   }));
@@ -55,7 +56,9 @@ describe.skipIf(!built)('the built package (skipped when dist/ is missing: run `
        const SCHEMA = 'esm_consumer';
        ${PROBE}`,
     );
-    expect(result).toMatchObject({ ok: true, applied: 1, closedCode: 'CLOSED' });
+    expect(result).toMatchObject({ ok: true, closedCode: 'CLOSED' });
+    expect(result.applied).toBeGreaterThan(0);
+    expect(result.applied).toBe(result.library);
     expect(result.subpaths).toEqual(['function', 'object', 'object']);
   });
 
@@ -69,7 +72,9 @@ describe.skipIf(!built)('the built package (skipped when dist/ is missing: run `
        const SCHEMA = 'cjs_consumer';
        (async () => { ${PROBE} })().catch((error) => { console.error(error); process.exit(1); });`,
     );
-    expect(result).toMatchObject({ ok: true, applied: 1, closedCode: 'CLOSED' });
+    expect(result).toMatchObject({ ok: true, closedCode: 'CLOSED' });
+    expect(result.applied).toBeGreaterThan(0);
+    expect(result.applied).toBe(result.library);
     expect(result.subpaths).toEqual(['function', 'object', 'object']);
   });
 

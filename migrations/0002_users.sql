@@ -1,0 +1,33 @@
+-- carebase 0002: user accounts.
+-- Usernames and emails are unique case-insensitively, enforced by the database (unique indexes on
+-- lower()). Roles are an allow-list configured in the application, so the database checks only
+-- their shape. Passwords are bcrypt hashes; failed_login_count and locked_until implement lockout.
+
+CREATE TABLE users (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  username text NOT NULL CONSTRAINT users_username_check CHECK (length(username) BETWEEN 1 AND 64),
+  email text NOT NULL CONSTRAINT users_email_check CHECK (length(email) BETWEEN 3 AND 320 AND position('@' in email) > 1),
+  display_name text CONSTRAINT users_display_name_check CHECK (length(display_name) <= 200),
+  password_hash text NOT NULL,
+  role text NOT NULL CONSTRAINT users_role_check CHECK (role ~ '^[a-z][a-z0-9_-]{0,31}$'),
+  status text NOT NULL DEFAULT 'active' CONSTRAINT users_status_check CHECK (status IN ('active', 'disabled', 'erased')),
+  failed_login_count integer NOT NULL DEFAULT 0 CONSTRAINT users_failed_login_count_check CHECK (failed_login_count >= 0),
+  locked_until timestamptz,
+  last_login_at timestamptz,
+  password_changed_at timestamptz NOT NULL DEFAULT now(),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- findByUsername / authenticate by username: WHERE lower(username) = lower($1)
+CREATE UNIQUE INDEX users_username_key ON users (lower(username));
+-- findByEmail / authenticate by email: WHERE lower(email) = lower($1)
+CREATE UNIQUE INDEX users_email_key ON users (lower(email));
+-- list({ role?, status?, cursor }): keyset over (created_at, id)
+CREATE INDEX users_created_at_id_idx ON users (created_at, id);
+
+CREATE TRIGGER users_set_updated_at BEFORE UPDATE ON users
+  FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+-- carebase:down
+DROP TABLE users;

@@ -1,0 +1,18 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** `users`: one row per account. `password_hash` never leaves the users repository. */
+export interface UsersTable {
+  id: Generated<string>;
+  username: string;
+  email: string;
+  display_name: string | null;
+  password_hash: string;
+  role: string;
+  status: ColumnType<'active' | 'disabled' | 'erased', 'active' | 'disabled' | 'erased' | undefined>;
+  failed_login_count: Generated<number>;
+  locked_until: Date | null;
+  last_login_at: Date | null;
+  password_changed_at: Generated<Date>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
