@@ -125,6 +125,8 @@ export async function startContainer(options: ContainerOptions = {}): Promise<Co
         'full_page_writes=off',
         '-c',
         'max_connections=300',
+        '-c',
+        'carebase.throwaway=on',
       ])
       .start();
     let stopping: Promise<void> | undefined;

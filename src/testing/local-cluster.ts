@@ -48,6 +48,8 @@ const FAST_SETTINGS: Readonly<Record<string, string | number>> = {
   max_wal_size: '4GB',
   log_min_messages: 'fatal',
   timezone: 'UTC',
+  // Marks the server as disposable: carebase/testing keeps spare databases only on such servers.
+  'carebase.throwaway': 'on',
 };
 
 function freePort(): Promise<number> {

@@ -149,7 +149,7 @@ describe('createTestDatabase', () => {
 
   test('clones even when someone holds a connection to the template', async () => {
     const source = hostSource('busy_template', { '0001_x': 'select 1;' });
-    const first = await createTestDatabase({ sources: [source] });
+    const first = await createTestDatabase({ sources: [source], spares: 0 });
     const template = first.template as string;
     templatesToDrop.add(template);
     await first.drop();
@@ -158,7 +158,7 @@ describe('createTestDatabase', () => {
     intruder.on('error', () => {});
     await intruder.connect();
     try {
-      await using second = await createTestDatabase({ sources: [source] });
+      await using second = await createTestDatabase({ sources: [source], spares: 0 });
       expect(second.template).toBe(template);
       expect((await second.db.health()).ok).toBe(true);
     } finally {
@@ -183,6 +183,33 @@ describe('createTestDatabase', () => {
     expect(printed.join('')).toContain(database.url);
     expect(await databaseOid(database.name)).toBeDefined();
     await admin(`drop database "${database.name}" with (force)`);
+  });
+
+  test('hands out a spare made in the background when spares are enabled', async () => {
+    const source = hostSource(`spares_${Date.now()}`, { '0001_x': 'select 1;' });
+    const first = await createTestDatabase({ sources: [source], spares: 1 });
+    const template = first.template as string;
+    templatesToDrop.add(template);
+    const spares = () =>
+      admin<{ datname: string; oid: number }>(
+        'select datname, oid::int as oid from pg_database where datname like $1 order by oid',
+        [`carebase_spare_${template.slice('carebase_tpl_'.length)}_%`],
+      );
+    const ready = async () => {
+      for (let i = 0; i < 300 && (await spares()).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      return spares();
+    };
+    const [spare] = await ready();
+    expect(spare).toBeDefined();
+    const second = await createTestDatabase({ sources: [source], spares: 1 });
+    expect(await databaseOid(second.name)).toBe(spare?.oid);
+    expect((await second.db.health()).pendingMigrations).toBe(0);
+    // The refill made a new spare; drop it so nothing is left on a shared server.
+    const [next] = await ready();
+    expect(next?.oid).not.toBe(spare?.oid);
+    for (const row of await spares()) await admin(`drop database "${row.datname}"`);
+    await Promise.all([first.drop(), second.drop()]);
   });
 
   test('creates an empty database with migrate: false', async () => {
