@@ -37,6 +37,48 @@ export async function templateHash(spec: TemplateSpec): Promise<string> {
     .digest('hex');
 }
 
+/**
+ * What stays the same across versions of one suite's template: the schema, the namespaces and
+ * whether there is a seed. A new version supersedes the older ones of the same family.
+ */
+function templateFamily(spec: TemplateSpec): string {
+  const family = {
+    schema: spec.schema,
+    namespaces: spec.sources.map((s) => s.namespace),
+    seed: spec.seed !== undefined,
+  };
+  return `carebase/testing template ${createHash('sha256').update(JSON.stringify(family)).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * Drops older templates of the same family (and their spares), so editing migrations does not
+ * pile up databases on a long-lived server. Best effort: a template in use is left for next time,
+ * and a process still cloning a dropped one rebuilds it.
+ */
+async function dropSuperseded(serverUrl: string, name: string, family: string): Promise<void> {
+  const pool = adminPool(serverUrl);
+  const { rows } = await pool.query<{ datname: string }>(
+    `select d.datname from pg_database d
+       join pg_shdescription s on s.objoid = d.oid and s.classoid = 'pg_database'::regclass
+      where d.datistemplate and s.description = $1 and d.datname <> $2`,
+    [family, name],
+  );
+  for (const { datname } of rows) {
+    const prefix = `carebase_spare_${datname.slice(TEMPLATE_PREFIX.length)}_`;
+    const spares = await pool.query<{ datname: string }>(
+      'select datname from pg_database where left(datname, $2) = $1',
+      [prefix, prefix.length],
+    );
+    for (const spare of spares.rows) {
+      await pool.query(`drop database if exists ${quoteIdent(spare.datname)}`).catch(() => {});
+    }
+    await pool
+      .query(`alter database ${quoteIdent(datname)} with is_template false`)
+      .then(() => pool.query(`drop database if exists ${quoteIdent(datname)}`))
+      .catch(() => {});
+  }
+}
+
 const ready = new Map<string, Promise<{ name: string; built: boolean }>>();
 
 async function isBuilt(serverUrl: string, name: string): Promise<boolean | undefined> {
@@ -62,6 +104,8 @@ async function build(serverUrl: string, name: string, spec: TemplateSpec): Promi
         await cb.close();
       }
     }
+    const family = templateFamily(spec);
+    await pool.query(`comment on database ${q} is ${pgLiteral(family)}`);
     await pool.query(`alter database ${q} with is_template true allow_connections false`);
     await pool.query(
       'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
@@ -71,6 +115,13 @@ async function build(serverUrl: string, name: string, spec: TemplateSpec): Promi
     await pool.query(`drop database if exists ${q} with (force)`).catch(() => {});
     throw error;
   }
+  await dropSuperseded(serverUrl, name, templateFamily(spec));
+}
+
+/** A string literal for text carebase generated (hex and spaces only). */
+function pgLiteral(text: string): string {
+  if (!/^[a-z0-9/ ]+$/.test(text)) throw new TypeError('unexpected literal');
+  return `'${text}'`;
 }
 
 /**

@@ -91,6 +91,9 @@ describe('createTestDatabase', () => {
     expect(await tables(plain)).toBeNull();
     expect(await tables(one)).toBe('notes');
     expect(await tables(two)).toBe('notes,tags');
+    // v2 supersedes v1 (same schema and namespaces): the older template is dropped.
+    expect(await databaseOid(one.template as string)).toBeUndefined();
+    expect(await databaseOid(two.template as string)).toBeDefined();
   });
 
   test('independent copies racing to build a new template build it once, under the advisory lock', async () => {
@@ -145,7 +148,7 @@ describe('createTestDatabase', () => {
       await Promise.all(databases.map((database) => database.drop()));
     }
     for (const database of databases) expect(await databaseOid(database.name)).toBeUndefined();
-  });
+  }, 180_000);
 
   test('clones even when someone holds a connection to the template', async () => {
     const source = hostSource('busy_template', { '0001_x': 'select 1;' });
@@ -165,7 +168,7 @@ describe('createTestDatabase', () => {
       await intruder.end().catch(() => {});
       await admin(`alter database "${template}" with allow_connections false`);
     }
-  });
+  }, 120_000);
 
   test('keeps a failed test database and prints its URL when keepOnFailure is set', async () => {
     const database = await createTestDatabase({ keepOnFailure: true });
