@@ -13,6 +13,8 @@ import { createPool } from './pool/create-pool.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
 import { CarebaseKyselyPool, PreparedStatements } from './pool/kysely-pool.js';
 import { runTransaction, type TransactionOptions } from './pool/transaction.js';
+// --- chat (issue 8) import ---
+import { ChatRepository } from './repositories/chat/chat-repository.js';
 import {
   type ActorInput,
   ActorSchema,
@@ -77,6 +79,22 @@ export class CarebaseScope {
   // --- audit (issue 6): `get audit()` ---
 
   // --- chat (issue 8): `get chat()` ---
+  #chat: ChatRepository | undefined;
+
+  /**
+   * Chat history: conversations, append, keyset history, full-text search, streamed export and
+   * the legacy JSON import. Calls made on `tx.chat` join the transaction.
+   *
+   * @example
+   * ```ts
+   * await cb.chat.append({ userId, role: 'user', content: 'Hello' });
+   * const { items } = await cb.chat.history({ userId, limit: 20 });
+   * ```
+   */
+  get chat(): ChatRepository {
+    this.#chat ??= new ChatRepository(this.#context);
+    return this.#chat;
+  }
 
   // --- analytics (issue 9): `get analytics()` ---
 

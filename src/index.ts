@@ -28,7 +28,9 @@ export {
   type ResolvedPoolOptions,
   type ResolvedSslOptions,
   type SslMode,
+  SslModeSchema,
   type SslOptions,
+  SslOptionsSchema,
 } from './config/pool-options.js';
 export { type ResolvedConfig, type ResolvedConnection, resolveConfig } from './config/resolve.js';
 export { Secret } from './config/secret.js';
@@ -67,7 +69,7 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors/errors.js';
-export { DRIVER_ERROR, DriverErrorSummary } from './errors/map-error.js';
+export { DRIVER_ERROR, DriverErrorSummary, type PgErrorLike } from './errors/map-error.js';
 // Logging
 export { type Clock, type Logger, silentLogger, systemClock } from './logging/logger.js';
 export { createPool, poolConfigFrom } from './pool/create-pool.js';
@@ -85,5 +87,40 @@ export type { UsersTable } from './schema/users.js';
 export { AuditEntryInput } from './repositories/audit/record.js';
 
 // --- chat (issue 8) ---
+export {
+  ChatAppendInput,
+  ChatAppendManyInput,
+  ChatClearInput,
+  ChatContent,
+  ChatExportInput,
+  ChatHistoryInput,
+  ChatLatestInput,
+  ChatMetadata,
+  ChatRetentionInput,
+  ChatRoleSchema,
+  ChatSearchInput,
+  ConversationCreateInput,
+  ConversationListInput,
+  ConversationRefInput,
+  ConversationRenameInput,
+} from './repositories/chat/chat-inputs.js';
+export { ChatRepository } from './repositories/chat/chat-repository.js';
+export type { ChatMessage, ChatPage, ChatSearchHit, Conversation } from './repositories/chat/chat-types.js';
+// exportChatForUser / eraseChatForUser (data-subject requests) are internal: the users
+// repository imports them from './repositories/chat/data-subject.js'; hosts call cb.users.*.
+export type { ChatDataExport, ChatErasureCounts } from './repositories/chat/data-subject.js';
+export {
+  CHAT_EXPORT_FORMAT,
+  CHAT_EXPORT_FORMAT_VERSION,
+  type ChatExportFormat,
+} from './repositories/chat/export-chat.js';
+export {
+  ChatImportOptions,
+  type ChatImportProgress,
+  type ChatImportResult,
+  LegacyChatFile,
+  legacyClientId,
+} from './repositories/chat/import-legacy.js';
+export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
 
 // --- analytics (issue 9) ---

@@ -3,6 +3,7 @@ import m0002 from '../../migrations/0002_users.sql';
 // --- sessions (issue 7): import m0003 from '../../migrations/0003_sessions.sql'; ---
 import m0004 from '../../migrations/0004_audit.sql';
 // --- chat (issue 8): import m0005 from '../../migrations/0005_chat.sql'; ---
+import m0005 from '../../migrations/0005_chat.sql';
 // --- analytics (issue 9): import m0006 from '../../migrations/0006_analytics.sql'; ---
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
@@ -19,6 +20,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
 
   ['0004_audit', m0004],
   // --- chat (issue 8) ---
+  ['0005_chat', m0005],
 
   // --- analytics (issue 9) ---
 ];

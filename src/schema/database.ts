@@ -4,6 +4,7 @@ import type { UsersTable } from './users.js';
 // --- sessions (issue 7) imports ---
 
 // --- chat (issue 8) imports ---
+import type { ChatMessagesTable, ConversationsTable } from './chat.js';
 
 // --- analytics (issue 9) imports ---
 
@@ -24,6 +25,8 @@ export interface CarebaseDatabase {
   audit_log: AuditLogTable;
 
   // --- chat (issue 8) ---
+  conversations: ConversationsTable;
+  chat_messages: ChatMessagesTable;
 
   // --- analytics (issue 9) ---
 }
