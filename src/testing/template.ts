@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type Carebase, createCarebase } from '../carebase.js';
-import { loadSorted, migrate } from '../migration/runner.js';
+import { loadSorted } from '../migration/load.js';
+import { migrate } from '../migration/runner.js';
 import type { MigrationSource } from '../migration/types.js';
 import { adminPool, databaseUrl, quoteIdent } from './admin.js';
 
