@@ -1,7 +1,25 @@
 /**
- * `carebase/testing`: a real, migrated PostgreSQL for any test suite. (Being built: see the
- * testing issue.)
+ * `carebase/testing`: a real, migrated PostgreSQL for any test suite. `startPostgres()` finds or
+ * starts a server (a URL, a container, or a throwaway cluster from local binaries);
+ * `createTestDatabase()` clones a migrated template database in tens of milliseconds;
+ * `setupPostgres()` and `carebaseFixtures()` wire both into vitest.
  *
  * @packageDocumentation
  */
-export {};
+export type { ContainerOptions } from './container.js';
+export { dockerUnavailableReason } from './container.js';
+export {
+  type CreateTestDatabaseOptions,
+  createTestDatabase,
+  type TestDatabase,
+} from './create-test-database.js';
+export { type BinarySearch, findPostgresBinaries, type PostgresBinaries } from './find-binaries.js';
+export { type CarebaseFixtures, carebaseFixtures, type FixtureTestContext } from './fixtures.js';
+export type { LocalClusterOptions } from './local-cluster.js';
+export { type ProvidingProject, type SetupPostgresOptions, setupPostgres } from './setup-postgres.js';
+export {
+  type PostgresProvider,
+  type StartPostgresOptions,
+  startPostgres,
+  type TestPostgres,
+} from './start-postgres.js';

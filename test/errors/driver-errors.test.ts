@@ -12,17 +12,18 @@ import {
   StatementTimeoutError,
   ValidationError,
 } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminQuery, type ScratchDatabase, scratchDatabase } from '../support/database.js';
+import { adminQuery } from '../support/database.js';
 
 const SECRET_VALUE = 'patient-7f3a-secret@example.org';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let cb: Carebase;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase();
   cb = createCarebase({ connectionString: database.url, pool: { max: 4 } });
   await sql`create table items (id int primary key, email text not null, qty int check (qty >= 0))`.execute(
     cb.db,

@@ -1,18 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
 
 // Checks the built package (dist/), loaded by name through package.json "exports", the way an
 // ESM or CJS consumer loads it. `npm test` builds first.
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const built = existsSync(`${root}/dist/index.js`) && existsSync(`${root}/dist/index.cjs`);
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase();
 });
 
 afterAll(async () => {

@@ -1,13 +1,13 @@
 import { type Carebase, createCarebase, ValidationError } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let cb: Carebase;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase();
   cb = createCarebase({ connectionString: database.url, pool: { max: 6 } });
   await sql`create table notes (id int primary key, body text not null)`.execute(cb.db);
   await sql`create table accounts (id int primary key, balance int not null)`.execute(cb.db);

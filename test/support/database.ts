@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createTestDatabase } from 'carebase/testing';
 import pg from 'pg';
 
 /**
- * A throwaway database on the server named by CAREBASE_TEST_DATABASE_URL (default: the local
- * server at 127.0.0.1:5432, user postgres). Superseded by carebase/testing's createTestDatabase().
+ * A throwaway empty database (no migrations applied) on the run's server: the one published by
+ * test/global-setup.ts in CAREBASE_TEST_DATABASE_URL. Kept for older tests; new tests use
+ * `createTestDatabase()` from carebase/testing, which clones a migrated template.
  */
 export interface ScratchDatabase {
   readonly url: string;
@@ -34,13 +35,6 @@ export async function adminQuery<R extends pg.QueryResultRow = Record<string, un
 }
 
 export async function scratchDatabase(): Promise<ScratchDatabase> {
-  const name = `carebase_t_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`create database ${name}`);
-  return {
-    url: urlFor(name),
-    name,
-    async drop() {
-      await adminQuery(`drop database if exists ${name} with (force)`);
-    },
-  };
+  const database = await createTestDatabase({ serverUrl, migrate: false });
+  return { url: database.url, name: database.name, drop: () => database.drop() };
 }

