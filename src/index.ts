@@ -87,3 +87,39 @@ export { AuditEntryInput } from './repositories/audit/record.js';
 // --- chat (issue 8) ---
 
 // --- analytics (issue 9) ---
+export { AnalyticsBuffer, AnalyticsBufferOptions } from './repositories/analytics/analytics-buffer.js';
+export { AnalyticsRepository, type TrackManyResult } from './repositories/analytics/analytics-repository.js';
+export {
+  AnalyticsRetentionInput,
+  type AnalyticsRetentionResult,
+} from './repositories/analytics/apply-retention.js';
+export {
+  type AnalyticsUserExport,
+  type ExportedAnalyticsEvent,
+  eraseAnalyticsForUser,
+  exportAnalyticsForUser,
+} from './repositories/analytics/data-subject.js';
+export {
+  AnalyticsEventInput,
+  type RejectedEvent,
+  TrackManyOptions,
+} from './repositories/analytics/event-input.js';
+export {
+  type AnalyticsActiveUsersBucket,
+  AnalyticsActiveUsersInput,
+  type AnalyticsBucket,
+  type AnalyticsEventCount,
+  type AnalyticsSummary,
+  AnalyticsSummaryInput,
+  AnalyticsTimeseriesInput,
+  AnalyticsTopEventsInput,
+} from './repositories/analytics/query-input.js';
+export type { RefreshRollupsResult } from './repositories/analytics/refresh-rollups.js';
+export type {
+  AnalyticsEventsTable,
+  AnalyticsRollupDirtyTable,
+  AnalyticsRollupHourlyTable,
+  AnalyticsRollupHourlyUsersTable,
+  AnalyticsRollupStateTable,
+  AnalyticsUserKeysTable,
+} from './schema/analytics.js';

@@ -6,6 +6,14 @@ import type { UsersTable } from './users.js';
 // --- chat (issue 8) imports ---
 
 // --- analytics (issue 9) imports ---
+import type {
+  AnalyticsEventsTable,
+  AnalyticsRollupDirtyTable,
+  AnalyticsRollupHourlyTable,
+  AnalyticsRollupHourlyUsersTable,
+  AnalyticsRollupStateTable,
+  AnalyticsUserKeysTable,
+} from './analytics.js';
 
 /**
  * The Kysely database interface of every table carebase creates, keyed by table name in the
@@ -26,4 +34,10 @@ export interface CarebaseDatabase {
   // --- chat (issue 8) ---
 
   // --- analytics (issue 9) ---
+  analytics_events: AnalyticsEventsTable;
+  analytics_user_keys: AnalyticsUserKeysTable;
+  analytics_rollup_hourly: AnalyticsRollupHourlyTable;
+  analytics_rollup_hourly_users: AnalyticsRollupHourlyUsersTable;
+  analytics_rollup_state: AnalyticsRollupStateTable;
+  analytics_rollup_dirty: AnalyticsRollupDirtyTable;
 }
