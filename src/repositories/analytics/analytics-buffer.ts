@@ -88,16 +88,22 @@ export class AnalyticsBuffer {
     if (Array.isArray(prepared)) throwEventIssues(prepared, []);
     this.#queue.push(prepared);
     this.#accepted++;
-    if (this.#queue.length >= this.#maxEvents) void this.#flushInBackground();
-    else this.#timer ??= setTimeout(() => void this.#flushInBackground(), this.#maxDelayMs);
+    if (this.#queue.length >= this.#maxEvents) void this.#flushInBackground(true);
+    else this.#timer ??= setTimeout(() => void this.#flushInBackground(false), this.#maxDelayMs);
   }
 
   /**
    * Writes every event queued so far (waiting for a flush already running). Rejects with the
    * database error when writing fails; the events then stay queued.
    */
-  async flush(): Promise<void> {
-    while (this.#queue.length > 0 || this.#flushing !== undefined) {
+  flush(): Promise<void> {
+    return this.#drain(false);
+  }
+
+  /** Writes batches until the queue is empty (or, with `fullOnly`, until less than a batch is left). */
+  async #drain(fullOnly: boolean): Promise<void> {
+    const limit = fullOnly ? this.#maxEvents : 1;
+    while (this.#queue.length >= limit || this.#flushing !== undefined) {
       if (this.#flushing !== undefined) {
         await this.#flushing.catch(() => undefined);
         continue;
@@ -120,9 +126,9 @@ export class AnalyticsBuffer {
     await this.flush();
   }
 
-  async #flushInBackground(): Promise<void> {
+  async #flushInBackground(fullOnly: boolean): Promise<void> {
     try {
-      await this.flush();
+      await this.#drain(fullOnly);
     } catch (error) {
       if (this.#onError !== undefined) this.#onError(error);
       else
@@ -130,7 +136,8 @@ export class AnalyticsBuffer {
           { code: (error as { code?: string }).code },
           'carebase: analytics buffer flush failed',
         );
-      if (!this.#closed) this.#timer ??= setTimeout(() => void this.#flushInBackground(), this.#maxDelayMs);
+      if (!this.#closed)
+        this.#timer ??= setTimeout(() => void this.#flushInBackground(false), this.#maxDelayMs);
     }
   }
 
@@ -148,7 +155,7 @@ export class AnalyticsBuffer {
       throw error;
     }
     if (this.#queue.length > 0 && this.#queue.length < this.#maxEvents && !this.#closed) {
-      this.#timer ??= setTimeout(() => void this.#flushInBackground(), this.#maxDelayMs);
+      this.#timer ??= setTimeout(() => void this.#flushInBackground(false), this.#maxDelayMs);
     }
   }
 }
