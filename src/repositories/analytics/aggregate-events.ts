@@ -113,9 +113,17 @@ export function aggregateSql(
           plan.raw.map(([a, b]) => sql`(occurred_at >= ${a} and occurred_at < ${b})`),
           sql` or `,
         );
+  // Many ranges (dirty hours): one index range scan per range on its partition only, through a
+  // join on the list of ranges, instead of a long OR that every partition would evaluate.
+  const manyRanges = plan.raw.length > 4;
+  const rawFrom = manyRanges
+    ? sql`unnest(${plan.raw.map(([a]) => a.toISOString())}::timestamptz[], ${plan.raw.map(([, b]) =>
+        b.toISOString(),
+      )}::timestamptz[]) as ranges(s, e) join ${id('analytics_events')} on occurred_at >= ranges.s and occurred_at < ranges.e`
+    : id('analytics_events');
   const rawWhere = sql.join(
     [
-      sql`(${rawRanges})`,
+      manyRanges ? sql`true` : sql`(${rawRanges})`,
       ...(filters.eventType === undefined ? [] : [sql`event_type = ${filters.eventType}`]),
       ...(filters.eventName === undefined ? [] : [sql`event_name = ${filters.eventName}`]),
       ...(filters.userId === undefined ? [] : [sql`user_id = ${filters.userId}`]),
@@ -131,7 +139,7 @@ export function aggregateSql(
       from ${id('analytics_rollup_hourly_users')} where ${rollupWhere} group by 1, 2, 3
     ), raw as (
       select ${e0} as g0, ${e1} as g1, user_id
-      from ${id('analytics_events')} where ${rawWhere}
+      from ${rawFrom} where ${rawWhere}
     ), wc as (
       select g0, g1, count(*) as events from raw group by 1, 2
     ), wu as (
