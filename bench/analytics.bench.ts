@@ -37,7 +37,7 @@ export default async function run(): Promise<void> {
       data: { i, model: 'small', ok: true },
       occurredAt: new Date(now.getTime() - (i % 3600) * 1000),
     }));
-    const escape = (s: string) =>
+    const escapeCopy = (s: string) =>
       s.replace(/[\\\n\r\t]/g, (c) =>
         c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t',
       );
@@ -49,7 +49,7 @@ export default async function run(): Promise<void> {
           for (let start = 0; start < events.length; start += 4000) {
             let text = '';
             for (const e of events.slice(start, start + 4000)) {
-              text += `${e.occurredAt.toISOString()}\t${e.userId}\t${escape(e.sessionId)}\t${e.eventType}\t${e.eventName}\t${escape(JSON.stringify(e.data))}\n`;
+              text += `${e.occurredAt.toISOString()}\t${e.userId}\t${escapeCopy(e.sessionId)}\t${e.eventType}\t${e.eventName}\t${escapeCopy(JSON.stringify(e.data))}\n`;
             }
             yield text;
           }
