@@ -248,7 +248,7 @@ export class AnalyticsRepository {
    * setInterval(() => void cb.analytics.refreshRollups(), 10 * 60_000);
    * ```
    */
-  refreshRollups(): Promise<RefreshRollupsResult> {
+  async refreshRollups(): Promise<RefreshRollupsResult> {
     return refreshRollups(this.#ctx);
   }
 
@@ -264,7 +264,7 @@ export class AnalyticsRepository {
    * await cb.analytics.applyRetention({ keepMonths: 13 });
    * ```
    */
-  applyRetention(input: AnalyticsRetentionInput): Promise<AnalyticsRetentionResult> {
+  async applyRetention(input: AnalyticsRetentionInput): Promise<AnalyticsRetentionResult> {
     const parsed = parseInput(AnalyticsRetentionInput, input, 'analytics retention');
     return applyRetention(this.#ctx, parsed.keepMonths);
   }

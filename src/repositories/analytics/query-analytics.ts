@@ -52,7 +52,7 @@ export function summarize(
 }
 
 /** One row per bucket of [from, to) in `timezone`, empty buckets included. */
-export function bucketize(
+export async function bucketize(
   ctx: RepositoryContext,
   from: Date,
   to: Date,
