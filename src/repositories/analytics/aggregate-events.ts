@@ -19,8 +19,8 @@ export interface AggregateFilters {
 
 /** One aggregated group: `g0`/`g1` are the group key (event type/name, or bucket start). */
 export interface AggregateRow {
-  readonly g0: string | Date | number;
-  readonly g1: string | number;
+  readonly g0: string | Date | number | null;
+  readonly g1: string | number | null;
   readonly events: string;
   readonly users: string;
 }
@@ -130,6 +130,25 @@ export function aggregateSql(
     ],
     sql` and `,
   );
+  // Per-event grouping also yields the overall row (g0 and g1 null) from the same scans: the union
+  // over events of the already-aggregated per-event bitmaps (a few rows per segment).
+  const withTotal = grouping.kind === 'event';
+  const totals = withTotal
+    ? sql`, rbt as (
+      select segment, bit_or(users) as users from rb group by 1
+    ), wut as (
+      select count(distinct raw.user_id) as users
+      from raw
+      left join ${id('analytics_user_keys')} k on k.user_id = raw.user_id
+      left join rbt on rbt.segment = k.user_key / 1024
+      where raw.user_id is not null and (rbt.users is null or get_bit(rbt.users, k.user_key % 1024) = 0)
+    )`
+    : sql``;
+  const totalRow = withTotal
+    ? sql`
+      union all select null, null, (select coalesce(sum(events), 0) from rc) + (select count(*) from raw),
+        (select coalesce(sum(bit_count(users)), 0) from rbt) + (select users from wut)`
+    : sql``;
   return sql<AggregateRow>`
     with rc as (
       select ${r0} as g0, ${r1} as g1, sum(events)::bigint as events
@@ -151,12 +170,12 @@ export function aggregateSql(
       group by 1, 2
     ), ru as (
       select g0, g1, sum(bit_count(users))::bigint as users from rb group by 1, 2
-    )
+    )${totals}
     select g0, g1, sum(events)::bigint as events, sum(users)::bigint as users from (
       select g0, g1, events, 0::bigint as users from rc
       union all select g0, g1, events, 0 from wc
       union all select g0, g1, 0, users from ru
-      union all select g0, g1, 0, users from wu
+      union all select g0, g1, 0, users from wu${totalRow}
     ) parts
     group by 1, 2`;
 }

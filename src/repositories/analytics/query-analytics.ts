@@ -28,15 +28,18 @@ export function summarize(
 ): Promise<AnalyticsSummary> {
   return inSnapshot(ctx, async (tx) => {
     const plan = await planAggregate(tx, from, to, filters.userId !== undefined);
-    const total = (await aggregateSql(tx, plan, { kind: 'total' }, filters).execute(tx.db)).rows[0];
-    const byEvent = (await aggregateSql(tx, plan, { kind: 'event' }, filters).execute(tx.db)).rows.map(
-      (row: AggregateRow): AnalyticsEventCount => ({
-        eventType: String(row.g0),
-        eventName: String(row.g1),
-        count: Number(row.events),
-        uniqueUsers: Number(row.users),
-      }),
-    );
+    const { rows } = await aggregateSql(tx, plan, { kind: 'event' }, filters).execute(tx.db);
+    const total = rows.find((row) => row.g0 === null);
+    const byEvent = rows
+      .filter((row) => row.g0 !== null)
+      .map(
+        (row: AggregateRow): AnalyticsEventCount => ({
+          eventType: String(row.g0),
+          eventName: String(row.g1),
+          count: Number(row.events),
+          uniqueUsers: Number(row.users),
+        }),
+      );
     byEvent.sort(
       (a, b) =>
         b.count - a.count ||
