@@ -114,7 +114,9 @@ export class AnalyticsRepository {
     options: TrackManyOptions = {},
   ): Promise<TrackManyResult> {
     const ctx = this.#ctx;
-    const list = parseInput(EventsArray, events, 'analytics events');
+    const list: readonly unknown[] = Array.isArray(events)
+      ? events
+      : parseInput(EventsArray, events, 'analytics events');
     const { onInvalid } = parseInput(TrackManyOptions, options, 'trackMany options');
     const now = ctx.now();
     const config = ctx.config.analytics;
