@@ -9,7 +9,14 @@ import {
 } from './event-input.js';
 import { writeEvents } from './write-events.js';
 
-/** Options of `analytics.buffer()`. */
+/**
+ * Options of `analytics.buffer()`.
+ *
+ * @example
+ * ```ts
+ * const buffer = cb.analytics.buffer({ maxEvents: 500, maxDelayMs: 2000, onError: (e) => log.warn(e) });
+ * ```
+ */
 export const AnalyticsBufferOptions = z.strictObject({
   /** Flush as soon as this many events are waiting. @default 1000 */
   maxEvents: z.number().int().min(1).max(1_000_000).optional(),

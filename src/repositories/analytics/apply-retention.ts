@@ -5,7 +5,14 @@ import type { RepositoryContext } from '../context.js';
 import { refreshRollups } from './refresh-rollups.js';
 import { forgetKnownPartitions } from './write-events.js';
 
-/** Input of `analytics.applyRetention()`. */
+/**
+ * Input of `analytics.applyRetention()`.
+ *
+ * @example
+ * ```ts
+ * await cb.analytics.applyRetention({ keepMonths: 13 });
+ * ```
+ */
 export const AnalyticsRetentionInput = z.strictObject({
   /**
    * Whole months of raw events to keep before the current month (UTC): `keepMonths: 12` on

@@ -7,6 +7,12 @@ import { toValidationIssues } from '../../errors/validation.js';
  * One analytics event as a host writes it. `eventType` is a lower-case word (`feature`, `page`),
  * `eventName` a lower-case dotted name (`chat.message_sent`); `data` is a small JSON object
  * (at most `analytics.maxDataBytes` bytes, keys limited by `analytics.allowedEvents` when set).
+ *
+ * @example
+ * ```ts
+ * import { AnalyticsEventInput } from 'carebase';
+ * const ok = AnalyticsEventInput.safeParse({ eventType: 'feature', eventName: 'chat.export' }).success;
+ * ```
  */
 export const AnalyticsEventInput = z.strictObject({
   /** The acting user, if known. Not a foreign key: events may outlive (or predate) the user row. */
@@ -41,7 +47,14 @@ export const AnalyticsEventInput = z.strictObject({
 /** An analytics event as a host writes it; see {@link AnalyticsEventInput}. */
 export type AnalyticsEventInput = z.input<typeof AnalyticsEventInput>;
 
-/** Options of `trackMany`. */
+/**
+ * Options of `trackMany`.
+ *
+ * @example
+ * ```ts
+ * const { rejected } = await cb.analytics.trackMany(events, { onInvalid: 'skip' });
+ * ```
+ */
 export const TrackManyOptions = z.strictObject({
   /**
    * `'fail'` (default): one invalid event fails the whole batch with a `ValidationError` whose

@@ -30,7 +30,14 @@ function validRange(value: { from: Date; to: Date }): boolean {
 
 const rangeIssue = { message: 'from must be a valid date before to', path: ['to'] };
 
-/** Input of `analytics.summary()`: a half-open range `[from, to)` and optional filters. */
+/**
+ * Input of `analytics.summary()`: a half-open range `[from, to)` and optional filters.
+ *
+ * @example
+ * ```ts
+ * const input: AnalyticsSummaryInput = { from: new Date('2026-01-01'), to: new Date('2026-02-01'), eventType: 'feature' };
+ * ```
+ */
 export const AnalyticsSummaryInput = z
   .strictObject({
     ...range,
@@ -44,7 +51,14 @@ export const AnalyticsSummaryInput = z
 /** Input of `analytics.summary()`; see {@link AnalyticsSummaryInput}. */
 export type AnalyticsSummaryInput = z.input<typeof AnalyticsSummaryInput>;
 
-/** Input of `analytics.timeseries()`: buckets in `timezone` (default UTC), empty ones included. */
+/**
+ * Input of `analytics.timeseries()`: buckets in `timezone` (default UTC), empty ones included.
+ *
+ * @example
+ * ```ts
+ * const input: AnalyticsTimeseriesInput = { from, to, bucket: 'day', timezone: 'America/New_York' };
+ * ```
+ */
 export const AnalyticsTimeseriesInput = z
   .strictObject({
     ...range,
@@ -59,7 +73,14 @@ export const AnalyticsTimeseriesInput = z
 /** Input of `analytics.timeseries()`; see {@link AnalyticsTimeseriesInput}. */
 export type AnalyticsTimeseriesInput = z.input<typeof AnalyticsTimeseriesInput>;
 
-/** Input of `analytics.activeUsers()`: distinct users per calendar day (DAU), week (WAU) or month (MAU). */
+/**
+ * Input of `analytics.activeUsers()`: distinct users per calendar day (DAU), week (WAU) or month (MAU).
+ *
+ * @example
+ * ```ts
+ * const input: AnalyticsActiveUsersInput = { from, to, bucket: 'month', timezone: 'Europe/Berlin' };
+ * ```
+ */
 export const AnalyticsActiveUsersInput = z
   .strictObject({
     ...range,
@@ -72,7 +93,14 @@ export const AnalyticsActiveUsersInput = z
 /** Input of `analytics.activeUsers()`; see {@link AnalyticsActiveUsersInput}. */
 export type AnalyticsActiveUsersInput = z.input<typeof AnalyticsActiveUsersInput>;
 
-/** Input of `analytics.topEvents()`. */
+/**
+ * Input of `analytics.topEvents()`.
+ *
+ * @example
+ * ```ts
+ * const input: AnalyticsTopEventsInput = { from, to, limit: 5 };
+ * ```
+ */
 export const AnalyticsTopEventsInput = z
   .strictObject({
     ...range,
