@@ -135,6 +135,7 @@ export default async function run(): Promise<void> {
 
     // --- 10M events, generated in SQL, then rolled up ---
     const total = Number(process.env.BENCH_ANALYTICS_EVENTS ?? 10_000_000);
+    if (total <= 0) return;
     const spanDays = 35;
     const start = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - spanDays * 86_400_000);
     let started = performance.now();
