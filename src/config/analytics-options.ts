@@ -43,6 +43,12 @@ export const AnalyticsOptionsSchema = z
      */
     autoRefreshIntervalMs: z.number().int().nonnegative().default(900_000),
     /**
+     * `refreshRollups()` rolls up at most this many new hours per transaction (a backlog is worked
+     * off in several), so no statement grows with the backlog; lower it when a week of events takes
+     * longer than the pool's statement timeout to aggregate. @default 168 (one week)
+     */
+    refreshChunkHours: z.number().int().min(1).max(8784).default(168),
+    /**
      * Batches of at least this many events are written with COPY (outside a transaction);
      * smaller batches, and every batch inside `cb.transaction()`, use one `INSERT ... SELECT FROM
      * unnest(...)` per chunk. @default 500

@@ -60,19 +60,44 @@ function hourRanges(hours: readonly Date[]): { starts: Date[]; ends: Date[] } {
  * keep their rollups as they are.
  */
 export async function refreshRollups(ctx: RepositoryContext): Promise<RefreshRollupsResult> {
-  const schema = ctx.config.schema;
-  const id = (name: string) => sql.id(schema, name);
   const target = new Date(
     Math.floor((ctx.now().getTime() - ctx.config.analytics.rollupSettleMs) / HOUR_MS) * HOUR_MS,
   );
+  let hoursRefreshed = 0;
+  for (;;) {
+    const step = await refreshStep(ctx, target);
+    hoursRefreshed += step.hoursRefreshed;
+    if (step.rolledUpTo.getTime() >= target.getTime()) return { rolledUpTo: step.rolledUpTo, hoursRefreshed };
+  }
+}
+
+/**
+ * One transaction of {@link refreshRollups}: the dirty hours, then at most
+ * `analytics.refreshChunkHours` new hours, so no statement grows with the backlog (and the pool's
+ * statement timeout holds).
+ */
+async function refreshStep(ctx: RepositoryContext, target: Date): Promise<RefreshRollupsResult> {
+  const schema = ctx.config.schema;
+  const id = (name: string) => sql.id(schema, name);
   return ctx.atomic(
     async (tx) => {
       await sql`select pg_advisory_xact_lock(hashtext(${`${schema}.analytics.refresh`}))`.execute(tx.db);
       const state = await readRollupState(tx);
       const from = state.rolledUpTo;
       const retainedFrom = state.rawRetainedFrom?.getTime() ?? Number.NEGATIVE_INFINITY;
-      const upTo = from === undefined || target.getTime() > from.getTime() ? target : from;
-      // Dirty hours at or after the old watermark are covered by the new range anyway.
+      let newStart: Date | undefined = from;
+      if (newStart === undefined) {
+        const { rows } = await sql<{ first: Date | null }>`
+          select date_trunc('hour', min(occurred_at), 'UTC') as first from ${id('analytics_events')}
+          where occurred_at < ${target}`.execute(tx.db);
+        newStart = rows[0]?.first ?? undefined;
+      }
+      let upTo = from === undefined || target.getTime() > from.getTime() ? target : from;
+      if (newStart !== undefined && newStart.getTime() < upTo.getTime()) {
+        newStart = new Date(Math.max(newStart.getTime(), retainedFrom));
+        const chunkMs = ctx.config.analytics.refreshChunkHours * HOUR_MS;
+        upTo = new Date(Math.min(upTo.getTime(), newStart.getTime() + chunkMs));
+      }
       const dirty = await sql<{ hour: Date }>`
         delete from ${id('analytics_rollup_dirty')} where hour < ${upTo} returning hour`.execute(tx.db);
       const hours = dirty.rows
@@ -82,15 +107,8 @@ export async function refreshRollups(ctx: RepositoryContext): Promise<RefreshRol
           (hour) => hour.getTime() >= retainedFrom && from !== undefined && hour.getTime() < from.getTime(),
         );
       const { starts, ends } = hourRanges(hours);
-      let newStart: Date | undefined = from;
-      if (newStart === undefined) {
-        const { rows } = await sql<{ first: Date | null }>`
-          select date_trunc('hour', min(occurred_at), 'UTC') as first from ${id('analytics_events')}
-          where occurred_at < ${upTo}`.execute(tx.db);
-        newStart = rows[0]?.first ?? undefined;
-      }
       if (newStart !== undefined && newStart.getTime() < upTo.getTime()) {
-        starts.push(new Date(Math.max(newStart.getTime(), retainedFrom)));
+        starts.push(newStart);
         ends.push(upTo);
       }
       let refreshed = 0;
