@@ -103,6 +103,22 @@ const EVENT_NAME = /^[a-z][a-z0-9_.:-]*$/;
 const UserIdSchema = AnalyticsEventInput.shape.userId;
 /** User ids already accepted by the zod schema (bulk batches repeat the same users). */
 const validUserIds = new Set<string>();
+/** Event types and names already accepted (a handful of distinct values per application). */
+const validTypes = new Set<string>();
+const validEventNames = new Set<string>();
+
+function remember(set: Set<string>, value: string): void {
+  if (set.size >= 100_000) set.clear();
+  set.add(value);
+}
+
+function validName(value: unknown, max: number, pattern: RegExp, seen: Set<string>): value is string {
+  if (typeof value !== 'string') return false;
+  if (seen.has(value)) return true;
+  if (value.length > max || !pattern.test(value)) return false;
+  remember(seen, value);
+  return true;
+}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
@@ -125,15 +141,13 @@ function fastParse(input: unknown): ParsedEvent | undefined {
   if (!isPlainObject(input)) return undefined;
   for (const key in input) if (!EVENT_KEYS.has(key)) return undefined;
   const { userId, sessionId, eventType, eventName, data, occurredAt } = input;
-  if (typeof eventType !== 'string' || eventType.length > 64 || !EVENT_TYPE.test(eventType)) return undefined;
-  if (typeof eventName !== 'string' || eventName.length > 128 || !EVENT_NAME.test(eventName))
-    return undefined;
+  if (!validName(eventType, 64, EVENT_TYPE, validTypes)) return undefined;
+  if (!validName(eventName, 128, EVENT_NAME, validEventNames)) return undefined;
   if (userId !== undefined && userId !== null) {
     if (typeof userId !== 'string') return undefined;
     if (!validUserIds.has(userId)) {
       if (!UserIdSchema.safeParse(userId).success) return undefined;
-      if (validUserIds.size >= 100_000) validUserIds.clear();
-      validUserIds.add(userId);
+      remember(validUserIds, userId);
     }
   }
   if (sessionId !== undefined && sessionId !== null) {
@@ -188,7 +202,11 @@ export function prepareEvent(
         message: `must be at most ${options.maxDataBytes} bytes of JSON`,
         code: 'too_big',
       });
-    } else if ((json.includes('\\u0000') || LONE_SURROGATE_ESCAPE.test(json)) && hasBadText(event.data)) {
+    } else if (
+      json.includes('\\u') &&
+      (json.includes('\\u0000') || LONE_SURROGATE_ESCAPE.test(json)) &&
+      hasBadText(event.data)
+    ) {
       issues.push({
         path: ['data'],
         message: 'must not contain NUL characters or lone surrogates',
