@@ -20,6 +20,7 @@ export default async function run(): Promise<void> {
     analytics: { autoRefreshIntervalMs: 0 },
   });
   const pool = new pg.Pool({ connectionString: database.url, max: 8 });
+  pool.on('error', () => undefined); // an idle connection terminated by the server must not crash the run
   const table = 'carebase.analytics_events';
   const columns = '(occurred_at, user_id, session_id, event_type, event_name, data)';
   try {
