@@ -14,7 +14,7 @@ import { createPool } from './pool/create-pool.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
 import { CarebaseKyselyPool, PreparedStatements } from './pool/kysely-pool.js';
 import { runTransaction, type TransactionOptions } from './pool/transaction.js';
-// --- chat (issue 8) import ---
+import { AnalyticsRepository } from './repositories/analytics/analytics-repository.js';
 import { ChatRepository } from './repositories/chat/chat-repository.js';
 import {
   type ActorInput,
@@ -129,6 +129,21 @@ export class CarebaseScope {
   }
 
   // --- analytics (issue 9): `get analytics()` ---
+  #analytics: AnalyticsRepository | undefined;
+  /**
+   * Analytics events: `track`, `trackMany`, `buffer`, exact `summary` / `timeseries` /
+   * `activeUsers` / `topEvents` served from rollups, `refreshRollups` and `applyRetention`.
+   * Memoized per scope; inside `cb.transaction()` writes join the transaction.
+   *
+   * @example
+   * ```ts
+   * await cb.analytics.track({ userId, eventType: 'feature', eventName: 'chat.message_sent' });
+   * ```
+   */
+  get analytics(): AnalyticsRepository {
+    this.#analytics ??= new AnalyticsRepository(this.context);
+    return this.#analytics;
+  }
 
   /**
    * Returns a scope whose writes are attributed to `actor` in the audit log. Cheap: call it per

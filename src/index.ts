@@ -78,6 +78,35 @@ export { type Clock, type Logger, silentLogger, systemClock } from './logging/lo
 export { createPool, poolConfigFrom } from './pool/create-pool.js';
 export type { HealthReport } from './pool/health.js';
 export { type TransactionOptions, TransactionOptionsSchema } from './pool/transaction.js';
+// --- analytics (issue 9) ---
+export { AnalyticsBuffer, AnalyticsBufferOptions } from './repositories/analytics/analytics-buffer.js';
+export { AnalyticsRepository, type TrackManyResult } from './repositories/analytics/analytics-repository.js';
+export {
+  AnalyticsRetentionInput,
+  type AnalyticsRetentionResult,
+} from './repositories/analytics/apply-retention.js';
+export {
+  type AnalyticsUserExport,
+  type ExportedAnalyticsEvent,
+  eraseAnalyticsForUser,
+  exportAnalyticsForUser,
+} from './repositories/analytics/data-subject.js';
+export {
+  AnalyticsEventInput,
+  type RejectedEvent,
+  TrackManyOptions,
+} from './repositories/analytics/event-input.js';
+export {
+  type AnalyticsActiveUsersBucket,
+  AnalyticsActiveUsersInput,
+  type AnalyticsBucket,
+  type AnalyticsEventCount,
+  type AnalyticsSummary,
+  AnalyticsSummaryInput,
+  AnalyticsTimeseriesInput,
+  AnalyticsTopEventsInput,
+} from './repositories/analytics/query-input.js';
+export type { RefreshRollupsResult } from './repositories/analytics/refresh-rollups.js';
 // --- audit (issue 6) ---
 export { AuditEntryInput } from './repositories/audit/record.js';
 // --- chat (issue 8) ---
@@ -147,11 +176,17 @@ export {
   UserUpdateInput,
 } from './repositories/users/user-inputs.js';
 export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
+export type {
+  AnalyticsEventsTable,
+  AnalyticsRollupDirtyTable,
+  AnalyticsRollupHourlyTable,
+  AnalyticsRollupHourlyUsersTable,
+  AnalyticsRollupStateTable,
+  AnalyticsUserKeysTable,
+} from './schema/analytics.js';
 export type { AuditLogTable, JsonValue } from './schema/audit.js';
 export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
 export type { CarebaseDatabase } from './schema/database.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
 export type { SessionsTable } from './schema/sessions.js';
 export type { UsersTable } from './schema/users.js';
-
-// --- analytics (issue 9) ---

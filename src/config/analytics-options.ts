@@ -6,13 +6,54 @@ import { z } from 'zod';
  * @example
  * ```ts
  * import { createCarebase } from 'carebase';
- * const cb = createCarebase({ analytics: { maxDataBytes: 4096 } });
+ * const cb = createCarebase({
+ *   analytics: {
+ *     maxDataBytes: 4096,
+ *     // Only these events, with only these `data` keys, are accepted (no free text, no PHI):
+ *     allowedEvents: { 'chat.message_sent': ['model', 'tokens'], 'page.view': ['path'] },
+ *   },
+ * });
  * ```
  */
 export const AnalyticsOptionsSchema = z
   .strictObject({
     /** Largest accepted `data` payload per event, in bytes of JSON. @default 8192 */
     maxDataBytes: z.number().int().positive().default(8192),
+    /**
+     * How far in the future (relative to the configured clock) an event's `occurredAt` may lie.
+     * @default 86400000 (one day)
+     */
+    maxFutureMs: z.number().int().nonnegative().default(86_400_000),
+    /**
+     * An allow-list: event name -> the `data` keys it may carry. When set, events whose name is not
+     * listed, and events with a `data` key not listed for their name, are refused with a
+     * `ValidationError` (never silently stripped), so PHI cannot leak into analytics by accident.
+     * @default undefined (any event name, any data keys)
+     */
+    allowedEvents: z.record(z.string(), z.array(z.string()).readonly()).optional(),
+    /**
+     * Hours are rolled up once they closed at least this long ago, so writers still in flight for
+     * an hour that just ended are not raced. @default 600000 (10 minutes)
+     */
+    rollupSettleMs: z.number().int().nonnegative().default(600_000),
+    /**
+     * Queries start a background `refreshRollups()` when the last refresh is older than this;
+     * `0` turns automatic refresh off. Results are exact either way (the unrolled part is read from
+     * raw events); refreshing keeps that part small. @default 900000 (15 minutes)
+     */
+    autoRefreshIntervalMs: z.number().int().nonnegative().default(900_000),
+    /**
+     * `refreshRollups()` rolls up at most this many new hours per transaction (a backlog is worked
+     * off in several), so no statement grows with the backlog; lower it when a week of events takes
+     * longer than the pool's statement timeout to aggregate. @default 168 (one week)
+     */
+    refreshChunkHours: z.number().int().min(1).max(8784).default(168),
+    /**
+     * Batches of at least this many events are written with COPY (outside a transaction);
+     * smaller batches, and every batch inside `cb.transaction()`, use one `INSERT ... SELECT FROM
+     * unnest(...)` per chunk. @default 500
+     */
+    copyThreshold: z.number().int().positive().default(500),
   })
   .prefault({});
 

@@ -6,6 +6,7 @@ import m0004 from '../../migrations/0004_audit.sql';
 // --- chat (issue 8): import m0005 from '../../migrations/0005_chat.sql'; ---
 import m0005 from '../../migrations/0005_chat.sql';
 // --- analytics (issue 9): import m0006 from '../../migrations/0006_analytics.sql'; ---
+import m0006 from '../../migrations/0006_analytics.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -25,6 +26,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0005_chat', m0005],
 
   // --- analytics (issue 9) ---
+  ['0006_analytics', m0006],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

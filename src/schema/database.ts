@@ -1,3 +1,12 @@
+// --- analytics (issue 9) imports ---
+import type {
+  AnalyticsEventsTable,
+  AnalyticsRollupDirtyTable,
+  AnalyticsRollupHourlyTable,
+  AnalyticsRollupHourlyUsersTable,
+  AnalyticsRollupStateTable,
+  AnalyticsUserKeysTable,
+} from './analytics.js';
 import type { AuditLogTable } from './audit.js';
 // --- chat (issue 8) imports ---
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
@@ -5,8 +14,6 @@ import type { SchemaMigrationsTable } from './migrations.js';
 // --- sessions (issue 7) imports ---
 import type { SessionsTable } from './sessions.js';
 import type { UsersTable } from './users.js';
-
-// --- analytics (issue 9) imports ---
 
 /**
  * The Kysely database interface of every table carebase creates, keyed by table name in the
@@ -30,4 +37,10 @@ export interface CarebaseDatabase {
   chat_messages: ChatMessagesTable;
 
   // --- analytics (issue 9) ---
+  analytics_events: AnalyticsEventsTable;
+  analytics_user_keys: AnalyticsUserKeysTable;
+  analytics_rollup_hourly: AnalyticsRollupHourlyTable;
+  analytics_rollup_hourly_users: AnalyticsRollupHourlyUsersTable;
+  analytics_rollup_state: AnalyticsRollupStateTable;
+  analytics_rollup_dirty: AnalyticsRollupDirtyTable;
 }

@@ -1,4 +1,9 @@
 import type { JsonValue } from '../../schema/audit.js';
+import {
+  type AnalyticsUserExport,
+  eraseAnalyticsForUser,
+  exportAnalyticsForUser,
+} from '../analytics/data-subject.js';
 import { recordAudit } from '../audit/record.js';
 import {
   type ChatDataExport,
@@ -54,8 +59,8 @@ export interface UserDataExport {
   readonly audit: readonly ExportedAuditEntry[];
   /** The user's conversations and messages. */
   readonly chat: ChatDataExport;
-  /** The user's analytics events (filled by the analytics module's `exportAnalyticsForUser`). */
-  readonly analytics?: JsonValue;
+  /** The user's analytics events. */
+  readonly analytics: AnalyticsUserExport;
 }
 
 /**
@@ -71,8 +76,8 @@ export interface UserErasure {
   readonly sessions: number;
   /** Conversations and messages removed. */
   readonly chat: ChatErasureCounts;
-  /** Counts reported by the analytics module's `eraseAnalyticsForUser` (wired in by the lead). */
-  readonly analytics?: Readonly<Record<string, number>>;
+  /** Analytics events removed. */
+  readonly analytics: Awaited<ReturnType<typeof eraseAnalyticsForUser>>;
 }
 
 /** Collects the export of `user` on `ctx` (one transaction, so the parts are consistent). */
@@ -116,6 +121,7 @@ export async function collectUserData(ctx: RepositoryContext, user: User): Promi
 
   // --- data-subject export: chat and analytics ---
   const chat = await exportChatForUser(ctx, user.id);
+  const analytics = await exportAnalyticsForUser(ctx, user.id);
   // --- end ---
 
   return {
@@ -123,6 +129,7 @@ export async function collectUserData(ctx: RepositoryContext, user: User): Promi
     user,
     sessions: sessions.map(toSession),
     chat,
+    analytics,
     audit: audit.map((row) => ({
       id: row.id,
       occurredAt: row.occurred_at,
@@ -157,6 +164,7 @@ export async function eraseUserData(
 
   // --- data-subject erasure: chat and analytics ---
   const chat = await eraseChatForUser(ctx, userId);
+  const analytics = await eraseAnalyticsForUser(ctx, userId);
   // --- end ---
 
   const deleted = await ctx.db
@@ -165,7 +173,7 @@ export async function eraseUserData(
     .returning('id')
     .executeTakeFirst();
   if (deleted === undefined) return undefined;
-  const erasure: UserErasure = { userId, sessions: Number(sessions.numDeletedRows), chat };
+  const erasure: UserErasure = { userId, sessions: Number(sessions.numDeletedRows), chat, analytics };
   await recordAudit(ctx, {
     action: 'user.erase',
     resourceType: 'user',

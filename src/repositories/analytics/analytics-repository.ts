@@ -1,0 +1,307 @@
+import { CompiledQuery } from 'kysely';
+import { z } from 'zod';
+import { parseInput } from '../../errors/validation.js';
+import { RepositoryContext } from '../context.js';
+import { AnalyticsBuffer, AnalyticsBufferOptions } from './analytics-buffer.js';
+import { AnalyticsRetentionInput, type AnalyticsRetentionResult, applyRetention } from './apply-retention.js';
+import {
+  type AnalyticsEventInput,
+  type PreparedEvent,
+  prepareEvent,
+  type RejectedEvent,
+  TrackManyOptions,
+  throwEventIssues,
+} from './event-input.js';
+import { bucketize, summarize } from './query-analytics.js';
+import {
+  type AnalyticsActiveUsersBucket,
+  AnalyticsActiveUsersInput,
+  type AnalyticsBucket,
+  type AnalyticsEventCount,
+  type AnalyticsSummary,
+  AnalyticsSummaryInput,
+  AnalyticsTimeseriesInput,
+  AnalyticsTopEventsInput,
+} from './query-input.js';
+import { type RefreshRollupsResult, refreshRollups } from './refresh-rollups.js';
+import { ensureEventPartitions, writeEvents } from './write-events.js';
+
+/** Result of `trackMany`. */
+export interface TrackManyResult {
+  /** Events written. */
+  readonly inserted: number;
+  /** With `onInvalid: 'skip'`: the refused events (index and value-free issues). */
+  readonly rejected: readonly RejectedEvent[];
+}
+
+const EventsArray = z.array(z.unknown());
+
+/** Background refreshes in flight, per carebase instance. */
+const refreshing = new WeakMap<object, Promise<unknown>>();
+/** When each instance last checked whether a background refresh is due (ms since epoch). */
+const lastChecked = new WeakMap<object, number>();
+
+/**
+ * Analytics events: single and bulk ingest, an optional buffered writer, exact summaries and time
+ * series served from hourly rollups plus raw events, and retention by dropping monthly partitions.
+ *
+ * Every query result is exact (equal to a plain aggregation over raw events): whole rolled-up
+ * hours come from rollups, everything else (range edges, hours not rolled up yet, hours changed
+ * since) from raw events, all read in one snapshot.
+ *
+ * @example
+ * ```ts
+ * await cb.analytics.track({ userId, eventType: 'feature', eventName: 'chat.message_sent' });
+ * const s = await cb.analytics.summary({ from: new Date('2026-01-01'), to: new Date('2026-02-01') });
+ * console.log(s.totalEvents, s.uniqueUsers, s.byEvent[0]);
+ * ```
+ */
+export class AnalyticsRepository {
+  readonly #ctx: RepositoryContext;
+  #insertText: string | undefined;
+
+  /** @internal Use `cb.analytics`. */
+  constructor(ctx: RepositoryContext) {
+    this.#ctx = ctx;
+  }
+
+  /**
+   * Records one event (one named prepared INSERT; creates the month's partition on first use).
+   *
+   * Throws `ValidationError` (nothing written) for a bad event: pattern or length of
+   * `eventType`/`eventName`, `data` over `analytics.maxDataBytes`, an `occurredAt` more than
+   * `analytics.maxFutureMs` ahead, or a name/key outside `analytics.allowedEvents`.
+   * Safe to call concurrently.
+   *
+   * @example
+   * ```ts
+   * await cb.analytics.track({ userId, eventType: 'feature', eventName: 'chat.export', data: { format: 'csv' } });
+   * ```
+   */
+  async track(event: AnalyticsEventInput): Promise<void> {
+    const ctx = this.#ctx;
+    const prepared = prepareEvent(event, ctx.config.analytics, ctx.now());
+    if (Array.isArray(prepared)) throwEventIssues(prepared, []);
+    await ensureEventPartitions(ctx, [prepared]);
+    const text = this.#singleInsertText();
+    await ctx.db.executeQuery(
+      CompiledQuery.raw(text, [
+        prepared.occurredAt,
+        prepared.userId,
+        prepared.sessionId,
+        prepared.eventType,
+        prepared.eventName,
+        prepared.data,
+      ]),
+    );
+  }
+
+  /**
+   * Records a batch of any size with the bulk path (COPY outside a transaction, chunked
+   * `unnest` inserts inside one); atomic: all events or none.
+   *
+   * Throws `ValidationError` before any SQL when an event is invalid, its path starting with
+   * `events.<index>` (e.g. `events.3.eventName`); with `{ onInvalid: 'skip' }` invalid events are
+   * left out and reported in `rejected` instead. Safe to call concurrently.
+   *
+   * @example
+   * ```ts
+   * const { inserted } = await cb.analytics.trackMany(events);
+   * ```
+   */
+  async trackMany(
+    events: readonly AnalyticsEventInput[],
+    options: TrackManyOptions = {},
+  ): Promise<TrackManyResult> {
+    const ctx = this.#ctx;
+    const list: readonly unknown[] = Array.isArray(events)
+      ? events
+      : parseInput(EventsArray, events, 'analytics events');
+    const { onInvalid } = parseInput(TrackManyOptions, options, 'trackMany options');
+    const now = ctx.now();
+    const config = ctx.config.analytics;
+    const prepared: PreparedEvent[] = [];
+    const rejected: RejectedEvent[] = [];
+    for (let index = 0; index < list.length; index++) {
+      const result = prepareEvent(list[index], config, now);
+      if (!Array.isArray(result)) prepared.push(result);
+      else if (onInvalid === 'skip') rejected.push({ index, issues: result });
+      else throwEventIssues(result, ['events', index]);
+    }
+    await writeEvents(ctx, prepared);
+    return { inserted: prepared.length, rejected };
+  }
+
+  /**
+   * Returns a buffered writer that batches `track` calls (see {@link AnalyticsBuffer}); it writes
+   * through the instance's pool, never inside a transaction.
+   *
+   * Throws `ValidationError` for bad options.
+   *
+   * @example
+   * ```ts
+   * const buffer = cb.analytics.buffer({ maxEvents: 1000, maxDelayMs: 1000 });
+   * buffer.track({ eventType: 'page', eventName: 'page.view', data: { path: '/' } });
+   * await buffer.close();
+   * ```
+   */
+  buffer(options: AnalyticsBufferOptions = {}): AnalyticsBuffer {
+    const parsed = parseInput(AnalyticsBufferOptions, options, 'buffer options');
+    const ctx = this.#ctx;
+    return new AnalyticsBuffer(new RepositoryContext(ctx.runtime, ctx.runtime.db, ctx.actor), parsed);
+  }
+
+  /**
+   * Exact totals over `[from, to)`: events, distinct users, and per event. Filters by
+   * `eventType`, `eventName` and `userId` (a user's summary reads raw events via the user index).
+   *
+   * Throws `ValidationError` for a bad range. Read-only, one snapshot; safe to call concurrently.
+   *
+   * @example
+   * ```ts
+   * const { totalEvents, uniqueUsers, byEvent } = await cb.analytics.summary({ from, to, eventType: 'feature' });
+   * ```
+   */
+  async summary(input: AnalyticsSummaryInput): Promise<AnalyticsSummary> {
+    const parsed = parseInput(AnalyticsSummaryInput, input, 'analytics summary');
+    const result = await summarize(this.#ctx, parsed.from, parsed.to, parsed);
+    this.#maybeRefresh();
+    return result;
+  }
+
+  /**
+   * Events and distinct users per `hour`, `day` or `week` of `[from, to)` in `timezone` (default
+   * UTC), including empty buckets. The first bucket starts at the bucket boundary at or before
+   * `from`, but only events in `[from, to)` are counted. Exact for any time zone; zones with a
+   * non-whole-hour offset are computed from raw events.
+   *
+   * Throws `ValidationError` for a bad range, time zone, or more than 100,000 buckets.
+   *
+   * @example
+   * ```ts
+   * const days = await cb.analytics.timeseries({ from, to, bucket: 'day', timezone: 'America/New_York' });
+   * ```
+   */
+  async timeseries(input: AnalyticsTimeseriesInput): Promise<AnalyticsBucket[]> {
+    const parsed = parseInput(AnalyticsTimeseriesInput, input, 'analytics time series');
+    const result = await bucketize(
+      this.#ctx,
+      parsed.from,
+      parsed.to,
+      parsed.bucket,
+      parsed.timezone ?? 'UTC',
+      parsed,
+    );
+    this.#maybeRefresh();
+    return result;
+  }
+
+  /**
+   * Distinct active users per calendar `day` (DAU), `week` (WAU, weeks start on Monday) or `month`
+   * (MAU) of `[from, to)` in `timezone`, empty buckets included.
+   *
+   * Throws `ValidationError` for a bad range or time zone. Read-only; safe to call concurrently.
+   *
+   * @example
+   * ```ts
+   * const mau = await cb.analytics.activeUsers({ from, to, bucket: 'month' });
+   * ```
+   */
+  async activeUsers(input: AnalyticsActiveUsersInput): Promise<AnalyticsActiveUsersBucket[]> {
+    const parsed = parseInput(AnalyticsActiveUsersInput, input, 'analytics active users');
+    const rows = await bucketize(
+      this.#ctx,
+      parsed.from,
+      parsed.to,
+      parsed.bucket,
+      parsed.timezone ?? 'UTC',
+      {},
+    );
+    this.#maybeRefresh();
+    return rows.map((row) => ({ bucketStart: row.bucketStart, activeUsers: row.uniqueUsers }));
+  }
+
+  /**
+   * The `limit` (default 10) most frequent events of `[from, to)`, with exact distinct users.
+   *
+   * Throws `ValidationError` for a bad range or limit. Read-only; safe to call concurrently.
+   *
+   * @example
+   * ```ts
+   * const top = await cb.analytics.topEvents({ from, to, limit: 5 });
+   * ```
+   */
+  async topEvents(input: AnalyticsTopEventsInput): Promise<AnalyticsEventCount[]> {
+    const parsed = parseInput(AnalyticsTopEventsInput, input, 'analytics top events');
+    const summary = await summarize(this.#ctx, parsed.from, parsed.to, { eventType: parsed.eventType });
+    this.#maybeRefresh();
+    return summary.byEvent.slice(0, parsed.limit ?? 10);
+  }
+
+  /**
+   * Rolls up every hour closed at least `analytics.rollupSettleMs` ago and recomputes hours changed
+   * since they were rolled up. Queries are exact without it; it keeps them fast. Queries also start
+   * it in the background every `analytics.autoRefreshIntervalMs`.
+   *
+   * Concurrency: serialized across processes by an advisory lock; idempotent.
+   *
+   * @example
+   * ```ts
+   * setInterval(() => void cb.analytics.refreshRollups(), 10 * 60_000);
+   * ```
+   */
+  async refreshRollups(): Promise<RefreshRollupsResult> {
+    return refreshRollups(this.#ctx);
+  }
+
+  /**
+   * Drops whole monthly partitions of raw events older than `keepMonths` full months before the
+   * current (UTC) month, after rolling them up; rollups are kept, so summaries of older ranges stay
+   * available. Audited as `analytics.retention`.
+   *
+   * Throws `ValidationError` for a bad `keepMonths`. Safe to re-run.
+   *
+   * @example
+   * ```ts
+   * await cb.analytics.applyRetention({ keepMonths: 13 });
+   * ```
+   */
+  async applyRetention(input: AnalyticsRetentionInput): Promise<AnalyticsRetentionResult> {
+    const parsed = parseInput(AnalyticsRetentionInput, input, 'analytics retention');
+    return applyRetention(this.#ctx, parsed.keepMonths);
+  }
+
+  #singleInsertText(): string {
+    if (this.#insertText === undefined) {
+      this.#insertText = `insert into "${this.#ctx.config.schema}".analytics_events (occurred_at, user_id, session_id, event_type, event_name, data) values ($1, $2, $3, $4, $5, $6)`;
+      this.#ctx.runtime.prepared.register(this.#insertText);
+    }
+    return this.#insertText;
+  }
+
+  #maybeRefresh(): void {
+    const ctx = this.#ctx;
+    const interval = ctx.config.analytics.autoRefreshIntervalMs;
+    if (interval === 0 || refreshing.has(ctx.runtime)) return;
+    const runtime = ctx.runtime;
+    const checkedAt = lastChecked.get(runtime);
+    const nowMs = ctx.now().getTime();
+    if (checkedAt !== undefined && nowMs - checkedAt < Math.min(interval, 60_000)) return;
+    lastChecked.set(runtime, nowMs);
+    const root = new RepositoryContext(runtime, runtime.db, undefined);
+    const task = (async () => {
+      const rows = await root.db.selectFrom('analytics_rollup_state').select('refreshed_at').execute();
+      const last = rows[0]?.refreshed_at;
+      if (last !== null && last !== undefined && root.now().getTime() - last.getTime() < interval) return;
+      await refreshRollups(root);
+    })()
+      .catch((error: unknown) => {
+        runtime.config.logger.warn(
+          { code: (error as { code?: string }).code },
+          'carebase: background analytics rollup refresh failed',
+        );
+      })
+      .finally(() => refreshing.delete(runtime));
+    refreshing.set(runtime, task);
+  }
+}

@@ -1,0 +1,76 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { recordAudit } from '../audit/record.js';
+import type { RepositoryContext } from '../context.js';
+import { refreshRollups } from './refresh-rollups.js';
+import { forgetKnownPartitions } from './write-events.js';
+
+/**
+ * Input of `analytics.applyRetention()`.
+ *
+ * @example
+ * ```ts
+ * await cb.analytics.applyRetention({ keepMonths: 13 });
+ * ```
+ */
+export const AnalyticsRetentionInput = z.strictObject({
+  /**
+   * Whole months of raw events to keep before the current month (UTC): `keepMonths: 12` on
+   * 2026-11-22 keeps events from 2025-11-01 on. Rollups are kept (summaries of older ranges stay
+   * available from them).
+   */
+  keepMonths: z.number().int().min(1).max(1200),
+});
+
+/** Input of `analytics.applyRetention()`; see {@link AnalyticsRetentionInput}. */
+export type AnalyticsRetentionInput = z.input<typeof AnalyticsRetentionInput>;
+
+/** Result of `analytics.applyRetention()`. */
+export interface AnalyticsRetentionResult {
+  /** Names of the dropped monthly partitions. */
+  readonly droppedPartitions: readonly string[];
+  /** Raw events before this instant are gone. */
+  readonly cutoff: Date;
+}
+
+/**
+ * Rolls up everything first, then drops whole monthly partitions of raw events that end at or
+ * before the cutoff, records `analytics.retention` in the audit log, all in one transaction.
+ */
+export async function applyRetention(
+  ctx: RepositoryContext,
+  keepMonths: number,
+): Promise<AnalyticsRetentionResult> {
+  const now = ctx.now();
+  const cutoff = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - keepMonths, 1));
+  await refreshRollups(ctx);
+  const schema = ctx.config.schema;
+  const result = await ctx.atomic(async (tx) => {
+    const { rows } = await sql<{ name: string }>`
+      select c.relname as name from pg_inherits i
+      join pg_class c on c.oid = i.inhrelid
+      join pg_class p on p.oid = i.inhparent
+      join pg_namespace n on n.oid = p.relnamespace
+      where n.nspname = ${schema} and p.relname = 'analytics_events'
+      order by c.relname`.execute(tx.db);
+    const dropped: string[] = [];
+    for (const { name } of rows) {
+      const match = /^analytics_events_p(\d{4})(\d{2})$/.exec(name);
+      if (match === null) continue;
+      const end = Date.UTC(Number(match[1]), Number(match[2]), 1);
+      if (end > cutoff.getTime()) continue;
+      await sql`drop table ${sql.id(schema, name)}`.execute(tx.db);
+      dropped.push(name);
+    }
+    await sql`update ${sql.id(schema, 'analytics_rollup_state')}
+      set raw_retained_from = greatest(raw_retained_from, ${cutoff})`.execute(tx.db);
+    await recordAudit(tx, {
+      action: 'analytics.retention',
+      resourceType: 'analytics_events',
+      metadata: { keepMonths, cutoff: cutoff.toISOString(), droppedPartitions: dropped },
+    });
+    return { droppedPartitions: dropped, cutoff };
+  });
+  forgetKnownPartitions(ctx.runtime);
+  return result;
+}

@@ -1,0 +1,82 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { parseInput } from '../../errors/validation.js';
+import type { JsonValue } from '../../schema/audit.js';
+import type { RepositoryContext } from '../context.js';
+
+const UserIdInput = z.uuid();
+
+/** One exported analytics event (JSON-serializable). */
+export interface ExportedAnalyticsEvent {
+  readonly occurredAt: string;
+  readonly sessionId: string | null;
+  readonly eventType: string;
+  readonly eventName: string;
+  readonly data: JsonValue | null;
+}
+
+/** A user's analytics data, for a data-subject access request. */
+export interface AnalyticsUserExport {
+  readonly events: readonly ExportedAnalyticsEvent[];
+}
+
+/**
+ * Returns every raw analytics event of `userId`, oldest first, as JSON-serializable data (for
+ * `users.exportData`). Rollups hold only counts and anonymous bitmap bits, no per-user rows.
+ *
+ * Throws `ValidationError` for a malformed id. Read-only; safe to call concurrently.
+ *
+ * @example
+ * ```ts
+ * const data = await exportAnalyticsForUser(cb.context, userId);
+ * ```
+ */
+export async function exportAnalyticsForUser(
+  ctx: RepositoryContext,
+  userId: string,
+): Promise<AnalyticsUserExport> {
+  const id = parseInput(UserIdInput, userId, 'user id');
+  const rows = await ctx.db
+    .selectFrom('analytics_events')
+    .select(['occurred_at', 'session_id', 'event_type', 'event_name', 'data'])
+    .where('user_id', '=', id)
+    .orderBy('occurred_at')
+    .orderBy('id')
+    .execute();
+  return {
+    events: rows.map((row) => ({
+      occurredAt: row.occurred_at.toISOString(),
+      sessionId: row.session_id,
+      eventType: row.event_type,
+      eventName: row.event_name,
+      data: row.data,
+    })),
+  };
+}
+
+/**
+ * Erases `userId` from analytics (for `users.erase`): deletes the user's raw events and the
+ * user's entry in the bitmap key table, so rollups keep only anonymous counts (the hours touched
+ * are recomputed without the user at the next refresh, where raw events are still retained).
+ * Atomic; idempotent. Returns how many events were deleted.
+ *
+ * Throws `ValidationError` for a malformed id.
+ *
+ * @example
+ * ```ts
+ * const { events } = await eraseAnalyticsForUser(cb.context, userId);
+ * ```
+ */
+export async function eraseAnalyticsForUser(
+  ctx: RepositoryContext,
+  userId: string,
+): Promise<{ events: number }> {
+  const id = parseInput(UserIdInput, userId, 'user id');
+  return ctx.atomic(async (tx) => {
+    const deleted = await tx.db.deleteFrom('analytics_events').where('user_id', '=', id).executeTakeFirst();
+    await sql`delete from ${sql.id(tx.config.schema, 'analytics_user_keys')} where user_id = ${id}`.execute(
+      tx.db,
+    );
+    return { events: Number(deleted.numDeletedRows) };
+  });
+}

@@ -1,0 +1,259 @@
+import { z } from 'zod';
+import type { ResolvedAnalyticsOptions } from '../../config/analytics-options.js';
+import { ValidationError, type ValidationIssue } from '../../errors/errors.js';
+import { toValidationIssues } from '../../errors/validation.js';
+
+/**
+ * One analytics event as a host writes it. `eventType` is a lower-case word (`feature`, `page`),
+ * `eventName` a lower-case dotted name (`chat.message_sent`); `data` is a small JSON object
+ * (at most `analytics.maxDataBytes` bytes, keys limited by `analytics.allowedEvents` when set).
+ *
+ * @example
+ * ```ts
+ * import { AnalyticsEventInput } from 'carebase';
+ * const ok = AnalyticsEventInput.safeParse({ eventType: 'feature', eventName: 'chat.export' }).success;
+ * ```
+ */
+export const AnalyticsEventInput = z.strictObject({
+  /** The acting user, if known. Not a foreign key: events may outlive (or predate) the user row. */
+  userId: z.uuid().nullable().optional(),
+  /** The host's session or visit id (1-128 characters, no control characters). */
+  sessionId: z
+    .string()
+    .min(1)
+    .max(128)
+    .refine(
+      (value) => ![...value].some((char) => (char.codePointAt(0) ?? 0) < 0x20),
+      'must not contain control characters',
+    )
+    .nullable()
+    .optional(),
+  /** A lower-case word, e.g. `feature`, `page`, `auth`: letters, digits, underscore; at most 64. */
+  eventType: z
+    .string()
+    .max(64)
+    .regex(/^[a-z][a-z0-9_]*$/, 'must be a lower-case word (letters, digits, underscore)'),
+  /** A lower-case name, e.g. `chat.message_sent`: letters, digits, `_ . : -`; at most 128. */
+  eventName: z
+    .string()
+    .max(128)
+    .regex(/^[a-z][a-z0-9_.:-]*$/, 'must be a lower-case name (letters, digits, _ . : -)'),
+  /** A JSON object; no PHI (see `analytics.allowedEvents`). */
+  data: z.record(z.string(), z.unknown()).nullable().optional(),
+  /** When it happened. @default now (the configured clock) */
+  occurredAt: z.date().optional(),
+});
+
+/** An analytics event as a host writes it; see {@link AnalyticsEventInput}. */
+export type AnalyticsEventInput = z.input<typeof AnalyticsEventInput>;
+
+/**
+ * Options of `trackMany`.
+ *
+ * @example
+ * ```ts
+ * const { rejected } = await cb.analytics.trackMany(events, { onInvalid: 'skip' });
+ * ```
+ */
+export const TrackManyOptions = z.strictObject({
+  /**
+   * `'fail'` (default): one invalid event fails the whole batch with a `ValidationError` whose
+   * path starts with the event's index, and nothing is written. `'skip'`: invalid events are left
+   * out and reported in the result.
+   */
+  onInvalid: z.enum(['fail', 'skip']).optional(),
+});
+
+/** Options of `trackMany`; see {@link TrackManyOptions}. */
+export type TrackManyOptions = z.input<typeof TrackManyOptions>;
+
+/** An event after validation, ready to write. `data` is already serialized JSON text. */
+export interface PreparedEvent {
+  readonly occurredAt: Date;
+  readonly userId: string | null;
+  readonly sessionId: string | null;
+  readonly eventType: string;
+  readonly eventName: string;
+  readonly data: string | null;
+}
+
+/** One refused event: its index in the batch and the problems, without values. */
+export interface RejectedEvent {
+  readonly index: number;
+  readonly issues: readonly ValidationIssue[];
+}
+
+const LONE_SURROGATE_ESCAPE = /\\u(d[89a-f][0-9a-f]{2})/i;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function hasBadText(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000') || LONE_SURROGATE.test(value);
+  if (Array.isArray(value)) return value.some(hasBadText);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([key, inner]) => hasBadText(key) || hasBadText(inner));
+  }
+  return false;
+}
+
+type ParsedEvent = z.output<typeof AnalyticsEventInput>;
+
+const EVENT_KEYS = new Set(['userId', 'sessionId', 'eventType', 'eventName', 'data', 'occurredAt']);
+const EVENT_TYPE = /^[a-z][a-z0-9_]*$/;
+const EVENT_NAME = /^[a-z][a-z0-9_.:-]*$/;
+const UserIdSchema = AnalyticsEventInput.shape.userId;
+/** User ids already accepted by the zod schema (bulk batches repeat the same users). */
+const validUserIds = new Set<string>();
+/** Event types and names already accepted (a handful of distinct values per application). */
+const validTypes = new Set<string>();
+const validEventNames = new Set<string>();
+
+function remember(set: Set<string>, value: string): void {
+  if (set.size >= 100_000) set.clear();
+  set.add(value);
+}
+
+function validName(value: unknown, max: number, pattern: RegExp, seen: Set<string>): value is string {
+  if (typeof value !== 'string') return false;
+  if (seen.has(value)) return true;
+  if (value.length > max || !pattern.test(value)) return false;
+  remember(seen, value);
+  return true;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) < 0x20) return true;
+  return false;
+}
+
+/**
+ * The common case of {@link AnalyticsEventInput}, checked without zod's per-object overhead
+ * (bulk ingest validates 200k events). Returns `undefined` whenever it is not certain the schema
+ * accepts the input; the caller then runs the zod schema, which stays the single source of truth
+ * (and of error messages).
+ */
+function fastParse(input: unknown): ParsedEvent | undefined {
+  if (!isPlainObject(input)) return undefined;
+  for (const key in input) if (!EVENT_KEYS.has(key)) return undefined;
+  const { userId, sessionId, eventType, eventName, data, occurredAt } = input;
+  if (!validName(eventType, 64, EVENT_TYPE, validTypes)) return undefined;
+  if (!validName(eventName, 128, EVENT_NAME, validEventNames)) return undefined;
+  if (userId !== undefined && userId !== null) {
+    if (typeof userId !== 'string') return undefined;
+    if (!validUserIds.has(userId)) {
+      if (!UserIdSchema.safeParse(userId).success) return undefined;
+      remember(validUserIds, userId);
+    }
+  }
+  if (sessionId !== undefined && sessionId !== null) {
+    if (typeof sessionId !== 'string' || sessionId.length < 1 || sessionId.length > 128) return undefined;
+    if (hasControlCharacter(sessionId)) return undefined;
+  }
+  if (data !== undefined && data !== null && !isPlainObject(data)) return undefined;
+  if (occurredAt !== undefined && !(occurredAt instanceof Date && !Number.isNaN(occurredAt.getTime()))) {
+    return undefined;
+  }
+  return input as ParsedEvent;
+}
+
+/**
+ * Validates one event against the schema and the instance's limits; returns the prepared event
+ * or the issues (paths relative to the event).
+ */
+export function prepareEvent(
+  input: unknown,
+  options: ResolvedAnalyticsOptions,
+  now: Date,
+): PreparedEvent | ValidationIssue[] {
+  let event = fastParse(input);
+  if (event === undefined) {
+    const result = AnalyticsEventInput.safeParse(input);
+    if (!result.success) return toValidationIssues(result.error.issues);
+    event = result.data;
+  }
+  const issues: ValidationIssue[] = [];
+  const occurredAt = event.occurredAt ?? now;
+  if (Number.isNaN(occurredAt.getTime())) {
+    issues.push({ path: ['occurredAt'], message: 'must be a valid date', code: 'invalid_date' });
+  } else if (occurredAt.getTime() > now.getTime() + options.maxFutureMs) {
+    issues.push({ path: ['occurredAt'], message: 'is too far in the future', code: 'too_big' });
+  }
+  let data: string | null = null;
+  if (event.data !== undefined && event.data !== null) {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(event.data);
+    } catch {
+      json = undefined;
+    }
+    if (json === undefined) {
+      issues.push({ path: ['data'], message: 'must be JSON-serializable', code: 'invalid_type' });
+    } else if (
+      json.length * 3 > options.maxDataBytes &&
+      Buffer.byteLength(json, 'utf8') > options.maxDataBytes
+    ) {
+      issues.push({
+        path: ['data'],
+        message: `must be at most ${options.maxDataBytes} bytes of JSON`,
+        code: 'too_big',
+      });
+    } else if (
+      json.includes('\\u') &&
+      (json.includes('\\u0000') || LONE_SURROGATE_ESCAPE.test(json)) &&
+      hasBadText(event.data)
+    ) {
+      issues.push({
+        path: ['data'],
+        message: 'must not contain NUL characters or lone surrogates',
+        code: 'invalid_format',
+      });
+    } else {
+      data = json;
+    }
+  }
+  const allowed = options.allowedEvents;
+  if (allowed !== undefined) {
+    const keys = Object.hasOwn(allowed, event.eventName) ? allowed[event.eventName] : undefined;
+    if (keys === undefined) {
+      issues.push({ path: ['eventName'], message: 'is not in analytics.allowedEvents', code: 'not_allowed' });
+    } else if (event.data !== undefined && event.data !== null) {
+      for (const key of Object.keys(event.data)) {
+        if (!keys.includes(key)) {
+          issues.push({
+            path: ['data', key],
+            message: 'is not an allowed data key for this event',
+            code: 'not_allowed',
+          });
+        }
+      }
+    }
+  }
+  if (issues.length > 0) return issues;
+  return {
+    occurredAt,
+    userId: event.userId ?? null,
+    sessionId: event.sessionId ?? null,
+    eventType: event.eventType,
+    eventName: event.eventName,
+    data,
+  };
+}
+
+/** Throws the {@link ValidationError} for one event's issues, prefixed by `prefix` (e.g. `events.3`). */
+export function throwEventIssues(
+  issues: readonly ValidationIssue[],
+  prefix: readonly (string | number)[],
+): never {
+  const prefixed = issues.map((issue) => ({ ...issue, path: [...prefix, ...issue.path] }));
+  const first = prefixed[0];
+  const where = first === undefined || first.path.length === 0 ? '' : ` at ${first.path.join('.')}`;
+  throw new ValidationError(
+    `invalid analytics event${where}: ${first?.message ?? 'invalid input'}`,
+    prefixed,
+  );
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+const timeZone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((value) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: value });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone name such as Europe/Berlin');
+
+const range = {
+  /** Start of the range, inclusive. */
+  from: z.date(),
+  /** End of the range, exclusive. */
+  to: z.date(),
+};
+
+function validRange(value: { from: Date; to: Date }): boolean {
+  return (
+    !Number.isNaN(value.from.getTime()) &&
+    !Number.isNaN(value.to.getTime()) &&
+    value.from.getTime() < value.to.getTime()
+  );
+}
+
+const rangeIssue = { message: 'from must be a valid date before to', path: ['to'] };
+
+/**
+ * Input of `analytics.summary()`: a half-open range `[from, to)` and optional filters.
+ *
+ * @example
+ * ```ts
+ * const input: AnalyticsSummaryInput = { from: new Date('2026-01-01'), to: new Date('2026-02-01'), eventType: 'feature' };
+ * ```
+ */
+export const AnalyticsSummaryInput = z
+  .strictObject({
+    ...range,
+    eventType: z.string().min(1).max(64).optional(),
+    eventName: z.string().min(1).max(128).optional(),
+    /** Only this user's events (read from raw events through the user index). */
+    userId: z.uuid().optional(),
+  })
+  .refine(validRange, rangeIssue);
+
+/** Input of `analytics.summary()`; see {@link AnalyticsSummaryInput}. */
+export type AnalyticsSummaryInput = z.input<typeof AnalyticsSummaryInput>;
+
+/**
+ * Input of `analytics.timeseries()`: buckets in `timezone` (default UTC), empty ones included.
+ *
+ * @example
+ * ```ts
+ * const input: AnalyticsTimeseriesInput = { from, to, bucket: 'day', timezone: 'America/New_York' };
+ * ```
+ */
+export const AnalyticsTimeseriesInput = z
+  .strictObject({
+    ...range,
+    bucket: z.enum(['hour', 'day', 'week']),
+    eventType: z.string().min(1).max(64).optional(),
+    eventName: z.string().min(1).max(128).optional(),
+    /** IANA time zone of the day and week boundaries. @default 'UTC' */
+    timezone: timeZone.optional(),
+  })
+  .refine(validRange, rangeIssue);
+
+/** Input of `analytics.timeseries()`; see {@link AnalyticsTimeseriesInput}. */
+export type AnalyticsTimeseriesInput = z.input<typeof AnalyticsTimeseriesInput>;
+
+/**
+ * Input of `analytics.activeUsers()`: distinct users per calendar day (DAU), week (WAU) or month (MAU).
+ *
+ * @example
+ * ```ts
+ * const input: AnalyticsActiveUsersInput = { from, to, bucket: 'month', timezone: 'Europe/Berlin' };
+ * ```
+ */
+export const AnalyticsActiveUsersInput = z
+  .strictObject({
+    ...range,
+    bucket: z.enum(['day', 'week', 'month']),
+    /** IANA time zone of the calendar boundaries. @default 'UTC' */
+    timezone: timeZone.optional(),
+  })
+  .refine(validRange, rangeIssue);
+
+/** Input of `analytics.activeUsers()`; see {@link AnalyticsActiveUsersInput}. */
+export type AnalyticsActiveUsersInput = z.input<typeof AnalyticsActiveUsersInput>;
+
+/**
+ * Input of `analytics.topEvents()`.
+ *
+ * @example
+ * ```ts
+ * const input: AnalyticsTopEventsInput = { from, to, limit: 5 };
+ * ```
+ */
+export const AnalyticsTopEventsInput = z
+  .strictObject({
+    ...range,
+    /** @default 10 */
+    limit: z.number().int().min(1).max(1000).optional(),
+    eventType: z.string().min(1).max(64).optional(),
+  })
+  .refine(validRange, rangeIssue);
+
+/** Input of `analytics.topEvents()`; see {@link AnalyticsTopEventsInput}. */
+export type AnalyticsTopEventsInput = z.input<typeof AnalyticsTopEventsInput>;
+
+/** Counts of one event in a summary. */
+export interface AnalyticsEventCount {
+  readonly eventType: string;
+  readonly eventName: string;
+  readonly count: number;
+  readonly uniqueUsers: number;
+}
+
+/** Result of `analytics.summary()`. */
+export interface AnalyticsSummary {
+  readonly totalEvents: number;
+  readonly uniqueUsers: number;
+  /** Per event, most frequent first (ties by type, then name). */
+  readonly byEvent: readonly AnalyticsEventCount[];
+}
+
+/** One bucket of `analytics.timeseries()`. */
+export interface AnalyticsBucket {
+  /** Start of the bucket (local midnight in the time zone for day and week buckets). */
+  readonly bucketStart: Date;
+  readonly count: number;
+  readonly uniqueUsers: number;
+}
+
+/** One bucket of `analytics.activeUsers()`. */
+export interface AnalyticsActiveUsersBucket {
+  readonly bucketStart: Date;
+  /** Distinct users with at least one event in the bucket. */
+  readonly activeUsers: number;
+}
