@@ -29,6 +29,8 @@ const TS_TYPES: Readonly<Record<string, string>> = {
   macaddr: 'string',
   tsvector: 'string',
   regconfig: 'string',
+  bit: 'string',
+  varbit: 'string',
   tsquery: 'string',
   time: 'string',
   timetz: 'string',
