@@ -13,6 +13,8 @@ import { createPool } from './pool/create-pool.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
 import { CarebaseKyselyPool, PreparedStatements } from './pool/kysely-pool.js';
 import { runTransaction, type TransactionOptions } from './pool/transaction.js';
+// --- audit (issue 6) imports ---
+import { AuditRepository } from './repositories/audit/audit-repository.js';
 import {
   type ActorInput,
   ActorSchema,
@@ -75,6 +77,21 @@ export class CarebaseScope {
   // --- users & sessions (issue 7): `get users()`, `get sessions()` ---
 
   // --- audit (issue 6): `get audit()` ---
+  #audit: AuditRepository | undefined;
+
+  /**
+   * The audit log of this scope: entries written through it are attributed to the scope's actor
+   * (`withActor`) and, inside `transaction()`, commit or roll back with the transaction.
+   *
+   * @example
+   * ```ts
+   * await cb.withActor({ userId, ip }).audit.log({ action: 'chart.view', resourceType: 'chart', resourceId });
+   * ```
+   */
+  get audit(): AuditRepository {
+    this.#audit ??= new AuditRepository(this.#context);
+    return this.#audit;
+  }
 
   // --- chat (issue 8): `get chat()` ---
 
@@ -82,7 +99,14 @@ export class CarebaseScope {
 
   /**
    * Returns a scope whose writes are attributed to `actor` in the audit log. Cheap: call it per
-   * request. Throws `ValidationError` for a malformed actor (e.g. an invalid IP).
+   * request. Every audited repository write made through the returned scope (`scoped.users`,
+   * `scoped.sessions`, `scoped.chat`, `scoped.audit.log`, and the same inside
+   * `scoped.transaction(tx => ...)`) records its audit entry with `actor.userId`, `ip`,
+   * `userAgent` and `requestId`, in the same transaction as the write: if the write rolls back, so
+   * does its entry. `type` defaults to `user` when `userId` is set, `system` otherwise. See
+   * docs/audit.md for which operations emit which actions.
+   *
+   * Throws `ValidationError` for a malformed actor (e.g. an invalid IP).
    *
    * @example
    * ```ts

@@ -81,8 +81,19 @@ export type { UsersTable } from './schema/users.js';
 
 // --- users & sessions (issue 7) ---
 
+export type { AuditEntry } from './repositories/audit/audit-entry.js';
+export { AuditRepository } from './repositories/audit/audit-repository.js';
+export { AuditExportInput } from './repositories/audit/export.js';
+export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
 // --- audit (issue 6) ---
 export { AuditEntryInput } from './repositories/audit/record.js';
+export { AuditRetentionInput, type AuditRetentionResult } from './repositories/audit/retention.js';
+export {
+  type AuditTamperReason,
+  AuditVerifyInput,
+  type AuditVerifyResult,
+} from './repositories/audit/verify.js';
+export type { AuditChainHeadTable, AuditChainTable, AuditSealStateTable } from './schema/audit.js';
 
 // --- chat (issue 8) ---
 

@@ -1,4 +1,4 @@
-import type { AuditLogTable } from './audit.js';
+import type { AuditChainHeadTable, AuditChainTable, AuditLogTable, AuditSealStateTable } from './audit.js';
 import type { SchemaMigrationsTable } from './migrations.js';
 import type { UsersTable } from './users.js';
 // --- sessions (issue 7) imports ---
@@ -22,6 +22,9 @@ export interface CarebaseDatabase {
 
   // --- audit (issue 6) ---
   audit_log: AuditLogTable;
+  audit_chain: AuditChainTable;
+  audit_chain_head: AuditChainHeadTable;
+  audit_seal_state: AuditSealStateTable;
 
   // --- chat (issue 8) ---
 

@@ -1,0 +1,87 @@
+import { CompiledQuery } from 'kysely';
+import type { CarebaseRuntime } from '../context.js';
+
+/**
+ * Seals committed audit entries into their months' hash chains by calling `audit_seal()` on the
+ * instance's root executor (never inside a caller's transaction). Calls coalesce: while one pass
+ * runs, every new request waits for the single next pass, which starts after the running one and
+ * therefore covers every entry committed before the request. Passes are serialized in the
+ * database too (an advisory lock), so any number of instances may seal concurrently.
+ */
+export class AuditSealer {
+  readonly #runtime: CarebaseRuntime;
+  readonly #sql: string;
+  #running: Promise<number> | undefined;
+  #next: Promise<number> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(runtime: CarebaseRuntime) {
+    this.#runtime = runtime;
+    const schema = `"${runtime.config.schema.replaceAll('"', '""')}"`;
+    this.#sql = `select ${schema}.audit_seal() as sealed`;
+    runtime.prepared.register(this.#sql);
+  }
+
+  /** Runs (or joins) a sealing pass that covers every entry committed before this call. */
+  seal(): Promise<number> {
+    if (this.#running === undefined) return this.#start();
+    this.#next ??= this.#running
+      .catch(() => 0)
+      .then(() => {
+        this.#next = undefined;
+        return this.#start();
+      });
+    return this.#next;
+  }
+
+  /**
+   * Seals soon, in the background (for entries written inside a transaction that has not
+   * committed yet): a pass after `delayMs`, and another a second later for slow commits.
+   * Failures (e.g. the instance was closed) are logged at debug level and otherwise ignored:
+   * the next pass, or `verify()`, seals whatever is left.
+   */
+  schedule(delayMs = 50): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#background();
+      const late = setTimeout(() => this.#background(), 1000);
+      late.unref();
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  #background(): void {
+    this.seal().catch((error: unknown) => {
+      this.#runtime.config.logger.debug(
+        { code: (error as { code?: string }).code },
+        'carebase: background audit sealing failed',
+      );
+    });
+  }
+
+  #start(): Promise<number> {
+    const pass = this.#run().finally(() => {
+      if (this.#running === pass) this.#running = undefined;
+    });
+    this.#running = pass;
+    return pass;
+  }
+
+  async #run(): Promise<number> {
+    const result = await this.#runtime.db.executeQuery<{ sealed: number }>(CompiledQuery.raw(this.#sql, []));
+    return result.rows[0]?.sealed ?? 0;
+  }
+}
+
+const sealers = new WeakMap<CarebaseRuntime, AuditSealer>();
+
+/** The sealer of a carebase instance (one per instance). */
+export function auditSealerOf(runtime: CarebaseRuntime): AuditSealer {
+  let sealer = sealers.get(runtime);
+  if (sealer === undefined) {
+    sealer = new AuditSealer(runtime);
+    sealers.set(runtime, sealer);
+  }
+  return sealer;
+}
