@@ -13,7 +13,12 @@ afterAll(async () => {
 
 async function logSome(n: number, tag: string): Promise<string[]> {
   for (let i = 0; i < n; i++) {
-    await f.cb.audit.log({ action: 'chart.view', resourceType: 'chart', resourceId: `${tag}-${i}`, changes: { i } });
+    await f.cb.audit.log({
+      action: 'chart.view',
+      resourceType: 'chart',
+      resourceId: `${tag}-${i}`,
+      changes: { i },
+    });
   }
   const rows = await f.cb.db
     .selectFrom('audit_log')
@@ -45,8 +50,14 @@ describe('cb.audit.verify', () => {
   it('names an entry altered together with its stored row hash', async () => {
     const ids = await logSome(3, 'rehash');
     const target = ids[1];
-    await f.tamper(`update audit_log set changes = '{"i": 99}', row_hash = sha256('x') where id = $1`, [target]);
-    expect(await f.cb.audit.verify()).toMatchObject({ ok: false, firstBadId: target, reason: 'entry_altered' });
+    await f.tamper(`update audit_log set changes = '{"i": 99}', row_hash = sha256('x') where id = $1`, [
+      target,
+    ]);
+    expect(await f.cb.audit.verify()).toMatchObject({
+      ok: false,
+      firstBadId: target,
+      reason: 'entry_altered',
+    });
     await f.tamper(`update audit_log set changes = '{"i": 1}' where id = $1`, [target]);
   });
 
@@ -55,7 +66,11 @@ describe('cb.audit.verify', () => {
     const [first, second] = [ids[1], ids[3]];
     const saved = await f.admin('select * from audit_log where id = $1', [first]);
     await f.tamper('delete from audit_log where id = $1', [first]);
-    expect(await f.cb.audit.verify()).toMatchObject({ ok: false, firstBadId: first, reason: 'entry_removed' });
+    expect(await f.cb.audit.verify()).toMatchObject({
+      ok: false,
+      firstBadId: first,
+      reason: 'entry_removed',
+    });
     // Put it back exactly as it was, then remove another entry and its link too.
     const row = saved.rows[0] as Record<string, unknown>;
     const columns = Object.keys(row);
@@ -66,7 +81,11 @@ describe('cb.audit.verify', () => {
     expect((await f.cb.audit.verify()).ok).toBe(true);
     await f.tamper('delete from audit_log where id = $1', [second]);
     await f.tamper('delete from audit_chain where id = $1', [second]);
-    expect(await f.cb.audit.verify()).toMatchObject({ ok: false, firstBadId: second, reason: 'entry_removed' });
+    expect(await f.cb.audit.verify()).toMatchObject({
+      ok: false,
+      firstBadId: second,
+      reason: 'entry_removed',
+    });
   });
 });
 
@@ -85,7 +104,11 @@ describe('cb.audit.verify on a fresh log', () => {
       `insert into audit_log (occurred_at, action, resource_type) values (now() - interval '1 second', 'chart.view', 'chart') returning id`,
     );
     const id = String(inserted.rows[0]?.id);
-    expect(await g.cb.audit.verify()).toMatchObject({ ok: false, firstBadId: id, reason: 'entry_inserted_out_of_band' });
+    expect(await g.cb.audit.verify()).toMatchObject({
+      ok: false,
+      firstBadId: id,
+      reason: 'entry_inserted_out_of_band',
+    });
     await g.admin(`set session_replication_role = replica; delete from audit_log where id = ${Number(id)}`);
     expect((await g.cb.audit.verify()).ok).toBe(true);
 
@@ -94,6 +117,10 @@ describe('cb.audit.verify on a fresh log', () => {
     const newestId = String(newest.rows[0]?.id);
     await g.tamper('delete from audit_log where id = $1', [newestId]);
     await g.tamper('delete from audit_chain where id = $1', [newestId]);
-    expect(await g.cb.audit.verify()).toMatchObject({ ok: false, firstBadId: newestId, reason: 'entry_removed' });
+    expect(await g.cb.audit.verify()).toMatchObject({
+      ok: false,
+      firstBadId: newestId,
+      reason: 'entry_removed',
+    });
   });
 });
