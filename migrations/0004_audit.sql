@@ -46,9 +46,10 @@ CREATE INDEX audit_log_resource_idx ON audit_log (resource_type, resource_id, oc
 CREATE INDEX audit_log_action_idx ON audit_log (action, occurred_at DESC, id DESC);
 -- cb.audit.query({ subjectId }) newest first.
 CREATE INDEX audit_log_subject_idx ON audit_log (subject_id, occurred_at DESC, id DESC) WHERE subject_id IS NOT NULL;
--- audit_seal(): finds recent, unsealed entries (txid >= the sealing watermark). BRIN: txid grows
--- with insertion order, so the index is a few pages per partition and costs inserts nothing.
-CREATE INDEX audit_log_txid_idx ON audit_log USING brin (txid) WITH (pages_per_range = 16, autosummarize = on);
+-- audit_seal(): finds recent, unsealed entries (txid >= the sealing watermark). txid grows with
+-- time, so inserts append to the index's rightmost page. (BRIN would be smaller but leaves the
+-- newest pages unsummarized until autovacuum runs, which turns each seal into a scan.)
+CREATE INDEX audit_log_txid_idx ON audit_log (txid);
 -- (cb.audit.query() without filters and cb.audit.export() use the primary key (occurred_at, id).)
 
 -- One row per sealed entry: its place in its month's hash chain. Partitioned like audit_log, so
@@ -63,8 +64,8 @@ CREATE TABLE audit_chain (
   PRIMARY KEY (occurred_at, id)
 ) PARTITION BY RANGE (occurred_at);
 
--- audit_verify(): walks one month's chain in seq order.
-CREATE INDEX audit_chain_seq_idx ON audit_chain (seq);
+-- (audit_verify() walks one month's chain in seq order by sorting it: no index on seq, so sealing
+-- maintains one index per link, not two.)
 
 -- The head of each month's chain (mutable state, not evidence: verify checks the chain against it
 -- to detect removal of the newest entries).
@@ -80,10 +81,14 @@ CREATE TABLE audit_chain_head (
 CREATE TRIGGER audit_chain_head_set_updated_at BEFORE UPDATE ON audit_chain_head
   FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
--- The sealing watermark: every committed entry with txid below it is sealed. One row.
+-- Where the last sealing pass stopped (one row): every committed entry whose txid is below
+-- `watermark` (that pass's snapshot xmax) and not in `open_txids` (the transactions still running
+-- then) is sealed. The next pass only looks at txid >= watermark or txid in open_txids, so a long
+-- transaction elsewhere in the cluster never makes sealing rescan what it already sealed.
 CREATE TABLE audit_seal_state (
   singleton boolean PRIMARY KEY DEFAULT true CONSTRAINT audit_seal_state_singleton CHECK (singleton),
   watermark bigint NOT NULL,
+  open_txids bigint[] NOT NULL DEFAULT '{}',
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 
@@ -192,14 +197,22 @@ $$;
 -- Appends every committed, unsealed entry to its month's chain, in id order, and advances the
 -- watermark. Serialized by an advisory lock (hold time: one pass over the new entries). Entries
 -- without a row_hash (inserted with triggers disabled) are never sealed; verify reports them.
--- Returns the number of entries sealed.
+-- Returns the number of entries sealed. carebase runs it in a transaction with
+-- synchronous_commit = off: a seal lost in a crash is simply redone by the next pass (membership
+-- is "every committed entry without a link"), and the entries' own durability is never relaxed.
 CREATE FUNCTION audit_seal() RETURNS integer
 LANGUAGE plpgsql
 SET search_path FROM CURRENT
+-- The pending entries are a handful at the end of audit_log_txid_idx; without fresh statistics
+-- on a new partition the planner would otherwise scan the whole month. (jit off: the penalty
+-- cost of a disabled seq scan would otherwise trigger JIT compilation of a tiny query.)
+SET enable_seqscan = off
+SET jit = off
 AS $$
 DECLARE
   w bigint;
-  horizon bigint;
+  open_before bigint[];
+  snap pg_snapshot;
   r record;
   cur_month timestamptz;
   m timestamptz;
@@ -210,14 +223,14 @@ DECLARE
   sealed integer := 0;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext(current_schema() || '.audit_seal'));
-  SELECT s.watermark INTO w FROM audit_seal_state s;
-  -- Every transaction with an id below the horizon has finished: its entries are visible now
-  -- or never will be.
-  horizon := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
+  SELECT s.watermark, s.open_txids INTO w, open_before FROM audit_seal_state s;
+  -- Every transaction below this snapshot's xmax and not running in it has finished: its entries
+  -- are visible to the next statement or never will be.
+  snap := pg_current_snapshot();
   FOR r IN
     SELECT l.occurred_at, l.id, l.row_hash
     FROM audit_log l
-    WHERE l.txid >= w AND l.row_hash IS NOT NULL
+    WHERE (l.txid >= w OR l.txid = ANY (open_before)) AND l.row_hash IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.occurred_at = l.occurred_at AND c.id = l.id)
     ORDER BY audit_month(l.occurred_at), l.id
   LOOP
@@ -250,9 +263,10 @@ BEGIN
     INSERT INTO audit_chain_head AS h (month, last_seq, last_id, head_hash) VALUES (cur_month, seq, last_id, head)
     ON CONFLICT (month) DO UPDATE SET last_seq = excluded.last_seq, last_id = excluded.last_id, head_hash = excluded.head_hash, retired_at = NULL;
   END IF;
-  IF horizon > w THEN
-    UPDATE audit_seal_state SET watermark = horizon;
-  END IF;
+  UPDATE audit_seal_state s SET
+    watermark = pg_snapshot_xmax(snap)::text::bigint,
+    open_txids = ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(snap) x WHERE x::text::bigint >= w OR x::text::bigint = ANY (open_before))
+  WHERE s.watermark <> pg_snapshot_xmax(snap)::text::bigint OR sealed > 0;
   RETURN sealed;
 END
 $$;
@@ -267,6 +281,7 @@ SET search_path FROM CURRENT
 AS $$
 DECLARE
   w bigint;
+  still_open bigint[];
   h record;
   r record;
   part_name text;
@@ -279,7 +294,7 @@ DECLARE
   unsealed_reason text;
 BEGIN
   checked := 0;
-  SELECT s.watermark INTO w FROM audit_seal_state s;
+  SELECT s.watermark, s.open_txids INTO w, still_open FROM audit_seal_state s;
   FOR h IN
     SELECT * FROM audit_chain_head ch
     WHERE ch.retired_at IS NULL
@@ -344,7 +359,7 @@ BEGIN
     FROM audit_log l
     WHERE l.occurred_at >= h.month AND l.occurred_at < h.month + interval '1 month'
       AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.occurred_at = l.occurred_at AND c.id = l.id)
-      AND (l.row_hash IS NULL OR l.txid < w OR l.row_hash <> audit_entry_hash(l.id, l.occurred_at, l.actor_user_id, l.actor_type, l.action, l.resource_type,
+      AND (l.row_hash IS NULL OR (l.txid < w AND l.txid <> ALL (still_open)) OR l.row_hash <> audit_entry_hash(l.id, l.occurred_at, l.actor_user_id, l.actor_type, l.action, l.resource_type,
         l.resource_id, l.subject_id, l.outcome, l.outcome_detail, l.ip, l.user_agent, l.request_id,
         l.changes, l.metadata, l.txid))
     ORDER BY l.id
@@ -365,7 +380,7 @@ BEGIN
   WHERE (from_at IS NULL OR l.occurred_at >= audit_month(from_at))
     AND (to_at IS NULL OR l.occurred_at < to_at)
     AND NOT EXISTS (SELECT 1 FROM audit_chain_head ch WHERE ch.month = audit_month(l.occurred_at))
-    AND (l.row_hash IS NULL OR l.txid < w OR l.row_hash <> audit_entry_hash(l.id, l.occurred_at, l.actor_user_id, l.actor_type, l.action, l.resource_type,
+    AND (l.row_hash IS NULL OR (l.txid < w AND l.txid <> ALL (still_open)) OR l.row_hash <> audit_entry_hash(l.id, l.occurred_at, l.actor_user_id, l.actor_type, l.action, l.resource_type,
         l.resource_id, l.subject_id, l.outcome, l.outcome_detail, l.ip, l.user_agent, l.request_id,
         l.changes, l.metadata, l.txid))
   ORDER BY l.id

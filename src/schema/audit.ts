@@ -53,5 +53,6 @@ export interface AuditChainHeadTable {
 export interface AuditSealStateTable {
   singleton: ColumnType<boolean, never, never>;
   watermark: ColumnType<string, never, never>;
+  open_txids: ColumnType<string[], never, never>;
   updated_at: ColumnType<Date, never, never>;
 }
