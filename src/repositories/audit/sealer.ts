@@ -1,18 +1,22 @@
 import { CompiledQuery } from 'kysely';
 import type { CarebaseRuntime } from '../context.js';
 
+/** How many sealing passes one instance keeps in flight (they queue on the database lock). */
+const MAX_IN_FLIGHT = 2;
+
 /**
  * Seals committed audit entries into their months' hash chains by calling `audit_seal()` on the
- * instance's root executor (never inside a caller's transaction). Calls coalesce: while one pass
- * runs, every new request waits for the single next pass, which starts after the running one and
- * therefore covers every entry committed before the request. Passes are serialized in the
- * database too (an advisory lock), so any number of instances may seal concurrently.
+ * instance's root executor (never inside a caller's transaction). A pass covers every entry
+ * committed before it was sent (it takes its snapshot after acquiring the sealing lock). Up to two
+ * passes are in flight at once, so a caller's pass waits on the database lock in parallel with the
+ * running one instead of behind it; further callers share one queued pass. Passes are serialized
+ * in the database (an advisory lock), so any number of instances may seal concurrently.
  */
 export class AuditSealer {
   readonly #runtime: CarebaseRuntime;
   readonly #sql: string;
-  #running: Promise<number> | undefined;
-  #next: Promise<number> | undefined;
+  #inFlight = 0;
+  #queued: { promise: Promise<number>; start: () => void } | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(runtime: CarebaseRuntime) {
@@ -24,16 +28,19 @@ export class AuditSealer {
     runtime.prepared.register(this.#sql);
   }
 
-  /** Runs (or joins) a sealing pass that covers every entry committed before this call. */
+  /** Runs (or joins a not yet sent) sealing pass that covers every entry committed before this call. */
   seal(): Promise<number> {
-    if (this.#running === undefined) return this.#start();
-    this.#next ??= this.#running
-      .catch(() => 0)
-      .then(() => {
-        this.#next = undefined;
-        return this.#start();
-      });
-    return this.#next;
+    if (this.#queued !== undefined) return this.#queued.promise;
+    if (this.#inFlight < MAX_IN_FLIGHT) return this.#send();
+    let start!: () => void;
+    const promise = new Promise<number>((resolve, reject) => {
+      start = () => {
+        this.#queued = undefined;
+        this.#send().then(resolve, reject);
+      };
+    });
+    this.#queued = { promise, start };
+    return promise;
   }
 
   /**
@@ -62,12 +69,14 @@ export class AuditSealer {
     });
   }
 
-  #start(): Promise<number> {
-    const pass = this.#run().finally(() => {
-      if (this.#running === pass) this.#running = undefined;
-    });
-    this.#running = pass;
-    return pass;
+  async #send(): Promise<number> {
+    this.#inFlight++;
+    try {
+      return await this.#run();
+    } finally {
+      this.#inFlight--;
+      this.#queued?.start();
+    }
   }
 
   async #run(): Promise<number> {
