@@ -121,7 +121,8 @@ export class AuditRepository {
    * Seals every committed, not yet sealed entry into its month's chain now, and returns how many.
    * Normally unnecessary (writes seal themselves); useful after bulk loads or before a backup.
    *
-   * Concurrency: passes are serialized by an advisory lock; concurrent calls share passes.
+   * Runs without the pool's statement timeout. Concurrency: passes are serialized by an advisory
+   * lock, so concurrent calls wait for one another.
    *
    * @example
    * ```ts
@@ -129,7 +130,7 @@ export class AuditRepository {
    * ```
    */
   seal(): Promise<number> {
-    return auditSealerOf(this.#ctx.runtime).seal();
+    return auditSealerOf(this.#ctx.runtime).sealUnbounded();
   }
 
   /**

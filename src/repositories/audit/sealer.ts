@@ -79,6 +79,18 @@ export class AuditSealer {
     }
   }
 
+  /**
+   * One pass without the pool's statement timeout (a bulk load may leave millions of entries to
+   * seal), in its own transaction. Used by `cb.audit.seal()`.
+   */
+  sealUnbounded(): Promise<number> {
+    return this.#runtime.db.transaction().execute(async (trx) => {
+      await trx.executeQuery(CompiledQuery.raw('set local statement_timeout = 0', []));
+      const result = await trx.executeQuery(CompiledQuery.raw(this.#sql, []));
+      return (result.rows[0] as { sealed: number } | undefined)?.sealed ?? 0;
+    });
+  }
+
   async #run(): Promise<number> {
     // The seal's commit need not wait for its WAL flush: a seal lost in a crash is redone by the
     // next pass (it seals every committed entry that has no link), so the entries' own durability

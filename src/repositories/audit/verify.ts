@@ -53,7 +53,7 @@ export async function verifyAudit(
   ctx: RepositoryContext,
   input: z.output<typeof AuditVerifyInput>,
 ): Promise<AuditVerifyResult> {
-  if (!ctx.inTransaction) await auditSealerOf(ctx.runtime).seal();
+  if (!ctx.inTransaction) await auditSealerOf(ctx.runtime).sealUnbounded();
   const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
   const query = CompiledQuery.raw(
     `select checked, first_bad_id, reason from ${schema}.audit_verify($1::timestamptz, $2::timestamptz)`,
@@ -63,7 +63,11 @@ export async function verifyAudit(
     ? (await ctx.db.executeQuery(query)).rows[0]
     : await runTransaction(
         ctx.db,
-        async (trx) => (await trx.executeQuery(query)).rows[0],
+        async (trx) => {
+          // Verification reads every entry of the range: it may outlast the pool's statement timeout.
+          await trx.executeQuery(CompiledQuery.raw('set local statement_timeout = 0', []));
+          return (await trx.executeQuery(query)).rows[0];
+        },
         { isolation: 'repeatable read' },
         ctx.config.logger,
       );
