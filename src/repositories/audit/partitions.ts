@@ -10,9 +10,10 @@ function monthKey(at: Date): string {
 
 /**
  * Makes sure the monthly partitions of `audit_log` and `audit_chain` covering `at` (and
- * `monthsAhead` months after it) exist, creating them on demand. Cached per instance once the
- * creation is known to be committed (outside a transaction); inside a transaction the (cheap,
- * idempotent) check runs again until then, so a rolled-back creation is never trusted.
+ * `monthsAhead` months after it) exist, creating them on demand. A month is cached per instance
+ * once its partitions are known to be committed: seen by a lock-free lookup on the root executor,
+ * or created outside a transaction. A partition created inside the caller's transaction (the rare
+ * first write into a new month there) is not cached, so a rolled-back creation is never trusted.
  */
 export async function ensureAuditPartition(
   ctx: RepositoryContext,
@@ -26,6 +27,10 @@ export async function ensureAuditPartition(
   }
   const key = monthKey(at);
   if (months.has(key) && options.force !== true) return 0;
+  if (options.force !== true && (await partitionsExist(ctx, at))) {
+    months.add(key);
+    return 0;
+  }
   // A first write into the current month also keeps the next months created ahead.
   const current = monthKey(ctx.now()) === key;
   const monthsAhead = options.monthsAhead ?? (current ? ctx.config.audit.partitionsAhead : 0);
@@ -42,6 +47,23 @@ export async function ensureAuditPartition(
     }
   }
   return result.rows[0]?.created ?? 0;
+}
+
+/**
+ * Whether both partitions of `at`'s month exist, asked on the instance's root executor (a fresh,
+ * lock-free catalog lookup that only sees committed partitions, so the answer can be cached even
+ * when the caller is inside a transaction, and no lock is held until the caller commits).
+ */
+async function partitionsExist(ctx: RepositoryContext, at: Date): Promise<boolean> {
+  const suffix = `${at.getUTCFullYear()}${String(at.getUTCMonth() + 1).padStart(2, '0')}`;
+  const result = await ctx.runtime.db.executeQuery<{ present: boolean }>(
+    CompiledQuery.raw(
+      `select to_regclass(format('%I.%I', $1::text, 'audit_log_p' || $2::text)) is not null
+          and to_regclass(format('%I.%I', $1::text, 'audit_chain_p' || $2::text)) is not null as present`,
+      [ctx.config.schema, suffix],
+    ),
+  );
+  return result.rows[0]?.present === true;
 }
 
 /** Forgets the cached months of `runtime` (after retention dropped partitions). */
