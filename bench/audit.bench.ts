@@ -7,6 +7,8 @@ import { benchDatabase, record, throughput } from './harness.ts';
 
 const EXPORT_ROWS = Number(process.env.BENCH_AUDIT_EXPORT_ROWS ?? 1_000_000);
 const STRESS_SECONDS = Number(process.env.BENCH_AUDIT_STRESS_SECONDS ?? 10);
+/** `BENCH_AUDIT_ONLY=export` runs only the bulk-load / verify / export part. */
+const ONLY_EXPORT = process.env.BENCH_AUDIT_ONLY === 'export';
 
 const COLUMNS =
   'occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome, outcome_detail, ip, user_agent, request_id, changes, metadata';
@@ -117,7 +119,7 @@ export default async function run(): Promise<void> {
     const rawText = `insert into carebase.audit_plain (${COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`;
     const raw = () => pool.query({ name: 'raw_audit_insert', text: rawText, values: rawValues(entry()) });
 
-    for (const concurrency of [1, 8]) {
+    for (const concurrency of ONLY_EXPORT ? [] : [1, 8]) {
       await throughput({
         name: 'audit.log (hash + chain, sealed before resolving) vs plain INSERT',
         concurrency,
@@ -125,7 +127,7 @@ export default async function run(): Promise<void> {
         raw,
       });
     }
-    for (const concurrency of [1, 8]) {
+    for (const concurrency of ONLY_EXPORT ? [] : [1, 8]) {
       await throughput({
         name: 'audit.log (hash at insert, sealed in background) vs plain INSERT',
         concurrency,
@@ -133,7 +135,7 @@ export default async function run(): Promise<void> {
         raw,
       });
     }
-    {
+    if (!ONLY_EXPORT) {
       const started = performance.now();
       const result = await cb.audit.verify();
       const checked = result.checked;
@@ -148,7 +150,7 @@ export default async function run(): Promise<void> {
     }
 
     // 8 concurrent writers for 10 s, then verify.
-    {
+    if (!ONLY_EXPORT) {
       const deadline = performance.now() + STRESS_SECONDS * 1000;
       let written = 0;
       await Promise.all(

@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream';
+import Cursor from 'pg-cursor';
 import { z } from 'zod';
+import { toCarebaseError } from '../../errors/map-error.js';
 import type { RepositoryContext } from '../context.js';
 import { AUDIT_ENTRY_COLUMNS, type AuditRow, toAuditEntry } from './audit-entry.js';
 
@@ -57,25 +59,59 @@ function csvCell(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-/** Streams the parsed export through a server-side cursor (pg-cursor): constant memory. */
+/**
+ * Streams the parsed export through a server-side cursor (pg-cursor) on one pooled connection, in
+ * a read-only transaction without the pool's statement timeout (a fetch from a multi-million-row
+ * range may take longer than an ordinary query): memory stays constant whatever the range.
+ */
 export function exportAudit(ctx: RepositoryContext, input: z.output<typeof AuditExportInput>): Readable {
-  const rows = ctx.db
+  const compiled = ctx.db
     .selectFrom('audit_log')
     .select([...AUDIT_ENTRY_COLUMNS])
     .where('occurred_at', '>=', input.from)
     .where('occurred_at', '<', input.to)
     .orderBy('occurred_at', 'asc')
     .orderBy('id', 'asc')
-    .stream(input.batchSize ?? 1000);
+    .compile();
+  const batchSize = input.batchSize ?? 1000;
   const csv = input.format === 'csv';
+  const pool = ctx.runtime.pool;
   async function* lines(): AsyncGenerator<string> {
-    if (csv) yield `${CSV_HEADER.join(',')}\n`;
-    for await (const row of rows) {
-      const entry = toAuditEntry(row as AuditRow);
-      yield csv
-        ? `${CSV_HEADER.map((key) => csvCell(entry[key])).join(',')}\n`
-        : `${JSON.stringify(entry)}\n`;
+    const client = await pool.connect().catch((error: unknown) => {
+      throw toCarebaseError(error);
+    });
+    let cursor: Cursor<AuditRow> | undefined;
+    let failed = false;
+    try {
+      await client.query('begin read only');
+      await client.query('set local statement_timeout = 0');
+      cursor = client.query(new Cursor<AuditRow>(compiled.sql, [...compiled.parameters]));
+      if (csv) yield `${CSV_HEADER.join(',')}\n`;
+      for (;;) {
+        const rows = await cursor.read(batchSize);
+        if (rows.length === 0) break;
+        let chunk = '';
+        for (const row of rows) {
+          const entry = toAuditEntry(row);
+          chunk += csv
+            ? `${CSV_HEADER.map((key) => csvCell(entry[key])).join(',')}\n`
+            : `${JSON.stringify(entry)}\n`;
+        }
+        yield chunk;
+      }
+    } catch (error) {
+      failed = true;
+      throw toCarebaseError(error);
+    } finally {
+      // Also reached when the consumer destroys the stream early (generator return()).
+      try {
+        await cursor?.close();
+        await client.query(failed ? 'rollback' : 'commit');
+        client.release();
+      } catch (error) {
+        client.release(error instanceof Error ? error : true);
+      }
     }
   }
-  return Readable.from(lines(), { objectMode: false, highWaterMark: 64 * 1024 });
+  return Readable.from(lines(), { objectMode: false, highWaterMark: 16 });
 }
