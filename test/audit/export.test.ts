@@ -50,6 +50,18 @@ describe('cb.audit.export', () => {
     expect(rest.filter((line) => line.includes('chart.view'))).toHaveLength(5);
   });
 
+  it('releases its connection when the consumer stops early', async () => {
+    const stream = f.cb.audit.export({ from, to: new Date(), format: 'jsonl', batchSize: 2 });
+    for await (const chunk of stream) {
+      expect(String(chunk)).toContain('chart.view');
+      break; // destroys the stream
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(f.cb.pool.totalCount - f.cb.pool.idleCount).toBe(0);
+    const again = await text(f.cb.audit.export({ from, to: new Date(), format: 'jsonl' }));
+    expect(again.trimEnd().split('\n')).toHaveLength(25);
+  });
+
   it('refuses bad input synchronously', () => {
     expect(() => f.cb.audit.export({ from: new Date(), to: from, format: 'jsonl' })).toThrow(ValidationError);
     expect(() => f.cb.audit.export({ from, to: new Date(), format: 'xml' as never })).toThrow(
