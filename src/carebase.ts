@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
+import { BackupsApi } from './backup/backups-api.js';
 import type { CarebaseOptions } from './config/options.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
 import { ClosedError } from './errors/errors.js';
@@ -15,12 +16,16 @@ import { CarebaseKyselyPool, PreparedStatements } from './pool/kysely-pool.js';
 import { runTransaction, type TransactionOptions } from './pool/transaction.js';
 // --- audit (issue 6) imports ---
 import { AuditRepository } from './repositories/audit/audit-repository.js';
+// --- chat (issue 8) import ---
+import { ChatRepository } from './repositories/chat/chat-repository.js';
 import {
   type ActorInput,
   ActorSchema,
   type CarebaseRuntime,
   RepositoryContext,
 } from './repositories/context.js';
+import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
+import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
 
 /**
@@ -75,6 +80,35 @@ export class CarebaseScope {
   }
 
   // --- users & sessions (issue 7): `get users()`, `get sessions()` ---
+  #users: UsersRepository | undefined;
+  #sessions: SessionsRepository | undefined;
+
+  /**
+   * User accounts: create, find, list, authenticate with lockout, roles, password changes,
+   * data-subject export and erasure. Writes are audited on this scope's executor and actor.
+   *
+   * @example
+   * ```ts
+   * const result = await cb.users.authenticate({ login, password, ip: req.ip });
+   * ```
+   */
+  get users(): UsersRepository {
+    this.#users ??= new UsersRepository(this.#context);
+    return this.#users;
+  }
+
+  /**
+   * Login sessions: hashed 256-bit tokens, idle and absolute timeouts, revocation.
+   *
+   * @example
+   * ```ts
+   * const found = await cb.sessions.validate(req.cookies.sid);
+   * ```
+   */
+  get sessions(): SessionsRepository {
+    this.#sessions ??= new SessionsRepository(this.#context);
+    return this.#sessions;
+  }
 
   // --- audit (issue 6): `get audit()` ---
   #audit: AuditRepository | undefined;
@@ -94,6 +128,22 @@ export class CarebaseScope {
   }
 
   // --- chat (issue 8): `get chat()` ---
+  #chat: ChatRepository | undefined;
+
+  /**
+   * Chat history: conversations, append, keyset history, full-text search, streamed export and
+   * the legacy JSON import. Calls made on `tx.chat` join the transaction.
+   *
+   * @example
+   * ```ts
+   * await cb.chat.append({ userId, role: 'user', content: 'Hello' });
+   * const { items } = await cb.chat.history({ userId, limit: 20 });
+   * ```
+   */
+  get chat(): ChatRepository {
+    this.#chat ??= new ChatRepository(this.#context);
+    return this.#chat;
+  }
 
   // --- analytics (issue 9): `get analytics()` ---
 
@@ -210,6 +260,22 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
   }
 
   // --- backups (issue 10) ---
+  #backups: BackupsApi | undefined;
+
+  /**
+   * Backups of this instance's database: `create`, `list`, `verify`, `restore`, `prune`, bound to
+   * its configuration (see `carebase/backup`). They use their own connections, not the pool.
+   *
+   * @example
+   * ```ts
+   * const backup = await cb.backups.create();
+   * console.log(backup.path, backup.manifest.sha256);
+   * ```
+   */
+  get backups(): BackupsApi {
+    this.#backups ??= new BackupsApi(this.#runtime.config);
+    return this.#backups;
+  }
 
   #assertOpen(): void {
     if (this.closed) throw new ClosedError();

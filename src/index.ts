@@ -28,12 +28,17 @@ export {
   type ResolvedPoolOptions,
   type ResolvedSslOptions,
   type SslMode,
+  SslModeSchema,
   type SslOptions,
+  SslOptionsSchema,
 } from './config/pool-options.js';
 export { type ResolvedConfig, type ResolvedConnection, resolveConfig } from './config/resolve.js';
 export { Secret } from './config/secret.js';
+// --- users & sessions (issue 7) ---
 export {
   type ResolvedSessionsOptions,
+  SESSION_PRESETS,
+  type SessionPreset,
   type SessionsOptions,
   SessionsOptionsSchema,
 } from './config/sessions-options.js';
@@ -67,25 +72,17 @@ export {
   ValidationError,
   type ValidationIssue,
 } from './errors/errors.js';
-export { DRIVER_ERROR, DriverErrorSummary } from './errors/map-error.js';
+export { DRIVER_ERROR, DriverErrorSummary, type PgErrorLike } from './errors/map-error.js';
 // Logging
 export { type Clock, type Logger, silentLogger, systemClock } from './logging/logger.js';
 export { createPool, poolConfigFrom } from './pool/create-pool.js';
 export type { HealthReport } from './pool/health.js';
 export { type TransactionOptions, TransactionOptionsSchema } from './pool/transaction.js';
-export { type Actor, type ActorInput, ActorSchema } from './repositories/context.js';
-export type { AuditLogTable, JsonValue } from './schema/audit.js';
-export type { CarebaseDatabase } from './schema/database.js';
-export type { SchemaMigrationsTable } from './schema/migrations.js';
-export type { UsersTable } from './schema/users.js';
-
-// --- users & sessions (issue 7) ---
-
+// --- audit (issue 6) ---
 export type { AuditEntry } from './repositories/audit/audit-entry.js';
 export { AuditRepository } from './repositories/audit/audit-repository.js';
 export { AuditExportInput } from './repositories/audit/export.js';
 export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
-// --- audit (issue 6) ---
 export { AuditEntryInput } from './repositories/audit/record.js';
 export { AuditRetentionInput, type AuditRetentionResult } from './repositories/audit/retention.js';
 export {
@@ -93,8 +90,84 @@ export {
   AuditVerifyInput,
   type AuditVerifyResult,
 } from './repositories/audit/verify.js';
-export type { AuditChainHeadTable, AuditChainTable, AuditSealStateTable } from './schema/audit.js';
-
 // --- chat (issue 8) ---
+export {
+  ChatAppendInput,
+  ChatAppendManyInput,
+  ChatClearInput,
+  ChatContent,
+  ChatExportInput,
+  ChatHistoryInput,
+  ChatLatestInput,
+  ChatMetadata,
+  ChatRetentionInput,
+  ChatRoleSchema,
+  ChatSearchInput,
+  ConversationCreateInput,
+  ConversationListInput,
+  ConversationRefInput,
+  ConversationRenameInput,
+} from './repositories/chat/chat-inputs.js';
+export { ChatRepository } from './repositories/chat/chat-repository.js';
+export type { ChatMessage, ChatPage, ChatSearchHit, Conversation } from './repositories/chat/chat-types.js';
+// exportChatForUser / eraseChatForUser (data-subject requests) are internal: the users
+// repository imports them from './repositories/chat/data-subject.js'; hosts call cb.users.*.
+export type { ChatDataExport, ChatErasureCounts } from './repositories/chat/data-subject.js';
+export {
+  CHAT_EXPORT_FORMAT,
+  CHAT_EXPORT_FORMAT_VERSION,
+  type ChatExportFormat,
+} from './repositories/chat/export-chat.js';
+export {
+  ChatImportOptions,
+  type ChatImportProgress,
+  type ChatImportResult,
+  LegacyChatFile,
+  legacyClientId,
+} from './repositories/chat/import-legacy.js';
+export { type Actor, type ActorInput, ActorSchema } from './repositories/context.js';
+export type { Session } from './repositories/sessions/session.js';
+export {
+  PurgeExpiredInput,
+  RevokeAllInput,
+  RevokeReasonInput,
+  SessionCreateInput,
+  SessionListInput,
+} from './repositories/sessions/session-inputs.js';
+export {
+  type CreatedSession,
+  type SessionPage,
+  SessionsRepository,
+  type ValidatedSession,
+} from './repositories/sessions/sessions-repository.js';
+export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
+export type { User } from './repositories/users/user.js';
+export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
+export {
+  AuthenticateInput,
+  ChangePasswordInput,
+  DisplayNameInput,
+  EmailInput,
+  PASSWORD_MAX_BYTES,
+  PasswordInput,
+  RoleInput,
+  UserCreateInput,
+  UserListInput,
+  UsernameInput,
+  UserUpdateInput,
+} from './repositories/users/user-inputs.js';
+export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
+export type {
+  AuditChainHeadTable,
+  AuditChainTable,
+  AuditLogTable,
+  AuditSealStateTable,
+  JsonValue,
+} from './schema/audit.js';
+export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
+export type { CarebaseDatabase } from './schema/database.js';
+export type { SchemaMigrationsTable } from './schema/migrations.js';
+export type { SessionsTable } from './schema/sessions.js';
+export type { UsersTable } from './schema/users.js';
 
 // --- analytics (issue 9) ---

@@ -6,13 +6,31 @@ import { z } from 'zod';
  * @example
  * ```ts
  * import { createCarebase } from 'carebase';
- * const cb = createCarebase({ chat: { maxMessageBytes: 32_768 } });
+ * const cb = createCarebase({ chat: { maxMessageBytes: 32_768, searchLanguage: 'german' } });
  * ```
  */
 export const ChatOptionsSchema = z
   .strictObject({
-    /** Largest accepted message content, in UTF-8 bytes. @default 100000 */
+    /** Largest accepted message content (and serialized metadata), in UTF-8 bytes. @default 100000 */
     maxMessageBytes: z.number().int().positive().max(50_000_000).default(100_000),
+    /**
+     * PostgreSQL text-search configuration used to index new messages and to parse search
+     * queries (`select cfgname from pg_ts_config` lists them). Stored per message, so changing it
+     * later leaves already-indexed messages as they were.
+     * @default 'english'
+     */
+    searchLanguage: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a text-search configuration name like english')
+      .default('english'),
+    /** Largest page `history`, `listConversations` and `search` return. @default 500 */
+    maxPageSize: z.number().int().min(1).max(10_000).default(500),
+    /**
+     * Rows fetched per round trip while streaming an export through pg-cursor. Peak memory is
+     * about `exportChunkSize` times the average message size.
+     * @default 500
+     */
+    exportChunkSize: z.number().int().min(1).max(100_000).default(500),
   })
   .prefault({});
 

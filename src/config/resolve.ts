@@ -78,8 +78,14 @@ function parseOptions(options: CarebaseOptions): ParsedOptions {
   const result = CarebaseOptionsSchema.safeParse(options);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const field = issue === undefined || issue.path.length === 0 ? 'options' : issue.path.map(String).join('.');
-  throw new InvalidConfigurationError(field, issue?.message ?? 'invalid value');
+  const path = (issue?.path ?? []).map(String);
+  // An unknown option (a typo such as `poool`) is named itself, not its parent object.
+  if (issue?.code === 'unrecognized_keys' && issue.keys[0] !== undefined) path.push(issue.keys[0]);
+  const field = path.length === 0 ? 'options' : path.join('.');
+  throw new InvalidConfigurationError(
+    field,
+    issue?.code === 'unrecognized_keys' ? 'is not a known option' : (issue?.message ?? 'invalid value'),
+  );
 }
 
 interface UrlParts {

@@ -42,10 +42,24 @@ export const UsersOptionsSchema = z
       .array(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/))
       .min(1)
       .default([...DEFAULT_ROLES]),
-    /** Optional role -> permissions map used by `cb.users.can(user, permission)`. @default {} */
-    permissions: z.record(z.string(), z.array(z.string().min(1))).default({}),
+    /**
+     * Optional role -> permissions map used by `cb.users.can(user, permission)`. Every key must
+     * be one of `roles`; a role not listed has no permissions. @default {}
+     */
+    permissions: z.record(z.string(), z.array(z.string().min(1).max(100))).default({}),
   })
-  .prefault({});
+  .prefault({})
+  .superRefine((options, context) => {
+    for (const role of Object.keys(options.permissions)) {
+      if (!options.roles.includes(role)) {
+        context.addIssue({
+          code: 'custom',
+          message: 'names a role that is not in users.roles',
+          path: ['permissions', role],
+        });
+      }
+    }
+  });
 
 /** Users options as a host writes them. */
 export type UsersOptions = z.input<typeof UsersOptionsSchema>;

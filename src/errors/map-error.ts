@@ -73,8 +73,8 @@ export class DriverErrorSummary extends Error {
   }
 }
 
-/** The fields of a `pg` `DatabaseError` that the mapper reads. */
-interface PgErrorLike {
+/** The fields of a `pg` `DatabaseError` that the mapper reads (no message, detail or hint). */
+export interface PgErrorLike {
   readonly code?: string;
   readonly severity?: string;
   readonly constraint?: string;

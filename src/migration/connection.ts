@@ -13,7 +13,10 @@ export interface SqlConnection {
  */
 export type MigrationTarget<DB = unknown> = Kysely<DB> | pg.Pool | string;
 
-/** Runs `work` on one dedicated connection of `target`; the connection is released afterwards. */
+/**
+ * Runs `work` on one dedicated connection of `target`; the connection is released (or, for a
+ * connection string, closed) afterwards. Driver errors reach `work`'s caller as carebase errors.
+ */
 export async function withConnection<DB, T>(
   target: MigrationTarget<DB>,
   work: (connection: SqlConnection) => Promise<T>,
@@ -22,14 +25,21 @@ export async function withConnection<DB, T>(
     return target.connection().execute((db) =>
       work({
         async query<R>(text: string, values: readonly unknown[] = []) {
-          const result = await db.executeQuery<R>(CompiledQuery.raw(text, [...values]));
-          return { rows: [...result.rows] };
+          try {
+            const result = await db.executeQuery<R>(CompiledQuery.raw(text, [...values]));
+            return { rows: [...result.rows] };
+          } catch (error) {
+            throw toCarebaseError(error);
+          }
         },
       }),
     );
   }
   if (typeof target === 'string') {
     const client = new pg.Client({ connectionString: target });
+    // A dropped connection surfaces as the failure of the next query; without a listener, the
+    // client's 'error' event would crash the process instead.
+    client.on('error', ignore);
     try {
       await client.connect();
     } catch (error) {
@@ -48,6 +58,7 @@ export async function withConnection<DB, T>(
     throw toCarebaseError(error);
   }
   let broken = false;
+  client.on('error', ignore);
   try {
     return await work(
       pgConnection(client, () => {
@@ -55,9 +66,12 @@ export async function withConnection<DB, T>(
       }),
     );
   } finally {
+    client.off('error', ignore);
     client.release(broken);
   }
 }
+
+function ignore(): void {}
 
 /** Duck-typed so a Kysely from another copy of the package (ESM vs CJS) is still recognised. */
 function isKysely<DB>(target: MigrationTarget<DB>): target is Kysely<DB> {

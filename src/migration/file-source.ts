@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MigrationError } from '../errors/errors.js';
+import { CODE_MIGRATION_EXTENSIONS, loadCodeMigration } from './code-migration.js';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -16,7 +17,12 @@ export interface FileMigrationsOptions {
  * A host app's own migrations: every `*.sql` file in `dir` (not recursive), named by the file
  * name without `.sql`, ordered by name (use a sortable prefix such as `0001_` or a timestamp).
  * Each file may start with `-- carebase:no-transaction` and may hold a `-- carebase:down` section.
- * The folder is read when a run starts, not at import.
+ * Code migrations (`.js`, `.mjs`, `.ts`, `.mts` files whose name starts with a digit) export `up(db)`, optionally `down(db)` and
+ * `transaction = false`; `db.query(text, values)` runs on the migration's connection and
+ * transaction. The folder is read (and code migrations imported) when a run starts, not at import.
+ *
+ * Throws `MigrationError` for an invalid namespace; a run throws `MigrationError` when the folder
+ * cannot be read or a code migration cannot be loaded.
  *
  * @example
  * ```ts
@@ -43,12 +49,20 @@ export function fileMigrations(dir: string, options: FileMigrationsOptions): Mig
           { cause: error },
         );
       }
-      const files = entries.filter((entry) => entry.endsWith('.sql')).sort();
-      return Promise.all(
-        files.map(async (file) =>
-          parseMigration(file.slice(0, -'.sql'.length), await readFile(join(folder, file), 'utf8')),
-        ),
-      );
+      const definitions: MigrationDefinition[] = [];
+      for (const file of entries.sort()) {
+        if (file.endsWith('.sql')) {
+          definitions.push(
+            parseMigration(file.slice(0, -'.sql'.length), await readFile(join(folder, file), 'utf8')),
+          );
+          continue;
+        }
+        const extension = CODE_MIGRATION_EXTENSIONS.find((ext) => file.endsWith(ext));
+        // Only numbered code files are migrations, so helpers (utils.ts, *.d.ts) may sit beside them.
+        if (extension === undefined || !/^\d/.test(file) || /\.d\.m?ts$/.test(file)) continue;
+        definitions.push(await loadCodeMigration(file.slice(0, -extension.length), join(folder, file)));
+      }
+      return definitions;
     },
   });
 }

@@ -8,13 +8,24 @@ export { CHECKSUM_ALGORITHM, migrationChecksum, normalizeMigrationText } from '.
 export type { MigrationTarget } from './connection.js';
 export { type FileMigrationsOptions, fileMigrations } from './file-source.js';
 export { carebaseMigrations } from './library.js';
-export { parseMigration } from './parse.js';
 export {
   type MigrateOptions,
+  MigrateOptionsSchema,
   type MigrateResult,
   type MigrationPlanStep,
   type MigrationRunOptions,
-  migrate,
-} from './runner.js';
+  type RollbackOptions,
+  RollbackOptionsSchema,
+} from './options.js';
+export { parseMigration } from './parse.js';
+export { rollback } from './rollback.js';
+export { migrate } from './runner.js';
 export { migrationStatus, type SourceStatus } from './status.js';
-export type { MigrationDefinition, MigrationProgress, MigrationResult, MigrationSource } from './types.js';
+export type {
+  MigrationCode,
+  MigrationDb,
+  MigrationDefinition,
+  MigrationProgress,
+  MigrationResult,
+  MigrationSource,
+} from './types.js';

@@ -1,14 +1,23 @@
 import { AbortError, MigrationError } from '../errors/errors.js';
+import { toCarebaseError } from '../errors/map-error.js';
+import type { Logger } from '../logging/logger.js';
 import type { SqlConnection } from './connection.js';
 
 /** Both halves of the advisory lock key of one namespace in one carebase schema. */
 const LOCK_KEY_SQL = "hashtext('carebase.migrate'), hashtext($1 || ':' || $2)";
 
+/** How long {@link acquireMigrationLock} waits by default. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
+
 /**
  * Takes the session-level advisory lock of `namespace` on `connection`, polling
  * `pg_try_advisory_lock` with backoff (50 ms doubling to 1 s) until `timeoutMs`. Polling from
  * autocommit statements, never a blocking `pg_advisory_lock` inside a transaction, is what keeps
- * a waiting runner from deadlocking a `CREATE INDEX CONCURRENTLY` run by the lock holder.
+ * a waiting runner from deadlocking a `CREATE INDEX CONCURRENTLY` run by the lock holder (which
+ * waits for every open transaction to end).
+ *
+ * Throws `MigrationError` when the lock is still held by another session at the deadline, and
+ * `AbortError` when `signal` fires while waiting.
  */
 export async function acquireMigrationLock(
   connection: SqlConnection,
@@ -25,12 +34,14 @@ export async function acquireMigrationLock(
     );
     if (rows[0]?.locked === true) return;
     if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
-    if (Date.now() + delay > deadline) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
       throw new MigrationError(
-        `another migration runner held the lock of ${schema}/${namespace} for longer than ${options.timeoutMs} ms`,
+        `timed out after ${options.timeoutMs} ms waiting for the migration lock of ${schema}/${namespace}: ` +
+          'another migration runner holds it (raise lockTimeoutMs, or find the session in pg_locks)',
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await sleep(Math.min(delay, remaining), options.signal);
     delay = Math.min(delay * 2, 1000);
   }
 }
@@ -42,4 +53,40 @@ export async function releaseMigrationLock(
   namespace: string,
 ): Promise<void> {
   await connection.query(`select pg_advisory_unlock(${LOCK_KEY_SQL})`, [schema, namespace]);
+}
+
+/**
+ * Runs `work` while holding the lock of `namespace`; releases it afterwards, even on failure.
+ * A broken connection cannot keep the lock: the server releases it when the session ends.
+ */
+export async function withMigrationLock<T>(
+  connection: SqlConnection,
+  schema: string,
+  namespace: string,
+  options: { timeoutMs: number; signal?: AbortSignal | undefined; logger: Logger },
+  work: () => Promise<T>,
+): Promise<T> {
+  await acquireMigrationLock(connection, schema, namespace, options);
+  try {
+    return await work();
+  } finally {
+    await releaseMigrationLock(connection, schema, namespace).catch((error: unknown) => {
+      options.logger.warn(
+        { namespace, code: toCarebaseError(error).code },
+        'carebase: could not release the migration lock (the session will release it when it ends)',
+      );
+    });
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

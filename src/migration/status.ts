@@ -1,15 +1,19 @@
+import { parseInput } from '../errors/validation.js';
 import { type MigrationTarget, withConnection } from './connection.js';
+import { findDrift } from './drift.js';
 import { carebaseMigrations } from './library.js';
-import { findDrift, loadSorted, type MigrationRunOptions, quoteSchema, readApplied } from './runner.js';
+import { loadSorted } from './load.js';
+import { MigrateOptionsSchema, type MigrationRunOptions } from './options.js';
+import { readApplied } from './tracking-table.js';
 
 /** The state of one source's migrations in a database. */
 export interface SourceStatus {
   readonly namespace: string;
-  /** Applied migrations, in order, with when they were applied. */
+  /** Applied migrations, by name, with when they were applied. */
   readonly applied: readonly { readonly name: string; readonly appliedAt: Date }[];
   /** Migrations in the source that are not applied yet, in order. */
   readonly pending: readonly string[];
-  /** Applied migrations whose text has changed since. */
+  /** Applied migrations whose normalized text has changed since. */
   readonly changed: readonly string[];
   /** Applied migrations the source no longer has. */
   readonly missing: readonly string[];
@@ -17,7 +21,10 @@ export interface SourceStatus {
 
 /**
  * Reports, per source, which migrations are applied, pending, changed since applied, or missing
- * from the source. Reads only; takes no lock.
+ * from the source. Reads only; takes no lock and creates nothing (a database never migrated
+ * reports everything pending).
+ *
+ * Throws `ValidationError` for bad options, a `ConnectionError` when the database is unreachable.
  *
  * @example
  * ```ts
@@ -30,13 +37,15 @@ export async function migrationStatus<DB>(
   target: MigrationTarget<DB>,
   options: Pick<MigrationRunOptions, 'sources' | 'schema'> = {},
 ): Promise<SourceStatus[]> {
+  parseInput(MigrateOptionsSchema, options, 'migration status options');
   const sources = options.sources ?? [carebaseMigrations];
   const schema = options.schema ?? 'carebase';
-  quoteSchema(schema);
+  const loaded = await Promise.all(
+    sources.map(async (source) => ({ source, definitions: await loadSorted(source) })),
+  );
   return withConnection(target, async (connection) => {
     const statuses: SourceStatus[] = [];
-    for (const source of sources) {
-      const definitions = await loadSorted(source);
+    for (const { source, definitions } of loaded) {
       const applied = await readApplied(connection, schema, source.namespace);
       const done = new Set(applied.map((row) => row.name));
       statuses.push({

@@ -14,6 +14,26 @@ export interface MigrationDefinition {
   readonly transaction: boolean;
   /** Hex SHA-256 of the normalized file text; see `CHECKSUM_ALGORITHM`. */
   readonly checksum: string;
+  /**
+   * For a host code migration (`.js`/`.mjs`/`.ts`/`.mts` in `fileMigrations`): the functions to run
+   * instead of `up`/`down` SQL. They receive the lock-holding connection, inside the migration's
+   * transaction unless the module exports `transaction = false`.
+   */
+  readonly code?: MigrationCode;
+}
+
+/**
+ * The connection a code migration's `up(db)` / `down(db)` receives: the runner's own, inside the
+ * migration's transaction. Parameterized queries only; results as plain rows.
+ */
+export interface MigrationDb {
+  query<R = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<{ rows: R[] }>;
+}
+
+/** The exports of a code migration module. */
+export interface MigrationCode {
+  up(db: MigrationDb): Promise<void>;
+  down?: ((db: MigrationDb) => Promise<void>) | undefined;
 }
 
 /**
@@ -46,8 +66,8 @@ export interface MigrationResult {
   readonly direction: 'up' | 'down';
   readonly status: 'applied' | 'rolled-back' | 'failed' | 'skipped';
   readonly durationMs: number;
-  /** The error's code and message when `status` is `failed` (never SQL parameters). */
-  readonly error?: { readonly code: string; readonly message: string };
+  /** The error's code, message and SQLSTATE when `status` is `failed` (never SQL parameters). */
+  readonly error?: { readonly code: string; readonly message: string; readonly sqlState?: string };
 }
 
 /** Progress events reported through `onProgress`. */

@@ -44,6 +44,8 @@ function isConnectionLevelFailure(error: unknown): boolean {
 class CarebasePoolClient implements PostgresPoolClient {
   readonly #client: pg.PoolClient;
   readonly #prepared: PreparedStatements;
+  /** Set when a query failed because the connection died; release() then destroys it. */
+  #broken = false;
 
   constructor(client: pg.PoolClient, prepared: PreparedStatements) {
     this.#client = client;
@@ -75,12 +77,18 @@ class CarebasePoolClient implements PostgresPoolClient {
       return (await this.#client.query(config)) as unknown as PostgresQueryResult<R>;
     } catch (error) {
       if (isConnectionLevelFailure(error)) markConnectionLoss(error);
-      throw toCarebaseError(error);
+      const mapped = toCarebaseError(error);
+      // A terminated backend answers with an error (57P01) before its socket closes; without this
+      // the connection could go back to the pool and fail the next caller.
+      if (mapped.code === 'CONNECTION_FAILED') this.#broken = true;
+      throw mapped;
     }
   }
 
   release(destroy?: boolean): void {
-    this.#client.release(destroy);
+    const broken = this.#broken;
+    this.#broken = false;
+    this.#client.release(destroy === true || broken ? true : undefined);
   }
 }
 
@@ -93,6 +101,7 @@ export class CarebaseKyselyPool implements PostgresPool {
   readonly #pool: pg.Pool;
   readonly #prepared: PreparedStatements;
   readonly #endPool: boolean;
+  readonly #wrappers = new WeakMap<pg.PoolClient, CarebasePoolClient>();
   #closed = false;
 
   /**
@@ -126,7 +135,14 @@ export class CarebaseKyselyPool implements PostgresPool {
     const max = pool.options.max ?? 10;
     const willWait = pool.idleCount === 0 && pool.totalCount >= max;
     try {
-      return new CarebasePoolClient(await pool.connect(), this.#prepared);
+      const client = await pool.connect();
+      // One wrapper per pg client, so Kysely's per-connection cache hits on reuse.
+      let wrapper = this.#wrappers.get(client);
+      if (wrapper === undefined) {
+        wrapper = new CarebasePoolClient(client, this.#prepared);
+        this.#wrappers.set(client, wrapper);
+      }
+      return wrapper;
     } catch (error) {
       if (pool.ending || pool.ended) markPoolEnded(error);
       else if (willWait) markPoolWaitTimeout(error, pool.options.connectionTimeoutMillis ?? 0);

@@ -1,9 +1,10 @@
 import type { AuditChainHeadTable, AuditChainTable, AuditLogTable, AuditSealStateTable } from './audit.js';
-import type { SchemaMigrationsTable } from './migrations.js';
-import type { UsersTable } from './users.js';
-// --- sessions (issue 7) imports ---
-
 // --- chat (issue 8) imports ---
+import type { ChatMessagesTable, ConversationsTable } from './chat.js';
+import type { SchemaMigrationsTable } from './migrations.js';
+// --- sessions (issue 7) imports ---
+import type { SessionsTable } from './sessions.js';
+import type { UsersTable } from './users.js';
 
 // --- analytics (issue 9) imports ---
 
@@ -19,6 +20,7 @@ export interface CarebaseDatabase {
   schema_migrations: SchemaMigrationsTable;
   users: UsersTable;
   // --- sessions (issue 7) ---
+  sessions: SessionsTable;
 
   // --- audit (issue 6) ---
   audit_log: AuditLogTable;
@@ -27,6 +29,8 @@ export interface CarebaseDatabase {
   audit_seal_state: AuditSealStateTable;
 
   // --- chat (issue 8) ---
+  conversations: ConversationsTable;
+  chat_messages: ChatMessagesTable;
 
   // --- analytics (issue 9) ---
 }

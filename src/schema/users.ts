@@ -8,7 +8,7 @@ export interface UsersTable {
   display_name: string | null;
   password_hash: string;
   role: string;
-  status: ColumnType<'active' | 'disabled' | 'erased', 'active' | 'disabled' | 'erased' | undefined>;
+  status: ColumnType<'active' | 'disabled', 'active' | 'disabled' | undefined>;
   failed_login_count: Generated<number>;
   locked_until: Date | null;
   last_login_at: Date | null;

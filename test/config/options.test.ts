@@ -91,7 +91,8 @@ describe('resolveConfig', () => {
     expectInvalid(() => resolveConfig({ pool: { max: -1 } }), 'pool.max');
     expectInvalid(() => resolveConfig({ users: { bcryptCost: 8 } }), 'users.bcryptCost');
     expectInvalid(() => resolveConfig({ audit: { retentionMonths: 12 } }), 'audit.retentionMonths');
-    expectInvalid(() => resolveConfig({ poool: { max: 1 } } as never), 'options');
+    expectInvalid(() => resolveConfig({ poool: { max: 1 } } as never), 'poool');
+    expectInvalid(() => resolveConfig({ pool: { maxx: 1 } } as never), 'pool.maxx');
     expectInvalid(
       () => resolveConfig({ ssl: { mode: 'require', ca: '-----BEGIN CERTIFICATE-----' } }),
       'ssl.ca',

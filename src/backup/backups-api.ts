@@ -1,0 +1,71 @@
+import type { ResolvedConfig } from '../config/resolve.js';
+import { type BackupResult, type CreateBackupOptions, createBackup } from './create-backup.js';
+import { type BackupEntry, type ListBackupsOptions, listBackups } from './list-backups.js';
+import { type PruneBackupsOptions, type PruneResult, pruneBackups } from './prune-backups.js';
+import { type RestoreBackupOptions, type RestoreResult, restoreBackup } from './restore-backup.js';
+import { type VerifyBackupOptions, type VerifyResult, verifyBackup } from './verify-backup.js';
+
+/** Backup options without the connection fields (`cb.backups` supplies the instance's own). */
+export type WithoutConnection<T> = Omit<
+  T,
+  | 'carebase'
+  | 'connectionString'
+  | 'host'
+  | 'port'
+  | 'database'
+  | 'user'
+  | 'password'
+  | 'ssl'
+  | 'schema'
+  | 'backupDir'
+  | 'logger'
+>;
+
+/**
+ * `cb.backups`: the `carebase/backup` functions bound to one instance's configuration
+ * (connection, schema, `backupDir`, logger). Each call opens its own connections and child
+ * processes; the instance's pool is not used, so backups never take application connections.
+ *
+ * @example
+ * ```ts
+ * const backup = await cb.backups.create();
+ * const { items } = await cb.backups.list();
+ * const check = await cb.backups.verify(backup.path, { trialRestore: true });
+ * await cb.backups.prune({ keepLast: 10, maxAgeDays: 30 });
+ * ```
+ */
+export class BackupsApi {
+  readonly #carebase: { readonly config: ResolvedConfig };
+
+  /** @internal Built by `Carebase`. */
+  constructor(config: ResolvedConfig) {
+    this.#carebase = { config };
+  }
+
+  /** {@link createBackup} with this instance's configuration. Same throws and guarantees. */
+  create(options: WithoutConnection<CreateBackupOptions> = {}): Promise<BackupResult> {
+    return createBackup({ ...options, carebase: this.#carebase });
+  }
+
+  /** {@link listBackups} of this instance's `backupDir` (or `dir`). */
+  list(
+    options: Omit<ListBackupsOptions, 'carebase' | 'backupDir'> = {},
+  ): Promise<{ items: BackupEntry[]; nextCursor: string | undefined }> {
+    return listBackups({ ...options, carebase: this.#carebase });
+  }
+
+  /** {@link verifyBackup}; a trial restore uses this instance's server. */
+  verify(path: string, options: WithoutConnection<VerifyBackupOptions> = {}): Promise<VerifyResult> {
+    return verifyBackup(path, { ...options, carebase: this.#carebase });
+  }
+
+  /** {@link restoreBackup} on this instance's server (`replace` targets its database by default). */
+  restore(path: string, options: WithoutConnection<RestoreBackupOptions> = {}): Promise<RestoreResult> {
+    return restoreBackup(path, { ...options, carebase: this.#carebase });
+  }
+
+  /** {@link pruneBackups} of this instance's `backupDir` (or `dir`). */
+  prune(options: Omit<PruneBackupsOptions, 'carebase' | 'backupDir'> = {}): Promise<PruneResult> {
+    return pruneBackups({ logger: this.#carebase.config.logger, ...options, carebase: this.#carebase });
+  }
+}

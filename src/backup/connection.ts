@@ -1,0 +1,219 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { z } from 'zod';
+import { CarebaseOptionsSchema } from '../config/options.js';
+import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
+import { BackupError, type CarebaseError, isCarebaseError } from '../errors/errors.js';
+import { toCarebaseError } from '../errors/map-error.js';
+import { poolConfigFrom } from '../pool/create-pool.js';
+
+/** Anything holding a resolved carebase configuration: a `Carebase` instance qualifies. */
+export interface CarebaseLike {
+  readonly config: ResolvedConfig;
+}
+
+/**
+ * Where a backup function connects: either carebase options (`connectionString`, `host`, ...,
+ * `backupDir`, `logger`) or `carebase`, an existing instance whose configuration is reused.
+ */
+export interface BackupConnectionOptions {
+  /** Reuse this instance's configuration (its connection settings, backup dir and logger). */
+  readonly carebase?: CarebaseLike | undefined;
+  readonly connectionString?: z.input<typeof CarebaseOptionsSchema>['connectionString'];
+  readonly host?: string | undefined;
+  readonly port?: number | undefined;
+  readonly database?: string | undefined;
+  readonly user?: string | undefined;
+  readonly password?: z.input<typeof CarebaseOptionsSchema>['password'];
+  readonly ssl?: z.input<typeof CarebaseOptionsSchema>['ssl'];
+  readonly schema?: string | undefined;
+  readonly backupDir?: string | undefined;
+  readonly logger?: z.input<typeof CarebaseOptionsSchema>['logger'];
+}
+
+const CONNECTION_KEYS = [
+  'connectionString',
+  'host',
+  'port',
+  'database',
+  'user',
+  'password',
+  'ssl',
+  'schema',
+  'backupDir',
+  'logger',
+] as const;
+
+const carebaseLike = z.custom<CarebaseLike>(
+  (value) =>
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as CarebaseLike).config === 'object' &&
+    typeof (value as CarebaseLike).config?.connection === 'object',
+  'must be a carebase instance (an object with a resolved config)',
+);
+
+/** The zod shape every backup option schema extends: the connection fields. */
+export const BackupConnectionShape = {
+  ...CarebaseOptionsSchema.pick({
+    connectionString: true,
+    host: true,
+    port: true,
+    database: true,
+    user: true,
+    password: true,
+    ssl: true,
+    schema: true,
+    backupDir: true,
+    logger: true,
+  }).shape,
+  carebase: carebaseLike.optional(),
+};
+
+/** Resolves the configuration named by the connection fields of `input` (already validated). */
+export function resolveBackupConfig(input: BackupConnectionOptions): ResolvedConfig {
+  const given = CONNECTION_KEYS.filter((key) => input[key] !== undefined);
+  if (input.carebase !== undefined) {
+    if (given.some((key) => key !== 'backupDir' && key !== 'logger')) {
+      throw new BackupError('pass either `carebase` or connection options, not both');
+    }
+    return input.carebase.config;
+  }
+  const options: Record<string, unknown> = {};
+  for (const key of given) options[key] = input[key];
+  return resolveConfig(options);
+}
+
+/** The backup directory: `dir`, else the options' or instance's `backupDir`, else `BACKUP_DIR`, else `./backups`. */
+export function resolveBackupDir(
+  dir: string | undefined,
+  input: {
+    readonly backupDir?: string | undefined;
+    readonly carebase?: { readonly config: { readonly backupDir: string } } | undefined;
+  },
+): string {
+  return dir ?? input.backupDir ?? input.carebase?.config.backupDir ?? process.env.BACKUP_DIR ?? './backups';
+}
+
+/** Opens a dedicated client (no statement timeout) to `database` (default: the configured one). */
+export async function openClient(config: ResolvedConfig, database?: string): Promise<pg.Client> {
+  const settings = poolConfigFrom(config);
+  delete settings.statement_timeout;
+  const client = new pg.Client({
+    host: settings.host,
+    port: settings.port,
+    user: settings.user,
+    database: database ?? config.connection.database,
+    ssl: settings.ssl,
+    application_name: `${config.pool.applicationName}-backup`,
+    ...(settings.password === undefined ? {} : { password: settings.password }),
+    connectionTimeoutMillis: config.pool.connectionTimeoutMs,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw toCarebaseError(error);
+  }
+  return client;
+}
+
+/** Runs `work` on a fresh client and always closes it. Database errors become carebase errors. */
+export async function withClient<T>(
+  config: ResolvedConfig,
+  database: string | undefined,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = await openClient(config, database);
+  try {
+    return await work(client);
+  } catch (error) {
+    throw toBackupFailure(error, 'database operation failed');
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Quotes an SQL identifier. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** The environment of a pg_dump / pg_restore child, plus the cleanup of its temporary files. */
+export interface ChildEnvironment {
+  readonly env: NodeJS.ProcessEnv;
+  cleanup(): Promise<void>;
+}
+
+function escapePgpass(value: string): string {
+  return value.replaceAll('\\', '\\\\').replaceAll(':', '\\:');
+}
+
+/**
+ * Builds the environment for a libpq tool connecting to `database`: the parent's environment
+ * without any inherited `PG*` variable, then `PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`,
+ * `PGSSLMODE` and, when there is a password, `PGPASSFILE` pointing at a temporary file of mode
+ * 0600 that {@link ChildEnvironment.cleanup} removes. The password never goes on a command line.
+ */
+export async function childEnvironment(
+  config: ResolvedConfig,
+  database: string,
+  toolMajor: number,
+): Promise<ChildEnvironment> {
+  const { connection } = config;
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('PG')) env[key] = value;
+  }
+  env.PGHOST = connection.host;
+  env.PGPORT = String(connection.port);
+  env.PGUSER = connection.user;
+  env.PGDATABASE = database;
+  env.PGAPPNAME = `${config.pool.applicationName}-backup`;
+  env.PGCONNECT_TIMEOUT = String(Math.max(2, Math.ceil(config.pool.connectionTimeoutMs / 1000)));
+  env.PGSSLMODE = connection.ssl.mode;
+  const password = connection.password;
+  const needsDir = password !== undefined || connection.ssl.ca !== undefined;
+  const dir = needsDir ? await mkdtemp(join(tmpdir(), 'carebase-pg-')) : undefined;
+  try {
+    if (dir !== undefined && password !== undefined) {
+      const file = join(dir, 'pgpass');
+      await writeFile(file, `*:*:*:*:${escapePgpass(password.reveal())}\n`, { mode: 0o600 });
+      env.PGPASSFILE = file;
+    }
+    if (dir !== undefined && connection.ssl.ca !== undefined) {
+      const file = join(dir, 'root.crt');
+      await writeFile(file, connection.ssl.ca, { mode: 0o600 });
+      env.PGSSLROOTCERT = file;
+    } else if (connection.ssl.mode === 'verify-full' && toolMajor >= 16) {
+      env.PGSSLROOTCERT = 'system';
+    }
+  } catch (error) {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    throw new BackupError('could not prepare the credentials file for pg_dump/pg_restore', { cause: error });
+  }
+  return {
+    env,
+    async cleanup() {
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Maps a failure to a carebase error: carebase errors pass through, file-system errors (they carry
+ * a `path`) become {@link BackupError}, and driver errors go through the one SQLSTATE mapper.
+ */
+export function toBackupFailure(error: unknown, what: string): CarebaseError {
+  if (isCarebaseError(error)) return error;
+  if (typeof error === 'object' && error !== null && typeof (error as { path?: unknown }).path === 'string') {
+    const code = (error as { code?: unknown }).code;
+    return new BackupError(`${what}: file system error${typeof code === 'string' ? ` (${code})` : ''}`, {
+      cause: error,
+    });
+  }
+  return toCarebaseError(error);
+}

@@ -1,0 +1,189 @@
+import { execFile } from 'node:child_process';
+import { access, constants, readdir, stat } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { z } from 'zod';
+import { BackupError } from '../errors/errors.js';
+import { parseInput } from '../errors/validation.js';
+
+/** A matching pair of PostgreSQL client tools found on this machine. */
+export interface PgTools {
+  /** Absolute path of `pg_dump`. */
+  readonly pgDump: string;
+  /** Absolute path of `pg_restore`. */
+  readonly pgRestore: string;
+  /** The directory both were found in. */
+  readonly dir: string;
+  /** Their version as printed, e.g. `15.20`. */
+  readonly version: string;
+  /** Their major version, e.g. `15`. */
+  readonly major: number;
+}
+
+/** Validates {@link findPgTools}' options. */
+export const FindPgToolsOptionsSchema = z.strictObject({
+  minMajor: z.number().int().nonnegative().optional(),
+  binDir: z.string().min(1).optional(),
+});
+
+/** Options of {@link findPgTools}. */
+export interface FindPgToolsOptions {
+  /** The server's major version: tools older than it are refused. @default 0 (any) */
+  readonly minMajor?: number | undefined;
+  /**
+   * Look only in this directory. @default the `PG_BIN_DIR` environment variable; when neither is
+   * set, PATH, `/usr/lib/postgresql/<N>/bin`, `/usr/pgsql-<N>/bin` and the Homebrew prefixes.
+   */
+  readonly binDir?: string | undefined;
+}
+
+const HOMEBREW_DIRS = [
+  '/opt/homebrew/opt/libpq/bin',
+  '/usr/local/opt/libpq/bin',
+  '/opt/homebrew/bin',
+  '/usr/local/bin',
+];
+
+async function subdirs(parent: string, pattern: RegExp, suffix: string): Promise<string[]> {
+  try {
+    const entries = await readdir(parent);
+    return entries.filter((name) => pattern.test(name)).map((name) => join(parent, name, suffix));
+  } catch {
+    return [];
+  }
+}
+
+async function candidateDirs(): Promise<string[]> {
+  const path = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '');
+  const dirs = [
+    ...path,
+    ...(await subdirs('/usr/lib/postgresql', /^\d+$/, 'bin')),
+    ...(await subdirs('/usr', /^pgsql-\d+$/, 'bin')),
+    ...HOMEBREW_DIRS,
+    ...(await subdirs('/opt/homebrew/opt', /^(postgresql|libpq)@\d+$/, 'bin')),
+    ...(await subdirs('/usr/local/opt', /^(postgresql|libpq)@\d+$/, 'bin')),
+  ];
+  return [...new Set(dirs)];
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type Probe = { version: string; major: number } | undefined;
+
+/** Probed versions by path, size and modification time: a replaced binary is probed again. */
+const probes = new Map<string, Promise<Probe>>();
+
+/** `<tool> --version`, cached per binary (path, size, mtime). */
+async function cachedVersion(path: string): Promise<Probe> {
+  const info = await stat(path).catch(() => undefined);
+  if (info === undefined) return undefined;
+  const key = `${path}\0${info.size}\0${info.mtimeMs}`;
+  let probe = probes.get(key);
+  if (probe === undefined) {
+    probe = probeVersion(path);
+    probes.set(key, probe);
+  }
+  return probe;
+}
+
+/** Runs `<tool> --version` (no shell) and parses `(PostgreSQL) 15.20`. Undefined when unusable. */
+function probeVersion(path: string): Promise<Probe> {
+  return new Promise((resolve) => {
+    execFile(
+      path,
+      ['--version'],
+      { timeout: 10_000, env: { ...process.env, LC_ALL: 'C' } },
+      (error, stdout) => {
+        if (error !== null) return resolve(undefined);
+        const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(stdout);
+        if (match === null) return resolve(undefined);
+        const major = Number(match[1]);
+        // Before 10, the major version was two numbers (9.6).
+        const version = [match[1], match[2], match[3]].filter((part) => part !== undefined).join('.');
+        resolve({ version, major: major < 10 ? major + Number(match[2] ?? 0) / 10 : major });
+      },
+    );
+  });
+}
+
+interface Found {
+  readonly dir: string;
+  readonly version: string;
+  readonly major: number;
+  readonly restoreVersion: string | undefined;
+}
+
+async function inspectDir(dir: string): Promise<Found | undefined> {
+  const pgDump = join(dir, 'pg_dump');
+  if (!(await isExecutable(pgDump))) return undefined;
+  const dump = await cachedVersion(pgDump);
+  if (dump === undefined) return undefined;
+  const pgRestore = join(dir, 'pg_restore');
+  const restore = (await isExecutable(pgRestore)) ? await cachedVersion(pgRestore) : undefined;
+  return { dir, version: dump.version, major: dump.major, restoreVersion: restore?.version };
+}
+
+function installHint(major: number): string {
+  const wanted = Math.max(14, Math.ceil(major));
+  return (
+    `install the PostgreSQL ${wanted} client tools: on Debian/Ubuntu \`apt-get install postgresql-client-${wanted}\` ` +
+    `(from the PGDG repository if your release lacks it), on macOS \`brew install libpq\` ` +
+    `(or \`brew install postgresql@${wanted}\`); or point PG_BIN_DIR at a directory holding pg_dump and pg_restore ${wanted}+`
+  );
+}
+
+/**
+ * Finds `pg_dump` and `pg_restore` (same directory, same version) at least as new as `minMajor`,
+ * picking the newest suitable pair. With `binDir` or `PG_BIN_DIR`, looks only there.
+ *
+ * Throws `ValidationError` for bad options; {@link BackupError} naming the versions found, the version needed and how to install it,
+ * when no suitable pair exists. Safe to call concurrently; it only reads the file system.
+ *
+ * @example
+ * ```ts
+ * import { findPgTools } from 'carebase/backup';
+ * const tools = await findPgTools({ minMajor: 15 });
+ * console.log(tools.pgDump, tools.version);
+ * ```
+ */
+export async function findPgTools(options: FindPgToolsOptions = {}): Promise<PgTools> {
+  const parsed = parseInput(FindPgToolsOptionsSchema, options, 'tool options');
+  const minMajor = parsed.minMajor ?? 0;
+  const explicit = parsed.binDir ?? process.env.PG_BIN_DIR;
+  const dirs = explicit !== undefined && explicit !== '' ? [explicit] : await candidateDirs();
+  const found = (await Promise.all(dirs.map(inspectDir))).filter((entry) => entry !== undefined);
+  const suitable = found
+    .filter((entry) => entry.major >= minMajor && entry.restoreVersion === entry.version)
+    .sort((a, b) => b.major - a.major);
+  const best = suitable[0];
+  if (best !== undefined) {
+    return {
+      pgDump: join(best.dir, 'pg_dump'),
+      pgRestore: join(best.dir, 'pg_restore'),
+      dir: best.dir,
+      version: best.version,
+      major: best.major,
+    };
+  }
+  const where = explicit !== undefined && explicit !== '' ? ` in ${explicit} (PG_BIN_DIR)` : '';
+  const seen =
+    found.length === 0
+      ? `no pg_dump was found${where}`
+      : `found ${found
+          .map(
+            (entry) =>
+              `pg_dump ${entry.version}${entry.restoreVersion === entry.version ? '' : ` (pg_restore ${entry.restoreVersion ?? 'missing'})`} in ${entry.dir}`,
+          )
+          .join(', ')}`;
+  const needed =
+    minMajor > 0
+      ? `pg_dump and pg_restore ${minMajor} or newer are needed (the server's major version)`
+      : 'pg_dump and pg_restore are needed';
+  throw new BackupError(`${seen}; ${needed}: ${installHint(minMajor)}`);
+}

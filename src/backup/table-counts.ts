@@ -1,0 +1,33 @@
+import type pg from 'pg';
+
+/**
+ * Exact row counts of every ordinary table and partition outside the system schemas, keyed
+ * `schema.table`, as seen by `client`'s current snapshot (run it inside the transaction whose
+ * snapshot pg_dump uses, and the counts describe exactly what was dumped).
+ */
+export async function countTableRows(client: pg.ClientBase): Promise<Record<string, number>> {
+  const { rows: tables } = await client.query<{ schema: string; name: string }>(
+    `select n.nspname as schema, c.relname as name
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'r'
+        and n.nspname not in ('pg_catalog', 'information_schema')
+        and n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+        and not exists (select 1 from pg_depend d
+                         where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
+      order by 1, 2`,
+  );
+  if (tables.length === 0) return {};
+  const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+  const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+  // One statement, one round trip: a union of count(*) per table.
+  const sql = tables
+    .map(
+      (t) =>
+        `select ${literal(`${t.schema}.${t.name}`)} as name, count(*)::bigint as n from ${ident(t.schema)}.${ident(t.name)}`,
+    )
+    .join(' union all ');
+  const { rows } = await client.query<{ name: string; n: string }>(sql);
+  const counts: Record<string, number> = {};
+  for (const row of rows) counts[row.name] = Number(row.n);
+  return counts;
+}

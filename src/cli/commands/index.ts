@@ -1,0 +1,16 @@
+import type { CliCommand } from '../command.js';
+import { migrateCommand } from './migrate.js';
+
+/**
+ * Every `carebase` command, in the order `carebase --help` lists them. To add one, write
+ * `src/cli/commands/<name>.ts` exporting a `CliCommand`, import it here and add it to the list
+ * (one import line and one entry line per command; keep the other lines as they are).
+ */
+export const COMMANDS: readonly CliCommand[] = [
+  // --- migrations (issue 5) ---
+  migrateCommand,
+  // --- backup ---
+  // --- audit ---
+  // --- import ---
+  // --- doctor ---
+];

@@ -1,0 +1,109 @@
+import { MigrationError } from '../errors/errors.js';
+import { parseInput } from '../errors/validation.js';
+import { silentLogger } from '../logging/logger.js';
+import { type MigrationTarget, withConnection } from './connection.js';
+import { checkDrift, findDrift } from './drift.js';
+import { carebaseMigrations } from './library.js';
+import { loadSorted } from './load.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from './lock.js';
+import { type MigrateResult, type RollbackOptions, RollbackOptionsSchema } from './options.js';
+import { planStep, runSteps, throwIfAborted } from './run-steps.js';
+import { readApplied } from './tracking-table.js';
+import type { MigrationDefinition, MigrationResult } from './types.js';
+
+/**
+ * Rolls back the newest applied migrations of one source (newest by name first), running each
+ * one's `-- carebase:down` section in its own transaction (unless marked
+ * `-- carebase:no-transaction`) and removing it from `schema_migrations`. Roll back `steps`
+ * migrations (default 1), or every migration after `to` (which stays applied).
+ *
+ * Every migration in the range is checked before anything runs: when one has no down section,
+ * or is missing from the source, nothing is rolled back and a `MigrationError` names it.
+ *
+ * Concurrency: holds the source's migration lock, like `migrate`, so a rollback and a migrate of
+ * the same namespace never interleave.
+ *
+ * Throws `ValidationError` for bad options (before any SQL), `MigrationError` as above, when a
+ * down section fails (that migration stays applied; `error.results` lists the run), when `to` is
+ * not applied, or when the lock times out; `AbortError` when `signal` fires between migrations.
+ *
+ * @example
+ * ```ts
+ * import { fileMigrations, rollback } from 'carebase/migration';
+ * const app = fileMigrations('./db/migrations', { namespace: 'app' });
+ * await rollback(process.env.DATABASE_URL!, { source: app, steps: 2 });
+ * await rollback(process.env.DATABASE_URL!, { source: app, to: '0001_init' });
+ * ```
+ */
+export async function rollback<DB>(
+  target: MigrationTarget<DB>,
+  options: RollbackOptions = {},
+): Promise<MigrateResult> {
+  parseInput(RollbackOptionsSchema, options, 'rollback options');
+  const source = options.source ?? carebaseMigrations;
+  const schema = options.schema ?? 'carebase';
+  const logger = options.logger ?? silentLogger;
+  throwIfAborted(options.signal);
+  const definitions = await loadSorted(source);
+  const byName = new Map(definitions.map((definition) => [definition.name, definition]));
+
+  return withConnection(target, async (connection) => {
+    const results: MigrationResult[] = [];
+    const work = async (): Promise<MigrateResult> => {
+      const applied = await readApplied(connection, schema, source.namespace);
+      checkDrift(source, findDrift(definitions, applied), logger);
+      const newestFirst = applied.map((row) => row.name).reverse();
+      let names: string[];
+      if (options.to !== undefined) {
+        const keep = newestFirst.indexOf(options.to);
+        if (keep === -1) {
+          throw new MigrationError(
+            `cannot roll back to ${source.namespace}/${options.to}: it is not applied`,
+            { migration: options.to },
+          );
+        }
+        names = newestFirst.slice(0, keep);
+      } else {
+        names = newestFirst.slice(0, options.steps ?? 1);
+      }
+      const range: MigrationDefinition[] = names.map((name) => {
+        const definition = byName.get(name);
+        if (definition === undefined) {
+          throw new MigrationError(
+            `cannot roll back ${source.namespace}/${name}: the source no longer has it`,
+            { migration: name },
+          );
+        }
+        if (definition.down === undefined) {
+          const what =
+            definition.code === undefined ? 'has no "-- carebase:down" section' : 'exports no down(db)';
+          throw new MigrationError(`cannot roll back ${source.namespace}/${name}: it ${what}`, {
+            migration: name,
+          });
+        }
+        return definition;
+      });
+      const plan = range.map((definition) => planStep(source, definition, 'down'));
+      if (options.dryRun === true) return { results, plan };
+      await runSteps(connection, {
+        schema,
+        source,
+        definitions: range,
+        direction: 'down',
+        results,
+        signal: options.signal,
+        onProgress: options.onProgress,
+        logger,
+      });
+      return { results, plan };
+    };
+    if (options.dryRun === true) return work();
+    return withMigrationLock(
+      connection,
+      schema,
+      source.namespace,
+      { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, signal: options.signal, logger },
+      work,
+    );
+  });
+}

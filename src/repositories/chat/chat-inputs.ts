@@ -1,0 +1,261 @@
+import { z } from 'zod';
+
+/**
+ * Zod schemas of every `cb.chat` method's input, exported so hosts can validate requests with the
+ * same rules before calling carebase. Content size is checked against `chat.maxMessageBytes`
+ * after parsing (it depends on configuration).
+ */
+
+const userId = z.uuid();
+/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const conversationId = z.uuid();
+const limit = z.number().int().min(1).max(10_000);
+const cursor = z.string().min(1).max(1_000);
+
+/**
+ * Message content: any well-formed Unicode text without NUL (U+0000), which PostgreSQL text cannot
+ * store, and without lone UTF-16 surrogates, which have no UTF-8 form.
+ *
+ * @example
+ * ```ts
+ * ChatContent.safeParse('a\u0000b').success; // false
+ * ```
+ */
+export const ChatContent = z
+  .string()
+  .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters (U+0000)')
+  .refine(
+    (value) => !LONE_SURROGATE.test(value),
+    'must be well-formed Unicode (a lone UTF-16 surrogate cannot be stored as UTF-8)',
+  );
+
+/**
+ * JSON metadata attached to a message or conversation (an object).
+ *
+ * @example
+ * ```ts
+ * ChatMetadata.parse({ model: 'gpt', tokens: 42 });
+ * ```
+ */
+export const ChatMetadata = z.record(z.string(), z.unknown());
+
+/**
+ * Author roles of a chat message.
+ *
+ * @example
+ * ```ts
+ * ChatRoleSchema.options; // ['user', 'assistant', 'system', 'tool']
+ * ```
+ */
+export const ChatRoleSchema = z.enum(['user', 'assistant', 'system', 'tool']);
+
+/**
+ * Input of `cb.chat.createConversation()`.
+ *
+ * @example
+ * ```ts
+ * ConversationCreateInput.parse({ userId, title: 'Handover' });
+ * ```
+ */
+export const ConversationCreateInput = z.strictObject({
+  userId,
+  title: z.string().max(500).optional(),
+  metadata: ChatMetadata.optional(),
+});
+/** `ConversationCreateInput` as a caller writes it. */
+export type ConversationCreateInput = z.input<typeof ConversationCreateInput>;
+
+/**
+ * Input of `cb.chat.listConversations()`.
+ *
+ * @example
+ * ```ts
+ * ConversationListInput.parse({ userId, limit: 20 });
+ * ```
+ */
+export const ConversationListInput = z.strictObject({
+  userId,
+  /** @default 50 */
+  limit: limit.optional(),
+  cursor: cursor.optional(),
+});
+/** `ConversationListInput` as a caller writes it. */
+export type ConversationListInput = z.input<typeof ConversationListInput>;
+
+/**
+ * Input of `cb.chat.renameConversation()`.
+ *
+ * @example
+ * ```ts
+ * ConversationRenameInput.parse({ userId, conversationId, title: null });
+ * ```
+ */
+export const ConversationRenameInput = z.strictObject({
+  userId,
+  conversationId,
+  title: z.string().max(500).nullable(),
+});
+/** `ConversationRenameInput` as a caller writes it. */
+export type ConversationRenameInput = z.input<typeof ConversationRenameInput>;
+
+/**
+ * Input of `cb.chat.deleteConversation()` and `cb.chat.getConversation()`.
+ *
+ * @example
+ * ```ts
+ * ConversationRefInput.parse({ userId, conversationId });
+ * ```
+ */
+export const ConversationRefInput = z.strictObject({ userId, conversationId });
+/** `ConversationRefInput` as a caller writes it. */
+export type ConversationRefInput = z.input<typeof ConversationRefInput>;
+
+/**
+ * One message to append (`cb.chat.append()`, and each element of `appendMany()`). The UTF-8 size
+ * limit (`chat.maxMessageBytes`) is checked by the repository.
+ *
+ * @example
+ * ```ts
+ * const result = ChatAppendInput.safeParse(req.body); // validate a request before calling cb.chat.append
+ * ```
+ */
+export const ChatAppendInput = z.strictObject({
+  userId,
+  /** @default the user's default conversation, created on first use */
+  conversationId: conversationId.optional(),
+  role: ChatRoleSchema,
+  content: ChatContent,
+  metadata: ChatMetadata.optional(),
+  /** A client-chosen id: appending again with the same id returns the first message. */
+  id: z.string().min(1).max(200).optional(),
+});
+/** `ChatAppendInput` as a caller writes it. */
+export type ChatAppendInput = z.input<typeof ChatAppendInput>;
+
+/**
+ * Input of `cb.chat.appendMany()`: up to 10 000 messages, written in one statement.
+ *
+ * @example
+ * ```ts
+ * ChatAppendManyInput.parse([{ userId, role: 'user', content: 'hi' }]);
+ * ```
+ */
+export const ChatAppendManyInput = z.array(ChatAppendInput).max(10_000);
+/** `ChatAppendManyInput` as a caller writes it. */
+export type ChatAppendManyInput = z.input<typeof ChatAppendManyInput>;
+
+/**
+ * Input of `cb.chat.history()`. `cursor` and `offset` are mutually exclusive.
+ *
+ * @example
+ * ```ts
+ * ChatHistoryInput.parse({ userId, limit: 50, order: 'desc' });
+ * ```
+ */
+export const ChatHistoryInput = z
+  .strictObject({
+    userId,
+    /** @default the user's default conversation */
+    conversationId: conversationId.optional(),
+    /** @default 50 */
+    limit: limit.optional(),
+    cursor: cursor.optional(),
+    /** Slower for deep pages than `cursor` (the server walks every skipped row). */
+    offset: z.number().int().min(0).max(100_000_000).optional(),
+    /** @default 'asc' (oldest first) */
+    order: z.enum(['asc', 'desc']).optional(),
+  })
+  .refine((value) => value.cursor === undefined || value.offset === undefined, {
+    message: 'cursor and offset cannot be combined',
+    path: ['offset'],
+  });
+/** `ChatHistoryInput` as a caller writes it. */
+export type ChatHistoryInput = z.input<typeof ChatHistoryInput>;
+
+/**
+ * Input of `cb.chat.latest()`.
+ *
+ * @example
+ * ```ts
+ * ChatLatestInput.parse({ userId, n: 20 });
+ * ```
+ */
+export const ChatLatestInput = z.strictObject({
+  userId,
+  /** @default the user's default conversation */
+  conversationId: conversationId.optional(),
+  n: z.number().int().min(1).max(10_000),
+});
+/** `ChatLatestInput` as a caller writes it. */
+export type ChatLatestInput = z.input<typeof ChatLatestInput>;
+
+/**
+ * Input of `cb.chat.search()`.
+ *
+ * @example
+ * ```ts
+ * ChatSearchInput.parse({ userId, query: '"chest pain" -pediatric' });
+ * ```
+ */
+export const ChatSearchInput = z.strictObject({
+  userId,
+  /** Web-search syntax: `"exact phrase"`, `or`, `-excluded`. */
+  query: z
+    .string()
+    .max(1_000)
+    .refine((value) => !value.includes('\u0000'), 'must not contain NUL'),
+  conversationId: conversationId.optional(),
+  /** @default 20 */
+  limit: limit.optional(),
+  cursor: cursor.optional(),
+});
+/** `ChatSearchInput` as a caller writes it. */
+export type ChatSearchInput = z.input<typeof ChatSearchInput>;
+
+/**
+ * Input of `cb.chat.clear()`.
+ *
+ * @example
+ * ```ts
+ * ChatClearInput.parse({ userId });
+ * ```
+ */
+export const ChatClearInput = z.strictObject({
+  userId,
+  /** @default every conversation of the user */
+  conversationId: conversationId.optional(),
+});
+/** `ChatClearInput` as a caller writes it. */
+export type ChatClearInput = z.input<typeof ChatClearInput>;
+
+/**
+ * Input of `cb.chat.export()`.
+ *
+ * @example
+ * ```ts
+ * ChatExportInput.parse({ userId, format: 'jsonl' });
+ * ```
+ */
+export const ChatExportInput = z.strictObject({
+  userId,
+  /** @default every conversation of the user */
+  conversationId: conversationId.optional(),
+  format: z.enum(['jsonl', 'json', 'csv']),
+});
+/** `ChatExportInput` as a caller writes it. */
+export type ChatExportInput = z.input<typeof ChatExportInput>;
+
+/**
+ * Input of `cb.chat.applyRetention()`.
+ *
+ * @example
+ * ```ts
+ * ChatRetentionInput.parse({ olderThanDays: 730 });
+ * ```
+ */
+export const ChatRetentionInput = z.strictObject({
+  olderThanDays: z.number().int().min(1).max(36_500),
+});
+/** `ChatRetentionInput` as a caller writes it. */
+export type ChatRetentionInput = z.input<typeof ChatRetentionInput>;

@@ -1,0 +1,127 @@
+import type { JsonValue } from '../../schema/audit.js';
+import type { ChatRole } from '../../schema/chat.js';
+
+/**
+ * One chat message as carebase returns it.
+ *
+ * @example
+ * ```ts
+ * const message: ChatMessage = await cb.chat.append({ userId, role: 'user', content: 'Hello' });
+ * console.log(message.id, message.createdAt.toISOString());
+ * ```
+ */
+export interface ChatMessage {
+  /** carebase's id: a bigint, as a decimal string. */
+  readonly id: string;
+  readonly userId: string;
+  readonly conversationId: string;
+  /** The client-supplied idempotency id, if one was given. */
+  readonly clientId: string | null;
+  readonly role: ChatRole;
+  readonly content: string;
+  readonly metadata: JsonValue | null;
+  readonly createdAt: Date;
+}
+
+/**
+ * One conversation (chat thread) owned by a user.
+ *
+ * @example
+ * ```ts
+ * const conversation: Conversation = await cb.chat.createConversation({ userId, title: 'Night shift' });
+ * ```
+ */
+export interface Conversation {
+  readonly id: string;
+  readonly userId: string;
+  readonly title: string | null;
+  /** True for the user's default conversation (where `append` without a conversation id goes). */
+  readonly isDefault: boolean;
+  readonly metadata: JsonValue | null;
+  /** Time of the latest message (or the creation time while empty). */
+  readonly lastMessageAt: Date;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/**
+ * A page of results: `nextCursor` is `undefined` on the last page.
+ *
+ * @example
+ * ```ts
+ * let page: ChatPage<ChatMessage> = await cb.chat.history({ userId, limit: 100 });
+ * while (page.nextCursor) page = await cb.chat.history({ userId, limit: 100, cursor: page.nextCursor });
+ * ```
+ */
+export interface ChatPage<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | undefined;
+}
+
+/**
+ * One search hit: the message, its `ts_rank_cd` rank and a `ts_headline` snippet with matches
+ * wrapped in `<b>...</b>` (the snippet is not HTML-escaped: escape it before rendering as HTML).
+ *
+ * @example
+ * ```ts
+ * const { items } = await cb.chat.search({ userId, query: '"insulin dose" -pediatric' });
+ * for (const hit of items) console.log(hit.rank, hit.snippet);
+ * ```
+ */
+export interface ChatSearchHit {
+  readonly message: ChatMessage;
+  readonly rank: number;
+  readonly snippet: string;
+}
+
+/** A message row as selected by the repository's queries. */
+export interface MessageRow {
+  id: string;
+  user_id: string;
+  conversation_id: string;
+  client_id: string | null;
+  role: ChatRole;
+  content: string;
+  metadata: JsonValue | null;
+  created_at: Date;
+}
+
+/** A conversation row as selected by the repository's queries. */
+export interface ConversationRow {
+  id: string;
+  user_id: string;
+  title: string | null;
+  is_default: boolean;
+  metadata: JsonValue | null;
+  last_message_at: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** Maps a selected message row to a {@link ChatMessage}. */
+export function toChatMessage(row: MessageRow): ChatMessage {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    conversationId: row.conversation_id,
+    clientId: row.client_id,
+    role: row.role,
+    content: row.content,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+  };
+}
+
+/** Maps a selected conversation row to a {@link Conversation}. */
+export function toConversation(row: ConversationRow): Conversation {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    title: row.title,
+    isDefault: row.is_default,
+    metadata: row.metadata,
+    lastMessageAt: row.last_message_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,164 @@
+import { sql } from 'kysely';
+import { ConstraintViolationError, NotFoundError } from '../../errors/errors.js';
+import { recordAudit } from '../audit/record.js';
+import type { RepositoryContext } from '../context.js';
+import { type ChatPage, type Conversation, type ConversationRow, toConversation } from './chat-types.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { assertConversationOwner } from './ownership.js';
+import { EXACT_TIMESTAMP, exactTimestamp } from './sql-text.js';
+
+const COLUMNS = [
+  'id',
+  'user_id',
+  'title',
+  'is_default',
+  'metadata',
+  'last_message_at',
+  'created_at',
+  'updated_at',
+] as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Creates a conversation and its `chat.conversation_create` audit entry in one transaction. */
+export function createConversation(
+  ctx: RepositoryContext,
+  input: { userId: string; title: string | undefined; metadata: Record<string, unknown> | undefined },
+): Promise<Conversation> {
+  return ctx.atomic(async (tx) => {
+    const now = tx.now();
+    let row: ConversationRow;
+    try {
+      row = await tx.db
+        .insertInto('conversations')
+        .values({
+          user_id: input.userId,
+          title: input.title ?? null,
+          metadata: input.metadata === undefined ? null : JSON.stringify(input.metadata),
+          last_message_at: now,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning(COLUMNS)
+        .executeTakeFirstOrThrow();
+    } catch (error) {
+      if (error instanceof ConstraintViolationError && error.kind === 'foreign_key') {
+        throw new NotFoundError('user', { cause: error });
+      }
+      throw error;
+    }
+    await recordAudit(tx, {
+      action: 'chat.conversation_create',
+      resourceType: 'conversation',
+      resourceId: row.id,
+      subjectId: input.userId,
+    });
+    return toConversation(row);
+  });
+}
+
+/** Returns the conversation, or throws `NotFoundError` / `ForbiddenError`. */
+export async function getConversation(
+  ctx: RepositoryContext,
+  userId: string,
+  conversationId: string,
+): Promise<Conversation> {
+  const row = await ctx.db
+    .selectFrom('conversations')
+    .select(COLUMNS)
+    .where('user_id', '=', userId)
+    .where('id', '=', conversationId)
+    .executeTakeFirst();
+  if (row === undefined) {
+    await assertConversationOwner(ctx, userId, conversationId);
+    throw new NotFoundError('conversation');
+  }
+  return toConversation(row);
+}
+
+/**
+ * One page of a user's conversations, most recent activity first: keyset over
+ * (last_message_at DESC, id DESC) on conversations_user_activity_idx.
+ */
+export async function listConversations(
+  ctx: RepositoryContext,
+  input: { userId: string; limit: number; cursor: string | undefined },
+): Promise<ChatPage<Conversation>> {
+  let query = ctx.db
+    .selectFrom('conversations')
+    .select([...COLUMNS, sql.raw<string>(exactTimestamp('last_message_at')).as('sort_key')])
+    .where('user_id', '=', input.userId);
+  if (input.cursor !== undefined) {
+    const position = decodeCursor(input.cursor, 'conversations', EXACT_TIMESTAMP, UUID);
+    query = query.where(
+      sql<boolean>`(last_message_at, id) < (${position.key}::timestamptz, ${position.id}::uuid)`,
+    );
+  }
+  const rows = await query
+    .orderBy('last_message_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(input.limit + 1)
+    .execute();
+  const more = rows.length > input.limit;
+  const page = more ? rows.slice(0, input.limit) : rows;
+  const last = page[page.length - 1];
+  return {
+    items: page.map(toConversation),
+    nextCursor:
+      more && last !== undefined
+        ? encodeCursor({ kind: 'conversations', key: last.sort_key, id: last.id })
+        : undefined,
+  };
+}
+
+/** Renames a conversation (title `null` clears it), audited as `chat.conversation_rename`. */
+export function renameConversation(
+  ctx: RepositoryContext,
+  input: { userId: string; conversationId: string; title: string | null },
+): Promise<Conversation> {
+  return ctx.atomic(async (tx) => {
+    const row = await tx.db
+      .updateTable('conversations')
+      .set({ title: input.title })
+      .where('user_id', '=', input.userId)
+      .where('id', '=', input.conversationId)
+      .returning(COLUMNS)
+      .executeTakeFirst();
+    if (row === undefined) {
+      await assertConversationOwner(tx, input.userId, input.conversationId);
+      throw new NotFoundError('conversation');
+    }
+    await recordAudit(tx, {
+      action: 'chat.conversation_rename',
+      resourceType: 'conversation',
+      resourceId: row.id,
+      subjectId: input.userId,
+    });
+    return toConversation(row);
+  });
+}
+
+/** Deletes a conversation and its messages, audited as `chat.conversation_delete`. */
+export function deleteConversation(
+  ctx: RepositoryContext,
+  input: { userId: string; conversationId: string },
+): Promise<void> {
+  return ctx.atomic(async (tx) => {
+    const row = await tx.db
+      .deleteFrom('conversations')
+      .where('user_id', '=', input.userId)
+      .where('id', '=', input.conversationId)
+      .returning('id')
+      .executeTakeFirst();
+    if (row === undefined) {
+      await assertConversationOwner(tx, input.userId, input.conversationId);
+      throw new NotFoundError('conversation');
+    }
+    await recordAudit(tx, {
+      action: 'chat.conversation_delete',
+      resourceType: 'conversation',
+      resourceId: row.id,
+      subjectId: input.userId,
+    });
+  });
+}

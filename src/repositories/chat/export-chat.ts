@@ -1,0 +1,199 @@
+import { Readable } from 'node:stream';
+import { type ControlledTransaction, sql } from 'kysely';
+import { toCarebaseError } from '../../errors/map-error.js';
+import type { CarebaseDatabase } from '../../schema/database.js';
+import { recordAudit } from '../audit/record.js';
+import { RepositoryContext } from '../context.js';
+import { assertConversationOwner } from './ownership.js';
+import { exactTimestamp } from './sql-text.js';
+
+/**
+ * Version of the export format (the `version` field of the first record); bumped only on an
+ * incompatible change.
+ *
+ * @example
+ * ```ts
+ * if (header.version !== CHAT_EXPORT_FORMAT_VERSION) throw new Error('unsupported export');
+ * ```
+ */
+export const CHAT_EXPORT_FORMAT_VERSION = 1;
+/**
+ * The `format` tag written in every export's first record.
+ *
+ * @example
+ * ```ts
+ * const header = JSON.parse(firstLine); // header.format === CHAT_EXPORT_FORMAT
+ * ```
+ */
+export const CHAT_EXPORT_FORMAT = 'carebase.chat-export';
+
+/** The export formats: JSON Lines, one JSON document, or CSV. */
+export type ChatExportFormat = 'jsonl' | 'json' | 'csv';
+
+/** Parsed `export()` input. */
+export interface ExportQuery {
+  readonly userId: string;
+  readonly conversationId: string | undefined;
+  readonly format: ChatExportFormat;
+}
+
+interface ExportRow {
+  id: string;
+  conversation_id: string;
+  client_id: string | null;
+  role: string;
+  content: string;
+  metadata: unknown;
+  created_at: string;
+}
+
+const CSV_COLUMNS = [
+  'format_version',
+  'conversation_id',
+  'id',
+  'client_id',
+  'created_at',
+  'role',
+  'content',
+  'metadata',
+] as const;
+
+function csvField(value: string | null): string {
+  if (value === null) return '';
+  return /[",\r\n]/.test(value) || value === '' ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+function record(row: ExportRow): Record<string, unknown> {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    clientId: row.client_id,
+    createdAt: row.created_at,
+    role: row.role,
+    content: row.content,
+    metadata: row.metadata,
+  };
+}
+
+/** Serializes the header, each row and the trailer for one format. */
+function serializer(format: ChatExportFormat, header: Record<string, unknown>) {
+  switch (format) {
+    case 'jsonl':
+      return {
+        head: `${JSON.stringify(header)}\n`,
+        row: (row: ExportRow) => `${JSON.stringify(record(row))}\n`,
+        tail: () => '',
+      };
+    case 'json': {
+      let first = true;
+      return {
+        head: `${JSON.stringify(header).slice(0, -1)},"messages":[`,
+        row: (row: ExportRow) => {
+          const text = `${first ? '\n' : ',\n'}${JSON.stringify(record(row))}`;
+          first = false;
+          return text;
+        },
+        tail: () => `${first ? '' : '\n'}]}\n`,
+      };
+    }
+    case 'csv':
+      return {
+        head: `${CSV_COLUMNS.join(',')}\r\n`,
+        row: (row: ExportRow) =>
+          `${[
+            String(CHAT_EXPORT_FORMAT_VERSION),
+            row.conversation_id,
+            row.id,
+            csvField(row.client_id),
+            row.created_at,
+            row.role,
+            csvField(row.content),
+            row.metadata === null ? '' : csvField(JSON.stringify(row.metadata)),
+          ].join(',')}\r\n`,
+        tail: () => '',
+      };
+  }
+}
+
+/**
+ * Streams a user's messages (one conversation, or all of them ordered by conversation, time and
+ * id) through pg-cursor, `chunkSize` rows per round trip, in a REPEATABLE READ transaction that
+ * also writes the `chat.export` audit entry. Memory stays constant: the Readable pulls the next
+ * chunk only when the consumer has drained the previous one.
+ */
+async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGenerator<string> {
+  // Inside the caller's transaction, stream on it; otherwise open our own (a consistent snapshot).
+  const trx: ControlledTransaction<CarebaseDatabase> | undefined = ctx.inTransaction
+    ? undefined
+    : await ctx.db.startTransaction().setIsolationLevel('repeatable read').execute();
+  let failed = false;
+  try {
+    const tx = trx === undefined ? ctx : new RepositoryContext(ctx.runtime, trx, ctx.actor);
+    if (query.conversationId !== undefined) {
+      await assertConversationOwner(tx, query.userId, query.conversationId);
+    }
+    await recordAudit(tx, {
+      action: 'chat.export',
+      resourceType: query.conversationId === undefined ? 'chat_history' : 'conversation',
+      resourceId: query.conversationId ?? query.userId,
+      subjectId: query.userId,
+      metadata: { format: query.format },
+    });
+    const exportedAt = tx.now().toISOString();
+    const format = serializer(query.format, {
+      format: CHAT_EXPORT_FORMAT,
+      version: CHAT_EXPORT_FORMAT_VERSION,
+      exportedAt,
+      userId: query.userId,
+      conversationId: query.conversationId ?? null,
+    });
+    yield format.head;
+    let select = tx.db
+      .selectFrom('chat_messages')
+      .select([
+        'id',
+        'conversation_id',
+        'client_id',
+        'role',
+        'content',
+        'metadata',
+        sql.raw<string>(exactTimestamp('created_at')).as('created_at'),
+      ])
+      .where('user_id', '=', query.userId);
+    if (query.conversationId !== undefined)
+      select = select.where('conversation_id', '=', query.conversationId);
+    const rows = select
+      .orderBy('conversation_id')
+      .orderBy('created_at')
+      .orderBy('id')
+      .stream(ctx.config.chat.exportChunkSize);
+    // Batch small rows into fewer, larger chunks for the consumer.
+    let buffer = '';
+    for await (const row of rows) {
+      buffer += format.row(row as ExportRow);
+      if (buffer.length >= 65_536) {
+        yield buffer;
+        buffer = '';
+      }
+    }
+    yield buffer + format.tail();
+  } catch (error) {
+    failed = true;
+    throw toCarebaseError(error);
+  } finally {
+    // A consumer that stops early (destroy) still read data: the audit entry is committed then.
+    if (trx !== undefined) {
+      if (failed)
+        await trx
+          .rollback()
+          .execute()
+          .catch(() => undefined);
+      else await trx.commit().execute();
+    }
+  }
+}
+
+/** Returns a Readable of UTF-8 text in the requested format; errors arrive as stream errors. */
+export function exportChat(ctx: RepositoryContext, query: ExportQuery): Readable {
+  return Readable.from(generate(ctx, query), { objectMode: false, encoding: 'utf8' });
+}

@@ -1,0 +1,257 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { AbortError, ValidationError } from '../../errors/errors.js';
+import { parseInput } from '../../errors/validation.js';
+import { recordAudit } from '../audit/record.js';
+import type { RepositoryContext } from '../context.js';
+import { ChatContent, ChatRoleSchema } from './chat-inputs.js';
+import { insertMessagesCounting, type NewMessage } from './insert-messages.js';
+
+/**
+ * The seed app's chat file: `{ "<username>": [{ "role", "content" }, ...] }`. Extra fields on a
+ * message (e.g. a `timestamp`) are ignored.
+ *
+ * @example
+ * ```ts
+ * LegacyChatFile.parse({ alice: [{ role: 'user', content: 'hi' }] });
+ * ```
+ */
+export const LegacyChatFile = z.record(
+  z.string().min(1).max(64),
+  z.array(z.looseObject({ role: ChatRoleSchema, content: ChatContent })),
+);
+/** The legacy file as a caller passes it. */
+export type LegacyChatFile = z.input<typeof LegacyChatFile>;
+
+/** Progress of an import, reported after each batch. */
+export interface ChatImportProgress {
+  readonly usersDone: number;
+  readonly usersTotal: number;
+  readonly messagesDone: number;
+  readonly messagesTotal: number;
+}
+
+/**
+ * Options of `cb.chat.importLegacyJson()`.
+ *
+ * @example
+ * ```ts
+ * await cb.chat.importLegacyJson(path, { createMissingUsers: true, onProgress: (p) => bar.update(p.messagesDone) });
+ * ```
+ */
+export const ChatImportOptions = z.strictObject({
+  /** Create users missing from the database (disabled, with an unusable password). @default false */
+  createMissingUsers: z.boolean().optional(),
+  /** Role of users created by `createMissingUsers`. @default 'nurse' */
+  role: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,31}$/)
+    .optional(),
+  /** Called after each batch. */
+  onProgress: z
+    .custom<(progress: ChatImportProgress) => void>((value) => typeof value === 'function')
+    .optional(),
+  /** Messages per statement. @default 1000 */
+  batchSize: z.number().int().min(1).max(10_000).optional(),
+  /** Stops between batches (already imported batches stay; a re-run continues). */
+  signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal).optional(),
+});
+/** Import options as a caller writes them. */
+export type ChatImportOptions = z.input<typeof ChatImportOptions>;
+
+/**
+ * What an import did. Running the same file again yields the same `users` and `messages` and
+ * `inserted: 0`, `alreadyPresent: messages`.
+ */
+export interface ChatImportResult {
+  /** Usernames in the file. */
+  readonly users: number;
+  /** Users created because `createMissingUsers` was set. */
+  readonly usersCreated: number;
+  /** Usernames skipped because no such user exists (and `createMissingUsers` was not set). */
+  readonly usersMissing: readonly string[];
+  /** Messages in the file for known users. */
+  readonly messages: number;
+  /** Messages written by this run. */
+  readonly inserted: number;
+  /** Messages already present from an earlier run (same user, position and content). */
+  readonly alreadyPresent: number;
+}
+
+/**
+ * The client id a legacy message gets: derived from the (case-folded) username, its position in
+ * the user's list and a SHA-256 of role and content, so a re-run maps every message to the same id.
+ *
+ * @example
+ * ```ts
+ * legacyClientId('alice', 0, 'user', 'hi'); // 'legacy:<user hash>:0:<content hash>'
+ * ```
+ */
+export function legacyClientId(username: string, index: number, role: string, content: string): string {
+  const hash = createHash('sha256').update(`${role}\u0000${content}`).digest('hex').slice(0, 32);
+  const user = createHash('sha256').update(username.toLowerCase()).digest('hex').slice(0, 16);
+  return `legacy:${user}:${index}:${hash}`;
+}
+
+async function loadSource(source: string | unknown): Promise<unknown> {
+  if (typeof source !== 'string') return source;
+  let text: string;
+  try {
+    text = await readFile(source, 'utf8');
+  } catch (error) {
+    throw new ValidationError(
+      'cannot read the chat file',
+      [{ path: ['source'], message: 'is not a readable file', code: 'unreadable_file' }],
+      { cause: error },
+    );
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ValidationError('the chat file is not valid JSON', [
+      { path: ['source'], message: 'is not valid JSON', code: 'invalid_json' },
+    ]);
+  }
+}
+
+/** Finds the users of the file (case-insensitively), creating missing ones when asked. */
+async function resolveUsers(
+  ctx: RepositoryContext,
+  usernames: readonly string[],
+  create: boolean,
+  role: string,
+): Promise<{ ids: Map<string, string>; created: number }> {
+  const ids = new Map<string, string>();
+  const lowered = usernames.map((name) => name.toLowerCase());
+  const found = await ctx.db
+    .selectFrom('users')
+    .select(['id', sql<string>`lower(username)`.as('key')])
+    .where(sql<string>`lower(username)`, 'in', lowered.length > 0 ? lowered : [''])
+    .execute();
+  for (const row of found) ids.set(row.key, row.id);
+  let created = 0;
+  if (create) {
+    for (const name of usernames) {
+      if (ids.has(name.toLowerCase())) continue;
+      // Disabled, with a hash no password matches: an administrator enables the account after
+      // setting a password. Email is a placeholder in the reserved .invalid domain.
+      const row = await ctx.db
+        .insertInto('users')
+        .values({
+          username: name,
+          email: `${name.toLowerCase().replace(/[^a-z0-9._-]/g, '_')}.${randomBytes(4).toString('hex')}@imported.invalid`,
+          password_hash: `!imported:${randomBytes(24).toString('base64url')}`,
+          role,
+          status: 'disabled',
+        })
+        .onConflict((oc) => oc.expression(sql`lower(username)`).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      const id =
+        row?.id ??
+        (
+          await ctx.db
+            .selectFrom('users')
+            .select('id')
+            .where(sql<string>`lower(username)`, '=', name.toLowerCase())
+            .executeTakeFirstOrThrow()
+        ).id;
+      if (row !== undefined) {
+        created++;
+        await recordAudit(ctx, {
+          action: 'chat.import',
+          resourceType: 'user',
+          resourceId: id,
+          subjectId: id,
+          metadata: { userCreated: true },
+        });
+      }
+      ids.set(name.toLowerCase(), id);
+    }
+  }
+  return { ids, created };
+}
+
+/**
+ * Imports the legacy file into each user's default conversation. Each user's messages are written
+ * in one transaction together with a `chat.import` audit entry (counts only); a re-run skips
+ * messages already imported (deterministic client ids), so an interrupted import can be resumed.
+ */
+export async function importLegacyChat(
+  ctx: RepositoryContext,
+  source: string | unknown,
+  options: ChatImportOptions,
+): Promise<ChatImportResult> {
+  const parsedOptions = parseInput(ChatImportOptions, options, 'import options');
+  const file = parseInput(LegacyChatFile, await loadSource(source), 'legacy chat file');
+  const maxBytes = ctx.config.chat.maxMessageBytes;
+  for (const [name, list] of Object.entries(file)) {
+    list.forEach((message, index) => {
+      if (Buffer.byteLength(message.content, 'utf8') > maxBytes) {
+        throw new ValidationError(`invalid legacy chat file at ${index}.content: too large`, [
+          { path: [name, index, 'content'], message: `exceeds ${maxBytes} UTF-8 bytes`, code: 'too_big' },
+        ]);
+      }
+    });
+  }
+  const usernames = Object.keys(file);
+  const { ids, created } = await ctx.atomic((tx) =>
+    resolveUsers(tx, usernames, parsedOptions.createMissingUsers ?? false, parsedOptions.role ?? 'nurse'),
+  );
+  const known = usernames.filter((name) => ids.has(name.toLowerCase()));
+  const messagesTotal = known.reduce((sum, name) => sum + (file[name]?.length ?? 0), 0);
+  const batchSize = parsedOptions.batchSize ?? 1000;
+  let messagesDone = 0;
+  let inserted = 0;
+  for (const [done, name] of known.entries()) {
+    if (parsedOptions.signal?.aborted) throw new AbortError();
+    const userId = ids.get(name.toLowerCase()) as string;
+    const messages: NewMessage[] = (file[name] ?? []).map((message, index) => ({
+      userId,
+      conversationId: undefined,
+      role: message.role,
+      content: message.content,
+      metadata: null,
+      clientId: legacyClientId(name, index, message.role, message.content),
+    }));
+    const insertedForUser = await ctx.atomic(async (tx) => {
+      let count = 0;
+      for (let start = 0; start < messages.length; start += batchSize) {
+        const batch = messages.slice(start, start + batchSize);
+        count += await insertMessagesCounting(tx, batch);
+        messagesDone += batch.length;
+        parsedOptions.onProgress?.({
+          usersDone: done,
+          usersTotal: known.length,
+          messagesDone,
+          messagesTotal,
+        });
+      }
+      await recordAudit(tx, {
+        action: 'chat.import',
+        resourceType: 'chat_history',
+        resourceId: userId,
+        subjectId: userId,
+        metadata: { messages: messages.length, inserted: count },
+      });
+      return count;
+    });
+    inserted += insertedForUser;
+    parsedOptions.onProgress?.({
+      usersDone: done + 1,
+      usersTotal: known.length,
+      messagesDone,
+      messagesTotal,
+    });
+  }
+  return {
+    users: usernames.length,
+    usersCreated: created,
+    usersMissing: usernames.filter((name) => !ids.has(name.toLowerCase())),
+    messages: messagesTotal,
+    inserted,
+    alreadyPresent: messagesTotal - inserted,
+  };
+}

@@ -1,0 +1,56 @@
+import { ForbiddenError, NotFoundError } from '../../errors/errors.js';
+import type { RepositoryContext } from '../context.js';
+
+/**
+ * Checks that `conversationId` exists and belongs to `userId`. Throws `NotFoundError`
+ * (`conversation`) when it does not exist and `ForbiddenError` when another user owns it.
+ * Served by `conversations_id_idx`.
+ */
+export async function assertConversationOwner(
+  ctx: RepositoryContext,
+  userId: string,
+  conversationId: string,
+): Promise<void> {
+  const row = await ctx.db
+    .selectFrom('conversations')
+    .select('user_id')
+    .where('id', '=', conversationId)
+    .executeTakeFirst();
+  if (row === undefined) throw new NotFoundError('conversation');
+  if (row.user_id !== userId) throw new ForbiddenError('conversation');
+}
+
+/**
+ * After a write referencing conversations failed on a foreign key, finds which reference was
+ * bad and throws the matching typed error: `NotFoundError('user')` for a missing user,
+ * `NotFoundError('conversation')` for a missing conversation, `ForbiddenError` for a
+ * conversation owned by someone else. Returns normally when every reference is valid (the caller
+ * then rethrows the original error). Reads through the root executor: the failed statement may
+ * have aborted the caller's transaction.
+ */
+export async function explainReferenceFailure(
+  ctx: RepositoryContext,
+  references: readonly { readonly userId: string; readonly conversationId: string | undefined }[],
+): Promise<void> {
+  const conversationIds = [
+    ...new Set(references.flatMap((ref) => (ref.conversationId === undefined ? [] : [ref.conversationId]))),
+  ];
+  const owners = new Map<string, string>();
+  if (conversationIds.length > 0) {
+    const rows = await ctx.runtime.db
+      .selectFrom('conversations')
+      .select(['id', 'user_id'])
+      .where('id', 'in', conversationIds)
+      .execute();
+    for (const row of rows) owners.set(row.id, row.user_id);
+  }
+  for (const ref of references) {
+    if (ref.conversationId === undefined) continue;
+    const owner = owners.get(ref.conversationId);
+    if (owner === undefined) throw new NotFoundError('conversation');
+    if (owner !== ref.userId) throw new ForbiddenError('conversation');
+  }
+  const userIds = [...new Set(references.map((ref) => ref.userId))];
+  const users = await ctx.runtime.db.selectFrom('users').select('id').where('id', 'in', userIds).execute();
+  if (users.length < userIds.length) throw new NotFoundError('user');
+}

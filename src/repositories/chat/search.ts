@@ -1,0 +1,90 @@
+import type { RepositoryContext } from '../context.js';
+import { type ChatPage, type ChatSearchHit, type MessageRow, toChatMessage } from './chat-types.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { assertConversationOwner } from './ownership.js';
+import { preparedQuery } from './sql-text.js';
+
+/** Parsed `search()` input. */
+export interface SearchQuery {
+  readonly userId: string;
+  readonly query: string;
+  readonly conversationId: string | undefined;
+  readonly limit: number;
+  readonly cursor: string | undefined;
+}
+
+type SearchRow = MessageRow & { rank_text: string; snippet: string };
+
+/** ts_headline options: up to two fragments of about 5 to 20 words around the matches. */
+const HEADLINE =
+  'StartSel=<b>, StopSel=</b>, MaxFragments=2, MinWords=5, MaxWords=20, FragmentDelimiter=" ... "';
+
+/**
+ * Full-text search over one user's messages (optionally one conversation), best first.
+ * The query is parsed by websearch_to_tsquery (quotes, `or`, `-term`; never a syntax error); a
+ * query of only stop words or punctuation parses to an empty tsquery that matches nothing.
+ * Rows come from chat_messages_search_idx (GIN) ANDed with the user's key range; they are ranked
+ * by ts_rank_cd and paged by keyset over (rank, id) descending. Snippets are computed for the
+ * returned page only.
+ */
+export async function searchMessages(
+  ctx: RepositoryContext,
+  input: SearchQuery,
+): Promise<ChatPage<ChatSearchHit>> {
+  if (input.conversationId !== undefined) {
+    await assertConversationOwner(ctx, input.userId, input.conversationId);
+  }
+  let rank: string | null = null;
+  let id: string | null = null;
+  if (input.cursor !== undefined) {
+    const position = decodeCursor(input.cursor, 'search', /^-?\d+(\.\d+)?(e[+-]?\d+)?$/, /^\d{1,19}$/);
+    rank = position.key;
+    id = position.id;
+  }
+  const compiled = preparedQuery(
+    ctx,
+    'search',
+    (t) => `with q as (select websearch_to_tsquery($2::regconfig, $3) as query),
+hits as (
+  select m.id, m.user_id, m.conversation_id, m.client_id, m.role, m.content, m.metadata, m.created_at,
+    ts_rank_cd(m.search_vector, q.query) as rank
+  from ${t('chat_messages')} m, q
+  where m.user_id = $1 and ($4::uuid is null or m.conversation_id = $4) and m.search_vector @@ q.query
+),
+page as (
+  select * from hits
+  where $5::real is null or (rank, id) < ($5::real, $6::bigint)
+  order by rank desc, id desc
+  limit $7
+)
+select page.id, page.user_id, page.conversation_id, page.client_id, page.role, page.content, page.metadata,
+  page.created_at, page.rank::text as rank_text,
+  ts_headline($2::regconfig, page.content, q.query, '${HEADLINE}') as snippet
+from page, q
+order by page.rank desc, page.id desc`,
+    [
+      input.userId,
+      ctx.config.chat.searchLanguage,
+      input.query,
+      input.conversationId ?? null,
+      rank,
+      id,
+      input.limit + 1,
+    ],
+  );
+  const { rows } = await ctx.db.executeQuery<SearchRow>(compiled);
+  const more = rows.length > input.limit;
+  const page = more ? rows.slice(0, input.limit) : rows;
+  const last = page[page.length - 1];
+  return {
+    items: page.map((row) => ({
+      message: toChatMessage(row),
+      rank: Number(row.rank_text),
+      snippet: row.snippet,
+    })),
+    nextCursor:
+      more && last !== undefined
+        ? encodeCursor({ kind: 'search', key: last.rank_text, id: last.id })
+        : undefined,
+  };
+}

@@ -1,0 +1,99 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+/**
+ * Input of `cb.sessions.create`.
+ *
+ * @example
+ * ```ts
+ * SessionCreateInput.parse({ userId, ip: req.ip, ttlMs: 60 * 60_000 });
+ * ```
+ */
+export const SessionCreateInput = z.strictObject({
+  userId: z.uuid(),
+  /** The client's IP address (IPv4 or IPv6). */
+  ip: z
+    .string()
+    .refine((value) => isIP(value) !== 0, 'must be an IPv4 or IPv6 address')
+    .optional(),
+  /** The client's User-Agent header, truncated to 512 characters. */
+  userAgent: z
+    .string()
+    .transform((value) => value.slice(0, 512))
+    .optional(),
+  /**
+   * Absolute lifetime of this session in ms; may only shorten `sessions.absoluteTimeoutMs`.
+   * @default sessions.absoluteTimeoutMs
+   */
+  ttlMs: z.number().int().positive().optional(),
+});
+/** Input of `cb.sessions.create`. */
+export type SessionCreateInput = z.input<typeof SessionCreateInput>;
+
+/**
+ * Why a session was revoked: a short code such as `logout` (no personal data).
+ *
+ * @example
+ * ```ts
+ * await cb.sessions.revoke(token, 'logout');
+ * ```
+ */
+export const RevokeReasonInput = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[\p{L}\p{N} ._:-]+$/u, 'must be a short code such as logout or password_change');
+
+/**
+ * Options of `cb.sessions.revokeAllForUser`.
+ *
+ * @example
+ * ```ts
+ * await cb.sessions.revokeAllForUser(userId, { exceptSessionId, reason: 'password_change' });
+ * ```
+ */
+export const RevokeAllInput = z.strictObject({
+  /** Keep this session (e.g. the one changing the password). */
+  exceptSessionId: z.uuid().optional(),
+  /** @default 'revoke_all' */
+  reason: RevokeReasonInput.optional(),
+});
+/** Options of `cb.sessions.revokeAllForUser`. */
+export type RevokeAllInput = z.input<typeof RevokeAllInput>;
+
+/**
+ * Options of `cb.sessions.listForUser`.
+ *
+ * @example
+ * ```ts
+ * await cb.sessions.listForUser(userId, { includeEnded: true, limit: 20 });
+ * ```
+ */
+export const SessionListInput = z.strictObject({
+  /** Also list revoked and expired sessions. @default false */
+  includeEnded: z.boolean().default(false),
+  /** @default 100 */
+  limit: z.number().int().min(1).max(1000).default(100),
+  /** The `nextCursor` of the previous page. */
+  cursor: z.string().min(1).max(500).optional(),
+});
+/** Options of `cb.sessions.listForUser`. */
+export type SessionListInput = z.input<typeof SessionListInput>;
+
+/**
+ * Options of `cb.sessions.purgeExpired`.
+ *
+ * @example
+ * ```ts
+ * await cb.sessions.purgeExpired({ olderThan: new Date(Date.now() - 7 * 864e5) });
+ * ```
+ */
+export const PurgeExpiredInput = z.strictObject({
+  /**
+   * Delete sessions that ended (revoked, absolutely expired or idle-expired) before this instant.
+   * @default 30 days before now (the configured clock)
+   */
+  olderThan: z.date().optional(),
+});
+/** Options of `cb.sessions.purgeExpired`. */
+export type PurgeExpiredInput = z.input<typeof PurgeExpiredInput>;

@@ -1,0 +1,41 @@
+import { ValidationError } from '../../errors/errors.js';
+
+/**
+ * A keyset position `(created_at, id)`. `createdAt` is PostgreSQL's own text form of the
+ * timestamptz (microsecond precision), so the next page starts exactly after the last row even
+ * when several rows share a millisecond.
+ */
+export interface KeysetPosition {
+  readonly createdAt: string;
+  readonly id: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2})?|Z)?$/;
+
+/** Encodes a position as an opaque cursor string. */
+export function encodeCursor(position: KeysetPosition): string {
+  return Buffer.from(JSON.stringify([position.createdAt, position.id]), 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor made by {@link encodeCursor}; throws `ValidationError` at `cursor` otherwise. */
+export function decodeCursor(cursor: string): KeysetPosition {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      typeof value[1] === 'string' &&
+      TIMESTAMP.test(value[0]) &&
+      UUID.test(value[1])
+    ) {
+      return { createdAt: value[0], id: value[1] };
+    }
+  } catch {
+    // fall through
+  }
+  throw new ValidationError('invalid cursor: not a cursor returned by a previous page', [
+    { path: ['cursor'], message: 'not a cursor returned by a previous page', code: 'invalid_cursor' },
+  ]);
+}

@@ -1,0 +1,182 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+/**
+ * bcrypt reads at most this many bytes of a password; longer ones are refused, not truncated.
+ *
+ * @example
+ * ```ts
+ * if (Buffer.byteLength(password) > PASSWORD_MAX_BYTES) showError('Password too long');
+ * ```
+ */
+export const PASSWORD_MAX_BYTES = 72;
+
+/**
+ * A password as carebase accepts it: at most 72 UTF-8 bytes (bcrypt silently ignores the rest)
+ * and no NUL character (bcrypt's C core would stop there). The configurable minimum length
+ * (`users.passwordMinLength`, in characters) is checked by the repository after this schema.
+ *
+ * @example
+ * ```ts
+ * const ok = PasswordInput.safeParse(form.password).success;
+ * ```
+ */
+export const PasswordInput = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((value) => Buffer.byteLength(value, 'utf8') <= PASSWORD_MAX_BYTES, {
+    message: `must be at most ${PASSWORD_MAX_BYTES} bytes in UTF-8 (bcrypt ignores the rest)`,
+  })
+  .refine((value) => !value.includes('\u0000'), { message: 'must not contain a NUL character' });
+
+/**
+ * A username: 1-64 characters, no '@' (a login with '@' is an email), no spaces or controls.
+ *
+ * @example
+ * ```ts
+ * UsernameInput.parse('ana.souza');
+ * ```
+ */
+export const UsernameInput = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[^@\s\p{C}]+$/u, "must not contain '@', spaces or control characters");
+
+/**
+ * An email address; stored as given (trimmed), unique case-insensitively.
+ *
+ * @example
+ * ```ts
+ * EmailInput.parse('ana@example.org');
+ * ```
+ */
+export const EmailInput = z.string().trim().max(320).pipe(z.email());
+
+/**
+ * A display name: up to 200 characters, or `null` to clear it.
+ *
+ * @example
+ * ```ts
+ * DisplayNameInput.parse('Ana Souza, RN');
+ * ```
+ */
+export const DisplayNameInput = z
+  .string()
+  .trim()
+  .max(200)
+  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+
+/**
+ * A role name; checked against the configured allow-list (`users.roles`) by the repository.
+ *
+ * @example
+ * ```ts
+ * RoleInput.parse('nurse');
+ * ```
+ */
+export const RoleInput = z.string().min(1).max(32);
+
+const IpInput = z.string().refine((value) => isIP(value) !== 0, 'must be an IPv4 or IPv6 address');
+const UserAgentInput = z.string().transform((value) => value.slice(0, 512));
+
+/**
+ * Input of `cb.users.create`.
+ *
+ * @example
+ * ```ts
+ * const input = UserCreateInput.parse(req.body); // same rules as cb.users.create
+ * ```
+ */
+export const UserCreateInput = z.strictObject({
+  username: UsernameInput,
+  email: EmailInput,
+  password: PasswordInput,
+  role: RoleInput,
+  displayName: DisplayNameInput.optional(),
+});
+/** Input of `cb.users.create`. */
+export type UserCreateInput = z.input<typeof UserCreateInput>;
+
+/**
+ * Patch of `cb.users.update`: profile fields only (role, status and password have their own methods).
+ *
+ * @example
+ * ```ts
+ * UserUpdateInput.parse({ displayName: null });
+ * ```
+ */
+export const UserUpdateInput = z
+  .strictObject({
+    username: UsernameInput.optional(),
+    email: EmailInput.optional(),
+    displayName: DisplayNameInput.nullable().optional(),
+  })
+  .refine(
+    (patch) => Object.values(patch).some((value) => value !== undefined),
+    'must change at least one field',
+  );
+/** Patch of `cb.users.update`. */
+export type UserUpdateInput = z.input<typeof UserUpdateInput>;
+
+/**
+ * Input of `cb.users.list`.
+ *
+ * @example
+ * ```ts
+ * UserListInput.parse({ role: 'nurse', limit: 20 });
+ * ```
+ */
+export const UserListInput = z.strictObject({
+  role: RoleInput.optional(),
+  status: z.enum(['active', 'disabled']).optional(),
+  /** Case-insensitive substring of username, email or display name. */
+  search: z.string().min(1).max(200).optional(),
+  /** @default 50 */
+  limit: z.number().int().min(1).max(500).default(50),
+  /** The `nextCursor` of the previous page. */
+  cursor: z.string().min(1).max(500).optional(),
+});
+/** Input of `cb.users.list`. */
+export type UserListInput = z.input<typeof UserListInput>;
+
+/**
+ * Input of `cb.users.authenticate`.
+ *
+ * @example
+ * ```ts
+ * AuthenticateInput.parse({ login: 'ana', password, ip: '203.0.113.7' });
+ * ```
+ */
+export const AuthenticateInput = z.strictObject({
+  /** Username, or email when it contains '@'; case-insensitive. */
+  login: z.string().trim().min(1).max(320),
+  /** Checked for length only, so an over-long password fails like a wrong one (no hint). */
+  password: z.string().max(1024),
+  ip: IpInput.optional(),
+  userAgent: UserAgentInput.optional(),
+});
+/** Input of `cb.users.authenticate`. */
+export type AuthenticateInput = z.input<typeof AuthenticateInput>;
+
+/**
+ * Input of `cb.users.changePassword`.
+ *
+ * @example
+ * ```ts
+ * ChangePasswordInput.parse({ currentPassword, newPassword });
+ * ```
+ */
+export const ChangePasswordInput = z.strictObject({
+  /** When given, must match the stored password (self-service change); omit for an admin reset. */
+  currentPassword: z.string().max(1024).optional(),
+  newPassword: PasswordInput,
+  /** The session to keep (the one making the change); every other session is revoked. */
+  exceptSessionId: z.uuid().optional(),
+});
+/** Input of `cb.users.changePassword`. */
+export type ChangePasswordInput = z.input<typeof ChangePasswordInput>;
+
+/** A user id. */
+export const UserIdInput = z.uuid();

@@ -1,0 +1,540 @@
+import { sql } from 'kysely';
+import { NotFoundError, ValidationError } from '../../errors/errors.js';
+import { parseInput } from '../../errors/validation.js';
+import { recordAudit } from '../audit/record.js';
+import type { RepositoryContext } from '../context.js';
+import { SessionsRepository } from '../sessions/sessions-repository.js';
+import { type AuthenticationResult, authenticate } from './authenticate.js';
+import { decodeCursor, encodeCursor } from './keyset-cursor.js';
+import { PasswordHasher } from './password-hasher.js';
+import { toUser, USER_COLUMNS, type User } from './user.js';
+import { collectUserData, eraseUserData, type UserDataExport, type UserErasure } from './user-data.js';
+import {
+  type AuthenticateInput,
+  ChangePasswordInput,
+  EmailInput,
+  RoleInput,
+  UserCreateInput,
+  UserIdInput,
+  UserListInput,
+  UsernameInput,
+  UserUpdateInput,
+} from './user-inputs.js';
+
+/**
+ * A page of users.
+ *
+ * @example
+ * ```ts
+ * const page: UserPage = await cb.users.list({ limit: 50 });
+ * ```
+ */
+export interface UserPage {
+  readonly items: readonly User[];
+  readonly nextCursor: string | undefined;
+}
+
+/**
+ * User accounts: bcrypt passwords (cost 12 by default, rehashed upward at login), per-account
+ * lockout counted atomically in the database, case-insensitive unique usernames and emails,
+ * roles from a configured allow-list, data-subject export and erasure.
+ *
+ * Every method is safe to call concurrently; each write commits together with its audit entry
+ * (inside the caller's transaction on `tx.users`). The password hash never leaves this class.
+ *
+ * @example
+ * ```ts
+ * const user = await cb.users.create({ username: 'ana', email: 'ana@example.org', password, role: 'nurse' });
+ * const login = await cb.users.authenticate({ login: 'ANA', password, ip: req.ip });
+ * ```
+ */
+export class UsersRepository {
+  readonly #ctx: RepositoryContext;
+  readonly #hasher: PasswordHasher;
+
+  /** @internal Use `cb.users`. */
+  constructor(ctx: RepositoryContext) {
+    this.#ctx = ctx;
+    this.#hasher = new PasswordHasher(ctx.config.users.bcryptCost, ctx.config.users.passwordMinLength);
+  }
+
+  /**
+   * Creates a user with a bcrypt hash of `password` and returns it (without the hash). Audited
+   * as `user.create`.
+   *
+   * Throws `ValidationError` for bad input (a password over 72 UTF-8 bytes or under
+   * `users.passwordMinLength`, a role outside `users.roles`), `ConflictError` with `field`
+   * `username` or `email` when either is taken case-insensitively, also by a concurrent create.
+   *
+   * @example
+   * ```ts
+   * const user = await cb.users.create({ username: 'ana', email: 'ana@example.org', password, role: 'nurse' });
+   * ```
+   */
+  async create(input: UserCreateInput): Promise<User> {
+    const parsed = parseInput(UserCreateInput, input, 'user');
+    this.#checkRole(parsed.role, 'role');
+    this.#hasher.checkPolicy(parsed.password, 'password');
+    const passwordHash = await this.#hasher.hash(parsed.password);
+    const now = this.#ctx.now();
+    return this.#ctx.atomic(async (ctx) => {
+      const row = await ctx.db
+        .insertInto('users')
+        .values({
+          username: parsed.username,
+          email: parsed.email,
+          display_name: parsed.displayName ?? null,
+          password_hash: passwordHash,
+          role: parsed.role,
+          password_changed_at: now,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning(USER_COLUMNS)
+        .executeTakeFirstOrThrow();
+      await recordAudit(ctx, {
+        action: 'user.create',
+        resourceType: 'user',
+        resourceId: row.id,
+        subjectId: row.id,
+        changes: { role: row.role },
+      });
+      return toUser(row);
+    });
+  }
+
+  /**
+   * Finds a user by id. Throws `ValidationError` when `id` is not a UUID.
+   *
+   * @example
+   * ```ts
+   * const user = await cb.users.findById(id); // User | undefined
+   * ```
+   */
+  async findById(id: string): Promise<User | undefined> {
+    const parsed = parseInput(UserIdInput, id, 'user id');
+    const row = await this.#ctx.db
+      .selectFrom('users')
+      .select(USER_COLUMNS)
+      .where('id', '=', parsed)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toUser(row);
+  }
+
+  /**
+   * Finds a user by id, or throws `NotFoundError`. Throws `ValidationError` for a malformed id.
+   *
+   * @example
+   * ```ts
+   * const user = await cb.users.getById(id);
+   * ```
+   */
+  async getById(id: string): Promise<User> {
+    const user = await this.findById(id);
+    if (user === undefined) throw new NotFoundError('user');
+    return user;
+  }
+
+  /**
+   * Finds a user by username, case-insensitively. Throws `ValidationError` for a malformed name.
+   *
+   * @example
+   * ```ts
+   * const user = await cb.users.findByUsername('Ana'); // finds 'ana'
+   * ```
+   */
+  findByUsername(username: string): Promise<User | undefined> {
+    return this.#findBy('username', parseInput(UsernameInput, username, 'username'));
+  }
+
+  /**
+   * Finds a user by email, case-insensitively. Throws `ValidationError` for a malformed email.
+   *
+   * @example
+   * ```ts
+   * const user = await cb.users.findByEmail('ANA@example.org');
+   * ```
+   */
+  findByEmail(email: string): Promise<User | undefined> {
+    return this.#findBy('email', parseInput(EmailInput, email, 'email'));
+  }
+
+  /**
+   * Lists users in creation order, filtered by role, status and a case-insensitive substring of
+   * username, email or display name; keyset-paginated (pass `nextCursor` back as `cursor`).
+   *
+   * Throws `ValidationError` for bad options or a cursor not returned by this method.
+   *
+   * @example
+   * ```ts
+   * let page = await cb.users.list({ role: 'nurse', limit: 100 });
+   * while (page.nextCursor) page = await cb.users.list({ role: 'nurse', limit: 100, cursor: page.nextCursor });
+   * ```
+   */
+  async list(options: UserListInput = {}): Promise<UserPage> {
+    const parsed = parseInput(UserListInput, options, 'user list options');
+    const after = parsed.cursor === undefined ? undefined : decodeCursor(parsed.cursor);
+    let query = this.#ctx.db
+      .selectFrom('users')
+      .select([...USER_COLUMNS, sql<string>`created_at::text`.as('created_at_text')])
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(parsed.limit + 1);
+    if (parsed.role !== undefined) query = query.where('role', '=', parsed.role);
+    if (parsed.status !== undefined) query = query.where('status', '=', parsed.status);
+    if (parsed.search !== undefined) {
+      const pattern = `%${parsed.search.replace(/[\\%_]/g, '\\$&')}%`;
+      query = query.where((eb) =>
+        eb.or([
+          eb('username', 'ilike', pattern),
+          eb('email', 'ilike', pattern),
+          eb('display_name', 'ilike', pattern),
+        ]),
+      );
+    }
+    if (after !== undefined) {
+      query = query.where(
+        sql<boolean>`(created_at, id) > (${after.createdAt}::timestamptz, ${after.id}::uuid)`,
+      );
+    }
+    const rows = await query.execute();
+    const page = rows.slice(0, parsed.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(toUser),
+      nextCursor:
+        rows.length > parsed.limit && last !== undefined
+          ? encodeCursor({ createdAt: last.created_at_text, id: last.id })
+          : undefined,
+    };
+  }
+
+  /**
+   * Updates profile fields (username, email, display name) and returns the user. Audited as
+   * `user.update` with the changed field names (never their values).
+   *
+   * Throws `ValidationError` for a bad patch, `NotFoundError` for an unknown user,
+   * `ConflictError` when the new username or email is taken.
+   *
+   * @example
+   * ```ts
+   * await cb.users.update(id, { displayName: 'Ana Souza, RN' });
+   * ```
+   */
+  async update(id: string, patch: UserUpdateInput): Promise<User> {
+    const userId = parseInput(UserIdInput, id, 'user id');
+    const parsed = parseInput(UserUpdateInput, patch, 'user patch');
+    const fields = Object.keys(parsed).filter((key) => parsed[key as keyof typeof parsed] !== undefined);
+    return this.#ctx.atomic(async (ctx) => {
+      const row = await ctx.db
+        .updateTable('users')
+        .set({
+          ...(parsed.username === undefined ? {} : { username: parsed.username }),
+          ...(parsed.email === undefined ? {} : { email: parsed.email }),
+          ...(parsed.displayName === undefined ? {} : { display_name: parsed.displayName }),
+        })
+        .where('id', '=', userId)
+        .returning(USER_COLUMNS)
+        .executeTakeFirst();
+      if (row === undefined) throw new NotFoundError('user');
+      await recordAudit(ctx, {
+        action: 'user.update',
+        resourceType: 'user',
+        resourceId: userId,
+        subjectId: userId,
+        changes: { fields },
+      });
+      return toUser(row);
+    });
+  }
+
+  /**
+   * Sets a user's role (one of `users.roles`) and returns the user. Audited as
+   * `user.role_change` with the old and new role.
+   *
+   * Throws `ValidationError` for a role outside the allow-list, `NotFoundError` for an unknown user.
+   *
+   * @example
+   * ```ts
+   * await cb.withActor({ userId: admin.id }).users.setRole(id, 'clinician');
+   * ```
+   */
+  async setRole(id: string, role: string): Promise<User> {
+    const userId = parseInput(UserIdInput, id, 'user id');
+    const newRole = parseInput(RoleInput, role, 'role');
+    this.#checkRole(newRole, 'role');
+    return this.#ctx.atomic(async (ctx) => {
+      const before = await ctx.db
+        .selectFrom('users')
+        .select('role')
+        .where('id', '=', userId)
+        .forUpdate()
+        .executeTakeFirst();
+      if (before === undefined) throw new NotFoundError('user');
+      const row = await ctx.db
+        .updateTable('users')
+        .set({ role: newRole })
+        .where('id', '=', userId)
+        .returning(USER_COLUMNS)
+        .executeTakeFirstOrThrow();
+      await recordAudit(ctx, {
+        action: 'user.role_change',
+        resourceType: 'user',
+        resourceId: userId,
+        subjectId: userId,
+        changes: { role: { from: before.role, to: newRole } },
+      });
+      return toUser(row);
+    });
+  }
+
+  /**
+   * Disables an account: it can no longer log in, and every live session is revoked in the same
+   * transaction, so its sessions stop validating at once. Audited as `user.deactivate`.
+   * Idempotent. Throws `NotFoundError` for an unknown user.
+   *
+   * @example
+   * ```ts
+   * await cb.users.deactivate(id);
+   * ```
+   */
+  deactivate(id: string): Promise<User> {
+    return this.#setStatus(id, 'disabled');
+  }
+
+  /**
+   * Re-enables a disabled account (and clears any lockout). Audited as `user.reactivate`.
+   * Idempotent. Throws `NotFoundError` for an unknown user.
+   *
+   * @example
+   * ```ts
+   * await cb.users.reactivate(id);
+   * ```
+   */
+  reactivate(id: string): Promise<User> {
+    return this.#setStatus(id, 'active');
+  }
+
+  /**
+   * Changes a password. With `currentPassword` (self-service) it must match the stored one; an
+   * admin reset omits it. Clears any lockout and revokes every other session of the user (all of
+   * them unless `exceptSessionId`). Audited as `user.password_change`.
+   *
+   * Throws `ValidationError` for a bad new password or a wrong `currentPassword` (field
+   * `currentPassword`), `NotFoundError` for an unknown user.
+   *
+   * @example
+   * ```ts
+   * await cb.users.changePassword(user.id, { currentPassword, newPassword, exceptSessionId: session.id });
+   * ```
+   */
+  async changePassword(id: string, input: ChangePasswordInput): Promise<void> {
+    const userId = parseInput(UserIdInput, id, 'user id');
+    const parsed = parseInput(ChangePasswordInput, input, 'password change');
+    this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
+    const stored = await this.#ctx.db
+      .selectFrom('users')
+      .select('password_hash')
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    if (stored === undefined) throw new NotFoundError('user');
+    if (
+      parsed.currentPassword !== undefined &&
+      !(await this.#hasher.verify(parsed.currentPassword, stored.password_hash))
+    ) {
+      await this.#ctx.atomic((ctx) =>
+        recordAudit(ctx, {
+          action: 'user.password_change',
+          resourceType: 'user',
+          resourceId: userId,
+          subjectId: userId,
+          outcome: 'failure',
+          outcomeDetail: 'invalid_current_password',
+        }),
+      );
+      throw new ValidationError('invalid password change at currentPassword: does not match', [
+        { path: ['currentPassword'], message: 'does not match', code: 'invalid_current_password' },
+      ]);
+    }
+    const passwordHash = await this.#hasher.hash(parsed.newPassword);
+    const now = this.#ctx.now();
+    await this.#ctx.atomic(async (ctx) => {
+      const row = await ctx.db
+        .updateTable('users')
+        .set({
+          password_hash: passwordHash,
+          password_changed_at: now,
+          failed_login_count: 0,
+          locked_until: null,
+        })
+        .where('id', '=', userId)
+        .returning('id')
+        .executeTakeFirst();
+      if (row === undefined) throw new NotFoundError('user');
+      await recordAudit(ctx, {
+        action: 'user.password_change',
+        resourceType: 'user',
+        resourceId: userId,
+        subjectId: userId,
+        metadata: { selfService: parsed.currentPassword !== undefined },
+      });
+      await new SessionsRepository(ctx).revokeAllForUser(userId, {
+        reason: 'password_change',
+        ...(parsed.exceptSessionId === undefined ? {} : { exceptSessionId: parsed.exceptSessionId }),
+      });
+    });
+  }
+
+  /**
+   * Verifies a login by username or email (case-insensitive; a login containing '@' is an
+   * email). Updates `last_login_at` and rehashes a password stored below the configured cost on
+   * success. Failures are counted atomically in the database; `users.lockout.maxFailures`
+   * consecutive ones lock the account for `users.lockout.durationMs`, also under concurrent
+   * attempts. Unknown logins take as long as wrong passwords. Every success, failure and lockout
+   * is audited (`user.login`, `user.lockout`) with the IP and user agent.
+   *
+   * Returns `{ ok: false, reason }` for failed logins (never throws for them): show one generic
+   * message for every reason. Throws `ValidationError` for malformed input.
+   *
+   * @example
+   * ```ts
+   * const result = await cb.users.authenticate({ login, password, ip: req.ip, userAgent: req.get('user-agent') });
+   * if (!result.ok) return res.status(401).json({ error: 'invalid login' });
+   * ```
+   */
+  authenticate(input: AuthenticateInput): Promise<AuthenticationResult> {
+    return authenticate(this.#ctx, this.#hasher, input);
+  }
+
+  /**
+   * Clears a lockout and the failure count. Audited as `user.unlock`. Idempotent.
+   * Throws `NotFoundError` for an unknown user.
+   *
+   * @example
+   * ```ts
+   * await cb.withActor({ userId: admin.id, ip: req.ip }).users.unlock(id);
+   * ```
+   */
+  async unlock(id: string): Promise<User> {
+    const userId = parseInput(UserIdInput, id, 'user id');
+    return this.#ctx.atomic(async (ctx) => {
+      const row = await ctx.db
+        .updateTable('users')
+        .set({ failed_login_count: 0, locked_until: null })
+        .where('id', '=', userId)
+        .returning(USER_COLUMNS)
+        .executeTakeFirst();
+      if (row === undefined) throw new NotFoundError('user');
+      await recordAudit(ctx, {
+        action: 'user.unlock',
+        resourceType: 'user',
+        resourceId: userId,
+        subjectId: userId,
+      });
+      return toUser(row);
+    });
+  }
+
+  /**
+   * True when `user` is active and its role has `permission` in `users.permissions`. Pure: no
+   * database access.
+   *
+   * @example
+   * ```ts
+   * if (!cb.users.can(found.user, 'chart:write')) return res.status(403).end();
+   * ```
+   */
+  can(user: Pick<User, 'role' | 'status'>, permission: string): boolean {
+    if (user.status !== 'active') return false;
+    return this.#ctx.config.users.permissions[user.role]?.includes(permission) ?? false;
+  }
+
+  /**
+   * Returns everything carebase holds about a user as one JSON-serializable document: profile,
+   * sessions (without tokens or hashes) and audit entries by or about them. Audited as
+   * `user.export`. Throws `NotFoundError` for an unknown user.
+   *
+   * @example
+   * ```ts
+   * res.json(await cb.users.exportData(id));
+   * ```
+   */
+  async exportData(id: string): Promise<UserDataExport> {
+    const userId = parseInput(UserIdInput, id, 'user id');
+    return this.#ctx.atomic(async (ctx) => {
+      const row = await ctx.db
+        .selectFrom('users')
+        .select(USER_COLUMNS)
+        .where('id', '=', userId)
+        .executeTakeFirst();
+      if (row === undefined) throw new NotFoundError('user');
+      const data = await collectUserData(ctx, toUser(row));
+      await recordAudit(ctx, {
+        action: 'user.export',
+        resourceType: 'user',
+        resourceId: userId,
+        subjectId: userId,
+      });
+      return data;
+    });
+  }
+
+  /**
+   * Erases a user: deletes the account and its sessions in one transaction. Audit entries stay
+   * (append-only) with only the user's uuid, which no longer resolves to a name or email.
+   * The erasure itself is audited as `user.erase`. Throws `NotFoundError` for an unknown user.
+   *
+   * @example
+   * ```ts
+   * const removed = await cb.withActor({ userId: admin.id }).users.erase(id);
+   * ```
+   */
+  async erase(id: string): Promise<UserErasure> {
+    const userId = parseInput(UserIdInput, id, 'user id');
+    return this.#ctx.atomic(async (ctx) => {
+      const erased = await eraseUserData(ctx, userId);
+      if (erased === undefined) throw new NotFoundError('user');
+      return erased;
+    });
+  }
+
+  async #findBy(column: 'username' | 'email', value: string): Promise<User | undefined> {
+    const row = await this.#ctx.db
+      .selectFrom('users')
+      .select(USER_COLUMNS)
+      .where(sql`lower(${sql.ref(column)})`, '=', sql<string>`lower(${value})`)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toUser(row);
+  }
+
+  #setStatus(id: string, status: 'active' | 'disabled'): Promise<User> {
+    const userId = parseInput(UserIdInput, id, 'user id');
+    return this.#ctx.atomic(async (ctx) => {
+      const row = await ctx.db
+        .updateTable('users')
+        .set(status === 'active' ? { status, failed_login_count: 0, locked_until: null } : { status })
+        .where('id', '=', userId)
+        .returning(USER_COLUMNS)
+        .executeTakeFirst();
+      if (row === undefined) throw new NotFoundError('user');
+      await recordAudit(ctx, {
+        action: status === 'active' ? 'user.reactivate' : 'user.deactivate',
+        resourceType: 'user',
+        resourceId: userId,
+        subjectId: userId,
+      });
+      if (status === 'disabled') {
+        await new SessionsRepository(ctx).revokeAllForUser(userId, { reason: 'user_deactivated' });
+      }
+      return toUser(row);
+    });
+  }
+
+  #checkRole(role: string, field: string): void {
+    if (!this.#ctx.config.users.roles.includes(role)) {
+      throw new ValidationError(`invalid ${field}: not one of the configured roles`, [
+        { path: [field], message: 'not one of the configured roles (users.roles)', code: 'invalid_role' },
+      ]);
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
+
+// A consumer project OUTSIDE the repository installs the packed tarball (as `npm install carebase`
+// would) and uses it from ESM and from CJS. `npm test` builds first.
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const built = existsSync(join(root, 'dist/index.js'));
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+let database: ScratchDatabase;
+let consumer: string;
+let packed: string[];
+
+beforeAll(async () => {
+  if (!built) return;
+  database = await scratchDatabase();
+  consumer = mkdtempSync(join(tmpdir(), 'carebase-consumer-'));
+  const json = execFileSync(npm, ['pack', '--json', '--pack-destination', consumer], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  const [info] = JSON.parse(json) as [{ filename: string; files: { path: string }[] }];
+  packed = info.files.map((file) => file.path);
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+  execFileSync(
+    npm,
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--loglevel=error',
+      `./${info.filename}`,
+      'kysely',
+      'pg',
+    ],
+    // No install scripts approved: npm 11 blocks them by default, and carebase must still work
+    // (bcrypt loads its prebuilt binary).
+    { cwd: consumer, encoding: 'utf8' },
+  );
+}, 180_000);
+
+afterAll(async () => {
+  if (consumer !== undefined) rmSync(consumer, { recursive: true, force: true });
+  await database?.drop();
+});
+
+function node(file: string, source: string): Record<string, unknown> {
+  writeFileSync(join(consumer, file), source);
+  const output = execFileSync(process.execPath, [file], {
+    cwd: consumer,
+    encoding: 'utf8',
+    env: { ...process.env, TEST_URL: database.url },
+  });
+  return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+}
+
+describe.skipIf(!built)('the packed tarball in a consumer project (skipped when dist/ is missing)', () => {
+  it('contains dist for all four entry points, the CLI and migrations/, and nothing from src/ or test/', () => {
+    for (const entry of ['index', 'migration', 'backup', 'testing']) {
+      for (const ext of ['js', 'cjs', 'd.ts', 'd.cts']) expect(packed).toContain(`dist/${entry}.${ext}`);
+    }
+    expect(packed).toContain('dist/cli.js');
+    expect(packed.some((path) => path.startsWith('migrations/') && path.endsWith('.sql'))).toBe(true);
+    expect(packed.some((path) => path.startsWith('src/') || path.startsWith('test/'))).toBe(false);
+  });
+
+  it('works from an ESM consumer', () => {
+    const result = node(
+      'esm.mjs',
+      `import { createCarebase } from 'carebase';
+       const cb = createCarebase({ connectionString: process.env.TEST_URL, schema: 'esm_pkg' });
+       const { results } = await cb.migrate();
+       const health = await cb.health();
+       await cb.close();
+       console.log(JSON.stringify({ ok: health.ok, applied: results.length }));`,
+    );
+    expect(result.ok).toBe(true);
+    expect(result.applied).toBeGreaterThan(0);
+  });
+
+  it('loads the native bcrypt binding without approved install scripts', () => {
+    const result = node(
+      'bcrypt.mjs',
+      `import { createRequire } from 'node:module';
+       const bcrypt = createRequire(import.meta.url)('bcrypt');
+       const hash = await bcrypt.hash('correct horse', 4);
+       console.log(JSON.stringify({ ok: await bcrypt.compare('correct horse', hash) }));`,
+    );
+    expect(result).toEqual({ ok: true });
+  });
+
+  it('works from a CJS consumer', () => {
+    const result = node(
+      'cjs.cjs',
+      `const { createCarebase } = require('carebase');
+       const { migrationStatus } = require('carebase/migration');
+       (async () => {
+         const cb = createCarebase({ connectionString: process.env.TEST_URL, schema: 'cjs_pkg' });
+         await cb.migrate();
+         const [status] = await migrationStatus(process.env.TEST_URL, { schema: 'cjs_pkg' });
+         const health = await cb.health();
+         await cb.close();
+         console.log(JSON.stringify({ ok: health.ok, pending: status.pending.length }));
+       })().catch((error) => { console.error(error); process.exit(1); });`,
+    );
+    expect(result).toEqual({ ok: true, pending: 0 });
+  });
+});
