@@ -15,6 +15,9 @@ import { checkHealth, type HealthReport } from './pool/health.js';
 import { CarebaseKyselyPool, PreparedStatements } from './pool/kysely-pool.js';
 import { runTransaction, type TransactionOptions } from './pool/transaction.js';
 import { AnalyticsRepository } from './repositories/analytics/analytics-repository.js';
+// --- audit (issue 6) imports ---
+import { AuditRepository } from './repositories/audit/audit-repository.js';
+// --- chat (issue 8) import ---
 import { ChatRepository } from './repositories/chat/chat-repository.js';
 import {
   type ActorInput,
@@ -109,6 +112,21 @@ export class CarebaseScope {
   }
 
   // --- audit (issue 6): `get audit()` ---
+  #audit: AuditRepository | undefined;
+
+  /**
+   * The audit log of this scope: entries written through it are attributed to the scope's actor
+   * (`withActor`) and, inside `transaction()`, commit or roll back with the transaction.
+   *
+   * @example
+   * ```ts
+   * await cb.withActor({ userId, ip }).audit.log({ action: 'chart.view', resourceType: 'chart', resourceId });
+   * ```
+   */
+  get audit(): AuditRepository {
+    this.#audit ??= new AuditRepository(this.#context);
+    return this.#audit;
+  }
 
   // --- chat (issue 8): `get chat()` ---
   #chat: ChatRepository | undefined;
@@ -147,7 +165,14 @@ export class CarebaseScope {
 
   /**
    * Returns a scope whose writes are attributed to `actor` in the audit log. Cheap: call it per
-   * request. Throws `ValidationError` for a malformed actor (e.g. an invalid IP).
+   * request. Every audited repository write made through the returned scope (`scoped.users`,
+   * `scoped.sessions`, `scoped.chat`, `scoped.audit.log`, and the same inside
+   * `scoped.transaction(tx => ...)`) records its audit entry with `actor.userId`, `ip`,
+   * `userAgent` and `requestId`, in the same transaction as the write: if the write rolls back, so
+   * does its entry. `type` defaults to `user` when `userId` is set, `system` otherwise. See
+   * docs/audit.md for which operations emit which actions.
+   *
+   * Throws `ValidationError` for a malformed actor (e.g. an invalid IP).
    *
    * @example
    * ```ts

@@ -108,7 +108,17 @@ export {
 } from './repositories/analytics/query-input.js';
 export type { RefreshRollupsResult } from './repositories/analytics/refresh-rollups.js';
 // --- audit (issue 6) ---
+export type { AuditEntry } from './repositories/audit/audit-entry.js';
+export { AuditRepository } from './repositories/audit/audit-repository.js';
+export { AuditExportInput } from './repositories/audit/export.js';
+export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
 export { AuditEntryInput } from './repositories/audit/record.js';
+export { AuditRetentionInput, type AuditRetentionResult } from './repositories/audit/retention.js';
+export {
+  type AuditTamperReason,
+  AuditVerifyInput,
+  type AuditVerifyResult,
+} from './repositories/audit/verify.js';
 // --- chat (issue 8) ---
 export {
   ChatAppendInput,
@@ -184,9 +194,18 @@ export type {
   AnalyticsRollupStateTable,
   AnalyticsUserKeysTable,
 } from './schema/analytics.js';
-export type { AuditLogTable, JsonValue } from './schema/audit.js';
+export type {
+  AuditChainHeadTable,
+  AuditChainTable,
+  AuditLogTable,
+  AuditSealStateTable,
+  JsonValue,
+} from './schema/audit.js';
+
 export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
 export type { CarebaseDatabase } from './schema/database.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
 export type { SessionsTable } from './schema/sessions.js';
 export type { UsersTable } from './schema/users.js';
+
+// --- analytics (issue 9) ---

@@ -31,6 +31,14 @@ export const AuditOptionsSchema = z
     allowShortRetention: z.boolean().default(false),
     /** Monthly partitions kept created ahead of the current month. @default 2 */
     partitionsAhead: z.number().int().min(1).max(24).default(2),
+    /**
+     * When true, `cb.audit.log()` (and `recordAudit` outside a transaction) resolves only once its
+     * entry is sealed into the hash chain (concurrent callers share one sealing pass). When false,
+     * sealing runs in the background right after the write; `verify()` always seals first.
+     * Entries written inside a transaction are sealed after it commits, in the background.
+     * @default true
+     */
+    sealAfterWrite: z.boolean().default(true),
   })
   .refine((options) => options.allowShortRetention || options.retentionMonths >= 72, {
     path: ['retentionMonths'],

@@ -3,7 +3,10 @@ import type { ColumnType } from 'kysely';
 /** A JSON value as stored in a `jsonb` column. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-/** `audit_log`: append-only, partitioned by month on `occurred_at`. */
+/**
+ * `audit_log`: append-only (UPDATE, DELETE and TRUNCATE are refused by triggers), partitioned by
+ * month on `occurred_at`. `txid` and `row_hash` are set by the insert trigger.
+ */
 export interface AuditLogTable {
   id: ColumnType<string, never, never>;
   occurred_at: ColumnType<Date, Date | undefined, never>;
@@ -20,4 +23,36 @@ export interface AuditLogTable {
   request_id: string | null;
   changes: JsonValue | null;
   metadata: JsonValue | null;
+  /** The writing transaction's id (bigint as string), set by the insert trigger. */
+  txid: ColumnType<string, never, never>;
+  /** SHA-256 of the entry's canonical JSON, set by the insert trigger. */
+  row_hash: ColumnType<Buffer | null, never, never>;
+}
+
+/** `audit_chain`: one link per sealed entry in its month's hash chain. Written by `audit_seal()` only. */
+export interface AuditChainTable {
+  occurred_at: ColumnType<Date, never, never>;
+  id: ColumnType<string, never, never>;
+  seq: ColumnType<string, never, never>;
+  prev_id: ColumnType<string | null, never, never>;
+  row_hash: ColumnType<Buffer, never, never>;
+  chain_hash: ColumnType<Buffer, never, never>;
+}
+
+/** `audit_chain_head`: the head of each month's chain (state kept by `audit_seal()`). */
+export interface AuditChainHeadTable {
+  month: ColumnType<Date, never, never>;
+  last_seq: ColumnType<string, never, never>;
+  last_id: ColumnType<string, never, never>;
+  head_hash: ColumnType<Buffer, never, never>;
+  retired_at: ColumnType<Date | null, never, never>;
+  updated_at: ColumnType<Date, never, never>;
+}
+
+/** `audit_seal_state`: the sealing watermark (one row). */
+export interface AuditSealStateTable {
+  singleton: ColumnType<boolean, never, never>;
+  watermark: ColumnType<string, never, never>;
+  open_txids: ColumnType<string[], never, never>;
+  updated_at: ColumnType<Date, never, never>;
 }

@@ -7,13 +7,15 @@ import type {
   AnalyticsRollupStateTable,
   AnalyticsUserKeysTable,
 } from './analytics.js';
-import type { AuditLogTable } from './audit.js';
+import type { AuditChainHeadTable, AuditChainTable, AuditLogTable, AuditSealStateTable } from './audit.js';
 // --- chat (issue 8) imports ---
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
 import type { SchemaMigrationsTable } from './migrations.js';
 // --- sessions (issue 7) imports ---
 import type { SessionsTable } from './sessions.js';
 import type { UsersTable } from './users.js';
+
+// --- analytics (issue 9) imports ---
 
 /**
  * The Kysely database interface of every table carebase creates, keyed by table name in the
@@ -31,6 +33,9 @@ export interface CarebaseDatabase {
 
   // --- audit (issue 6) ---
   audit_log: AuditLogTable;
+  audit_chain: AuditChainTable;
+  audit_chain_head: AuditChainHeadTable;
+  audit_seal_state: AuditSealStateTable;
 
   // --- chat (issue 8) ---
   conversations: ConversationsTable;

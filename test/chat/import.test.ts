@@ -79,6 +79,7 @@ describe('cb.chat.importLegacyJson', () => {
       .select(['action', 'metadata'])
       .where('action', '=', 'chat.import')
       .where('resource_id', '=', userId)
+      .orderBy('id')
       .execute();
     expect(audit.map((row) => row.metadata)).toEqual([
       { messages: 3, inserted: 3 },

@@ -1,4 +1,5 @@
 import type { CliCommand } from '../command.js';
+import { auditCliCommand } from './audit.js';
 import { backupCliCommand } from './backup.js';
 import { importCliCommand } from './import-chat.js';
 import { migrateCommand } from './migrate.js';
@@ -14,6 +15,7 @@ export const COMMANDS: readonly CliCommand[] = [
   // --- backup ---
   backupCliCommand,
   // --- audit ---
+  auditCliCommand,
   // --- import ---
   importCliCommand,
   // --- doctor ---

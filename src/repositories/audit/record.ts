@@ -1,14 +1,23 @@
 import { isIP } from 'node:net';
-import { sql } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
+import { ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../errors/validation.js';
-import type { JsonValue } from '../../schema/audit.js';
-import type { CarebaseRuntime, RepositoryContext } from '../context.js';
+import type { RepositoryContext } from '../context.js';
+import { ensureAuditPartition } from './partitions.js';
+import { redactJson } from './redact.js';
+import { auditSealerOf } from './sealer.js';
 
 /**
  * One audit entry as repositories and hosts write it: who (actor), what (action on a resource),
  * about whom (subject), when, where (IP, user agent, request id) and with what outcome, plus a
  * JSON change set. Fields left out are taken from the scope's actor (`cb.withActor`).
+ *
+ * @example
+ * ```ts
+ * import { AuditEntryInput } from 'carebase';
+ * const entry = AuditEntryInput.parse({ action: 'chart.view', resourceType: 'chart', resourceId: '42' });
+ * ```
  */
 export const AuditEntryInput = z.strictObject({
   /** A short dotted verb, e.g. `user.login`, `chat.export`. */
@@ -43,79 +52,94 @@ export const AuditEntryInput = z.strictObject({
   changes: z.record(z.string(), z.unknown()).optional(),
   /** Free-form JSON context; redacted like `changes`. */
   metadata: z.record(z.string(), z.unknown()).optional(),
-  /** @default now (the configured clock) */
+  /**
+   * When it happened: within the retention period and at most one day ahead of the clock.
+   * @default now (the configured clock)
+   */
   occurredAt: z.date().optional(),
 });
 
 /** An audit entry as written by hosts and repositories. */
 export type AuditEntryInput = z.input<typeof AuditEntryInput>;
 
+const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+const COLUMNS =
+  'occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome, outcome_detail, ip, user_agent, request_id, changes, metadata';
+const insertSql = new Map<string, string>();
+
+function insertSqlFor(ctx: RepositoryContext): string {
+  let text = insertSql.get(ctx.config.schema);
+  if (text === undefined) {
+    const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
+    text = `insert into ${schema}.audit_log (${COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`;
+    insertSql.set(ctx.config.schema, text);
+  }
+  ctx.runtime.prepared.register(text);
+  return text;
+}
+
+function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
+  const now = ctx.now();
+  const oldest = new Date(now);
+  oldest.setUTCMonth(oldest.getUTCMonth() - ctx.config.audit.retentionMonths);
+  const tooOld = at.getTime() < oldest.getTime();
+  if (tooOld || at.getTime() > now.getTime() + MAX_FUTURE_MS) {
+    const message = tooOld
+      ? 'must be within the audit retention period'
+      : 'must not be more than a day ahead';
+    throw new ValidationError(`invalid audit entry at occurredAt: ${message}`, [
+      { path: ['occurredAt'], message, code: 'too_small' },
+    ]);
+  }
+}
+
 /**
  * Writes one audit entry on `ctx`'s executor (so inside the caller's transaction when there is
- * one), filling actor fields from the scope's actor. This is the single write path every
- * repository uses; the audit module owns its internals (tamper evidence, partitions, redaction).
+ * one: it commits or rolls back with the write it describes), filling actor fields from the
+ * scope's actor and redacting `audit.redactKeys` from `changes` and `metadata`. This is the single
+ * write path every repository uses. The entry's hash is computed by the database at insert; the
+ * entry is sealed into its month's hash chain after commit (awaited here when outside a
+ * transaction and `audit.sealAfterWrite` is on; in the background otherwise).
  *
  * Throws `ValidationError` for a malformed entry (nothing written).
+ * Concurrency: safe to call from any number of connections and instances at once; the chain is
+ * assigned by a serialized sealing step, never by the writers.
+ *
+ * @example
+ * ```ts
+ * await ctx.atomic(async (tx) => {
+ *   // ... the write ...
+ *   await recordAudit(tx, { action: 'user.update', resourceType: 'user', resourceId: id });
+ * });
+ * ```
  */
 export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput): Promise<void> {
   const parsed = parseInput(AuditEntryInput, entry, 'audit entry');
+  const occurredAt = parsed.occurredAt ?? ctx.now();
+  checkOccurredAt(ctx, occurredAt);
   const actor = ctx.actor;
   const userId = parsed.userId !== undefined ? parsed.userId : (actor?.userId ?? null);
-  const occurredAt = parsed.occurredAt ?? ctx.now();
-  await ensurePartition(ctx, occurredAt);
-  await ctx.db
-    .insertInto('audit_log')
-    .values({
-      occurred_at: occurredAt,
-      actor_user_id: userId,
-      actor_type: parsed.actorType ?? actor?.type ?? (userId === null ? 'system' : 'user'),
-      action: parsed.action,
-      resource_type: parsed.resourceType,
-      resource_id: parsed.resourceId ?? null,
-      subject_id: parsed.subjectId ?? null,
-      outcome: parsed.outcome ?? 'success',
-      outcome_detail: parsed.outcomeDetail ?? null,
-      ip: parsed.ip ?? actor?.ip ?? null,
-      user_agent: parsed.userAgent ?? actor?.userAgent ?? null,
-      request_id: parsed.requestId ?? actor?.requestId ?? null,
-      changes: redact(parsed.changes, ctx.config.audit.redactKeys) ?? null,
-      metadata: redact(parsed.metadata, ctx.config.audit.redactKeys) ?? null,
-    })
-    .execute();
-}
-
-/** Months known to have a partition, per carebase instance. */
-const knownMonths = new WeakMap<CarebaseRuntime, Set<string>>();
-
-async function ensurePartition(ctx: RepositoryContext, at: Date): Promise<void> {
-  const key = `${at.getUTCFullYear()}-${at.getUTCMonth()}`;
-  let months = knownMonths.get(ctx.runtime);
-  if (months === undefined) {
-    months = new Set();
-    knownMonths.set(ctx.runtime, months);
-  }
-  if (months.has(key)) return;
-  await sql`select ${sql.id(ctx.config.schema)}.ensure_monthly_partitions('audit_log', ${at}, 0)`.execute(
-    ctx.db,
+  const keys = ctx.config.audit.redactKeys;
+  await ensureAuditPartition(ctx, occurredAt);
+  await ctx.db.executeQuery(
+    CompiledQuery.raw(insertSqlFor(ctx), [
+      occurredAt,
+      userId,
+      parsed.actorType ?? actor?.type ?? (userId === null ? 'system' : 'user'),
+      parsed.action,
+      parsed.resourceType,
+      parsed.resourceId ?? null,
+      parsed.subjectId ?? null,
+      parsed.outcome ?? 'success',
+      parsed.outcomeDetail ?? null,
+      parsed.ip ?? actor?.ip ?? null,
+      parsed.userAgent ?? actor?.userAgent ?? null,
+      parsed.requestId ?? actor?.requestId ?? null,
+      parsed.changes === undefined ? null : JSON.stringify(redactJson(parsed.changes, keys)),
+      parsed.metadata === undefined ? null : JSON.stringify(redactJson(parsed.metadata, keys)),
+    ]),
   );
-  months.add(key);
-}
-
-function redact(value: Record<string, unknown> | undefined, keys: readonly string[]): JsonValue | undefined {
-  if (value === undefined) return undefined;
-  const lowered = new Set(keys.map((key) => key.toLowerCase()));
-  const walk = (node: unknown): JsonValue => {
-    if (Array.isArray(node)) return node.map(walk);
-    if (node !== null && typeof node === 'object' && !(node instanceof Date)) {
-      return Object.fromEntries(
-        Object.entries(node).map(([key, inner]) => [
-          key,
-          lowered.has(key.toLowerCase()) ? '[redacted]' : walk(inner),
-        ]),
-      );
-    }
-    if (node instanceof Date) return node.toISOString();
-    return (node ?? null) as JsonValue;
-  };
-  return walk(value);
+  const sealer = auditSealerOf(ctx.runtime);
+  if (ctx.inTransaction || !ctx.config.audit.sealAfterWrite) sealer.schedule(ctx.inTransaction ? 50 : 0);
+  else await sealer.seal();
 }

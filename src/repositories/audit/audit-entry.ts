@@ -1,0 +1,88 @@
+import type { JsonValue } from '../../schema/audit.js';
+
+/**
+ * One stored audit entry, as `cb.audit.query()` returns it and `cb.audit.export()` writes it.
+ *
+ * @example
+ * ```ts
+ * const { items } = await cb.audit.query({ action: 'user.login', limit: 10 });
+ * for (const entry of items) console.log(entry.occurredAt, entry.actorUserId, entry.outcome);
+ * ```
+ */
+export interface AuditEntry {
+  /** bigint identity, as a string. */
+  readonly id: string;
+  readonly occurredAt: Date;
+  readonly actorUserId: string | null;
+  readonly actorType: 'user' | 'system' | 'service';
+  readonly action: string;
+  readonly resourceType: string;
+  readonly resourceId: string | null;
+  readonly subjectId: string | null;
+  readonly outcome: 'success' | 'failure';
+  readonly outcomeDetail: string | null;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly requestId: string | null;
+  readonly changes: JsonValue | null;
+  readonly metadata: JsonValue | null;
+}
+
+/** The columns of an {@link AuditEntry}, in export order. */
+export const AUDIT_ENTRY_COLUMNS = [
+  'id',
+  'occurred_at',
+  'actor_user_id',
+  'actor_type',
+  'action',
+  'resource_type',
+  'resource_id',
+  'subject_id',
+  'outcome',
+  'outcome_detail',
+  'ip',
+  'user_agent',
+  'request_id',
+  'changes',
+  'metadata',
+] as const;
+
+/** A selected `audit_log` row. */
+export interface AuditRow {
+  id: string;
+  occurred_at: Date;
+  actor_user_id: string | null;
+  actor_type: 'user' | 'system' | 'service';
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  subject_id: string | null;
+  outcome: 'success' | 'failure';
+  outcome_detail: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  changes: JsonValue | null;
+  metadata: JsonValue | null;
+}
+
+/** Maps a selected row to an {@link AuditEntry}. */
+export function toAuditEntry(row: AuditRow): AuditEntry {
+  return {
+    id: row.id,
+    occurredAt: row.occurred_at,
+    actorUserId: row.actor_user_id,
+    actorType: row.actor_type,
+    action: row.action,
+    resourceType: row.resource_type,
+    resourceId: row.resource_id,
+    subjectId: row.subject_id,
+    outcome: row.outcome,
+    outcomeDetail: row.outcome_detail,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    requestId: row.request_id,
+    changes: row.changes,
+    metadata: row.metadata,
+  };
+}

@@ -1,0 +1,169 @@
+import type { Readable } from 'node:stream';
+import { parseInput } from '../../errors/validation.js';
+import type { RepositoryContext } from '../context.js';
+import { type AuditExportInput, AuditExportInput as AuditExportSchema, exportAudit } from './export.js';
+import { ensureAuditPartition } from './partitions.js';
+import {
+  type AuditPage,
+  type AuditQueryInput,
+  AuditQueryInput as AuditQuerySchema,
+  queryAudit,
+} from './query.js';
+import { type AuditEntryInput, recordAudit } from './record.js';
+import {
+  type AuditRetentionInput,
+  type AuditRetentionResult,
+  AuditRetentionInput as AuditRetentionSchema,
+  applyAuditRetention,
+} from './retention.js';
+import { auditSealerOf } from './sealer.js';
+import {
+  type AuditVerifyInput,
+  type AuditVerifyResult,
+  AuditVerifyInput as AuditVerifySchema,
+  verifyAudit,
+} from './verify.js';
+
+/**
+ * The audit log: append-only, tamper-evident (per-month SHA-256 hash chains), attributed (the
+ * scope's actor from `cb.withActor()`), partitioned by month and retained for
+ * `audit.retentionMonths`. Available as `cb.audit`, `tx.audit` and `cb.withActor(actor).audit`.
+ *
+ * Concurrency: every method is safe to call concurrently from any number of instances; chain
+ * links are assigned by one serialized sealing step, never by writers.
+ *
+ * @example
+ * ```ts
+ * await cb.withActor({ userId, ip: req.ip }).audit.log({ action: 'chart.view', resourceType: 'chart', resourceId });
+ * const { items, nextCursor } = await cb.audit.query({ userId, limit: 20 });
+ * const result = await cb.audit.verify();
+ * if (!result.ok) console.error('audit log tampered at entry', result.firstBadId, result.reason);
+ * ```
+ */
+export class AuditRepository {
+  readonly #ctx: RepositoryContext;
+
+  /** @internal Use `cb.audit`. */
+  constructor(ctx: RepositoryContext) {
+    this.#ctx = ctx;
+  }
+
+  /**
+   * Writes one entry, attributed to the scope's actor unless the entry names its own. Inside
+   * `cb.transaction()` it commits or rolls back with the transaction. Outside one (with
+   * `audit.sealAfterWrite`, the default) it resolves once the entry is sealed into the chain.
+   *
+   * Throws `ValidationError` for a malformed entry (bad action, IP, uuid, `occurredAt` outside the
+   * retention period or more than a day ahead), before any SQL runs.
+   *
+   * @example
+   * ```ts
+   * await cb.audit.log({ action: 'chart.view', resourceType: 'chart', resourceId: '42', subjectId: 'patient-7' });
+   * ```
+   */
+  log(entry: AuditEntryInput): Promise<void> {
+    return recordAudit(this.#ctx, entry);
+  }
+
+  /**
+   * Lists entries newest first (keyset pagination on `(occurredAt, id)`), filtered by any of
+   * actor, action, resource, subject, outcome and time range; each filter is served by an index.
+   *
+   * Throws `ValidationError` for bad filters or a cursor not returned by `query()`.
+   *
+   * @example
+   * ```ts
+   * let page = await cb.audit.query({ resourceType: 'user', resourceId: id, limit: 100 });
+   * while (page.nextCursor) page = await cb.audit.query({ resourceType: 'user', resourceId: id, cursor: page.nextCursor });
+   * ```
+   */
+  query(input: AuditQueryInput = {}): Promise<AuditPage> {
+    return queryAudit(this.#ctx, parseInput(AuditQuerySchema, input, 'audit query'));
+  }
+
+  /**
+   * Seals pending entries, then recomputes every entry hash and chain link of the months
+   * overlapping [`from`, `to`) in one snapshot. Detects altered, removed and out-of-band inserted
+   * entries and names the first bad one. Months dropped by retention are skipped.
+   *
+   * Throws `ValidationError` for bad input. Reads every entry of the range: schedule it off-peak.
+   *
+   * @example
+   * ```ts
+   * const result = await cb.audit.verify({ from: new Date('2026-01-01') });
+   * if (!result.ok) alert(`audit entry ${result.firstBadId}: ${result.reason}`);
+   * ```
+   */
+  verify(input: AuditVerifyInput = {}): Promise<AuditVerifyResult> {
+    return verifyAudit(this.#ctx, parseInput(AuditVerifySchema, input, 'audit verify options'));
+  }
+
+  /**
+   * Streams the entries with `from <= occurredAt < to`, oldest first, as JSON lines or CSV (with a
+   * header), through a server-side cursor: memory stays constant whatever the size. The stream
+   * holds one pooled connection until it ends or is destroyed.
+   *
+   * Throws `ValidationError` (synchronously) for bad input; database errors arrive as the
+   * stream's `error` event.
+   *
+   * @example
+   * ```ts
+   * import { createWriteStream } from 'node:fs';
+   * import { pipeline } from 'node:stream/promises';
+   * await pipeline(cb.audit.export({ from, to, format: 'csv' }), createWriteStream('audit.csv'));
+   * ```
+   */
+  export(input: AuditExportInput): Readable {
+    return exportAudit(this.#ctx, parseInput(AuditExportSchema, input, 'audit export options'));
+  }
+
+  /**
+   * Seals every committed, not yet sealed entry into its month's chain now, and returns how many.
+   * Normally unnecessary (writes seal themselves); useful after bulk loads or before a backup.
+   *
+   * Runs without the pool's statement timeout. Concurrency: passes are serialized by an advisory
+   * lock, so concurrent calls wait for one another.
+   *
+   * @example
+   * ```ts
+   * const sealed = await cb.audit.seal();
+   * ```
+   */
+  seal(): Promise<number> {
+    return auditSealerOf(this.#ctx.runtime).sealUnbounded();
+  }
+
+  /**
+   * Creates the monthly partitions of the current month and the next `audit.partitionsAhead`
+   * months if missing, and returns how many months were new. Idempotent; call it at boot or from
+   * a daily job (writes also create a missing month on demand).
+   *
+   * @example
+   * ```ts
+   * await cb.audit.ensurePartitions();
+   * ```
+   */
+  ensurePartitions(): Promise<number> {
+    return ensureAuditPartition(this.#ctx, this.#ctx.now(), {
+      monthsAhead: this.#ctx.config.audit.partitionsAhead,
+      force: true,
+    });
+  }
+
+  /**
+   * The retention path: drops the monthly partitions (entries and chain links) that lie entirely
+   * before `now` minus `audit.retentionMonths` (default 84 months; at least 72 unless
+   * `audit.allowShortRetention`), marks their chains retired so the remaining months still
+   * verify, and records an `audit.retention` entry, all in one transaction.
+   *
+   * Throws `ValidationError` for bad input. Takes an exclusive lock on the audit table briefly.
+   *
+   * @example
+   * ```ts
+   * const { droppedMonths } = await cb.audit.applyRetention();
+   * ```
+   */
+  applyRetention(input: AuditRetentionInput = {}): Promise<AuditRetentionResult> {
+    return applyAuditRetention(this.#ctx, parseInput(AuditRetentionSchema, input, 'audit retention options'));
+  }
+}

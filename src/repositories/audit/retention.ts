@@ -1,0 +1,60 @@
+import { CompiledQuery } from 'kysely';
+import { z } from 'zod';
+import type { RepositoryContext } from '../context.js';
+import { forgetAuditPartitions } from './partitions.js';
+import { recordAudit } from './record.js';
+import { auditSealerOf } from './sealer.js';
+
+/**
+ * Options of `cb.audit.applyRetention()`.
+ *
+ * @example
+ * ```ts
+ * import { AuditRetentionInput } from 'carebase';
+ * AuditRetentionInput.parse({ now: new Date() });
+ * ```
+ */
+export const AuditRetentionInput = z.strictObject({
+  /** The reference time. @default now (the configured clock) */
+  now: z.date().optional(),
+});
+
+/** Options of `cb.audit.applyRetention()`. */
+export type AuditRetentionInput = z.input<typeof AuditRetentionInput>;
+
+/** What `applyRetention()` did. */
+export interface AuditRetentionResult {
+  /** Entries older than this may be gone: `now` minus `audit.retentionMonths`. */
+  readonly cutoff: Date;
+  /** The months (`YYYY-MM`, UTC) whose partitions were dropped, oldest first. */
+  readonly droppedMonths: string[];
+}
+
+/** Drops whole monthly partitions entirely older than the cutoff and audits it, atomically. */
+export async function applyAuditRetention(
+  ctx: RepositoryContext,
+  input: z.output<typeof AuditRetentionInput>,
+): Promise<AuditRetentionResult> {
+  const now = input.now ?? ctx.now();
+  const cutoff = new Date(now);
+  cutoff.setUTCMonth(cutoff.getUTCMonth() - ctx.config.audit.retentionMonths);
+  const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
+  const droppedMonths = await ctx.atomic(async (tx) => {
+    const result = await tx.db.executeQuery<{ month: Date }>(
+      CompiledQuery.raw(
+        `select month from ${schema}.audit_drop_partitions_before($1::timestamptz) as month`,
+        [cutoff],
+      ),
+    );
+    const months = result.rows.map((row) => row.month.toISOString().slice(0, 7));
+    await recordAudit(tx, {
+      action: 'audit.retention',
+      resourceType: 'audit_log',
+      metadata: { droppedMonths: months, retentionMonths: ctx.config.audit.retentionMonths, cutoff },
+    });
+    return months;
+  });
+  forgetAuditPartitions(ctx.runtime);
+  if (!ctx.inTransaction) await auditSealerOf(ctx.runtime).seal();
+  return { cutoff, droppedMonths };
+}

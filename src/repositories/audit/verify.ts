@@ -1,0 +1,82 @@
+import { CompiledQuery } from 'kysely';
+import { z } from 'zod';
+import { runTransaction } from '../../pool/transaction.js';
+import type { RepositoryContext } from '../context.js';
+import { auditSealerOf } from './sealer.js';
+
+/**
+ * Range of `cb.audit.verify()`: every monthly chain overlapping [`from`, `to`) is checked whole.
+ *
+ * @example
+ * ```ts
+ * import { AuditVerifyInput } from 'carebase';
+ * AuditVerifyInput.parse({ from: new Date('2026-01-01') });
+ * ```
+ */
+export const AuditVerifyInput = z.strictObject({
+  from: z.date().optional(),
+  to: z.date().optional(),
+});
+
+/** Range of `cb.audit.verify()`. */
+export type AuditVerifyInput = z.input<typeof AuditVerifyInput>;
+
+/** Why verification failed. */
+export type AuditTamperReason =
+  | 'entry_altered'
+  | 'entry_removed'
+  | 'entry_inserted_out_of_band'
+  | 'chain_altered'
+  | 'partition_missing';
+
+/**
+ * The outcome of `cb.audit.verify()`. `checked` counts the sealed entries whose hashes were
+ * recomputed; `firstBadId` is the lowest id found bad in the earliest bad month.
+ */
+export type AuditVerifyResult =
+  | { readonly ok: true; readonly checked: number }
+  | {
+      readonly ok: false;
+      readonly checked: number;
+      readonly firstBadId: string;
+      readonly reason: AuditTamperReason;
+    };
+
+interface VerifyRow {
+  checked: string;
+  first_bad_id: string | null;
+  reason: string | null;
+}
+
+/** Seals pending entries, then recomputes the chains in one repeatable-read snapshot. */
+export async function verifyAudit(
+  ctx: RepositoryContext,
+  input: z.output<typeof AuditVerifyInput>,
+): Promise<AuditVerifyResult> {
+  if (!ctx.inTransaction) await auditSealerOf(ctx.runtime).sealUnbounded();
+  const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
+  const query = CompiledQuery.raw(
+    `select checked, first_bad_id, reason from ${schema}.audit_verify($1::timestamptz, $2::timestamptz)`,
+    [input.from ?? null, input.to ?? null],
+  ) as CompiledQuery<VerifyRow>;
+  const row = ctx.inTransaction
+    ? (await ctx.db.executeQuery(query)).rows[0]
+    : await runTransaction(
+        ctx.db,
+        async (trx) => {
+          // Verification reads every entry of the range: it may outlast the pool's statement timeout.
+          await trx.executeQuery(CompiledQuery.raw('set local statement_timeout = 0', []));
+          return (await trx.executeQuery(query)).rows[0];
+        },
+        { isolation: 'repeatable read' },
+        ctx.config.logger,
+      );
+  const checked = Number(row?.checked ?? 0);
+  if (row?.first_bad_id === null || row?.first_bad_id === undefined) return { ok: true, checked };
+  return {
+    ok: false,
+    checked,
+    firstBadId: row.first_bad_id,
+    reason: (row.reason ?? 'entry_altered') as AuditTamperReason,
+  };
+}
