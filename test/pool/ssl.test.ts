@@ -1,0 +1,137 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { ConnectionError, createCarebase, type SslOptions } from 'carebase';
+import { startPostgres, type TestPostgres } from 'carebase/testing';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// SSL against a real TLS server: a throwaway cluster started with ssl=on and a certificate for
+// `localhost` signed by a private CA made here with openssl (as managed databases do).
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const canRun = hasOpenssl();
+
+let dir: string;
+let server: TestPostgres | undefined;
+let port: number;
+let ca: string;
+
+beforeAll(async () => {
+  if (!canRun) return;
+  dir = mkdtempSync(join(tmpdir(), 'carebase-ssl-'));
+  chmodSync(dir, 0o755);
+  const run = (args: string[]): void => {
+    execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  };
+  run([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=carebase test CA',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+  ]);
+  run([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    'server.key',
+    '-out',
+    'server.csr',
+  ]);
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost\n');
+  run([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+    '-out',
+    'server.crt',
+  ]);
+  // The server runs as an unprivileged user when we are root; it must own its key (mode 0600).
+  if (userInfo().uid === 0) {
+    const owner = execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim();
+    const group = execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim();
+    for (const file of ['server.key', 'server.crt']) chownSync(join(dir, file), Number(owner), Number(group));
+  }
+  chmodSync(join(dir, 'server.key'), 0o600);
+  chmodSync(join(dir, 'server.crt'), 0o644);
+  ca = readFileSync(join(dir, 'ca.crt'), 'utf8');
+  server = await startPostgres({
+    provider: 'local',
+    local: {
+      settings: { ssl: 'on', ssl_cert_file: join(dir, 'server.crt'), ssl_key_file: join(dir, 'server.key') },
+    },
+  });
+  port = Number(new URL(server.url).port);
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+async function sslInUse(host: string, ssl: SslOptions): Promise<boolean> {
+  await using cb = createCarebase({
+    host,
+    port,
+    user: 'postgres',
+    database: 'postgres',
+    ssl,
+    pool: { connectionTimeoutMs: 5000 },
+  });
+  const { rows } = await sql<{
+    ssl: boolean;
+  }>`select ssl from pg_stat_ssl where pid = pg_backend_pid()`.execute(cb.db);
+  return rows[0]?.ssl === true;
+}
+
+describe.skipIf(!canRun)('SSL modes against a TLS server (skipped when openssl is missing)', () => {
+  it('disable connects in clear', async () => {
+    expect(await sslInUse('localhost', 'disable')).toBe(false);
+  });
+
+  it('require encrypts without checking the certificate', async () => {
+    expect(await sslInUse('127.0.0.1', 'require')).toBe(true);
+  });
+
+  it('verify-full with the CA checks the chain and the host name', async () => {
+    expect(await sslInUse('localhost', { mode: 'verify-full', ca })).toBe(true);
+  });
+
+  it('verify-full refuses a certificate from an unknown CA', async () => {
+    await expect(sslInUse('localhost', 'verify-full')).rejects.toBeInstanceOf(ConnectionError);
+  });
+
+  it('verify-full refuses a host name the certificate does not name', async () => {
+    await expect(sslInUse('127.0.0.1', { mode: 'verify-full', ca })).rejects.toBeInstanceOf(ConnectionError);
+  });
+});
