@@ -85,12 +85,8 @@ export {
   AnalyticsRetentionInput,
   type AnalyticsRetentionResult,
 } from './repositories/analytics/apply-retention.js';
-export {
-  type AnalyticsUserExport,
-  type ExportedAnalyticsEvent,
-  eraseAnalyticsForUser,
-  exportAnalyticsForUser,
-} from './repositories/analytics/data-subject.js';
+// exportAnalyticsForUser / eraseAnalyticsForUser are internal (called by cb.users.exportData/erase).
+export type { AnalyticsUserExport, ExportedAnalyticsEvent } from './repositories/analytics/data-subject.js';
 export {
   AnalyticsEventInput,
   type RejectedEvent,

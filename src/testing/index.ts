@@ -13,7 +13,12 @@ export {
   createTestDatabase,
   type TestDatabase,
 } from './create-test-database.js';
-export { type BinarySearch, findPostgresBinaries, type PostgresBinaries } from './find-binaries.js';
+export {
+  type BinarySearch,
+  defaultBinaryDirs,
+  findPostgresBinaries,
+  type PostgresBinaries,
+} from './find-binaries.js';
 export { type CarebaseFixtures, carebaseFixtures, type FixtureTestContext } from './fixtures.js';
 export type { LocalClusterOptions } from './local-cluster.js';
 export { type ProvidingProject, type SetupPostgresOptions, setupPostgres } from './setup-postgres.js';

@@ -1,6 +1,11 @@
-import { type Carebase, createCarebase, eraseAnalyticsForUser, exportAnalyticsForUser } from 'carebase';
+import { type Carebase, createCarebase } from 'carebase';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// Internal: hosts reach these through cb.users.exportData / cb.users.erase.
+import {
+  eraseAnalyticsForUser,
+  exportAnalyticsForUser,
+} from '../../src/repositories/analytics/data-subject.js';
 import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
 
 const NOW = new Date('2026-11-20T15:37:12Z');
