@@ -1,9 +1,9 @@
-import type { JsonValue } from '../../schema/audit.js';
 import {
   type AnalyticsUserExport,
   eraseAnalyticsForUser,
   exportAnalyticsForUser,
 } from '../analytics/data-subject.js';
+import { AUDIT_ENTRY_COLUMNS, type AuditEntry, toAuditEntry } from '../audit/audit-entry.js';
 import { recordAudit } from '../audit/record.js';
 import {
   type ChatDataExport,
@@ -15,31 +15,8 @@ import type { RepositoryContext } from '../context.js';
 import { SESSION_COLUMNS, type Session, toSession } from '../sessions/session.js';
 import type { User } from './user.js';
 
-/**
- * One audit entry about a user, as included in their data export.
- *
- * @example
- * ```ts
- * const { audit } = await cb.users.exportData(id);
- * ```
- */
-export interface ExportedAuditEntry {
-  readonly id: string;
-  readonly occurredAt: Date;
-  readonly action: string;
-  readonly resourceType: string;
-  readonly resourceId: string | null;
-  readonly subjectId: string | null;
-  readonly actorUserId: string | null;
-  readonly actorType: string;
-  readonly outcome: string;
-  readonly outcomeDetail: string | null;
-  readonly ip: string | null;
-  readonly userAgent: string | null;
-  readonly requestId: string | null;
-  readonly changes: JsonValue | null;
-  readonly metadata: JsonValue | null;
-}
+/** An audit entry in a data-subject export: the same shape `cb.audit.query` returns. */
+export type ExportedAuditEntry = AuditEntry;
 
 /**
  * Everything carebase holds about one user, as one JSON-serializable document (dates serialize
@@ -91,23 +68,7 @@ export async function collectUserData(ctx: RepositoryContext, user: User): Promi
     .execute();
   const audit = await ctx.db
     .selectFrom('audit_log')
-    .select([
-      'id',
-      'occurred_at',
-      'action',
-      'resource_type',
-      'resource_id',
-      'subject_id',
-      'actor_user_id',
-      'actor_type',
-      'outcome',
-      'outcome_detail',
-      'ip',
-      'user_agent',
-      'request_id',
-      'changes',
-      'metadata',
-    ])
+    .select(AUDIT_ENTRY_COLUMNS)
     .where((eb) =>
       eb.or([
         eb('actor_user_id', '=', user.id),
@@ -130,23 +91,7 @@ export async function collectUserData(ctx: RepositoryContext, user: User): Promi
     sessions: sessions.map(toSession),
     chat,
     analytics,
-    audit: audit.map((row) => ({
-      id: row.id,
-      occurredAt: row.occurred_at,
-      action: row.action,
-      resourceType: row.resource_type,
-      resourceId: row.resource_id,
-      subjectId: row.subject_id,
-      actorUserId: row.actor_user_id,
-      actorType: row.actor_type,
-      outcome: row.outcome,
-      outcomeDetail: row.outcome_detail,
-      ip: row.ip,
-      userAgent: row.user_agent,
-      requestId: row.request_id,
-      changes: row.changes,
-      metadata: row.metadata,
-    })),
+    audit: audit.map(toAuditEntry),
   };
 }
 
