@@ -4,7 +4,7 @@ import { NotFoundError, ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../errors/validation.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
-import { decodeCursor, encodeCursor } from '../users/keyset-cursor.js';
+import { decodeCursor, toKeysetPage } from '../users/keyset-cursor.js';
 import type { User } from '../users/user.js';
 import { SESSION_COLUMNS, type Session, toSession } from './session.js';
 import {
@@ -321,16 +321,7 @@ export class SessionsRepository {
         sql<boolean>`(created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)`,
       );
     }
-    const rows = await query.execute();
-    const page = rows.slice(0, parsed.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toSession),
-      nextCursor:
-        rows.length > parsed.limit && last !== undefined
-          ? encodeCursor({ createdAt: last.created_at_text, id: last.id })
-          : undefined,
-    };
+    return toKeysetPage(await query.execute(), parsed.limit, toSession);
   }
 
   /**

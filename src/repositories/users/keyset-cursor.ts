@@ -39,3 +39,23 @@ export function decodeCursor(cursor: string): KeysetPosition {
     { path: ['cursor'], message: 'not a cursor returned by a previous page', code: 'invalid_cursor' },
   ]);
 }
+
+/**
+ * Turns `limit + 1` rows fetched in keyset order into a page: the first `limit` rows mapped with
+ * `map`, and a cursor after the last of them when the extra row shows there is more.
+ */
+export function toKeysetPage<R extends { readonly created_at_text: string; readonly id: string }, T>(
+  rows: readonly R[],
+  limit: number,
+  map: (row: R) => T,
+): { items: T[]; nextCursor: string | undefined } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(map),
+    nextCursor:
+      rows.length > limit && last !== undefined
+        ? encodeCursor({ createdAt: last.created_at_text, id: last.id })
+        : undefined,
+  };
+}

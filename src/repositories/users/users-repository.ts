@@ -5,7 +5,7 @@ import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { SessionsRepository } from '../sessions/sessions-repository.js';
 import { type AuthenticationResult, authenticate } from './authenticate.js';
-import { decodeCursor, encodeCursor } from './keyset-cursor.js';
+import { decodeCursor, toKeysetPage } from './keyset-cursor.js';
 import { PasswordHasher } from './password-hasher.js';
 import { toUser, USER_COLUMNS, type User } from './user.js';
 import { collectUserData, eraseUserData, type UserDataExport, type UserErasure } from './user-data.js';
@@ -197,16 +197,7 @@ export class UsersRepository {
         sql<boolean>`(created_at, id) > (${after.createdAt}::timestamptz, ${after.id}::uuid)`,
       );
     }
-    const rows = await query.execute();
-    const page = rows.slice(0, parsed.limit);
-    const last = page.at(-1);
-    return {
-      items: page.map(toUser),
-      nextCursor:
-        rows.length > parsed.limit && last !== undefined
-          ? encodeCursor({ createdAt: last.created_at_text, id: last.id })
-          : undefined,
-    };
+    return toKeysetPage(await query.execute(), parsed.limit, toUser);
   }
 
   /**
