@@ -2,7 +2,33 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vitest/config';
 
-const src = (path: string): string => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+const fromRoot = (path: string): string => fileURLToPath(new URL(`./${path}`, import.meta.url));
+const examples = fromRoot('examples/');
+
+/** Public entry points: the source a test sees, and the built file an example sees. */
+const entries: Record<string, { src: string; dist: string }> = {
+  carebase: { src: 'src/index.ts', dist: 'dist/index.js' },
+  'carebase/migration': { src: 'src/migration/index.ts', dist: 'dist/migration.js' },
+  'carebase/backup': { src: 'src/backup/index.ts', dist: 'dist/backup.js' },
+  'carebase/testing': { src: 'src/testing/index.ts', dist: 'dist/testing.js' },
+};
+
+/**
+ * carebase's own tests import the public entry points, as a user would, and see the sources.
+ * Examples (examples/**) depend on the package like any host: they get the build in dist/, which
+ * `npm test` makes first. test/package/ checks the packed tarball itself.
+ */
+function carebaseEntries(): Plugin {
+  return {
+    name: 'carebase-entries',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      const entry = entries[source];
+      if (entry === undefined) return null;
+      return fromRoot(importer?.startsWith(examples) === true ? entry.dist : entry.src);
+    },
+  };
+}
 
 /** Loads `.sql` imports as text, as tsup's `loader: { '.sql': 'text' }` does in the build. */
 function sqlAsText(): Plugin {
@@ -17,19 +43,9 @@ function sqlAsText(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [sqlAsText()],
-  resolve: {
-    // Tests import the public entry points, as a user would; here they resolve to the sources.
-    // test/package/ checks the built package itself.
-    alias: [
-      { find: /^carebase$/, replacement: src('index.ts') },
-      { find: /^carebase\/migration$/, replacement: src('migration/index.ts') },
-      { find: /^carebase\/backup$/, replacement: src('backup/index.ts') },
-      { find: /^carebase\/testing$/, replacement: src('testing/index.ts') },
-    ],
-  },
+  plugins: [sqlAsText(), carebaseEntries()],
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     // One server per run (carebase/testing); each test file clones its own migrated database.
     globalSetup: ['./test/global-setup.ts'],
     testTimeout: 30_000,
