@@ -64,9 +64,13 @@ export class CarebaseScope {
    *
    * @example
    * ```ts
-   * await cb.transaction(async (tx) => {
-   *   await tx.db.insertInto('schema_migrations').values(row).execute();
-   * }, { isolation: 'serializable' });
+   * await cb.transaction(
+   *   async (tx) => {
+   *     const user = await tx.users.create({ username: 'ana', email: 'ana@example.org', password, role: 'nurse' });
+   *     await tx.chat.append({ userId: user.id, role: 'assistant', content: 'Welcome, Ana.' });
+   *   },
+   *   { isolation: 'serializable' },
+   * );
    * ```
    */
   transaction<T>(fn: (tx: CarebaseScope) => Promise<T>, options?: TransactionOptions): Promise<T> {

@@ -119,7 +119,7 @@ export interface BackupSchedule {
  *   every: 'daily@02:30',
  *   jitterMs: 10 * 60_000,
  *   prune: { keepLast: 10, maxAgeDays: 30 },
- *   onError: (error) => alerting.notify(error),
+ *   onError: (error) => console.error('backup failed', isCarebaseError(error) ? error.code : error),
  * });
  * process.on('SIGTERM', () => schedule.stop());
  * ```

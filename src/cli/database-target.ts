@@ -17,8 +17,12 @@ export interface CliDatabase {
  *
  * @example
  * ```ts
- * const database = openDatabase(io.env, { url: values.url, schema: values.schema });
- * try { ... } finally { await database.close(); }
+ * const database = openDatabase(process.env, { url: 'postgres://localhost/app', schema: 'carebase' });
+ * try {
+ *   await database.cb.health();
+ * } finally {
+ *   await database.close();
+ * }
  * ```
  */
 export function openDatabase(

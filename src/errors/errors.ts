@@ -68,7 +68,12 @@ export class CarebaseError extends Error {
  * @example
  * ```ts
  * import { isCarebaseError } from 'carebase';
- * if (isCarebaseError(error, 'CONFLICT')) console.log(error.field);
+ * try {
+ *   await cb.users.create({ username: 'ana', email: 'ana@example.org', password, role: 'nurse' });
+ * } catch (error) {
+ *   if (isCarebaseError(error, 'CONFLICT')) console.log(`taken: ${error.field}`);
+ *   else throw error;
+ * }
  * ```
  */
 export function isCarebaseError<C extends CarebaseErrorCode>(

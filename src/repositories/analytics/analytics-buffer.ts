@@ -14,7 +14,7 @@ import { writeEvents } from './write-events.js';
  *
  * @example
  * ```ts
- * const buffer = cb.analytics.buffer({ maxEvents: 500, maxDelayMs: 2000, onError: (e) => log.warn(e) });
+ * const buffer = cb.analytics.buffer({ maxEvents: 500, maxDelayMs: 2000, onError: (error) => logger.warn({ error }, 'analytics flush failed') });
  * ```
  */
 export const AnalyticsBufferOptions = z.strictObject({
@@ -43,7 +43,7 @@ export type AnalyticsBufferOptions = z.input<typeof AnalyticsBufferOptions>;
  * ```ts
  * const analytics = cb.analytics.buffer({ maxEvents: 500, maxDelayMs: 2000 });
  * app.post('/chat', (req, res) => {
- *   analytics.track({ userId: req.user.id, eventType: 'feature', eventName: 'chat.message_sent' });
+ *   analytics.track({ userId: res.locals.userId, eventType: 'feature', eventName: 'chat.message_sent' });
  *   // ...
  * });
  * process.on('SIGTERM', async () => { await analytics.close(); await cb.close(); });

@@ -267,6 +267,7 @@ export class ChatRepository {
    *
    * @example
    * ```ts
+   * import { createWriteStream } from 'node:fs';
    * import { pipeline } from 'node:stream/promises';
    * await pipeline(cb.chat.export({ userId, format: 'jsonl' }), createWriteStream('chat.jsonl'));
    * ```

@@ -13,6 +13,9 @@ import { exactTimestamp } from './sql-text.js';
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const [firstLine = ''] = readFileSync('chat.jsonl', 'utf8').split('\n', 1);
+ * const header = JSON.parse(firstLine) as { format: string; version: number };
  * if (header.version !== CHAT_EXPORT_FORMAT_VERSION) throw new Error('unsupported export');
  * ```
  */
@@ -22,7 +25,10 @@ export const CHAT_EXPORT_FORMAT_VERSION = 1;
  *
  * @example
  * ```ts
- * const header = JSON.parse(firstLine); // header.format === CHAT_EXPORT_FORMAT
+ * import { readFileSync } from 'node:fs';
+ * const [firstLine = ''] = readFileSync('chat.jsonl', 'utf8').split('\n', 1);
+ * const header = JSON.parse(firstLine) as { format: string };
+ * if (header.format !== CHAT_EXPORT_FORMAT) throw new Error('not a carebase chat export');
  * ```
  */
 export const CHAT_EXPORT_FORMAT = 'carebase.chat-export';

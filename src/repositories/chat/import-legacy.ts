@@ -38,7 +38,10 @@ export interface ChatImportProgress {
  *
  * @example
  * ```ts
- * await cb.chat.importLegacyJson(path, { createMissingUsers: true, onProgress: (p) => bar.update(p.messagesDone) });
+ * await cb.chat.importLegacyJson('./data/chat_history.json', {
+ *   createMissingUsers: true,
+ *   onProgress: (p) => console.log(`${p.messagesDone} messages imported`),
+ * });
  * ```
  */
 export const ChatImportOptions = z.strictObject({

@@ -152,9 +152,12 @@ export class SessionsRepository {
    *
    * @example
    * ```ts
-   * const found = await cb.sessions.validate(req.cookies.sid);
-   * if (found === undefined) return res.status(401).end();
-   * req.user = found.user;
+   * app.use(async (req, res, next) => {
+   *   const found = await cb.sessions.validate(req.cookies.sid ?? '');
+   *   if (found === undefined) return res.status(401).end();
+   *   res.locals.user = found.user;
+   *   next();
+   * });
    * ```
    */
   async validate(token: string): Promise<ValidatedSession | undefined> {
@@ -257,7 +260,8 @@ export class SessionsRepository {
    *
    * @example
    * ```ts
-   * await cb.sessions.revokeAllForUser(user.id, { exceptSessionId: current.id });
+   * // "Sign out everywhere else" after a password change:
+   * await cb.sessions.revokeAllForUser(user.id, { exceptSessionId: session.id });
    * ```
    */
   async revokeAllForUser(userId: string, options: RevokeAllInput = {}): Promise<number> {

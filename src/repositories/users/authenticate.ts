@@ -11,7 +11,8 @@ import { AuthenticateInput, PASSWORD_MAX_BYTES } from './user-inputs.js';
  *
  * @example
  * ```ts
- * if (!result.ok && result.reason === 'locked') notifySecurityTeam(login);
+ * const result = await cb.users.authenticate({ login, password, ip });
+ * if (!result.ok && result.reason === 'locked') logger.warn({ login }, 'account locked after repeated failures');
  * ```
  */
 export type AuthenticationFailure = 'invalid_credentials' | 'locked' | 'disabled';

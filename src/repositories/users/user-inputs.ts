@@ -6,7 +6,7 @@ import { z } from 'zod';
  *
  * @example
  * ```ts
- * if (Buffer.byteLength(password) > PASSWORD_MAX_BYTES) showError('Password too long');
+ * if (Buffer.byteLength(password) > PASSWORD_MAX_BYTES) throw new Error('Password too long');
  * ```
  */
 export const PASSWORD_MAX_BYTES = 72;
@@ -18,7 +18,7 @@ export const PASSWORD_MAX_BYTES = 72;
  *
  * @example
  * ```ts
- * const ok = PasswordInput.safeParse(form.password).success;
+ * const ok = PasswordInput.safeParse(req.body.password).success;
  * ```
  */
 export const PasswordInput = z

@@ -389,8 +389,12 @@ export class UsersRepository {
    *
    * @example
    * ```ts
-   * const result = await cb.users.authenticate({ login, password, ip: req.ip, userAgent: req.get('user-agent') });
-   * if (!result.ok) return res.status(401).json({ error: 'invalid login' });
+   * app.post('/login', async (req, res) => {
+   *   const { login, password } = req.body;
+   *   const result = await cb.users.authenticate({ login, password, ip: req.ip, userAgent: req.get('user-agent') });
+   *   if (!result.ok) return res.status(401).json({ error: 'invalid login' });
+   *   res.json({ user: result.user });
+   * });
    * ```
    */
   authenticate(input: AuthenticateInput): Promise<AuthenticationResult> {
@@ -432,7 +436,10 @@ export class UsersRepository {
    *
    * @example
    * ```ts
-   * if (!cb.users.can(found.user, 'chart:write')) return res.status(403).end();
+   * app.post('/charts', async (req, res) => {
+   *   if (!cb.users.can(res.locals.user, 'chart:write')) return res.status(403).end();
+   *   // ...
+   * });
    * ```
    */
   can(user: Pick<User, 'role' | 'status'>, permission: string): boolean {

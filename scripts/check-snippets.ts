@@ -1,0 +1,251 @@
+/**
+ * Compiles every TypeScript example a reader can copy: the ```ts blocks of README.md, docs/*.md
+ * and examples/*\/README.md, and the `@example` blocks of the TSDoc in src/. Each becomes a module
+ * in .snippets/ that imports carebase the way a user does (package self-reference to the built
+ * dist/, so run `npm run build` first) and is type-checked with the project's strictness.
+ *
+ * A snippet may use any public export without importing it, and a few host names without
+ * declaring them (`cb`, `userId`, `req`, ...): .snippets/globals.d.ts declares those, and a
+ * snippet's own import or declaration of the same name shadows it.
+ *
+ *   node scripts/check-snippets.ts            # exits 1 and lists each failing block
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import ts from 'typescript';
+
+const root = join(import.meta.dirname, '..');
+const out = join(root, '.snippets');
+
+interface Snippet {
+  readonly source: string;
+  readonly line: number;
+  readonly code: string;
+}
+
+function files(dir: string, keep: (name: string) => boolean): string[] {
+  return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && keep(entry.name))
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+/** ```ts / ```typescript fences in a Markdown file. */
+function markdownSnippets(source: string): Snippet[] {
+  const lines = readFileSync(join(root, source), 'utf8').split('\n');
+  const snippets: Snippet[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^\s*```(ts|typescript)\s*$/.test(lines[i] ?? '')) continue;
+    const start = i + 1;
+    while (i + 1 < lines.length && !/^\s*```\s*$/.test(lines[i + 1] ?? '')) i++;
+    snippets.push({ source, line: start + 1, code: lines.slice(start, i + 1).join('\n') });
+    i++;
+  }
+  return snippets;
+}
+
+/**
+ * ```ts fences inside the `@example` tags of the TSDoc on public API: declarations whose top-level
+ * statement exports a name the package exports. Internal helpers' examples are for maintainers
+ * and may use internal names; they are counted, not compiled.
+ */
+function tsdocSnippets(source: string, publicNames: ReadonlySet<string>): Snippet[] {
+  const text = readFileSync(join(root, source), 'utf8');
+  const file = ts.createSourceFile(source, text, ts.ScriptTarget.Latest, true);
+  const snippets: Snippet[] = [];
+  const visit = (node: ts.Node, statement: ts.Statement | undefined): void => {
+    for (const tag of ts.getJSDocTags(node)) {
+      if (tag.tagName.text !== 'example' || tag.parent.parent !== node) continue;
+      const names = statement === undefined ? [] : declaredNames(statement);
+      if (!names.some((name) => publicNames.has(name))) {
+        internalExamples++;
+        continue;
+      }
+      const raw = text.slice(tag.getStart(file), tag.getEnd());
+      const fence = /```(?:ts|typescript)[ \t]*\r?\n([\s\S]*?)```/.exec(raw);
+      if (fence === null) continue;
+      const body = (fence[1] ?? '').split('\n').map((line) => line.replace(/^\s*\*\s?/, ''));
+      const line = file.getLineAndCharacterOfPosition(tag.getStart(file) + fence.index).line + 2;
+      snippets.push({ source, line, code: body.join('\n') });
+    }
+    ts.forEachChild(node, (child) =>
+      visit(child, statement ?? (ts.isSourceFile(node) ? (child as ts.Statement) : undefined)),
+    );
+  };
+  visit(file, undefined);
+  return snippets;
+}
+
+function declaredNames(statement: ts.Statement): string[] {
+  if (ts.isVariableStatement(statement))
+    return statement.declarationList.declarations.map((d) => d.name.getText());
+  const name = (statement as { name?: ts.Node }).name;
+  return name === undefined ? [] : [name.getText()];
+}
+
+let internalExamples = 0;
+
+const entries = ['carebase', 'carebase/migration', 'carebase/backup', 'carebase/testing'];
+
+/** `declare global` lines making every public export usable without an import. */
+function publicExports(): { names: Set<string>; lines: string[] } {
+  const files = ['index', 'migration', 'backup', 'testing'].map((name) => join(root, `dist/${name}.d.ts`));
+  const program = ts.createProgram(files, {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  });
+  const checker = program.getTypeChecker();
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  files.forEach((file, index) => {
+    const source = program.getSourceFile(file);
+    const moduleSymbol = source === undefined ? undefined : checker.getSymbolAtLocation(source);
+    if (moduleSymbol === undefined) throw new Error(`cannot read ${file}: run npm run build first`);
+    for (const symbol of checker.getExportsOfModule(moduleSymbol)) {
+      const name = symbol.getName();
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+      const from = `import('${entries[index]}')`;
+      if (target.flags & ts.SymbolFlags.Value) lines.push(`  const ${name}: typeof ${from}.${name};`);
+      if (target.flags & ts.SymbolFlags.Type) {
+        const parameters = (target.declarations ?? [])
+          .flatMap((declaration) =>
+            'typeParameters' in declaration
+              ? [declaration.typeParameters as ts.NodeArray<ts.TypeParameterDeclaration> | undefined]
+              : [],
+          )
+          .find((list) => list !== undefined && list.length > 0);
+        const names = parameters?.map((parameter) => parameter.getText()).join(', ');
+        const args = parameters?.map((parameter) => parameter.name.getText()).join(', ');
+        lines.push(
+          names === undefined
+            ? `  type ${name} = ${from}.${name};`
+            : `  type ${name}<${names}> = ${from}.${name}<${args}>;`,
+        );
+      }
+    }
+  });
+  return { names: seen, lines };
+}
+
+const exported = publicExports();
+
+const globals = `// Every public export, and names the examples use without declaring them. A snippet's own
+// import or declaration of the same name shadows these.
+import type { AnalyticsEventInput, Carebase, ChatMessage, Logger, Session, User } from 'carebase';
+declare global {
+${exported.lines.join('\n')}
+  // A carebase instance and the values a host has at hand.
+  const cb: Carebase;
+  const from: Date;
+  const to: Date;
+  const user: User;
+  const admin: User;
+  const id: string;
+  const userId: string;
+  const otherUserId: string;
+  const adminId: string;
+  const sessionId: string;
+  const exceptSessionId: string;
+  const conversationId: string;
+  const resourceId: string;
+  const requestId: string;
+  const ip: string;
+  const userAgent: string;
+  const token: string;
+  const login: string;
+  const password: string;
+  const currentPassword: string;
+  const newPassword: string;
+  const question: string;
+  const answer: string;
+  const connectionString: string;
+  const path: string;
+  const events: AnalyticsEventInput[];
+  const message: ChatMessage;
+  const session: Session;
+  const logger: Logger;
+  // An Express host (express 5 is what examples/express uses); \`req.user\` set by its auth middleware.
+  const app: import('express').Express;
+  const req: import('express').Request & { user: User };
+  const res: import('express').Response;
+}
+`;
+
+const snippets = [
+  ...[
+    'README.md',
+    ...files('docs', (name) => name.endsWith('.md')),
+    ...files('examples', (name) => name === 'README.md'),
+  ]
+    .filter((file) => !file.startsWith('docs/api/'))
+    .flatMap(markdownSnippets),
+];
+snippets.push(
+  ...files('src', (name) => name.endsWith('.ts')).flatMap((file) => tsdocSnippets(file, exported.names)),
+);
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out);
+writeFileSync(join(out, 'globals.d.ts'), globals);
+const origin = new Map<string, Snippet>();
+snippets.forEach((snippet, index) => {
+  const name = `s${String(index).padStart(4, '0')}.ts`;
+  origin.set(name, snippet);
+  writeFileSync(join(out, name), `${snippet.code}\nexport {};\n`);
+});
+writeFileSync(
+  join(out, 'tsconfig.json'),
+  JSON.stringify({
+    compilerOptions: {
+      target: 'ES2023',
+      lib: ['ES2023', 'ESNext.Disposable', 'DOM'],
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      types: ['node'],
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      exactOptionalPropertyTypes: true,
+      skipLibCheck: true,
+      noEmit: true,
+      noUnusedLocals: false,
+      allowUnreachableCode: true,
+    },
+    include: ['*.ts'],
+  }),
+);
+
+let output = '';
+try {
+  execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(out, 'tsconfig.json'), '--pretty', 'false'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: 'pipe',
+  });
+} catch (error) {
+  output = String((error as { stdout?: string }).stdout ?? error);
+}
+
+const failures = new Map<string, string[]>();
+for (const line of output.split('\n')) {
+  const match = /^\.snippets\/(s\d+\.ts)\((\d+),\d+\): (.*)$/.exec(line);
+  if (match === null) {
+    if (line.trim() !== '') failures.set(line, []);
+    continue;
+  }
+  const [, file = '', row = '0', message = ''] = match;
+  const snippet = origin.get(file);
+  const where = snippet === undefined ? file : `${snippet.source}:${snippet.line + Number(row) - 1}`;
+  failures.set(where, [...(failures.get(where) ?? []), message]);
+}
+if (failures.size > 0) {
+  for (const [where, messages] of failures) console.error(`${where}\n  ${messages.join('\n  ')}`);
+  console.error(`\n${failures.size} place(s) in ${snippets.length} examples do not compile.`);
+  process.exit(1);
+}
+console.log(
+  `${snippets.length} TypeScript examples compile against the built package ` +
+    `(${internalExamples} on internal helpers not checked).`,
+);
