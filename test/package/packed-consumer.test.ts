@@ -68,6 +68,14 @@ describe.skipIf(!built)('the packed tarball in a consumer project (skipped when 
     expect(packed).toContain('dist/cli.js');
     expect(packed.some((path) => path.startsWith('migrations/') && path.endsWith('.sql'))).toBe(true);
     expect(packed.some((path) => path.startsWith('src/') || path.startsWith('test/'))).toBe(false);
+    // Only what a user needs: code, types, the SQL for review, and the top-level docs.
+    const unexpected = packed.filter(
+      (path) =>
+        !/^dist\/[\w.-]+\.(js|cjs|d\.ts|d\.cts)$/.test(path) &&
+        !/^migrations\/\d{4}_\w+\.sql$/.test(path) &&
+        !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md'].includes(path),
+    );
+    expect(unexpected).toEqual([]);
   });
 
   it('works from an ESM consumer', () => {
