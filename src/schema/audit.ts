@@ -6,8 +6,8 @@ import type { ColumnType } from 'kysely';
  * @example
  * ```ts
  * import type { JsonValue } from 'carebase';
- * const changes: JsonValue = { role: { from: 'nurse', to: 'clinician' } };
- * await cb.audit.log({ action: 'user.role_changed', resourceType: 'user', resourceId: userId, changes });
+ * const changes: JsonValue = { ward: { from: '3A', to: '4B' } };
+ * await cb.audit.log({ action: 'patient.transfer', resourceType: 'patient', resourceId, changes });
  * ```
  */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
