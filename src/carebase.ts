@@ -39,10 +39,17 @@ import type { CarebaseDatabase } from './schema/database.js';
  * // Take a scope, so one helper runs on cb, inside cb.transaction(), or on cb.withActor(...).
  * async function startConversation(scope: CarebaseScope, userId: string) {
  *   const conversation = await scope.chat.createConversation({ userId, title: 'New chat' });
- *   await scope.chat.append({ userId, conversationId: conversation.id, role: 'assistant', content: 'How can I help?' });
+ *   await scope.chat.append({
+ *     userId,
+ *     conversationId: conversation.id,
+ *     role: 'assistant',
+ *     content: 'How can I help?',
+ *   });
  *   return conversation;
  * }
- * const conversation = await cb.withActor({ userId, ip: req.ip }).transaction((tx) => startConversation(tx, userId));
+ * const conversation = await cb
+ *   .withActor({ userId, ip: req.ip })
+ *   .transaction((tx) => startConversation(tx, userId));
  * ```
  */
 export class CarebaseScope {

@@ -12,7 +12,10 @@ import { type VerifyBackupOptions, type VerifyResult, verifyBackup } from './ver
  * ```ts
  * import type { CreateBackupOptions, WithoutConnection } from 'carebase/backup';
  * // What cb.backups.create() takes: the backup's own options; the instance supplies the connection.
- * const nightly: WithoutConnection<CreateBackupOptions> = { name: `nightly-${new Date().toISOString().slice(0, 10)}`, compression: 6 };
+ * const nightly: WithoutConnection<CreateBackupOptions> = {
+ *   name: `nightly-${new Date().toISOString().slice(0, 10)}`,
+ *   compression: 6,
+ * };
  * const backup = await cb.backups.create(nightly);
  * ```
  */

@@ -32,7 +32,10 @@ export interface CarebaseLike {
  * ```ts
  * import { type BackupConnectionOptions, createBackup, verifyBackup } from 'carebase/backup';
  * // A standalone backup job: its own connection, no carebase instance.
- * const connection: BackupConnectionOptions = { connectionString: process.env.DATABASE_URL, backupDir: '/var/backups/app' };
+ * const connection: BackupConnectionOptions = {
+ *   connectionString: process.env.DATABASE_URL,
+ *   backupDir: '/var/backups/app',
+ * };
  * const { path } = await createBackup(connection);
  * console.log((await verifyBackup(path, connection)).ok);
  * ```

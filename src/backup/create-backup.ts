@@ -31,7 +31,9 @@ import { countTableRows } from './table-counts.js';
  * ```ts
  * import { type BackupProgress, createBackup } from 'carebase/backup';
  * const onProgress = (p: BackupProgress): void => {
- *   console.log(`${p.phase}: ${(p.bytesWritten / 1e6).toFixed(1)} MB after ${Math.round(p.elapsedMs / 1000)} s`);
+ *   console.log(
+ *     `${p.phase}: ${(p.bytesWritten / 1e6).toFixed(1)} MB after ${Math.round(p.elapsedMs / 1000)} s`,
+ *   );
  * };
  * await createBackup({ carebase: cb, onProgress });
  * ```

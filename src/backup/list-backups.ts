@@ -41,7 +41,9 @@ export type BackupStatus = 'ok' | 'no-manifest' | 'invalid-manifest' | 'size-mis
  * import type { BackupEntry } from 'carebase/backup';
  * const { items } = await cb.backups.list();
  * const newest: BackupEntry | undefined = items.find((entry) => entry.verified);
- * console.log(newest === undefined ? 'no usable backup!' : `${newest.name} from ${newest.createdAt.toISOString()}`);
+ * console.log(
+ *   newest === undefined ? 'no usable backup!' : `${newest.name} from ${newest.createdAt.toISOString()}`,
+ * );
  * ```
  */
 export interface BackupEntry {
@@ -95,7 +97,8 @@ export const ListBackupsOptionsSchema = z.strictObject({
  * import { type ListBackupsOptions, listBackups } from 'carebase/backup';
  * const options: ListBackupsOptions = { dir: '/var/backups/app', limit: 20 };
  * const first = await listBackups(options);
- * const second = first.nextCursor === undefined ? undefined : await listBackups({ ...options, cursor: first.nextCursor });
+ * const second =
+ *   first.nextCursor === undefined ? undefined : await listBackups({ ...options, cursor: first.nextCursor });
  * ```
  */
 export type ListBackupsOptions = z.input<typeof ListBackupsOptionsSchema>;

@@ -64,7 +64,9 @@ export const BackupManifestSchema = z.object({
  * import type { BackupManifest } from 'carebase/backup';
  * const { manifest }: { manifest: BackupManifest } = await cb.backups.create();
  * const rows = Object.values(manifest.tables).reduce((sum, count) => sum + count, 0);
- * console.log(`${manifest.database} at ${manifest.carebaseSchemaVersion}: ${rows} rows in ${manifest.durationMs} ms`);
+ * console.log(
+ *   `${manifest.database} at ${manifest.carebaseSchemaVersion}: ${rows} rows in ${manifest.durationMs} ms`,
+ * );
  * ```
  */
 export type BackupManifest = z.output<typeof BackupManifestSchema>;

@@ -35,7 +35,10 @@ export interface PgTools {
  * ```ts
  * import { FindPgToolsOptionsSchema, findPgTools } from 'carebase/backup';
  * // Settings from the environment, checked before searching.
- * const parsed = FindPgToolsOptionsSchema.safeParse({ binDir: process.env.PG_BIN_DIR, minMajor: Number(process.env.PG_MAJOR ?? 0) });
+ * const parsed = FindPgToolsOptionsSchema.safeParse({
+ *   binDir: process.env.PG_BIN_DIR,
+ *   minMajor: Number(process.env.PG_MAJOR ?? 0),
+ * });
  * if (!parsed.success) throw new Error('PG_BIN_DIR or PG_MAJOR is invalid');
  * const tools = await findPgTools(parsed.data);
  * ```

@@ -25,7 +25,8 @@ const STALE_PARTIAL_MS = DAY_MS;
  *   keepLast: Number(process.env.BACKUP_KEEP_LAST ?? 10),
  *   maxAgeDays: Number(process.env.BACKUP_MAX_AGE_DAYS ?? 30),
  * });
- * if (!parsed.success) throw new Error(`bad backup retention: ${parsed.error.issues.map((i) => i.path.join('.'))}`);
+ * if (!parsed.success)
+ *   throw new Error(`bad backup retention: ${parsed.error.issues.map((i) => i.path.join('.'))}`);
  * await pruneBackups(parsed.data);
  * ```
  */

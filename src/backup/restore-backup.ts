@@ -54,7 +54,8 @@ export interface RestoreProgress {
  * import { RestoreBackupOptionsSchema } from 'carebase/backup';
  * // A restore form: check the target database name before asking for confirmation.
  * const parsed = RestoreBackupOptionsSchema.pick({ target: true, mode: true }).safeParse(req.body);
- * if (!parsed.success) res.status(400).json({ fields: parsed.error.issues.map((issue) => issue.path.join('.')) });
+ * if (!parsed.success)
+ *   res.status(400).json({ fields: parsed.error.issues.map((issue) => issue.path.join('.')) });
  * else res.json(await cb.backups.restore(path, parsed.data));
  * ```
  */
@@ -98,7 +99,12 @@ export const RestoreBackupOptionsSchema = z.strictObject({
  * ```ts
  * import { type RestoreBackupOptions, restoreBackup } from 'carebase/backup';
  * // Replace the live database during a maintenance window; the old one is kept under a dated name.
- * const options: RestoreBackupOptions = { carebase: cb, mode: 'replace', terminateConnections: true, jobs: 4 };
+ * const options: RestoreBackupOptions = {
+ *   carebase: cb,
+ *   mode: 'replace',
+ *   terminateConnections: true,
+ *   jobs: 4,
+ * };
  * const { previousDatabase } = await restoreBackup(path, options);
  * console.log(`previous data kept in ${previousDatabase}`);
  * ```

@@ -57,7 +57,10 @@ export function delayUntilNext(interval: ParsedInterval, now: Date): number {
  * ```ts
  * import { ScheduleBackupsOptionsSchema } from 'carebase/backup';
  * // Refuse to boot with a schedule that cannot be parsed (e.g. 'daily@2:30').
- * const parsed = ScheduleBackupsOptionsSchema.safeParse({ every: process.env.BACKUP_EVERY ?? '24h', prune: true });
+ * const parsed = ScheduleBackupsOptionsSchema.safeParse({
+ *   every: process.env.BACKUP_EVERY ?? '24h',
+ *   prune: true,
+ * });
  * if (!parsed.success) throw new Error("BACKUP_EVERY must look like '24h', '90m' or 'daily@02:30'");
  * ```
  */
@@ -128,7 +131,8 @@ export interface ScheduleBackupsOptions extends BackupConnectionOptions {
  *   carebase: cb,
  *   every: '6h',
  *   prune: true,
- *   onSuccess: (run: ScheduledRun) => logger.info({ path: run.backup.path, pruned: run.prune?.deleted.length }, 'backup done'),
+ *   onSuccess: (run: ScheduledRun) =>
+ *     logger.info({ path: run.backup.path, pruned: run.prune?.deleted.length }, 'backup done'),
  * });
  * ```
  */

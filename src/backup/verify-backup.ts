@@ -24,7 +24,10 @@ import { countTableRows } from './table-counts.js';
  * ```ts
  * import { VerifyBackupOptionsSchema, verifyBackup } from 'carebase/backup';
  * // A verification job's settings, checked before it connects anywhere.
- * const parsed = VerifyBackupOptionsSchema.safeParse({ connectionString: process.env.DATABASE_URL, trialRestore: true });
+ * const parsed = VerifyBackupOptionsSchema.safeParse({
+ *   connectionString: process.env.DATABASE_URL,
+ *   trialRestore: true,
+ * });
  * if (!parsed.success) throw new Error('bad verification settings');
  * const result = await verifyBackup(path, parsed.data);
  * ```
@@ -47,7 +50,11 @@ export const VerifyBackupOptionsSchema = z.strictObject({
  * ```ts
  * import { type VerifyBackupOptions, verifyBackup } from 'carebase/backup';
  * // Weekly: restore into a scratch database and compare row counts, not only the checksum.
- * const options: VerifyBackupOptions = { carebase: cb, trialRestore: true, signal: AbortSignal.timeout(60 * 60_000) };
+ * const options: VerifyBackupOptions = {
+ *   carebase: cb,
+ *   trialRestore: true,
+ *   signal: AbortSignal.timeout(60 * 60_000),
+ * };
  * const { ok, problems } = await verifyBackup(path, options);
  * ```
  */
@@ -65,7 +72,8 @@ export interface VerifyBackupOptions extends BackupConnectionOptions {
  * ```ts
  * import type { RowCountMismatch } from 'carebase/backup';
  * const { rowCountMismatches } = await cb.backups.verify(path, { trialRestore: true });
- * const describe = (m: RowCountMismatch) => `${m.table}: expected ${m.expected ?? 'none'}, found ${m.actual ?? 'none'}`;
+ * const describe = (m: RowCountMismatch) =>
+ *   `${m.table}: expected ${m.expected ?? 'none'}, found ${m.actual ?? 'none'}`;
  * for (const mismatch of rowCountMismatches) console.error(describe(mismatch));
  * ```
  */
@@ -84,7 +92,8 @@ export interface RowCountMismatch {
  * ```ts
  * import type { VerifyResult } from 'carebase/backup';
  * const result: VerifyResult = await cb.backups.verify(path);
- * if (!result.ok) logger.error({ checks: result.checks, problems: result.problems }, 'backup failed verification');
+ * if (!result.ok)
+ *   logger.error({ checks: result.checks, problems: result.problems }, 'backup failed verification');
  * ```
  */
 export interface VerifyResult {

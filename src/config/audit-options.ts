@@ -73,7 +73,9 @@ export type AuditOptions = z.input<typeof AuditOptionsSchema>;
  * ```ts
  * import type { ResolvedAuditOptions } from 'carebase';
  * const audit: ResolvedAuditOptions = cb.config.audit;
- * console.log(`audit entries are kept ${audit.retentionMonths} months; redacted: ${audit.redactKeys.join(', ')}`);
+ * console.log(
+ *   `audit entries are kept ${audit.retentionMonths} months; redacted: ${audit.redactKeys.join(', ')}`,
+ * );
  * ```
  */
 export type ResolvedAuditOptions = z.output<typeof AuditOptionsSchema>;

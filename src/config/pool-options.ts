@@ -71,7 +71,10 @@ export type PoolOptions = z.input<typeof PoolOptionsSchema>;
  * ```ts
  * import type { ResolvedPoolOptions } from 'carebase';
  * const pool: ResolvedPoolOptions = cb.config.pool;
- * logger.info({ min: pool.min, max: pool.max, statementTimeoutMs: pool.statementTimeoutMs }, 'pool settings');
+ * logger.info(
+ *   { min: pool.min, max: pool.max, statementTimeoutMs: pool.statementTimeoutMs },
+ *   'pool settings',
+ * );
  * ```
  */
 export interface ResolvedPoolOptions {
@@ -171,7 +174,8 @@ export type SslOptions = z.input<typeof SslOptionsSchema>;
  * ```ts
  * import type { ResolvedSslOptions } from 'carebase';
  * const { mode, ca }: ResolvedSslOptions = cb.config.connection.ssl;
- * if (process.env.NODE_ENV === 'production' && mode !== 'verify-full') throw new Error('TLS must verify the server');
+ * if (process.env.NODE_ENV === 'production' && mode !== 'verify-full')
+ *   throw new Error('TLS must verify the server');
  * console.log(`TLS ${mode}${ca === undefined ? '' : ' with a private CA'}`);
  * ```
  */

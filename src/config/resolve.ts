@@ -46,7 +46,10 @@ export interface ResolvedConnection {
  * ```ts
  * import type { ResolvedConfig } from 'carebase';
  * const config: ResolvedConfig = cb.config; // frozen; printing it never shows the password
- * logger.info({ schema: config.schema, backupDir: config.backupDir, poolMax: config.pool.max }, 'carebase ready');
+ * logger.info(
+ *   { schema: config.schema, backupDir: config.backupDir, poolMax: config.pool.max },
+ *   'carebase ready',
+ * );
  * ```
  */
 export interface ResolvedConfig {
@@ -193,7 +196,9 @@ function resolvePool(options: ParsedOptions): ResolvedPoolOptions {
  * import { configFromEnv, resolveConfig } from 'carebase';
  * // A `--check-config` flag: validate the deployment's settings without connecting.
  * const config = resolveConfig(configFromEnv()); // throws InvalidConfigurationError naming the bad field
- * console.log(`${config.connection.displayUrl} (schema ${config.schema}, pool ${config.pool.min}-${config.pool.max})`);
+ * console.log(
+ *   `${config.connection.displayUrl} (schema ${config.schema}, pool ${config.pool.min}-${config.pool.max})`,
+ * );
  * ```
  */
 export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {

@@ -81,7 +81,10 @@ export const UsersOptionsSchema = z
  * @example
  * ```ts
  * import { createCarebase, type UsersOptions } from 'carebase';
- * const users: UsersOptions = { passwordMinLength: 14, lockout: { maxFailures: 3, durationMs: 30 * 60_000 } };
+ * const users: UsersOptions = {
+ *   passwordMinLength: 14,
+ *   lockout: { maxFailures: 3, durationMs: 30 * 60_000 },
+ * };
  * const cb = createCarebase({ users });
  * ```
  */

@@ -232,7 +232,11 @@ export class ConflictError extends CarebaseError {
  *   // cb.db maps driver errors too: a session for a user that was erased meanwhile.
  *   await cb.db
  *     .insertInto('sessions')
- *     .values({ user_id: userId, token_hash: Buffer.alloc(32), expires_at: new Date(Date.now() + 3_600_000) })
+ *     .values({
+ *       user_id: userId,
+ *       token_hash: Buffer.alloc(32),
+ *       expires_at: new Date(Date.now() + 3_600_000),
+ *     })
  *     .execute();
  * } catch (error) {
  *   if (error instanceof ConstraintViolationError && error.kind === 'foreign_key') res.status(410).end();
@@ -353,7 +357,8 @@ export class MigrationError extends CarebaseError {
  *   await cb.backups.create();
  * } catch (error) {
  *   // e.g. pg_dump missing or of an older major version than the server, or the disk is full.
- *   if (error instanceof BackupError) logger.error({ code: error.code, reason: error.message }, 'nightly backup failed');
+ *   if (error instanceof BackupError)
+ *     logger.error({ code: error.code, reason: error.message }, 'nightly backup failed');
  *   else throw error;
  * }
  * ```
@@ -418,7 +423,8 @@ export class PoolTimeoutError extends CarebaseError {
  * try {
  *   res.json(await cb.audit.query({ from, to, limit: 500 }));
  * } catch (error) {
- *   if (error instanceof StatementTimeoutError) res.status(503).json({ error: 'query took too long; narrow the range' });
+ *   if (error instanceof StatementTimeoutError)
+ *     res.status(503).json({ error: 'query took too long; narrow the range' });
  *   else throw error;
  * }
  * ```
@@ -524,7 +530,8 @@ export class AbortError extends CarebaseError {
  *   await cb.users.list({ limit: 20 });
  * } catch (error) {
  *   // 42P01 undefined_table: the schema was never migrated.
- *   if (error instanceof QueryError && error.sqlState === '42P01') console.error('run `carebase migrate` first');
+ *   if (error instanceof QueryError && error.sqlState === '42P01')
+ *     console.error('run `carebase migrate` first');
  *   else throw error;
  * }
  * ```
@@ -546,7 +553,9 @@ export class QueryError extends CarebaseError {
  * import { type CarebaseErrorByCode, isCarebaseError } from 'carebase';
  * // `isCarebaseError(error, code)` narrows through this map, so code-specific fields are typed:
  * function takenField(error: unknown): string | undefined {
- *   const conflict: CarebaseErrorByCode['CONFLICT'] | undefined = isCarebaseError(error, 'CONFLICT') ? error : undefined;
+ *   const conflict: CarebaseErrorByCode['CONFLICT'] | undefined = isCarebaseError(error, 'CONFLICT')
+ *     ? error
+ *     : undefined;
  *   return conflict?.field;
  * }
  * ```

@@ -26,7 +26,10 @@ const noop = (): void => {};
  * ```ts
  * import { createCarebase, silentLogger } from 'carebase';
  * // Quiet in tests, the app's logger elsewhere.
- * const cb = createCarebase({ connectionString, logger: process.env.NODE_ENV === 'test' ? silentLogger : logger });
+ * const cb = createCarebase({
+ *   connectionString,
+ *   logger: process.env.NODE_ENV === 'test' ? silentLogger : logger,
+ * });
  * ```
  */
 export const silentLogger: Logger = Object.freeze({ debug: noop, info: noop, warn: noop, error: noop });

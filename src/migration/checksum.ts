@@ -17,7 +17,8 @@ import { createHash } from 'node:crypto';
  * for (const row of applied) {
  *   if (row.checksum_algorithm !== CHECKSUM_ALGORITHM) continue; // recorded by another algorithm version
  *   const text = await readFile(`migrations/${row.name}.sql`, 'utf8');
- *   if (migrationChecksum(text) !== row.checksum) console.warn(`${row.name} was edited after it was applied`);
+ *   if (migrationChecksum(text) !== row.checksum)
+ *     console.warn(`${row.name} was edited after it was applied`);
  * }
  * ```
  */
@@ -32,7 +33,10 @@ export const CHECKSUM_ALGORITHM = 1;
  * ```ts
  * import { normalizeMigrationText } from 'carebase/migration';
  * // A Windows checkout of the same file normalizes to the same text, so it is not reported as drift.
- * console.log(normalizeMigrationText('\uFEFFcreate table notes (id int);  \r\n\r\n') === 'create table notes (id int);'); // true
+ * console.log(
+ *   normalizeMigrationText('\uFEFFcreate table notes (id int);  \r\n\r\n') ===
+ *     'create table notes (id int);',
+ * ); // true
  * ```
  */
 export function normalizeMigrationText(text: string): string {

@@ -74,7 +74,10 @@ export interface MigrateOptions extends MigrationRunOptions {
  * ```ts
  * import { fileMigrations, type RollbackOptions, rollback } from 'carebase/migration';
  * // Undo the app's migrations after 0005_wards (it stays applied); carebase's own are untouched.
- * const options: RollbackOptions = { source: fileMigrations('./migrations', { namespace: 'app' }), to: '0005_wards' };
+ * const options: RollbackOptions = {
+ *   source: fileMigrations('./migrations', { namespace: 'app' }),
+ *   to: '0005_wards',
+ * };
  * const { results } = await rollback(connectionString, options);
  * console.log(results.map((result) => `${result.name}: ${result.status}`));
  * ```
@@ -106,7 +109,8 @@ export type RollbackOptions = Omit<MigrationRunOptions, 'sources'> & {
  * // Review a deploy's plan, flagging steps that cannot run in a transaction.
  * const { plan } = await migrate(connectionString, { dryRun: true });
  * const unsafe: MigrationPlanStep[] = plan.filter((step) => !step.transaction);
- * if (unsafe.length > 0) console.warn(`outside a transaction: ${unsafe.map((step) => step.name).join(', ')}`);
+ * if (unsafe.length > 0)
+ *   console.warn(`outside a transaction: ${unsafe.map((step) => step.name).join(', ')}`);
  * ```
  */
 export interface MigrationPlanStep {
@@ -167,7 +171,8 @@ const common = {
  * import { MigrateOptionsSchema } from 'carebase/migration';
  * // A deploy tool checks its settings before connecting anywhere.
  * const parsed = MigrateOptionsSchema.safeParse({ to: process.env.MIGRATE_TO, lockTimeoutMs: 30_000 });
- * if (!parsed.success) throw new Error(`bad migrate settings: ${parsed.error.issues.map((i) => i.path.join('.'))}`);
+ * if (!parsed.success)
+ *   throw new Error(`bad migrate settings: ${parsed.error.issues.map((i) => i.path.join('.'))}`);
  * ```
  */
 export const MigrateOptionsSchema = z

@@ -11,11 +11,18 @@ import { readApplied } from './tracking-table.js';
  *
  * @example
  * ```ts
- * import { carebaseMigrations, fileMigrations, migrationStatus, type SourceStatus } from 'carebase/migration';
+ * import {
+ *   carebaseMigrations,
+ *   fileMigrations,
+ *   migrationStatus,
+ *   type SourceStatus,
+ * } from 'carebase/migration';
  * const sources = [carebaseMigrations, fileMigrations('./migrations', { namespace: 'app' })];
  * const statuses: SourceStatus[] = await migrationStatus(cb.db, { sources });
  * for (const s of statuses) {
- *   console.log(`${s.namespace}: ${s.applied.length} applied, ${s.pending.length} pending, ${s.changed.length} edited`);
+ *   console.log(
+ *     `${s.namespace}: ${s.applied.length} applied, ${s.pending.length} pending, ${s.changed.length} edited`,
+ *   );
  * }
  * ```
  */

@@ -4,7 +4,9 @@
  * @example
  * ```ts
  * import { fileMigrations, type MigrationDefinition } from 'carebase/migration';
- * const definitions: readonly MigrationDefinition[] = await fileMigrations('./migrations', { namespace: 'app' }).load();
+ * const definitions: readonly MigrationDefinition[] = await fileMigrations('./migrations', {
+ *   namespace: 'app',
+ * }).load();
  * for (const d of definitions) {
  *   console.log(d.name, d.checksum.slice(0, 12), d.down === undefined ? 'irreversible' : 'reversible');
  * }
@@ -45,7 +47,11 @@ export interface MigrationDefinition {
  *   const { rows } = await db.query<{ id: string; name: string }>('select id, name from app.patients');
  *   for (const row of rows) {
  *     const [first = '', ...rest] = row.name.split(' ');
- *     await db.query('update app.patients set first_name = $1, last_name = $2 where id = $3', [first, rest.join(' '), row.id]);
+ *     await db.query('update app.patients set first_name = $1, last_name = $2 where id = $3', [
+ *       first,
+ *       rest.join(' '),
+ *       row.id,
+ *     ]);
  *   }
  * }
  * ```
@@ -83,7 +89,8 @@ export interface MigrationCode {
  * import { carebaseMigrations, type MigrationSource, parseMigration } from 'carebase/migration';
  * // Migrations embedded in the bundle instead of read from a folder at runtime.
  * const embedded: Record<string, string> = {
- *   '0001_wards': 'create table wards (id int primary key, name text not null);\n-- carebase:down\ndrop table wards;',
+ *   '0001_wards':
+ *     'create table wards (id int primary key, name text not null);\n-- carebase:down\ndrop table wards;',
  * };
  * const wards: MigrationSource = {
  *   namespace: 'wards',
@@ -123,7 +130,9 @@ export interface MigrationSource {
  *   await cb.migrate();
  * } catch (error) {
  *   if (!(error instanceof MigrationError)) throw error;
- *   const failed = (error.results as readonly MigrationResult[]).find((result) => result.status === 'failed');
+ *   const failed = (error.results as readonly MigrationResult[]).find(
+ *     (result) => result.status === 'failed',
+ *   );
  *   console.error(`${failed?.name} failed: ${failed?.error?.code} (SQLSTATE ${failed?.error?.sqlState})`);
  * }
  * ```
@@ -145,7 +154,8 @@ export interface MigrationResult {
  * ```ts
  * import { migrate, type MigrationProgress } from 'carebase/migration';
  * const report = (p: MigrationProgress): void => {
- *   if (p.phase === 'start') process.stdout.write(`[${p.index + 1}/${p.total}] ${p.namespace}/${p.name} ${p.direction}... `);
+ *   if (p.phase === 'start')
+ *     process.stdout.write(`[${p.index + 1}/${p.total}] ${p.namespace}/${p.name} ${p.direction}... `);
  *   else console.log('done');
  * };
  * await migrate(connectionString, { onProgress: report });

@@ -11,7 +11,9 @@ import type { CarebaseRuntime } from '../repositories/context.js';
  * app.get('/healthz', async (_req, res) => {
  *   const report: HealthReport = await cb.health();
  *   // 503 while the server is unreachable or a library migration is pending.
- *   res.status(report.ok ? 200 : 503).json({ ok: report.ok, latencyMs: report.latencyMs, error: report.error?.code });
+ *   res
+ *     .status(report.ok ? 200 : 503)
+ *     .json({ ok: report.ok, latencyMs: report.latencyMs, error: report.error?.code });
  * });
  * ```
  */

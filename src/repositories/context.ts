@@ -16,7 +16,11 @@ import type { CarebaseDatabase } from '../schema/database.js';
  * ```ts
  * import { ActorSchema } from 'carebase';
  * // Per request: a malformed client IP (e.g. from a proxy header) is left out instead of failing the request.
- * const parsed = ActorSchema.safeParse({ userId: req.user.id, ip: req.ip, requestId: req.get('x-request-id') });
+ * const parsed = ActorSchema.safeParse({
+ *   userId: req.user.id,
+ *   ip: req.ip,
+ *   requestId: req.get('x-request-id'),
+ * });
  * const scoped = cb.withActor(parsed.success ? parsed.data : { userId: req.user.id });
  * await scoped.users.update(req.user.id, { displayName: 'Ana P.' });
  * ```
@@ -47,7 +51,10 @@ export const ActorSchema = z.strictObject({
  * ```ts
  * import { type Actor, ActorSchema } from 'carebase';
  * // The actor a nightly job writes as: no user, marked as a service.
- * const job: Actor = ActorSchema.parse({ type: 'service', requestId: `retention-${new Date().toISOString().slice(0, 10)}` });
+ * const job: Actor = ActorSchema.parse({
+ *   type: 'service',
+ *   requestId: `retention-${new Date().toISOString().slice(0, 10)}`,
+ * });
  * await cb.withActor(job).chat.applyRetention({ olderThanDays: 730 });
  * ```
  */

@@ -16,7 +16,10 @@ import { asUser, type Command, isRoot, type RunAsUser, unprivilegedUser } from '
  * ```ts
  * import { type LocalClusterOptions, startPostgres } from 'carebase/testing';
  * // A pinned server version, logging slow statements.
- * const local: LocalClusterOptions = { binDirs: ['/usr/lib/postgresql/16/bin'], settings: { log_min_duration_statement: 100 } };
+ * const local: LocalClusterOptions = {
+ *   binDirs: ['/usr/lib/postgresql/16/bin'],
+ *   settings: { log_min_duration_statement: 100 },
+ * };
  * await using server = await startPostgres({ provider: 'local', local });
  * ```
  */

@@ -31,7 +31,9 @@ export type AnalyticsRetentionInput = z.input<typeof AnalyticsRetentionInput>;
  * @example
  * ```ts
  * import type { AnalyticsRetentionResult } from 'carebase';
- * const { droppedPartitions, cutoff }: AnalyticsRetentionResult = await cb.analytics.applyRetention({ keepMonths: 13 });
+ * const { droppedPartitions, cutoff }: AnalyticsRetentionResult = await cb.analytics.applyRetention({
+ *   keepMonths: 13,
+ * });
  * logger.info({ droppedPartitions, cutoff }, 'raw analytics events before the cutoff removed; rollups kept');
  * ```
  */

@@ -13,7 +13,9 @@ const UserIdInput = z.uuid();
  * ```ts
  * import type { ExportedAnalyticsEvent } from 'carebase';
  * const { analytics } = await cb.users.exportData(userId);
- * const views: ExportedAnalyticsEvent[] = analytics.events.filter((event) => event.eventName === 'page.view');
+ * const views: ExportedAnalyticsEvent[] = analytics.events.filter(
+ *   (event) => event.eventName === 'page.view',
+ * );
  * console.log(views.map((event) => event.occurredAt));
  * ```
  */

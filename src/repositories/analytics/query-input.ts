@@ -137,7 +137,9 @@ export interface AnalyticsEventCount {
  * ```ts
  * import type { AnalyticsSummary } from 'carebase';
  * const summary: AnalyticsSummary = await cb.analytics.summary({ from, to });
- * console.log(`${summary.totalEvents} events, ${summary.uniqueUsers} users; top: ${summary.byEvent[0]?.eventName}`);
+ * console.log(
+ *   `${summary.totalEvents} events, ${summary.uniqueUsers} users; top: ${summary.byEvent[0]?.eventName}`,
+ * );
  * ```
  */
 export interface AnalyticsSummary {
@@ -153,7 +155,12 @@ export interface AnalyticsSummary {
  * @example
  * ```ts
  * import type { AnalyticsBucket } from 'carebase';
- * const days: AnalyticsBucket[] = await cb.analytics.timeseries({ from, to, bucket: 'day', timezone: 'Europe/Berlin' });
+ * const days: AnalyticsBucket[] = await cb.analytics.timeseries({
+ *   from,
+ *   to,
+ *   bucket: 'day',
+ *   timezone: 'Europe/Berlin',
+ * });
  * const chart = days.map((d) => ({ x: d.bucketStart.toISOString(), y: d.count, users: d.uniqueUsers }));
  * ```
  */
@@ -171,7 +178,8 @@ export interface AnalyticsBucket {
  * ```ts
  * import type { AnalyticsActiveUsersBucket } from 'carebase';
  * const months: AnalyticsActiveUsersBucket[] = await cb.analytics.activeUsers({ from, to, bucket: 'month' });
- * for (const m of months) console.log(`${m.bucketStart.toISOString().slice(0, 7)}: ${m.activeUsers} monthly active users`);
+ * for (const m of months)
+ *   console.log(`${m.bucketStart.toISOString().slice(0, 7)}: ${m.activeUsers} monthly active users`);
  * ```
  */
 export interface AnalyticsActiveUsersBucket {

@@ -40,7 +40,12 @@ export type AuditQueryInput = z.input<typeof AuditQueryInput>;
  * // Walk every entry about one patient record, newest first, page by page.
  * let cursor: string | undefined;
  * do {
- *   const page: AuditPage = await cb.audit.query({ resourceType: 'patient', resourceId, limit: 200, cursor });
+ *   const page: AuditPage = await cb.audit.query({
+ *     resourceType: 'patient',
+ *     resourceId,
+ *     limit: 200,
+ *     cursor,
+ *   });
  *   for (const entry of page.items) console.log(entry.occurredAt, entry.action, entry.actorUserId);
  *   cursor = page.nextCursor;
  * } while (cursor !== undefined);

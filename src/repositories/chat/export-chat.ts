@@ -40,7 +40,11 @@ export const CHAT_EXPORT_FORMAT = 'carebase.chat-export';
  * ```ts
  * import { pipeline } from 'node:stream/promises';
  * import type { ChatExportFormat } from 'carebase';
- * const contentTypes: Record<ChatExportFormat, string> = { jsonl: 'application/jsonl', json: 'application/json', csv: 'text/csv' };
+ * const contentTypes: Record<ChatExportFormat, string> = {
+ *   jsonl: 'application/jsonl',
+ *   json: 'application/json',
+ *   csv: 'text/csv',
+ * };
  * const format: ChatExportFormat = req.query.format === 'csv' ? 'csv' : 'jsonl';
  * res.type(contentTypes[format]).attachment(`chat.${format}`);
  * await pipeline(cb.chat.export({ userId: req.user.id, format }), res);

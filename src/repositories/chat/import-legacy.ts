@@ -32,7 +32,9 @@ export type LegacyChatFile = z.input<typeof LegacyChatFile>;
  * ```ts
  * import type { ChatImportProgress } from 'carebase';
  * const onProgress = (p: ChatImportProgress): void => {
- *   process.stdout.write(`\r${p.usersDone}/${p.usersTotal} users, ${p.messagesDone}/${p.messagesTotal} messages`);
+ *   process.stdout.write(
+ *     `\r${p.usersDone}/${p.usersTotal} users, ${p.messagesDone}/${p.messagesTotal} messages`,
+ *   );
  * };
  * await cb.chat.importLegacyJson('./data/chat_history.json', { onProgress });
  * ```
@@ -83,7 +85,8 @@ export type ChatImportOptions = z.input<typeof ChatImportOptions>;
  * ```ts
  * import type { ChatImportResult } from 'carebase';
  * const result: ChatImportResult = await cb.chat.importLegacyJson('./data/chat_history.json');
- * if (result.usersMissing.length > 0) console.warn(`${result.usersMissing.length} unknown users skipped: create them and re-run`);
+ * if (result.usersMissing.length > 0)
+ *   console.warn(`${result.usersMissing.length} unknown users skipped: create them and re-run`);
  * console.log(`${result.inserted} messages imported, ${result.alreadyPresent} already present`);
  * ```
  */
