@@ -8,7 +8,9 @@
  * declaring them (`cb`, `userId`, `req`, ...): .snippets/globals.d.ts declares those, and a
  * snippet's own import or declaration of the same name shadows it.
  *
- *   node scripts/check-snippets.ts            # exits 1 and lists each failing block
+ * Every public export (value or type) must carry an `@example` on its declaration in src/.
+ *
+ *   node scripts/check-snippets.ts            # exits 1 and lists each failing block or export
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,6 +60,7 @@ function tsdocSnippets(source: string, publicNames: ReadonlySet<string>): Snippe
     for (const tag of ts.getJSDocTags(node)) {
       if (tag.tagName.text !== 'example' || tag.parent.parent !== node) continue;
       const names = statement === undefined ? [] : declaredNames(statement);
+      if (node === statement) for (const name of names) documented.add(name);
       if (!names.some((name) => publicNames.has(name))) {
         internalExamples++;
         continue;
@@ -85,11 +88,13 @@ function declaredNames(statement: ts.Statement): string[] {
 }
 
 let internalExamples = 0;
+/** Names declared by a top-level statement that carries an `@example` itself (not on a member). */
+const documented = new Set<string>();
 
 const entries = ['carebase', 'carebase/migration', 'carebase/backup', 'carebase/testing'];
 
 /** `declare global` lines making every public export usable without an import. */
-function publicExports(): { names: Set<string>; lines: string[] } {
+function publicExports(): { names: Set<string>; values: Set<string>; lines: string[] } {
   const files = ['index', 'migration', 'backup', 'testing'].map((name) => join(root, `dist/${name}.d.ts`));
   const program = ts.createProgram(files, {
     module: ts.ModuleKind.NodeNext,
@@ -97,6 +102,7 @@ function publicExports(): { names: Set<string>; lines: string[] } {
   });
   const checker = program.getTypeChecker();
   const seen = new Set<string>();
+  const values = new Set<string>();
   const lines: string[] = [];
   files.forEach((file, index) => {
     const source = program.getSourceFile(file);
@@ -108,7 +114,10 @@ function publicExports(): { names: Set<string>; lines: string[] } {
       seen.add(name);
       const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
       const from = `import('${entries[index]}')`;
-      if (target.flags & ts.SymbolFlags.Value) lines.push(`  const ${name}: typeof ${from}.${name};`);
+      if (target.flags & ts.SymbolFlags.Value) {
+        values.add(name);
+        lines.push(`  const ${name}: typeof ${from}.${name};`);
+      }
       if (target.flags & ts.SymbolFlags.Type) {
         const parameters = (target.declarations ?? [])
           .flatMap((declaration) =>
@@ -127,7 +136,7 @@ function publicExports(): { names: Set<string>; lines: string[] } {
       }
     }
   });
-  return { names: seen, lines };
+  return { names: seen, values, lines };
 }
 
 const exported = publicExports();
@@ -240,12 +249,20 @@ for (const line of output.split('\n')) {
   const where = snippet === undefined ? file : `${snippet.source}:${snippet.line + Number(row) - 1}`;
   failures.set(where, [...(failures.get(where) ?? []), message]);
 }
-if (failures.size > 0) {
-  for (const [where, messages] of failures) console.error(`${where}\n  ${messages.join('\n  ')}`);
+for (const [where, messages] of failures) console.error(`${where}\n  ${messages.join('\n  ')}`);
+if (failures.size > 0)
   console.error(`\n${failures.size} place(s) in ${snippets.length} examples do not compile.`);
-  process.exit(1);
+
+const undocumented = [...exported.names].filter((name) => !documented.has(name)).sort();
+for (const [kind, names] of [
+  ['value', undocumented.filter((name) => exported.values.has(name))],
+  ['type', undocumented.filter((name) => !exported.values.has(name))],
+] as const) {
+  if (names.length > 0)
+    console.error(`\n${names.length} public ${kind} export(s) without an @example: ${names.join(', ')}`);
 }
+if (failures.size > 0 || undocumented.length > 0) process.exit(1);
 console.log(
   `${snippets.length} TypeScript examples compile against the built package ` +
-    `(${internalExamples} on internal helpers not checked).`,
+    `(${internalExamples} on internal helpers not checked); all ${exported.names.size} public exports have one.`,
 );

@@ -32,6 +32,25 @@ import type { CarebaseDatabase } from './schema/database.js';
 /**
  * A view of carebase bound to one executor (the pool, or a transaction) and one actor. `cb`
  * itself, the `tx` inside `cb.transaction()`, and the result of `cb.withActor()` are all scopes.
+ *
+ * @example
+ * ```ts
+ * import type { CarebaseScope } from 'carebase';
+ * // Take a scope, so one helper runs on cb, inside cb.transaction(), or on cb.withActor(...).
+ * async function startConversation(scope: CarebaseScope, userId: string) {
+ *   const conversation = await scope.chat.createConversation({ userId, title: 'New chat' });
+ *   await scope.chat.append({
+ *     userId,
+ *     conversationId: conversation.id,
+ *     role: 'assistant',
+ *     content: 'How can I help?',
+ *   });
+ *   return conversation;
+ * }
+ * const conversation = await cb
+ *   .withActor({ userId, ip: req.ip })
+ *   .transaction((tx) => startConversation(tx, userId));
+ * ```
  */
 export class CarebaseScope {
   readonly #context: RepositoryContext;
@@ -189,7 +208,18 @@ export class CarebaseScope {
   }
 }
 
-/** A carebase instance: a scope plus the pool, migrations, health and shutdown. */
+/**
+ * A carebase instance: a scope plus the pool, migrations, health and shutdown.
+ *
+ * @example
+ * ```ts
+ * import { type Carebase, createCarebase } from 'carebase';
+ * // One instance per process, shared by every request; `await using` closes it when the scope ends.
+ * await using cb: Carebase = createCarebase({ connectionString });
+ * await cb.migrate();
+ * console.log(cb.config.connection.displayUrl, (await cb.health()).ok);
+ * ```
+ */
 export class Carebase extends CarebaseScope implements AsyncDisposable {
   readonly #runtime: CarebaseRuntime;
   readonly #kyselyPool: CarebaseKyselyPool;
@@ -302,7 +332,21 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
   }
 }
 
-/** Options of {@link createCarebase} beyond {@link CarebaseOptions}. */
+/**
+ * Options of {@link createCarebase} beyond {@link CarebaseOptions}.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { createCarebase, type CreateCarebaseExtras } from 'carebase';
+ * // The host owns the pool and shares it with its own queries.
+ * const pool = new pg.Pool({ connectionString, max: 10 });
+ * const extras: CreateCarebaseExtras = { pool };
+ * const cb = createCarebase({ schema: 'carebase' }, extras);
+ * await cb.close(); // leaves the host's pool open
+ * await pool.end();
+ * ```
+ */
 export interface CreateCarebaseExtras {
   /**
    * Use this pool instead of creating one (the host keeps ownership: `close()` does not end it).

@@ -5,7 +5,20 @@ import { type PruneBackupsOptions, type PruneResult, pruneBackups } from './prun
 import { type RestoreBackupOptions, type RestoreResult, restoreBackup } from './restore-backup.js';
 import { type VerifyBackupOptions, type VerifyResult, verifyBackup } from './verify-backup.js';
 
-/** Backup options without the connection fields (`cb.backups` supplies the instance's own). */
+/**
+ * Backup options without the connection fields (`cb.backups` supplies the instance's own).
+ *
+ * @example
+ * ```ts
+ * import type { CreateBackupOptions, WithoutConnection } from 'carebase/backup';
+ * // What cb.backups.create() takes: the backup's own options; the instance supplies the connection.
+ * const nightly: WithoutConnection<CreateBackupOptions> = {
+ *   name: `nightly-${new Date().toISOString().slice(0, 10)}`,
+ *   compression: 6,
+ * };
+ * const backup = await cb.backups.create(nightly);
+ * ```
+ */
 export type WithoutConnection<T> = Omit<
   T,
   | 'carebase'

@@ -9,7 +9,17 @@ import { BackupError, type CarebaseError, isCarebaseError } from '../errors/erro
 import { toCarebaseError } from '../errors/map-error.js';
 import { poolConfigFrom } from '../pool/create-pool.js';
 
-/** Anything holding a resolved carebase configuration: a `Carebase` instance qualifies. */
+/**
+ * Anything holding a resolved carebase configuration: a `Carebase` instance qualifies.
+ *
+ * @example
+ * ```ts
+ * import { type CarebaseLike, listBackups } from 'carebase/backup';
+ * // Anything with a resolved config will do: the app's instance, or a test's.
+ * const holder: CarebaseLike = cb;
+ * const { items } = await listBackups({ carebase: holder });
+ * ```
+ */
 export interface CarebaseLike {
   readonly config: ResolvedConfig;
 }
@@ -17,6 +27,18 @@ export interface CarebaseLike {
 /**
  * Where a backup function connects: either carebase options (`connectionString`, `host`, ...,
  * `backupDir`, `logger`) or `carebase`, an existing instance whose configuration is reused.
+ *
+ * @example
+ * ```ts
+ * import { type BackupConnectionOptions, createBackup, verifyBackup } from 'carebase/backup';
+ * // A standalone backup job: its own connection, no carebase instance.
+ * const connection: BackupConnectionOptions = {
+ *   connectionString: process.env.DATABASE_URL,
+ *   backupDir: '/var/backups/app',
+ * };
+ * const { path } = await createBackup(connection);
+ * console.log((await verifyBackup(path, connection)).ok);
+ * ```
  */
 export interface BackupConnectionOptions {
   /** Reuse this instance's configuration (its connection settings, backup dir and logger). */

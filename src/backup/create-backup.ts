@@ -24,7 +24,20 @@ import { runTool } from './run-tool.js';
 import { readCarebaseSchemaVersion, readServerInfo } from './server-info.js';
 import { countTableRows } from './table-counts.js';
 
-/** Progress of a running backup, reported about four times a second. */
+/**
+ * Progress of a running backup, reported about four times a second.
+ *
+ * @example
+ * ```ts
+ * import { type BackupProgress, createBackup } from 'carebase/backup';
+ * const onProgress = (p: BackupProgress): void => {
+ *   console.log(
+ *     `${p.phase}: ${(p.bytesWritten / 1e6).toFixed(1)} MB after ${Math.round(p.elapsedMs / 1000)} s`,
+ *   );
+ * };
+ * await createBackup({ carebase: cb, onProgress });
+ * ```
+ */
 export interface BackupProgress {
   readonly phase: 'dumping' | 'checksumming' | 'done';
   /** Bytes of archive written so far (pg_dump reports no progress of its own). */
@@ -32,7 +45,18 @@ export interface BackupProgress {
   readonly elapsedMs: number;
 }
 
-/** Validates {@link createBackup}'s options (connection fields plus the backup's own). */
+/**
+ * Validates {@link createBackup}'s options (connection fields plus the backup's own).
+ *
+ * @example
+ * ```ts
+ * import { CreateBackupOptionsSchema } from 'carebase/backup';
+ * // An admin endpoint takes a name and compression level; bad input is refused before pg_dump starts.
+ * const parsed = CreateBackupOptionsSchema.pick({ name: true, compression: true }).safeParse(req.body);
+ * if (parsed.success) res.json(await cb.backups.create(parsed.data));
+ * else res.status(400).json({ fields: parsed.error.issues.map((issue) => issue.path.join('.')) });
+ * ```
+ */
 export const CreateBackupOptionsSchema = z.strictObject({
   ...BackupConnectionShape,
   /** Directory to write into. @default `backupDir` (env `BACKUP_DIR`), else `./backups` */
@@ -52,7 +76,21 @@ export const CreateBackupOptionsSchema = z.strictObject({
     .optional(),
 });
 
-/** Options of {@link createBackup}. */
+/**
+ * Options of {@link createBackup}.
+ *
+ * @example
+ * ```ts
+ * import { type CreateBackupOptions, createBackup } from 'carebase/backup';
+ * const options: CreateBackupOptions = {
+ *   carebase: cb,
+ *   dir: '/var/backups/app',
+ *   name: 'before-upgrade',
+ *   signal: AbortSignal.timeout(30 * 60_000),
+ * };
+ * await createBackup(options);
+ * ```
+ */
 export interface CreateBackupOptions extends BackupConnectionOptions {
   readonly dir?: string | undefined;
   readonly name?: string | undefined;
@@ -62,7 +100,16 @@ export interface CreateBackupOptions extends BackupConnectionOptions {
   readonly onProgress?: ((progress: BackupProgress) => void) | undefined;
 }
 
-/** A finished backup: its archive, its manifest, and the manifest's content. */
+/**
+ * A finished backup: its archive, its manifest, and the manifest's content.
+ *
+ * @example
+ * ```ts
+ * import { type BackupResult, createBackup } from 'carebase/backup';
+ * const backup: BackupResult = await createBackup({ carebase: cb });
+ * console.log(`${backup.path}: ${backup.manifest.sizeBytes} bytes, sha256 ${backup.manifest.sha256}`);
+ * ```
+ */
 export interface BackupResult {
   readonly path: string;
   readonly manifestPath: string;

@@ -16,10 +16,36 @@ import {
  * `ok` (manifest present and matching in size), `no-manifest`, `invalid-manifest` (unreadable
  * or for another file), `size-mismatch` (the archive's size differs from the manifest's).
  * Only `verifyBackup` checks the checksum.
+ *
+ * @example
+ * ```ts
+ * import type { BackupStatus } from 'carebase/backup';
+ * const meaning: Record<BackupStatus, string> = {
+ *   ok: 'the manifest vouches for the archive',
+ *   'no-manifest': 'interrupted, or copied without its manifest',
+ *   'invalid-manifest': 'the manifest is unreadable or belongs to another file',
+ *   'size-mismatch': 'the archive was truncated or altered',
+ * };
+ * for (const entry of (await cb.backups.list()).items) {
+ *   if (entry.status !== 'ok') console.warn(`${entry.name}: ${meaning[entry.status]}`);
+ * }
+ * ```
  */
 export type BackupStatus = 'ok' | 'no-manifest' | 'invalid-manifest' | 'size-mismatch';
 
-/** One archive in the catalog. */
+/**
+ * One archive in the catalog.
+ *
+ * @example
+ * ```ts
+ * import type { BackupEntry } from 'carebase/backup';
+ * const { items } = await cb.backups.list();
+ * const newest: BackupEntry | undefined = items.find((entry) => entry.verified);
+ * console.log(
+ *   newest === undefined ? 'no usable backup!' : `${newest.name} from ${newest.createdAt.toISOString()}`,
+ * );
+ * ```
+ */
 export interface BackupEntry {
   /** Archive file name, e.g. `app-2026-01-31T02-00-00-000Z.dump`. */
   readonly name: string;
@@ -35,7 +61,18 @@ export interface BackupEntry {
   readonly manifest: BackupManifest | undefined;
 }
 
-/** Validates {@link listBackups}' options. */
+/**
+ * Validates {@link listBackups}' options.
+ *
+ * @example
+ * ```ts
+ * import { ListBackupsOptionsSchema, listBackups } from 'carebase/backup';
+ * // An admin endpoint pages through the catalog; the schema checks the query string.
+ * const parsed = ListBackupsOptionsSchema.safeParse({ limit: Number(req.query.limit ?? 20) });
+ * if (parsed.success) res.json(await listBackups({ carebase: cb, ...parsed.data }));
+ * else res.status(400).end();
+ * ```
+ */
 export const ListBackupsOptionsSchema = z.strictObject({
   /** The directory to list. @default `backupDir` (env `BACKUP_DIR`), else `./backups` */
   dir: z.string().min(1).optional(),
@@ -52,7 +89,18 @@ export const ListBackupsOptionsSchema = z.strictObject({
   cursor: z.string().min(1).optional(),
 });
 
-/** Options of {@link listBackups}. */
+/**
+ * Options of {@link listBackups}.
+ *
+ * @example
+ * ```ts
+ * import { type ListBackupsOptions, listBackups } from 'carebase/backup';
+ * const options: ListBackupsOptions = { dir: '/var/backups/app', limit: 20 };
+ * const first = await listBackups(options);
+ * const second =
+ *   first.nextCursor === undefined ? undefined : await listBackups({ ...options, cursor: first.nextCursor });
+ * ```
+ */
 export type ListBackupsOptions = z.input<typeof ListBackupsOptionsSchema>;
 
 /** Reads one archive's catalog entry. */

@@ -14,6 +14,16 @@ export const PARTIAL_SUFFIX = '.partial';
  * The sidecar manifest written next to every archive (`<name>.dump.manifest.json`): what was
  * dumped, from where, with which tools, and the checksum and per-table row counts that
  * `verifyBackup` checks against.
+ *
+ * @example
+ * ```ts
+ * import { readFile } from 'node:fs/promises';
+ * import { BackupManifestSchema } from 'carebase/backup';
+ * // An off-site copy job reads the sidecar manifest to know what it is shipping.
+ * const text = await readFile('/var/backups/app/app-2026-01-31T02-00-00-000Z.dump.manifest.json', 'utf8');
+ * const manifest = BackupManifestSchema.parse(JSON.parse(text));
+ * console.log(manifest.archive, manifest.sha256, manifest.serverVersion);
+ * ```
  */
 export const BackupManifestSchema = z.object({
   format: z.literal('carebase-backup'),
@@ -46,7 +56,19 @@ export const BackupManifestSchema = z.object({
   tables: z.record(z.string(), z.number().int().nonnegative()),
 });
 
-/** A parsed backup manifest; see {@link BackupManifestSchema}. */
+/**
+ * A parsed backup manifest; see {@link BackupManifestSchema}.
+ *
+ * @example
+ * ```ts
+ * import type { BackupManifest } from 'carebase/backup';
+ * const { manifest }: { manifest: BackupManifest } = await cb.backups.create();
+ * const rows = Object.values(manifest.tables).reduce((sum, count) => sum + count, 0);
+ * console.log(
+ *   `${manifest.database} at ${manifest.carebaseSchemaVersion}: ${rows} rows in ${manifest.durationMs} ms`,
+ * );
+ * ```
+ */
 export type BackupManifest = z.output<typeof BackupManifestSchema>;
 
 /** Path of the manifest belonging to `archivePath`. */

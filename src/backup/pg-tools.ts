@@ -5,7 +5,16 @@ import { z } from 'zod';
 import { BackupError } from '../errors/errors.js';
 import { parseInput } from '../errors/validation.js';
 
-/** A matching pair of PostgreSQL client tools found on this machine. */
+/**
+ * A matching pair of PostgreSQL client tools found on this machine.
+ *
+ * @example
+ * ```ts
+ * import { findPgTools, type PgTools } from 'carebase/backup';
+ * const tools: PgTools = await findPgTools({ minMajor: 15 });
+ * console.log(`using pg_dump ${tools.version} from ${tools.dir}`);
+ * ```
+ */
 export interface PgTools {
   /** Absolute path of `pg_dump`. */
   readonly pgDump: string;
@@ -19,13 +28,37 @@ export interface PgTools {
   readonly major: number;
 }
 
-/** Validates {@link findPgTools}' options. */
+/**
+ * Validates {@link findPgTools}' options.
+ *
+ * @example
+ * ```ts
+ * import { FindPgToolsOptionsSchema, findPgTools } from 'carebase/backup';
+ * // Settings from the environment, checked before searching.
+ * const parsed = FindPgToolsOptionsSchema.safeParse({
+ *   binDir: process.env.PG_BIN_DIR,
+ *   minMajor: Number(process.env.PG_MAJOR ?? 0),
+ * });
+ * if (!parsed.success) throw new Error('PG_BIN_DIR or PG_MAJOR is invalid');
+ * const tools = await findPgTools(parsed.data);
+ * ```
+ */
 export const FindPgToolsOptionsSchema = z.strictObject({
   minMajor: z.number().int().nonnegative().optional(),
   binDir: z.string().min(1).optional(),
 });
 
-/** Options of {@link findPgTools}. */
+/**
+ * Options of {@link findPgTools}.
+ *
+ * @example
+ * ```ts
+ * import { type FindPgToolsOptions, findPgTools } from 'carebase/backup';
+ * // A startup check: fail fast when the backup tools are older than the server (major 16 here).
+ * const options: FindPgToolsOptions = { minMajor: 16, binDir: '/usr/lib/postgresql/16/bin' };
+ * await findPgTools(options); // throws BackupError naming what was found
+ * ```
+ */
 export interface FindPgToolsOptions {
   /** The server's major version: tools older than it are refused. @default 0 (any) */
   readonly minMajor?: number | undefined;

@@ -13,7 +13,23 @@ const DAY_MS = 86_400_000;
 /** `.partial` files older than this belong to a crashed or killed run and are removed. */
 const STALE_PARTIAL_MS = DAY_MS;
 
-/** Validates {@link pruneBackups}' options. */
+/**
+ * Validates {@link pruneBackups}' options.
+ *
+ * @example
+ * ```ts
+ * import { PruneBackupsOptionsSchema, pruneBackups } from 'carebase/backup';
+ * // Retention from the environment, checked before anything is deleted.
+ * const parsed = PruneBackupsOptionsSchema.safeParse({
+ *   dir: process.env.BACKUP_DIR,
+ *   keepLast: Number(process.env.BACKUP_KEEP_LAST ?? 10),
+ *   maxAgeDays: Number(process.env.BACKUP_MAX_AGE_DAYS ?? 30),
+ * });
+ * if (!parsed.success)
+ *   throw new Error(`bad backup retention: ${parsed.error.issues.map((i) => i.path.join('.'))}`);
+ * await pruneBackups(parsed.data);
+ * ```
+ */
 export const PruneBackupsOptionsSchema = z.strictObject({
   /** The directory to prune. @default `backupDir` (env `BACKUP_DIR`), else `./backups` */
   dir: z.string().min(1).optional(),
@@ -40,10 +56,33 @@ export const PruneBackupsOptionsSchema = z.strictObject({
     .optional(),
 });
 
-/** Options of {@link pruneBackups}. */
+/**
+ * Options of {@link pruneBackups}.
+ *
+ * @example
+ * ```ts
+ * import { type PruneBackupsOptions, pruneBackups } from 'carebase/backup';
+ * // Preview first: what would a stricter policy delete?
+ * const options: PruneBackupsOptions = { carebase: cb, keepLast: 7, maxAgeDays: 14, dryRun: true };
+ * const { deleted } = await pruneBackups(options);
+ * console.log(deleted.map((entry) => entry.name));
+ * ```
+ */
 export type PruneBackupsOptions = z.input<typeof PruneBackupsOptionsSchema>;
 
-/** What {@link pruneBackups} removed (or would remove, with `dryRun`). */
+/**
+ * What {@link pruneBackups} removed (or would remove, with `dryRun`).
+ *
+ * @example
+ * ```ts
+ * import type { PruneResult } from 'carebase/backup';
+ * const result: PruneResult = await cb.backups.prune({ keepLast: 10, maxAgeDays: 30 });
+ * logger.info(
+ *   { deleted: result.deleted.length, kept: result.kept.length, newestVerified: result.newestVerified },
+ *   'backups pruned',
+ * );
+ * ```
+ */
 export interface PruneResult {
   /** Archives deleted, each with its manifest. */
   readonly deleted: readonly BackupEntry[];

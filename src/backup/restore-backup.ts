@@ -25,7 +25,18 @@ const databaseName = z
   .max(63)
   .regex(/^[A-Za-z_][A-Za-z0-9_$-]*$/, 'must be a plain database name (letters, digits, _ $ -)');
 
-/** Progress of a restore: which step it is in, and archive items restored so far. */
+/**
+ * Progress of a restore: which step it is in, and archive items restored so far.
+ *
+ * @example
+ * ```ts
+ * import { type RestoreProgress, restoreBackup } from 'carebase/backup';
+ * const onProgress = (p: RestoreProgress): void => {
+ *   console.log(`${p.phase} ${p.itemsDone}/${p.itemsTotal} (${Math.round(p.elapsedMs / 1000)} s)`);
+ * };
+ * await restoreBackup(path, { carebase: cb, onProgress });
+ * ```
+ */
 export interface RestoreProgress {
   readonly phase: 'verifying' | 'restoring' | 'checking' | 'swapping' | 'done';
   /** Archive items pg_restore has started so far (approximate: from its verbose output). */
@@ -35,7 +46,19 @@ export interface RestoreProgress {
   readonly elapsedMs: number;
 }
 
-/** Validates {@link restoreBackup}'s options. */
+/**
+ * Validates {@link restoreBackup}'s options.
+ *
+ * @example
+ * ```ts
+ * import { RestoreBackupOptionsSchema } from 'carebase/backup';
+ * // A restore form: check the target database name before asking for confirmation.
+ * const parsed = RestoreBackupOptionsSchema.pick({ target: true, mode: true }).safeParse(req.body);
+ * if (!parsed.success)
+ *   res.status(400).json({ fields: parsed.error.issues.map((issue) => issue.path.join('.')) });
+ * else res.json(await cb.backups.restore(path, parsed.data));
+ * ```
+ */
 export const RestoreBackupOptionsSchema = z.strictObject({
   ...BackupConnectionShape,
   /**
@@ -69,7 +92,23 @@ export const RestoreBackupOptionsSchema = z.strictObject({
     .optional(),
 });
 
-/** Options of {@link restoreBackup}. */
+/**
+ * Options of {@link restoreBackup}.
+ *
+ * @example
+ * ```ts
+ * import { type RestoreBackupOptions, restoreBackup } from 'carebase/backup';
+ * // Replace the live database during a maintenance window; the old one is kept under a dated name.
+ * const options: RestoreBackupOptions = {
+ *   carebase: cb,
+ *   mode: 'replace',
+ *   terminateConnections: true,
+ *   jobs: 4,
+ * };
+ * const { previousDatabase } = await restoreBackup(path, options);
+ * console.log(`previous data kept in ${previousDatabase}`);
+ * ```
+ */
 export interface RestoreBackupOptions extends BackupConnectionOptions {
   readonly mode?: 'new' | 'replace' | undefined;
   readonly target?: string | undefined;
@@ -82,7 +121,18 @@ export interface RestoreBackupOptions extends BackupConnectionOptions {
   readonly onProgress?: ((progress: RestoreProgress) => void) | undefined;
 }
 
-/** Where a restore landed. The password is never included: connect with your usual credentials. */
+/**
+ * Where a restore landed. The password is never included: connect with your usual credentials.
+ *
+ * @example
+ * ```ts
+ * import type { RestoreResult } from 'carebase/backup';
+ * // Restore next to the live database to look something up, then connect to the copy.
+ * const restored: RestoreResult = await cb.backups.restore(path, { mode: 'new' });
+ * console.log(`restored into ${restored.displayUrl} in ${restored.durationMs} ms`);
+ * const copy = createCarebase({ ...restored.connection, password: process.env.DB_PASSWORD });
+ * ```
+ */
 export interface RestoreResult {
   readonly mode: 'new' | 'replace';
   /** The database now holding the restored data. */
@@ -327,7 +377,18 @@ export async function restoreBackup(
   }
 }
 
-/** Validates {@link dropPreviousDatabase}'s options. */
+/**
+ * Validates {@link dropPreviousDatabase}'s options.
+ *
+ * @example
+ * ```ts
+ * import { DropPreviousOptionsSchema, dropPreviousDatabase } from 'carebase/backup';
+ * // Clean-up after a confirmed `replace` restore, with settings checked first.
+ * const parsed = DropPreviousOptionsSchema.safeParse({ connectionString: process.env.DATABASE_URL });
+ * if (!parsed.success) throw new Error('DATABASE_URL is not a usable connection string');
+ * await dropPreviousDatabase('app_previous_20260131_020000', parsed.data);
+ * ```
+ */
 export const DropPreviousOptionsSchema = z.strictObject({
   ...BackupConnectionShape,
   maintenanceDatabase: z.string().min(1).optional(),

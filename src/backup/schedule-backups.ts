@@ -8,7 +8,16 @@ import { type PruneResult, pruneBackups } from './prune-backups.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `'24h'`, `'90m'`, `'1h30m'`, `'daily@02:30'` (UTC), or milliseconds. */
+/**
+ * `'24h'`, `'90m'`, `'1h30m'`, `'daily@02:30'` (UTC), or milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { type BackupInterval, scheduleBackups } from 'carebase/backup';
+ * const every: BackupInterval = process.env.BACKUP_EVERY ?? 'daily@02:30'; // or '6h', '1h30m', 3_600_000
+ * const schedule = scheduleBackups({ carebase: cb, every, prune: true });
+ * ```
+ */
 export type BackupInterval = string | number;
 
 /** A parsed schedule: a fixed period, or a daily UTC time. */
@@ -41,7 +50,20 @@ export function delayUntilNext(interval: ParsedInterval, now: Date): number {
   return next.getTime() - now.getTime();
 }
 
-/** Validates {@link scheduleBackups}' options. */
+/**
+ * Validates {@link scheduleBackups}' options.
+ *
+ * @example
+ * ```ts
+ * import { ScheduleBackupsOptionsSchema } from 'carebase/backup';
+ * // Refuse to boot with a schedule that cannot be parsed (e.g. 'daily@2:30').
+ * const parsed = ScheduleBackupsOptionsSchema.safeParse({
+ *   every: process.env.BACKUP_EVERY ?? '24h',
+ *   prune: true,
+ * });
+ * if (!parsed.success) throw new Error("BACKUP_EVERY must look like '24h', '90m' or 'daily@02:30'");
+ * ```
+ */
 export const ScheduleBackupsOptionsSchema = z.strictObject({
   ...BackupConnectionShape,
   /** How often: `'24h'`, `'6h'`, `'1h30m'`, `'daily@02:30'` (UTC), or milliseconds. */
@@ -69,7 +91,22 @@ export const ScheduleBackupsOptionsSchema = z.strictObject({
   onSuccess: z.custom<(run: ScheduledRun) => void>((value) => typeof value === 'function').optional(),
 });
 
-/** Options of {@link scheduleBackups}. */
+/**
+ * Options of {@link scheduleBackups}.
+ *
+ * @example
+ * ```ts
+ * import { type ScheduleBackupsOptions, scheduleBackups } from 'carebase/backup';
+ * const options: ScheduleBackupsOptions = {
+ *   carebase: cb,
+ *   every: 'daily@02:30',
+ *   prune: { keepLast: 14, maxAgeDays: 30 },
+ *   jitterMs: 5 * 60_000, // replicas do not all dump at once
+ *   onError: (error) => logger.error({ error }, 'scheduled backup failed'),
+ * };
+ * const schedule = scheduleBackups(options);
+ * ```
+ */
 export interface ScheduleBackupsOptions extends BackupConnectionOptions {
   readonly every: BackupInterval;
   readonly prune?: boolean | { readonly keepLast?: number; readonly maxAgeDays?: number } | undefined;
@@ -84,13 +121,37 @@ export interface ScheduleBackupsOptions extends BackupConnectionOptions {
   readonly onSuccess?: ((run: ScheduledRun) => void) | undefined;
 }
 
-/** One successful scheduled run. */
+/**
+ * One successful scheduled run.
+ *
+ * @example
+ * ```ts
+ * import { scheduleBackups, type ScheduledRun } from 'carebase/backup';
+ * const schedule = scheduleBackups({
+ *   carebase: cb,
+ *   every: '6h',
+ *   prune: true,
+ *   onSuccess: (run: ScheduledRun) =>
+ *     logger.info({ path: run.backup.path, pruned: run.prune?.deleted.length }, 'backup done'),
+ * });
+ * ```
+ */
 export interface ScheduledRun {
   readonly backup: BackupResult;
   readonly prune: PruneResult | undefined;
 }
 
-/** A running schedule. */
+/**
+ * A running schedule.
+ *
+ * @example
+ * ```ts
+ * import { type BackupSchedule, scheduleBackups } from 'carebase/backup';
+ * const schedule: BackupSchedule = scheduleBackups({ carebase: cb, every: 'daily@02:30', prune: true });
+ * app.post('/admin/backup-now', async (_req, res) => res.json(await schedule.runNow()));
+ * process.once('SIGTERM', () => void schedule.stop().then(() => cb.close()));
+ * ```
+ */
 export interface BackupSchedule {
   /** When the next run is due (undefined once stopped). */
   readonly nextRunAt: Date | undefined;

@@ -17,7 +17,21 @@ import { runTool } from './run-tool.js';
 import { readServerInfo } from './server-info.js';
 import { countTableRows } from './table-counts.js';
 
-/** Validates {@link verifyBackup}'s options. */
+/**
+ * Validates {@link verifyBackup}'s options.
+ *
+ * @example
+ * ```ts
+ * import { VerifyBackupOptionsSchema, verifyBackup } from 'carebase/backup';
+ * // A verification job's settings, checked before it connects anywhere.
+ * const parsed = VerifyBackupOptionsSchema.safeParse({
+ *   connectionString: process.env.DATABASE_URL,
+ *   trialRestore: true,
+ * });
+ * if (!parsed.success) throw new Error('bad verification settings');
+ * const result = await verifyBackup(path, parsed.data);
+ * ```
+ */
 export const VerifyBackupOptionsSchema = z.strictObject({
   ...BackupConnectionShape,
   /** Also restore into a scratch database and compare row counts with the manifest. @default false */
@@ -29,7 +43,21 @@ export const VerifyBackupOptionsSchema = z.strictObject({
   signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal, 'must be an AbortSignal').optional(),
 });
 
-/** Options of {@link verifyBackup}. */
+/**
+ * Options of {@link verifyBackup}.
+ *
+ * @example
+ * ```ts
+ * import { type VerifyBackupOptions, verifyBackup } from 'carebase/backup';
+ * // Weekly: restore into a scratch database and compare row counts, not only the checksum.
+ * const options: VerifyBackupOptions = {
+ *   carebase: cb,
+ *   trialRestore: true,
+ *   signal: AbortSignal.timeout(60 * 60_000),
+ * };
+ * const { ok, problems } = await verifyBackup(path, options);
+ * ```
+ */
 export interface VerifyBackupOptions extends BackupConnectionOptions {
   readonly trialRestore?: boolean | undefined;
   readonly maintenanceDatabase?: string | undefined;
@@ -37,7 +65,18 @@ export interface VerifyBackupOptions extends BackupConnectionOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-/** A table whose row count after a trial restore differs from the manifest's. */
+/**
+ * A table whose row count after a trial restore differs from the manifest's.
+ *
+ * @example
+ * ```ts
+ * import type { RowCountMismatch } from 'carebase/backup';
+ * const { rowCountMismatches } = await cb.backups.verify(path, { trialRestore: true });
+ * const describe = (m: RowCountMismatch) =>
+ *   `${m.table}: expected ${m.expected ?? 'none'}, found ${m.actual ?? 'none'}`;
+ * for (const mismatch of rowCountMismatches) console.error(describe(mismatch));
+ * ```
+ */
 export interface RowCountMismatch {
   readonly table: string;
   /** Rows recorded in the manifest (undefined: the table is not in the manifest). */
@@ -46,7 +85,17 @@ export interface RowCountMismatch {
   readonly actual: number | undefined;
 }
 
-/** What {@link verifyBackup} found. `ok` is true only when every check that ran passed. */
+/**
+ * What {@link verifyBackup} found. `ok` is true only when every check that ran passed.
+ *
+ * @example
+ * ```ts
+ * import type { VerifyResult } from 'carebase/backup';
+ * const result: VerifyResult = await cb.backups.verify(path);
+ * if (!result.ok)
+ *   logger.error({ checks: result.checks, problems: result.problems }, 'backup failed verification');
+ * ```
+ */
 export interface VerifyResult {
   readonly ok: boolean;
   readonly path: string;

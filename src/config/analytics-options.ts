@@ -57,7 +57,31 @@ export const AnalyticsOptionsSchema = z
   })
   .prefault({});
 
-/** Analytics options as a host writes them. */
+/**
+ * Analytics options as a host writes them.
+ *
+ * @example
+ * ```ts
+ * import { type AnalyticsOptions, createCarebase } from 'carebase';
+ * const analytics: AnalyticsOptions = {
+ *   allowedEvents: { 'chat.message_sent': ['model', 'tokens'], 'search.run': ['results'] },
+ *   autoRefreshIntervalMs: 0, // a worker calls cb.analytics.refreshRollups() on a timer instead
+ * };
+ * const cb = createCarebase({ analytics });
+ * ```
+ */
 export type AnalyticsOptions = z.input<typeof AnalyticsOptionsSchema>;
-/** Analytics options with defaults applied. */
+/**
+ * Analytics options with defaults applied.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedAnalyticsOptions } from 'carebase';
+ * const { maxDataBytes }: ResolvedAnalyticsOptions = cb.config.analytics;
+ * const data = { model: 'gpt-4o', tokens: 512 };
+ * if (Buffer.byteLength(JSON.stringify(data)) <= maxDataBytes) {
+ *   await cb.analytics.track({ userId, eventType: 'chat', eventName: 'chat.message_sent', data });
+ * }
+ * ```
+ */
 export type ResolvedAnalyticsOptions = z.output<typeof AnalyticsOptionsSchema>;

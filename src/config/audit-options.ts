@@ -1,6 +1,15 @@
 import { z } from 'zod';
 
-/** Keys redacted from audit change sets and metadata by default, at any depth (case-insensitive). */
+/**
+ * Keys redacted from audit change sets and metadata by default, at any depth (case-insensitive).
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, DEFAULT_REDACT_KEYS } from 'carebase';
+ * // Extend the defaults rather than replace them, or passwords and tokens would reach the log.
+ * const cb = createCarebase({ audit: { redactKeys: [...DEFAULT_REDACT_KEYS, 'mrn', 'dateOfBirth'] } });
+ * ```
+ */
 export const DEFAULT_REDACT_KEYS = [
   'password',
   'passwordHash',
@@ -46,7 +55,27 @@ export const AuditOptionsSchema = z
   })
   .prefault({});
 
-/** Audit options as a host writes them. */
+/**
+ * Audit options as a host writes them.
+ *
+ * @example
+ * ```ts
+ * import { type AuditOptions, createCarebase } from 'carebase';
+ * const audit: AuditOptions = { retentionMonths: 120, partitionsAhead: 3 }; // ten years
+ * const cb = createCarebase({ audit });
+ * ```
+ */
 export type AuditOptions = z.input<typeof AuditOptionsSchema>;
-/** Audit options with defaults applied. */
+/**
+ * Audit options with defaults applied.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedAuditOptions } from 'carebase';
+ * const audit: ResolvedAuditOptions = cb.config.audit;
+ * console.log(
+ *   `audit entries are kept ${audit.retentionMonths} months; redacted: ${audit.redactKeys.join(', ')}`,
+ * );
+ * ```
+ */
 export type ResolvedAuditOptions = z.output<typeof AuditOptionsSchema>;

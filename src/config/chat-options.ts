@@ -34,7 +34,27 @@ export const ChatOptionsSchema = z
   })
   .prefault({});
 
-/** Chat options as a host writes them. */
+/**
+ * Chat options as a host writes them.
+ *
+ * @example
+ * ```ts
+ * import { type ChatOptions, createCarebase } from 'carebase';
+ * const chat: ChatOptions = { maxMessageBytes: 32_768, maxPageSize: 200 };
+ * const cb = createCarebase({ chat });
+ * ```
+ */
 export type ChatOptions = z.input<typeof ChatOptionsSchema>;
-/** Chat options with defaults applied. */
+/**
+ * Chat options with defaults applied.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedChatOptions } from 'carebase';
+ * const { maxPageSize }: ResolvedChatOptions = cb.config.chat;
+ * // Clamp the client's page size instead of letting a too-large one fail validation.
+ * const limit = Math.min(Number(req.query.limit ?? 50), maxPageSize);
+ * const page = await cb.chat.history({ userId: req.user.id, conversationId, limit });
+ * ```
+ */
 export type ResolvedChatOptions = z.output<typeof ChatOptionsSchema>;

@@ -3,7 +3,17 @@ import type { CarebaseOptions } from './options.js';
 import type { PoolOptions, SslOptions } from './pool-options.js';
 import { Secret } from './secret.js';
 
-/** The environment variables `configFromEnv` reads. */
+/**
+ * The environment variables `configFromEnv` reads.
+ *
+ * @example
+ * ```ts
+ * import { type CarebaseEnv, configFromEnv, createCarebase } from 'carebase';
+ * // A second, read-only instance for reports, from its own variables.
+ * const env: CarebaseEnv = { DATABASE_URL: process.env.REPORTING_DATABASE_URL, DB_POOL_MAX: '4' };
+ * const reporting = createCarebase(configFromEnv(env));
+ * ```
+ */
 export type CarebaseEnv = Readonly<Record<string, string | undefined>>;
 
 function readInt(env: CarebaseEnv, name: string): number | undefined {

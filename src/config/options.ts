@@ -40,6 +40,19 @@ const clockSchema = z.custom<Clock>(
 /**
  * Everything `createCarebase()` accepts. Every field is optional; `configFromEnv()` builds this
  * object from environment variables.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { CarebaseOptionsSchema, createCarebase } from 'carebase';
+ * // Check a deployment's JSON settings at startup, reporting every problem at once.
+ * const parsed = CarebaseOptionsSchema.safeParse(JSON.parse(readFileSync('carebase.json', 'utf8')));
+ * if (!parsed.success) {
+ *   for (const issue of parsed.error.issues) console.error(`${issue.path.join('.')}: ${issue.message}`);
+ *   process.exit(78);
+ * }
+ * const cb = createCarebase(parsed.data);
+ * ```
  */
 export const CarebaseOptionsSchema = z.strictObject({
   /**
@@ -91,6 +104,18 @@ export const CarebaseOptionsSchema = z.strictObject({
 /**
  * Options for `createCarebase()`. All optional; see each field for its default and environment
  * variable.
+ *
+ * @example
+ * ```ts
+ * import { type CarebaseOptions, configFromEnv, createCarebase, DEFAULT_REDACT_KEYS } from 'carebase';
+ * const options: CarebaseOptions = {
+ *   ...configFromEnv(),
+ *   pool: { max: 10, statementTimeoutMs: 15_000 },
+ *   sessions: { preset: 'strict' },
+ *   audit: { redactKeys: [...DEFAULT_REDACT_KEYS, 'mrn'] },
+ * };
+ * const cb = createCarebase(options);
+ * ```
  */
 export interface CarebaseOptions {
   readonly connectionString?: string | Secret | undefined;

@@ -51,10 +51,32 @@ export const PoolOptionsSchema = z.strictObject({
   applicationName: z.string().min(1).max(63).optional(),
 });
 
-/** Pool options as a host writes them (all optional). */
+/**
+ * Pool options as a host writes them (all optional).
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, type PoolOptions } from 'carebase';
+ * // A serverless function: few connections, closed soon after use.
+ * const pool: PoolOptions = { min: 0, max: 2, idleTimeoutMs: 1_000 };
+ * const cb = createCarebase({ pool });
+ * ```
+ */
 export type PoolOptions = z.input<typeof PoolOptionsSchema>;
 
-/** Pool options after defaults are applied. */
+/**
+ * Pool options after defaults are applied.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedPoolOptions } from 'carebase';
+ * const pool: ResolvedPoolOptions = cb.config.pool;
+ * logger.info(
+ *   { min: pool.min, max: pool.max, statementTimeoutMs: pool.statementTimeoutMs },
+ *   'pool settings',
+ * );
+ * ```
+ */
 export interface ResolvedPoolOptions {
   readonly min: number;
   readonly max: number;
@@ -65,7 +87,16 @@ export interface ResolvedPoolOptions {
   readonly applicationName: string;
 }
 
-/** The documented pool defaults. */
+/**
+ * The documented pool defaults.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, POOL_DEFAULTS } from 'carebase';
+ * // Twice the default pool for a busy API server; every other default unchanged.
+ * const cb = createCarebase({ pool: { max: POOL_DEFAULTS.max * 2 } });
+ * ```
+ */
 export const POOL_DEFAULTS: ResolvedPoolOptions = Object.freeze({
   min: 2,
   max: 20,
@@ -76,15 +107,42 @@ export const POOL_DEFAULTS: ResolvedPoolOptions = Object.freeze({
   applicationName: 'carebase',
 });
 
-/** SSL modes carebase understands. `verify-full` checks the certificate chain and host name. */
+/**
+ * SSL modes carebase understands. `verify-full` checks the certificate chain and host name.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, SslModeSchema } from 'carebase';
+ * // Throws a ZodError listing the allowed modes when the variable holds anything else.
+ * const ssl = SslModeSchema.parse(process.env.REPORTS_DB_SSL ?? 'verify-full');
+ * const cb = createCarebase({ connectionString, ssl });
+ * ```
+ */
 export const SslModeSchema = z.enum(['disable', 'require', 'verify-full']);
 
-/** An SSL mode name. */
+/**
+ * An SSL mode name.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, type SslMode } from 'carebase';
+ * const ssl: SslMode = process.env.NODE_ENV === 'production' ? 'verify-full' : 'disable';
+ * const cb = createCarebase({ connectionString, ssl });
+ * ```
+ */
 export type SslMode = z.infer<typeof SslModeSchema>;
 
 /**
  * SSL settings: a mode name, or an object with a CA bundle for `verify-full` against a managed
  * database whose certificate is signed by a private CA.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, SslOptionsSchema } from 'carebase';
+ * // Validate the TLS settings an operator entered before saving them.
+ * const result = SslOptionsSchema.safeParse({ mode: 'verify-full', ca: '/etc/ssl/certs/db-ca.pem' });
+ * if (result.success) createCarebase({ connectionString, ssl: result.data });
+ * ```
  */
 export const SslOptionsSchema = z.union([
   SslModeSchema,
@@ -96,10 +154,31 @@ export const SslOptionsSchema = z.union([
   }),
 ]);
 
-/** SSL settings as a host writes them. */
+/**
+ * SSL settings as a host writes them.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, type SslOptions } from 'carebase';
+ * // A managed database whose certificate is signed by a private CA (PEM text or a path).
+ * const ssl: SslOptions = { mode: 'verify-full', ca: '/etc/ssl/certs/rds-global-bundle.pem' };
+ * const cb = createCarebase({ connectionString, ssl });
+ * ```
+ */
 export type SslOptions = z.input<typeof SslOptionsSchema>;
 
-/** SSL settings after resolution: the CA is loaded into memory. */
+/**
+ * SSL settings after resolution: the CA is loaded into memory.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedSslOptions } from 'carebase';
+ * const { mode, ca }: ResolvedSslOptions = cb.config.connection.ssl;
+ * if (process.env.NODE_ENV === 'production' && mode !== 'verify-full')
+ *   throw new Error('TLS must verify the server');
+ * console.log(`TLS ${mode}${ca === undefined ? '' : ' with a private CA'}`);
+ * ```
+ */
 export interface ResolvedSslOptions {
   readonly mode: SslMode;
   readonly ca: string | undefined;

@@ -17,7 +17,17 @@ import { Secret } from './secret.js';
 import type { ResolvedSessionsOptions } from './sessions-options.js';
 import type { ResolvedUsersOptions } from './users-options.js';
 
-/** Where and how to connect, with the password held in a {@link Secret}. */
+/**
+ * Where and how to connect, with the password held in a {@link Secret}.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedConnection } from 'carebase';
+ * const connection: ResolvedConnection = cb.config.connection;
+ * // displayUrl masks the password: safe for startup logs.
+ * logger.info({ db: connection.displayUrl, ssl: connection.ssl.mode }, 'connecting');
+ * ```
+ */
 export interface ResolvedConnection {
   readonly host: string;
   readonly port: number;
@@ -29,7 +39,19 @@ export interface ResolvedConnection {
   readonly displayUrl: string;
 }
 
-/** The complete, frozen configuration a carebase instance runs with. */
+/**
+ * The complete, frozen configuration a carebase instance runs with.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedConfig } from 'carebase';
+ * const config: ResolvedConfig = cb.config; // frozen; printing it never shows the password
+ * logger.info(
+ *   { schema: config.schema, backupDir: config.backupDir, poolMax: config.pool.max },
+ *   'carebase ready',
+ * );
+ * ```
+ */
 export interface ResolvedConfig {
   readonly connection: ResolvedConnection;
   readonly pool: ResolvedPoolOptions;
@@ -168,6 +190,16 @@ function resolvePool(options: ParsedOptions): ResolvedPoolOptions {
  * Validates `options`, applies every default and returns a deeply frozen configuration.
  * Throws {@link InvalidConfigurationError} naming the first bad field; never includes the
  * password in the error or in any printed form of the result.
+ *
+ * @example
+ * ```ts
+ * import { configFromEnv, resolveConfig } from 'carebase';
+ * // A `--check-config` flag: validate the deployment's settings without connecting.
+ * const config = resolveConfig(configFromEnv()); // throws InvalidConfigurationError naming the bad field
+ * console.log(
+ *   `${config.connection.displayUrl} (schema ${config.schema}, pool ${config.pool.min}-${config.pool.max})`,
+ * );
+ * ```
  */
 export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
   const parsed = parseOptions(options);

@@ -6,6 +6,15 @@ const REDACTED = '[redacted]';
  * Holds a sensitive string (a database password) so that no printed form reveals it:
  * `JSON.stringify`, `util.inspect` (even with `showHidden`), template strings and `String()` all
  * show `[redacted]`. The value lives in a `#private` field, which reflection cannot enumerate.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { createCarebase, Secret } from 'carebase';
+ * const password = new Secret(readFileSync('/run/secrets/db_password', 'utf8').trim());
+ * console.log({ password }); // { password: Secret([redacted]) }
+ * const cb = createCarebase({ host: 'db.internal', user: 'app', password });
+ * ```
  */
 export class Secret {
   readonly #value: string;

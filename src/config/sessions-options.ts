@@ -22,7 +22,17 @@ export const SESSION_PRESETS = Object.freeze({
   standard: Object.freeze({ idleTimeoutMs: 2 * 60 * 60_000, absoluteTimeoutMs: 7 * 24 * 60 * 60_000 }),
 } as const);
 
-/** The name of a session timeout preset; see {@link SESSION_PRESETS}. */
+/**
+ * The name of a session timeout preset; see {@link SESSION_PRESETS}.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, SESSION_PRESETS, type SessionPreset } from 'carebase';
+ * const preset: SessionPreset = process.env.KIOSK === '1' ? 'strict' : 'hipaa';
+ * const cb = createCarebase({ sessions: { preset } });
+ * console.log(`idle logout after ${SESSION_PRESETS[preset].idleTimeoutMs / 60_000} minutes`);
+ * ```
+ */
 export type SessionPreset = keyof typeof SESSION_PRESETS;
 
 const positiveMs = z.number().int().positive();
@@ -69,7 +79,27 @@ export const SessionsOptionsSchema = z
     path: ['touchIntervalMs'],
   });
 
-/** Sessions options as a host writes them. */
+/**
+ * Sessions options as a host writes them.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, type SessionsOptions } from 'carebase';
+ * // No health data: longer sessions, last-seen written at most once a minute.
+ * const sessions: SessionsOptions = { preset: 'standard', touchIntervalMs: 60_000 };
+ * const cb = createCarebase({ sessions });
+ * ```
+ */
 export type SessionsOptions = z.input<typeof SessionsOptionsSchema>;
-/** Sessions options with defaults applied. */
+/**
+ * Sessions options with defaults applied.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedSessionsOptions } from 'carebase';
+ * const { absoluteTimeoutMs }: ResolvedSessionsOptions = cb.config.sessions;
+ * const { token } = await cb.sessions.create({ userId: user.id, ip: req.ip });
+ * res.cookie('sid', token, { httpOnly: true, secure: true, sameSite: 'strict', maxAge: absoluteTimeoutMs });
+ * ```
+ */
 export type ResolvedSessionsOptions = z.output<typeof SessionsOptionsSchema>;

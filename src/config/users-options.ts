@@ -1,6 +1,20 @@
 import { z } from 'zod';
 
-/** The default role allow-list. */
+/**
+ * The default role allow-list.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, DEFAULT_ROLES } from 'carebase';
+ * // Add a role to the defaults and give each role its permissions.
+ * const cb = createCarebase({
+ *   users: {
+ *     roles: [...DEFAULT_ROLES, 'pharmacist'],
+ *     permissions: { admin: ['users.manage', 'audit.read'], pharmacist: ['prescriptions.read'] },
+ *   },
+ * });
+ * ```
+ */
 export const DEFAULT_ROLES = ['admin', 'clinician', 'nurse', 'viewer'] as const;
 
 /**
@@ -61,7 +75,29 @@ export const UsersOptionsSchema = z
     }
   });
 
-/** Users options as a host writes them. */
+/**
+ * Users options as a host writes them.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, type UsersOptions } from 'carebase';
+ * const users: UsersOptions = {
+ *   passwordMinLength: 14,
+ *   lockout: { maxFailures: 3, durationMs: 30 * 60_000 },
+ * };
+ * const cb = createCarebase({ users });
+ * ```
+ */
 export type UsersOptions = z.input<typeof UsersOptionsSchema>;
-/** Users options with defaults applied. */
+/**
+ * Users options with defaults applied.
+ *
+ * @example
+ * ```ts
+ * import type { ResolvedUsersOptions } from 'carebase';
+ * // What a sign-up form needs to validate before submitting.
+ * const { passwordMinLength, roles }: ResolvedUsersOptions = cb.config.users;
+ * res.json({ passwordMinLength, roles });
+ * ```
+ */
 export type ResolvedUsersOptions = z.output<typeof UsersOptionsSchema>;

@@ -9,7 +9,28 @@
 
 const BRAND = Symbol.for('carebase.error');
 
-/** Every stable error code carebase throws. */
+/**
+ * Every stable error code carebase throws.
+ *
+ * @example
+ * ```ts
+ * import { type CarebaseErrorCode, isCarebaseError } from 'carebase';
+ * import type { ErrorRequestHandler } from 'express';
+ *
+ * const httpStatus: Partial<Record<CarebaseErrorCode, number>> = {
+ *   VALIDATION_FAILED: 400,
+ *   FORBIDDEN: 403,
+ *   NOT_FOUND: 404,
+ *   CONFLICT: 409,
+ *   POOL_TIMEOUT: 503,
+ * };
+ * const onError: ErrorRequestHandler = (error, _req, res, next) => {
+ *   if (!isCarebaseError(error)) return next(error);
+ *   res.status(httpStatus[error.code] ?? 500).json({ code: error.code });
+ * };
+ * app.use(onError);
+ * ```
+ */
 export type CarebaseErrorCode =
   | 'CAREBASE_ERROR'
   | 'VALIDATION_FAILED'
@@ -28,7 +49,19 @@ export type CarebaseErrorCode =
   | 'ABORTED'
   | 'QUERY_FAILED';
 
-/** Options accepted by every carebase error constructor. */
+/**
+ * Options accepted by every carebase error constructor.
+ *
+ * @example
+ * ```ts
+ * import { BackupError, type CarebaseErrorOptions } from 'carebase';
+ * // A host step wrapped in the carebase model, keeping the original failure as `cause`:
+ * function uploadFailed(cause: unknown): BackupError {
+ *   const options: CarebaseErrorOptions = { cause };
+ *   return new BackupError('upload of the backup to object storage failed', options);
+ * }
+ * ```
+ */
 export interface CarebaseErrorOptions {
   /** The underlying error (already stripped of values by the mapper when it came from the driver). */
   readonly cause?: unknown;
@@ -85,14 +118,44 @@ export function isCarebaseError<C extends CarebaseErrorCode>(
   return code === undefined || (error as CarebaseError).code === code;
 }
 
-/** One problem found while validating input. `path` names the field; no values are included. */
+/**
+ * One problem found while validating input. `path` names the field; no values are included.
+ *
+ * @example
+ * ```ts
+ * import { isCarebaseError, type ValidationIssue } from 'carebase';
+ * function formErrors(issues: readonly ValidationIssue[]): Record<string, string> {
+ *   return Object.fromEntries(issues.map((issue) => [issue.path.join('.'), issue.message]));
+ * }
+ * try {
+ *   await cb.users.update(userId, { email: 'not-an-email' });
+ * } catch (error) {
+ *   if (isCarebaseError(error, 'VALIDATION_FAILED')) res.status(400).json(formErrors(error.issues));
+ *   else throw error;
+ * }
+ * ```
+ */
 export interface ValidationIssue {
   readonly path: readonly (string | number)[];
   readonly message: string;
   readonly code: string;
 }
 
-/** Input failed validation. Thrown before any SQL runs, so nothing was written. */
+/**
+ * Input failed validation. Thrown before any SQL runs, so nothing was written.
+ *
+ * @example
+ * ```ts
+ * import { ValidationError } from 'carebase';
+ * try {
+ *   await cb.users.create({ username: 'ana', email: 'ana@example', password, role: 'nurse' });
+ * } catch (error) {
+ *   if (!(error instanceof ValidationError)) throw error;
+ *   // Nothing was written: tell the form which field to fix (issues never echo the values).
+ *   res.status(400).json({ field: error.field, issues: error.issues });
+ * }
+ * ```
+ */
 export class ValidationError extends CarebaseError {
   /** The problems found, each naming its field. */
   readonly issues: readonly ValidationIssue[];
@@ -107,7 +170,22 @@ export class ValidationError extends CarebaseError {
   }
 }
 
-/** The requested row does not exist (or is not visible to the caller). */
+/**
+ * The requested row does not exist (or is not visible to the caller).
+ *
+ * @example
+ * ```ts
+ * import { NotFoundError } from 'carebase';
+ * app.get('/users/:id', async (req, res) => {
+ *   try {
+ *     res.json(await cb.users.getById(req.params.id));
+ *   } catch (error) {
+ *     if (error instanceof NotFoundError) res.status(404).json({ error: `${error.resource} not found` });
+ *     else throw error;
+ *   }
+ * });
+ * ```
+ */
 export class NotFoundError extends CarebaseError {
   /** What was looked for, e.g. `user`, `conversation`. */
   readonly resource: string;
@@ -118,7 +196,21 @@ export class NotFoundError extends CarebaseError {
   }
 }
 
-/** A unique constraint was violated. `field` says which (e.g. `email`), never the value. */
+/**
+ * A unique constraint was violated. `field` says which (e.g. `email`), never the value.
+ *
+ * @example
+ * ```ts
+ * import { ConflictError } from 'carebase';
+ * try {
+ *   await cb.users.create({ username: 'ana', email: 'ana@example.org', password, role: 'nurse' });
+ * } catch (error) {
+ *   // `field` is 'username' or 'email'; the message never repeats the value.
+ *   if (error instanceof ConflictError) res.status(409).json({ error: `${error.field} is already taken` });
+ *   else throw error;
+ * }
+ * ```
+ */
 export class ConflictError extends CarebaseError {
   readonly field: string;
   readonly constraint: string | undefined;
@@ -130,7 +222,28 @@ export class ConflictError extends CarebaseError {
   }
 }
 
-/** A check, foreign-key, not-null or exclusion constraint refused the write. */
+/**
+ * A check, foreign-key, not-null or exclusion constraint refused the write.
+ *
+ * @example
+ * ```ts
+ * import { ConstraintViolationError } from 'carebase';
+ * try {
+ *   // cb.db maps driver errors too: a session for a user that was erased meanwhile.
+ *   await cb.db
+ *     .insertInto('sessions')
+ *     .values({
+ *       user_id: userId,
+ *       token_hash: Buffer.alloc(32),
+ *       expires_at: new Date(Date.now() + 3_600_000),
+ *     })
+ *     .execute();
+ * } catch (error) {
+ *   if (error instanceof ConstraintViolationError && error.kind === 'foreign_key') res.status(410).end();
+ *   else throw error;
+ * }
+ * ```
+ */
 export class ConstraintViolationError extends CarebaseError {
   readonly kind: 'check' | 'foreign_key' | 'not_null' | 'exclusion' | 'restrict';
   readonly constraint: string | undefined;
@@ -151,7 +264,21 @@ export class ConstraintViolationError extends CarebaseError {
   }
 }
 
-/** The caller may not act on this resource (e.g. another user's conversation). */
+/**
+ * The caller may not act on this resource (e.g. another user's conversation).
+ *
+ * @example
+ * ```ts
+ * import { ForbiddenError } from 'carebase';
+ * try {
+ *   await cb.chat.append({ userId: req.user.id, conversationId, role: 'user', content: question });
+ * } catch (error) {
+ *   // The conversation belongs to another user: do not say whether it exists.
+ *   if (error instanceof ForbiddenError) res.status(404).end();
+ *   else throw error;
+ * }
+ * ```
+ */
 export class ForbiddenError extends CarebaseError {
   readonly resource: string;
 
@@ -161,7 +288,23 @@ export class ForbiddenError extends CarebaseError {
   }
 }
 
-/** Options or environment variables are invalid. `field` names the offending option. */
+/**
+ * Options or environment variables are invalid. `field` names the offending option.
+ *
+ * @example
+ * ```ts
+ * import { configFromEnv, createCarebase, InvalidConfigurationError } from 'carebase';
+ * try {
+ *   const cb = createCarebase(configFromEnv());
+ *   await cb.migrate();
+ * } catch (error) {
+ *   if (!(error instanceof InvalidConfigurationError)) throw error;
+ *   // `field` names the option or variable (e.g. `pool.max`); never its value.
+ *   console.error(`fix the configuration of ${error.field}: ${error.message}`);
+ *   process.exitCode = 78; // EX_CONFIG
+ * }
+ * ```
+ */
 export class InvalidConfigurationError extends CarebaseError {
   readonly field: string;
 
@@ -171,7 +314,22 @@ export class InvalidConfigurationError extends CarebaseError {
   }
 }
 
-/** A migration failed, drifted, or could not take its lock. */
+/**
+ * A migration failed, drifted, or could not take its lock.
+ *
+ * @example
+ * ```ts
+ * import { MigrationError } from 'carebase';
+ * try {
+ *   await cb.migrate();
+ * } catch (error) {
+ *   if (!(error instanceof MigrationError)) throw error;
+ *   // Do not serve traffic on a schema that is not the one the code expects.
+ *   console.error(`migration ${error.migration ?? '(run)'} failed: ${error.message}`);
+ *   process.exit(1);
+ * }
+ * ```
+ */
 export class MigrationError extends CarebaseError {
   /** The migration concerned, when there is one. */
   readonly migration: string | undefined;
@@ -189,28 +347,88 @@ export class MigrationError extends CarebaseError {
   }
 }
 
-/** A backup, verification, restore or prune failed, or the PostgreSQL tools are unusable. */
+/**
+ * A backup, verification, restore or prune failed, or the PostgreSQL tools are unusable.
+ *
+ * @example
+ * ```ts
+ * import { BackupError } from 'carebase';
+ * try {
+ *   await cb.backups.create();
+ * } catch (error) {
+ *   // e.g. pg_dump missing or of an older major version than the server, or the disk is full.
+ *   if (error instanceof BackupError)
+ *     logger.error({ code: error.code, reason: error.message }, 'nightly backup failed');
+ *   else throw error;
+ * }
+ * ```
+ */
 export class BackupError extends CarebaseError {
   constructor(message: string, options: CarebaseErrorOptions = {}) {
     super('BACKUP_FAILED', message, options);
   }
 }
 
-/** The server could not be reached, refused the login, or dropped the connection. */
+/**
+ * The server could not be reached, refused the login, or dropped the connection.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionError } from 'carebase';
+ * app.get('/ready', async (_req, res) => {
+ *   try {
+ *     res.json(await cb.health());
+ *   } catch (error) {
+ *     // Server down, login refused or connection dropped: not ready, the orchestrator retries.
+ *     if (error instanceof ConnectionError) res.status(503).json({ ok: false, reason: error.message });
+ *     else throw error;
+ *   }
+ * });
+ * ```
+ */
 export class ConnectionError extends CarebaseError {
   constructor(message: string, options: CarebaseErrorOptions = {}) {
     super('CONNECTION_FAILED', message, options);
   }
 }
 
-/** No pooled connection became free within the connection timeout. */
+/**
+ * No pooled connection became free within the connection timeout.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionError, PoolTimeoutError } from 'carebase';
+ * import type { ErrorRequestHandler } from 'express';
+ * // Every pooled connection stayed busy for `pool.connectionTimeoutMs`: shed load, ask to retry.
+ * const onError: ErrorRequestHandler = (error, _req, res, next) => {
+ *   if (error instanceof PoolTimeoutError || error instanceof ConnectionError) {
+ *     res.set('Retry-After', '5').status(503).json({ error: 'database busy, retry shortly' });
+ *   } else next(error);
+ * };
+ * app.use(onError);
+ * ```
+ */
 export class PoolTimeoutError extends CarebaseError {
   constructor(timeoutMs: number, options: CarebaseErrorOptions = {}) {
     super('POOL_TIMEOUT', `no pooled connection became available within ${timeoutMs} ms`, options);
   }
 }
 
-/** A statement ran longer than `statement_timeout` (or was cancelled) and was stopped by the server. */
+/**
+ * A statement ran longer than `statement_timeout` (or was cancelled) and was stopped by the server.
+ *
+ * @example
+ * ```ts
+ * import { StatementTimeoutError } from 'carebase';
+ * try {
+ *   res.json(await cb.audit.query({ from, to, limit: 500 }));
+ * } catch (error) {
+ *   if (error instanceof StatementTimeoutError)
+ *     res.status(503).json({ error: 'query took too long; narrow the range' });
+ *   else throw error;
+ * }
+ * ```
+ */
 export class StatementTimeoutError extends CarebaseError {
   constructor(options: CarebaseErrorOptions = {}) {
     super(
@@ -221,7 +439,27 @@ export class StatementTimeoutError extends CarebaseError {
   }
 }
 
-/** A serialization failure (40001) or deadlock (40P01) that outlived the transaction's retries. */
+/**
+ * A serialization failure (40001) or deadlock (40P01) that outlived the transaction's retries.
+ *
+ * @example
+ * ```ts
+ * import { SerializationFailureError } from 'carebase';
+ * try {
+ *   await cb.transaction(
+ *     async (tx) => {
+ *       await tx.users.setRole(userId, 'admin');
+ *       await tx.sessions.revokeAllForUser(userId);
+ *     },
+ *     { isolation: 'serializable', retries: 5 },
+ *   );
+ * } catch (error) {
+ *   // Still conflicting after 5 re-runs: nothing was written; let the client try again.
+ *   if (error instanceof SerializationFailureError) res.status(409).json({ error: 'busy, try again' });
+ *   else throw error;
+ * }
+ * ```
+ */
 export class SerializationFailureError extends CarebaseError {
   readonly sqlState: string;
 
@@ -235,21 +473,69 @@ export class SerializationFailureError extends CarebaseError {
   }
 }
 
-/** The carebase instance (or its pool) was closed before this call. */
+/**
+ * The carebase instance (or its pool) was closed before this call.
+ *
+ * @example
+ * ```ts
+ * import { ClosedError } from 'carebase';
+ * process.once('SIGTERM', () => void cb.close());
+ * app.use(async (req, res, next) => {
+ *   try {
+ *     const found = await cb.sessions.validate(String(req.headers.authorization).replace(/^Bearer /, ''));
+ *     if (found === undefined) res.status(401).end();
+ *     else next();
+ *   } catch (error) {
+ *     // Shutting down: requests still in flight get a retryable answer.
+ *     if (error instanceof ClosedError) res.status(503).end();
+ *     else next(error);
+ *   }
+ * });
+ * ```
+ */
 export class ClosedError extends CarebaseError {
   constructor(options: CarebaseErrorOptions = {}) {
     super('CLOSED', 'this carebase instance has been closed', options);
   }
 }
 
-/** The operation was cancelled through its `AbortSignal`. */
+/**
+ * The operation was cancelled through its `AbortSignal`.
+ *
+ * @example
+ * ```ts
+ * import { AbortError } from 'carebase';
+ * try {
+ *   await cb.backups.create({ signal: AbortSignal.timeout(15 * 60_000) });
+ * } catch (error) {
+ *   // pg_dump was killed and its partial file removed.
+ *   if (error instanceof AbortError) console.warn('backup cancelled after 15 minutes');
+ *   else throw error;
+ * }
+ * ```
+ */
 export class AbortError extends CarebaseError {
   constructor(options: CarebaseErrorOptions = {}) {
     super('ABORTED', 'the operation was aborted', options);
   }
 }
 
-/** Any other database error. `sqlState` tells what happened; the message never carries values. */
+/**
+ * Any other database error. `sqlState` tells what happened; the message never carries values.
+ *
+ * @example
+ * ```ts
+ * import { QueryError } from 'carebase';
+ * try {
+ *   await cb.users.list({ limit: 20 });
+ * } catch (error) {
+ *   // 42P01 undefined_table: the schema was never migrated.
+ *   if (error instanceof QueryError && error.sqlState === '42P01')
+ *     console.error('run `carebase migrate` first');
+ *   else throw error;
+ * }
+ * ```
+ */
 export class QueryError extends CarebaseError {
   readonly sqlState: string | undefined;
 
@@ -259,7 +545,21 @@ export class QueryError extends CarebaseError {
   }
 }
 
-/** Maps each code to its class, for the type guard. */
+/**
+ * Maps each code to its class, for the type guard.
+ *
+ * @example
+ * ```ts
+ * import { type CarebaseErrorByCode, isCarebaseError } from 'carebase';
+ * // `isCarebaseError(error, code)` narrows through this map, so code-specific fields are typed:
+ * function takenField(error: unknown): string | undefined {
+ *   const conflict: CarebaseErrorByCode['CONFLICT'] | undefined = isCarebaseError(error, 'CONFLICT')
+ *     ? error
+ *     : undefined;
+ *   return conflict?.field;
+ * }
+ * ```
+ */
 export interface CarebaseErrorByCode {
   CAREBASE_ERROR: CarebaseError;
   VALIDATION_FAILED: ValidationError;

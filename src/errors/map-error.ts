@@ -22,7 +22,23 @@ import {
  * {@link DRIVER_ERROR} for deliberate debugging; it is never printed by `util.inspect`.
  */
 
-/** Non-enumerable key under which a mapped error keeps the original driver error. */
+/**
+ * Non-enumerable key under which a mapped error keeps the original driver error.
+ *
+ * @example
+ * ```ts
+ * import { DRIVER_ERROR, isCarebaseError } from 'carebase';
+ * try {
+ *   await cb.users.list({ limit: 20 });
+ * } catch (error) {
+ *   // Local debugging only: the raw pg error may quote row values, so never log it in production.
+ *   if (isCarebaseError(error) && process.env.NODE_ENV === 'development') {
+ *     console.debug((error as unknown as Record<symbol, unknown>)[DRIVER_ERROR]);
+ *   }
+ *   throw error;
+ * }
+ * ```
+ */
 export const DRIVER_ERROR: unique symbol = Symbol.for('carebase.driverError');
 
 /** Errors raised because the connection itself was lost; marked by the pool adapter. */
@@ -47,7 +63,23 @@ export function markPoolEnded(error: unknown): void {
   if (typeof error === 'object' && error !== null) poolEnded.add(error);
 }
 
-/** Structural fields of a PostgreSQL error, without its message, detail or hint. */
+/**
+ * Structural fields of a PostgreSQL error, without its message, detail or hint.
+ *
+ * @example
+ * ```ts
+ * import { DriverErrorSummary, QueryError } from 'carebase';
+ * try {
+ *   await cb.users.list({ limit: 20 });
+ * } catch (error) {
+ *   // The cause keeps SQLSTATE, table and constraint, never the server's message: safe to log.
+ *   if (error instanceof QueryError && error.cause instanceof DriverErrorSummary) {
+ *     logger.error({ sqlState: error.cause.code, table: error.cause.table }, 'query failed');
+ *   }
+ *   throw error;
+ * }
+ * ```
+ */
 export class DriverErrorSummary extends Error {
   readonly code: string | undefined;
   readonly constraint: string | undefined;
@@ -73,7 +105,17 @@ export class DriverErrorSummary extends Error {
   }
 }
 
-/** The fields of a `pg` `DatabaseError` that the mapper reads (no message, detail or hint). */
+/**
+ * The fields of a `pg` `DatabaseError` that the mapper reads (no message, detail or hint).
+ *
+ * @example
+ * ```ts
+ * import { DriverErrorSummary, type PgErrorLike } from 'carebase';
+ * // Only these structural fields are read; never the message, detail or hint.
+ * const fields: PgErrorLike = { code: '23503', table: 'sessions', constraint: 'sessions_user_id_fkey' };
+ * console.log(new DriverErrorSummary(fields).message); // SQLSTATE 23503 on sessions
+ * ```
+ */
 export interface PgErrorLike {
   readonly code?: string;
   readonly severity?: string;

@@ -10,6 +10,14 @@ export interface SqlConnection {
 /**
  * Where migrations run: a Kysely instance (any database type), a `pg.Pool`, or a connection
  * string. The runner takes one connection from it and keeps it for the whole run.
+ *
+ * @example
+ * ```ts
+ * import { migrationStatus, type MigrationTarget } from 'carebase/migration';
+ * // A deploy script: a dedicated URL when given, otherwise the app's own pool.
+ * const target: MigrationTarget = process.env.MIGRATE_DATABASE_URL ?? cb.pool;
+ * console.log(await migrationStatus(target));
+ * ```
  */
 export type MigrationTarget<DB = unknown> = Kysely<DB> | pg.Pool | string;
 

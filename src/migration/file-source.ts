@@ -5,7 +5,20 @@ import { CODE_MIGRATION_EXTENSIONS, loadCodeMigration } from './code-migration.j
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
-/** Options of {@link fileMigrations}. */
+/**
+ * Options of {@link fileMigrations}.
+ *
+ * @example
+ * ```ts
+ * import { carebaseMigrations, type FileMigrationsOptions, fileMigrations } from 'carebase/migration';
+ * // Warn about an edited migration during local development; fail everywhere else.
+ * const options: FileMigrationsOptions = {
+ *   namespace: 'app',
+ *   onDrift: process.env.NODE_ENV === 'development' ? 'warn' : 'error',
+ * };
+ * await cb.migrate({ sources: [carebaseMigrations, fileMigrations('./migrations', options)] });
+ * ```
+ */
 export interface FileMigrationsOptions {
   /** Separates this folder's history from carebase's and other folders'. Required. */
   readonly namespace: string;

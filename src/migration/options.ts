@@ -3,7 +3,18 @@ import { SchemaNameSchema } from '../config/options.js';
 import type { Logger } from '../logging/logger.js';
 import type { MigrationProgress, MigrationResult, MigrationSource } from './types.js';
 
-/** Options shared by `migrate`, `rollback` and `migrationStatus`. */
+/**
+ * Options shared by `migrate`, `rollback` and `migrationStatus`.
+ *
+ * @example
+ * ```ts
+ * import { migrate, migrationStatus, type MigrationRunOptions } from 'carebase/migration';
+ * // Settings shared by every call of a deploy script.
+ * const common: MigrationRunOptions = { schema: 'carebase', lockTimeoutMs: 30_000, logger };
+ * await migrate(connectionString, { ...common, dryRun: true });
+ * console.log(await migrationStatus(connectionString, common));
+ * ```
+ */
 export interface MigrationRunOptions {
   /**
    * The sources to run, in order. Their namespaces must differ.
@@ -30,7 +41,21 @@ export interface MigrationRunOptions {
   readonly logger?: Logger;
 }
 
-/** Options of `migrate`. */
+/**
+ * Options of `migrate`.
+ *
+ * @example
+ * ```ts
+ * import { carebaseMigrations, fileMigrations, type MigrateOptions, migrate } from 'carebase/migration';
+ * const options: MigrateOptions = {
+ *   sources: [carebaseMigrations, fileMigrations('./migrations', { namespace: 'app' })],
+ *   to: 'app/0007_add_ward', // stop after this one
+ *   lockTimeoutMs: 120_000,
+ *   onProgress: (p) => console.log(`${p.index + 1}/${p.total} ${p.namespace}/${p.name} ${p.phase}`),
+ * };
+ * await migrate(connectionString, options);
+ * ```
+ */
 export interface MigrateOptions extends MigrationRunOptions {
   /**
    * Stop after applying this migration: a name (`0003_notes`) or `namespace/name`. Sources
@@ -42,7 +67,21 @@ export interface MigrateOptions extends MigrationRunOptions {
   readonly dryRun?: boolean;
 }
 
-/** Options of `rollback`: which source, and how far back (`steps`, default 1, or `to`). */
+/**
+ * Options of `rollback`: which source, and how far back (`steps`, default 1, or `to`).
+ *
+ * @example
+ * ```ts
+ * import { fileMigrations, type RollbackOptions, rollback } from 'carebase/migration';
+ * // Undo the app's migrations after 0005_wards (it stays applied); carebase's own are untouched.
+ * const options: RollbackOptions = {
+ *   source: fileMigrations('./migrations', { namespace: 'app' }),
+ *   to: '0005_wards',
+ * };
+ * const { results } = await rollback(connectionString, options);
+ * console.log(results.map((result) => `${result.name}: ${result.status}`));
+ * ```
+ */
 export type RollbackOptions = Omit<MigrationRunOptions, 'sources'> & {
   /** The source to roll back. @default carebaseMigrations */
   readonly source?: MigrationSource;
@@ -61,7 +100,19 @@ export type RollbackOptions = Omit<MigrationRunOptions, 'sources'> & {
       }
   );
 
-/** One step of a migration plan, as JSON. */
+/**
+ * One step of a migration plan, as JSON.
+ *
+ * @example
+ * ```ts
+ * import { migrate, type MigrationPlanStep } from 'carebase/migration';
+ * // Review a deploy's plan, flagging steps that cannot run in a transaction.
+ * const { plan } = await migrate(connectionString, { dryRun: true });
+ * const unsafe: MigrationPlanStep[] = plan.filter((step) => !step.transaction);
+ * if (unsafe.length > 0)
+ *   console.warn(`outside a transaction: ${unsafe.map((step) => step.name).join(', ')}`);
+ * ```
+ */
 export interface MigrationPlanStep {
   readonly namespace: string;
   readonly name: string;
@@ -71,7 +122,16 @@ export interface MigrationPlanStep {
   readonly transaction: boolean;
 }
 
-/** What `migrate` or `rollback` did (or, with `dryRun`, would do). */
+/**
+ * What `migrate` or `rollback` did (or, with `dryRun`, would do).
+ *
+ * @example
+ * ```ts
+ * import type { MigrateResult } from 'carebase/migration';
+ * const result: MigrateResult = await cb.migrate();
+ * for (const step of result.results) logger.info({ migration: step.name, ms: step.durationMs }, 'applied');
+ * ```
+ */
 export interface MigrateResult {
   /** The migrations applied (or rolled back), in order; empty with `dryRun`. */
   readonly results: readonly MigrationResult[];
@@ -103,7 +163,18 @@ const common = {
     .optional(),
 };
 
-/** Validates `migrate` and `migrationStatus` options (a `ValidationError` before any SQL). */
+/**
+ * Validates `migrate` and `migrationStatus` options (a `ValidationError` before any SQL).
+ *
+ * @example
+ * ```ts
+ * import { MigrateOptionsSchema } from 'carebase/migration';
+ * // A deploy tool checks its settings before connecting anywhere.
+ * const parsed = MigrateOptionsSchema.safeParse({ to: process.env.MIGRATE_TO, lockTimeoutMs: 30_000 });
+ * if (!parsed.success)
+ *   throw new Error(`bad migrate settings: ${parsed.error.issues.map((i) => i.path.join('.'))}`);
+ * ```
+ */
 export const MigrateOptionsSchema = z
   .strictObject({
     ...common,
@@ -121,7 +192,20 @@ export const MigrateOptionsSchema = z
     }
   });
 
-/** Validates `rollback` options (a `ValidationError` before any SQL). */
+/**
+ * Validates `rollback` options (a `ValidationError` before any SQL).
+ *
+ * @example
+ * ```ts
+ * import { RollbackOptionsSchema } from 'carebase/migration';
+ * // A `rollback [steps]` script rejects a bad argument before any SQL runs.
+ * const parsed = RollbackOptionsSchema.safeParse({ steps: Number(process.argv[2] ?? '1') });
+ * if (!parsed.success) {
+ *   console.error('usage: rollback [steps], steps a positive integer');
+ *   process.exit(2);
+ * }
+ * ```
+ */
 export const RollbackOptionsSchema = z
   .strictObject({
     ...common,

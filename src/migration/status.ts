@@ -6,7 +6,26 @@ import { loadSorted } from './load.js';
 import { MigrateOptionsSchema, type MigrationRunOptions } from './options.js';
 import { readApplied } from './tracking-table.js';
 
-/** The state of one source's migrations in a database. */
+/**
+ * The state of one source's migrations in a database.
+ *
+ * @example
+ * ```ts
+ * import {
+ *   carebaseMigrations,
+ *   fileMigrations,
+ *   migrationStatus,
+ *   type SourceStatus,
+ * } from 'carebase/migration';
+ * const sources = [carebaseMigrations, fileMigrations('./migrations', { namespace: 'app' })];
+ * const statuses: SourceStatus[] = await migrationStatus(cb.db, { sources });
+ * for (const s of statuses) {
+ *   console.log(
+ *     `${s.namespace}: ${s.applied.length} applied, ${s.pending.length} pending, ${s.changed.length} edited`,
+ *   );
+ * }
+ * ```
+ */
 export interface SourceStatus {
   readonly namespace: string;
   /** Applied migrations, by name, with when they were applied. */

@@ -3,7 +3,19 @@ import type { CarebaseOptions } from '../config/options.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
 import { DriverErrorSummary } from '../errors/map-error.js';
 
-/** `pg.Pool` settings derived from a resolved configuration. Exposed for adapters and tests. */
+/**
+ * `pg.Pool` settings derived from a resolved configuration. Exposed for adapters and tests.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { configFromEnv, createCarebase, poolConfigFrom, resolveConfig } from 'carebase';
+ * // A host-owned pool with carebase's settings (SSL, timeouts, application_name), a little larger.
+ * const options = configFromEnv();
+ * const pool = new pg.Pool({ ...poolConfigFrom(resolveConfig(options)), max: 30 });
+ * const cb = createCarebase(options, { pool });
+ * ```
+ */
 export function poolConfigFrom(config: ResolvedConfig): pg.PoolConfig {
   const { connection, pool } = config;
   const password = connection.password;

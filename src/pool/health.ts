@@ -2,7 +2,21 @@ import { sql } from 'kysely';
 import { toCarebaseError } from '../errors/map-error.js';
 import type { CarebaseRuntime } from '../repositories/context.js';
 
-/** What `cb.health()` reports. */
+/**
+ * What `cb.health()` reports.
+ *
+ * @example
+ * ```ts
+ * import type { HealthReport } from 'carebase';
+ * app.get('/healthz', async (_req, res) => {
+ *   const report: HealthReport = await cb.health();
+ *   // 503 while the server is unreachable or a library migration is pending.
+ *   res
+ *     .status(report.ok ? 200 : 503)
+ *     .json({ ok: report.ok, latencyMs: report.latencyMs, error: report.error?.code });
+ * });
+ * ```
+ */
 export interface HealthReport {
   /** True when the database answered and no library migration is pending. */
   readonly ok: boolean;

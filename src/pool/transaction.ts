@@ -4,7 +4,17 @@ import { isRetryableTransactionError } from '../errors/map-error.js';
 import { parseInput } from '../errors/validation.js';
 import type { Logger } from '../logging/logger.js';
 
-/** Options of `cb.transaction()`. */
+/**
+ * Options of `cb.transaction()`.
+ *
+ * @example
+ * ```ts
+ * import { TransactionOptionsSchema } from 'carebase';
+ * // A job runner reads each job's transaction settings from its JSON config and rejects bad ones upfront.
+ * const options = TransactionOptionsSchema.parse({ isolation: 'repeatable read', retries: 2 });
+ * await cb.transaction((tx) => tx.sessions.purgeExpired(), options);
+ * ```
+ */
 export const TransactionOptionsSchema = z.strictObject({
   /**
    * Isolation level of the transaction.
@@ -22,7 +32,19 @@ export const TransactionOptionsSchema = z.strictObject({
   retryDelayMs: z.number().int().min(0).max(10_000).optional(),
 });
 
-/** Options of `cb.transaction()`. */
+/**
+ * Options of `cb.transaction()`.
+ *
+ * @example
+ * ```ts
+ * import type { TransactionOptions } from 'carebase';
+ * const serializable: TransactionOptions = { isolation: 'serializable', retries: 5, retryDelayMs: 20 };
+ * await cb.transaction(async (tx) => {
+ *   await tx.users.setRole(userId, 'clinician');
+ *   await tx.sessions.revokeAllForUser(userId);
+ * }, serializable);
+ * ```
+ */
 export type TransactionOptions = z.input<typeof TransactionOptionsSchema>;
 
 let savepointCounter = 0;

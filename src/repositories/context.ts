@@ -11,6 +11,19 @@ import type { CarebaseDatabase } from '../schema/database.js';
  * Who is acting: attached to every audit entry written through a scope made by
  * `cb.withActor(actor)`. All fields are optional; `type` defaults to `user` when `userId` is set
  * and `system` otherwise.
+ *
+ * @example
+ * ```ts
+ * import { ActorSchema } from 'carebase';
+ * // Per request: a malformed client IP (e.g. from a proxy header) is left out instead of failing the request.
+ * const parsed = ActorSchema.safeParse({
+ *   userId: req.user.id,
+ *   ip: req.ip,
+ *   requestId: req.get('x-request-id'),
+ * });
+ * const scoped = cb.withActor(parsed.success ? parsed.data : { userId: req.user.id });
+ * await scoped.users.update(req.user.id, { displayName: 'Ana P.' });
+ * ```
  */
 export const ActorSchema = z.strictObject({
   /** The acting user's id, or `null` for the system. */
@@ -31,9 +44,33 @@ export const ActorSchema = z.strictObject({
   requestId: z.string().min(1).max(128).optional(),
 });
 
-/** Who is acting; see {@link ActorSchema}. */
+/**
+ * Who is acting; see {@link ActorSchema}.
+ *
+ * @example
+ * ```ts
+ * import { type Actor, ActorSchema } from 'carebase';
+ * // The actor a nightly job writes as: no user, marked as a service.
+ * const job: Actor = ActorSchema.parse({
+ *   type: 'service',
+ *   requestId: `retention-${new Date().toISOString().slice(0, 10)}`,
+ * });
+ * await cb.withActor(job).chat.applyRetention({ olderThanDays: 730 });
+ * ```
+ */
 export type Actor = z.output<typeof ActorSchema>;
-/** An actor as a host writes it. */
+/**
+ * An actor as a host writes it.
+ *
+ * @example
+ * ```ts
+ * import type { ActorInput } from 'carebase';
+ * function actorOf(request: typeof req): ActorInput {
+ *   return { userId: request.user.id, ip: request.ip, userAgent: request.get('user-agent') };
+ * }
+ * await cb.withActor(actorOf(req)).users.setRole(otherUserId, 'clinician');
+ * ```
+ */
 export type ActorInput = z.input<typeof ActorSchema>;
 
 /** What one carebase instance shares between all its scopes. */

@@ -1,7 +1,22 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { JsonValue } from './audit.js';
 
-/** `analytics_events`: raw events, range-partitioned by month on `occurred_at`. */
+/**
+ * `analytics_events`: raw events, range-partitioned by month on `occurred_at`.
+ *
+ * @example
+ * ```ts
+ * // Raw events of one user in a period (cb.analytics.* queries read rollups and are usually better).
+ * const raw = await cb.db
+ *   .selectFrom('analytics_events')
+ *   .select(['occurred_at', 'event_name', 'data'])
+ *   .where('user_id', '=', userId)
+ *   .where('occurred_at', '>=', from)
+ *   .where('occurred_at', '<', to)
+ *   .orderBy('occurred_at')
+ *   .execute();
+ * ```
+ */
 export interface AnalyticsEventsTable {
   id: ColumnType<string, never, never>;
   occurred_at: ColumnType<Date, Date | undefined, Date>;
@@ -12,13 +27,38 @@ export interface AnalyticsEventsTable {
   data: JsonValue | null;
 }
 
-/** `analytics_user_keys`: dense integer keys of user ids, for distinct-user bitmaps. */
+/**
+ * `analytics_user_keys`: dense integer keys of user ids, for distinct-user bitmaps.
+ *
+ * @example
+ * ```ts
+ * // How many distinct users have ever been tracked.
+ * const { users } = await cb.db
+ *   .selectFrom('analytics_user_keys')
+ *   .select((eb) => eb.fn.countAll<string>().as('users'))
+ *   .executeTakeFirstOrThrow();
+ * ```
+ */
 export interface AnalyticsUserKeysTable {
   user_id: string;
   user_key: ColumnType<number, never, never>;
 }
 
-/** `analytics_rollup_hourly`: events per UTC hour and event. */
+/**
+ * `analytics_rollup_hourly`: events per UTC hour and event.
+ *
+ * @example
+ * ```ts
+ * // Hourly counts of one event straight from the rollup (`events` is a bigint, read as a string).
+ * const hours = await cb.db
+ *   .selectFrom('analytics_rollup_hourly')
+ *   .select(['hour', 'events'])
+ *   .where('event_name', '=', 'chat.message_sent')
+ *   .where('hour', '>=', from)
+ *   .orderBy('hour')
+ *   .execute();
+ * ```
+ */
 export interface AnalyticsRollupHourlyTable {
   hour: Date;
   event_type: string;
@@ -26,7 +66,20 @@ export interface AnalyticsRollupHourlyTable {
   events: ColumnType<string, string | number | bigint, string | number | bigint>;
 }
 
-/** `analytics_rollup_hourly_users`: distinct users per UTC hour and event, as 1024-bit segments. */
+/**
+ * `analytics_rollup_hourly_users`: distinct users per UTC hour and event, as 1024-bit segments.
+ *
+ * @example
+ * ```ts
+ * // The 1024-user segments active in each hour for one event (cb.analytics.activeUsers counts the bits).
+ * const segments = await cb.db
+ *   .selectFrom('analytics_rollup_hourly_users')
+ *   .select(['hour', 'segment'])
+ *   .where('event_name', '=', 'page.view')
+ *   .where('hour', '>=', from)
+ *   .execute();
+ * ```
+ */
 export interface AnalyticsRollupHourlyUsersTable {
   hour: Date;
   event_type: string;
@@ -36,7 +89,18 @@ export interface AnalyticsRollupHourlyUsersTable {
   users: string;
 }
 
-/** `analytics_rollup_state`: the single row saying how far rollups reach. */
+/**
+ * `analytics_rollup_state`: the single row saying how far rollups reach.
+ *
+ * @example
+ * ```ts
+ * // Monitoring: how far rollups reach and when they last ran.
+ * const state = await cb.db
+ *   .selectFrom('analytics_rollup_state')
+ *   .select(['rolled_up_to', 'refreshed_at'])
+ *   .executeTakeFirst();
+ * ```
+ */
 export interface AnalyticsRollupStateTable {
   id: Generated<boolean>;
   rolled_up_to: Generated<Date>;
@@ -45,7 +109,18 @@ export interface AnalyticsRollupStateTable {
   updated_at: Generated<Date>;
 }
 
-/** `analytics_rollup_dirty`: closed hours changed since they were rolled up. */
+/**
+ * `analytics_rollup_dirty`: closed hours changed since they were rolled up.
+ *
+ * @example
+ * ```ts
+ * // Monitoring: closed hours waiting to be rolled up again (late events arrived for them).
+ * const { dirty } = await cb.db
+ *   .selectFrom('analytics_rollup_dirty')
+ *   .select((eb) => eb.fn.countAll<string>().as('dirty'))
+ *   .executeTakeFirstOrThrow();
+ * ```
+ */
 export interface AnalyticsRollupDirtyTable {
   hour: Date;
 }

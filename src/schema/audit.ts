@@ -1,11 +1,34 @@
 import type { ColumnType } from 'kysely';
 
-/** A JSON value as stored in a `jsonb` column. */
+/**
+ * A JSON value as stored in a `jsonb` column.
+ *
+ * @example
+ * ```ts
+ * import type { JsonValue } from 'carebase';
+ * const changes: JsonValue = { ward: { from: '3A', to: '4B' } };
+ * await cb.audit.log({ action: 'patient.transfer', resourceType: 'patient', resourceId, changes });
+ * ```
+ */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /**
  * `audit_log`: append-only (UPDATE, DELETE and TRUNCATE are refused by triggers), partitioned by
  * month on `occurred_at`. `txid` and `row_hash` are set by the insert trigger.
+ *
+ * @example
+ * ```ts
+ * // A read-only report (writes go through cb.audit.log; UPDATE and DELETE are refused by triggers).
+ * const failures = await cb.db
+ *   .selectFrom('audit_log')
+ *   .select(['occurred_at', 'action', 'resource_type', 'outcome_detail'])
+ *   .where('actor_user_id', '=', userId)
+ *   .where('outcome', '=', 'failure')
+ *   .where('occurred_at', '>=', from)
+ *   .orderBy('occurred_at', 'desc')
+ *   .limit(50)
+ *   .execute();
+ * ```
  */
 export interface AuditLogTable {
   id: ColumnType<string, never, never>;
@@ -29,7 +52,20 @@ export interface AuditLogTable {
   row_hash: ColumnType<Buffer | null, never, never>;
 }
 
-/** `audit_chain`: one link per sealed entry in its month's hash chain. Written by `audit_seal()` only. */
+/**
+ * `audit_chain`: one link per sealed entry in its month's hash chain. Written by `audit_seal()` only.
+ *
+ * @example
+ * ```ts
+ * // How many entries of a period are sealed into the hash chain.
+ * const { sealed } = await cb.db
+ *   .selectFrom('audit_chain')
+ *   .select((eb) => eb.fn.countAll<string>().as('sealed'))
+ *   .where('occurred_at', '>=', from)
+ *   .where('occurred_at', '<', to)
+ *   .executeTakeFirstOrThrow();
+ * ```
+ */
 export interface AuditChainTable {
   occurred_at: ColumnType<Date, never, never>;
   id: ColumnType<string, never, never>;
@@ -39,7 +75,19 @@ export interface AuditChainTable {
   chain_hash: ColumnType<Buffer, never, never>;
 }
 
-/** `audit_chain_head`: the head of each month's chain (state kept by `audit_seal()`). */
+/**
+ * `audit_chain_head`: the head of each month's chain (state kept by `audit_seal()`).
+ *
+ * @example
+ * ```ts
+ * // Each month's chain length, and whether its partition was retired by retention.
+ * const heads = await cb.db
+ *   .selectFrom('audit_chain_head')
+ *   .select(['month', 'last_seq', 'retired_at'])
+ *   .orderBy('month')
+ *   .execute();
+ * ```
+ */
 export interface AuditChainHeadTable {
   month: ColumnType<Date, never, never>;
   last_seq: ColumnType<string, never, never>;
@@ -49,7 +97,18 @@ export interface AuditChainHeadTable {
   updated_at: ColumnType<Date, never, never>;
 }
 
-/** `audit_seal_state`: the sealing watermark (one row). */
+/**
+ * `audit_seal_state`: the sealing watermark (one row).
+ *
+ * @example
+ * ```ts
+ * // Monitoring: when sealing last advanced.
+ * const state = await cb.db
+ *   .selectFrom('audit_seal_state')
+ *   .select(['watermark', 'updated_at'])
+ *   .executeTakeFirst();
+ * ```
+ */
 export interface AuditSealStateTable {
   singleton: ColumnType<boolean, never, never>;
   watermark: ColumnType<string, never, never>;

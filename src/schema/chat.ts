@@ -1,10 +1,33 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { JsonValue } from './audit.js';
 
-/** A chat message's author role (CHECK constraint `chat_messages_role_check`). */
+/**
+ * A chat message's author role (CHECK constraint `chat_messages_role_check`).
+ *
+ * @example
+ * ```ts
+ * import type { ChatRole } from 'carebase';
+ * const role: ChatRole = 'assistant';
+ * await cb.chat.append({ userId, conversationId, role, content: answer });
+ * ```
+ */
 export type ChatRole = 'user' | 'assistant' | 'system' | 'tool';
 
-/** `conversations`: one row per chat thread, owned by a user; at most one default per user. */
+/**
+ * `conversations`: one row per chat thread, owned by a user; at most one default per user.
+ *
+ * @example
+ * ```ts
+ * // A sidebar of the user's most recently active conversations.
+ * const recent = await cb.db
+ *   .selectFrom('conversations')
+ *   .select(['id', 'title', 'last_message_at'])
+ *   .where('user_id', '=', userId)
+ *   .orderBy('last_message_at', 'desc')
+ *   .limit(20)
+ *   .execute();
+ * ```
+ */
 export interface ConversationsTable {
   id: Generated<string>;
   user_id: string;
@@ -19,6 +42,17 @@ export interface ConversationsTable {
 /**
  * `chat_messages`: append-only, bigint identity ids (returned by pg as strings), keyed by
  * `(user_id, id)`; `search_vector` is generated from `language` and `content`.
+ *
+ * @example
+ * ```ts
+ * // Messages per role for one user, e.g. for a usage dashboard.
+ * const perRole = await cb.db
+ *   .selectFrom('chat_messages')
+ *   .select(['role', (eb) => eb.fn.countAll<string>().as('messages')])
+ *   .where('user_id', '=', userId)
+ *   .groupBy('role')
+ *   .execute();
+ * ```
  */
 export interface ChatMessagesTable {
   id: ColumnType<string, never, never>;

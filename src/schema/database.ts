@@ -24,6 +24,23 @@ import type { UsersTable } from './users.js';
  *
  * A test introspects a migrated database and fails if any column, type or nullability here
  * differs from the schema the migrations create.
+ *
+ * @example
+ * ```ts
+ * import type { CarebaseDatabase } from 'carebase';
+ * import type { Kysely } from 'kysely';
+ * // A host query typed against carebase's tables; runs on cb.db or on a transaction's tx.db.
+ * async function usersSeenSince(db: Kysely<CarebaseDatabase>, since: Date) {
+ *   return db
+ *     .selectFrom('users')
+ *     .innerJoin('sessions', 'sessions.user_id', 'users.id')
+ *     .select(['users.id', 'users.username'])
+ *     .distinct()
+ *     .where('sessions.last_seen_at', '>=', since)
+ *     .execute();
+ * }
+ * const active = await usersSeenSince(cb.db, new Date(Date.now() - 86_400_000));
+ * ```
  */
 export interface CarebaseDatabase {
   schema_migrations: SchemaMigrationsTable;

@@ -1,6 +1,18 @@
 import type { ColumnType } from 'kysely';
 
-/** `schema_migrations`: one row per applied migration, per source namespace. */
+/**
+ * `schema_migrations`: one row per applied migration, per source namespace.
+ *
+ * @example
+ * ```ts
+ * const latest = await cb.db
+ *   .selectFrom('schema_migrations')
+ *   .select(['namespace', 'name', 'applied_at', 'execution_ms'])
+ *   .orderBy('applied_at', 'desc')
+ *   .limit(10)
+ *   .execute();
+ * ```
+ */
 export interface SchemaMigrationsTable {
   /** The source's namespace: `carebase` for the library's own, the host's chosen name otherwise. */
   namespace: string;

@@ -1,6 +1,20 @@
 import type { ColumnType, Generated } from 'kysely';
 
-/** `users`: one row per account. `password_hash` never leaves the users repository. */
+/**
+ * `users`: one row per account. `password_hash` never leaves the users repository.
+ *
+ * @example
+ * ```ts
+ * // Active nurses for a staffing report (never select password_hash: it stays in the repository).
+ * const nurses = await cb.db
+ *   .selectFrom('users')
+ *   .select(['id', 'username', 'display_name', 'last_login_at'])
+ *   .where('role', '=', 'nurse')
+ *   .where('status', '=', 'active')
+ *   .orderBy('username')
+ *   .execute();
+ * ```
+ */
 export interface UsersTable {
   id: Generated<string>;
   username: string;

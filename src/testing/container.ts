@@ -4,7 +4,17 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConnectionError } from '../errors/errors.js';
 
-/** Options of the container provider. */
+/**
+ * Options of the container provider.
+ *
+ * @example
+ * ```ts
+ * import { type ContainerOptions, startPostgres } from 'carebase/testing';
+ * // Test against the major version production runs; give a slow CI Docker engine more time.
+ * const container: ContainerOptions = { image: 'postgres:15-alpine', pingTimeoutMs: 3_000 };
+ * await using server = await startPostgres({ provider: 'container', container });
+ * ```
+ */
 export interface ContainerOptions {
   /** The image to run. @default 'postgres:17-alpine' */
   readonly image?: string;

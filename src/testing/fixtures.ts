@@ -5,12 +5,48 @@ import {
   type TestDatabase,
 } from './create-test-database.js';
 
-/** The part of vitest's test context the fixtures use. */
+/**
+ * The part of vitest's test context the fixtures use.
+ *
+ * @example
+ * ```ts
+ * import { createTestDatabase, type FixtureTestContext } from 'carebase/testing';
+ * import { test as base } from 'vitest';
+ * // A hand-written fixture with the same keep-the-database-of-a-failed-test behaviour.
+ * export const test = base.extend<{ url: string }>({
+ *   url: async ({ onTestFailed }: FixtureTestContext, use) => {
+ *     let failed = false;
+ *     onTestFailed(() => {
+ *       failed = true;
+ *     });
+ *     const database = await createTestDatabase({ keepOnFailure: true });
+ *     try {
+ *       await use(database.url);
+ *     } finally {
+ *       await database.drop({ failed });
+ *     }
+ *   },
+ * });
+ * ```
+ */
 export interface FixtureTestContext {
   readonly onTestFailed: (fn: () => void) => void;
 }
 
-/** Fixtures for vitest's `test.extend`: a fresh migrated database per test, and carebase on it. */
+/**
+ * Fixtures for vitest's `test.extend`: a fresh migrated database per test, and carebase on it.
+ *
+ * @example
+ * ```ts
+ * import { type CarebaseFixtures, carebaseFixtures } from 'carebase/testing';
+ * import { test as base, expect } from 'vitest';
+ * const fixtures: CarebaseFixtures = carebaseFixtures({ keepOnFailure: true });
+ * export const test = base.extend(fixtures);
+ * test('a new database has no users', async ({ carebase }) => {
+ *   expect((await carebase.users.list()).items).toHaveLength(0);
+ * });
+ * ```
+ */
 export interface CarebaseFixtures {
   /** The test's database (name, URL, template); dropped after the test. */
   testDatabase: (

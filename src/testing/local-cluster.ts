@@ -9,7 +9,20 @@ import { defaultBinaryDirs, findPostgresBinaries } from './find-binaries.js';
 import { onProcessExit, sleepSync } from './process-exit.js';
 import { asUser, type Command, isRoot, type RunAsUser, unprivilegedUser } from './run-as.js';
 
-/** Options of the local provider. */
+/**
+ * Options of the local provider.
+ *
+ * @example
+ * ```ts
+ * import { type LocalClusterOptions, startPostgres } from 'carebase/testing';
+ * // A pinned server version, logging slow statements.
+ * const local: LocalClusterOptions = {
+ *   binDirs: ['/usr/lib/postgresql/16/bin'],
+ *   settings: { log_min_duration_statement: 100 },
+ * };
+ * await using server = await startPostgres({ provider: 'local', local });
+ * ```
+ */
 export interface LocalClusterOptions {
   /**
    * Directories to look for `initdb` and `postgres` in, instead of the defaults (`PG_BIN_DIR`,

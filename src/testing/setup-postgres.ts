@@ -1,11 +1,33 @@
 import { type StartPostgresOptions, startPostgres } from './start-postgres.js';
 
-/** The slice of vitest's `TestProject` that {@link setupPostgres} uses. */
+/**
+ * The slice of vitest's `TestProject` that {@link setupPostgres} uses.
+ *
+ * @example
+ * ```ts
+ * import { type ProvidingProject, setupPostgres } from 'carebase/testing';
+ * // vitest passes its TestProject to globalSetup: the URL is also `provide`d to tests.
+ * export default (project: ProvidingProject) => setupPostgres({ project });
+ * ```
+ */
 export interface ProvidingProject {
   provide(key: string, value: unknown): void;
 }
 
-/** Options of {@link setupPostgres}. */
+/**
+ * Options of {@link setupPostgres}.
+ *
+ * @example
+ * ```ts
+ * import { type SetupPostgresOptions, setupPostgres } from 'carebase/testing';
+ * import type { TestProject } from 'vitest/node';
+ * // globalSetup: a throwaway local cluster, never a container.
+ * export default function globalSetup(project: TestProject) {
+ *   const options: SetupPostgresOptions = { project, provider: 'local', local: { startTimeoutMs: 60_000 } };
+ *   return setupPostgres(options);
+ * }
+ * ```
+ */
 export interface SetupPostgresOptions extends StartPostgresOptions {
   /** vitest's project (the `globalSetup` argument): the URL is also `provide`d as `carebaseTestDatabaseUrl`. */
   readonly project?: ProvidingProject;

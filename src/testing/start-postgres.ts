@@ -2,10 +2,34 @@ import { ConnectionError, InvalidConfigurationError, isCarebaseError } from '../
 import { type ContainerOptions, startContainer } from './container.js';
 import { type LocalClusterOptions, startLocalCluster } from './local-cluster.js';
 
-/** Where a test server comes from. */
+/**
+ * Where a test server comes from.
+ *
+ * @example
+ * ```ts
+ * import { type PostgresProvider, startPostgres } from 'carebase/testing';
+ * // CI has Docker; laptops use their local PostgreSQL binaries.
+ * const provider: PostgresProvider = process.env.CI === 'true' ? 'container' : 'local';
+ * await using server = await startPostgres({ provider });
+ * console.log(`tests run on a ${server.provider} server`);
+ * ```
+ */
 export type PostgresProvider = 'url' | 'container' | 'local';
 
-/** Options of {@link startPostgres}. */
+/**
+ * Options of {@link startPostgres}.
+ *
+ * @example
+ * ```ts
+ * import { type StartPostgresOptions, startPostgres } from 'carebase/testing';
+ * const options: StartPostgresOptions = {
+ *   provider: 'auto', // CAREBASE_TEST_DATABASE_URL, else a container, else local binaries
+ *   container: { image: 'postgres:16-alpine' },
+ *   local: { startTimeoutMs: 60_000 },
+ * };
+ * await using server = await startPostgres(options);
+ * ```
+ */
 export interface StartPostgresOptions {
   /**
    * Which provider to use. `'auto'` tries, in order: a URL from `CAREBASE_TEST_DATABASE_URL`
@@ -27,7 +51,21 @@ export interface StartPostgresOptions {
   readonly local?: LocalClusterOptions;
 }
 
-/** A server to create test databases on. */
+/**
+ * A server to create test databases on.
+ *
+ * @example
+ * ```ts
+ * import { createTestDatabase, startPostgres, type TestPostgres } from 'carebase/testing';
+ * const server: TestPostgres = await startPostgres();
+ * try {
+ *   await using database = await createTestDatabase({ serverUrl: server.url });
+ *   console.log((await database.db.health()).ok);
+ * } finally {
+ *   await server.stop();
+ * }
+ * ```
+ */
 export interface TestPostgres extends AsyncDisposable {
   /** A superuser URL to the server's maintenance database (`postgres`). */
   readonly url: string;

@@ -26,7 +26,17 @@ import {
 import { type RefreshRollupsResult, refreshRollups } from './refresh-rollups.js';
 import { ensureEventPartitions, writeEvents } from './write-events.js';
 
-/** Result of `trackMany`. */
+/**
+ * Result of `trackMany`.
+ *
+ * @example
+ * ```ts
+ * import type { TrackManyResult } from 'carebase';
+ * // Keep the good events of a client's batch; report the refused ones by index (issues carry no values).
+ * const result: TrackManyResult = await cb.analytics.trackMany(events, { onInvalid: 'skip' });
+ * res.json({ inserted: result.inserted, rejected: result.rejected.map((r) => r.index) });
+ * ```
+ */
 export interface TrackManyResult {
   /** Events written. */
   readonly inserted: number;

@@ -25,7 +25,18 @@ export const AnalyticsRetentionInput = z.strictObject({
 /** Input of `analytics.applyRetention()`; see {@link AnalyticsRetentionInput}. */
 export type AnalyticsRetentionInput = z.input<typeof AnalyticsRetentionInput>;
 
-/** Result of `analytics.applyRetention()`. */
+/**
+ * Result of `analytics.applyRetention()`.
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsRetentionResult } from 'carebase';
+ * const { droppedPartitions, cutoff }: AnalyticsRetentionResult = await cb.analytics.applyRetention({
+ *   keepMonths: 13,
+ * });
+ * logger.info({ droppedPartitions, cutoff }, 'raw analytics events before the cutoff removed; rollups kept');
+ * ```
+ */
 export interface AnalyticsRetentionResult {
   /** Names of the dropped monthly partitions. */
   readonly droppedPartitions: readonly string[];

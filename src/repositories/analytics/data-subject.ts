@@ -6,7 +6,19 @@ import type { RepositoryContext } from '../context.js';
 
 const UserIdInput = z.uuid();
 
-/** One exported analytics event (JSON-serializable). */
+/**
+ * One exported analytics event (JSON-serializable).
+ *
+ * @example
+ * ```ts
+ * import type { ExportedAnalyticsEvent } from 'carebase';
+ * const { analytics } = await cb.users.exportData(userId);
+ * const views: ExportedAnalyticsEvent[] = analytics.events.filter(
+ *   (event) => event.eventName === 'page.view',
+ * );
+ * console.log(views.map((event) => event.occurredAt));
+ * ```
+ */
 export interface ExportedAnalyticsEvent {
   readonly occurredAt: string;
   readonly sessionId: string | null;
@@ -15,7 +27,16 @@ export interface ExportedAnalyticsEvent {
   readonly data: JsonValue | null;
 }
 
-/** A user's analytics data, for a data-subject access request. */
+/**
+ * A user's analytics data, for a data-subject access request.
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsUserExport } from 'carebase';
+ * const { analytics }: { analytics: AnalyticsUserExport } = await cb.users.exportData(userId);
+ * console.log(`${analytics.events.length} analytics events in the export`);
+ * ```
+ */
 export interface AnalyticsUserExport {
   readonly events: readonly ExportedAnalyticsEvent[];
 }

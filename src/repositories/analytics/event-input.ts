@@ -77,7 +77,17 @@ export interface PreparedEvent {
   readonly data: string | null;
 }
 
-/** One refused event: its index in the batch and the problems, without values. */
+/**
+ * One refused event: its index in the batch and the problems, without values.
+ *
+ * @example
+ * ```ts
+ * import type { RejectedEvent } from 'carebase';
+ * const { rejected } = await cb.analytics.trackMany(events, { onInvalid: 'skip' });
+ * const describe = (r: RejectedEvent) => `#${r.index}: ${r.issues.map((i) => i.path.join('.')).join(', ')}`;
+ * if (rejected.length > 0) logger.warn({ rejected: rejected.map(describe) }, 'analytics events refused');
+ * ```
+ */
 export interface RejectedEvent {
   readonly index: number;
   readonly issues: readonly ValidationIssue[];

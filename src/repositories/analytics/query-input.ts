@@ -113,7 +113,16 @@ export const AnalyticsTopEventsInput = z
 /** Input of `analytics.topEvents()`; see {@link AnalyticsTopEventsInput}. */
 export type AnalyticsTopEventsInput = z.input<typeof AnalyticsTopEventsInput>;
 
-/** Counts of one event in a summary. */
+/**
+ * Counts of one event in a summary.
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsEventCount } from 'carebase';
+ * const top: AnalyticsEventCount[] = await cb.analytics.topEvents({ from, to, limit: 5 });
+ * for (const e of top) console.log(`${e.eventName}: ${e.count} events by ${e.uniqueUsers} users`);
+ * ```
+ */
 export interface AnalyticsEventCount {
   readonly eventType: string;
   readonly eventName: string;
@@ -121,7 +130,18 @@ export interface AnalyticsEventCount {
   readonly uniqueUsers: number;
 }
 
-/** Result of `analytics.summary()`. */
+/**
+ * Result of `analytics.summary()`.
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsSummary } from 'carebase';
+ * const summary: AnalyticsSummary = await cb.analytics.summary({ from, to });
+ * console.log(
+ *   `${summary.totalEvents} events, ${summary.uniqueUsers} users; top: ${summary.byEvent[0]?.eventName}`,
+ * );
+ * ```
+ */
 export interface AnalyticsSummary {
   readonly totalEvents: number;
   readonly uniqueUsers: number;
@@ -129,7 +149,21 @@ export interface AnalyticsSummary {
   readonly byEvent: readonly AnalyticsEventCount[];
 }
 
-/** One bucket of `analytics.timeseries()`. */
+/**
+ * One bucket of `analytics.timeseries()`.
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsBucket } from 'carebase';
+ * const days: AnalyticsBucket[] = await cb.analytics.timeseries({
+ *   from,
+ *   to,
+ *   bucket: 'day',
+ *   timezone: 'Europe/Berlin',
+ * });
+ * const chart = days.map((d) => ({ x: d.bucketStart.toISOString(), y: d.count, users: d.uniqueUsers }));
+ * ```
+ */
 export interface AnalyticsBucket {
   /** Start of the bucket (local midnight in the time zone for day and week buckets). */
   readonly bucketStart: Date;
@@ -137,7 +171,17 @@ export interface AnalyticsBucket {
   readonly uniqueUsers: number;
 }
 
-/** One bucket of `analytics.activeUsers()`. */
+/**
+ * One bucket of `analytics.activeUsers()`.
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsActiveUsersBucket } from 'carebase';
+ * const months: AnalyticsActiveUsersBucket[] = await cb.analytics.activeUsers({ from, to, bucket: 'month' });
+ * for (const m of months)
+ *   console.log(`${m.bucketStart.toISOString().slice(0, 7)}: ${m.activeUsers} monthly active users`);
+ * ```
+ */
 export interface AnalyticsActiveUsersBucket {
   readonly bucketStart: Date;
   /** Distinct users with at least one event in the bucket. */

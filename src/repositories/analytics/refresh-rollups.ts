@@ -3,7 +3,17 @@ import type { RepositoryContext } from '../context.js';
 
 const HOUR_MS = 3_600_000;
 
-/** What one `refreshRollups()` did. */
+/**
+ * What one `refreshRollups()` did.
+ *
+ * @example
+ * ```ts
+ * import type { RefreshRollupsResult } from 'carebase';
+ * // A worker refreshing rollups itself (with `analytics.autoRefreshIntervalMs: 0`).
+ * const { rolledUpTo, hoursRefreshed }: RefreshRollupsResult = await cb.analytics.refreshRollups();
+ * logger.info({ rolledUpTo, hoursRefreshed }, 'analytics rollups refreshed');
+ * ```
+ */
 export interface RefreshRollupsResult {
   /** Every hour before this instant is now rolled up (or marked dirty until the next refresh). */
   readonly rolledUpTo: Date;

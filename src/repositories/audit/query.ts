@@ -31,7 +31,26 @@ export const AuditQueryInput = z.strictObject({
 /** Filters of `cb.audit.query()`. */
 export type AuditQueryInput = z.input<typeof AuditQueryInput>;
 
-/** A page of entries, newest first. */
+/**
+ * A page of entries, newest first.
+ *
+ * @example
+ * ```ts
+ * import type { AuditPage } from 'carebase';
+ * // Walk every entry about one patient record, newest first, page by page.
+ * let cursor: string | undefined;
+ * do {
+ *   const page: AuditPage = await cb.audit.query({
+ *     resourceType: 'patient',
+ *     resourceId,
+ *     limit: 200,
+ *     cursor,
+ *   });
+ *   for (const entry of page.items) console.log(entry.occurredAt, entry.action, entry.actorUserId);
+ *   cursor = page.nextCursor;
+ * } while (cursor !== undefined);
+ * ```
+ */
 export interface AuditPage {
   readonly items: AuditEntry[];
   /** Pass as `cursor` for the next (older) page; undefined on the last page. */

@@ -22,7 +22,16 @@ export const AuditRetentionInput = z.strictObject({
 /** Options of `cb.audit.applyRetention()`. */
 export type AuditRetentionInput = z.input<typeof AuditRetentionInput>;
 
-/** What `applyRetention()` did. */
+/**
+ * What `applyRetention()` did.
+ *
+ * @example
+ * ```ts
+ * import type { AuditRetentionResult } from 'carebase';
+ * const { cutoff, droppedMonths }: AuditRetentionResult = await cb.audit.applyRetention();
+ * logger.info({ cutoff, droppedMonths }, 'audit partitions past retention dropped');
+ * ```
+ */
 export interface AuditRetentionResult {
   /** Entries older than this may be gone: `now` minus `audit.retentionMonths`. */
   readonly cutoff: Date;

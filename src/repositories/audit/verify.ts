@@ -21,7 +21,23 @@ export const AuditVerifyInput = z.strictObject({
 /** Range of `cb.audit.verify()`. */
 export type AuditVerifyInput = z.input<typeof AuditVerifyInput>;
 
-/** Why verification failed. */
+/**
+ * Why verification failed.
+ *
+ * @example
+ * ```ts
+ * import type { AuditTamperReason } from 'carebase';
+ * const advice: Record<AuditTamperReason, string> = {
+ *   entry_altered: 'an entry was changed after it was sealed',
+ *   entry_removed: 'a sealed entry is gone',
+ *   entry_inserted_out_of_band: 'an entry was inserted around the insert trigger',
+ *   chain_altered: 'a link of the hash chain was changed',
+ *   partition_missing: 'a month was dropped outside retention',
+ * };
+ * const result = await cb.audit.verify();
+ * if (!result.ok) logger.error({ firstBadId: result.firstBadId }, advice[result.reason]);
+ * ```
+ */
 export type AuditTamperReason =
   | 'entry_altered'
   | 'entry_removed'
@@ -32,6 +48,15 @@ export type AuditTamperReason =
 /**
  * The outcome of `cb.audit.verify()`. `checked` counts the sealed entries whose hashes were
  * recomputed; `firstBadId` is the lowest id found bad in the earliest bad month.
+ *
+ * @example
+ * ```ts
+ * import type { AuditVerifyResult } from 'carebase';
+ * // A nightly job: alert when the audit log no longer matches its hash chain.
+ * const result: AuditVerifyResult = await cb.audit.verify({ from, to });
+ * if (result.ok) logger.info({ checked: result.checked }, 'audit chain intact');
+ * else logger.error({ firstBadId: result.firstBadId, reason: result.reason }, 'audit log tampered');
+ * ```
  */
 export type AuditVerifyResult =
   | { readonly ok: true; readonly checked: number }

@@ -5,7 +5,17 @@ import type { JsonValue } from '../../schema/audit.js';
 import type { RepositoryContext } from '../context.js';
 import { exactTimestamp } from './sql-text.js';
 
-/** A user's chat history as plain JSON, for a data-subject access export. */
+/**
+ * A user's chat history as plain JSON, for a data-subject access export.
+ *
+ * @example
+ * ```ts
+ * import type { ChatDataExport } from 'carebase';
+ * const { chat }: { chat: ChatDataExport } = await cb.users.exportData(userId);
+ * const messages = chat.conversations.reduce((sum, conversation) => sum + conversation.messages.length, 0);
+ * console.log(`${chat.conversations.length} conversations, ${messages} messages`);
+ * ```
+ */
 export interface ChatDataExport {
   readonly conversations: readonly {
     readonly id: string;
@@ -24,7 +34,16 @@ export interface ChatDataExport {
   }[];
 }
 
-/** What `eraseChatForUser` removed: counts of deleted conversations and messages. */
+/**
+ * What `eraseChatForUser` removed: counts of deleted conversations and messages.
+ *
+ * @example
+ * ```ts
+ * import type { ChatErasureCounts } from 'carebase';
+ * const { chat }: { chat: ChatErasureCounts } = await cb.withActor({ userId: adminId }).users.erase(userId);
+ * logger.info({ conversations: chat.conversations, messages: chat.messages }, 'chat history erased');
+ * ```
+ */
 export interface ChatErasureCounts {
   readonly conversations: number;
   readonly messages: number;

@@ -33,7 +33,23 @@ export const CHAT_EXPORT_FORMAT_VERSION = 1;
  */
 export const CHAT_EXPORT_FORMAT = 'carebase.chat-export';
 
-/** The export formats: JSON Lines, one JSON document, or CSV. */
+/**
+ * The export formats: JSON Lines, one JSON document, or CSV.
+ *
+ * @example
+ * ```ts
+ * import { pipeline } from 'node:stream/promises';
+ * import type { ChatExportFormat } from 'carebase';
+ * const contentTypes: Record<ChatExportFormat, string> = {
+ *   jsonl: 'application/jsonl',
+ *   json: 'application/json',
+ *   csv: 'text/csv',
+ * };
+ * const format: ChatExportFormat = req.query.format === 'csv' ? 'csv' : 'jsonl';
+ * res.type(contentTypes[format]).attachment(`chat.${format}`);
+ * await pipeline(cb.chat.export({ userId: req.user.id, format }), res);
+ * ```
+ */
 export type ChatExportFormat = 'jsonl' | 'json' | 'csv';
 
 /** Parsed `export()` input. */

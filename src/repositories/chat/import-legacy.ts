@@ -25,7 +25,20 @@ export const LegacyChatFile = z.record(
 /** The legacy file as a caller passes it. */
 export type LegacyChatFile = z.input<typeof LegacyChatFile>;
 
-/** Progress of an import, reported after each batch. */
+/**
+ * Progress of an import, reported after each batch.
+ *
+ * @example
+ * ```ts
+ * import type { ChatImportProgress } from 'carebase';
+ * const onProgress = (p: ChatImportProgress): void => {
+ *   process.stdout.write(
+ *     `\r${p.usersDone}/${p.usersTotal} users, ${p.messagesDone}/${p.messagesTotal} messages`,
+ *   );
+ * };
+ * await cb.chat.importLegacyJson('./data/chat_history.json', { onProgress });
+ * ```
+ */
 export interface ChatImportProgress {
   readonly usersDone: number;
   readonly usersTotal: number;
@@ -67,6 +80,15 @@ export type ChatImportOptions = z.input<typeof ChatImportOptions>;
 /**
  * What an import did. Running the same file again yields the same `users` and `messages` and
  * `inserted: 0`, `alreadyPresent: messages`.
+ *
+ * @example
+ * ```ts
+ * import type { ChatImportResult } from 'carebase';
+ * const result: ChatImportResult = await cb.chat.importLegacyJson('./data/chat_history.json');
+ * if (result.usersMissing.length > 0)
+ *   console.warn(`${result.usersMissing.length} unknown users skipped: create them and re-run`);
+ * console.log(`${result.inserted} messages imported, ${result.alreadyPresent} already present`);
+ * ```
  */
 export interface ChatImportResult {
   /** Usernames in the file. */

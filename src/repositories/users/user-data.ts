@@ -15,7 +15,17 @@ import type { RepositoryContext } from '../context.js';
 import { SESSION_COLUMNS, type Session, toSession } from '../sessions/session.js';
 import type { User } from './user.js';
 
-/** An audit entry in a data-subject export: the same shape `cb.audit.query` returns. */
+/**
+ * An audit entry in a data-subject export: the same shape `cb.audit.query` returns.
+ *
+ * @example
+ * ```ts
+ * import type { ExportedAuditEntry } from 'carebase';
+ * const { audit } = await cb.users.exportData(userId);
+ * const logins: ExportedAuditEntry[] = audit.filter((entry) => entry.action === 'user.login');
+ * console.log(`${logins.length} logins, the last on ${logins.at(-1)?.occurredAt.toISOString()}`);
+ * ```
+ */
 export type ExportedAuditEntry = AuditEntry;
 
 /**
