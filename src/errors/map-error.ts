@@ -117,14 +117,14 @@ export class DriverErrorSummary extends Error {
  * ```
  */
 export interface PgErrorLike {
-  readonly code?: string;
-  readonly severity?: string;
-  readonly constraint?: string;
-  readonly table?: string;
-  readonly column?: string;
-  readonly schema?: string;
-  readonly routine?: string;
-  readonly stack?: string;
+  readonly code?: string | undefined;
+  readonly severity?: string | undefined;
+  readonly constraint?: string | undefined;
+  readonly table?: string | undefined;
+  readonly column?: string | undefined;
+  readonly schema?: string | undefined;
+  readonly routine?: string | undefined;
+  readonly stack?: string | undefined;
 }
 
 function isPgDatabaseError(error: unknown): error is PgErrorLike & Error {
