@@ -9,14 +9,20 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { type Carebase, createCarebase } from 'carebase';
+import { type Carebase, configFromEnv, createCarebase } from 'carebase';
 import { createTestDatabase, startPostgres } from 'carebase/testing';
 import { createApp } from './app.ts';
 
 const pgServer = process.env.DATABASE_URL === undefined ? await startPostgres() : undefined;
 const scratch =
-  pgServer === undefined ? undefined : await createTestDatabase({ serverUrl: pgServer.url, migrate: false });
-const cb = createCarebase({ connectionString: process.env.DATABASE_URL ?? scratch?.url ?? '' });
+  pgServer === undefined
+    ? undefined
+    : await createTestDatabase({ serverUrl: pgServer.url, migrate: false }).catch(async (error: unknown) => {
+        await pgServer.stop();
+        throw error;
+      });
+// With DATABASE_URL, the whole carebase environment applies (DB_SSL, DB_POOL_MAX, CAREBASE_SCHEMA...).
+const cb = createCarebase(scratch === undefined ? configFromEnv() : { connectionString: scratch.url });
 
 /** Releases everything this process created, in reverse order. */
 async function cleanUp(): Promise<void> {
@@ -69,6 +75,11 @@ const { address, port } = server.address() as AddressInfo;
 const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
 
 console.log(`carebase express example listening on ${url}`);
+console.log(
+  scratch === undefined
+    ? '  database: DATABASE_URL'
+    : `  database: throwaway ${scratch.name} (dropped on exit)`,
+);
 console.log(`  demo-admin (admin) password, shown once: ${adminPassword}`);
 console.log(`  demo-nurse (nurse) password, shown once: ${nursePassword}`);
 console.log(`

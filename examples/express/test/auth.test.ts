@@ -199,6 +199,18 @@ describe('logout', () => {
     expect(sessions.items.map((session) => session.revokeReason)).toEqual(['logout']);
   });
 
+  it('revokes the previous session when the same browser logs in again', async () => {
+    const client = new Client(app.url);
+    const { password } = await register(client, 'hal');
+    await client.login('hal', password);
+    const first = client.cookie;
+    await client.login('hal', password);
+    expect(client.cookie).not.toBe(first);
+    expect((await client.get('/auth/me')).status).toBe(200);
+    client.cookie = first;
+    expect((await client.get('/auth/me')).status).toBe(401);
+  });
+
   it('answers 401 without a session', async () => {
     const response = await new Client(app.url).post('/auth/logout');
     expect(response.status).toBe(401);
