@@ -144,6 +144,11 @@ describe('chat', () => {
     const write = await ben.post('/chat/messages', { content: 'intrusion', conversationId });
     expect(write.status).toBe(404);
     expect(await countRows(database.db, 'chat_messages')).toBe(before);
+    // The ownership check of a streamed export fails before the first byte: a JSON 404, no file.
+    const exported = await ben.get(`/chat/export?conversationId=${conversationId}`);
+    expect(exported.status).toBe(404);
+    expect(exported.headers.get('content-disposition')).toBeNull();
+    expect(await exported.json()).toMatchObject({ error: 'not_found' });
   });
 
   it('answers 401 without a session', async () => {

@@ -63,13 +63,14 @@ export function chatRoutes(cb: Carebase): Router {
     res.json({ items: page.items, nextCursor: page.nextCursor ?? null });
   });
 
-  // GET /chat/export?format=jsonl|json|csv  (a download, streamed in constant memory)
+  // GET /chat/export?format=jsonl|json|csv&conversationId=  (a download, streamed in constant memory)
   router.get('/export', (req, res, next) => {
     const format = queryText(req, 'format') ?? 'jsonl';
     // Throws a ValidationError synchronously for an unknown format, before any header is set.
     const stream = scopedCarebase(res).chat.export({
       userId: signedIn(res).user.id,
       format,
+      ...definedOnly({ conversationId: queryText(req, 'conversationId') }),
     } as ChatExportInput);
     const day = new Date().toISOString().slice(0, 10);
     res.set('Content-Type', EXPORT_TYPES[format] ?? 'application/octet-stream');
@@ -77,7 +78,10 @@ export function chatRoutes(cb: Carebase): Router {
     res.set('Cache-Control', 'no-store'); // it is the user's data: no shared caches
     // A failure before the first byte still gets a JSON error; later, the error handler cuts the
     // connection. A client that hangs up stops the database cursor.
-    stream.on('error', next);
+    stream.on('error', (error) => {
+      if (!res.headersSent) res.removeHeader('Content-Disposition'); // the JSON error is no download
+      next(error);
+    });
     res.on('close', () => stream.destroy());
     stream.pipe(res);
   });
