@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Carebase, CarebaseScope, Session, User } from 'carebase';
 import type { Request, RequestHandler, Response } from 'express';
 
@@ -43,19 +44,27 @@ export function requestContext(cb: Carebase): RequestHandler {
 }
 
 /**
- * Who is calling, as carebase's audit log records it. `req.ip` follows the app's `trust proxy`
- * setting: the socket address by default, the client named in `X-Forwarded-For` only when the
- * proxy in front is trusted (otherwise any client could forge its address in the audit log).
+ * The client's IP. `req.ip` follows the app's `trust proxy` setting: the socket address by
+ * default, the client named in `X-Forwarded-For` only when the proxy in front is trusted
+ * (otherwise any client could forge its address in the audit log). Express does not check that a
+ * forwarded value is an address; carebase does, so a garbled header is dropped here rather than
+ * failing the request.
  */
+export function clientIp(req: Request): string | undefined {
+  return req.ip !== undefined && isIP(req.ip) !== 0 ? req.ip : undefined;
+}
+
+/** Who is calling, as carebase's audit log records it. */
 export function actorOf(
   req: Request,
   requestId: string,
   userId?: string,
 ): { userId?: string; ip?: string; userAgent?: string; requestId: string } {
+  const ip = clientIp(req);
   const userAgent = req.get('user-agent');
   return {
     ...(userId === undefined ? {} : { userId }),
-    ...(req.ip === undefined ? {} : { ip: req.ip }),
+    ...(ip === undefined ? {} : { ip }),
     ...(userAgent === undefined ? {} : { userAgent }),
     requestId,
   };

@@ -43,6 +43,7 @@ async function seed(cb: Carebase, username: string, role: string): Promise<strin
   } else {
     await cb.users.changePassword(existing.id, { newPassword: password }); // admin reset
     if (existing.lockedUntil !== null) await cb.users.unlock(existing.id);
+    if (existing.status !== 'active') await cb.users.reactivate(existing.id);
   }
   return password;
 }

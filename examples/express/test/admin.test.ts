@@ -96,6 +96,17 @@ describe('admin endpoints', () => {
     expect(items.some((entry) => entry.requestId === 'req-append')).toBe(false);
   });
 
+  it('drop a forwarded address that is not an IP instead of failing the request', async () => {
+    const response = await admin.get('/admin/audit?limit=1', {
+      headers: { 'x-forwarded-for': 'not-an-address', 'x-request-id': 'req-garbled-ip' },
+    });
+    expect(response.status).toBe(200);
+    const reads = (await (await admin.get('/admin/audit?action=audit.read&limit=5')).json()) as {
+      items: AuditEntry[];
+    };
+    expect(reads.items.find((entry) => entry.requestId === 'req-garbled-ip')).toMatchObject({ ip: null });
+  });
+
   it('audit the audit read itself', async () => {
     const first = await admin.get('/admin/audit?action=user.login&limit=1', {
       headers: { 'x-request-id': 'req-admin-read' },

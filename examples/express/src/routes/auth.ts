@@ -1,7 +1,7 @@
 import type { AuthenticateInput, Carebase, User, UserCreateInput } from 'carebase';
 import { Router } from 'express';
 import { jsonBody } from '../http-input.ts';
-import { actorOf, requestIdOf, scopedCarebase, signedIn } from '../request-context.ts';
+import { actorOf, clientIp, requestIdOf, scopedCarebase, signedIn } from '../request-context.ts';
 import { clearSessionCookie, requireSession, sessionToken, setSessionCookie } from '../session.ts';
 
 /** What clients see of an account: no lockout counters, no timestamps of failed logins. */
@@ -37,7 +37,7 @@ export function authRoutes(cb: Carebase, registrationRole: string): Router {
 
   router.post('/login', async (req, res) => {
     const body = jsonBody(req);
-    const { ip } = req;
+    const ip = clientIp(req);
     const userAgent = req.get('user-agent');
     const result = await scopedCarebase(res).users.authenticate({
       login: body.login,
