@@ -33,7 +33,11 @@ export async function freePort(): Promise<number> {
  * not answer within `timeoutMs`.
  */
 export async function startNext(
-  options: { readonly port?: number; readonly env?: Record<string, string>; readonly timeoutMs?: number } = {},
+  options: {
+    readonly port?: number;
+    readonly env?: Record<string, string>;
+    readonly timeoutMs?: number;
+  } = {},
 ): Promise<NextServer> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;

@@ -55,7 +55,9 @@ try {
     await cb.close();
   }
 
-  console.log((await ensureBuilt({ log: (chunk) => process.stdout.write(chunk) })) ? 'built' : 'build is up to date');
+  console.log(
+    (await ensureBuilt({ log: (chunk) => process.stdout.write(chunk) })) ? 'built' : 'build is up to date',
+  );
   next = await startNext({
     port: Number(process.env.PORT ?? 3000),
     env: { DATABASE_URL: databaseUrl },
