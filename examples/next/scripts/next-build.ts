@@ -1,6 +1,6 @@
 /**
  * Builds the example with `next build --webpack` unless `.next` already holds a build of the
- * same sources: a hash of the example's files (tests excluded) and of carebase's type
+ * same sources: a hash of the example's files (tests and docs excluded) and of carebase's type
  * declarations is stored next to the build and compared. carebase itself is not bundled (see
  * next.config.ts), so a rebuilt dist/ with the same declarations needs no new build.
  */
@@ -29,7 +29,10 @@ function files(dir: string, skip: ReadonlySet<string>): string[] {
 function sourcesHash(): string {
   const hash = createHash('sha256');
   const inputs = [
-    ...files(appDir, new Set(['.next', 'node_modules', 'test', 'next-env.d.ts', 'tsconfig.tsbuildinfo'])),
+    ...files(
+      appDir,
+      new Set(['.next', 'node_modules', 'test', 'next-env.d.ts', 'tsconfig.tsbuildinfo']),
+    ).filter((path) => !path.endsWith('.md')),
     ...files(join(rootDir, 'dist'), new Set()).filter((path) => /\.d\.c?ts$/.test(path)),
   ].sort();
   for (const path of inputs) hash.update(relative(rootDir, path)).update('\0').update(readFileSync(path));

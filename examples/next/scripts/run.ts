@@ -22,13 +22,34 @@ let scratch: TestDatabase | undefined;
 let next: NextServer | undefined;
 let stopping: Promise<never> | undefined;
 
-/** Stops next, drops the scratch database and stops the server it ran on. Idempotent. */
+/** Why a shutdown step failed, without values: the error's code or name. */
+function reason(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown error';
+}
+
+/**
+ * Stops next, drops the scratch database and stops the server it ran on, then exits. Idempotent.
+ * A server this script started is removed with everything on it, and Ctrl-C in a terminal also
+ * reaches a local cluster (it shares our process group), so there a failed drop is expected;
+ * on a server it only found (CAREBASE_TEST_DATABASE_URL) the drop is what cleans up.
+ */
 function shutdown(code: number): Promise<never> {
   stopping ??= (async () => {
-    await next?.stop();
-    await scratch?.drop();
-    await server?.stop();
-    process.exit(code);
+    let exitCode = code;
+    const step = async (what: string, fn: () => Promise<void> | undefined, required = true) => {
+      try {
+        await fn();
+      } catch (error) {
+        if (!required) return;
+        exitCode = 1;
+        console.error(`could not ${what}: ${reason(error)}`);
+      }
+    };
+    await step('stop next start', () => next?.stop());
+    await step('drop the scratch database', () => scratch?.drop(), server?.provider === 'url');
+    await step('stop PostgreSQL', () => server?.stop());
+    process.exit(exitCode);
   })();
   return stopping;
 }
