@@ -19,7 +19,7 @@ export function carebase(): Carebase {
   const scope = globalThis as WithCarebase;
   scope[INSTANCE] ??= createCarebase({
     ...configFromEnv(),
-    users: { permissions: { admin: ['analytics:read'] } },
+    users: { permissions: { admin: ['analytics:read', 'users:manage'] } },
   });
   return scope[INSTANCE];
 }

@@ -52,7 +52,8 @@ function readStamp(): string | undefined {
  * it built; rejects with the build's output when it fails.
  */
 export async function ensureBuilt(options: { readonly log?: (line: string) => void } = {}): Promise<boolean> {
-  if (readStamp() === sourcesHash()) return false;
+  const before = sourcesHash();
+  if (readStamp() === before) return false;
   const output: string[] = [];
   const child = spawn(process.execPath, [nextBin, 'build', '--webpack', appDir], {
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
@@ -70,7 +71,8 @@ export async function ensureBuilt(options: { readonly log?: (line: string) => vo
     child.once('exit', resolve);
   });
   if (code !== 0) throw new Error(`next build failed (exit ${code}):\n${output.join('')}`);
-  // Hashed after the build: next build may rewrite tsconfig.json.
-  writeFileSync(stampFile, sourcesHash());
+  // Stamped only when nothing changed during the build (an edit, or next rewriting tsconfig.json);
+  // otherwise the next call builds again.
+  if (sourcesHash() === before) writeFileSync(stampFile, before);
   return true;
 }

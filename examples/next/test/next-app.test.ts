@@ -253,6 +253,15 @@ describe('examples/next over HTTP', () => {
     );
   });
 
+  it('lets an admin register a user with another role', async () => {
+    const response = await call('/api/register', {
+      body: { username: 'cleo', email: 'cleo@example.org', password: password(), role: 'clinician' },
+      cookie: adminToken,
+    });
+    expect(response.status).toBe(201);
+    expect((await database.db.users.findByUsername('cleo'))?.role).toBe('clinician');
+  });
+
   it('logs in and posts through the HTML forms', async () => {
     const form = new URLSearchParams({ login: 'nina', password: nurse.password });
     const login = await call('/api/login', {

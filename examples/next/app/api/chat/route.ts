@@ -28,8 +28,12 @@ export function POST(request: Request): Promise<Response> {
   return handle(async () => {
     const { user, cb } = await requireUser();
     const body = await readBody(request, Body);
-    const message = await cb.chat.append({ ...body, userId: user.id, role: body.role ?? 'user' });
-    await cb.analytics.track({ userId: user.id, eventType: 'chat', eventName: 'message_sent' });
+    // The message, its audit entry and the analytics event commit together or not at all.
+    const message = await cb.transaction(async (tx) => {
+      const appended = await tx.chat.append({ ...body, userId: user.id, role: body.role ?? 'user' });
+      await tx.analytics.track({ userId: user.id, eventType: 'chat', eventName: 'message_sent' });
+      return appended;
+    });
     if (isForm(request)) return redirectTo('/history');
     return Response.json({ message }, { status: 201 });
   });
