@@ -41,6 +41,7 @@ function element(tag, className, text) {
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const formatTime = (iso) => timeFormat.format(new Date(iso));
+const preciseFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 
 // ---- views -------------------------------------------------------------------------------
 
@@ -330,21 +331,26 @@ function barChart(rows) {
   return svg;
 }
 
+/** Long UUIDs shortened to their first 8 characters (the full value is in the cell's title). */
+const shortIds = (text) =>
+  text.replace(/\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, '$1…');
+
 async function loadAudit() {
   const query = state.auditCursor === null ? '' : `?cursor=${encodeURIComponent(state.auditCursor)}`;
   const page = await api(`/api/admin/audit${query}`);
   for (const entry of page.items) {
     const row = element('tr');
     const cells = [
-      formatTime(entry.occurredAt),
+      preciseFormat.format(new Date(entry.occurredAt)),
       entry.action,
       entry.outcome,
       entry.actor,
       entry.resource,
       entry.ip ?? '',
     ];
-    for (const text of cells) row.append(element('td', '', text));
+    for (const text of cells) row.append(element('td', '', shortIds(text)));
     row.children[2].className = `outcome--${entry.outcome}`;
+    row.children[4].title = entry.resource;
     $('audit-rows').append(row);
   }
   state.auditCursor = page.nextCursor;
