@@ -75,7 +75,11 @@ describe('login and logout', () => {
     expect(cookie).toContain('Path=/');
     const me = await client.request('/api/me');
     expect(me.status).toBe(200);
-    expect((await me.json()).user).toMatchObject({ id: nurse.id, username: nurse.username, role: 'nurse' });
+    expect(((await me.json()) as { user: unknown }).user).toMatchObject({
+      id: nurse.id,
+      username: nurse.username,
+      role: 'nurse',
+    });
   });
 
   it('audits the login with the request id, IP and user agent of the request', async () => {

@@ -82,7 +82,7 @@ describe.skipIf(!hasChromium)(
         await page.locator('#chat-scroll').evaluate((element) => {
           element.scrollTop = 0;
         });
-        await page.waitForFunction((n) => document.querySelectorAll('#messages > li').length > n, before);
+        await expect.poll(() => messages(page).count()).toBeGreaterThan(before);
         seen.push(await messages(page).count());
       }
       expect(seen).toEqual([40, 60, 80, 90]);
@@ -100,7 +100,7 @@ describe.skipIf(!hasChromium)(
       await page.reload();
       await page.locator('.message--assistant', { hasText: 'Falls risk:' }).waitFor();
       expect(await page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(false);
-      expect(await page.evaluate(() => document.cookie)).toBe(''); // not readable by scripts
+      expect(await page.evaluate('document.cookie')).toBe(''); // HttpOnly: not readable by scripts
 
       // Search highlights the hit.
       await page.getByLabel('Search your chat').fill('falls');
