@@ -33,7 +33,9 @@ function stop(): Promise<void> {
       server.closeAllConnections();
     });
     await cb.close();
-    await scratch?.drop();
+    // A local throwaway cluster goes as a whole, its databases with it: carebase/testing stops it
+    // at the signal (and a terminal's Ctrl-C reaches it too), so only drop a database elsewhere.
+    if (pg?.provider !== 'local') await scratch?.drop();
     await pg?.stop();
   })();
   return stopping;
