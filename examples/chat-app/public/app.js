@@ -1,0 +1,376 @@
+// The chat app's page: plain DOM, no framework, no build step. Everything the user typed is
+// rendered with textContent, never as HTML.
+
+const $ = (id) => document.getElementById(id);
+const SVG = 'http://www.w3.org/2000/svg';
+
+const state = {
+  user: null,
+  nextCursor: null,
+  loadingOlder: false,
+  historyLoaded: false,
+  auditCursor: null,
+};
+
+/** A JSON API call; throws an Error with `.status` and the server's message on failure. */
+async function api(path, options = {}) {
+  const init = { credentials: 'same-origin', headers: {} };
+  if (options.body !== undefined) {
+    init.method = 'POST';
+    init.headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(options.body);
+  }
+  const response = await fetch(path, init);
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(data.message ?? `Request failed (${response.status}).`);
+    error.status = response.status;
+    if (response.status === 401 && path !== '/api/login') showLogin();
+    throw error;
+  }
+  return data;
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const formatTime = (iso) => timeFormat.format(new Date(iso));
+const preciseFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+
+// ---- views -------------------------------------------------------------------------------
+
+function show(view) {
+  $('boot-status').hidden = true;
+  for (const name of ['login', 'chat', 'admin']) $(`view-${name}`).hidden = name !== view;
+  $('nav').hidden = view === 'login';
+  for (const name of ['chat', 'admin']) {
+    if (name === view) $(`nav-${name}`).setAttribute('aria-current', 'page');
+    else $(`nav-${name}`).removeAttribute('aria-current');
+  }
+}
+
+function showLogin() {
+  state.user = null;
+  state.historyLoaded = false;
+  state.nextCursor = null;
+  $('messages').replaceChildren();
+  $('search-results').replaceChildren();
+  $('search-status').textContent = '';
+  $('audit-rows').replaceChildren();
+  show('login');
+  $('login-username').focus();
+}
+
+function signedIn(user) {
+  state.user = user;
+  $('whoami').textContent = `${user.displayName} (${user.role})`;
+  $('nav-admin').hidden = user.role !== 'admin';
+  route();
+}
+
+/** Shows the view named by the location hash (#chat, #admin). */
+function route() {
+  if (state.user === null) return;
+  if (location.hash === '#admin' && state.user.role === 'admin') {
+    show('admin');
+    loadAdmin().catch(showError);
+  } else {
+    show('chat');
+    if (!state.historyLoaded) loadHistory().catch(showError);
+  }
+}
+
+/** Reports a failed background load where the user is looking (401s already went to sign-in). */
+function showError(error) {
+  if (error.status === 401) return;
+  const target = state.user !== null && !$('view-admin').hidden ? $('chart-totals') : $('composer-error');
+  target.textContent = error.message;
+}
+
+// ---- login / logout ----------------------------------------------------------------------
+
+$('login-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const button = event.submitter ?? $('login-form').querySelector('button');
+  $('login-error').textContent = '';
+  button.disabled = true;
+  try {
+    const { user } = await api('/api/login', {
+      body: { username: $('login-username').value, password: $('login-password').value },
+    });
+    $('login-password').value = '';
+    signedIn(user);
+  } catch (error) {
+    $('login-error').textContent = error.message;
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$('logout').addEventListener('click', async () => {
+  await api('/api/logout', { body: {} }).catch(() => {});
+  history.replaceState(null, '', location.pathname);
+  showLogin();
+});
+
+window.addEventListener('hashchange', route);
+
+// ---- chat history with infinite scroll backwards -----------------------------------------
+
+function messageItem(message, pending = false) {
+  const item = element('li', `message message--${message.role}${pending ? ' message--pending' : ''}`);
+  item.dataset.id = message.id ?? '';
+  const who = message.role === 'user' ? 'You' : 'Assistant';
+  item.append(
+    element('div', 'message__meta', message.createdAt ? `${who} · ${formatTime(message.createdAt)}` : who),
+    element('div', 'message__body', message.content),
+  );
+  return item;
+}
+
+function updateHistoryMarkers() {
+  const empty = $('messages').children.length === 0;
+  $('chat-empty').hidden = !empty;
+  $('history-top').hidden = empty;
+  $('history-top').textContent =
+    state.nextCursor === null ? 'Start of your history' : 'Scroll up for older messages';
+}
+
+async function fetchPage(cursor) {
+  const query = cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+  return api(`/api/messages${query}`);
+}
+
+/** The newest page, shown oldest-to-newest with the newest at the bottom, in view. */
+async function loadHistory() {
+  state.historyLoaded = true;
+  const page = await fetchPage(null);
+  state.nextCursor = page.nextCursor;
+  $('messages').replaceChildren(...page.items.toReversed().map((message) => messageItem(message)));
+  updateHistoryMarkers();
+  const scroll = $('chat-scroll');
+  scroll.scrollTop = scroll.scrollHeight;
+  maybeLoadOlder();
+}
+
+/** The next older page, inserted above without moving what the reader is looking at. */
+async function loadOlder() {
+  if (state.loadingOlder || state.nextCursor === null) return;
+  state.loadingOlder = true;
+  $('history-top').textContent = 'Loading older messages…';
+  try {
+    const page = await fetchPage(state.nextCursor);
+    const scroll = $('chat-scroll');
+    const fromBottom = scroll.scrollHeight - scroll.scrollTop;
+    $('messages').prepend(...page.items.toReversed().map((message) => messageItem(message)));
+    scroll.scrollTop = scroll.scrollHeight - fromBottom;
+    state.nextCursor = page.nextCursor;
+  } finally {
+    state.loadingOlder = false;
+    updateHistoryMarkers();
+  }
+  maybeLoadOlder();
+}
+
+/** Loads more while the top of the history is (still) in view, e.g. on a tall screen. */
+function maybeLoadOlder() {
+  if (state.nextCursor !== null && $('chat-scroll').scrollTop < 150) loadOlder().catch(showError);
+}
+
+new IntersectionObserver(
+  (entries) => {
+    if (entries.some((entry) => entry.isIntersecting) && state.historyLoaded) loadOlder().catch(showError);
+  },
+  { root: $('chat-scroll'), rootMargin: '150px 0px 0px 0px' },
+).observe($('history-top'));
+
+// ---- sending -----------------------------------------------------------------------------
+
+async function send() {
+  const input = $('composer-input');
+  const content = input.value;
+  if (content.trim() === '') return;
+  $('composer-error').textContent = '';
+  $('composer-send').disabled = true;
+  const list = $('messages');
+  const question = messageItem({ role: 'user', content }, true);
+  const thinking = messageItem({ role: 'assistant', content: 'Thinking…' }, true);
+  list.append(question, thinking);
+  updateHistoryMarkers();
+  const scroll = $('chat-scroll');
+  scroll.scrollTop = scroll.scrollHeight;
+  try {
+    const { messages } = await api('/api/messages', { body: { content } });
+    question.replaceWith(messageItem(messages[0]));
+    thinking.replaceWith(messageItem(messages[1]));
+    input.value = '';
+  } catch (error) {
+    question.remove();
+    thinking.remove();
+    $('composer-error').textContent = error.message;
+  } finally {
+    $('composer-send').disabled = false;
+    updateHistoryMarkers();
+    scroll.scrollTop = scroll.scrollHeight;
+    input.focus();
+  }
+}
+
+$('composer').addEventListener('submit', (event) => {
+  event.preventDefault();
+  send();
+});
+
+$('composer-input').addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    send();
+  }
+});
+
+// ---- search ------------------------------------------------------------------------------
+
+$('search-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const query = $('search-input').value.trim();
+  const results = $('search-results');
+  results.replaceChildren();
+  if (query === '') {
+    $('search-status').textContent = 'Type something to search for.';
+    return;
+  }
+  $('search-status').textContent = 'Searching…';
+  try {
+    const { items } = await api(`/api/search?q=${encodeURIComponent(query)}`);
+    $('search-status').textContent =
+      items.length === 0
+        ? 'No messages match.'
+        : `${items.length} message${items.length === 1 ? '' : 's'} found`;
+    for (const hit of items) {
+      const item = element('li');
+      const who = hit.role === 'user' ? 'You' : 'Assistant';
+      const text = element('div', 'hit__text');
+      for (const part of hit.snippet) text.append(part.hit ? element('mark', '', part.text) : part.text);
+      item.append(element('div', 'message__meta', `${who} · ${formatTime(hit.createdAt)}`), text);
+      results.append(item);
+    }
+  } catch (error) {
+    $('search-status').textContent = error.message;
+  }
+});
+
+// ---- admin: analytics chart and audit trail ----------------------------------------------
+
+async function loadAdmin() {
+  state.auditCursor = null;
+  $('audit-rows').replaceChildren();
+  await Promise.all([loadSummary(), loadAudit()]);
+}
+
+async function loadSummary() {
+  const summary = await api('/api/admin/summary?days=7');
+  $('chart-totals').textContent = `${summary.totalEvents} events from ${summary.uniqueUsers} user${
+    summary.uniqueUsers === 1 ? '' : 's'
+  }`;
+  $('chart').replaceChildren(barChart(summary.byEvent.toSorted((a, b) => b.count - a.count)));
+}
+
+/** A horizontal bar per event name, drawn as inline SVG. */
+function barChart(rows) {
+  const labelWidth = 170;
+  const barArea = 420;
+  const rowHeight = 30;
+  const width = labelWidth + barArea + 60;
+  const height = Math.max(rows.length, 1) * rowHeight + 10;
+  const max = Math.max(1, ...rows.map((row) => row.count));
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute(
+    'aria-label',
+    rows.length === 0
+      ? 'No events yet'
+      : `Events by name: ${rows.map((row) => `${row.eventName} ${row.count}`).join(', ')}`,
+  );
+  const svgElement = (tag, attributes, text) => {
+    const node = document.createElementNS(SVG, tag);
+    for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  if (rows.length === 0) {
+    svg.append(svgElement('text', { x: 0, y: 20 }, 'No events in this period yet.'));
+    return svg;
+  }
+  rows.forEach((row, index) => {
+    const y = index * rowHeight + 5;
+    const barWidth = Math.max(2, (row.count / max) * barArea);
+    const kind = ['auth', 'chat'].includes(row.eventType) ? row.eventType : 'other';
+    const bar = svgElement('rect', {
+      x: labelWidth,
+      y,
+      width: barWidth,
+      height: rowHeight - 8,
+      rx: 3,
+      class: `bar--${kind}`,
+    });
+    bar.append(svgElement('title', {}, `${row.eventName}: ${row.count} events, ${row.uniqueUsers} users`));
+    svg.append(
+      svgElement('text', { x: labelWidth - 8, y: y + 17, 'text-anchor': 'end' }, row.eventName),
+      bar,
+      svgElement('text', { x: labelWidth + barWidth + 6, y: y + 17 }, String(row.count)),
+    );
+  });
+  return svg;
+}
+
+/** Long UUIDs shortened to their first 8 characters (the full value is in the cell's title). */
+const shortIds = (text) =>
+  text.replace(/\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, '$1…');
+
+async function loadAudit() {
+  const query = state.auditCursor === null ? '' : `?cursor=${encodeURIComponent(state.auditCursor)}`;
+  const page = await api(`/api/admin/audit${query}`);
+  for (const entry of page.items) {
+    const row = element('tr');
+    const cells = [
+      preciseFormat.format(new Date(entry.occurredAt)),
+      entry.action,
+      entry.outcome,
+      entry.actor,
+      entry.resource,
+      entry.ip ?? '',
+    ];
+    for (const text of cells) row.append(element('td', '', shortIds(text)));
+    row.children[2].className = `outcome--${entry.outcome}`;
+    row.children[4].title = entry.resource;
+    $('audit-rows').append(row);
+  }
+  state.auditCursor = page.nextCursor;
+  $('audit-more').hidden = page.nextCursor === null;
+}
+
+$('audit-more').addEventListener('click', async () => {
+  const button = $('audit-more');
+  button.disabled = true;
+  try {
+    await loadAudit();
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// ---- start -------------------------------------------------------------------------------
+
+api('/api/me')
+  .then(({ user }) => signedIn(user))
+  .catch(() => showLogin());

@@ -1,0 +1,70 @@
+/**
+ * The demo's "assistant": a few nursing keyword rules and a polite fallback. No model and no
+ * network, so the example runs anywhere; a real app would call its model here and store the
+ * answer the same way.
+ */
+
+/** A canned answer and the name of the rule that produced it (stored as message metadata). */
+export interface AssistantReply {
+  readonly rule: string;
+  readonly content: string;
+}
+
+interface Rule {
+  readonly name: string;
+  readonly pattern: RegExp;
+  readonly content: string;
+}
+
+const DISCLAIMER = '(Demo answer from a keyword rule, not clinical advice: follow your local policy.)';
+
+const RULES: readonly Rule[] = [
+  {
+    name: 'pressure-injury',
+    pattern: /\b(reposition\w*|turn(ing)? schedule|pressure (injur\w*|ulcer\w*|sore\w*)|bed ?sores?)\b/i,
+    content:
+      'Pressure-injury prevention: reposition at-risk patients at least every 2 hours (more often ' +
+      'on a standard mattress), check the skin over bony prominences at each turn, keep the skin ' +
+      'clean and dry, use a pressure-redistributing surface, and record a Braden score on admission ' +
+      'and whenever the condition changes.',
+  },
+  {
+    name: 'falls-risk',
+    pattern: /\b(falls?|fell|falling|slipped)\b/i,
+    content:
+      'Falls risk: assess on admission and after any change (e.g. with the Morse Fall Scale), keep ' +
+      'the bed low and the call bell in reach, review sedating medicines, make sure footwear and ' +
+      'lighting are safe, and after a fall check for injury before moving the patient and inform the ' +
+      'doctor.',
+  },
+  {
+    name: 'hand-hygiene',
+    pattern: /\b(hand hygiene|hand ?wash\w*|infection control|gloves?)\b/i,
+    content:
+      'Hand hygiene: the WHO 5 moments are before touching a patient, before a clean or aseptic ' +
+      'procedure, after body-fluid exposure risk, after touching a patient, and after touching their ' +
+      'surroundings. Use alcohol rub unless hands are visibly soiled or with C. difficile.',
+  },
+  {
+    name: 'medication',
+    pattern: /\b(dose|dosage|medication|medicine|drug|mg)\b/i,
+    content:
+      'Medication questions: check the prescription against the local formulary, confirm the 5 ' +
+      'rights (patient, drug, dose, route, time), and ask the pharmacist when in doubt. This demo ' +
+      'does not give doses.',
+  },
+];
+
+/** Answers `question` with the first matching rule, else a polite fallback. */
+export function assistantReply(question: string): AssistantReply {
+  for (const rule of RULES) {
+    if (rule.pattern.test(question)) return { rule: rule.name, content: `${rule.content}\n\n${DISCLAIMER}` };
+  }
+  return {
+    rule: 'fallback',
+    content:
+      'Thank you for your question. This demo assistant only knows a few topics: repositioning and ' +
+      'pressure injuries, falls risk, hand hygiene and medication checks. Try asking about one of ' +
+      'those, or contact the nurse in charge.',
+  };
+}

@@ -1,0 +1,55 @@
+/** The admin view's data: the analytics summary for the chart, and the audit trail. */
+import type { AuditEntry } from 'carebase';
+import { type RequestContext, requireAdmin } from '../context.ts';
+import { HttpError, sendJson } from '../http.ts';
+
+const DAY_MS = 86_400_000;
+
+/** GET /api/admin/summary?days=7: event counts of the last `days` days (1-90). */
+export async function summary(ctx: RequestContext): Promise<void> {
+  const { scope } = await requireAdmin(ctx);
+  const days = Number(ctx.url.searchParams.get('days') ?? '7');
+  if (!Number.isInteger(days) || days < 1 || days > 90) {
+    throw new HttpError(400, 'validation', 'days must be an integer from 1 to 90.', 'days');
+  }
+  // The range is half-open [from, to): end a minute ahead so events of this very second count.
+  const to = new Date(Date.now() + 60_000);
+  const from = new Date(to.getTime() - days * DAY_MS);
+  const result = await scope.analytics.summary({ from, to });
+  sendJson(ctx.res, 200, { from: from.toISOString(), to: to.toISOString(), ...result });
+}
+
+/**
+ * GET /api/admin/audit?cursor=: one page of the audit trail, newest first, with actor usernames.
+ * Reading the trail is itself audited (`audit.read`).
+ */
+export async function audit(ctx: RequestContext): Promise<void> {
+  const { scope } = await requireAdmin(ctx);
+  const cursor = ctx.url.searchParams.get('cursor') ?? undefined;
+  const page = await scope.audit.query({ limit: 25, ...(cursor === undefined ? {} : { cursor }) });
+  await scope.audit.log({ action: 'audit.read', resourceType: 'audit_log' });
+  const names = await usernames(ctx, page.items);
+  sendJson(ctx.res, 200, {
+    items: page.items.map((entry) => ({
+      id: entry.id,
+      occurredAt: entry.occurredAt.toISOString(),
+      action: entry.action,
+      outcome: entry.outcome,
+      actor:
+        entry.actorUserId === null ? entry.actorType : (names.get(entry.actorUserId) ?? entry.actorUserId),
+      resource: entry.resourceId === null ? entry.resourceType : `${entry.resourceType} ${entry.resourceId}`,
+      ip: entry.ip,
+      requestId: entry.requestId,
+    })),
+    nextCursor: page.nextCursor ?? null,
+  });
+}
+
+/** The usernames of the page's actors (erased users keep their id). */
+async function usernames(ctx: RequestContext, entries: readonly AuditEntry[]): Promise<Map<string, string>> {
+  const ids = [
+    ...new Set(entries.flatMap((entry) => (entry.actorUserId === null ? [] : [entry.actorUserId]))),
+  ];
+  const users = await Promise.all(ids.map((id) => ctx.cb.users.findById(id)));
+  return new Map(users.flatMap((user) => (user === undefined ? [] : [[user.id, user.username] as const])));
+}

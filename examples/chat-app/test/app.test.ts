@@ -1,0 +1,321 @@
+/** The chat app's HTTP API against a real PostgreSQL: every answer read back from the database. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, type Harness, startApp } from './harness.ts';
+
+let app: Harness;
+let nurse: { id: string; username: string; password: string };
+let admin: { id: string; username: string; password: string };
+
+beforeAll(async () => {
+  app = await startApp({ pageSize: 30 });
+  nurse = await app.user('nurse');
+  admin = await app.user('admin');
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+async function signedIn(user: { username: string; password: string }): Promise<Client> {
+  const client = new Client(app.url);
+  const response = await client.login(user.username, user.password);
+  expect(response.status).toBe(200);
+  return client;
+}
+
+async function counts(): Promise<{ messages: number; events: number }> {
+  const messages = await app.cb.db
+    .selectFrom('chat_messages')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  const events = await app.cb.db
+    .selectFrom('analytics_events')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return { messages: Number(messages.n), events: Number(events.n) };
+}
+
+describe('pages', () => {
+  it('serves the page, its script and stylesheet with a strict content security policy', async () => {
+    const client = new Client(app.url);
+    const page = await client.request('/');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await page.text();
+    expect(html).toContain('<script type="module" src="/app.js"></script>');
+    expect((await client.request('/app.js')).headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect((await client.request('/styles.css')).status).toBe(200);
+    expect((await client.request('/nope')).status).toBe(404);
+    expect((await client.request('/api/me', { method: 'DELETE' })).status).toBe(405);
+  });
+});
+
+describe('login and logout', () => {
+  it('refuses unknown users and wrong passwords with the same answer', async () => {
+    const client = new Client(app.url);
+    const wrong = await client.login(nurse.username, `${nurse.password}x`);
+    const unknown = await client.login('nobody-here', nurse.password);
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(await wrong.json()).toEqual(await unknown.json());
+    expect(wrong.headers.get('set-cookie')).toBeNull();
+    expect(client.cookie).toBeUndefined();
+  });
+
+  it('sets an HttpOnly, SameSite=Lax session cookie that identifies the user', async () => {
+    const client = new Client(app.url);
+    expect((await client.request('/api/me')).status).toBe(401);
+    const response = await client.login(nurse.username.toUpperCase(), nurse.password);
+    expect(response.status).toBe(200);
+    const cookie = response.headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^sid=[A-Za-z0-9_-]{43}; /);
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Lax');
+    expect(cookie).toContain('Path=/');
+    const me = await client.request('/api/me');
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { user: unknown }).user).toMatchObject({
+      id: nurse.id,
+      username: nurse.username,
+      role: 'nurse',
+    });
+  });
+
+  it('audits the login with the request id, IP and user agent of the request', async () => {
+    const client = new Client(app.url);
+    const response = await client.login(nurse.username, nurse.password);
+    const requestId = response.headers.get('x-request-id');
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    const { items } = await app.cb.audit.query({ action: 'session.create', userId: nurse.id, limit: 10 });
+    const entry = items.find((item) => item.requestId === requestId);
+    expect(entry).toMatchObject({ actorUserId: nurse.id, ip: '127.0.0.1' });
+    expect(entry?.userAgent).toBeTruthy();
+  });
+
+  it('logout revokes the session: the old cookie no longer works', async () => {
+    const client = await signedIn(nurse);
+    const oldCookie = client.cookie;
+    const response = await client.request('/api/logout', { json: {} });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('set-cookie')).toMatch(/^sid=; .*Max-Age=0/);
+    const replay = new Client(app.url);
+    replay.cookie = oldCookie;
+    expect((await replay.request('/api/me')).status).toBe(401);
+    const { items } = await app.cb.audit.query({ action: 'session.revoke', userId: nurse.id, limit: 5 });
+    expect(items.length).toBeGreaterThan(0);
+  });
+
+  it('rejects a login without a password before checking anything', async () => {
+    const client = new Client(app.url);
+    const response = await client.request('/api/login', { json: { username: nurse.username } });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'validation', field: 'password' });
+  });
+});
+
+describe('chat history', () => {
+  it('pages the history newest first with the cursor, each message exactly once', async () => {
+    const reader = await app.user('nurse');
+    await app.cb.chat.appendMany(
+      Array.from({ length: 75 }, (_, i) => ({
+        userId: reader.id,
+        role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
+        content: `note ${String(i).padStart(3, '0')}`,
+      })),
+    );
+    const client = await signedIn(reader);
+    const pages: { content: string }[][] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+      const response = await client.request(`/api/messages${query}`);
+      expect(response.status).toBe(200);
+      const page = (await response.json()) as { items: { content: string }[]; nextCursor: string | null };
+      pages.push(page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(pages.map((page) => page.length)).toEqual([30, 30, 15]);
+    const contents = pages.flat().map((message) => message.content);
+    expect(contents).toEqual(Array.from({ length: 75 }, (_, i) => `note ${String(74 - i).padStart(3, '0')}`));
+  });
+
+  it('answers a bad cursor or limit with 400', async () => {
+    const client = await signedIn(nurse);
+    const forged = await client.request('/api/messages?cursor=not-a-cursor');
+    expect(forged.status).toBe(400);
+    expect(await forged.json()).toMatchObject({ error: 'validation', field: 'cursor' });
+    expect((await client.request('/api/messages?limit=0')).status).toBe(400);
+    expect((await client.request('/api/messages?limit=abc')).status).toBe(400);
+  });
+
+  it('needs a session', async () => {
+    expect((await new Client(app.url).request('/api/messages')).status).toBe(401);
+  });
+});
+
+describe('sending a message', () => {
+  it('stores the question and a rule-based answer, and counts the message in analytics', async () => {
+    const writer = await app.user('nurse');
+    const client = await signedIn(writer);
+    const response = await client.request('/api/messages', {
+      json: { content: 'How often should I reposition Mr Smith?' },
+    });
+    expect(response.status).toBe(201);
+    const { messages } = (await response.json()) as {
+      messages: { id: string; role: string; content: string }[];
+    };
+    expect(messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+    expect(messages[1]?.content).toMatch(/Pressure-injury prevention/);
+
+    const stored = await app.cb.chat.history({ userId: writer.id, order: 'desc', limit: 10 });
+    expect(stored.items.map((message) => message.id)).toEqual([messages[1]?.id, messages[0]?.id]);
+    expect(stored.items[0]?.metadata).toEqual({ rule: 'pressure-injury' });
+
+    const falls = await client.request('/api/messages', { json: { content: 'She fell out of bed' } });
+    expect(((await falls.json()) as { messages: { content: string }[] }).messages[1]?.content).toMatch(
+      /^Falls risk/,
+    );
+    const other = await client.request('/api/messages', { json: { content: 'What is the wifi password?' } });
+    expect(((await other.json()) as { messages: { content: string }[] }).messages[1]?.content).toMatch(
+      /^Thank you for your question/,
+    );
+
+    const to = new Date(Date.now() + 60_000);
+    const summary = await app.cb.analytics.summary({
+      from: new Date(to.getTime() - 3_600_000),
+      to,
+      userId: writer.id,
+    });
+    const sent = summary.byEvent.find((event) => event.eventName === 'chat.message_sent');
+    expect(sent?.count).toBe(3);
+  });
+
+  it('answers bad input with 400 (or 413/415) and writes nothing', async () => {
+    const client = await signedIn(nurse);
+    const before = await counts();
+    const cases: { init: Parameters<Client['request']>[1]; status: number; field?: string }[] = [
+      { init: { json: {} }, status: 400, field: 'content' },
+      { init: { json: { content: '   ' } }, status: 400, field: 'content' },
+      { init: { json: { content: 42 } }, status: 400, field: 'content' },
+      { init: { json: { content: 'Mrs Jones \u0000 byte' } }, status: 400, field: 'content' },
+      { init: { json: { content: 'Mrs Jones \uD800 surrogate' } }, status: 400, field: 'content' },
+      { init: { json: { content: `Mrs Jones ${'é'.repeat(60_000)}` } }, status: 400, field: 'content' }, // 120 kB
+      { init: { json: { content: 'x'.repeat(100_001) } }, status: 400, field: 'content' },
+      { init: { json: { content: 'x'.repeat(300_000) } }, status: 413 },
+      { init: { json: ['not', 'an', 'object'] }, status: 400 },
+      {
+        init: { method: 'POST', headers: { 'content-type': 'application/json' }, json: undefined },
+        status: 400,
+      },
+      { init: { json: { content: 'hi' }, headers: { 'content-type': 'text/plain' } }, status: 415 },
+      { init: { json: { content: 'hi' }, headers: { origin: 'http://evil.example' } }, status: 403 },
+    ];
+    for (const { init, status, field } of cases) {
+      const response = await client.request('/api/messages', init);
+      expect(response.status, JSON.stringify(init).slice(0, 80)).toBe(status);
+      const body = (await response.json()) as { field: string | null; message: string };
+      if (field !== undefined) expect(body.field).toBe(field);
+      expect(JSON.stringify(body)).not.toMatch(/Jones|xxxx|éé/);
+    }
+    expect(await counts()).toEqual(before);
+    expect(app.logged).toEqual([]);
+  });
+});
+
+describe('search', () => {
+  it('finds the user’s own messages with highlighted hits, and only theirs', async () => {
+    const alice = await app.user('nurse');
+    const bob = await app.user('nurse');
+    await app.cb.chat.append({ userId: alice.id, role: 'user', content: 'Heel offloading boots for bed 7' });
+    await app.cb.chat.append({ userId: alice.id, role: 'user', content: 'Unrelated note about handover' });
+    const client = await signedIn(alice);
+    const response = await client.request(`/api/search?q=${encodeURIComponent('offloading')}`);
+    expect(response.status).toBe(200);
+    const { items } = (await response.json()) as {
+      items: { content: string; snippet: { text: string; hit: boolean }[] }[];
+    };
+    expect(items.map((item) => item.content)).toEqual(['Heel offloading boots for bed 7']);
+    expect(items[0]?.snippet.filter((part) => part.hit).map((part) => part.text)).toEqual(['offloading']);
+    expect('Heel offloading boots for bed 7').toContain(items[0]?.snippet.map((part) => part.text).join(''));
+
+    const other = await signedIn(bob);
+    const none = await other.request('/api/search?q=offloading');
+    expect(((await none.json()) as { items: unknown[] }).items).toEqual([]);
+    expect((await other.request('/api/search?q=')).status).toBe(400);
+  });
+});
+
+describe('export', () => {
+  it('downloads the user’s chat as JSON lines and audits it with the request id', async () => {
+    const owner = await app.user('nurse');
+    await app.cb.chat.appendMany([
+      { userId: owner.id, role: 'user', content: 'first, with "quotes"' },
+      { userId: owner.id, role: 'assistant', content: 'second\nline' },
+    ]);
+    const client = await signedIn(owner);
+    const response = await client.request('/api/export?format=jsonl');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-disposition')).toBe(
+      `attachment; filename="chat-${owner.username}.jsonl"`,
+    );
+    const lines = (await response.text())
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines[0]).toMatchObject({ format: 'carebase.chat-export', version: 1, userId: owner.id });
+    expect(lines.slice(1).map((line) => line.content)).toEqual(['first, with "quotes"', 'second\nline']);
+
+    const { items } = await app.cb.audit.query({ action: 'chat.export', userId: owner.id });
+    expect(items.map((entry) => entry.requestId)).toEqual([response.headers.get('x-request-id')]);
+
+    const csv = await client.request('/api/export?format=csv');
+    expect((await csv.text()).split('\r\n')[0]).toBe(
+      'format_version,conversation_id,id,client_id,created_at,role,content,metadata',
+    );
+    expect((await client.request('/api/export?format=xml')).status).toBe(400);
+  });
+});
+
+describe('admin', () => {
+  it('refuses non-admins with 403 and anonymous callers with 401', async () => {
+    const client = await signedIn(nurse);
+    expect((await client.request('/api/admin/summary')).status).toBe(403);
+    expect((await client.request('/api/admin/audit')).status).toBe(403);
+    expect((await new Client(app.url).request('/api/admin/summary')).status).toBe(401);
+  });
+
+  it('shows the analytics summary and pages the audit trail, newest first', async () => {
+    const client = await signedIn(admin);
+    const summary = await client.request('/api/admin/summary?days=7');
+    expect(summary.status).toBe(200);
+    const body = (await summary.json()) as {
+      totalEvents: number;
+      byEvent: { eventName: string; count: number }[];
+    };
+    const logins = body.byEvent.find((event) => event.eventName === 'auth.login');
+    expect(logins?.count).toBeGreaterThanOrEqual(5);
+    expect(body.byEvent.map((event) => event.eventName)).toContain('auth.login_failed');
+    expect(body.totalEvents).toBe(body.byEvent.reduce((sum, event) => sum + event.count, 0));
+    expect((await client.request('/api/admin/summary?days=0')).status).toBe(400);
+
+    const first = (await (await client.request('/api/admin/audit')).json()) as {
+      items: { id: string; action: string; actor: string }[];
+      nextCursor: string | null;
+    };
+    expect(first.items).toHaveLength(25);
+    expect(first.nextCursor).not.toBeNull();
+    const second = (await (
+      await client.request(`/api/admin/audit?cursor=${encodeURIComponent(first.nextCursor ?? '')}`)
+    ).json()) as { items: { id: string }[] };
+    const firstIds = first.items.map((item) => BigInt(item.id));
+    const secondIds = second.items.map((item) => BigInt(item.id));
+    expect(secondIds.length).toBeGreaterThan(0);
+    expect(secondIds.every((id) => firstIds.every((newer) => id < newer))).toBe(true);
+    // The admin's own login is on the first page, with a username instead of an id.
+    expect(first.items).toContainEqual(
+      expect.objectContaining({ action: 'user.login', actor: admin.username }),
+    );
+    expect((await client.request('/api/admin/audit?cursor=bad')).status).toBe(400);
+  });
+});

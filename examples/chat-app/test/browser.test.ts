@@ -1,0 +1,135 @@
+/**
+ * The chat app in a real browser: Debian's Chromium driven by playwright-core, against the app on
+ * a real database. Skipped, saying why, where /usr/bin/chromium is not installed.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startApp } from './harness.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium)
+  console.warn(`chat-app browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
+
+const PAGE_SIZE = 20;
+const SEEDED = 90;
+const note = (i: number): string => `Seeded note ${String(i).padStart(3, '0')}`;
+
+describe.skipIf(!hasChromium)(
+  hasChromium ? 'chat app in Chromium' : `chat app in Chromium (skipped: ${CHROMIUM} not found)`,
+  () => {
+    let app: Harness;
+    let browser: Browser;
+    let nurse: { id: string; username: string; password: string };
+    let admin: { id: string; username: string; password: string };
+    const pageErrors: string[] = [];
+
+    beforeAll(async () => {
+      app = await startApp({ pageSize: PAGE_SIZE });
+      nurse = await app.user('nurse');
+      admin = await app.user('admin');
+      await app.cb.chat.appendMany(
+        Array.from({ length: SEEDED }, (_, i) => ({
+          userId: nurse.id,
+          role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
+          content: note(i + 1),
+        })),
+      );
+      // More audit entries than one page of the admin view holds, so it has older ones to load.
+      for (let i = 0; i < 30; i += 1) {
+        await app.cb.audit.log({ action: 'ward.chart_view', resourceType: 'chart', resourceId: `bed-${i}` });
+      }
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await app?.close();
+    });
+
+    async function logIn(page: Page, user: { username: string; password: string }): Promise<void> {
+      await page.getByLabel('Username').fill(user.username);
+      await page.getByLabel('Password').fill(user.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+    }
+
+    const messages = (page: Page) => page.locator('#messages > li');
+
+    it('logs in, scrolls back through history, chats, searches, and shows the admin view', async () => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      page.on('console', (message) => {
+        if (message.type() === 'error' && !/status of 401/.test(message.text()))
+          pageErrors.push(message.text());
+      });
+
+      await page.goto(app.url);
+      await logIn(page, nurse);
+
+      // The newest page, newest message at the bottom and in view; the oldest not loaded yet.
+      await expect.poll(() => messages(page).count()).toBe(PAGE_SIZE);
+      await page.getByText(note(SEEDED), { exact: true }).waitFor();
+      expect(await page.getByText(note(SEEDED), { exact: true }).isVisible()).toBe(true);
+      expect(await page.getByText(note(1), { exact: true }).count()).toBe(0);
+
+      // Scrolling to the top loads older pages, one at a time, until the start of the history.
+      const seen: number[] = [];
+      for (let round = 0; round < 10 && seen.at(-1) !== SEEDED; round += 1) {
+        const before = await messages(page).count();
+        await page.locator('#chat-scroll').evaluate((element) => {
+          element.scrollTop = 0;
+        });
+        await expect.poll(() => messages(page).count()).toBeGreaterThan(before);
+        seen.push(await messages(page).count());
+      }
+      expect(seen).toEqual([40, 60, 80, 90]);
+      await page.getByText('Start of your history').waitFor();
+      const texts = await page.locator('#messages .message__body').allTextContents();
+      expect(texts).toEqual(Array.from({ length: SEEDED }, (_, i) => note(i + 1)));
+
+      // Sending a message shows the question and the assistant's answer.
+      await page.getByLabel('Your question').fill('How do I lower the falls risk at night?');
+      await page.getByLabel('Your question').press('Enter');
+      await page.locator('.message--assistant', { hasText: 'Falls risk:' }).waitFor();
+      expect(await page.locator('.message--user', { hasText: 'lower the falls risk' }).count()).toBe(1);
+
+      // A reload keeps the session (HttpOnly cookie) and shows the history, newest included.
+      await page.reload();
+      await page.locator('.message--assistant', { hasText: 'Falls risk:' }).waitFor();
+      expect(await page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(false);
+      expect(await page.evaluate('document.cookie')).toBe(''); // HttpOnly: not readable by scripts
+
+      // Search highlights the hit.
+      await page.getByLabel('Search your chat').fill('falls');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await page.locator('#search-results mark').first().waitFor();
+      const marks = await page.locator('#search-results mark').allTextContents();
+      expect(marks.length).toBeGreaterThan(0);
+      expect(marks.every((mark) => /^fall/i.test(mark))).toBe(true);
+      await mkdir('test-artifacts', { recursive: true });
+      await page.screenshot({ path: 'test-artifacts/chat-app.png' });
+
+      // Sign out, sign in as the admin: the chart has bars and the audit trail has rows.
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await logIn(page, admin);
+      await page.getByRole('link', { name: 'Admin' }).click();
+      await page.locator('#chart svg rect').first().waitFor();
+      expect(await page.locator('#chart svg rect').count()).toBeGreaterThan(0);
+      const label = (await page.locator('#chart svg').getAttribute('aria-label')) ?? '';
+      expect(label).toMatch(/auth\.login \d+/);
+      expect(label).toMatch(/chat\.message_sent 1\b/);
+      await page.locator('#audit-rows tr').first().waitFor();
+      const rows = await page.locator('#audit-rows tr').count();
+      expect(rows).toBe(25);
+      await page.screenshot({ path: 'test-artifacts/chat-app-admin.png' });
+      await page.getByRole('button', { name: 'Load older entries' }).click();
+      await expect.poll(() => page.locator('#audit-rows tr').count()).toBeGreaterThan(rows);
+
+      expect(pageErrors).toEqual([]);
+      await context.close();
+    });
+  },
+);
