@@ -1,6 +1,9 @@
 /**
- * Synchronous clean-ups run when the process exits, including on SIGINT/SIGTERM/SIGHUP (after
- * which the signal is raised again when nobody else handles it, so the process still dies of it).
+ * Synchronous clean-ups run when the process exits, including on SIGINT/SIGTERM/SIGHUP. When
+ * nobody else handles the signal, they run at once and the signal is raised again, so the process
+ * still dies of it. When the host handles it too (a server's graceful shutdown), they wait for the
+ * host's own `process.exit()`, so its shutdown can still use the throwaway server (drop its
+ * database, close its pool) first.
  */
 const tasks = new Set<() => void>();
 let installed = false;
@@ -22,9 +25,10 @@ function install(): void {
   process.on('exit', runAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const handler = (): void => {
+      if (process.listenerCount(signal) > 1) return; // the host shuts down; 'exit' cleans up
       runAll();
       process.removeListener(signal, handler);
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      process.kill(process.pid, signal);
     };
     process.on(signal, handler);
   }

@@ -100,6 +100,31 @@ describe.skipIf(!built)(
       expect(await eventually(() => !alive(pid) && !existsSync(dataDir), 10_000)).toBe(true);
     }, 60_000);
 
+    it('lets a host that handles SIGTERM itself use the server during its shutdown, then removes it', async () => {
+      const { process: proc, first } = child(
+        `${START}
+        const database = await createTestDatabase({ serverUrl: server.url });
+        process.once('SIGTERM', async () => {
+          await new Promise((resolve) => setTimeout(resolve, 200)); // an async graceful shutdown
+          await database.drop(); // needs the server still up
+          console.error('dropped');
+          process.exit(0);
+        });
+        console.log(JSON.stringify({ dataDir, pid }));
+        setInterval(() => {}, 1000);`,
+      );
+      let stderr = '';
+      proc.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const { dataDir, pid } = (await first) as { dataDir: string; pid: number };
+      const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stderr).toContain('dropped');
+      expect(await eventually(() => !alive(pid) && !existsSync(dataDir), 15_000)).toBe(true);
+    }, 60_000);
+
     it('removes the cluster when the process is killed by SIGTERM, or by SIGKILL (watchdog)', async () => {
       for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
         const { process: proc, first } = child(
