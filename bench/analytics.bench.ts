@@ -9,7 +9,8 @@ import { benchDatabase, duration, record, throughput } from './harness.ts';
  * Analytics: bulk ingest vs the best raw method from Node (COPY, and unnest for reference),
  * single `track` vs a raw prepared INSERT, and 30-day `summary` / `timeseries` over 10M events vs
  * a plain GROUP BY on the raw table. `BENCH_ANALYTICS_EVENTS` overrides the 10M (e.g. for a
- * quick run); the big data set is generated once, in SQL.
+ * quick run); the big data set is generated once, in SQL. `BENCH_ANALYTICS_ONLY=ingest` runs only
+ * the bulk ingest comparison, `BENCH_ANALYTICS_INGEST_RUNS` sets its number of runs (default 3).
  */
 export default async function run(): Promise<void> {
   const database = await benchDatabase();
@@ -84,13 +85,27 @@ export default async function run(): Promise<void> {
       }
     };
     const truncate = () => pool.query(`truncate ${table}`);
+    const ingestOnly = process.env.BENCH_ANALYTICS_ONLY === 'ingest';
+    // Each run's time, printed after the median row (the spread matters on a shared machine).
+    const runs: { carebase: number[]; raw: number[] } = { carebase: [], raw: [] };
+    const timed = (side: keyof typeof runs, fn: () => Promise<unknown>) => async () => {
+      const started = performance.now();
+      await fn();
+      runs[side].push(Math.round(performance.now() - started));
+    };
     await duration({
       name: 'trackMany 200k events vs raw COPY (best raw method)',
-      runs: 3,
+      runs: Number(process.env.BENCH_ANALYTICS_INGEST_RUNS ?? 3),
       beforeEach: truncate,
-      carebase: () => cb.analytics.trackMany(events),
-      raw: rawCopy,
+      carebase: timed('carebase', () => cb.analytics.trackMany(events)),
+      raw: timed('raw', rawCopy),
     });
+    process.stdout.write(
+      `    runs (ms): carebase ${runs.carebase.join(', ')}; raw ${runs.raw.join(', ')}; per-run ratios ${runs.carebase
+        .map((ms, i) => ((runs.raw[i] ?? 0) / ms).toFixed(2))
+        .join(', ')}\n`,
+    );
+    if (ingestOnly) return;
     await duration({
       name: 'raw unnest (carebase side) vs raw COPY, 200k events: which raw method is best',
       runs: 2,

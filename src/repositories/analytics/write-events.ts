@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { toCarebaseError } from '../../errors/map-error.js';
 import type { CarebaseRuntime, RepositoryContext } from '../context.js';
+import { copyTextRows } from './copy-text.js';
 import type { PreparedEvent } from './event-input.js';
 
 /** Rows per `INSERT ... SELECT FROM unnest(...)` statement (6 parameters each, whatever the size). */
@@ -51,23 +52,9 @@ export async function ensureEventPartitions(
   }
 }
 
-function escapeCopyText(value: string): string {
-  return value.replace(/[\\\n\r\t]/g, (c) =>
-    c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t',
-  );
-}
-
 function* copyChunks(events: readonly PreparedEvent[]): Generator<string> {
   for (let start = 0; start < events.length; start += COPY_CHUNK) {
-    const end = Math.min(events.length, start + COPY_CHUNK);
-    let text = '';
-    for (let i = start; i < end; i++) {
-      const e = events[i] as PreparedEvent;
-      text += `${e.occurredAt.toISOString()}\t${e.userId ?? '\\N'}\t${
-        e.sessionId === null ? '\\N' : escapeCopyText(e.sessionId)
-      }\t${e.eventType}\t${e.eventName}\t${e.data === null ? '\\N' : escapeCopyText(e.data)}\n`;
-    }
-    yield text;
+    yield copyTextRows(events, start, Math.min(events.length, start + COPY_CHUNK));
   }
 }
 
