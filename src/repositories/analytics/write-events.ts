@@ -5,12 +5,12 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { toCarebaseError } from '../../errors/map-error.js';
 import type { CarebaseRuntime, RepositoryContext } from '../context.js';
-import { copyTextRows } from './copy-text.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryCopyRows } from './copy-binary.js';
 import type { PreparedEvent } from './event-input.js';
 
 /** Rows per `INSERT ... SELECT FROM unnest(...)` statement (6 parameters each, whatever the size). */
 const UNNEST_CHUNK = 10_000;
-/** Rows per buffer written to the COPY stream. */
+/** Rows per buffer written to the COPY stream (about 100 bytes each). */
 const COPY_CHUNK = 4_000;
 
 /** Months (UTC, `YYYY-MM`) known to have a partition, per carebase instance. */
@@ -52,14 +52,16 @@ export async function ensureEventPartitions(
   }
 }
 
-function* copyChunks(events: readonly PreparedEvent[]): Generator<string> {
+function* copyChunks(events: readonly PreparedEvent[]): Generator<Buffer> {
+  yield BINARY_COPY_HEADER;
   for (let start = 0; start < events.length; start += COPY_CHUNK) {
-    yield copyTextRows(events, start, Math.min(events.length, start + COPY_CHUNK));
+    yield binaryCopyRows(events, start, Math.min(events.length, start + COPY_CHUNK));
   }
+  yield BINARY_COPY_TRAILER;
 }
 
 /**
- * Writes prepared events with one text-format COPY on a pooled connection. The COPY is a single
+ * Writes prepared events with one binary-format COPY on a pooled connection. The COPY is a single
  * statement, so it is atomic: a failure writes nothing.
  */
 export async function copyEvents(ctx: RepositoryContext, events: readonly PreparedEvent[]): Promise<void> {
@@ -73,7 +75,9 @@ export async function copyEvents(ctx: RepositoryContext, events: readonly Prepar
   let broken = false;
   try {
     const stream = client.query(
-      copyFrom(`COPY ${table} (occurred_at, user_id, session_id, event_type, event_name, data) FROM STDIN`),
+      copyFrom(
+        `COPY ${table} (occurred_at, user_id, session_id, event_type, event_name, data) FROM STDIN (FORMAT binary)`,
+      ),
     );
     await pipeline(Readable.from(copyChunks(events)), stream);
   } catch (error) {
