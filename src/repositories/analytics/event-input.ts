@@ -199,6 +199,30 @@ function checkLimits(
   };
 }
 
+/**
+ * The `occurredAt` of each input that may pass validation (the clock's `now` when absent, nothing
+ * for a missing, invalid or too-future date): the months a batch may write, known before it is
+ * validated.
+ */
+export function* plannedEventDates(
+  inputs: readonly unknown[],
+  options: ResolvedAnalyticsOptions,
+  now: Date,
+): Generator<Date> {
+  const latest = now.getTime() + options.maxFutureMs;
+  let yieldedNow = false;
+  for (const input of inputs) {
+    if (typeof input !== 'object' || input === null) continue;
+    const at: unknown = (input as { occurredAt?: unknown }).occurredAt;
+    if (at === undefined) {
+      if (!yieldedNow) yield now;
+      yieldedNow = true;
+    } else if (at instanceof Date && at.getTime() <= latest) {
+      yield at;
+    }
+  }
+}
+
 /** Throws the {@link ValidationError} for one event's issues, prefixed by `prefix` (e.g. `events.3`). */
 export function throwEventIssues(
   issues: readonly ValidationIssue[],
