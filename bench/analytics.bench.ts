@@ -6,10 +6,12 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { benchDatabase, duration, record, throughput } from './harness.ts';
 
 /**
- * Analytics: bulk ingest vs the best raw method from Node (COPY, and unnest for reference),
- * single `track` vs a raw prepared INSERT, and 30-day `summary` / `timeseries` over 10M events vs
+ * Analytics: bulk ingest vs the best raw method from Node (binary COPY; text COPY and unnest for
+ * reference), single `track` vs a raw prepared INSERT, and 30-day `summary` / `timeseries` over 10M events vs
  * a plain GROUP BY on the raw table. `BENCH_ANALYTICS_EVENTS` overrides the 10M (e.g. for a
- * quick run); the big data set is generated once, in SQL.
+ * quick run); the big data set is generated once, in SQL. `BENCH_ANALYTICS_ONLY=ingest` runs only
+ * the `trackMany` comparisons, `BENCH_ANALYTICS_ONLY=raw` only the raw methods against each other;
+ * `BENCH_ANALYTICS_INGEST_RUNS` sets the number of runs of each (default 3).
  */
 export default async function run(): Promise<void> {
   const database = await benchDatabase();
@@ -60,6 +62,44 @@ export default async function run(): Promise<void> {
         client.release();
       }
     };
+    // Binary COPY: no text parsing of timestamps and UUIDs on the server (jsonb is still parsed).
+    const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
+    const binaryRows = function* () {
+      yield Buffer.from('PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0', 'latin1');
+      for (let start = 0; start < events.length; start += 4000) {
+        const chunk = events.slice(start, start + 4000);
+        const buffer = Buffer.allocUnsafe(chunk.length * 512); // these rows are far smaller
+        let at = 0;
+        const text = (value: string) => {
+          const length = buffer.write(value, at + 4, 'utf8');
+          buffer.writeInt32BE(length, at);
+          at += 4 + length;
+        };
+        for (const e of chunk) {
+          buffer.writeInt16BE(6, at);
+          buffer.writeInt32BE(8, at + 2);
+          buffer.writeBigInt64BE(BigInt(e.occurredAt.getTime() - PG_EPOCH_MS) * 1000n, at + 6);
+          buffer.writeInt32BE(16, at + 14);
+          buffer.write(e.userId.replaceAll('-', ''), at + 18, 'hex');
+          at += 34;
+          text(e.sessionId);
+          text(e.eventType);
+          text(e.eventName);
+          text(`\x01${JSON.stringify(e.data)}`); // jsonb version 1
+        }
+        yield buffer.subarray(0, at);
+      }
+      yield Buffer.from([0xff, 0xff]);
+    };
+    const rawBinaryCopy = async () => {
+      const client = await pool.connect();
+      try {
+        const stream = client.query(copyFrom(`COPY ${table} ${columns} FROM STDIN (FORMAT binary)`));
+        await pipeline(Readable.from(binaryRows()), stream);
+      } finally {
+        client.release();
+      }
+    };
     const rawUnnest = async () => {
       const client = await pool.connect();
       try {
@@ -84,20 +124,62 @@ export default async function run(): Promise<void> {
       }
     };
     const truncate = () => pool.query(`truncate ${table}`);
-    await duration({
-      name: 'trackMany 200k events vs raw COPY (best raw method)',
-      runs: 3,
-      beforeEach: truncate,
-      carebase: () => cb.analytics.trackMany(events),
-      raw: rawCopy,
-    });
-    await duration({
-      name: 'raw unnest (carebase side) vs raw COPY, 200k events: which raw method is best',
-      runs: 2,
-      beforeEach: truncate,
-      carebase: rawUnnest,
-      raw: rawCopy,
-    });
+    const only = process.env.BENCH_ANALYTICS_ONLY;
+    const ingestRuns = Number(process.env.BENCH_ANALYTICS_INGEST_RUNS ?? 3);
+    /**
+     * A duration case that also prints each run's time and this process's CPU time: the spread
+     * matters on a shared machine, and the server's work is the same on both sides.
+     */
+    const ingest = async (
+      name: string,
+      runs: number,
+      carebase: () => Promise<unknown>,
+      raw: () => Promise<unknown>,
+    ) => {
+      const ms = { carebase: [] as number[], raw: [] as number[] };
+      const cpu = { carebase: [] as number[], raw: [] as number[] };
+      const timed = (side: 'carebase' | 'raw', fn: () => Promise<unknown>) => async () => {
+        const started = performance.now();
+        const cpuStarted = process.cpuUsage();
+        await fn();
+        const used = process.cpuUsage(cpuStarted);
+        ms[side].push(Math.round(performance.now() - started));
+        cpu[side].push(Math.round((used.user + used.system) / 1000));
+      };
+      await duration({
+        name,
+        runs,
+        beforeEach: truncate,
+        carebase: timed('carebase', carebase),
+        raw: timed('raw', raw),
+      });
+      const ratios = ms.carebase.map((carebaseMs, i) => ((ms.raw[i] ?? 0) / carebaseMs).toFixed(2));
+      process.stdout.write(
+        `    runs (ms): carebase ${ms.carebase.join(', ')}; raw ${ms.raw.join(', ')}; per-run ratios ${ratios.join(', ')}\n` +
+          `    Node CPU (ms): carebase ${cpu.carebase.join(', ')}; raw ${cpu.raw.join(', ')}\n`,
+      );
+    };
+    const trackMany = () => cb.analytics.trackMany(events);
+    if (only === undefined || only === 'ingest') {
+      await ingest(
+        'trackMany 200k events vs raw binary COPY (best raw method)',
+        ingestRuns,
+        trackMany,
+        rawBinaryCopy,
+      );
+      await ingest('trackMany 200k events vs raw text COPY', ingestRuns, trackMany, rawCopy);
+    }
+    if (only === undefined || only === 'raw') {
+      // Which raw method is best: the carebase side is another raw method here.
+      await ingest(
+        'raw text COPY (carebase side) vs raw binary COPY, 200k events',
+        ingestRuns,
+        rawCopy,
+        rawBinaryCopy,
+      );
+      await ingest('raw unnest (carebase side) vs raw binary COPY, 200k events', 2, rawUnnest, rawBinaryCopy);
+    }
+    if (only !== undefined) return;
     await truncate();
 
     // --- single event ---

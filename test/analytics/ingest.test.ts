@@ -92,6 +92,29 @@ describe('analytics.track / trackMany', () => {
     expect(await count()).toBe(0);
   });
 
+  it('aborts a large batch at a late bad event (validated while copying): nothing written, pool fine', async () => {
+    const batch = bulk(30_000);
+    batch[29_001] = { ...batch[29_001], eventName: 'Bad Name' } as (typeof batch)[number];
+    // Also too far in the future for any partition to be made for it.
+    batch[29_002] = {
+      ...batch[29_002],
+      occurredAt: new Date('2031-05-05T00:00:00Z'),
+    } as (typeof batch)[number];
+    const error = await cb.analytics.trackMany(batch).catch((e: unknown) => e);
+    expect((error as ValidationError).field).toBe('events.29001.eventName');
+    expect(await count()).toBe(0);
+    const { rows } = await sql<{ n: string }>`select count(*) as n from pg_tables
+      where schemaname = 'carebase' and tablename like 'analytics_events_p2031%'`.execute(cb.db);
+    expect(Number(rows[0]?.n)).toBe(0);
+    batch[29_001] = bulk(1)[0] as (typeof batch)[number];
+    const skipped = await cb.analytics.trackMany(batch, { onInvalid: 'skip' });
+    expect(skipped.inserted).toBe(29_999);
+    expect(skipped.rejected.map((r) => [r.index, r.issues[0]?.path.join('.')])).toEqual([
+      [29_002, 'occurredAt'],
+    ]);
+    expect(await count()).toBe(29_999);
+  }, 120_000);
+
   it('skips and reports bad events with onInvalid: skip', async () => {
     const batch: Parameters<Carebase['analytics']['trackMany']>[0][number][] = bulk(10);
     batch[2] = { eventType: 'x', eventName: 'ok.name', occurredAt: new Date(NOW.getTime() + 2 * 86_400_000) };

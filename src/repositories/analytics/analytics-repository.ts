@@ -7,6 +7,7 @@ import { AnalyticsRetentionInput, type AnalyticsRetentionResult, applyRetention 
 import {
   type AnalyticsEventInput,
   type PreparedEvent,
+  plannedEventDates,
   prepareEvent,
   type RejectedEvent,
   TrackManyOptions,
@@ -24,7 +25,7 @@ import {
   AnalyticsTopEventsInput,
 } from './query-input.js';
 import { type RefreshRollupsResult, refreshRollups } from './refresh-rollups.js';
-import { ensureEventPartitions, writeEvents } from './write-events.js';
+import { copyPreparingEvents, ensureEventPartitions, writeEvents } from './write-events.js';
 
 /**
  * Result of `trackMany`.
@@ -110,9 +111,12 @@ export class AnalyticsRepository {
    * Records a batch of any size with the bulk path (COPY outside a transaction, chunked
    * `unnest` inserts inside one); atomic: all events or none.
    *
-   * Throws `ValidationError` before any SQL when an event is invalid, its path starting with
-   * `events.<index>` (e.g. `events.3.eventName`); with `{ onInvalid: 'skip' }` invalid events are
-   * left out and reported in `rejected` instead. Safe to call concurrently.
+   * Throws `ValidationError` when an event is invalid, its path starting with `events.<index>`
+   * (e.g. `events.3.eventName`), and writes nothing; with `{ onInvalid: 'skip' }` invalid events
+   * are left out and reported in `rejected` instead. Batches of `analytics.copyThreshold` events or
+   * more outside a transaction are validated while their COPY runs (an invalid event aborts it, so
+   * only the monthly partitions the batch needs may have been created); smaller batches and
+   * batches inside a transaction are validated before any SQL. Safe to call concurrently.
    *
    * @example
    * ```ts
@@ -130,8 +134,24 @@ export class AnalyticsRepository {
     const { onInvalid } = parseInput(TrackManyOptions, options, 'trackMany options');
     const now = ctx.now();
     const config = ctx.config.analytics;
-    const prepared: PreparedEvent[] = [];
     const rejected: RejectedEvent[] = [];
+    if (!ctx.inTransaction && list.length >= config.copyThreshold) {
+      // Large batch: validated chunk by chunk while the COPY runs; a refusal aborts the COPY.
+      const inserted = await copyPreparingEvents(
+        ctx,
+        list.length,
+        plannedEventDates(list, config, now),
+        (index) => {
+          const result = prepareEvent(list[index], config, now);
+          if (!Array.isArray(result)) return result;
+          if (onInvalid !== 'skip') throwEventIssues(result, ['events', index]);
+          rejected.push({ index, issues: result });
+          return undefined;
+        },
+      );
+      return { inserted, rejected };
+    }
+    const prepared: PreparedEvent[] = [];
     for (let index = 0; index < list.length; index++) {
       const result = prepareEvent(list[index], config, now);
       if (!Array.isArray(result)) prepared.push(result);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ResolvedAnalyticsOptions } from '../../config/analytics-options.js';
 import { ValidationError, type ValidationIssue } from '../../errors/errors.js';
 import { toValidationIssues } from '../../errors/validation.js';
+import { fastParseEvent, type ParsedEvent } from './event-fast-path.js';
 
 /**
  * One analytics event as a host writes it. `eventType` is a lower-case word (`feature`, `page`),
@@ -105,87 +106,41 @@ function hasBadText(value: unknown): boolean {
   return false;
 }
 
-type ParsedEvent = z.output<typeof AnalyticsEventInput>;
-
-const EVENT_KEYS = new Set(['userId', 'sessionId', 'eventType', 'eventName', 'data', 'occurredAt']);
-const EVENT_TYPE = /^[a-z][a-z0-9_]*$/;
-const EVENT_NAME = /^[a-z][a-z0-9_.:-]*$/;
-const UserIdSchema = AnalyticsEventInput.shape.userId;
-/** User ids already accepted by the zod schema (bulk batches repeat the same users). */
-const validUserIds = new Set<string>();
-/** Event types and names already accepted (a handful of distinct values per application). */
-const validTypes = new Set<string>();
-const validEventNames = new Set<string>();
-
-function remember(set: Set<string>, value: string): void {
-  if (set.size >= 100_000) set.clear();
-  set.add(value);
-}
-
-function validName(value: unknown, max: number, pattern: RegExp, seen: Set<string>): value is string {
-  if (typeof value !== 'string') return false;
-  if (seen.has(value)) return true;
-  if (value.length > max || !pattern.test(value)) return false;
-  remember(seen, value);
-  return true;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-function hasControlCharacter(value: string): boolean {
-  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) < 0x20) return true;
-  return false;
-}
-
-/**
- * The common case of {@link AnalyticsEventInput}, checked without zod's per-object overhead
- * (bulk ingest validates 200k events). Returns `undefined` whenever it is not certain the schema
- * accepts the input; the caller then runs the zod schema, which stays the single source of truth
- * (and of error messages).
- */
-function fastParse(input: unknown): ParsedEvent | undefined {
-  if (!isPlainObject(input)) return undefined;
-  for (const key in input) if (!EVENT_KEYS.has(key)) return undefined;
-  const { userId, sessionId, eventType, eventName, data, occurredAt } = input;
-  if (!validName(eventType, 64, EVENT_TYPE, validTypes)) return undefined;
-  if (!validName(eventName, 128, EVENT_NAME, validEventNames)) return undefined;
-  if (userId !== undefined && userId !== null) {
-    if (typeof userId !== 'string') return undefined;
-    if (!validUserIds.has(userId)) {
-      if (!UserIdSchema.safeParse(userId).success) return undefined;
-      remember(validUserIds, userId);
-    }
-  }
-  if (sessionId !== undefined && sessionId !== null) {
-    if (typeof sessionId !== 'string' || sessionId.length < 1 || sessionId.length > 128) return undefined;
-    if (hasControlCharacter(sessionId)) return undefined;
-  }
-  if (data !== undefined && data !== null && !isPlainObject(data)) return undefined;
-  if (occurredAt !== undefined && !(occurredAt instanceof Date && !Number.isNaN(occurredAt.getTime()))) {
-    return undefined;
-  }
-  return input as ParsedEvent;
-}
-
 /**
  * Validates one event against the schema and the instance's limits; returns the prepared event
- * or the issues (paths relative to the event).
+ * or the issues (paths relative to the event). Same result as {@link prepareEventWithZod} for every
+ * input, faster for the common case (see {@link fastParseEvent}).
  */
 export function prepareEvent(
   input: unknown,
   options: ResolvedAnalyticsOptions,
   now: Date,
 ): PreparedEvent | ValidationIssue[] {
-  let event = fastParse(input);
-  if (event === undefined) {
-    const result = AnalyticsEventInput.safeParse(input);
-    if (!result.success) return toValidationIssues(result.error.issues);
-    event = result.data;
-  }
+  const event = fastParseEvent(input);
+  if (event === undefined) return prepareEventWithZod(input, options, now);
+  return checkLimits(event, options, now);
+}
+
+/**
+ * The reference for {@link prepareEvent}: the zod schema, then the instance's limits. Used for
+ * every event the fast path is not sure about, so error messages and codes come from zod.
+ */
+export function prepareEventWithZod(
+  input: unknown,
+  options: ResolvedAnalyticsOptions,
+  now: Date,
+): PreparedEvent | ValidationIssue[] {
+  const result = AnalyticsEventInput.safeParse(input);
+  if (!result.success) return toValidationIssues(result.error.issues);
+  return checkLimits(result.data, options, now);
+}
+
+/** The rules beyond the schema: time, `data` size and text, allow-list. Serializes `data` once. */
+function checkLimits(
+  event: ParsedEvent,
+  options: ResolvedAnalyticsOptions,
+  now: Date,
+): PreparedEvent | ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const occurredAt = event.occurredAt ?? now;
   if (Number.isNaN(occurredAt.getTime())) {
@@ -252,6 +207,30 @@ export function prepareEvent(
     eventName: event.eventName,
     data,
   };
+}
+
+/**
+ * The `occurredAt` of each input that may pass validation (the clock's `now` when absent, nothing
+ * for a missing, invalid or too-future date): the months a batch may write, known before it is
+ * validated.
+ */
+export function* plannedEventDates(
+  inputs: readonly unknown[],
+  options: ResolvedAnalyticsOptions,
+  now: Date,
+): Generator<Date> {
+  const latest = now.getTime() + options.maxFutureMs;
+  let yieldedNow = false;
+  for (const input of inputs) {
+    if (typeof input !== 'object' || input === null) continue;
+    const at: unknown = (input as { occurredAt?: unknown }).occurredAt;
+    if (at === undefined) {
+      if (!yieldedNow) yield now;
+      yieldedNow = true;
+    } else if (at instanceof Date && at.getTime() <= latest) {
+      yield at;
+    }
+  }
 }
 
 /** Throws the {@link ValidationError} for one event's issues, prefixed by `prefix` (e.g. `events.3`). */

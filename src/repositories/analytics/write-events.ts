@@ -5,11 +5,12 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { toCarebaseError } from '../../errors/map-error.js';
 import type { CarebaseRuntime, RepositoryContext } from '../context.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryCopyRows } from './copy-binary.js';
 import type { PreparedEvent } from './event-input.js';
 
 /** Rows per `INSERT ... SELECT FROM unnest(...)` statement (6 parameters each, whatever the size). */
 const UNNEST_CHUNK = 10_000;
-/** Rows per buffer written to the COPY stream. */
+/** Rows per buffer written to the COPY stream (about 100 bytes each). */
 const COPY_CHUNK = 4_000;
 
 /** Months (UTC, `YYYY-MM`) known to have a partition, per carebase instance. */
@@ -33,15 +34,23 @@ export async function ensureEventPartitions(
   ctx: RepositoryContext,
   events: readonly PreparedEvent[],
 ): Promise<void> {
+  await ensureMonthPartitions(
+    ctx,
+    events.map((event) => event.occurredAt),
+  );
+}
+
+/** {@link ensureEventPartitions} for the months of `dates`. */
+async function ensureMonthPartitions(ctx: RepositoryContext, dates: Iterable<Date>): Promise<void> {
   let months = knownMonths.get(ctx.runtime);
   if (months === undefined) {
     months = new Set();
     knownMonths.set(ctx.runtime, months);
   }
   const missing = new Map<string, Date>();
-  for (const event of events) {
-    const key = monthKey(event.occurredAt);
-    if (!months.has(key) && !missing.has(key)) missing.set(key, event.occurredAt);
+  for (const date of dates) {
+    const key = monthKey(date);
+    if (!months.has(key) && !missing.has(key)) missing.set(key, date);
   }
   if (missing.size === 0) return;
   const fn = sql.id(ctx.config.schema, 'ensure_monthly_partitions');
@@ -51,31 +60,45 @@ export async function ensureEventPartitions(
   }
 }
 
-function escapeCopyText(value: string): string {
-  return value.replace(/[\\\n\r\t]/g, (c) =>
-    c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t',
-  );
-}
-
-function* copyChunks(events: readonly PreparedEvent[]): Generator<string> {
+function* preparedChunks(events: readonly PreparedEvent[]): Generator<Buffer> {
+  yield BINARY_COPY_HEADER;
   for (let start = 0; start < events.length; start += COPY_CHUNK) {
-    const end = Math.min(events.length, start + COPY_CHUNK);
-    let text = '';
-    for (let i = start; i < end; i++) {
-      const e = events[i] as PreparedEvent;
-      text += `${e.occurredAt.toISOString()}\t${e.userId ?? '\\N'}\t${
-        e.sessionId === null ? '\\N' : escapeCopyText(e.sessionId)
-      }\t${e.eventType}\t${e.eventName}\t${e.data === null ? '\\N' : escapeCopyText(e.data)}\n`;
-    }
-    yield text;
+    yield binaryCopyRows(events, start, Math.min(events.length, start + COPY_CHUNK));
   }
+  yield BINARY_COPY_TRAILER;
 }
 
-/**
- * Writes prepared events with one text-format COPY on a pooled connection. The COPY is a single
- * statement, so it is atomic: a failure writes nothing.
- */
-export async function copyEvents(ctx: RepositoryContext, events: readonly PreparedEvent[]): Promise<void> {
+/** Why a COPY was aborted on purpose; never carries the reason, which is rethrown locally. */
+const REFUSED = 'carebase: analytics batch refused';
+
+/** The rows of a batch prepared chunk by chunk; see {@link copyPreparingEvents}. */
+function* preparingChunks(
+  count: number,
+  prepareAt: (index: number) => PreparedEvent | undefined,
+  state: { written: number; refusal?: unknown },
+): Generator<Buffer> {
+  yield BINARY_COPY_HEADER;
+  const chunk: PreparedEvent[] = [];
+  for (let index = 0; index < count; index++) {
+    let event: PreparedEvent | undefined;
+    try {
+      event = prepareAt(index);
+    } catch (error) {
+      state.refusal = error;
+      throw new Error(REFUSED); // sent to the server as the CopyFail reason: no details
+    }
+    if (event !== undefined) chunk.push(event);
+    if (chunk.length === COPY_CHUNK || (index === count - 1 && chunk.length > 0)) {
+      yield binaryCopyRows(chunk, 0, chunk.length);
+      state.written += chunk.length;
+      chunk.length = 0;
+    }
+  }
+  yield BINARY_COPY_TRAILER;
+}
+
+/** Runs one binary-format COPY of `chunks` on a pooled connection; atomic (one statement). */
+async function copyChunks(ctx: RepositoryContext, chunks: Iterable<Buffer>): Promise<void> {
   const table = `"${ctx.config.schema}".analytics_events`;
   let client: pg.PoolClient;
   try {
@@ -86,15 +109,52 @@ export async function copyEvents(ctx: RepositoryContext, events: readonly Prepar
   let broken = false;
   try {
     const stream = client.query(
-      copyFrom(`COPY ${table} (occurred_at, user_id, session_id, event_type, event_name, data) FROM STDIN`),
+      copyFrom(
+        `COPY ${table} (occurred_at, user_id, session_id, event_type, event_name, data) FROM STDIN (FORMAT binary)`,
+      ),
     );
-    await pipeline(Readable.from(copyChunks(events)), stream);
+    await pipeline(Readable.from(chunks), stream);
   } catch (error) {
+    // Anything but a server error (e.g. a refused batch) may leave the connection mid-protocol.
     broken = !(error instanceof Error && 'severity' in error);
     throw toCarebaseError(error);
   } finally {
     client.release(broken);
   }
+}
+
+/**
+ * Writes prepared events with one binary-format COPY on a pooled connection. The COPY is a single
+ * statement, so it is atomic: a failure writes nothing.
+ */
+export async function copyEvents(ctx: RepositoryContext, events: readonly PreparedEvent[]): Promise<void> {
+  await copyChunks(ctx, preparedChunks(events));
+}
+
+/**
+ * Validates and writes a large batch (outside a transaction) with one binary-format COPY,
+ * preparing each chunk of rows while the server still copies the previous ones, so validation
+ * overlaps the server's work instead of preceding it. `prepareAt(i)` returns event `i` prepared,
+ * `undefined` to leave it out, or throws to refuse the whole batch: the COPY is then aborted (it
+ * writes nothing) and that error is rethrown unchanged; the server only sees a fixed CopyFail
+ * reason. The partitions for `dates` (the months the batch may write) are created first.
+ * Returns the number of rows written.
+ */
+export async function copyPreparingEvents(
+  ctx: RepositoryContext,
+  count: number,
+  dates: Iterable<Date>,
+  prepareAt: (index: number) => PreparedEvent | undefined,
+): Promise<number> {
+  await ensureMonthPartitions(ctx, dates);
+  const state: { written: number; refusal?: unknown } = { written: 0 };
+  try {
+    await copyChunks(ctx, preparingChunks(count, prepareAt, state));
+  } catch (error) {
+    if ('refusal' in state) throw state.refusal;
+    throw error;
+  }
+  return state.written;
 }
 
 /** Writes prepared events with `INSERT ... SELECT FROM unnest(...)`, chunked, on `ctx.db`. */
