@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { RepositoryContext } from '../context.js';
+import { RepositoryContext } from '../context.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -73,12 +73,31 @@ export async function refreshRollups(ctx: RepositoryContext): Promise<RefreshRol
   const target = new Date(
     Math.floor((ctx.now().getTime() - ctx.config.analytics.rollupSettleMs) / HOUR_MS) * HOUR_MS,
   );
-  let hoursRefreshed = 0;
-  for (;;) {
-    const step = await refreshStep(ctx, target);
-    hoursRefreshed += step.hoursRefreshed;
-    if (step.rolledUpTo.getTime() >= target.getTime()) return { rolledUpTo: step.rolledUpTo, hoursRefreshed };
-  }
+  const run = async (on: RepositoryContext): Promise<RefreshRollupsResult> => {
+    let hoursRefreshed = 0;
+    for (;;) {
+      const step = await refreshStep(on, target);
+      hoursRefreshed += step.hoursRefreshed;
+      if (step.rolledUpTo.getTime() >= target.getTime()) return { rolledUpTo: step.rolledUpTo, hoursRefreshed };
+    }
+  };
+  if (ctx.db.isTransaction) return run(ctx);
+  // Outside a transaction, hold the refresh lock for the session first, so each step's
+  // repeatable-read snapshot is taken after a concurrent refresh (another replica, or a
+  // background one) has finished. Under the step's own transaction-level lock alone, the snapshot
+  // would predate that refresh's commit and the watermark update would fail to serialize.
+  return ctx.db.connection().execute(async (db) => {
+    await sql`select pg_advisory_lock(hashtext(${refreshLockKey(ctx)}))`.execute(db);
+    try {
+      return await run(new RepositoryContext(ctx.runtime, db, ctx.actor));
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext(${refreshLockKey(ctx)}))`.execute(db);
+    }
+  });
+}
+
+function refreshLockKey(ctx: RepositoryContext): string {
+  return `${ctx.config.schema}.analytics.refresh`;
 }
 
 /**
@@ -91,7 +110,8 @@ async function refreshStep(ctx: RepositoryContext, target: Date): Promise<Refres
   const id = (name: string) => sql.id(schema, name);
   return ctx.atomic(
     async (tx) => {
-      await sql`select pg_advisory_xact_lock(hashtext(${`${schema}.analytics.refresh`}))`.execute(tx.db);
+      // Re-entrant when the session lock above is held; the only lock inside a caller's transaction.
+      await sql`select pg_advisory_xact_lock(hashtext(${refreshLockKey(ctx)}))`.execute(tx.db);
       const state = await readRollupState(tx);
       const from = state.rolledUpTo;
       const retainedFrom = state.rawRetainedFrom?.getTime() ?? Number.NEGATIVE_INFINITY;
