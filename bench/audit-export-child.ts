@@ -19,7 +19,9 @@ import { createCarebase } from 'carebase';
 const [fromArg, toArg, formatArg = 'jsonl', repeatArg = '1', batchArg] = process.argv.slice(2);
 const url = process.env.DATABASE_URL;
 if (url === undefined || fromArg === undefined || toArg === undefined) {
-  process.stderr.write('usage: DATABASE_URL=... node audit-export-child.ts <from> <to> [jsonl|csv] [repeat] [batchSize]\n');
+  process.stderr.write(
+    'usage: DATABASE_URL=... node audit-export-child.ts <from> <to> [jsonl|csv] [repeat] [batchSize]\n',
+  );
   process.exit(2);
 }
 const format = formatArg === 'csv' ? 'csv' : 'jsonl';
