@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../errors/validation.js';
 import type { RepositoryContext } from '../context.js';
+import { AUDIT_INSERT_COLUMNS, type AuditInsertValues, auditBatchInsertOf } from './batch-insert.js';
 import { ensureAuditPartition } from './partitions.js';
 import { redactJson } from './redact.js';
 import { auditSealerOf } from './sealer.js';
@@ -63,15 +64,13 @@ export const AuditEntryInput = z.strictObject({
 export type AuditEntryInput = z.input<typeof AuditEntryInput>;
 
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
-const COLUMNS =
-  'occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome, outcome_detail, ip, user_agent, request_id, changes, metadata';
 const insertSql = new Map<string, string>();
 
 function insertSqlFor(ctx: RepositoryContext): string {
   let text = insertSql.get(ctx.config.schema);
   if (text === undefined) {
     const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
-    text = `insert into ${schema}.audit_log (${COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`;
+    text = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`;
     insertSql.set(ctx.config.schema, text);
   }
   ctx.runtime.prepared.register(text);
@@ -121,25 +120,26 @@ export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput
   const userId = parsed.userId !== undefined ? parsed.userId : (actor?.userId ?? null);
   const keys = ctx.config.audit.redactKeys;
   await ensureAuditPartition(ctx, occurredAt);
-  await ctx.db.executeQuery(
-    CompiledQuery.raw(insertSqlFor(ctx), [
-      occurredAt,
-      userId,
-      parsed.actorType ?? actor?.type ?? (userId === null ? 'system' : 'user'),
-      parsed.action,
-      parsed.resourceType,
-      parsed.resourceId ?? null,
-      parsed.subjectId ?? null,
-      parsed.outcome ?? 'success',
-      parsed.outcomeDetail ?? null,
-      parsed.ip ?? actor?.ip ?? null,
-      parsed.userAgent ?? actor?.userAgent ?? null,
-      parsed.requestId ?? actor?.requestId ?? null,
-      parsed.changes === undefined ? null : JSON.stringify(redactJson(parsed.changes, keys)),
-      parsed.metadata === undefined ? null : JSON.stringify(redactJson(parsed.metadata, keys)),
-    ]),
-  );
-  const sealer = auditSealerOf(ctx.runtime);
-  if (ctx.inTransaction || !ctx.config.audit.sealAfterWrite) sealer.schedule(ctx.inTransaction ? 50 : 0);
-  else await sealer.seal();
+  const values: AuditInsertValues = [
+    occurredAt,
+    userId,
+    parsed.actorType ?? actor?.type ?? (userId === null ? 'system' : 'user'),
+    parsed.action,
+    parsed.resourceType,
+    parsed.resourceId ?? null,
+    parsed.subjectId ?? null,
+    parsed.outcome ?? 'success',
+    parsed.outcomeDetail ?? null,
+    parsed.ip ?? actor?.ip ?? null,
+    parsed.userAgent ?? actor?.userAgent ?? null,
+    parsed.requestId ?? actor?.requestId ?? null,
+    parsed.changes === undefined ? null : JSON.stringify(redactJson(parsed.changes, keys)),
+    parsed.metadata === undefined ? null : JSON.stringify(redactJson(parsed.metadata, keys)),
+  ];
+  if (!ctx.inTransaction) {
+    await auditBatchInsertOf(ctx.runtime).insert(values, ctx.config.audit.sealAfterWrite);
+    return;
+  }
+  await ctx.db.executeQuery(CompiledQuery.raw(insertSqlFor(ctx), [...values]));
+  auditSealerOf(ctx.runtime).schedule(50);
 }
