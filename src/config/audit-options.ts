@@ -33,7 +33,8 @@ export const AuditOptionsSchema = z
     partitionsAhead: z.number().int().min(1).max(24).default(2),
     /**
      * When true, `cb.audit.log()` (and `recordAudit` outside a transaction) resolves only once its
-     * entry is sealed into the hash chain (concurrent callers share one sealing pass). When false,
+     * entry is sealed into the hash chain (inserted and sealed in one transaction, shared with the
+     * entries logged concurrently). When false,
      * sealing runs in the background right after the write; `verify()` always seals first.
      * Entries written inside a transaction are sealed after it commits, in the background.
      * @default true

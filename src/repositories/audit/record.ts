@@ -96,9 +96,11 @@ function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
  * Writes one audit entry on `ctx`'s executor (so inside the caller's transaction when there is
  * one: it commits or rolls back with the write it describes), filling actor fields from the
  * scope's actor and redacting `audit.redactKeys` from `changes` and `metadata`. This is the single
- * write path every repository uses. The entry's hash is computed by the database at insert; the
- * entry is sealed into its month's hash chain after commit (awaited here when outside a
- * transaction and `audit.sealAfterWrite` is on; in the background otherwise).
+ * write path every repository uses. The entry's hash is computed by the database at insert.
+ * Outside a transaction the entry joins the instance's group insert (see `AuditBatchInsert`): with
+ * `audit.sealAfterWrite` (default) it is inserted and sealed into its month's chain in one
+ * transaction before this resolves; without, it is sealed by a background pass right after.
+ * Inside a transaction it is inserted there and sealed in the background after the commit.
  *
  * Throws `ValidationError` for a malformed entry (nothing written).
  * Concurrency: safe to call from any number of connections and instances at once; the chain is
