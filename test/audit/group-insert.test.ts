@@ -3,17 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditFixture, auditFixture } from './setup.js';
 
 /**
- * cb.audit.log() outside a transaction groups concurrent entries into one statement that inserts
- * and seals them in one transaction: each call resolves with its own entry committed and already
- * linked into the chain, and an entry the database refuses fails only its own call.
+ * cb.audit.log() outside a transaction groups concurrent entries into one statement. With
+ * sealAfterWrite, that statement inserts and seals them in one transaction: each call resolves
+ * with its own entry committed and already linked into the chain, and an entry the database
+ * refuses fails only its own call. By default it only inserts, and a background pass seals.
  */
 let f: AuditFixture;
 let background: AuditFixture;
 
 beforeAll(async () => {
   [f, background] = await Promise.all([
-    auditFixture({ pool: { max: 4 } }),
-    auditFixture({ pool: { max: 4 }, audit: { sealAfterWrite: false } }),
+    auditFixture({ pool: { max: 4 }, audit: { sealAfterWrite: true } }),
+    auditFixture({ pool: { max: 4 } }), // the default: sealAfterWrite false
   ]);
 });
 
@@ -77,7 +78,7 @@ describe('grouped audit inserts', () => {
     expect((await f.cb.audit.verify()).ok).toBe(true);
   });
 
-  it('with sealAfterWrite: false, resolves after the insert and seals in the background', async () => {
+  it('by default (sealAfterWrite: false) resolves after the insert and seals in the background', async () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         background.cb.audit.log({ action: 'chart.view', resourceType: 'chart', resourceId: `b-${i}` }),
