@@ -41,13 +41,17 @@ export const AuditOptionsSchema = z
     /** Monthly partitions kept created ahead of the current month. @default 2 */
     partitionsAhead: z.number().int().min(1).max(24).default(2),
     /**
-     * When true, `cb.audit.log()` (and `recordAudit` outside a transaction) resolves only once its
-     * entry is sealed into the hash chain (concurrent callers share one sealing pass). When false,
-     * sealing runs in the background right after the write; `verify()` always seals first.
-     * Entries written inside a transaction are sealed after it commits, in the background.
-     * @default true
+     * When false (the default), `cb.audit.log()` (and `recordAudit` outside a transaction)
+     * resolves once its entry is committed, durably, with its hash; a background sealing pass
+     * started right after the commit links it into the hash chain, typically within milliseconds.
+     * When true, it resolves only once its entry is sealed: entry and link are committed in one
+     * transaction (shared with the entries logged concurrently), so there is no moment at which
+     * the entry is committed but not chained, at about a third less throughput with 8 writers.
+     * Entries written inside a transaction are sealed after it commits, in the background;
+     * `verify()` always seals first.
+     * @default false
      */
-    sealAfterWrite: z.boolean().default(true),
+    sealAfterWrite: z.boolean().default(false),
   })
   .refine((options) => options.allowShortRetention || options.retentionMonths >= 72, {
     path: ['retentionMonths'],

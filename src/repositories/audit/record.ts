@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../errors/validation.js';
 import type { RepositoryContext } from '../context.js';
+import { AUDIT_INSERT_COLUMNS, type AuditInsertValues, auditBatchInsertOf } from './batch-insert.js';
 import { ensureAuditPartition } from './partitions.js';
 import { redactJson } from './redact.js';
 import { auditSealerOf } from './sealer.js';
@@ -63,15 +64,13 @@ export const AuditEntryInput = z.strictObject({
 export type AuditEntryInput = z.input<typeof AuditEntryInput>;
 
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
-const COLUMNS =
-  'occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome, outcome_detail, ip, user_agent, request_id, changes, metadata';
 const insertSql = new Map<string, string>();
 
 function insertSqlFor(ctx: RepositoryContext): string {
   let text = insertSql.get(ctx.config.schema);
   if (text === undefined) {
     const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
-    text = `insert into ${schema}.audit_log (${COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`;
+    text = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`;
     insertSql.set(ctx.config.schema, text);
   }
   ctx.runtime.prepared.register(text);
@@ -97,9 +96,11 @@ function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
  * Writes one audit entry on `ctx`'s executor (so inside the caller's transaction when there is
  * one: it commits or rolls back with the write it describes), filling actor fields from the
  * scope's actor and redacting `audit.redactKeys` from `changes` and `metadata`. This is the single
- * write path every repository uses. The entry's hash is computed by the database at insert; the
- * entry is sealed into its month's hash chain after commit (awaited here when outside a
- * transaction and `audit.sealAfterWrite` is on; in the background otherwise).
+ * write path every repository uses. The entry's hash is computed by the database at insert.
+ * Outside a transaction the entry joins the instance's group insert (see `AuditBatchInsert`): with
+ * `audit.sealAfterWrite` (default) it is inserted and sealed into its month's chain in one
+ * transaction before this resolves; without, it is sealed by a background pass right after.
+ * Inside a transaction it is inserted there and sealed in the background after the commit.
  *
  * Throws `ValidationError` for a malformed entry (nothing written).
  * Concurrency: safe to call from any number of connections and instances at once; the chain is
@@ -121,25 +122,26 @@ export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput
   const userId = parsed.userId !== undefined ? parsed.userId : (actor?.userId ?? null);
   const keys = ctx.config.audit.redactKeys;
   await ensureAuditPartition(ctx, occurredAt);
-  await ctx.db.executeQuery(
-    CompiledQuery.raw(insertSqlFor(ctx), [
-      occurredAt,
-      userId,
-      parsed.actorType ?? actor?.type ?? (userId === null ? 'system' : 'user'),
-      parsed.action,
-      parsed.resourceType,
-      parsed.resourceId ?? null,
-      parsed.subjectId ?? null,
-      parsed.outcome ?? 'success',
-      parsed.outcomeDetail ?? null,
-      parsed.ip ?? actor?.ip ?? null,
-      parsed.userAgent ?? actor?.userAgent ?? null,
-      parsed.requestId ?? actor?.requestId ?? null,
-      parsed.changes === undefined ? null : JSON.stringify(redactJson(parsed.changes, keys)),
-      parsed.metadata === undefined ? null : JSON.stringify(redactJson(parsed.metadata, keys)),
-    ]),
-  );
-  const sealer = auditSealerOf(ctx.runtime);
-  if (ctx.inTransaction || !ctx.config.audit.sealAfterWrite) sealer.schedule(ctx.inTransaction ? 50 : 0);
-  else await sealer.seal();
+  const values: AuditInsertValues = [
+    occurredAt,
+    userId,
+    parsed.actorType ?? actor?.type ?? (userId === null ? 'system' : 'user'),
+    parsed.action,
+    parsed.resourceType,
+    parsed.resourceId ?? null,
+    parsed.subjectId ?? null,
+    parsed.outcome ?? 'success',
+    parsed.outcomeDetail ?? null,
+    parsed.ip ?? actor?.ip ?? null,
+    parsed.userAgent ?? actor?.userAgent ?? null,
+    parsed.requestId ?? actor?.requestId ?? null,
+    parsed.changes === undefined ? null : JSON.stringify(redactJson(parsed.changes, keys)),
+    parsed.metadata === undefined ? null : JSON.stringify(redactJson(parsed.metadata, keys)),
+  ];
+  if (!ctx.inTransaction) {
+    await auditBatchInsertOf(ctx.runtime).insert(values, ctx.config.audit.sealAfterWrite);
+    return;
+  }
+  await ctx.db.executeQuery(CompiledQuery.raw(insertSqlFor(ctx), [...values]));
+  auditSealerOf(ctx.runtime).schedule(50);
 }

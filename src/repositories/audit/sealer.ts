@@ -6,7 +6,10 @@ const MAX_IN_FLIGHT = 2;
 
 /**
  * Seals committed audit entries into their months' hash chains by calling `audit_seal()` on the
- * instance's root executor (never inside a caller's transaction). A pass covers every entry
+ * instance's root executor (never inside a caller's transaction). `cb.audit.log()` outside a
+ * transaction normally seals in its own group statement (`AuditBatchInsert`); passes here serve
+ * entries written inside transactions, `sealAfterWrite: false`, that path's fallback, `verify()`
+ * and `cb.audit.seal()`. A pass covers every entry
  * committed before it was sent (it takes its snapshot after acquiring the sealing lock). Up to two
  * passes are in flight at once, so a caller's pass waits on the database lock in parallel with the
  * running one instead of behind it; further callers share one queued pass. Passes are serialized

@@ -1,0 +1,197 @@
+import { CompiledQuery } from 'kysely';
+import { DriverErrorSummary } from '../../errors/map-error.js';
+import type { CarebaseRuntime } from '../context.js';
+import { auditSealerOf } from './sealer.js';
+
+/**
+ * Group statements one instance keeps in flight. One: the entries logged while it runs form the
+ * next group. (Two groups in flight measured slower: sealing groups take turns on the sealing
+ * lock through their commits anyway, so two half-size groups pay two WAL flushes in series.)
+ */
+const MAX_IN_FLIGHT = 1;
+/** Entries per INSERT at most. */
+const MAX_BATCH = 256;
+
+/**
+ * The 14 insert parameters of one entry, in the order of `AUDIT_INSERT_COLUMNS`: occurred_at,
+ * actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome,
+ * outcome_detail, ip, user_agent, request_id, changes (JSON text), metadata (JSON text).
+ */
+export type AuditInsertValues = readonly unknown[];
+
+/** The columns every audit insert writes, in parameter order. */
+export const AUDIT_INSERT_COLUMNS =
+  'occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome, outcome_detail, ip, user_agent, request_id, changes, metadata';
+
+/** The element type of each column's array parameter. */
+const ARRAY_TYPES = [
+  'timestamptz',
+  'uuid',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'inet',
+  'text',
+  'text',
+  'jsonb',
+  'jsonb',
+] as const;
+
+interface Pending {
+  readonly values: AuditInsertValues;
+  /** Resolve only once a sealing pass covers the entry (else seal in the background). */
+  readonly sealed: boolean;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * SQLSTATEs after which a statement's outcome is unknown (the connection or the server went away,
+ * possibly after the commit): a group that failed so is not retried, which could write its
+ * entries twice. (57014, a cancelled statement, rolled back: its outcome is known.)
+ */
+const UNKNOWN_OUTCOME = /^(08|53|58|XX|57P)/;
+
+/** Whether a failed statement certainly wrote nothing: the server refused or cancelled it. */
+function refusedByServer(error: unknown): boolean {
+  // Every error the server reported carries its SQLSTATE in a DriverErrorSummary cause;
+  // connection, pool and client-side errors do not.
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof DriverErrorSummary && cause.code !== undefined && !UNKNOWN_OUTCOME.test(cause.code);
+}
+
+/**
+ * Group insert of the audit entries logged outside a transaction (`cb.audit.log()`, repositories'
+ * writes on the root executor). Entries logged while inserts are in flight are written together
+ * by the next one, so N concurrent writers share one statement, one transaction and one WAL flush.
+ *
+ * With `audit.sealAfterWrite` (the default) that one statement also seals: it inserts the group
+ * and then calls `audit_seal()` in the same transaction, which links the group (and any other
+ * committed, unsealed entries) into the chain under the sealing lock, and commits entries and
+ * links together, durably. So `log()` resolves after one round trip with its entry committed and
+ * sealed; there is no window between commit and seal for these entries. Groups serialize on the
+ * sealing lock from their seal to their commit, which is why groups, not entries, take turns.
+ * Without `sealAfterWrite` the group is only inserted and a background pass seals it.
+ *
+ * Failures: when the server refused or cancelled the statement (nothing was written), each entry
+ * of the group is retried alone without sealing, then sealed by an ordinary pass (so a bad entry
+ * fails only its own `log()`, and a seal that cannot finish within the statement timeout, e.g.
+ * after a bulk load left millions of entries unsealed, still lets entries be written, as before).
+ * After a connection-level error the outcome is unknown and every entry of the group fails.
+ */
+export class AuditBatchInsert {
+  readonly #runtime: CarebaseRuntime;
+  readonly #insertSql: string;
+  readonly #insertAndSealSql: string;
+  #queue: Pending[] = [];
+  #inFlight = 0;
+
+  constructor(runtime: CarebaseRuntime) {
+    this.#runtime = runtime;
+    const schema = `"${runtime.config.schema.replaceAll('"', '""')}"`;
+    const arrays = ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
+    this.#insertSql = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) select * from unnest(${arrays})`;
+    // audit_seal() is volatile: each of its queries takes a fresh snapshot after the statement's
+    // own insert (which the aggregate runs to completion first), so it sees and seals the group.
+    this.#insertAndSealSql = `with inserted as (${this.#insertSql} returning 1) select ${schema}.audit_seal() as sealed from (select count(*) from inserted) as done`;
+    runtime.prepared.register(this.#insertSql);
+    runtime.prepared.register(this.#insertAndSealSql);
+  }
+
+  /**
+   * Inserts one entry, grouped with the entries logged concurrently. Resolves once it is committed
+   * and, with `sealed`, sealed into its month's chain; without, a background pass follows at once.
+   */
+  insert(values: AuditInsertValues, sealed: boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ values, sealed, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) {
+      const group = this.#queue.splice(0, MAX_BATCH);
+      this.#inFlight++;
+      this.#write(group).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
+    }
+  }
+
+  async #write(group: Pending[]): Promise<void> {
+    const sealed = group.filter((entry) => entry.sealed);
+    const unsealed = group.filter((entry) => !entry.sealed);
+    await Promise.all([
+      sealed.length > 0 ? this.#insertAndSeal(sealed) : undefined,
+      unsealed.length > 0 ? this.#insertOnly(unsealed) : undefined,
+    ]);
+  }
+
+  async #insertAndSeal(group: readonly Pending[]): Promise<void> {
+    try {
+      await this.#run(this.#insertAndSealSql, group);
+      for (const entry of group) entry.resolve();
+      return;
+    } catch (error) {
+      if (!refusedByServer(error)) {
+        for (const entry of group) entry.reject(error);
+        return;
+      }
+    }
+    const written: Pending[] = [];
+    for (const entry of group) {
+      await this.#run(this.#insertSql, [entry]).then(() => written.push(entry), entry.reject);
+    }
+    if (written.length === 0) return;
+    await auditSealerOf(this.#runtime)
+      .seal()
+      .then(
+        () => {
+          for (const entry of written) entry.resolve();
+        },
+        (error: unknown) => {
+          for (const entry of written) entry.reject(error);
+        },
+      );
+  }
+
+  async #insertOnly(group: readonly Pending[]): Promise<void> {
+    let error: unknown;
+    try {
+      await this.#run(this.#insertSql, group);
+    } catch (caught) {
+      error = caught;
+    }
+    if (error === undefined) {
+      for (const entry of group) entry.resolve();
+    } else if (group.length === 1 || !refusedByServer(error)) {
+      for (const entry of group) entry.reject(error);
+    } else {
+      for (const entry of group) await this.#run(this.#insertSql, [entry]).then(entry.resolve, entry.reject);
+    }
+    auditSealerOf(this.#runtime).schedule(0);
+  }
+
+  async #run(sql: string, group: readonly Pending[]): Promise<void> {
+    const columns = ARRAY_TYPES.map((_, i) => group.map((entry) => entry.values[i] ?? null));
+    await this.#runtime.db.executeQuery(CompiledQuery.raw(sql, columns));
+  }
+}
+
+const writers = new WeakMap<CarebaseRuntime, AuditBatchInsert>();
+
+/** The group insert of a carebase instance (one per instance). */
+export function auditBatchInsertOf(runtime: CarebaseRuntime): AuditBatchInsert {
+  let writer = writers.get(runtime);
+  if (writer === undefined) {
+    writer = new AuditBatchInsert(runtime);
+    writers.set(runtime, writer);
+  }
+  return writer;
+}
