@@ -7,6 +7,7 @@ import m0004 from '../../migrations/0004_audit.sql';
 import m0005 from '../../migrations/0005_chat.sql';
 // --- analytics (issue 9): import m0006 from '../../migrations/0006_analytics.sql'; ---
 import m0006 from '../../migrations/0006_analytics.sql';
+import m0007 from '../../migrations/0007_analytics_dirty_race.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -27,6 +28,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
 
   // --- analytics (issue 9) ---
   ['0006_analytics', m0006],
+  ['0007_analytics_dirty_race', m0007],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;
