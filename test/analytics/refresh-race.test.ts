@@ -17,9 +17,16 @@ const hour = new Date('2026-01-01T00:00:00Z');
 const range = { from: hour, to: new Date('2026-01-02T00:00:00Z') };
 
 it('keeps a late event whose hour is already dirty when a refresh races its transaction', async () => {
-  await using cb = createCarebase({ connectionString: database.url, analytics: { autoRefreshIntervalMs: 0 } });
+  await using cb = createCarebase({
+    connectionString: database.url,
+    analytics: { autoRefreshIntervalMs: 0 },
+  });
   // A committed late event: its hour is marked dirty.
-  await cb.analytics.track({ eventType: 'feature', eventName: 'a', occurredAt: new Date(hour.getTime() + 1000) });
+  await cb.analytics.track({
+    eventType: 'feature',
+    eventName: 'a',
+    occurredAt: new Date(hour.getTime() + 1000),
+  });
 
   // A second late event into the same hour, in a transaction still open while a refresh runs.
   let release: () => void = () => {};
@@ -31,7 +38,11 @@ it('keeps a late event whose hour is already dirty when a refresh races its tran
     inserted = resolve;
   });
   const writer = cb.transaction(async (tx) => {
-    await tx.analytics.track({ eventType: 'feature', eventName: 'b', occurredAt: new Date(hour.getTime() + 2000) });
+    await tx.analytics.track({
+      eventType: 'feature',
+      eventName: 'b',
+      occurredAt: new Date(hour.getTime() + 2000),
+    });
     inserted();
     await gate;
   });

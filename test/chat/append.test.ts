@@ -153,7 +153,8 @@ describe('cb.chat.appendMany', () => {
     const original = pg.Client.prototype.query;
     pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
       const first = args[0];
-      const text = typeof first === 'string' ? first : String((first as { text?: unknown } | null)?.text ?? '');
+      const text =
+        typeof first === 'string' ? first : String((first as { text?: unknown } | null)?.text ?? '');
       if (/chat_messages|conversations/.test(text)) statements++;
       return (original as (...a: unknown[]) => unknown).apply(this, args);
     } as typeof original;

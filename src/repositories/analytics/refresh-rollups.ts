@@ -78,7 +78,8 @@ export async function refreshRollups(ctx: RepositoryContext): Promise<RefreshRol
     for (;;) {
       const step = await refreshStep(on, target);
       hoursRefreshed += step.hoursRefreshed;
-      if (step.rolledUpTo.getTime() >= target.getTime()) return { rolledUpTo: step.rolledUpTo, hoursRefreshed };
+      if (step.rolledUpTo.getTime() >= target.getTime())
+        return { rolledUpTo: step.rolledUpTo, hoursRefreshed };
     }
   };
   if (ctx.db.isTransaction) return run(ctx);
