@@ -91,11 +91,17 @@ let internalExamples = 0;
 /** Names declared by a top-level statement that carries an `@example` itself (not on a member). */
 const documented = new Set<string>();
 
-const entries = ['carebase', 'carebase/migration', 'carebase/backup', 'carebase/testing'];
+/** The package's entry points and the declaration file each resolves to in dist/. */
+const entries = [
+  ['carebase', 'dist/index.d.ts'],
+  ['carebase/migration', 'dist/migration.d.ts'],
+  ['carebase/backup', 'dist/backup.d.ts'],
+  ['carebase/testing', 'dist/testing.d.ts'],
+] as const;
 
 /** `declare global` lines making every public export usable without an import. */
 function publicExports(): { names: Set<string>; values: Set<string>; lines: string[] } {
-  const files = ['index', 'migration', 'backup', 'testing'].map((name) => join(root, `dist/${name}.d.ts`));
+  const files = entries.map(([, declarations]) => join(root, declarations));
   const program = ts.createProgram(files, {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -113,7 +119,7 @@ function publicExports(): { names: Set<string>; values: Set<string>; lines: stri
       if (seen.has(name)) continue;
       seen.add(name);
       const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
-      const from = `import('${entries[index]}')`;
+      const from = `import('${entries[index]?.[0]}')`;
       if (target.flags & ts.SymbolFlags.Value) {
         values.add(name);
         lines.push(`  const ${name}: typeof ${from}.${name};`);

@@ -211,6 +211,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       cwd: dir,
       env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' },
       stdio: ['ignore', 'ignore', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C goes to the host, whose shutdown may still use
+      // the server; this process stops it (stop(), exit, or the watchdog), never the terminal.
+      detached: true,
     });
     let output = '';
     child.stderr?.on('data', (chunk: Buffer) => {

@@ -33,6 +33,7 @@ async function eventually(check: () => boolean, ms: number): Promise<boolean> {
 function child(
   script: string,
   wrap: string[] = [],
+  detached = false,
 ): { process: ChildProcess; first: Promise<Record<string, unknown>> } {
   const env = { ...process.env };
   delete env.CAREBASE_TEST_DATABASE_URL;
@@ -42,6 +43,7 @@ function child(
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached, // its own process group, as a program started from a terminal
   });
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => {
@@ -100,11 +102,11 @@ describe.skipIf(!built)(
       expect(await eventually(() => !alive(pid) && !existsSync(dataDir), 10_000)).toBe(true);
     }, 60_000);
 
-    it('lets a host that handles SIGTERM itself use the server during its shutdown, then removes it', async () => {
+    it('lets a host that handles SIGINT itself use the server during its shutdown, then removes it', async () => {
       const { process: proc, first } = child(
         `${START}
         const database = await createTestDatabase({ serverUrl: server.url });
-        process.once('SIGTERM', async () => {
+        process.once('SIGINT', async () => {
           await new Promise((resolve) => setTimeout(resolve, 200)); // an async graceful shutdown
           await database.drop(); // needs the server still up
           console.error('dropped');
@@ -112,6 +114,8 @@ describe.skipIf(!built)(
         });
         console.log(JSON.stringify({ dataDir, pid }));
         setInterval(() => {}, 1000);`,
+        [],
+        true,
       );
       let stderr = '';
       proc.stderr?.on('data', (chunk: Buffer) => {
@@ -119,7 +123,8 @@ describe.skipIf(!built)(
       });
       const { dataDir, pid } = (await first) as { dataDir: string; pid: number };
       const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-      proc.kill('SIGTERM');
+      process.kill(-(proc.pid ?? 0), 'SIGINT'); // a terminal's Ctrl-C: the whole process group
+
       expect(await exited).toBe(0);
       expect(stderr).toContain('dropped');
       expect(await eventually(() => !alive(pid) && !existsSync(dataDir), 15_000)).toBe(true);

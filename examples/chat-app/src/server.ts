@@ -33,9 +33,7 @@ function stop(): Promise<void> {
       server.closeAllConnections();
     });
     await cb.close();
-    // A local throwaway cluster goes as a whole, its databases with it: carebase/testing stops it
-    // at the signal (and a terminal's Ctrl-C reaches it too), so only drop a database elsewhere.
-    if (pg?.provider !== 'local') await scratch?.drop();
+    await scratch?.drop();
     await pg?.stop();
   })();
   return stopping;

@@ -28,26 +28,20 @@ function reason(error: unknown): string {
   return typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown error';
 }
 
-/**
- * Stops next, drops the scratch database and stops the server it ran on, then exits. Idempotent.
- * A server this script started is removed with everything on it, and Ctrl-C in a terminal also
- * reaches a local cluster (it shares our process group), so there a failed drop is expected;
- * on a server it only found (CAREBASE_TEST_DATABASE_URL) the drop is what cleans up.
- */
+/** Stops next, drops the scratch database and stops the server it ran on, then exits. Idempotent. */
 function shutdown(code: number): Promise<never> {
   stopping ??= (async () => {
     let exitCode = code;
-    const step = async (what: string, fn: () => Promise<void> | undefined, required = true) => {
+    const step = async (what: string, fn: () => Promise<void> | undefined) => {
       try {
         await fn();
       } catch (error) {
-        if (!required) return;
         exitCode = 1;
         console.error(`could not ${what}: ${reason(error)}`);
       }
     };
     await step('stop next start', () => next?.stop());
-    await step('drop the scratch database', () => scratch?.drop(), server?.provider === 'url');
+    await step('drop the scratch database', () => scratch?.drop());
     await step('stop PostgreSQL', () => server?.stop());
     process.exit(exitCode);
   })();
