@@ -7,6 +7,13 @@
 export { CHECKSUM_ALGORITHM, migrationChecksum, normalizeMigrationText } from './checksum.js';
 export type { MigrationTarget } from './connection.js';
 export { type FileMigrationsOptions, fileMigrations } from './file-source.js';
+export { APP_ROLE_FUNCTIONS, APP_ROLE_TABLE_PRIVILEGES } from './app-role-grants.js';
+export {
+  type GrantAppRoleOptions,
+  GrantAppRoleOptionsSchema,
+  type GrantAppRoleResult,
+  grantAppRole,
+} from './grant-app-role.js';
 export { carebaseMigrations } from './library.js';
 export {
   type MigrateOptions,

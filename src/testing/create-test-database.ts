@@ -5,6 +5,7 @@ import { toCarebaseError } from '../errors/map-error.js';
 import { carebaseMigrations } from '../migration/library.js';
 import type { MigrationSource } from '../migration/types.js';
 import { adminPool, databaseUrl, quoteIdent, sqlState } from './admin.js';
+import { createAppRole, dropAppRole } from './app-role.js';
 import { cloneTemplate } from './clone-database.js';
 import { type StartPostgresOptions, startPostgres, type TestPostgres } from './start-postgres.js';
 import { ensureTemplate, forgetTemplates } from './template.js';
@@ -45,6 +46,14 @@ export interface CreateTestDatabaseOptions {
    * @default true
    */
   readonly migrate?: boolean;
+  /**
+   * Which role `url` and `db` connect as: `'owner'` (the server URL's user, which ran the
+   * migrations), or `'app'`: a least-privilege role made for this database by `grantAppRole()`
+   * (no DDL, no UPDATE/DELETE/TRUNCATE on audit tables), dropped with it, as production should run.
+   * `ownerUrl` always connects as the owner. With `migrate: false` the role is always the owner.
+   * @default process.env.CAREBASE_TEST_ROLE when it is `app` or `owner`, else `'owner'`
+   */
+  readonly role?: 'owner' | 'app';
   /** Fills the template once, after the migrations; every clone starts with its rows. */
   readonly seed?: (cb: Carebase) => Promise<void>;
   /**
@@ -94,8 +103,12 @@ export interface CreateTestDatabaseOptions {
 export interface TestDatabase extends AsyncDisposable {
   /** The database's name (`carebase_test_...`). */
   readonly name: string;
-  /** A URL to it, for code under test that takes a connection string. */
+  /** A URL to it as `role`, for code under test that takes a connection string. */
   readonly url: string;
+  /** A URL to it as the owner (the role that ran the migrations), for setup and tampering. */
+  readonly ownerUrl: string;
+  /** The role `url` and `db` connect as. */
+  readonly role: 'owner' | 'app';
   /** A carebase instance on it (pool created lazily; closed by `drop()`). */
   readonly db: Carebase;
   /** The template it was cloned from; `undefined` with `migrate: false`. */
@@ -108,6 +121,11 @@ export interface TestDatabase extends AsyncDisposable {
 }
 
 let processServer: Promise<TestPostgres> | undefined;
+
+/** The role of test databases when the caller does not say: `CAREBASE_TEST_ROLE`, else the owner. */
+function defaultRole(): 'owner' | 'app' {
+  return process.env.CAREBASE_TEST_ROLE === 'app' ? 'app' : 'owner';
+}
 
 /** The server of this process when no URL is configured: started once, stopped at exit. */
 function defaultServer(options: StartPostgresOptions | undefined): Promise<string> {
@@ -175,7 +193,22 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
   } catch (error) {
     throw sqlState(error) === undefined ? error : toCarebaseError(error);
   }
-  const url = databaseUrl(serverUrl, name);
+  const ownerUrl = databaseUrl(serverUrl, name);
+  const role = options.migrate === false ? 'owner' : (options.role ?? defaultRole());
+  let url = ownerUrl;
+  let appRole: string | undefined;
+  if (role === 'app') {
+    try {
+      const made = await createAppRole(serverUrl, ownerUrl, name, schema);
+      appRole = made.role;
+      url = made.url;
+    } catch (error) {
+      await adminPool(serverUrl)
+        .query(`drop database if exists ${quoteIdent(name)} with (force)`)
+        .catch(() => {});
+      throw error;
+    }
+  }
   const db = createCarebase({
     ...options.carebase,
     pool: { min: 0, max: 5, ...options.carebase?.pool },
@@ -192,8 +225,9 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
         return;
       }
       await adminPool(serverUrl).query(`drop database if exists ${quoteIdent(name)} with (force)`);
+      if (appRole !== undefined) await dropAppRole(serverUrl, appRole);
     })();
     return dropping;
   };
-  return { name, url, db, template, drop, [Symbol.asyncDispose]: () => drop() };
+  return { name, url, ownerUrl, role, db, template, drop, [Symbol.asyncDispose]: () => drop() };
 }

@@ -55,26 +55,14 @@ export async function applyRetention(
   const now = ctx.now();
   const cutoff = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - keepMonths, 1));
   await refreshRollups(ctx);
-  const schema = ctx.config.schema;
   const result = await ctx.atomic(async (tx) => {
+    // The owner's analytics_drop_partitions_before() (SECURITY DEFINER) drops the partitions and
+    // records the new raw_retained_from; the app role needs no DDL.
     const { rows } = await sql<{ name: string }>`
-      select c.relname as name from pg_inherits i
-      join pg_class c on c.oid = i.inhrelid
-      join pg_class p on p.oid = i.inhparent
-      join pg_namespace n on n.oid = p.relnamespace
-      where n.nspname = ${schema} and p.relname = 'analytics_events'
-      order by c.relname`.execute(tx.db);
-    const dropped: string[] = [];
-    for (const { name } of rows) {
-      const match = /^analytics_events_p(\d{4})(\d{2})$/.exec(name);
-      if (match === null) continue;
-      const end = Date.UTC(Number(match[1]), Number(match[2]), 1);
-      if (end > cutoff.getTime()) continue;
-      await sql`drop table ${sql.id(schema, name)}`.execute(tx.db);
-      dropped.push(name);
-    }
-    await sql`update ${sql.id(schema, 'analytics_rollup_state')}
-      set raw_retained_from = greatest(raw_retained_from, ${cutoff})`.execute(tx.db);
+      select name from ${sql.id(ctx.config.schema, 'analytics_drop_partitions_before')}(${cutoff}) as name`.execute(
+      tx.db,
+    );
+    const dropped = rows.map((row) => row.name);
     await recordAudit(tx, {
       action: 'analytics.retention',
       resourceType: 'analytics_events',

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { toCarebaseError } from '../../errors/map-error.js';
 import type { CarebaseRuntime, RepositoryContext } from '../context.js';
+import { type KnownMonths, monthKey, rememberMonths } from '../partition-months.js';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryCopyRows } from './copy-binary.js';
 import type { PreparedEvent } from './event-input.js';
 
@@ -13,12 +14,8 @@ const UNNEST_CHUNK = 10_000;
 /** Rows per buffer written to the COPY stream (about 100 bytes each). */
 const COPY_CHUNK = 4_000;
 
-/** Months (UTC, `YYYY-MM`) known to have a partition, per carebase instance. */
-const knownMonths = new WeakMap<CarebaseRuntime, Set<string>>();
-
-function monthKey(date: Date): string {
-  return `${date.getUTCFullYear()}-${date.getUTCMonth()}`;
-}
+/** Months (UTC) known to have a committed partition, per carebase instance. */
+const knownMonths = new WeakMap<CarebaseRuntime, KnownMonths>();
 
 /** Forgets the cached partition months (after retention dropped some). */
 export function forgetKnownPartitions(runtime: CarebaseRuntime): void {
@@ -26,9 +23,10 @@ export function forgetKnownPartitions(runtime: CarebaseRuntime): void {
 }
 
 /**
- * Creates the monthly partitions the events need, so an insert never fails for want of one.
- * Months are cached per instance only when created outside a transaction (a rolled-back
- * transaction would take its partitions with it).
+ * Creates the monthly partitions the events need, so an insert never fails for want of one,
+ * through the owner's `analytics_ensure_partitions()` (SECURITY DEFINER: the app role needs no
+ * DDL) on the caller's own connection. Months are cached per instance once known to be committed
+ * (see `rememberMonths`).
  */
 export async function ensureEventPartitions(
   ctx: RepositoryContext,
@@ -53,10 +51,10 @@ async function ensureMonthPartitions(ctx: RepositoryContext, dates: Iterable<Dat
     if (!months.has(key) && !missing.has(key)) missing.set(key, date);
   }
   if (missing.size === 0) return;
-  const fn = sql.id(ctx.config.schema, 'ensure_monthly_partitions');
+  const fn = sql.id(ctx.config.schema, 'analytics_ensure_partitions');
   for (const [key, at] of missing) {
-    await sql`select ${fn}('analytics_events', ${at}, 0)`.execute(ctx.db);
-    if (!ctx.inTransaction) months.add(key);
+    const { rows } = await sql<{ created: number }>`select ${fn}(${at}, 0) as created`.execute(ctx.db);
+    rememberMonths(ctx, months, [key], rows[0]?.created ?? 0);
   }
 }
 

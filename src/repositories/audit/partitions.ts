@@ -1,19 +1,18 @@
 import { CompiledQuery } from 'kysely';
 import type { CarebaseRuntime, RepositoryContext } from '../context.js';
+import { type KnownMonths, monthKey, monthsFrom, rememberMonths } from '../partition-months.js';
 
-/** Months (UTC `YYYY-MM`) known to have committed partitions, per carebase instance. */
-const knownMonths = new WeakMap<CarebaseRuntime, Set<string>>();
-
-function monthKey(at: Date): string {
-  return `${at.getUTCFullYear()}-${at.getUTCMonth()}`;
-}
+/** Months (UTC) known to have committed audit partitions, per carebase instance. */
+const knownMonths = new WeakMap<CarebaseRuntime, KnownMonths>();
 
 /**
  * Makes sure the monthly partitions of `audit_log` and `audit_chain` covering `at` (and
- * `monthsAhead` months after it) exist, creating them on demand. A month is cached per instance
- * once its partitions are known to be committed: seen by a lock-free lookup on the root executor,
- * or created outside a transaction. A partition created inside the caller's transaction (the rare
- * first write into a new month there) is not cached, so a rolled-back creation is never trusted.
+ * `monthsAhead` months after it) exist, creating them on demand through the owner's
+ * `audit_ensure_partitions()` (SECURITY DEFINER: the app role needs no DDL), on the caller's own
+ * connection (inside the caller's transaction when there is one: never a second connection).
+ * The function looks the partitions up without a lock first, so a present month costs one round
+ * trip and holds nothing. A month is cached per instance once its partitions are known to be
+ * committed; see {@link KnownMonths}.
  */
 export async function ensureAuditPartition(
   ctx: RepositoryContext,
@@ -25,14 +24,9 @@ export async function ensureAuditPartition(
     months = new Set();
     knownMonths.set(ctx.runtime, months);
   }
-  const key = monthKey(at);
-  if (months.has(key) && options.force !== true) return 0;
-  if (options.force !== true && (await partitionsExist(ctx, at))) {
-    months.add(key);
-    return 0;
-  }
+  if (months.has(monthKey(at)) && options.force !== true) return 0;
   // A first write into the current month also keeps the next months created ahead.
-  const current = monthKey(ctx.now()) === key;
+  const current = monthKey(ctx.now()) === monthKey(at);
   const monthsAhead = options.monthsAhead ?? (current ? ctx.config.audit.partitionsAhead : 0);
   const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
   const result = await ctx.db.executeQuery<{ created: number }>(
@@ -41,29 +35,9 @@ export async function ensureAuditPartition(
       monthsAhead,
     ]),
   );
-  if (!ctx.inTransaction) {
-    for (let i = 0; i <= monthsAhead; i++) {
-      months.add(monthKey(new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + i, 1))));
-    }
-  }
-  return result.rows[0]?.created ?? 0;
-}
-
-/**
- * Whether both partitions of `at`'s month exist, asked on the instance's root executor (a fresh,
- * lock-free catalog lookup that only sees committed partitions, so the answer can be cached even
- * when the caller is inside a transaction, and no lock is held until the caller commits).
- */
-async function partitionsExist(ctx: RepositoryContext, at: Date): Promise<boolean> {
-  const suffix = `${at.getUTCFullYear()}${String(at.getUTCMonth() + 1).padStart(2, '0')}`;
-  const result = await ctx.runtime.db.executeQuery<{ present: boolean }>(
-    CompiledQuery.raw(
-      `select to_regclass(format('%I.%I', $1::text, 'audit_log_p' || $2::text)) is not null
-          and to_regclass(format('%I.%I', $1::text, 'audit_chain_p' || $2::text)) is not null as present`,
-      [ctx.config.schema, suffix],
-    ),
-  );
-  return result.rows[0]?.present === true;
+  const created = result.rows[0]?.created ?? 0;
+  rememberMonths(ctx, months, monthsFrom(at, monthsAhead), created);
+  return created;
 }
 
 /** Forgets the cached months of `runtime` (after retention dropped partitions). */

@@ -1,0 +1,71 @@
+/**
+ * Every privilege the app role holds on carebase's objects: the one list that `grantAppRole()`
+ * applies and docs/security.md prints. Anything not listed is revoked.
+ *
+ * - Tables not listed, and privileges not listed, are never granted: no DDL (no CREATE on the
+ *   schema, no ownership), no TRUNCATE, REFERENCES or TRIGGER anywhere, no UPDATE or DELETE on the
+ *   audit tables, no write access to `audit_chain`, `audit_chain_head` or `audit_seal_state`.
+ * - The analytics rollup tables hold derived counts (recomputed from raw events by
+ *   `refreshRollups`), so the app role maintains them itself; they are not evidence.
+ * - Partitions, sealing and analytics retention go through the SECURITY DEFINER functions listed
+ *   in {@link APP_ROLE_FUNCTIONS}; audit retention (dropping audit partitions) is owner-only.
+ */
+export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  users: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  sessions: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  conversations: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  chat_messages: ['SELECT', 'INSERT', 'DELETE'],
+  audit_log: ['SELECT', 'INSERT'],
+  audit_chain: ['SELECT'],
+  audit_chain_head: ['SELECT'],
+  audit_seal_state: ['SELECT'],
+  analytics_events: ['SELECT', 'INSERT', 'DELETE'],
+  analytics_user_keys: ['SELECT', 'INSERT', 'DELETE'],
+  analytics_rollup_hourly: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  analytics_rollup_hourly_users: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  analytics_rollup_state: ['SELECT', 'UPDATE'],
+  analytics_rollup_dirty: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  schema_migrations: ['SELECT'],
+});
+
+/**
+ * The functions the app role may execute beyond those open to everyone: the owner's SECURITY
+ * DEFINER functions for run-time bookkeeping, and `audit_verify` (SECURITY INVOKER, read-only).
+ */
+export const APP_ROLE_FUNCTIONS: readonly string[] = Object.freeze([
+  'audit_seal()',
+  'audit_ensure_partitions(timestamptz, integer)',
+  'analytics_ensure_partitions(timestamptz, integer)',
+  'analytics_drop_partitions_before(timestamptz)',
+  'audit_verify(timestamptz, timestamptz)',
+]);
+
+/**
+ * The SQL `grantAppRole()` runs (after checks, and after creating the role when asked), in one
+ * transaction: first everything is revoked, then exactly the privileges above are granted, so a
+ * rerun also removes privileges granted by hand or by older instructions.
+ */
+export function appRoleGrantStatements(schema: string, role: string): string[] {
+  const s = quoteIdentifier(schema);
+  const r = quoteIdentifier(role);
+  const statements = [
+    `revoke all on all tables in schema ${s} from ${r}`,
+    `revoke all on all sequences in schema ${s} from ${r}`,
+    `revoke all on all functions in schema ${s} from ${r}`,
+    `revoke all on schema ${s} from ${r}`,
+    `grant usage on schema ${s} to ${r}`,
+  ];
+  for (const [table, privileges] of Object.entries(APP_ROLE_TABLE_PRIVILEGES)) {
+    statements.push(`grant ${privileges.join(', ')} on ${s}.${quoteIdentifier(table)} to ${r}`);
+  }
+  for (const fn of APP_ROLE_FUNCTIONS) statements.push(`grant execute on function ${s}.${fn} to ${r}`);
+  return statements;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Quotes a lower-case identifier (checked by the caller's schema). */
+function quoteIdentifier(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new TypeError('not a lower-case identifier');
+  return `"${name}"`;
+}
