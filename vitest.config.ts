@@ -48,6 +48,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     // One server per run (carebase/testing); each test file clones its own migrated database.
     globalSetup: ['./test/global-setup.ts'],
+    // Repository suites run as the least-privilege app role (grantAppRole), as production should:
+    // createTestDatabase() defaults to it here; tests that need the owner ask for role: 'owner'.
+    env: { CAREBASE_TEST_ROLE: 'app' },
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',

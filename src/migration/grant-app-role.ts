@@ -103,7 +103,10 @@ export async function grantAppRole<DB>(
       );
       const owner = owners[0];
       if (owner === undefined) {
-        throw new InvalidConfigurationError('schema', 'the carebase schema does not exist: run migrate() first');
+        throw new InvalidConfigurationError(
+          'schema',
+          'the carebase schema does not exist: run migrate() first',
+        );
       }
       if (!owner.is_owner) {
         throw new InvalidConfigurationError('target', "must connect as the carebase schema's owner");

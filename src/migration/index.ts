@@ -4,10 +4,11 @@
  *
  * @packageDocumentation
  */
+
+export { APP_ROLE_FUNCTIONS, APP_ROLE_TABLE_PRIVILEGES } from './app-role-grants.js';
 export { CHECKSUM_ALGORITHM, migrationChecksum, normalizeMigrationText } from './checksum.js';
 export type { MigrationTarget } from './connection.js';
 export { type FileMigrationsOptions, fileMigrations } from './file-source.js';
-export { APP_ROLE_FUNCTIONS, APP_ROLE_TABLE_PRIVILEGES } from './app-role-grants.js';
 export {
   type GrantAppRoleOptions,
   GrantAppRoleOptionsSchema,

@@ -1,10 +1,10 @@
 import { type Carebase, ClosedError, createCarebase, ValidationError } from 'carebase';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
+import { type MigratedDatabase, migratedDatabase } from '../support/database.js';
 
 const events = sql.id('carebase', 'analytics_events');
-let database: ScratchDatabase;
+let database: MigratedDatabase;
 let cb: Carebase;
 
 async function count(name: string): Promise<number> {
@@ -15,7 +15,7 @@ async function count(name: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await migratedDatabase();
   cb = createCarebase({ connectionString: database.url, analytics: { autoRefreshIntervalMs: 0 } });
   await cb.migrate();
 });

@@ -1,7 +1,7 @@
 import { type Carebase, createCarebase } from 'carebase';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
+import { type MigratedDatabase, migratedDatabase } from '../support/database.js';
 
 /** Deterministic PRNG so a failure can be reproduced. */
 function mulberry32(seed: number): () => number {
@@ -42,11 +42,11 @@ function randomEvents(count: number, spanMs: number) {
 }
 
 const events = sql.id('carebase', 'analytics_events');
-let database: ScratchDatabase;
+let database: MigratedDatabase;
 let cb: Carebase;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await migratedDatabase();
   cb = createCarebase({
     connectionString: database.url,
     clock: { now: () => NOW },

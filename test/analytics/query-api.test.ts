@@ -1,12 +1,12 @@
 import { createCarebase, isCarebaseError, ValidationError } from 'carebase';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
+import { type MigratedDatabase, migratedDatabase } from '../support/database.js';
 
-let database: ScratchDatabase;
+let database: MigratedDatabase;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await migratedDatabase();
 });
 
 afterAll(async () => {

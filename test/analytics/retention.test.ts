@@ -6,16 +6,16 @@ import {
   eraseAnalyticsForUser,
   exportAnalyticsForUser,
 } from '../../src/repositories/analytics/data-subject.js';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
+import { type MigratedDatabase, migratedDatabase } from '../support/database.js';
 
 const NOW = new Date('2026-11-20T15:37:12Z');
 const USER = '2b0a0c1e-6a4f-4b52-9a51-3f2a3d9e0c11';
 const events = sql.id('carebase', 'analytics_events');
-let database: ScratchDatabase;
+let database: MigratedDatabase;
 let cb: Carebase;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await migratedDatabase();
   cb = createCarebase({
     connectionString: database.url,
     clock: { now: () => NOW },

@@ -29,7 +29,12 @@ describe('cb.audit.applyRetention', () => {
 
     // Six months from now, the month `oldest` is in lies entirely outside the 84-month window.
     const now = new Date(Date.now() + 6 * 30 * DAY);
-    const result = await f.cb.audit.applyRetention({ now });
+    // Audit retention is owner-only: the app role cannot drop audit partitions (nothing dropped).
+    const refused = await f.cb.audit.applyRetention({ now }).catch((error: unknown) => error);
+    expect(isCarebaseError(refused, 'QUERY_FAILED')).toBe(true);
+    expect((refused as { sqlState?: string }).sqlState).toBe('42501');
+    await using owner = createCarebase({ connectionString: f.database.ownerUrl });
+    const result = await owner.audit.applyRetention({ now });
     expect(result.droppedMonths).toContain(monthOf(oldest));
     expect(result.droppedMonths).not.toContain(monthOf(older));
     expect(result.cutoff.getTime()).toBeLessThan(older.getTime());
@@ -55,7 +60,7 @@ describe('cb.audit.applyRetention', () => {
 
     expect(await f.cb.audit.verify()).toMatchObject({ ok: true });
     // Idempotent: nothing more to drop.
-    expect((await f.cb.audit.applyRetention({ now })).droppedMonths).toEqual([]);
+    expect((await owner.audit.applyRetention({ now })).droppedMonths).toEqual([]);
   });
 
   it('a partition dropped outside the retention path is reported', async () => {

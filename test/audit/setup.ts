@@ -1,10 +1,10 @@
 import { type Carebase, type CarebaseOptions, createCarebase } from 'carebase';
 import pg from 'pg';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
+import { type MigratedDatabase, migratedDatabase } from '../support/database.js';
 
-/** A migrated scratch database for one audit test file. */
+/** A migrated database for one audit test file: `cb` runs as the app role, tamper/admin as the owner. */
 export interface AuditFixture {
-  readonly database: ScratchDatabase;
+  readonly database: MigratedDatabase;
   readonly cb: Carebase;
   /** Runs SQL as the superuser with user triggers disabled (to tamper), on its own connection. */
   tamper(text: string, values?: unknown[]): Promise<pg.QueryResult>;
@@ -14,11 +14,11 @@ export interface AuditFixture {
 }
 
 export async function auditFixture(options: CarebaseOptions = {}): Promise<AuditFixture> {
-  const database = await scratchDatabase();
+  const database = await migratedDatabase();
+  if (options.schema !== undefined) await database.migrateSchema(options.schema);
   const cb = createCarebase({ connectionString: database.url, ...options });
-  await cb.migrate();
   const run = async (text: string, values: unknown[], replica: boolean): Promise<pg.QueryResult> => {
-    const client = new pg.Client({ connectionString: database.url });
+    const client = new pg.Client({ connectionString: database.ownerUrl });
     await client.connect();
     try {
       await client.query(`set search_path = ${cb.config.schema}`);

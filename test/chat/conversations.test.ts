@@ -122,8 +122,8 @@ describe('conversations', () => {
   });
 
   it('works in a non-default schema', async () => {
+    await f.database.migrateSchema('chat_alt');
     await using other = createCarebase({ connectionString: f.database.url, schema: 'chat_alt' });
-    await other.migrate();
     const row = await other.db
       .insertInto('users')
       .values({ username: 'alt', email: 'alt@example.org', password_hash: 'x', role: 'nurse' })

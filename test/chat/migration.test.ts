@@ -41,7 +41,9 @@ describe('migration 0005_chat', () => {
     ]);
     const migration = (await carebaseMigrations.load()).find((m) => m.name === '0005_chat');
     expect(migration?.down).toBeDefined();
-    await f.cb.transaction(async (tx) => {
+    // DDL: as the owner (the fixture's instance runs as the least-privilege app role).
+    await using owner = createCarebase({ connectionString: f.database.ownerUrl });
+    await owner.transaction(async (tx) => {
       await sql.raw(`set local search_path to ${f.cb.config.schema}`).execute(tx.db);
       await sql.raw(migration?.down ?? '').execute(tx.db);
       expect(
@@ -58,6 +60,8 @@ describe('migration 0005_chat', () => {
       // Re-applying the up section works after the down section (nothing left behind).
       await sql.raw(migration?.up ?? '').execute(tx.db);
     });
+    // The recreated tables are new objects: grant the app role on them again (idempotent).
+    await f.database.migrateSchema(f.cb.config.schema);
     expect(await tables()).toEqual(['chat_messages', 'conversations']);
   });
 

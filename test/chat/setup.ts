@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { type Carebase, type CarebaseOptions, createCarebase } from 'carebase';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
+import { type MigratedDatabase, migratedDatabase } from '../support/database.js';
 
-/** A migrated scratch database and a carebase instance on it, for one test file. */
+/** A migrated database and a carebase instance on it as the app role, for one test file. */
 export interface ChatFixture {
-  readonly database: ScratchDatabase;
+  readonly database: MigratedDatabase;
   readonly cb: Carebase;
   /** Creates a user directly (the users repository arrives later) and returns its id. */
   user(name?: string): Promise<string>;
@@ -12,9 +12,9 @@ export interface ChatFixture {
 }
 
 export async function chatFixture(options: CarebaseOptions = {}): Promise<ChatFixture> {
-  const database = await scratchDatabase();
+  const database = await migratedDatabase();
+  if (options.schema !== undefined) await database.migrateSchema(options.schema);
   const cb = createCarebase({ connectionString: database.url, pool: { max: 6 }, ...options });
-  await cb.migrate();
   return {
     database,
     cb,

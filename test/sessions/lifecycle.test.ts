@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { ClosedError, NotFoundError, SESSION_PRESETS, ValidationError } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ScratchDatabase } from '../support/database.js';
+import type { MigratedDatabase } from '../support/database.js';
 import { carebaseOn, migratedDatabase, newAccount } from '../users/fixture.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-let database: ScratchDatabase;
+let database: MigratedDatabase;
 let env: ReturnType<typeof carebaseOn>;
 
 beforeAll(async () => {
@@ -230,9 +230,9 @@ describe('sessions.revoke, revokeAllForUser, listForUser, purgeExpired', () => {
 
   it('purges sessions that ended before the cutoff and keeps the rest', async () => {
     // Its own schema, so other tests' sessions are not counted.
+    await database.migrateSchema('purge_test');
     const { cb, clock } = carebaseOn(database, { schema: 'purge_test' });
     try {
-      await cb.migrate();
       const user = await newUser(cb);
       const revoked = await cb.sessions.create({ userId: user.id });
       await cb.sessions.revoke(revoked.token);

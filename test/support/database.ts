@@ -1,3 +1,4 @@
+import { grantAppRole, migrate } from 'carebase/migration';
 import { createTestDatabase } from 'carebase/testing';
 import pg from 'pg';
 
@@ -32,6 +33,36 @@ export async function adminQuery<R extends pg.QueryResultRow = Record<string, un
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A migrated database cloned from the template, whose `url` logs in as the least-privilege app
+ * role (`createTestDatabase({ role: 'app' })`), as the repositories run in production; `ownerUrl`
+ * logs in as the owner (superuser here) for setup and tampering. `cb.migrate()` on `url` finds
+ * nothing pending.
+ */
+export interface MigratedDatabase extends ScratchDatabase {
+  readonly ownerUrl: string;
+  /** Migrates another carebase schema as the owner and grants the app role on it. */
+  migrateSchema(schema: string): Promise<void>;
+}
+
+export async function migratedDatabase(): Promise<MigratedDatabase> {
+  const database = await createTestDatabase({ serverUrl, role: 'app' });
+  await database.db.close();
+  return {
+    url: database.url,
+    ownerUrl: database.ownerUrl,
+    name: database.name,
+    drop: () => database.drop(),
+    async migrateSchema(schema) {
+      await migrate(database.ownerUrl, { schema });
+      await grantAppRole(database.ownerUrl, {
+        role: decodeURIComponent(new URL(database.url).username),
+        schema,
+      });
+    },
+  };
 }
 
 export async function scratchDatabase(): Promise<ScratchDatabase> {

@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { type Carebase, type CarebaseOptions, createCarebase } from 'carebase';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
+import {
+  migratedDatabase as appRoleDatabase,
+  type MigratedDatabase,
+  type ScratchDatabase,
+} from '../support/database.js';
 
 /** A clock tests move by hand instead of sleeping. */
 export class TestClock {
@@ -19,16 +23,9 @@ export class TestClock {
   }
 }
 
-/** A migrated scratch database for one test file. */
-export async function migratedDatabase(): Promise<ScratchDatabase> {
-  const database = await scratchDatabase();
-  const cb = createCarebase({ connectionString: database.url, pool: { max: 2 } });
-  try {
-    await cb.migrate();
-  } finally {
-    await cb.close();
-  }
-  return database;
+/** A migrated database for one test file; `url` logs in as the least-privilege app role. */
+export function migratedDatabase(): Promise<MigratedDatabase> {
+  return appRoleDatabase();
 }
 
 /** A carebase on `database` with a movable clock; bcrypt cost 10 unless given. */

@@ -1,9 +1,9 @@
 import { ConflictError, NotFoundError, ValidationError } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ScratchDatabase } from '../support/database.js';
+import type { MigratedDatabase } from '../support/database.js';
 import { carebaseOn, migratedDatabase, newAccount } from './fixture.js';
 
-let database: ScratchDatabase;
+let database: MigratedDatabase;
 let env: ReturnType<typeof carebaseOn>;
 
 beforeAll(async () => {
@@ -81,9 +81,9 @@ describe('users.update, setRole, deactivate, reactivate, can', () => {
   });
 
   it('lists users with filters, search and keyset pagination', async () => {
+    await database.migrateSchema('list_test');
     const { cb, clock } = carebaseOn(database, { schema: 'list_test' });
     try {
-      await cb.migrate();
       const created = [];
       for (let i = 0; i < 7; i++) {
         created.push(
