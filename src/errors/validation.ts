@@ -1,24 +1,50 @@
 import type { z } from 'zod';
+import { sweepParsed } from '../validation/sweep.js';
 import { ValidationError, type ValidationIssue } from './errors.js';
 
 /** Converts zod issues into value-free {@link ValidationIssue}s. */
 export function toValidationIssues(issues: readonly z.core.$ZodIssue[]): ValidationIssue[] {
-  return issues.map((issue) => ({
-    path: issue.path.map((part) => (typeof part === 'number' ? part : String(part))),
-    message: issue.message,
-    code: issue.code,
-  }));
+  return issues.map((issue) => {
+    const reason =
+      issue.code === 'custom' ? (issue.params as { reason?: unknown } | undefined)?.reason : undefined;
+    return {
+      path: issue.path.map((part) => (typeof part === 'number' ? part : String(part))),
+      message: issue.message,
+      code: typeof reason === 'string' ? reason : issue.code,
+    };
+  });
+}
+
+/** A {@link ValidationError} for `issues` of the input called `what`, naming the first field. */
+export function validationError(what: string, issues: readonly ValidationIssue[]): ValidationError {
+  const first = issues[0];
+  const where = first === undefined || first.path.length === 0 ? '' : ` at ${first.path.join('.')}`;
+  return new ValidationError(`invalid ${what}${where}: ${first?.message ?? 'invalid input'}`, issues);
 }
 
 /**
- * Parses `input` with `schema` at a public method's edge. Throws {@link ValidationError} naming
- * the first bad field (never its value); returns the parsed, defaulted value otherwise.
+ * Parses `input` with `schema` at a public method's edge: the one validation entry point of every
+ * repository. Throws {@link ValidationError} naming the first bad field (never its value), before
+ * any SQL runs; returns the parsed, defaulted value otherwise. Past the schema, the shared sweep
+ * (src/validation/) refuses any string PostgreSQL cannot store and any date outside carebase's
+ * range, whichever field it is in. An input that throws while being read (a getter, a proxy) is
+ * refused too, never passed on as a raw error. `sweep: false` is for the one caller that answers
+ * bad text itself instead of throwing (`authenticate`, which fails such a login like any other).
  */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = toValidationIssues(result.error.issues);
-  const first = issues[0];
-  const where = first === undefined || first.path.length === 0 ? '' : ` at ${first.path.join('.')}`;
-  throw new ValidationError(`invalid ${what}${where}: ${first?.message ?? 'invalid input'}`, issues);
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+  options: { readonly sweep?: boolean } = {},
+): z.output<S> {
+  let result: z.ZodSafeParseResult<z.output<S>>;
+  try {
+    result = schema.safeParse(input) as z.ZodSafeParseResult<z.output<S>>;
+  } catch {
+    throw validationError(what, [{ path: [], message: 'could not be read', code: 'unreadable' }]);
+  }
+  if (!result.success) throw validationError(what, toValidationIssues(result.error.issues));
+  const swept = options.sweep === false ? undefined : sweepParsed(result.data);
+  if (swept !== undefined) throw validationError(what, [swept]);
+  return result.data;
 }

@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../config/resolve.js';
 import type { PreparedStatements } from '../pool/kysely-pool.js';
 import { runTransaction, type TransactionOptions } from '../pool/transaction.js';
 import type { CarebaseDatabase } from '../schema/database.js';
+import { truncateText } from '../validation/text.js';
 
 /**
  * Who is acting: attached to every audit entry written through a scope made by
@@ -38,7 +39,7 @@ export const ActorSchema = z.strictObject({
   /** The client's User-Agent header, truncated to 512 characters. */
   userAgent: z
     .string()
-    .transform((value) => value.slice(0, 512))
+    .transform((value) => truncateText(value, 512))
     .optional(),
   /** A request or correlation id. */
   requestId: z.string().min(1).max(128).optional(),

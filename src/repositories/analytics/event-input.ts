@@ -2,6 +2,9 @@ import { z } from 'zod';
 import type { ResolvedAnalyticsOptions } from '../../config/analytics-options.js';
 import { ValidationError, type ValidationIssue } from '../../errors/errors.js';
 import { toValidationIssues } from '../../errors/validation.js';
+import { dateProblem } from '../../validation/dates.js';
+import { checkJson, jsonObjectSchema } from '../../validation/json.js';
+import { textProblem } from '../../validation/text.js';
 import { fastParseEvent, type ParsedEvent } from './event-fast-path.js';
 
 /**
@@ -39,9 +42,12 @@ export const AnalyticsEventInput = z.strictObject({
     .string()
     .max(128)
     .regex(/^[a-z][a-z0-9_.:-]*$/, 'must be a lower-case name (letters, digits, _ . : -)'),
-  /** A JSON object; no PHI (see `analytics.allowedEvents`). */
-  data: z.record(z.string(), z.unknown()).nullable().optional(),
-  /** When it happened. @default now (the configured clock) */
+  /**
+   * A JSON object; no PHI (see `analytics.allowedEvents`). Checked like every stored JSON value
+   * (`jsonObjectSchema`); its size against `analytics.maxDataBytes` after parsing.
+   */
+  data: jsonObjectSchema({ maxBytes: Number.MAX_SAFE_INTEGER }).nullable().optional(),
+  /** When it happened (1900-9999, at most `analytics.maxFutureMs` ahead). @default now (the configured clock) */
   occurredAt: z.date().optional(),
 });
 
@@ -94,18 +100,6 @@ export interface RejectedEvent {
   readonly issues: readonly ValidationIssue[];
 }
 
-const LONE_SURROGATE_ESCAPE = /\\u(d[89a-f][0-9a-f]{2})/i;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function hasBadText(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000') || LONE_SURROGATE.test(value);
-  if (Array.isArray(value)) return value.some(hasBadText);
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).some(([key, inner]) => hasBadText(key) || hasBadText(inner));
-  }
-  return false;
-}
-
 /**
  * Validates one event against the schema and the instance's limits; returns the prepared event
  * or the issues (paths relative to the event). Same result as {@link prepareEventWithZod} for every
@@ -116,10 +110,17 @@ export function prepareEvent(
   options: ResolvedAnalyticsOptions,
   now: Date,
 ): PreparedEvent | ValidationIssue[] {
-  const event = fastParseEvent(input);
+  let event: ParsedEvent | undefined;
+  try {
+    event = fastParseEvent(input);
+  } catch {
+    return UNREADABLE; // a getter or proxy trap threw while reading the event
+  }
   if (event === undefined) return prepareEventWithZod(input, options, now);
   return checkLimits(event, options, now);
 }
+
+const UNREADABLE: ValidationIssue[] = [{ path: [], message: 'could not be read', code: 'unreadable' }];
 
 /**
  * The reference for {@link prepareEvent}: the zod schema, then the instance's limits. Used for
@@ -130,7 +131,12 @@ export function prepareEventWithZod(
   options: ResolvedAnalyticsOptions,
   now: Date,
 ): PreparedEvent | ValidationIssue[] {
-  const result = AnalyticsEventInput.safeParse(input);
+  let result: ReturnType<typeof AnalyticsEventInput.safeParse>;
+  try {
+    result = AnalyticsEventInput.safeParse(input);
+  } catch {
+    return UNREADABLE;
+  }
   if (!result.success) return toValidationIssues(result.error.issues);
   return checkLimits(result.data, options, now);
 }
@@ -143,42 +149,33 @@ function checkLimits(
 ): PreparedEvent | ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const occurredAt = event.occurredAt ?? now;
-  if (Number.isNaN(occurredAt.getTime())) {
-    issues.push({ path: ['occurredAt'], message: 'must be a valid date', code: 'invalid_date' });
+  const dateIssue = dateProblem(occurredAt);
+  if (dateIssue !== undefined) {
+    issues.push({ path: ['occurredAt'], message: dateIssue, code: 'invalid_date' });
   } else if (occurredAt.getTime() > now.getTime() + options.maxFutureMs) {
     issues.push({ path: ['occurredAt'], message: 'is too far in the future', code: 'too_big' });
   }
+  if (typeof event.sessionId === 'string') {
+    const textIssue = textProblem(event.sessionId);
+    if (textIssue !== undefined)
+      issues.push({ path: ['sessionId'], message: textIssue, code: 'invalid_text' });
+  }
   let data: string | null = null;
+  let dataKeys: readonly string[] = [];
   if (event.data !== undefined && event.data !== null) {
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(event.data);
-    } catch {
-      json = undefined;
-    }
-    if (json === undefined) {
-      issues.push({ path: ['data'], message: 'must be JSON-serializable', code: 'invalid_type' });
-    } else if (
-      json.length * 3 > options.maxDataBytes &&
-      Buffer.byteLength(json, 'utf8') > options.maxDataBytes
-    ) {
+    const checked = checkJson(event.data, { maxBytes: options.maxDataBytes });
+    const json = 'message' in checked ? undefined : JSON.stringify(checked.value);
+    if ('message' in checked) {
+      issues.push({ path: ['data', ...checked.path], message: checked.message, code: checked.code });
+    } else if (json === undefined || Buffer.byteLength(json, 'utf8') > options.maxDataBytes) {
       issues.push({
         path: ['data'],
         message: `must be at most ${options.maxDataBytes} bytes of JSON`,
         code: 'too_big',
       });
-    } else if (
-      json.includes('\\u') &&
-      (json.includes('\\u0000') || LONE_SURROGATE_ESCAPE.test(json)) &&
-      hasBadText(event.data)
-    ) {
-      issues.push({
-        path: ['data'],
-        message: 'must not contain NUL characters or lone surrogates',
-        code: 'invalid_format',
-      });
     } else {
       data = json;
+      dataKeys = Object.keys(checked.value as object);
     }
   }
   const allowed = options.allowedEvents;
@@ -186,8 +183,8 @@ function checkLimits(
     const keys = Object.hasOwn(allowed, event.eventName) ? allowed[event.eventName] : undefined;
     if (keys === undefined) {
       issues.push({ path: ['eventName'], message: 'is not in analytics.allowedEvents', code: 'not_allowed' });
-    } else if (event.data !== undefined && event.data !== null) {
-      for (const key of Object.keys(event.data)) {
+    } else {
+      for (const key of dataKeys) {
         if (!keys.includes(key)) {
           issues.push({
             path: ['data', key],
@@ -223,11 +220,16 @@ export function* plannedEventDates(
   let yieldedNow = false;
   for (const input of inputs) {
     if (typeof input !== 'object' || input === null) continue;
-    const at: unknown = (input as { occurredAt?: unknown }).occurredAt;
+    let at: unknown;
+    try {
+      at = (input as { occurredAt?: unknown }).occurredAt;
+    } catch {
+      continue; // refused when validated
+    }
     if (at === undefined) {
       if (!yieldedNow) yield now;
       yieldedNow = true;
-    } else if (at instanceof Date && at.getTime() <= latest) {
+    } else if (at instanceof Date && at.getTime() <= latest && dateProblem(at) === undefined) {
       yield at;
     }
   }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { ValidationError } from '../../errors/errors.js';
+import { isBigintText, isTimestampText } from '../../validation/ids.js';
 import type { RepositoryContext } from '../context.js';
 import { AUDIT_ENTRY_COLUMNS, type AuditEntry, type AuditRow, toAuditEntry } from './audit-entry.js';
 
@@ -67,14 +68,20 @@ const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 function decodeCursor(cursor: string): Cursor {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && typeof value[0] === 'string' && CURSOR_AT.test(value[0])) {
-      if (typeof value[1] === 'string' && /^\d{1,19}$/.test(value[1])) return { at: value[0], id: value[1] };
+    if (
+      Array.isArray(value) &&
+      value.length === 2 &&
+      typeof value[0] === 'string' &&
+      CURSOR_AT.test(value[0]) &&
+      isTimestampText(value[0])
+    ) {
+      if (typeof value[1] === 'string' && isBigintText(value[1])) return { at: value[0], id: value[1] };
     }
   } catch {
     // falls through to the error below
   }
   throw new ValidationError('invalid audit query at cursor: not a cursor returned by query()', [
-    { path: ['cursor'], message: 'not a cursor returned by query()', code: 'custom' },
+    { path: ['cursor'], message: 'not a cursor returned by query()', code: 'invalid_cursor' },
   ]);
 }
 

@@ -3,6 +3,7 @@ import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
 import { ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../errors/validation.js';
+import { jsonObjectSchema } from '../../validation/json.js';
 import type { RepositoryContext } from '../context.js';
 import { AUDIT_INSERT_COLUMNS, type AuditInsertValues, auditBatchInsertOf } from './batch-insert.js';
 import { ensureAuditPartition } from './partitions.js';
@@ -50,9 +51,9 @@ export const AuditEntryInput = z.strictObject({
   /** @default the scope's actor request id */
   requestId: z.string().min(1).max(128).optional(),
   /** What changed, as JSON; keys configured in `audit.redactKeys` are redacted at any depth. */
-  changes: z.record(z.string(), z.unknown()).optional(),
+  changes: jsonObjectSchema().optional(),
   /** Free-form JSON context; redacted like `changes`. */
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  metadata: jsonObjectSchema().optional(),
   /**
    * When it happened: within the retention period and at most one day ahead of the clock.
    * @default now (the configured clock)

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { jsonObjectSchema } from '../../validation/json.js';
+import { StorableText } from '../../validation/text.js';
 
 /**
  * Zod schemas of every `cb.chat` method's input, exported so hosts can validate requests with the
@@ -7,8 +9,6 @@ import { z } from 'zod';
  */
 
 const userId = z.uuid();
-/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const conversationId = z.uuid();
 const limit = z.number().int().min(1).max(10_000);
 const cursor = z.string().min(1).max(1_000);
@@ -22,23 +22,20 @@ const cursor = z.string().min(1).max(1_000);
  * ChatContent.safeParse('a\u0000b').success; // false
  * ```
  */
-export const ChatContent = z
-  .string()
-  .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters (U+0000)')
-  .refine(
-    (value) => !LONE_SURROGATE.test(value),
-    'must be well-formed Unicode (a lone UTF-16 surrogate cannot be stored as UTF-8)',
-  );
+export const ChatContent = StorableText;
 
 /**
- * JSON metadata attached to a message or conversation (an object).
+ * JSON metadata attached to a message or conversation: a JSON object within the shared limits
+ * (32 levels, 256 KiB); cycles, BigInt, functions, class instances, `toJSON`, Invalid Dates and
+ * `__proto__`/`constructor` keys are refused (see `jsonObjectSchema`). The parsed value is a plain
+ * copy.
  *
  * @example
  * ```ts
  * ChatMetadata.parse({ model: 'gpt', tokens: 42 });
  * ```
  */
-export const ChatMetadata = z.record(z.string(), z.unknown());
+export const ChatMetadata = jsonObjectSchema();
 
 /**
  * Author roles of a chat message.
@@ -128,7 +125,7 @@ export const ChatAppendInput = z.strictObject({
   content: ChatContent,
   metadata: ChatMetadata.optional(),
   /** A client-chosen id: appending again with the same id returns the first message. */
-  id: z.string().min(1).max(200).optional(),
+  id: StorableText.min(1).max(200).optional(),
 });
 /** `ChatAppendInput` as a caller writes it. */
 export type ChatAppendInput = z.input<typeof ChatAppendInput>;

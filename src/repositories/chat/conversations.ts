@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
 import { ConstraintViolationError, NotFoundError } from '../../errors/errors.js';
+import { isUuidText } from '../../validation/ids.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatPage, type Conversation, type ConversationRow, toConversation } from './chat-types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { assertConversationOwner } from './ownership.js';
-import { EXACT_TIMESTAMP, exactTimestamp } from './sql-text.js';
+import { exactTimestamp, isExactTimestamp } from './sql-text.js';
 
 const COLUMNS = [
   'id',
@@ -17,8 +18,6 @@ const COLUMNS = [
   'created_at',
   'updated_at',
 ] as const;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Creates a conversation and its `chat.conversation_create` audit entry in one transaction. */
 export function createConversation(
@@ -89,7 +88,7 @@ export async function listConversations(
     .select([...COLUMNS, sql.raw<string>(exactTimestamp('last_message_at')).as('sort_key')])
     .where('user_id', '=', input.userId);
   if (input.cursor !== undefined) {
-    const position = decodeCursor(input.cursor, 'conversations', EXACT_TIMESTAMP, UUID);
+    const position = decodeCursor(input.cursor, 'conversations', isExactTimestamp, isUuidText);
     query = query.where(
       sql<boolean>`(last_message_at, id) < (${position.key}::timestamptz, ${position.id}::uuid)`,
     );

@@ -18,15 +18,16 @@ export function encodeCursor(position: CursorPosition): string {
 }
 
 /**
- * Decodes a cursor made by {@link encodeCursor} for `kind` whose key and id match the given
- * patterns. Throws `ValidationError` (field `cursor`) for anything else, including a cursor
- * issued by another listing or order, so a forged cursor never reaches SQL.
+ * Decodes a cursor made by {@link encodeCursor} for `kind` whose key and id pass the given checks
+ * (the shared ones of src/validation/ids.ts: a real timestamp, a bigint in range, a UUID).
+ * Throws `ValidationError` (field `cursor`) for anything else, including a cursor issued by
+ * another listing or order, so a forged cursor never reaches SQL.
  */
 export function decodeCursor(
   cursor: string,
   kind: CursorPosition['kind'],
-  keyPattern: RegExp,
-  idPattern: RegExp,
+  isKey: (key: string) => boolean,
+  isId: (id: string) => boolean,
 ): CursorPosition {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -37,8 +38,8 @@ export function decodeCursor(
       value[1] === kind &&
       typeof value[2] === 'string' &&
       typeof value[3] === 'string' &&
-      keyPattern.test(value[2]) &&
-      idPattern.test(value[3])
+      isKey(value[2]) &&
+      isId(value[3])
     ) {
       return { kind, key: value[2], id: value[3] };
     }

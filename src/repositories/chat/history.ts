@@ -1,8 +1,9 @@
+import { isBigintText } from '../../validation/ids.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatMessage, type ChatPage, type MessageRow, toChatMessage } from './chat-types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { assertConversationOwner } from './ownership.js';
-import { EXACT_TIMESTAMP, exactTimestamp, preparedQuery } from './sql-text.js';
+import { exactTimestamp, isExactTimestamp, preparedQuery } from './sql-text.js';
 
 /** Parsed `history()` input. */
 export interface HistoryQuery {
@@ -57,7 +58,7 @@ export async function historyPage(
     let key = asc ? '-infinity' : 'infinity';
     let id = asc ? '0' : '9223372036854775807';
     if (query.cursor !== undefined) {
-      const position = decodeCursor(query.cursor, kind, EXACT_TIMESTAMP, /^\d{1,19}$/);
+      const position = decodeCursor(query.cursor, kind, isExactTimestamp, isBigintText);
       key = position.key;
       id = position.id;
     }

@@ -1,3 +1,4 @@
+import { isBigintText, isFloat4Text } from '../../validation/ids.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatPage, type ChatSearchHit, type MessageRow, toChatMessage } from './chat-types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -37,7 +38,7 @@ export async function searchMessages(
   let rank: string | null = null;
   let id: string | null = null;
   if (input.cursor !== undefined) {
-    const position = decodeCursor(input.cursor, 'search', /^-?\d+(\.\d+)?(e[+-]?\d+)?$/, /^\d{1,19}$/);
+    const position = decodeCursor(input.cursor, 'search', isFloat4Text, isBigintText);
     rank = position.key;
     id = position.id;
   }

@@ -1,4 +1,5 @@
 import { CompiledQuery } from 'kysely';
+import { isTimestampText } from '../../validation/ids.js';
 import type { RepositoryContext } from '../context.js';
 
 /** Exact, session-independent text of a timestamptz (UTC, microseconds) for cursors and exports. */
@@ -6,7 +7,12 @@ export const exactTimestamp = (column: string): string =>
   `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** Matches {@link exactTimestamp}'s output (and the infinities used as open cursor bounds). */
-export const EXACT_TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z|-?infinity)$/;
+const EXACT_TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z|-?infinity)$/;
+
+/** Whether `key` is an exact timestamp text as {@link exactTimestamp} selects it, naming a real instant. */
+export function isExactTimestamp(key: string): boolean {
+  return EXACT_TIMESTAMP.test(key) && (key.endsWith('infinity') || isTimestampText(key));
+}
 
 const cache = new Map<string, string>();
 

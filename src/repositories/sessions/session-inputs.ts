@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { truncateText } from '../../validation/text.js';
 
 /**
  * Input of `cb.sessions.create`.
@@ -19,7 +20,7 @@ export const SessionCreateInput = z.strictObject({
   /** The client's User-Agent header, truncated to 512 characters. */
   userAgent: z
     .string()
-    .transform((value) => value.slice(0, 512))
+    .transform((value) => truncateText(value, 512))
     .optional(),
   /**
    * Absolute lifetime of this session in ms; may only shorten `sessions.absoluteTimeoutMs`.

@@ -1,10 +1,14 @@
+import { isIP } from 'node:net';
 import { sql } from 'kysely';
+import { z } from 'zod';
 import { parseInput } from '../../errors/validation.js';
+import { textProblem, truncateText } from '../../validation/text.js';
 import { type AuditEntryInput, recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
+import { countFailedAttempt } from './failed-attempts.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { toUser, USER_COLUMNS, type User } from './user.js';
-import { AuthenticateInput, PASSWORD_MAX_BYTES } from './user-inputs.js';
+import { type AuthenticateInput, PASSWORD_MAX_BYTES } from './user-inputs.js';
 
 /**
  * Why a login failed. Show the end user one generic message for all three.
@@ -41,24 +45,31 @@ export async function authenticate(
   hasher: PasswordHasher,
   input: AuthenticateInput,
 ): Promise<AuthenticationResult> {
-  const parsed = parseInput(AuthenticateInput, input, 'login');
-  const where: Pick<AuditEntryInput, 'ip' | 'userAgent'> = {
-    ...(parsed.ip === undefined ? {} : { ip: parsed.ip }),
-    ...(parsed.userAgent === undefined ? {} : { userAgent: parsed.userAgent }),
-  };
-  const column = parsed.login.includes('@') ? 'email' : 'username';
-  const account = await ctx.db
-    .selectFrom('users')
-    .select(['id', 'password_hash', 'status', 'locked_until'])
-    .where(sql`lower(${sql.ref(column)})`, '=', sql<string>`lower(${parsed.login})`)
-    .executeTakeFirst();
+  const parsed = readLogin(input);
+  const { where, refused } = parsed;
+  const login = parsed.login;
+  const column = login?.includes('@') === true ? 'email' : 'username';
+  const account =
+    login === undefined
+      ? undefined // a login PostgreSQL cannot even compare (NUL, lone surrogate): no account has it
+      : await ctx.db
+          .selectFrom('users')
+          .select(['id', 'password_hash', 'status', 'locked_until'])
+          .where(sql`lower(${sql.ref(column)})`, '=', sql<string>`lower(${login})`)
+          .executeTakeFirst();
   const now = ctx.now();
   const usable =
-    Buffer.byteLength(parsed.password, 'utf8') <= PASSWORD_MAX_BYTES && !parsed.password.includes('\0');
+    refused.length === 0 &&
+    Buffer.byteLength(parsed.password, 'utf8') <= PASSWORD_MAX_BYTES &&
+    textProblem(parsed.password) === undefined;
+  const failure = (reason: AuthenticationFailure, userId?: string): AuditEntryInput => ({
+    ...loginFailure(reason, userId, where),
+    ...(refused.length === 0 ? {} : { metadata: { refusedFields: refused } }),
+  });
 
   const fail = (reason: AuthenticationFailure, userId?: string): Promise<AuthenticationResult> =>
     ctx.atomic(async (tx) => {
-      await recordAudit(tx, loginFailure(reason, userId, where));
+      await recordAudit(tx, failure(reason, userId));
       return { ok: false, reason };
     });
 
@@ -73,10 +84,19 @@ export async function authenticate(
   }
   let matches = false;
   // An over-long password could match on its first 72 bytes (bcrypt truncates): never accept it.
+  // Nor any attempt with a refused field: it fails (and counts) like a wrong password.
   if (usable) matches = await hasher.verify(parsed.password, account.password_hash);
   else await hasher.verifyDummy(parsed.password);
 
-  if (!matches) return countFailure(ctx, account.id, now, where);
+  if (!matches) {
+    const counted = await countFailedAttempt(
+      ctx,
+      account.id,
+      now,
+      failure('invalid_credentials', account.id),
+    );
+    return { ok: false, reason: counted.locked ? 'locked' : 'invalid_credentials' };
+  }
   if (account.status !== 'active') return fail('disabled', account.id);
 
   const rehash = hasher.needsRehash(account.password_hash) ? await hasher.hash(parsed.password) : undefined;
@@ -113,57 +133,7 @@ export async function authenticate(
   });
 }
 
-/**
- * Counts one failed login in a single `UPDATE ... RETURNING`, so concurrent failures serialize on
- * the row lock: the row is only updated while not locked, the update that reaches
- * `lockout.maxFailures` sets `locked_until`, and later ones find it locked and count nothing.
- * An expired lock starts a fresh count.
- */
-async function countFailure(
-  ctx: RepositoryContext,
-  userId: string,
-  now: Date,
-  where: Pick<AuditEntryInput, 'ip' | 'userAgent'>,
-): Promise<AuthenticationResult> {
-  const { maxFailures, durationMs } = ctx.config.users.lockout;
-  const lockedUntil = new Date(now.getTime() + durationMs);
-  return ctx.atomic(async (tx) => {
-    const nextCount = sql<number>`case when locked_until is not null then 1 else failed_login_count + 1 end`;
-    const row = await tx.db
-      .updateTable('users')
-      .set({
-        failed_login_count: nextCount,
-        locked_until: sql<Date | null>`case when ${nextCount} >= ${maxFailures} then ${lockedUntil}::timestamptz else null end`,
-      })
-      .where('id', '=', userId)
-      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
-      .returning(['failed_login_count', 'locked_until'])
-      .executeTakeFirst();
-    if (row === undefined) {
-      await recordAudit(tx, loginFailure('locked', userId, where));
-      return { ok: false, reason: 'locked' } as const;
-    }
-    await recordAudit(tx, {
-      ...loginFailure('invalid_credentials', userId, where),
-      metadata: { consecutiveFailures: row.failed_login_count },
-    });
-    if (row.locked_until === null) return { ok: false, reason: 'invalid_credentials' } as const;
-    await recordAudit(tx, {
-      action: 'user.lockout',
-      resourceType: 'user',
-      resourceId: userId,
-      subjectId: userId,
-      userId: null,
-      actorType: 'system',
-      outcomeDetail: 'too_many_failed_logins',
-      metadata: { consecutiveFailures: row.failed_login_count, lockedUntil: row.locked_until.toISOString() },
-      ...where,
-    });
-    return { ok: false, reason: 'locked' } as const;
-  });
-}
-
-function loginFailure(
+export function loginFailure(
   reason: AuthenticationFailure,
   userId: string | undefined,
   where: Pick<AuditEntryInput, 'ip' | 'userAgent'>,
@@ -181,3 +151,46 @@ function loginFailure(
     ...where,
   };
 }
+
+/** A login as read by {@link readLogin}: refused fields are named, never passed on. */
+interface LoginAttempt {
+  /** The trimmed login, or `undefined` when it is refused (it then matches no account). */
+  readonly login: string | undefined;
+  readonly password: string;
+  /** The IP and user agent to audit: only those that were accepted. */
+  readonly where: Pick<AuditEntryInput, 'ip' | 'userAgent'>;
+  /** Names of the fields refused (bad text, malformed IP, over-long): the attempt then fails. */
+  readonly refused: readonly string[];
+}
+
+/**
+ * Reads a login: the shape (an object with string `login` and `password`, optional string `ip` and
+ * `userAgent`, nothing else) is validated as usual (ValidationError before any SQL). The contents
+ * are not: a hostile login, password, IP or user agent (NUL, lone surrogate, over-long, malformed)
+ * makes the attempt fail like a wrong password, counted and audited without the refused value.
+ */
+function readLogin(input: unknown): LoginAttempt {
+  const shape = parseInput(LoginShape, input, 'login', { sweep: false });
+  const refused: string[] = [];
+  const login = shape.login.trim();
+  const loginOk = login.length >= 1 && login.length <= 320 && textProblem(login) === undefined;
+  if (!loginOk) refused.push('login');
+  if (shape.password.length > 1024 || textProblem(shape.password) !== undefined) refused.push('password');
+  const where: { ip?: string; userAgent?: string } = {};
+  if (shape.ip !== undefined) {
+    if (isIP(shape.ip) !== 0) where.ip = shape.ip;
+    else refused.push('ip');
+  }
+  if (shape.userAgent !== undefined) {
+    if (textProblem(shape.userAgent) === undefined) where.userAgent = truncateText(shape.userAgent, 512);
+    else refused.push('userAgent');
+  }
+  return { login: loginOk ? login : undefined, password: shape.password, where, refused };
+}
+
+const LoginShape = z.strictObject({
+  login: z.string(),
+  password: z.string(),
+  ip: z.string().optional(),
+  userAgent: z.string().optional(),
+});

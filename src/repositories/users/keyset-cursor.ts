@@ -1,4 +1,5 @@
 import { ValidationError } from '../../errors/errors.js';
+import { isTimestampText, isUuidText } from '../../validation/ids.js';
 
 /**
  * A keyset position `(created_at, id)`. `createdAt` is PostgreSQL's own text form of the
@@ -9,9 +10,6 @@ export interface KeysetPosition {
   readonly createdAt: string;
   readonly id: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2})?|Z)?$/;
 
 /** Encodes a position as an opaque cursor string. */
 export function encodeCursor(position: KeysetPosition): string {
@@ -27,8 +25,8 @@ export function decodeCursor(cursor: string): KeysetPosition {
       value.length === 2 &&
       typeof value[0] === 'string' &&
       typeof value[1] === 'string' &&
-      TIMESTAMP.test(value[0]) &&
-      UUID.test(value[1])
+      isTimestampText(value[0]) &&
+      isUuidText(value[1])
     ) {
       return { createdAt: value[0], id: value[1] };
     }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { truncateText } from '../../validation/text.js';
 
 /**
  * bcrypt reads at most this many bytes of a password; longer ones are refused, not truncated.
@@ -79,7 +80,7 @@ export const DisplayNameInput = z
 export const RoleInput = z.string().min(1).max(32);
 
 const IpInput = z.string().refine((value) => isIP(value) !== 0, 'must be an IPv4 or IPv6 address');
-const UserAgentInput = z.string().transform((value) => value.slice(0, 512));
+const UserAgentInput = z.string().transform((value) => truncateText(value, 512));
 
 /**
  * Input of `cb.users.create`.

@@ -5,6 +5,7 @@ import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { SessionsRepository } from '../sessions/sessions-repository.js';
 import { type AuthenticationResult, authenticate } from './authenticate.js';
+import { countFailedAttempt } from './failed-attempts.js';
 import { decodeCursor, toKeysetPage } from './keyset-cursor.js';
 import { PasswordHasher } from './password-hasher.js';
 import { toUser, USER_COLUMNS, type User } from './user.js';
@@ -13,6 +14,7 @@ import {
   type AuthenticateInput,
   ChangePasswordInput,
   EmailInput,
+  PASSWORD_MAX_BYTES,
   RoleInput,
   UserCreateInput,
   UserIdInput,
@@ -325,27 +327,12 @@ export class UsersRepository {
     this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
     const stored = await this.#ctx.db
       .selectFrom('users')
-      .select('password_hash')
+      .select(['password_hash', 'locked_until'])
       .where('id', '=', userId)
       .executeTakeFirst();
     if (stored === undefined) throw new NotFoundError('user');
-    if (
-      parsed.currentPassword !== undefined &&
-      !(await this.#hasher.verify(parsed.currentPassword, stored.password_hash))
-    ) {
-      await this.#ctx.atomic((ctx) =>
-        recordAudit(ctx, {
-          action: 'user.password_change',
-          resourceType: 'user',
-          resourceId: userId,
-          subjectId: userId,
-          outcome: 'failure',
-          outcomeDetail: 'invalid_current_password',
-        }),
-      );
-      throw new ValidationError('invalid password change at currentPassword: does not match', [
-        { path: ['currentPassword'], message: 'does not match', code: 'invalid_current_password' },
-      ]);
+    if (parsed.currentPassword !== undefined) {
+      await this.#checkCurrentPassword(userId, parsed.currentPassword, stored);
     }
     const passwordHash = await this.#hasher.hash(parsed.newPassword);
     const now = this.#ctx.now();
@@ -374,6 +361,57 @@ export class UsersRepository {
         ...(parsed.exceptSessionId === undefined ? {} : { exceptSessionId: parsed.exceptSessionId }),
       });
     });
+  }
+
+  /**
+   * A self-service password change proves the current password under the login lockout: a locked
+   * account is refused whatever is typed, and a wrong password counts toward
+   * `users.lockout.maxFailures` like a failed login (so guessing here is no way around it).
+   */
+  async #checkCurrentPassword(
+    userId: string,
+    currentPassword: string,
+    stored: { readonly password_hash: string; readonly locked_until: Date | null },
+  ): Promise<void> {
+    const now = this.#ctx.now();
+    const failure = {
+      action: 'user.password_change',
+      resourceType: 'user',
+      resourceId: userId,
+      subjectId: userId,
+      outcome: 'failure',
+      outcomeDetail: 'invalid_current_password',
+    } as const;
+    if (stored.locked_until !== null && stored.locked_until > now) {
+      await this.#hasher.verifyDummy(currentPassword);
+      await this.#ctx.atomic((ctx) => recordAudit(ctx, { ...failure, outcomeDetail: 'locked' }));
+      throw new ValidationError('invalid password change at currentPassword: the account is locked', [
+        {
+          path: ['currentPassword'],
+          message: 'the account is locked after repeated failures',
+          code: 'account_locked',
+        },
+      ]);
+    }
+    // Beyond 72 bytes bcrypt compares a prefix only: never accept such a password.
+    const usable = Buffer.byteLength(currentPassword, 'utf8') <= PASSWORD_MAX_BYTES;
+    const matches = usable
+      ? await this.#hasher.verify(currentPassword, stored.password_hash)
+      : await this.#hasher.verifyDummy(currentPassword).then(() => false);
+    if (matches) return;
+    const { locked } = await countFailedAttempt(this.#ctx, userId, now, failure);
+    throw new ValidationError(
+      `invalid password change at currentPassword: ${locked ? 'the account is locked' : 'does not match'}`,
+      [
+        locked
+          ? {
+              path: ['currentPassword'],
+              message: 'the account is locked after repeated failures',
+              code: 'account_locked',
+            }
+          : { path: ['currentPassword'], message: 'does not match', code: 'invalid_current_password' },
+      ],
+    );
   }
 
   /**

@@ -1,0 +1,60 @@
+import { sql } from 'kysely';
+import { type AuditEntryInput, recordAudit } from '../audit/record.js';
+import type { RepositoryContext } from '../context.js';
+
+/**
+ * Counts one failed password check of an account (a failed login, or a wrong `currentPassword` in
+ * `changePassword`) in a single `UPDATE ... RETURNING`, so concurrent failures serialize on the
+ * row lock: the row is only updated while not locked, the update that reaches
+ * `lockout.maxFailures` sets `locked_until`, and later ones find it locked and count nothing. An
+ * expired lock starts a fresh count. Records `failure` (with `consecutiveFailures` added to its
+ * metadata) and, when this failure locks the account, `user.lockout`, in the same transaction.
+ * Returns whether the account is locked now.
+ */
+export async function countFailedAttempt(
+  ctx: RepositoryContext,
+  userId: string,
+  now: Date,
+  failure: AuditEntryInput,
+): Promise<{ readonly locked: boolean }> {
+  const { maxFailures, durationMs } = ctx.config.users.lockout;
+  const lockedUntil = new Date(now.getTime() + durationMs);
+  const where = {
+    ...(failure.ip === undefined ? {} : { ip: failure.ip }),
+    ...(failure.userAgent === undefined ? {} : { userAgent: failure.userAgent }),
+  };
+  return ctx.atomic(async (tx) => {
+    const nextCount = sql<number>`case when locked_until is not null then 1 else failed_login_count + 1 end`;
+    const row = await tx.db
+      .updateTable('users')
+      .set({
+        failed_login_count: nextCount,
+        locked_until: sql<Date | null>`case when ${nextCount} >= ${maxFailures} then ${lockedUntil}::timestamptz else null end`,
+      })
+      .where('id', '=', userId)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+      .returning(['failed_login_count', 'locked_until'])
+      .executeTakeFirst();
+    if (row === undefined) {
+      await recordAudit(tx, { ...failure, outcomeDetail: 'locked' });
+      return { locked: true };
+    }
+    await recordAudit(tx, {
+      ...failure,
+      metadata: { ...failure.metadata, consecutiveFailures: row.failed_login_count },
+    });
+    if (row.locked_until === null) return { locked: false };
+    await recordAudit(tx, {
+      action: 'user.lockout',
+      resourceType: 'user',
+      resourceId: userId,
+      subjectId: userId,
+      userId: null,
+      actorType: 'system',
+      outcomeDetail: 'too_many_failed_logins',
+      metadata: { consecutiveFailures: row.failed_login_count, lockedUntil: row.locked_until.toISOString() },
+      ...where,
+    });
+    return { locked: true };
+  });
+}

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why `value` cannot be stored as PostgreSQL text (or a JSON string), or `undefined` when it can:
+ * a NUL character (U+0000), which PostgreSQL text and jsonb cannot hold, or a lone UTF-16
+ * surrogate, which has no UTF-8 form. Such strings are refused, never rewritten (no U+FFFD).
+ */
+export function textProblem(value: string): string | undefined {
+  if (value.includes('\u0000')) return 'must not contain NUL characters (U+0000)';
+  if (LONE_SURROGATE.test(value)) {
+    return 'must be well-formed Unicode (a lone UTF-16 surrogate cannot be stored as UTF-8)';
+  }
+  return undefined;
+}
+
+/**
+ * A string PostgreSQL can store: no NUL, no lone surrogate (see {@link textProblem}).
+ *
+ * @example
+ * ```ts
+ * import { StorableText } from 'carebase';
+ * StorableText.safeParse('a\u0000b').success; // false
+ * StorableText.safeParse('\uD800').success; // false
+ * ```
+ */
+export const StorableText = z.string().superRefine((value, ctx) => {
+  const problem = textProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, params: { reason: 'text' } });
+});
+
+/**
+ * The first `max` UTF-16 units of `value`, one fewer when the cut would split a surrogate pair,
+ * so truncating never makes a lone surrogate.
+ */
+export function truncateText(value: string, max: number): string {
+  if (value.length <= max) return value;
+  const code = value.charCodeAt(max - 1);
+  return value.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
