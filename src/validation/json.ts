@@ -70,8 +70,9 @@ export function checkJson(value: unknown, limits: JsonLimits = {}): { value: Jso
   let bytes = 0;
   const add = (n: number): void => {
     bytes += n;
+    // The limit is the whole value's: reported at its root.
     if (bytes > maxBytes)
-      throw new Refused([...path], `must be at most ${maxBytes} bytes of JSON`, 'too_big');
+      throw new Refused([], `must be at most ${maxBytes} bytes of JSON`, 'too_big');
   };
   const refuse = (message: string, code = 'invalid_json'): never => {
     throw new Refused([...path], message, code);
@@ -119,7 +120,7 @@ export function checkJson(value: unknown, limits: JsonLimits = {}): { value: Jso
     try {
       if (Array.isArray(object)) {
         const length = object.length;
-        if (length > maxBytes) refuse(`must be at most ${maxBytes} bytes of JSON`, 'too_big');
+        if (length > maxBytes) throw new Refused([], `must be at most ${maxBytes} bytes of JSON`, 'too_big');
         add(2);
         const copy: JsonValue[] = [];
         for (let i = 0; i < length; i++) {

@@ -23,7 +23,7 @@ let database: TestDatabase;
 let cb: Carebase;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
+  database = await createTestDatabase({ role: 'owner' }); // creates its own tables
   cb = createCarebase({ connectionString: database.url, pool: { max: 4 } });
   await sql`create table items (id int primary key, email text not null, qty int check (qty >= 0))`.execute(
     cb.db,

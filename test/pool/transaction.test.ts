@@ -7,7 +7,7 @@ let database: TestDatabase;
 let cb: Carebase;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
+  database = await createTestDatabase({ role: 'owner' }); // creates its own tables
   cb = createCarebase({ connectionString: database.url, pool: { max: 6 } });
   await sql`create table notes (id int primary key, body text not null)`.execute(cb.db);
   await sql`create table accounts (id int primary key, balance int not null)`.execute(cb.db);

@@ -3,7 +3,7 @@ import type { ResolvedAnalyticsOptions } from '../../config/analytics-options.js
 import { ValidationError, type ValidationIssue } from '../../errors/errors.js';
 import { toValidationIssues } from '../../errors/validation.js';
 import { dateProblem } from '../../validation/dates.js';
-import { checkJson, jsonObjectSchema } from '../../validation/json.js';
+import { checkJson } from '../../validation/json.js';
 import { textProblem } from '../../validation/text.js';
 import { fastParseEvent, type ParsedEvent } from './event-fast-path.js';
 
@@ -43,10 +43,18 @@ export const AnalyticsEventInput = z.strictObject({
     .max(128)
     .regex(/^[a-z][a-z0-9_.:-]*$/, 'must be a lower-case name (letters, digits, _ . : -)'),
   /**
-   * A JSON object; no PHI (see `analytics.allowedEvents`). Checked like every stored JSON value
-   * (`jsonObjectSchema`); its size against `analytics.maxDataBytes` after parsing.
+   * A JSON object; no PHI (see `analytics.allowedEvents`). Its content is checked by `track` and
+   * `trackMany` like every stored JSON value (`checkJson`: no cycles, BigInt, functions, class
+   * instances, `__proto__`/`constructor` keys, NUL...), and its size against
+   * `analytics.maxDataBytes`; the schema checks the shape only and never copies or strips it.
    */
-  data: jsonObjectSchema({ maxBytes: Number.MAX_SAFE_INTEGER }).nullable().optional(),
+  data: z
+    .custom<Record<string, unknown>>(
+      (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+      'must be a JSON object',
+    )
+    .nullable()
+    .optional(),
   /** When it happened (1900-9999, at most `analytics.maxFutureMs` ahead). @default now (the configured clock) */
   occurredAt: z.date().optional(),
 });

@@ -62,7 +62,7 @@ export class AuditRepository {
    * await cb.audit.log({ action: 'chart.view', resourceType: 'chart', resourceId: '42', subjectId: 'patient-7' });
    * ```
    */
-  log(entry: AuditEntryInput): Promise<void> {
+  async log(entry: AuditEntryInput): Promise<void> {
     return recordAudit(this.#ctx, entry);
   }
 
@@ -78,7 +78,7 @@ export class AuditRepository {
    * while (page.nextCursor) page = await cb.audit.query({ resourceType: 'user', resourceId: id, cursor: page.nextCursor });
    * ```
    */
-  query(input: AuditQueryInput = {}): Promise<AuditPage> {
+  async query(input: AuditQueryInput = {}): Promise<AuditPage> {
     return queryAudit(this.#ctx, parseInput(AuditQuerySchema, input, 'audit query'));
   }
 
@@ -95,7 +95,7 @@ export class AuditRepository {
    * if (!result.ok) alert(`audit entry ${result.firstBadId}: ${result.reason}`);
    * ```
    */
-  verify(input: AuditVerifyInput = {}): Promise<AuditVerifyResult> {
+  async verify(input: AuditVerifyInput = {}): Promise<AuditVerifyResult> {
     return verifyAudit(this.#ctx, parseInput(AuditVerifySchema, input, 'audit verify options'));
   }
 
@@ -164,7 +164,7 @@ export class AuditRepository {
    * const { droppedMonths } = await cb.audit.applyRetention();
    * ```
    */
-  applyRetention(input: AuditRetentionInput = {}): Promise<AuditRetentionResult> {
+  async applyRetention(input: AuditRetentionInput = {}): Promise<AuditRetentionResult> {
     return applyAuditRetention(this.#ctx, parseInput(AuditRetentionSchema, input, 'audit retention options'));
   }
 }

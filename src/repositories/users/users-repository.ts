@@ -145,7 +145,7 @@ export class UsersRepository {
    * const user = await cb.users.findByUsername('Ana'); // finds 'ana'
    * ```
    */
-  findByUsername(username: string): Promise<User | undefined> {
+  async findByUsername(username: string): Promise<User | undefined> {
     return this.#findBy('username', parseInput(UsernameInput, username, 'username'));
   }
 
@@ -157,7 +157,7 @@ export class UsersRepository {
    * const user = await cb.users.findByEmail('ANA@example.org');
    * ```
    */
-  findByEmail(email: string): Promise<User | undefined> {
+  async findByEmail(email: string): Promise<User | undefined> {
     return this.#findBy('email', parseInput(EmailInput, email, 'email'));
   }
 
@@ -291,7 +291,7 @@ export class UsersRepository {
    * await cb.users.deactivate(id);
    * ```
    */
-  deactivate(id: string): Promise<User> {
+  async deactivate(id: string): Promise<User> {
     return this.#setStatus(id, 'disabled');
   }
 
@@ -304,7 +304,7 @@ export class UsersRepository {
    * await cb.users.reactivate(id);
    * ```
    */
-  reactivate(id: string): Promise<User> {
+  async reactivate(id: string): Promise<User> {
     return this.#setStatus(id, 'active');
   }
 
@@ -435,7 +435,7 @@ export class UsersRepository {
    * });
    * ```
    */
-  authenticate(input: AuthenticateInput): Promise<AuthenticationResult> {
+  async authenticate(input: AuthenticateInput): Promise<AuthenticationResult> {
     return authenticate(this.#ctx, this.#hasher, input);
   }
 
