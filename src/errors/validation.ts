@@ -37,13 +37,17 @@ export function parseInput<S extends z.ZodType>(
   what: string,
   options: { readonly sweep?: boolean } = {},
 ): z.output<S> {
-  let result: z.ZodSafeParseResult<z.output<S>>;
+  let result: { ok: true; data: z.output<S> } | { ok: false; issues: ValidationIssue[] };
   try {
-    result = schema.safeParse(input) as z.ZodSafeParseResult<z.output<S>>;
+    const parsed = schema.safeParse(input) as z.ZodSafeParseResult<z.output<S>>;
+    // zod words some issues from the input (its type): also inside the guard.
+    result = parsed.success
+      ? { ok: true, data: parsed.data }
+      : { ok: false, issues: toValidationIssues(parsed.error.issues) };
   } catch {
     throw validationError(what, [{ path: [], message: 'could not be read', code: 'unreadable' }]);
   }
-  if (!result.success) throw validationError(what, toValidationIssues(result.error.issues));
+  if (!result.ok) throw validationError(what, result.issues);
   const swept = options.sweep === false ? undefined : sweepParsed(result.data);
   if (swept !== undefined) throw validationError(what, [swept]);
   return result.data;
