@@ -33,7 +33,12 @@ const TABLES = [
 ] as const;
 
 let database: TestDatabase;
+/** The instance the calls use: `online`, or `offline` while a refusal is replayed. */
 let cb: Carebase;
+let online: Carebase;
+// No server behind it: any SQL fails with CONNECTION_FAILED, so an input it refuses with
+// VALIDATION_FAILED was refused before any SQL.
+let offline: Carebase;
 let owner: pg.Client;
 let userId: string;
 let conversationId: string;
@@ -48,6 +53,13 @@ beforeAll(async () => {
     users: { bcryptCost: 10 },
     analytics: { autoRefreshIntervalMs: 0 },
     pool: { max: 4 },
+  });
+  online = cb;
+  offline = createCarebase({
+    connectionString: 'postgres://nobody@127.0.0.1:1/none',
+    users: { bcryptCost: 10 },
+    analytics: { autoRefreshIntervalMs: 0 },
+    pool: { connectionTimeoutMs: 1000 },
   });
   owner = new pg.Client({ connectionString: database.ownerUrl });
   owner.on('error', () => {});
@@ -69,7 +81,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await owner?.end();
-  await cb?.close();
+  await offline?.close();
+  await online?.close();
   await database?.drop();
 });
 
@@ -576,6 +589,19 @@ function deliberateWrite(name: string, error: unknown): boolean {
   );
 }
 
+/** Replays `c` on the instance without a server: a refusal of the input itself repeats there. */
+async function replayOffline(c: Call): Promise<unknown> {
+  cb = offline;
+  try {
+    await c.run();
+    return undefined;
+  } catch (error) {
+    return error;
+  } finally {
+    cb = online;
+  }
+}
+
 describe('fuzz: every public method that takes input', () => {
   it(`${RUNS} calls: success or a CarebaseError, and nothing written when refused`, async () => {
     const stats = { ok: 0, refused: 0, byCode: new Map<string, number>() };
@@ -617,6 +643,14 @@ describe('fuzz: every public method that takes input', () => {
         }
         const after = await rowCounts();
         expect(after, `${c.name} threw ${error.code} and changed row counts`).toEqual(counts);
+        if (error.code === 'VALIDATION_FAILED') {
+          const replayed = await replayOffline(c);
+          const field = (error as { field?: string }).field;
+          expect(
+            isCarebaseError(replayed, 'VALIDATION_FAILED'),
+            `${c.name} refused ${field} only after SQL ran`,
+          ).toBe(true);
+        }
       }),
       { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), endOnFailure: true },
     );
