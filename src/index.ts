@@ -34,7 +34,6 @@ export {
 } from './config/pool-options.js';
 export { type ResolvedConfig, type ResolvedConnection, resolveConfig } from './config/resolve.js';
 export { Secret } from './config/secret.js';
-// --- users & sessions (issue 7) ---
 export {
   type ResolvedSessionsOptions,
   SESSION_PRESETS,
@@ -78,7 +77,6 @@ export { type Clock, type Logger, silentLogger, systemClock } from './logging/lo
 export { createPool, poolConfigFrom } from './pool/create-pool.js';
 export type { HealthReport } from './pool/health.js';
 export { type TransactionOptions, TransactionOptionsSchema } from './pool/transaction.js';
-// --- analytics (issue 9) ---
 export { AnalyticsBuffer, AnalyticsBufferOptions } from './repositories/analytics/analytics-buffer.js';
 export { AnalyticsRepository, type TrackManyResult } from './repositories/analytics/analytics-repository.js';
 export {
@@ -103,7 +101,6 @@ export {
   AnalyticsTopEventsInput,
 } from './repositories/analytics/query-input.js';
 export type { RefreshRollupsResult } from './repositories/analytics/refresh-rollups.js';
-// --- audit (issue 6) ---
 export type { AuditEntry } from './repositories/audit/audit-entry.js';
 export { AuditRepository } from './repositories/audit/audit-repository.js';
 export { AuditExportInput } from './repositories/audit/export.js';
@@ -115,7 +112,6 @@ export {
   AuditVerifyInput,
   type AuditVerifyResult,
 } from './repositories/audit/verify.js';
-// --- chat (issue 8) ---
 export {
   ChatAppendInput,
   ChatAppendManyInput,
@@ -203,5 +199,13 @@ export type { CarebaseDatabase } from './schema/database.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
 export type { SessionsTable } from './schema/sessions.js';
 export type { UsersTable } from './schema/users.js';
-
-// --- analytics (issue 9) ---
+export { EARLIEST_DATE_MS, LATEST_DATE_MS, StorableDate } from './validation/dates.js';
+export {
+  checkJson,
+  JSON_MAX_BYTES,
+  JSON_MAX_DEPTH,
+  type JsonLimits,
+  type JsonProblem,
+  jsonObjectSchema,
+} from './validation/json.js';
+export { StorableText } from './validation/text.js';

@@ -71,8 +71,7 @@ export function checkJson(value: unknown, limits: JsonLimits = {}): { value: Jso
   const add = (n: number): void => {
     bytes += n;
     // The limit is the whole value's: reported at its root.
-    if (bytes > maxBytes)
-      throw new Refused([], `must be at most ${maxBytes} bytes of JSON`, 'too_big');
+    if (bytes > maxBytes) throw new Refused([], `must be at most ${maxBytes} bytes of JSON`, 'too_big');
   };
   const refuse = (message: string, code = 'invalid_json'): never => {
     throw new Refused([...path], message, code);

@@ -18,10 +18,22 @@ import { insertMessagesCounting, type NewMessage } from './insert-messages.js';
  * LegacyChatFile.parse({ alice: [{ role: 'user', content: 'hi' }] });
  * ```
  */
-export const LegacyChatFile = z.record(
-  z.string().min(1).max(64),
-  z.array(z.looseObject({ role: ChatRoleSchema, content: ChatContent })),
-);
+export const LegacyChatFile = z
+  .custom<Record<string, unknown>>(
+    // A record would silently drop (or misread) these keys instead of refusing them.
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      !['__proto__', 'constructor', 'prototype'].some((key) => Object.hasOwn(value, key)),
+    'must be an object of usernames (no __proto__, constructor or prototype key)',
+  )
+  .pipe(
+    z.record(
+      z.string().min(1).max(64),
+      z.array(z.looseObject({ role: ChatRoleSchema, content: ChatContent })),
+    ),
+  );
 /** The legacy file as a caller passes it. */
 export type LegacyChatFile = z.input<typeof LegacyChatFile>;
 
@@ -120,8 +132,12 @@ export function legacyClientId(username: string, index: number, role: string, co
   return `legacy:${user}:${index}:${hash}`;
 }
 
-async function loadSource(source: string | unknown): Promise<unknown> {
-  if (typeof source !== 'string') return source;
+/**
+ * The file's content: the object itself, or the file at a path, parsed. Boxed, because resolving a
+ * promise with the caller's object would read its `then` (a getter or proxy could throw there).
+ */
+async function loadSource(source: string | unknown): Promise<{ readonly value: unknown }> {
+  if (typeof source !== 'string') return { value: source };
   let text: string;
   try {
     text = await readFile(source, 'utf8');
@@ -133,7 +149,7 @@ async function loadSource(source: string | unknown): Promise<unknown> {
     );
   }
   try {
-    return JSON.parse(text) as unknown;
+    return { value: JSON.parse(text) as unknown };
   } catch {
     throw new ValidationError('the chat file is not valid JSON', [
       { path: ['source'], message: 'is not valid JSON', code: 'invalid_json' },
@@ -210,7 +226,7 @@ export async function importLegacyChat(
   options: ChatImportOptions,
 ): Promise<ChatImportResult> {
   const parsedOptions = parseInput(ChatImportOptions, options, 'import options');
-  const file = parseInput(LegacyChatFile, await loadSource(source), 'legacy chat file');
+  const file = parseInput(LegacyChatFile, (await loadSource(source)).value, 'legacy chat file');
   const maxBytes = ctx.config.chat.maxMessageBytes;
   for (const [name, list] of Object.entries(file)) {
     list.forEach((message, index) => {

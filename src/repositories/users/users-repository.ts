@@ -314,7 +314,10 @@ export class UsersRepository {
    * them unless `exceptSessionId`). Audited as `user.password_change`.
    *
    * Throws `ValidationError` for a bad new password or a wrong `currentPassword` (field
-   * `currentPassword`), `NotFoundError` for an unknown user.
+   * `currentPassword`, code `invalid_current_password`), `NotFoundError` for an unknown user. A
+   * wrong `currentPassword` counts toward the login lockout (`users.lockout`) and is audited; while
+   * the account is locked, a self-service change is refused whatever is typed (code
+   * `account_locked`).
    *
    * @example
    * ```ts
@@ -423,7 +426,11 @@ export class UsersRepository {
    * is audited (`user.login`, `user.lockout`) with the IP and user agent.
    *
    * Returns `{ ok: false, reason }` for failed logins (never throws for them): show one generic
-   * message for every reason. Throws `ValidationError` for malformed input.
+   * message for every reason. Hostile field contents (NUL or lone surrogates in `login`,
+   * `password` or `userAgent`, a malformed `ip`, over-long values) fail like a wrong password:
+   * counted toward the lockout and audited with the refused fields' names, never their values.
+   * Throws `ValidationError` only for a malformed call (not an object, missing or non-string
+   * `login`/`password`, unknown keys).
    *
    * @example
    * ```ts
