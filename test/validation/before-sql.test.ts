@@ -42,11 +42,18 @@ const hostileJson: [string, () => unknown][] = [
   ['a function', () => ({ f: () => 1 })],
   ['a symbol', () => ({ s: Symbol('x') })],
   ['undefined in an array', () => ({ list: [1, undefined, 3] })],
-  ['a hole in an array', () => ({ list: [1, , 3] })], // biome-ignore lint/suspicious/noSparseArray: on purpose
+  [
+    'a hole in an array',
+    () => {
+      const list: unknown[] = [1];
+      list[2] = 3;
+      return { list };
+    },
+  ],
   ['NaN', () => ({ n: Number.NaN })],
   ['a Map', () => ({ m: new Map([[1, 2]]) })],
   ['a NUL in a string', () => ({ s: 'a\u0000b' })],
-  ['a lone surrogate in a key', () => ({ ['\uD800']: 1 })],
+  ['a lone surrogate in a key', () => Object.fromEntries([['\uD800', 1]])],
   [
     'a throwing getter',
     () => ({
