@@ -9,6 +9,13 @@
  *   `refreshRollups`), so the app role maintains them itself; they are not evidence.
  * - Partitions, sealing and analytics retention go through the SECURITY DEFINER functions listed
  *   in {@link APP_ROLE_FUNCTIONS}; audit retention (dropping audit partitions) is owner-only.
+ *
+ * @example
+ * ```ts
+ * import { APP_ROLE_TABLE_PRIVILEGES } from 'carebase/migration';
+ * // A deploy check: the app role may never change audit rows.
+ * console.assert(!APP_ROLE_TABLE_PRIVILEGES.audit_log?.includes('UPDATE'));
+ * ```
  */
 export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]>> = Object.freeze({
   users: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
@@ -31,6 +38,12 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
 /**
  * The functions the app role may execute beyond those open to everyone: the owner's SECURITY
  * DEFINER functions for run-time bookkeeping, and `audit_verify` (SECURITY INVOKER, read-only).
+ *
+ * @example
+ * ```ts
+ * import { APP_ROLE_FUNCTIONS } from 'carebase/migration';
+ * for (const fn of APP_ROLE_FUNCTIONS) console.log(`GRANT EXECUTE ON FUNCTION carebase.${fn}`);
+ * ```
  */
 export const APP_ROLE_FUNCTIONS: readonly string[] = Object.freeze([
   'audit_seal()',

@@ -33,7 +33,16 @@ export const GrantAppRoleOptionsSchema = z.strictObject({
   createRole: z.boolean().optional(),
 });
 
-/** Options of {@link grantAppRole}; see {@link GrantAppRoleOptionsSchema}. */
+/**
+ * Options of {@link grantAppRole}; see {@link GrantAppRoleOptionsSchema}.
+ *
+ * @example
+ * ```ts
+ * import { type GrantAppRoleOptions, grantAppRole } from 'carebase/migration';
+ * const options: GrantAppRoleOptions = { role: 'carebase_app', schema: 'carebase' };
+ * await grantAppRole(process.env.OWNER_DATABASE_URL!, options);
+ * ```
+ */
 export type GrantAppRoleOptions = z.input<typeof GrantAppRoleOptionsSchema>;
 
 /**
@@ -42,7 +51,9 @@ export type GrantAppRoleOptions = z.input<typeof GrantAppRoleOptionsSchema>;
  * @example
  * ```ts
  * import { type GrantAppRoleResult, grantAppRole } from 'carebase/migration';
- * const { role, created }: GrantAppRoleResult = await grantAppRole(ownerUrl, { role: 'carebase_app' });
+ * const { role, created }: GrantAppRoleResult = await grantAppRole(process.env.OWNER_DATABASE_URL!, {
+ *   role: 'carebase_app',
+ * });
  * console.log(created ? `created ${role}` : `${role}'s privileges reset`);
  * ```
  */

@@ -1,8 +1,24 @@
 import { z } from 'zod';
 
-/** The earliest instant carebase accepts: 1900-01-01T00:00:00Z. */
+/**
+ * The earliest instant carebase accepts: 1900-01-01T00:00:00Z.
+ *
+ * @example
+ * ```ts
+ * import { EARLIEST_DATE_MS } from 'carebase';
+ * const from = new Date(Math.max(EARLIEST_DATE_MS, Date.parse(req.query.from as string)));
+ * ```
+ */
 export const EARLIEST_DATE_MS = Date.UTC(1900, 0, 1);
-/** The latest instant carebase accepts: 9999-12-31T23:59:59.999Z. */
+/**
+ * The latest instant carebase accepts: 9999-12-31T23:59:59.999Z.
+ *
+ * @example
+ * ```ts
+ * import { LATEST_DATE_MS } from 'carebase';
+ * const to = new Date(Math.min(LATEST_DATE_MS, Date.now() + 86_400_000));
+ * ```
+ */
 export const LATEST_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**

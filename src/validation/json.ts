@@ -25,12 +25,41 @@ export interface JsonLimits {
   readonly maxBytes?: number;
 }
 
-/** The default nesting limit of stored JSON values. */
+/**
+ * The default nesting limit of stored JSON values.
+ *
+ * @example
+ * ```ts
+ * import { JSON_MAX_DEPTH, jsonObjectSchema } from 'carebase';
+ * const Shallow = jsonObjectSchema({ maxDepth: Math.min(8, JSON_MAX_DEPTH) });
+ * ```
+ */
 export const JSON_MAX_DEPTH = 32;
-/** The default size limit of stored JSON values, in bytes. */
+/**
+ * The default size limit of stored JSON values, in bytes.
+ *
+ * @example
+ * ```ts
+ * import { JSON_MAX_BYTES } from 'carebase';
+ * // Refuse an over-large metadata field at the edge of a request handler.
+ * const tooLarge = Buffer.byteLength(JSON.stringify(req.body.metadata ?? {})) > JSON_MAX_BYTES;
+ * ```
+ */
 export const JSON_MAX_BYTES = 262_144;
 
-/** A refused JSON value: where (path inside the value) and why, never the value itself. */
+/**
+ * A refused JSON value: where (path inside the value) and why, never the value itself.
+ *
+ * @example
+ * ```ts
+ * import { checkJson, type JsonProblem } from 'carebase';
+ * const result = checkJson({ a: [1, 10n] });
+ * if ('message' in result) {
+ *   const problem: JsonProblem = result;
+ *   console.log(problem.path.join('.'), problem.code); // a.1 invalid_json
+ * }
+ * ```
+ */
 export interface JsonProblem {
   readonly path: readonly (string | number)[];
   readonly message: string;
@@ -61,6 +90,15 @@ class Refused extends Error {
  * `undefined` is left out, as in `JSON.stringify`. Refused, never stripped or rewritten: cycles,
  * deeper nesting than `maxDepth`, more than `maxBytes`, BigInt, functions, symbols (as values or
  * keys), `NaN`/`Infinity`, class instances (Map, Buffer, ...), and anything whose reading throws.
+ *
+ * @example
+ * ```ts
+ * import { checkJson } from 'carebase';
+ * const cyclic: Record<string, unknown> = {};
+ * cyclic.self = cyclic;
+ * console.log(checkJson(cyclic)); // { path: ['self'], message: 'must not contain a cycle', code: 'cycle' }
+ * console.log(checkJson({ at: new Date(0) })); // { value: { at: '1970-01-01T00:00:00.000Z' } }
+ * ```
  */
 export function checkJson(value: unknown, limits: JsonLimits = {}): { value: JsonValue } | JsonProblem {
   const maxDepth = limits.maxDepth ?? JSON_MAX_DEPTH;

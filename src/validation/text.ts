@@ -17,7 +17,7 @@ export function textProblem(value: string): string | undefined {
 }
 
 /**
- * A string PostgreSQL can store: no NUL, no lone surrogate (see {@link textProblem}).
+ * A string PostgreSQL can store: no NUL (U+0000), no lone UTF-16 surrogate (refused, never rewritten).
  *
  * @example
  * ```ts
