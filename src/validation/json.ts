@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { JsonValue } from '../schema/audit.js';
 import { dateProblem } from './dates.js';
-import { textProblem } from './text.js';
+import { isStorableText, textProblem } from './text.js';
 
 /**
  * Limits of a JSON value carebase stores (chat metadata, audit `changes` and `metadata`, analytics
@@ -67,7 +67,7 @@ export interface JsonProblem {
 }
 
 /** Keys refused in JSON objects: they change or hide an object's prototype in JavaScript readers. */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype', 'toJSON']);
 
 class Refused extends Error {
   constructor(
@@ -101,112 +101,139 @@ class Refused extends Error {
  * ```
  */
 export function checkJson(value: unknown, limits: JsonLimits = {}): { value: JsonValue } | JsonProblem {
-  const maxDepth = limits.maxDepth ?? JSON_MAX_DEPTH;
-  const maxBytes = limits.maxBytes ?? JSON_MAX_BYTES;
-  const ancestors = new Set<object>();
-  const path: (string | number)[] = [];
-  let bytes = 0;
-  const add = (n: number): void => {
-    bytes += n;
+  const walker = new JsonWalker(limits.maxDepth ?? JSON_MAX_DEPTH, limits.maxBytes ?? JSON_MAX_BYTES);
+  try {
+    return { value: walker.walk(value, 0) };
+  } catch (error) {
+    if (error instanceof Refused) return { path: error.path, message: error.problem, code: error.issueCode };
+    // A getter or proxy trap threw (or the walk ran out of stack): refused where it happened.
+    return { path: [...walker.path], message: 'could not be read as JSON', code: 'unreadable' };
+  }
+}
+
+/** One {@link checkJson} pass (a class, so the hot path allocates no closures per value). */
+class JsonWalker {
+  /** Where the walk is: keys and indexes from the root. */
+  readonly path: (string | number)[] = [];
+  /** The objects and arrays enclosing the current value (a cycle returns to one of them). */
+  readonly #ancestors: object[] = [];
+  #bytes = 0;
+
+  constructor(
+    readonly maxDepth: number,
+    readonly maxBytes: number,
+  ) {}
+
+  #add(n: number): void {
+    this.#bytes += n;
     // The limit is the whole value's: reported at its root.
-    if (bytes > maxBytes) throw new Refused([], `must be at most ${maxBytes} bytes of JSON`, 'too_big');
-  };
-  const refuse = (message: string, code = 'invalid_json'): never => {
-    throw new Refused([...path], message, code);
-  };
-  const walk = (node: unknown, depth: number): JsonValue => {
+    if (this.#bytes > this.maxBytes) {
+      throw new Refused([], `must be at most ${this.maxBytes} bytes of JSON`, 'too_big');
+    }
+  }
+
+  #refuse(message: string, code = 'invalid_json'): never {
+    throw new Refused([...this.path], message, code);
+  }
+
+  walk(node: unknown, depth: number): JsonValue {
     switch (typeof node) {
       case 'string': {
-        const problem = textProblem(node);
-        if (problem !== undefined) refuse(problem, 'invalid_text');
-        add(Buffer.byteLength(node, 'utf8') + 2);
+        if (!isStorableText(node)) this.#refuse(textProblem(node) ?? 'invalid text', 'invalid_text');
+        // UTF-8 bytes: at most 3 per UTF-16 unit; counted exactly only near the limit.
+        this.#add(
+          (node.length * 3 + this.#bytes <= this.maxBytes ? node.length : Buffer.byteLength(node)) + 2,
+        );
         return node;
       }
       case 'number':
-        if (!Number.isFinite(node)) refuse('must be a finite number (NaN and Infinity are not JSON)');
-        add(String(node).length);
+        if (!Number.isFinite(node)) this.#refuse('must be a finite number (NaN and Infinity are not JSON)');
+        this.#add(String(node).length);
         return node;
       case 'boolean':
-        add(5);
+        this.#add(5);
         return node;
       case 'bigint':
-        return refuse('must not contain a BigInt (not JSON)');
+        return this.#refuse('must not contain a BigInt (not JSON)');
       case 'function':
-        return refuse('must not contain a function (not JSON)');
+        return this.#refuse('must not contain a function (not JSON)');
       case 'symbol':
-        return refuse('must not contain a symbol (not JSON)');
+        return this.#refuse('must not contain a symbol (not JSON)');
       case 'undefined':
-        return refuse('must not be undefined (not JSON)');
+        return this.#refuse('must not be undefined (not JSON)');
       default:
         break;
     }
     if (node === null) {
-      add(4);
+      this.#add(4);
       return null;
     }
     const object = node as object;
-    if (node instanceof Date) {
-      const problem = dateProblem(node);
-      if (problem !== undefined) refuse(problem, 'invalid_date');
-      add(26);
-      return node.toISOString();
+    if (object instanceof Date) {
+      const problem = dateProblem(object);
+      if (problem !== undefined) this.#refuse(problem, 'invalid_date');
+      this.#add(26);
+      return object.toISOString();
     }
-    if (depth >= maxDepth) refuse(`must be nested at most ${maxDepth} levels deep`, 'too_deep');
-    if (ancestors.has(object)) refuse('must not contain a cycle', 'cycle');
-    ancestors.add(object);
-    try {
-      if (Array.isArray(object)) {
-        const length = object.length;
-        if (length > maxBytes) throw new Refused([], `must be at most ${maxBytes} bytes of JSON`, 'too_big');
-        add(2);
-        const copy: JsonValue[] = [];
-        for (let i = 0; i < length; i++) {
-          path.push(i);
-          if (!(i in object)) refuse('must not have holes (not JSON)');
-          const element: unknown = object[i];
-          if (element === undefined) refuse('must not be undefined (not JSON)');
-          if (i > 0) add(1);
-          copy.push(walk(element, depth + 1));
-          path.pop();
-        }
-        return copy;
-      }
-      const proto: unknown = Object.getPrototypeOf(object);
-      if (proto !== Object.prototype && proto !== null) {
-        refuse('must be a plain object, array or primitive (not a class instance)');
-      }
-      add(2);
-      const copy: { [key: string]: JsonValue } = {};
-      let first = true;
-      for (const key of Reflect.ownKeys(object)) {
-        if (typeof key === 'symbol') refuse('must not have symbol keys (not JSON)');
-        const name = key as string;
-        path.push(name);
-        const descriptor = Reflect.getOwnPropertyDescriptor(object, name);
-        if (descriptor?.enumerable !== true) refuse('must not have non-enumerable properties');
-        if (FORBIDDEN_KEYS.has(name)) refuse(`must not use the key "${name}"`, 'forbidden_key');
-        if (name === 'toJSON') refuse('must not define toJSON', 'forbidden_key');
-        const keyProblem = textProblem(name);
-        if (keyProblem !== undefined) refuse(`key ${keyProblem}`, 'invalid_text');
-        const inner: unknown = (object as Record<string, unknown>)[name];
-        if (inner !== undefined) {
-          add(Buffer.byteLength(name, 'utf8') + (first ? 3 : 4));
-          first = false;
-          copy[name] = walk(inner, depth + 1);
-        }
-        path.pop();
-      }
-      return copy;
-    } finally {
-      ancestors.delete(object);
+    if (depth >= this.maxDepth)
+      this.#refuse(`must be nested at most ${this.maxDepth} levels deep`, 'too_deep');
+    if (this.#ancestors.includes(object)) this.#refuse('must not contain a cycle', 'cycle');
+    this.#ancestors.push(object);
+    const copy = Array.isArray(object) ? this.#array(object, depth) : this.#object(object, depth);
+    this.#ancestors.pop();
+    return copy;
+  }
+
+  #array(array: readonly unknown[], depth: number): JsonValue[] {
+    const length = array.length;
+    if (length > this.maxBytes)
+      throw new Refused([], `must be at most ${this.maxBytes} bytes of JSON`, 'too_big');
+    this.#add(length === 0 ? 2 : length + 1); // brackets and commas
+    const copy: JsonValue[] = [];
+    for (let i = 0; i < length; i++) {
+      this.path.push(i);
+      if (!(i in array)) this.#refuse('must not have holes (not JSON)');
+      const element: unknown = array[i];
+      if (element === undefined) this.#refuse('must not be undefined (not JSON)');
+      copy.push(this.walk(element, depth + 1));
+      this.path.pop();
     }
-  };
-  try {
-    return { value: walk(value, 0) };
-  } catch (error) {
-    if (error instanceof Refused) return { path: error.path, message: error.problem, code: error.issueCode };
-    // A getter or proxy trap threw (or the walk ran out of stack): refused where it happened.
-    return { path: [...path], message: 'could not be read as JSON', code: 'unreadable' };
+    return copy;
+  }
+
+  #object(object: object, depth: number): { [key: string]: JsonValue } {
+    const proto: unknown = Object.getPrototypeOf(object);
+    if (proto !== Object.prototype && proto !== null) {
+      this.#refuse('must be a plain object, array or primitive (not a class instance)');
+    }
+    const keys = Object.keys(object);
+    const own = Reflect.ownKeys(object);
+    if (own.length !== keys.length) {
+      // Symbol keys or non-enumerable properties: JSON.stringify would silently drop them.
+      const hidden = own.find((key) => typeof key === 'symbol' || !keys.includes(key));
+      if (typeof hidden === 'string') this.path.push(hidden);
+      this.#refuse(
+        typeof hidden === 'symbol'
+          ? 'must not have symbol keys (not JSON)'
+          : 'must not have non-enumerable properties',
+      );
+    }
+    this.#add(2);
+    const copy: { [key: string]: JsonValue } = {};
+    let first = true;
+    for (const name of keys) {
+      this.path.push(name);
+      if (FORBIDDEN_KEYS.has(name)) this.#refuse(`must not use the key "${name}"`, 'forbidden_key');
+      if (!isStorableText(name)) this.#refuse(`key ${textProblem(name) ?? 'invalid text'}`, 'invalid_text');
+      const inner: unknown = (object as Record<string, unknown>)[name];
+      if (inner !== undefined) {
+        this.#add(name.length + (first ? 3 : 4));
+        first = false;
+        copy[name] = this.walk(inner, depth + 1);
+      }
+      this.path.pop();
+    }
+    return copy;
   }
 }
 

@@ -3,6 +3,11 @@ import { z } from 'zod';
 /** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** Whether `value` can be stored as PostgreSQL text (the fast check of {@link textProblem}). */
+export function isStorableText(value: string): boolean {
+  return !value.includes('\u0000') && (value as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
 /**
  * Why `value` cannot be stored as PostgreSQL text (or a JSON string), or `undefined` when it can:
  * a NUL character (U+0000), which PostgreSQL text and jsonb cannot hold, or a lone UTF-16
