@@ -12,7 +12,7 @@ const built = existsSync(`${root}/dist/index.js`) && existsSync(`${root}/dist/in
 let database: TestDatabase;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
+  database = await createTestDatabase({ role: 'owner' }); // migrates its own schemas
 });
 
 afterAll(async () => {

@@ -7,6 +7,9 @@ import { afterAll, describe, expect, test, vi } from 'vitest';
 
 const serverUrl = process.env.CAREBASE_TEST_DATABASE_URL as string;
 const templatesToDrop = new Set<string>();
+// These tests are about the databases themselves (they create tables in public, seed, clone):
+// as the owner, the default outside this suite. The app role has its own test below.
+process.env.CAREBASE_TEST_ROLE = 'owner';
 
 async function admin<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
   const client = new pg.Client({ connectionString: serverUrl });
@@ -41,6 +44,23 @@ afterAll(async () => {
 });
 
 describe('createTestDatabase', () => {
+  test("role: 'app' connects as a least-privilege role of its own, dropped with the database", async () => {
+    const database = await createTestDatabase({ role: 'app' });
+    const role = decodeURIComponent(new URL(database.url).username);
+    expect(database.role).toBe('app');
+    expect(role).toBe(`${database.name}_app`);
+    expect(new URL(database.ownerUrl).username).toBe(new URL(serverUrl).username);
+    const { rows } = await sql<{ user: string }>`select current_user as user`.execute(database.db.db);
+    expect(rows[0]?.user).toBe(role);
+    const refused = await sql`create table carebase.x (id int)`
+      .execute(database.db.db)
+      .catch((e: unknown) => e);
+    expect((refused as { sqlState?: string }).sqlState).toBe('42501');
+    expect((await database.db.health()).pendingMigrations).toBe(0);
+    await database.drop();
+    expect(await admin('select 1 from pg_roles where rolname = $1', [role])).toEqual([]);
+  });
+
   test('clones a fully migrated database; drop() leaves nothing', async () => {
     const database = await createTestDatabase();
     expect(database.name).toMatch(/^carebase_test_[0-9a-f]{12}$/);
