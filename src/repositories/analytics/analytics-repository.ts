@@ -1,6 +1,7 @@
 import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
 import { parseInput } from '../../errors/validation.js';
+import { qualifiedName } from '../../sql/identifier.js';
 import { RepositoryContext } from '../context.js';
 import { AnalyticsBuffer, AnalyticsBufferOptions } from './analytics-buffer.js';
 import { AnalyticsRetentionInput, type AnalyticsRetentionResult, applyRetention } from './apply-retention.js';
@@ -303,7 +304,7 @@ export class AnalyticsRepository {
 
   #singleInsertText(): string {
     if (this.#insertText === undefined) {
-      this.#insertText = `insert into "${this.#ctx.config.schema}".analytics_events (occurred_at, user_id, session_id, event_type, event_name, data) values ($1, $2, $3, $4, $5, $6)`;
+      this.#insertText = `insert into ${qualifiedName(this.#ctx.config.schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data) values ($1, $2, $3, $4, $5, $6)`;
       this.#ctx.runtime.prepared.register(this.#insertText);
     }
     return this.#insertText;

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { toCarebaseError } from '../../errors/map-error.js';
+import { qualifiedName } from '../../sql/identifier.js';
 import type { CarebaseRuntime, RepositoryContext } from '../context.js';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryCopyRows } from './copy-binary.js';
 import type { PreparedEvent } from './event-input.js';
@@ -99,7 +100,7 @@ function* preparingChunks(
 
 /** Runs one binary-format COPY of `chunks` on a pooled connection; atomic (one statement). */
 async function copyChunks(ctx: RepositoryContext, chunks: Iterable<Buffer>): Promise<void> {
-  const table = `"${ctx.config.schema}".analytics_events`;
+  const table = qualifiedName(ctx.config.schema, 'analytics_events');
   let client: pg.PoolClient;
   try {
     client = await ctx.runtime.pool.connect();

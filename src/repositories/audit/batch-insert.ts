@@ -1,5 +1,6 @@
 import { CompiledQuery } from 'kysely';
 import { DriverErrorSummary } from '../../errors/map-error.js';
+import { quoteIdentifier } from '../../sql/identifier.js';
 import type { CarebaseRuntime } from '../context.js';
 import { auditSealerOf } from './sealer.js';
 
@@ -92,7 +93,7 @@ export class AuditBatchInsert {
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
-    const schema = `"${runtime.config.schema.replaceAll('"', '""')}"`;
+    const schema = quoteIdentifier(runtime.config.schema);
     const arrays = ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
     this.#insertSql = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) select * from unnest(${arrays})`;
     // audit_seal() is volatile: each of its queries takes a fresh snapshot after the statement's

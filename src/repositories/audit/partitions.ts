@@ -1,4 +1,5 @@
 import { CompiledQuery } from 'kysely';
+import { quoteIdentifier } from '../../sql/identifier.js';
 import type { CarebaseRuntime, RepositoryContext } from '../context.js';
 
 /** Months (UTC `YYYY-MM`) known to have committed partitions, per carebase instance. */
@@ -34,7 +35,7 @@ export async function ensureAuditPartition(
   // A first write into the current month also keeps the next months created ahead.
   const current = monthKey(ctx.now()) === key;
   const monthsAhead = options.monthsAhead ?? (current ? ctx.config.audit.partitionsAhead : 0);
-  const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
+  const schema = quoteIdentifier(ctx.config.schema);
   const result = await ctx.db.executeQuery<{ created: number }>(
     CompiledQuery.raw(`select ${schema}.audit_ensure_partitions($1::timestamptz, $2::int) as created`, [
       at,

@@ -3,6 +3,7 @@ import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
 import { ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../errors/validation.js';
+import { quoteIdentifier } from '../../sql/identifier.js';
 import type { RepositoryContext } from '../context.js';
 import { AUDIT_INSERT_COLUMNS, type AuditInsertValues, auditBatchInsertOf } from './batch-insert.js';
 import { ensureAuditPartition } from './partitions.js';
@@ -69,7 +70,7 @@ const insertSql = new Map<string, string>();
 function insertSqlFor(ctx: RepositoryContext): string {
   let text = insertSql.get(ctx.config.schema);
   if (text === undefined) {
-    const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
+    const schema = quoteIdentifier(ctx.config.schema);
     text = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`;
     insertSql.set(ctx.config.schema, text);
   }

@@ -1,4 +1,5 @@
 import { CompiledQuery } from 'kysely';
+import { quoteIdentifier } from '../../sql/identifier.js';
 import type { CarebaseRuntime } from '../context.js';
 
 /** How many sealing passes one instance keeps in flight (they queue on the database lock). */
@@ -24,7 +25,7 @@ export class AuditSealer {
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
-    const schema = `"${runtime.config.schema.replaceAll('"', '""')}"`;
+    const schema = quoteIdentifier(runtime.config.schema);
     // One statement, one round trip, in its own implicit transaction: the local setting applies to
     // that transaction's commit (see #run).
     this.#sql = `select set_config('synchronous_commit', 'off', true) as relaxed, ${schema}.audit_seal() as sealed`;

@@ -1,4 +1,5 @@
 import { CompiledQuery } from 'kysely';
+import { qualifiedName } from '../../sql/identifier.js';
 import type { RepositoryContext } from '../context.js';
 
 /** Exact, session-independent text of a timestamptz (UTC, microseconds) for cursors and exports. */
@@ -25,7 +26,7 @@ export function preparedQuery(
   const cacheKey = `${schema}\u0000${key}`;
   let text = cache.get(cacheKey);
   if (text === undefined) {
-    text = build((name) => `"${schema}"."${name}"`);
+    text = build((name) => qualifiedName(schema, name));
     cache.set(cacheKey, text);
   }
   ctx.runtime.prepared.register(text);
