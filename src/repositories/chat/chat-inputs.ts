@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 
 /**
  * Zod schemas of every `cb.chat` method's input, exported so hosts can validate requests with the
@@ -11,7 +12,7 @@ const userId = z.uuid();
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const conversationId = z.uuid();
 const limit = z.number().int().min(1).max(10_000);
-const cursor = z.string().min(1).max(1_000);
+const cursor = z.string().min(1).max(MAX_CURSOR_LENGTH);
 
 /**
  * Message content: any well-formed Unicode text without NUL (U+0000), which PostgreSQL text cannot

@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { parseInput } from '../../errors/validation.js';
 import type { JsonValue } from '../../schema/audit.js';
+import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import type { RepositoryContext } from '../context.js';
-import { exactTimestamp } from './sql-text.js';
 
 /**
  * A user's chat history as plain JSON, for a data-subject access export.

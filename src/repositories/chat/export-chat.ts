@@ -3,10 +3,10 @@ import { type ControlledTransaction, sql } from 'kysely';
 import { toCarebaseError } from '../../errors/map-error.js';
 import type { CarebaseDatabase } from '../../schema/database.js';
 import { csvRecord } from '../../sql/csv.js';
+import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import { RepositoryContext } from '../context.js';
 import { assertConversationOwner } from './ownership.js';
-import { exactTimestamp } from './sql-text.js';
 
 /**
  * Version of the export format (the `version` field of the first record); bumped only on an

@@ -1,8 +1,9 @@
+import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
+import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatMessage, type ChatPage, type MessageRow, toChatMessage } from './chat-types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
 import { assertConversationOwner } from './ownership.js';
-import { EXACT_TIMESTAMP, exactTimestamp, preparedQuery } from './sql-text.js';
+import { preparedQuery } from './sql-text.js';
 
 /** Parsed `history()` input. */
 export interface HistoryQuery {
@@ -15,6 +16,12 @@ export interface HistoryQuery {
 }
 
 type HistoryRow = MessageRow & { sort_key: string };
+
+/** Cursors of `history()`, one kind per order. */
+const HISTORY_CURSORS: Record<'asc' | 'desc', CursorSpec> = {
+  asc: { kind: 'history-asc', key: CURSOR_PATTERNS.timestamp, id: CURSOR_PATTERNS.bigint },
+  desc: { kind: 'history-desc', key: CURSOR_PATTERNS.timestamp, id: CURSOR_PATTERNS.bigint },
+};
 
 const SELECT = `select id, user_id, conversation_id, client_id, role, content, metadata, created_at,
   ${exactTimestamp('created_at')} as sort_key`;
@@ -38,7 +45,7 @@ export async function historyPage(
   query: HistoryQuery,
 ): Promise<ChatPage<ChatMessage>> {
   const asc = query.order === 'asc';
-  const kind = asc ? 'history-asc' : 'history-desc';
+  const spec = HISTORY_CURSORS[query.order];
   let rows: HistoryRow[];
   if (query.offset !== undefined) {
     const compiled = preparedQuery(
@@ -57,7 +64,7 @@ export async function historyPage(
     let key = asc ? '-infinity' : 'infinity';
     let id = asc ? '0' : '9223372036854775807';
     if (query.cursor !== undefined) {
-      const position = decodeCursor(query.cursor, kind, EXACT_TIMESTAMP, /^\d{1,19}$/);
+      const position = decodeCursor(spec, query.cursor);
       key = position.key;
       id = position.id;
     }
@@ -75,14 +82,7 @@ order by created_at ${query.order}, id ${query.order} limit $5`,
   if (rows.length === 0 && query.conversationId !== undefined) {
     await assertConversationOwner(ctx, query.userId, query.conversationId);
   }
-  const more = rows.length > query.limit;
-  const page = more ? rows.slice(0, query.limit) : rows;
-  const last = page[page.length - 1];
-  return {
-    items: page.map(toChatMessage),
-    nextCursor:
-      more && last !== undefined ? encodeCursor({ kind, key: last.sort_key, id: last.id }) : undefined,
-  };
+  return keysetPage(rows, query.limit, toChatMessage, spec, (row) => ({ key: row.sort_key, id: row.id }));
 }
 
 /**

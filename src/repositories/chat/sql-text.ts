@@ -2,13 +2,6 @@ import { CompiledQuery } from 'kysely';
 import { qualifiedName } from '../../sql/identifier.js';
 import type { RepositoryContext } from '../context.js';
 
-/** Exact, session-independent text of a timestamptz (UTC, microseconds) for cursors and exports. */
-export const exactTimestamp = (column: string): string =>
-  `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-
-/** Matches {@link exactTimestamp}'s output (and the infinities used as open cursor bounds). */
-export const EXACT_TIMESTAMP = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z|-?infinity)$/;
-
 const cache = new Map<string, string>();
 
 /**

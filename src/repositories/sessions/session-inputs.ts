@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 
 /**
  * Input of `cb.sessions.create`.
@@ -75,7 +76,7 @@ export const SessionListInput = z.strictObject({
   /** @default 100 */
   limit: z.number().int().min(1).max(1000).default(100),
   /** The `nextCursor` of the previous page. */
-  cursor: z.string().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
 /** Options of `cb.sessions.listForUser`. */
 export type SessionListInput = z.input<typeof SessionListInput>;

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 
 /**
  * bcrypt reads at most this many bytes of a password; longer ones are refused, not truncated.
@@ -136,7 +137,7 @@ export const UserListInput = z.strictObject({
   /** @default 50 */
   limit: z.number().int().min(1).max(500).default(50),
   /** The `nextCursor` of the previous page. */
-  cursor: z.string().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
 /** Input of `cb.users.list`. */
 export type UserListInput = z.input<typeof UserListInput>;
