@@ -12,7 +12,8 @@ import { migrationStatus } from './migration/status.js';
 import type { MigrationSource } from './migration/types.js';
 import { createPool } from './pool/create-pool.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
-import { CarebaseKyselyPool, PreparedStatements } from './pool/kysely-pool.js';
+import { CarebaseKyselyPool } from './pool/kysely-pool.js';
+import { PreparedStatements } from './pool/prepared-statements.js';
 import { runTransaction, type TransactionOptions } from './pool/transaction.js';
 import { AnalyticsRepository } from './repositories/analytics/analytics-repository.js';
 // --- audit (issue 6) imports ---

@@ -3,7 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
-import type { PreparedStatements } from '../pool/kysely-pool.js';
+import type { PreparedStatements } from '../pool/prepared-statements.js';
 import { runTransaction, type TransactionOptions } from '../pool/transaction.js';
 import type { CarebaseDatabase } from '../schema/database.js';
 

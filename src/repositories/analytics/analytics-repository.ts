@@ -1,4 +1,3 @@
-import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
 import { parseInput } from '../../errors/validation.js';
 import { qualifiedName } from '../../sql/identifier.js';
@@ -70,7 +69,6 @@ const lastChecked = new WeakMap<object, number>();
  */
 export class AnalyticsRepository {
   readonly #ctx: RepositoryContext;
-  #insertText: string | undefined;
 
   /** @internal Use `cb.analytics`. */
   constructor(ctx: RepositoryContext) {
@@ -95,16 +93,21 @@ export class AnalyticsRepository {
     const prepared = prepareEvent(event, ctx.config.analytics, ctx.now());
     if (Array.isArray(prepared)) throwEventIssues(prepared, []);
     await ensureEventPartitions(ctx, [prepared]);
-    const text = this.#singleInsertText();
+    const schema = ctx.config.schema;
     await ctx.db.executeQuery(
-      CompiledQuery.raw(text, [
-        prepared.occurredAt,
-        prepared.userId,
-        prepared.sessionId,
-        prepared.eventType,
-        prepared.eventName,
-        prepared.data,
-      ]),
+      ctx.runtime.prepared.query(
+        'analytics.track',
+        () =>
+          `insert into ${qualifiedName(schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data) values ($1, $2, $3, $4, $5, $6)`,
+        [
+          prepared.occurredAt,
+          prepared.userId,
+          prepared.sessionId,
+          prepared.eventType,
+          prepared.eventName,
+          prepared.data,
+        ],
+      ),
     );
   }
 
@@ -300,14 +303,6 @@ export class AnalyticsRepository {
   async applyRetention(input: AnalyticsRetentionInput): Promise<AnalyticsRetentionResult> {
     const parsed = parseInput(AnalyticsRetentionInput, input, 'analytics retention');
     return applyRetention(this.#ctx, parsed.keepMonths);
-  }
-
-  #singleInsertText(): string {
-    if (this.#insertText === undefined) {
-      this.#insertText = `insert into ${qualifiedName(this.#ctx.config.schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data) values ($1, $2, $3, $4, $5, $6)`;
-      this.#ctx.runtime.prepared.register(this.#insertText);
-    }
-    return this.#insertText;
   }
 
   #maybeRefresh(): void {

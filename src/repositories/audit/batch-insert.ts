@@ -95,12 +95,15 @@ export class AuditBatchInsert {
     this.#runtime = runtime;
     const schema = quoteIdentifier(runtime.config.schema);
     const arrays = ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
-    this.#insertSql = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) select * from unnest(${arrays})`;
+    const insertSql = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) select * from unnest(${arrays})`;
+    this.#insertSql = runtime.prepared.get('audit.group-insert', () => insertSql).sql;
     // audit_seal() is volatile: each of its queries takes a fresh snapshot after the statement's
     // own insert (which the aggregate runs to completion first), so it sees and seals the group.
-    this.#insertAndSealSql = `with inserted as (${this.#insertSql} returning 1) select ${schema}.audit_seal() as sealed from (select count(*) from inserted) as done`;
-    runtime.prepared.register(this.#insertSql);
-    runtime.prepared.register(this.#insertAndSealSql);
+    this.#insertAndSealSql = runtime.prepared.get(
+      'audit.group-insert-and-seal',
+      () =>
+        `with inserted as (${insertSql} returning 1) select ${schema}.audit_seal() as sealed from (select count(*) from inserted) as done`,
+    ).sql;
   }
 
   /**

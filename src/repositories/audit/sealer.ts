@@ -25,11 +25,13 @@ export class AuditSealer {
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
-    const schema = quoteIdentifier(runtime.config.schema);
     // One statement, one round trip, in its own implicit transaction: the local setting applies to
     // that transaction's commit (see #run).
-    this.#sql = `select set_config('synchronous_commit', 'off', true) as relaxed, ${schema}.audit_seal() as sealed`;
-    runtime.prepared.register(this.#sql);
+    this.#sql = runtime.prepared.get(
+      'audit.seal',
+      () =>
+        `select set_config('synchronous_commit', 'off', true) as relaxed, ${quoteIdentifier(runtime.config.schema)}.audit_seal() as sealed`,
+    ).sql;
   }
 
   /** Runs (or joins a not yet sent) sealing pass that covers every entry committed before this call. */
