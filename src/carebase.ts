@@ -20,12 +20,7 @@ import { AnalyticsRepository } from './repositories/analytics/analytics-reposito
 import { AuditRepository } from './repositories/audit/audit-repository.js';
 // --- chat (issue 8) import ---
 import { ChatRepository } from './repositories/chat/chat-repository.js';
-import {
-  type ActorInput,
-  ActorSchema,
-  type CarebaseRuntime,
-  RepositoryContext,
-} from './repositories/context.js';
+import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
@@ -295,13 +290,14 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
   }
 
   /**
-   * Closes the pool. Idempotent; waits for checked-out connections to be released. Afterwards,
-   * every call fails with `ClosedError`.
+   * Closes the instance: first awaits the work its per-instance state owns (the runtime's close
+   * hook), then closes the pool. Idempotent; waits for checked-out connections to be released.
+   * Afterwards, every call fails with `ClosedError`.
    */
   close(): Promise<void> {
     // Ends the pool through the adapter rather than destroying Kysely, so later calls reach the
     // adapter and fail with ClosedError instead of Kysely's untyped "driver destroyed" error.
-    this.#closing ??= this.#kyselyPool.end();
+    this.#closing ??= this.#runtime.close().then(() => this.#kyselyPool.end());
     return this.#closing;
   }
 
@@ -380,5 +376,5 @@ export function createCarebase(options: CarebaseOptions = {}, extras: CreateCare
   const db = new Kysely<CarebaseDatabase>({
     dialect: new PostgresDialect({ pool: kyselyPool, cursor: Cursor }),
   }).withSchema(config.schema);
-  return new Carebase({ config, pool, prepared, db }, kyselyPool);
+  return new Carebase(new CarebaseRuntime({ config, pool, prepared, db }), kyselyPool);
 }

@@ -4,6 +4,7 @@ import { qualifiedName } from '../../sql/identifier.js';
 import { RepositoryContext } from '../context.js';
 import { AnalyticsBuffer, AnalyticsBufferOptions } from './analytics-buffer.js';
 import { AnalyticsRetentionInput, type AnalyticsRetentionResult, applyRetention } from './apply-retention.js';
+import { backgroundRefreshOf } from './background-refresh.js';
 import {
   type AnalyticsEventInput,
   type PreparedEvent,
@@ -46,11 +47,6 @@ export interface TrackManyResult {
 }
 
 const EventsArray = z.array(z.unknown());
-
-/** Background refreshes in flight, per carebase instance. */
-const refreshing = new WeakMap<object, Promise<unknown>>();
-/** When each instance last checked whether a background refresh is due (ms since epoch). */
-const lastChecked = new WeakMap<object, number>();
 
 /**
  * Analytics events: single and bulk ingest, an optional buffered writer, exact summaries and time
@@ -306,28 +302,6 @@ export class AnalyticsRepository {
   }
 
   #maybeRefresh(): void {
-    const ctx = this.#ctx;
-    const interval = ctx.config.analytics.autoRefreshIntervalMs;
-    if (interval === 0 || refreshing.has(ctx.runtime)) return;
-    const runtime = ctx.runtime;
-    const checkedAt = lastChecked.get(runtime);
-    const nowMs = ctx.now().getTime();
-    if (checkedAt !== undefined && nowMs - checkedAt < Math.min(interval, 60_000)) return;
-    lastChecked.set(runtime, nowMs);
-    const root = new RepositoryContext(runtime, runtime.db, undefined);
-    const task = (async () => {
-      const rows = await root.db.selectFrom('analytics_rollup_state').select('refreshed_at').execute();
-      const last = rows[0]?.refreshed_at;
-      if (last !== null && last !== undefined && root.now().getTime() - last.getTime() < interval) return;
-      await refreshRollups(root);
-    })()
-      .catch((error: unknown) => {
-        runtime.config.logger.warn(
-          { code: (error as { code?: string }).code },
-          'carebase: background analytics rollup refresh failed',
-        );
-      })
-      .finally(() => refreshing.delete(runtime));
-    refreshing.set(runtime, task);
+    backgroundRefreshOf(this.#ctx.runtime).maybeStart();
   }
 }

@@ -1,7 +1,7 @@
 import { CompiledQuery } from 'kysely';
 import { DriverErrorSummary } from '../../errors/map-error.js';
 import { quoteIdentifier } from '../../sql/identifier.js';
-import type { CarebaseRuntime } from '../context.js';
+import { type CarebaseRuntime, RuntimeState } from '../context.js';
 import { auditSealerOf } from './sealer.js';
 
 /**
@@ -188,14 +188,9 @@ export class AuditBatchInsert {
   }
 }
 
-const writers = new WeakMap<CarebaseRuntime, AuditBatchInsert>();
+const BATCH_INSERT = new RuntimeState('audit group insert', (runtime) => new AuditBatchInsert(runtime));
 
-/** The group insert of a carebase instance (one per instance). */
+/** The group insert of a carebase instance (one per instance, on its runtime). */
 export function auditBatchInsertOf(runtime: CarebaseRuntime): AuditBatchInsert {
-  let writer = writers.get(runtime);
-  if (writer === undefined) {
-    writer = new AuditBatchInsert(runtime);
-    writers.set(runtime, writer);
-  }
-  return writer;
+  return runtime.state(BATCH_INSERT);
 }

@@ -1,6 +1,6 @@
 import { CompiledQuery } from 'kysely';
 import { quoteIdentifier } from '../../sql/identifier.js';
-import type { CarebaseRuntime } from '../context.js';
+import { type CarebaseRuntime, RuntimeState } from '../context.js';
 
 /** How many sealing passes one instance keeps in flight (they queue on the database lock). */
 const MAX_IN_FLIGHT = 2;
@@ -106,14 +106,9 @@ export class AuditSealer {
   }
 }
 
-const sealers = new WeakMap<CarebaseRuntime, AuditSealer>();
+const SEALER = new RuntimeState('audit sealer', (runtime) => new AuditSealer(runtime));
 
-/** The sealer of a carebase instance (one per instance). */
+/** The sealer of a carebase instance (one per instance, on its runtime). */
 export function auditSealerOf(runtime: CarebaseRuntime): AuditSealer {
-  let sealer = sealers.get(runtime);
-  if (sealer === undefined) {
-    sealer = new AuditSealer(runtime);
-    sealers.set(runtime, sealer);
-  }
-  return sealer;
+  return runtime.state(SEALER);
 }
