@@ -165,8 +165,8 @@ export {
   SessionsRepository,
   type ValidatedSession,
 } from './repositories/sessions/sessions-repository.js';
+export type { User } from './repositories/user.js';
 export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
-export type { User } from './repositories/users/user.js';
 export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
 export {
   AuthenticateInput,

@@ -6,7 +6,7 @@ import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../.
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
-import type { User } from '../users/user.js';
+import { toUser, type User } from '../user.js';
 import { SESSION_COLUMNS, type Session, toSession } from './session.js';
 import {
   PurgeExpiredInput,
@@ -206,20 +206,12 @@ export class SessionsRepository {
         revokedAt: null,
         revokeReason: null,
       },
-      user: {
+      user: toUser({
+        ...row,
         id: row.user_id,
-        username: row.username,
-        email: row.email,
-        displayName: row.display_name,
-        role: row.role,
-        status: row.status,
-        failedLoginCount: row.failed_login_count,
-        lockedUntil: row.locked_until,
-        lastLoginAt: row.last_login_at,
-        passwordChangedAt: row.password_changed_at,
-        createdAt: row.user_created_at,
-        updatedAt: row.user_updated_at,
-      },
+        created_at: row.user_created_at,
+        updated_at: row.user_updated_at,
+      }),
     };
   }
 

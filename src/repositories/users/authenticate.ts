@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import { parseInput } from '../../errors/validation.js';
 import { type AuditEntryInput, recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
+import { toUser, USER_COLUMNS, type User } from '../user.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { toUser, USER_COLUMNS, type User } from './user.js';
 import { AuthenticateInput, PASSWORD_MAX_BYTES } from './user-inputs.js';
 
 /**

@@ -13,7 +13,7 @@ import {
 } from '../chat/data-subject.js';
 import type { RepositoryContext } from '../context.js';
 import { SESSION_COLUMNS, type Session, toSession } from '../sessions/session.js';
-import type { User } from './user.js';
+import type { User } from '../user.js';
 
 /**
  * An audit entry in a data-subject export: the same shape `cb.audit.query` returns.

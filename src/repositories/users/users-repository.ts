@@ -6,9 +6,9 @@ import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { SessionsRepository } from '../sessions/sessions-repository.js';
+import { toUser, USER_COLUMNS, type User } from '../user.js';
 import { type AuthenticationResult, authenticate } from './authenticate.js';
 import { PasswordHasher } from './password-hasher.js';
-import { toUser, USER_COLUMNS, type User } from './user.js';
 import { collectUserData, eraseUserData, type UserDataExport, type UserErasure } from './user-data.js';
 import {
   type AuthenticateInput,
