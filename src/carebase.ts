@@ -16,9 +16,7 @@ import { CarebaseKyselyPool } from './pool/kysely-pool.js';
 import { PreparedStatements } from './pool/prepared-statements.js';
 import { runTransaction, type TransactionOptions } from './pool/transaction.js';
 import { AnalyticsRepository } from './repositories/analytics/analytics-repository.js';
-// --- audit (issue 6) imports ---
 import { AuditRepository } from './repositories/audit/audit-repository.js';
-// --- chat (issue 8) import ---
 import { ChatRepository } from './repositories/chat/chat-repository.js';
 import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
@@ -99,7 +97,6 @@ export class CarebaseScope {
     );
   }
 
-  // --- users & sessions (issue 7): `get users()`, `get sessions()` ---
   #users: UsersRepository | undefined;
   #sessions: SessionsRepository | undefined;
 
@@ -130,7 +127,6 @@ export class CarebaseScope {
     return this.#sessions;
   }
 
-  // --- audit (issue 6): `get audit()` ---
   #audit: AuditRepository | undefined;
 
   /**
@@ -147,7 +143,6 @@ export class CarebaseScope {
     return this.#audit;
   }
 
-  // --- chat (issue 8): `get chat()` ---
   #chat: ChatRepository | undefined;
 
   /**
@@ -165,7 +160,6 @@ export class CarebaseScope {
     return this.#chat;
   }
 
-  // --- analytics (issue 9): `get analytics()` ---
   #analytics: AnalyticsRepository | undefined;
   /**
    * Analytics events: `track`, `trackMany`, `buffer`, exact `summary` / `timeseries` /
@@ -306,7 +300,6 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
     return this.close();
   }
 
-  // --- backups (issue 10) ---
   #backups: BackupsApi | undefined;
 
   /**

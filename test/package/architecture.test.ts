@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { architectureProblems, type ImportGraph, importGraph } from '../../scripts/check-architecture.ts';
@@ -24,5 +26,21 @@ describe('architecture of src/', () => {
       'layer back-edge: pool/health.ts (pool) imports repositories/context.ts (repositories)',
       'repositories area cycle: sessions <-> users',
     ]);
+  });
+
+  it('carries no "(issue N)" markers in src/ or test/', () => {
+    const marked: string[] = [];
+    for (const dir of ['../../src', '../../test']) {
+      const root = fileURLToPath(new URL(dir, import.meta.url));
+      for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+        if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+        const file = join(entry.parentPath, entry.name);
+        const lines = readFileSync(file, 'utf8').split('\n');
+        lines.forEach((line, index) => {
+          if (/\(issue \d+\)/i.test(line)) marked.push(`${file}:${index + 1}`);
+        });
+      }
+    }
+    expect(marked).toEqual([]);
   });
 });

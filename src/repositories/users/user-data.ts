@@ -90,10 +90,8 @@ export async function collectUserData(ctx: RepositoryContext, user: User): Promi
     .orderBy('id')
     .execute();
 
-  // --- data-subject export: chat and analytics ---
   const chat = await exportChatForUser(ctx, user.id);
   const analytics = await exportAnalyticsForUser(ctx, user.id);
-  // --- end ---
 
   return {
     exportedAt: ctx.now(),
@@ -117,10 +115,8 @@ export async function eraseUserData(
 ): Promise<UserErasure | undefined> {
   const sessions = await ctx.db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
 
-  // --- data-subject erasure: chat and analytics ---
   const chat = await eraseChatForUser(ctx, userId);
   const analytics = await eraseAnalyticsForUser(ctx, userId);
-  // --- end ---
 
   const deleted = await ctx.db
     .deleteFrom('users')
