@@ -246,6 +246,7 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { configFromEnv, createCarebase } from 'carebase';
    * const cb = createCarebase(configFromEnv());
    * await cb.migrate();
    * ```

@@ -126,6 +126,7 @@ export interface RestoreBackupOptions extends BackupConnectionOptions {
  *
  * @example
  * ```ts
+ * import { createCarebase } from 'carebase';
  * import type { RestoreResult } from 'carebase/backup';
  * // Restore next to the live database to look something up, then connect to the copy.
  * const restored: RestoreResult = await cb.backups.restore(path, { mode: 'new' });

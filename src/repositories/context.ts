@@ -63,6 +63,7 @@ export type Actor = z.output<typeof ActorSchema>;
  * An actor as a host writes it.
  *
  * @example
+ * <!-- snippet-preamble: declare const otherUserId: string; -->
  * ```ts
  * import type { ActorInput } from 'carebase';
  * function actorOf(request: typeof req): ActorInput {

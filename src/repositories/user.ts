@@ -8,6 +8,7 @@ import type { UsersTable } from '../schema/users.js';
  *
  * @example
  * ```ts
+ * import type { User } from 'carebase';
  * const user: User = await cb.users.getById(id);
  * ```
  */

@@ -20,6 +20,7 @@ const cursor = z.string().min(1).max(MAX_CURSOR_LENGTH);
  *
  * @example
  * ```ts
+ * import { ChatContent } from 'carebase';
  * ChatContent.safeParse('a\u0000b').success; // false
  * ```
  */
@@ -36,6 +37,7 @@ export const ChatContent = z
  *
  * @example
  * ```ts
+ * import { ChatMetadata } from 'carebase';
  * ChatMetadata.parse({ model: 'gpt', tokens: 42 });
  * ```
  */
@@ -46,6 +48,7 @@ export const ChatMetadata = z.record(z.string(), z.unknown());
  *
  * @example
  * ```ts
+ * import { ChatRoleSchema } from 'carebase';
  * ChatRoleSchema.options; // ['user', 'assistant', 'system', 'tool']
  * ```
  */
@@ -56,6 +59,7 @@ export const ChatRoleSchema = z.enum(['user', 'assistant', 'system', 'tool']);
  *
  * @example
  * ```ts
+ * import { ConversationCreateInput } from 'carebase';
  * ConversationCreateInput.parse({ userId, title: 'Handover' });
  * ```
  */
@@ -72,6 +76,7 @@ export type ConversationCreateInput = z.input<typeof ConversationCreateInput>;
  *
  * @example
  * ```ts
+ * import { ConversationListInput } from 'carebase';
  * ConversationListInput.parse({ userId, limit: 20 });
  * ```
  */
@@ -89,6 +94,7 @@ export type ConversationListInput = z.input<typeof ConversationListInput>;
  *
  * @example
  * ```ts
+ * import { ConversationRenameInput } from 'carebase';
  * ConversationRenameInput.parse({ userId, conversationId, title: null });
  * ```
  */
@@ -105,6 +111,7 @@ export type ConversationRenameInput = z.input<typeof ConversationRenameInput>;
  *
  * @example
  * ```ts
+ * import { ConversationRefInput } from 'carebase';
  * ConversationRefInput.parse({ userId, conversationId });
  * ```
  */
@@ -118,6 +125,7 @@ export type ConversationRefInput = z.input<typeof ConversationRefInput>;
  *
  * @example
  * ```ts
+ * import { ChatAppendInput } from 'carebase';
  * const result = ChatAppendInput.safeParse(req.body); // validate a request before calling cb.chat.append
  * ```
  */
@@ -139,6 +147,7 @@ export type ChatAppendInput = z.input<typeof ChatAppendInput>;
  *
  * @example
  * ```ts
+ * import { ChatAppendManyInput } from 'carebase';
  * ChatAppendManyInput.parse([{ userId, role: 'user', content: 'hi' }]);
  * ```
  */
@@ -151,6 +160,7 @@ export type ChatAppendManyInput = z.input<typeof ChatAppendManyInput>;
  *
  * @example
  * ```ts
+ * import { ChatHistoryInput } from 'carebase';
  * ChatHistoryInput.parse({ userId, limit: 50, order: 'desc' });
  * ```
  */
@@ -179,6 +189,7 @@ export type ChatHistoryInput = z.input<typeof ChatHistoryInput>;
  *
  * @example
  * ```ts
+ * import { ChatLatestInput } from 'carebase';
  * ChatLatestInput.parse({ userId, n: 20 });
  * ```
  */
@@ -196,6 +207,7 @@ export type ChatLatestInput = z.input<typeof ChatLatestInput>;
  *
  * @example
  * ```ts
+ * import { ChatSearchInput } from 'carebase';
  * ChatSearchInput.parse({ userId, query: '"chest pain" -pediatric' });
  * ```
  */
@@ -219,6 +231,7 @@ export type ChatSearchInput = z.input<typeof ChatSearchInput>;
  *
  * @example
  * ```ts
+ * import { ChatClearInput } from 'carebase';
  * ChatClearInput.parse({ userId });
  * ```
  */
@@ -235,6 +248,7 @@ export type ChatClearInput = z.input<typeof ChatClearInput>;
  *
  * @example
  * ```ts
+ * import { ChatExportInput } from 'carebase';
  * ChatExportInput.parse({ userId, format: 'jsonl' });
  * ```
  */
@@ -252,6 +266,7 @@ export type ChatExportInput = z.input<typeof ChatExportInput>;
  *
  * @example
  * ```ts
+ * import { ChatRetentionInput } from 'carebase';
  * ChatRetentionInput.parse({ olderThanDays: 730 });
  * ```
  */

@@ -38,6 +38,7 @@ export interface ChatDataExport {
  * What `eraseChatForUser` removed: counts of deleted conversations and messages.
  *
  * @example
+ * <!-- snippet-preamble: declare const adminId: string; -->
  * ```ts
  * import type { ChatErasureCounts } from 'carebase';
  * const { chat }: { chat: ChatErasureCounts } = await cb.withActor({ userId: adminId }).users.erase(userId);

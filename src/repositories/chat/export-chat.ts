@@ -14,6 +14,7 @@ import { assertConversationOwner } from './ownership.js';
  *
  * @example
  * ```ts
+ * import { CHAT_EXPORT_FORMAT_VERSION } from 'carebase';
  * import { readFileSync } from 'node:fs';
  * const [firstLine = ''] = readFileSync('chat.jsonl', 'utf8').split('\n', 1);
  * const header = JSON.parse(firstLine) as { format: string; version: number };
@@ -26,6 +27,7 @@ export const CHAT_EXPORT_FORMAT_VERSION = 1;
  *
  * @example
  * ```ts
+ * import { CHAT_EXPORT_FORMAT } from 'carebase';
  * import { readFileSync } from 'node:fs';
  * const [firstLine = ''] = readFileSync('chat.jsonl', 'utf8').split('\n', 1);
  * const header = JSON.parse(firstLine) as { format: string };

@@ -7,6 +7,7 @@ import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
  *
  * @example
  * ```ts
+ * import { SessionCreateInput } from 'carebase';
  * SessionCreateInput.parse({ userId, ip: req.ip, ttlMs: 60 * 60_000 });
  * ```
  */
@@ -49,6 +50,7 @@ export const RevokeReasonInput = z
  * Options of `cb.sessions.revokeAllForUser`.
  *
  * @example
+ * <!-- snippet-preamble: declare const exceptSessionId: string; -->
  * ```ts
  * await cb.sessions.revokeAllForUser(userId, { exceptSessionId, reason: 'password_change' });
  * ```

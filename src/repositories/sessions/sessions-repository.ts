@@ -23,6 +23,7 @@ import { generateSessionToken, hashSessionToken, SESSION_TOKEN_PATTERN } from '.
  *
  * @example
  * ```ts
+ * import type { CreatedSession } from 'carebase';
  * const { token, session }: CreatedSession = await cb.sessions.create({ userId });
  * ```
  */
@@ -37,6 +38,7 @@ export interface CreatedSession {
  *
  * @example
  * ```ts
+ * import type { ValidatedSession } from 'carebase';
  * const found: ValidatedSession | undefined = await cb.sessions.validate(token);
  * ```
  */
@@ -50,6 +52,7 @@ export interface ValidatedSession {
  *
  * @example
  * ```ts
+ * import type { SessionPage } from 'carebase';
  * const page: SessionPage = await cb.sessions.listForUser(userId, { limit: 10 });
  * ```
  */
@@ -260,6 +263,7 @@ export class SessionsRepository {
    * Throws `ValidationError` for a malformed id or reason.
    *
    * @example
+   * <!-- snippet-preamble: declare const session: import('carebase').Session; -->
    * ```ts
    * // "Sign out everywhere else" after a password change:
    * await cb.sessions.revokeAllForUser(user.id, { exceptSessionId: session.id });

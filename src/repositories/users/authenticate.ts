@@ -22,6 +22,7 @@ export type AuthenticationFailure = 'invalid_credentials' | 'locked' | 'disabled
  *
  * @example
  * ```ts
+ * import type { AuthenticationResult } from 'carebase';
  * const result: AuthenticationResult = await cb.users.authenticate({ login, password });
  * ```
  */

@@ -34,6 +34,7 @@ export type ExportedAuditEntry = AuditEntry;
  *
  * @example
  * ```ts
+ * import type { UserDataExport } from 'carebase';
  * const data: UserDataExport = await cb.users.exportData(id);
  * ```
  */
@@ -55,6 +56,7 @@ export interface UserDataExport {
  *
  * @example
  * ```ts
+ * import type { UserErasure } from 'carebase';
  * const { sessions }: UserErasure = await cb.users.erase(id);
  * ```
  */

@@ -7,6 +7,7 @@ import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
  *
  * @example
  * ```ts
+ * import { PASSWORD_MAX_BYTES } from 'carebase';
  * if (Buffer.byteLength(password) > PASSWORD_MAX_BYTES) throw new Error('Password too long');
  * ```
  */
@@ -19,6 +20,7 @@ export const PASSWORD_MAX_BYTES = 72;
  *
  * @example
  * ```ts
+ * import { PasswordInput } from 'carebase';
  * const ok = PasswordInput.safeParse(req.body.password).success;
  * ```
  */
@@ -35,6 +37,7 @@ export const PasswordInput = z
  *
  * @example
  * ```ts
+ * import { UsernameInput } from 'carebase';
  * UsernameInput.parse('ana.souza');
  * ```
  */
@@ -50,6 +53,7 @@ export const UsernameInput = z
  *
  * @example
  * ```ts
+ * import { EmailInput } from 'carebase';
  * EmailInput.parse('ana@example.org');
  * ```
  */
@@ -60,6 +64,7 @@ export const EmailInput = z.string().trim().max(320).pipe(z.email());
  *
  * @example
  * ```ts
+ * import { DisplayNameInput } from 'carebase';
  * DisplayNameInput.parse('Ana Souza, RN');
  * ```
  */
@@ -74,6 +79,7 @@ export const DisplayNameInput = z
  *
  * @example
  * ```ts
+ * import { RoleInput } from 'carebase';
  * RoleInput.parse('nurse');
  * ```
  */
@@ -87,6 +93,7 @@ const UserAgentInput = z.string().transform((value) => value.slice(0, 512));
  *
  * @example
  * ```ts
+ * import { UserCreateInput } from 'carebase';
  * const input = UserCreateInput.parse(req.body); // same rules as cb.users.create
  * ```
  */
@@ -105,6 +112,7 @@ export type UserCreateInput = z.input<typeof UserCreateInput>;
  *
  * @example
  * ```ts
+ * import { UserUpdateInput } from 'carebase';
  * UserUpdateInput.parse({ displayName: null });
  * ```
  */
@@ -126,6 +134,7 @@ export type UserUpdateInput = z.input<typeof UserUpdateInput>;
  *
  * @example
  * ```ts
+ * import { UserListInput } from 'carebase';
  * UserListInput.parse({ role: 'nurse', limit: 20 });
  * ```
  */
@@ -147,6 +156,7 @@ export type UserListInput = z.input<typeof UserListInput>;
  *
  * @example
  * ```ts
+ * import { AuthenticateInput } from 'carebase';
  * AuthenticateInput.parse({ login: 'ana', password, ip: '203.0.113.7' });
  * ```
  */
@@ -165,7 +175,9 @@ export type AuthenticateInput = z.input<typeof AuthenticateInput>;
  * Input of `cb.users.changePassword`.
  *
  * @example
+ * <!-- snippet-preamble: declare const currentPassword: string, newPassword: string; -->
  * ```ts
+ * import { ChangePasswordInput } from 'carebase';
  * ChangePasswordInput.parse({ currentPassword, newPassword });
  * ```
  */

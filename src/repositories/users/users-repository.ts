@@ -27,6 +27,7 @@ import {
  *
  * @example
  * ```ts
+ * import type { UserPage } from 'carebase';
  * const page: UserPage = await cb.users.list({ limit: 50 });
  * ```
  */
@@ -256,6 +257,7 @@ export class UsersRepository {
    * Throws `ValidationError` for a role outside the allow-list, `NotFoundError` for an unknown user.
    *
    * @example
+   * <!-- snippet-preamble: declare const admin: import('carebase').User; -->
    * ```ts
    * await cb.withActor({ userId: admin.id }).users.setRole(id, 'clinician');
    * ```
@@ -325,6 +327,7 @@ export class UsersRepository {
    * `currentPassword`), `NotFoundError` for an unknown user.
    *
    * @example
+   * <!-- snippet-preamble: declare const currentPassword: string, newPassword: string; declare const session: import('carebase').Session; -->
    * ```ts
    * await cb.users.changePassword(user.id, { currentPassword, newPassword, exceptSessionId: session.id });
    * ```
@@ -416,6 +419,7 @@ export class UsersRepository {
    * Throws `NotFoundError` for an unknown user.
    *
    * @example
+   * <!-- snippet-preamble: declare const admin: import('carebase').User; -->
    * ```ts
    * await cb.withActor({ userId: admin.id, ip: req.ip }).users.unlock(id);
    * ```
@@ -493,6 +497,7 @@ export class UsersRepository {
    * The erasure itself is audited as `user.erase`. Throws `NotFoundError` for an unknown user.
    *
    * @example
+   * <!-- snippet-preamble: declare const admin: import('carebase').User; -->
    * ```ts
    * const removed = await cb.withActor({ userId: admin.id }).users.erase(id);
    * ```
