@@ -21,6 +21,15 @@ beforeAll(async () => {
   });
 });
 
+function createUser(username: string) {
+  return cb.users.create({
+    username,
+    email: `${username}@example.org`,
+    password: 'correct horse battery',
+    role: 'nurse',
+  });
+}
+
 afterAll(async () => {
   await cb?.close();
   await database?.drop();
@@ -33,12 +42,7 @@ describe('a reserved word as the carebase schema', () => {
   });
 
   it('runs the hand-written statements of users, sessions and audit', async () => {
-    const user = await cb.users.create({
-      username: 'quoted',
-      email: 'quoted@example.org',
-      password: 'correct horse battery',
-      role: 'nurse',
-    });
+    const user = await createUser('quoted');
     const { token } = await cb.sessions.create({ userId: user.id });
     expect((await cb.sessions.validate(token))?.user.id).toBe(user.id);
     await cb.transaction((tx) => tx.audit.log({ action: 'chart.view', resourceType: 'chart' }));
@@ -49,12 +53,7 @@ describe('a reserved word as the carebase schema', () => {
   });
 
   it('runs the hand-written statements of chat and analytics', async () => {
-    const user = await cb.users.create({
-      username: 'chatter',
-      email: 'chatter@example.org',
-      password: 'correct horse battery',
-      role: 'nurse',
-    });
+    const user = await createUser('chatter');
     await cb.chat.append({ userId: user.id, role: 'user', content: 'quoted schema names' });
     expect((await cb.chat.history({ userId: user.id })).items).toHaveLength(1);
     expect((await cb.chat.search({ userId: user.id, query: 'quoted' })).items).toHaveLength(1);

@@ -1,4 +1,10 @@
-import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
+import {
+  CURSOR_PATTERNS,
+  type CursorPosition,
+  type CursorSpec,
+  decodeCursor,
+  keysetPage,
+} from '../../sql/cursor.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatMessage, type ChatPage, type MessageRow, toChatMessage } from './chat-types.js';
@@ -21,6 +27,12 @@ type HistoryRow = MessageRow & { sort_key: string };
 const HISTORY_CURSORS: Record<'asc' | 'desc', CursorSpec> = {
   asc: { kind: 'history-asc', key: CURSOR_PATTERNS.timestamp, id: CURSOR_PATTERNS.bigint },
   desc: { kind: 'history-desc', key: CURSOR_PATTERNS.timestamp, id: CURSOR_PATTERNS.bigint },
+};
+
+/** Before the first row of each order. */
+const OPEN_BOUND: Record<'asc' | 'desc', CursorPosition> = {
+  asc: { key: '-infinity', id: '0' },
+  desc: { key: 'infinity', id: '9223372036854775807' },
 };
 
 const SELECT = `select id, user_id, conversation_id, client_id, role, content, metadata, created_at,
@@ -61,13 +73,8 @@ export async function historyPage(
     );
     rows = (await ctx.db.executeQuery<HistoryRow>(compiled)).rows;
   } else {
-    let key = asc ? '-infinity' : 'infinity';
-    let id = asc ? '0' : '9223372036854775807';
-    if (query.cursor !== undefined) {
-      const position = decodeCursor(spec, query.cursor);
-      key = position.key;
-      id = position.id;
-    }
+    // The first page is the same statement after an open bound.
+    const after = query.cursor === undefined ? OPEN_BOUND[query.order] : decodeCursor(spec, query.cursor);
     const compiled = preparedQuery(
       ctx,
       `history-${query.order}`,
@@ -75,7 +82,7 @@ export async function historyPage(
 where user_id = $1 and conversation_id = ${conversation(t)}
   and (created_at, id) ${asc ? '>' : '<'} ($3::timestamptz, $4::bigint)
 order by created_at ${query.order}, id ${query.order} limit $5`,
-      [query.userId, query.conversationId ?? null, key, id, query.limit + 1],
+      [query.userId, query.conversationId ?? null, after.key, after.id, query.limit + 1],
     );
     rows = (await ctx.db.executeQuery<HistoryRow>(compiled)).rows;
   }

@@ -37,13 +37,7 @@ export async function searchMessages(
   if (input.conversationId !== undefined) {
     await assertConversationOwner(ctx, input.userId, input.conversationId);
   }
-  let rank: string | null = null;
-  let id: string | null = null;
-  if (input.cursor !== undefined) {
-    const position = decodeCursor(SEARCH_CURSOR, input.cursor);
-    rank = position.key;
-    id = position.id;
-  }
+  const after = input.cursor === undefined ? undefined : decodeCursor(SEARCH_CURSOR, input.cursor);
   const compiled = preparedQuery(
     ctx,
     'search',
@@ -70,8 +64,8 @@ order by page.rank desc, page.id desc`,
       ctx.config.chat.searchLanguage,
       input.query,
       input.conversationId ?? null,
-      rank,
-      id,
+      after?.key ?? null,
+      after?.id ?? null,
       input.limit + 1,
     ],
   );
