@@ -2,7 +2,7 @@ import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { AbortError, BackupError } from '../errors/errors.js';
-import { parseInput } from '../errors/validation.js';
+import { parseInput } from '../validation/parse-input.js';
 import {
   type BackupConnectionOptions,
   BackupConnectionShape,

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseInput } from '../errors/validation.js';
+import { parseInput } from '../validation/parse-input.js';
 import { resolveBackupDir, toBackupFailure } from './connection.js';
 import {
   ARCHIVE_SUFFIX,

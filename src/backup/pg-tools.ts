@@ -3,7 +3,7 @@ import { access, constants, readdir, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { z } from 'zod';
 import { BackupError } from '../errors/errors.js';
-import { parseInput } from '../errors/validation.js';
+import { parseInput } from '../validation/parse-input.js';
 
 /**
  * A matching pair of PostgreSQL client tools found on this machine.

@@ -1,9 +1,9 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { parseInput } from '../errors/validation.js';
-import type { Clock } from '../logging/logger.js';
+import type { Clock } from '../config/clock.js';
 import { silentLogger } from '../logging/logger.js';
+import { parseInput } from '../validation/parse-input.js';
 import { resolveBackupDir, toBackupFailure } from './connection.js';
 import { type BackupEntry, readCatalog } from './list-backups.js';
 import { MANIFEST_SUFFIX, PARTIAL_SUFFIX } from './manifest.js';

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { parseInput } from '../errors/validation.js';
 import type { Logger } from '../logging/logger.js';
+import { parseInput } from '../validation/parse-input.js';
 import { type BackupConnectionOptions, BackupConnectionShape, resolveBackupConfig } from './connection.js';
 import { type BackupResult, createBackup } from './create-backup.js';
 import { type PruneResult, pruneBackups } from './prune-backups.js';
@@ -174,6 +174,7 @@ export interface BackupSchedule {
  *
  * @example
  * ```ts
+ * import { isCarebaseError } from 'carebase';
  * import { scheduleBackups } from 'carebase/backup';
  * const schedule = scheduleBackups({
  *   connectionString: process.env.DATABASE_URL,

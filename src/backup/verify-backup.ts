@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { parseInput } from '../errors/validation.js';
+import { parseInput } from '../validation/parse-input.js';
 import {
   type BackupConnectionOptions,
   BackupConnectionShape,

@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import { sweepParsed } from '../validation/sweep.js';
 import { ValidationError, type ValidationIssue } from './errors.js';
 
 /** Converts zod issues into value-free {@link ValidationIssue}s. */
@@ -20,35 +19,4 @@ export function validationError(what: string, issues: readonly ValidationIssue[]
   const first = issues[0];
   const where = first === undefined || first.path.length === 0 ? '' : ` at ${first.path.join('.')}`;
   return new ValidationError(`invalid ${what}${where}: ${first?.message ?? 'invalid input'}`, issues);
-}
-
-/**
- * Parses `input` with `schema` at a public method's edge: the one validation entry point of every
- * repository. Throws {@link ValidationError} naming the first bad field (never its value), before
- * any SQL runs; returns the parsed, defaulted value otherwise. Past the schema, the shared sweep
- * (src/validation/) refuses any string PostgreSQL cannot store and any date outside carebase's
- * range, whichever field it is in. An input that throws while being read (a getter, a proxy) is
- * refused too, never passed on as a raw error. `sweep: false` is for the one caller that answers
- * bad text itself instead of throwing (`authenticate`, which fails such a login like any other).
- */
-export function parseInput<S extends z.ZodType>(
-  schema: S,
-  input: unknown,
-  what: string,
-  options: { readonly sweep?: boolean } = {},
-): z.output<S> {
-  let result: { ok: true; data: z.output<S> } | { ok: false; issues: ValidationIssue[] };
-  try {
-    const parsed = schema.safeParse(input) as z.ZodSafeParseResult<z.output<S>>;
-    // zod words some issues from the input (its type): also inside the guard.
-    result = parsed.success
-      ? { ok: true, data: parsed.data }
-      : { ok: false, issues: toValidationIssues(parsed.error.issues) };
-  } catch {
-    throw validationError(what, [{ path: [], message: 'could not be read', code: 'unreadable' }]);
-  }
-  if (!result.ok) throw validationError(what, result.issues);
-  const swept = options.sweep === false ? undefined : sweepParsed(result.data);
-  if (swept !== undefined) throw validationError(what, [swept]);
-  return result.data;
 }

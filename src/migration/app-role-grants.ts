@@ -1,3 +1,5 @@
+import { quoteIdentifier } from '../sql/identifier.js';
+
 /**
  * Every privilege the app role holds on carebase's objects: the one list that `grantAppRole()`
  * applies and docs/security.md prints. Anything not listed is revoked.
@@ -73,12 +75,4 @@ export function appRoleGrantStatements(schema: string, role: string): string[] {
   }
   for (const fn of APP_ROLE_FUNCTIONS) statements.push(`grant execute on function ${s}.${fn} to ${r}`);
   return statements;
-}
-
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
-
-/** Quotes a lower-case identifier (checked by the caller's schema). */
-function quoteIdentifier(name: string): string {
-  if (!IDENTIFIER.test(name)) throw new TypeError('not a lower-case identifier');
-  return `"${name}"`;
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { Secret } from '../config/secret.js';
 import { InvalidConfigurationError } from '../errors/errors.js';
-import { parseInput } from '../errors/validation.js';
+import { quoteIdentifier } from '../sql/identifier.js';
+import { parseInput } from '../validation/parse-input.js';
 import { appRoleGrantStatements } from './app-role-grants.js';
 import { type MigrationTarget, withConnection } from './connection.js';
 import { scramVerifier } from './scram-verifier.js';
@@ -132,7 +133,7 @@ export async function grantAppRole<DB>(
         [role, schema],
       );
       const found = existing[0];
-      const quoted = `"${role}"`;
+      const quoted = quoteIdentifier(role);
       const passwordClause = password === undefined ? '' : ` password '${scramVerifier(password)}'`;
       if (found === undefined) {
         if (parsed.createRole === false) {
@@ -151,8 +152,8 @@ export async function grantAppRole<DB>(
       const { rows: databases } = await connection.query<{ name: string }>(
         'select current_database() as name',
       );
-      const database = (databases[0]?.name ?? '').replaceAll('"', '""');
-      await connection.query(`grant connect, temporary on database "${database}" to ${quoted}`);
+      const database = quoteIdentifier(databases[0]?.name ?? '');
+      await connection.query(`grant connect, temporary on database ${database} to ${quoted}`);
       await connection.query(appRoleGrantStatements(schema, role).join(';\n'));
       await connection.query('commit');
       return { role, created: found === undefined };

@@ -1,6 +1,6 @@
 import { MigrationError } from '../errors/errors.js';
-import { parseInput } from '../errors/validation.js';
 import { silentLogger } from '../logging/logger.js';
+import { parseInput } from '../validation/parse-input.js';
 import { type MigrationTarget, withConnection } from './connection.js';
 import { checkDrift, findDrift } from './drift.js';
 import { carebaseMigrations } from './library.js';

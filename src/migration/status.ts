@@ -1,4 +1,4 @@
-import { parseInput } from '../errors/validation.js';
+import { parseInput } from '../validation/parse-input.js';
 import { type MigrationTarget, withConnection } from './connection.js';
 import { findDrift } from './drift.js';
 import { carebaseMigrations } from './library.js';

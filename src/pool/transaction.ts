@@ -1,8 +1,8 @@
 import { type IsolationLevel, type Kysely, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import { isRetryableTransactionError } from '../errors/map-error.js';
-import { parseInput } from '../errors/validation.js';
 import type { Logger } from '../logging/logger.js';
+import { parseInput } from '../validation/parse-input.js';
 
 /**
  * Options of `cb.transaction()`.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { grantAppRole } from '../migration/grant-app-role.js';
-import { adminPool, quoteIdent } from './admin.js';
+import { quoteIdentifier } from '../sql/identifier.js';
+import { adminPool } from './admin.js';
 
 /** App roles of test databases are named after them: `carebase_test_<hex>_app`. */
 const APP_ROLE_PATTERN = '^carebase_test_[0-9a-f]{12}_app$';
@@ -33,7 +34,7 @@ export async function createAppRole(
 
 /** Drops a test database's app role (after the database). */
 export async function dropAppRole(serverUrl: string, role: string): Promise<void> {
-  await adminPool(serverUrl).query(`drop role if exists ${quoteIdent(role)}`);
+  await adminPool(serverUrl).query(`drop role if exists ${quoteIdentifier(role)}`);
 }
 
 /** Drops app roles of test databases that no longer exist. Best effort. */
@@ -48,6 +49,6 @@ async function sweepLeakedRoles(serverUrl: string): Promise<void> {
     )
     .catch(() => ({ rows: [] as { rolname: string }[] }));
   for (const { rolname } of rows) {
-    await pool.query(`drop role if exists ${quoteIdent(rolname)}`).catch(() => {});
+    await pool.query(`drop role if exists ${quoteIdentifier(rolname)}`).catch(() => {});
   }
 }

@@ -21,8 +21,9 @@ const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d{1,6}
 
 /**
  * Whether `value` is a timestamp text (as PostgreSQL prints a `timestamptz`, or ISO 8601) naming
- * a real instant between 1900 and 9999: the sort key of a keyset cursor, checked before SQL so a
- * forged cursor (month 13, hour 25) is refused instead of failing in the server.
+ * a real calendar instant (years 1-9999, any row's value): the sort key of a keyset cursor,
+ * checked before SQL so a forged cursor (month 13, day 30 of February, hour 25) is refused instead
+ * of failing in the server.
  */
 export function isTimestampText(value: string): boolean {
   const match = TIMESTAMP.exec(value);
@@ -35,7 +36,7 @@ export function isTimestampText(value: string): boolean {
     number,
     number,
   ];
-  if (year < 1900 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return false;
+  if (year < 1 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return false;
   const date = new Date(Date.UTC(year, month - 1, day));
   return day >= 1 && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { JsonValue } from '../schema/audit.js';
 import { dateProblem } from './dates.js';
+import type { JsonValue } from './json-value.js';
 import { isStorableText, textProblem } from './text.js';
 
 /**

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { parseInput } from '../../errors/validation.js';
 import type { JsonValue } from '../../schema/audit.js';
+import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
 
 const UserIdInput = z.uuid();

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { parseInput } from '../../errors/validation.js';
+import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
 import { type AuditExportInput, AuditExportInput as AuditExportSchema, exportAudit } from './export.js';
 import { ensureAuditPartition } from './partitions.js';

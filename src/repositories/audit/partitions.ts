@@ -1,9 +1,10 @@
 import { CompiledQuery } from 'kysely';
-import type { CarebaseRuntime, RepositoryContext } from '../context.js';
+import { quoteIdentifier } from '../../sql/identifier.js';
+import { type CarebaseRuntime, type RepositoryContext, RuntimeState } from '../context.js';
 import { type KnownMonths, monthKey, monthsFrom, rememberMonths } from '../partition-months.js';
 
 /** Months (UTC) known to have committed audit partitions, per carebase instance. */
-const knownMonths = new WeakMap<CarebaseRuntime, KnownMonths>();
+const KNOWN_MONTHS = new RuntimeState<KnownMonths>('audit partition months', () => new Set<string>());
 
 /**
  * Makes sure the monthly partitions of `audit_log` and `audit_chain` covering `at` (and
@@ -12,23 +13,19 @@ const knownMonths = new WeakMap<CarebaseRuntime, KnownMonths>();
  * connection (inside the caller's transaction when there is one: never a second connection).
  * The function looks the partitions up without a lock first, so a present month costs one round
  * trip and holds nothing. A month is cached per instance once its partitions are known to be
- * committed; see {@link KnownMonths}.
+ * committed; see `rememberMonths`.
  */
 export async function ensureAuditPartition(
   ctx: RepositoryContext,
   at: Date,
   options: { readonly monthsAhead?: number; readonly force?: boolean } = {},
 ): Promise<number> {
-  let months = knownMonths.get(ctx.runtime);
-  if (months === undefined) {
-    months = new Set();
-    knownMonths.set(ctx.runtime, months);
-  }
+  const months = ctx.runtime.state(KNOWN_MONTHS);
   if (months.has(monthKey(at)) && options.force !== true) return 0;
   // A first write into the current month also keeps the next months created ahead.
   const current = monthKey(ctx.now()) === monthKey(at);
   const monthsAhead = options.monthsAhead ?? (current ? ctx.config.audit.partitionsAhead : 0);
-  const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
+  const schema = quoteIdentifier(ctx.config.schema);
   const result = await ctx.db.executeQuery<{ created: number }>(
     CompiledQuery.raw(`select ${schema}.audit_ensure_partitions($1::timestamptz, $2::int) as created`, [
       at,
@@ -42,5 +39,5 @@ export async function ensureAuditPartition(
 
 /** Forgets the cached months of `runtime` (after retention dropped partitions). */
 export function forgetAuditPartitions(runtime: CarebaseRuntime): void {
-  knownMonths.delete(runtime);
+  runtime.state(KNOWN_MONTHS).clear();
 }

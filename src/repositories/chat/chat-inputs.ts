@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { jsonObjectSchema } from '../../validation/json.js';
 import { StorableText } from '../../validation/text.js';
 
@@ -11,7 +12,7 @@ import { StorableText } from '../../validation/text.js';
 const userId = z.uuid();
 const conversationId = z.uuid();
 const limit = z.number().int().min(1).max(10_000);
-const cursor = z.string().min(1).max(1_000);
+const cursor = z.string().min(1).max(MAX_CURSOR_LENGTH);
 
 /**
  * Message content: any well-formed Unicode text without NUL (U+0000), which PostgreSQL text cannot
@@ -19,6 +20,7 @@ const cursor = z.string().min(1).max(1_000);
  *
  * @example
  * ```ts
+ * import { ChatContent } from 'carebase';
  * ChatContent.safeParse('a\u0000b').success; // false
  * ```
  */
@@ -32,6 +34,7 @@ export const ChatContent = StorableText;
  *
  * @example
  * ```ts
+ * import { ChatMetadata } from 'carebase';
  * ChatMetadata.parse({ model: 'gpt', tokens: 42 });
  * ```
  */
@@ -42,6 +45,7 @@ export const ChatMetadata = jsonObjectSchema();
  *
  * @example
  * ```ts
+ * import { ChatRoleSchema } from 'carebase';
  * ChatRoleSchema.options; // ['user', 'assistant', 'system', 'tool']
  * ```
  */
@@ -52,6 +56,7 @@ export const ChatRoleSchema = z.enum(['user', 'assistant', 'system', 'tool']);
  *
  * @example
  * ```ts
+ * import { ConversationCreateInput } from 'carebase';
  * ConversationCreateInput.parse({ userId, title: 'Handover' });
  * ```
  */
@@ -68,6 +73,7 @@ export type ConversationCreateInput = z.input<typeof ConversationCreateInput>;
  *
  * @example
  * ```ts
+ * import { ConversationListInput } from 'carebase';
  * ConversationListInput.parse({ userId, limit: 20 });
  * ```
  */
@@ -85,6 +91,7 @@ export type ConversationListInput = z.input<typeof ConversationListInput>;
  *
  * @example
  * ```ts
+ * import { ConversationRenameInput } from 'carebase';
  * ConversationRenameInput.parse({ userId, conversationId, title: null });
  * ```
  */
@@ -101,6 +108,7 @@ export type ConversationRenameInput = z.input<typeof ConversationRenameInput>;
  *
  * @example
  * ```ts
+ * import { ConversationRefInput } from 'carebase';
  * ConversationRefInput.parse({ userId, conversationId });
  * ```
  */
@@ -114,6 +122,7 @@ export type ConversationRefInput = z.input<typeof ConversationRefInput>;
  *
  * @example
  * ```ts
+ * import { ChatAppendInput } from 'carebase';
  * const result = ChatAppendInput.safeParse(req.body); // validate a request before calling cb.chat.append
  * ```
  */
@@ -135,6 +144,7 @@ export type ChatAppendInput = z.input<typeof ChatAppendInput>;
  *
  * @example
  * ```ts
+ * import { ChatAppendManyInput } from 'carebase';
  * ChatAppendManyInput.parse([{ userId, role: 'user', content: 'hi' }]);
  * ```
  */
@@ -147,6 +157,7 @@ export type ChatAppendManyInput = z.input<typeof ChatAppendManyInput>;
  *
  * @example
  * ```ts
+ * import { ChatHistoryInput } from 'carebase';
  * ChatHistoryInput.parse({ userId, limit: 50, order: 'desc' });
  * ```
  */
@@ -175,6 +186,7 @@ export type ChatHistoryInput = z.input<typeof ChatHistoryInput>;
  *
  * @example
  * ```ts
+ * import { ChatLatestInput } from 'carebase';
  * ChatLatestInput.parse({ userId, n: 20 });
  * ```
  */
@@ -192,6 +204,7 @@ export type ChatLatestInput = z.input<typeof ChatLatestInput>;
  *
  * @example
  * ```ts
+ * import { ChatSearchInput } from 'carebase';
  * ChatSearchInput.parse({ userId, query: '"chest pain" -pediatric' });
  * ```
  */
@@ -215,6 +228,7 @@ export type ChatSearchInput = z.input<typeof ChatSearchInput>;
  *
  * @example
  * ```ts
+ * import { ChatClearInput } from 'carebase';
  * ChatClearInput.parse({ userId });
  * ```
  */
@@ -231,6 +245,7 @@ export type ChatClearInput = z.input<typeof ChatClearInput>;
  *
  * @example
  * ```ts
+ * import { ChatExportInput } from 'carebase';
  * ChatExportInput.parse({ userId, format: 'jsonl' });
  * ```
  */
@@ -248,6 +263,7 @@ export type ChatExportInput = z.input<typeof ChatExportInput>;
  *
  * @example
  * ```ts
+ * import { ChatRetentionInput } from 'carebase';
  * ChatRetentionInput.parse({ olderThanDays: 730 });
  * ```
  */

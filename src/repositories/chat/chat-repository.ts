@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { ValidationError } from '../../errors/errors.js';
-import { parseInput } from '../../errors/validation.js';
+import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
 import {
   ChatAppendInput,

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { AbortError, ValidationError } from '../../errors/errors.js';
-import { parseInput } from '../../errors/validation.js';
+import { parseInput } from '../../validation/parse-input.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { ChatContent, ChatRoleSchema } from './chat-inputs.js';
@@ -15,6 +15,7 @@ import { insertMessagesCounting, type NewMessage } from './insert-messages.js';
  *
  * @example
  * ```ts
+ * import { LegacyChatFile } from 'carebase';
  * LegacyChatFile.parse({ alice: [{ role: 'user', content: 'hi' }] });
  * ```
  */
@@ -123,6 +124,7 @@ export interface ChatImportResult {
  *
  * @example
  * ```ts
+ * import { legacyClientId } from 'carebase';
  * legacyClientId('alice', 0, 'user', 'hi'); // 'legacy:<user hash>:0:<content hash>'
  * ```
  */

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { truncateText } from '../../validation/text.js';
 
 /**
@@ -7,6 +8,7 @@ import { truncateText } from '../../validation/text.js';
  *
  * @example
  * ```ts
+ * import { SessionCreateInput } from 'carebase';
  * SessionCreateInput.parse({ userId, ip: req.ip, ttlMs: 60 * 60_000 });
  * ```
  */
@@ -49,6 +51,7 @@ export const RevokeReasonInput = z
  * Options of `cb.sessions.revokeAllForUser`.
  *
  * @example
+ * <!-- snippet-preamble: declare const exceptSessionId: string; -->
  * ```ts
  * await cb.sessions.revokeAllForUser(userId, { exceptSessionId, reason: 'password_change' });
  * ```
@@ -76,7 +79,7 @@ export const SessionListInput = z.strictObject({
   /** @default 100 */
   limit: z.number().int().min(1).max(1000).default(100),
   /** The `nextCursor` of the previous page. */
-  cursor: z.string().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
 /** Options of `cb.sessions.listForUser`. */
 export type SessionListInput = z.input<typeof SessionListInput>;

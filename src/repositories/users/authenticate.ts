@@ -1,13 +1,13 @@
 import { isIP } from 'node:net';
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { parseInput } from '../../errors/validation.js';
+import { parseInput } from '../../validation/parse-input.js';
 import { textProblem, truncateText } from '../../validation/text.js';
 import { type AuditEntryInput, recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
+import { toUser, USER_COLUMNS, type User } from '../user.js';
 import { countFailedAttempt } from './failed-attempts.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { toUser, USER_COLUMNS, type User } from './user.js';
 import { type AuthenticateInput, PASSWORD_MAX_BYTES } from './user-inputs.js';
 
 /**
@@ -26,6 +26,7 @@ export type AuthenticationFailure = 'invalid_credentials' | 'locked' | 'disabled
  *
  * @example
  * ```ts
+ * import type { AuthenticationResult } from 'carebase';
  * const result: AuthenticationResult = await cb.users.authenticate({ login, password });
  * ```
  */

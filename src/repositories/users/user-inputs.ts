@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { truncateText } from '../../validation/text.js';
 
 /**
@@ -7,6 +8,7 @@ import { truncateText } from '../../validation/text.js';
  *
  * @example
  * ```ts
+ * import { PASSWORD_MAX_BYTES } from 'carebase';
  * if (Buffer.byteLength(password) > PASSWORD_MAX_BYTES) throw new Error('Password too long');
  * ```
  */
@@ -19,6 +21,7 @@ export const PASSWORD_MAX_BYTES = 72;
  *
  * @example
  * ```ts
+ * import { PasswordInput } from 'carebase';
  * const ok = PasswordInput.safeParse(req.body.password).success;
  * ```
  */
@@ -35,6 +38,7 @@ export const PasswordInput = z
  *
  * @example
  * ```ts
+ * import { UsernameInput } from 'carebase';
  * UsernameInput.parse('ana.souza');
  * ```
  */
@@ -50,6 +54,7 @@ export const UsernameInput = z
  *
  * @example
  * ```ts
+ * import { EmailInput } from 'carebase';
  * EmailInput.parse('ana@example.org');
  * ```
  */
@@ -60,6 +65,7 @@ export const EmailInput = z.string().trim().max(320).pipe(z.email());
  *
  * @example
  * ```ts
+ * import { DisplayNameInput } from 'carebase';
  * DisplayNameInput.parse('Ana Souza, RN');
  * ```
  */
@@ -74,6 +80,7 @@ export const DisplayNameInput = z
  *
  * @example
  * ```ts
+ * import { RoleInput } from 'carebase';
  * RoleInput.parse('nurse');
  * ```
  */
@@ -87,6 +94,7 @@ const UserAgentInput = z.string().transform((value) => truncateText(value, 512))
  *
  * @example
  * ```ts
+ * import { UserCreateInput } from 'carebase';
  * const input = UserCreateInput.parse(req.body); // same rules as cb.users.create
  * ```
  */
@@ -105,6 +113,7 @@ export type UserCreateInput = z.input<typeof UserCreateInput>;
  *
  * @example
  * ```ts
+ * import { UserUpdateInput } from 'carebase';
  * UserUpdateInput.parse({ displayName: null });
  * ```
  */
@@ -126,6 +135,7 @@ export type UserUpdateInput = z.input<typeof UserUpdateInput>;
  *
  * @example
  * ```ts
+ * import { UserListInput } from 'carebase';
  * UserListInput.parse({ role: 'nurse', limit: 20 });
  * ```
  */
@@ -137,7 +147,7 @@ export const UserListInput = z.strictObject({
   /** @default 50 */
   limit: z.number().int().min(1).max(500).default(50),
   /** The `nextCursor` of the previous page. */
-  cursor: z.string().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
 /** Input of `cb.users.list`. */
 export type UserListInput = z.input<typeof UserListInput>;
@@ -147,6 +157,7 @@ export type UserListInput = z.input<typeof UserListInput>;
  *
  * @example
  * ```ts
+ * import { AuthenticateInput } from 'carebase';
  * AuthenticateInput.parse({ login: 'ana', password, ip: '203.0.113.7' });
  * ```
  */
@@ -165,7 +176,9 @@ export type AuthenticateInput = z.input<typeof AuthenticateInput>;
  * Input of `cb.users.changePassword`.
  *
  * @example
+ * <!-- snippet-preamble: declare const currentPassword: string, newPassword: string; -->
  * ```ts
+ * import { ChangePasswordInput } from 'carebase';
  * ChangePasswordInput.parse({ currentPassword, newPassword });
  * ```
  */
