@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import pg from 'pg';
 import { type Carebase, createCarebase } from '../carebase.js';
 import { loadSorted } from '../migration/load.js';
 import { migrate } from '../migration/runner.js';
@@ -145,31 +146,24 @@ export async function ensureTemplate(
   if (pending === undefined) {
     pending = (async () => {
       if ((await isBuilt(serverUrl, name)) === true) return { name, built: false };
-      const client = await adminPool(serverUrl).connect();
-      let broken = false;
+      // The lock is held on a connection of its own, not one of the admin pool's: the build below
+      // needs the pool, and callers waiting for the lock must not be able to exhaust it.
+      const client = new pg.Client({ connectionString: serverUrl });
+      client.on('error', () => {});
+      await client.connect();
       try {
         await client.query("select pg_advisory_lock(hashtext('carebase.testing.template'), hashtext($1))", [
           name,
         ]);
-        try {
-          const state = await isBuilt(serverUrl, name);
-          if (state === true) return { name, built: false };
-          if (state === false)
-            await client.query(`drop database if exists ${quoteIdentifier(name)} with (force)`);
-          await build(serverUrl, name, spec);
-          return { name, built: true };
-        } finally {
-          await client
-            .query("select pg_advisory_unlock(hashtext('carebase.testing.template'), hashtext($1))", [name])
-            .catch(() => {
-              broken = true;
-            });
-        }
-      } catch (error) {
-        broken = true;
-        throw error;
+        const state = await isBuilt(serverUrl, name);
+        if (state === true) return { name, built: false };
+        if (state === false)
+          await client.query(`drop database if exists ${quoteIdentifier(name)} with (force)`);
+        await build(serverUrl, name, spec);
+        return { name, built: true };
       } finally {
-        client.release(broken);
+        // Ending the session releases its advisory lock.
+        await client.end().catch(() => {});
       }
     })();
     ready.set(key, pending);

@@ -12,7 +12,7 @@ let database: TestDatabase;
 let cb: Carebase;
 
 beforeAll(async () => {
-  database = await createTestDatabase({ schema });
+  database = await createTestDatabase({ schema, role: 'owner' }); // audit retention is owner-only
   cb = createCarebase({
     connectionString: database.url,
     schema,
