@@ -131,6 +131,28 @@ describe('hostile input is a ValidationError naming the field, before any SQL', 
     );
   });
 
+  it('refuses values whose reading throws (proxies, getters) in any field', async () => {
+    const trap = (): never => {
+      throw new Error('trap');
+    };
+    const proxy = () =>
+      new Proxy(
+        {},
+        { get: trap, ownKeys: trap, getPrototypeOf: trap, has: trap, getOwnPropertyDescriptor: trap },
+      );
+    await refusedBeforeSql(() =>
+      offline.analytics.track({ eventType: 'a', eventName: 'a', userId: proxy() as never }),
+    );
+    await refusedBeforeSql(() =>
+      offline.analytics.trackMany([{ eventType: 'a', eventName: 'a', data: proxy() as never }]),
+    );
+    await refusedBeforeSql(() =>
+      offline.audit.log({ action: 'a.b', resourceType: 'x', ip: proxy() as never }),
+    );
+    await refusedBeforeSql(() => offline.chat.importLegacyJson(proxy() as never));
+    await refusedBeforeSql(() => offline.users.authenticate(proxy() as never));
+  });
+
   it('refuses dates outside 1900-9999 and Invalid Dates', async () => {
     const far = new Date('+020000-01-01T00:00:00Z');
     const old = new Date('1000-01-01T00:00:00Z');

@@ -139,14 +139,16 @@ export function prepareEventWithZod(
   options: ResolvedAnalyticsOptions,
   now: Date,
 ): PreparedEvent | ValidationIssue[] {
-  let result: ReturnType<typeof AnalyticsEventInput.safeParse>;
+  let parsed: ParsedEvent;
   try {
-    result = AnalyticsEventInput.safeParse(input);
+    const result = AnalyticsEventInput.safeParse(input);
+    // zod words some issues from the input (its type): also inside the guard.
+    if (!result.success) return toValidationIssues(result.error.issues);
+    parsed = result.data;
   } catch {
     return UNREADABLE;
   }
-  if (!result.success) return toValidationIssues(result.error.issues);
-  return checkLimits(result.data, options, now);
+  return checkLimits(parsed, options, now);
 }
 
 /** The rules beyond the schema: time, `data` size and text, allow-list. Serializes `data` once. */
