@@ -52,6 +52,7 @@ export {
 export {
   AbortError,
   BackupError,
+  type BackupErrorOptions,
   CarebaseError,
   type CarebaseErrorByCode,
   type CarebaseErrorCode,
@@ -59,6 +60,8 @@ export {
   ClosedError,
   ConflictError,
   ConnectionError,
+  type ConnectionErrorOptions,
+  type ConnectionFailureReason,
   ConstraintViolationError,
   ForbiddenError,
   InvalidConfigurationError,

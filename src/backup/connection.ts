@@ -1,12 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { z } from 'zod';
 import { CarebaseOptionsSchema } from '../config/options.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
 import { BackupError, type CarebaseError, isCarebaseError } from '../errors/errors.js';
 import { toCarebaseError } from '../errors/map-error.js';
+import { carebaseClientClass } from '../pool/carebase-client.js';
 import { poolConfigFrom } from '../pool/create-pool.js';
 
 /**
@@ -123,7 +124,8 @@ export function resolveBackupDir(
 export async function openClient(config: ResolvedConfig, database?: string): Promise<pg.Client> {
   const settings = poolConfigFrom(config);
   delete settings.statement_timeout;
-  const client = new pg.Client({
+  // Watched from construction: an 'error' listener for the client's whole life.
+  const client = new (carebaseClientClass(config.logger))({
     host: settings.host,
     port: settings.port,
     user: settings.user,
@@ -133,7 +135,6 @@ export async function openClient(config: ResolvedConfig, database?: string): Pro
     ...(settings.password === undefined ? {} : { password: settings.password }),
     connectionTimeoutMillis: config.pool.connectionTimeoutMs,
   });
-  client.on('error', () => {});
   try {
     await client.connect();
   } catch (error) {

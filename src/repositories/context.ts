@@ -3,7 +3,8 @@ import type { Kysely, Transaction } from 'kysely';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
-import type { PreparedStatements } from '../pool/kysely-pool.js';
+import type { BackgroundWork } from '../pool/background-work.js';
+import type { CarebaseKyselyPool, PreparedStatements } from '../pool/kysely-pool.js';
 import { runTransaction, type TransactionOptions } from '../pool/transaction.js';
 import type { CarebaseDatabase } from '../schema/database.js';
 
@@ -78,6 +79,13 @@ export interface CarebaseRuntime {
   readonly config: ResolvedConfig;
   readonly pool: pg.Pool;
   readonly prepared: PreparedStatements;
+  /**
+   * Where every pooled connection is checked out (Kysely's, and the fast paths' own: prepared
+   * statements, COPY, cursors), so each gets the same error listener, error mapping and discard.
+   */
+  readonly connections: CarebaseKyselyPool;
+  /** Background work (sealing, rollup refreshes, buffers) that `close()` finishes. */
+  readonly background: BackgroundWork;
   /** The root Kysely instance, scoped to the carebase schema. */
   readonly db: Kysely<CarebaseDatabase>;
 }

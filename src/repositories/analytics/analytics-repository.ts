@@ -178,7 +178,8 @@ export class AnalyticsRepository {
   buffer(options: AnalyticsBufferOptions = {}): AnalyticsBuffer {
     const parsed = parseInput(AnalyticsBufferOptions, options, 'buffer options');
     const ctx = this.#ctx;
-    return new AnalyticsBuffer(new RepositoryContext(ctx.runtime, ctx.runtime.db, ctx.actor), parsed);
+    const buffer = new AnalyticsBuffer(new RepositoryContext(ctx.runtime, ctx.runtime.db, ctx.actor), parsed);
+    return buffer;
   }
 
   /**
@@ -312,8 +313,8 @@ export class AnalyticsRepository {
   #maybeRefresh(): void {
     const ctx = this.#ctx;
     const interval = ctx.config.analytics.autoRefreshIntervalMs;
-    if (interval === 0 || refreshing.has(ctx.runtime)) return;
     const runtime = ctx.runtime;
+    if (interval === 0 || refreshing.has(runtime) || runtime.background.closing) return;
     const checkedAt = lastChecked.get(runtime);
     const nowMs = ctx.now().getTime();
     if (checkedAt !== undefined && nowMs - checkedAt < Math.min(interval, 60_000)) return;
@@ -324,14 +325,9 @@ export class AnalyticsRepository {
       const last = rows[0]?.refreshed_at;
       if (last !== null && last !== undefined && root.now().getTime() - last.getTime() < interval) return;
       await refreshRollups(root);
-    })()
-      .catch((error: unknown) => {
-        runtime.config.logger.warn(
-          { code: (error as { code?: string }).code },
-          'carebase: background analytics rollup refresh failed',
-        );
-      })
-      .finally(() => refreshing.delete(runtime));
+    })().finally(() => refreshing.delete(runtime));
     refreshing.set(runtime, task);
+    // `cb.close()` waits for it; a failure is logged, never thrown into the host.
+    runtime.background.track(task, 'background analytics rollup refresh');
   }
 }

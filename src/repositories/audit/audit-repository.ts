@@ -123,7 +123,8 @@ export class AuditRepository {
    * Normally unnecessary (writes seal themselves); useful after bulk loads or before a backup.
    *
    * Runs without the pool's statement timeout. Concurrency: passes are serialized by an advisory
-   * lock, so concurrent calls wait for one another.
+   * lock, so concurrent calls wait for one another. Inside `cb.transaction()` the pass runs on the
+   * transaction's connection (with its timeout) and holds the sealing lock until it ends.
    *
    * @example
    * ```ts
@@ -131,7 +132,8 @@ export class AuditRepository {
    * ```
    */
   seal(): Promise<number> {
-    return auditSealerOf(this.#ctx.runtime).sealUnbounded();
+    const sealer = auditSealerOf(this.#ctx.runtime);
+    return this.#ctx.inTransaction ? sealer.sealOn(this.#ctx.db) : sealer.sealUnbounded();
   }
 
   /**

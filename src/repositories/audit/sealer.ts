@@ -1,4 +1,5 @@
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { CarebaseDatabase } from '../../schema/database.js';
 import type { CarebaseRuntime } from '../context.js';
 
 /** How many sealing passes one instance keeps in flight (they queue on the database lock). */
@@ -21,6 +22,7 @@ export class AuditSealer {
   #inFlight = 0;
   #queued: { promise: Promise<number>; start: () => void } | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #late: NodeJS.Timeout | undefined;
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
@@ -29,6 +31,15 @@ export class AuditSealer {
     // that transaction's commit (see #run).
     this.#sql = `select set_config('synchronous_commit', 'off', true) as relaxed, ${schema}.audit_seal() as sealed`;
     runtime.prepared.register(this.#sql);
+    // At close: a pass that was only scheduled runs now, and the instance waits for it.
+    runtime.background.onClose(async () => {
+      const pending = this.#timer !== undefined || this.#late !== undefined;
+      clearTimeout(this.#timer);
+      clearTimeout(this.#late);
+      this.#timer = undefined;
+      this.#late = undefined;
+      if (pending) this.#background();
+    });
   }
 
   /** Runs (or joins a not yet sent) sealing pass that covers every entry committed before this call. */
@@ -49,27 +60,26 @@ export class AuditSealer {
   /**
    * Seals soon, in the background (for entries written inside a transaction that has not
    * committed yet): a pass after `delayMs`, and another a second later for slow commits.
-   * Failures (e.g. the instance was closed) are logged at debug level and otherwise ignored:
-   * the next pass, or `verify()`, seals whatever is left.
+   * Failures (e.g. the connection was lost) are logged and otherwise ignored: the next pass, or
+   * `verify()`, seals whatever is left. `cb.close()` runs a scheduled pass at once and waits.
    */
   schedule(delayMs = 50): void {
-    if (this.#timer !== undefined) return;
+    if (this.#timer !== undefined || this.#runtime.background.closing) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#background();
-      const late = setTimeout(() => this.#background(), 1000);
-      late.unref();
+      clearTimeout(this.#late);
+      this.#late = setTimeout(() => {
+        this.#late = undefined;
+        this.#background();
+      }, 1000);
+      this.#late.unref();
     }, delayMs);
     this.#timer.unref();
   }
 
   #background(): void {
-    this.seal().catch((error: unknown) => {
-      this.#runtime.config.logger.debug(
-        { code: (error as { code?: string }).code },
-        'carebase: background audit sealing failed',
-      );
-    });
+    this.#runtime.background.track(this.seal(), 'background audit sealing', 'debug');
   }
 
   async #send(): Promise<number> {
@@ -92,6 +102,16 @@ export class AuditSealer {
       const result = await trx.executeQuery(CompiledQuery.raw(this.#sql, []));
       return (result.rows[0] as { sealed: number } | undefined)?.sealed ?? 0;
     });
+  }
+
+  /**
+   * One pass on `db`, a caller's transaction: plain `audit_seal()` (no relaxed commit, which would
+   * apply to the caller's whole transaction).
+   */
+  async sealOn(db: Kysely<CarebaseDatabase>): Promise<number> {
+    const schema = `"${this.#runtime.config.schema.replaceAll('"', '""')}"`;
+    const result = await db.executeQuery(CompiledQuery.raw(`select ${schema}.audit_seal() as sealed`, []));
+    return (result.rows[0] as { sealed: number } | undefined)?.sealed ?? 0;
   }
 
   async #run(): Promise<number> {
