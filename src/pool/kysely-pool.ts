@@ -41,6 +41,9 @@ export class CarebaseKyselyPool implements PostgresPool {
   readonly #endPool: boolean;
   readonly #wrappers = new WeakMap<pg.PoolClient, PooledConnection>();
   #controlClient: NonNullable<PostgresPool['Client']> | undefined;
+  /** Connections of a pool this adapter ends, until their sockets have closed. */
+  readonly #live = new Set<object>();
+  #allClosed: (() => void) | undefined;
   #closed = false;
 
   /**
@@ -52,6 +55,14 @@ export class CarebaseKyselyPool implements PostgresPool {
     this.#pool = pool;
     this.#prepared = prepared;
     this.#endPool = endPool;
+    if (endPool) {
+      pool.on('connect', (client) => this.#live.add(client));
+      // pg-pool emits 'remove' once the client's socket has closed.
+      pool.on('remove', (client) => {
+        this.#live.delete(client);
+        if (this.#live.size === 0) this.#allClosed?.();
+      });
+    }
   }
 
   get options(): object {
@@ -95,9 +106,20 @@ export class CarebaseKyselyPool implements PostgresPool {
     return wrapper;
   }
 
+  /**
+   * Refuses new work, and when the pool is carebase's own, ends it: waits for checked-out
+   * connections to be released, then for every connection's socket to close (pg-pool's `end()`
+   * resolves before that), so no handle outlives it.
+   */
   async end(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#endPool && !this.#pool.ended && !this.#pool.ending) await this.#pool.end();
+    if (!this.#endPool) return;
+    if (!this.#pool.ended && !this.#pool.ending) await this.#pool.end();
+    if (this.#live.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.#allClosed = resolve;
+      });
+    }
   }
 }

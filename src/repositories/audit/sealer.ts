@@ -1,5 +1,4 @@
-import { CompiledQuery, type Kysely } from 'kysely';
-import type { CarebaseDatabase } from '../../schema/database.js';
+import { CompiledQuery } from 'kysely';
 import type { CarebaseRuntime } from '../context.js';
 
 /** How many sealing passes one instance keeps in flight (they queue on the database lock). */
@@ -102,16 +101,6 @@ export class AuditSealer {
       const result = await trx.executeQuery(CompiledQuery.raw(this.#sql, []));
       return (result.rows[0] as { sealed: number } | undefined)?.sealed ?? 0;
     });
-  }
-
-  /**
-   * One pass on `db`, a caller's transaction: plain `audit_seal()` (no relaxed commit, which would
-   * apply to the caller's whole transaction).
-   */
-  async sealOn(db: Kysely<CarebaseDatabase>): Promise<number> {
-    const schema = `"${this.#runtime.config.schema.replaceAll('"', '""')}"`;
-    const result = await db.executeQuery(CompiledQuery.raw(`select ${schema}.audit_seal() as sealed`, []));
-    return (result.rows[0] as { sealed: number } | undefined)?.sealed ?? 0;
   }
 
   async #run(): Promise<number> {
