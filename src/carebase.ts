@@ -308,8 +308,9 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * const server = app.listen(3000);
    * process.once('SIGTERM', async () => {
-   *   server.close();
+   *   server.close(); // stop taking requests
    *   await cb.close(); // buffered analytics written, audit sealed, pool closed
    * });
    * ```

@@ -340,7 +340,11 @@ export function toCarebaseError(error: unknown): CarebaseError {
   const errnoMapped = typeof errno === 'string' ? errnoReason(errno) : undefined;
   if (errnoMapped !== undefined) {
     const what =
-      connectMark === undefined ? 'the connection to the server failed' : 'could not connect to the server';
+      errnoMapped === 'unreachable' || errnoMapped === 'timeout'
+        ? 'could not reach the server'
+        : connectMark === undefined
+          ? 'the connection to the server failed'
+          : 'could not connect to the server';
     return attachDriverError(
       new ConnectionError(`${what} (${errno}, ${errnoMapped})`, { reason: errnoMapped }),
       error,

@@ -42,7 +42,7 @@ export interface LocalClusterOptions {
 }
 
 /**
- * How {@link LocalCluster.restart} stops the server, as `pg_ctl restart -m <mode>` does (the same
+ * How `TestPostgres.restart()` stops the server, as `pg_ctl restart -m <mode>` does (the same
  * signals): `fast` (SIGINT) rolls back open transactions and disconnects every client; `immediate`
  * (SIGQUIT) stops every process at once, like a crash, and the server runs crash recovery when it
  * starts again; `smart` (SIGTERM) waits for clients to disconnect first.

@@ -49,6 +49,8 @@ export async function runLoad(options: {
   readonly applicationName: string;
   readonly phases: LoadPhases;
   readonly workers?: number;
+  /** Each worker starts a call this often. @default 100 */
+  readonly intervalMs?: number;
   readonly poolMax?: number;
   readonly fault: (windowClosed: Promise<void>) => Promise<void>;
   readonly timeoutMs?: number;
@@ -59,6 +61,7 @@ export async function runLoad(options: {
     url: options.url,
     applicationName: options.applicationName,
     workers: options.workers ?? 8,
+    intervalMs: options.intervalMs ?? 100,
     poolMax: options.poolMax ?? 10,
     ledgerPath,
     ...options.phases,

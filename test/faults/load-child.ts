@@ -19,6 +19,8 @@ interface LoadConfig {
   readonly url: string;
   readonly applicationName: string;
   readonly workers: number;
+  /** Each worker starts a call every `intervalMs`. */
+  readonly intervalMs: number;
   readonly warmupMs: number;
   readonly beforeMs: number;
   readonly faultMs: number;
@@ -229,15 +231,24 @@ function chooser(ops: Array<[number, Op]>): () => Op {
   };
 }
 
+/**
+ * One worker: a call every `intervalMs` (an open-loop load, like requests arriving, set well below
+ * what the machine can serve, so that throughput measures recovery, not the CPU left over by
+ * other processes); a call that overruns its slot is followed at once, with no catching up. After
+ * an error the worker waits for its next slot, as a host backs off instead of spinning.
+ */
 async function worker(index: number, choose: () => Op): Promise<void> {
+  let next = Date.now() + Math.random() * config.intervalMs;
   while (!stopping) {
+    const wait = next - Date.now();
+    if (wait > 0) await sleep(wait);
+    if (stopping) break;
+    next = Math.max(next + config.intervalMs, Date.now());
     try {
       await choose()(index);
       successes.push(Date.now());
     } catch (error) {
       recordError(error);
-      // A host backs off briefly after a database error instead of spinning.
-      await sleep(20);
     }
   }
 }
