@@ -68,7 +68,7 @@ describe('8 workers under faults, with no process-level error handlers', () => {
     const report = await runLoad({
       url: database.url,
       applicationName,
-      phases: { warmupMs: 1_000, beforeMs: 5_000, faultMs: 10_000, afterMs: 5_000 },
+      phases: { warmupMs: 1_000, beforeMs: 3_000, faultMs: 10_000, afterMs: 5_000 },
       async fault(windowClosed) {
         let open = true;
         void windowClosed.then(() => {
@@ -98,7 +98,7 @@ describe('8 workers under faults, with no process-level error handlers', () => {
       const report = await runLoad({
         url: database.url,
         applicationName: `carebase-fault-restart-${mode}`,
-        phases: { warmupMs: 1_000, beforeMs: 5_000, faultMs: 3_000, afterMs: 5_000 },
+        phases: { warmupMs: 1_000, beforeMs: 3_000, faultMs: 2_000, afterMs: 5_000 },
         async fault() {
           await new Promise((resolve) => setTimeout(resolve, 200));
           stoppedAt = Date.now();

@@ -117,6 +117,24 @@ describe('a connection lost while idle in the pool', () => {
   });
 });
 
+describe("a connection of the host's own pool lost while idle", () => {
+  it('does not crash the process either (carebase listens while it uses the pool)', async () => {
+    const url = new URL(database.url);
+    url.port = String(proxy.port);
+    const pool = new pg.Pool({ connectionString: url.toString(), max: 2 }); // no 'error' listener
+    const cb = createCarebase({}, { pool });
+    try {
+      await cb.users.findById(userId);
+      proxy.cutAll();
+      await sleep(100);
+      await expect(cb.users.findById(userId)).resolves.toMatchObject({ id: userId });
+    } finally {
+      await cb.close();
+      await pool.end();
+    }
+  });
+});
+
 describe('a connection lost while checked out', () => {
   it.each(['close', 'reset'] as const)(
     'with no call pending (%s): the next statement fails with CONNECTION_FAILED and the connection is discarded',
