@@ -11,22 +11,15 @@ import { carebaseMigrations } from './migration/library.js';
 import { type MigrateResult, migrate } from './migration/runner.js';
 import { migrationStatus } from './migration/status.js';
 import type { MigrationSource } from './migration/types.js';
-import { BackgroundWork } from './pool/background-work.js';
 import { createPool } from './pool/create-pool.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
-import { CarebaseKyselyPool, PreparedStatements } from './pool/kysely-pool.js';
+import { CarebaseKyselyPool } from './pool/kysely-pool.js';
+import { PreparedStatements } from './pool/prepared-statements.js';
 import { runTransaction, type TransactionOptions } from './pool/transaction.js';
 import { AnalyticsRepository } from './repositories/analytics/analytics-repository.js';
-// --- audit (issue 6) imports ---
 import { AuditRepository } from './repositories/audit/audit-repository.js';
-// --- chat (issue 8) import ---
 import { ChatRepository } from './repositories/chat/chat-repository.js';
-import {
-  type ActorInput,
-  ActorSchema,
-  type CarebaseRuntime,
-  RepositoryContext,
-} from './repositories/context.js';
+import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
@@ -105,7 +98,6 @@ export class CarebaseScope {
     );
   }
 
-  // --- users & sessions (issue 7): `get users()`, `get sessions()` ---
   #users: UsersRepository | undefined;
   #sessions: SessionsRepository | undefined;
 
@@ -136,7 +128,6 @@ export class CarebaseScope {
     return this.#sessions;
   }
 
-  // --- audit (issue 6): `get audit()` ---
   #audit: AuditRepository | undefined;
 
   /**
@@ -153,7 +144,6 @@ export class CarebaseScope {
     return this.#audit;
   }
 
-  // --- chat (issue 8): `get chat()` ---
   #chat: ChatRepository | undefined;
 
   /**
@@ -171,7 +161,6 @@ export class CarebaseScope {
     return this.#chat;
   }
 
-  // --- analytics (issue 9): `get analytics()` ---
   #analytics: AnalyticsRepository | undefined;
   /**
    * Analytics events: `track`, `trackMany`, `buffer`, exact `summary` / `timeseries` /
@@ -260,6 +249,7 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    *
    * @example
    * ```ts
+   * import { configFromEnv, createCarebase } from 'carebase';
    * const cb = createCarebase(configFromEnv());
    * await cb.migrate();
    * ```
@@ -319,7 +309,7 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
     // Ends the pool through the adapter rather than destroying Kysely, so later calls reach the
     // adapter and fail with ClosedError instead of Kysely's untyped "driver destroyed" error.
     this.#closing ??= (async () => {
-      await this.#runtime.background.close();
+      await this.#runtime.close();
       await this.#kyselyPool.end();
       this.#detach();
     })();
@@ -331,7 +321,6 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
     return this.close();
   }
 
-  // --- backups (issue 10) ---
   #backups: BackupsApi | undefined;
 
   /**
@@ -416,6 +405,5 @@ export function createCarebase(options: CarebaseOptions = {}, extras: CreateCare
   const db = new Kysely<CarebaseDatabase>({
     dialect: new PostgresDialect({ pool: connections, cursor: Cursor }),
   }).withSchema(config.schema);
-  const background = new BackgroundWork(config.logger);
-  return new Carebase({ config, pool, prepared, connections, background, db }, detach);
+  return new Carebase(new CarebaseRuntime({ config, pool, prepared, connections, db }), detach);
 }

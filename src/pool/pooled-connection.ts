@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { CarebaseError } from '../errors/errors.js';
 import { clientFailure, releaseClient } from './checkout.js';
 import { unlessLost } from './client-watch.js';
-import type { PreparedStatements } from './kysely-pool.js';
+import type { PreparedStatements } from './prepared-statements.js';
 
 /**
  * A checked-out pooled connection, as Kysely and carebase's own fast paths (prepared statements,

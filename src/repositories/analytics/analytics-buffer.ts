@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ClosedError } from '../../errors/errors.js';
-import type { RepositoryContext } from '../context.js';
+import { type RepositoryContext, RuntimeState } from '../context.js';
 import {
   type AnalyticsEventInput,
   type PreparedEvent,
@@ -70,7 +70,9 @@ export class AnalyticsBuffer {
     this.#maxDelayMs = options.maxDelayMs ?? 1000;
     this.#onError = options.onError;
     // `cb.close()` closes the buffer (a last flush) before it closes the pool.
-    this.#unregister = ctx.runtime.background.onClose(() => this.close());
+    const open = ctx.runtime.state(OPEN_BUFFERS);
+    open.add(this);
+    this.#unregister = () => open.delete(this);
   }
 
   /** Events accepted by `track()` so far. */
@@ -178,3 +180,12 @@ export class AnalyticsBuffer {
     }
   }
 }
+
+/** The buffers of an instance still open: `cb.close()` closes them (a last flush) before the pool ends. */
+class OpenBuffers extends Set<AnalyticsBuffer> {
+  async close(): Promise<void> {
+    await Promise.all([...this].map((buffer) => buffer.close()));
+  }
+}
+
+const OPEN_BUFFERS = new RuntimeState('analytics buffers', () => new OpenBuffers());

@@ -1,5 +1,6 @@
 import { CompiledQuery } from 'kysely';
-import type { CarebaseRuntime } from '../context.js';
+import { quoteIdentifier } from '../../sql/identifier.js';
+import { type CarebaseRuntime, RuntimeState } from '../context.js';
 
 /** How many sealing passes one instance keeps in flight (they queue on the database lock). */
 const MAX_IN_FLIGHT = 2;
@@ -22,23 +23,18 @@ export class AuditSealer {
   #queued: { promise: Promise<number>; start: () => void } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #late: NodeJS.Timeout | undefined;
+  /** Background passes in flight (awaited by `close()`). */
+  readonly #passes = new Set<Promise<void>>();
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
-    const schema = `"${runtime.config.schema.replaceAll('"', '""')}"`;
     // One statement, one round trip, in its own implicit transaction: the local setting applies to
     // that transaction's commit (see #run).
-    this.#sql = `select set_config('synchronous_commit', 'off', true) as relaxed, ${schema}.audit_seal() as sealed`;
-    runtime.prepared.register(this.#sql);
-    // At close: a pass that was only scheduled runs now, and the instance waits for it.
-    runtime.background.onClose(async () => {
-      const pending = this.#timer !== undefined || this.#late !== undefined;
-      clearTimeout(this.#timer);
-      clearTimeout(this.#late);
-      this.#timer = undefined;
-      this.#late = undefined;
-      if (pending) this.#background();
-    });
+    this.#sql = runtime.prepared.get(
+      'audit.seal',
+      () =>
+        `select set_config('synchronous_commit', 'off', true) as relaxed, ${quoteIdentifier(runtime.config.schema)}.audit_seal() as sealed`,
+    ).sql;
   }
 
   /** Runs (or joins a not yet sent) sealing pass that covers every entry committed before this call. */
@@ -63,7 +59,7 @@ export class AuditSealer {
    * `verify()`, seals whatever is left. `cb.close()` runs a scheduled pass at once and waits.
    */
   schedule(delayMs = 50): void {
-    if (this.#timer !== undefined || this.#runtime.background.closing) return;
+    if (this.#timer !== undefined || this.#runtime.closing) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#background();
@@ -78,7 +74,32 @@ export class AuditSealer {
   }
 
   #background(): void {
-    this.#runtime.background.track(this.seal(), 'background audit sealing', 'debug');
+    const pass = this.seal()
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.#runtime.config.logger.debug(
+            { code: (error as { code?: string }).code },
+            'carebase: background audit sealing failed',
+          );
+        },
+      )
+      .finally(() => this.#passes.delete(pass));
+    this.#passes.add(pass);
+  }
+
+  /**
+   * Called by `cb.close()` (the runtime's close hook): a pass that was only scheduled runs now,
+   * no timer is left behind, and background passes in flight are awaited.
+   */
+  async close(): Promise<void> {
+    const pending = this.#timer !== undefined || this.#late !== undefined;
+    clearTimeout(this.#timer);
+    clearTimeout(this.#late);
+    this.#timer = undefined;
+    this.#late = undefined;
+    if (pending) this.#background();
+    await Promise.all([...this.#passes]);
   }
 
   async #send(): Promise<number> {
@@ -112,14 +133,9 @@ export class AuditSealer {
   }
 }
 
-const sealers = new WeakMap<CarebaseRuntime, AuditSealer>();
+const SEALER = new RuntimeState('audit sealer', (runtime) => new AuditSealer(runtime));
 
-/** The sealer of a carebase instance (one per instance). */
+/** The sealer of a carebase instance (one per instance, on its runtime). */
 export function auditSealerOf(runtime: CarebaseRuntime): AuditSealer {
-  let sealer = sealers.get(runtime);
-  if (sealer === undefined) {
-    sealer = new AuditSealer(runtime);
-    sealers.set(runtime, sealer);
-  }
-  return sealer;
+  return runtime.state(SEALER);
 }
