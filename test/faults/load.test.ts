@@ -76,8 +76,10 @@ describe('8 workers under faults, with no process-level error handlers', () => {
         });
         while (open) {
           const { rowCount } = await killer.query(
+            // A backend in use when there is one (mid-query or in a transaction), else an idle one.
             `select pg_terminate_backend(pid) from pg_stat_activity
-              where application_name = $1 and pid <> pg_backend_pid() order by random() limit 1`,
+              where application_name = $1 and pid <> pg_backend_pid()
+              order by state = 'idle', random() limit 1`,
             [applicationName],
           );
           kills += rowCount ?? 0;
