@@ -201,8 +201,7 @@ const ERRNO_REASONS: Readonly<Record<string, ConnectionFailureReason>> = {
 };
 
 function errnoReason(code: string): ConnectionFailureReason | undefined {
-  const known = ERRNO_REASONS[code];
-  if (known !== undefined) return known;
+  if (Object.hasOwn(ERRNO_REASONS, code)) return ERRNO_REASONS[code];
   return code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') ? 'tls_failed' : undefined;
 }
 

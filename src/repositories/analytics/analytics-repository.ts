@@ -178,8 +178,7 @@ export class AnalyticsRepository {
   buffer(options: AnalyticsBufferOptions = {}): AnalyticsBuffer {
     const parsed = parseInput(AnalyticsBufferOptions, options, 'buffer options');
     const ctx = this.#ctx;
-    const buffer = new AnalyticsBuffer(new RepositoryContext(ctx.runtime, ctx.runtime.db, ctx.actor), parsed);
-    return buffer;
+    return new AnalyticsBuffer(new RepositoryContext(ctx.runtime, ctx.runtime.db, ctx.actor), parsed);
   }
 
   /**
