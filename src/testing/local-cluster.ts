@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ConnectionError } from '../errors/errors.js';
-import { defaultBinaryDirs, findPostgresBinaries } from './find-binaries.js';
+import { defaultBinaryDirs, findPostgresBinaries, type PostgresBinaries } from './find-binaries.js';
 import { onProcessExit, sleepSync } from './process-exit.js';
 import { asUser, type Command, isRoot, type RunAsUser, unprivilegedUser } from './run-as.js';
 
@@ -44,6 +44,8 @@ export interface LocalClusterOptions {
 /** A running throwaway cluster. */
 export interface LocalCluster {
   readonly url: string;
+  /** Where its `initdb` and `postgres` are. */
+  readonly binDir: string;
   readonly dataDir: string;
   readonly pid: number;
   stop(): Promise<void>;
@@ -169,9 +171,28 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const search = findPostgresBinaries(options.binDirs ?? defaultBinaryDirs());
   const binaries = search.found;
   if (binaries === undefined) {
-    const where = search.tried.length === 0 ? '(no directories)' : search.tried.join(', ');
+    const where =
+      options.binDirs !== undefined
+        ? search.tried.join(', ') || '(no directories)'
+        : process.env.PG_BIN_DIR
+          ? `${process.env.PG_BIN_DIR} (PG_BIN_DIR)`
+          : "PATH, /usr/lib/postgresql/*/bin, /usr/pgsql-*/bin and Homebrew's directories";
     throw new ConnectionError(`no initdb and postgres found; looked in ${where}`);
   }
+  return startCluster(() => binaries, options);
+}
+
+/**
+ * Where a cluster's programs come from: called once the cluster's temp directory exists (owned
+ * by `user` when this process is root), so an installation may be staged inside it.
+ */
+export type InstallProvider = (dir: string, user: RunAsUser | undefined) => PostgresBinaries;
+
+/** Starts a throwaway cluster (see {@link startLocalCluster}) from the binaries `install` gives. */
+export async function startCluster(
+  install: InstallProvider,
+  options: LocalClusterOptions = {},
+): Promise<LocalCluster> {
   let user: RunAsUser | undefined;
   if (isRoot()) {
     user = unprivilegedUser(options.user);
@@ -189,7 +210,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     for (const path of [dir, dataDir, socketDir]) chownSync(path, user.uid, user.gid);
   }
   const remove = (): void => rmSync(dir, { recursive: true, force: true });
+  let binaries: PostgresBinaries;
   try {
+    binaries = install(dir, user);
     await run(
       wrap({
         file: binaries.initdb,
@@ -232,13 +255,14 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     child.stderr?.resume();
     child.unref();
     (child.stderr as { unref?: () => void } | null)?.unref?.();
-    return started(child, url, dataDir, remove, dir);
+    return started(child, url, binaries.dir, dataDir, remove, dir);
   }
 }
 
 function started(
   child: ChildProcess,
   url: string,
+  binDir: string,
   dataDir: string,
   remove: () => void,
   dir: string,
@@ -261,6 +285,7 @@ function started(
   let stopping: Promise<void> | undefined;
   return {
     url,
+    binDir,
     dataDir,
     pid,
     stop() {
