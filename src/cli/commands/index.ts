@@ -10,7 +10,7 @@ import { migrateCommand } from './migrate.js';
  * (one import line and one entry line per command; keep the other lines as they are).
  */
 export const COMMANDS: readonly CliCommand[] = [
-  // --- migrations (issue 5) ---
+  // --- migrations ---
   migrateCommand,
   // --- backup ---
   backupCliCommand,
