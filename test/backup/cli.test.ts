@@ -1,14 +1,15 @@
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupCommand, parseBackupArgs, UsageError } from '../../src/cli/commands/backup.js';
-import { adminQuery, type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { tempDir } from './fixture.js';
+import { describeWithPgDump, tempDir } from '../support/backup.js';
+import { adminQuery } from '../support/database.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let dir: { path: string; remove(): Promise<void> };
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   dir = await tempDir();
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
@@ -76,7 +77,7 @@ describe('parseBackupArgs', { timeout: 180_000 }, () => {
   });
 });
 
-describe('carebase backup', { timeout: 180_000 }, () => {
+describeWithPgDump('carebase backup', { timeout: 180_000 }, () => {
   it('create --json, list --json, verify, restore and prune --dry-run', async () => {
     const create = io(false);
     expect(await backupCommand(['create', '--json', '--name', 'cli'], create.io)).toBe(0);

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { BackupError } from 'carebase';
 import { createBackup } from 'carebase/backup';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithPgDump, type PasswordDatabase, passwordDatabase, tempDir } from '../support/backup.js';
 import { urlFor } from '../support/database.js';
-import { type PasswordDatabase, passwordDatabase, tempDir } from './fixture.js';
 
 // Backup I/O and permission failures are BACKUP_FAILED and name the file or the table.
 let database: PasswordDatabase;
@@ -39,7 +39,7 @@ function canMountTmpfs(): boolean {
   }
 }
 
-describe('backup failures', () => {
+describeWithPgDump('backup failures', { timeout: 60_000 }, () => {
   it('a table the role may not read: BACKUP_FAILED naming it, before pg_dump runs, and no file left', async () => {
     const target = join(dir.path, 'denied');
     mkdirSync(target);
@@ -67,26 +67,30 @@ describe('backup failures', () => {
   });
 });
 
-describe.skipIf(!canMountTmpfs())('backup failures on a full disk (needs root to mount a tmpfs)', () => {
-  it('ENOSPC while writing the manifest: BACKUP_FAILED naming the file, and no file left', async () => {
-    // The archive's size, from a backup on an ordinary disk: the full disk gets exactly its pages.
-    const probe = await createBackup({ ...database.options, dir: join(dir.path, 'probe'), name: 'probe' });
-    const pages = Math.ceil(statSync(probe.path).size / 4096);
-    const mount = join(dir.path, 'full');
-    mkdirSync(mount);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${pages * 4096}`, 'tmpfs', mount]);
-    try {
-      const error = await createBackup({ ...database.options, dir: mount, name: 'full' }).catch(
-        (caught: unknown) => caught,
-      );
-      expect(error).toBeInstanceOf(BackupError);
-      const { file, message } = error as BackupError;
-      expect(file).toBe(join(mount, 'full.dump.manifest.json.partial'));
-      expect(message).toContain(file);
-      expect(message).toContain('ENOSPC');
-      expect(readdirSync(mount)).toEqual([]);
-    } finally {
-      execFileSync('umount', [mount]);
-    }
-  });
+const tmpfs = canMountTmpfs();
+describeWithPgDump('backup failures on a full disk', { timeout: 60_000 }, () => {
+  it.skipIf(!tmpfs)(
+    `ENOSPC while writing the manifest: BACKUP_FAILED naming the file, and no file left${tmpfs ? '' : ' (skipped: mounting a tmpfs needs root)'}`,
+    async () => {
+      // The archive's size, from a backup on an ordinary disk: the full disk gets exactly its pages.
+      const probe = await createBackup({ ...database.options, dir: join(dir.path, 'probe'), name: 'probe' });
+      const pages = Math.ceil(statSync(probe.path).size / 4096);
+      const mount = join(dir.path, 'full');
+      mkdirSync(mount);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${pages * 4096}`, 'tmpfs', mount]);
+      try {
+        const error = await createBackup({ ...database.options, dir: mount, name: 'full' }).catch(
+          (caught: unknown) => caught,
+        );
+        expect(error).toBeInstanceOf(BackupError);
+        const { file, message } = error as BackupError;
+        expect(file).toBe(join(mount, 'full.dump.manifest.json.partial'));
+        expect(message).toContain(file);
+        expect(message).toContain('ENOSPC');
+        expect(readdirSync(mount)).toEqual([]);
+      } finally {
+        execFileSync('umount', [mount]);
+      }
+    },
+  );
 });

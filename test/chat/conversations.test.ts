@@ -1,6 +1,6 @@
 import { type Conversation, createCarebase, NotFoundError, ValidationError } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatFixture, chatFixture } from './setup.js';
+import { type ChatFixture, chatFixture } from '../support/chat.js';
 
 let f: ChatFixture;
 let now = new Date('2026-03-01T08:00:00.000Z');

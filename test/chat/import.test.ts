@@ -6,7 +6,7 @@ import { ValidationError } from 'carebase';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importChatCommand } from '../../src/cli/commands/import-chat.js';
-import { type ChatFixture, chatFixture } from './setup.js';
+import { type ChatFixture, chatFixture } from '../support/chat.js';
 
 let f: ChatFixture;
 const dir = mkdtempSync(join(tmpdir(), 'carebase-chat-import-'));

@@ -2,7 +2,7 @@ import { createCarebase } from 'carebase';
 import { carebaseMigrations } from 'carebase/migration';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatFixture, chatFixture } from './setup.js';
+import { type ChatFixture, chatFixture } from '../support/chat.js';
 
 let f: ChatFixture;
 

@@ -3,19 +3,19 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
 
 // End to end: spawns the built bin (dist/cli.js) as a user would run `npx carebase ...`.
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(root, 'dist', 'cli.js');
 const built = existsSync(cli);
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let work: string;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   work = mkdtempSync(join(tmpdir(), 'carebase-cli-'));
 });
 

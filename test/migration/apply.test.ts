@@ -1,15 +1,15 @@
 import { carebaseMigrations, fileMigrations, migrate, migrationStatus } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { type MigrationFolder, migrationFolder } from './folder.js';
+import { type MigrationFolder, migrationFolder } from '../support/migration-folder.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let folder: MigrationFolder;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   folder = migrationFolder({
     '0001_notes.sql':
       'create table notes (id int primary key, body text not null);\n-- carebase:down\ndrop table notes;\n',

@@ -1,17 +1,17 @@
 import { MigrationError } from 'carebase';
 import { fileMigrations, migrate, migrationStatus } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { type MigrationFolder, migrationFolder } from './folder.js';
+import { type MigrationFolder, migrationFolder } from '../support/migration-folder.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let folder: MigrationFolder;
 
 const ONE = 'create table drift_a (id int primary key);\n\n-- carebase:down\ndrop table drift_a;\n';
 const TWO = 'create table drift_b (id int primary key);\n';
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   folder = migrationFolder({ '0001_a.sql': ONE, '0002_b.sql': TWO });
   await migrate(database.url, { sources: [fileMigrations(folder.dir, { namespace: 'app' })] });
 });

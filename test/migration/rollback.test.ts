@@ -1,15 +1,15 @@
 import { MigrationError, ValidationError } from 'carebase';
 import { carebaseMigrations, fileMigrations, migrate, migrationStatus, rollback } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { type MigrationFolder, migrationFolder } from './folder.js';
+import { type MigrationFolder, migrationFolder } from '../support/migration-folder.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let folder: MigrationFolder;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   folder = migrationFolder({
     '0001_a.sql': 'create table rb_a (id int);\n-- carebase:down\ndrop table rb_a;',
     '0002_b.sql': 'create table rb_b (id int);\n-- carebase:down\ndrop table rb_b;',

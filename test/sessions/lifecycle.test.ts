@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import { ClosedError, NotFoundError, SESSION_PRESETS, ValidationError } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ScratchDatabase } from '../support/database.js';
-import { carebaseOn, migratedDatabase, newAccount } from '../users/fixture.js';
+import { carebaseOn, newAccount } from '../support/users.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let env: ReturnType<typeof carebaseOn>;
 
 beforeAll(async () => {
-  database = await migratedDatabase();
+  database = await createTestDatabase();
   env = carebaseOn(database);
 });
 

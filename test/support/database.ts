@@ -1,26 +1,22 @@
-import { createTestDatabase } from 'carebase/testing';
 import pg from 'pg';
 
 /**
- * A throwaway empty database (no migrations applied) on the run's server: the one published by
- * test/global-setup.ts in CAREBASE_TEST_DATABASE_URL. Kept for older tests; new tests use
- * `createTestDatabase()` from carebase/testing, which clones a migrated template.
+ * Superuser access to the run's server (the one test/global-setup.ts publishes in
+ * CAREBASE_TEST_DATABASE_URL), for what tests do behind carebase's back: roles, settings,
+ * terminating backends, listing databases. Test databases come from carebase/testing's
+ * `createTestDatabase()` (a migrated clone; `{ migrate: false }` for an empty one).
  */
-export interface ScratchDatabase {
-  readonly url: string;
-  readonly name: string;
-  drop(): Promise<void>;
-}
-
 export const serverUrl =
   process.env.CAREBASE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
+/** `serverUrl` with its database replaced by `database`. */
 export function urlFor(database: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;
   return url.toString();
 }
 
+/** Runs one statement as the superuser on the maintenance database, on its own connection. */
 export async function adminQuery<R extends pg.QueryResultRow = Record<string, unknown>>(
   text: string,
   values: unknown[] = [],
@@ -32,9 +28,4 @@ export async function adminQuery<R extends pg.QueryResultRow = Record<string, un
   } finally {
     await client.end();
   }
-}
-
-export async function scratchDatabase(): Promise<ScratchDatabase> {
-  const database = await createTestDatabase({ serverUrl, migrate: false });
-  return { url: database.url, name: database.name, drop: () => database.drop() };
 }

@@ -1,10 +1,10 @@
-import { type Carebase, type CarebaseOptions, createCarebase } from 'carebase';
+import type { Carebase, CarebaseOptions } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
 
-/** A migrated scratch database for one audit test file. */
+/** A migrated test database for one audit test file, and carebase on it. */
 export interface AuditFixture {
-  readonly database: ScratchDatabase;
+  readonly database: TestDatabase;
   readonly cb: Carebase;
   /** Runs SQL as the superuser with user triggers disabled (to tamper), on its own connection. */
   tamper(text: string, values?: unknown[]): Promise<pg.QueryResult>;
@@ -13,10 +13,12 @@ export interface AuditFixture {
   close(): Promise<void>;
 }
 
-export async function auditFixture(options: CarebaseOptions = {}): Promise<AuditFixture> {
-  const database = await scratchDatabase();
-  const cb = createCarebase({ connectionString: database.url, ...options });
-  await cb.migrate();
+export async function auditFixture(
+  options: Omit<CarebaseOptions, 'connectionString'> = {},
+): Promise<AuditFixture> {
+  const { schema, ...carebase } = options;
+  const database = await createTestDatabase({ ...(schema === undefined ? {} : { schema }), carebase });
+  const cb = database.db;
   const run = async (text: string, values: unknown[], replica: boolean): Promise<pg.QueryResult> => {
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
@@ -33,9 +35,6 @@ export async function auditFixture(options: CarebaseOptions = {}): Promise<Audit
     cb,
     tamper: (text, values = []) => run(text, values, true),
     admin: (text, values = []) => run(text, values, false),
-    async close() {
-      await cb.close();
-      await database.drop();
-    },
+    close: () => database.drop(),
   };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type Carebase, type CarebaseOptions, createCarebase } from 'carebase';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
+import type { TestDatabase } from 'carebase/testing';
 
 /** A clock tests move by hand instead of sleeping. */
 export class TestClock {
@@ -19,21 +19,9 @@ export class TestClock {
   }
 }
 
-/** A migrated scratch database for one test file. */
-export async function migratedDatabase(): Promise<ScratchDatabase> {
-  const database = await scratchDatabase();
-  const cb = createCarebase({ connectionString: database.url, pool: { max: 2 } });
-  try {
-    await cb.migrate();
-  } finally {
-    await cb.close();
-  }
-  return database;
-}
-
 /** A carebase on `database` with a movable clock; bcrypt cost 10 unless given. */
 export function carebaseOn(
-  database: ScratchDatabase,
+  database: TestDatabase,
   options: CarebaseOptions = {},
 ): { cb: Carebase; clock: TestClock } {
   const clock = new TestClock();
