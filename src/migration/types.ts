@@ -143,8 +143,16 @@ export interface MigrationResult {
   readonly direction: 'up' | 'down';
   readonly status: 'applied' | 'rolled-back' | 'failed' | 'skipped';
   readonly durationMs: number;
-  /** The error's code, message and SQLSTATE when `status` is `failed` (never SQL parameters). */
-  readonly error?: { readonly code: string; readonly message: string; readonly sqlState?: string };
+  /**
+   * The error's code, message and SQLSTATE when `status` is `failed` (never SQL parameters).
+   * `blockedBy` lists the sessions holding the locks a migration waited for in vain (55P03).
+   */
+  readonly error?: {
+    readonly code: string;
+    readonly message: string;
+    readonly sqlState?: string;
+    readonly blockedBy?: readonly { readonly pid: number; readonly applicationName: string }[];
+  };
 }
 
 /**
