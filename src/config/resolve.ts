@@ -6,6 +6,7 @@ import { type Clock, type Logger, silentLogger, systemClock } from '../logging/l
 import type { ResolvedAnalyticsOptions } from './analytics-options.js';
 import type { ResolvedAuditOptions } from './audit-options.js';
 import type { ResolvedChatOptions } from './chat-options.js';
+import type { ResolvedMigrationsOptions } from './migrations-options.js';
 import { type CarebaseOptions, CarebaseOptionsSchema } from './options.js';
 import {
   POOL_DEFAULTS,
@@ -64,6 +65,7 @@ export interface ResolvedConfig {
   readonly audit: ResolvedAuditOptions;
   readonly chat: ResolvedChatOptions;
   readonly analytics: ResolvedAnalyticsOptions;
+  readonly migrations: ResolvedMigrationsOptions;
 }
 
 type ParsedOptions = z.output<typeof CarebaseOptionsSchema>;
@@ -232,6 +234,11 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
     audit: deepFreeze(parsed.audit),
     chat: deepFreeze(parsed.chat),
     analytics: deepFreeze(parsed.analytics),
+    // Frozen one level deep only: the sources are the host's own objects.
+    migrations: Object.freeze({
+      sources: Object.freeze([...(parsed.migrations?.sources ?? [])]),
+      includeLibrary: parsed.migrations?.includeLibrary ?? true,
+    }),
   };
   return Object.freeze(config);
 }

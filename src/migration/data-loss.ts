@@ -25,7 +25,14 @@ export async function analyzeDataLoss(
   schema: string | undefined,
 ): Promise<DataLossEffect[]> {
   if (definition.code !== undefined) {
-    return [{ action: 'unknown', table: '*', rows: undefined, reason: 'a code migration: its effect cannot be read' }];
+    return [
+      {
+        action: 'unknown',
+        table: '*',
+        rows: undefined,
+        reason: 'a code migration: its effect cannot be read',
+      },
+    ];
   }
   let planned: Planned[];
   const schemas: string[] = [];
@@ -59,16 +66,20 @@ export async function analyzeDataLoss(
     }
   } catch (error) {
     if (!isCarebaseError(error)) throw error;
-    return [{ action: 'unknown', table: '*', rows: undefined, reason: 'PostgreSQL cannot parse its down section' }];
+    return [
+      { action: 'unknown', table: '*', rows: undefined, reason: 'PostgreSQL cannot parse its down section' },
+    ];
   }
   const effects: DataLossEffect[] = [];
   for (const item of planned) {
     const written = item.relation.schema ?? schema;
-    const name = written === undefined ? quote(item.relation.name) : `${quote(written)}.${quote(item.relation.name)}`;
+    const name =
+      written === undefined ? quote(item.relation.name) : `${quote(written)}.${quote(item.relation.name)}`;
     const counted = await countRows(connection, name);
     effects.push({
       action: item.action,
-      table: counted?.table ?? (written === undefined ? item.relation.name : `${written}.${item.relation.name}`),
+      table:
+        counted?.table ?? (written === undefined ? item.relation.name : `${written}.${item.relation.name}`),
       ...(item.column === undefined ? {} : { column: item.column }),
       rows: counted?.rows,
       ...(counted !== undefined && counted.rows >= COUNT_CAP ? { rowsAtLeast: true } : {}),

@@ -8,8 +8,13 @@ export { CHECKSUM_ALGORITHM, migrationChecksum, normalizeMigrationText } from '.
 export type { MigrationTarget } from './connection.js';
 export { type FileMigrationsOptions, fileMigrations } from './file-source.js';
 export { carebaseMigrations } from './library.js';
+export {
+  type LintFinding,
+  type LintReport,
+  lintMigrations,
+  lintMigrationText,
+} from './lint/lint-migrations.js';
 export { LINT_RULES, type LintRule } from './lint/lint-rules.js';
-export { type LintFinding, type LintReport, lintMigrations, lintMigrationText } from './lint/lint-migrations.js';
 export {
   type DataLossEffect,
   type MigrateOptions,

@@ -72,7 +72,10 @@ export async function parseSql(text: string, label: string): Promise<ParsedState
     const [kind] = Object.keys(stmt);
     if (kind === undefined) continue;
     const from = skipBlankAndComments(bytes, raw.stmt_location ?? 0);
-    const to = raw.stmt_len === undefined || raw.stmt_len === 0 ? bytes.length : (raw.stmt_location ?? 0) + raw.stmt_len;
+    const to =
+      raw.stmt_len === undefined || raw.stmt_len === 0
+        ? bytes.length
+        : (raw.stmt_location ?? 0) + raw.stmt_len;
     statements.push({
       kind,
       node: (stmt[kind] ?? {}) as SqlNode,

@@ -102,7 +102,10 @@ export async function lintMigrations(dir: string): Promise<LintReport> {
       continue;
     }
     if (!file.endsWith('.sql')) continue;
-    const result = await lintMigrationText(file.slice(0, -'.sql'.length), await readFile(join(folder, file), 'utf8'));
+    const result = await lintMigrationText(
+      file.slice(0, -'.sql'.length),
+      await readFile(join(folder, file), 'utf8'),
+    );
     findings.push(...result.findings);
     ignored += result.ignored;
     checked++;
@@ -124,7 +127,10 @@ export async function lintMigrationText(
   name: string,
   text: string,
 ): Promise<{ findings: LintFinding[]; ignored: number }> {
-  const lines = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').split('\n');
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .replace(/\r\n?/g, '\n')
+    .split('\n');
   const firstCode = lines.find((line) => line.trim() !== '') ?? '';
   const transaction = !NO_TRANSACTION.test(firstCode.trim());
   const marker = lines.findIndex((line) => DOWN_MARKER.test(line.trim()));
@@ -132,7 +138,8 @@ export async function lintMigrationText(
   const sections: { section: 'up' | 'down'; offset: number; text: string }[] = [
     { section: 'up', offset: 0, text: (marker === -1 ? lines : lines.slice(0, marker)).join('\n') },
   ];
-  if (marker !== -1) sections.push({ section: 'down', offset: marker + 1, text: lines.slice(marker + 1).join('\n') });
+  if (marker !== -1)
+    sections.push({ section: 'down', offset: marker + 1, text: lines.slice(marker + 1).join('\n') });
   const findings: LintFinding[] = [];
   let ignored = 0;
   for (const { section, offset, text: sectionText } of sections) {
@@ -157,7 +164,7 @@ export async function lintMigrationText(
         statement.kind === 'CreateStmt'
           ? (statement.node.relation as { relname?: string } | undefined)?.relname
           : statement.kind === 'CreateTableAsStmt'
-            ? ((statement.node.into as { rel?: { relname?: string } } | undefined)?.rel?.relname)
+            ? (statement.node.into as { rel?: { relname?: string } } | undefined)?.rel?.relname
             : undefined;
       if (createdName !== undefined) created.add(createdName);
     }
@@ -174,9 +181,12 @@ function readDirectives(name: string, lines: readonly string[]): Directive[] {
     const rules = (match[2] ?? '').split(',').map((rule) => rule.trim());
     const unknown = rules.find((rule) => !known.has(rule));
     if (unknown !== undefined) {
-      throw new MigrationError(`${name}, line ${index + 1}: carebase:lint-ignore names an unknown rule: ${unknown}`, {
-        migration: name,
-      });
+      throw new MigrationError(
+        `${name}, line ${index + 1}: carebase:lint-ignore names an unknown rule: ${unknown}`,
+        {
+          migration: name,
+        },
+      );
     }
     directives.push({
       line: index + 1,

@@ -1,4 +1,10 @@
-import { dropObjectName, type NamedRelation, type ParsedStatement, qualifiedName, rangeVar } from '../sql-parser.js';
+import {
+  dropObjectName,
+  type NamedRelation,
+  type ParsedStatement,
+  qualifiedName,
+  rangeVar,
+} from '../sql-parser.js';
 
 /** What a rule sees besides the statement: its place in the migration. */
 export interface LintContext {
@@ -81,7 +87,9 @@ function display(relation: NamedRelation): string {
 
 function constraintsOf(def: Node | undefined): Node[] {
   const column = def?.ColumnDef as { constraints?: { Constraint?: Node }[] } | undefined;
-  return (column?.constraints ?? []).flatMap((item) => (item.Constraint === undefined ? [] : [item.Constraint]));
+  return (column?.constraints ?? []).flatMap((item) =>
+    item.Constraint === undefined ? [] : [item.Constraint],
+  );
 }
 
 function containsVolatileCall(value: unknown): string | undefined {
@@ -142,7 +150,8 @@ export function stronglyLocked(statement: ParsedStatement, context: LintContext)
       break;
     case 'TruncateStmt':
     case 'LockStmt':
-      for (const relation of (statement.node.relations as unknown[] | undefined) ?? []) tables.push(rangeVar(relation));
+      for (const relation of (statement.node.relations as unknown[] | undefined) ?? [])
+        tables.push(rangeVar(relation));
       break;
     case 'DropStmt':
       if (statement.node.removeType === 'OBJECT_TABLE') {
@@ -161,11 +170,14 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
     id: 'require-concurrent-index-creation',
     summary:
       'CREATE INDEX without CONCURRENTLY on an existing table blocks every write to it for the whole build.',
-    instead: 'CREATE INDEX CONCURRENTLY IF NOT EXISTS, alone in a migration marked -- carebase:no-transaction.',
+    instead:
+      'CREATE INDEX CONCURRENTLY IF NOT EXISTS, alone in a migration marked -- carebase:no-transaction.',
     check(statement, context) {
       if (statement.kind !== 'IndexStmt' || isConcurrent(statement)) return undefined;
       const table = relationOf(statement);
-      return existing(table, context) ? `index on existing table ${display(table)} built without CONCURRENTLY` : undefined;
+      return existing(table, context)
+        ? `index on existing table ${display(table)} built without CONCURRENTLY`
+        : undefined;
     },
   },
   {
@@ -191,20 +203,29 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
     id: 'adding-field-with-volatile-default',
     summary:
       'ADD COLUMN with a volatile default (random(), gen_random_uuid(), clock_timestamp(), serial, identity, stored generated) rewrites the table under an ACCESS EXCLUSIVE lock.',
-    instead: 'Add the column without a default (or with a constant one), backfill in batches, then set the default.',
+    instead:
+      'Add the column without a default (or with a constant one), backfill in batches, then set the default.',
     check(statement, context) {
       const table = relationOf(statement);
       if (!existing(table, context)) return undefined;
       for (const cmd of alterCmds(statement)) {
         if (cmd.subtype !== 'AT_AddColumn') continue;
-        const column = cmd.def?.ColumnDef as { colname?: string; typeName?: { names?: unknown[] } } | undefined;
-        const type = ((column?.typeName?.names ?? []).at(-1) as { String?: { sval?: string } } | undefined)?.String?.sval;
-        if (type !== undefined && SERIAL_TYPES.has(type)) return `column ${column?.colname} of ${display(table)} is ${type}`;
+        const column = cmd.def?.ColumnDef as
+          | { colname?: string; typeName?: { names?: unknown[] } }
+          | undefined;
+        const type = ((column?.typeName?.names ?? []).at(-1) as { String?: { sval?: string } } | undefined)
+          ?.String?.sval;
+        if (type !== undefined && SERIAL_TYPES.has(type))
+          return `column ${column?.colname} of ${display(table)} is ${type}`;
         for (const constraint of constraintsOf(cmd.def)) {
-          if (constraint.contype === 'CONSTR_IDENTITY') return `identity column ${column?.colname} added to ${display(table)}`;
-          if (constraint.contype === 'CONSTR_GENERATED') return `stored generated column ${column?.colname} added to ${display(table)}`;
-          const volatile = constraint.contype === 'CONSTR_DEFAULT' ? containsVolatileCall(constraint.raw_expr) : undefined;
-          if (volatile !== undefined) return `column ${column?.colname} of ${display(table)} defaults to ${volatile}()`;
+          if (constraint.contype === 'CONSTR_IDENTITY')
+            return `identity column ${column?.colname} added to ${display(table)}`;
+          if (constraint.contype === 'CONSTR_GENERATED')
+            return `stored generated column ${column?.colname} added to ${display(table)}`;
+          const volatile =
+            constraint.contype === 'CONSTR_DEFAULT' ? containsVolatileCall(constraint.raw_expr) : undefined;
+          if (volatile !== undefined)
+            return `column ${column?.colname} of ${display(table)} defaults to ${volatile}()`;
         }
       }
       return undefined;
@@ -222,7 +243,9 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
         const kinds = constraintsOf(cmd.def).map((constraint) => constraint.contype);
         if (
           kinds.includes('CONSTR_NOTNULL') &&
-          !kinds.some((kind) => kind === 'CONSTR_DEFAULT' || kind === 'CONSTR_IDENTITY' || kind === 'CONSTR_GENERATED')
+          !kinds.some(
+            (kind) => kind === 'CONSTR_DEFAULT' || kind === 'CONSTR_IDENTITY' || kind === 'CONSTR_GENERATED',
+          )
         ) {
           const name = (cmd.def?.ColumnDef as { colname?: string } | undefined)?.colname;
           return `NOT NULL column ${name} added to ${display(table)} without a default`;
@@ -244,7 +267,8 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
   },
   {
     id: 'setting-not-null',
-    summary: 'SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock unless a validated CHECK proves it.',
+    summary:
+      'SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock unless a validated CHECK proves it.',
     instead:
       'ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT c in a later migration; then SET NOT NULL (ignore this rule there).',
     check(statement, context) {
@@ -263,7 +287,10 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
       const table = relationOf(statement);
       if (!existing(table, context)) return undefined;
       for (const cmd of alterCmds(statement)) {
-        const constraints = [...constraintsOf(cmd.def), ...(cmd.def?.Constraint === undefined ? [] : [cmd.def.Constraint as Node])];
+        const constraints = [
+          ...constraintsOf(cmd.def),
+          ...(cmd.def?.Constraint === undefined ? [] : [cmd.def.Constraint as Node]),
+        ];
         if (constraints.some((c) => c.contype === 'CONSTR_FOREIGN' && c.skip_validation !== true)) {
           return `foreign key added to ${display(table)} without NOT VALID`;
         }
@@ -273,14 +300,19 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
   },
   {
     id: 'constraint-missing-not-valid',
-    summary: 'A CHECK constraint added without NOT VALID scans the whole table under an ACCESS EXCLUSIVE lock.',
+    summary:
+      'A CHECK constraint added without NOT VALID scans the whole table under an ACCESS EXCLUSIVE lock.',
     instead: 'ADD CONSTRAINT ... CHECK (...) NOT VALID, then VALIDATE CONSTRAINT in a later migration.',
     check(statement, context) {
       const table = relationOf(statement);
       if (!existing(table, context)) return undefined;
       for (const cmd of alterCmds(statement)) {
         const constraint = cmd.def?.Constraint as Node | undefined;
-        if (cmd.subtype === 'AT_AddConstraint' && constraint?.contype === 'CONSTR_CHECK' && constraint.skip_validation !== true) {
+        if (
+          cmd.subtype === 'AT_AddConstraint' &&
+          constraint?.contype === 'CONSTR_CHECK' &&
+          constraint.skip_validation !== true
+        ) {
           return `CHECK constraint added to ${display(table)} without NOT VALID`;
         }
       }
@@ -316,7 +348,9 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
     check(statement, context) {
       if (statement.kind !== 'RenameStmt' || statement.node.renameType !== 'OBJECT_COLUMN') return undefined;
       const table = relationOf(statement);
-      return existing(table, context) ? `column ${display(table)}.${statement.node.subname} renamed` : undefined;
+      return existing(table, context)
+        ? `column ${display(table)}.${statement.node.subname} renamed`
+        : undefined;
     },
   },
   {
@@ -332,12 +366,15 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
   {
     id: 'ban-drop-column',
     summary: 'Dropping a column loses its data and breaks running code that still reads it.',
-    instead: 'Stop using the column in the code first; drop it in a later release (and ignore this rule there).',
+    instead:
+      'Stop using the column in the code first; drop it in a later release (and ignore this rule there).',
     check(statement, context) {
       if (context.section !== 'up') return undefined;
       const table = relationOf(statement);
       const cmd = alterCmds(statement).find((item) => item.subtype === 'AT_DropColumn');
-      return cmd !== undefined && existing(table, context) ? `column ${display(table)}.${cmd.name} dropped` : undefined;
+      return cmd !== undefined && existing(table, context)
+        ? `column ${display(table)}.${cmd.name} dropped`
+        : undefined;
     },
   },
   {
@@ -345,7 +382,11 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
     summary: 'Dropping a table in an up migration loses its data and breaks running code that still uses it.',
     instead: 'Stop using the table first; drop it in a later release (and ignore this rule there).',
     check(statement, context) {
-      if (context.section !== 'up' || statement.kind !== 'DropStmt' || statement.node.removeType !== 'OBJECT_TABLE') {
+      if (
+        context.section !== 'up' ||
+        statement.kind !== 'DropStmt' ||
+        statement.node.removeType !== 'OBJECT_TABLE'
+      ) {
         return undefined;
       }
       return 'table dropped in an up migration';
@@ -353,11 +394,15 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
   },
   {
     id: 'drop-without-if-exists',
-    summary: 'A DROP without IF EXISTS in a down section fails when the object is already gone, leaving a half-rolled-back schema.',
+    summary:
+      'A DROP without IF EXISTS in a down section fails when the object is already gone, leaving a half-rolled-back schema.',
     instead: 'DROP ... IF EXISTS in down sections.',
     check(statement, context) {
-      if (context.section !== 'down' || statement.kind !== 'DropStmt' || statement.node.missing_ok === true) return undefined;
-      const what = String(statement.node.removeType ?? 'OBJECT').replace('OBJECT_', '').toLowerCase();
+      if (context.section !== 'down' || statement.kind !== 'DropStmt' || statement.node.missing_ok === true)
+        return undefined;
+      const what = String(statement.node.removeType ?? 'OBJECT')
+        .replace('OBJECT_', '')
+        .toLowerCase();
       return `DROP ${what} without IF EXISTS in a down section`;
     },
   },
@@ -383,7 +428,8 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
       'VACUUM FULL, CLUSTER, REINDEX without CONCURRENTLY and LOCK TABLE hold table-wide locks for their whole run.',
     instead: 'REINDEX ... CONCURRENTLY; pg_repack for rewrites; no explicit LOCK TABLE in migrations.',
     check(statement) {
-      if (statement.kind === 'ClusterStmt') return 'CLUSTER rewrites the table under an ACCESS EXCLUSIVE lock';
+      if (statement.kind === 'ClusterStmt')
+        return 'CLUSTER rewrites the table under an ACCESS EXCLUSIVE lock';
       if (statement.kind === 'LockStmt') return 'explicit LOCK TABLE';
       if (statement.kind === 'ReindexStmt' && !isConcurrent(statement)) return 'REINDEX without CONCURRENTLY';
       if (
@@ -401,11 +447,14 @@ export const RULE_CHECKS: readonly RuleCheck[] = [
     id: 'no-transaction-multiple-statements',
     summary:
       'A -- carebase:no-transaction migration with several statements stays half applied when one fails (nothing is recorded).',
-    instead: 'One statement per no-transaction migration, or make every statement idempotent (IF NOT EXISTS).',
+    instead:
+      'One statement per no-transaction migration, or make every statement idempotent (IF NOT EXISTS).',
     check(statement, context) {
       if (context.transaction || context.statements < 2) return undefined;
       const text = statement.text.toLowerCase();
-      return /\bif\s+(not\s+)?exists\b/.test(text) ? undefined : 'statement is not idempotent (no IF [NOT] EXISTS)';
+      return /\bif\s+(not\s+)?exists\b/.test(text)
+        ? undefined
+        : 'statement is not idempotent (no IF [NOT] EXISTS)';
     },
   },
 ];
