@@ -50,7 +50,9 @@ const app = () => fileMigrations(folder.dir, { namespace: 'app' });
 beforeAll(async () => {
   database = await scratchDatabase();
   const admin = await client('lt-setup');
-  await admin.query('create table public.lt_notes (id int primary key); insert into public.lt_notes select generate_series(1, 1000)');
+  await admin.query(
+    'create table public.lt_notes (id int primary key); insert into public.lt_notes select generate_series(1, 1000)',
+  );
   await admin.end();
   folder = migrationFolder({ '0001_add_column.sql': 'alter table public.lt_notes add column extra int;\n' });
 });
@@ -75,7 +77,10 @@ describe('migrations under a long transaction', { timeout: 60_000 }, () => {
         tableLockAttempts: 3,
         tableLockRetryDelayMs: 100,
       });
-      const [outcome, reads] = await Promise.all([running.catch((error: unknown) => error), readWhile(running)]);
+      const [outcome, reads] = await Promise.all([
+        running.catch((error: unknown) => error),
+        readWhile(running),
+      ]);
       const elapsed = performance.now() - started;
       expect(outcome).toBeInstanceOf(MigrationError);
       const error = outcome as MigrationError;
@@ -85,7 +90,10 @@ describe('migrations under a long transaction', { timeout: 60_000 }, () => {
       expect(error.message).toContain(`pid ${pid} (application_name 'long-report', idle in transaction`);
       expect(error.message).toContain('nothing was applied');
       const [failed] = error.results as MigrationResult[];
-      expect(failed?.error).toMatchObject({ sqlState: '55P03', blockedBy: [{ pid, applicationName: 'long-report' }] });
+      expect(failed?.error).toMatchObject({
+        sqlState: '55P03',
+        blockedBy: [{ pid, applicationName: 'long-report' }],
+      });
       // Three attempts of 400 ms plus backoff: well under the minutes an unbounded wait would take.
       expect(elapsed).toBeGreaterThan(3 * LOCK_TIMEOUT_MS);
       expect(elapsed).toBeLessThan(10_000);
@@ -99,7 +107,9 @@ describe('migrations under a long transaction', { timeout: 60_000 }, () => {
       await blocker.end();
     }
     const admin = await client('lt-check');
-    const { rows } = await admin.query("select count(*)::int as n from information_schema.columns where table_name = 'lt_notes' and column_name = 'extra'");
+    const { rows } = await admin.query(
+      "select count(*)::int as n from information_schema.columns where table_name = 'lt_notes' and column_name = 'extra'",
+    );
     await admin.end();
     expect(rows[0]?.n).toBe(0);
   });
