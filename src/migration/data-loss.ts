@@ -86,16 +86,16 @@ export async function analyzeDataLoss(
     });
   }
   for (const dropped of schemas) {
-    const { rows } = await connection.query<{ oid: string }>(
-      `select c.oid::regclass::text as oid from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    const { rows } = await connection.query<{ qualified: string }>(
+      `select format('%I.%I', n.nspname, c.relname) as qualified from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = $1 and c.relkind in ('r', 'p') and not c.relispartition order by 1`,
       [dropped],
     );
     for (const row of rows) {
-      const counted = await countRows(connection, row.oid);
+      const counted = await countRows(connection, row.qualified);
       effects.push({
         action: 'drop schema',
-        table: row.oid,
+        table: counted?.table ?? row.qualified,
         rows: counted?.rows,
         ...(counted !== undefined && counted.rows >= COUNT_CAP ? { rowsAtLeast: true } : {}),
       });
@@ -109,16 +109,18 @@ async function countRows(
   connection: SqlConnection,
   name: string,
 ): Promise<{ table: string; rows: number } | undefined> {
-  const { rows } = await connection.query<{ table: string | null }>('select to_regclass($1)::text as table', [
-    name,
-  ]);
-  const table = rows[0]?.table ?? null;
-  if (table === null) return undefined;
-  // `table` is the database's own rendering of the regclass: quoted where needed.
-  const counted = await connection.query<{ n: string }>(
-    `select count(*) as n from (select from ${table} limit ${COUNT_CAP}) s`,
+  const { rows } = await connection.query<{ qualified: string | null; shown: string | null }>(
+    `select format('%I.%I', n.nspname, c.relname) as qualified, n.nspname || '.' || c.relname as shown
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.oid = to_regclass($1)`,
+    [name],
   );
-  return { table, rows: Number(counted.rows[0]?.n ?? 0) };
+  const qualified = rows[0]?.qualified ?? null;
+  if (qualified === null) return undefined;
+  // `qualified` is quoted by the database itself (format %I).
+  const counted = await connection.query<{ n: string }>(
+    `select count(*) as n from (select from ${qualified} limit ${COUNT_CAP}) s`,
+  );
+  return { table: rows[0]?.shown ?? qualified, rows: Number(counted.rows[0]?.n ?? 0) };
 }
 
 function quote(name: string): string {
