@@ -38,6 +38,10 @@ export const CONNECTION_FLAGS: Readonly<Record<string, FlagSpec>> = {
 export const NO_DATABASE_HINT =
   'no database configured: set DATABASE_URL (or DB_HOST/DB_NAME/DB_USER), pass --url postgres://user@host/db, or --env-file FILE';
 
+/** What a run says when the server asks for a password and none was given. */
+export const NO_PASSWORD_HINT =
+  'the server asks for a password and none was given: set PGPASSWORD, use ~/.pgpass (or PGPASSFILE), put it in DATABASE_URL or DB_PASSWORD in the environment or an --env-file, or run on a terminal to be asked';
+
 /** Where the password of a run came from (never the password itself). */
 export type PasswordSource = 'url' | 'DB_PASSWORD' | 'PGPASSWORD' | 'pgpass' | 'prompt' | 'none';
 
@@ -162,7 +166,7 @@ export async function openCliDatabase(
       options = { ...options, password: new Secret(found.password) };
       config = resolveConfig(options);
       passwordSource = found.source;
-    } else if (io.stdin?.isTTY === true) {
+    } else {
       const typed = await probeForPassword(io, config);
       if (typed !== undefined) {
         options = { ...options, password: new Secret(typed) };
@@ -208,11 +212,13 @@ function lookupInPgpass(
 }
 
 /**
- * Connects once; if the server asks for a password, prompts for it on the terminal. Returns the
- * typed password, or undefined when none was asked for.
+ * Connects once; if the server asks for a password, prompts for it when stdin is a terminal, or
+ * fails with a `UsageError` (exit 2) saying where a password can come from. Returns the typed
+ * password, or undefined when none was asked for (trust or peer authentication).
  */
 async function probeForPassword(io: CliIo, config: ResolvedConfig): Promise<string | undefined> {
   let typed: string | undefined;
+  let refused = false;
   const settings = poolConfigFrom(config);
   const client = new pg.Client({
     host: settings.host,
@@ -223,6 +229,10 @@ async function probeForPassword(io: CliIo, config: ResolvedConfig): Promise<stri
     application_name: settings.application_name,
     connectionTimeoutMillis: config.pool.connectionTimeoutMs,
     password: async () => {
+      if (io.stdin?.isTTY !== true) {
+        refused = true;
+        throw new Error('no password');
+      }
       typed ??= await promptPassword(
         io,
         `Password for ${config.connection.user}@${config.connection.host}: `,
@@ -234,8 +244,11 @@ async function probeForPassword(io: CliIo, config: ResolvedConfig): Promise<stri
   try {
     await client.connect();
   } catch (error) {
+    if (refused) throw new UsageError(NO_PASSWORD_HINT, false);
     throw toCarebaseError(error);
   } finally {
+    // A connection abandoned mid-authentication is not closed by end(): close its socket.
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     await client.end().catch(() => {});
   }
   return typed;

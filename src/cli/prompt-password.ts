@@ -41,8 +41,9 @@ export function promptPassword(io: CliIo, question: string): Promise<string> {
         else value += ch;
       }
     };
-    io.stderr.write(question);
+    // Raw (no echo) before the question appears, so nothing typed after it is ever echoed.
     input.setRawMode?.(true);
+    io.stderr.write(question);
     input.setEncoding('utf8');
     input.on('data', onData);
     input.resume();

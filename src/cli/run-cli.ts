@@ -115,7 +115,7 @@ export async function runCli(
     return outcome.exitCode;
   } catch (error) {
     for (const bar of bars) bar.stop();
-    return failure(io, json, name, usage, error, await database?.catch(() => undefined));
+    return failure(io, json, name, usage, error);
   } finally {
     await database?.then((open) => open.close()).catch(() => {});
   }
@@ -153,14 +153,7 @@ function usageFailure(io: CliIo, json: boolean, message: string, usage: string):
   return EXIT.usage;
 }
 
-function failure(
-  io: CliIo,
-  json: boolean,
-  name: string,
-  usage: string,
-  error: unknown,
-  database: CliDatabase | undefined,
-): number {
+function failure(io: CliIo, json: boolean, name: string, usage: string, error: unknown): number {
   if (error instanceof UsageError) {
     if (json) {
       io.stdout.write(
@@ -174,10 +167,6 @@ function failure(
   }
   if (error instanceof CarebaseError) {
     const code = USAGE_CODES.has(error.code) ? EXIT.usage : EXIT.failure;
-    const hint =
-      error.code === 'CONNECTION_FAILED' && database?.passwordSource === 'none'
-        ? ' (no password was given: set PGPASSWORD, use ~/.pgpass, or run it on a terminal to be asked)'
-        : '';
     const results = error instanceof MigrationError ? error.results : [];
     if (json) {
       io.stdout.write(
@@ -195,7 +184,7 @@ function failure(
         )}\n`,
       );
     }
-    io.stderr.write(`${name}: ${error.message}${hint}\n`);
+    io.stderr.write(`${name}: ${error.message}\n`);
     for (const result of results as readonly { namespace?: string; name?: string; status?: string }[]) {
       io.stderr.write(`  ${result.status ?? '?'}  ${result.namespace ?? '?'}/${result.name ?? '?'}\n`);
     }

@@ -152,7 +152,8 @@ function parseUrl(connectionString: string): UrlParts {
     port,
     database: parsed.database ?? undefined,
     user: parsed.user ?? undefined,
-    password: parsed.password ?? undefined,
+    // A URL without a password (postgres://user@host/db) parses as an empty one: there is none.
+    password: parsed.password === '' ? undefined : (parsed.password ?? undefined),
     sslMode,
   };
 }

@@ -1,3 +1,4 @@
+import { isCarebaseError } from '../../../errors/errors.js';
 import { type CliCommand, ok, problem } from '../../command.js';
 import { stringFlag } from '../../flags.js';
 import { HOST_FLAGS, hostSource } from '../migrate/migrate-flags.js';
@@ -53,8 +54,22 @@ export const doctorCommand: CliCommand = {
     };
     const checks: CheckResult[] = [];
     for (const check of CHECKS) {
-      const result = await check(doctor);
-      checks.push(...(Array.isArray(result) ? result : [result as CheckResult]));
+      try {
+        const result = await check(doctor);
+        checks.push(...(Array.isArray(result) ? result : [result as CheckResult]));
+      } catch (error) {
+        // One failing check (a permission the connected role lacks) does not hide the others.
+        if (!isCarebaseError(error) || error.code === 'CONNECTION_FAILED') throw error;
+        checks.push({
+          id: check.name
+            .replace(/^check/, '')
+            .replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+            .replace(/^-/, ''),
+          status: 'fail',
+          summary: `could not check: ${error.message}`,
+          hint: 'the connected role may lack a privilege this check needs (see roles)',
+        });
+      }
     }
     const needsAction = checks.filter((check) => check.status === 'warn' || check.status === 'fail');
     const width = Math.max(...checks.map((check) => check.id.length));

@@ -15,6 +15,8 @@ export interface NeededPrivileges {
 const CRUD = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 
 export const NEEDED_PRIVILEGES: readonly NeededPrivileges[] = [
+  // cb.health() reports pending migrations.
+  { table: 'schema_migrations', privileges: ['SELECT'] },
   { table: 'users', privileges: CRUD },
   { table: 'sessions', privileges: CRUD },
   { table: 'conversations', privileges: CRUD },
