@@ -1,7 +1,17 @@
 import { carebaseMigrations } from './library.js';
 import type { MigrationSource } from './types.js';
 
-/** The namespace of carebase's own migrations in `schema_migrations`. */
+/**
+ * The namespace of carebase's own migrations in `schema_migrations`.
+ *
+ * @example
+ * ```ts
+ * import { LIBRARY_NAMESPACE, migrationStatus } from 'carebase/migration';
+ * const statuses = await migrationStatus(cb.db);
+ * const own = statuses.find((status) => status.namespace === LIBRARY_NAMESPACE);
+ * console.log(`${own?.pending.length} carebase migrations pending`);
+ * ```
+ */
 export const LIBRARY_NAMESPACE = 'carebase';
 
 /**

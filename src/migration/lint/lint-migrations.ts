@@ -11,7 +11,8 @@ import { RULE_CHECKS, stronglyLocked } from './lint-rules.js';
  * ```ts
  * import { type LintFinding, lintMigrations } from 'carebase/migration';
  * const { findings } = await lintMigrations('./migrations');
- * const byFile = Map.groupBy(findings, (finding: LintFinding) => finding.migration);
+ * const byFile = new Map<string, LintFinding[]>();
+ * for (const f of findings) byFile.set(f.migration, [...(byFile.get(f.migration) ?? []), f]);
  * for (const [migration, list] of byFile) console.log(migration, list.length);
  * ```
  */
