@@ -4,9 +4,19 @@
  * in .snippets/ that imports carebase the way a user does (package self-reference to the built
  * dist/, so run `npm run build` first) and is type-checked with the project's strictness.
  *
- * A snippet may use any public export without importing it, and a few host names without
- * declaring them (`cb`, `userId`, `req`, ...): .snippets/globals.d.ts declares those, and a
- * snippet's own import or declaration of the same name shadows it.
+ * A snippet compiles as written: every carebase name it uses must be imported in the snippet, as a
+ * reader would have to. Only a few host values are declared for every snippet (`cb`, `userId`,
+ * `req`, ...: .snippets/globals.d.ts, typed with `import('carebase').X` so no carebase name comes
+ * into scope); a snippet's own import or declaration of the same name shadows them.
+ *
+ * A snippet declares any other free variable in a hidden preamble: an HTML comment on the line(s)
+ * right before its fence, in Markdown and in an `@example` alike (hidden on GitHub, in typedoc's
+ * pages and in editor hovers):
+ *
+ *   <!-- snippet-preamble: declare const orders: readonly { id: string }[]; -->
+ *
+ * A preamble holds declarations only: an `import` there would hide the import a reader needs, so
+ * it is an error (use `import('carebase').Name` in a declared type instead).
  *
  * Every public export (value or type) must carry an `@example` on its declaration in src/.
  *
@@ -24,6 +34,15 @@ interface Snippet {
   readonly source: string;
   readonly line: number;
   readonly code: string;
+  /** Declarations from a `<!-- snippet-preamble: ... -->` comment before the fence. */
+  readonly preamble: string;
+}
+
+const PREAMBLE = /<!--\s*snippet-preamble:([\s\S]*?)-->\s*$/;
+
+/** The preamble of a comment that ends right before a fence (`before` is the text up to it). */
+function preambleBefore(before: string): string {
+  return PREAMBLE.exec(before)?.[1]?.trim() ?? '';
 }
 
 function files(dir: string, keep: (name: string) => boolean): string[] {
@@ -41,7 +60,8 @@ function markdownSnippets(source: string): Snippet[] {
     if (!/^\s*```(ts|typescript)\s*$/.test(lines[i] ?? '')) continue;
     const start = i + 1;
     while (i + 1 < lines.length && !/^\s*```\s*$/.test(lines[i + 1] ?? '')) i++;
-    snippets.push({ source, line: start + 1, code: lines.slice(start, i + 1).join('\n') });
+    const preamble = preambleBefore(lines.slice(0, start - 1).join('\n'));
+    snippets.push({ source, line: start + 1, code: lines.slice(start, i + 1).join('\n'), preamble });
     i++;
   }
   return snippets;
@@ -68,9 +88,11 @@ function tsdocSnippets(source: string, publicNames: ReadonlySet<string>): Snippe
       const raw = text.slice(tag.getStart(file), tag.getEnd());
       const fence = /```(?:ts|typescript)[ \t]*\r?\n([\s\S]*?)```/.exec(raw);
       if (fence === null) continue;
-      const body = (fence[1] ?? '').split('\n').map((line) => line.replace(/^\s*\*\s?/, ''));
+      const uncomment = (text: string) => text.split('\n').map((line) => line.replace(/^\s*\*\s?/, ''));
+      const body = uncomment(fence[1] ?? '');
+      const preamble = preambleBefore(uncomment(raw.slice(0, fence.index)).join('\n'));
       const line = file.getLineAndCharacterOfPosition(tag.getStart(file) + fence.index).line + 2;
-      snippets.push({ source, line, code: body.join('\n') });
+      snippets.push({ source, line, code: body.join('\n'), preamble });
     }
     ts.forEachChild(node, (child) =>
       visit(child, statement ?? (ts.isSourceFile(node) ? (child as ts.Statement) : undefined)),
@@ -99,71 +121,44 @@ const entries = [
   ['carebase/testing', 'dist/testing.d.ts'],
 ] as const;
 
-/** `declare global` lines making every public export usable without an import. */
-function publicExports(): { names: Set<string>; values: Set<string>; lines: string[] } {
+/** The names every entry point exports (values and types), read from the built declarations. */
+function publicExports(): { names: Set<string>; values: Set<string> } {
   const files = entries.map(([, declarations]) => join(root, declarations));
   const program = ts.createProgram(files, {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
   });
   const checker = program.getTypeChecker();
-  const seen = new Set<string>();
+  const names = new Set<string>();
   const values = new Set<string>();
-  const lines: string[] = [];
-  files.forEach((file, index) => {
+  for (const file of files) {
     const source = program.getSourceFile(file);
     const moduleSymbol = source === undefined ? undefined : checker.getSymbolAtLocation(source);
     if (moduleSymbol === undefined) throw new Error(`cannot read ${file}: run npm run build first`);
     for (const symbol of checker.getExportsOfModule(moduleSymbol)) {
       const name = symbol.getName();
-      if (seen.has(name)) continue;
-      seen.add(name);
+      names.add(name);
       const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
-      const from = `import('${entries[index]?.[0]}')`;
-      if (target.flags & ts.SymbolFlags.Value) {
-        values.add(name);
-        lines.push(`  const ${name}: typeof ${from}.${name};`);
-      }
-      if (target.flags & ts.SymbolFlags.Type) {
-        const parameters = (target.declarations ?? [])
-          .flatMap((declaration) =>
-            'typeParameters' in declaration
-              ? [declaration.typeParameters as ts.NodeArray<ts.TypeParameterDeclaration> | undefined]
-              : [],
-          )
-          .find((list) => list !== undefined && list.length > 0);
-        const names = parameters?.map((parameter) => parameter.getText()).join(', ');
-        const args = parameters?.map((parameter) => parameter.name.getText()).join(', ');
-        lines.push(
-          names === undefined
-            ? `  type ${name} = ${from}.${name};`
-            : `  type ${name}<${names}> = ${from}.${name}<${args}>;`,
-        );
-      }
+      if (target.flags & ts.SymbolFlags.Value) values.add(name);
     }
-  });
-  return { names: seen, values, lines };
+  }
+  return { names, values };
 }
 
 const exported = publicExports();
 
-const globals = `// Every public export, and names the examples use without declaring them. A snippet's own
-// import or declaration of the same name shadows these.
-import type { AnalyticsEventInput, Carebase, ChatMessage, Logger, Session, User } from 'carebase';
+const globals = `// Host values the examples use without declaring them, typed without bringing any carebase
+// name into scope. A snippet's own import or declaration of the same name shadows these.
+type Carebase = import('carebase').Carebase;
 declare global {
-${exported.lines.join('\n')}
   // A carebase instance and the values a host has at hand.
   const cb: Carebase;
   const from: Date;
   const to: Date;
-  const user: User;
-  const admin: User;
+  const user: import('carebase').User;
   const id: string;
   const userId: string;
-  const otherUserId: string;
-  const adminId: string;
   const sessionId: string;
-  const exceptSessionId: string;
   const conversationId: string;
   const resourceId: string;
   const requestId: string;
@@ -172,21 +167,18 @@ ${exported.lines.join('\n')}
   const token: string;
   const login: string;
   const password: string;
-  const currentPassword: string;
-  const newPassword: string;
   const question: string;
   const answer: string;
   const connectionString: string;
   const path: string;
-  const events: AnalyticsEventInput[];
-  const message: ChatMessage;
-  const session: Session;
-  const logger: Logger;
+  const events: import('carebase').AnalyticsEventInput[];
+  const logger: import('carebase').Logger;
   // An Express host (express 5 is what examples/express uses); \`req.user\` set by its auth middleware.
   const app: import('express').Express;
-  const req: import('express').Request & { user: User };
+  const req: import('express').Request & { user: import('carebase').User };
   const res: import('express').Response;
 }
+export {};
 `;
 
 const snippets = [
@@ -206,11 +198,20 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out);
 writeFileSync(join(out, 'globals.d.ts'), globals);
 const origin = new Map<string, Snippet>();
+const badPreambles: string[] = [];
 snippets.forEach((snippet, index) => {
   const name = `s${String(index).padStart(4, '0')}.ts`;
   origin.set(name, snippet);
-  writeFileSync(join(out, name), `${snippet.code}\nexport {};\n`);
+  if (/^\s*import\s/m.test(snippet.preamble)) badPreambles.push(`${snippet.source}:${snippet.line}`);
+  // The preamble goes after the code (declarations hoist), so error lines map to the snippet's.
+  const preamble = snippet.preamble === '' ? '' : `\n// snippet-preamble\n${snippet.preamble}\n`;
+  writeFileSync(join(out, name), `${snippet.code}\n${preamble}export {};\n`);
 });
+for (const where of badPreambles) {
+  console.error(
+    `${where}\n  a snippet-preamble may only declare: import what the snippet uses in the snippet itself`,
+  );
+}
 writeFileSync(
   join(out, 'tsconfig.json'),
   JSON.stringify({
@@ -267,7 +268,7 @@ for (const [kind, names] of [
   if (names.length > 0)
     console.error(`\n${names.length} public ${kind} export(s) without an @example: ${names.join(', ')}`);
 }
-if (failures.size > 0 || undocumented.length > 0) process.exit(1);
+if (failures.size > 0 || undocumented.length > 0 || badPreambles.length > 0) process.exit(1);
 console.log(
   `${snippets.length} TypeScript examples compile against the built package ` +
     `(${internalExamples} on internal helpers not checked); all ${exported.names.size} public exports have one.`,

@@ -12,19 +12,13 @@ import { migrationStatus } from './migration/status.js';
 import type { MigrationSource } from './migration/types.js';
 import { createPool } from './pool/create-pool.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
-import { CarebaseKyselyPool, PreparedStatements } from './pool/kysely-pool.js';
+import { CarebaseKyselyPool } from './pool/kysely-pool.js';
+import { PreparedStatements } from './pool/prepared-statements.js';
 import { runTransaction, type TransactionOptions } from './pool/transaction.js';
 import { AnalyticsRepository } from './repositories/analytics/analytics-repository.js';
-// --- audit (issue 6) imports ---
 import { AuditRepository } from './repositories/audit/audit-repository.js';
-// --- chat (issue 8) import ---
 import { ChatRepository } from './repositories/chat/chat-repository.js';
-import {
-  type ActorInput,
-  ActorSchema,
-  type CarebaseRuntime,
-  RepositoryContext,
-} from './repositories/context.js';
+import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
@@ -103,7 +97,6 @@ export class CarebaseScope {
     );
   }
 
-  // --- users & sessions (issue 7): `get users()`, `get sessions()` ---
   #users: UsersRepository | undefined;
   #sessions: SessionsRepository | undefined;
 
@@ -134,7 +127,6 @@ export class CarebaseScope {
     return this.#sessions;
   }
 
-  // --- audit (issue 6): `get audit()` ---
   #audit: AuditRepository | undefined;
 
   /**
@@ -151,7 +143,6 @@ export class CarebaseScope {
     return this.#audit;
   }
 
-  // --- chat (issue 8): `get chat()` ---
   #chat: ChatRepository | undefined;
 
   /**
@@ -169,7 +160,6 @@ export class CarebaseScope {
     return this.#chat;
   }
 
-  // --- analytics (issue 9): `get analytics()` ---
   #analytics: AnalyticsRepository | undefined;
   /**
    * Analytics events: `track`, `trackMany`, `buffer`, exact `summary` / `timeseries` /
@@ -307,13 +297,14 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
   }
 
   /**
-   * Closes the pool. Idempotent; waits for checked-out connections to be released. Afterwards,
-   * every call fails with `ClosedError`.
+   * Closes the instance: first awaits the work its per-instance state owns (the runtime's close
+   * hook), then closes the pool. Idempotent; waits for checked-out connections to be released.
+   * Afterwards, every call fails with `ClosedError`.
    */
   close(): Promise<void> {
     // Ends the pool through the adapter rather than destroying Kysely, so later calls reach the
     // adapter and fail with ClosedError instead of Kysely's untyped "driver destroyed" error.
-    this.#closing ??= this.#kyselyPool.end();
+    this.#closing ??= this.#runtime.close().then(() => this.#kyselyPool.end());
     return this.#closing;
   }
 
@@ -322,7 +313,6 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
     return this.close();
   }
 
-  // --- backups (issue 10) ---
   #backups: BackupsApi | undefined;
 
   /**
@@ -392,5 +382,5 @@ export function createCarebase(options: CarebaseOptions = {}, extras: CreateCare
   const db = new Kysely<CarebaseDatabase>({
     dialect: new PostgresDialect({ pool: kyselyPool, cursor: Cursor }),
   }).withSchema(config.schema);
-  return new Carebase({ config, pool, prepared, db }, kyselyPool);
+  return new Carebase(new CarebaseRuntime({ config, pool, prepared, db }), kyselyPool);
 }

@@ -4,8 +4,13 @@
  * @packageDocumentation
  */
 
-// Core
+// The instance: create it, scope it, attribute writes
+
 export { Carebase, CarebaseScope, type CreateCarebaseExtras, createCarebase } from './carebase.js';
+export { type Actor, type ActorInput, ActorSchema } from './repositories/context.js';
+
+// Configuration
+
 export {
   type AnalyticsOptions,
   AnalyticsOptionsSchema,
@@ -18,7 +23,7 @@ export {
   type ResolvedAuditOptions,
 } from './config/audit-options.js';
 export { type ChatOptions, ChatOptionsSchema, type ResolvedChatOptions } from './config/chat-options.js';
-// Configuration
+export { type Clock, systemClock } from './config/clock.js';
 export { type CarebaseEnv, configFromEnv } from './config/from-env.js';
 export {
   type MigrationsOptions,
@@ -39,7 +44,6 @@ export {
 } from './config/pool-options.js';
 export { type ResolvedConfig, type ResolvedConnection, resolveConfig } from './config/resolve.js';
 export { Secret } from './config/secret.js';
-// --- users & sessions (issue 7) ---
 export {
   type ResolvedSessionsOptions,
   SESSION_PRESETS,
@@ -53,7 +57,9 @@ export {
   type UsersOptions,
   UsersOptionsSchema,
 } from './config/users-options.js';
+
 // Errors
+
 export {
   AbortError,
   BackupError,
@@ -78,12 +84,106 @@ export {
   type ValidationIssue,
 } from './errors/errors.js';
 export { DRIVER_ERROR, DriverErrorSummary, type PgErrorLike } from './errors/map-error.js';
+
 // Logging
-export { type Clock, type Logger, silentLogger, systemClock } from './logging/logger.js';
+
+export { type Logger, silentLogger } from './logging/logger.js';
+
+// Pool, transactions and health
+
 export { createPool, poolConfigFrom } from './pool/create-pool.js';
 export type { HealthReport } from './pool/health.js';
 export { type TransactionOptions, TransactionOptionsSchema } from './pool/transaction.js';
-// --- analytics (issue 9) ---
+
+// Users
+
+export type { User } from './repositories/user.js';
+export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
+export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
+export {
+  AuthenticateInput,
+  ChangePasswordInput,
+  DisplayNameInput,
+  EmailInput,
+  PASSWORD_MAX_BYTES,
+  PasswordInput,
+  RoleInput,
+  UserCreateInput,
+  UserListInput,
+  UsernameInput,
+  UserUpdateInput,
+} from './repositories/users/user-inputs.js';
+export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
+
+// Sessions
+
+export type { Session } from './repositories/sessions/session.js';
+export {
+  PurgeExpiredInput,
+  RevokeAllInput,
+  RevokeReasonInput,
+  SessionCreateInput,
+  SessionListInput,
+} from './repositories/sessions/session-inputs.js';
+export {
+  type CreatedSession,
+  type SessionPage,
+  SessionsRepository,
+  type ValidatedSession,
+} from './repositories/sessions/sessions-repository.js';
+
+// Audit
+
+export type { AuditEntry } from './repositories/audit/audit-entry.js';
+export { AuditRepository } from './repositories/audit/audit-repository.js';
+export { AuditExportInput } from './repositories/audit/export.js';
+export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
+export { AuditEntryInput } from './repositories/audit/record.js';
+export { AuditRetentionInput, type AuditRetentionResult } from './repositories/audit/retention.js';
+export {
+  type AuditTamperReason,
+  AuditVerifyInput,
+  type AuditVerifyResult,
+} from './repositories/audit/verify.js';
+
+// Chat
+
+export {
+  ChatAppendInput,
+  ChatAppendManyInput,
+  ChatClearInput,
+  ChatContent,
+  ChatExportInput,
+  ChatHistoryInput,
+  ChatLatestInput,
+  ChatMetadata,
+  ChatRetentionInput,
+  ChatRoleSchema,
+  ChatSearchInput,
+  ConversationCreateInput,
+  ConversationListInput,
+  ConversationRefInput,
+  ConversationRenameInput,
+} from './repositories/chat/chat-inputs.js';
+export { ChatRepository } from './repositories/chat/chat-repository.js';
+export type { ChatMessage, ChatPage, ChatSearchHit, Conversation } from './repositories/chat/chat-types.js';
+// exportChatForUser / eraseChatForUser are internal: hosts call cb.users.exportData / erase.
+export type { ChatDataExport, ChatErasureCounts } from './repositories/chat/data-subject.js';
+export {
+  CHAT_EXPORT_FORMAT,
+  CHAT_EXPORT_FORMAT_VERSION,
+  type ChatExportFormat,
+} from './repositories/chat/export-chat.js';
+export {
+  ChatImportOptions,
+  type ChatImportProgress,
+  type ChatImportResult,
+  LegacyChatFile,
+  legacyClientId,
+} from './repositories/chat/import-legacy.js';
+
+// Analytics
+
 export { AnalyticsBuffer, AnalyticsBufferOptions } from './repositories/analytics/analytics-buffer.js';
 export { AnalyticsRepository, type TrackManyResult } from './repositories/analytics/analytics-repository.js';
 export {
@@ -108,85 +208,9 @@ export {
   AnalyticsTopEventsInput,
 } from './repositories/analytics/query-input.js';
 export type { RefreshRollupsResult } from './repositories/analytics/refresh-rollups.js';
-// --- audit (issue 6) ---
-export type { AuditEntry } from './repositories/audit/audit-entry.js';
-export { AuditRepository } from './repositories/audit/audit-repository.js';
-export { AuditExportInput } from './repositories/audit/export.js';
-export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
-export { AuditEntryInput } from './repositories/audit/record.js';
-export { AuditRetentionInput, type AuditRetentionResult } from './repositories/audit/retention.js';
-export {
-  type AuditTamperReason,
-  AuditVerifyInput,
-  type AuditVerifyResult,
-} from './repositories/audit/verify.js';
-// --- chat (issue 8) ---
-export {
-  ChatAppendInput,
-  ChatAppendManyInput,
-  ChatClearInput,
-  ChatContent,
-  ChatExportInput,
-  ChatHistoryInput,
-  ChatLatestInput,
-  ChatMetadata,
-  ChatRetentionInput,
-  ChatRoleSchema,
-  ChatSearchInput,
-  ConversationCreateInput,
-  ConversationListInput,
-  ConversationRefInput,
-  ConversationRenameInput,
-} from './repositories/chat/chat-inputs.js';
-export { ChatRepository } from './repositories/chat/chat-repository.js';
-export type { ChatMessage, ChatPage, ChatSearchHit, Conversation } from './repositories/chat/chat-types.js';
-// exportChatForUser / eraseChatForUser (data-subject requests) are internal: the users
-// repository imports them from './repositories/chat/data-subject.js'; hosts call cb.users.*.
-export type { ChatDataExport, ChatErasureCounts } from './repositories/chat/data-subject.js';
-export {
-  CHAT_EXPORT_FORMAT,
-  CHAT_EXPORT_FORMAT_VERSION,
-  type ChatExportFormat,
-} from './repositories/chat/export-chat.js';
-export {
-  ChatImportOptions,
-  type ChatImportProgress,
-  type ChatImportResult,
-  LegacyChatFile,
-  legacyClientId,
-} from './repositories/chat/import-legacy.js';
-export { type Actor, type ActorInput, ActorSchema } from './repositories/context.js';
-export type { Session } from './repositories/sessions/session.js';
-export {
-  PurgeExpiredInput,
-  RevokeAllInput,
-  RevokeReasonInput,
-  SessionCreateInput,
-  SessionListInput,
-} from './repositories/sessions/session-inputs.js';
-export {
-  type CreatedSession,
-  type SessionPage,
-  SessionsRepository,
-  type ValidatedSession,
-} from './repositories/sessions/sessions-repository.js';
-export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
-export type { User } from './repositories/users/user.js';
-export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
-export {
-  AuthenticateInput,
-  ChangePasswordInput,
-  DisplayNameInput,
-  EmailInput,
-  PASSWORD_MAX_BYTES,
-  PasswordInput,
-  RoleInput,
-  UserCreateInput,
-  UserListInput,
-  UsernameInput,
-  UserUpdateInput,
-} from './repositories/users/user-inputs.js';
-export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
+
+// Database schema: the Kysely types of carebase's tables
+
 export type {
   AnalyticsEventsTable,
   AnalyticsRollupDirtyTable,
@@ -202,11 +226,8 @@ export type {
   AuditSealStateTable,
   JsonValue,
 } from './schema/audit.js';
-
 export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
 export type { CarebaseDatabase } from './schema/database.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
 export type { SessionsTable } from './schema/sessions.js';
 export type { UsersTable } from './schema/users.js';
-
-// --- analytics (issue 9) ---

@@ -159,11 +159,6 @@ export async function withClient<T>(
   }
 }
 
-/** Quotes an SQL identifier. */
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
 /** The environment of a pg_dump / pg_restore child, plus the cleanup of its temporary files. */
 export interface ChildEnvironment {
   readonly env: NodeJS.ProcessEnv;

@@ -3,11 +3,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { AbortError, BackupError } from '../errors/errors.js';
 import { parseInput } from '../errors/validation.js';
-import {
-  describeHolders,
-  maintenanceLockHolders,
-  tryMaintenanceLock,
-} from '../migration/maintenance-lock.js';
+import { describeHolders, maintenanceLockHolders, tryMaintenanceLock } from '../sql/maintenance-lock.js';
 import {
   type BackupConnectionOptions,
   BackupConnectionShape,

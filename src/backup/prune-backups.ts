@@ -1,8 +1,8 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { Clock } from '../config/clock.js';
 import { parseInput } from '../errors/validation.js';
-import type { Clock } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
 import { resolveBackupDir, toBackupFailure } from './connection.js';
 import { type BackupEntry, readCatalog } from './list-backups.js';

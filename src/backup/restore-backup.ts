@@ -5,10 +5,10 @@ import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { AbortError, BackupError } from '../errors/errors.js';
 import { parseInput } from '../errors/validation.js';
+import { quoteIdentifier } from '../sql/identifier.js';
 import {
   type BackupConnectionOptions,
   BackupConnectionShape,
-  quoteIdent,
   resolveBackupConfig,
   toBackupFailure,
   withClient,
@@ -126,6 +126,7 @@ export interface RestoreBackupOptions extends BackupConnectionOptions {
  *
  * @example
  * ```ts
+ * import { createCarebase } from 'carebase';
  * import type { RestoreResult } from 'carebase/backup';
  * // Restore next to the live database to look something up, then connect to the copy.
  * const restored: RestoreResult = await cb.backups.restore(path, { mode: 'new' });
@@ -184,7 +185,7 @@ async function swapIn(
   previous: string,
   terminate: boolean,
 ): Promise<void> {
-  await client.query(`alter database ${quoteIdent(live)} allow_connections false`);
+  await client.query(`alter database ${quoteIdentifier(live)} allow_connections false`);
   let renamedLive = false;
   try {
     if (terminate) {
@@ -202,17 +203,17 @@ async function swapIn(
         `database ${live} has active connections; close them or pass terminateConnections: true`,
       );
     }
-    await client.query(`alter database ${quoteIdent(live)} rename to ${quoteIdent(previous)}`);
+    await client.query(`alter database ${quoteIdentifier(live)} rename to ${quoteIdentifier(previous)}`);
     renamedLive = true;
-    await client.query(`alter database ${quoteIdent(fresh)} rename to ${quoteIdent(live)}`);
-    await client.query(`alter database ${quoteIdent(previous)} allow_connections true`);
+    await client.query(`alter database ${quoteIdentifier(fresh)} rename to ${quoteIdentifier(live)}`);
+    await client.query(`alter database ${quoteIdentifier(previous)} allow_connections true`);
   } catch (error) {
     if (renamedLive) {
       await client
-        .query(`alter database ${quoteIdent(previous)} rename to ${quoteIdent(live)}`)
+        .query(`alter database ${quoteIdentifier(previous)} rename to ${quoteIdentifier(live)}`)
         .catch(() => {});
     }
-    await client.query(`alter database ${quoteIdent(live)} allow_connections true`).catch(() => {});
+    await client.query(`alter database ${quoteIdentifier(live)} allow_connections true`).catch(() => {});
     throw error;
   }
 }

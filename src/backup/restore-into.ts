@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../config/resolve.js';
-import { childEnvironment, quoteIdent, withClient } from './connection.js';
+import { quoteIdentifier } from '../sql/identifier.js';
+import { childEnvironment, withClient } from './connection.js';
 import type { PgTools } from './pg-tools.js';
 import { runTool } from './run-tool.js';
 
@@ -25,7 +26,7 @@ export async function dropDatabase(
   database: string,
 ): Promise<void> {
   await withClient(config, maintenance, (client) =>
-    client.query(`drop database if exists ${quoteIdent(database)} with (force)`),
+    client.query(`drop database if exists ${quoteIdentifier(database)} with (force)`),
   );
 }
 
@@ -37,7 +38,7 @@ export async function dropDatabase(
 export async function restoreInto(options: RestoreIntoOptions): Promise<void> {
   const { config, tools, database, maintenanceDatabase } = options;
   await withClient(config, maintenanceDatabase, (client) =>
-    client.query(`create database ${quoteIdent(database)} template template0`),
+    client.query(`create database ${quoteIdentifier(database)} template template0`),
   );
   const child = await childEnvironment(config, database, tools.major);
   try {

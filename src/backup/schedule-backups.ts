@@ -174,6 +174,7 @@ export interface BackupSchedule {
  *
  * @example
  * ```ts
+ * import { isCarebaseError } from 'carebase';
  * import { scheduleBackups } from 'carebase/backup';
  * const schedule = scheduleBackups({
  *   connectionString: process.env.DATABASE_URL,

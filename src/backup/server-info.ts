@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { quoteIdent } from './connection.js';
+import { quoteIdentifier } from '../sql/identifier.js';
 
 /** What a backup records about the server it came from. */
 export interface ServerInfo {
@@ -33,11 +33,11 @@ export async function readCarebaseSchemaVersion(
   schema: string,
 ): Promise<string | null> {
   const { rows } = await client.query<{ exists: boolean }>('select to_regclass($1) is not null as exists', [
-    `${quoteIdent(schema)}.schema_migrations`,
+    `${quoteIdentifier(schema)}.schema_migrations`,
   ]);
   if (rows[0]?.exists !== true) return null;
   const latest = await client.query<{ name: string }>(
-    `select name from ${quoteIdent(schema)}.schema_migrations where namespace = 'carebase' order by name desc limit 1`,
+    `select name from ${quoteIdentifier(schema)}.schema_migrations where namespace = 'carebase' order by name desc limit 1`,
   );
   return latest.rows[0]?.name ?? null;
 }

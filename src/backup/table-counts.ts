@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { qualifiedName } from '../sql/identifier.js';
 
 /**
  * Exact row counts of every ordinary table and partition outside the system schemas, keyed
@@ -17,17 +18,15 @@ export async function countTableRows(client: pg.ClientBase): Promise<Record<stri
       order by 1, 2`,
   );
   if (tables.length === 0) return {};
-  const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
-  const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
-  // One statement, one round trip: a union of count(*) per table.
+  // One statement, one round trip: a union of count(*) per table, each row tagged by its index.
   const sql = tables
-    .map(
-      (t) =>
-        `select ${literal(`${t.schema}.${t.name}`)} as name, count(*)::bigint as n from ${ident(t.schema)}.${ident(t.name)}`,
-    )
+    .map((t, i) => `select ${i}::int as i, count(*)::bigint as n from ${qualifiedName(t.schema, t.name)}`)
     .join(' union all ');
-  const { rows } = await client.query<{ name: string; n: string }>(sql);
+  const { rows } = await client.query<{ i: number; n: string }>(sql);
   const counts: Record<string, number> = {};
-  for (const row of rows) counts[row.name] = Number(row.n);
+  for (const row of rows) {
+    const table = tables[row.i];
+    if (table !== undefined) counts[`${table.schema}.${table.name}`] = Number(row.n);
+  }
   return counts;
 }

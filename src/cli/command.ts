@@ -1,37 +1,7 @@
 import type { CliDatabase } from './connection.js';
+import type { FlagSpec } from './flags.js';
+import type { CliIo } from './io.js';
 import type { ProgressBar } from './progress.js';
-
-/** A stream the CLI writes to. */
-export interface CliWritable {
-  write(text: string): unknown;
-  readonly isTTY?: boolean | undefined;
-}
-
-/**
- * Everything a command reads and writes besides its arguments: the one io type of the CLI,
- * injected so tests need no globals.
- */
-export interface CliIo {
-  /** Results: text, or one JSON document with `--json`. */
-  readonly stdout: CliWritable;
-  /** Diagnostics, prompts and progress (only when it is a TTY). */
-  readonly stderr: CliWritable;
-  /** For the password prompt; prompts only when it is a TTY. */
-  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean | undefined };
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cwd: string;
-  /** Fires on Ctrl-C; long commands stop cleanly. */
-  readonly signal?: AbortSignal | undefined;
-}
-
-/** One flag of a command, as `node:util` parseArgs takes it, plus its help line. */
-export interface FlagSpec {
-  readonly type: 'string' | 'boolean';
-  readonly short?: string;
-  /** The value's placeholder in help, e.g. `DIR`. */
-  readonly value?: string;
-  readonly description: string;
-}
 
 /** What a command returns: the exit code and its result, as JSON and as text. */
 export interface CommandOutcome {
@@ -79,21 +49,6 @@ export interface CliCommand {
   /** More help text, after the flags. */
   readonly details?: string;
   run(context: CommandContext): Promise<CommandOutcome>;
-}
-
-/**
- * Bad command-line usage: unknown option, missing argument, malformed number, a password in a
- * URL flag. The CLI prints the message (and the command's usage) and exits with code 2.
- */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    /** Print the command's usage after the message. */
-    readonly showUsage = true,
-  ) {
-    super(message);
-    this.name = 'UsageError';
-  }
 }
 
 /** A successful outcome. */

@@ -9,9 +9,11 @@ import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
 import { Secret } from '../config/secret.js';
 import { toCarebaseError } from '../errors/map-error.js';
 import { createPool, poolConfigFrom } from '../pool/create-pool.js';
-import { type CliIo, type FlagSpec, UsageError } from './command.js';
+import type { FlagSpec } from './flags.js';
+import type { CliIo } from './io.js';
 import { lookupPgpass } from './pgpass.js';
 import { promptPassword } from './prompt-password.js';
+import { UsageError } from './usage-error.js';
 
 /** The connection flags every command accepts. None takes a password. */
 export const CONNECTION_FLAGS: Readonly<Record<string, FlagSpec>> = {

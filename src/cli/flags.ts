@@ -1,4 +1,13 @@
-import { UsageError } from './command.js';
+import { UsageError } from './usage-error.js';
+
+/** One flag of a command, as `node:util` parseArgs takes it, plus its help line. */
+export interface FlagSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  /** The value's placeholder in help, e.g. `DIR`. */
+  readonly value?: string;
+  readonly description: string;
+}
 
 /** A flag's string value (undefined when absent). */
 export function stringFlag(

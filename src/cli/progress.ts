@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { CliWritable } from './command.js';
+import type { CliWritable } from './io.js';
 
 /** A progress display for one long operation. */
 export interface ProgressBar {

@@ -1,5 +1,5 @@
 import { AbortError } from '../errors/errors.js';
-import type { CliIo } from './command.js';
+import type { CliIo } from './io.js';
 
 interface RawInput {
   readonly isTTY?: boolean | undefined;

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CarebaseError, MigrationError } from '../errors/errors.js';
-import type { CliCommand, CliIo, CommandContext, CommandOutcome, FlagSpec } from './command.js';
-import { UsageError } from './command.js';
+import type { CliCommand, CommandContext, CommandOutcome } from './command.js';
 import {
   type CliDatabase,
   CONNECTION_FLAGS,
@@ -11,8 +10,11 @@ import {
   openCliDatabase,
   runEnvironment,
 } from './connection.js';
+import type { FlagSpec } from './flags.js';
+import type { CliIo } from './io.js';
 import { createProgressBar } from './progress.js';
 import { commandUsage, groupUsage, OUTPUT_FLAGS } from './usage.js';
+import { UsageError } from './usage-error.js';
 
 /** Exit codes of the `carebase` command. */
 export const EXIT = Object.freeze({ ok: 0, failure: 1, usage: 2 });

@@ -1,4 +1,4 @@
-import type { CliWritable } from './command.js';
+import type { CliWritable } from './io.js';
 
 /**
  * Wraps a process stream so that a reader that went away (`carebase backup list | head -0`:

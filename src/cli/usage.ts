@@ -1,5 +1,6 @@
-import type { CliCommand, FlagSpec } from './command.js';
+import type { CliCommand } from './command.js';
 import { CONNECTION_FLAGS } from './connection.js';
+import type { FlagSpec } from './flags.js';
 
 /** `--json` and `--help`, which every command accepts. */
 export const OUTPUT_FLAGS: Readonly<Record<string, FlagSpec>> = {

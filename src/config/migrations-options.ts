@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { MigrationSource } from '../migration/types.js';
+import type { MigrationSource } from '../types/migration.js';
 
 /**
  * Which migrations an instance owns: carebase's own (first, unless `includeLibrary` is false) and

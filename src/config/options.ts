@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import type { Clock, Logger } from '../logging/logger.js';
+import type { Logger } from '../logging/logger.js';
 import { type AnalyticsOptions, AnalyticsOptionsSchema } from './analytics-options.js';
 import { type AuditOptions, AuditOptionsSchema } from './audit-options.js';
 import { type ChatOptions, ChatOptionsSchema } from './chat-options.js';
+import type { Clock } from './clock.js';
 import { type MigrationsOptions, MigrationsOptionsSchema } from './migrations-options.js';
 import { type PoolOptions, PoolOptionsSchema, type SslOptions, SslOptionsSchema } from './pool-options.js';
 import type { Secret } from './secret.js';

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import type { z } from 'zod';
 import { InvalidConfigurationError } from '../errors/errors.js';
-import { type Clock, type Logger, silentLogger, systemClock } from '../logging/logger.js';
+import { type Logger, silentLogger } from '../logging/logger.js';
 import type { ResolvedAnalyticsOptions } from './analytics-options.js';
 import type { ResolvedAuditOptions } from './audit-options.js';
 import type { ResolvedChatOptions } from './chat-options.js';
+import { type Clock, systemClock } from './clock.js';
 import type { ResolvedMigrationsOptions } from './migrations-options.js';
 import { type CarebaseOptions, CarebaseOptionsSchema } from './options.js';
 import {

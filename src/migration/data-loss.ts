@@ -1,4 +1,5 @@
 import { isCarebaseError } from '../errors/errors.js';
+import { quoteIdentifier } from '../sql/identifier.js';
 import type { SqlConnection } from './connection.js';
 import type { DataLossEffect } from './options.js';
 import { dropObjectName, type NamedRelation, parseSql, qualifiedName, rangeVar } from './sql-parser.js';
@@ -74,7 +75,9 @@ export async function analyzeDataLoss(
   for (const item of planned) {
     const written = item.relation.schema ?? schema;
     const name =
-      written === undefined ? quote(item.relation.name) : `${quote(written)}.${quote(item.relation.name)}`;
+      written === undefined
+        ? quoteIdentifier(item.relation.name)
+        : `${quoteIdentifier(written)}.${quoteIdentifier(item.relation.name)}`;
     const counted = await countRows(connection, name);
     effects.push({
       action: item.action,
@@ -121,10 +124,6 @@ async function countRows(
     `select count(*) as n from (select from ${qualified} limit ${COUNT_CAP}) s`,
   );
   return { table: rows[0]?.shown ?? qualified, rows: Number(counted.rows[0]?.n ?? 0) };
-}
-
-function quote(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** True when an effect loses rows that exist now, or cannot be analysed. */

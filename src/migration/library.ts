@@ -1,11 +1,8 @@
 import m0001 from '../../migrations/0001_foundation.sql';
 import m0002 from '../../migrations/0002_users.sql';
-// --- sessions (issue 7): import m0003 from '../../migrations/0003_sessions.sql'; ---
 import m0003 from '../../migrations/0003_sessions.sql';
 import m0004 from '../../migrations/0004_audit.sql';
-// --- chat (issue 8): import m0005 from '../../migrations/0005_chat.sql'; ---
 import m0005 from '../../migrations/0005_chat.sql';
-// --- analytics (issue 9): import m0006 from '../../migrations/0006_analytics.sql'; ---
 import m0006 from '../../migrations/0006_analytics.sql';
 import m0007 from '../../migrations/0007_analytics_dirty_race.sql';
 import { parseMigration } from './parse.js';
@@ -19,14 +16,9 @@ import type { MigrationDefinition, MigrationSource } from './types.js';
 const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[] = [
   ['0001_foundation', m0001],
   ['0002_users', m0002],
-  // --- sessions (issue 7) ---
   ['0003_sessions', m0003],
-
   ['0004_audit', m0004],
-  // --- chat (issue 8) ---
   ['0005_chat', m0005],
-
-  // --- analytics (issue 9) ---
   ['0006_analytics', m0006],
   ['0007_analytics_dirty_race', m0007],
 ];

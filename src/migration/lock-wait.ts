@@ -1,5 +1,6 @@
 import type { CarebaseError } from '../errors/errors.js';
 import { isLockNotAvailable, toCarebaseError } from '../errors/map-error.js';
+import { quoteIdentifier } from '../sql/identifier.js';
 import type { SqlConnection } from './connection.js';
 import { sleep } from './lock.js';
 import { type NamedRelation, parseSql, relationsOf } from './sql-parser.js';
@@ -93,8 +94,8 @@ export async function findLockBlockers(
   }
   const names = relations.map((relation) =>
     relation.schema === undefined && schema === undefined
-      ? quote(relation.name)
-      : `${quote(relation.schema ?? schema ?? '')}.${quote(relation.name)}`,
+      ? quoteIdentifier(relation.name)
+      : `${quoteIdentifier(relation.schema ?? schema ?? '')}.${quoteIdentifier(relation.name)}`,
   );
   const { rows } = await connection.query<{
     pid: number;
@@ -126,10 +127,6 @@ export async function findLockBlockers(
     }))
     .sort((a, b) => (b.transactionSeconds ?? 0) - (a.transactionSeconds ?? 0))
     .slice(0, 5);
-}
-
-function quote(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** `pid 123 (application_name 'psql', idle in transaction for 42 s, holding a lock on app.notes)`. */

@@ -1,13 +1,13 @@
 import { AbortError, MigrationError } from '../errors/errors.js';
 import { toCarebaseError } from '../errors/map-error.js';
 import type { Logger } from '../logging/logger.js';
-import type { SqlConnection } from './connection.js';
 import {
   describeHolders,
   maintenanceLockHolders,
   releaseMaintenanceLock,
   tryMaintenanceLock,
-} from './maintenance-lock.js';
+} from '../sql/maintenance-lock.js';
+import type { SqlConnection } from './connection.js';
 
 /** Both halves of the advisory lock key of one namespace in one carebase schema. */
 const LOCK_KEY_SQL = "hashtext('carebase.migrate'), hashtext($1 || ':' || $2)";

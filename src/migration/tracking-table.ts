@@ -1,4 +1,5 @@
 import { MigrationError } from '../errors/errors.js';
+import { quoteIdentifier } from '../sql/identifier.js';
 import type { SqlConnection } from './connection.js';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -11,7 +12,7 @@ export function quoteSchema(schema: string): string {
   if (!IDENTIFIER.test(schema)) {
     throw new MigrationError('the carebase schema name must be a lower-case identifier');
   }
-  return `"${schema}"`;
+  return quoteIdentifier(schema);
 }
 
 /** A row of `schema_migrations`. */

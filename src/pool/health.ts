@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type pg from 'pg';
 import { toCarebaseError } from '../errors/map-error.js';
-import type { CarebaseRuntime } from '../repositories/context.js';
+import type { CarebaseDatabase } from '../schema/database.js';
 
 /**
  * What `cb.health()` reports.
@@ -35,12 +36,18 @@ export interface HealthReport {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
+/** What `checkHealth` checks: an instance's pool and its Kysely on that pool. */
+export interface HealthTarget {
+  readonly pool: pg.Pool;
+  readonly db: Kysely<CarebaseDatabase>;
+}
+
 /** Runs the checks behind `cb.health()`; never throws. */
 export async function checkHealth(
-  runtime: CarebaseRuntime,
+  target: HealthTarget,
   countPending: () => Promise<number>,
 ): Promise<HealthReport> {
-  const { pool } = runtime;
+  const { pool } = target;
   const started = performance.now();
   let serverVersion: string | undefined;
   let pendingMigrations: number | undefined;
@@ -48,7 +55,7 @@ export async function checkHealth(
   try {
     const { rows } = await sql<{
       version: string;
-    }>`select current_setting('server_version') as version`.execute(runtime.db);
+    }>`select current_setting('server_version') as version`.execute(target.db);
     serverVersion = rows[0]?.version;
   } catch (error) {
     const mapped = toCarebaseError(error);

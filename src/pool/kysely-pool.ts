@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
 import { ClosedError } from '../errors/errors.js';
@@ -8,30 +7,7 @@ import {
   markPoolWaitTimeout,
   toCarebaseError,
 } from '../errors/map-error.js';
-
-/**
- * SQL texts that run as named prepared statements on every connection. Hot paths register
- * their precompiled SQL once; the pool adapter then sends `{ name, text, values }` instead of
- * an unnamed statement, so the server parses and plans the text once per connection.
- */
-export class PreparedStatements {
-  readonly #names = new Map<string, string>();
-
-  /** Registers `sql` and returns its statement name (stable: derived from the text). */
-  register(sql: string): string {
-    let name = this.#names.get(sql);
-    if (name === undefined) {
-      name = `carebase_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
-      this.#names.set(sql, name);
-    }
-    return name;
-  }
-
-  /** The statement name of `sql`, if registered. */
-  nameOf(sql: string): string | undefined {
-    return this.#names.get(sql);
-  }
-}
+import type { PreparedStatements } from './prepared-statements.js';
 
 /**
  * A plain `Error` from pg's client (not a `DatabaseError`, not a `TypeError` from a bad value)

@@ -3,7 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
-import type { PreparedStatements } from '../pool/kysely-pool.js';
+import type { PreparedStatements } from '../pool/prepared-statements.js';
 import { runTransaction, type TransactionOptions } from '../pool/transaction.js';
 import type { CarebaseDatabase } from '../schema/database.js';
 
@@ -63,6 +63,7 @@ export type Actor = z.output<typeof ActorSchema>;
  * An actor as a host writes it.
  *
  * @example
+ * <!-- snippet-preamble: declare const otherUserId: string; -->
  * ```ts
  * import type { ActorInput } from 'carebase';
  * function actorOf(request: typeof req): ActorInput {
@@ -73,13 +74,74 @@ export type Actor = z.output<typeof ActorSchema>;
  */
 export type ActorInput = z.input<typeof ActorSchema>;
 
-/** What one carebase instance shares between all its scopes. */
-export interface CarebaseRuntime {
+/**
+ * A piece of per-instance state that lives on the {@link CarebaseRuntime}: created by `create` on
+ * first use, one value per instance. A value with a `close()` method owns work (timers, passes in
+ * flight) that `cb.close()` awaits before the pool ends. Declare one as a module constant next to
+ * the code that uses it; never keep per-instance state in module-level maps.
+ */
+export class RuntimeState<T> {
+  /** What the state is, for logs (e.g. `audit sealer`). */
+  readonly name: string;
+  readonly create: (runtime: CarebaseRuntime) => T;
+
+  constructor(name: string, create: (runtime: CarebaseRuntime) => T) {
+    this.name = name;
+    this.create = create;
+  }
+}
+
+/** What one carebase instance shares between all its scopes, and the state it owns. */
+export class CarebaseRuntime {
   readonly config: ResolvedConfig;
   readonly pool: pg.Pool;
+  /** The instance's one prepared-statement cache. */
   readonly prepared: PreparedStatements;
   /** The root Kysely instance, scoped to the carebase schema. */
   readonly db: Kysely<CarebaseDatabase>;
+  readonly #states = new Map<RuntimeState<unknown>, unknown>();
+
+  constructor(parts: {
+    readonly config: ResolvedConfig;
+    readonly pool: pg.Pool;
+    readonly prepared: PreparedStatements;
+    readonly db: Kysely<CarebaseDatabase>;
+  }) {
+    this.config = parts.config;
+    this.pool = parts.pool;
+    this.prepared = parts.prepared;
+    this.db = parts.db;
+  }
+
+  /** This instance's value of `state`, created on first use. */
+  state<T>(state: RuntimeState<T>): T {
+    if (this.#states.has(state)) return this.#states.get(state) as T;
+    const value = state.create(this);
+    this.#states.set(state, value);
+    return value;
+  }
+
+  /**
+   * The close hook: awaits `close()` of every state value that has one (all at once), before the
+   * pool ends. Never rejects: a failing close is logged at `warn` (its error code only).
+   */
+  async close(): Promise<void> {
+    const closing = [...this.#states].flatMap(([state, value]) =>
+      isCloseable(value) ? [{ name: state.name, done: Promise.resolve().then(() => value.close()) }] : [],
+    );
+    for (const { name, done } of closing) {
+      await done.catch((error: unknown) => {
+        this.config.logger.warn(
+          { code: (error as { code?: string }).code, state: name },
+          'carebase: closing per-instance state failed',
+        );
+      });
+    }
+  }
+}
+
+function isCloseable(value: unknown): value is { close(): Promise<void> } {
+  return typeof (value as { close?: unknown } | null)?.close === 'function';
 }
 
 /**

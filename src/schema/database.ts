@@ -1,4 +1,3 @@
-// --- analytics (issue 9) imports ---
 import type {
   AnalyticsEventsTable,
   AnalyticsRollupDirtyTable,
@@ -8,14 +7,10 @@ import type {
   AnalyticsUserKeysTable,
 } from './analytics.js';
 import type { AuditChainHeadTable, AuditChainTable, AuditLogTable, AuditSealStateTable } from './audit.js';
-// --- chat (issue 8) imports ---
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
 import type { SchemaMigrationsTable } from './migrations.js';
-// --- sessions (issue 7) imports ---
 import type { SessionsTable } from './sessions.js';
 import type { UsersTable } from './users.js';
-
-// --- analytics (issue 9) imports ---
 
 /**
  * The Kysely database interface of every table carebase creates, keyed by table name in the
@@ -45,20 +40,16 @@ import type { UsersTable } from './users.js';
 export interface CarebaseDatabase {
   schema_migrations: SchemaMigrationsTable;
   users: UsersTable;
-  // --- sessions (issue 7) ---
   sessions: SessionsTable;
 
-  // --- audit (issue 6) ---
   audit_log: AuditLogTable;
   audit_chain: AuditChainTable;
   audit_chain_head: AuditChainHeadTable;
   audit_seal_state: AuditSealStateTable;
 
-  // --- chat (issue 8) ---
   conversations: ConversationsTable;
   chat_messages: ChatMessagesTable;
 
-  // --- analytics (issue 9) ---
   analytics_events: AnalyticsEventsTable;
   analytics_user_keys: AnalyticsUserKeysTable;
   analytics_rollup_hourly: AnalyticsRollupHourlyTable;

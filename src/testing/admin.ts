@@ -29,12 +29,6 @@ export function databaseUrl(serverUrl: string, database: string): string {
   return url.toString();
 }
 
-/** Quotes an identifier that carebase generated (lower-case letters, digits, underscores). */
-export function quoteIdent(name: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new TypeError('unexpected database name');
-  return `"${name}"`;
-}
-
 /** The SQLSTATE of a driver error, if any. */
 export function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;

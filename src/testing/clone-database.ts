@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { adminPool, quoteIdent, sqlState } from './admin.js';
+import { quoteIdentifier } from '../sql/identifier.js';
+import { adminPool, sqlState } from './admin.js';
 import { TEMPLATE_PREFIX } from './template.js';
 
 /** What carebase needs to know about a server to clone quickly on it. */
@@ -47,7 +48,9 @@ async function createFrom(
   const strategy = fileCopy ? ' strategy file_copy' : '';
   for (let attempt = 1; ; attempt++) {
     try {
-      await pool.query(`create database ${quoteIdent(name)} template ${quoteIdent(template)}${strategy}`);
+      await pool.query(
+        `create database ${quoteIdentifier(name)} template ${quoteIdentifier(template)}${strategy}`,
+      );
       return;
     } catch (error) {
       // 55006: the template has open connections (someone connected to it). Close them and retry.
@@ -74,7 +77,7 @@ async function claimSpare(serverUrl: string, template: string, name: string): Pr
   );
   for (const { datname } of rows) {
     try {
-      await pool.query(`alter database ${quoteIdent(datname)} rename to ${quoteIdent(name)}`);
+      await pool.query(`alter database ${quoteIdentifier(datname)} rename to ${quoteIdentifier(name)}`);
       return true;
     } catch (error) {
       // 3D000: another process claimed it first; 55006: someone is connected to it.

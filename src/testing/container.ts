@@ -72,6 +72,7 @@ export function dockerEndpoint(
  *
  * @example
  * ```ts
+ * import { dockerUnavailableReason } from 'carebase/testing';
  * const reason = await dockerUnavailableReason();
  * if (reason !== undefined) console.warn(`no containers: ${reason}`);
  * ```

@@ -4,7 +4,8 @@ import type { CarebaseOptions } from '../config/options.js';
 import { toCarebaseError } from '../errors/map-error.js';
 import { withLibrary } from '../migration/sources.js';
 import type { MigrationSource } from '../migration/types.js';
-import { adminPool, databaseUrl, quoteIdent, sqlState } from './admin.js';
+import { quoteIdentifier } from '../sql/identifier.js';
+import { adminPool, databaseUrl, sqlState } from './admin.js';
 import { cloneTemplate } from './clone-database.js';
 import { type StartPostgresOptions, startPostgres, type TestPostgres } from './start-postgres.js';
 import { ensureTemplate, forgetTemplates } from './template.js';
@@ -158,7 +159,7 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
   let template: string | undefined;
   try {
     if (options.migrate === false) {
-      await adminPool(serverUrl).query(`create database ${quoteIdent(name)}`);
+      await adminPool(serverUrl).query(`create database ${quoteIdentifier(name)}`);
     } else {
       const spec = {
         schema,
@@ -200,7 +201,7 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
         process.stderr.write(`carebase/testing: kept the database of a failed test: ${url}\n`);
         return;
       }
-      await adminPool(serverUrl).query(`drop database if exists ${quoteIdent(name)} with (force)`);
+      await adminPool(serverUrl).query(`drop database if exists ${quoteIdentifier(name)} with (force)`);
     })();
     return dropping;
   };

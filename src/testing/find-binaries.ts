@@ -106,6 +106,7 @@ export function defaultBinaryDirs(env: NodeJS.ProcessEnv = process.env): string[
  *
  * @example
  * ```ts
+ * import { findPostgresBinaries } from 'carebase/testing';
  * const { found, tried } = findPostgresBinaries();
  * if (found === undefined) console.log('looked in', tried);
  * ```

@@ -3,7 +3,8 @@ import { type Carebase, createCarebase } from '../carebase.js';
 import { loadSorted } from '../migration/load.js';
 import { migrate } from '../migration/runner.js';
 import type { MigrationSource } from '../migration/types.js';
-import { adminPool, databaseUrl, quoteIdent } from './admin.js';
+import { quoteIdentifier } from '../sql/identifier.js';
+import { adminPool, databaseUrl } from './admin.js';
 
 /** What a template database holds: the migrations of `sources` in `schema`, plus a seed. */
 export interface TemplateSpec {
@@ -71,11 +72,11 @@ async function dropSuperseded(serverUrl: string, name: string, family: string): 
       [prefix, prefix.length],
     );
     for (const spare of spares.rows) {
-      await pool.query(`drop database if exists ${quoteIdent(spare.datname)}`).catch(() => {});
+      await pool.query(`drop database if exists ${quoteIdentifier(spare.datname)}`).catch(() => {});
     }
     await pool
-      .query(`alter database ${quoteIdent(datname)} with is_template false`)
-      .then(() => pool.query(`drop database if exists ${quoteIdent(datname)}`))
+      .query(`alter database ${quoteIdentifier(datname)} with is_template false`)
+      .then(() => pool.query(`drop database if exists ${quoteIdentifier(datname)}`))
       .catch(() => {});
   }
 }
@@ -92,7 +93,7 @@ async function isBuilt(serverUrl: string, name: string): Promise<boolean | undef
 
 async function build(serverUrl: string, name: string, spec: TemplateSpec): Promise<void> {
   const pool = adminPool(serverUrl);
-  const q = quoteIdent(name);
+  const q = quoteIdentifier(name);
   await pool.query(`create database ${q}`);
   try {
     const url = databaseUrl(serverUrl, name);
@@ -153,7 +154,8 @@ export async function ensureTemplate(
         try {
           const state = await isBuilt(serverUrl, name);
           if (state === true) return { name, built: false };
-          if (state === false) await client.query(`drop database if exists ${quoteIdent(name)} with (force)`);
+          if (state === false)
+            await client.query(`drop database if exists ${quoteIdentifier(name)} with (force)`);
           await build(serverUrl, name, spec);
           return { name, built: true };
         } finally {

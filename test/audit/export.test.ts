@@ -40,7 +40,7 @@ describe('cb.audit.export', () => {
   it('streams CSV with a header and quoted cells, limited to [from, to)', async () => {
     const to = new Date(from.getTime() + 5000);
     const out = await text(f.cb.audit.export({ from, to, format: 'csv' }));
-    const [header, ...rest] = out.split('\n');
+    const [header, ...rest] = out.split('\r\n');
     expect(header).toBe(
       'id,occurredAt,actorUserId,actorType,action,resourceType,resourceId,subjectId,outcome,outcomeDetail,ip,userAgent,requestId,changes,metadata',
     );

@@ -1,5 +1,6 @@
-import { type CliCommand, ok, problem, UsageError } from '../command.js';
+import { type CliCommand, ok, problem } from '../command.js';
 import { stringFlag } from '../flags.js';
+import { UsageError } from '../usage-error.js';
 
 function dateFlag(value: string | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined;

@@ -1,9 +1,10 @@
-import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
 import { parseInput } from '../../errors/validation.js';
+import { qualifiedName } from '../../sql/identifier.js';
 import { RepositoryContext } from '../context.js';
 import { AnalyticsBuffer, AnalyticsBufferOptions } from './analytics-buffer.js';
 import { AnalyticsRetentionInput, type AnalyticsRetentionResult, applyRetention } from './apply-retention.js';
+import { backgroundRefreshOf } from './background-refresh.js';
 import {
   type AnalyticsEventInput,
   type PreparedEvent,
@@ -47,11 +48,6 @@ export interface TrackManyResult {
 
 const EventsArray = z.array(z.unknown());
 
-/** Background refreshes in flight, per carebase instance. */
-const refreshing = new WeakMap<object, Promise<unknown>>();
-/** When each instance last checked whether a background refresh is due (ms since epoch). */
-const lastChecked = new WeakMap<object, number>();
-
 /**
  * Analytics events: single and bulk ingest, an optional buffered writer, exact summaries and time
  * series served from hourly rollups plus raw events, and retention by dropping monthly partitions.
@@ -69,7 +65,6 @@ const lastChecked = new WeakMap<object, number>();
  */
 export class AnalyticsRepository {
   readonly #ctx: RepositoryContext;
-  #insertText: string | undefined;
 
   /** @internal Use `cb.analytics`. */
   constructor(ctx: RepositoryContext) {
@@ -94,16 +89,21 @@ export class AnalyticsRepository {
     const prepared = prepareEvent(event, ctx.config.analytics, ctx.now());
     if (Array.isArray(prepared)) throwEventIssues(prepared, []);
     await ensureEventPartitions(ctx, [prepared]);
-    const text = this.#singleInsertText();
+    const schema = ctx.config.schema;
     await ctx.db.executeQuery(
-      CompiledQuery.raw(text, [
-        prepared.occurredAt,
-        prepared.userId,
-        prepared.sessionId,
-        prepared.eventType,
-        prepared.eventName,
-        prepared.data,
-      ]),
+      ctx.runtime.prepared.query(
+        'analytics.track',
+        () =>
+          `insert into ${qualifiedName(schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data) values ($1, $2, $3, $4, $5, $6)`,
+        [
+          prepared.occurredAt,
+          prepared.userId,
+          prepared.sessionId,
+          prepared.eventType,
+          prepared.eventName,
+          prepared.data,
+        ],
+      ),
     );
   }
 
@@ -301,37 +301,7 @@ export class AnalyticsRepository {
     return applyRetention(this.#ctx, parsed.keepMonths);
   }
 
-  #singleInsertText(): string {
-    if (this.#insertText === undefined) {
-      this.#insertText = `insert into "${this.#ctx.config.schema}".analytics_events (occurred_at, user_id, session_id, event_type, event_name, data) values ($1, $2, $3, $4, $5, $6)`;
-      this.#ctx.runtime.prepared.register(this.#insertText);
-    }
-    return this.#insertText;
-  }
-
   #maybeRefresh(): void {
-    const ctx = this.#ctx;
-    const interval = ctx.config.analytics.autoRefreshIntervalMs;
-    if (interval === 0 || refreshing.has(ctx.runtime)) return;
-    const runtime = ctx.runtime;
-    const checkedAt = lastChecked.get(runtime);
-    const nowMs = ctx.now().getTime();
-    if (checkedAt !== undefined && nowMs - checkedAt < Math.min(interval, 60_000)) return;
-    lastChecked.set(runtime, nowMs);
-    const root = new RepositoryContext(runtime, runtime.db, undefined);
-    const task = (async () => {
-      const rows = await root.db.selectFrom('analytics_rollup_state').select('refreshed_at').execute();
-      const last = rows[0]?.refreshed_at;
-      if (last !== null && last !== undefined && root.now().getTime() - last.getTime() < interval) return;
-      await refreshRollups(root);
-    })()
-      .catch((error: unknown) => {
-        runtime.config.logger.warn(
-          { code: (error as { code?: string }).code },
-          'carebase: background analytics rollup refresh failed',
-        );
-      })
-      .finally(() => refreshing.delete(runtime));
-    refreshing.set(runtime, task);
+    backgroundRefreshOf(this.#ctx.runtime).maybeStart();
   }
 }

@@ -1,5 +1,3 @@
-import type { AnalyticsEventInput } from './event-input.js';
-
 /** An event the schema accepted (or would accept): the fields `prepareEvent` reads. */
 export interface ParsedEvent {
   readonly userId?: string | null | undefined;
@@ -84,7 +82,7 @@ function isPlainRecord(data: object): data is Record<string, unknown> {
 }
 
 /**
- * The common case of {@link AnalyticsEventInput}, decided without zod's per-object overhead (bulk
+ * The common case of `AnalyticsEventInput`, decided without zod's per-object overhead (bulk
  * ingest validates 200k events per call). Returns the event's fields when the schema certainly
  * accepts it and zod's output would lead to the same row; `undefined` whenever that is not
  * certain, and the caller then runs the zod schema, which stays the single source of truth (and of

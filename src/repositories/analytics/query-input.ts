@@ -35,6 +35,7 @@ const rangeIssue = { message: 'from must be a valid date before to', path: ['to'
  *
  * @example
  * ```ts
+ * import { AnalyticsSummaryInput } from 'carebase';
  * const input: AnalyticsSummaryInput = { from: new Date('2026-01-01'), to: new Date('2026-02-01'), eventType: 'feature' };
  * ```
  */
@@ -56,6 +57,7 @@ export type AnalyticsSummaryInput = z.input<typeof AnalyticsSummaryInput>;
  *
  * @example
  * ```ts
+ * import { AnalyticsTimeseriesInput } from 'carebase';
  * const input: AnalyticsTimeseriesInput = { from, to, bucket: 'day', timezone: 'America/New_York' };
  * ```
  */
@@ -78,6 +80,7 @@ export type AnalyticsTimeseriesInput = z.input<typeof AnalyticsTimeseriesInput>;
  *
  * @example
  * ```ts
+ * import { AnalyticsActiveUsersInput } from 'carebase';
  * const input: AnalyticsActiveUsersInput = { from, to, bucket: 'month', timezone: 'Europe/Berlin' };
  * ```
  */
@@ -98,6 +101,7 @@ export type AnalyticsActiveUsersInput = z.input<typeof AnalyticsActiveUsersInput
  *
  * @example
  * ```ts
+ * import { AnalyticsTopEventsInput } from 'carebase';
  * const input: AnalyticsTopEventsInput = { from, to, limit: 5 };
  * ```
  */

@@ -4,7 +4,8 @@ import { sql } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { toCarebaseError } from '../../errors/map-error.js';
-import type { CarebaseRuntime, RepositoryContext } from '../context.js';
+import { qualifiedName } from '../../sql/identifier.js';
+import { type CarebaseRuntime, type RepositoryContext, RuntimeState } from '../context.js';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryCopyRows } from './copy-binary.js';
 import type { PreparedEvent } from './event-input.js';
 
@@ -14,7 +15,7 @@ const UNNEST_CHUNK = 10_000;
 const COPY_CHUNK = 4_000;
 
 /** Months (UTC, `YYYY-MM`) known to have a partition, per carebase instance. */
-const knownMonths = new WeakMap<CarebaseRuntime, Set<string>>();
+const KNOWN_MONTHS = new RuntimeState('analytics partition months', () => new Set<string>());
 
 function monthKey(date: Date): string {
   return `${date.getUTCFullYear()}-${date.getUTCMonth()}`;
@@ -22,7 +23,7 @@ function monthKey(date: Date): string {
 
 /** Forgets the cached partition months (after retention dropped some). */
 export function forgetKnownPartitions(runtime: CarebaseRuntime): void {
-  knownMonths.delete(runtime);
+  runtime.state(KNOWN_MONTHS).clear();
 }
 
 /**
@@ -42,11 +43,7 @@ export async function ensureEventPartitions(
 
 /** {@link ensureEventPartitions} for the months of `dates`. */
 async function ensureMonthPartitions(ctx: RepositoryContext, dates: Iterable<Date>): Promise<void> {
-  let months = knownMonths.get(ctx.runtime);
-  if (months === undefined) {
-    months = new Set();
-    knownMonths.set(ctx.runtime, months);
-  }
+  const months = ctx.runtime.state(KNOWN_MONTHS);
   const missing = new Map<string, Date>();
   for (const date of dates) {
     const key = monthKey(date);
@@ -99,7 +96,7 @@ function* preparingChunks(
 
 /** Runs one binary-format COPY of `chunks` on a pooled connection; atomic (one statement). */
 async function copyChunks(ctx: RepositoryContext, chunks: Iterable<Buffer>): Promise<void> {
-  const table = `"${ctx.config.schema}".analytics_events`;
+  const table = qualifiedName(ctx.config.schema, 'analytics_events');
   let client: pg.PoolClient;
   try {
     client = await ctx.runtime.pool.connect();

@@ -1,6 +1,7 @@
 import { CompiledQuery } from 'kysely';
 import { DriverErrorSummary } from '../../errors/map-error.js';
-import type { CarebaseRuntime } from '../context.js';
+import { quoteIdentifier } from '../../sql/identifier.js';
+import { type CarebaseRuntime, RuntimeState } from '../context.js';
 import { auditSealerOf } from './sealer.js';
 
 /**
@@ -92,14 +93,17 @@ export class AuditBatchInsert {
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
-    const schema = `"${runtime.config.schema.replaceAll('"', '""')}"`;
+    const schema = quoteIdentifier(runtime.config.schema);
     const arrays = ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
-    this.#insertSql = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) select * from unnest(${arrays})`;
+    const insertSql = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) select * from unnest(${arrays})`;
+    this.#insertSql = runtime.prepared.get('audit.group-insert', () => insertSql).sql;
     // audit_seal() is volatile: each of its queries takes a fresh snapshot after the statement's
     // own insert (which the aggregate runs to completion first), so it sees and seals the group.
-    this.#insertAndSealSql = `with inserted as (${this.#insertSql} returning 1) select ${schema}.audit_seal() as sealed from (select count(*) from inserted) as done`;
-    runtime.prepared.register(this.#insertSql);
-    runtime.prepared.register(this.#insertAndSealSql);
+    this.#insertAndSealSql = runtime.prepared.get(
+      'audit.group-insert-and-seal',
+      () =>
+        `with inserted as (${insertSql} returning 1) select ${schema}.audit_seal() as sealed from (select count(*) from inserted) as done`,
+    ).sql;
   }
 
   /**
@@ -184,14 +188,9 @@ export class AuditBatchInsert {
   }
 }
 
-const writers = new WeakMap<CarebaseRuntime, AuditBatchInsert>();
+const BATCH_INSERT = new RuntimeState('audit group insert', (runtime) => new AuditBatchInsert(runtime));
 
-/** The group insert of a carebase instance (one per instance). */
+/** The group insert of a carebase instance (one per instance, on its runtime). */
 export function auditBatchInsertOf(runtime: CarebaseRuntime): AuditBatchInsert {
-  let writer = writers.get(runtime);
-  if (writer === undefined) {
-    writer = new AuditBatchInsert(runtime);
-    writers.set(runtime, writer);
-  }
-  return writer;
+  return runtime.state(BATCH_INSERT);
 }

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import Cursor from 'pg-cursor';
 import { z } from 'zod';
 import { toCarebaseError } from '../../errors/map-error.js';
+import { csvRecord } from '../../sql/csv.js';
 import type { RepositoryContext } from '../context.js';
 import { AUDIT_ENTRY_COLUMNS, type AuditRow, toAuditEntry } from './audit-entry.js';
 
@@ -68,17 +69,6 @@ const CSV_HEADER = [
 const CHUNK_CHARS = 16 * 1024;
 const DEFAULT_BATCH_SIZE = 50;
 
-function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  const text =
-    value instanceof Date
-      ? value.toISOString()
-      : typeof value === 'object'
-        ? JSON.stringify(value)
-        : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
 /**
  * Streams the parsed export through a server-side cursor (pg-cursor) on one pooled connection, in
  * a read-only transaction without the pool's statement timeout (a fetch from a multi-million-row
@@ -106,7 +96,7 @@ export function exportAudit(ctx: RepositoryContext, input: z.output<typeof Audit
       await client.query('begin read only');
       await client.query('set local statement_timeout = 0');
       cursor = client.query(new Cursor<AuditRow>(compiled.sql, [...compiled.parameters]));
-      if (csv) yield `${CSV_HEADER.join(',')}\n`;
+      if (csv) yield csvRecord(CSV_HEADER);
       let parts: string[] = [];
       let length = 0;
       for (;;) {
@@ -114,9 +104,7 @@ export function exportAudit(ctx: RepositoryContext, input: z.output<typeof Audit
         if (rows.length === 0) break;
         for (const row of rows) {
           const entry = toAuditEntry(row);
-          const line = csv
-            ? `${CSV_HEADER.map((key) => csvCell(entry[key])).join(',')}\n`
-            : `${JSON.stringify(entry)}\n`;
+          const line = csv ? csvRecord(CSV_HEADER.map((key) => entry[key])) : `${JSON.stringify(entry)}\n`;
           parts.push(line);
           length += line.length;
           if (length >= CHUNK_CHARS) {

@@ -1,8 +1,9 @@
 import { CompiledQuery } from 'kysely';
-import type { CarebaseRuntime, RepositoryContext } from '../context.js';
+import { quoteIdentifier } from '../../sql/identifier.js';
+import { type CarebaseRuntime, type RepositoryContext, RuntimeState } from '../context.js';
 
 /** Months (UTC `YYYY-MM`) known to have committed partitions, per carebase instance. */
-const knownMonths = new WeakMap<CarebaseRuntime, Set<string>>();
+const KNOWN_MONTHS = new RuntimeState('audit partition months', () => new Set<string>());
 
 function monthKey(at: Date): string {
   return `${at.getUTCFullYear()}-${at.getUTCMonth()}`;
@@ -20,11 +21,7 @@ export async function ensureAuditPartition(
   at: Date,
   options: { readonly monthsAhead?: number; readonly force?: boolean } = {},
 ): Promise<number> {
-  let months = knownMonths.get(ctx.runtime);
-  if (months === undefined) {
-    months = new Set();
-    knownMonths.set(ctx.runtime, months);
-  }
+  const months = ctx.runtime.state(KNOWN_MONTHS);
   const key = monthKey(at);
   if (months.has(key) && options.force !== true) return 0;
   if (options.force !== true && (await partitionsExist(ctx, at))) {
@@ -34,7 +31,7 @@ export async function ensureAuditPartition(
   // A first write into the current month also keeps the next months created ahead.
   const current = monthKey(ctx.now()) === key;
   const monthsAhead = options.monthsAhead ?? (current ? ctx.config.audit.partitionsAhead : 0);
-  const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
+  const schema = quoteIdentifier(ctx.config.schema);
   const result = await ctx.db.executeQuery<{ created: number }>(
     CompiledQuery.raw(`select ${schema}.audit_ensure_partitions($1::timestamptz, $2::int) as created`, [
       at,
@@ -68,5 +65,5 @@ async function partitionsExist(ctx: RepositoryContext, at: Date): Promise<boolea
 
 /** Forgets the cached months of `runtime` (after retention dropped partitions). */
 export function forgetAuditPartitions(runtime: CarebaseRuntime): void {
-  knownMonths.delete(runtime);
+  runtime.state(KNOWN_MONTHS).clear();
 }

@@ -1,6 +1,13 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { ValidationError } from '../../errors/errors.js';
+import {
+  CURSOR_PATTERNS,
+  type CursorSpec,
+  decodeCursor,
+  keysetPage,
+  MAX_CURSOR_LENGTH,
+} from '../../sql/cursor.js';
+import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import type { RepositoryContext } from '../context.js';
 import { AUDIT_ENTRY_COLUMNS, type AuditEntry, type AuditRow, toAuditEntry } from './audit-entry.js';
 
@@ -25,7 +32,7 @@ export const AuditQueryInput = z.strictObject({
   /** @default 50 */
   limit: z.number().int().min(1).max(1000).optional(),
   /** The `nextCursor` of the previous page. */
-  cursor: z.string().min(1).max(200).optional(),
+  cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
 
 /** Filters of `cb.audit.query()`. */
@@ -57,30 +64,13 @@ export interface AuditPage {
   readonly nextCursor: string | undefined;
 }
 
-interface Cursor {
-  readonly at: string;
-  readonly id: string;
-}
-
-const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-
-function decodeCursor(cursor: string): Cursor {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && typeof value[0] === 'string' && CURSOR_AT.test(value[0])) {
-      if (typeof value[1] === 'string' && /^\d{1,19}$/.test(value[1])) return { at: value[0], id: value[1] };
-    }
-  } catch {
-    // falls through to the error below
-  }
-  throw new ValidationError('invalid audit query at cursor: not a cursor returned by query()', [
-    { path: ['cursor'], message: 'not a cursor returned by query()', code: 'custom' },
-  ]);
-}
-
-function encodeCursor(at: string, id: string): string {
-  return Buffer.from(JSON.stringify([at, id]), 'utf8').toString('base64url');
-}
+/** Cursors of `query()`: newest first. */
+const AUDIT_CURSOR: CursorSpec = {
+  kind: 'audit',
+  key: CURSOR_PATTERNS.timestamp,
+  id: CURSOR_PATTERNS.bigint,
+  legacyKey: CURSOR_PATTERNS.timestamp,
+};
 
 /** Runs a parsed query: keyset pagination on (occurred_at, id) descending. */
 export async function queryAudit(
@@ -88,13 +78,11 @@ export async function queryAudit(
   input: z.output<typeof AuditQueryInput>,
 ): Promise<AuditPage> {
   const limit = input.limit ?? 50;
-  const cursor = input.cursor === undefined ? undefined : decodeCursor(input.cursor);
+  const cursor = input.cursor === undefined ? undefined : decodeCursor(AUDIT_CURSOR, input.cursor);
   let query = ctx.db
     .selectFrom('audit_log')
     .select([...AUDIT_ENTRY_COLUMNS])
-    .select(
-      sql<string>`to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('at_key'),
-    );
+    .select(sql.raw<string>(exactTimestamp('occurred_at')).as('sort_key'));
   if (input.userId !== undefined) query = query.where('actor_user_id', '=', input.userId);
   if (input.action !== undefined) query = query.where('action', '=', input.action);
   if (input.resourceType !== undefined) query = query.where('resource_type', '=', input.resourceType);
@@ -104,17 +92,12 @@ export async function queryAudit(
   if (input.from !== undefined) query = query.where('occurred_at', '>=', input.from);
   if (input.to !== undefined) query = query.where('occurred_at', '<', input.to);
   if (cursor !== undefined) {
-    query = query.where(sql<boolean>`(occurred_at, id) < (${cursor.at}::timestamptz, ${cursor.id}::bigint)`);
+    query = query.where(sql<boolean>`(occurred_at, id) < (${cursor.key}::timestamptz, ${cursor.id}::bigint)`);
   }
   const rows = (await query
     .orderBy('occurred_at', 'desc')
     .orderBy('id', 'desc')
     .limit(limit + 1)
-    .execute()) as (AuditRow & { at_key: string })[];
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map(toAuditEntry),
-    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.at_key, last.id) : undefined,
-  };
+    .execute()) as (AuditRow & { sort_key: string })[];
+  return keysetPage(rows, limit, toAuditEntry, AUDIT_CURSOR, (row) => ({ key: row.sort_key, id: row.id }));
 }

@@ -1,8 +1,9 @@
 import { isIP } from 'node:net';
-import { CompiledQuery } from 'kysely';
+import type { CompiledQuery } from 'kysely';
 import { z } from 'zod';
 import { ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../errors/validation.js';
+import { quoteIdentifier } from '../../sql/identifier.js';
 import type { RepositoryContext } from '../context.js';
 import { AUDIT_INSERT_COLUMNS, type AuditInsertValues, auditBatchInsertOf } from './batch-insert.js';
 import { ensureAuditPartition } from './partitions.js';
@@ -64,17 +65,14 @@ export const AuditEntryInput = z.strictObject({
 export type AuditEntryInput = z.input<typeof AuditEntryInput>;
 
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
-const insertSql = new Map<string, string>();
-
-function insertSqlFor(ctx: RepositoryContext): string {
-  let text = insertSql.get(ctx.config.schema);
-  if (text === undefined) {
-    const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
-    text = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`;
-    insertSql.set(ctx.config.schema, text);
-  }
-  ctx.runtime.prepared.register(text);
-  return text;
+/** The single-entry insert used inside a caller's transaction, prepared once per instance. */
+function insertQuery(ctx: RepositoryContext, values: AuditInsertValues): CompiledQuery {
+  return ctx.runtime.prepared.query(
+    'audit.insert',
+    () =>
+      `insert into ${quoteIdentifier(ctx.config.schema)}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`,
+    values,
+  );
 }
 
 function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
@@ -142,6 +140,6 @@ export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput
     await auditBatchInsertOf(ctx.runtime).insert(values, ctx.config.audit.sealAfterWrite);
     return;
   }
-  await ctx.db.executeQuery(CompiledQuery.raw(insertSqlFor(ctx), [...values]));
+  await ctx.db.executeQuery(insertQuery(ctx, values));
   auditSealerOf(ctx.runtime).schedule(50);
 }

@@ -1,5 +1,6 @@
 import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
+import { quoteIdentifier } from '../../sql/identifier.js';
 import type { RepositoryContext } from '../context.js';
 import { forgetAuditPartitions } from './partitions.js';
 import { recordAudit } from './record.js';
@@ -47,7 +48,7 @@ export async function applyAuditRetention(
   const now = input.now ?? ctx.now();
   const cutoff = new Date(now);
   cutoff.setUTCMonth(cutoff.getUTCMonth() - ctx.config.audit.retentionMonths);
-  const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
+  const schema = quoteIdentifier(ctx.config.schema);
   const droppedMonths = await ctx.atomic(async (tx) => {
     const result = await tx.db.executeQuery<{ month: Date }>(
       CompiledQuery.raw(

@@ -1,5 +1,6 @@
 import { CompiledQuery } from 'kysely';
-import type { CarebaseRuntime } from '../context.js';
+import { quoteIdentifier } from '../../sql/identifier.js';
+import { type CarebaseRuntime, RuntimeState } from '../context.js';
 
 /** How many sealing passes one instance keeps in flight (they queue on the database lock). */
 const MAX_IN_FLIGHT = 2;
@@ -24,11 +25,13 @@ export class AuditSealer {
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
-    const schema = `"${runtime.config.schema.replaceAll('"', '""')}"`;
     // One statement, one round trip, in its own implicit transaction: the local setting applies to
     // that transaction's commit (see #run).
-    this.#sql = `select set_config('synchronous_commit', 'off', true) as relaxed, ${schema}.audit_seal() as sealed`;
-    runtime.prepared.register(this.#sql);
+    this.#sql = runtime.prepared.get(
+      'audit.seal',
+      () =>
+        `select set_config('synchronous_commit', 'off', true) as relaxed, ${quoteIdentifier(runtime.config.schema)}.audit_seal() as sealed`,
+    ).sql;
   }
 
   /** Runs (or joins a not yet sent) sealing pass that covers every entry committed before this call. */
@@ -103,14 +106,9 @@ export class AuditSealer {
   }
 }
 
-const sealers = new WeakMap<CarebaseRuntime, AuditSealer>();
+const SEALER = new RuntimeState('audit sealer', (runtime) => new AuditSealer(runtime));
 
-/** The sealer of a carebase instance (one per instance). */
+/** The sealer of a carebase instance (one per instance, on its runtime). */
 export function auditSealerOf(runtime: CarebaseRuntime): AuditSealer {
-  let sealer = sealers.get(runtime);
-  if (sealer === undefined) {
-    sealer = new AuditSealer(runtime);
-    sealers.set(runtime, sealer);
-  }
-  return sealer;
+  return runtime.state(SEALER);
 }

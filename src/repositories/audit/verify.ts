@@ -1,6 +1,7 @@
 import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
 import { runTransaction } from '../../pool/transaction.js';
+import { quoteIdentifier } from '../../sql/identifier.js';
 import type { RepositoryContext } from '../context.js';
 import { auditSealerOf } from './sealer.js';
 
@@ -79,7 +80,7 @@ export async function verifyAudit(
   input: z.output<typeof AuditVerifyInput>,
 ): Promise<AuditVerifyResult> {
   if (!ctx.inTransaction) await auditSealerOf(ctx.runtime).sealUnbounded();
-  const schema = `"${ctx.config.schema.replaceAll('"', '""')}"`;
+  const schema = quoteIdentifier(ctx.config.schema);
   const query = CompiledQuery.raw(
     `select checked, first_bad_id, reason from ${schema}.audit_verify($1::timestamptz, $2::timestamptz)`,
     [input.from ?? null, input.to ?? null],

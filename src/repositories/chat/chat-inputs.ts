@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 
 /**
  * Zod schemas of every `cb.chat` method's input, exported so hosts can validate requests with the
@@ -11,7 +12,7 @@ const userId = z.uuid();
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const conversationId = z.uuid();
 const limit = z.number().int().min(1).max(10_000);
-const cursor = z.string().min(1).max(1_000);
+const cursor = z.string().min(1).max(MAX_CURSOR_LENGTH);
 
 /**
  * Message content: any well-formed Unicode text without NUL (U+0000), which PostgreSQL text cannot
@@ -19,6 +20,7 @@ const cursor = z.string().min(1).max(1_000);
  *
  * @example
  * ```ts
+ * import { ChatContent } from 'carebase';
  * ChatContent.safeParse('a\u0000b').success; // false
  * ```
  */
@@ -35,6 +37,7 @@ export const ChatContent = z
  *
  * @example
  * ```ts
+ * import { ChatMetadata } from 'carebase';
  * ChatMetadata.parse({ model: 'gpt', tokens: 42 });
  * ```
  */
@@ -45,6 +48,7 @@ export const ChatMetadata = z.record(z.string(), z.unknown());
  *
  * @example
  * ```ts
+ * import { ChatRoleSchema } from 'carebase';
  * ChatRoleSchema.options; // ['user', 'assistant', 'system', 'tool']
  * ```
  */
@@ -55,6 +59,7 @@ export const ChatRoleSchema = z.enum(['user', 'assistant', 'system', 'tool']);
  *
  * @example
  * ```ts
+ * import { ConversationCreateInput } from 'carebase';
  * ConversationCreateInput.parse({ userId, title: 'Handover' });
  * ```
  */
@@ -71,6 +76,7 @@ export type ConversationCreateInput = z.input<typeof ConversationCreateInput>;
  *
  * @example
  * ```ts
+ * import { ConversationListInput } from 'carebase';
  * ConversationListInput.parse({ userId, limit: 20 });
  * ```
  */
@@ -88,6 +94,7 @@ export type ConversationListInput = z.input<typeof ConversationListInput>;
  *
  * @example
  * ```ts
+ * import { ConversationRenameInput } from 'carebase';
  * ConversationRenameInput.parse({ userId, conversationId, title: null });
  * ```
  */
@@ -104,6 +111,7 @@ export type ConversationRenameInput = z.input<typeof ConversationRenameInput>;
  *
  * @example
  * ```ts
+ * import { ConversationRefInput } from 'carebase';
  * ConversationRefInput.parse({ userId, conversationId });
  * ```
  */
@@ -117,6 +125,7 @@ export type ConversationRefInput = z.input<typeof ConversationRefInput>;
  *
  * @example
  * ```ts
+ * import { ChatAppendInput } from 'carebase';
  * const result = ChatAppendInput.safeParse(req.body); // validate a request before calling cb.chat.append
  * ```
  */
@@ -138,6 +147,7 @@ export type ChatAppendInput = z.input<typeof ChatAppendInput>;
  *
  * @example
  * ```ts
+ * import { ChatAppendManyInput } from 'carebase';
  * ChatAppendManyInput.parse([{ userId, role: 'user', content: 'hi' }]);
  * ```
  */
@@ -150,6 +160,7 @@ export type ChatAppendManyInput = z.input<typeof ChatAppendManyInput>;
  *
  * @example
  * ```ts
+ * import { ChatHistoryInput } from 'carebase';
  * ChatHistoryInput.parse({ userId, limit: 50, order: 'desc' });
  * ```
  */
@@ -178,6 +189,7 @@ export type ChatHistoryInput = z.input<typeof ChatHistoryInput>;
  *
  * @example
  * ```ts
+ * import { ChatLatestInput } from 'carebase';
  * ChatLatestInput.parse({ userId, n: 20 });
  * ```
  */
@@ -195,6 +207,7 @@ export type ChatLatestInput = z.input<typeof ChatLatestInput>;
  *
  * @example
  * ```ts
+ * import { ChatSearchInput } from 'carebase';
  * ChatSearchInput.parse({ userId, query: '"chest pain" -pediatric' });
  * ```
  */
@@ -218,6 +231,7 @@ export type ChatSearchInput = z.input<typeof ChatSearchInput>;
  *
  * @example
  * ```ts
+ * import { ChatClearInput } from 'carebase';
  * ChatClearInput.parse({ userId });
  * ```
  */
@@ -234,6 +248,7 @@ export type ChatClearInput = z.input<typeof ChatClearInput>;
  *
  * @example
  * ```ts
+ * import { ChatExportInput } from 'carebase';
  * ChatExportInput.parse({ userId, format: 'jsonl' });
  * ```
  */
@@ -251,6 +266,7 @@ export type ChatExportInput = z.input<typeof ChatExportInput>;
  *
  * @example
  * ```ts
+ * import { ChatRetentionInput } from 'carebase';
  * ChatRetentionInput.parse({ olderThanDays: 730 });
  * ```
  */

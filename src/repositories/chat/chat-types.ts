@@ -6,6 +6,7 @@ import type { ChatRole } from '../../schema/chat.js';
  *
  * @example
  * ```ts
+ * import type { ChatMessage } from 'carebase';
  * const message: ChatMessage = await cb.chat.append({ userId, role: 'user', content: 'Hello' });
  * console.log(message.id, message.createdAt.toISOString());
  * ```
@@ -28,6 +29,7 @@ export interface ChatMessage {
  *
  * @example
  * ```ts
+ * import type { Conversation } from 'carebase';
  * const conversation: Conversation = await cb.chat.createConversation({ userId, title: 'Night shift' });
  * ```
  */
@@ -49,6 +51,7 @@ export interface Conversation {
  *
  * @example
  * ```ts
+ * import type { ChatMessage, ChatPage } from 'carebase';
  * let page: ChatPage<ChatMessage> = await cb.chat.history({ userId, limit: 100 });
  * while (page.nextCursor) page = await cb.chat.history({ userId, limit: 100, cursor: page.nextCursor });
  * ```

@@ -1,11 +1,11 @@
 import { sql } from 'kysely';
 import { ConstraintViolationError, NotFoundError } from '../../errors/errors.js';
+import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
+import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatPage, type Conversation, type ConversationRow, toConversation } from './chat-types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
 import { assertConversationOwner } from './ownership.js';
-import { EXACT_TIMESTAMP, exactTimestamp } from './sql-text.js';
 
 const COLUMNS = [
   'id',
@@ -18,7 +18,12 @@ const COLUMNS = [
   'updated_at',
 ] as const;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Cursors of `listConversations()`: most recent activity first. */
+const CONVERSATIONS_CURSOR: CursorSpec = {
+  kind: 'conversations',
+  key: CURSOR_PATTERNS.timestamp,
+  id: CURSOR_PATTERNS.uuid,
+};
 
 /** Creates a conversation and its `chat.conversation_create` audit entry in one transaction. */
 export function createConversation(
@@ -89,7 +94,7 @@ export async function listConversations(
     .select([...COLUMNS, sql.raw<string>(exactTimestamp('last_message_at')).as('sort_key')])
     .where('user_id', '=', input.userId);
   if (input.cursor !== undefined) {
-    const position = decodeCursor(input.cursor, 'conversations', EXACT_TIMESTAMP, UUID);
+    const position = decodeCursor(CONVERSATIONS_CURSOR, input.cursor);
     query = query.where(
       sql<boolean>`(last_message_at, id) < (${position.key}::timestamptz, ${position.id}::uuid)`,
     );
@@ -99,16 +104,10 @@ export async function listConversations(
     .orderBy('id', 'desc')
     .limit(input.limit + 1)
     .execute();
-  const more = rows.length > input.limit;
-  const page = more ? rows.slice(0, input.limit) : rows;
-  const last = page[page.length - 1];
-  return {
-    items: page.map(toConversation),
-    nextCursor:
-      more && last !== undefined
-        ? encodeCursor({ kind: 'conversations', key: last.sort_key, id: last.id })
-        : undefined,
-  };
+  return keysetPage(rows, input.limit, toConversation, CONVERSATIONS_CURSOR, (row) => ({
+    key: row.sort_key,
+    id: row.id,
+  }));
 }
 
 /** Renames a conversation (title `null` clears it), audited as `chat.conversation_rename`. */

@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { parseInput } from '../../errors/validation.js';
 import type { JsonValue } from '../../schema/audit.js';
+import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import type { RepositoryContext } from '../context.js';
-import { exactTimestamp } from './sql-text.js';
 
 /**
  * A user's chat history as plain JSON, for a data-subject access export.
@@ -38,6 +38,7 @@ export interface ChatDataExport {
  * What `eraseChatForUser` removed: counts of deleted conversations and messages.
  *
  * @example
+ * <!-- snippet-preamble: declare const adminId: string; -->
  * ```ts
  * import type { ChatErasureCounts } from 'carebase';
  * const { chat }: { chat: ChatErasureCounts } = await cb.withActor({ userId: adminId }).users.erase(userId);

@@ -2,10 +2,11 @@ import { Readable } from 'node:stream';
 import { type ControlledTransaction, sql } from 'kysely';
 import { toCarebaseError } from '../../errors/map-error.js';
 import type { CarebaseDatabase } from '../../schema/database.js';
+import { csvRecord } from '../../sql/csv.js';
+import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import { RepositoryContext } from '../context.js';
 import { assertConversationOwner } from './ownership.js';
-import { exactTimestamp } from './sql-text.js';
 
 /**
  * Version of the export format (the `version` field of the first record); bumped only on an
@@ -13,6 +14,7 @@ import { exactTimestamp } from './sql-text.js';
  *
  * @example
  * ```ts
+ * import { CHAT_EXPORT_FORMAT_VERSION } from 'carebase';
  * import { readFileSync } from 'node:fs';
  * const [firstLine = ''] = readFileSync('chat.jsonl', 'utf8').split('\n', 1);
  * const header = JSON.parse(firstLine) as { format: string; version: number };
@@ -25,6 +27,7 @@ export const CHAT_EXPORT_FORMAT_VERSION = 1;
  *
  * @example
  * ```ts
+ * import { CHAT_EXPORT_FORMAT } from 'carebase';
  * import { readFileSync } from 'node:fs';
  * const [firstLine = ''] = readFileSync('chat.jsonl', 'utf8').split('\n', 1);
  * const header = JSON.parse(firstLine) as { format: string };
@@ -80,11 +83,6 @@ const CSV_COLUMNS = [
   'metadata',
 ] as const;
 
-function csvField(value: string | null): string {
-  if (value === null) return '';
-  return /[",\r\n]/.test(value) || value === '' ? `"${value.replaceAll('"', '""')}"` : value;
-}
-
 function record(row: ExportRow): Record<string, unknown> {
   return {
     id: row.id,
@@ -120,18 +118,18 @@ function serializer(format: ChatExportFormat, header: Record<string, unknown>) {
     }
     case 'csv':
       return {
-        head: `${CSV_COLUMNS.join(',')}\r\n`,
+        head: csvRecord(CSV_COLUMNS),
         row: (row: ExportRow) =>
-          `${[
-            String(CHAT_EXPORT_FORMAT_VERSION),
+          csvRecord([
+            CHAT_EXPORT_FORMAT_VERSION,
             row.conversation_id,
             row.id,
-            csvField(row.client_id),
+            row.client_id,
             row.created_at,
             row.role,
-            csvField(row.content),
-            row.metadata === null ? '' : csvField(JSON.stringify(row.metadata)),
-          ].join(',')}\r\n`,
+            row.content,
+            row.metadata,
+          ]),
         tail: () => '',
       };
   }

@@ -1,8 +1,15 @@
+import {
+  CURSOR_PATTERNS,
+  type CursorPosition,
+  type CursorSpec,
+  decodeCursor,
+  keysetPage,
+} from '../../sql/cursor.js';
+import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatMessage, type ChatPage, type MessageRow, toChatMessage } from './chat-types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
 import { assertConversationOwner } from './ownership.js';
-import { EXACT_TIMESTAMP, exactTimestamp, preparedQuery } from './sql-text.js';
+import { preparedQuery } from './sql-text.js';
 
 /** Parsed `history()` input. */
 export interface HistoryQuery {
@@ -15,6 +22,18 @@ export interface HistoryQuery {
 }
 
 type HistoryRow = MessageRow & { sort_key: string };
+
+/** Cursors of `history()`, one kind per order. */
+const HISTORY_CURSORS: Record<'asc' | 'desc', CursorSpec> = {
+  asc: { kind: 'history-asc', key: CURSOR_PATTERNS.timestamp, id: CURSOR_PATTERNS.bigint },
+  desc: { kind: 'history-desc', key: CURSOR_PATTERNS.timestamp, id: CURSOR_PATTERNS.bigint },
+};
+
+/** Before the first row of each order. */
+const OPEN_BOUND: Record<'asc' | 'desc', CursorPosition> = {
+  asc: { key: '-infinity', id: '0' },
+  desc: { key: 'infinity', id: '9223372036854775807' },
+};
 
 const SELECT = `select id, user_id, conversation_id, client_id, role, content, metadata, created_at,
   ${exactTimestamp('created_at')} as sort_key`;
@@ -38,7 +57,7 @@ export async function historyPage(
   query: HistoryQuery,
 ): Promise<ChatPage<ChatMessage>> {
   const asc = query.order === 'asc';
-  const kind = asc ? 'history-asc' : 'history-desc';
+  const spec = HISTORY_CURSORS[query.order];
   let rows: HistoryRow[];
   if (query.offset !== undefined) {
     const compiled = preparedQuery(
@@ -54,13 +73,8 @@ export async function historyPage(
     );
     rows = (await ctx.db.executeQuery<HistoryRow>(compiled)).rows;
   } else {
-    let key = asc ? '-infinity' : 'infinity';
-    let id = asc ? '0' : '9223372036854775807';
-    if (query.cursor !== undefined) {
-      const position = decodeCursor(query.cursor, kind, EXACT_TIMESTAMP, /^\d{1,19}$/);
-      key = position.key;
-      id = position.id;
-    }
+    // The first page is the same statement after an open bound.
+    const after = query.cursor === undefined ? OPEN_BOUND[query.order] : decodeCursor(spec, query.cursor);
     const compiled = preparedQuery(
       ctx,
       `history-${query.order}`,
@@ -68,21 +82,14 @@ export async function historyPage(
 where user_id = $1 and conversation_id = ${conversation(t)}
   and (created_at, id) ${asc ? '>' : '<'} ($3::timestamptz, $4::bigint)
 order by created_at ${query.order}, id ${query.order} limit $5`,
-      [query.userId, query.conversationId ?? null, key, id, query.limit + 1],
+      [query.userId, query.conversationId ?? null, after.key, after.id, query.limit + 1],
     );
     rows = (await ctx.db.executeQuery<HistoryRow>(compiled)).rows;
   }
   if (rows.length === 0 && query.conversationId !== undefined) {
     await assertConversationOwner(ctx, query.userId, query.conversationId);
   }
-  const more = rows.length > query.limit;
-  const page = more ? rows.slice(0, query.limit) : rows;
-  const last = page[page.length - 1];
-  return {
-    items: page.map(toChatMessage),
-    nextCursor:
-      more && last !== undefined ? encodeCursor({ kind, key: last.sort_key, id: last.id }) : undefined,
-  };
+  return keysetPage(rows, query.limit, toChatMessage, spec, (row) => ({ key: row.sort_key, id: row.id }));
 }
 
 /**

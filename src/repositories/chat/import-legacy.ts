@@ -15,6 +15,7 @@ import { insertMessagesCounting, type NewMessage } from './insert-messages.js';
  *
  * @example
  * ```ts
+ * import { LegacyChatFile } from 'carebase';
  * LegacyChatFile.parse({ alice: [{ role: 'user', content: 'hi' }] });
  * ```
  */
@@ -111,6 +112,7 @@ export interface ChatImportResult {
  *
  * @example
  * ```ts
+ * import { legacyClientId } from 'carebase';
  * legacyClientId('alice', 0, 'user', 'hi'); // 'legacy:<user hash>:0:<content hash>'
  * ```
  */

@@ -1,6 +1,6 @@
+import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatPage, type ChatSearchHit, type MessageRow, toChatMessage } from './chat-types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
 import { assertConversationOwner } from './ownership.js';
 import { preparedQuery } from './sql-text.js';
 
@@ -14,6 +14,9 @@ export interface SearchQuery {
 }
 
 type SearchRow = MessageRow & { rank_text: string; snippet: string };
+
+/** Cursors of `search()`: best rank first. */
+const SEARCH_CURSOR: CursorSpec = { kind: 'search', key: CURSOR_PATTERNS.rank, id: CURSOR_PATTERNS.bigint };
 
 /** ts_headline options: up to two fragments of about 5 to 20 words around the matches. */
 const HEADLINE =
@@ -34,13 +37,7 @@ export async function searchMessages(
   if (input.conversationId !== undefined) {
     await assertConversationOwner(ctx, input.userId, input.conversationId);
   }
-  let rank: string | null = null;
-  let id: string | null = null;
-  if (input.cursor !== undefined) {
-    const position = decodeCursor(input.cursor, 'search', /^-?\d+(\.\d+)?(e[+-]?\d+)?$/, /^\d{1,19}$/);
-    rank = position.key;
-    id = position.id;
-  }
+  const after = input.cursor === undefined ? undefined : decodeCursor(SEARCH_CURSOR, input.cursor);
   const compiled = preparedQuery(
     ctx,
     'search',
@@ -67,24 +64,17 @@ order by page.rank desc, page.id desc`,
       ctx.config.chat.searchLanguage,
       input.query,
       input.conversationId ?? null,
-      rank,
-      id,
+      after?.key ?? null,
+      after?.id ?? null,
       input.limit + 1,
     ],
   );
   const { rows } = await ctx.db.executeQuery<SearchRow>(compiled);
-  const more = rows.length > input.limit;
-  const page = more ? rows.slice(0, input.limit) : rows;
-  const last = page[page.length - 1];
-  return {
-    items: page.map((row) => ({
-      message: toChatMessage(row),
-      rank: Number(row.rank_text),
-      snippet: row.snippet,
-    })),
-    nextCursor:
-      more && last !== undefined
-        ? encodeCursor({ kind: 'search', key: last.rank_text, id: last.id })
-        : undefined,
-  };
+  return keysetPage(
+    rows,
+    input.limit,
+    (row) => ({ message: toChatMessage(row), rank: Number(row.rank_text), snippet: row.snippet }),
+    SEARCH_CURSOR,
+    (row) => ({ key: row.rank_text, id: row.id }),
+  );
 }

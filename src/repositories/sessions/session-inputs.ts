@@ -1,11 +1,13 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 
 /**
  * Input of `cb.sessions.create`.
  *
  * @example
  * ```ts
+ * import { SessionCreateInput } from 'carebase';
  * SessionCreateInput.parse({ userId, ip: req.ip, ttlMs: 60 * 60_000 });
  * ```
  */
@@ -48,6 +50,7 @@ export const RevokeReasonInput = z
  * Options of `cb.sessions.revokeAllForUser`.
  *
  * @example
+ * <!-- snippet-preamble: declare const exceptSessionId: string; -->
  * ```ts
  * await cb.sessions.revokeAllForUser(userId, { exceptSessionId, reason: 'password_change' });
  * ```
@@ -75,7 +78,7 @@ export const SessionListInput = z.strictObject({
   /** @default 100 */
   limit: z.number().int().min(1).max(1000).default(100),
   /** The `nextCursor` of the previous page. */
-  cursor: z.string().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
 /** Options of `cb.sessions.listForUser`. */
 export type SessionListInput = z.input<typeof SessionListInput>;

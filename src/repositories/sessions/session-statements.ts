@@ -1,21 +1,17 @@
-import { type CompiledQuery, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type pg from 'pg';
 import { ClosedError } from '../../errors/errors.js';
 import { markPoolEnded, markPoolWaitTimeout, toCarebaseError } from '../../errors/map-error.js';
+import type { PreparedStatement } from '../../pool/prepared-statements.js';
+import type { CarebaseDatabase } from '../../schema/database.js';
 import type { CarebaseRuntime, RepositoryContext } from '../context.js';
-
-/** A precompiled statement: the SQL text is registered to run as a named prepared statement. */
-interface Precompiled extends Omit<CompiledQuery, 'parameters'> {
-  /** The prepared statement's name (from `PreparedStatements.register`). */
-  readonly name: string;
-}
 
 /** The hot statements of the sessions repository, compiled once per carebase instance. */
 export interface SessionStatements {
   /** Parameters: token hash, now, idle cutoff. One row: the session joined to its active user. */
-  readonly validate: Precompiled;
+  readonly validate: PreparedStatement;
   /** Parameters: now, user id, session id, touch cutoff. */
-  readonly touch: Precompiled;
+  readonly touch: PreparedStatement;
 }
 
 /** A row of {@link SessionStatements.validate}. */
@@ -40,14 +36,12 @@ export interface ValidateRow {
   readonly user_updated_at: Date;
 }
 
-const cache = new WeakMap<CarebaseRuntime, SessionStatements>();
-
-function precompile(runtime: CarebaseRuntime, compiled: CompiledQuery, parameterCount: number): Precompiled {
+/** The SQL text of a query Kysely compiled, checked to take `parameterCount` parameters. */
+function sqlOf(compiled: CompiledQuery, parameterCount: number): string {
   if (compiled.parameters.length !== parameterCount) {
     throw new Error(`carebase: precompiled statement expects ${parameterCount} parameters`);
   }
-  const name = runtime.prepared.register(compiled.sql);
-  return { name, sql: compiled.sql, query: compiled.query, queryId: compiled.queryId };
+  return compiled.sql;
 }
 
 /**
@@ -59,11 +53,12 @@ function precompile(runtime: CarebaseRuntime, compiled: CompiledQuery, parameter
  */
 export async function runPrepared<R>(
   ctx: RepositoryContext,
-  statement: Precompiled,
+  statement: PreparedStatement,
   parameters: readonly unknown[],
 ): Promise<readonly R[]> {
   if (ctx.inTransaction) {
-    return (await ctx.db.executeQuery<R>({ ...statement, parameters })).rows;
+    return (await ctx.db.executeQuery(CompiledQuery.raw(statement.sql, [...parameters]) as CompiledQuery<R>))
+      .rows;
   }
   const pool = ctx.runtime.pool;
   if (pool.ending || pool.ended) throw new ClosedError();
@@ -94,16 +89,21 @@ export async function runPrepared<R>(
 }
 
 /**
- * The precompiled validate and touch statements for `runtime` (its schema), registered as named
- * prepared statements: the server parses and plans them once per connection, and no query is
- * built or compiled per call.
+ * The precompiled validate and touch statements of `runtime` (its schema), from the instance's
+ * prepared-statement cache: built once, run as named prepared statements, so the server parses and
+ * plans them once per connection and no query is built or compiled per call.
  */
 export function sessionStatements(runtime: CarebaseRuntime): SessionStatements {
-  let statements = cache.get(runtime);
-  if (statements !== undefined) return statements;
-  const db = runtime.db;
+  const { prepared, db } = runtime;
+  return {
+    validate: prepared.get('sessions.validate', () => sqlOf(validateQuery(db), 3)),
+    touch: prepared.get('sessions.touch', () => sqlOf(touchQuery(db), 4)),
+  };
+}
+
+function validateQuery(db: Kysely<CarebaseDatabase>): CompiledQuery {
   const placeholderDate = new Date(0);
-  const validate = db
+  return db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .select([
@@ -132,17 +132,15 @@ export function sessionStatements(runtime: CarebaseRuntime): SessionStatements {
     .where('s.last_seen_at', '>', placeholderDate)
     .where('u.status', '=', sql.lit('active'))
     .compile();
-  const touch = db
+}
+
+function touchQuery(db: Kysely<CarebaseDatabase>): CompiledQuery {
+  const placeholderDate = new Date(0);
+  return db
     .updateTable('sessions')
     .set({ last_seen_at: placeholderDate })
     .where('user_id', '=', '')
     .where('id', '=', '')
     .where('last_seen_at', '<=', placeholderDate)
     .compile();
-  statements = {
-    validate: precompile(runtime, validate, 3),
-    touch: precompile(runtime, touch, 4),
-  };
-  cache.set(runtime, statements);
-  return statements;
 }

@@ -6,6 +6,7 @@ import type { SessionsTable } from '../../schema/sessions.js';
  *
  * @example
  * ```ts
+ * import type { Session } from 'carebase';
  * const { items }: { items: readonly Session[] } = await cb.sessions.listForUser(userId);
  * ```
  */

@@ -2,10 +2,11 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../errors/validation.js';
+import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
+import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
-import { decodeCursor, toKeysetPage } from '../users/keyset-cursor.js';
-import type { User } from '../users/user.js';
+import { toUser, type User } from '../user.js';
 import { SESSION_COLUMNS, type Session, toSession } from './session.js';
 import {
   PurgeExpiredInput,
@@ -22,6 +23,7 @@ import { generateSessionToken, hashSessionToken, SESSION_TOKEN_PATTERN } from '.
  *
  * @example
  * ```ts
+ * import type { CreatedSession } from 'carebase';
  * const { token, session }: CreatedSession = await cb.sessions.create({ userId });
  * ```
  */
@@ -36,6 +38,7 @@ export interface CreatedSession {
  *
  * @example
  * ```ts
+ * import type { ValidatedSession } from 'carebase';
  * const found: ValidatedSession | undefined = await cb.sessions.validate(token);
  * ```
  */
@@ -49,6 +52,7 @@ export interface ValidatedSession {
  *
  * @example
  * ```ts
+ * import type { SessionPage } from 'carebase';
  * const page: SessionPage = await cb.sessions.listForUser(userId, { limit: 10 });
  * ```
  */
@@ -59,6 +63,14 @@ export interface SessionPage {
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DAY_MS = 24 * 60 * 60_000;
+
+/** Cursors of `listForUser()`: newest first. */
+const SESSIONS_CURSOR: CursorSpec = {
+  kind: 'sessions',
+  key: CURSOR_PATTERNS.timestamp,
+  id: CURSOR_PATTERNS.uuid,
+  legacyKey: CURSOR_PATTERNS.timestamptzText,
+};
 
 /**
  * Login sessions: opaque 256-bit tokens of which only a SHA-256 is stored, an idle timeout and
@@ -197,20 +209,12 @@ export class SessionsRepository {
         revokedAt: null,
         revokeReason: null,
       },
-      user: {
+      user: toUser({
+        ...row,
         id: row.user_id,
-        username: row.username,
-        email: row.email,
-        displayName: row.display_name,
-        role: row.role,
-        status: row.status,
-        failedLoginCount: row.failed_login_count,
-        lockedUntil: row.locked_until,
-        lastLoginAt: row.last_login_at,
-        passwordChangedAt: row.password_changed_at,
-        createdAt: row.user_created_at,
-        updatedAt: row.user_updated_at,
-      },
+        created_at: row.user_created_at,
+        updated_at: row.user_updated_at,
+      }),
     };
   }
 
@@ -259,6 +263,7 @@ export class SessionsRepository {
    * Throws `ValidationError` for a malformed id or reason.
    *
    * @example
+   * <!-- snippet-preamble: declare const session: import('carebase').Session; -->
    * ```ts
    * // "Sign out everywhere else" after a password change:
    * await cb.sessions.revokeAllForUser(user.id, { exceptSessionId: session.id });
@@ -305,11 +310,11 @@ export class SessionsRepository {
   async listForUser(userId: string, options: SessionListInput = {}): Promise<SessionPage> {
     const id = parseInput(z.uuid(), userId, 'user id');
     const parsed = parseInput(SessionListInput, options, 'session list options');
-    const after = parsed.cursor === undefined ? undefined : decodeCursor(parsed.cursor);
+    const after = parsed.cursor === undefined ? undefined : decodeCursor(SESSIONS_CURSOR, parsed.cursor);
     const now = this.#ctx.now();
     let query = this.#ctx.db
       .selectFrom('sessions')
-      .select([...SESSION_COLUMNS, sql<string>`created_at::text`.as('created_at_text')])
+      .select([...SESSION_COLUMNS, sql.raw<string>(exactTimestamp('created_at')).as('sort_key')])
       .where('user_id', '=', id)
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
@@ -321,11 +326,12 @@ export class SessionsRepository {
         .where('last_seen_at', '>', new Date(now.getTime() - this.#ctx.config.sessions.idleTimeoutMs));
     }
     if (after !== undefined) {
-      query = query.where(
-        sql<boolean>`(created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)`,
-      );
+      query = query.where(sql<boolean>`(created_at, id) < (${after.key}::timestamptz, ${after.id}::uuid)`);
     }
-    return toKeysetPage(await query.execute(), parsed.limit, toSession);
+    return keysetPage(await query.execute(), parsed.limit, toSession, SESSIONS_CURSOR, (row) => ({
+      key: row.sort_key,
+      id: row.id,
+    }));
   }
 
   /**

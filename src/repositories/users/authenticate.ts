@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import { parseInput } from '../../errors/validation.js';
 import { type AuditEntryInput, recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
+import { toUser, USER_COLUMNS, type User } from '../user.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { toUser, USER_COLUMNS, type User } from './user.js';
 import { AuthenticateInput, PASSWORD_MAX_BYTES } from './user-inputs.js';
 
 /**
@@ -22,6 +22,7 @@ export type AuthenticationFailure = 'invalid_credentials' | 'locked' | 'disabled
  *
  * @example
  * ```ts
+ * import type { AuthenticationResult } from 'carebase';
  * const result: AuthenticationResult = await cb.users.authenticate({ login, password });
  * ```
  */

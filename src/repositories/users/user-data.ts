@@ -13,7 +13,7 @@ import {
 } from '../chat/data-subject.js';
 import type { RepositoryContext } from '../context.js';
 import { SESSION_COLUMNS, type Session, toSession } from '../sessions/session.js';
-import type { User } from './user.js';
+import type { User } from '../user.js';
 
 /**
  * An audit entry in a data-subject export: the same shape `cb.audit.query` returns.
@@ -34,6 +34,7 @@ export type ExportedAuditEntry = AuditEntry;
  *
  * @example
  * ```ts
+ * import type { UserDataExport } from 'carebase';
  * const data: UserDataExport = await cb.users.exportData(id);
  * ```
  */
@@ -55,6 +56,7 @@ export interface UserDataExport {
  *
  * @example
  * ```ts
+ * import type { UserErasure } from 'carebase';
  * const { sessions }: UserErasure = await cb.users.erase(id);
  * ```
  */
@@ -90,10 +92,8 @@ export async function collectUserData(ctx: RepositoryContext, user: User): Promi
     .orderBy('id')
     .execute();
 
-  // --- data-subject export: chat and analytics ---
   const chat = await exportChatForUser(ctx, user.id);
   const analytics = await exportAnalyticsForUser(ctx, user.id);
-  // --- end ---
 
   return {
     exportedAt: ctx.now(),
@@ -117,10 +117,8 @@ export async function eraseUserData(
 ): Promise<UserErasure | undefined> {
   const sessions = await ctx.db.deleteFrom('sessions').where('user_id', '=', userId).executeTakeFirst();
 
-  // --- data-subject erasure: chat and analytics ---
   const chat = await eraseChatForUser(ctx, userId);
   const analytics = await eraseAnalyticsForUser(ctx, userId);
-  // --- end ---
 
   const deleted = await ctx.db
     .deleteFrom('users')

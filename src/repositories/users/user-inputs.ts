@@ -1,11 +1,13 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 
 /**
  * bcrypt reads at most this many bytes of a password; longer ones are refused, not truncated.
  *
  * @example
  * ```ts
+ * import { PASSWORD_MAX_BYTES } from 'carebase';
  * if (Buffer.byteLength(password) > PASSWORD_MAX_BYTES) throw new Error('Password too long');
  * ```
  */
@@ -18,6 +20,7 @@ export const PASSWORD_MAX_BYTES = 72;
  *
  * @example
  * ```ts
+ * import { PasswordInput } from 'carebase';
  * const ok = PasswordInput.safeParse(req.body.password).success;
  * ```
  */
@@ -34,6 +37,7 @@ export const PasswordInput = z
  *
  * @example
  * ```ts
+ * import { UsernameInput } from 'carebase';
  * UsernameInput.parse('ana.souza');
  * ```
  */
@@ -49,6 +53,7 @@ export const UsernameInput = z
  *
  * @example
  * ```ts
+ * import { EmailInput } from 'carebase';
  * EmailInput.parse('ana@example.org');
  * ```
  */
@@ -59,6 +64,7 @@ export const EmailInput = z.string().trim().max(320).pipe(z.email());
  *
  * @example
  * ```ts
+ * import { DisplayNameInput } from 'carebase';
  * DisplayNameInput.parse('Ana Souza, RN');
  * ```
  */
@@ -73,6 +79,7 @@ export const DisplayNameInput = z
  *
  * @example
  * ```ts
+ * import { RoleInput } from 'carebase';
  * RoleInput.parse('nurse');
  * ```
  */
@@ -86,6 +93,7 @@ const UserAgentInput = z.string().transform((value) => value.slice(0, 512));
  *
  * @example
  * ```ts
+ * import { UserCreateInput } from 'carebase';
  * const input = UserCreateInput.parse(req.body); // same rules as cb.users.create
  * ```
  */
@@ -104,6 +112,7 @@ export type UserCreateInput = z.input<typeof UserCreateInput>;
  *
  * @example
  * ```ts
+ * import { UserUpdateInput } from 'carebase';
  * UserUpdateInput.parse({ displayName: null });
  * ```
  */
@@ -125,6 +134,7 @@ export type UserUpdateInput = z.input<typeof UserUpdateInput>;
  *
  * @example
  * ```ts
+ * import { UserListInput } from 'carebase';
  * UserListInput.parse({ role: 'nurse', limit: 20 });
  * ```
  */
@@ -136,7 +146,7 @@ export const UserListInput = z.strictObject({
   /** @default 50 */
   limit: z.number().int().min(1).max(500).default(50),
   /** The `nextCursor` of the previous page. */
-  cursor: z.string().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
 /** Input of `cb.users.list`. */
 export type UserListInput = z.input<typeof UserListInput>;
@@ -146,6 +156,7 @@ export type UserListInput = z.input<typeof UserListInput>;
  *
  * @example
  * ```ts
+ * import { AuthenticateInput } from 'carebase';
  * AuthenticateInput.parse({ login: 'ana', password, ip: '203.0.113.7' });
  * ```
  */
@@ -164,7 +175,9 @@ export type AuthenticateInput = z.input<typeof AuthenticateInput>;
  * Input of `cb.users.changePassword`.
  *
  * @example
+ * <!-- snippet-preamble: declare const currentPassword: string, newPassword: string; -->
  * ```ts
+ * import { ChangePasswordInput } from 'carebase';
  * ChangePasswordInput.parse({ currentPassword, newPassword });
  * ```
  */

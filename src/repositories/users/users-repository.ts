@@ -1,13 +1,14 @@
 import { sql } from 'kysely';
 import { NotFoundError, ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../errors/validation.js';
+import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
+import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { SessionsRepository } from '../sessions/sessions-repository.js';
+import { toUser, USER_COLUMNS, type User } from '../user.js';
 import { type AuthenticationResult, authenticate } from './authenticate.js';
-import { decodeCursor, toKeysetPage } from './keyset-cursor.js';
 import { PasswordHasher } from './password-hasher.js';
-import { toUser, USER_COLUMNS, type User } from './user.js';
 import { collectUserData, eraseUserData, type UserDataExport, type UserErasure } from './user-data.js';
 import {
   type AuthenticateInput,
@@ -26,6 +27,7 @@ import {
  *
  * @example
  * ```ts
+ * import type { UserPage } from 'carebase';
  * const page: UserPage = await cb.users.list({ limit: 50 });
  * ```
  */
@@ -33,6 +35,14 @@ export interface UserPage {
   readonly items: readonly User[];
   readonly nextCursor: string | undefined;
 }
+
+/** Cursors of `list()`: creation order. */
+const USERS_CURSOR: CursorSpec = {
+  kind: 'users',
+  key: CURSOR_PATTERNS.timestamp,
+  id: CURSOR_PATTERNS.uuid,
+  legacyKey: CURSOR_PATTERNS.timestamptzText,
+};
 
 /**
  * User accounts: bcrypt passwords (cost 12 by default, rehashed upward at login), per-account
@@ -173,10 +183,10 @@ export class UsersRepository {
    */
   async list(options: UserListInput = {}): Promise<UserPage> {
     const parsed = parseInput(UserListInput, options, 'user list options');
-    const after = parsed.cursor === undefined ? undefined : decodeCursor(parsed.cursor);
+    const after = parsed.cursor === undefined ? undefined : decodeCursor(USERS_CURSOR, parsed.cursor);
     let query = this.#ctx.db
       .selectFrom('users')
-      .select([...USER_COLUMNS, sql<string>`created_at::text`.as('created_at_text')])
+      .select([...USER_COLUMNS, sql.raw<string>(exactTimestamp('created_at')).as('sort_key')])
       .orderBy('created_at')
       .orderBy('id')
       .limit(parsed.limit + 1);
@@ -193,11 +203,12 @@ export class UsersRepository {
       );
     }
     if (after !== undefined) {
-      query = query.where(
-        sql<boolean>`(created_at, id) > (${after.createdAt}::timestamptz, ${after.id}::uuid)`,
-      );
+      query = query.where(sql<boolean>`(created_at, id) > (${after.key}::timestamptz, ${after.id}::uuid)`);
     }
-    return toKeysetPage(await query.execute(), parsed.limit, toUser);
+    return keysetPage(await query.execute(), parsed.limit, toUser, USERS_CURSOR, (row) => ({
+      key: row.sort_key,
+      id: row.id,
+    }));
   }
 
   /**
@@ -246,6 +257,7 @@ export class UsersRepository {
    * Throws `ValidationError` for a role outside the allow-list, `NotFoundError` for an unknown user.
    *
    * @example
+   * <!-- snippet-preamble: declare const admin: import('carebase').User; -->
    * ```ts
    * await cb.withActor({ userId: admin.id }).users.setRole(id, 'clinician');
    * ```
@@ -315,6 +327,7 @@ export class UsersRepository {
    * `currentPassword`), `NotFoundError` for an unknown user.
    *
    * @example
+   * <!-- snippet-preamble: declare const currentPassword: string, newPassword: string; declare const session: import('carebase').Session; -->
    * ```ts
    * await cb.users.changePassword(user.id, { currentPassword, newPassword, exceptSessionId: session.id });
    * ```
@@ -406,6 +419,7 @@ export class UsersRepository {
    * Throws `NotFoundError` for an unknown user.
    *
    * @example
+   * <!-- snippet-preamble: declare const admin: import('carebase').User; -->
    * ```ts
    * await cb.withActor({ userId: admin.id, ip: req.ip }).users.unlock(id);
    * ```
@@ -483,6 +497,7 @@ export class UsersRepository {
    * The erasure itself is audited as `user.erase`. Throws `NotFoundError` for an unknown user.
    *
    * @example
+   * <!-- snippet-preamble: declare const admin: import('carebase').User; -->
    * ```ts
    * const removed = await cb.withActor({ userId: admin.id }).users.erase(id);
    * ```

@@ -1,6 +1,7 @@
 import { createBackup } from '../../../backup/create-backup.js';
-import { type CliCommand, ok, UsageError } from '../../command.js';
+import { type CliCommand, ok } from '../../command.js';
 import { integerFlag, stringFlag } from '../../flags.js';
+import { UsageError } from '../../usage-error.js';
 import { backupConnection, backupDir, DIR_FLAG, megabytes } from './backup-options.js';
 
 /** `carebase backup create`: pg_dump -Fc into the backup directory, with a checksummed manifest. */

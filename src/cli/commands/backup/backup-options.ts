@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import type { BackupConnectionOptions } from '../../../backup/connection.js';
-import type { CommandContext, FlagSpec } from '../../command.js';
+import type { CommandContext } from '../../command.js';
 import type { CliDatabase } from '../../connection.js';
+import type { FlagSpec } from '../../flags.js';
 import { stringFlag } from '../../flags.js';
 
 /** `--dir`: the backup directory. */

@@ -1,6 +1,7 @@
 import { type PruneKeepReason, pruneBackups } from '../../../backup/prune-backups.js';
-import { type CliCommand, ok, UsageError } from '../../command.js';
+import { type CliCommand, ok } from '../../command.js';
 import { integerFlag, stringFlag } from '../../flags.js';
+import { UsageError } from '../../usage-error.js';
 import { backupDir, DIR_FLAG } from './backup-options.js';
 
 /** `carebase backup prune`: retention; never deletes the newest verified backup. Says why each one is kept. */

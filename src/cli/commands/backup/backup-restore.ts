@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { restoreBackup } from '../../../backup/restore-backup.js';
-import { type CliCommand, ok, UsageError } from '../../command.js';
+import { type CliCommand, ok } from '../../command.js';
 import { integerFlag, stringFlag } from '../../flags.js';
+import { UsageError } from '../../usage-error.js';
 import { backupConnection } from './backup-options.js';
 
 /** `carebase backup restore FILE`: into a new database, or swapped in by rename with `--mode replace`. */

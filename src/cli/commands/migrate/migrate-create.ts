@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { type CliCommand, ok, UsageError } from '../../command.js';
+import { type CliCommand, ok } from '../../command.js';
 import { stringFlag } from '../../flags.js';
+import { UsageError } from '../../usage-error.js';
 
 const NAME = /^[a-z0-9][a-z0-9_]{0,80}$/;
 

@@ -3,10 +3,11 @@ import { carebaseMigrations } from '../../../migration/library.js';
 import type { MigrateResult, MigrationPlanStep } from '../../../migration/options.js';
 import { rollback } from '../../../migration/rollback.js';
 import { LIBRARY_NAMESPACE } from '../../../migration/sources.js';
-import { type CliCommand, ok, UsageError } from '../../command.js';
+import { type CliCommand, ok } from '../../command.js';
 import type { CliDatabase } from '../../connection.js';
 import { integerFlag, stringFlag } from '../../flags.js';
 import { formatTable } from '../../format-table.js';
+import { UsageError } from '../../usage-error.js';
 import { HOST_FLAGS, hostSource, RUN_FLAGS, runOptions } from './migrate-flags.js';
 
 /**

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { fileMigrations } from '../../../migration/file-source.js';
 import type { MigrationSource } from '../../../migration/types.js';
-import { type FlagSpec, UsageError } from '../../command.js';
-import { integerFlag, stringFlag } from '../../flags.js';
+import { type FlagSpec, integerFlag, stringFlag } from '../../flags.js';
+import { UsageError } from '../../usage-error.js';
 
 type Values = Readonly<Record<string, string | boolean | undefined>>;
 

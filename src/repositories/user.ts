@@ -1,12 +1,14 @@
 import type { Selectable } from 'kysely';
-import type { UsersTable } from '../../schema/users.js';
+import type { UsersTable } from '../schema/users.js';
 
 /**
- * A user account as carebase returns it. It never carries the password hash: the hash stays
+ * A user account as carebase returns it (from `cb.users` and, with its session, from
+ * `cb.sessions.validate`). It never carries the password hash: the hash stays
  * inside the users repository.
  *
  * @example
  * ```ts
+ * import type { User } from 'carebase';
  * const user: User = await cb.users.getById(id);
  * ```
  */

@@ -1,4 +1,7 @@
-import type { SqlConnection } from './connection.js';
+/** The one method the lock needs of a connection (a pg client, or the migration runner's). */
+interface SqlConnection {
+  query<R = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<{ rows: R[] }>;
+}
 
 /**
  * The advisory lock key (two int4 halves) that migrations and backups of one database both take:

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { CompiledQuery } from 'kysely';
+
+/** A precompiled SQL text and the name it runs under as a prepared statement. */
+export interface PreparedStatement {
+  /** The statement name, stable for a text: `carebase_` and 20 hex digits of its SHA-1. */
+  readonly name: string;
+  /** The SQL text, `$1`-style placeholders. */
+  readonly sql: string;
+}
+
+/**
+ * The one prepared-statement cache of a carebase instance. Hot paths build their SQL text once per
+ * instance (so once per schema) under a key, and the pool adapter then sends it as
+ * `{ name, text, values }` instead of an unnamed statement, so the server parses and plans it once
+ * per connection. Nothing else in carebase keeps compiled SQL.
+ */
+export class PreparedStatements {
+  readonly #byKey = new Map<string, PreparedStatement>();
+  readonly #names = new Map<string, string>();
+
+  /**
+   * The statement cached under `key` (e.g. `sessions.validate`), building its text with `build` on
+   * first use and registering it to run as a named prepared statement.
+   */
+  get(key: string, build: () => string): PreparedStatement {
+    let statement = this.#byKey.get(key);
+    if (statement === undefined) {
+      const sql = build();
+      statement = { name: this.#register(sql), sql };
+      this.#byKey.set(key, statement);
+    }
+    return statement;
+  }
+
+  /** {@link PreparedStatements.get}, compiled with `parameters` for `executeQuery`. */
+  query<R>(key: string, build: () => string, parameters: readonly unknown[]): CompiledQuery<R> {
+    return CompiledQuery.raw(this.get(key, build).sql, [...parameters]) as CompiledQuery<R>;
+  }
+
+  /** The statement name of `sql`, if it was registered (used by the pool adapter per query). */
+  nameOf(sql: string): string | undefined {
+    return this.#names.get(sql);
+  }
+
+  #register(sql: string): string {
+    let name = this.#names.get(sql);
+    if (name === undefined) {
+      name = `carebase_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+      this.#names.set(sql, name);
+    }
+    return name;
+  }
+}
