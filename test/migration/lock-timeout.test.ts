@@ -102,6 +102,10 @@ describe('migrations under a long transaction', { timeout: 60_000 }, () => {
       expect(reads.reads).toBeGreaterThan(3);
       expect(reads.slowest).toBeGreaterThan(LOCK_TIMEOUT_MS / 4);
       expect(reads.slowest).toBeLessThan(LOCK_TIMEOUT_MS + 600);
+      console.log(
+        `lock_timeout ${LOCK_TIMEOUT_MS} ms x 3 attempts: failed after ${Math.round(elapsed)} ms; ` +
+          `${reads.reads} reads of the table, slowest ${Math.round(reads.slowest)} ms`,
+      );
     } finally {
       await blocker.query('rollback');
       await blocker.end();
