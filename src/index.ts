@@ -63,6 +63,7 @@ export {
 export {
   AbortError,
   BackupError,
+  type BackupErrorOptions,
   CarebaseError,
   type CarebaseErrorByCode,
   type CarebaseErrorCode,
@@ -70,6 +71,8 @@ export {
   ClosedError,
   ConflictError,
   ConnectionError,
+  type ConnectionErrorOptions,
+  type ConnectionFailureReason,
   ConstraintViolationError,
   ForbiddenError,
   InvalidConfigurationError,

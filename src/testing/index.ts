@@ -20,7 +20,7 @@ export {
   type PostgresBinaries,
 } from './find-binaries.js';
 export { type CarebaseFixtures, carebaseFixtures, type FixtureTestContext } from './fixtures.js';
-export type { LocalClusterOptions } from './local-cluster.js';
+export type { LocalClusterOptions, RestartMode } from './local-cluster.js';
 export { type ProvidingProject, type SetupPostgresOptions, setupPostgres } from './setup-postgres.js';
 export {
   type PostgresProvider,

