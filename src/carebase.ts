@@ -7,8 +7,8 @@ import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
 import { ClosedError } from './errors/errors.js';
 import { DriverErrorSummary } from './errors/map-error.js';
 import { parseInput } from './errors/validation.js';
-import { carebaseMigrations } from './migration/library.js';
 import { type MigrateResult, migrate } from './migration/runner.js';
+import { withLibrary } from './migration/sources.js';
 import { migrationStatus } from './migration/status.js';
 import type { MigrationSource } from './migration/types.js';
 import { createPool } from './pool/create-pool.js';
@@ -241,25 +241,35 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
   }
 
   /**
-   * Applies carebase's pending migrations (and, optionally, host sources after them) to the
-   * configured schema. Safe to call at every boot of every replica: concurrent callers wait for
-   * one another and each migration is applied once.
+   * Applies carebase's pending migrations and then the host's: `options.sources`, or else the
+   * instance's `migrations.sources`, after carebase's own (unless `includeLibrary` is false), to
+   * the configured schema. Safe to call at every boot of every replica: concurrent callers wait
+   * for one another and each migration is applied once. Statements wait at most
+   * `tableLockTimeoutMs` (5 s) for table locks, with retries (see `migrate` in
+   * `carebase/migration`).
    *
-   * Throws `MigrationError` when a migration fails or drifted, `ClosedError` after `close()`.
+   * Throws `MigrationError` when a migration fails, drifted or never got its locks,
+   * `ClosedError` after `close()`.
    *
    * @example
    * ```ts
    * import { configFromEnv, createCarebase } from 'carebase';
-   * const cb = createCarebase(configFromEnv());
-   * await cb.migrate();
+   * import { fileMigrations } from 'carebase/migration';
+   * const cb = createCarebase({
+   *   ...configFromEnv(),
+   *   migrations: { sources: [fileMigrations('./migrations', { namespace: 'app' })] },
+   * });
+   * await cb.migrate(); // carebase's own, then the app's
    * ```
    */
   async migrate(
-    options: { sources?: readonly MigrationSource[]; signal?: AbortSignal } = {},
+    options: { sources?: readonly MigrationSource[]; includeLibrary?: boolean; signal?: AbortSignal } = {},
   ): Promise<MigrateResult> {
     this.#assertOpen();
+    const configured = this.#runtime.config.migrations;
     return migrate(this.#runtime.pool, {
-      sources: options.sources ?? [carebaseMigrations],
+      sources: options.sources ?? configured.sources,
+      includeLibrary: options.includeLibrary ?? configured.includeLibrary,
       schema: this.#runtime.config.schema,
       logger: this.#runtime.config.logger,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -268,8 +278,8 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
 
   /**
    * Checks the database: round-trip latency, server version, pool counts and the number of
-   * pending library migrations. Never throws for an unreachable database: returns `ok: false`
-   * with the error's code instead.
+   * pending migrations: carebase's own and those of the instance's `migrations.sources`. Never
+   * throws for an unreachable database: returns `ok: false` with the error's code instead.
    *
    * @example
    * ```ts
@@ -280,11 +290,13 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * ```
    */
   health(): Promise<HealthReport> {
-    return checkHealth(this.#runtime, () =>
-      migrationStatus(this.#runtime.pool, { schema: this.#runtime.config.schema }).then((statuses) =>
-        statuses.reduce((sum, status) => sum + status.pending.length, 0),
-      ),
-    );
+    const { migrations, schema } = this.#runtime.config;
+    const sources = withLibrary(migrations.sources, migrations.includeLibrary);
+    return checkHealth(this.#runtime, async () => {
+      if (sources.length === 0) return 0;
+      const statuses = await migrationStatus(this.#runtime.pool, { sources, includeLibrary: false, schema });
+      return statuses.reduce((sum, status) => sum + status.pending.length, 0);
+    });
   }
 
   /**

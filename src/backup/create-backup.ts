@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { AbortError, BackupError } from '../errors/errors.js';
 import { parseInput } from '../errors/validation.js';
+import { describeHolders, maintenanceLockHolders, tryMaintenanceLock } from '../sql/maintenance-lock.js';
 import {
   type BackupConnectionOptions,
   BackupConnectionShape,
@@ -138,8 +139,12 @@ async function removeQuietly(path: string): Promise<void> {
  * the password through a temporary `PGPASSFILE` (mode 0600, removed afterwards), never on its
  * command line. `signal` kills pg_dump and removes the partial file.
  *
- * Throws `ValidationError` for bad options, `BackupError` when the tools are missing or too old
- * or pg_dump fails, `AbortError` when cancelled, `ConnectionError` when the server is unreachable.
+ * Backups and migrations of one database never overlap: the backup holds the maintenance
+ * advisory lock in shared mode (other backups may run) for its whole run, and fails at once with
+ * a `BackupError` naming the migration's session when a migration holds it.
+ *
+ * Throws `ValidationError` for bad options, `BackupError` when the tools are missing or too old,
+ * pg_dump fails or a migration is running, `AbortError` when cancelled, `ConnectionError` when the server is unreachable.
  * Concurrent backups are safe as long as they use different names.
  *
  * @example
@@ -161,6 +166,14 @@ export async function createBackup(options: CreateBackupOptions = {}): Promise<B
   let manifestPartial: string | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
   try {
+    // Shared with other backups, exclusive with migrations; held until this client ends.
+    if (!(await tryMaintenanceLock(client, 'shared'))) {
+      const holders = await maintenanceLockHolders(client);
+      throw new BackupError(
+        `a migration is running on this database (${describeHolders(holders)}): ` +
+          'backups and migrations never run at once; back up when it is done',
+      );
+    }
     const server = await readServerInfo(client);
     const tools = await findPgTools({ minMajor: server.major, binDir: parsed.binDir });
     await onFile(dir, 'could not create the backup directory', () =>

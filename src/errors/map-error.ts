@@ -368,6 +368,14 @@ export function toCarebaseError(error: unknown): CarebaseError {
   return attachDriverError(new QueryError('unexpected driver error', undefined, { cause: error }), error);
 }
 
+/**
+ * True for a statement cancelled because it waited longer than `lock_timeout` for a lock
+ * (SQLSTATE 55P03, lock_not_available): nothing it did remains, so it may be retried.
+ */
+export function isLockNotAvailable(error: unknown): boolean {
+  return error instanceof QueryError && error.sqlState === '55P03';
+}
+
 /** SQLSTATEs that a transaction may safely retry from the start. */
 export function isRetryableTransactionError(error: unknown): error is SerializationFailureError {
   return error instanceof SerializationFailureError;

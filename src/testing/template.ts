@@ -98,7 +98,7 @@ async function build(serverUrl: string, name: string, spec: TemplateSpec): Promi
   await pool.query(`create database ${q}`);
   try {
     const url = databaseUrl(serverUrl, name);
-    await migrate(url, { sources: spec.sources, schema: spec.schema });
+    await migrate(url, { sources: spec.sources, includeLibrary: false, schema: spec.schema });
     if (spec.seed !== undefined) {
       const cb = createCarebase({ connectionString: url, schema: spec.schema, pool: { min: 0, max: 4 } });
       try {

@@ -61,6 +61,7 @@ describe('-- carebase:no-transaction migrations', () => {
     );
     const { results, plan } = await migrate(database.url, {
       sources: [fileMigrations(folder.dir, { namespace: 'app' })],
+      includeLibrary: false,
     });
     expect(plan.map((step) => [step.name, step.transaction])).toEqual([
       ['0001_tables', true],
@@ -98,6 +99,7 @@ describe('-- carebase:no-transaction migrations', () => {
     try {
       const error = await migrate(database.url, {
         sources: [fileMigrations(other.dir, { namespace: 'bad' })],
+        includeLibrary: false,
       }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(MigrationError);
       expect(isCarebaseError(error, 'MIGRATION_FAILED')).toBe(true);
