@@ -45,5 +45,6 @@ END
 $$;
 
 -- carebase:down
+-- carebase:lint-ignore-file drop-without-if-exists: applied migrations are immutable (checksummed); a missing object fails this down in its transaction, changing nothing
 DROP FUNCTION ensure_monthly_partitions(text, timestamptz, integer);
 DROP FUNCTION set_updated_at();

@@ -36,4 +36,5 @@ CREATE TRIGGER sessions_set_updated_at BEFORE UPDATE ON sessions
   FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 -- carebase:down
+-- carebase:lint-ignore-file drop-without-if-exists: applied migrations are immutable (checksummed); a missing object fails this down in its transaction, changing nothing
 DROP TABLE sessions;

@@ -117,6 +117,7 @@ CREATE TRIGGER analytics_events_dirty_delete AFTER DELETE ON analytics_events
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_mark_dirty();
 
 -- carebase:down
+-- carebase:lint-ignore-file drop-without-if-exists: applied migrations are immutable (checksummed); a missing object fails this down in its transaction, changing nothing
 DROP TABLE analytics_events;
 DROP FUNCTION analytics_mark_dirty();
 DROP TABLE analytics_rollup_dirty;

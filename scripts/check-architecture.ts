@@ -19,7 +19,7 @@ import ts from 'typescript';
 export const LAYERS: readonly (readonly string[])[] = [
   ['errors', 'logging', 'types'],
   ['validation'],
-  ['config', 'sql', 'schema'],
+  ['config', 'sql', 'schema', 'postgres-install'],
   ['pool'],
   ['repositories', 'migration', 'backup'],
   ['carebase'],

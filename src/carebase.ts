@@ -5,8 +5,9 @@ import { BackupsApi } from './backup/backups-api.js';
 import type { CarebaseOptions } from './config/options.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
 import { ClosedError } from './errors/errors.js';
-import { carebaseMigrations } from './migration/library.js';
+import { DriverErrorSummary } from './errors/map-error.js';
 import { type MigrateResult, migrate } from './migration/runner.js';
+import { withLibrary } from './migration/sources.js';
 import { migrationStatus } from './migration/status.js';
 import type { MigrationSource } from './migration/types.js';
 import { createPool } from './pool/create-pool.js';
@@ -213,13 +214,15 @@ export class CarebaseScope {
 export class Carebase extends CarebaseScope implements AsyncDisposable {
   readonly #runtime: CarebaseRuntime;
   readonly #kyselyPool: CarebaseKyselyPool;
+  readonly #detach: () => void;
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@link createCarebase}. */
-  constructor(runtime: CarebaseRuntime, kyselyPool: CarebaseKyselyPool) {
+  constructor(runtime: CarebaseRuntime, detach: () => void = () => {}) {
     super(new RepositoryContext(runtime, runtime.db, undefined));
     this.#runtime = runtime;
-    this.#kyselyPool = kyselyPool;
+    this.#kyselyPool = runtime.connections;
+    this.#detach = detach;
   }
 
   /** The underlying `pg.Pool` (shared with `db`). Ended by `close()` when carebase created it. */
@@ -234,29 +237,39 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
 
   /** True once `close()` was called. */
   get closed(): boolean {
-    return this.#kyselyPool.closed;
+    return this.#closing !== undefined || this.#kyselyPool.closed;
   }
 
   /**
-   * Applies carebase's pending migrations (and, optionally, host sources after them) to the
-   * configured schema. Safe to call at every boot of every replica: concurrent callers wait for
-   * one another and each migration is applied once.
+   * Applies carebase's pending migrations and then the host's: `options.sources`, or else the
+   * instance's `migrations.sources`, after carebase's own (unless `includeLibrary` is false), to
+   * the configured schema. Safe to call at every boot of every replica: concurrent callers wait
+   * for one another and each migration is applied once. Statements wait at most
+   * `tableLockTimeoutMs` (5 s) for table locks, with retries (see `migrate` in
+   * `carebase/migration`).
    *
-   * Throws `MigrationError` when a migration fails or drifted, `ClosedError` after `close()`.
+   * Throws `MigrationError` when a migration fails, drifted or never got its locks,
+   * `ClosedError` after `close()`.
    *
    * @example
    * ```ts
    * import { configFromEnv, createCarebase } from 'carebase';
-   * const cb = createCarebase(configFromEnv());
-   * await cb.migrate();
+   * import { fileMigrations } from 'carebase/migration';
+   * const cb = createCarebase({
+   *   ...configFromEnv(),
+   *   migrations: { sources: [fileMigrations('./migrations', { namespace: 'app' })] },
+   * });
+   * await cb.migrate(); // carebase's own, then the app's
    * ```
    */
   async migrate(
-    options: { sources?: readonly MigrationSource[]; signal?: AbortSignal } = {},
+    options: { sources?: readonly MigrationSource[]; includeLibrary?: boolean; signal?: AbortSignal } = {},
   ): Promise<MigrateResult> {
     this.#assertOpen();
+    const configured = this.#runtime.config.migrations;
     return migrate(this.#runtime.pool, {
-      sources: options.sources ?? [carebaseMigrations],
+      sources: options.sources ?? configured.sources,
+      includeLibrary: options.includeLibrary ?? configured.includeLibrary,
       schema: this.#runtime.config.schema,
       logger: this.#runtime.config.logger,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -265,8 +278,8 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
 
   /**
    * Checks the database: round-trip latency, server version, pool counts and the number of
-   * pending library migrations. Never throws for an unreachable database: returns `ok: false`
-   * with the error's code instead.
+   * pending migrations: carebase's own and those of the instance's `migrations.sources`. Never
+   * throws for an unreachable database: returns `ok: false` with the error's code instead.
    *
    * @example
    * ```ts
@@ -277,22 +290,41 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * ```
    */
   health(): Promise<HealthReport> {
-    return checkHealth(this.#runtime, () =>
-      migrationStatus(this.#runtime.pool, { schema: this.#runtime.config.schema }).then((statuses) =>
-        statuses.reduce((sum, status) => sum + status.pending.length, 0),
-      ),
-    );
+    const { migrations, schema } = this.#runtime.config;
+    const sources = withLibrary(migrations.sources, migrations.includeLibrary);
+    return checkHealth(this.#runtime, async () => {
+      if (sources.length === 0) return 0;
+      const statuses = await migrationStatus(this.#runtime.pool, { sources, includeLibrary: false, schema });
+      return statuses.reduce((sum, status) => sum + status.pending.length, 0);
+    });
   }
 
   /**
-   * Closes the instance: first awaits the work its per-instance state owns (the runtime's close
-   * hook), then closes the pool. Idempotent; waits for checked-out connections to be released.
-   * Afterwards, every call fails with `ClosedError`.
+   * Shuts the instance down: finishes its background work first (flushes every open
+   * `analytics.buffer()`, runs a last audit sealing pass when one was scheduled, waits for a
+   * running rollup refresh), then waits for checked-out connections to be released and closes the
+   * pool (when carebase created it). Leaves no timer, socket or pending promise behind: a process
+   * whose only work was carebase exits on its own afterwards. Idempotent; never rejects for a
+   * background failure (those are logged). Afterwards every call fails with `ClosedError`; calls
+   * made while background work finishes still run.
+   *
+   * @example
+   * ```ts
+   * const server = app.listen(3000);
+   * process.once('SIGTERM', async () => {
+   *   server.close(); // stop taking requests
+   *   await cb.close(); // buffered analytics written, audit sealed, pool closed
+   * });
+   * ```
    */
   close(): Promise<void> {
     // Ends the pool through the adapter rather than destroying Kysely, so later calls reach the
     // adapter and fail with ClosedError instead of Kysely's untyped "driver destroyed" error.
-    this.#closing ??= this.#runtime.close().then(() => this.#kyselyPool.end());
+    this.#closing ??= (async () => {
+      await this.#runtime.close();
+      await this.#kyselyPool.end();
+      this.#detach();
+    })();
     return this.#closing;
   }
 
@@ -365,10 +397,25 @@ export interface CreateCarebaseExtras {
 export function createCarebase(options: CarebaseOptions = {}, extras: CreateCarebaseExtras = {}): Carebase {
   const config = resolveConfig(options);
   const pool = extras.pool ?? createPool(config);
+  let detach = (): void => {};
+  if (extras.pool !== undefined) {
+    // The host's pool: make sure an idle connection's failure can never crash the process, for as
+    // long as carebase uses the pool (the host may listen too).
+    const onIdleError = (error: Error): void => {
+      config.logger.warn(
+        { err: new DriverErrorSummary(error) },
+        'carebase: an idle pooled connection failed and was removed',
+      );
+    };
+    pool.on('error', onIdleError);
+    detach = () => {
+      pool.off('error', onIdleError);
+    };
+  }
   const prepared = new PreparedStatements();
-  const kyselyPool = new CarebaseKyselyPool(pool, prepared, extras.pool === undefined);
+  const connections = new CarebaseKyselyPool(pool, prepared, extras.pool === undefined);
   const db = new Kysely<CarebaseDatabase>({
-    dialect: new PostgresDialect({ pool: kyselyPool, cursor: Cursor }),
+    dialect: new PostgresDialect({ pool: connections, cursor: Cursor }),
   }).withSchema(config.schema);
-  return new Carebase(new CarebaseRuntime({ config, pool, prepared, db }), kyselyPool);
+  return new Carebase(new CarebaseRuntime({ config, pool, prepared, connections, db }), detach);
 }

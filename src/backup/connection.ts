@@ -1,12 +1,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { z } from 'zod';
 import { CarebaseOptionsSchema } from '../config/options.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
 import { BackupError, type CarebaseError, isCarebaseError } from '../errors/errors.js';
-import { toCarebaseError } from '../errors/map-error.js';
+import { DriverErrorSummary, toCarebaseError } from '../errors/map-error.js';
+import { carebaseClientClass } from '../pool/carebase-client.js';
 import { poolConfigFrom } from '../pool/create-pool.js';
 
 /**
@@ -123,7 +124,8 @@ export function resolveBackupDir(
 export async function openClient(config: ResolvedConfig, database?: string): Promise<pg.Client> {
   const settings = poolConfigFrom(config);
   delete settings.statement_timeout;
-  const client = new pg.Client({
+  // Watched from construction: an 'error' listener for the client's whole life.
+  const client = new (carebaseClientClass(config.logger))({
     host: settings.host,
     port: settings.port,
     user: settings.user,
@@ -133,7 +135,6 @@ export async function openClient(config: ResolvedConfig, database?: string): Pro
     ...(settings.password === undefined ? {} : { password: settings.password }),
     connectionTimeoutMillis: config.pool.connectionTimeoutMs,
   });
-  client.on('error', () => {});
   try {
     await client.connect();
   } catch (error) {
@@ -221,16 +222,54 @@ export async function childEnvironment(
 }
 
 /**
- * Maps a failure to a carebase error: carebase errors pass through, file-system errors (they carry
- * a `path`) become {@link BackupError}, and driver errors go through the one SQLSTATE mapper.
+ * Maps a failure to a carebase error: file-system errors (they carry a `path`) become
+ * {@link BackupError} naming the file; a permission failure of the database (SQLSTATE 42501)
+ * becomes a `BackupError` (naming the table when the server did); other driver errors go through
+ * the one SQLSTATE mapper, and carebase errors pass through.
  */
 export function toBackupFailure(error: unknown, what: string): CarebaseError {
-  if (isCarebaseError(error)) return error;
   if (typeof error === 'object' && error !== null && typeof (error as { path?: unknown }).path === 'string') {
-    const code = (error as { code?: unknown }).code;
+    return fileFailure(error, (error as { path: string }).path, what);
+  }
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { syscall?: unknown }).syscall === 'string'
+  ) {
+    // A system call failed on a descriptor (e.g. a write: ENOSPC carries no path).
+    const { code } = error as { code?: unknown };
     return new BackupError(`${what}: file system error${typeof code === 'string' ? ` (${code})` : ''}`, {
       cause: error,
     });
   }
-  return toCarebaseError(error);
+  const mapped = isCarebaseError(error) ? error : toCarebaseError(error);
+  if (isCarebaseError(mapped, 'QUERY_FAILED') && mapped.sqlState === '42501') {
+    const table = mapped.cause instanceof DriverErrorSummary ? mapped.cause.table : undefined;
+    return new BackupError(
+      `${what}: permission denied${table === undefined ? '' : ` on ${table}`} (SQLSTATE 42501)`,
+      { cause: mapped.cause, ...(table === undefined ? {} : { table }) },
+    );
+  }
+  return mapped;
+}
+
+/** A file-system failure on `file` as a {@link BackupError} naming it (and its errno code). */
+export function fileFailure(error: unknown, file: string, what: string): BackupError {
+  const code = (error as { code?: unknown } | null)?.code;
+  return new BackupError(
+    `${what}: file system error on ${file}${typeof code === 'string' ? ` (${code})` : ''}`,
+    {
+      cause: error,
+      file,
+    },
+  );
+}
+
+/** Runs a file-system step on `file`; its failure becomes a {@link BackupError} naming the file. */
+export async function onFile<T>(file: string, what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw isCarebaseError(error) ? error : fileFailure(error, file, what);
+  }
 }

@@ -2,11 +2,13 @@ import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { AbortError, BackupError } from '../errors/errors.js';
+import { describeHolders, maintenanceLockHolders, tryMaintenanceLock } from '../sql/maintenance-lock.js';
 import { parseInput } from '../validation/parse-input.js';
 import {
   type BackupConnectionOptions,
   BackupConnectionShape,
   childEnvironment,
+  onFile,
   openClient,
   resolveBackupConfig,
   resolveBackupDir,
@@ -22,7 +24,7 @@ import {
 import { findPgTools } from './pg-tools.js';
 import { runTool } from './run-tool.js';
 import { readCarebaseSchemaVersion, readServerInfo } from './server-info.js';
-import { countTableRows } from './table-counts.js';
+import { assertTablesReadable, countTableRows } from './table-counts.js';
 
 /**
  * Progress of a running backup, reported about four times a second.
@@ -137,8 +139,12 @@ async function removeQuietly(path: string): Promise<void> {
  * the password through a temporary `PGPASSFILE` (mode 0600, removed afterwards), never on its
  * command line. `signal` kills pg_dump and removes the partial file.
  *
- * Throws `ValidationError` for bad options, `BackupError` when the tools are missing or too old
- * or pg_dump fails, `AbortError` when cancelled, `ConnectionError` when the server is unreachable.
+ * Backups and migrations of one database never overlap: the backup holds the maintenance
+ * advisory lock in shared mode (other backups may run) for its whole run, and fails at once with
+ * a `BackupError` naming the migration's session when a migration holds it.
+ *
+ * Throws `ValidationError` for bad options, `BackupError` when the tools are missing or too old,
+ * pg_dump fails or a migration is running, `AbortError` when cancelled, `ConnectionError` when the server is unreachable.
  * Concurrent backups are safe as long as they use different names.
  *
  * @example
@@ -160,13 +166,25 @@ export async function createBackup(options: CreateBackupOptions = {}): Promise<B
   let manifestPartial: string | undefined;
   let progressTimer: NodeJS.Timeout | undefined;
   try {
+    // Shared with other backups, exclusive with migrations; held until this client ends.
+    if (!(await tryMaintenanceLock(client, 'shared'))) {
+      const holders = await maintenanceLockHolders(client);
+      throw new BackupError(
+        `a migration is running on this database (${describeHolders(holders)}): ` +
+          'backups and migrations never run at once; back up when it is done',
+      );
+    }
     const server = await readServerInfo(client);
     const tools = await findPgTools({ minMajor: server.major, binDir: parsed.binDir });
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await onFile(dir, 'could not create the backup directory', () =>
+      mkdir(dir, { recursive: true, mode: 0o700 }),
+    );
     // One snapshot for pg_dump and for the row counts: they describe the same moment.
     await client.query('begin isolation level repeatable read read only');
     const snapshot = (await client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0]?.id;
     if (snapshot === undefined) throw new BackupError('could not export a snapshot');
+    // Before pg_dump starts: a table the role may not read fails the backup naming it.
+    await assertTablesReadable(client);
     const createdAt = new Date();
     const base = parsed.name ?? `${server.database.replace(/[^A-Za-z0-9._-]/g, '_')}-${timestamp(createdAt)}`;
     const path = join(dir, `${base}${ARCHIVE_SUFFIX}`);
@@ -183,7 +201,10 @@ export async function createBackup(options: CreateBackupOptions = {}): Promise<B
     // Backups hold patient data: create the file owner-only before pg_dump opens it (pg_dump
     // truncates it and keeps the mode), so it is never readable by others, even mid-dump.
     await removeQuietly(partial);
-    await writeFile(partial, '', { mode: 0o600, flag: 'wx' });
+    const archiveFile = partial;
+    await onFile(archiveFile, 'could not create the archive', () =>
+      writeFile(archiveFile, '', { mode: 0o600, flag: 'wx' }),
+    );
     const child = await childEnvironment(config, server.database, tools.major);
     const report = (phase: BackupProgress['phase'], bytesWritten: number): void => {
       onProgress?.({ phase, bytesWritten, elapsedMs: Math.round(performance.now() - started) });
@@ -219,9 +240,11 @@ export async function createBackup(options: CreateBackupOptions = {}): Promise<B
       ]);
       await client.query('commit');
       if (progressTimer !== undefined) clearInterval(progressTimer);
-      const { size } = await stat(partial);
+      const { size } = await onFile(file, 'could not read the archive', () => stat(file));
       report('checksumming', size);
-      const { sha256, sizeBytes } = await hashFile(partial, signal);
+      const { sha256, sizeBytes } = await onFile(file, 'could not read the archive', () =>
+        hashFile(file, signal),
+      );
       const manifest: BackupManifest = {
         format: 'carebase-backup',
         formatVersion: 1,
@@ -241,11 +264,14 @@ export async function createBackup(options: CreateBackupOptions = {}): Promise<B
       };
       manifestPartial = `${manifestPath}${PARTIAL_SUFFIX}`;
       await removeQuietly(manifestPartial);
-      await writeFile(manifestPartial, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+      const manifestFile = manifestPartial;
+      await onFile(manifestFile, 'could not write the manifest', () =>
+        writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600, flag: 'wx' }),
+      );
       if (signal?.aborted) throw new AbortError({ cause: signal.reason });
-      await rename(partial, path);
+      await onFile(path, 'could not rename the archive', () => rename(file, path));
       partial = undefined;
-      await rename(manifestPartial, manifestPath);
+      await onFile(manifestPath, 'could not rename the manifest', () => rename(manifestFile, manifestPath));
       manifestPartial = undefined;
       report('done', sizeBytes);
       config.logger.info(

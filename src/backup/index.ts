@@ -27,6 +27,7 @@ export { type FindPgToolsOptions, FindPgToolsOptionsSchema, findPgTools, type Pg
 export {
   type PruneBackupsOptions,
   PruneBackupsOptionsSchema,
+  type PruneKeepReason,
   type PruneResult,
   pruneBackups,
 } from './prune-backups.js';

@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process';
-import { access, constants, readdir, stat } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { BackupError } from '../errors/errors.js';
+import { findInstalls, installSearchDirs, isExecutable } from '../postgres-install/locate.js';
+import { toolVersion } from '../postgres-install/tool-version.js';
 import { parseInput } from '../validation/parse-input.js';
 
 /**
@@ -69,82 +69,6 @@ export interface FindPgToolsOptions {
   readonly binDir?: string | undefined;
 }
 
-const HOMEBREW_DIRS = [
-  '/opt/homebrew/opt/libpq/bin',
-  '/usr/local/opt/libpq/bin',
-  '/opt/homebrew/bin',
-  '/usr/local/bin',
-];
-
-async function subdirs(parent: string, pattern: RegExp, suffix: string): Promise<string[]> {
-  try {
-    const entries = await readdir(parent);
-    return entries.filter((name) => pattern.test(name)).map((name) => join(parent, name, suffix));
-  } catch {
-    return [];
-  }
-}
-
-async function candidateDirs(): Promise<string[]> {
-  const path = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '');
-  const dirs = [
-    ...path,
-    ...(await subdirs('/usr/lib/postgresql', /^\d+$/, 'bin')),
-    ...(await subdirs('/usr', /^pgsql-\d+$/, 'bin')),
-    ...HOMEBREW_DIRS,
-    ...(await subdirs('/opt/homebrew/opt', /^(postgresql|libpq)@\d+$/, 'bin')),
-    ...(await subdirs('/usr/local/opt', /^(postgresql|libpq)@\d+$/, 'bin')),
-  ];
-  return [...new Set(dirs)];
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-type Probe = { version: string; major: number } | undefined;
-
-/** Probed versions by path, size and modification time: a replaced binary is probed again. */
-const probes = new Map<string, Promise<Probe>>();
-
-/** `<tool> --version`, cached per binary (path, size, mtime). */
-async function cachedVersion(path: string): Promise<Probe> {
-  const info = await stat(path).catch(() => undefined);
-  if (info === undefined) return undefined;
-  const key = `${path}\0${info.size}\0${info.mtimeMs}`;
-  let probe = probes.get(key);
-  if (probe === undefined) {
-    probe = probeVersion(path);
-    probes.set(key, probe);
-  }
-  return probe;
-}
-
-/** Runs `<tool> --version` (no shell) and parses `(PostgreSQL) 15.20`. Undefined when unusable. */
-function probeVersion(path: string): Promise<Probe> {
-  return new Promise((resolve) => {
-    execFile(
-      path,
-      ['--version'],
-      { timeout: 10_000, env: { ...process.env, LC_ALL: 'C' } },
-      (error, stdout) => {
-        if (error !== null) return resolve(undefined);
-        const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(stdout);
-        if (match === null) return resolve(undefined);
-        const major = Number(match[1]);
-        // Before 10, the major version was two numbers (9.6).
-        const version = [match[1], match[2], match[3]].filter((part) => part !== undefined).join('.');
-        resolve({ version, major: major < 10 ? major + Number(match[2] ?? 0) / 10 : major });
-      },
-    );
-  });
-}
-
 interface Found {
   readonly dir: string;
   readonly version: string;
@@ -153,12 +77,10 @@ interface Found {
 }
 
 async function inspectDir(dir: string): Promise<Found | undefined> {
-  const pgDump = join(dir, 'pg_dump');
-  if (!(await isExecutable(pgDump))) return undefined;
-  const dump = await cachedVersion(pgDump);
+  const dump = await toolVersion(join(dir, 'pg_dump'));
   if (dump === undefined) return undefined;
   const pgRestore = join(dir, 'pg_restore');
-  const restore = (await isExecutable(pgRestore)) ? await cachedVersion(pgRestore) : undefined;
+  const restore = isExecutable(pgRestore) ? await toolVersion(pgRestore) : undefined;
   return { dir, version: dump.version, major: dump.major, restoreVersion: restore?.version };
 }
 
@@ -188,9 +110,9 @@ function installHint(major: number): string {
 export async function findPgTools(options: FindPgToolsOptions = {}): Promise<PgTools> {
   const parsed = parseInput(FindPgToolsOptionsSchema, options, 'tool options');
   const minMajor = parsed.minMajor ?? 0;
-  const explicit = parsed.binDir ?? process.env.PG_BIN_DIR;
-  const dirs = explicit !== undefined && explicit !== '' ? [explicit] : await candidateDirs();
-  const found = (await Promise.all(dirs.map(inspectDir))).filter((entry) => entry !== undefined);
+  const search = installSearchDirs(parsed.binDir);
+  const { found: homes } = findInstalls(['pg_dump'], search.dirs);
+  const found = (await Promise.all(homes.map(inspectDir))).filter((entry) => entry !== undefined);
   const suitable = found
     .filter((entry) => entry.major >= minMajor && entry.restoreVersion === entry.version)
     .sort((a, b) => b.major - a.major);
@@ -204,7 +126,7 @@ export async function findPgTools(options: FindPgToolsOptions = {}): Promise<PgT
       major: best.major,
     };
   }
-  const where = explicit !== undefined && explicit !== '' ? ` in ${explicit} (PG_BIN_DIR)` : '';
+  const where = search.only === undefined ? '' : ` in ${search.only} (PG_BIN_DIR)`;
   const seen =
     found.length === 0
       ? `no pg_dump was found${where}`

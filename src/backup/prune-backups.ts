@@ -71,6 +71,20 @@ export const PruneBackupsOptionsSchema = z.strictObject({
 export type PruneBackupsOptions = z.input<typeof PruneBackupsOptionsSchema>;
 
 /**
+ * Why {@link pruneBackups} kept a backup: among the `keepLast` newest, younger than `maxAgeDays`,
+ * or the newest one that passes verification.
+ *
+ * @example
+ * ```ts
+ * import type { PruneKeepReason } from 'carebase/backup';
+ * const { kept } = await cb.backups.prune({ keepLast: 2, dryRun: true });
+ * const young: PruneKeepReason = 'max-age-days';
+ * console.log(kept.filter((entry) => entry.keptBecause.includes(young)).map((entry) => entry.name));
+ * ```
+ */
+export type PruneKeepReason = 'keep-last' | 'max-age-days' | 'newest-verified';
+
+/**
  * What {@link pruneBackups} removed (or would remove, with `dryRun`).
  *
  * @example
@@ -86,8 +100,8 @@ export type PruneBackupsOptions = z.input<typeof PruneBackupsOptionsSchema>;
 export interface PruneResult {
   /** Archives deleted, each with its manifest. */
   readonly deleted: readonly BackupEntry[];
-  /** Archives kept. */
-  readonly kept: readonly BackupEntry[];
+  /** Archives kept, each with the rules that kept it. */
+  readonly kept: readonly (BackupEntry & { readonly keptBecause: readonly PruneKeepReason[] })[];
   /** The newest backup that passed verification, which is never deleted (undefined: none passed). */
   readonly newestVerified: string | undefined;
   /** Other files removed: orphaned manifests and stale `.partial` files. */
@@ -134,11 +148,14 @@ export async function pruneBackups(options: PruneBackupsOptions = {}): Promise<P
   }
 
   const deleted: BackupEntry[] = [];
-  const kept: BackupEntry[] = [];
+  const kept: (BackupEntry & { keptBecause: PruneKeepReason[] })[] = [];
   catalog.forEach((entry, index) => {
-    const keep =
-      index < keepLast || now - entry.createdAt.getTime() < maxAgeMs || entry.name === newestVerified;
-    (keep ? kept : deleted).push(entry);
+    const keptBecause: PruneKeepReason[] = [];
+    if (index < keepLast) keptBecause.push('keep-last');
+    if (now - entry.createdAt.getTime() < maxAgeMs) keptBecause.push('max-age-days');
+    if (entry.name === newestVerified) keptBecause.push('newest-verified');
+    if (keptBecause.length > 0) kept.push({ ...entry, keptBecause });
+    else deleted.push(entry);
   });
 
   const removedFiles: string[] = [];

@@ -1,55 +1,62 @@
-/** Where a command writes, and what it reads besides its arguments. Injected so tests need no globals. */
-export interface CliIo {
-  readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean | undefined };
-  readonly stderr: { write(text: string): unknown };
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly cwd: string;
+import type { CliDatabase } from './connection.js';
+import type { FlagSpec } from './flags.js';
+import type { CliIo } from './io.js';
+import type { ProgressBar } from './progress.js';
+
+/** What a command returns: the exit code and its result, as JSON and as text. */
+export interface CommandOutcome {
+  /** 0 success, 1 the operation failed or found a problem. */
+  readonly exitCode: 0 | 1;
+  /** Printed with `--json` (with `ok` added), as one document. */
+  readonly json: Readonly<Record<string, unknown>>;
+  /** Printed otherwise (a trailing newline is added when missing; empty prints nothing). */
+  readonly text: string;
+}
+
+/** What a command's `run` receives. */
+export interface CommandContext {
+  readonly io: CliIo;
+  /** Parsed flags: strings and booleans, by long name. */
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly positionals: readonly string[];
+  readonly json: boolean;
+  readonly signal: AbortSignal;
+  /** The database of the run; throws (exit 2, one-line hint) when none is configured. */
+  database(): Promise<CliDatabase>;
+  /** A progress bar on stderr when it is a TTY, a no-op otherwise. */
+  progress(label: string): ProgressBar;
+  /** A note on stderr (never with the result on stdout). */
+  note(text: string): void;
 }
 
 /**
- * One top-level `carebase` command (`migrate`, `backup`, `audit`, `import`, `doctor`). Lives in
- * its own file in `src/cli/commands/` and is listed once in `COMMANDS`.
- *
- * `run` receives the arguments after the command name and returns the exit code (0 success,
- * 1 failure). It throws `UsageError` for bad arguments (exit 2, with the command's usage), and
- * carebase errors for expected failures (exit 1, message only, no stack trace). Anything else is
- * treated as a bug and printed with its stack.
- *
- * @example
- * ```ts
- * export const doctorCommand: CliCommand = {
- *   name: 'doctor',
- *   summary: 'check the connection, versions, pg_dump and migrations',
- *   usage: 'carebase doctor [--url URL] [--json]',
- *   async run(args, io) {
- *     io.stdout.write('ok\n');
- *     return 0;
- *   },
- * };
- * ```
+ * One `carebase` command (`migrate up`, `backup list`, `doctor`, ...). Each lives in its own file
+ * under `src/cli/commands/` and is listed once in `COMMANDS`; the runner gives every command the
+ * same connection flags, `--json`, `--help`, exit codes and error handling.
  */
 export interface CliCommand {
-  /** The word after `carebase`. */
-  readonly name: string;
-  /** One line for `carebase --help`. */
+  /** `['migrate', 'up']`, or `['doctor']`. */
+  readonly path: readonly string[];
+  /** One line for the list of commands. */
   readonly summary: string;
-  /** The full usage text, printed by `carebase <name> --help` and after a usage error. */
-  readonly usage: string;
-  run(args: readonly string[], io: CliIo): Promise<number>;
+  /** Positional arguments as help shows them, e.g. `FILE`. */
+  readonly args?: string;
+  readonly positionals: { readonly min: number; readonly max: number };
+  /** The command's own flags (the connection flags, `--json` and `--help` are added). */
+  readonly flags: Readonly<Record<string, FlagSpec>>;
+  /** Whether it connects: `optional` commands connect only for some flags. */
+  readonly database: 'required' | 'optional' | 'none';
+  /** More help text, after the flags. */
+  readonly details?: string;
+  run(context: CommandContext): Promise<CommandOutcome>;
 }
 
-/**
- * Bad command-line usage: unknown option, missing argument, malformed number. The CLI prints the
- * message and the command's usage and exits with code 2.
- *
- * @example
- * ```ts
- * if (name === undefined) throw new UsageError('migrate create needs a name');
- * ```
- */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
+/** A successful outcome. */
+export function ok(json: Record<string, unknown>, text: string): CommandOutcome {
+  return { exitCode: 0, json, text };
+}
+
+/** An outcome that found a problem (exit 1), with its result. */
+export function problem(json: Record<string, unknown>, text: string): CommandOutcome {
+  return { exitCode: 1, json, text };
 }

@@ -4,6 +4,7 @@ import { type AnalyticsOptions, AnalyticsOptionsSchema } from './analytics-optio
 import { type AuditOptions, AuditOptionsSchema } from './audit-options.js';
 import { type ChatOptions, ChatOptionsSchema } from './chat-options.js';
 import type { Clock } from './clock.js';
+import { type MigrationsOptions, MigrationsOptionsSchema } from './migrations-options.js';
 import { type PoolOptions, PoolOptionsSchema, type SslOptions, SslOptionsSchema } from './pool-options.js';
 import type { Secret } from './secret.js';
 import { type SessionsOptions, SessionsOptionsSchema } from './sessions-options.js';
@@ -100,6 +101,8 @@ export const CarebaseOptionsSchema = z.strictObject({
   chat: ChatOptionsSchema,
   /** Analytics limits. */
   analytics: AnalyticsOptionsSchema,
+  /** Host migration sources that `cb.migrate()`, `cb.health()` and `carebase doctor` include. */
+  migrations: MigrationsOptionsSchema.optional(),
 });
 
 /**
@@ -136,4 +139,5 @@ export interface CarebaseOptions {
   readonly audit?: AuditOptions | undefined;
   readonly chat?: ChatOptions | undefined;
   readonly analytics?: AnalyticsOptions | undefined;
+  readonly migrations?: MigrationsOptions | undefined;
 }

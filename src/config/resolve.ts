@@ -7,6 +7,7 @@ import type { ResolvedAnalyticsOptions } from './analytics-options.js';
 import type { ResolvedAuditOptions } from './audit-options.js';
 import type { ResolvedChatOptions } from './chat-options.js';
 import { type Clock, systemClock } from './clock.js';
+import type { ResolvedMigrationsOptions } from './migrations-options.js';
 import { type CarebaseOptions, CarebaseOptionsSchema } from './options.js';
 import {
   POOL_DEFAULTS,
@@ -65,6 +66,7 @@ export interface ResolvedConfig {
   readonly audit: ResolvedAuditOptions;
   readonly chat: ResolvedChatOptions;
   readonly analytics: ResolvedAnalyticsOptions;
+  readonly migrations: ResolvedMigrationsOptions;
 }
 
 type ParsedOptions = z.output<typeof CarebaseOptionsSchema>;
@@ -151,7 +153,8 @@ function parseUrl(connectionString: string): UrlParts {
     port,
     database: parsed.database ?? undefined,
     user: parsed.user ?? undefined,
-    password: parsed.password ?? undefined,
+    // A URL without a password (postgres://user@host/db) parses as an empty one: there is none.
+    password: parsed.password === '' ? undefined : (parsed.password ?? undefined),
     sslMode,
   };
 }
@@ -233,6 +236,11 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
     audit: deepFreeze(parsed.audit),
     chat: deepFreeze(parsed.chat),
     analytics: deepFreeze(parsed.analytics),
+    // Frozen one level deep only: the sources are the host's own objects.
+    migrations: Object.freeze({
+      sources: Object.freeze([...(parsed.migrations?.sources ?? [])]),
+      includeLibrary: parsed.migrations?.includeLibrary ?? true,
+    }),
   };
   return Object.freeze(config);
 }

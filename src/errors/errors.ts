@@ -348,6 +348,24 @@ export class MigrationError extends CarebaseError {
 }
 
 /**
+ * Options of the {@link BackupError} constructor.
+ *
+ * @example
+ * ```ts
+ * import { BackupError, type BackupErrorOptions } from 'carebase';
+ * // A host's upload step, naming the file it could not read.
+ * const options: BackupErrorOptions = { file: '/var/backups/app/nightly.dump' };
+ * throw new BackupError('could not upload the archive', options);
+ * ```
+ */
+export interface BackupErrorOptions extends CarebaseErrorOptions {
+  /** The file concerned. */
+  readonly file?: string | undefined;
+  /** The table concerned, as `schema.table`. */
+  readonly table?: string | undefined;
+}
+
+/**
  * A backup, verification, restore or prune failed, or the PostgreSQL tools are unusable.
  *
  * @example
@@ -364,13 +382,96 @@ export class MigrationError extends CarebaseError {
  * ```
  */
 export class BackupError extends CarebaseError {
-  constructor(message: string, options: CarebaseErrorOptions = {}) {
+  /** The file concerned, when a file could not be read or written (e.g. the manifest, on ENOSPC). */
+  readonly file: string | undefined;
+  /** The table concerned (`schema.table`), when the backup role may not read it. */
+  readonly table: string | undefined;
+
+  constructor(message: string, options: BackupErrorOptions = {}) {
     super('BACKUP_FAILED', message, options);
+    this.file = options.file;
+    this.table = options.table;
   }
 }
 
 /**
- * The server could not be reached, refused the login, or dropped the connection.
+ * Why a connection could not be opened or was lost, in a form safe to log and to branch on: it
+ * never carries the password, a host's message text or a query parameter.
+ *
+ * - `unreachable`: nothing listens at the address (refused, no route, unknown host, no socket).
+ * - `timeout`: the server did not complete the connection within `pool.connectionTimeoutMs`.
+ * - `server_closed`: the server ended an open connection (a terminated backend, a restart or
+ *   failover, `idle_in_transaction_session_timeout`, a reset socket).
+ * - `server_not_ready`: the server is starting up, shutting down or in recovery (SQLSTATE 57P03).
+ * - `too_many_connections`: no free connection slot on the server (53300).
+ * - `database_missing`: the configured database does not exist (3D000).
+ * - `auth_failed`: the server refused the credentials (class 28), or the client could not
+ *   complete the authentication exchange (no password configured for a server that wants one).
+ * - `tls_required_by_server`: the server refused a connection without TLS (SQLSTATE 28000 on an
+ *   unencrypted connection: no `pg_hba.conf` entry allows it without encryption).
+ * - `server_without_tls`: TLS was required (`ssl: 'require'` or `verify-full`) and the server does
+ *   not offer it.
+ * - `tls_unknown_ca`: the server's certificate is not signed by a trusted CA (pass `ssl.ca`).
+ * - `tls_hostname_mismatch`: the certificate does not name the host connected to.
+ * - `tls_failed`: any other TLS failure (an expired or revoked certificate, no common protocol).
+ * - `unknown`: none of the above could be determined.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionError, type ConnectionFailureReason } from 'carebase';
+ * // Page the on-call engineer for configuration problems; let the orchestrator retry the rest.
+ * const misconfigured: readonly ConnectionFailureReason[] = [
+ *   'auth_failed',
+ *   'database_missing',
+ *   'tls_unknown_ca',
+ *   'tls_hostname_mismatch',
+ *   'tls_required_by_server',
+ *   'server_without_tls',
+ * ];
+ * try {
+ *   await cb.migrate();
+ * } catch (error) {
+ *   if (error instanceof ConnectionError && misconfigured.includes(error.reason)) process.exitCode = 78;
+ *   else throw error;
+ * }
+ * ```
+ */
+export type ConnectionFailureReason =
+  | 'unreachable'
+  | 'timeout'
+  | 'server_closed'
+  | 'server_not_ready'
+  | 'too_many_connections'
+  | 'database_missing'
+  | 'auth_failed'
+  | 'tls_required_by_server'
+  | 'server_without_tls'
+  | 'tls_unknown_ca'
+  | 'tls_hostname_mismatch'
+  | 'tls_failed'
+  | 'unknown';
+
+/**
+ * Options of the {@link ConnectionError} constructor.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionError, type ConnectionErrorOptions } from 'carebase';
+ * // A host's own readiness probe, reported in carebase's model.
+ * const options: ConnectionErrorOptions = { reason: 'timeout' };
+ * throw new ConnectionError('the replica did not answer within 2 s', options);
+ * ```
+ */
+export interface ConnectionErrorOptions extends CarebaseErrorOptions {
+  /** Why the connection failed. @default 'unknown' */
+  readonly reason?: ConnectionFailureReason;
+}
+
+/**
+ * The server could not be reached, refused the login, or dropped the connection. `reason` says
+ * which, without values; the connection concerned is discarded, never reused. Whether a write
+ * that failed so was committed is unknown: retry only idempotent writes (e.g. `chat.append` with
+ * an `id`).
  *
  * @example
  * ```ts
@@ -380,15 +481,19 @@ export class BackupError extends CarebaseError {
  *     res.json(await cb.health());
  *   } catch (error) {
  *     // Server down, login refused or connection dropped: not ready, the orchestrator retries.
- *     if (error instanceof ConnectionError) res.status(503).json({ ok: false, reason: error.message });
+ *     if (error instanceof ConnectionError) res.status(503).json({ ok: false, reason: error.reason });
  *     else throw error;
  *   }
  * });
  * ```
  */
 export class ConnectionError extends CarebaseError {
-  constructor(message: string, options: CarebaseErrorOptions = {}) {
+  /** Why the connection failed; safe to log (never the password or a server message). */
+  readonly reason: ConnectionFailureReason;
+
+  constructor(message: string, options: ConnectionErrorOptions = {}) {
     super('CONNECTION_FAILED', message, options);
+    this.reason = options.reason ?? 'unknown';
   }
 }
 

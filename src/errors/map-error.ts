@@ -3,6 +3,7 @@ import {
   ClosedError,
   ConflictError,
   ConnectionError,
+  type ConnectionFailureReason,
   ConstraintViolationError,
   PoolTimeoutError,
   QueryError,
@@ -41,26 +42,63 @@ import {
  */
 export const DRIVER_ERROR: unique symbol = Symbol.for('carebase.driverError');
 
-/** Errors raised because the connection itself was lost; marked by the pool adapter. */
-const connectionLoss = new WeakSet<object>();
-/** Errors raised while waiting for a pooled connection (pool saturated); marked by the pool adapter. */
-const poolWaitTimeouts = new WeakMap<object, number>();
-/** Errors raised because the pool was already ended; marked by the pool adapter. */
-const poolEnded = new WeakSet<object>();
+/**
+ * What the pool layer (src/pool/, the only writer) knows about how a driver error arose: the
+ * driver's own errors for these cases are plain `Error`s told apart only by their text, so the
+ * code that saw them happen marks them instead.
+ */
+type PoolMark =
+  | { readonly kind: 'pool_ended' }
+  | { readonly kind: 'pool_wait_timeout'; readonly timeoutMs: number }
+  | { readonly kind: 'connection_lost' };
 
-/** Marks `error` as a lost-connection error (the client emitted `error`/`end` during the call). */
+/**
+ * How far a new connection got before it failed: `socket` (no TCP/Unix connection), `tls` (TLS
+ * requested, not established), `startup` (startup message sent, no authentication asked yet),
+ * `auth` (the server asked for credentials), `unknown` (a host-made client we could not watch).
+ */
+export type ConnectStage = 'socket' | 'tls' | 'startup' | 'auth' | 'unknown';
+
+/** Marks of failed connection attempts, set by carebase's client class and the pool adapter. */
+interface ConnectMark {
+  readonly stage: ConnectStage;
+  /** Whether TLS was requested. */
+  readonly tls: boolean;
+  /** Whether the attempt ran into the connection timeout. */
+  readonly timedOut: boolean;
+}
+
+const poolMarks = new WeakMap<object, PoolMark>();
+const connectMarks = new WeakMap<object, ConnectMark>();
+
+/** Marks `error` as a lost-connection error (the client failed or was lost during the call). */
 export function markConnectionLoss(error: unknown): void {
-  if (typeof error === 'object' && error !== null) connectionLoss.add(error);
+  if (typeof error === 'object' && error !== null && !poolMarks.has(error)) {
+    poolMarks.set(error, { kind: 'connection_lost' });
+  }
 }
 
 /** Marks `error` as a pool acquisition timeout after waiting `timeoutMs`. */
 export function markPoolWaitTimeout(error: unknown, timeoutMs: number): void {
-  if (typeof error === 'object' && error !== null) poolWaitTimeouts.set(error, timeoutMs);
+  if (typeof error === 'object' && error !== null)
+    poolMarks.set(error, { kind: 'pool_wait_timeout', timeoutMs });
 }
 
 /** Marks `error` as raised by a pool that had already been ended. */
 export function markPoolEnded(error: unknown): void {
-  if (typeof error === 'object' && error !== null) poolEnded.add(error);
+  if (typeof error === 'object' && error !== null) poolMarks.set(error, { kind: 'pool_ended' });
+}
+
+/** Marks `error` as the failure of a new connection at `stage` (kept when already marked). */
+export function markConnectFailure(error: unknown, mark: ConnectMark): void {
+  if (typeof error === 'object' && error !== null && !connectMarks.has(error)) connectMarks.set(error, mark);
+}
+
+function connectMarkOf(error: object): ConnectMark | undefined {
+  const own = connectMarks.get(error);
+  if (own !== undefined) return own;
+  const cause = (error as { cause?: unknown }).cause;
+  return typeof cause === 'object' && cause !== null ? connectMarks.get(cause) : undefined;
 }
 
 /**
@@ -133,18 +171,57 @@ function isPgDatabaseError(error: unknown): error is PgErrorLike & Error {
   return typeof code === 'string' && code.length === 5 && typeof severity === 'string';
 }
 
-const SOCKET_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOENT',
-]);
+/** Socket and TLS error codes (Node's `error.code`), by the connection failure they mean. */
+const ERRNO_REASONS: Readonly<Record<string, ConnectionFailureReason>> = {
+  ECONNREFUSED: 'unreachable',
+  EHOSTUNREACH: 'unreachable',
+  ENETUNREACH: 'unreachable',
+  ENOTFOUND: 'unreachable',
+  EAI_AGAIN: 'unreachable',
+  EADDRNOTAVAIL: 'unreachable',
+  ENOENT: 'unreachable',
+  ETIMEDOUT: 'timeout',
+  ECONNRESET: 'server_closed',
+  ECONNABORTED: 'server_closed',
+  EPIPE: 'server_closed',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'tls_unknown_ca',
+  UNABLE_TO_GET_ISSUER_CERT: 'tls_unknown_ca',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'tls_unknown_ca',
+  SELF_SIGNED_CERT_IN_CHAIN: 'tls_unknown_ca',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'tls_unknown_ca',
+  CERT_UNTRUSTED: 'tls_unknown_ca',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'tls_hostname_mismatch',
+  CERT_HAS_EXPIRED: 'tls_failed',
+  CERT_NOT_YET_VALID: 'tls_failed',
+  CERT_REVOKED: 'tls_failed',
+  CERT_REJECTED: 'tls_failed',
+  CERT_SIGNATURE_FAILURE: 'tls_failed',
+  INVALID_CA: 'tls_failed',
+  INVALID_PURPOSE: 'tls_failed',
+};
+
+function errnoReason(code: string): ConnectionFailureReason | undefined {
+  if (Object.hasOwn(ERRNO_REASONS, code)) return ERRNO_REASONS[code];
+  return code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') ? 'tls_failed' : undefined;
+}
+
+/** The reason of a connection-level failure that carries no SQLSTATE and no error code. */
+function uncodedReason(mark: ConnectMark | undefined): ConnectionFailureReason {
+  if (mark === undefined) return 'server_closed';
+  if (mark.timedOut) return 'timeout';
+  switch (mark.stage) {
+    case 'socket':
+      return 'unreachable';
+    case 'tls':
+      return 'server_without_tls';
+    case 'auth':
+      return 'auth_failed';
+    case 'startup':
+      return 'server_closed';
+    default:
+      return 'unknown';
+  }
+}
 
 /** Derives a field name from a constraint named by the `<table>_<field>_key` convention. */
 export function fieldFromConstraint(constraint: string | undefined, table: string | undefined): string {
@@ -160,7 +237,7 @@ function attachDriverError(mapped: CarebaseError, original: unknown): CarebaseEr
   return mapped;
 }
 
-function mapDatabaseError(error: PgErrorLike & Error): CarebaseError {
+function mapDatabaseError(error: PgErrorLike & Error, mark: ConnectMark | undefined): CarebaseError {
   const code = error.code ?? '';
   const cause = new DriverErrorSummary(error);
   const details = { constraint: error.constraint, table: error.table, column: error.column };
@@ -185,15 +262,44 @@ function mapDatabaseError(error: PgErrorLike & Error): CarebaseError {
     case '40P01':
       return new SerializationFailureError(code, { cause });
     case '53300':
-      return new ConnectionError('the server has no free connection slots', { cause });
+      return new ConnectionError('the server has no free connection slots (too_many_connections)', {
+        cause,
+        reason: 'too_many_connections',
+      });
     case '3D000':
-      return new ConnectionError('the database does not exist', { cause });
+      return new ConnectionError('the database does not exist (database_missing)', {
+        cause,
+        reason: 'database_missing',
+      });
+    case '57P03':
+      return new ConnectionError('the server is not accepting connections yet (server_not_ready)', {
+        cause,
+        reason: 'server_not_ready',
+      });
   }
   const klass = code.slice(0, 2);
-  if (klass === '08' || code === '57P01' || code === '57P02' || code === '57P03') {
-    return new ConnectionError(`the server closed the connection (SQLSTATE ${code})`, { cause });
+  if (klass === '08' || code === '57P01' || code === '57P02') {
+    return new ConnectionError(`the server closed the connection (SQLSTATE ${code}, server_closed)`, {
+      cause,
+      reason: 'server_closed',
+    });
   }
-  if (klass === '28') return new ConnectionError(`authentication failed (SQLSTATE ${code})`, { cause });
+  if (klass === '28') {
+    // 28000: no pg_hba.conf entry allows this connection; without TLS, the usual cause is a
+    // server that accepts only encrypted connections.
+    const reason = code === '28000' && mark?.tls === false ? 'tls_required_by_server' : 'auth_failed';
+    return new ConnectionError(`the server refused the connection (SQLSTATE ${code}, ${reason})`, {
+      cause,
+      reason,
+    });
+  }
+  if (error.severity === 'FATAL' || error.severity === 'PANIC') {
+    // Any other fatal error ends the session (e.g. 25P03 idle_in_transaction_session_timeout).
+    return new ConnectionError(`the server closed the connection (SQLSTATE ${code}, server_closed)`, {
+      cause,
+      reason: 'server_closed',
+    });
+  }
   if (klass === '22') {
     const field = error.column ?? 'input';
     return new ValidationError(
@@ -222,19 +328,52 @@ export function toCarebaseError(error: unknown): CarebaseError {
   if (typeof error !== 'object' || error === null) {
     return new QueryError('unexpected non-error value thrown by the driver');
   }
-  if (poolEnded.has(error)) return attachDriverError(new ClosedError(), error);
-  const waited = poolWaitTimeouts.get(error);
-  if (waited !== undefined) return attachDriverError(new PoolTimeoutError(waited), error);
-  if (isPgDatabaseError(error)) return attachDriverError(mapDatabaseError(error), error);
-  const errno = (error as { code?: unknown }).code;
-  if (typeof errno === 'string' && SOCKET_ERROR_CODES.has(errno)) {
-    return attachDriverError(new ConnectionError(`could not reach the server (${errno})`), error);
+  const poolMark = poolMarks.get(error);
+  if (poolMark?.kind === 'pool_ended') return attachDriverError(new ClosedError(), error);
+  if (poolMark?.kind === 'pool_wait_timeout') {
+    return attachDriverError(new PoolTimeoutError(poolMark.timeoutMs), error);
   }
-  if (connectionLoss.has(error)) {
-    return attachDriverError(new ConnectionError('the connection to the server was lost'), error);
+  const connectMark = connectMarkOf(error);
+  if (isPgDatabaseError(error)) return attachDriverError(mapDatabaseError(error, connectMark), error);
+  const errno = (error as { code?: unknown }).code;
+  const errnoMapped = typeof errno === 'string' ? errnoReason(errno) : undefined;
+  if (errnoMapped !== undefined) {
+    const what =
+      errnoMapped === 'unreachable' || errnoMapped === 'timeout'
+        ? 'could not reach the server'
+        : connectMark === undefined
+          ? 'the connection to the server failed'
+          : 'could not connect to the server';
+    return attachDriverError(
+      new ConnectionError(`${what} (${errno}, ${errnoMapped})`, { reason: errnoMapped }),
+      error,
+    );
+  }
+  if (connectMark !== undefined) {
+    const reason = uncodedReason(connectMark);
+    return attachDriverError(
+      new ConnectionError(`could not connect to the server (${reason})`, { reason }),
+      error,
+    );
+  }
+  if (poolMark?.kind === 'connection_lost') {
+    return attachDriverError(
+      new ConnectionError('the connection to the server was lost (server_closed)', {
+        reason: 'server_closed',
+      }),
+      error,
+    );
   }
   // Not a server error: pg's own client errors and kysely's errors carry no values, so keep them.
   return attachDriverError(new QueryError('unexpected driver error', undefined, { cause: error }), error);
+}
+
+/**
+ * True for a statement cancelled because it waited longer than `lock_timeout` for a lock
+ * (SQLSTATE 55P03, lock_not_available): nothing it did remains, so it may be retried.
+ */
+export function isLockNotAvailable(error: unknown): boolean {
+  return error instanceof QueryError && error.sqlState === '55P03';
 }
 
 /** SQLSTATEs that a transaction may safely retry from the start. */

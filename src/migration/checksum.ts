@@ -24,10 +24,15 @@ import { createHash } from 'node:crypto';
  */
 export const CHECKSUM_ALGORITHM = 1;
 
+/** A `-- carebase:lint-ignore RULE...` comment, to the end of its line. */
+const LINT_DIRECTIVE = /[ \t]*--[ \t]*carebase:lint-ignore\b.*$/;
+
 /**
  * Normalizes migration text so that edits which change nothing a database would see do not count
  * as drift: CRLF and CR line endings become LF, trailing whitespace on each line is removed, a
- * leading byte-order mark and trailing blank lines are dropped.
+ * leading byte-order mark and trailing blank lines are dropped, and so are
+ * `-- carebase:lint-ignore ...` comments (a line holding only one disappears), so silencing a
+ * lint finding in an applied migration is not an edit.
  *
  * @example
  * ```ts
@@ -44,7 +49,11 @@ export function normalizeMigrationText(text: string): string {
     .replace(/^\uFEFF/, '')
     .replace(/\r\n?/g, '\n')
     .split('\n')
-    .map((line) => line.replace(/[ \t]+$/, ''))
+    .flatMap((line) => {
+      const stripped = line.replace(LINT_DIRECTIVE, '');
+      if (stripped !== line && stripped.trim() === '') return [];
+      return [stripped.replace(/[ \t]+$/, '')];
+    })
     .join('\n')
     .replace(/\n+$/, '');
 }

@@ -1,6 +1,8 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { toCarebaseError } from '../errors/map-error.js';
+import { carebaseClientClass } from '../pool/carebase-client.js';
+import { checkoutClient, clientFailure, releaseClient } from '../pool/checkout.js';
 
 /** A single database connection the runner holds for a whole run (lock, migrations, unlock). */
 export interface SqlConnection {
@@ -44,10 +46,9 @@ export async function withConnection<DB, T>(
     );
   }
   if (typeof target === 'string') {
-    const client = new pg.Client({ connectionString: target });
-    // A dropped connection surfaces as the failure of the next query; without a listener, the
-    // client's 'error' event would crash the process instead.
-    client.on('error', ignore);
+    // Watched from construction: a dropped connection surfaces as the failure of the next query
+    // instead of an unheard 'error' event that would crash the process.
+    const client = new (carebaseClientClass())({ connectionString: target });
     try {
       await client.connect();
     } catch (error) {
@@ -59,43 +60,28 @@ export async function withConnection<DB, T>(
       await client.end().catch(() => {});
     }
   }
-  let client: pg.PoolClient;
+  const client = await checkoutClient(target);
   try {
-    client = await target.connect();
-  } catch (error) {
-    throw toCarebaseError(error);
-  }
-  let broken = false;
-  client.on('error', ignore);
-  try {
-    return await work(
-      pgConnection(client, () => {
-        broken = true;
-      }),
-    );
+    return await work(pgConnection(client));
   } finally {
-    client.off('error', ignore);
-    client.release(broken);
+    releaseClient(client);
   }
 }
-
-function ignore(): void {}
 
 /** Duck-typed so a Kysely from another copy of the package (ESM vs CJS) is still recognised. */
 function isKysely<DB>(target: MigrationTarget<DB>): target is Kysely<DB> {
   return typeof target === 'object' && typeof (target as Kysely<DB>).executeQuery === 'function';
 }
 
-function pgConnection(client: pg.ClientBase, onError?: () => void): SqlConnection {
+function pgConnection(client: pg.ClientBase): SqlConnection {
   return {
     async query<R>(text: string, values: readonly unknown[] = []) {
       try {
         const result = await client.query(text, values as unknown[]);
         return { rows: result.rows as R[] };
       } catch (error) {
-        const mapped = toCarebaseError(error);
-        if (mapped.code === 'CONNECTION_FAILED') onError?.();
-        throw mapped;
+        // A lost connection is marked, so the pool path destroys it on release.
+        throw clientFailure(client, error);
       }
     },
   };

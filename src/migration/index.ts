@@ -17,6 +17,14 @@ export {
 } from './grant-app-role.js';
 export { carebaseMigrations } from './library.js';
 export {
+  type LintFinding,
+  type LintReport,
+  lintMigrations,
+  lintMigrationText,
+} from './lint/lint-migrations.js';
+export { LINT_RULES, type LintRule } from './lint/lint-rules.js';
+export {
+  type DataLossEffect,
   type MigrateOptions,
   MigrateOptionsSchema,
   type MigrateResult,
@@ -28,6 +36,7 @@ export {
 export { parseMigration } from './parse.js';
 export { rollback } from './rollback.js';
 export { migrate } from './runner.js';
+export { LIBRARY_NAMESPACE, withLibrary } from './sources.js';
 export { migrationStatus, type SourceStatus } from './status.js';
 export type {
   MigrationCode,

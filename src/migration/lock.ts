@@ -1,6 +1,12 @@
 import { AbortError, MigrationError } from '../errors/errors.js';
 import { toCarebaseError } from '../errors/map-error.js';
 import type { Logger } from '../logging/logger.js';
+import {
+  describeHolders,
+  maintenanceLockHolders,
+  releaseMaintenanceLock,
+  tryMaintenanceLock,
+} from '../sql/maintenance-lock.js';
 import type { SqlConnection } from './connection.js';
 
 /** Both halves of the advisory lock key of one namespace in one carebase schema. */
@@ -10,14 +16,15 @@ const LOCK_KEY_SQL = "hashtext('carebase.migrate'), hashtext($1 || ':' || $2)";
 export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
 
 /**
- * Takes the session-level advisory lock of `namespace` on `connection`, polling
+ * Takes, on `connection`, the database's maintenance lock exclusively (so no backup runs while
+ * migrations do) and then the session-level advisory lock of `namespace`, polling
  * `pg_try_advisory_lock` with backoff (50 ms doubling to 1 s) until `timeoutMs`. Polling from
  * autocommit statements, never a blocking `pg_advisory_lock` inside a transaction, is what keeps
  * a waiting runner from deadlocking a `CREATE INDEX CONCURRENTLY` run by the lock holder (which
  * waits for every open transaction to end).
  *
- * Throws `MigrationError` when the lock is still held by another session at the deadline, and
- * `AbortError` when `signal` fires while waiting.
+ * Throws `MigrationError` naming the holder (a backup, or another migration runner) when a lock
+ * is still held at the deadline, and `AbortError` when `signal` fires while waiting.
  */
 export async function acquireMigrationLock(
   connection: SqlConnection,
@@ -28,17 +35,26 @@ export async function acquireMigrationLock(
   const deadline = Date.now() + options.timeoutMs;
   let delay = 50;
   for (;;) {
-    const { rows } = await connection.query<{ locked: boolean }>(
-      `select pg_try_advisory_lock(${LOCK_KEY_SQL}) as locked`,
-      [schema, namespace],
-    );
-    if (rows[0]?.locked === true) return;
+    if (await tryMaintenanceLock(connection, 'exclusive')) {
+      const { rows } = await connection.query<{ locked: boolean }>(
+        `select pg_try_advisory_lock(${LOCK_KEY_SQL}) as locked`,
+        [schema, namespace],
+      );
+      if (rows[0]?.locked === true) return;
+      await releaseMaintenanceLock(connection, 'exclusive');
+    }
     if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
+      const holders = await maintenanceLockHolders(connection);
+      const backups = holders.filter((holder) => holder.kind === 'backup');
       throw new MigrationError(
-        `timed out after ${options.timeoutMs} ms waiting for the migration lock of ${schema}/${namespace}: ` +
-          'another migration runner holds it (raise lockTimeoutMs, or find the session in pg_locks)',
+        backups.length > 0
+          ? `timed out after ${options.timeoutMs} ms waiting for a backup of this database to finish ` +
+              `(${describeHolders(backups)}): migrations and backups never run at once; migrate when it is done`
+          : `timed out after ${options.timeoutMs} ms waiting for the migration lock of ${schema}/${namespace}: ` +
+              `another migration runner holds it${holders.length > 0 ? ` (${describeHolders(holders)})` : ''} ` +
+              '(raise lockTimeoutMs, or find the session in pg_locks)',
       );
     }
     await sleep(Math.min(delay, remaining), options.signal);
@@ -46,13 +62,14 @@ export async function acquireMigrationLock(
   }
 }
 
-/** Releases the lock taken by {@link acquireMigrationLock}. */
+/** Releases the locks taken by {@link acquireMigrationLock}. */
 export async function releaseMigrationLock(
   connection: SqlConnection,
   schema: string,
   namespace: string,
 ): Promise<void> {
   await connection.query(`select pg_advisory_unlock(${LOCK_KEY_SQL})`, [schema, namespace]);
+  await releaseMaintenanceLock(connection, 'exclusive');
 }
 
 /**
@@ -79,7 +96,8 @@ export async function withMigrationLock<T>(
   }
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Resolves after `ms`, or as soon as `signal` fires. */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done(): void {

@@ -17,10 +17,18 @@ import type { MigrationProgress, MigrationResult, MigrationSource } from './type
  */
 export interface MigrationRunOptions {
   /**
-   * The sources to run, in order. Their namespaces must differ.
-   * @default [carebaseMigrations]
+   * Host sources, run in order after carebase's own migrations (which always run first unless
+   * `includeLibrary` is false). Their namespaces must differ. Passing `carebaseMigrations` here
+   * too is allowed and changes nothing.
+   * @default [] (carebase's own only)
    */
   readonly sources?: readonly MigrationSource[];
+  /**
+   * Run carebase's own migrations first (the default). `false` runs exactly `sources`: for a
+   * deploy step that owns only the app's history.
+   * @default true
+   */
+  readonly includeLibrary?: boolean;
   /**
    * The carebase schema: holds `schema_migrations` and is the `search_path` of sources with
    * `useCarebaseSchema`.
@@ -28,11 +36,36 @@ export interface MigrationRunOptions {
    */
   readonly schema?: string;
   /**
-   * How long to wait for another runner's lock on a namespace before failing with a
-   * `MigrationError` that says so. `0` means try once.
+   * How long to wait for another runner's lock on a namespace (or for a running backup of the
+   * database) before failing with a `MigrationError` that says who holds it. `0` means try once.
    * @default 60000
    */
   readonly lockTimeoutMs?: number;
+  /**
+   * PostgreSQL `lock_timeout` of every migration statement: the longest a statement waits for a
+   * table lock, and so the longest it can hold up the reads and writes queued behind it. A
+   * migration that times out is rolled back and retried (see `tableLockAttempts`). Not applied
+   * to `CONCURRENTLY` statements, whose waits block nobody. `0` waits forever (not advised).
+   * @default 5000
+   */
+  readonly tableLockTimeoutMs?: number;
+  /**
+   * How many times a migration is tried when it cannot get its locks within
+   * `tableLockTimeoutMs`; after the last, `MigrationError` names the blocking sessions.
+   * @default 3
+   */
+  readonly tableLockAttempts?: number;
+  /**
+   * Pause before the second attempt; doubled for each further one, with jitter.
+   * @default 1000
+   */
+  readonly tableLockRetryDelayMs?: number;
+  /**
+   * PostgreSQL `statement_timeout` of every migration statement. `0` lets a statement run as
+   * long as it needs (a backfill, an index build).
+   * @default 0
+   */
+  readonly statementTimeoutMs?: number;
   /** Cancels the run between migrations (the migration under way finishes or rolls back first). */
   readonly signal?: AbortSignal;
   /** Called before (`phase: 'start'`) and after (`phase: 'done'`) each migration. */
@@ -82,10 +115,28 @@ export interface MigrateOptions extends MigrationRunOptions {
  * console.log(results.map((result) => `${result.name}: ${result.status}`));
  * ```
  */
-export type RollbackOptions = Omit<MigrationRunOptions, 'sources'> & {
-  /** The source to roll back. @default carebaseMigrations */
+export type RollbackOptions = Omit<MigrationRunOptions, 'sources' | 'includeLibrary'> & {
+  /**
+   * The source to roll back. Rolling back carebase's own (`carebaseMigrations`, the default)
+   * also needs `allowLibraryRollback: true`.
+   * @default carebaseMigrations
+   */
   readonly source?: MigrationSource;
-  /** Return the plan without executing anything. */
+  /**
+   * Confirms a rollback of carebase's own migrations, which drops the library's tables (users,
+   * sessions, audit log, chat, analytics). Without it such a rollback is refused with a
+   * `MigrationError` listing what it would drop. Not needed for `dryRun`.
+   * @default false
+   */
+  readonly allowLibraryRollback?: boolean;
+  /**
+   * Confirms a rollback whose down sections drop, truncate or delete rows that exist (or whose
+   * effect cannot be analysed: code migrations, unparsable SQL). Without it such a rollback is
+   * refused with a `MigrationError` listing the tables and their row counts.
+   * @default false
+   */
+  readonly allowDataLoss?: boolean;
+  /** Return the plan (with each step's `dataLoss`) without executing anything. */
   readonly dryRun?: boolean;
 } & (
     | {
@@ -120,6 +171,36 @@ export interface MigrationPlanStep {
   readonly checksum: string;
   /** False for migrations marked `-- carebase:no-transaction`. */
   readonly transaction: boolean;
+  /**
+   * For `down` steps: what the down section drops, truncates or deletes, with the rows there
+   * now. An entry with `table: '*'` means the effect could not be analysed.
+   */
+  readonly dataLoss?: readonly DataLossEffect[];
+}
+
+/**
+ * One destructive effect of a down section, as a rollback plan reports it.
+ *
+ * @example
+ * ```ts
+ * import { carebaseMigrations, rollback } from 'carebase/migration';
+ * const { plan } = await rollback(connectionString, { source: carebaseMigrations, steps: 2, dryRun: true });
+ * for (const step of plan)
+ *   for (const effect of step.dataLoss ?? []) console.log(step.name, effect.action, effect.table, effect.rows);
+ * ```
+ */
+export interface DataLossEffect {
+  readonly action: 'drop table' | 'drop schema' | 'truncate' | 'drop column' | 'delete' | 'unknown';
+  /** The table, schema-qualified as the database resolved it (as written when it does not exist). */
+  readonly table: string;
+  /** For `drop column`. */
+  readonly column?: string;
+  /** Rows in the table now; `undefined` when it does not exist or the effect is unknown. */
+  readonly rows: number | undefined;
+  /** True when counting stopped at the cap (1,000,000): there are at least `rows` rows. */
+  readonly rowsAtLeast?: boolean;
+  /** Why the effect could not be analysed, for `action: 'unknown'`. */
+  readonly reason?: string;
 }
 
 /**
@@ -150,9 +231,15 @@ const SourceSchema = z.custom<MigrationSource>(
   'must be a migration source (carebaseMigrations or fileMigrations(...))',
 );
 
+const milliseconds = z.number().int().min(0).max(2_147_483_647);
+
 const common = {
   schema: SchemaNameSchema.optional(),
-  lockTimeoutMs: z.number().int().min(0).max(2_147_483_647).optional(),
+  lockTimeoutMs: milliseconds.optional(),
+  tableLockTimeoutMs: milliseconds.optional(),
+  tableLockAttempts: z.number().int().min(1).max(100).optional(),
+  tableLockRetryDelayMs: milliseconds.optional(),
+  statementTimeoutMs: milliseconds.optional(),
   signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal, 'must be an AbortSignal').optional(),
   onProgress: z.custom<(progress: MigrationProgress) => void>(isFunction, 'must be a function').optional(),
   logger: z
@@ -178,11 +265,19 @@ const common = {
 export const MigrateOptionsSchema = z
   .strictObject({
     ...common,
-    sources: z.array(SourceSchema).min(1).optional(),
+    sources: z.array(SourceSchema).optional(),
+    includeLibrary: z.boolean().optional(),
     to: z.string().min(1).optional(),
     dryRun: z.boolean().optional(),
   })
   .superRefine((options, context) => {
+    if (options.includeLibrary === false && (options.sources ?? []).length === 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['sources'],
+        message: 'with includeLibrary: false, give at least one source',
+      });
+    }
     const seen = new Set<string>();
     for (const [index, source] of (options.sources ?? []).entries()) {
       if (seen.has(source.namespace)) {
@@ -210,6 +305,8 @@ export const RollbackOptionsSchema = z
   .strictObject({
     ...common,
     source: SourceSchema.optional(),
+    allowLibraryRollback: z.boolean().optional(),
+    allowDataLoss: z.boolean().optional(),
     steps: z.number().int().min(1).optional(),
     to: z.string().min(1).optional(),
     dryRun: z.boolean().optional(),

@@ -2,12 +2,15 @@ import { MigrationError } from '../errors/errors.js';
 import { silentLogger } from '../logging/logger.js';
 import { parseInput } from '../validation/parse-input.js';
 import { type MigrationTarget, withConnection } from './connection.js';
+import { analyzeDataLoss, describeDataLoss, losesData } from './data-loss.js';
 import { checkDrift, findDrift } from './drift.js';
 import { carebaseMigrations } from './library.js';
 import { loadSorted } from './load.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from './lock.js';
+import { lockPolicyFrom } from './lock-wait.js';
 import { type MigrateResult, type RollbackOptions, RollbackOptionsSchema } from './options.js';
 import { planStep, runSteps, throwIfAborted } from './run-steps.js';
+import { LIBRARY_NAMESPACE } from './sources.js';
 import { readApplied } from './tracking-table.js';
 import type { MigrationDefinition, MigrationResult } from './types.js';
 
@@ -17,8 +20,12 @@ import type { MigrationDefinition, MigrationResult } from './types.js';
  * `-- carebase:no-transaction`) and removing it from `schema_migrations`. Roll back `steps`
  * migrations (default 1), or every migration after `to` (which stays applied).
  *
- * Every migration in the range is checked before anything runs: when one has no down section,
- * or is missing from the source, nothing is rolled back and a `MigrationError` names it.
+ * Nothing destructive by default. Every migration in the range is checked before anything runs,
+ * and nothing is rolled back (a `MigrationError` says why and what would be dropped) when:
+ * one has no down section or is missing from the source; the source is carebase's own and
+ * `allowLibraryRollback` is not set; or a down section would drop, truncate or delete rows that
+ * exist now (or its effect cannot be analysed) and `allowDataLoss` is not set. Each plan step
+ * lists its `dataLoss` (tables and current row counts), in a dry run too.
  *
  * Concurrency: holds the source's migration lock, like `migrate`, so a rollback and a migrate of
  * the same namespace never interleave.
@@ -31,7 +38,10 @@ import type { MigrationDefinition, MigrationResult } from './types.js';
  * ```ts
  * import { fileMigrations, rollback } from 'carebase/migration';
  * const app = fileMigrations('./db/migrations', { namespace: 'app' });
- * await rollback(process.env.DATABASE_URL!, { source: app, steps: 2 });
+ * // Look first: what would two steps drop?
+ * const { plan } = await rollback(process.env.DATABASE_URL!, { source: app, steps: 2, dryRun: true });
+ * console.log(plan.map((step) => [step.name, step.dataLoss]));
+ * await rollback(process.env.DATABASE_URL!, { source: app, steps: 2, allowDataLoss: true });
  * await rollback(process.env.DATABASE_URL!, { source: app, to: '0001_init' });
  * ```
  */
@@ -43,6 +53,8 @@ export async function rollback<DB>(
   const source = options.source ?? carebaseMigrations;
   const schema = options.schema ?? 'carebase';
   const logger = options.logger ?? silentLogger;
+  const policy = lockPolicyFrom(options);
+  const isLibrary = source.namespace === LIBRARY_NAMESPACE;
   throwIfAborted(options.signal);
   const definitions = await loadSorted(source);
   const byName = new Map(definitions.map((definition) => [definition.name, definition]));
@@ -83,8 +95,35 @@ export async function rollback<DB>(
         }
         return definition;
       });
-      const plan = range.map((definition) => planStep(source, definition, 'down'));
+      const plan = [];
+      for (const definition of range) {
+        const dataLoss = await analyzeDataLoss(
+          connection,
+          definition,
+          source.useCarebaseSchema === true ? schema : undefined,
+        );
+        plan.push({ ...planStep(source, definition, 'down'), dataLoss });
+      }
       if (options.dryRun === true) return { results, plan };
+      const summary = plan
+        .map((step) => `${step.namespace}/${step.name} ${describeDataLoss(step.dataLoss)}`)
+        .join('; ');
+      if (isLibrary && options.allowLibraryRollback !== true) {
+        throw new MigrationError(
+          `refusing to roll back carebase's own migrations without allowLibraryRollback: true ` +
+            `(CLI: --namespace carebase --force): ${summary}`,
+          { migration: plan[0]?.name },
+        );
+      }
+      const losing = plan.filter((step) => step.dataLoss.some(losesData));
+      if (losing.length > 0 && options.allowDataLoss !== true) {
+        throw new MigrationError(
+          `refusing to roll back: it would lose data, and allowDataLoss is not set (CLI: --force): ${losing
+            .map((step) => `${step.namespace}/${step.name} ${describeDataLoss(step.dataLoss)}`)
+            .join('; ')}`,
+          { migration: losing[0]?.name },
+        );
+      }
       await runSteps(connection, {
         schema,
         source,
@@ -94,6 +133,7 @@ export async function rollback<DB>(
         signal: options.signal,
         onProgress: options.onProgress,
         logger,
+        policy,
       });
       return { results, plan };
     };

@@ -1,8 +1,15 @@
 import { AbortError, CarebaseError, MigrationError, QueryError } from '../errors/errors.js';
-import { DRIVER_ERROR, toCarebaseError } from '../errors/map-error.js';
+import { DRIVER_ERROR, isLockNotAvailable, toCarebaseError } from '../errors/map-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { SqlConnection } from './connection.js';
 import { executeMigration } from './execute.js';
+import {
+  describeBlockers,
+  findLockBlockers,
+  type LockBlocker,
+  type LockPolicy,
+  LockWaitExhausted,
+} from './lock-wait.js';
 import type { MigrationPlanStep } from './options.js';
 import type { MigrationDefinition, MigrationProgress, MigrationResult, MigrationSource } from './types.js';
 
@@ -42,9 +49,10 @@ export async function runSteps(
     readonly signal: AbortSignal | undefined;
     readonly onProgress: ((progress: MigrationProgress) => void) | undefined;
     readonly logger: Logger;
+    readonly policy: LockPolicy;
   },
 ): Promise<void> {
-  const { schema, source, definitions, direction, results, logger } = options;
+  const { schema, source, definitions, direction, results, logger, policy } = options;
   const total = definitions.length;
   for (const [index, definition] of definitions.entries()) {
     throwIfAborted(options.signal);
@@ -52,8 +60,17 @@ export async function runSteps(
     options.onProgress?.({ ...step, phase: 'start', index, total });
     let durationMs: number;
     try {
-      durationMs = await executeMigration(connection, { schema, source, definition, direction });
+      durationMs = await executeMigration(connection, { schema, source, definition, direction, policy });
     } catch (error) {
+      const exhausted =
+        error instanceof LockWaitExhausted
+          ? error
+          : isLockNotAvailable(error)
+            ? new LockWaitExhausted(toCarebaseError(error), 1)
+            : undefined;
+      if (exhausted !== undefined) {
+        throw await lockWaitFailure(connection, { ...options, definition, step, exhausted });
+      }
       const mapped = error instanceof CarebaseError ? error : toCarebaseError(error);
       results.push({
         ...step,
@@ -84,6 +101,56 @@ export async function runSteps(
     );
     options.onProgress?.({ ...step, phase: 'done', index, total });
   }
+}
+
+/** The `MigrationError` of a migration that never got its locks, naming the blocking sessions. */
+async function lockWaitFailure(
+  connection: SqlConnection,
+  options: {
+    readonly schema: string;
+    readonly source: MigrationSource;
+    readonly definition: MigrationDefinition;
+    readonly direction: 'up' | 'down';
+    readonly results: MigrationResult[];
+    readonly policy: LockPolicy;
+    readonly step: { namespace: string; name: string; direction: 'up' | 'down' };
+    readonly exhausted: LockWaitExhausted;
+  },
+): Promise<MigrationError> {
+  const { source, definition, direction, results, policy, step, exhausted } = options;
+  const text = direction === 'up' ? definition.up : (definition.down ?? '');
+  let blockers: LockBlocker[] = [];
+  try {
+    blockers = await findLockBlockers(
+      connection,
+      text,
+      source.useCarebaseSchema === true ? options.schema : undefined,
+    );
+  } catch {
+    // The diagnosis is best effort: the failure itself is reported either way.
+  }
+  const cause = exhausted.lastError;
+  results.push({
+    ...step,
+    status: 'failed',
+    durationMs: 0,
+    error: {
+      code: cause.code,
+      message: cause.message,
+      sqlState: '55P03',
+      blockedBy: blockers.map((blocker) => ({ pid: blocker.pid, applicationName: blocker.applicationName })),
+    },
+  });
+  return new MigrationError(
+    `migration ${source.namespace}/${definition.name} could not get its locks within ` +
+      `${policy.lockTimeoutMs} ms (lock_timeout) in ${exhausted.attempts} attempt${exhausted.attempts === 1 ? '' : 's'}: ` +
+      `${describeBlockers(blockers)}; ` +
+      (definition.transaction
+        ? 'nothing was applied'
+        : 'it ran outside a transaction: statements before the blocked one stay applied; nothing was recorded'),
+    { migration: definition.name, results: [...results] },
+    { cause },
+  );
 }
 
 /**

@@ -3,9 +3,9 @@ import { silentLogger } from '../logging/logger.js';
 import { parseInput } from '../validation/parse-input.js';
 import { type MigrationTarget, withConnection } from './connection.js';
 import { checkDrift, findDrift } from './drift.js';
-import { carebaseMigrations } from './library.js';
 import { loadSorted } from './load.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from './lock.js';
+import { lockPolicyFrom } from './lock-wait.js';
 import {
   type MigrateOptions,
   MigrateOptionsSchema,
@@ -13,15 +13,22 @@ import {
   type MigrationPlanStep,
 } from './options.js';
 import { planStep, runSteps, throwIfAborted } from './run-steps.js';
+import { withLibrary } from './sources.js';
 import { ensureTrackingTable, readApplied } from './tracking-table.js';
 import type { MigrationDefinition, MigrationResult, MigrationSource } from './types.js';
 
 export type { MigrateOptions, MigrateResult, MigrationPlanStep, MigrationRunOptions } from './options.js';
 
 /**
- * Applies every pending migration of each source, in order, each in its own transaction (unless
- * it is marked `-- carebase:no-transaction`), while holding that source's advisory lock on the
- * one connection that runs them.
+ * Applies every pending migration of carebase's own source and then of each host source in
+ * `sources`, in order, each in its own transaction (unless it is marked
+ * `-- carebase:no-transaction`), while holding that source's advisory lock and the database's
+ * maintenance lock (no backup runs meanwhile) on the one connection that runs them.
+ *
+ * Production safety: every statement runs with `lock_timeout` (`tableLockTimeoutMs`, default
+ * 5 s), so a migration queued behind a long transaction blocks the table's readers for at most
+ * that long; it is then rolled back and retried (`tableLockAttempts`, default 3, with backoff),
+ * and finally fails with a `MigrationError` naming the blocking sessions (pid, application name).
  *
  * Concurrency: any number of processes MAY call `migrate` at once; each migration is applied
  * exactly once, the others wait for the lock and then find nothing pending. Waiting polls
@@ -32,14 +39,15 @@ export type { MigrateOptions, MigrateResult, MigrationPlanStep, MigrationRunOpti
  * migration fails (that migration leaves nothing behind and is not recorded; `error.results`
  * lists every migration of the run with its status), when an applied migration was edited or is
  * missing (unless its source has `onDrift: 'warn'`), when `to` names no migration, or when a
- * lock is not obtained within `lockTimeoutMs`. Throws `AbortError` when `signal` fires (between
+ * lock is not obtained within `lockTimeoutMs` (the message names a running backup or runner), or
+ * when a migration never got its table locks. Throws `AbortError` when `signal` fires (between
  * migrations).
  *
  * @example
  * ```ts
- * import { carebaseMigrations, fileMigrations, migrate } from 'carebase/migration';
+ * import { fileMigrations, migrate } from 'carebase/migration';
  * const { results } = await migrate(process.env.DATABASE_URL!, {
- *   sources: [carebaseMigrations, fileMigrations('./db/migrations', { namespace: 'app' })],
+ *   sources: [fileMigrations('./db/migrations', { namespace: 'app' })], // after carebase's own
  * });
  * console.log(`${results.length} migrations applied`);
  * ```
@@ -49,7 +57,8 @@ export async function migrate<DB>(
   options: MigrateOptions = {},
 ): Promise<MigrateResult> {
   parseInput(MigrateOptionsSchema, options, 'migrate options');
-  const sources = options.sources ?? [carebaseMigrations];
+  const sources = withLibrary(options.sources, options.includeLibrary);
+  const policy = lockPolicyFrom(options);
   const schema = options.schema ?? 'carebase';
   const logger = options.logger ?? silentLogger;
   const dryRun = options.dryRun === true;
@@ -84,6 +93,7 @@ export async function migrate<DB>(
           signal: options.signal,
           onProgress: options.onProgress,
           logger,
+          policy,
         });
       };
       if (dryRun) await step();

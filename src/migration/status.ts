@@ -1,9 +1,9 @@
 import { parseInput } from '../validation/parse-input.js';
 import { type MigrationTarget, withConnection } from './connection.js';
 import { findDrift } from './drift.js';
-import { carebaseMigrations } from './library.js';
 import { loadSorted } from './load.js';
 import { MigrateOptionsSchema, type MigrationRunOptions } from './options.js';
+import { withLibrary } from './sources.js';
 import { readApplied } from './tracking-table.js';
 
 /**
@@ -11,13 +11,8 @@ import { readApplied } from './tracking-table.js';
  *
  * @example
  * ```ts
- * import {
- *   carebaseMigrations,
- *   fileMigrations,
- *   migrationStatus,
- *   type SourceStatus,
- * } from 'carebase/migration';
- * const sources = [carebaseMigrations, fileMigrations('./migrations', { namespace: 'app' })];
+ * import { fileMigrations, migrationStatus, type SourceStatus } from 'carebase/migration';
+ * const sources = [fileMigrations('./migrations', { namespace: 'app' })]; // carebase's own come first
  * const statuses: SourceStatus[] = await migrationStatus(cb.db, { sources });
  * for (const s of statuses) {
  *   console.log(
@@ -39,8 +34,8 @@ export interface SourceStatus {
 }
 
 /**
- * Reports, per source, which migrations are applied, pending, changed since applied, or missing
- * from the source. Reads only; takes no lock and creates nothing (a database never migrated
+ * Reports, per source (carebase's own first, then `sources`, unless `includeLibrary` is false),
+ * which migrations are applied, pending, changed since applied, or missing from the source. Reads only; takes no lock and creates nothing (a database never migrated
  * reports everything pending).
  *
  * Throws `ValidationError` for bad options, a `ConnectionError` when the database is unreachable.
@@ -54,10 +49,10 @@ export interface SourceStatus {
  */
 export async function migrationStatus<DB>(
   target: MigrationTarget<DB>,
-  options: Pick<MigrationRunOptions, 'sources' | 'schema'> = {},
+  options: Pick<MigrationRunOptions, 'sources' | 'includeLibrary' | 'schema'> = {},
 ): Promise<SourceStatus[]> {
   parseInput(MigrateOptionsSchema, options, 'migration status options');
-  const sources = options.sources ?? [carebaseMigrations];
+  const sources = withLibrary(options.sources, options.includeLibrary);
   const schema = options.schema ?? 'carebase';
   const loaded = await Promise.all(
     sources.map(async (source) => ({ source, definitions: await loadSorted(source) })),

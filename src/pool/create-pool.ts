@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { CarebaseOptions } from '../config/options.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
 import { DriverErrorSummary } from '../errors/map-error.js';
+import { carebaseClientClass } from './carebase-client.js';
 
 /**
  * `pg.Pool` settings derived from a resolved configuration. Exposed for adapters and tests.
@@ -39,6 +40,9 @@ export function poolConfigFrom(config: ResolvedConfig): pg.PoolConfig {
     idleTimeoutMillis: pool.idleTimeoutMs,
     maxLifetimeSeconds: Math.ceil(pool.maxLifetimeMs / 1000),
     application_name: pool.applicationName,
+    // Watched from construction: an `error` listener for the client's whole life, and failed
+    // connection attempts marked with how far they got (for `ConnectionError.reason`).
+    Client: carebaseClientClass(config.logger) as unknown as NonNullable<pg.PoolConfig['Client']>,
   };
   // A function, not the string: pg calls it per connection and never prints it.
   if (password !== undefined) settings.password = () => password.reveal();
@@ -52,8 +56,9 @@ export function poolConfigFrom(config: ResolvedConfig): pg.PoolConfig {
  * `statement_timeout`, `application_name` and SSL (`disable | require | verify-full` with a CA).
  *
  * The password is handed to pg as a function, so it appears in no printed form of the pool.
- * Errors of idle connections (a restarted server, a terminated backend) are logged at `warn`
- * and the connection is dropped; they never crash the process.
+ * Every client has an `error` listener for its whole life (opening, idle, checked out). Errors of
+ * idle connections (a restarted server, a terminated backend) are logged at `warn` and the
+ * connection is dropped; they never crash the process.
  *
  * Throws `InvalidConfigurationError` for invalid options.
  *

@@ -11,7 +11,7 @@ import type { CarebaseDatabase } from '../schema/database.js';
  * import type { HealthReport } from 'carebase';
  * app.get('/healthz', async (_req, res) => {
  *   const report: HealthReport = await cb.health();
- *   // 503 while the server is unreachable or a library migration is pending.
+ *   // 503 while the server is unreachable or a migration is pending.
  *   res
  *     .status(report.ok ? 200 : 503)
  *     .json({ ok: report.ok, latencyMs: report.latencyMs, error: report.error?.code });
@@ -19,7 +19,7 @@ import type { CarebaseDatabase } from '../schema/database.js';
  * ```
  */
 export interface HealthReport {
-  /** True when the database answered and no library migration is pending. */
+  /** True when the database answered and no migration (carebase's or a configured host source's) is pending. */
   readonly ok: boolean;
   /** Round-trip time of a trivial query, in milliseconds (including waiting for a connection). */
   readonly latencyMs: number;
@@ -27,7 +27,10 @@ export interface HealthReport {
   readonly serverVersion: string | undefined;
   /** Connection counts of the pool at the time of the check. */
   readonly pool: { readonly total: number; readonly idle: number; readonly waiting: number };
-  /** Library migrations not yet applied; undefined when it could not be determined. */
+  /**
+   * Migrations not yet applied: carebase's own and those of the instance's `migrations.sources`;
+   * undefined when it could not be determined.
+   */
   readonly pendingMigrations: number | undefined;
   /** The error code when `ok` is false because a check failed. */
   readonly error?: { readonly code: string; readonly message: string };

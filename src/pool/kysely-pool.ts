@@ -1,72 +1,10 @@
-import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import type { PostgresPool } from 'kysely';
 import type pg from 'pg';
 import { ClosedError } from '../errors/errors.js';
-import {
-  markConnectionLoss,
-  markPoolEnded,
-  markPoolWaitTimeout,
-  toCarebaseError,
-} from '../errors/map-error.js';
+import { checkoutClient } from './checkout.js';
+import { watchClient } from './client-watch.js';
+import { PooledConnection } from './pooled-connection.js';
 import type { PreparedStatements } from './prepared-statements.js';
-
-/**
- * A plain `Error` from pg's client (not a `DatabaseError`, not a `TypeError` from a bad value)
- * means the connection itself failed: pg raises those for terminated or unusable connections.
- */
-function isConnectionLevelFailure(error: unknown): boolean {
-  return error instanceof Error && error.constructor === Error && !('severity' in error);
-}
-
-class CarebasePoolClient implements PostgresPoolClient {
-  readonly #client: pg.PoolClient;
-  readonly #prepared: PreparedStatements;
-  /** Set when a query failed because the connection died; release() then destroys it. */
-  #broken = false;
-
-  constructor(client: pg.PoolClient, prepared: PreparedStatements) {
-    this.#client = client;
-    this.#prepared = prepared;
-  }
-
-  /** The backend pid (0 until known), used by Kysely to cancel a running query. */
-  get processID(): number {
-    return (this.#client as unknown as { processID?: number }).processID ?? 0;
-  }
-
-  query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
-  query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
-  query<R>(
-    sqlOrCursor: string | PostgresCursor<R>,
-    parameters?: ReadonlyArray<unknown>,
-  ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
-    if (typeof sqlOrCursor !== 'string') {
-      return this.#client.query(sqlOrCursor as unknown as pg.Submittable) as unknown as PostgresCursor<R>;
-    }
-    return this.#run<R>(sqlOrCursor, parameters ?? []);
-  }
-
-  async #run<R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
-    const name = this.#prepared.nameOf(text);
-    try {
-      const config: pg.QueryConfig = { text, values: values as unknown[] };
-      if (name !== undefined) config.name = name;
-      return (await this.#client.query(config)) as unknown as PostgresQueryResult<R>;
-    } catch (error) {
-      if (isConnectionLevelFailure(error)) markConnectionLoss(error);
-      const mapped = toCarebaseError(error);
-      // A terminated backend answers with an error (57P01) before its socket closes; without this
-      // the connection could go back to the pool and fail the next caller.
-      if (mapped.code === 'CONNECTION_FAILED') this.#broken = true;
-      throw mapped;
-    }
-  }
-
-  release(destroy?: boolean): void {
-    const broken = this.#broken;
-    this.#broken = false;
-    this.#client.release(destroy === true || broken ? true : undefined);
-  }
-}
 
 /**
  * Adapts a `pg.Pool` for Kysely's `PostgresDialect`: every error leaving the driver becomes a
@@ -77,7 +15,11 @@ export class CarebaseKyselyPool implements PostgresPool {
   readonly #pool: pg.Pool;
   readonly #prepared: PreparedStatements;
   readonly #endPool: boolean;
-  readonly #wrappers = new WeakMap<pg.PoolClient, CarebasePoolClient>();
+  readonly #wrappers = new WeakMap<pg.PoolClient, PooledConnection>();
+  #controlClient: NonNullable<PostgresPool['Client']> | undefined;
+  /** Connections of a pool this adapter ends, until their sockets have closed. */
+  readonly #live = new Set<object>();
+  #allClosed: (() => void) | undefined;
   #closed = false;
 
   /**
@@ -89,15 +31,35 @@ export class CarebaseKyselyPool implements PostgresPool {
     this.#pool = pool;
     this.#prepared = prepared;
     this.#endPool = endPool;
+    if (endPool) {
+      pool.on('connect', (client) => this.#live.add(client));
+      // pg-pool emits 'remove' once the client's socket has closed.
+      pool.on('remove', (client) => {
+        this.#live.delete(client);
+        if (this.#live.size === 0) this.#allClosed?.();
+      });
+    }
   }
 
   get options(): object {
     return this.#pool.options;
   }
 
-  /** pg's client class, used by Kysely for a control connection that cancels queries. */
+  /**
+   * pg's client class, used by Kysely for a control connection that cancels queries: watched from
+   * construction, like every client carebase makes.
+   */
   get Client(): NonNullable<PostgresPool['Client']> {
-    return (this.#pool as unknown as { Client: NonNullable<PostgresPool['Client']> }).Client;
+    if (this.#controlClient === undefined) {
+      const Base = (this.#pool as unknown as { Client: typeof pg.Client }).Client;
+      this.#controlClient = class WatchedControlClient extends Base {
+        constructor(config?: string | pg.ClientConfig) {
+          super(config);
+          watchClient(this);
+        }
+      } as unknown as NonNullable<PostgresPool['Client']>;
+    }
+    return this.#controlClient;
   }
 
   /** True once `end()` ran or the underlying pool was ended. */
@@ -105,31 +67,35 @@ export class CarebaseKyselyPool implements PostgresPool {
     return this.#closed || this.#pool.ended || this.#pool.ending;
   }
 
-  async connect(): Promise<PostgresPoolClient> {
+  /**
+   * Checks out a connection (see `checkoutClient` for the error codes). Release it exactly once.
+   */
+  async connect(): Promise<PooledConnection> {
     if (this.closed) throw new ClosedError();
-    const pool = this.#pool;
-    const max = pool.options.max ?? 10;
-    const willWait = pool.idleCount === 0 && pool.totalCount >= max;
-    try {
-      const client = await pool.connect();
-      // One wrapper per pg client, so Kysely's per-connection cache hits on reuse.
-      let wrapper = this.#wrappers.get(client);
-      if (wrapper === undefined) {
-        wrapper = new CarebasePoolClient(client, this.#prepared);
-        this.#wrappers.set(client, wrapper);
-      }
-      return wrapper;
-    } catch (error) {
-      if (pool.ending || pool.ended) markPoolEnded(error);
-      else if (willWait) markPoolWaitTimeout(error, pool.options.connectionTimeoutMillis ?? 0);
-      else if (isConnectionLevelFailure(error)) markConnectionLoss(error);
-      throw toCarebaseError(error);
+    const client = await checkoutClient(this.#pool);
+    // One wrapper per pg client, so Kysely's per-connection cache hits on reuse.
+    let wrapper = this.#wrappers.get(client);
+    if (wrapper === undefined) {
+      wrapper = new PooledConnection(client, this.#prepared);
+      this.#wrappers.set(client, wrapper);
     }
+    return wrapper;
   }
 
+  /**
+   * Refuses new work, and when the pool is carebase's own, ends it: waits for checked-out
+   * connections to be released, then for every connection's socket to close (pg-pool's `end()`
+   * resolves before that), so no handle outlives it.
+   */
   async end(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#endPool && !this.#pool.ended && !this.#pool.ending) await this.#pool.end();
+    if (!this.#endPool) return;
+    if (!this.#pool.ended && !this.#pool.ending) await this.#pool.end();
+    if (this.#live.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.#allClosed = resolve;
+      });
+    }
   }
 }

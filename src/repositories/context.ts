@@ -3,6 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
+import type { CarebaseKyselyPool } from '../pool/kysely-pool.js';
 import type { PreparedStatements } from '../pool/prepared-statements.js';
 import { runTransaction, type TransactionOptions } from '../pool/transaction.js';
 import type { CarebaseDatabase } from '../schema/database.js';
@@ -98,20 +99,33 @@ export class CarebaseRuntime {
   readonly pool: pg.Pool;
   /** The instance's one prepared-statement cache. */
   readonly prepared: PreparedStatements;
+  /**
+   * Where every pooled connection is checked out (Kysely's, and the fast paths' own: prepared
+   * statements, COPY, cursors), so each gets the same error listener, error mapping and discard.
+   */
+  readonly connections: CarebaseKyselyPool;
   /** The root Kysely instance, scoped to the carebase schema. */
   readonly db: Kysely<CarebaseDatabase>;
   readonly #states = new Map<RuntimeState<unknown>, unknown>();
+  #closing = false;
 
   constructor(parts: {
     readonly config: ResolvedConfig;
     readonly pool: pg.Pool;
     readonly prepared: PreparedStatements;
+    readonly connections: CarebaseKyselyPool;
     readonly db: Kysely<CarebaseDatabase>;
   }) {
     this.config = parts.config;
     this.pool = parts.pool;
     this.prepared = parts.prepared;
+    this.connections = parts.connections;
     this.db = parts.db;
+  }
+
+  /** True once the close hook started: background work schedules nothing new. */
+  get closing(): boolean {
+    return this.#closing;
   }
 
   /** This instance's value of `state`, created on first use. */
@@ -127,6 +141,7 @@ export class CarebaseRuntime {
    * pool ends. Never rejects: a failing close is logged at `warn` (its error code only).
    */
   async close(): Promise<void> {
+    this.#closing = true;
     const closing = [...this.#states].flatMap(([state, value]) =>
       isCloseable(value) ? [{ name: state.name, done: Promise.resolve().then(() => value.close()) }] : [],
     );

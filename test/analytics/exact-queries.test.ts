@@ -1,7 +1,7 @@
-import { type Carebase, createCarebase } from 'carebase';
+import type { Carebase } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MigratedDatabase, migratedDatabase } from '../support/database.js';
 
 /** Deterministic PRNG so a failure can be reproduced. */
 function mulberry32(seed: number): () => number {
@@ -42,24 +42,20 @@ function randomEvents(count: number, spanMs: number) {
 }
 
 const events = sql.id('carebase', 'analytics_events');
-let database: MigratedDatabase;
+let database: TestDatabase;
 let cb: Carebase;
 
 beforeAll(async () => {
-  database = await migratedDatabase();
-  cb = createCarebase({
-    connectionString: database.url,
-    clock: { now: () => NOW },
-    analytics: { autoRefreshIntervalMs: 0, rollupSettleMs: 0 },
+  database = await createTestDatabase({
+    carebase: { clock: { now: () => NOW }, analytics: { autoRefreshIntervalMs: 0, rollupSettleMs: 0 } },
   });
-  await cb.migrate();
+  cb = database.db;
   // 14 months of random events, through the bulk path.
   const { inserted } = await cb.analytics.trackMany(randomEvents(24_000, 426 * DAY));
   expect(inserted).toBe(24_000);
 });
 
 afterAll(async () => {
-  await cb?.close();
   await database?.drop();
 });
 

@@ -1,13 +1,13 @@
 import { type Carebase, createCarebase, isCarebaseError, ValidationError } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type MigratedDatabase, migratedDatabase } from '../support/database.js';
 
 const NOW = new Date('2026-11-20T15:37:12Z');
 const USER = '2b0a0c1e-6a4f-4b52-9a51-3f2a3d9e0c11';
 const events = sql.id('carebase', 'analytics_events');
 
-let database: MigratedDatabase;
+let database: TestDatabase;
 let cb: Carebase;
 
 async function count(): Promise<number> {
@@ -27,21 +27,17 @@ function bulk(n: number, base = NOW.getTime() - 3_600_000) {
 }
 
 beforeAll(async () => {
-  database = await migratedDatabase();
-  cb = createCarebase({
-    connectionString: database.url,
-    clock: { now: () => NOW },
-    analytics: { autoRefreshIntervalMs: 0, maxDataBytes: 256 },
+  database = await createTestDatabase({
+    carebase: { clock: { now: () => NOW }, analytics: { autoRefreshIntervalMs: 0, maxDataBytes: 256 } },
   });
-  await cb.migrate();
+  cb = database.db;
 });
 
 beforeEach(async () => {
-  await sql`delete from ${events}`.execute(cb.db); // as the app role: no TRUNCATE
+  await sql`truncate ${events}`.execute(cb.db);
 });
 
 afterAll(async () => {
-  await cb?.close();
   await database?.drop();
 });
 

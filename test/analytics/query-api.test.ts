@@ -1,12 +1,12 @@
 import { createCarebase, isCarebaseError, ValidationError } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MigratedDatabase, migratedDatabase } from '../support/database.js';
 
-let database: MigratedDatabase;
+let database: TestDatabase;
 
 beforeAll(async () => {
-  database = await migratedDatabase();
+  database = await createTestDatabase();
 });
 
 afterAll(async () => {
@@ -22,7 +22,6 @@ describe('analytics query API', () => {
       connectionString: database.url,
       analytics: { autoRefreshIntervalMs: 0 },
     });
-    await cb.migrate();
     const attempts = [
       cb.analytics.summary({ from: to, to: from }),
       cb.analytics.summary({ from, to, userId: 'nope' }),
@@ -45,7 +44,6 @@ describe('analytics query API', () => {
       connectionString: database.url,
       analytics: { autoRefreshIntervalMs: 1 },
     });
-    await cb.migrate();
     const user = '00000000-0000-4000-8000-000000000042';
     await cb.analytics.trackMany(
       Array.from({ length: 50 }, (_, i) => ({

@@ -1,4 +1,5 @@
-import { type Carebase, createCarebase } from 'carebase';
+import type { Carebase } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Internal: hosts reach these through cb.users.exportData / cb.users.erase.
@@ -6,26 +7,21 @@ import {
   eraseAnalyticsForUser,
   exportAnalyticsForUser,
 } from '../../src/repositories/analytics/data-subject.js';
-import { type MigratedDatabase, migratedDatabase } from '../support/database.js';
 
 const NOW = new Date('2026-11-20T15:37:12Z');
 const USER = '2b0a0c1e-6a4f-4b52-9a51-3f2a3d9e0c11';
 const events = sql.id('carebase', 'analytics_events');
-let database: MigratedDatabase;
+let database: TestDatabase;
 let cb: Carebase;
 
 beforeAll(async () => {
-  database = await migratedDatabase();
-  cb = createCarebase({
-    connectionString: database.url,
-    clock: { now: () => NOW },
-    analytics: { autoRefreshIntervalMs: 0, rollupSettleMs: 0 },
+  database = await createTestDatabase({
+    carebase: { clock: { now: () => NOW }, analytics: { autoRefreshIntervalMs: 0, rollupSettleMs: 0 } },
   });
-  await cb.migrate();
+  cb = database.db;
 });
 
 afterAll(async () => {
-  await cb?.close();
   await database?.drop();
 });
 

@@ -3,7 +3,7 @@ import { isCarebaseError } from 'carebase';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditFixture, auditFixture } from './setup.js';
+import { type AuditFixture, auditFixture } from '../support/audit.js';
 
 let f: AuditFixture;
 

@@ -1,7 +1,6 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditCommand } from '../../src/cli/commands/audit.js';
-import { type AuditFixture, auditFixture } from './setup.js';
+import { baseEnv, built, carebase } from '../cli/bin.js';
+import { type AuditFixture, auditFixture } from '../support/audit.js';
 
 let f: AuditFixture;
 
@@ -14,41 +13,34 @@ afterAll(async () => {
   await f?.close();
 });
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  const code = await auditCommand(argv, {
-    stdout,
-    stderr,
-    isTTY: false,
-    env: { DATABASE_URL: f.database.url },
-  });
-  return { code, out, err };
-}
+const env = () => ({ ...baseEnv(), DATABASE_URL: f.database.url });
 
-describe('carebase audit verify', () => {
-  it('exits 0 on an intact log', async () => {
-    const { code, out } = await run(['verify']);
-    expect(code).toBe(0);
-    expect(out).toMatch(/ok: \d+ entries verified/);
+describe.skipIf(!built)('carebase audit verify (the built bin)', { timeout: 60_000 }, () => {
+  it('exits 0 on an intact log, with --json too, and takes --url (without a password)', async () => {
+    const text = await carebase(['audit', 'verify'], { env: env() });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/ok: \d+ entries verified/);
+    const json = await carebase(['audit', 'verify', '--json', '--url', f.database.url], { env: baseEnv() });
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, checked: 3 });
   });
 
   it('exits 1 and prints the first bad id when tampered', async () => {
     const { rows } = await f.admin('select min(id)::text as id from audit_log');
     const id = String(rows[0]?.id);
     await f.tamper(`update audit_log set resource_type = 'forged' where id = $1`, [id]);
-    const { code, out } = await run(['verify', '--from', '2000-01-01']);
-    expect(code).toBe(1);
-    expect(out).toContain(`first bad entry id ${id} (entry_altered)`);
+    const run = await carebase(['audit', 'verify', '--from', '2000-01-01'], { env: env() });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`first bad entry id ${id} (entry_altered)`);
+    const json = await carebase(['audit', 'verify', '--json'], { env: env() });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, firstBadId: id, reason: 'entry_altered' });
   });
 
-  it('exits 2 on usage errors', async () => {
-    expect((await run(['frobnicate'])).code).toBe(2);
-    expect((await run(['verify', '--from', 'yesterday-ish'])).code).toBe(2);
-    expect((await run(['--help'])).code).toBe(0);
+  it('exits 2 on usage errors, and help goes to stdout', async () => {
+    expect((await carebase(['audit', 'frobnicate'], { env: env() })).code).toBe(2);
+    expect((await carebase(['audit', 'verify', '--from', 'yesterday-ish'], { env: env() })).code).toBe(2);
+    const help = await carebase(['audit', 'verify', '--help']);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
   });
 });

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditFixture, auditFixture } from './setup.js';
+import { type AuditFixture, auditFixture } from '../support/audit.js';
 
 /**
  * cb.audit.export() in constant memory, measured honestly: in a child process that does nothing

@@ -1,7 +1,7 @@
 import { text } from 'node:stream/consumers';
 import { ValidationError } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditFixture, auditFixture } from './setup.js';
+import { type AuditFixture, auditFixture } from '../support/audit.js';
 
 let f: AuditFixture;
 const from = new Date(Date.now() - 3_600_000);

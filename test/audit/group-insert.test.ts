@@ -1,6 +1,6 @@
 import { isCarebaseError } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditFixture, auditFixture } from './setup.js';
+import { type AuditFixture, auditFixture } from '../support/audit.js';
 
 /**
  * cb.audit.log() outside a transaction groups concurrent entries into one statement. With

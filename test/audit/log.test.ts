@@ -1,6 +1,6 @@
 import { isCarebaseError, ValidationError } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditFixture, auditFixture } from './setup.js';
+import { type AuditFixture, auditFixture } from '../support/audit.js';
 
 let f: AuditFixture;
 const userId = '0b8f5e5e-8a4c-4e43-9c3f-2f1f3c9a7d11';

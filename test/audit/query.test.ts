@@ -1,6 +1,6 @@
 import { ValidationError } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditFixture, auditFixture } from './setup.js';
+import { type AuditFixture, auditFixture } from '../support/audit.js';
 
 let f: AuditFixture;
 const alice = '11111111-1111-4111-8111-111111111111';

@@ -1,6 +1,6 @@
 import { createCarebase, isCarebaseError } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditFixture, auditFixture } from './setup.js';
+import { type AuditFixture, auditFixture } from '../support/audit.js';
 
 let f: AuditFixture;
 const DAY = 86_400_000;

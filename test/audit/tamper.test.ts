@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditFixture, auditFixture } from './setup.js';
+import { type AuditFixture, auditFixture } from '../support/audit.js';
 
 let f: AuditFixture;
 

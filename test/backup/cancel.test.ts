@@ -3,17 +3,17 @@ import { readdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { isCarebaseError } from 'carebase';
 import { createBackup, listBackups } from 'carebase/backup';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { tempDir } from './fixture.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithPgDump, tempDir } from '../support/backup.js';
 
 const run = promisify(execFile);
-let database: ScratchDatabase;
+let database: TestDatabase;
 let dir: { path: string; remove(): Promise<void> };
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   dir = await tempDir();
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
@@ -35,7 +35,7 @@ async function pgDumpsWriting(into: string): Promise<string[]> {
   return stdout.split('\n').filter((line) => line.includes('pg_dump') && line.includes(into));
 }
 
-describe('cancelling a backup', { timeout: 180_000 }, () => {
+describeWithPgDump('cancelling a backup', { timeout: 180_000 }, () => {
   it('kills pg_dump and leaves no file that listBackups reports as good', async () => {
     const controller = new AbortController();
     let sawBytes = false;

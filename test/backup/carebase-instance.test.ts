@@ -2,15 +2,15 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCarebase, isCarebaseError } from 'carebase';
 import { createBackup, listBackups } from 'carebase/backup';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { tempDir } from './fixture.js';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithPgDump, tempDir } from '../support/backup.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let dir: { path: string; remove(): Promise<void> };
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   dir = await tempDir();
 });
 
@@ -19,7 +19,7 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-describe('cb.backups', { timeout: 180_000 }, () => {
+describeWithPgDump('cb.backups', { timeout: 180_000 }, () => {
   it('creates, lists, verifies and prunes in the instance backupDir, with its schema version', async () => {
     await using cb = createCarebase({
       connectionString: database.url,

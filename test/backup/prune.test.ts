@@ -2,17 +2,17 @@ import { open, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isCarebaseError } from 'carebase';
 import { type BackupResult, createBackup, listBackups, pruneBackups } from 'carebase/backup';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { tempDir } from './fixture.js';
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { describeWithPgDump, tempDir } from '../support/backup.js';
 
 const DAY = 86_400_000;
-let database: ScratchDatabase;
+let database: TestDatabase;
 let dir: { path: string; remove(): Promise<void> };
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   await client.query('create table t (id int); insert into t select generate_series(1, 100)');
@@ -44,7 +44,7 @@ async function corrupt(path: string): Promise<void> {
   await handle.close();
 }
 
-describe('pruneBackups', { timeout: 180_000 }, () => {
+describeWithPgDump('pruneBackups', { timeout: 180_000 }, () => {
   it('keeps the newest verified backup even when every backup is older than maxAgeDays', async () => {
     await backupAged('a', 60);
     await backupAged('b', 50);

@@ -1,11 +1,12 @@
 import { isCarebaseError } from 'carebase';
 import { createBackup, dropPreviousDatabase, restoreBackup } from 'carebase/backup';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminQuery, type ScratchDatabase, scratchDatabase, urlFor } from '../support/database.js';
-import { tempDir } from './fixture.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithPgDump, tempDir } from '../support/backup.js';
+import { adminQuery, urlFor } from '../support/database.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let dir: { path: string; remove(): Promise<void> };
 const created: string[] = [];
 
@@ -28,7 +29,7 @@ async function databasesLike(prefix: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   dir = await tempDir();
   await query(
     "create table items (id int primary key, label text); insert into items values (1, 'one'), (2, 'two')",
@@ -41,7 +42,7 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-describe("restoreBackup({ mode: 'replace' })", { timeout: 180_000 }, () => {
+describeWithPgDump("restoreBackup({ mode: 'replace' })", { timeout: 180_000 }, () => {
   it('refuses while the live database has sessions, then swaps in by rename when told to terminate them', async () => {
     const backup = await createBackup({ connectionString: database.url, dir: dir.path });
     await query("update items set label = 'changed'; insert into items values (3, 'three')");

@@ -4,8 +4,15 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { inspect, promisify } from 'node:util';
 import { createCarebase, isCarebaseError, type Logger } from 'carebase';
 import { createBackup, listBackups, restoreBackup, verifyBackup } from 'carebase/backup';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PasswordDatabase, POPULATE_SQL, passwordDatabase, tableChecksums, tempDir } from './fixture.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  describeWithPgDump,
+  type PasswordDatabase,
+  POPULATE_SQL,
+  passwordDatabase,
+  tableChecksums,
+  tempDir,
+} from '../support/backup.js';
 
 const run = promisify(execFile);
 
@@ -33,7 +40,7 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-describe('backup -> modify -> restore into a new database', { timeout: 180_000 }, () => {
+describeWithPgDump('backup -> modify -> restore into a new database', { timeout: 180_000 }, () => {
   it('reproduces every table exactly as it was at backup time, without ever exposing the password', async () => {
     const before = await tableChecksums(db, db.name);
     expect(Object.keys(before)).toEqual(

@@ -1,15 +1,16 @@
 import { isCarebaseError, type Logger } from 'carebase';
 import { listBackups, type ScheduledRun, scheduleBackups } from 'carebase/backup';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase, urlFor } from '../support/database.js';
-import { tempDir } from './fixture.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithPgDump, tempDir } from '../support/backup.js';
+import { urlFor } from '../support/database.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let dir: { path: string; remove(): Promise<void> };
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   dir = await tempDir();
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
@@ -41,7 +42,7 @@ const until = async (condition: () => boolean, ms = 90_000): Promise<void> => {
   }
 };
 
-describe('scheduleBackups', { timeout: 180_000 }, () => {
+describeWithPgDump('scheduleBackups', { timeout: 180_000 }, () => {
   it('runs on its interval, never overlaps, prunes, and stops', async () => {
     const runs: ScheduledRun[] = [];
     const finishedAt: number[] = [];

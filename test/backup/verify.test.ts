@@ -1,16 +1,17 @@
 import { copyFile, open, readFile, writeFile } from 'node:fs/promises';
 import { isCarebaseError } from 'carebase';
 import { type BackupResult, createBackup, listBackups, restoreBackup, verifyBackup } from 'carebase/backup';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminQuery, type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { tempDir } from './fixture.js';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithPgDump, pgDumpMissing, tempDir } from '../support/backup.js';
+import { adminQuery } from '../support/database.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let dir: { path: string; remove(): Promise<void> };
 let backup: BackupResult;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   dir = await tempDir();
   const pg = await import('pg');
   const client = new pg.default.Client({ connectionString: database.url });
@@ -19,6 +20,7 @@ beforeAll(async () => {
     'create table notes (id int primary key, body text); insert into notes select i, repeat(md5(i::text), 4) from generate_series(1, 20000) i',
   );
   await client.end();
+  if (pgDumpMissing !== undefined) return;
   backup = await createBackup({ connectionString: database.url, dir: dir.path, name: 'original' });
 });
 
@@ -55,7 +57,7 @@ async function restoredDatabases(): Promise<string[]> {
   return rows.map((row) => row.datname);
 }
 
-describe('verifyBackup', { timeout: 180_000 }, () => {
+describeWithPgDump('verifyBackup', { timeout: 180_000 }, () => {
   it('passes an intact archive, with a trial restore', async () => {
     const result = await verifyBackup(backup.path, { connectionString: database.url, trialRestore: true });
     expect(result.ok).toBe(true);

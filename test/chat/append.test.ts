@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError, ValidationError } from 'carebase';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatFixture, chatFixture } from './setup.js';
+import { type ChatFixture, chatFixture } from '../support/chat.js';
 
 let f: ChatFixture;
 

@@ -1,6 +1,7 @@
 import { type Conversation, createCarebase, NotFoundError, ValidationError } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatFixture, chatFixture } from './setup.js';
+import { type ChatFixture, chatFixture } from '../support/chat.js';
+import { migrateSchemaForApp } from '../support/database.js';
 
 let f: ChatFixture;
 let now = new Date('2026-03-01T08:00:00.000Z');
@@ -122,7 +123,7 @@ describe('conversations', () => {
   });
 
   it('works in a non-default schema', async () => {
-    await f.database.migrateSchema('chat_alt');
+    await migrateSchemaForApp(f.database, 'chat_alt');
     await using other = createCarebase({ connectionString: f.database.url, schema: 'chat_alt' });
     const row = await other.db
       .insertInto('users')

@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { ValidationError } from 'carebase';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importChatCommand } from '../../src/cli/commands/import-chat.js';
-import { type ChatFixture, chatFixture } from './setup.js';
+import { baseEnv, built, carebase } from '../cli/bin.js';
+import { type ChatFixture, chatFixture } from '../support/chat.js';
 
 let f: ChatFixture;
 const dir = mkdtempSync(join(tmpdir(), 'carebase-chat-import-'));
@@ -26,17 +25,6 @@ async function messageCount(): Promise<number> {
     .select(sql<number>`count(*)::int`.as('n'))
     .executeTakeFirstOrThrow();
   return row.n;
-}
-
-function sink(): Writable & { text: string } {
-  const stream = new Writable({
-    write(chunk, _encoding, callback) {
-      stream.text += String(chunk);
-      callback();
-    },
-  }) as Writable & { text: string };
-  stream.text = '';
-  return stream;
 }
 
 describe('cb.chat.importLegacyJson', () => {
@@ -134,8 +122,8 @@ describe('cb.chat.importLegacyJson', () => {
   });
 });
 
-describe('carebase import chat-json', () => {
-  it('imports a file, quiet without a TTY, and reports counts', async () => {
+describe.skipIf(!built)('carebase import chat-json (the built bin)', { timeout: 120_000 }, () => {
+  it('imports a file, quiet without a TTY, reports counts; a re-run adds nothing and exits 0', async () => {
     await f.user('cli_user');
     const path = join(dir, 'cli.json');
     writeFileSync(
@@ -144,38 +132,42 @@ describe('carebase import chat-json', () => {
         cli_user: Array.from({ length: 25 }, (_, i) => ({ role: 'user', content: `m${i}` })),
       }),
     );
-    const env = { DATABASE_URL: f.database.url };
-    const out = sink();
-    const err = sink();
-    expect(
-      await importChatCommand(['chat-json', path, '--json'], { stdout: out, stderr: err, isTTY: false, env }),
-    ).toBe(0);
-    expect(JSON.parse(out.text)).toMatchObject({ inserted: 25, alreadyPresent: 0 });
-    expect(err.text).toBe('');
-    const out2 = sink();
-    const tty = sink();
-    expect(
-      await importChatCommand(['chat-json', path], { stdout: out2, stderr: tty, isTTY: true, env }),
-    ).toBe(0);
-    expect(out2.text).toContain('imported 0 messages (25 already present)');
-    expect(tty.text).toContain('100% 25/25 messages');
+    const env = { ...baseEnv(), DATABASE_URL: f.database.url };
+    const first = await carebase(['import', 'chat-json', path, '--json'], { env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ ok: true, inserted: 25, alreadyPresent: 0 });
+    expect(first.stderr).toBe('');
+    const again = await carebase(['import', 'chat-json', path], { env });
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('imported 0 messages (25 already present)');
+    expect(again.stderr).toBe('');
+  });
+
+  it('exits 1 when nothing (or not everything) was imported, saying why', async () => {
+    const env = { ...baseEnv(), DATABASE_URL: f.database.url };
+    const missing = join(dir, 'missing.json');
+    writeFileSync(missing, JSON.stringify({ nobody_here: [{ role: 'user', content: 'x' }] }));
+    const run = await carebase(['import', 'chat-json', missing], { env });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(
+      'not imported: the messages of 1 user not found (use --create-missing-users): nobody_here',
+    );
+    const empty = join(dir, 'empty.json');
+    writeFileSync(empty, '{}');
+    const none = await carebase(['import', 'chat-json', empty, '--json'], { env });
+    expect(none.code).toBe(1);
+    expect(JSON.parse(none.stdout)).toMatchObject({ ok: false, inserted: 0 });
   });
 
   it('exits 2 on bad usage and 1 on a failure, without printing content', async () => {
-    const env = { DATABASE_URL: f.database.url };
-    expect(
-      await importChatCommand(['chat-json'], { stdout: sink(), stderr: sink(), isTTY: false, env }),
-    ).toBe(2);
-    expect(await importChatCommand(['--bogus'], { stdout: sink(), stderr: sink(), isTTY: false, env })).toBe(
-      2,
-    );
+    const env = { ...baseEnv(), DATABASE_URL: f.database.url };
+    expect((await carebase(['import', 'chat-json'], { env })).code).toBe(2);
+    expect((await carebase(['import', '--bogus'], { env })).code).toBe(2);
     const path = join(dir, 'bad.json');
     writeFileSync(path, JSON.stringify({ cli_user: [{ role: 'user', content: 'secret\u0000' }] }));
-    const err = sink();
-    expect(
-      await importChatCommand(['chat-json', path], { stdout: sink(), stderr: err, isTTY: false, env }),
-    ).toBe(1);
-    expect(err.text).toContain('VALIDATION_FAILED');
-    expect(err.text).not.toContain('secret');
+    const run = await carebase(['import', 'chat-json', path, '--json'], { env });
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    expect(run.stdout + run.stderr).not.toContain('secret');
   });
 });

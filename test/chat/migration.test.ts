@@ -2,7 +2,8 @@ import { createCarebase } from 'carebase';
 import { carebaseMigrations } from 'carebase/migration';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatFixture, chatFixture } from './setup.js';
+import { type ChatFixture, chatFixture } from '../support/chat.js';
+import { migrateSchemaForApp } from '../support/database.js';
 
 let f: ChatFixture;
 
@@ -61,7 +62,7 @@ describe('migration 0005_chat', () => {
       await sql.raw(migration?.up ?? '').execute(tx.db);
     });
     // The recreated tables are new objects: grant the app role on them again (idempotent).
-    await f.database.migrateSchema(f.cb.config.schema);
+    await migrateSchemaForApp(f.database, f.cb.config.schema);
     expect(await tables()).toEqual(['chat_messages', 'conversations']);
   });
 

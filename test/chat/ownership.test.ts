@@ -1,7 +1,7 @@
 import { ForbiddenError, NotFoundError } from 'carebase';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatFixture, chatFixture } from './setup.js';
+import { type ChatFixture, chatFixture } from '../support/chat.js';
 
 let f: ChatFixture;
 let alice: string;

@@ -2,7 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraseChatForUser, exportChatForUser } from '../../src/repositories/chat/data-subject.js';
-import { type ChatFixture, chatFixture } from './setup.js';
+import { type ChatFixture, chatFixture } from '../support/chat.js';
 
 let f: ChatFixture;
 let now = new Date('2025-01-01T00:00:00.000Z');

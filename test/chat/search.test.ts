@@ -1,6 +1,6 @@
 import { ValidationError } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatFixture, chatFixture } from './setup.js';
+import { type ChatFixture, chatFixture } from '../support/chat.js';
 
 let f: ChatFixture;
 let userId: string;

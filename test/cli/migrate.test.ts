@@ -1,206 +1,158 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
+import { baseEnv, built, carebase } from './bin.js';
 
-// End to end: spawns the built bin (dist/cli.js) as a user would run `npx carebase ...`.
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'dist', 'cli.js');
-const built = existsSync(cli);
+// carebase migrate, end to end on the built bin, on a populated database: nothing destructive
+// happens by default, and every down plan says what it drops with the rows there now.
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let work: string;
+const env = () => ({ ...baseEnv(), DATABASE_URL: database.url });
+const host = () => ['--dir', join(work, 'db'), '--namespace', 'app'];
+
+async function query<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    return (await client.query<R>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const counts = () =>
+  query<{ events: number; applied: number }>(
+    'select (select count(*)::int from carebase.analytics_events) as events, (select count(*)::int from carebase.schema_migrations) as applied',
+  );
 
 beforeAll(async () => {
-  database = await scratchDatabase();
-  work = mkdtempSync(join(tmpdir(), 'carebase-cli-'));
-});
+  database = await createTestDatabase();
+  await database.db.analytics.trackMany(
+    Array.from({ length: 10_000 }, (_, i) => ({ eventType: 'feature', eventName: `e${i % 7}` })),
+  );
+  work = mkdtempSync(join(tmpdir(), 'carebase-cli-migrate-'));
+  mkdirSync(join(work, 'db'));
+}, 120_000);
 
 afterAll(async () => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
   await database?.drop();
 });
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function carebase(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const clean = Object.fromEntries(
-      Object.entries(process.env).filter(([key]) => !key.startsWith('DB_') && key !== 'DATABASE_URL'),
-    );
-    const child = spawn(process.execPath, [cli, ...args], {
-      cwd: work,
-      env: { ...clean, DATABASE_URL: database.url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 180_000 }, () => {
+  it("down --steps 2 without a namespace refuses, says what carebase's own rollback would drop, and loses nothing", async () => {
+    const before = await counts();
+    expect(before[0]?.events).toBe(10_000);
+    for (const args of [
+      ['--steps', '2'],
+      ['--steps', '2', '--dry-run'],
+    ]) {
+      const run = await carebase(['migrate', 'down', ...args], { env: env() });
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain('migrate down needs --namespace');
+      expect(run.stderr).toContain('carebase/0006_analytics drops carebase.analytics_events (10000 rows)');
+    }
+    const refused = await carebase(['migrate', 'down', '--steps', '2', '--namespace', 'carebase'], {
+      env: env(),
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("refusing to roll back carebase's own migrations without --force");
+    expect(refused.stderr).toContain('carebase.analytics_events (10000 rows)');
+    expect(await counts()).toEqual(before);
   });
-}
 
-const host = ['--dir', 'db', '--namespace', 'app'];
-
-describe.skipIf(!built)(
-  'carebase migrate (skipped when dist/ is missing: npm run build)',
-  { timeout: 180_000 },
-  () => {
-    it('prints usage, and exits 2 on usage errors', async () => {
-      const help = await carebase(['--help']);
-      expect(help).toMatchObject({ code: 0, stderr: '' });
-      expect(help.stdout).toContain('migrate');
-      const unknown = await carebase(['frobnicate']);
-      expect(unknown.code).toBe(2);
-      expect(unknown.stderr).toContain('unknown command: frobnicate');
-      const cases = [
-        ['migrate'],
-        ['migrate', 'sideways'],
-        ['migrate', 'up', '--steps', '2'],
-        ['migrate', 'down', '--steps', 'two'],
-        ['migrate', 'up', '--bogus'],
-        ['migrate', 'up', '--dir', 'db'],
-        ['migrate', 'create'],
-        ['migrate', 'up', '--lock-timeout', 'soon'],
-        ['migrate', 'down', '--steps', '1', '--to', 'x'],
-      ];
-      const runs: Run[] = [];
-      // A few at a time: each spawn starts a Node process, and the machine is shared.
-      for (let i = 0; i < cases.length; i += 4) {
-        runs.push(...(await Promise.all(cases.slice(i, i + 4).map((args) => carebase(args)))));
+  it('every down plan lists the tables it drops with their row counts (dry run, text and JSON)', async () => {
+    const text = await carebase(['migrate', 'down', '--steps', '2', '--namespace', 'carebase', '--dry-run'], {
+      env: env(),
+    });
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/down\s+carebase\s+0007_analytics_dirty_race\s+yes\s+drops no table/);
+    expect(text.stdout).toMatch(
+      /down\s+carebase\s+0006_analytics\s+yes\s+drops carebase\.analytics_events \(10000 rows\)/,
+    );
+    const json = await carebase(
+      ['migrate', 'down', '--steps', '2', '--namespace', 'carebase', '--dry-run', '--json'],
+      { env: env() },
+    );
+    const plan = (
+      JSON.parse(json.stdout) as {
+        plan: { name: string; dataLoss: { action: string; table: string; rows: number }[] }[];
       }
-      for (const [index, run] of runs.entries()) {
-        expect(run.code, cases[index]?.join(' ')).toBe(2);
-        expect(run.stderr).toContain('Usage:');
-        expect(run.stderr).not.toMatch(/\n\s+at /);
-      }
+    ).plan;
+    expect(plan[1]?.dataLoss).toContainEqual({
+      action: 'drop table',
+      table: 'carebase.analytics_events',
+      rows: 10_000,
     });
+  });
 
-    it('create writes numbered files with a down section', async () => {
-      expect(await carebase(['migrate', 'create', 'add notes', '--dir', 'db'])).toMatchObject({
-        code: 0,
-        stdout: `created ${join('db', '0001_add_notes.sql')}\n`,
-      });
-      expect((await carebase(['migrate', 'create', 'seed-notes', '--dir', 'db'])).code).toBe(0);
-      expect(readdirSync(join(work, 'db'))).toEqual(['0001_add_notes.sql', '0002_seed_notes.sql']);
-      expect(readFileSync(join(work, 'db', '0001_add_notes.sql'), 'utf8')).toContain('-- carebase:down');
-      writeFileSync(
-        join(work, 'db', '0001_add_notes.sql'),
-        'create table notes (id int primary key, body text);\n-- carebase:down\ndrop table notes;\n',
-      );
-      writeFileSync(join(work, 'db', '0002_seed_notes.sql'), "insert into notes values (1, 'a');\n");
+  it('a host down that would drop rows needs --force; one that drops nothing does not', async () => {
+    writeFileSync(
+      join(work, 'db', '0001_notes.sql'),
+      'create table public.notes (id int);\ninsert into public.notes values (1), (2);\n-- carebase:down\ndrop table if exists public.notes;\n',
+    );
+    writeFileSync(
+      join(work, 'db', '0002_empty.sql'),
+      'create table public.empty_one (id int);\n-- carebase:down\ndrop table if exists public.empty_one;\n',
+    );
+    const up = await carebase(['migrate', 'up', ...host()], { env: env() });
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toContain('applied app/0002_empty');
+    const empty = await carebase(['migrate', 'down', ...host()], { env: env() });
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stdout).toContain('drops public.empty_one (0 rows)');
+    const refused = await carebase(['migrate', 'down', ...host()], { env: env() });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      'refusing to roll back without --force: it would lose data: app/0001_notes drops public.notes (2 rows)',
+    );
+    expect(await query('select count(*)::int as n from public.notes')).toEqual([{ n: 2 }]);
+    const forced = await carebase(['migrate', 'down', '--force', '--json', ...host()], { env: env() });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(JSON.parse(forced.stdout)).toMatchObject({
+      ok: true,
+      results: [{ name: '0001_notes', status: 'rolled-back' }],
     });
+  });
 
-    it('status shows a table (and JSON) of pending migrations; up --dry-run executes nothing', async () => {
-      const status = await carebase(['migrate', 'status', ...host]);
-      expect(status.code).toBe(0);
-      expect(status.stdout).toMatch(/namespace\s+migration\s+state\s+applied at/);
-      expect(status.stdout).toMatch(/app\s+0001_add_notes\s+pending/);
-      expect(status.stdout).toContain(', schema carebase');
-      const json = await carebase(['migrate', 'status', '--json', ...host]);
-      const statuses = JSON.parse(json.stdout) as { namespace: string; pending: string[] }[];
-      expect(statuses.map((entry) => entry.namespace)).toEqual(['carebase', 'app']);
-      expect(statuses[1]?.pending).toEqual(['0001_add_notes', '0002_seed_notes']);
-
-      const plan = await carebase(['migrate', 'up', '--dry-run', '--json', ...host]);
-      expect(plan.code).toBe(0);
-      const parsed = JSON.parse(plan.stdout) as { plan: { namespace: string; name: string }[]; results: [] };
-      expect(parsed.results).toEqual([]);
-      expect(parsed.plan.slice(-2).map((step) => step.name)).toEqual(['0001_add_notes', '0002_seed_notes']);
-      const upTo = await carebase([
-        'migrate',
-        'up',
-        '--dry-run',
-        '--json',
-        '--to',
-        'carebase/0001_foundation',
-        ...host,
-      ]);
-      expect((JSON.parse(upTo.stdout) as { plan: { name: string }[] }).plan.map((step) => step.name)).toEqual(
-        ['0001_foundation'],
-      );
-      const table = await carebase(['migrate', 'up', '--dry-run', ...host]);
-      expect(table.stdout).toMatch(/up\s+app\s+0002_seed_notes\s+yes\s+[0-9a-f]{12}/);
+  it('status, create and up --dry-run', async () => {
+    const created = await carebase(['migrate', 'create', 'add notes', '--dir', join(work, 'db')], {
+      env: env(),
+      cwd: work,
     });
+    expect(created).toMatchObject({ code: 0, stdout: `created ${join('db', '0003_add_notes.sql')}\n` });
+    expect(readFileSync(join(work, 'db', '0003_add_notes.sql'), 'utf8')).toContain('-- carebase:down');
+    writeFileSync(join(work, 'db', '0003_add_notes.sql'), 'create table public.more (id int);\n');
+    const status = await carebase(['migrate', 'status', ...host()], { env: env() });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/app\s+0001_notes\s+pending/);
+    const plan = await carebase(['migrate', 'up', '--dry-run', '--json', ...host()], { env: env() });
+    expect((JSON.parse(plan.stdout) as { plan: { name: string }[] }).plan.map((step) => step.name)).toEqual([
+      '0001_notes',
+      '0002_empty',
+      '0003_add_notes',
+    ]);
+    expect(readdirSync(join(work, 'db'))).toHaveLength(3);
+  });
 
-    it('up applies the library and the host folder; down rolls back, and refuses without a down section', async () => {
-      const up = await carebase(['migrate', 'up', ...host]);
-      expect(up.code, up.stderr).toBe(0);
-      expect(up.stdout).toMatch(/applied carebase\/0001_foundation \(\d+ ms\)/);
-      expect(up.stdout).toMatch(/applied app\/0002_seed_notes \(\d+ ms\)/);
-      expect((await carebase(['migrate', 'up', ...host])).stdout).toBe(
-        'nothing to apply: the database is up to date\n',
-      );
-
-      const refused = await carebase(['migrate', 'down', ...host]);
-      expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain(
-        'cannot roll back app/0002_seed_notes: it has no "-- carebase:down" section',
-      );
-      expect(refused.stderr).not.toMatch(/\n\s+at /);
-
-      writeFileSync(
-        join(work, 'db', '0002_seed_notes.sql'),
-        "insert into notes values (1, 'a');\n-- carebase:down\ndelete from notes;\n",
-      );
-      // Editing an applied migration is drift: named, exit 1.
-      const drift = await carebase(['migrate', 'up', ...host]);
-      expect(drift.code).toBe(1);
-      expect(drift.stderr).toContain('app/0002_seed_notes was edited after it was applied');
-      const status = await carebase(['migrate', 'status', ...host]);
-      expect(status.stdout).toMatch(/app\s+0002_seed_notes\s+changed/);
+  it('an unreachable database is a connection error: exit 2, no password, no stack', async () => {
+    const secret = 'Sup3rSecretPw';
+    const run = await carebase(['migrate', 'status'], {
+      env: { ...baseEnv(), DATABASE_URL: `postgres://alice:${secret}@127.0.0.1:1/nowhere` },
     });
-
-    it('down --steps N rolls back the host source, with JSON output', async () => {
-      writeFileSync(join(work, 'db', '0002_seed_notes.sql'), "insert into notes values (1, 'a');\n");
-      writeFileSync(
-        join(work, 'db', '0003_more.sql'),
-        'create table more (id int);\n-- carebase:down\ndrop table more;\n',
-      );
-      expect((await carebase(['migrate', 'up', ...host])).code).toBe(0);
-      const down = await carebase(['migrate', 'down', '--steps', '1', '--json', ...host]);
-      expect(down.code, down.stderr).toBe(0);
-      const result = JSON.parse(down.stdout) as { results: { name: string; status: string }[] };
-      expect(result.results).toMatchObject([{ name: '0003_more', status: 'rolled-back' }]);
-      const status = await carebase(['migrate', 'status', '--json', ...host]);
-      expect((JSON.parse(status.stdout) as { pending: string[] }[])[1]?.pending).toEqual(['0003_more']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/could not reach the server/);
+    expect(run.stdout + run.stderr).not.toContain(secret);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    const badEnv = await carebase(['migrate', 'status'], {
+      env: { ...baseEnv(), DB_HOST: 'localhost', DB_PORT: 'abc' },
     });
-
-    it('fails with exit 1 and no password or stack when the database is unreachable', async () => {
-      const secret = 'Sup3rSecretPw';
-      const [viaFlag, viaEnv, viaParts, badEnv] = await Promise.all([
-        carebase(['migrate', 'status', '--url', `postgres://alice:${secret}@127.0.0.1:1/nowhere`]),
-        carebase(['migrate', 'up'], { DATABASE_URL: `postgres://alice:${secret}@127.0.0.1:1/nowhere` }),
-        carebase(['migrate', 'up'], {
-          DATABASE_URL: '',
-          DB_HOST: '127.0.0.1',
-          DB_PORT: '1',
-          DB_USER: 'alice',
-          DB_PASSWORD: secret,
-        }),
-        carebase(['migrate', 'status'], { DB_PORT: 'abc' }),
-      ]);
-      for (const run of [viaFlag, viaEnv, viaParts]) {
-        expect(run.code).toBe(1);
-        expect(run.stderr).toMatch(/could not reach the server|connection/i);
-        expect(run.stdout + run.stderr).not.toContain(secret);
-        expect(run.stderr).not.toMatch(/\n\s+at /);
-      }
-      expect(badEnv?.code).toBe(2);
-      expect(badEnv?.stderr).toContain('DB_PORT');
-    });
-  },
-);
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toContain('DB_PORT');
+  });
+});

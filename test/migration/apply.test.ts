@@ -1,15 +1,15 @@
 import { carebaseMigrations, fileMigrations, migrate, migrationStatus } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { type MigrationFolder, migrationFolder } from './folder.js';
+import { type MigrationFolder, migrationFolder } from '../support/migration-folder.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let folder: MigrationFolder;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   folder = migrationFolder({
     '0001_notes.sql':
       'create table notes (id int primary key, body text not null);\n-- carebase:down\ndrop table notes;\n',
@@ -86,7 +86,7 @@ describe('migrate with the library and a host folder', () => {
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });
     try {
       folder.write('0003_more.sql', "insert into notes values (2, 'second');");
-      const { results } = await migrate(pool, { sources: [app()] });
+      const { results } = await migrate(pool, { sources: [app()], includeLibrary: false });
       expect(results.map((result) => result.name)).toEqual(['0003_more']);
       expect((await pool.query('select count(*)::int as n from notes')).rows).toEqual([{ n: 2 }]);
     } finally {
@@ -99,9 +99,9 @@ describe('migrate with the library and a host folder', () => {
     const db = new Kysely<Record<string, never>>({ dialect: new PostgresDialect({ pool }) });
     try {
       folder.write('0004_kysely.sql', "insert into notes values (3, 'third');");
-      const { results } = await migrate(db, { sources: [app()] });
+      const { results } = await migrate(db, { sources: [app()], includeLibrary: false });
       expect(results.map((result) => result.name)).toEqual(['0004_kysely']);
-      const [status] = await migrationStatus(db, { sources: [app()] });
+      const [status] = await migrationStatus(db, { sources: [app()], includeLibrary: false });
       expect(status?.pending).toEqual([]);
     } finally {
       await db.destroy();

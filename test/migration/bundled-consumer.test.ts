@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { carebaseMigrations } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
 
 // The packed package (npm pack of the built dist/), installed into a consumer, bundled by esbuild
 // into one file in a folder outside the repo with no migrations/ anywhere near it: migrate() must
@@ -17,10 +17,10 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const built = existsSync(join(root, 'dist', 'migration.js'));
 const consumer = join(root, 'test-artifacts', `bundle-${randomBytes(4).toString('hex')}`);
 let outDir: string;
-let database: ScratchDatabase;
+let database: TestDatabase;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   outDir = mkdtempSync(join(tmpdir(), 'carebase-bundle-'));
 });
 

@@ -1,15 +1,15 @@
 import { MigrationError } from 'carebase';
 import { fileMigrations, migrate, rollback } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { type MigrationFolder, migrationFolder } from './folder.js';
+import { type MigrationFolder, migrationFolder } from '../support/migration-folder.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let folder: MigrationFolder;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   folder = migrationFolder({
     '0001_tables.sql': 'create table numbers (n int primary key);\n-- carebase:down\ndrop table numbers;',
     '0002_backfill.mjs': [
@@ -51,7 +51,7 @@ async function count(): Promise<number> {
 
 describe('code migrations (.mjs, .ts) in a host folder', () => {
   it('run up(db) on the migration connection, in or outside a transaction', async () => {
-    const { plan, results } = await migrate(database.url, { sources: [app()] });
+    const { plan, results } = await migrate(database.url, { sources: [app()], includeLibrary: false });
     expect(plan.map((step) => [step.name, step.transaction])).toEqual([
       ['0001_tables', true],
       ['0002_backfill', true],
@@ -66,7 +66,9 @@ describe('code migrations (.mjs, .ts) in a host folder', () => {
       '0004_throws.mjs',
       "export async function up(db) { await db.query('insert into numbers values (99)'); throw new Error('boom'); }",
     );
-    const error = await migrate(database.url, { sources: [app()] }).catch((caught: unknown) => caught);
+    const error = await migrate(database.url, { sources: [app()], includeLibrary: false }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(MigrationError);
     expect((error as MigrationError).migration).toBe('0004_throws');
     expect((error as MigrationError).message).toContain('code migration 0004_throws threw Error');
@@ -83,11 +85,12 @@ describe('code migrations (.mjs, .ts) in a host folder', () => {
       'export const transaction = false;\nexport async function up() {}\nexport async function down() {}\n',
     );
     const logger = { debug() {}, info() {}, warn() {}, error() {} };
-    await rollback(database.url, {
-      source: fileMigrations(folder.dir, { namespace: 'app', onDrift: 'warn' }),
-      steps: 2,
-      logger,
-    });
+    const source = fileMigrations(folder.dir, { namespace: 'app', onDrift: 'warn' });
+    // A code migration's down cannot be read: rolling it back needs allowDataLoss.
+    await expect(rollback(database.url, { source, steps: 2, logger })).rejects.toThrow(
+      'app/0003_typed unknown effect (a code migration: its effect cannot be read)',
+    );
+    await rollback(database.url, { source, steps: 2, logger, allowDataLoss: true });
     expect(await count()).toBe(0);
   });
 });

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { carebaseMigrations } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { type MigrationFolder, migrationFolder } from './folder.js';
+import { type MigrationFolder, migrationFolder } from '../support/migration-folder.js';
 
 // Eight separate Node processes run the BUILT package's migrate() against one empty database at
 // once, with the library's migrations and a host folder holding CREATE INDEX CONCURRENTLY and
@@ -17,7 +17,7 @@ const distMigration = join(root, 'dist', 'migration.js');
 const built = existsSync(distMigration);
 const PROCESSES = 8;
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let folder: MigrationFolder;
 let scriptDir: string;
 
@@ -37,7 +37,7 @@ try {
 `;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   folder = migrationFolder({
     '0001_tables.sql': [
       "create type visit_kind as enum ('home');",

@@ -1,15 +1,15 @@
 import { MigrationError } from 'carebase';
 import { fileMigrations, migrate, migrationStatus } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { type MigrationFolder, migrationFolder } from './folder.js';
+import { type MigrationFolder, migrationFolder } from '../support/migration-folder.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let folder: MigrationFolder;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   folder = migrationFolder({
     '0001_ok.sql': 'create table fine (id int primary key);',
     // Creates a table, inserts, then fails on a duplicate key: all of it must vanish.
@@ -28,6 +28,7 @@ describe('a failing migration', () => {
   it('leaves the database as before it, records nothing, and throws with per-migration results', async () => {
     const error = await migrate(database.url, {
       sources: [fileMigrations(folder.dir, { namespace: 'app' })],
+      includeLibrary: false,
     }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MigrationError);
     const failed = error as MigrationError;
@@ -57,6 +58,7 @@ describe('a failing migration', () => {
     }
     const [status] = await migrationStatus(database.url, {
       sources: [fileMigrations(folder.dir, { namespace: 'app' })],
+      includeLibrary: false,
     });
     expect(status?.pending).toEqual(['0002_fails', '0003_never']);
   });
@@ -65,6 +67,7 @@ describe('a failing migration', () => {
     folder.write('0002_fails.sql', 'create table half (id int primary key);\ninsert into half values (1);\n');
     const { results } = await migrate(database.url, {
       sources: [fileMigrations(folder.dir, { namespace: 'app' })],
+      includeLibrary: false,
     });
     expect(results.map((result) => result.name)).toEqual(['0002_fails', '0003_never']);
   });

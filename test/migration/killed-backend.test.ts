@@ -1,15 +1,16 @@
 import { MigrationError } from 'carebase';
 import { fileMigrations, migrate, migrationStatus } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminQuery, type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { type MigrationFolder, migrationFolder } from './folder.js';
+import { adminQuery } from '../support/database.js';
+import { type MigrationFolder, migrationFolder } from '../support/migration-folder.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let folder: MigrationFolder;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   folder = migrationFolder({
     '0001_slow.sql': 'create table slow (id int);\nselect pg_sleep(30);',
   });
@@ -25,7 +26,7 @@ describe('a migrator whose backend is killed mid-migration', () => {
     const pool = new pg.Pool({ connectionString: database.url, max: 1 });
     const sources = [fileMigrations(folder.dir, { namespace: 'app' })];
     try {
-      const running = migrate(pool, { sources }).catch((caught: unknown) => caught);
+      const running = migrate(pool, { sources, includeLibrary: false }).catch((caught: unknown) => caught);
       // Wait until the migration is sleeping, then terminate that backend.
       for (let i = 0; i < 200; i++) {
         const rows = await adminQuery<{ pid: number }>(
@@ -44,13 +45,13 @@ describe('a migrator whose backend is killed mid-migration', () => {
       expect((error as MigrationError).results).toMatchObject([
         { name: '0001_slow', status: 'failed', error: { code: 'CONNECTION_FAILED' } },
       ]);
-      const [status] = await migrationStatus(pool, { sources });
+      const [status] = await migrationStatus(pool, { sources, includeLibrary: false });
       expect(status?.pending).toEqual(['0001_slow']);
       expect((await pool.query("select to_regclass('slow') as t")).rows).toEqual([{ t: null }]);
 
       // The lock died with the session: the next run gets it at once.
       folder.write('0001_slow.sql', 'create table slow (id int);');
-      const { results } = await migrate(pool, { sources, lockTimeoutMs: 0 });
+      const { results } = await migrate(pool, { sources, includeLibrary: false, lockTimeoutMs: 0 });
       expect(results.map((result) => result.name)).toEqual(['0001_slow']);
     } finally {
       await pool.end();

@@ -1,15 +1,15 @@
 import { isCarebaseError, MigrationError } from 'carebase';
 import { fileMigrations, migrate } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { type MigrationFolder, migrationFolder } from './folder.js';
+import { type MigrationFolder, migrationFolder } from '../support/migration-folder.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let folder: MigrationFolder;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   folder = migrationFolder();
 });
 
@@ -61,6 +61,7 @@ describe('-- carebase:no-transaction migrations', () => {
     );
     const { results, plan } = await migrate(database.url, {
       sources: [fileMigrations(folder.dir, { namespace: 'app' })],
+      includeLibrary: false,
     });
     expect(plan.map((step) => [step.name, step.transaction])).toEqual([
       ['0001_tables', true],
@@ -98,6 +99,7 @@ describe('-- carebase:no-transaction migrations', () => {
     try {
       const error = await migrate(database.url, {
         sources: [fileMigrations(other.dir, { namespace: 'bad' })],
+        includeLibrary: false,
       }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(MigrationError);
       expect(isCarebaseError(error, 'MIGRATION_FAILED')).toBe(true);

@@ -1,15 +1,15 @@
 import { MigrationError, ValidationError } from 'carebase';
 import { carebaseMigrations, fileMigrations, migrate, migrationStatus, rollback } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { type MigrationFolder, migrationFolder } from './folder.js';
+import { type MigrationFolder, migrationFolder } from '../support/migration-folder.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let folder: MigrationFolder;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   folder = migrationFolder({
     '0001_a.sql': 'create table rb_a (id int);\n-- carebase:down\ndrop table rb_a;',
     '0002_b.sql': 'create table rb_b (id int);\n-- carebase:down\ndrop table rb_b;',
@@ -42,7 +42,7 @@ async function exists(...names: string[]): Promise<boolean[]> {
 }
 
 async function appliedNames(): Promise<string[]> {
-  const [status] = await migrationStatus(database.url, { sources: [app()] });
+  const [status] = await migrationStatus(database.url, { sources: [app()], includeLibrary: false });
   return status?.applied.map((row) => row.name) ?? [];
 }
 
@@ -73,7 +73,7 @@ describe('rollback', () => {
   });
 
   it('rolls back to a named migration, which stays applied', async () => {
-    await migrate(database.url, { sources: [app()] });
+    await migrate(database.url, { sources: [app()], includeLibrary: false });
     const { results } = await rollback(database.url, { source: app(), to: '0001_a' });
     expect(results.map((result) => result.name)).toEqual(['0004_d', '0003_c', '0002_b']);
     expect(await appliedNames()).toEqual(['0001_a']);
@@ -84,7 +84,7 @@ describe('rollback', () => {
 
   it('refuses, before rolling back anything, when a migration in the range has no down section', async () => {
     folder.write('0005_no_down.sql', 'create table rb_e (id int);');
-    await migrate(database.url, { sources: [app()] });
+    await migrate(database.url, { sources: [app()], includeLibrary: false });
     const before = await appliedNames();
     const error = await rollback(database.url, { source: app(), steps: 10 }).catch(
       (caught: unknown) => caught,
@@ -98,10 +98,18 @@ describe('rollback', () => {
     expect(await exists('rb_e', 'rb_d')).toEqual([true, true]);
   });
 
-  it('rolls back the library source by default', async () => {
+  it('rolls back the library source only with allowLibraryRollback, and says what it drops otherwise', async () => {
     const [before] = await migrationStatus(database.url);
     const newest = before?.applied.at(-1)?.name;
-    const { results } = await rollback(database.url);
+    const refused = await rollback(database.url, { steps: 2 }).catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(MigrationError);
+    expect((refused as MigrationError).message).toContain('without allowLibraryRollback: true');
+    expect((refused as MigrationError).message).toContain(
+      'carebase/0006_analytics drops carebase.analytics_events (0 rows)',
+    );
+    const [unchanged] = await migrationStatus(database.url);
+    expect(unchanged?.applied.at(-1)?.name).toBe(newest);
+    const { results } = await rollback(database.url, { allowLibraryRollback: true });
     expect(results.map((result) => [result.namespace, result.name])).toEqual([['carebase', newest]]);
     await migrate(database.url);
   });

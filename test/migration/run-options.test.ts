@@ -6,12 +6,12 @@ import {
   migrate,
   migrationChecksum,
 } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { type MigrationFolder, migrationFolder } from './folder.js';
+import { type MigrationFolder, migrationFolder } from '../support/migration-folder.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let folder: MigrationFolder;
 
 const FILES = {
@@ -21,7 +21,7 @@ const FILES = {
 };
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   folder = migrationFolder(FILES);
 });
 
@@ -49,7 +49,11 @@ async function appliedCount(): Promise<number> {
 
 describe('migrate options', () => {
   it('dryRun returns a JSON plan (names, checksums, transaction mode) and executes nothing', async () => {
-    const { plan, results } = await migrate(database.url, { sources: [app()], dryRun: true });
+    const { plan, results } = await migrate(database.url, {
+      sources: [app()],
+      includeLibrary: false,
+      dryRun: true,
+    });
     expect(results).toEqual([]);
     expect(JSON.parse(JSON.stringify(plan))).toEqual([
       {
@@ -85,6 +89,7 @@ describe('migrate options', () => {
     const events: MigrationProgress[] = [];
     const { results } = await migrate(database.url, {
       sources: [app()],
+      includeLibrary: false,
       to: 'app/0001_a',
       onProgress: (progress) => events.push(progress),
     });
@@ -93,15 +98,16 @@ describe('migrate options', () => {
       { namespace: 'app', name: '0001_a', direction: 'up', phase: 'start', index: 0, total: 1 },
       { namespace: 'app', name: '0001_a', direction: 'up', phase: 'done', index: 0, total: 1 },
     ]);
-    await expect(migrate(database.url, { sources: [app()], to: '0009_nope' })).rejects.toThrow(
-      'no source has a migration named 0009_nope',
-    );
+    await expect(
+      migrate(database.url, { sources: [app()], includeLibrary: false, to: '0009_nope' }),
+    ).rejects.toThrow('no source has a migration named 0009_nope');
   });
 
   it('signal stops the run between migrations with AbortError', async () => {
     const controller = new AbortController();
     const error = await migrate(database.url, {
       sources: [app()],
+      includeLibrary: false,
       signal: controller.signal,
       onProgress: (progress) => {
         if (progress.phase === 'done') controller.abort();
@@ -110,7 +116,7 @@ describe('migrate options', () => {
     expect(error).toBeInstanceOf(AbortError);
     expect(await appliedCount()).toBe(2);
     await expect(
-      migrate(database.url, { sources: [app()], signal: AbortSignal.abort() }),
+      migrate(database.url, { sources: [app()], includeLibrary: false, signal: AbortSignal.abort() }),
     ).rejects.toBeInstanceOf(AbortError);
   });
 
@@ -120,9 +126,11 @@ describe('migrate options', () => {
     try {
       await holder.query("select pg_advisory_lock(hashtext('carebase.migrate'), hashtext('carebase:app'))");
       const started = Date.now();
-      const error = await migrate(database.url, { sources: [app()], lockTimeoutMs: 300 }).catch(
-        (caught: unknown) => caught,
-      );
+      const error = await migrate(database.url, {
+        sources: [app()],
+        includeLibrary: false,
+        lockTimeoutMs: 300,
+      }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(MigrationError);
       expect((error as MigrationError).message).toMatch(
         /^timed out after 300 ms waiting for the migration lock of carebase\/app/,
@@ -135,7 +143,11 @@ describe('migrate options', () => {
     } finally {
       await holder.end();
     }
-    const { results } = await migrate(database.url, { sources: [app()], lockTimeoutMs: 0 });
+    const { results } = await migrate(database.url, {
+      sources: [app()],
+      includeLibrary: false,
+      lockTimeoutMs: 0,
+    });
     expect(results.map((result) => result.name)).toEqual(['0003_c']);
   });
 
@@ -143,7 +155,9 @@ describe('migrate options', () => {
     const unreachable = 'postgres://nobody@127.0.0.1:1/none';
     await expect(migrate(unreachable, { lockTimeoutMs: -1 })).rejects.toBeInstanceOf(ValidationError);
     await expect(migrate(unreachable, { schema: 'Bad Schema' })).rejects.toBeInstanceOf(ValidationError);
-    await expect(migrate(unreachable, { sources: [app(), app()] })).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      migrate(unreachable, { sources: [app(), app()], includeLibrary: false }),
+    ).rejects.toBeInstanceOf(ValidationError);
     // @ts-expect-error unknown option
     await expect(migrate(unreachable, { dryrun: true })).rejects.toBeInstanceOf(ValidationError);
   });

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
 
 // A consumer project OUTSIDE the repository installs the packed tarball (as `npm install carebase`
 // would) and uses it from ESM and from CJS. `npm test` builds first.
@@ -12,13 +12,13 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const built = existsSync(join(root, 'dist/index.js'));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let consumer: string;
 let packed: string[];
 
 beforeAll(async () => {
   if (!built) return;
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
   consumer = mkdtempSync(join(tmpdir(), 'carebase-consumer-'));
   const json = execFileSync(npm, ['pack', '--json', '--pack-destination', consumer], {
     cwd: root,

@@ -1,15 +1,16 @@
 import { createCarebase, type Logger } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminQuery, type ScratchDatabase, scratchDatabase } from '../support/database.js';
+import { adminQuery } from '../support/database.js';
 
 const PASSWORD = 'logger-test-Pa55word';
 const PARAM = 'param-value-that-must-not-be-logged';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
+  database = await createTestDatabase({ migrate: false });
 });
 
 afterAll(async () => {

@@ -85,10 +85,27 @@ beforeAll(async () => {
   chmodSync(join(dir, 'server.key'), 0o600);
   chmodSync(join(dir, 'server.crt'), 0o644);
   ca = readFileSync(join(dir, 'ca.crt'), 'utf8');
+  // Database `tlsonly` refuses unencrypted connections, as a managed database does.
+  writeFileSync(
+    join(dir, 'pg_hba.conf'),
+    [
+      'local all all trust',
+      'hostnossl tlsonly all 127.0.0.1/32 reject',
+      'host all all 127.0.0.1/32 trust',
+      'host all all ::1/128 trust',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(join(dir, 'pg_hba.conf'), 0o644);
   server = await startPostgres({
     provider: 'local',
     local: {
-      settings: { ssl: 'on', ssl_cert_file: join(dir, 'server.crt'), ssl_key_file: join(dir, 'server.key') },
+      settings: {
+        ssl: 'on',
+        ssl_cert_file: join(dir, 'server.crt'),
+        ssl_key_file: join(dir, 'server.key'),
+        hba_file: join(dir, 'pg_hba.conf'),
+      },
     },
   });
   port = Number(new URL(server.url).port);
@@ -99,12 +116,12 @@ afterAll(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-async function sslInUse(host: string, ssl: SslOptions): Promise<boolean> {
+async function sslInUse(host: string, ssl: SslOptions, database = 'postgres'): Promise<boolean> {
   await using cb = createCarebase({
     host,
     port,
     user: 'postgres',
-    database: 'postgres',
+    database,
     ssl,
     pool: { connectionTimeoutMs: 5000 },
   });
@@ -127,11 +144,26 @@ describe.skipIf(!canRun)('SSL modes against a TLS server (skipped when openssl i
     expect(await sslInUse('localhost', { mode: 'verify-full', ca })).toBe(true);
   });
 
-  it('verify-full refuses a certificate from an unknown CA', async () => {
-    await expect(sslInUse('localhost', 'verify-full')).rejects.toBeInstanceOf(ConnectionError);
+  it('verify-full refuses a certificate from an unknown CA (reason tls_unknown_ca)', async () => {
+    const error = await sslInUse('localhost', 'verify-full').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).reason).toBe('tls_unknown_ca');
   });
 
-  it('verify-full refuses a host name the certificate does not name', async () => {
-    await expect(sslInUse('127.0.0.1', { mode: 'verify-full', ca })).rejects.toBeInstanceOf(ConnectionError);
+  it('verify-full refuses a host name the certificate does not name (reason tls_hostname_mismatch)', async () => {
+    const error = await sslInUse('127.0.0.1', { mode: 'verify-full', ca }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).reason).toBe('tls_hostname_mismatch');
+  });
+
+  it('a server that refuses unencrypted connections says so (reason tls_required_by_server)', async () => {
+    const error = await sslInUse('127.0.0.1', 'disable', 'tlsonly').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).reason).toBe('tls_required_by_server');
+    expect(
+      await sslInUse('127.0.0.1', 'require', 'tlsonly').catch((caught: unknown) => caught),
+    ).toMatchObject({
+      reason: 'database_missing', // past pg_hba.conf with TLS; the database itself does not exist
+    });
   });
 });

@@ -3,11 +3,11 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { carebaseMigrations, migrate } from 'carebase/migration';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../support/database.js';
-import { generateTypeCheck, introspect } from './generate-types.js';
+import { generateTypeCheck, introspect } from '../support/schema-types.js';
 
 // Migrates a fresh database, generates a TypeScript file from information_schema / pg_attribute
 // (one interface per table, plus type-level assertions that Selectable<CarebaseDatabase[T]> is
@@ -16,11 +16,10 @@ import { generateTypeCheck, introspect } from './generate-types.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const workDir = join(root, 'test-artifacts', `schema-types-${randomBytes(4).toString('hex')}`);
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 
 beforeAll(async () => {
-  database = await scratchDatabase();
-  await migrate(database.url, { sources: [carebaseMigrations] });
+  database = await createTestDatabase();
   await migrate(database.url, { sources: [carebaseMigrations], schema: 'control' });
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();

@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import { ClosedError, NotFoundError, SESSION_PRESETS, ValidationError } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MigratedDatabase } from '../support/database.js';
-import { carebaseOn, migratedDatabase, newAccount } from '../users/fixture.js';
+import { carebaseOn, newAccount } from '../support/users.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-let database: MigratedDatabase;
+let database: TestDatabase;
 let env: ReturnType<typeof carebaseOn>;
 
 beforeAll(async () => {
-  database = await migratedDatabase();
+  database = await createTestDatabase();
   env = carebaseOn(database);
 });
 
@@ -230,9 +230,9 @@ describe('sessions.revoke, revokeAllForUser, listForUser, purgeExpired', () => {
 
   it('purges sessions that ended before the cutoff and keeps the rest', async () => {
     // Its own schema, so other tests' sessions are not counted.
-    await database.migrateSchema('purge_test');
     const { cb, clock } = carebaseOn(database, { schema: 'purge_test' });
     try {
+      await cb.migrate();
       const user = await newUser(cb);
       const revoked = await cb.sessions.create({ userId: user.id });
       await cb.sessions.revoke(revoked.token);

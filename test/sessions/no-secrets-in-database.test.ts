@@ -1,12 +1,12 @@
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ScratchDatabase, urlFor } from '../support/database.js';
-import { carebaseOn, migratedDatabase, newAccount } from '../users/fixture.js';
+import { carebaseOn, newAccount } from '../support/users.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 
 beforeAll(async () => {
-  database = await migratedDatabase();
+  database = await createTestDatabase();
 });
 
 afterAll(async () => {
@@ -42,7 +42,7 @@ describe('secrets at rest', () => {
     } finally {
       await cb.close();
     }
-    const client = new pg.Client({ connectionString: urlFor(database.name) });
+    const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
       const columns = await client.query<{

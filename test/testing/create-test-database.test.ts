@@ -235,6 +235,22 @@ describe('createTestDatabase', () => {
     await Promise.all([first.drop(), second.drop()]);
   });
 
+  test('rebuilds a template dropped behind its back for many concurrent callers of one process', async () => {
+    // Another run with other migrations may drop this template as superseded while this process
+    // still uses it. Every caller then rebuilds; none may wait forever on the build lock.
+    const namespace = `dropped_${Math.random().toString(36).slice(2, 8)}`;
+    const sources = [hostSource(namespace, { '0001_t.sql': 'create table dropped_t (id int);' })];
+    const first = await createTestDatabase({ sources });
+    const template = first.template ?? '';
+    templatesToDrop.add(template);
+    await first.drop();
+    await admin(`alter database "${template}" with is_template false`);
+    await admin(`drop database "${template}" with (force)`);
+    const again = await Promise.all(Array.from({ length: 6 }, () => createTestDatabase({ sources })));
+    expect(new Set(again.map((database) => database.template))).toEqual(new Set([template]));
+    await Promise.all(again.map((database) => database.drop()));
+  }, 30_000);
+
   test('creates an empty database with migrate: false', async () => {
     await using database = await createTestDatabase({ migrate: false });
     expect(database.template).toBeUndefined();

@@ -1,14 +1,14 @@
 import bcrypt from 'bcrypt';
 import { ConflictError, isCarebaseError, NotFoundError, ValidationError } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ScratchDatabase } from '../support/database.js';
-import { carebaseOn, migratedDatabase, newAccount } from './fixture.js';
+import { carebaseOn, newAccount } from '../support/users.js';
 
-let database: ScratchDatabase;
+let database: TestDatabase;
 let env: ReturnType<typeof carebaseOn>;
 
 beforeAll(async () => {
-  database = await migratedDatabase();
+  database = await createTestDatabase();
   env = carebaseOn(database);
 });
 

@@ -1,13 +1,13 @@
 import { ConflictError, NotFoundError, ValidationError } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MigratedDatabase } from '../support/database.js';
-import { carebaseOn, migratedDatabase, newAccount } from './fixture.js';
+import { carebaseOn, newAccount } from '../support/users.js';
 
-let database: MigratedDatabase;
+let database: TestDatabase;
 let env: ReturnType<typeof carebaseOn>;
 
 beforeAll(async () => {
-  database = await migratedDatabase();
+  database = await createTestDatabase();
   env = carebaseOn(database, {
     users: { bcryptCost: 10, permissions: { admin: ['users:manage', 'chart:read'], nurse: ['chart:read'] } },
   });
@@ -81,9 +81,9 @@ describe('users.update, setRole, deactivate, reactivate, can', () => {
   });
 
   it('lists users with filters, search and keyset pagination', async () => {
-    await database.migrateSchema('list_test');
     const { cb, clock } = carebaseOn(database, { schema: 'list_test' });
     try {
+      await cb.migrate();
       const created = [];
       for (let i = 0; i < 7; i++) {
         created.push(

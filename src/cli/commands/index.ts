@@ -1,22 +1,39 @@
 import type { CliCommand } from '../command.js';
-import { auditCliCommand } from './audit.js';
-import { backupCliCommand } from './backup.js';
-import { importCliCommand } from './import-chat.js';
-import { migrateCommand } from './migrate.js';
+import { auditVerifyCommand } from './audit-verify.js';
+import { backupCreateCommand } from './backup/backup-create.js';
+import { backupListCommand } from './backup/backup-list.js';
+import { backupPruneCommand } from './backup/backup-prune.js';
+import { backupRestoreCommand } from './backup/backup-restore.js';
+import { backupVerifyCommand } from './backup/backup-verify.js';
+import { doctorCommand } from './doctor/doctor.js';
+import { importChatJsonCommand } from './import-chat-json.js';
+import { migrateCreateCommand } from './migrate/migrate-create.js';
+import { migrateDownCommand } from './migrate/migrate-down.js';
+import { migrateLintCommand } from './migrate/migrate-lint.js';
+import { migrateStatusCommand } from './migrate/migrate-status.js';
+import { migrateUpCommand } from './migrate/migrate-up.js';
 
 /**
- * Every `carebase` command, in the order `carebase --help` lists them. To add one, write
- * `src/cli/commands/<name>.ts` exporting a `CliCommand`, import it here and add it to the list
- * (one import line and one entry line per command; keep the other lines as they are).
+ * Every `carebase` command, in the order help lists them. To add one, write a `CliCommand` in
+ * `src/cli/commands/` and list it here: the runner gives it the connection flags, `--json`,
+ * `--help`, the exit codes and the error handling, and the contract test
+ * (test/cli/contract.test.ts) covers it from then on.
+ *
+ * Slot: `roles grant --app-role NAME` (calling `grantAppRole()` from the least-privilege roles
+ * work) is added here once that API exists.
  */
 export const COMMANDS: readonly CliCommand[] = [
-  // --- migrations ---
-  migrateCommand,
-  // --- backup ---
-  backupCliCommand,
-  // --- audit ---
-  auditCliCommand,
-  // --- import ---
-  importCliCommand,
-  // --- doctor ---
+  migrateUpCommand,
+  migrateDownCommand,
+  migrateStatusCommand,
+  migrateCreateCommand,
+  migrateLintCommand,
+  backupCreateCommand,
+  backupListCommand,
+  backupVerifyCommand,
+  backupRestoreCommand,
+  backupPruneCommand,
+  auditVerifyCommand,
+  importChatJsonCommand,
+  doctorCommand,
 ];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ClosedError } from '../../errors/errors.js';
-import type { RepositoryContext } from '../context.js';
+import { type RepositoryContext, RuntimeState } from '../context.js';
 import {
   type AnalyticsEventInput,
   type PreparedEvent,
@@ -34,7 +34,8 @@ export type AnalyticsBufferOptions = z.input<typeof AnalyticsBufferOptions>;
  * bulk path when `maxEvents` are waiting, `maxDelayMs` after the first waiting event, on `flush()`
  * and on `close()`. One flush runs at a time, in acceptance order. A failed flush keeps its events
  * queued (retried by the next flush); `close()` flushes everything accepted before it returns, so a
- * clean shutdown loses no accepted event.
+ * clean shutdown loses no accepted event. `cb.close()` closes every buffer still open (a last
+ * flush) before it closes the pool. A failing `onError` handler is ignored, never rethrown.
  *
  * Concurrency: `track()` may be called from any number of concurrent requests; it never waits for
  * the database.
@@ -46,7 +47,7 @@ export type AnalyticsBufferOptions = z.input<typeof AnalyticsBufferOptions>;
  *   analytics.track({ userId: res.locals.userId, eventType: 'feature', eventName: 'chat.message_sent' });
  *   // ...
  * });
- * process.on('SIGTERM', async () => { await analytics.close(); await cb.close(); });
+ * process.on('SIGTERM', async () => { await cb.close(); }); // flushes the buffer first
  * ```
  */
 export class AnalyticsBuffer {
@@ -60,6 +61,7 @@ export class AnalyticsBuffer {
   #closed = false;
   #accepted = 0;
   #written = 0;
+  readonly #unregister: () => void;
 
   /** @internal Use `cb.analytics.buffer()`. */
   constructor(ctx: RepositoryContext, options: z.output<typeof AnalyticsBufferOptions>) {
@@ -67,6 +69,10 @@ export class AnalyticsBuffer {
     this.#maxEvents = options.maxEvents ?? 1000;
     this.#maxDelayMs = options.maxDelayMs ?? 1000;
     this.#onError = options.onError;
+    // `cb.close()` closes the buffer (a last flush) before it closes the pool.
+    const open = ctx.runtime.state(OPEN_BUFFERS);
+    open.add(this);
+    this.#unregister = () => open.delete(this);
   }
 
   /** Events accepted by `track()` so far. */
@@ -130,6 +136,9 @@ export class AnalyticsBuffer {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#unregister();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     await this.flush();
   }
 
@@ -137,8 +146,13 @@ export class AnalyticsBuffer {
     try {
       await this.#drain(fullOnly);
     } catch (error) {
-      if (this.#onError !== undefined) this.#onError(error);
-      else
+      if (this.#onError !== undefined) {
+        try {
+          this.#onError(error);
+        } catch {
+          // The host's handler failed: never let it escape as an unhandled rejection.
+        }
+      } else
         this.#ctx.config.logger.warn(
           { code: (error as { code?: string }).code },
           'carebase: analytics buffer flush failed',
@@ -166,3 +180,12 @@ export class AnalyticsBuffer {
     }
   }
 }
+
+/** The buffers of an instance still open: `cb.close()` closes them (a last flush) before the pool ends. */
+class OpenBuffers extends Set<AnalyticsBuffer> {
+  async close(): Promise<void> {
+    await Promise.all([...this].map((buffer) => buffer.close()));
+  }
+}
+
+const OPEN_BUFFERS = new RuntimeState('analytics buffers', () => new OpenBuffers());

@@ -1,9 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sql } from 'kysely';
-import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { toCarebaseError } from '../../errors/map-error.js';
 import { qualifiedName } from '../../sql/identifier.js';
 import { type CarebaseRuntime, type RepositoryContext, RuntimeState } from '../context.js';
 import { type KnownMonths, monthKey, rememberMonths } from '../partition-months.js';
@@ -95,15 +93,9 @@ function* preparingChunks(
 /** Runs one binary-format COPY of `chunks` on a pooled connection; atomic (one statement). */
 async function copyChunks(ctx: RepositoryContext, chunks: Iterable<Buffer>): Promise<void> {
   const table = qualifiedName(ctx.config.schema, 'analytics_events');
-  let client: pg.PoolClient;
+  const connection = await ctx.runtime.connections.connect();
   try {
-    client = await ctx.runtime.pool.connect();
-  } catch (error) {
-    throw toCarebaseError(error);
-  }
-  let broken = false;
-  try {
-    const stream = client.query(
+    const stream = connection.stream(
       copyFrom(
         `COPY ${table} (occurred_at, user_id, session_id, event_type, event_name, data) FROM STDIN (FORMAT binary)`,
       ),
@@ -111,10 +103,9 @@ async function copyChunks(ctx: RepositoryContext, chunks: Iterable<Buffer>): Pro
     await pipeline(Readable.from(chunks), stream);
   } catch (error) {
     // Anything but a server error (e.g. a refused batch) may leave the connection mid-protocol.
-    broken = !(error instanceof Error && 'severity' in error);
-    throw toCarebaseError(error);
+    throw connection.failure(error, !(error instanceof Error && 'severity' in error));
   } finally {
-    client.release(broken);
+    connection.release();
   }
 }
 

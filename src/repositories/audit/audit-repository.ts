@@ -123,15 +123,20 @@ export class AuditRepository {
    * Normally unnecessary (writes seal themselves); useful after bulk loads or before a backup.
    *
    * Runs without the pool's statement timeout. Concurrency: passes are serialized by an advisory
-   * lock, so concurrent calls wait for one another.
+   * lock, so concurrent calls wait for one another. Inside `cb.transaction()` there is nothing of
+   * the transaction's to seal yet (a pass seals committed entries, and never takes a second
+   * connection): it schedules a background pass for just after the commit and returns 0.
    *
    * @example
    * ```ts
    * const sealed = await cb.audit.seal();
    * ```
    */
-  seal(): Promise<number> {
-    return auditSealerOf(this.#ctx.runtime).sealUnbounded();
+  async seal(): Promise<number> {
+    const sealer = auditSealerOf(this.#ctx.runtime);
+    if (!this.#ctx.inTransaction) return sealer.sealUnbounded();
+    sealer.schedule(50);
+    return 0;
   }
 
   /**

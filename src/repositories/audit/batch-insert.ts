@@ -1,4 +1,5 @@
 import { CompiledQuery } from 'kysely';
+import { isCarebaseError } from '../../errors/errors.js';
 import { DriverErrorSummary } from '../../errors/map-error.js';
 import { quoteIdentifier } from '../../sql/identifier.js';
 import { type CarebaseRuntime, RuntimeState } from '../context.js';
@@ -59,6 +60,8 @@ const UNKNOWN_OUTCOME = /^(08|53|58|XX|57P)/;
 
 /** Whether a failed statement certainly wrote nothing: the server refused or cancelled it. */
 function refusedByServer(error: unknown): boolean {
+  // A lost connection (even one the server announced, e.g. a FATAL error) leaves the outcome unknown.
+  if (isCarebaseError(error, 'CONNECTION_FAILED')) return false;
   // Every error the server reported carries its SQLSTATE in a DriverErrorSummary cause;
   // connection, pool and client-side errors do not.
   const cause = (error as { cause?: unknown }).cause;

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { PostgresCursor } from 'kysely';
 import Cursor from 'pg-cursor';
 import { z } from 'zod';
 import { toCarebaseError } from '../../errors/map-error.js';
@@ -72,36 +73,61 @@ const DEFAULT_BATCH_SIZE = 50;
 /**
  * Streams the parsed export through a server-side cursor (pg-cursor) on one pooled connection, in
  * a read-only transaction without the pool's statement timeout (a fetch from a multi-million-row
- * range may take longer than an ordinary query): memory stays constant whatever the range.
+ * range may take longer than an ordinary query): memory stays constant whatever the range. Inside
+ * a transaction (`tx.audit.export()`) the cursor runs on the transaction's own connection and
+ * snapshot instead: never a second connection.
  */
 export function exportAudit(ctx: RepositoryContext, input: z.output<typeof AuditExportInput>): Readable {
-  const compiled = ctx.db
+  const query = ctx.db
     .selectFrom('audit_log')
     .select([...AUDIT_ENTRY_COLUMNS])
     .where('occurred_at', '>=', input.from)
     .where('occurred_at', '<', input.to)
     .orderBy('occurred_at', 'asc')
-    .orderBy('id', 'asc')
-    .compile();
+    .orderBy('id', 'asc');
   const batchSize = input.batchSize ?? DEFAULT_BATCH_SIZE;
   const csv = input.format === 'csv';
-  const pool = ctx.runtime.pool;
-  async function* lines(): AsyncGenerator<string> {
-    const client = await pool.connect().catch((error: unknown) => {
-      throw toCarebaseError(error);
-    });
-    let cursor: Cursor<AuditRow> | undefined;
+
+  /** The rows in export order, a cursor batch at a time. */
+  async function* batches(): AsyncGenerator<readonly AuditRow[]> {
+    if (ctx.inTransaction) {
+      for await (const row of query.stream(batchSize)) yield [row as AuditRow];
+      return;
+    }
+    const compiled = query.compile();
+    const connection = await ctx.runtime.connections.connect();
+    let cursor: PostgresCursor<AuditRow> | undefined;
     let failed = false;
     try {
-      await client.query('begin read only');
-      await client.query('set local statement_timeout = 0');
-      cursor = client.query(new Cursor<AuditRow>(compiled.sql, [...compiled.parameters]));
-      if (csv) yield csvRecord(CSV_HEADER);
-      let parts: string[] = [];
-      let length = 0;
+      await connection.query('begin read only', []);
+      await connection.query('set local statement_timeout = 0', []);
+      cursor = connection.cursor(new Cursor<AuditRow>(compiled.sql, [...compiled.parameters]));
       for (;;) {
         const rows = await cursor.read(batchSize);
         if (rows.length === 0) break;
+        yield rows;
+      }
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      // Also reached when the consumer destroys the stream early (generator return()).
+      try {
+        await cursor?.close();
+        await connection.query(failed ? 'rollback' : 'commit', []);
+        connection.release();
+      } catch {
+        connection.release(true);
+      }
+    }
+  }
+
+  async function* lines(): AsyncGenerator<string> {
+    try {
+      if (csv) yield csvRecord(CSV_HEADER);
+      let parts: string[] = [];
+      let length = 0;
+      for await (const rows of batches()) {
         for (const row of rows) {
           const entry = toAuditEntry(row);
           const line = csv ? csvRecord(CSV_HEADER.map((key) => entry[key])) : `${JSON.stringify(entry)}\n`;
@@ -116,17 +142,7 @@ export function exportAudit(ctx: RepositoryContext, input: z.output<typeof Audit
       }
       if (parts.length > 0) yield parts.join('');
     } catch (error) {
-      failed = true;
       throw toCarebaseError(error);
-    } finally {
-      // Also reached when the consumer destroys the stream early (generator return()).
-      try {
-        await cursor?.close();
-        await client.query(failed ? 'rollback' : 'commit');
-        client.release();
-      } catch (error) {
-        client.release(error instanceof Error ? error : true);
-      }
     }
   }
   return Readable.from(lines(), { objectMode: false, highWaterMark: 16 });

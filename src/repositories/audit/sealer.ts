@@ -22,6 +22,9 @@ export class AuditSealer {
   #inFlight = 0;
   #queued: { promise: Promise<number>; start: () => void } | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #late: NodeJS.Timeout | undefined;
+  /** Background passes in flight (awaited by `close()`). */
+  readonly #passes = new Set<Promise<void>>();
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
@@ -52,27 +55,51 @@ export class AuditSealer {
   /**
    * Seals soon, in the background (for entries written inside a transaction that has not
    * committed yet): a pass after `delayMs`, and another a second later for slow commits.
-   * Failures (e.g. the instance was closed) are logged at debug level and otherwise ignored:
-   * the next pass, or `verify()`, seals whatever is left.
+   * Failures (e.g. the connection was lost) are logged and otherwise ignored: the next pass, or
+   * `verify()`, seals whatever is left. `cb.close()` runs a scheduled pass at once and waits.
    */
   schedule(delayMs = 50): void {
-    if (this.#timer !== undefined) return;
+    if (this.#timer !== undefined || this.#runtime.closing) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#background();
-      const late = setTimeout(() => this.#background(), 1000);
-      late.unref();
+      clearTimeout(this.#late);
+      this.#late = setTimeout(() => {
+        this.#late = undefined;
+        this.#background();
+      }, 1000);
+      this.#late.unref();
     }, delayMs);
     this.#timer.unref();
   }
 
   #background(): void {
-    this.seal().catch((error: unknown) => {
-      this.#runtime.config.logger.debug(
-        { code: (error as { code?: string }).code },
-        'carebase: background audit sealing failed',
-      );
-    });
+    const pass = this.seal()
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.#runtime.config.logger.debug(
+            { code: (error as { code?: string }).code },
+            'carebase: background audit sealing failed',
+          );
+        },
+      )
+      .finally(() => this.#passes.delete(pass));
+    this.#passes.add(pass);
+  }
+
+  /**
+   * Called by `cb.close()` (the runtime's close hook): a pass that was only scheduled runs now,
+   * no timer is left behind, and background passes in flight are awaited.
+   */
+  async close(): Promise<void> {
+    const pending = this.#timer !== undefined || this.#late !== undefined;
+    clearTimeout(this.#timer);
+    clearTimeout(this.#late);
+    this.#timer = undefined;
+    this.#late = undefined;
+    if (pending) this.#background();
+    await Promise.all([...this.#passes]);
   }
 
   async #send(): Promise<number> {

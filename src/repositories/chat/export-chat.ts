@@ -208,8 +208,24 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
           .rollback()
           .execute()
           .catch(() => undefined);
-      else await trx.commit().execute();
+      else await commitOrRelease(trx);
     }
+  }
+}
+
+/**
+ * Commits `trx`. A failed commit leaves the connection checked out: a rollback then releases it
+ * (discarding it when the connection is gone), and the commit's error is rethrown.
+ */
+async function commitOrRelease(trx: ControlledTransaction<CarebaseDatabase>): Promise<void> {
+  try {
+    await trx.commit().execute();
+  } catch (error) {
+    await trx
+      .rollback()
+      .execute()
+      .catch(() => undefined);
+    throw toCarebaseError(error);
   }
 }
 

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { ConflictError, ConstraintViolationError, ValidationError } from '../../errors/errors.js';
+import { runTransaction } from '../../pool/transaction.js';
 import type { ChatRole } from '../../schema/chat.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.js';
@@ -107,11 +108,14 @@ async function withRetries<T>(
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await run();
+      // Inside a transaction, in a savepoint: a failure rolls back to it, so the reference check
+      // below can run on the transaction's own connection (never a second one).
+      return ctx.inTransaction ? await runTransaction(ctx.db, run, {}, ctx.config.logger) : await run();
     } catch (error) {
+      // Inside a transaction the savepoint was rolled back, so the retry runs there too (with a
+      // fresh snapshot under read committed).
       if (
         attempt === 0 &&
-        !ctx.inTransaction &&
         error instanceof ConstraintViolationError &&
         error.kind === 'not_null' &&
         error.column === 'conversation_id'

@@ -25,8 +25,8 @@ export async function assertConversationOwner(
  * bad and throws the matching typed error: `NotFoundError('user')` for a missing user,
  * `NotFoundError('conversation')` for a missing conversation, `ForbiddenError` for a
  * conversation owned by someone else. Returns normally when every reference is valid (the caller
- * then rethrows the original error). Reads through the root executor: the failed statement may
- * have aborted the caller's transaction.
+ * then rethrows the original error). Reads on `ctx`'s executor: inside a transaction, the failed
+ * statement ran in a savepoint that was rolled back, so the transaction is usable again.
  */
 export async function explainReferenceFailure(
   ctx: RepositoryContext,
@@ -37,7 +37,7 @@ export async function explainReferenceFailure(
   ];
   const owners = new Map<string, string>();
   if (conversationIds.length > 0) {
-    const rows = await ctx.runtime.db
+    const rows = await ctx.db
       .selectFrom('conversations')
       .select(['id', 'user_id'])
       .where('id', 'in', conversationIds)
@@ -51,6 +51,6 @@ export async function explainReferenceFailure(
     if (owner !== ref.userId) throw new ForbiddenError('conversation');
   }
   const userIds = [...new Set(references.map((ref) => ref.userId))];
-  const users = await ctx.runtime.db.selectFrom('users').select('id').where('id', 'in', userIds).execute();
+  const users = await ctx.db.selectFrom('users').select('id').where('id', 'in', userIds).execute();
   if (users.length < userIds.length) throw new NotFoundError('user');
 }

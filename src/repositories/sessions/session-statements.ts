@@ -1,7 +1,4 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely';
-import type pg from 'pg';
-import { ClosedError } from '../../errors/errors.js';
-import { markPoolEnded, markPoolWaitTimeout, toCarebaseError } from '../../errors/map-error.js';
 import type { PreparedStatement } from '../../pool/prepared-statements.js';
 import type { CarebaseDatabase } from '../../schema/database.js';
 import type { CarebaseRuntime, RepositoryContext } from '../context.js';
@@ -48,8 +45,8 @@ function sqlOf(compiled: CompiledQuery, parameterCount: number): string {
  * Runs a precompiled statement as a named prepared statement and returns its rows. Inside a
  * transaction it goes through Kysely (the transaction's connection); otherwise straight to a
  * pooled connection, skipping Kysely's per-query executor work, which measured ~90 us of CPU per
- * call on the validate hot path (bench/sessions.bench.ts). Errors are mapped exactly as the pool
- * adapter maps them (`toCarebaseError`, pool-ended and pool-timeout marks).
+ * call on the validate hot path (bench/sessions.bench.ts). The connection comes from the pool
+ * adapter like every other, so errors and lost connections are handled exactly as there.
  */
 export async function runPrepared<R>(
   ctx: RepositoryContext,
@@ -60,31 +57,11 @@ export async function runPrepared<R>(
     return (await ctx.db.executeQuery(CompiledQuery.raw(statement.sql, [...parameters]) as CompiledQuery<R>))
       .rows;
   }
-  const pool = ctx.runtime.pool;
-  if (pool.ending || pool.ended) throw new ClosedError();
-  const willWait = pool.idleCount === 0 && pool.totalCount >= (pool.options.max ?? 10);
-  let client: pg.PoolClient;
+  const connection = await ctx.runtime.connections.connect();
   try {
-    client = await pool.connect();
-  } catch (error) {
-    if (pool.ending || pool.ended) markPoolEnded(error);
-    else if (willWait) markPoolWaitTimeout(error, pool.options.connectionTimeoutMillis ?? 0);
-    throw toCarebaseError(error);
-  }
-  let broken = false;
-  try {
-    const result = await client.query({
-      name: statement.name,
-      text: statement.sql,
-      values: parameters as unknown[],
-    });
-    return result.rows as R[];
-  } catch (error) {
-    // A plain Error (not a server error) means the connection itself failed: do not reuse it.
-    broken = error instanceof Error && error.constructor === Error && !('severity' in error);
-    throw toCarebaseError(error);
+    return (await connection.query<R>(statement.sql, parameters)).rows;
   } finally {
-    client.release(broken);
+    connection.release();
   }
 }
 

@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { type Carebase, type CarebaseOptions, createCarebase } from 'carebase';
+import type { TestDatabase } from 'carebase/testing';
+
+/** A clock tests move by hand instead of sleeping. */
+export class TestClock {
+  #now: number;
+
+  constructor(start = Date.parse('2026-03-02T08:00:00.000Z')) {
+    this.#now = start;
+  }
+
+  now(): Date {
+    return new Date(this.#now);
+  }
+
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+}
+
+/** A carebase on `database` with a movable clock; bcrypt cost 10 unless given. */
+export function carebaseOn(
+  database: TestDatabase,
+  options: CarebaseOptions = {},
+): { cb: Carebase; clock: TestClock } {
+  const clock = new TestClock();
+  const cb = createCarebase({
+    connectionString: database.url,
+    clock,
+    ...options,
+    users: { bcryptCost: 10, ...options.users },
+  });
+  return { cb, clock };
+}
+
+/** Unique-per-call account fields. */
+export function newAccount(role = 'nurse'): {
+  username: string;
+  email: string;
+  password: string;
+  role: string;
+} {
+  const tag = randomBytes(4).toString('hex');
+  return {
+    username: `user_${tag}`,
+    email: `user.${tag}@example.org`,
+    password: `correct horse ${tag}`,
+    role,
+  };
+}
