@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
-  await sql`truncate ${events}`.execute(cb.db);
+  await sql`delete from ${events}`.execute(cb.db); // as the app role: no TRUNCATE
 });
 
 afterAll(async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ClosedError, NotFoundError, SESSION_PRESETS, ValidationError } from 'carebase';
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateSchemaForApp } from '../support/database.js';
 import { carebaseOn, newAccount } from '../support/users.js';
 
 const MINUTE = 60_000;
@@ -230,9 +231,9 @@ describe('sessions.revoke, revokeAllForUser, listForUser, purgeExpired', () => {
 
   it('purges sessions that ended before the cutoff and keeps the rest', async () => {
     // Its own schema, so other tests' sessions are not counted.
+    await migrateSchemaForApp(database, 'purge_test');
     const { cb, clock } = carebaseOn(database, { schema: 'purge_test' });
     try {
-      await cb.migrate();
       const user = await newUser(cb);
       const revoked = await cb.sessions.create({ userId: user.id });
       await cb.sessions.revoke(revoked.token);

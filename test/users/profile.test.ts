@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError } from 'carebase';
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateSchemaForApp } from '../support/database.js';
 import { carebaseOn, newAccount } from '../support/users.js';
 
 let database: TestDatabase;
@@ -81,9 +82,9 @@ describe('users.update, setRole, deactivate, reactivate, can', () => {
   });
 
   it('lists users with filters, search and keyset pagination', async () => {
+    await migrateSchemaForApp(database, 'list_test');
     const { cb, clock } = carebaseOn(database, { schema: 'list_test' });
     try {
-      await cb.migrate();
       const created = [];
       for (let i = 0; i < 7; i++) {
         created.push(
