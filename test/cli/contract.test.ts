@@ -83,7 +83,7 @@ function jsonDocument(run: Run): { ok: boolean } & Record<string, unknown> {
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase();
+  database = await createTestDatabase({ role: 'owner' }); // migrates, rolls back and creates tables
   const url = new URL(database.url);
   url.password = PASSWORD; // the shared test server trusts local connections: the password is only carried
   urlWithPassword = url.toString();

@@ -30,7 +30,7 @@ const counts = () =>
   );
 
 beforeAll(async () => {
-  database = await createTestDatabase();
+  database = await createTestDatabase({ role: 'owner' }); // migrates, rolls back and creates tables
   await database.db.analytics.trackMany(
     Array.from({ length: 10_000 }, (_, i) => ({ eventType: 'feature', eventName: `e${i % 7}` })),
   );
@@ -44,12 +44,12 @@ afterAll(async () => {
 });
 
 describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 180_000 }, () => {
-  it("down --steps 2 without a namespace refuses, says what carebase's own rollback would drop, and loses nothing", async () => {
+  it("down --steps 3 without a namespace refuses, says what carebase's own rollback would drop, and loses nothing", async () => {
     const before = await counts();
     expect(before[0]?.events).toBe(10_000);
     for (const args of [
-      ['--steps', '2'],
-      ['--steps', '2', '--dry-run'],
+      ['--steps', '3'],
+      ['--steps', '3', '--dry-run'],
     ]) {
       const run = await carebase(['migrate', 'down', ...args], { env: env() });
       expect(run.code).toBe(2);
@@ -57,7 +57,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
       expect(run.stderr).toContain('migrate down needs --namespace');
       expect(run.stderr).toContain('carebase/0006_analytics drops carebase.analytics_events (10000 rows)');
     }
-    const refused = await carebase(['migrate', 'down', '--steps', '2', '--namespace', 'carebase'], {
+    const refused = await carebase(['migrate', 'down', '--steps', '3', '--namespace', 'carebase'], {
       env: env(),
     });
     expect(refused.code).toBe(2);
@@ -67,16 +67,17 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
   });
 
   it('every down plan lists the tables it drops with their row counts (dry run, text and JSON)', async () => {
-    const text = await carebase(['migrate', 'down', '--steps', '2', '--namespace', 'carebase', '--dry-run'], {
+    const text = await carebase(['migrate', 'down', '--steps', '3', '--namespace', 'carebase', '--dry-run'], {
       env: env(),
     });
     expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/down\s+carebase\s+0008_least_privilege\s+yes\s+drops no table/);
     expect(text.stdout).toMatch(/down\s+carebase\s+0007_analytics_dirty_race\s+yes\s+drops no table/);
     expect(text.stdout).toMatch(
       /down\s+carebase\s+0006_analytics\s+yes\s+drops carebase\.analytics_events \(10000 rows\)/,
     );
     const json = await carebase(
-      ['migrate', 'down', '--steps', '2', '--namespace', 'carebase', '--dry-run', '--json'],
+      ['migrate', 'down', '--steps', '3', '--namespace', 'carebase', '--dry-run', '--json'],
       { env: env() },
     );
     const plan = (
@@ -84,7 +85,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
         plan: { name: string; dataLoss: { action: string; table: string; rows: number }[] }[];
       }
     ).plan;
-    expect(plan[1]?.dataLoss).toContainEqual({
+    expect(plan[2]?.dataLoss).toContainEqual({
       action: 'drop table',
       table: 'carebase.analytics_events',
       rows: 10_000,

@@ -12,15 +12,13 @@ import { migrateDownCommand } from './migrate/migrate-down.js';
 import { migrateLintCommand } from './migrate/migrate-lint.js';
 import { migrateStatusCommand } from './migrate/migrate-status.js';
 import { migrateUpCommand } from './migrate/migrate-up.js';
+import { rolesGrantCommand } from './roles/roles-grant.js';
 
 /**
  * Every `carebase` command, in the order help lists them. To add one, write a `CliCommand` in
  * `src/cli/commands/` and list it here: the runner gives it the connection flags, `--json`,
  * `--help`, the exit codes and the error handling, and the contract test
  * (test/cli/contract.test.ts) covers it from then on.
- *
- * Slot: `roles grant --app-role NAME` (calling `grantAppRole()` from the least-privilege roles
- * work) is added here once that API exists.
  */
 export const COMMANDS: readonly CliCommand[] = [
   migrateUpCommand,
@@ -28,6 +26,7 @@ export const COMMANDS: readonly CliCommand[] = [
   migrateStatusCommand,
   migrateCreateCommand,
   migrateLintCommand,
+  rolesGrantCommand,
   backupCreateCommand,
   backupListCommand,
   backupVerifyCommand,

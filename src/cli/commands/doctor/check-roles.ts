@@ -1,8 +1,8 @@
 import type { CheckResult, DoctorContext } from './doctor-check.js';
-import { AUDIT_APPEND_ONLY, NEEDED_PRIVILEGES } from './needed-privileges.js';
+import { AUDIT_APPEND_ONLY, NEEDED_FUNCTIONS, NEEDED_PRIVILEGES } from './needed-privileges.js';
 
 /** Functions the repositories call that create partitions (DDL) at run time. */
-const PARTITION_FUNCTIONS = ['ensure_monthly_partitions', 'audit_ensure_partitions'];
+const PARTITION_FUNCTIONS = ['audit_ensure_partitions', 'analytics_ensure_partitions'];
 
 /**
  * The role in use and its privileges over carebase's objects, read with `has_table_privilege`,
@@ -96,7 +96,10 @@ export async function checkRoles(context: DoctorContext): Promise<CheckResult> {
          from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $2 order by p.proname`,
       [role, schema],
     );
-    const noExecute = functions.filter((fn) => !fn.can_execute).map((fn) => fn.proname);
+    // Only the functions the app calls: owner-only ones (audit retention) are revoked on purpose.
+    const noExecute = functions
+      .filter((fn) => NEEDED_FUNCTIONS.includes(fn.proname) && !fn.can_execute)
+      .map((fn) => fn.proname);
     if (noExecute.length > 0)
       problems.push(`missing EXECUTE on ${noExecute.map((name) => `${schema}.${name}`).join(', ')}`);
     const partitioners = functions.filter((fn) => PARTITION_FUNCTIONS.includes(fn.proname) && !fn.prosecdef);

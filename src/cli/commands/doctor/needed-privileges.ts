@@ -1,3 +1,5 @@
+import { APP_ROLE_FUNCTIONS, APP_ROLE_TABLE_PRIVILEGES } from '../../../migration/app-role-grants.js';
+
 /**
  * The table privileges the application role needs at run time, per carebase table. Tables that
  * carebase's functions write for the application are listed with `unlessDefiner`: once those
@@ -12,26 +14,19 @@ export interface NeededPrivileges {
   readonly unlessDefiner?: readonly string[];
 }
 
-const CRUD = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
+/**
+ * What `grantAppRole()` grants (carebase/migration's `APP_ROLE_TABLE_PRIVILEGES`, the one list):
+ * doctor asks for exactly that. The audit chain and seal state are written by the owner's
+ * SECURITY DEFINER `audit_seal()`, so the app needs SELECT there only.
+ */
+export const NEEDED_PRIVILEGES: readonly NeededPrivileges[] = Object.entries(APP_ROLE_TABLE_PRIVILEGES).map(
+  ([table, privileges]) => ({ table, privileges: privileges as NeededPrivileges['privileges'] }),
+);
 
-export const NEEDED_PRIVILEGES: readonly NeededPrivileges[] = [
-  // cb.health() reports pending migrations.
-  { table: 'schema_migrations', privileges: ['SELECT'] },
-  { table: 'users', privileges: CRUD },
-  { table: 'sessions', privileges: CRUD },
-  { table: 'conversations', privileges: CRUD },
-  { table: 'chat_messages', privileges: CRUD },
-  { table: 'audit_log', privileges: ['SELECT', 'INSERT'] },
-  { table: 'audit_chain', privileges: ['SELECT', 'INSERT'], unlessDefiner: ['audit_seal'] },
-  { table: 'audit_chain_head', privileges: ['SELECT', 'INSERT', 'UPDATE'], unlessDefiner: ['audit_seal'] },
-  { table: 'audit_seal_state', privileges: ['SELECT', 'UPDATE'], unlessDefiner: ['audit_seal'] },
-  { table: 'analytics_events', privileges: ['SELECT', 'INSERT', 'DELETE'] },
-  { table: 'analytics_user_keys', privileges: CRUD },
-  { table: 'analytics_rollup_hourly', privileges: CRUD },
-  { table: 'analytics_rollup_hourly_users', privileges: CRUD },
-  { table: 'analytics_rollup_state', privileges: ['SELECT', 'UPDATE'] },
-  { table: 'analytics_rollup_dirty', privileges: CRUD },
-];
+/** The functions the app role must be able to execute (`APP_ROLE_FUNCTIONS`, by name). */
+export const NEEDED_FUNCTIONS: readonly string[] = APP_ROLE_FUNCTIONS.map((fn) =>
+  fn.slice(0, fn.indexOf('(')),
+);
 
 /** Audit tables the application must NOT be able to change or empty. */
 export const AUDIT_APPEND_ONLY = ['audit_log', 'audit_chain'] as const;
