@@ -160,8 +160,8 @@ REVOKE EXECUTE ON FUNCTION ensure_monthly_partitions(text, timestamptz, integer)
 GRANT EXECUTE ON FUNCTION audit_seal() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION audit_drop_partitions_before(timestamptz) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION ensure_monthly_partitions(text, timestamptz, integer) TO PUBLIC;
-DROP FUNCTION analytics_drop_partitions_before(timestamptz);
-DROP FUNCTION analytics_ensure_partitions(timestamptz, integer);
+DROP FUNCTION IF EXISTS analytics_drop_partitions_before(timestamptz);
+DROP FUNCTION IF EXISTS analytics_ensure_partitions(timestamptz, integer);
 CREATE OR REPLACE FUNCTION audit_ensure_partitions(from_month timestamptz, months_ahead integer)
 RETURNS integer
 LANGUAGE plpgsql
@@ -193,8 +193,8 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION audit_ensure_partitions(timestamptz, integer) TO PUBLIC;
-DROP FUNCTION check_partition_request(timestamptz, integer);
-DROP FUNCTION monthly_partitions_present(text[], timestamptz, integer);
+DROP FUNCTION IF EXISTS check_partition_request(timestamptz, integer);
+DROP FUNCTION IF EXISTS monthly_partitions_present(text[], timestamptz, integer);
 ALTER FUNCTION audit_seal() SECURITY INVOKER SET search_path FROM CURRENT;
 ALTER FUNCTION analytics_mark_dirty() SET search_path FROM CURRENT;
 ALTER FUNCTION audit_drop_partitions_before(timestamptz) SET search_path FROM CURRENT;
