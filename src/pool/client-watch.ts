@@ -67,3 +67,42 @@ export function unlessLost<T>(client: pg.ClientBase, work: () => Promise<T>): Pr
     );
   });
 }
+
+/**
+ * Settles with `work`'s outcome, or rejects as soon as `client`'s connection fails or ends first.
+ * For reads that can otherwise wait forever: pg-cursor ignores a connection error once it has seen
+ * the batch's `CommandComplete` (state `done`), so a read whose `ReadyForQuery` never arrives
+ * would never settle.
+ */
+export function failIfLost<T>(client: pg.ClientBase, work: () => Promise<T>): Promise<T> {
+  if (isClientLost(client)) return work();
+  return new Promise<T>((resolve, reject) => {
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      const error = new Error('Connection terminated unexpectedly');
+      markClientLost(client);
+      markConnectionLoss(error);
+      reject(error);
+    };
+    const cleanup = (): void => {
+      client.off('error', onError);
+      client.off('end', onEnd);
+    };
+    client.once('error', onError);
+    client.once('end', onEnd);
+    work().then(
+      (value) => {
+        cleanup();
+        resolve(value);
+      },
+      (error: unknown) => {
+        cleanup();
+        reject(error);
+      },
+    );
+  });
+}

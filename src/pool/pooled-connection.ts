@@ -2,7 +2,7 @@ import type { PostgresCursor, PostgresPoolClient, PostgresQueryResult } from 'ky
 import type pg from 'pg';
 import type { CarebaseError } from '../errors/errors.js';
 import { clientFailure, releaseClient } from './checkout.js';
-import { unlessLost } from './client-watch.js';
+import { failIfLost, unlessLost } from './client-watch.js';
 import type { PreparedStatements } from './prepared-statements.js';
 
 /**
@@ -58,7 +58,7 @@ export class PooledConnection implements PostgresPoolClient {
     return {
       read: async (rowCount: number) => {
         try {
-          return await submitted.read(rowCount);
+          return await failIfLost(client, () => submitted.read(rowCount));
         } catch (error) {
           throw this.failure(error);
         }

@@ -206,6 +206,28 @@ describe('a connection lost while checked out', () => {
     expect(cb.pool.waitingCount).toBe(0);
   });
 
+  it("between a cursor's last rows and ReadyForQuery: the read fails with CONNECTION_FAILED instead of waiting forever", async () => {
+    const cb = viaProxy(1, 'carebase-fault-cursor-end');
+    await cb.audit.log({ action: 'fault.warm', resourceType: 'fault' });
+    // One batch holds every row: the server answers the cursor's Execute with the rows and
+    // CommandComplete, then waits for the Sync that pg-cursor sends next. The cut falls there;
+    // pg-cursor ignores a connection error once it has seen CommandComplete.
+    const to = new Date();
+    const stream = cb.audit.export({
+      from: new Date(to.getTime() - 60_000),
+      to,
+      format: 'jsonl',
+      batchSize: 10_000,
+    });
+    proxy.cutAfterCommandComplete();
+    const started = performance.now();
+    const error = await Promise.race([readAll(stream, () => {}), sleep(5_000).then(() => 'still waiting')]);
+    expect(error).not.toBe('still waiting');
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(isCarebaseError(error, 'CONNECTION_FAILED'), String(error)).toBe(true);
+    await expect(cb.users.findById(userId)).resolves.toMatchObject({ id: userId });
+  });
+
   it.each([
     [
       'audit.export (a cursor on a pooled connection)',
