@@ -247,10 +247,6 @@ describe('a connection lost while checked out', () => {
     'mid-cursor (%s): the stream fails with CONNECTION_FAILED at once, and the connection is discarded',
     async (_name, open) => {
       const cb = viaProxy(1);
-      // Outside a transaction first: today the audit partition check of the first write of a month
-      // takes a second connection, even inside a transaction (being replaced by an owner's function
-      // called on the caller's connection); chat.export audits inside its transaction.
-      await cb.audit.log({ action: 'fault.warm', resourceType: 'fault' });
       proxy.cutAll();
       await sleep(50);
       const removed: unknown[] = [];

@@ -91,10 +91,6 @@ describe('a pool of one connection', () => {
       users: { bcryptCost: 10 },
     });
     try {
-      // DEPENDENCY (safety-roles): the first audit write of a month checks its partitions through
-      // the pool, a second connection even inside a transaction. Warm that check outside one;
-      // the cold case is the test below.
-      await cb.audit.log({ action: 'max.warm', resourceType: 'test' });
       const runs = Array.from({ length: 10 }, (_, i) =>
         i % 2 === 0 ? everyRepository(cb, `root${i}`) : cb.transaction((tx) => everyRepository(tx, `tx${i}`)),
       );
@@ -106,11 +102,8 @@ describe('a pool of one connection', () => {
     }
   }, 90_000);
 
-  // DEPENDENCY (safety-roles): fails today because the audit partition check (`partitionsExist`)
-  // of an instance's first audit write in a month runs on the pool, a second connection inside the
-  // transaction. When the partition check runs on the caller's connection, this test passes and
-  // `it.fails` reports it: then change `it.fails` to `it`.
-  it.fails('runs an audited write inside a transaction on a fresh instance', async () => {
+  // The first audit write of an instance (its partition check) runs on the caller's connection.
+  it('runs an audited write inside a transaction on a fresh instance', async () => {
     const cb = createCarebase({
       connectionString: database.url,
       pool: { max: 1, connectionTimeoutMs: 2_000 },
