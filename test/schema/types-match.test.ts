@@ -19,7 +19,7 @@ const workDir = join(root, 'test-artifacts', `schema-types-${randomBytes(4).toSt
 let database: TestDatabase;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
+  database = await createTestDatabase({ role: 'owner' }); // migrates a control schema and tampers with it
   await migrate(database.url, { sources: [carebaseMigrations], schema: 'control' });
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
