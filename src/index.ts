@@ -114,7 +114,11 @@ export { type TransactionOptions, TransactionOptionsSchema } from './pool/transa
 // Users
 
 export type { User } from './repositories/user.js';
-export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
+export type {
+  AuthenticationFailure,
+  AuthenticationResult,
+  RateLimitedResult,
+} from './repositories/users/authenticate.js';
 export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
 export {
   AuthenticateInput,
@@ -122,24 +126,35 @@ export {
   DisplayNameInput,
   EmailInput,
   PASSWORD_MAX_BYTES,
+  PASSWORD_MAX_LENGTH,
   PasswordInput,
+  RegisterOptions,
+  RejectInput,
   RoleInput,
   UserCreateInput,
   UserListInput,
   UsernameInput,
+  UserRegisterInput,
   UserUpdateInput,
 } from './repositories/users/user-inputs.js';
 export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
+
+export type {
+  PasswordCheck,
+  PasswordPolicyContext,
+} from './security/password-policy.js';
 
 // Sessions
 
 export type { Session } from './repositories/sessions/session.js';
 export {
   PurgeExpiredInput,
+  RecordAuthenticationInput,
   RevokeAllInput,
   RevokeReasonInput,
   SessionCreateInput,
   SessionListInput,
+  SessionValidateInput,
 } from './repositories/sessions/session-inputs.js';
 export {
   type CreatedSession,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { PasswordCheck } from '../security/password-policy.js';
 
 /**
  * The default role allow-list.
@@ -34,10 +35,30 @@ export const UsersOptionsSchema = z
      */
     bcryptCost: z.number().int().min(10).max(20).default(12),
     /**
-     * Shortest accepted password, in characters. (Longest: 72 UTF-8 bytes, a bcrypt limit.)
-     * @default 12
+     * Shortest accepted password, in Unicode code points after NFC normalisation. (Longest:
+     * `PASSWORD_MAX_LENGTH`, 1024; passwords are pre-hashed, so bcrypt's 72-byte limit no longer
+     * applies.) @default 12
      */
-    passwordMinLength: z.number().int().min(1).max(72).default(12),
+    passwordMinLength: z.number().int().min(1).max(128).default(12),
+    /**
+     * What a new password is checked against besides its length (ASVS 5.0 V6.2): the shipped list
+     * of common and breached passwords, a host list, and a host check.
+     */
+    passwordPolicy: z
+      .strictObject({
+        /** Refuse the ~1,000,000 most common breached passwords (shipped, offline). @default true */
+        commonPasswords: z.boolean().default(true),
+        /** The host's own refused passwords (e.g. the organisation's name), case-insensitive. @default [] */
+        denyList: z.array(z.string().min(1).max(1024)).max(100_000).default([]),
+        /**
+         * A custom check: return why a password is refused (shown to the user, never echoing it),
+         * or `undefined`. May be async.
+         */
+        check: z
+          .custom<PasswordCheck>((value) => typeof value === 'function', 'must be a function')
+          .optional(),
+      })
+      .prefault({}),
     /** Per-account lockout after repeated failures. */
     lockout: z
       .strictObject({
@@ -49,6 +70,30 @@ export const UsersOptionsSchema = z
           .int()
           .positive()
           .default(15 * 60_000),
+        /**
+         * Each further lockout of the same account (before a successful login resets the count)
+         * lasts this many times longer than the previous one, up to `maxDurationMs`. 1 keeps every
+         * lock at `durationMs`. @default 1
+         */
+        escalation: z.number().min(1).max(10).default(1),
+        /** The longest a lock lasts with `escalation`. @default 86400000 (24 h) */
+        maxDurationMs: z
+          .number()
+          .int()
+          .positive()
+          .default(24 * 60 * 60_000),
+      })
+      .prefault({}),
+    /** Self-service registration (`cb.users.register`). */
+    registration: z
+      .strictObject({
+        /** Role of a registration that names none; must be one of `roles`. @default 'viewer' */
+        defaultRole: z
+          .string()
+          .regex(/^[a-z][a-z0-9_-]{0,31}$/)
+          .default('viewer'),
+        /** Registrations are active at once instead of awaiting `users.approve`. @default false */
+        autoApprove: z.boolean().default(false),
       })
       .prefault({}),
     /** Allowed roles. @default ['admin', 'clinician', 'nurse', 'viewer'] */

@@ -8,10 +8,13 @@ import type { RepositoryContext } from '../context.js';
 import { toUser, USER_COLUMNS, type User } from '../user.js';
 import { countFailedAttempt } from './failed-attempts.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { type AuthenticateInput, PASSWORD_MAX_BYTES } from './user-inputs.js';
+import type { AuthenticateInput } from './user-inputs.js';
 
 /**
- * Why a login failed. Show the end user one generic message for all three.
+ * Why a login failed. Show the end user one generic message for `invalid_credentials`, `locked`
+ * and `disabled`. `pending_approval` and `rejected` are only ever answered to the right password,
+ * so they may be shown ("your registration awaits approval"). `rate_limited` comes with
+ * `retryAfterMs`; `mfa_required` with the `challenge` for `users.mfa.verify`.
  *
  * @example
  * ```ts
@@ -19,7 +22,14 @@ import { type AuthenticateInput, PASSWORD_MAX_BYTES } from './user-inputs.js';
  * if (!result.ok && result.reason === 'locked') logger.warn({ login }, 'account locked after repeated failures');
  * ```
  */
-export type AuthenticationFailure = 'invalid_credentials' | 'locked' | 'disabled';
+export type AuthenticationFailure =
+  | 'invalid_credentials'
+  | 'locked'
+  | 'disabled'
+  | 'pending_approval'
+  | 'rejected'
+  | 'rate_limited'
+  | 'mfa_required';
 
 /**
  * The result of `cb.users.authenticate`.
@@ -32,7 +42,39 @@ export type AuthenticationFailure = 'invalid_credentials' | 'locked' | 'disabled
  */
 export type AuthenticationResult =
   | { readonly ok: true; readonly user: User }
-  | { readonly ok: false; readonly reason: AuthenticationFailure };
+  | {
+      readonly ok: false;
+      readonly reason: Exclude<AuthenticationFailure, 'rate_limited' | 'mfa_required'>;
+    }
+  | RateLimitedResult
+  | {
+      readonly ok: false;
+      readonly reason: 'mfa_required';
+      /** Pass it to `cb.users.mfa.verify` with the user's code: single-use, expires at `expiresAt`. */
+      readonly challenge: string;
+      readonly expiresAt: Date;
+    };
+
+/** The failures that carry nothing but their reason. */
+type PlainFailure = Exclude<AuthenticationFailure, 'rate_limited' | 'mfa_required'>;
+
+/**
+ * A call refused by a rate limit (`users.rateLimit`): nothing was checked; try again after
+ * `retryAfterMs` (e.g. as an HTTP `Retry-After` header).
+ *
+ * @example
+ * ```ts
+ * import type { RateLimitedResult } from 'carebase';
+ * function retryAfter(result: RateLimitedResult): string {
+ *   return String(Math.ceil(result.retryAfterMs / 1000));
+ * }
+ * ```
+ */
+export interface RateLimitedResult {
+  readonly ok: false;
+  readonly reason: 'rate_limited';
+  readonly retryAfterMs: number;
+}
 
 /**
  * Verifies a login. See `UsersRepository.authenticate` for the contract; this is its body.
@@ -55,20 +97,17 @@ export async function authenticate(
       ? undefined // a login PostgreSQL cannot even compare (NUL, lone surrogate): no account has it
       : await ctx.db
           .selectFrom('users')
-          .select(['id', 'password_hash', 'status', 'locked_until'])
+          .select(['id', 'password_hash', 'status', 'locked_until', 'rejected_at'])
           .where(sql`lower(${sql.ref(column)})`, '=', sql<string>`lower(${login})`)
           .executeTakeFirst();
   const now = ctx.now();
-  const usable =
-    refused.length === 0 &&
-    Buffer.byteLength(parsed.password, 'utf8') <= PASSWORD_MAX_BYTES &&
-    textProblem(parsed.password) === undefined;
+  const usable = refused.length === 0 && textProblem(parsed.password) === undefined;
   const failure = (reason: AuthenticationFailure, userId?: string): AuditEntryInput => ({
     ...loginFailure(reason, userId, where),
     ...(refused.length === 0 ? {} : { metadata: { refusedFields: refused } }),
   });
 
-  const fail = (reason: AuthenticationFailure, userId?: string): Promise<AuthenticationResult> =>
+  const fail = (reason: PlainFailure, userId?: string): Promise<AuthenticationResult> =>
     ctx.atomic(async (tx) => {
       await recordAudit(tx, failure(reason, userId));
       return { ok: false, reason };
@@ -84,8 +123,8 @@ export async function authenticate(
     return fail('locked', account.id);
   }
   let matches = false;
-  // An over-long password could match on its first 72 bytes (bcrypt truncates): never accept it.
-  // Nor any attempt with a refused field: it fails (and counts) like a wrong password.
+  // An attempt with a refused field fails (and counts) like a wrong password. (A password over 72
+  // bytes never matches a plain bcrypt hash of an older version: see src/security/password-hashes/.)
   if (usable) matches = await hasher.verify(parsed.password, account.password_hash);
   else await hasher.verifyDummy(parsed.password);
 
@@ -98,7 +137,10 @@ export async function authenticate(
     );
     return { ok: false, reason: counted.locked ? 'locked' : 'invalid_credentials' };
   }
-  if (account.status !== 'active') return fail('disabled', account.id);
+  // Only the right password learns that the account is pending, rejected or disabled.
+  if (account.status === 'pending') return fail('pending_approval', account.id);
+  if (account.status !== 'active')
+    return fail(account.rejected_at === null ? 'disabled' : 'rejected', account.id);
 
   const rehash = hasher.needsRehash(account.password_hash) ? await hasher.hash(parsed.password) : undefined;
   return ctx.atomic(async (tx) => {

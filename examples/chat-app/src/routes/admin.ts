@@ -51,5 +51,7 @@ async function usernames(ctx: RequestContext, entries: readonly AuditEntry[]): P
     ...new Set(entries.flatMap((entry) => (entry.actorUserId === null ? [] : [entry.actorUserId]))),
   ];
   const users = await Promise.all(ids.map((id) => ctx.cb.users.findById(id)));
-  return new Map(users.flatMap((user) => (user === undefined ? [] : [[user.id, user.username] as const])));
+  return new Map(
+    users.flatMap((user) => (user === undefined ? [] : [[user.id, user.username ?? user.email] as const])),
+  );
 }

@@ -128,7 +128,7 @@ export async function exportChat(ctx: RequestContext): Promise<void> {
   });
   ctx.res.writeHead(200, {
     'content-type': EXPORT_TYPES[format],
-    'content-disposition': `attachment; filename="chat-${user.username.replace(/[^\w.-]/g, '_')}.${format}"`,
+    'content-disposition': `attachment; filename="chat-${(user.username ?? user.id).replace(/[^\w.-]/g, '_')}.${format}"`,
     'cache-control': 'no-store',
   });
   // Headers are gone once streaming starts: a failure mid-way can only cut the download short.
