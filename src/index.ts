@@ -119,6 +119,18 @@ export type {
   AuthenticationResult,
   RateLimitedResult,
 } from './repositories/users/authenticate.js';
+export {
+  EmailVerificationApi,
+  type EmailVerificationResult,
+  type EmailVerificationTicket,
+} from './repositories/users/email-verification.js';
+export {
+  PasswordResetApi,
+  PasswordResetCompleteInput,
+  PasswordResetRequestInput,
+  type PasswordResetResult,
+  type PasswordResetTicket,
+} from './repositories/users/password-reset.js';
 export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
 export {
   AuthenticateInput,

@@ -84,6 +84,50 @@ export const UsersOptionsSchema = z
           .default(24 * 60 * 60_000),
       })
       .prefault({}),
+    /**
+     * Rate limits per source network (the `ip` given to `authenticate`, `mfa.verify` and
+     * `passwordReset`), counted in PostgreSQL so every process of the host shares them. A limited
+     * call answers `{ ok: false, reason: 'rate_limited', retryAfterMs }`. Calls without an `ip`
+     * are limited per account only (`lockout`).
+     */
+    rateLimit: z
+      .strictObject({
+        /** Failed logins, MFA codes and reset completions per network per window. @default 100 */
+        maxFailures: z.number().int().min(1).max(1_000_000).default(100),
+        /** Password-reset requests per network per window. @default 20 */
+        maxResetRequests: z.number().int().min(1).max(1_000_000).default(20),
+        /** The sliding window, in ms (counted by the minute). @default 900000 (15 min) */
+        windowMs: z
+          .number()
+          .int()
+          .min(60_000)
+          .max(24 * 60 * 60_000)
+          .default(15 * 60_000),
+        /** The network an IPv4 address counts in, as a prefix length. @default 24 */
+        ipv4Prefix: z.number().int().min(8).max(32).default(24),
+        /** The network an IPv6 address counts in, as a prefix length. @default 64 */
+        ipv6Prefix: z.number().int().min(16).max(128).default(64),
+      })
+      .prefault({}),
+    /** Lifetimes of password-reset and email-verification tokens. */
+    tokens: z
+      .strictObject({
+        /** How long a reset token works. @default 1800000 (30 min) */
+        passwordResetTtlMs: z
+          .number()
+          .int()
+          .min(60_000)
+          .max(24 * 60 * 60_000)
+          .default(30 * 60_000),
+        /** How long an email-verification token works. @default 86400000 (24 h) */
+        emailVerificationTtlMs: z
+          .number()
+          .int()
+          .min(60_000)
+          .max(30 * 24 * 60 * 60_000)
+          .default(24 * 60 * 60_000),
+      })
+      .prefault({}),
     /** Self-service registration (`cb.users.register`). */
     registration: z
       .strictObject({

@@ -22,6 +22,8 @@ import { quoteIdentifier } from '../sql/identifier.js';
 export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]>> = Object.freeze({
   users: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   sessions: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  account_tokens: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  auth_rate_limits: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   conversations: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   chat_messages: ['SELECT', 'INSERT', 'DELETE'],
   audit_log: ['SELECT', 'INSERT'],

@@ -8,6 +8,8 @@ import m0007 from '../../migrations/0007_analytics_dirty_race.sql';
 import m0008 from '../../migrations/0008_least_privilege.sql';
 import m0009 from '../../migrations/0009_account_lifecycle.sql';
 import m0010 from '../../migrations/0010_session_authentication_times.sql';
+import m0011 from '../../migrations/0011_account_tokens.sql';
+import m0012 from '../../migrations/0012_auth_rate_limits.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -27,6 +29,8 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0008_least_privilege', m0008],
   ['0009_account_lifecycle', m0009],
   ['0010_session_authentication_times', m0010],
+  ['0011_account_tokens', m0011],
+  ['0012_auth_rate_limits', m0012],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

@@ -1,3 +1,4 @@
+import type { AccountTokensTable } from './account-tokens.js';
 import type {
   AnalyticsEventsTable,
   AnalyticsRollupDirtyTable,
@@ -7,6 +8,7 @@ import type {
   AnalyticsUserKeysTable,
 } from './analytics.js';
 import type { AuditChainHeadTable, AuditChainTable, AuditLogTable, AuditSealStateTable } from './audit.js';
+import type { AuthRateLimitsTable } from './auth-rate-limits.js';
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
 import type { SchemaMigrationsTable } from './migrations.js';
 import type { SessionsTable } from './sessions.js';
@@ -41,6 +43,8 @@ export interface CarebaseDatabase {
   schema_migrations: SchemaMigrationsTable;
   users: UsersTable;
   sessions: SessionsTable;
+  account_tokens: AccountTokensTable;
+  auth_rate_limits: AuthRateLimitsTable;
 
   audit_log: AuditLogTable;
   audit_chain: AuditChainTable;

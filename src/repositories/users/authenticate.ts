@@ -8,6 +8,7 @@ import type { RepositoryContext } from '../context.js';
 import { toUser, USER_COLUMNS, type User } from '../user.js';
 import { countFailedAttempt } from './failed-attempts.js';
 import type { PasswordHasher } from './password-hasher.js';
+import { type RateLimiter, sourceOf } from './rate-limiter.js';
 import type { AuthenticateInput } from './user-inputs.js';
 
 /**
@@ -86,10 +87,16 @@ export interface RateLimitedResult {
 export async function authenticate(
   ctx: RepositoryContext,
   hasher: PasswordHasher,
+  limiter: RateLimiter,
   input: AuthenticateInput,
 ): Promise<AuthenticationResult> {
   const parsed = readLogin(input);
   const { where, refused } = parsed;
+  const source = sourceOf(where.ip);
+  // Refused before anything is looked up or verified (and not audited: the failures that reached
+  // the limit were).
+  const limited = await limiter.check('failure', source);
+  if (limited !== undefined) return limited;
   const login = parsed.login;
   const column = login?.includes('@') === true ? 'email' : 'username';
   const account =
@@ -109,6 +116,7 @@ export async function authenticate(
 
   const fail = (reason: PlainFailure, userId?: string): Promise<AuthenticationResult> =>
     ctx.atomic(async (tx) => {
+      if (reason === 'invalid_credentials' || reason === 'locked') await limiter.count(tx, 'failure', source);
       await recordAudit(tx, failure(reason, userId));
       return { ok: false, reason };
     });
@@ -134,6 +142,7 @@ export async function authenticate(
       account.id,
       now,
       failure('invalid_credentials', account.id),
+      (tx) => limiter.count(tx, 'failure', source),
     );
     return { ok: false, reason: counted.locked ? 'locked' : 'invalid_credentials' };
   }
@@ -148,6 +157,7 @@ export async function authenticate(
       .updateTable('users')
       .set({
         failed_login_count: 0,
+        lockout_count: 0,
         locked_until: null,
         last_login_at: now,
         ...(rehash === undefined ? {} : { password_hash: rehash }),

@@ -7,10 +7,14 @@ import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { SessionsRepository } from '../sessions/sessions-repository.js';
 import { toUser, USER_COLUMNS, type User } from '../user.js';
+import { voidAccountTokens } from './account-tokens.js';
 import { type AuthenticationResult, authenticate } from './authenticate.js';
+import { EmailVerificationApi } from './email-verification.js';
 import { countFailedAttempt } from './failed-attempts.js';
 import { approveUser, rejectUser } from './lifecycle.js';
 import { PasswordHasher } from './password-hasher.js';
+import { PasswordResetApi } from './password-reset.js';
+import { RateLimiter } from './rate-limiter.js';
 import { collectUserData, eraseUserData, type UserDataExport, type UserErasure } from './user-data.js';
 import {
   type AuthenticateInput,
@@ -66,11 +70,22 @@ const USERS_CURSOR: CursorSpec = {
 export class UsersRepository {
   readonly #ctx: RepositoryContext;
   readonly #hasher: PasswordHasher;
+  readonly #limiter: RateLimiter;
+  /**
+   * Password recovery by token: `request` / `issue` a reset token, `complete` it with the new
+   * password. See {@link PasswordResetApi}.
+   */
+  readonly passwordReset: PasswordResetApi;
+  /** Email verification by token. See {@link EmailVerificationApi}. */
+  readonly emailVerification: EmailVerificationApi;
 
   /** @internal Use `cb.users`. */
   constructor(ctx: RepositoryContext) {
     this.#ctx = ctx;
     this.#hasher = new PasswordHasher(ctx.config.users);
+    this.#limiter = new RateLimiter(ctx);
+    this.passwordReset = new PasswordResetApi(ctx, this.#hasher, this.#limiter);
+    this.emailVerification = new EmailVerificationApi(ctx);
   }
 
   /**
@@ -455,6 +470,8 @@ export class UsersRepository {
         .returning('id')
         .executeTakeFirst();
       if (row === undefined) throw new NotFoundError('user');
+      // A pending reset link must not outlive the password it was meant to replace.
+      await voidAccountTokens(ctx, userId, 'password_reset');
       await recordAudit(ctx, {
         action: 'user.password_change',
         resourceType: 'user',
@@ -543,7 +560,7 @@ export class UsersRepository {
    * ```
    */
   async authenticate(input: AuthenticateInput): Promise<AuthenticationResult> {
-    return authenticate(this.#ctx, this.#hasher, input);
+    return authenticate(this.#ctx, this.#hasher, this.#limiter, input);
   }
 
   /**
