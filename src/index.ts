@@ -125,6 +125,12 @@ export {
   type EmailVerificationTicket,
 } from './repositories/users/email-verification.js';
 export {
+  MfaApi,
+  MfaVerifyInput,
+  type MfaVerifyResult,
+  type TotpEnrollment,
+} from './repositories/users/mfa.js';
+export {
   PasswordResetApi,
   PasswordResetCompleteInput,
   PasswordResetRequestInput,

@@ -1,5 +1,24 @@
 import { z } from 'zod';
 import type { PasswordCheck } from '../security/password-policy.js';
+import { Secret } from './secret.js';
+
+/**
+ * A 32-byte AES key: a Buffer, its base64 (either alphabet), or a {@link Secret} of the base64.
+ * Held as a `Secret` (base64) so no printed form of the config shows it.
+ */
+const MfaKey = z
+  .union([
+    z.instanceof(Uint8Array),
+    z.instanceof(Secret),
+    z.string().regex(/^[A-Za-z0-9+/_-]{43}=?$/, 'must be 32 bytes of base64'),
+  ])
+  .transform((value) =>
+    value instanceof Uint8Array
+      ? Buffer.from(value)
+      : Buffer.from(value instanceof Secret ? value.reveal() : value, 'base64'),
+  )
+  .refine((key) => key.length === 32, 'must be exactly 32 bytes (AES-256)')
+  .transform((key) => new Secret(key.toString('base64')));
 
 /**
  * The default role allow-list.
@@ -107,6 +126,36 @@ export const UsersOptionsSchema = z
         ipv4Prefix: z.number().int().min(8).max(32).default(24),
         /** The network an IPv6 address counts in, as a prefix length. @default 64 */
         ipv6Prefix: z.number().int().min(16).max(128).default(64),
+      })
+      .prefault({}),
+    /** Multi-factor authentication (`cb.users.mfa`). */
+    mfa: z
+      .strictObject({
+        /**
+         * The key TOTP secrets are encrypted with (AES-256-GCM): 32 bytes, as a Buffer or base64.
+         * To rotate, pass `{ current, previous: [old] }`: the current key encrypts (secrets are
+         * re-encrypted at their next use), every key decrypts. Without a key, enrolment refuses.
+         * @default none
+         */
+        encryptionKey: z
+          .union([MfaKey, z.strictObject({ current: MfaKey, previous: z.array(MfaKey).max(20).default([]) })])
+          .optional(),
+        /** The issuer shown in authenticator apps. @default 'carebase' */
+        issuer: z
+          .string()
+          .min(1)
+          .max(100)
+          .regex(/^[^:]+$/, "must not contain ':'")
+          .default('carebase'),
+        /** How long a login challenge stays valid. @default 300000 (5 min) */
+        challengeTtlMs: z
+          .number()
+          .int()
+          .min(30_000)
+          .max(30 * 60_000)
+          .default(5 * 60_000),
+        /** TOTP steps accepted either side of now (clock drift). @default 1 */
+        window: z.number().int().min(0).max(3).default(1),
       })
       .prefault({}),
     /** Lifetimes of password-reset and email-verification tokens. */

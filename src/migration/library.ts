@@ -10,6 +10,7 @@ import m0009 from '../../migrations/0009_account_lifecycle.sql';
 import m0010 from '../../migrations/0010_session_authentication_times.sql';
 import m0011 from '../../migrations/0011_account_tokens.sql';
 import m0012 from '../../migrations/0012_auth_rate_limits.sql';
+import m0013 from '../../migrations/0013_mfa.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -31,6 +32,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0010_session_authentication_times', m0010],
   ['0011_account_tokens', m0011],
   ['0012_auth_rate_limits', m0012],
+  ['0013_mfa', m0013],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

@@ -10,6 +10,7 @@ import type {
 import type { AuditChainHeadTable, AuditChainTable, AuditLogTable, AuditSealStateTable } from './audit.js';
 import type { AuthRateLimitsTable } from './auth-rate-limits.js';
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
+import type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './mfa.js';
 import type { SchemaMigrationsTable } from './migrations.js';
 import type { SessionsTable } from './sessions.js';
 import type { UsersTable } from './users.js';
@@ -45,6 +46,9 @@ export interface CarebaseDatabase {
   sessions: SessionsTable;
   account_tokens: AccountTokensTable;
   auth_rate_limits: AuthRateLimitsTable;
+  user_mfa: UserMfaTable;
+  mfa_backup_codes: MfaBackupCodesTable;
+  mfa_challenges: MfaChallengesTable;
 
   audit_log: AuditLogTable;
   audit_chain: AuditChainTable;

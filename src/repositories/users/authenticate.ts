@@ -7,6 +7,7 @@ import { type AuditEntryInput, recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { toUser, USER_COLUMNS, type User } from '../user.js';
 import { countFailedAttempt } from './failed-attempts.js';
+import { hasConfirmedMfa, openMfaChallenge } from './mfa-challenge.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { type RateLimiter, sourceOf } from './rate-limiter.js';
 import type { AuthenticateInput } from './user-inputs.js';
@@ -152,6 +153,31 @@ export async function authenticate(
     return fail(account.rejected_at === null ? 'disabled' : 'rejected', account.id);
 
   const rehash = hasher.needsRehash(account.password_hash) ? await hasher.hash(parsed.password) : undefined;
+  if (await hasConfirmedMfa(ctx, account.id)) {
+    // The password was right: the login completes with users.mfa.verify (wrong codes count
+    // toward the same lockout, so the failure count is left as it is until then).
+    return ctx.atomic(async (tx) => {
+      if (rehash !== undefined) {
+        await tx.db
+          .updateTable('users')
+          .set({ password_hash: rehash })
+          .where('id', '=', account.id)
+          .execute();
+      }
+      const opened = await openMfaChallenge(tx, account.id);
+      await recordAudit(tx, {
+        action: 'user.login_challenge',
+        resourceType: 'user',
+        resourceId: account.id,
+        subjectId: account.id,
+        userId: null,
+        actorType: 'user',
+        outcomeDetail: 'mfa_required',
+        ...where,
+      });
+      return { ok: false, reason: 'mfa_required', ...opened } as const;
+    });
+  }
   return ctx.atomic(async (tx) => {
     const row = await tx.db
       .updateTable('users')

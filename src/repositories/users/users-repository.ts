@@ -12,6 +12,7 @@ import { type AuthenticationResult, authenticate } from './authenticate.js';
 import { EmailVerificationApi } from './email-verification.js';
 import { countFailedAttempt } from './failed-attempts.js';
 import { approveUser, rejectUser } from './lifecycle.js';
+import { MfaApi } from './mfa.js';
 import { PasswordHasher } from './password-hasher.js';
 import { PasswordResetApi } from './password-reset.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -78,6 +79,8 @@ export class UsersRepository {
   readonly passwordReset: PasswordResetApi;
   /** Email verification by token. See {@link EmailVerificationApi}. */
   readonly emailVerification: EmailVerificationApi;
+  /** Multi-factor authentication: TOTP and backup codes. See {@link MfaApi}. */
+  readonly mfa: MfaApi;
 
   /** @internal Use `cb.users`. */
   constructor(ctx: RepositoryContext) {
@@ -86,6 +89,7 @@ export class UsersRepository {
     this.#limiter = new RateLimiter(ctx);
     this.passwordReset = new PasswordResetApi(ctx, this.#hasher, this.#limiter);
     this.emailVerification = new EmailVerificationApi(ctx);
+    this.mfa = new MfaApi(ctx, this.#limiter);
   }
 
   /**
