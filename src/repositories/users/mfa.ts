@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { ConflictError, NotFoundError } from '../../errors/errors.js';
 import { openSecret, sealSecret } from '../../security/secret-box.js';
@@ -19,6 +20,9 @@ import {
   totpUri,
 } from './totp.js';
 import { UserIdInput } from './user-inputs.js';
+
+/** An id no account has: the equal-work update of an unknown challenge matches nothing. */
+const NO_ACCOUNT = '00000000-0000-0000-0000-000000000000';
 
 /**
  * A TOTP enrolment to show once: the secret (base32, for manual entry) and the `otpauth://` URI
@@ -268,10 +272,17 @@ export class MfaApi {
       ...where,
     } as const;
     if (found === undefined) {
-      // The same work as a wrong code: a decryption attempt and a counted, audited failure.
+      // The same work as a wrong code: a decryption attempt and a counted, audited failure with
+      // the same statements (the account update matches no row).
       openSecret(keyring, keyring.current.id, Buffer.alloc(48), 'none');
       await this.#ctx.atomic(async (ctx) => {
         await this.#limiter.count(ctx, 'failure', source);
+        await ctx.db
+          .updateTable('users')
+          .set({ failed_login_count: sql<number>`failed_login_count + 1` })
+          .where('id', '=', NO_ACCOUNT)
+          .returning(['failed_login_count', 'locked_until'])
+          .execute();
         await recordAudit(ctx, { ...failure, outcomeDetail: 'invalid_mfa_challenge' });
       });
       return { ok: false, reason: 'invalid_challenge' };
@@ -289,61 +300,66 @@ export class MfaApi {
         ? undefined
         : totpStep(secret, code, now.getTime(), this.#ctx.config.users.mfa.window);
     const backup = step === undefined ? normaliseBackupCode(code) : undefined;
-    const result = await this.#ctx.atomic(async (ctx) => {
-      let method: 'totp' | 'backup_code' | undefined;
-      if (step !== undefined) {
-        // Accepted only for a later step than the last accepted one: never the same code twice.
-        const advanced = await ctx.db
-          .updateTable('user_mfa')
-          .set({ last_used_step: String(step) })
-          .where('user_id', '=', userId)
-          .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', String(step))]))
-          .returning('user_id')
-          .executeTakeFirst();
-        if (advanced !== undefined) method = 'totp';
-      } else if (backup !== undefined) {
-        const used = await ctx.db
-          .deleteFrom('mfa_backup_codes')
-          .where('user_id', '=', userId)
-          .where('code_hash', '=', backupCodeHash(userId, backup))
-          .returning('user_id')
-          .executeTakeFirst();
-        if (used !== undefined) method = 'backup_code';
-      }
-      if (method === undefined) return undefined;
-      const consumed = await ctx.db
-        .deleteFrom('mfa_challenges')
-        .where('user_id', '=', userId)
-        .where('token_hash', '=', challengeHash as Buffer)
-        .returning('user_id')
-        .executeTakeFirst();
-      if (consumed === undefined) return 'used' as const;
-      if (secret !== undefined && found.key_id !== keyring.current.id) {
-        const resealed = sealSecret(keyring, secret, userId);
-        await ctx.db
-          .updateTable('user_mfa')
-          .set({ totp_secret: resealed.sealed, key_id: resealed.keyId })
-          .where('user_id', '=', userId)
-          .execute();
-      }
-      const row = await ctx.db
-        .updateTable('users')
-        .set({ failed_login_count: 0, lockout_count: 0, locked_until: null, last_login_at: now })
-        .where('id', '=', userId)
-        .where('status', '=', 'active')
-        .returning(USER_COLUMNS)
-        .executeTakeFirstOrThrow();
-      await recordAudit(ctx, {
-        action: 'user.login',
-        resourceType: 'user',
-        ...subject,
-        userId,
-        actorType: 'user',
-        metadata: { mfa: method },
-        ...where,
-      });
-      return { ok: true, user: toUser(row), mfaAt: now, method } as const;
-    });
+    const result =
+      step === undefined && backup === undefined
+        ? undefined
+        : await this.#ctx.atomic(async (ctx) => {
+            let method: 'totp' | 'backup_code' | undefined;
+            if (step !== undefined) {
+              // Accepted only for a later step than the last accepted one: never the same code twice.
+              const advanced = await ctx.db
+                .updateTable('user_mfa')
+                .set({ last_used_step: String(step) })
+                .where('user_id', '=', userId)
+                .where((eb) =>
+                  eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', String(step))]),
+                )
+                .returning('user_id')
+                .executeTakeFirst();
+              if (advanced !== undefined) method = 'totp';
+            } else if (backup !== undefined) {
+              const used = await ctx.db
+                .deleteFrom('mfa_backup_codes')
+                .where('user_id', '=', userId)
+                .where('code_hash', '=', backupCodeHash(userId, backup))
+                .returning('user_id')
+                .executeTakeFirst();
+              if (used !== undefined) method = 'backup_code';
+            }
+            if (method === undefined) return undefined;
+            const consumed = await ctx.db
+              .deleteFrom('mfa_challenges')
+              .where('user_id', '=', userId)
+              .where('token_hash', '=', challengeHash as Buffer)
+              .returning('user_id')
+              .executeTakeFirst();
+            if (consumed === undefined) return 'used' as const;
+            if (secret !== undefined && found.key_id !== keyring.current.id) {
+              const resealed = sealSecret(keyring, secret, userId);
+              await ctx.db
+                .updateTable('user_mfa')
+                .set({ totp_secret: resealed.sealed, key_id: resealed.keyId })
+                .where('user_id', '=', userId)
+                .execute();
+            }
+            const row = await ctx.db
+              .updateTable('users')
+              .set({ failed_login_count: 0, lockout_count: 0, locked_until: null, last_login_at: now })
+              .where('id', '=', userId)
+              .where('status', '=', 'active')
+              .returning(USER_COLUMNS)
+              .executeTakeFirstOrThrow();
+            await recordAudit(ctx, {
+              action: 'user.login',
+              resourceType: 'user',
+              ...subject,
+              userId,
+              actorType: 'user',
+              metadata: { mfa: method },
+              ...where,
+            });
+            return { ok: true, user: toUser(row), mfaAt: now, method } as const;
+          });
     if (result === 'used') return { ok: false, reason: 'invalid_challenge' };
     if (result !== undefined) return result;
     const counted = await countFailedAttempt(
