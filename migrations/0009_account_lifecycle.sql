@@ -22,6 +22,7 @@ ALTER TABLE users
 
 -- carebase:down
 -- Refused (in its transaction, changing nothing) while an email-only or pending account exists.
+-- carebase:lint-ignore setting-not-null, constraint-missing-not-valid: a rollback restores the old checks in full, and must fail while a row breaks them
 ALTER TABLE users
   DROP CONSTRAINT IF EXISTS users_lockout_count_check,
   DROP CONSTRAINT IF EXISTS users_rejection_reason_check,

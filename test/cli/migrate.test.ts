@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { carebaseMigrations } from 'carebase/migration';
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,8 @@ let database: TestDatabase;
 let work: string;
 const env = () => ({ ...baseEnv(), DATABASE_URL: database.url });
 const host = () => ['--dir', join(work, 'db'), '--namespace', 'app'];
+/** Steps that roll carebase back through 0006_analytics, however many migrations follow it. */
+let STEPS = '3';
 
 async function query<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
   const client = new pg.Client({ connectionString: database.url });
@@ -34,6 +37,8 @@ beforeAll(async () => {
   await database.db.analytics.trackMany(
     Array.from({ length: 10_000 }, (_, i) => ({ eventType: 'feature', eventName: `e${i % 7}` })),
   );
+  const names = (await carebaseMigrations.load()).map((migration) => migration.name);
+  STEPS = String(names.length - names.indexOf('0006_analytics'));
   work = mkdtempSync(join(tmpdir(), 'carebase-cli-migrate-'));
   mkdirSync(join(work, 'db'));
 }, 120_000);
@@ -44,12 +49,12 @@ afterAll(async () => {
 });
 
 describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 180_000 }, () => {
-  it("down --steps 3 without a namespace refuses, says what carebase's own rollback would drop, and loses nothing", async () => {
+  it("down --steps N (through 0006) without a namespace refuses, says what carebase's own rollback would drop, and loses nothing", async () => {
     const before = await counts();
     expect(before[0]?.events).toBe(10_000);
     for (const args of [
-      ['--steps', '3'],
-      ['--steps', '3', '--dry-run'],
+      ['--steps', STEPS],
+      ['--steps', STEPS, '--dry-run'],
     ]) {
       const run = await carebase(['migrate', 'down', ...args], { env: env() });
       expect(run.code).toBe(2);
@@ -57,7 +62,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
       expect(run.stderr).toContain('migrate down needs --namespace');
       expect(run.stderr).toContain('carebase/0006_analytics drops carebase.analytics_events (10000 rows)');
     }
-    const refused = await carebase(['migrate', 'down', '--steps', '3', '--namespace', 'carebase'], {
+    const refused = await carebase(['migrate', 'down', '--steps', STEPS, '--namespace', 'carebase'], {
       env: env(),
     });
     expect(refused.code).toBe(2);
@@ -67,9 +72,12 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
   });
 
   it('every down plan lists the tables it drops with their row counts (dry run, text and JSON)', async () => {
-    const text = await carebase(['migrate', 'down', '--steps', '3', '--namespace', 'carebase', '--dry-run'], {
-      env: env(),
-    });
+    const text = await carebase(
+      ['migrate', 'down', '--steps', STEPS, '--namespace', 'carebase', '--dry-run'],
+      {
+        env: env(),
+      },
+    );
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/down\s+carebase\s+0008_least_privilege\s+yes\s+drops no table/);
     expect(text.stdout).toMatch(/down\s+carebase\s+0007_analytics_dirty_race\s+yes\s+drops no table/);
@@ -77,7 +85,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
       /down\s+carebase\s+0006_analytics\s+yes\s+drops carebase\.analytics_events \(10000 rows\)/,
     );
     const json = await carebase(
-      ['migrate', 'down', '--steps', '3', '--namespace', 'carebase', '--dry-run', '--json'],
+      ['migrate', 'down', '--steps', STEPS, '--namespace', 'carebase', '--dry-run', '--json'],
       { env: env() },
     );
     const plan = (
@@ -85,7 +93,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
         plan: { name: string; dataLoss: { action: string; table: string; rows: number }[] }[];
       }
     ).plan;
-    expect(plan[2]?.dataLoss).toContainEqual({
+    expect(plan.at(-1)?.dataLoss).toContainEqual({
       action: 'drop table',
       table: 'carebase.analytics_events',
       rows: 10_000,

@@ -83,6 +83,7 @@ describe('account lifecycle', () => {
   it('auto-approve, reject only pending, approve not a deactivated account', async () => {
     const auto = await env.cb.users.register(newAccount(), { autoApprove: true });
     expect(auto.status).toBe('active');
+    expect((await env.cb.users.approve(auto.id)).status).toBe('active'); // idempotent
     await expect(env.cb.users.reject(auto.id)).rejects.toBeInstanceOf(ConflictError);
     await env.cb.users.deactivate(auto.id);
     await expect(env.cb.users.approve(auto.id)).rejects.toBeInstanceOf(ConflictError);

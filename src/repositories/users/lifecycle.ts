@@ -18,26 +18,28 @@ export async function approveUser(ctx: RepositoryContext, userId: string): Promi
       .executeTakeFirst();
     if (before === undefined) throw new NotFoundError('user');
     if (before.status === 'disabled' && before.rejected_at === null) throw new ConflictError('status');
-    const now = tx.now();
+    if (before.status === 'active') {
+      return toUser(
+        await tx.db
+          .selectFrom('users')
+          .select(USER_COLUMNS)
+          .where('id', '=', userId)
+          .executeTakeFirstOrThrow(),
+      );
+    }
     const row = await tx.db
       .updateTable('users')
-      .set(
-        before.status === 'active'
-          ? {}
-          : { status: 'active', approved_at: now, rejected_at: null, rejection_reason: null },
-      )
+      .set({ status: 'active', approved_at: tx.now(), rejected_at: null, rejection_reason: null })
       .where('id', '=', userId)
       .returning(USER_COLUMNS)
       .executeTakeFirstOrThrow();
-    if (before.status !== 'active') {
-      await recordAudit(tx, {
-        action: 'user.approve',
-        resourceType: 'user',
-        resourceId: userId,
-        subjectId: userId,
-        changes: { status: { from: before.status, to: 'active' } },
-      });
-    }
+    await recordAudit(tx, {
+      action: 'user.approve',
+      resourceType: 'user',
+      resourceId: userId,
+      subjectId: userId,
+      changes: { status: { from: before.status, to: 'active' } },
+    });
     return toUser(row);
   });
 }

@@ -220,10 +220,11 @@ export class PasswordResetApi {
    */
   async complete(input: PasswordResetCompleteInput): Promise<PasswordResetResult> {
     const parsed = parseInput(PasswordResetCompleteInput, input, 'password reset');
+    // The rules that need no account first: a refused password is refused before any SQL.
+    await this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
     const source = sourceOf(parsed.ip);
     const limited = await this.#limiter.check('failure', source);
     if (limited !== undefined) return limited;
-    await this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
     const found = await findAccountToken(this.#ctx, parsed.token, 'password_reset');
     const invalid = async (): Promise<PasswordResetResult> => {
       await this.#ctx.atomic(async (ctx) => {
