@@ -66,7 +66,7 @@ export type MfaVerifyResult =
 export const MfaVerifyInput = z.strictObject({
   /** The `challenge` of authenticate's `mfa_required` answer. */
   challenge: z.string().max(200),
-  /** A 6-digit TOTP code or a backup code (xxxx-xxxx-xxxx-xxxx, any case). */
+  /** A 6-digit TOTP code or a backup code (six groups of four characters, any case, dashes optional). */
   code: z.string().max(64),
   ip: z.ipv4().or(z.ipv6()).optional(),
   userAgent: z.string().max(4096).optional(),

@@ -62,10 +62,13 @@ export function totpStep(secret: Buffer, code: string, nowMs: number, window: nu
 
 const BACKUP_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 
-/** Ten new backup codes: 16 characters from a 31-letter alphabet (79 bits), shown as xxxx-xxxx-xxxx-xxxx. */
+/**
+ * Ten new backup codes: 24 characters from a 31-letter alphabet (118 bits, so ASVS 5.0 6.5.2
+ * allows a plain SHA-256 digest), shown in groups of four.
+ */
 export function newBackupCodes(): string[] {
   return Array.from({ length: 10 }, () => {
-    const chars = Array.from({ length: 16 }, () => BACKUP_ALPHABET[randomInt(BACKUP_ALPHABET.length)]).join(
+    const chars = Array.from({ length: 24 }, () => BACKUP_ALPHABET[randomInt(BACKUP_ALPHABET.length)]).join(
       '',
     );
     return chars.replace(/(.{4})(?=.)/g, '$1-');
@@ -75,7 +78,7 @@ export function newBackupCodes(): string[] {
 /** A backup code as typed (any case, with or without dashes or spaces), or `undefined` when it cannot be one. */
 export function normaliseBackupCode(code: string): string | undefined {
   const compact = code.toLowerCase().replace(/[\s-]/g, '');
-  return /^[a-z0-9]{16}$/.test(compact) ? compact : undefined;
+  return /^[a-z0-9]{24}$/.test(compact) ? compact : undefined;
 }
 
 /** The stored digest of a backup code: SHA-256 of the account id and the code (salted per account). */
