@@ -114,11 +114,7 @@ export { type TransactionOptions, TransactionOptionsSchema } from './pool/transa
 // Users
 
 export type { User } from './repositories/user.js';
-export type {
-  AuthenticationFailure,
-  AuthenticationResult,
-  RateLimitedResult,
-} from './repositories/users/authenticate.js';
+export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
 export {
   EmailVerificationApi,
   type EmailVerificationResult,
@@ -137,6 +133,7 @@ export {
   type PasswordResetResult,
   type PasswordResetTicket,
 } from './repositories/users/password-reset.js';
+export type { RateLimitedResult } from './repositories/users/rate-limiter.js';
 export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
 export {
   AuthenticateInput,
@@ -260,6 +257,7 @@ export type { RefreshRollupsResult } from './repositories/analytics/refresh-roll
 
 // Database schema: the Kysely types of carebase's tables
 
+export type { AccountTokensTable } from './schema/account-tokens.js';
 export type {
   AnalyticsEventsTable,
   AnalyticsRollupDirtyTable,
@@ -275,8 +273,10 @@ export type {
   AuditSealStateTable,
   JsonValue,
 } from './schema/audit.js';
+export type { AuthRateLimitsTable } from './schema/auth-rate-limits.js';
 export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
 export type { CarebaseDatabase } from './schema/database.js';
+export type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './schema/mfa.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
 export type { SessionsTable } from './schema/sessions.js';
 export type { UsersTable } from './schema/users.js';

@@ -4,6 +4,13 @@ import { commonPasswords } from './common-passwords.js';
 /**
  * What a password is checked against besides itself: the account's own names (a password that
  * contains them is refused), passed to a host's custom check too.
+ *
+ * @example
+ * ```ts
+ * import type { PasswordPolicyContext } from 'carebase';
+ * const mentionsWard = (password: string, context: PasswordPolicyContext) =>
+ *   context.email?.endsWith('@icu.example.org') === true && password.toLowerCase().includes('icu');
+ * ```
  */
 export interface PasswordPolicyContext {
   readonly username?: string | null | undefined;
@@ -13,6 +20,14 @@ export interface PasswordPolicyContext {
 /**
  * A host's own password rule: returns why `password` is refused (shown to the user, so it must not
  * repeat the password), or `undefined` to accept it. May be async (e.g. a k-anonymity breach API).
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, type PasswordCheck } from 'carebase';
+ * const noWardNames: PasswordCheck = (password) =>
+ *   /cardiology|oncology/i.test(password) ? 'must not contain a ward name' : undefined;
+ * const withPolicy = createCarebase({ users: { passwordPolicy: { check: noWardNames } } });
+ * ```
  */
 export type PasswordCheck = (
   password: string,

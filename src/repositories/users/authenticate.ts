@@ -9,7 +9,7 @@ import { toUser, USER_COLUMNS, type User } from '../user.js';
 import { countFailedAttempt } from './failed-attempts.js';
 import { hasConfirmedMfa, openMfaChallenge } from './mfa-challenge.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { type RateLimiter, sourceOf } from './rate-limiter.js';
+import { type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
 import type { AuthenticateInput } from './user-inputs.js';
 
 /**
@@ -59,24 +59,6 @@ export type AuthenticationResult =
 
 /** The failures that carry nothing but their reason. */
 type PlainFailure = Exclude<AuthenticationFailure, 'rate_limited' | 'mfa_required'>;
-
-/**
- * A call refused by a rate limit (`users.rateLimit`): nothing was checked; try again after
- * `retryAfterMs` (e.g. as an HTTP `Retry-After` header).
- *
- * @example
- * ```ts
- * import type { RateLimitedResult } from 'carebase';
- * function retryAfter(result: RateLimitedResult): string {
- *   return String(Math.ceil(result.retryAfterMs / 1000));
- * }
- * ```
- */
-export interface RateLimitedResult {
-  readonly ok: false;
-  readonly reason: 'rate_limited';
-  readonly retryAfterMs: number;
-}
 
 /**
  * Verifies a login. See `UsersRepository.authenticate` for the contract; this is its body.

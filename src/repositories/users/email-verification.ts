@@ -45,6 +45,7 @@ export type EmailVerificationResult =
  * clears `emailVerifiedAt`, and a token for the old address no longer verifies anything.
  *
  * @example
+ * <!-- snippet-preamble: declare const mailer: { send(to: string, body: string): Promise<void> }; -->
  * ```ts
  * const { token, email } = await cb.users.emailVerification.request(user.id);
  * await mailer.send(email, `https://app.example/verify#${token}`);
@@ -100,7 +101,7 @@ export class EmailVerificationApi {
    * @example
    * ```ts
    * const result = await cb.users.emailVerification.complete(req.body.token);
-   * if (!result.ok) return res.status(400).json({ error: 'This link is no longer valid.' });
+   * if (!result.ok) res.status(400).json({ error: 'This link is no longer valid.' });
    * ```
    */
   async complete(token: string): Promise<EmailVerificationResult> {

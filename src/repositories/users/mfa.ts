@@ -7,9 +7,8 @@ import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { hashSessionToken, SESSION_TOKEN_PATTERN } from '../sessions/session-token.js';
 import { toUser, USER_COLUMNS, type User } from '../user.js';
-import type { RateLimitedResult } from './authenticate.js';
 import { countFailedAttempt } from './failed-attempts.js';
-import { type RateLimiter, sourceOf } from './rate-limiter.js';
+import { type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
 import {
   backupCodeHash,
   mfaKeyring,
@@ -229,8 +228,8 @@ export class MfaApi {
    * <!-- snippet-preamble: declare const challenge: string; -->
    * ```ts
    * const mfa = await cb.users.mfa.verify({ challenge, code: req.body.code, ip: req.ip });
-   * if (!mfa.ok) return res.status(401).json({ error: 'invalid code' });
-   * const { token } = await cb.sessions.create({ userId: mfa.user.id, mfaAt: mfa.mfaAt, ip: req.ip });
+   * if (mfa.ok) await cb.sessions.create({ userId: mfa.user.id, mfaAt: mfa.mfaAt, ip: req.ip });
+   * else res.status(401).json({ error: 'invalid code' });
    * ```
    */
   async verify(input: MfaVerifyInput): Promise<MfaVerifyResult> {

@@ -12,9 +12,8 @@ import {
   issueAccountToken,
   spendTokenTime,
 } from './account-tokens.js';
-import type { RateLimitedResult } from './authenticate.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { type RateLimiter, sourceOf } from './rate-limiter.js';
+import { type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
 import { PasswordInput, UserIdInput } from './user-inputs.js';
 
 /**
@@ -25,7 +24,7 @@ import { PasswordInput, UserIdInput } from './user-inputs.js';
  * @example
  * ```ts
  * import type { PasswordResetTicket } from 'carebase';
- * const ticket: PasswordResetTicket = await cb.users.passwordReset.request({ login: req.body.email });
+ * const ticket: PasswordResetTicket = await cb.withActor({ userId }).users.passwordReset.issue(userId);
  * ```
  */
 export interface PasswordResetTicket {
@@ -100,9 +99,10 @@ export type PasswordResetCompleteInput = z.input<typeof PasswordResetCompleteInp
  * rate-limited per network (`users.rateLimit`).
  *
  * @example
+ * <!-- snippet-preamble: declare const mailer: { send(to: string, body: string): Promise<void> }; -->
  * ```ts
  * const ticket = await cb.users.passwordReset.request({ login: req.body.email, ip: req.ip });
- * if (ticket.recipient) await mailer.send(ticket.recipient.email, `https://app.example/reset#${ticket.token}`);
+ * if ('token' in ticket && ticket.recipient) await mailer.send(ticket.recipient.email, `https://app.example/reset#${ticket.token}`);
  * res.status(202).json({ message: 'If the account exists, a link is on its way.' });
  * ```
  */
@@ -215,7 +215,7 @@ export class PasswordResetApi {
    * @example
    * ```ts
    * const result = await cb.users.passwordReset.complete({ token: req.body.token, newPassword: req.body.password, ip: req.ip });
-   * if (!result.ok) return res.status(400).json({ error: 'This link is no longer valid.' });
+   * if (!result.ok) res.status(400).json({ error: 'This link is no longer valid.' });
    * ```
    */
   async complete(input: PasswordResetCompleteInput): Promise<PasswordResetResult> {

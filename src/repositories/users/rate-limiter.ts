@@ -1,7 +1,24 @@
 import { isIPv4 } from 'node:net';
 import { sql } from 'kysely';
 import type { RepositoryContext } from '../context.js';
-import type { RateLimitedResult } from './authenticate.js';
+
+/**
+ * A call refused by a rate limit (`users.rateLimit`): nothing was checked; try again after
+ * `retryAfterMs` (e.g. as an HTTP `Retry-After` header).
+ *
+ * @example
+ * ```ts
+ * import type { RateLimitedResult } from 'carebase';
+ * function retryAfter(result: RateLimitedResult): string {
+ *   return String(Math.ceil(result.retryAfterMs / 1000));
+ * }
+ * ```
+ */
+export interface RateLimitedResult {
+  readonly ok: false;
+  readonly reason: 'rate_limited';
+  readonly retryAfterMs: number;
+}
 
 /** What a limit counts: failed credentials of any kind, or password-reset requests. */
 export type RateLimitScope = 'failure' | 'reset_request';
