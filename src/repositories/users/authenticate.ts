@@ -6,7 +6,7 @@ import { textProblem, truncateText } from '../../validation/text.js';
 import { type AuditEntryInput, recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { toUser, USER_COLUMNS, type User } from '../user.js';
-import { countFailedAttempt } from './failed-attempts.js';
+import { countFailedAttempt, spendFailedAttemptTime } from './failed-attempts.js';
 import { hasConfirmedMfa, openMfaChallenge } from './mfa-challenge.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
@@ -100,6 +100,8 @@ export async function authenticate(
   const fail = (reason: PlainFailure, userId?: string): Promise<AuthenticationResult> =>
     ctx.atomic(async (tx) => {
       if (reason === 'invalid_credentials' || reason === 'locked') await limiter.count(tx, 'failure', source);
+      // An unknown login runs the counting update a wrong password runs (matching no row).
+      if (userId === undefined) await spendFailedAttemptTime(tx);
       await recordAudit(tx, failure(reason, userId));
       return { ok: false, reason };
     });

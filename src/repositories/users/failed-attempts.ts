@@ -62,3 +62,22 @@ export async function countFailedAttempt(
     return { locked: true };
   });
 }
+
+/** An id no account has: the equal-work update of an unknown login matches nothing. */
+const NO_ACCOUNT = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * The database work of {@link countFailedAttempt}'s counting update, for a failure that names no
+ * account (an unknown login or MFA challenge): the same UPDATE ... RETURNING on `users`, matching
+ * no row, so unknown and wrong answers take the same round trips. Call it inside the failure's
+ * transaction.
+ */
+export async function spendFailedAttemptTime(tx: RepositoryContext): Promise<void> {
+  await tx.db
+    .updateTable('users')
+    .set({ failed_login_count: sql<number>`failed_login_count + 1` })
+    .where('id', '=', NO_ACCOUNT)
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', new Date(0))]))
+    .returning(['failed_login_count', 'locked_until'])
+    .execute();
+}

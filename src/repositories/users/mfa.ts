@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { ConflictError, NotFoundError } from '../../errors/errors.js';
 import { openSecret, sealSecret } from '../../security/secret-box.js';
@@ -7,7 +6,7 @@ import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { hashSessionToken, SESSION_TOKEN_PATTERN } from '../sessions/session-token.js';
 import { toUser, USER_COLUMNS, type User } from '../user.js';
-import { countFailedAttempt } from './failed-attempts.js';
+import { countFailedAttempt, spendFailedAttemptTime } from './failed-attempts.js';
 import { type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
 import {
   backupCodeHash,
@@ -19,9 +18,6 @@ import {
   totpUri,
 } from './totp.js';
 import { UserIdInput } from './user-inputs.js';
-
-/** An id no account has: the equal-work update of an unknown challenge matches nothing. */
-const NO_ACCOUNT = '00000000-0000-0000-0000-000000000000';
 
 /**
  * A TOTP enrolment to show once: the secret (base32, for manual entry) and the `otpauth://` URI
@@ -276,12 +272,7 @@ export class MfaApi {
       openSecret(keyring, keyring.current.id, Buffer.alloc(48), 'none');
       await this.#ctx.atomic(async (ctx) => {
         await this.#limiter.count(ctx, 'failure', source);
-        await ctx.db
-          .updateTable('users')
-          .set({ failed_login_count: sql<number>`failed_login_count + 1` })
-          .where('id', '=', NO_ACCOUNT)
-          .returning(['failed_login_count', 'locked_until'])
-          .execute();
+        await spendFailedAttemptTime(ctx);
         await recordAudit(ctx, { ...failure, outcomeDetail: 'invalid_mfa_challenge' });
       });
       return { ok: false, reason: 'invalid_challenge' };
