@@ -92,6 +92,9 @@ describe('TOTP multi-factor authentication', () => {
     const second = await env.cb.users.mfa.verify({ challenge: await challengeFor(account), code });
     expect(second).toEqual({ ok: false, reason: 'invalid_code' });
     expect((await env.cb.users.mfa.status(first.ok ? first.user.id : '')).backupCodesLeft).toBe(9);
+    const exported = await env.cb.users.exportData(first.ok ? first.user.id : '');
+    expect(exported.mfa).toMatchObject({ enabled: true, backupCodesLeft: 9 });
+    expect(JSON.stringify(exported)).not.toContain(code);
   });
 
   it('wrong codes count toward the lockout, and the audit never calls them a successful login', async () => {
