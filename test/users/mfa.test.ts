@@ -72,7 +72,14 @@ describe('TOTP multi-factor authentication', () => {
   });
 
   it('a challenge expires', async () => {
-    const { account, uri } = await enrolled();
+    const { account, uri, user } = await enrolled();
+    for (let i = 0; i < 12; i++) await challengeFor(account);
+    const live = await env.cb.db
+      .selectFrom('mfa_challenges')
+      .select('user_id')
+      .where('user_id', '=', user.id)
+      .execute();
+    expect(live).toHaveLength(10); // at most ten live challenges per account
     const challenge = await challengeFor(account);
     env.clock.advance(5 * 60_000 + 1);
     const late = await env.cb.users.mfa.verify({ challenge, code: codeAt(uri, env.clock.now().getTime()) });
