@@ -1,0 +1,153 @@
+import type { Carebase } from 'carebase';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The hot chat statements must stay cheap to plan: PostgreSQL adopts a generic plan for a prepared
+ * statement after five custom plans only when the generic one costs no more, so a statement that
+ * joins an unnest() or reaches conversations through a scan is replanned on every call (the cost
+ * that made append 0.35x of a raw INSERT). The repository runs as the app role on a pool of ONE
+ * connection, so pg_prepared_statements (per session) shows exactly its statements.
+ */
+let database: TestDatabase;
+let cb: Carebase;
+let schema: string;
+let userId: string;
+let conversationId: string;
+
+const CALLS = 12;
+
+beforeAll(async () => {
+  database = await createTestDatabase({ carebase: { pool: { max: 1 } } });
+  cb = database.db;
+  schema = cb.config.schema;
+  // As the owner: realistic sizes and fresh statistics (ANALYZE needs ownership), 3,000 users
+  // with a default conversation each and 30 messages apiece, so an index is the planner's choice.
+  const owner = new pg.Client({ connectionString: database.ownerUrl });
+  await owner.connect();
+  try {
+    const s = (name: string) => `"${schema}".${name}`;
+    await owner.query(`insert into ${s('users')} (username, email, password_hash, role)
+      select 'plan_' || g, 'plan_' || g || '@example.org', 'x', 'nurse' from generate_series(1, 3000) g`);
+    await owner.query(
+      `insert into ${s('conversations')} (user_id, is_default) select id, true from ${s('users')}`,
+    );
+    await owner.query(`insert into ${s('chat_messages')} (user_id, conversation_id, role, content)
+      select c.user_id, c.id, 'user', 'seed ' || g from ${s('conversations')} c, generate_series(1, 30) g`);
+    await owner.query(`analyze ${s('users')}, ${s('conversations')}, ${s('chat_messages')}`);
+  } finally {
+    await owner.end();
+  }
+  const row = await cb.db
+    .selectFrom('users')
+    .select('id')
+    .where('username', '=', 'plan_17')
+    .executeTakeFirstOrThrow();
+  userId = row.id;
+  conversationId = (await cb.chat.createConversation({ userId })).id;
+  for (let i = 0; i < CALLS; i++) {
+    await cb.chat.append({ userId, conversationId, role: 'user', content: `to a conversation ${i}` });
+    await cb.chat.append({ userId, role: 'assistant', content: `to the default ${i}`, id: `client-${i}` });
+    const page = await cb.chat.history({ userId, conversationId, limit: 5 });
+    await cb.chat.history({ userId, conversationId, limit: 5, cursor: page.nextCursor });
+    await cb.chat.history({ userId, limit: 5 });
+    await cb.chat.latest({ userId, n: 3 });
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+interface PreparedRow {
+  name: string;
+  statement: string;
+  parameter_types: string;
+  generic_plans: string;
+  custom_plans: string;
+}
+
+/** The instance's prepared statements on its one connection. */
+async function prepared(): Promise<PreparedRow[]> {
+  const { rows } = await sql<PreparedRow>`select name, statement, parameter_types::text, generic_plans::text,
+    custom_plans::text from pg_prepared_statements where name like 'carebase_%'`.execute(cb.db);
+  return rows;
+}
+
+/** The one statement whose text contains every fragment. */
+function find(rows: readonly PreparedRow[], ...fragments: string[]): PreparedRow {
+  const found = rows.filter((row) => fragments.every((fragment) => row.statement.includes(fragment)));
+  expect(found, fragments.join(' + ')).toHaveLength(1);
+  return found[0] as PreparedRow;
+}
+
+const SHAPES: Record<string, string[]> = {
+  'append into a conversation': ['insert into', 'values ($1::uuid, $2::uuid'],
+  'append into the default conversation': ['with found as', 'insert into'],
+  'history of a conversation': ['with page as', 'conversation_id = $2::uuid'],
+  'history of the default conversation': ['with page as', 'is_default)'],
+  'latest of the default conversation': ['order by created_at desc, id desc limit $2'],
+};
+
+/** Every plan node of an EXPLAIN (FORMAT JSON) tree. */
+function nodes(plan: Record<string, unknown>): Record<string, unknown>[] {
+  const children = (plan.Plans as Record<string, unknown>[] | undefined) ?? [];
+  return [plan, ...children.flatMap(nodes)];
+}
+
+/** A literal for EXPLAIN EXECUTE of a parameter of type `type`. */
+function literal(type: string): string {
+  if (type.endsWith('[]')) return `'{}'`;
+  if (type === 'uuid') return `'${userId}'`;
+  if (type.startsWith('timestamp')) return `'2026-01-01T00:00:00Z'`;
+  if (type === 'bigint' || type === 'integer') return '5';
+  if (type === 'regconfig') return `'english'`;
+  if (type === 'jsonb') return 'null';
+  return `'user'`;
+}
+
+/** The statements the warm-up ran more than five times: every append, history and latest shape. */
+async function hot(): Promise<PreparedRow[]> {
+  const rows = (await prepared()).filter((row) => Number(row.custom_plans) + Number(row.generic_plans) > 5);
+  // Each shape the warm-up exercised is among them, once.
+  for (const fragments of Object.values(SHAPES)) find(rows, ...fragments);
+  return rows;
+}
+
+describe('hot chat statements', () => {
+  it('run on generic plans after warm-up', async () => {
+    const rows = await hot();
+    expect(rows.length).toBeGreaterThanOrEqual(Object.keys(SHAPES).length);
+    for (const row of rows) {
+      const custom = Number(row.custom_plans);
+      const generic = Number(row.generic_plans);
+      // Five custom plans, then the generic plan for every later call.
+      expect({ statement: row.statement, custom }).toEqual({ statement: row.statement, custom: 5 });
+      expect(generic).toBeGreaterThanOrEqual(CALLS - 5);
+    }
+  });
+
+  it('never scan a table sequentially', async () => {
+    for (const row of await hot()) {
+      const types = row.parameter_types.replace(/^\{|\}$/g, '').split(',');
+      const args = types.map((type) => literal(type.replace(/"/g, '').replace(/ with(out)? time zone/, '')));
+      // EXPLAIN EXECUTE shows the generic plan (forced, in case the statement had not adopted it)
+      // without running the statement: nothing is written.
+      const rows = await cb.transaction(async (tx) => {
+        await sql`set local plan_cache_mode = force_generic_plan`.execute(tx.db);
+        const explained = await sql<{
+          'QUERY PLAN': [{ Plan: Record<string, unknown> }];
+        }>`explain (format json)
+          execute ${sql.raw(row.name)}(${sql.raw(args.join(', '))})`.execute(tx.db);
+        return explained.rows;
+      });
+      const plan = rows[0]?.['QUERY PLAN'][0].Plan as Record<string, unknown>;
+      const scans = nodes(plan)
+        .filter((node) => node['Node Type'] === 'Seq Scan')
+        .map((node) => node['Relation Name']);
+      expect({ statement: row.statement, scans }).toEqual({ statement: row.statement, scans: [] });
+    }
+  });
+});
