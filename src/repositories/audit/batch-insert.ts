@@ -11,6 +11,12 @@ import { auditSealerOf } from './sealer.js';
  * lock through their commits anyway, so two half-size groups pay two WAL flushes in series.)
  */
 const MAX_IN_FLIGHT = 1;
+/**
+ * How long after a group committed its background seal pass starts (`sealAfterWrite: false`):
+ * groups committing meanwhile share the pass, so passes run at most this often while entries
+ * arrive. It bounds how long a committed entry waits for its link.
+ */
+const GROUP_SEAL_DELAY_MS = 50;
 /** Entries per INSERT at most. */
 const MAX_BATCH = 256;
 
@@ -182,7 +188,8 @@ export class AuditBatchInsert {
     } else {
       for (const entry of group) await this.#run(this.#insertSql, [entry]).then(entry.resolve, entry.reject);
     }
-    auditSealerOf(this.#runtime).schedule(0);
+    // The group is committed: one debounced pass (shared with the groups that follow) seals it.
+    auditSealerOf(this.#runtime).schedule(GROUP_SEAL_DELAY_MS, false);
   }
 
   async #run(sql: string, group: readonly Pending[]): Promise<void> {
