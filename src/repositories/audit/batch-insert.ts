@@ -1,4 +1,3 @@
-import { CompiledQuery } from 'kysely';
 import { isCarebaseError } from '../../errors/errors.js';
 import { DriverErrorSummary } from '../../errors/map-error.js';
 import { quoteIdentifier } from '../../sql/identifier.js';
@@ -30,6 +29,15 @@ export type AuditInsertValues = readonly unknown[];
 /** The columns every audit insert writes, in parameter order. */
 export const AUDIT_INSERT_COLUMNS =
   'occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome, outcome_detail, ip, user_agent, request_id, changes, metadata';
+
+/** The single-entry INSERT (a generic plan from the sixth call on), prepared once per instance. */
+export function singleInsertSql(runtime: CarebaseRuntime): string {
+  return runtime.prepared.get(
+    'audit.insert',
+    () =>
+      `insert into ${quoteIdentifier(runtime.config.schema)}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`,
+  ).sql;
+}
 
 /** The element type of each column's array parameter. */
 const ARRAY_TYPES = [
@@ -96,6 +104,7 @@ function refusedByServer(error: unknown): boolean {
 export class AuditBatchInsert {
   readonly #runtime: CarebaseRuntime;
   readonly #insertSql: string;
+  readonly #insertOneSql: string;
   readonly #insertAndSealSql: string;
   #queue: Pending[] = [];
   #inFlight = 0;
@@ -106,6 +115,7 @@ export class AuditBatchInsert {
     const arrays = ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
     const insertSql = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) select * from unnest(${arrays})`;
     this.#insertSql = runtime.prepared.get('audit.group-insert', () => insertSql).sql;
+    this.#insertOneSql = singleInsertSql(runtime);
     // audit_seal() is volatile: each of its queries takes a fresh snapshot after the statement's
     // own insert (which the aggregate runs to completion first), so it sees and seals the group.
     this.#insertAndSealSql = runtime.prepared.get(
@@ -193,8 +203,14 @@ export class AuditBatchInsert {
   }
 
   async #run(sql: string, group: readonly Pending[]): Promise<void> {
+    const [only] = group;
+    if (group.length === 1 && only !== undefined && sql === this.#insertSql) {
+      // A group of one (a lone writer): the scalar INSERT, planned once, not the unnest one.
+      await this.#runtime.runPrepared({ sql: this.#insertOneSql, parameters: only.values });
+      return;
+    }
     const columns = ARRAY_TYPES.map((_, i) => group.map((entry) => entry.values[i] ?? null));
-    await this.#runtime.db.executeQuery(CompiledQuery.raw(sql, columns));
+    await this.#runtime.runPrepared({ sql, parameters: columns });
   }
 }
 

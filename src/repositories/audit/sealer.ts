@@ -177,8 +177,8 @@ export class AuditSealer {
     // The seal's commit need not wait for its WAL flush: a seal lost in a crash is redone by the
     // next pass (it seals every committed entry that has no link), so the entries' own durability
     // is untouched while the writers' wait for sealing drops to one round trip.
-    const result = await this.#runtime.db.executeQuery(CompiledQuery.raw(this.#sql, []));
-    return (result.rows[0] as { sealed: number } | undefined)?.sealed ?? 0;
+    const rows = await this.#runtime.runPrepared<{ sealed: number }>({ sql: this.#sql, parameters: [] });
+    return rows[0]?.sealed ?? 0;
   }
 }
 

@@ -105,7 +105,7 @@ export async function historyPage(
       },
       [...head, query.limit + 1, query.offset],
     );
-    rows = (await ctx.db.executeQuery(compiled)).rows;
+    rows = await ctx.runPrepared<HistoryRow>(compiled);
   } else {
     // The first page is the same statement after an open bound.
     const after = query.cursor === undefined ? OPEN_BOUND[order] : decodeCursor(spec, query.cursor);
@@ -115,7 +115,7 @@ export async function historyPage(
       (t) => pageSql(t, order, explicit),
       [...head, after.key, after.id, query.limit + 1],
     );
-    rows = (await ctx.db.executeQuery(compiled)).rows;
+    rows = await ctx.runPrepared<HistoryRow>(compiled);
   }
   if (rows.length === 0 && query.conversationId !== undefined) {
     await assertConversationOwner(ctx, query.userId, query.conversationId);
@@ -145,7 +145,7 @@ order by created_at desc, id desc limit $${p}`;
     },
     explicit ? [userId, conversationId, n] : [userId, n],
   );
-  const { rows } = await ctx.db.executeQuery(compiled);
+  const rows = await ctx.runPrepared<MessageRow>(compiled);
   if (rows.length === 0 && conversationId !== undefined) {
     await assertConversationOwner(ctx, userId, conversationId);
   }

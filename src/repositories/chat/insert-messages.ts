@@ -144,10 +144,10 @@ export async function insertMessages(
     batch.length === 1 && single !== undefined
       ? appendOneQuery(ctx, single, now)
       : preparedQuery<AppendedRow>(ctx, 'append', (t) => insertSql(t, true), parameters(ctx, batch, now));
-  const result = await withRetries(ctx, batch, () => ctx.db.executeQuery<AppendedRow>(query));
+  const rows = await withRetries(ctx, batch, () => ctx.runPrepared<AppendedRow>(query));
   const byClientId = new Map<string, AppendedRow>();
   const fresh: MessageRow[] = [];
-  for (const row of result.rows) {
+  for (const row of rows) {
     if (row.client_id !== null) byClientId.set(`${row.user_id}\u0000${row.client_id}`, row);
     else fresh.push(row);
   }
@@ -197,6 +197,6 @@ export async function insertMessagesCounting(
   if (batch.length === 0) return 0;
   assertUniqueClientIds(batch);
   const query = preparedQuery(ctx, 'import', (t) => insertSql(t, false), parameters(ctx, batch, ctx.now()));
-  const result = await withRetries(ctx, batch, () => ctx.db.executeQuery<{ inserted: number }>(query));
-  return result.rows[0]?.inserted ?? 0;
+  const rows = await withRetries(ctx, batch, () => ctx.runPrepared<{ inserted: number }>(query));
+  return rows[0]?.inserted ?? 0;
 }
