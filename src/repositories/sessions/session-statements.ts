@@ -33,14 +33,6 @@ export interface ValidateRow {
   readonly user_updated_at: Date;
 }
 
-/** The SQL text of a query Kysely compiled, checked to take `parameterCount` parameters. */
-function sqlOf(compiled: CompiledQuery, parameterCount: number): string {
-  if (compiled.parameters.length !== parameterCount) {
-    throw new Error(`carebase: precompiled statement expects ${parameterCount} parameters`);
-  }
-  return compiled.sql;
-}
-
 /** Runs a precompiled statement (see `RepositoryContext.runPrepared`) and returns its rows. */
 export function runPrepared<R>(
   ctx: RepositoryContext,
@@ -58,8 +50,8 @@ export function runPrepared<R>(
 export function sessionStatements(runtime: CarebaseRuntime): SessionStatements {
   const { prepared, db } = runtime;
   return {
-    validate: prepared.get('sessions.validate', () => sqlOf(validateQuery(db), 3)),
-    touch: prepared.get('sessions.touch', () => sqlOf(touchQuery(db), 4)),
+    validate: prepared.compiled('sessions.validate', () => validateQuery(db), 3),
+    touch: prepared.compiled('sessions.touch', () => touchQuery(db), 4),
   };
 }
 
