@@ -49,6 +49,8 @@ beforeAll(async () => {
   conversationId = (await cb.chat.createConversation({ userId })).id;
   for (let i = 0; i < CALLS; i++) {
     await cb.chat.append({ userId, conversationId, role: 'user', content: `to a conversation ${i}` });
+    await cb.chat.append({ userId, conversationId, role: 'user', content: `with an id ${i}`, id: `c-${i}` });
+    await cb.chat.append({ userId, role: 'assistant', content: `to the default ${i}` });
     await cb.chat.append({ userId, role: 'assistant', content: `to the default ${i}`, id: `client-${i}` });
     const page = await cb.chat.history({ userId, conversationId, limit: 5 });
     await cb.chat.history({ userId, conversationId, limit: 5, cursor: page.nextCursor });
@@ -76,19 +78,33 @@ async function prepared(): Promise<PreparedRow[]> {
   return rows;
 }
 
-/** The one statement whose text contains every fragment. */
+/** The one statement whose text contains every fragment (and none of those written `!fragment`). */
 function find(rows: readonly PreparedRow[], ...fragments: string[]): PreparedRow {
-  const found = rows.filter((row) => fragments.every((fragment) => row.statement.includes(fragment)));
+  const found = rows.filter((row) =>
+    fragments.every((fragment) =>
+      fragment.startsWith('!')
+        ? !row.statement.includes(fragment.slice(1))
+        : row.statement.includes(fragment),
+    ),
+  );
   expect(found, fragments.join(' + ')).toHaveLength(1);
   return found[0] as PreparedRow;
 }
 
 const SHAPES: Record<string, string[]> = {
-  'append into a conversation': ['insert into', 'values ($1::uuid, $2::uuid'],
-  'append into the default conversation': ['with found as', 'insert into'],
-  'history of a conversation': ['with page as', 'conversation_id = $2::uuid'],
-  'history of the default conversation': ['with page as', 'is_default)'],
-  'latest of the default conversation': ['order by created_at desc, id desc limit $2'],
+  'append into a conversation': ['values ($1::uuid, $2::uuid', '!on conflict (user_id, client_id)'],
+  'append into a conversation with a client id': [
+    'values ($1::uuid, $2::uuid',
+    'on conflict (user_id, client_id)',
+  ],
+  'append into the default conversation': ['with found as', '!on conflict (user_id, client_id)'],
+  'append into the default conversation with a client id': [
+    'with found as',
+    'on conflict (user_id, client_id)',
+  ],
+  'history of a conversation': ['row_number() over', 'conversation_id = $2::uuid'],
+  'history of the default conversation': ['row_number() over', 'is_default)'],
+  'latest of the default conversation': ['order by created_at desc, id desc limit 3'],
 };
 
 /** Every plan node of an EXPLAIN (FORMAT JSON) tree. */

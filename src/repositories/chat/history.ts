@@ -56,22 +56,29 @@ function conversationOf(
 }
 
 /**
- * One keyset page: the `limit + 1` rows after the bound, each row's exact sort key left out; the
- * key of the page's last item (the second to last row, when there is a next page) is computed
- * once, by an InitPlan over the materialized page, and repeated on every row.
+ * One keyset page: the `limit + 1` rows after the bound. The limit is part of the text (one
+ * statement per page size, at most `chat.maxPageSize` of them): with a `LIMIT $n` the planner's
+ * generic plan assumes a tenth of the conversation and never wins over a custom plan, so every
+ * call was planned again. Only the page's last item (row `limit`, when there is a next page) gets
+ * its exact sort key; the other rows carry null.
  */
-function pageSql(table: (name: string) => string, order: 'asc' | 'desc', explicit: boolean): string {
+function pageSql(
+  table: (name: string) => string,
+  order: 'asc' | 'desc',
+  explicit: boolean,
+  limit: number,
+): string {
   const { condition, next: p } = conversationOf(table, explicit);
-  const reverse = order === 'asc' ? 'desc' : 'asc';
-  return `with page as materialized (
+  const by = `created_at ${order}, id ${order}`;
+  return `select ${COLUMNS}, case when row_number() over (order by ${by}) = ${limit}
+  then ${exactTimestamp('created_at')} end as sort_key
+from (
   select ${COLUMNS} from ${table('chat_messages')}
   where user_id = $1::uuid and ${condition}
     and (created_at, id) ${order === 'asc' ? '>' : '<'} ($${p}::timestamptz, $${p + 1}::bigint)
-  order by created_at ${order}, id ${order} limit $${p + 2}
-)
-select ${COLUMNS}, (select ${exactTimestamp('created_at')} from page
-  order by created_at ${reverse}, id ${reverse} offset 1 limit 1) as sort_key
-from page order by created_at ${order}, id ${order}`;
+  order by ${by} limit ${limit + 1}
+) page
+order by ${by}`;
 }
 
 /**
@@ -111,9 +118,9 @@ export async function historyPage(
     const after = query.cursor === undefined ? OPEN_BOUND[order] : decodeCursor(spec, query.cursor);
     const compiled = preparedQuery<HistoryRow>(
       ctx,
-      `history-${order}${explicit ? '' : '-default'}`,
-      (t) => pageSql(t, order, explicit),
-      [...head, after.key, after.id, query.limit + 1],
+      `history-${order}${explicit ? '' : '-default'}-${query.limit}`,
+      (t) => pageSql(t, order, explicit, query.limit),
+      [...head, after.key, after.id],
     );
     rows = await ctx.runPrepared<HistoryRow>(compiled);
   }
@@ -136,14 +143,15 @@ export async function latestMessages(
   const explicit = conversationId !== undefined;
   const compiled = preparedQuery<MessageRow>(
     ctx,
-    explicit ? 'latest' : 'latest-default',
+    // The count in the text, like history's page size: a generic plan from the sixth call on.
+    `${explicit ? 'latest' : 'latest-default'}-${n}`,
     (t) => {
-      const { condition, next: p } = conversationOf(t, explicit);
+      const { condition } = conversationOf(t, explicit);
       return `select ${COLUMNS} from ${t('chat_messages')}
 where user_id = $1::uuid and ${condition}
-order by created_at desc, id desc limit $${p}`;
+order by created_at desc, id desc limit ${n}`;
     },
-    explicit ? [userId, conversationId, n] : [userId, n],
+    explicit ? [userId, conversationId] : [userId],
   );
   const rows = await ctx.runPrepared<MessageRow>(compiled);
   if (rows.length === 0 && conversationId !== undefined) {
