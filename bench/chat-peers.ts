@@ -73,7 +73,14 @@ export async function mastraPeer(connectionString: string, resourceId: string): 
     const now = new Date();
     for (let i = 0; i < 8; i++) {
       await store.saveThread({
-        thread: { id: `bench-${i}`, resourceId, title: 'bench', createdAt: now, updatedAt: now, metadata: {} },
+        thread: {
+          id: `bench-${i}`,
+          resourceId,
+          title: 'bench',
+          createdAt: now,
+          updatedAt: now,
+          metadata: {},
+        },
       });
     }
     let n = 0;

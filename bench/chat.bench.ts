@@ -154,7 +154,11 @@ export default async function run(): Promise<void> {
       carebase: () => cb.chat.history({ userId: big, conversationId: bigConversation, limit: 50 }),
       others: {
         'raw keyset': () =>
-          pool.query({ name: 'raw-history', text: rawHistory, values: [big, bigConversation, '-infinity', 0] }),
+          pool.query({
+            name: 'raw-history',
+            text: rawHistory,
+            values: [big, bigConversation, '-infinity', 0],
+          }),
         ...peerSides((peer) => () => peer.history()),
       },
     });
@@ -164,7 +168,11 @@ export default async function run(): Promise<void> {
       carebase: () => cb.chat.history({ userId: big, limit: 50 }),
       others: {
         'raw keyset': () =>
-          pool.query({ name: 'raw-history', text: rawHistory, values: [big, bigConversation, '-infinity', 0] }),
+          pool.query({
+            name: 'raw-history',
+            text: rawHistory,
+            values: [big, bigConversation, '-infinity', 0],
+          }),
       },
     });
     await compare({

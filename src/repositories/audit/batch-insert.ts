@@ -5,11 +5,13 @@ import { type CarebaseRuntime, RuntimeState } from '../context.js';
 import { auditSealerOf } from './sealer.js';
 
 /**
- * Group statements one instance keeps in flight. One: the entries logged while it runs form the
- * next group. (Two groups in flight measured slower: sealing groups take turns on the sealing
- * lock through their commits anyway, so two half-size groups pay two WAL flushes in series.)
+ * Group statements one instance keeps in flight. Sealing groups (`sealAfterWrite`): one, the
+ * entries logged while it runs form the next group (two measured slower: sealing groups take
+ * turns on the sealing lock through their commits anyway, so two half-size groups pay two WAL
+ * flushes in series). Insert-only groups take no lock, so several commit at once and share WAL
+ * flushes, as concurrent raw INSERTs do.
  */
-const MAX_IN_FLIGHT = 1;
+const MAX_IN_FLIGHT = { sealing: 1, inserting: 4 } as const;
 /**
  * How long after a group committed its background seal pass starts (`sealAfterWrite: false`):
  * groups committing meanwhile share the pass, so passes run at most this often while entries
@@ -106,11 +108,13 @@ export class AuditBatchInsert {
   readonly #insertSql: string;
   readonly #insertOneSql: string;
   readonly #insertAndSealSql: string;
+  readonly #maxInFlight: number;
   #queue: Pending[] = [];
   #inFlight = 0;
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
+    this.#maxInFlight = runtime.config.audit.sealAfterWrite ? MAX_IN_FLIGHT.sealing : MAX_IN_FLIGHT.inserting;
     const schema = quoteIdentifier(runtime.config.schema);
     const arrays = ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
     const insertSql = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) select * from unnest(${arrays})`;
@@ -137,7 +141,7 @@ export class AuditBatchInsert {
   }
 
   #pump(): void {
-    while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) {
+    while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
       const group = this.#queue.splice(0, MAX_BATCH);
       this.#inFlight++;
       this.#write(group).finally(() => {
