@@ -135,8 +135,10 @@ describe('audit sealing cost', () => {
     process.stdout.write(
       `  seal passes next to 1M entries: ${timings.map((t) => t.toFixed(1)).join(', ')} ms\n`,
     );
-    // A flipped plan reads the whole month: 130-195 ms per pass at this size.
+    // A flipped plan reads the whole month: 130-195 ms per pass at this size on a quiet machine
+    // (seconds on a busy one); every pass, the first included, must stay clear of that.
     expect(timings[Math.floor(timings.length / 2)]).toBeLessThan(40);
+    expect(timings.at(-1)).toBeLessThan(100);
     expect(await unsealed()).toBe(0);
   }, 180_000);
 });
