@@ -100,17 +100,6 @@ export class AuditSealer {
     this.#passes.add(tracked);
   }
 
-  /** Whether background work is armed or running (for benchmarks and tests that settle). */
-  get busy(): boolean {
-    return (
-      this.#timer !== undefined ||
-      this.#late !== undefined ||
-      this.#inFlight ||
-      this.#queued !== undefined ||
-      this.#passes.size > 0
-    );
-  }
-
   /**
    * Called by `cb.close()` (the runtime's close hook): a pass that was only scheduled runs now,
    * no timer is left behind, and background work in flight is awaited.
