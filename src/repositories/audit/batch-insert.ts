@@ -89,7 +89,7 @@ function refusedByServer(error: unknown): boolean {
  * writes on the root executor). Entries logged while inserts are in flight are written together
  * by the next one, so N concurrent writers share one statement, one transaction and one WAL flush.
  *
- * With `audit.sealAfterWrite` (the default) that one statement also seals: it inserts the group
+ * With `audit.sealAfterWrite: true` (off by default) that one statement also seals: it inserts the group
  * and then calls `audit_seal()` in the same transaction, which links the group (and any other
  * committed, unsealed entries) into the chain under the sealing lock, and commits entries and
  * links together, durably. So `log()` resolves after one round trip with its entry committed and

@@ -91,7 +91,7 @@ function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
  * scope's actor and redacting `audit.redactKeys` from `changes` and `metadata`. This is the single
  * write path every repository uses. The entry's hash is computed by the database at insert.
  * Outside a transaction the entry joins the instance's group insert (see `AuditBatchInsert`): with
- * `audit.sealAfterWrite` (default) it is inserted and sealed into its month's chain in one
+ * `audit.sealAfterWrite: true` it is inserted and sealed into its month's chain in one
  * transaction before this resolves; without, it is sealed by a background pass right after.
  * Inside a transaction it is inserted there and sealed in the background after the commit.
  *
