@@ -11,6 +11,7 @@ import m0010 from '../../migrations/0010_session_authentication_times.sql';
 import m0011 from '../../migrations/0011_account_tokens.sql';
 import m0012 from '../../migrations/0012_auth_rate_limits.sql';
 import m0013 from '../../migrations/0013_mfa.sql';
+import m0020 from '../../migrations/0020_audit_seal_cost.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -33,6 +34,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0011_account_tokens', m0011],
   ['0012_auth_rate_limits', m0012],
   ['0013_mfa', m0013],
+  ['0020_audit_seal_cost', m0020],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

@@ -1,7 +1,6 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { carebaseMigrations } from 'carebase/migration';
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,8 +13,6 @@ let database: TestDatabase;
 let work: string;
 const env = () => ({ ...baseEnv(), DATABASE_URL: database.url });
 const host = () => ['--dir', join(work, 'db'), '--namespace', 'app'];
-/** Steps that roll carebase back through 0006_analytics, however many migrations follow it. */
-let STEPS = '3';
 
 async function query<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
   const client = new pg.Client({ connectionString: database.url });
@@ -32,13 +29,20 @@ const counts = () =>
     'select (select count(*)::int from carebase.analytics_events) as events, (select count(*)::int from carebase.schema_migrations) as applied',
   );
 
+/** Steps that roll carebase back through 0006_analytics, whatever migrations came after it. */
+let toAnalytics: string;
+
 beforeAll(async () => {
   database = await createTestDatabase({ role: 'owner' }); // migrates, rolls back and creates tables
   await database.db.analytics.trackMany(
     Array.from({ length: 10_000 }, (_, i) => ({ eventType: 'feature', eventName: `e${i % 7}` })),
   );
-  const names = (await carebaseMigrations.load()).map((migration) => migration.name);
-  STEPS = String(names.length - names.indexOf('0006_analytics'));
+  const applied = (
+    await query<{ name: string }>(
+      "select name from carebase.schema_migrations where namespace = 'carebase' order by name",
+    )
+  ).map((row) => row.name);
+  toAnalytics = String(applied.length - applied.indexOf('0006_analytics'));
   work = mkdtempSync(join(tmpdir(), 'carebase-cli-migrate-'));
   mkdirSync(join(work, 'db'));
 }, 120_000);
@@ -53,8 +57,8 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
     const before = await counts();
     expect(before[0]?.events).toBe(10_000);
     for (const args of [
-      ['--steps', STEPS],
-      ['--steps', STEPS, '--dry-run'],
+      ['--steps', toAnalytics],
+      ['--steps', toAnalytics, '--dry-run'],
     ]) {
       const run = await carebase(['migrate', 'down', ...args], { env: env() });
       expect(run.code).toBe(2);
@@ -62,7 +66,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
       expect(run.stderr).toContain('migrate down needs --namespace');
       expect(run.stderr).toContain('carebase/0006_analytics drops carebase.analytics_events (10000 rows)');
     }
-    const refused = await carebase(['migrate', 'down', '--steps', STEPS, '--namespace', 'carebase'], {
+    const refused = await carebase(['migrate', 'down', '--steps', toAnalytics, '--namespace', 'carebase'], {
       env: env(),
     });
     expect(refused.code).toBe(2);
@@ -73,7 +77,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
 
   it('every down plan lists the tables it drops with their row counts (dry run, text and JSON)', async () => {
     const text = await carebase(
-      ['migrate', 'down', '--steps', STEPS, '--namespace', 'carebase', '--dry-run'],
+      ['migrate', 'down', '--steps', toAnalytics, '--namespace', 'carebase', '--dry-run'],
       {
         env: env(),
       },
@@ -85,7 +89,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
       /down\s+carebase\s+0006_analytics\s+yes\s+drops carebase\.analytics_events \(10000 rows\)/,
     );
     const json = await carebase(
-      ['migrate', 'down', '--steps', STEPS, '--namespace', 'carebase', '--dry-run', '--json'],
+      ['migrate', 'down', '--steps', toAnalytics, '--namespace', 'carebase', '--dry-run', '--json'],
       { env: env() },
     );
     const plan = (
