@@ -115,14 +115,17 @@ export { type TransactionOptions, TransactionOptionsSchema } from './pool/transa
 
 export type { User } from './repositories/user.js';
 export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
+export type { LegacyPasswordHashCount } from './repositories/users/imported-password.js';
 export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
 export {
   AuthenticateInput,
   ChangePasswordInput,
   DisplayNameInput,
   EmailInput,
+  ImportedPasswordHash,
   PASSWORD_MAX_BYTES,
   PasswordInput,
+  RecordLoginInput,
   RoleInput,
   UserCreateInput,
   UserListInput,
@@ -130,6 +133,7 @@ export {
   UserUpdateInput,
 } from './repositories/users/user-inputs.js';
 export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
+export type { LegacyHashScheme } from './security/password-hashes/imported-hash.js';
 
 // Sessions
 
