@@ -166,6 +166,24 @@ export {
   type AuditVerifyResult,
 } from './repositories/audit/verify.js';
 
+// Imports
+
+export {
+  ExternalId,
+  ImportAuditInput,
+  ImportAuditRow,
+  ImportConversationRow,
+  ImportConversationsInput,
+  ImportMessageRow,
+  ImportMessagesInput,
+  ImportSource,
+  ImportTime,
+  ImportUserRow,
+  ImportUsersInput,
+} from './repositories/imports/import-inputs.js';
+export type { ImportRefusal, ImportReport } from './repositories/imports/import-report.js';
+export { ImportsRepository } from './repositories/imports/imports-repository.js';
+
 // Chat
 
 export {
