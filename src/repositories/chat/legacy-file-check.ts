@@ -2,7 +2,12 @@ import type { ValidationIssue } from '../../errors/errors.js';
 import type { ChatRole } from '../../schema/chat.js';
 import { dateProblem } from '../../validation/dates.js';
 import { textProblem } from '../../validation/text.js';
-import { UsernameInput } from '../users/user-inputs.js';
+
+/**
+ * The rule of `UsernameInput` (users area, which this area may not import): 1-64 characters, no
+ * '@', spaces or control characters (keep the two in step).
+ */
+export const LEGACY_USERNAME = /^[^@\s\p{C}]{1,64}$/u;
 
 const ROLES = new Set(['user', 'assistant', 'system', 'tool']);
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -107,7 +112,7 @@ export function checkLegacyFile(value: unknown, options: LegacyCheckOptions): Le
     const nameProblem =
       textProblem(name) ??
       (name.length < 1 || name.length > 64 ? 'must be 1-64 characters' : undefined) ??
-      (options.checkUsernames && !UsernameInput.safeParse(name).success
+      (options.checkUsernames && !LEGACY_USERNAME.test(name)
         ? "is not a valid username (no '@', spaces or control characters)"
         : undefined);
     if (nameProblem !== undefined) problem([name], `username ${nameProblem}`, 'invalid_username');
