@@ -158,7 +158,7 @@ export type { AuditEntry } from './repositories/audit/audit-entry.js';
 export { AuditRepository } from './repositories/audit/audit-repository.js';
 export { AuditExportInput } from './repositories/audit/export.js';
 export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
-export { AuditEntryInput } from './repositories/audit/record.js';
+export { AuditEntryInput, type AuditLogResult } from './repositories/audit/record.js';
 export { AuditRetentionInput, type AuditRetentionResult } from './repositories/audit/retention.js';
 export {
   type AuditTamperReason,

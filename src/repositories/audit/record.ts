@@ -65,13 +65,27 @@ export const AuditEntryInput = z.strictObject({
 /** An audit entry as written by hosts and repositories. */
 export type AuditEntryInput = z.input<typeof AuditEntryInput>;
 
+/**
+ * What `cb.audit.log()` resolves to: the new entry's id (bigint, as a decimal string) and its time.
+ *
+ * @example
+ * ```ts
+ * import type { AuditLogResult } from 'carebase';
+ * const { id, occurredAt }: AuditLogResult = await cb.audit.log({ action: 'chart.view', resourceType: 'chart' });
+ * ```
+ */
+export interface AuditLogResult {
+  readonly id: string;
+  readonly occurredAt: Date;
+}
+
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 /** The single-entry insert used inside a caller's transaction, prepared once per instance. */
 function insertQuery(ctx: RepositoryContext, values: AuditInsertValues): CompiledQuery {
   return ctx.runtime.prepared.query(
     'audit.insert',
     () =>
-      `insert into ${quoteIdentifier(ctx.config.schema)}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`,
+      `insert into ${quoteIdentifier(ctx.config.schema)}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb) returning id`,
     values,
   );
 }
@@ -113,7 +127,7 @@ function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
  * });
  * ```
  */
-export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput): Promise<void> {
+export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput): Promise<AuditLogResult> {
   const parsed = parseInput(AuditEntryInput, entry, 'audit entry');
   const occurredAt = parsed.occurredAt ?? ctx.now();
   checkOccurredAt(ctx, occurredAt);
@@ -138,9 +152,10 @@ export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput
     parsed.metadata === undefined ? null : JSON.stringify(redactJson(parsed.metadata, keys)),
   ];
   if (!ctx.inTransaction) {
-    await auditBatchInsertOf(ctx.runtime).insert(values, ctx.config.audit.sealAfterWrite);
-    return;
+    const id = await auditBatchInsertOf(ctx.runtime).insert(values, ctx.config.audit.sealAfterWrite);
+    return { id, occurredAt };
   }
-  await ctx.db.executeQuery(insertQuery(ctx, values));
+  const result = await ctx.db.executeQuery<{ id: string }>(insertQuery(ctx, values));
   auditSealerOf(ctx.runtime).schedule(50);
+  return { id: String(result.rows[0]?.id ?? ''), occurredAt };
 }
