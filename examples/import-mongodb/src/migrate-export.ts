@@ -27,15 +27,21 @@ const text = (value: Plain | undefined): string | undefined =>
 const time = (value: Plain | undefined): Date | undefined => (value instanceof Date ? value : undefined);
 
 function merge(reports: readonly ImportReport[], fallback: ImportReport): ImportReport {
-  if (reports.length === 0) return fallback;
-  return reports.reduce((sum, r) => ({
-    ...sum,
-    read: sum.read + r.read,
-    inserted: sum.inserted + r.inserted,
-    alreadyPresent: sum.alreadyPresent + r.alreadyPresent,
-    refused: [...sum.refused, ...r.refused],
-    pastRetention: sum.pastRetention + r.pastRetention,
-  }));
+  const [first] = reports;
+  if (first === undefined) return fallback;
+  let read = 0;
+  let inserted = 0;
+  let alreadyPresent = 0;
+  let pastRetention = 0;
+  const refused: ImportReport['refused'][number][] = [];
+  for (const r of reports) {
+    read += r.read;
+    inserted += r.inserted;
+    alreadyPresent += r.alreadyPresent;
+    pastRetention += r.pastRetention;
+    refused.push(...r.refused);
+  }
+  return { ...first, read, inserted, alreadyPresent, refused, pastRetention };
 }
 
 /**

@@ -152,7 +152,9 @@ export class AuditBatchInsert {
   async #insertAndSeal(group: readonly Pending[]): Promise<void> {
     try {
       const ids = await this.#run(this.#insertAndSealSql, group);
-      group.forEach((entry, i) => entry.resolve(ids[i] ?? ''));
+      group.forEach((entry, i) => {
+        entry.resolve(ids[i] ?? '');
+      });
       return;
     } catch (error) {
       if (!refusedByServer(error)) {
@@ -189,7 +191,9 @@ export class AuditBatchInsert {
       error = caught;
     }
     if (error === undefined) {
-      group.forEach((entry, i) => entry.resolve(ids[i] ?? ''));
+      group.forEach((entry, i) => {
+        entry.resolve(ids[i] ?? '');
+      });
     } else if (group.length === 1 || !refusedByServer(error)) {
       for (const entry of group) entry.reject(error);
     } else {
