@@ -10,6 +10,8 @@ import { readRows } from './read-rows.js';
 
 /** The staging table of one batch: temporary, dropped at commit, never WAL-logged. */
 const STAGE = 'carebase_import_messages';
+/** work_mem of an import transaction: a batch of 100k ordinary messages sorts in memory. */
+const SORT_MEMORY = '64MB';
 
 /**
  * Imports messages in one transaction, at COPY speed: the rows are streamed with a binary COPY
@@ -63,28 +65,33 @@ export async function importMessages(
         writer.chunks(),
       ),
     );
-    const result = await sql<{ inserted: number; missing: number[] }>`
-      with resolved as (
-        select s.*, coalesce(byx.user_id, byid.user_id) as user_id, coalesce(byx.id, byid.id) as target
-        from pg_temp.${sql.raw(STAGE)} s
-        left join ${sql.raw(`${schema}.conversations`)} byx
-          on s.conversation_id is null and byx.import_source = ${input.source} and byx.external_id = s.conversation_external_id
-        left join ${sql.raw(`${schema}.conversations`)} byid on s.conversation_id is not null and byid.id = s.conversation_id
-      ), inserted as (
+    const conversations = sql.raw(`${schema}.conversations`);
+    const stage = sql.raw(`pg_temp.${STAGE}`);
+    const target = sql`left join ${conversations} byx
+        on s.conversation_id is null and byx.import_source = ${input.source} and byx.external_id = s.conversation_external_id
+      left join ${conversations} byid on s.conversation_id is not null and byid.id = s.conversation_id`;
+    // The batch is sorted by ord in memory, not on disk (transaction-scoped: pooler-safe).
+    await sql.raw(`set local work_mem = '${SORT_MEMORY}'`).execute(tx.db);
+    const missing = await sql<{ ord: number }>`
+      select s.ord from ${stage} s ${target} where byx.id is null and byid.id is null order by s.ord`.execute(tx.db);
+    const result = await sql<{ inserted: number }>`
+      with inserted as (
         insert into ${sql.raw(`${schema}.chat_messages`)} (user_id, conversation_id, role, content, metadata, language, created_at, import_source, external_id)
-        select user_id, target, role, content, metadata::jsonb, ${ctx.config.chat.searchLanguage}::regconfig, created_at, ${input.source}, external_id
-        from resolved where target is not null order by ord
+        select coalesce(byx.user_id, byid.user_id), coalesce(byx.id, byid.id), s.role, s.content, s.metadata::jsonb,
+          ${ctx.config.chat.searchLanguage}::regconfig, s.created_at, ${input.source}, s.external_id
+        from ${stage} s ${target}
+        where coalesce(byx.id, byid.id) is not null
+        order by s.ord
         on conflict (user_id, import_source, external_id) where external_id is not null do nothing
         returning user_id, conversation_id, created_at
       ), touched as (
-        update ${sql.raw(`${schema}.conversations`)} c set last_message_at = t.latest
+        update ${conversations} c set last_message_at = t.latest
         from (select user_id, conversation_id, max(created_at) as latest from inserted group by 1, 2) t
         where c.user_id = t.user_id and c.id = t.conversation_id and c.last_message_at < t.latest
       )
-      select (select count(*)::int from inserted) as inserted,
-        array(select ord from resolved where target is null order by ord) as missing`.execute(tx.db);
+      select count(*)::int as inserted from inserted`.execute(tx.db);
     const outcome = result.rows[0];
-    for (const ord of outcome?.missing ?? []) {
+    for (const { ord } of missing.rows) {
       const read = rows[ord];
       if (read === undefined) continue;
       const field = read.row.conversationId !== undefined ? 'conversationId' : 'conversationExternalId';
