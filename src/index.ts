@@ -204,7 +204,13 @@ export {
   ConversationRenameInput,
 } from './repositories/chat/chat-inputs.js';
 export { ChatRepository } from './repositories/chat/chat-repository.js';
-export type { ChatMessage, ChatPage, ChatSearchHit, Conversation } from './repositories/chat/chat-types.js';
+export type {
+  ChatMessage,
+  ChatPage,
+  ChatSearchHit,
+  ChatSearchPage,
+  Conversation,
+} from './repositories/chat/chat-types.js';
 // exportChatForUser / eraseChatForUser are internal: hosts call cb.users.exportData / erase.
 export type { ChatDataExport, ChatErasureCounts } from './repositories/chat/data-subject.js';
 export {

@@ -73,7 +73,9 @@ export async function importMessages(
     // The batch is sorted by ord in memory, not on disk (transaction-scoped: pooler-safe).
     await sql.raw(`set local work_mem = '${SORT_MEMORY}'`).execute(tx.db);
     const missing = await sql<{ ord: number }>`
-      select s.ord from ${stage} s ${target} where byx.id is null and byid.id is null order by s.ord`.execute(tx.db);
+      select s.ord from ${stage} s ${target} where byx.id is null and byid.id is null order by s.ord`.execute(
+      tx.db,
+    );
     const result = await sql<{ inserted: number }>`
       with inserted as (
         insert into ${sql.raw(`${schema}.chat_messages`)} (user_id, conversation_id, role, content, metadata, language, created_at, import_source, external_id)
