@@ -1,6 +1,6 @@
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
 import type { RepositoryContext } from '../context.js';
-import { type ChatSearchHit, type ChatSearchPage, type MessageRow, toChatMessage } from './chat-types.js';
+import { type ChatSearchPage, type MessageRow, toChatMessage } from './chat-types.js';
 import { assertConversationOwner } from './ownership.js';
 import { preparedQuery } from './sql-text.js';
 
