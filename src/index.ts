@@ -266,6 +266,7 @@ export type {
 export type {
   AuditChainHeadTable,
   AuditChainTable,
+  AuditImportKeysTable,
   AuditLogTable,
   AuditSealStateTable,
   JsonValue,

@@ -4,15 +4,39 @@ import { StorableText } from '../../validation/text.js';
 import { ChatRoleSchema } from '../chat/chat-inputs.js';
 import { DisplayNameInput, EmailInput, ImportedPasswordHash, UsernameInput } from '../users/user-inputs.js';
 
-/** The system rows come from: a short name the host chooses, e.g. `mongo-prod`. */
+/**
+ * The system rows come from: a short name the host chooses, e.g. `mongo-prod`.
+ *
+ * @example
+ * ```ts
+ * import { ImportSource } from 'carebase';
+ * ImportSource.parse('mongo-prod');
+ * ```
+ */
 export const ImportSource = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, 'must be 1-100 letters, digits, _ . : -');
 
-/** A row's id in its source system (an ObjectId's hex, a number as text, ...). */
+/**
+ * A row's id in its source system (an ObjectId's hex, a number as text, ...): 1-200 characters.
+ *
+ * @example
+ * ```ts
+ * import { ExternalId } from 'carebase';
+ * ExternalId.parse('65f1c0ffee0000000000000a');
+ * ```
+ */
 export const ExternalId = StorableText.min(1).max(200);
 
-/** A time as a `Date` or an ISO 8601 string with a time zone. */
+/**
+ * A time as a `Date` or an ISO 8601 string with a time zone (`Z` or an offset).
+ *
+ * @example
+ * ```ts
+ * import { ImportTime } from 'carebase';
+ * ImportTime.parse('2024-05-01T08:00:00+02:00'); // a Date
+ * ```
+ */
 export const ImportTime = z.union([
   z.date(),
   z.iso.datetime({ offset: true }).transform((text) => new Date(text)),

@@ -497,7 +497,7 @@ export class UsersRepository {
    * @example
    * ```ts
    * const user = await cb.users.recordLogin(id, { ip: req.ip, userAgent: req.get('user-agent'), method: 'oidc' });
-   * if (user.status !== 'active') return res.status(403).end();
+   * if (user.status !== 'active') res.status(403).end();
    * ```
    */
   async recordLogin(id: string, input: RecordLoginInput = {}): Promise<User> {

@@ -6,7 +6,16 @@ import { isPbkdf2Stored, parsePbkdf2, verifyPbkdf2 } from './pbkdf2.js';
 /** The algorithms of password hashes carebase imports. */
 export type ImportedHashAlgorithm = 'bcrypt' | 'sha256' | 'pbkdf2' | 'argon2id';
 
-/** Legacy (non-bcrypt) schemes a stored hash can be in until its account next logs in. */
+/**
+ * Legacy (non-bcrypt) schemes a stored hash can be in until its account next logs in.
+ *
+ * @example
+ * ```ts
+ * import type { LegacyHashScheme } from 'carebase';
+ * const { byScheme } = await cb.users.legacyPasswordHashes();
+ * const left: LegacyHashScheme[] = (['sha256', 'pbkdf2', 'argon2'] as const).filter((s) => byScheme[s] > 0);
+ * ```
+ */
 export type LegacyHashScheme = 'sha256' | 'pbkdf2' | 'argon2';
 
 /** An existing hash as a host hands it over (validated by `ImportedPasswordHash` in the users area). */
