@@ -74,6 +74,11 @@ export const RestoreBackupOptionsSchema = z.strictObject({
   target: databaseName.optional(),
   /** `replace`: end other sessions of the database being replaced instead of refusing. @default false */
   terminateConnections: z.boolean().optional(),
+  /**
+   * `replace`: once the swap is done and verified (the live name answers with the manifest's row
+   * counts), drop the previous database instead of keeping it under a dated name. @default false
+   */
+  dropPrevious: z.boolean().optional(),
   /** Database to connect to for CREATE / RENAME / DROP DATABASE. @default 'postgres' */
   maintenanceDatabase: z.string().min(1).optional(),
   /**
@@ -113,6 +118,7 @@ export interface RestoreBackupOptions extends BackupConnectionOptions {
   readonly mode?: 'new' | 'replace' | undefined;
   readonly target?: string | undefined;
   readonly terminateConnections?: boolean | undefined;
+  readonly dropPrevious?: boolean | undefined;
   readonly maintenanceDatabase?: string | undefined;
   readonly checkRowCounts?: boolean | undefined;
   readonly jobs?: number | undefined;
@@ -149,6 +155,8 @@ export interface RestoreResult {
   };
   /** `replace`: the previous database, kept under this dated name until you drop it. */
   readonly previousDatabase: string | undefined;
+  /** `replace` with `dropPrevious`: the previous database was dropped after the verified swap. */
+  readonly previousDropped: boolean;
   readonly durationMs: number;
 }
 
@@ -350,6 +358,20 @@ export async function restoreBackup(
       database = live;
     }
     created = undefined;
+    let previousDropped = false;
+    if (live !== undefined && previous !== undefined && parsed.dropPrevious === true) {
+      report('checking');
+      // Verified: the live name now answers with the archive's data; only then is the old one dropped.
+      const counts = await withClient(config, live, countTableRows);
+      const mismatches = compareRowCounts(manifest.tables, counts);
+      if (mismatches.length > 0) {
+        throw new BackupError(
+          `after the swap, row counts of ${live} differ from the manifest in ${mismatches.length} table(s); the previous database ${previous} is kept`,
+        );
+      }
+      await dropDatabase(config, maintenance, previous);
+      previousDropped = true;
+    }
     items = itemsTotal;
     report('done');
     const durationMs = Math.round(performance.now() - started);
@@ -368,6 +390,7 @@ export async function restoreBackup(
         database,
       },
       previousDatabase: previous,
+      previousDropped,
       durationMs,
     };
   } catch (error) {

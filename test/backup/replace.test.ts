@@ -87,6 +87,20 @@ describeWithPgDump("restoreBackup({ mode: 'replace' })", { timeout: 180_000 }, (
     expect(isCarebaseError(wrong, 'VALIDATION_FAILED')).toBe(true);
     await dropPreviousDatabase(result.previousDatabase ?? '', { connectionString: database.url });
     expect(await databasesLike(`${database.name}_`)).toEqual([]);
+    expect(result.previousDropped).toBe(false);
+  });
+
+  it('dropPrevious: drops the old database once the swap is verified', async () => {
+    const backup = await createBackup({ connectionString: database.url, dir: dir.path });
+    await query("insert into items values (4, 'four')");
+    const result = await restoreBackup(backup.path, {
+      connectionString: database.url,
+      mode: 'replace',
+      dropPrevious: true,
+    });
+    expect(result.previousDropped).toBe(true);
+    expect(await databasesLike(`${database.name}_`)).toEqual([]);
+    expect(await query('select count(*)::int as n from items')).toEqual([{ n: 2 }]);
   });
 
   it('restores into a named new database and refuses an existing target', async () => {
