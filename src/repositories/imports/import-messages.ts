@@ -3,6 +3,7 @@ import { copyInQuery } from '../../pool/copy-in.js';
 import { BinaryCopyWriter } from '../../sql/binary-copy.js';
 import { quoteIdentifier } from '../../sql/identifier.js';
 import { recordAudit } from '../audit/record.js';
+import { fitsSearchIndex, SEARCH_INDEX_SAFE_BYTES } from '../chat/search-index-limit.js';
 import type { RepositoryContext } from '../context.js';
 import { ImportMessageRow } from './import-inputs.js';
 import { type ImportReport, ReportBuilder, rowPath } from './import-report.js';
@@ -27,7 +28,7 @@ export async function importMessages(
 ): Promise<ImportReport> {
   const report = new ReportBuilder();
   const maxBytes = ctx.config.chat.maxMessageBytes;
-  const rows = readRows(ImportMessageRow, input.messages, 'messages', report, (row) => {
+  const readable = readRows(ImportMessageRow, input.messages, 'messages', report, (row) => {
     if (Buffer.byteLength(row.content, 'utf8') > maxBytes) {
       return [['content'], `exceeds chat.maxMessageBytes (${maxBytes} UTF-8 bytes)`];
     }
@@ -39,6 +40,23 @@ export async function importMessages(
   const mark = report.refused.length;
   const inserted = await ctx.atomic(async (tx) => {
     report.rollbackTo(mark);
+    // Large content may not fit the full-text index (SQLSTATE 54000 would fail the whole batch):
+    // test those few rows one by one, in savepoints, and refuse the ones that do not fit.
+    const rows: typeof readable = [];
+    for (const read of readable) {
+      if (
+        Buffer.byteLength(read.row.content, 'utf8') > SEARCH_INDEX_SAFE_BYTES &&
+        !(await fitsSearchIndex(tx, read.row.content))
+      ) {
+        report.refuse(
+          rowPath('messages', read.index, ['content']),
+          read.row.externalId,
+          "too large for the full-text index (PostgreSQL's tsvector holds at most 1 MiB of words and positions)",
+        );
+        continue;
+      }
+      rows.push(read);
+    }
     if (rows.length === 0) return 0;
     const schema = quoteIdentifier(ctx.config.schema);
     await sql
