@@ -11,6 +11,7 @@ import { withLibrary } from './migration/sources.js';
 import { migrationStatus } from './migration/status.js';
 import type { MigrationSource } from './migration/types.js';
 import { createPool } from './pool/create-pool.js';
+import { drainPool } from './pool/drain.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
 import { CarebaseKyselyPool } from './pool/kysely-pool.js';
 import { PreparedStatements } from './pool/prepared-statements.js';
@@ -365,7 +366,9 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * ```
    */
   get backups(): BackupsApi {
-    this.#backups ??= new BackupsApi(this.#runtime.config);
+    this.#backups ??= new BackupsApi(this.#runtime.config, async () => {
+      await drainPool(this.#runtime.pool);
+    });
     return this.#backups;
   }
 

@@ -177,6 +177,13 @@ async function otherSessions(client: pg.ClientBase, database: string): Promise<n
   return rows[0]?.n ?? 0;
 }
 
+/** Waits up to 2 s for closed sessions of `database` to leave pg_stat_activity (their backends exit after the socket closes). */
+async function sessionsGone(client: pg.ClientBase, database: string): Promise<void> {
+  for (let i = 0; i < 40 && (await otherSessions(client, database)) > 0; i++) {
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
 async function databaseExists(client: pg.ClientBase, database: string): Promise<boolean> {
   const { rows } = await client.query('select 1 from pg_database where datname = $1', [database]);
   return rows.length > 0;
@@ -192,10 +199,16 @@ async function swapIn(
   fresh: string,
   previous: string,
   terminate: boolean,
+  drainOwnPool: (() => Promise<void>) | undefined,
 ): Promise<void> {
   await client.query(`alter database ${quoteIdentifier(live)} allow_connections false`);
   let renamedLive = false;
   try {
+    // The instance's own pool (cb.backups): closed now that it cannot reconnect until the swap.
+    if (drainOwnPool !== undefined) {
+      await drainOwnPool();
+      await sessionsGone(client, live);
+    }
     if (terminate) {
       await client.query(
         'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
@@ -258,6 +271,8 @@ async function swapIn(
 export async function restoreBackup(
   path: string,
   options: RestoreBackupOptions = {},
+  /** @internal `cb.backups.restore` passes how to drain the instance's own pool. */
+  internal: { readonly drainOwnPool?: () => Promise<void> } = {},
 ): Promise<RestoreResult> {
   const parsed = parseInput(
     RestoreBackupOptionsSchema.extend({ path: z.string().min(1) }),
@@ -307,6 +322,10 @@ export async function restoreBackup(
         if (await databaseExists(client, previous)) {
           throw new BackupError(`database ${previous} already exists; drop it first`);
         }
+        if (internal.drainOwnPool !== undefined) {
+          await internal.drainOwnPool();
+          await sessionsGone(client, live);
+        }
         if (parsed.terminateConnections !== true && (await otherSessions(client, live)) > 0) {
           throw new BackupError(
             `database ${live} has active connections; close them or pass terminateConnections: true`,
@@ -353,7 +372,7 @@ export async function restoreBackup(
     if (live !== undefined && previous !== undefined) {
       report('swapping');
       await withClient(config, maintenance, (client) =>
-        swapIn(client, live, target, previous, parsed.terminateConnections === true),
+        swapIn(client, live, target, previous, parsed.terminateConnections === true, internal.drainOwnPool),
       );
       database = live;
     }
