@@ -11,6 +11,7 @@ import m0016 from '../../migrations/0016_users_external_id.sql';
 import m0017 from '../../migrations/0017_conversations_external_id.sql';
 import m0018 from '../../migrations/0018_conversations_external_lookup.sql';
 import m0019 from '../../migrations/0019_chat_messages_external_id.sql';
+import m0020 from '../../migrations/0020_audit_seal_cost.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -33,6 +34,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0017_conversations_external_id', m0017],
   ['0018_conversations_external_lookup', m0018],
   ['0019_chat_messages_external_id', m0019],
+  ['0020_audit_seal_cost', m0020],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;
