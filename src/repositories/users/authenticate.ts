@@ -11,6 +11,7 @@ import { hasConfirmedMfa, openMfaChallenge } from './mfa-challenge.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
 import type { AuthenticateInput } from './user-inputs.js';
+import { verifyStoredPassword } from './verify-stored.js';
 
 /**
  * Why a login failed. Show the end user one generic message for `invalid_credentials`, `locked`
@@ -116,10 +117,14 @@ export async function authenticate(
     return fail('locked', account.id);
   }
   let matches = false;
+  let legacy: string | undefined;
   // An attempt with a refused field fails (and counts) like a wrong password. (A password over 72
   // bytes never matches a plain bcrypt hash of an older version: see src/security/password-hashes/.)
-  if (usable) matches = await hasher.verify(parsed.password, account.password_hash);
-  else await hasher.verifyDummy(parsed.password);
+  if (usable) {
+    const check = await verifyStoredPassword(hasher, parsed.password, account.password_hash);
+    matches = check.matches;
+    legacy = check.legacy;
+  } else await hasher.verifyDummy(parsed.password);
 
   if (!matches) {
     const counted = await countFailedAttempt(
@@ -170,7 +175,12 @@ export async function authenticate(
         lockout_count: 0,
         locked_until: null,
         last_login_at: now,
-        ...(rehash === undefined ? {} : { password_hash: rehash }),
+        // Only over the hash this login verified: a password changed concurrently is kept.
+        ...(rehash === undefined
+          ? {}
+          : {
+              password_hash: sql<string>`case when password_hash = ${account.password_hash} then ${rehash} else password_hash end`,
+            }),
       })
       .where('id', '=', account.id)
       .where('status', '=', 'active')
@@ -189,7 +199,9 @@ export async function authenticate(
       subjectId: row.id,
       userId: row.id,
       actorType: 'user',
-      ...(rehash === undefined ? {} : { metadata: { rehashed: true } }),
+      ...(rehash === undefined
+        ? {}
+        : { metadata: legacy === undefined ? { rehashed: true } : { rehashed: true, upgradedFrom: legacy } }),
       ...where,
     });
     return { ok: true, user: toUser(row) } as const;

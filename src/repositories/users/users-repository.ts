@@ -12,6 +12,7 @@ import { voidAccountTokens } from './account-tokens.js';
 import { type AuthenticationResult, authenticate } from './authenticate.js';
 import { EmailVerificationApi } from './email-verification.js';
 import { countFailedAttempt } from './failed-attempts.js';
+import { countLegacyHashes, importedHashOrThrow, type LegacyPasswordHashCount } from './imported-password.js';
 import { approveUser, rejectUser } from './lifecycle.js';
 import { MfaApi } from './mfa.js';
 import { PasswordHasher } from './password-hasher.js';
@@ -22,6 +23,7 @@ import {
   type AuthenticateInput,
   ChangePasswordInput,
   EmailInput,
+  RecordLoginInput,
   RegisterOptions,
   RejectInput,
   RoleInput,
@@ -32,6 +34,7 @@ import {
   UserRegisterInput,
   UserUpdateInput,
 } from './user-inputs.js';
+import { verifyStoredPassword } from './verify-stored.js';
 
 /**
  * A page of users.
@@ -94,16 +97,31 @@ export class UsersRepository {
   }
 
   /**
-   * Creates a user with a bcrypt hash of `password` and returns it (without the hash). Audited
-   * as `user.create`.
+   * Creates a user with a bcrypt hash of `password`, or with an existing `passwordHash` moved over
+   * from another system, and returns it (without the hash). Audited as `user.create` (an imported
+   * hash adds `importedHashAlgorithm` to the entry's metadata, never the hash).
+   *
+   * Imported hashes: bcrypt of any cost is kept (and rehashed upward at the next login, like any
+   * bcrypt hash below `users.bcryptCost`). SHA-256 (unsalted or salted hex), PBKDF2 (Werkzeug,
+   * Django, passlib) and argon2 (PHC string) are legacy: the next successful login verifies the
+   * password against them once and replaces them with bcrypt in the same transaction, so no legacy
+   * hash survives a successful login ({@link UsersRepository.legacyPasswordHashes} counts those left).
    *
    * Throws `ValidationError` for bad input (a password over 72 UTF-8 bytes or under
-   * `users.passwordMinLength`, a role outside `users.roles`), `ConflictError` with `field`
+   * `users.passwordMinLength`, both or neither of `password` and `passwordHash`, a malformed hash
+   * at `passwordHash.hash`, a role outside `users.roles`), `ConflictError` with `field`
    * `username` or `email` when either is taken case-insensitively, also by a concurrent create.
    *
    * @example
    * ```ts
    * const user = await cb.users.create({ username: 'ana', email: 'ana@example.org', password, role: 'nurse' });
+   * // Moving an account over with the SHA-256 hex the old app stored:
+   * await cb.users.create({
+   *   username: 'bob',
+   *   email: 'bob@example.org',
+   *   role: 'nurse',
+   *   passwordHash: { algorithm: 'sha256', hash: '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8' },
+   * });
    * ```
    */
   async create(input: UserCreateInput): Promise<User> {
@@ -181,7 +199,8 @@ export class UsersRepository {
     parsed: {
       readonly username?: string | undefined;
       readonly email: string;
-      readonly password: string;
+      readonly password?: string | undefined;
+      readonly passwordHash?: Parameters<typeof importedHashOrThrow>[0] | undefined;
       readonly role: string;
       readonly displayName?: string | undefined;
       readonly status: 'pending' | 'active';
@@ -189,11 +208,17 @@ export class UsersRepository {
     action: 'user.create' | 'user.register',
   ): Promise<User> {
     this.#checkRole(parsed.role, 'role');
-    await this.#hasher.checkPolicy(parsed.password, 'password', {
-      username: parsed.username,
-      email: parsed.email,
-    });
-    const passwordHash = await this.#hasher.hash(parsed.password);
+    let passwordHash: string;
+    if (parsed.passwordHash !== undefined) {
+      passwordHash = importedHashOrThrow(parsed.passwordHash, ['passwordHash']);
+    } else {
+      const password = parsed.password ?? '';
+      await this.#hasher.checkPolicy(password, 'password', {
+        username: parsed.username,
+        email: parsed.email,
+      });
+      passwordHash = await this.#hasher.hash(password);
+    }
     const now = this.#ctx.now();
     return this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
@@ -217,6 +242,9 @@ export class UsersRepository {
         resourceId: row.id,
         subjectId: row.id,
         changes: { role: row.role, status: row.status },
+        ...(parsed.passwordHash === undefined
+          ? {}
+          : { metadata: { importedHashAlgorithm: parsed.passwordHash.algorithm } }),
       });
       return toUser(row);
     });
@@ -525,7 +553,7 @@ export class UsersRepository {
       ]);
     }
     // (A plain bcrypt hash never matches beyond 72 bytes: see src/security/password-hashes/.)
-    const matches = await this.#hasher.verify(currentPassword, stored.password_hash);
+    const matches = (await verifyStoredPassword(this.#hasher, currentPassword, stored.password_hash)).matches;
     if (matches) return;
     const { locked } = await countFailedAttempt(this.#ctx, userId, now, failure);
     throw new ValidationError(
@@ -569,6 +597,61 @@ export class UsersRepository {
    */
   async authenticate(input: AuthenticateInput): Promise<AuthenticationResult> {
     return authenticate(this.#ctx, this.#hasher, this.#limiter, input);
+  }
+
+  /**
+   * Records a login that happened elsewhere (single sign-on, a host's own authentication): sets
+   * `lastLoginAt` and writes a `user.login` audit entry (metadata `method`, default `external`)
+   * with the IP and user agent, in one transaction. Does not touch the password lockout. Returns
+   * the user: check `status` before letting a disabled account in.
+   *
+   * Throws `ValidationError` for a malformed id or input, `NotFoundError` for an unknown user.
+   *
+   * @example
+   * ```ts
+   * const user = await cb.users.recordLogin(id, { ip: req.ip, userAgent: req.get('user-agent'), method: 'oidc' });
+   * if (user.status !== 'active') res.status(403).end();
+   * ```
+   */
+  async recordLogin(id: string, input: RecordLoginInput = {}): Promise<User> {
+    const userId = parseInput(UserIdInput, id, 'user id');
+    const parsed = parseInput(RecordLoginInput, input, 'login record');
+    const now = this.#ctx.now();
+    return this.#ctx.atomic(async (ctx) => {
+      const row = await ctx.db
+        .updateTable('users')
+        .set({ last_login_at: now })
+        .where('id', '=', userId)
+        .returning(USER_COLUMNS)
+        .executeTakeFirst();
+      if (row === undefined) throw new NotFoundError('user');
+      await recordAudit(ctx, {
+        action: 'user.login',
+        resourceType: 'user',
+        resourceId: userId,
+        subjectId: userId,
+        userId,
+        actorType: 'user',
+        metadata: { method: parsed.method ?? 'external' },
+        ...(parsed.ip === undefined ? {} : { ip: parsed.ip }),
+        ...(parsed.userAgent === undefined ? {} : { userAgent: parsed.userAgent }),
+      });
+      return toUser(row);
+    });
+  }
+
+  /**
+   * Counts the accounts whose password is still in a legacy format (imported SHA-256, PBKDF2 or
+   * argon2, not yet replaced by bcrypt at a login). `carebase doctor` reports the same count.
+   *
+   * @example
+   * ```ts
+   * const { total, byScheme } = await cb.users.legacyPasswordHashes();
+   * console.log(`${total} legacy hashes left (${byScheme.sha256} SHA-256)`);
+   * ```
+   */
+  async legacyPasswordHashes(): Promise<LegacyPasswordHashCount> {
+    return countLegacyHashes(this.#ctx);
   }
 
   /**
