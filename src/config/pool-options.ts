@@ -108,6 +108,32 @@ export const POOL_DEFAULTS: ResolvedPoolOptions = Object.freeze({
 });
 
 /**
+ * What sits between carebase and PostgreSQL: `'none'` (a direct connection, or a session pooler)
+ * or `'transaction'` (a transaction pooler: PgBouncer `pool_mode = transaction`, Supavisor's
+ * transaction port, RDS Proxy), where a connection's server backend changes between transactions.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, PoolerModeSchema } from 'carebase';
+ * const pooler = PoolerModeSchema.parse(process.env.DB_POOLER ?? 'none');
+ * const cb = createCarebase({ connectionString, pooler, directUrl: process.env.DIRECT_DATABASE_URL });
+ * ```
+ */
+export const PoolerModeSchema = z.enum(['none', 'transaction']);
+
+/**
+ * `'none' | 'transaction'`: see {@link PoolerModeSchema}.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, type PoolerMode } from 'carebase';
+ * const pooler: PoolerMode = process.env.PGBOUNCER === '1' ? 'transaction' : 'none';
+ * const cb = createCarebase({ connectionString, pooler });
+ * ```
+ */
+export type PoolerMode = z.infer<typeof PoolerModeSchema>;
+
+/**
  * SSL modes carebase understands. `verify-full` checks the certificate chain and host name.
  *
  * @example

@@ -11,6 +11,7 @@ import type { ResolvedMigrationsOptions } from './migrations-options.js';
 import { type CarebaseOptions, CarebaseOptionsSchema } from './options.js';
 import {
   POOL_DEFAULTS,
+  type PoolerMode,
   type ResolvedPoolOptions,
   type ResolvedSslOptions,
   type SslMode,
@@ -57,6 +58,10 @@ export interface ResolvedConnection {
 export interface ResolvedConfig {
   readonly connection: ResolvedConnection;
   readonly pool: ResolvedPoolOptions;
+  /** `'transaction'` when a transaction pooler sits in front of the server (see `pooler`). */
+  readonly pooler: PoolerMode;
+  /** The direct URL `cb.migrate()` uses, when given; never printed. */
+  readonly directUrl: Secret | undefined;
   readonly schema: string;
   readonly backupDir: string;
   readonly logger: Logger;
@@ -227,6 +232,8 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
   const config: ResolvedConfig = {
     connection: deepFreeze(connection),
     pool: deepFreeze(resolvePool(parsed)),
+    pooler: parsed.pooler ?? 'none',
+    directUrl: parsed.directUrl === undefined ? undefined : new Secret(reveal(parsed.directUrl)),
     schema: parsed.schema ?? 'carebase',
     backupDir: parsed.backupDir ?? './backups',
     logger: parsed.logger ?? silentLogger,

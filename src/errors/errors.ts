@@ -335,15 +335,25 @@ export class MigrationError extends CarebaseError {
   readonly migration: string | undefined;
   /** Per-migration results up to the failure, when a run was under way. */
   readonly results: readonly unknown[];
+  /**
+   * `'needs_direct_connection'` when the run was refused before any lock because its connection
+   * goes through a (transaction) pooler: pass `directUrl`. Undefined otherwise.
+   */
+  readonly reason: 'needs_direct_connection' | undefined;
 
   constructor(
     message: string,
-    details: { migration?: string | undefined; results?: readonly unknown[] } = {},
+    details: {
+      migration?: string | undefined;
+      results?: readonly unknown[];
+      reason?: 'needs_direct_connection' | undefined;
+    } = {},
     options: CarebaseErrorOptions = {},
   ) {
     super('MIGRATION_FAILED', message, options);
     this.migration = details.migration;
     this.results = details.results ?? [];
+    this.reason = details.reason;
   }
 }
 
@@ -414,6 +424,9 @@ export class BackupError extends CarebaseError {
  * - `tls_unknown_ca`: the server's certificate is not signed by a trusted CA (pass `ssl.ca`).
  * - `tls_hostname_mismatch`: the certificate does not name the host connected to.
  * - `tls_failed`: any other TLS failure (an expired or revoked certificate, no common protocol).
+ * - `pooler_refused_startup_parameter`: refused at startup with SQLSTATE 08P01 before
+ *   authentication: a transaction pooler (PgBouncer: "unsupported startup parameter") refusing the
+ *   `statement_timeout` startup parameter. Set `pooler: 'transaction'`.
  * - `unknown`: none of the above could be determined.
  *
  * @example
@@ -449,6 +462,7 @@ export type ConnectionFailureReason =
   | 'tls_unknown_ca'
   | 'tls_hostname_mismatch'
   | 'tls_failed'
+  | 'pooler_refused_startup_parameter'
   | 'unknown';
 
 /**

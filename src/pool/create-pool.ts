@@ -46,8 +46,22 @@ export function poolConfigFrom(config: ResolvedConfig): pg.PoolConfig {
   };
   // A function, not the string: pg calls it per connection and never prints it.
   if (password !== undefined) settings.password = () => password.reveal();
-  if (pool.statementTimeoutMs > 0) settings.statement_timeout = pool.statementTimeoutMs;
+  // Behind a transaction pooler no startup parameter may be sent (PgBouncer refuses the
+  // connection): the timeout is set per transaction instead (`transactionSettingsFrom`).
+  if (pool.statementTimeoutMs > 0 && config.pooler !== 'transaction') {
+    settings.statement_timeout = pool.statementTimeoutMs;
+  }
   return settings;
+}
+
+/**
+ * What carebase sends with every `begin` of its pool's connections: behind a transaction pooler,
+ * the pool's `statement_timeout` as `set local` (the startup parameter is not allowed there);
+ * nothing otherwise.
+ */
+export function transactionSettingsFrom(config: ResolvedConfig): string {
+  const timeout = config.pool.statementTimeoutMs;
+  return config.pooler === 'transaction' && timeout > 0 ? `set local statement_timeout = ${timeout}` : '';
 }
 
 /**

@@ -5,6 +5,9 @@ import { clientFailure, releaseClient } from './checkout.js';
 import { failIfLost, unlessLost } from './client-watch.js';
 import type { PreparedStatements } from './prepared-statements.js';
 
+/** A statement opening a transaction (Kysely's and carebase's own), without a second statement. */
+const BEGIN = /^\s*(begin|start\s+transaction)\b[^;]*$/i;
+
 /**
  * A checked-out pooled connection, as Kysely and carebase's own fast paths (prepared statements,
  * COPY, cursors) use it. Every failure becomes a carebase error through one path
@@ -14,12 +17,19 @@ import type { PreparedStatements } from './prepared-statements.js';
 export class PooledConnection implements PostgresPoolClient {
   readonly #client: pg.PoolClient;
   readonly #prepared: PreparedStatements;
+  readonly #beginSuffix: string;
   /** Set by Kysely's `release(true)` or a failure; consumed by {@link PooledConnection.release}. */
   #destroy = false;
 
-  constructor(client: pg.PoolClient, prepared: PreparedStatements) {
+  /**
+   * @param transactionSettings statements run right after every `begin` / `start transaction`
+   *   in the same round trip (e.g. `set local statement_timeout = 30000` behind a transaction
+   *   pooler, where no setting may outlive the transaction); empty for none
+   */
+  constructor(client: pg.PoolClient, prepared: PreparedStatements, transactionSettings = '') {
     this.#client = client;
     this.#prepared = prepared;
+    this.#beginSuffix = transactionSettings === '' ? '' : `; ${transactionSettings}`;
   }
 
   /** The backend pid (0 until known), used by Kysely to cancel a running query. */
@@ -40,6 +50,13 @@ export class PooledConnection implements PostgresPoolClient {
   async #run<R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
     const name = this.#prepared.nameOf(text);
     try {
+      if (this.#beginSuffix !== '' && values.length === 0 && BEGIN.test(text)) {
+        // One simple-protocol round trip: `begin; set local ...`; the result of `begin` is returned.
+        const results = (await this.#client.query(text + this.#beginSuffix)) as unknown as
+          | pg.QueryResult[]
+          | pg.QueryResult;
+        return (Array.isArray(results) ? results[0] : results) as unknown as PostgresQueryResult<R>;
+      }
       const config: pg.QueryConfig = { text, values: values as unknown[] };
       if (name !== undefined) config.name = name;
       return (await this.#client.query(config)) as unknown as PostgresQueryResult<R>;
