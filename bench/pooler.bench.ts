@@ -56,7 +56,9 @@ export default async function run(): Promise<void> {
               now(), now(), now() + interval '12 hours'
          from generate_series(1, ${SESSIONS}) i, u`,
     );
-    const { rows } = await rawDirect.query<{ id: string }>('select id from carebase.users order by username limit 20');
+    const { rows } = await rawDirect.query<{ id: string }>(
+      'select id from carebase.users order by username limit 20',
+    );
     const userIds = rows.map((row) => row.id);
     for (const userId of userIds) {
       await pooled.chat.appendMany(

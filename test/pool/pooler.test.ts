@@ -135,7 +135,9 @@ describe.skipIf(pgbouncerMissing !== undefined)('through PgBouncer in transactio
         role: 'nurse',
       });
       expect(await cb.users.findByEmail('REP-USER@example.org')).toMatchObject({ id: user.id });
-      expect(await cb.users.authenticate({ login: 'rep-user', password: PASSWORD })).toMatchObject({ ok: true });
+      expect(await cb.users.authenticate({ login: 'rep-user', password: PASSWORD })).toMatchObject({
+        ok: true,
+      });
       await cb.users.update(user.id, { displayName: 'Rep' });
       await cb.users.setRole(user.id, 'admin');
       await cb.users.deactivate(user.id);
@@ -169,7 +171,12 @@ describe.skipIf(pgbouncerMissing !== undefined)('through PgBouncer in transactio
         role: 'nurse',
       });
       const conversation = await cb.chat.createConversation({ userId: user.id, title: 'Rounds' });
-      await cb.chat.append({ userId: user.id, conversationId: conversation.id, role: 'user', content: 'vitals' });
+      await cb.chat.append({
+        userId: user.id,
+        conversationId: conversation.id,
+        role: 'user',
+        content: 'vitals',
+      });
       await cb.chat.appendMany(
         Array.from({ length: 600 }, (_, i) => ({
           userId: user.id,
@@ -197,7 +204,11 @@ describe.skipIf(pgbouncerMissing !== undefined)('through PgBouncer in transactio
     });
 
     it('analytics: track, COPY bulk, summary, timeseries, concurrent rollup refreshes', async () => {
-      await cb.analytics.track({ eventType: 'rep', eventName: 'one', occurredAt: new Date(Date.now() - 3 * 3_600_000) });
+      await cb.analytics.track({
+        eventType: 'rep',
+        eventName: 'one',
+        occurredAt: new Date(Date.now() - 3 * 3_600_000),
+      });
       expect(
         await cb.analytics.trackMany(
           Array.from({ length: 2_000 }, () => ({
