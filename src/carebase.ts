@@ -272,7 +272,7 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
       sources?: readonly MigrationSource[];
       includeLibrary?: boolean;
       signal?: AbortSignal;
-      directUrl?: string;
+      directUrl?: string | undefined;
     } = {},
   ): Promise<MigrateResult> {
     this.#assertOpen();

@@ -23,7 +23,7 @@ export interface MigrationRunOptions {
    * through a pooler (the server backend is not the one the connection was opened to) fails with
    * a `MigrationError` before any lock is taken.
    */
-  readonly directUrl?: string;
+  readonly directUrl?: string | undefined;
   /**
    * Host sources, run in order after carebase's own migrations (which always run first unless
    * `includeLibrary` is false). Their namespaces must differ. Passing `carebaseMigrations` here
