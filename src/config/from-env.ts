@@ -1,6 +1,6 @@
 import { InvalidConfigurationError } from '../errors/errors.js';
 import type { CarebaseOptions } from './options.js';
-import type { PoolerMode, PoolOptions, SslOptions } from './pool-options.js';
+import type { PoolerMode, PoolOptions, SslMode, SslOptions } from './pool-options.js';
 import { Secret } from './secret.js';
 
 /**
@@ -33,7 +33,7 @@ function readSecret(env: CarebaseEnv, name: string): Secret | undefined {
   return raw === undefined ? undefined : new Secret(raw);
 }
 
-const SSL_ENV: Record<string, 'disable' | 'require' | 'verify-full'> = {
+const SSL_ENV: Record<string, SslMode> = {
   '0': 'disable',
   false: 'disable',
   off: 'disable',
@@ -41,7 +41,9 @@ const SSL_ENV: Record<string, 'disable' | 'require' | 'verify-full'> = {
   '1': 'require',
   true: 'require',
   on: 'require',
+  prefer: 'prefer',
   require: 'require',
+  'verify-ca': 'verify-ca',
   'verify-full': 'verify-full',
 };
 
@@ -62,7 +64,7 @@ function readSsl(env: CarebaseEnv): SslOptions | undefined {
   if (mode === undefined) {
     throw new InvalidConfigurationError(
       'DB_SSL',
-      'must be one of true, false, disable, require, verify-full',
+      'must be one of true, false, disable, prefer, require, verify-ca, verify-full',
     );
   }
   return ca === undefined ? mode : { mode, ca };

@@ -79,10 +79,10 @@ type ParsedOptions = z.output<typeof CarebaseOptionsSchema>;
 const URL_SSL_MODES: Record<string, SslMode> = {
   disable: 'disable',
   allow: 'disable',
-  prefer: 'disable',
+  prefer: 'prefer',
   require: 'require',
   'no-verify': 'require',
-  'verify-ca': 'verify-full',
+  'verify-ca': 'verify-ca',
   'verify-full': 'verify-full',
 };
 
@@ -125,14 +125,24 @@ interface UrlParts {
   user?: string | undefined;
   password?: string | undefined;
   sslMode?: SslMode | undefined;
+  /** The URL's `sslrootcert`, `sslcert` and `sslkey` (paths, as libpq takes them). */
+  sslFiles?: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined } | undefined;
 }
 
 function parseUrl(connectionString: string): UrlParts {
   let parsed: ReturnType<typeof parseConnectionString>;
   let sslParam: string | null = null;
+  let searchParams: URLSearchParams;
   try {
-    parsed = parseConnectionString(connectionString);
-    sslParam = new URL(connectionString).searchParams.get('sslmode');
+    const url = new URL(connectionString);
+    searchParams = new URL(connectionString).searchParams;
+
+    // pg-connection-string would read the TLS files itself (and fail as "not a valid URL"); they
+    // are read, with errors naming the parameter, by resolveSsl.
+    const files = ['sslrootcert', 'sslcert', 'sslkey'].filter((name) => url.searchParams.has(name));
+    for (const name of files) url.searchParams.delete(name);
+    parsed = parseConnectionString(files.length === 0 ? connectionString : url.toString());
+    sslParam = searchParams.get('sslmode');
   } catch {
     throw new InvalidConfigurationError('connectionString', 'is not a valid postgres:// URL');
   }
@@ -142,7 +152,7 @@ function parseUrl(connectionString: string): UrlParts {
     if (sslMode === undefined) {
       throw new InvalidConfigurationError(
         'connectionString.sslmode',
-        'unknown sslmode (use disable, require or verify-full)',
+        'unknown sslmode (use disable, prefer, require, verify-ca or verify-full)',
       );
     }
   }
@@ -161,24 +171,62 @@ function parseUrl(connectionString: string): UrlParts {
     // A URL without a password (postgres://user@host/db) parses as an empty one: there is none.
     password: parsed.password === '' ? undefined : (parsed.password ?? undefined),
     sslMode,
+    sslFiles: {
+      ca: searchParams.get('sslrootcert') ?? undefined,
+      cert: searchParams.get('sslcert') ?? undefined,
+      key: searchParams.get('sslkey') ?? undefined,
+    },
   };
 }
 
-function resolveSsl(options: ParsedOptions, urlMode: SslMode | undefined): ResolvedSslOptions {
+/** PEM text as given, or the contents of the file it names; `field` is named when unreadable. */
+function pemOrFile(value: string | undefined, field: string): string | undefined {
+  if (value === undefined || value.includes('-----BEGIN')) return value;
+  try {
+    return readFileSync(value, 'utf8');
+  } catch {
+    throw new InvalidConfigurationError(field, 'is neither PEM text nor a readable file');
+  }
+}
+
+function resolveSsl(
+  options: ParsedOptions,
+  urlMode: SslMode | undefined,
+  urlFiles: UrlParts['sslFiles'],
+): ResolvedSslOptions {
   const ssl = options.ssl;
-  const mode = typeof ssl === 'string' ? ssl : (ssl?.mode ?? urlMode ?? 'disable');
-  let ca = typeof ssl === 'object' ? ssl.ca : undefined;
-  if (ca !== undefined && !ca.includes('-----BEGIN')) {
-    try {
-      ca = readFileSync(ca, 'utf8');
-    } catch {
-      throw new InvalidConfigurationError('ssl.ca', 'is neither PEM text nor a readable file');
-    }
+  const given = typeof ssl === 'object' ? ssl : undefined;
+  let mode = typeof ssl === 'string' ? ssl : (ssl?.mode ?? urlMode ?? 'disable');
+  const ca = pemOrFile(
+    given?.ca ?? urlFiles?.ca,
+    given?.ca === undefined ? 'connectionString.sslrootcert' : 'ssl.ca',
+  );
+  const cert = pemOrFile(
+    given?.cert ?? urlFiles?.cert,
+    given?.cert === undefined ? 'connectionString.sslcert' : 'ssl.cert',
+  );
+  const key = pemOrFile(
+    given?.key ?? urlFiles?.key,
+    given?.key === undefined ? 'connectionString.sslkey' : 'ssl.key',
+  );
+  if (ca !== undefined && (mode === 'disable' || mode === 'prefer')) {
+    throw new InvalidConfigurationError(
+      'ssl.ca',
+      "a CA is only used with mode 'require', 'verify-ca' or 'verify-full'",
+    );
   }
-  if (ca !== undefined && mode !== 'verify-full') {
-    throw new InvalidConfigurationError('ssl.ca', "a CA is only used with mode 'verify-full'");
+  // libpq: `require` with a root certificate behaves like `verify-ca`.
+  if (ca !== undefined && mode === 'require') mode = 'verify-ca';
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new InvalidConfigurationError(
+      cert === undefined ? 'ssl.cert' : 'ssl.key',
+      'a client certificate needs both cert and key',
+    );
   }
-  return { mode, ca };
+  if (cert !== undefined && mode === 'disable') {
+    throw new InvalidConfigurationError('ssl.cert', "a client certificate needs TLS (mode is 'disable')");
+  }
+  return { mode, ca, cert, key: key === undefined ? undefined : new Secret(key) };
 }
 
 function resolvePool(options: ParsedOptions): ResolvedPoolOptions {
@@ -224,7 +272,7 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
     database,
     user,
     password: password === undefined ? undefined : new Secret(password),
-    ssl: resolveSsl(parsed, url.sslMode),
+    ssl: resolveSsl(parsed, url.sslMode, url.sslFiles),
     displayUrl: `postgres://${encodeURIComponent(user)}${password === undefined ? '' : ':***'}@${
       host.startsWith('/') ? encodeURIComponent(host) : host
     }:${port}/${encodeURIComponent(database)}`,

@@ -94,8 +94,21 @@ describe('resolveConfig', () => {
     expectInvalid(() => resolveConfig({ poool: { max: 1 } } as never), 'poool');
     expectInvalid(() => resolveConfig({ pool: { maxx: 1 } } as never), 'pool.maxx');
     expectInvalid(
-      () => resolveConfig({ ssl: { mode: 'require', ca: '-----BEGIN CERTIFICATE-----' } }),
+      () => resolveConfig({ ssl: { mode: 'disable', ca: '-----BEGIN CERTIFICATE-----' } }),
       'ssl.ca',
+    );
+    // libpq's meaning: `require` with a root certificate checks the chain (verify-ca).
+    expect(
+      resolveConfig({ ssl: { mode: 'require', ca: '-----BEGIN CERTIFICATE-----' } }).connection.ssl.mode,
+    ).toBe('verify-ca');
+    expectInvalid(
+      () => resolveConfig({ ssl: { mode: 'require', cert: '-----BEGIN CERTIFICATE-----' } }),
+      'ssl.key',
+    );
+    expectInvalid(
+      () =>
+        resolveConfig({ connectionString: 'postgres://u@h/d?sslmode=verify-ca&sslrootcert=/no/such/ca.pem' }),
+      'connectionString.sslrootcert',
     );
     expectInvalid(() => resolveConfig({ ssl: { mode: 'verify-full', ca: '/no/such/ca.pem' } }), 'ssl.ca');
   });

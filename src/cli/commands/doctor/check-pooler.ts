@@ -22,8 +22,7 @@ export async function checkPooler(context: DoctorContext): Promise<CheckResult> 
       id: 'pooler',
       status: 'warn',
       summary: `a transaction pooler is in the way: one connection reached ${pids.size} server backends`,
-      hint:
-        "set pooler: 'transaction' (DB_POOLER=transaction), and run migrations and backups against the server directly (directUrl / DIRECT_DATABASE_URL): their advisory locks and settings live in one session",
+      hint: "set pooler: 'transaction' (DB_POOLER=transaction), and run migrations and backups against the server directly (directUrl / DIRECT_DATABASE_URL): their advisory locks and settings live in one session",
     };
   }
   return {
