@@ -194,7 +194,8 @@ export async function childEnvironment(
   env.PGCONNECT_TIMEOUT = String(Math.max(2, Math.ceil(config.pool.connectionTimeoutMs / 1000)));
   env.PGSSLMODE = connection.ssl.mode;
   const password = connection.password;
-  const needsDir = password !== undefined || connection.ssl.ca !== undefined;
+  const needsDir =
+    password !== undefined || connection.ssl.ca !== undefined || connection.ssl.cert !== undefined;
   const dir = needsDir ? await mkdtemp(join(tmpdir(), 'carebase-pg-')) : undefined;
   try {
     if (dir !== undefined && password !== undefined) {
@@ -206,8 +207,18 @@ export async function childEnvironment(
       const file = join(dir, 'root.crt');
       await writeFile(file, connection.ssl.ca, { mode: 0o600 });
       env.PGSSLROOTCERT = file;
-    } else if (connection.ssl.mode === 'verify-full' && toolMajor >= 16) {
+    } else if (
+      (connection.ssl.mode === 'verify-full' || connection.ssl.mode === 'verify-ca') &&
+      toolMajor >= 16
+    ) {
       env.PGSSLROOTCERT = 'system';
+    }
+    if (dir !== undefined && connection.ssl.cert !== undefined && connection.ssl.key !== undefined) {
+      // libpq wants the key private to its owner (0600), as carebase writes it.
+      await writeFile(join(dir, 'client.crt'), connection.ssl.cert, { mode: 0o600 });
+      await writeFile(join(dir, 'client.key'), connection.ssl.key.reveal(), { mode: 0o600 });
+      env.PGSSLCERT = join(dir, 'client.crt');
+      env.PGSSLKEY = join(dir, 'client.key');
     }
   } catch (error) {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
