@@ -137,9 +137,11 @@ function parseUrl(connectionString: string): UrlParts {
     const url = new URL(connectionString);
     searchParams = new URL(connectionString).searchParams;
 
-    // pg-connection-string would read the TLS files itself (and fail as "not a valid URL"); they
-    // are read, with errors naming the parameter, by resolveSsl.
-    const files = ['sslrootcert', 'sslcert', 'sslkey'].filter((name) => url.searchParams.has(name));
+    // TLS parameters are carebase's to interpret (libpq's meaning, in resolveSsl): pg-connection-string
+    // would read the files itself (failing as "not a valid URL") and warn about its own sslmode aliases.
+    const files = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey'].filter((name) =>
+      url.searchParams.has(name),
+    );
     for (const name of files) url.searchParams.delete(name);
     parsed = parseConnectionString(files.length === 0 ? connectionString : url.toString());
     sslParam = searchParams.get('sslmode');
