@@ -1,9 +1,15 @@
 import type { PostgresCursor, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
-import type { CarebaseError } from '../errors/errors.js';
+import { type CarebaseError, InvalidConfigurationError } from '../errors/errors.js';
 import { clientFailure, releaseClient } from './checkout.js';
 import { failIfLost, unlessLost } from './client-watch.js';
 import type { PreparedStatements } from './prepared-statements.js';
+
+/** SQLSTATE 26000 (no such prepared statement) or 42P05 (it already exists). */
+function isPreparedStatementMismatch(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '26000' || code === '42P05';
+}
 
 /** A statement opening a transaction (Kysely's and carebase's own), without a second statement. */
 const BEGIN = /^\s*(begin|start\s+transaction)\b[^;]*$/i;
@@ -61,6 +67,17 @@ export class PooledConnection implements PostgresPoolClient {
       if (name !== undefined) config.name = name;
       return (await this.#client.query(config)) as unknown as PostgresQueryResult<R>;
     } catch (error) {
+      if (name !== undefined && isPreparedStatementMismatch(error)) {
+        // The server backend does not hold the statements this connection prepared (26000), or
+        // holds one this connection never prepared (42P05): the backend changed under the
+        // connection, which is what a transaction pooler does. Never reuse this connection.
+        this.#destroy = true;
+        throw new InvalidConfigurationError(
+          'pooler',
+          "a transaction pooler is in the way (the server backend changed between statements of one connection): set pooler: 'transaction'",
+          { cause: this.failure(error) },
+        );
+      }
       throw this.failure(error);
     }
   }

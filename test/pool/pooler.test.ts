@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { type Carebase, ConnectionError, createCarebase, isCarebaseError, MigrationError } from 'carebase';
+import {
+  type Carebase,
+  ConnectionError,
+  createCarebase,
+  InvalidConfigurationError,
+  isCarebaseError,
+  MigrationError,
+} from 'carebase';
 import { carebaseMigrations, migrate } from 'carebase/migration';
 import { createTestDatabase, startPostgres, type TestDatabase, type TestPostgres } from 'carebase/testing';
 import { sql } from 'kysely';
@@ -63,6 +70,32 @@ describe.skipIf(pgbouncerMissing !== undefined)('through PgBouncer in transactio
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).reason).toBe('pooler_refused_startup_parameter');
     expect((error as ConnectionError).message).toContain("pooler: 'transaction'");
+  });
+
+  it('without pooler: transaction and without a timeout, names the pooler instead of a bare 42P05/26000', async () => {
+    // No startup parameter to refuse: the connection opens, and named statements meet backends
+    // that never prepared them (or already did).
+    const plain = open({ pool: { max: 16, statementTimeoutMs: 0 } });
+    const user = await cb.users.create({
+      username: 'unconfigured',
+      email: 'unconfigured@example.org',
+      password: PASSWORD,
+      role: 'nurse',
+    });
+    const { token } = await cb.sessions.create({ userId: user.id });
+    const settled = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, i) =>
+        i % 2 === 0 ? plain.sessions.validate(token) : plain.chat.history({ userId: user.id }),
+      ),
+    );
+    const failures = settled.flatMap((result) =>
+      result.status === 'rejected' ? [result.reason as unknown] : [],
+    );
+    expect(failures.length).toBeGreaterThan(0);
+    for (const failure of failures) {
+      expect(failure).toBeInstanceOf(InvalidConfigurationError);
+      expect((failure as InvalidConfigurationError).field).toBe('pooler');
+    }
   });
 
   it('runs 300 concurrent mixed calls with 0 errors, and the audit chain verifies', async () => {
