@@ -13,6 +13,7 @@ import { createTestDatabase, startPostgres, type TestDatabase, type TestPostgres
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { baseEnv, built, carebase } from '../cli/bin.js';
 import { pgbouncerMissing, startPgBouncer, type TestPgBouncer } from '../support/pgbouncer.js';
 
 // PgBouncer in transaction mode (as strict as a default install) in front of a throwaway cluster:
@@ -260,6 +261,40 @@ describe.skipIf(pgbouncerMissing !== undefined)('through PgBouncer in transactio
       expect((await cb.analytics.refreshRollups()).hoursRefreshed).toBe(0);
     }, 60_000);
   });
+
+  it.skipIf(!built)(
+    'carebase doctor sees the pooler; migrate up uses DIRECT_DATABASE_URL',
+    async () => {
+      type Doctor = { checks: { id: string; status: string; summary: string; hint?: string }[] };
+      const through = bouncer.urlFor(database.ownerUrl);
+      const unconfigured = await carebase(['doctor', '--json'], {
+        env: { ...baseEnv(), DATABASE_URL: through, DB_STATEMENT_TIMEOUT_MS: '0' },
+      });
+      const warned = (JSON.parse(unconfigured.stdout) as Doctor).checks.find(
+        (check) => check.id === 'pooler',
+      );
+      expect(warned?.status, unconfigured.stderr).toBe('warn');
+      expect(warned?.hint).toContain("pooler: 'transaction'");
+      const configured = {
+        ...baseEnv(),
+        DATABASE_URL: through,
+        DB_POOLER: 'transaction',
+        DIRECT_DATABASE_URL: database.ownerUrl,
+      };
+      const doctor = await carebase(['doctor', '--json'], { env: configured });
+      expect(
+        (JSON.parse(doctor.stdout) as Doctor).checks.find((check) => check.id === 'pooler')?.status,
+      ).toBe('ok');
+      const up = await carebase(['migrate', 'up'], { env: configured });
+      expect(up.code, up.stderr).toBe(0);
+      const refused = await carebase(['migrate', 'up'], {
+        env: { ...configured, DIRECT_DATABASE_URL: undefined },
+      });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('directUrl');
+    },
+    60_000,
+  );
 
   describe('migrations', () => {
     it('refuse to run through the pooler, saying to pass directUrl', async () => {
