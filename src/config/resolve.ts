@@ -135,8 +135,7 @@ function parseUrl(connectionString: string): UrlParts {
   let searchParams: URLSearchParams;
   try {
     const url = new URL(connectionString);
-    searchParams = new URL(connectionString).searchParams;
-
+    searchParams = new URLSearchParams(url.searchParams);
     // TLS parameters are carebase's to interpret (libpq's meaning, in resolveSsl): pg-connection-string
     // would read the files itself (failing as "not a valid URL") and warn about its own sslmode aliases.
     const files = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey'].filter((name) =>

@@ -21,7 +21,7 @@ export function carebaseClientClass(
   options: { readonly preferTls?: boolean } = {},
 ): typeof pg.Client {
   // sslmode=prefer: whether the server offers TLS, asked once per class (so once per pool).
-  let offersTls: Promise<boolean> | undefined;
+  let offersTls: Promise<boolean | undefined> | undefined;
   return class CarebaseClient extends pg.Client {
     #stage: ConnectStage = 'socket';
 
@@ -59,7 +59,9 @@ export function carebaseClientClass(
       if (options.preferTls === true && (this as unknown as { ssl?: unknown }).ssl) {
         const self = this as unknown as { host: string; port: number };
         offersTls ??= serverOffersTls(self.host, self.port).then((offered) => {
-          if (!offered) {
+          // Only a definite answer is kept: an unreachable server is asked again next time.
+          if (offered === undefined) offersTls = undefined;
+          if (offered === false) {
             logger?.warn(
               { host: self.host, port: self.port },
               'carebase: sslmode=prefer and the server offers no TLS: connecting in plain text',
@@ -67,8 +69,9 @@ export function carebaseClientClass(
           }
           return offered;
         });
-        const connecting = offersTls.then((offered) => {
-          if (!offered) this.#withoutTls();
+        const asked = offersTls;
+        const connecting = asked.then((offered) => {
+          if (offered === false) this.#withoutTls();
           return this.#connect();
         });
         if (callback === undefined) return connecting;
@@ -117,20 +120,22 @@ const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
 /**
  * Whether the server at `host`:`port` answers an SSLRequest with `S` (libpq's `prefer` asks the
- * same way). A Unix socket never uses TLS; an unreachable server counts as offering it, so the
- * real connection attempt reports why it failed.
+ * same way): true or false, or undefined when it could not be asked (unreachable, no answer), so
+ * the real connection attempt, with TLS, reports why. A Unix socket never uses TLS.
  */
-function serverOffersTls(host: string, port: number): Promise<boolean> {
+function serverOffersTls(host: string, port: number): Promise<boolean | undefined> {
   if (host.startsWith('/')) return Promise.resolve(false);
   return new Promise((resolve) => {
     const socket = connect({ host, port });
-    const done = (offered: boolean): void => {
+    const done = (offered: boolean | undefined): void => {
       socket.destroy();
       resolve(offered);
     };
-    socket.setTimeout(10_000, () => done(true));
-    socket.once('error', () => done(true));
+    socket.setTimeout(10_000, () => done(undefined));
+    socket.once('error', () => done(undefined));
     socket.once('connect', () => socket.write(SSL_REQUEST));
-    socket.once('data', (data: Buffer) => done(data[0] !== 0x4e)); // 'N': no TLS
+    socket.once('data', (data: Buffer) =>
+      done(data[0] === 0x53 ? true : data[0] === 0x4e ? false : undefined),
+    ); // 'S' / 'N'
   });
 }
