@@ -102,7 +102,23 @@ export function resolveBackupConfig(input: BackupConnectionOptions): ResolvedCon
     if (given.some((key) => key !== 'backupDir' && key !== 'logger')) {
       throw new BackupError('pass either `carebase` or connection options, not both');
     }
-    return input.carebase.config;
+    const config = input.carebase.config;
+    if (config.pooler === 'transaction') {
+      // pg_dump and the maintenance lock need a session: the server itself, not the pooler.
+      if (config.directUrl === undefined) {
+        throw new BackupError(
+          "this instance runs behind a transaction pooler (pooler: 'transaction') and has no directUrl: " +
+            'backups need a session on the server itself; set directUrl (its own sslmode applies)',
+        );
+      }
+      return resolveConfig({
+        connectionString: config.directUrl.reveal(),
+        schema: config.schema,
+        backupDir: config.backupDir,
+        logger: config.logger,
+      });
+    }
+    return config;
   }
   const options: Record<string, unknown> = {};
   for (const key of given) options[key] = input[key];

@@ -296,6 +296,29 @@ describe.skipIf(pgbouncerMissing !== undefined)('through PgBouncer in transactio
     60_000,
   );
 
+  it('backups of an instance behind the pooler run on its directUrl, and refuse without one', async () => {
+    const { createBackup } = await import('carebase/backup');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'carebase-pooler-backup-'));
+    try {
+      const refused = await createBackup({ carebase: cb, dir }).catch((caught: unknown) => caught);
+      expect(isCarebaseError(refused) && refused.code).toBe('BACKUP_FAILED');
+      expect((refused as Error).message).toContain('directUrl');
+      // As the owner (pg_dump reads every table), through the pooler for the app, directly for the dump.
+      const owner = open({
+        connectionString: bouncer.urlFor(database.ownerUrl),
+        pooler: 'transaction',
+        directUrl: database.ownerUrl,
+      });
+      const backup = await createBackup({ carebase: owner, dir });
+      expect(backup.manifest.sha256).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   describe('migrations', () => {
     it('refuse to run through the pooler, saying to pass directUrl', async () => {
       const error = await cb.migrate().catch((caught: unknown) => caught);
