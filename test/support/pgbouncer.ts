@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,8 +71,10 @@ export async function startPgBouncer(options: {
   if (process.getuid?.() === 0) {
     const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim();
     const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim();
-    await chmod(dir, 0o777);
-    for (const name of ['userlist.txt', 'pgbouncer.ini']) await chmod(join(dir, name), 0o644);
+    // PgBouncer's own account owns its folder (it writes its log there); nobody else reads it.
+    for (const name of ['', 'userlist.txt', 'pgbouncer.ini'])
+      await chown(join(dir, name), Number(uid), Number(gid));
+    await chmod(dir, 0o700);
     args = [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', file, ...args];
     file = 'setpriv';
   }
