@@ -71,6 +71,7 @@ describe.skipIf(pgbouncerMissing !== undefined)('through PgBouncer in transactio
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).reason).toBe('pooler_refused_startup_parameter');
     expect((error as ConnectionError).message).toContain("pooler: 'transaction'");
+    expect((error as ConnectionError).hint).toContain("pooler: 'transaction'");
   });
 
   it('without pooler: transaction and without a timeout, names the pooler instead of a bare 42P05/26000', async () => {

@@ -168,6 +168,7 @@ describe.skipIf(!canRun)('SSL modes against a TLS server (skipped when openssl i
     const error = await sslInUse('127.0.0.1', 'verify-ca').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).reason).toBe('tls_unknown_ca');
+    expect((error as ConnectionError).hint).toContain('ssl.ca');
   });
 
   it('honours sslrootcert in the URL (and sslmode=verify-ca there)', async () => {
