@@ -218,6 +218,7 @@ export {
   AnalyticsActiveUsersInput,
   type AnalyticsBucket,
   type AnalyticsEventCount,
+  type AnalyticsMeasureStats,
   type AnalyticsSummary,
   AnalyticsSummaryInput,
   AnalyticsTimeseriesInput,
@@ -230,6 +231,8 @@ export type { RefreshRollupsResult } from './repositories/analytics/refresh-roll
 export type {
   AnalyticsEventsTable,
   AnalyticsRollupDirtyTable,
+  AnalyticsRollupHourlyMeasuresTable,
+  AnalyticsRollupHourlySketchTable,
   AnalyticsRollupHourlyTable,
   AnalyticsRollupHourlyUsersTable,
   AnalyticsRollupStateTable,

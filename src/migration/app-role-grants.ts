@@ -34,6 +34,8 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
   analytics_rollup_hourly_users: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   analytics_rollup_state: ['SELECT', 'UPDATE'],
   analytics_rollup_dirty: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  analytics_rollup_hourly_measures: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  analytics_rollup_hourly_sketch: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   schema_migrations: ['SELECT'],
 });
 

@@ -1,6 +1,8 @@
 import type {
   AnalyticsEventsTable,
   AnalyticsRollupDirtyTable,
+  AnalyticsRollupHourlyMeasuresTable,
+  AnalyticsRollupHourlySketchTable,
   AnalyticsRollupHourlyTable,
   AnalyticsRollupHourlyUsersTable,
   AnalyticsRollupStateTable,
@@ -56,4 +58,6 @@ export interface CarebaseDatabase {
   analytics_rollup_hourly_users: AnalyticsRollupHourlyUsersTable;
   analytics_rollup_state: AnalyticsRollupStateTable;
   analytics_rollup_dirty: AnalyticsRollupDirtyTable;
+  analytics_rollup_hourly_measures: AnalyticsRollupHourlyMeasuresTable;
+  analytics_rollup_hourly_sketch: AnalyticsRollupHourlySketchTable;
 }

@@ -94,7 +94,7 @@ export class AnalyticsRepository {
       ctx.runtime.prepared.query(
         'analytics.track',
         () =>
-          `insert into ${qualifiedName(schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data) values ($1, $2, $3, $4, $5, $6)`,
+          `insert into ${qualifiedName(schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data, measures) values ($1, $2, $3, $4, $5, $6, $7)`,
         [
           prepared.occurredAt,
           prepared.userId,
@@ -102,6 +102,7 @@ export class AnalyticsRepository {
           prepared.eventType,
           prepared.eventName,
           prepared.data,
+          prepared.measures,
         ],
       ),
     );
@@ -239,14 +240,9 @@ export class AnalyticsRepository {
    */
   async activeUsers(input: AnalyticsActiveUsersInput): Promise<AnalyticsActiveUsersBucket[]> {
     const parsed = parseInput(AnalyticsActiveUsersInput, input, 'analytics active users');
-    const rows = await bucketize(
-      this.#ctx,
-      parsed.from,
-      parsed.to,
-      parsed.bucket,
-      parsed.timezone ?? 'UTC',
-      {},
-    );
+    const rows = await bucketize(this.#ctx, parsed.from, parsed.to, parsed.bucket, parsed.timezone ?? 'UTC', {
+      withMeasures: false,
+    });
     this.#maybeRefresh();
     return rows.map((row) => ({ bucketStart: row.bucketStart, activeUsers: row.uniqueUsers }));
   }
