@@ -214,6 +214,13 @@ export {
   TrackManyOptions,
 } from './repositories/analytics/event-input.js';
 export {
+  type AnalyticsFunnel,
+  AnalyticsFunnelInput,
+  type AnalyticsFunnelStep,
+  type AnalyticsRetentionCohort,
+  AnalyticsRetentionCohortsInput,
+} from './repositories/analytics/funnel-input.js';
+export {
   type AnalyticsActiveUsersBucket,
   AnalyticsActiveUsersInput,
   type AnalyticsBucket,
