@@ -232,6 +232,12 @@ export {
   AnalyticsTopEventsInput,
 } from './repositories/analytics/query-input.js';
 export type { RefreshRollupsResult } from './repositories/analytics/refresh-rollups.js';
+export { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
+export {
+  type EnsurePartitionsOptions,
+  PartitionedTableOptions,
+  type PartitionRetentionResult,
+} from './repositories/partitioned-tables/partitioned-table-options.js';
 
 // Database schema: the Kysely types of carebase's tables
 
@@ -255,5 +261,6 @@ export type {
 export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
 export type { CarebaseDatabase } from './schema/database.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
+export type { PartitionedTablesTable } from './schema/partitioned-tables.js';
 export type { SessionsTable } from './schema/sessions.js';
 export type { UsersTable } from './schema/users.js';

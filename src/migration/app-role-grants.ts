@@ -36,6 +36,7 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
   analytics_rollup_dirty: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   analytics_rollup_hourly_measures: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   analytics_rollup_hourly_sketch: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  partitioned_tables: ['SELECT'],
   schema_migrations: ['SELECT'],
 });
 
@@ -55,6 +56,8 @@ export const APP_ROLE_FUNCTIONS: readonly string[] = Object.freeze([
   'analytics_ensure_partitions(timestamptz, integer)',
   'analytics_drop_partitions_before(timestamptz)',
   'audit_verify(timestamptz, timestamptz)',
+  'partitioned_table_ensure(text, text, timestamptz, integer)',
+  'partitioned_table_apply_retention(text, text)',
 ]);
 
 /**

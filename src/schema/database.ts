@@ -11,6 +11,7 @@ import type {
 import type { AuditChainHeadTable, AuditChainTable, AuditLogTable, AuditSealStateTable } from './audit.js';
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
 import type { SchemaMigrationsTable } from './migrations.js';
+import type { PartitionedTablesTable } from './partitioned-tables.js';
 import type { SessionsTable } from './sessions.js';
 import type { UsersTable } from './users.js';
 
@@ -60,4 +61,5 @@ export interface CarebaseDatabase {
   analytics_rollup_dirty: AnalyticsRollupDirtyTable;
   analytics_rollup_hourly_measures: AnalyticsRollupHourlyMeasuresTable;
   analytics_rollup_hourly_sketch: AnalyticsRollupHourlySketchTable;
+  partitioned_tables: PartitionedTablesTable;
 }

@@ -24,6 +24,12 @@ async function query<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
   }
 }
 
+/** Steps from the newest library migration down to 0006_analytics inclusive (other migrations may follow it). */
+const library = readdirSync(join(import.meta.dirname, '../../migrations'))
+  .filter((name) => name.endsWith('.sql'))
+  .sort();
+const STEPS = String(library.length - library.indexOf('0006_analytics.sql'));
+
 const counts = () =>
   query<{ events: number; applied: number }>(
     'select (select count(*)::int from carebase.analytics_events) as events, (select count(*)::int from carebase.schema_migrations) as applied',
@@ -44,12 +50,12 @@ afterAll(async () => {
 });
 
 describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 180_000 }, () => {
-  it("down --steps 3 without a namespace refuses, says what carebase's own rollback would drop, and loses nothing", async () => {
+  it("down --steps N (through 0006) without a namespace refuses, says what carebase's own rollback would drop, and loses nothing", async () => {
     const before = await counts();
     expect(before[0]?.events).toBe(10_000);
     for (const args of [
-      ['--steps', '3'],
-      ['--steps', '3', '--dry-run'],
+      ['--steps', STEPS],
+      ['--steps', STEPS, '--dry-run'],
     ]) {
       const run = await carebase(['migrate', 'down', ...args], { env: env() });
       expect(run.code).toBe(2);
@@ -57,7 +63,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
       expect(run.stderr).toContain('migrate down needs --namespace');
       expect(run.stderr).toContain('carebase/0006_analytics drops carebase.analytics_events (10000 rows)');
     }
-    const refused = await carebase(['migrate', 'down', '--steps', '3', '--namespace', 'carebase'], {
+    const refused = await carebase(['migrate', 'down', '--steps', STEPS, '--namespace', 'carebase'], {
       env: env(),
     });
     expect(refused.code).toBe(2);
@@ -67,7 +73,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
   });
 
   it('every down plan lists the tables it drops with their row counts (dry run, text and JSON)', async () => {
-    const text = await carebase(['migrate', 'down', '--steps', '3', '--namespace', 'carebase', '--dry-run'], {
+    const text = await carebase(['migrate', 'down', '--steps', STEPS, '--namespace', 'carebase', '--dry-run'], {
       env: env(),
     });
     expect(text.code, text.stderr).toBe(0);
@@ -77,7 +83,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
       /down\s+carebase\s+0006_analytics\s+yes\s+drops carebase\.analytics_events \(10000 rows\)/,
     );
     const json = await carebase(
-      ['migrate', 'down', '--steps', '3', '--namespace', 'carebase', '--dry-run', '--json'],
+      ['migrate', 'down', '--steps', STEPS, '--namespace', 'carebase', '--dry-run', '--json'],
       { env: env() },
     );
     const plan = (
@@ -85,7 +91,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
         plan: { name: string; dataLoss: { action: string; table: string; rows: number }[] }[];
       }
     ).plan;
-    expect(plan[2]?.dataLoss).toContainEqual({
+    expect(plan[Number(STEPS) - 1]?.dataLoss).toContainEqual({
       action: 'drop table',
       table: 'carebase.analytics_events',
       rows: 10_000,
