@@ -203,6 +203,17 @@ describe('numeric measures', () => {
         and occurred_at >= ${range.from} and occurred_at < ${range.to}`.execute(cb.db);
     const exact = rows[0]?.p95 ?? 0;
     expect(Math.abs((stats?.p95 ?? 0) - exact) / exact).toBeLessThanOrEqual(ALPHA);
+    // Percentiles of the named measures only; the others keep their exact statistics.
+    const some = await cb.analytics.summary({
+      ...range,
+      eventName: 'chat.answer',
+      percentiles: ['latencyMs'],
+    });
+    expect(some.byEvent[0]?.measures?.latencyMs?.p95).toBe(stats?.p95);
+    expect(some.byEvent[0]?.measures?.tokens?.p95).toBeUndefined();
+    expect(some.byEvent[0]?.measures?.tokens?.sumDecimal).toBe(
+      summary.byEvent[0]?.measures?.tokens?.sumDecimal,
+    );
   });
 
   it('refuses undeclared measures and bad values before any SQL, writing nothing', async () => {

@@ -73,9 +73,12 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
   });
 
   it('every down plan lists the tables it drops with their row counts (dry run, text and JSON)', async () => {
-    const text = await carebase(['migrate', 'down', '--steps', STEPS, '--namespace', 'carebase', '--dry-run'], {
-      env: env(),
-    });
+    const text = await carebase(
+      ['migrate', 'down', '--steps', STEPS, '--namespace', 'carebase', '--dry-run'],
+      {
+        env: env(),
+      },
+    );
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/down\s+carebase\s+0008_least_privilege\s+yes\s+drops no table/);
     expect(text.stdout).toMatch(/down\s+carebase\s+0007_analytics_dirty_race\s+yes\s+drops no table/);

@@ -33,7 +33,7 @@ export function measureSql(
   plan: AggregatePlan,
   grouping: AggregateGrouping,
   filters: AggregateFilters,
-  percentiles: boolean,
+  percentiles: boolean | readonly string[],
 ): RawBuilder<MeasureRow> {
   const id = (name: string) => sql.id(ctx.config.schema, name);
   const [r0, r1] = groupExpressions(grouping, sql`hour`);
@@ -46,7 +46,7 @@ export function measureSql(
       union all
       select g0, g1, measure, count(*), sum(v), min(v), max(v) from raw group by 1, 2, 3
     ) s group by 1, 2, 3`;
-  if (!percentiles) {
+  if (percentiles === false || (Array.isArray(percentiles) && percentiles.length === 0)) {
     return sql<MeasureRow>`
       with raw as (
         select ${e0} as g0, ${e1} as g1, m.key as measure, (m.value #>> '{}')::numeric as v
@@ -54,6 +54,7 @@ export function measureSql(
       ), stats as (${stats})
       select stats.*, null::integer[] as bins from stats`;
   }
+  const only = Array.isArray(percentiles) ? sql` and measure = any(${[...percentiles]}::text[])` : sql``;
   const picks = PERCENTILES.map(
     ([, q]) => sql`array[min(bin) filter (where cum > floor(${sql.lit(q)}::float8 * (total - 1))),
       min(bin) filter (where cum > ceil(${sql.lit(q)}::float8 * (total - 1)))]`,
@@ -65,9 +66,9 @@ export function measureSql(
     ), stats as (${stats}), bins as (
       select g0, g1, measure, bin, sum(n) as n from (
         select ${r0} as g0, ${r1} as g1, measure, bin, n
-        from ${id('analytics_rollup_hourly_sketch')} where ${rollupWhere}
+        from ${id('analytics_rollup_hourly_sketch')} where ${rollupWhere}${only}
         union all
-        select g0, g1, measure, ${sketchBinSql(sql`v`)}, 1 from raw
+        select g0, g1, measure, ${sketchBinSql(sql`v`)}, 1 from raw where true${only}
       ) b group by 1, 2, 3, 4
     ), ranked as (
       select g0, g1, measure, bin,
@@ -78,6 +79,6 @@ export function measureSql(
       select g0, g1, measure, array[${sql.join(picks)}] as bins from ranked group by 1, 2, 3
     )
     select stats.*, picked.bins
-    from stats join picked on picked.g0 is not distinct from stats.g0
+    from stats left join picked on picked.g0 is not distinct from stats.g0
       and picked.g1 is not distinct from stats.g1 and picked.measure = stats.measure`;
 }

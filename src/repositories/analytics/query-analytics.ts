@@ -78,7 +78,7 @@ function measureStats(rows: readonly MeasureRow[]): MeasuresByGroup {
 
 /** Options of the measure part of a query. */
 export interface MeasureQuery {
-  readonly percentiles?: boolean | undefined;
+  readonly percentiles?: boolean | readonly string[] | undefined;
   /** `false` skips measures (active users). */
   readonly withMeasures?: boolean | undefined;
 }
@@ -101,7 +101,7 @@ export function summarize(
     const measures = hasMeasures(tx)
       ? measureStats(
           (
-            await measureSql(tx, plan, { kind: 'event' }, filters, filters.percentiles === true).execute(
+            await measureSql(tx, plan, { kind: 'event' }, filters, filters.percentiles ?? false).execute(
               tx.db,
             )
           ).rows,
@@ -180,7 +180,7 @@ export async function bucketize(
                 plan,
                 { kind: 'bucket', unit, timezone },
                 filters,
-                filters.percentiles === true,
+                filters.percentiles ?? false,
               ).execute(tx.db)
             ).rows,
           )

@@ -46,8 +46,11 @@ export const AnalyticsSummaryInput = z
     eventName: z.string().min(1).max(128).optional(),
     /** Only this user's events (read from raw events through the user index). */
     userId: z.uuid().optional(),
-    /** Also compute p50/p90/p95/p99 of each measure (from the rollups' sketches). @default false */
-    percentiles: z.boolean().optional(),
+    /**
+     * Also compute p50/p90/p95/p99 (from the rollups' sketches): `true` for every measure, or the
+     * names of the measures that need them (cheaper). @default false
+     */
+    percentiles: z.union([z.boolean(), z.array(z.string().min(1).max(64)).max(64).readonly()]).optional(),
   })
   .refine(validRange, rangeIssue);
 
@@ -71,8 +74,11 @@ export const AnalyticsTimeseriesInput = z
     eventName: z.string().min(1).max(128).optional(),
     /** IANA time zone of the day and week boundaries. @default 'UTC' */
     timezone: timeZone.optional(),
-    /** Also compute p50/p90/p95/p99 of each measure (from the rollups' sketches). @default false */
-    percentiles: z.boolean().optional(),
+    /**
+     * Also compute p50/p90/p95/p99 (from the rollups' sketches): `true` for every measure, or the
+     * names of the measures that need them (cheaper). @default false
+     */
+    percentiles: z.union([z.boolean(), z.array(z.string().min(1).max(64)).max(64).readonly()]).optional(),
   })
   .refine(validRange, rangeIssue);
 
