@@ -13,7 +13,10 @@
 --    computed in one place (src/repositories/analytics/measure-sketch.ts): 0 for |v| < 1e-9,
 --    else sign(v) * (100000 + ceil(ln|v| / ln(gamma))) with gamma = 1.01 / 0.99, so bins sort
 --    like their values.
--- Both are derived data, recomputed from raw events by refreshRollups like the other rollups.
+--  * analytics_rollup_daily_sketch: the hourly sketches summed per UTC day (recomputed from the
+--    hourly ones for every day a refresh touches), so a percentile over 30 days reads 30 rows per
+--    bin instead of 720; queries use it for whole clean UTC days when the buckets allow.
+-- All are derived data, recomputed from raw events by refreshRollups like the other rollups.
 
 ALTER TABLE analytics_events ADD COLUMN measures jsonb;
 
@@ -39,7 +42,18 @@ CREATE TABLE analytics_rollup_hourly_sketch (
   PRIMARY KEY (hour, event_type, event_name, measure, bin)
 );
 
+CREATE TABLE analytics_rollup_daily_sketch (
+  day timestamptz NOT NULL,
+  event_type text NOT NULL,
+  event_name text NOT NULL,
+  measure text NOT NULL,
+  bin integer NOT NULL,
+  n bigint NOT NULL CONSTRAINT analytics_rollup_daily_sketch_n_check CHECK (n > 0),
+  PRIMARY KEY (day, event_type, event_name, measure, bin)
+);
+
 -- carebase:down
+DROP TABLE IF EXISTS analytics_rollup_daily_sketch;
 DROP TABLE IF EXISTS analytics_rollup_hourly_sketch;
 DROP TABLE IF EXISTS analytics_rollup_hourly_measures;
 -- carebase:lint-ignore multiple-lock-statements: the rollup tables dropped above are this migration's own, used only by analytics code that a rollback retires with them

@@ -243,6 +243,7 @@ export {
 
 export type {
   AnalyticsEventsTable,
+  AnalyticsRollupDailySketchTable,
   AnalyticsRollupDirtyTable,
   AnalyticsRollupHourlyMeasuresTable,
   AnalyticsRollupHourlySketchTable,

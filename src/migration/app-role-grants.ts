@@ -36,6 +36,7 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
   analytics_rollup_dirty: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   analytics_rollup_hourly_measures: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   analytics_rollup_hourly_sketch: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  analytics_rollup_daily_sketch: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   partitioned_tables: ['SELECT'],
   schema_migrations: ['SELECT'],
 });

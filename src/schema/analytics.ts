@@ -176,3 +176,27 @@ export interface AnalyticsRollupHourlySketchTable {
   bin: number;
   n: ColumnType<string, string | number | bigint, string | number | bigint>;
 }
+
+/**
+ * `analytics_rollup_daily_sketch`: the hourly sketches summed per UTC day (derived from
+ * `analytics_rollup_hourly_sketch` by `refreshRollups`).
+ *
+ * @example
+ * ```ts
+ * // Days with a latency sketch.
+ * const days = await cb.db
+ *   .selectFrom('analytics_rollup_daily_sketch')
+ *   .select('day')
+ *   .distinct()
+ *   .where('measure', '=', 'latencyMs')
+ *   .execute();
+ * ```
+ */
+export interface AnalyticsRollupDailySketchTable {
+  day: Date;
+  event_type: string;
+  event_name: string;
+  measure: string;
+  bin: number;
+  n: ColumnType<string, string | number | bigint, string | number | bigint>;
+}

@@ -1,5 +1,6 @@
 import type {
   AnalyticsEventsTable,
+  AnalyticsRollupDailySketchTable,
   AnalyticsRollupDirtyTable,
   AnalyticsRollupHourlyMeasuresTable,
   AnalyticsRollupHourlySketchTable,
@@ -61,5 +62,6 @@ export interface CarebaseDatabase {
   analytics_rollup_dirty: AnalyticsRollupDirtyTable;
   analytics_rollup_hourly_measures: AnalyticsRollupHourlyMeasuresTable;
   analytics_rollup_hourly_sketch: AnalyticsRollupHourlySketchTable;
+  analytics_rollup_daily_sketch: AnalyticsRollupDailySketchTable;
   partitioned_tables: PartitionedTablesTable;
 }

@@ -38,6 +38,7 @@ export function measureSql(
   const id = (name: string) => sql.id(ctx.config.schema, name);
   const [r0, r1] = groupExpressions(grouping, sql`hour`);
   const [e0, e1] = groupExpressions(grouping, sql`occurred_at`);
+  const [d0, d1] = groupExpressions(grouping, sql`day`);
   const { rollupWhere, rawFrom, rawWhere } = planSources(ctx, plan, filters);
   const stats = sql`
     select g0, g1, measure, sum(n)::bigint as n, sum(total) as total, min(min) as min, max(max) as max from (
@@ -54,6 +55,7 @@ export function measureSql(
       ), stats as (${stats})
       select stats.*, null::integer[] as bins from stats`;
   }
+  const daily = dailyPart(plan, grouping, filters);
   const only = Array.isArray(percentiles) ? sql` and measure = any(${[...percentiles]}::text[])` : sql``;
   const picks = PERCENTILES.map(
     ([, q]) => sql`array[min(bin) filter (where cum > floor(${sql.lit(q)}::float8 * (total - 1))),
@@ -66,8 +68,15 @@ export function measureSql(
     ), stats as (${stats}), bins as (
       select g0, g1, measure, bin, sum(n) as n from (
         select ${r0} as g0, ${r1} as g1, measure, bin, n
-        from ${id('analytics_rollup_hourly_sketch')} where ${rollupWhere}${only}
-        union all
+        from ${id('analytics_rollup_hourly_sketch')} where ${rollupWhere}${only}${daily?.hourlyExcept ?? sql``}
+        union all${
+          daily === undefined
+            ? sql``
+            : sql`
+        select ${d0} as g0, ${d1} as g1, measure, bin, n
+        from ${id('analytics_rollup_daily_sketch')} where ${daily.where}${only}
+        union all`
+        }
         select g0, g1, measure, ${sketchBinSql(sql`v`)}, 1 from raw where true${only}
       ) b group by 1, 2, 3, 4
     ), ranked as (
@@ -81,4 +90,49 @@ export function measureSql(
     select stats.*, picked.bins
     from stats left join picked on picked.g0 is not distinct from stats.g0
       and picked.g1 is not distinct from stats.g1 and picked.measure = stats.measure`;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The whole UTC days of the plan's rollup range without dirty hours, read from the daily sketches
+ * (when the grouping allows: per event, or day/week/month buckets in UTC), and the condition that
+ * keeps their hours out of the hourly read.
+ */
+function dailyPart(
+  plan: AggregatePlan,
+  grouping: AggregateGrouping,
+  filters: AggregateFilters,
+): { where: RawBuilder<unknown>; hourlyExcept: RawBuilder<unknown> } | undefined {
+  if (
+    grouping.kind === 'bucket' &&
+    (grouping.unit === 'hour' || (grouping.timezone !== 'UTC' && grouping.timezone !== 'Etc/UTC'))
+  ) {
+    return undefined;
+  }
+  const dayFrom = Math.ceil(plan.rollupFrom.getTime() / DAY_MS) * DAY_MS;
+  const dayTo = Math.floor(plan.rollupTo.getTime() / DAY_MS) * DAY_MS;
+  if (dayTo <= dayFrom) return undefined;
+  const dirtyDays = [
+    ...new Set(
+      plan.dirty
+        .map((hour) => Math.floor(hour.getTime() / DAY_MS) * DAY_MS)
+        .filter((day) => day >= dayFrom && day < dayTo),
+    ),
+  ].map((day) => new Date(day).toISOString());
+  const from = new Date(dayFrom);
+  const to = new Date(dayTo);
+  return {
+    where: sql.join(
+      [
+        sql`day >= ${from}`,
+        sql`day < ${to}`,
+        sql`day <> all(${dirtyDays}::timestamptz[])`,
+        ...(filters.eventType === undefined ? [] : [sql`event_type = ${filters.eventType}`]),
+        ...(filters.eventName === undefined ? [] : [sql`event_name = ${filters.eventName}`]),
+      ],
+      sql` and `,
+    ),
+    hourlyExcept: sql` and (hour < ${from} or hour >= ${to} or date_trunc('day', hour, 'UTC') = any(${dirtyDays}::timestamptz[]))`,
+  };
 }
