@@ -133,6 +133,16 @@ function dailyPart(
       ],
       sql` and `,
     ),
-    hourlyExcept: sql` and (hour < ${from} or hour >= ${to} or date_trunc('day', hour, 'UTC') = any(${dirtyDays}::timestamptz[]))`,
+    // As ranges of the primary key (hour first), so the hourly read is index range scans only.
+    hourlyExcept: sql` and (${sql.join(
+      [
+        sql`(hour >= ${plan.rollupFrom} and hour < ${from})`,
+        sql`(hour >= ${to} and hour < ${plan.rollupTo})`,
+        ...dirtyDays.map(
+          (day) => sql`(hour >= ${day}::timestamptz and hour < ${day}::timestamptz + interval '24 hours')`,
+        ),
+      ],
+      sql` or `,
+    )})`,
   };
 }
