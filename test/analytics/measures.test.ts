@@ -159,9 +159,9 @@ describe('numeric measures', () => {
         measures: { tokens: 10, costUsd: '0.01', latencyMs: 10_000_000 + i },
       })),
     );
-    const dirty = await sql<{ n: string }>`select count(*) as n from ${sql.id('carebase', 'analytics_rollup_dirty')}`.execute(
-      cb.db,
-    );
+    const dirty = await sql<{
+      n: string;
+    }>`select count(*) as n from ${sql.id('carebase', 'analytics_rollup_dirty')}`.execute(cb.db);
     expect(Number(dirty.rows[0]?.n)).toBeGreaterThan(0);
     const days = await cb.analytics.timeseries({
       ...range,

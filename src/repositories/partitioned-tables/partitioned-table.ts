@@ -60,6 +60,7 @@ export class PartitionedTable {
    * error as the app role. Idempotent.
    *
    * @example
+   * <!-- snippet-preamble: declare const owner: import('carebase').Carebase; -->
    * ```ts
    * // Once, in a deploy step connected as the owner:
    * await owner.partitionedTable({ table: 'api_logs', column: 'created_at', interval: 'month', retentionMonths: 84 }).register();
