@@ -43,7 +43,7 @@ DECLARE
 BEGIN
   rel := to_regclass(format('%I.%I', p_schema, p_table));
   IF rel IS NULL THEN
-    RAISE EXCEPTION 'carebase: the table to partition does not exist' USING ERRCODE = 'undefined_table';
+    RAISE EXCEPTION 'carebase: the table to partition does not exist' USING ERRCODE = 'undefined_object';
   END IF;
   SELECT format_type(a.atttypid, a.atttypmod) INTO key_type
   FROM pg_partitioned_table pt
@@ -51,7 +51,7 @@ BEGIN
   WHERE pt.partrelid = rel AND pt.partstrat = 'r' AND pt.partnatts = 1 AND a.attname = p_column;
   IF key_type IS NULL OR key_type NOT IN ('timestamp with time zone', 'timestamp without time zone', 'date') THEN
     RAISE EXCEPTION 'carebase: the table must be PARTITION BY RANGE on exactly the given timestamptz, timestamp or date column'
-      USING ERRCODE = 'invalid_parameter_value';
+      USING ERRCODE = 'wrong_object_type';
   END IF;
   IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = 'partitioned_tables'::regclass),
                      (SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
@@ -77,7 +77,7 @@ BEGIN
   SELECT * INTO reg FROM partitioned_tables WHERE table_schema = p_schema AND table_name = p_table;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'carebase: the table is not registered with partitioned_table_register()'
-      USING ERRCODE = 'invalid_parameter_value';
+      USING ERRCODE = 'undefined_object';
   END IF;
   RETURN reg;
 END

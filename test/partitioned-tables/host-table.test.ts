@@ -76,14 +76,15 @@ describe('partitioned host tables', () => {
 
   it('lets only the owner register, and only range-partitioned tables on the named column', async () => {
     await expect(apiLogs().register()).rejects.toSatisfy((e) => isCarebaseError(e));
-    await expect(apiLogs().ensurePartitions()).rejects.toSatisfy((e) => isCarebaseError(e)); // not registered yet
+    await expect(apiLogs().ensurePartitions()).rejects.toSatisfy((e) => isCarebaseError(e, 'NOT_FOUND')); // not registered yet
+    await expect(apiLogs().applyRetention()).rejects.toSatisfy((e) => isCarebaseError(e, 'NOT_FOUND'));
     const asOwner = (table: string, column: string) =>
       owner
         .partitionedTable({ schema: 'hedis', table, column, interval: 'month', retentionMonths: 84 })
         .register();
     await expect(asOwner('plain', 'created_at')).rejects.toSatisfy((e) => isCarebaseError(e));
     await expect(asOwner('api_logs', 'path')).rejects.toSatisfy((e) => isCarebaseError(e));
-    await expect(asOwner('missing', 'created_at')).rejects.toSatisfy((e) => isCarebaseError(e));
+    await expect(asOwner('missing', 'created_at')).rejects.toSatisfy((e) => isCarebaseError(e, 'NOT_FOUND'));
     await asOwner('api_logs', 'created_at');
     await asOwner('api_logs', 'created_at'); // idempotent
     await owner

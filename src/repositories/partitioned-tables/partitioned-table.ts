@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { NotFoundError } from '../../errors/errors.js';
 import { parseInput } from '../../validation/parse-input.js';
 import { recordAudit } from '../audit/record.js';
 import { type RepositoryContext, RuntimeState } from '../context.js';
@@ -56,8 +57,9 @@ export class PartitionedTable {
    * migration may call `partitioned_table_register()` in SQL instead); the table must be
    * `PARTITION BY RANGE` on exactly `column` and owned by that role.
    *
-   * Throws a `CarebaseError` when the table does not exist or does not qualify, and a permission
-   * error as the app role. Idempotent.
+   * Throws `NotFoundError` when the table does not exist, a `QueryError` (SQLSTATE 42809) when it
+   * is not range-partitioned on exactly `column`, and a permission error (42501) as the app role
+   * or for a table the owner does not own. Idempotent.
    *
    * @example
    * <!-- snippet-preamble: declare const owner: import('carebase').Carebase; -->
@@ -68,6 +70,11 @@ export class PartitionedTable {
    */
   async register(): Promise<void> {
     const s = this.#spec;
+    const { rows } = await sql<{ found: boolean }>`
+      select to_regclass(format('%I.%I', ${s.schema}::text, ${s.table}::text)) is not null as found`.execute(
+      this.#ctx.db,
+    );
+    if (rows[0]?.found !== true) throw new NotFoundError('table');
     const fn = sql.id(this.#ctx.config.schema, 'partitioned_table_register');
     await sql`select ${fn}(${s.schema}, ${s.table}, ${s.column}, ${s.retentionMonths ?? null}::integer, ${s.ahead}::integer)`.execute(
       this.#ctx.db,
@@ -79,7 +86,7 @@ export class PartitionedTable {
    * `ahead` months after it, if missing; returns how many were new. Months already known to this
    * instance cost no query; a check that finds every partition takes no lock.
    *
-   * Throws `ValidationError` for bad options and a `CarebaseError` when the table is not
+   * Throws `ValidationError` for bad options and `NotFoundError` when the table is not
    * registered. Safe to call concurrently (creations are serialized per table).
    *
    * @example
@@ -95,6 +102,7 @@ export class PartitionedTable {
     const known = this.#known();
     const keys = monthsFrom(from, ahead);
     if (keys.every((key) => known.has(key))) return { created: 0 };
+    await this.#requireRegistration();
     const fn = sql.id(this.#ctx.config.schema, 'partitioned_table_ensure');
     const { rows } = await sql<{ created: number }>`
       select ${fn}(${this.#spec.schema}, ${this.#spec.table}, ${from}::timestamptz, ${ahead}::integer) as created`.execute(
@@ -111,7 +119,7 @@ export class PartitionedTable {
    * clock, and records `partitioned_table.retention` in the audit log in the same transaction.
    * Returns the dropped partitions; none when the registration keeps everything.
    *
-   * Throws a `CarebaseError` when the table is not registered. Safe to re-run.
+   * Throws `NotFoundError` when the table is not registered. Safe to re-run.
    *
    * @example
    * ```ts
@@ -121,6 +129,7 @@ export class PartitionedTable {
    */
   async applyRetention(): Promise<PartitionRetentionResult> {
     const fn = sql.id(this.#ctx.config.schema, 'partitioned_table_apply_retention');
+    await this.#requireRegistration();
     const result = await this.#ctx.atomic(async (tx) => {
       const { rows } = await sql<{ name: string }>`
         select name from ${fn}(${this.#spec.schema}, ${this.#spec.table}) as name`.execute(tx.db);
@@ -137,6 +146,17 @@ export class PartitionedTable {
     });
     if (result.droppedPartitions.length > 0) this.#known().clear();
     return result;
+  }
+
+  /** Throws `NotFoundError('partitioned table registration')` unless the owner registered the table. */
+  async #requireRegistration(): Promise<void> {
+    const found = await this.#ctx.db
+      .selectFrom('partitioned_tables')
+      .select('table_name')
+      .where('table_schema', '=', this.#spec.schema)
+      .where('table_name', '=', this.#spec.table)
+      .executeTakeFirst();
+    if (found === undefined) throw new NotFoundError('partitioned table registration');
   }
 
   #known(): KnownMonths {
