@@ -11,6 +11,7 @@ import { withLibrary } from './migration/sources.js';
 import { countPendingMigrations } from './migration/status.js';
 import type { MigrationSource } from './migration/types.js';
 import { createPool } from './pool/create-pool.js';
+import { drainPool } from './pool/drain.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
 import { CarebaseKyselyPool } from './pool/kysely-pool.js';
 import { PreparedStatements } from './pool/prepared-statements.js';
@@ -21,6 +22,7 @@ import { ChatRepository } from './repositories/chat/chat-repository.js';
 import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
 import { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
 import { PartitionedTableOptions } from './repositories/partitioned-tables/partitioned-table-options.js';
+import { ImportsRepository } from './repositories/imports/imports-repository.js';
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
@@ -171,6 +173,24 @@ export class CarebaseScope {
   get chat(): ChatRepository {
     this.#chat ??= new ChatRepository(this.#context);
     return this.#chat;
+  }
+
+  #imports: ImportsRepository | undefined;
+
+  /**
+   * Batch imports from another system (users with their password hashes, conversations, messages,
+   * audit entries) that keep original ids, timestamps and authors, are idempotent on rerun, and
+   * return a reconciliation report. Calls made on `tx.imports` join the transaction.
+   *
+   * @example
+   * ```ts
+   * const report = await cb.imports.users({ source: 'mongo', users: [] });
+   * console.log(report.read, report.inserted, report.alreadyPresent, report.refused.length);
+   * ```
+   */
+  get imports(): ImportsRepository {
+    this.#imports ??= new ImportsRepository(this.#context);
+    return this.#imports;
   }
 
   #analytics: AnalyticsRepository | undefined;
@@ -407,7 +427,9 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * ```
    */
   get backups(): BackupsApi {
-    this.#backups ??= new BackupsApi(this.#runtime.config);
+    this.#backups ??= new BackupsApi(this.#runtime.config, async () => {
+      await drainPool(this.#runtime.pool);
+    });
     return this.#backups;
   }
 

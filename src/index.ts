@@ -115,14 +115,17 @@ export { type TransactionOptions, TransactionOptionsSchema } from './pool/transa
 
 export type { User } from './repositories/user.js';
 export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
+export type { LegacyPasswordHashCount } from './repositories/users/imported-password.js';
 export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
 export {
   AuthenticateInput,
   ChangePasswordInput,
   DisplayNameInput,
   EmailInput,
+  ImportedPasswordHash,
   PASSWORD_MAX_BYTES,
   PasswordInput,
+  RecordLoginInput,
   RoleInput,
   UserCreateInput,
   UserListInput,
@@ -130,6 +133,7 @@ export {
   UserUpdateInput,
 } from './repositories/users/user-inputs.js';
 export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
+export type { LegacyHashScheme } from './security/password-hashes/imported-hash.js';
 
 // Sessions
 
@@ -154,13 +158,31 @@ export type { AuditEntry } from './repositories/audit/audit-entry.js';
 export { AuditRepository } from './repositories/audit/audit-repository.js';
 export { AuditExportInput } from './repositories/audit/export.js';
 export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
-export { AuditEntryInput } from './repositories/audit/record.js';
+export { AuditEntryInput, type AuditLogResult } from './repositories/audit/record.js';
 export { AuditRetentionInput, type AuditRetentionResult } from './repositories/audit/retention.js';
 export {
   type AuditTamperReason,
   AuditVerifyInput,
   type AuditVerifyResult,
 } from './repositories/audit/verify.js';
+
+// Imports
+
+export {
+  ExternalId,
+  ImportAuditInput,
+  ImportAuditRow,
+  ImportConversationRow,
+  ImportConversationsInput,
+  ImportMessageRow,
+  ImportMessagesInput,
+  ImportSource,
+  ImportTime,
+  ImportUserRow,
+  ImportUsersInput,
+} from './repositories/imports/import-inputs.js';
+export type { ImportRefusal, ImportReport } from './repositories/imports/import-report.js';
+export { ImportsRepository } from './repositories/imports/imports-repository.js';
 
 // Chat
 
@@ -182,7 +204,13 @@ export {
   ConversationRenameInput,
 } from './repositories/chat/chat-inputs.js';
 export { ChatRepository } from './repositories/chat/chat-repository.js';
-export type { ChatMessage, ChatPage, ChatSearchHit, Conversation } from './repositories/chat/chat-types.js';
+export type {
+  ChatMessage,
+  ChatPage,
+  ChatSearchHit,
+  ChatSearchPage,
+  Conversation,
+} from './repositories/chat/chat-types.js';
 // exportChatForUser / eraseChatForUser are internal: hosts call cb.users.exportData / erase.
 export type { ChatDataExport, ChatErasureCounts } from './repositories/chat/data-subject.js';
 export {
@@ -255,6 +283,7 @@ export type {
 export type {
   AuditChainHeadTable,
   AuditChainTable,
+  AuditImportKeysTable,
   AuditLogTable,
   AuditSealStateTable,
   JsonValue,

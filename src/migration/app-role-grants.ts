@@ -38,6 +38,7 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
   analytics_rollup_hourly_sketch: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   analytics_rollup_daily_sketch: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   partitioned_tables: ['SELECT'],
+  audit_import_keys: ['SELECT', 'INSERT'],
   schema_migrations: ['SELECT'],
 });
 

@@ -9,7 +9,13 @@ import type {
   AnalyticsRollupStateTable,
   AnalyticsUserKeysTable,
 } from './analytics.js';
-import type { AuditChainHeadTable, AuditChainTable, AuditLogTable, AuditSealStateTable } from './audit.js';
+import type {
+  AuditChainHeadTable,
+  AuditChainTable,
+  AuditImportKeysTable,
+  AuditLogTable,
+  AuditSealStateTable,
+} from './audit.js';
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
 import type { SchemaMigrationsTable } from './migrations.js';
 import type { PartitionedTablesTable } from './partitioned-tables.js';
@@ -50,6 +56,7 @@ export interface CarebaseDatabase {
   audit_chain: AuditChainTable;
   audit_chain_head: AuditChainHeadTable;
   audit_seal_state: AuditSealStateTable;
+  audit_import_keys: AuditImportKeysTable;
 
   conversations: ConversationsTable;
   chat_messages: ChatMessagesTable;
