@@ -20,9 +20,9 @@ import { AnalyticsRepository } from './repositories/analytics/analytics-reposito
 import { AuditRepository } from './repositories/audit/audit-repository.js';
 import { ChatRepository } from './repositories/chat/chat-repository.js';
 import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
+import { ImportsRepository } from './repositories/imports/imports-repository.js';
 import { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
 import { PartitionedTableOptions } from './repositories/partitioned-tables/partitioned-table-options.js';
-import { ImportsRepository } from './repositories/imports/imports-repository.js';
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
