@@ -38,7 +38,7 @@ beforeAll(async () => {
   await sql`grant select, insert on hedis.api_logs, hedis.daily_counts to ${sql.id(appRole)}`.execute(
     owner.db,
   );
-});
+}, 120_000); // a fresh database, an app role and DDL: slow on a loaded machine
 
 afterAll(async () => {
   await owner?.close();
