@@ -4,13 +4,13 @@ import Cursor from 'pg-cursor';
 import { BackupsApi } from './backup/backups-api.js';
 import type { CarebaseOptions } from './config/options.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
-import { ClosedError, isCarebaseError } from './errors/errors.js';
+import { ClosedError, isCarebaseError, MigrationError } from './errors/errors.js';
 import { DriverErrorSummary } from './errors/map-error.js';
 import { type MigrateResult, migrate } from './migration/runner.js';
 import { withLibrary } from './migration/sources.js';
 import { countPendingMigrations } from './migration/status.js';
 import type { MigrationSource } from './migration/types.js';
-import { createPool } from './pool/create-pool.js';
+import { createPool, transactionSettingsFrom } from './pool/create-pool.js';
 import { drainPool } from './pool/drain.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
 import { CarebaseKyselyPool } from './pool/kysely-pool.js';
@@ -307,6 +307,11 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * `tableLockTimeoutMs` (5 s) for table locks, with retries (see `migrate` in
    * `carebase/migration`).
    *
+   * Behind a transaction pooler (`pooler: 'transaction'`) the run needs `directUrl` (an option
+   * here or of `createCarebase`): without one it throws `MigrationError` (reason
+   * `needs_direct_connection`) before connecting, and so does a run whose connection turns out
+   * to go through a pooler.
+   *
    * Throws `MigrationError` when a migration fails, drifted or never got its locks,
    * `ClosedError` after `close()`.
    *
@@ -322,11 +327,26 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * ```
    */
   async migrate(
-    options: { sources?: readonly MigrationSource[]; includeLibrary?: boolean; signal?: AbortSignal } = {},
+    options: {
+      sources?: readonly MigrationSource[];
+      includeLibrary?: boolean;
+      signal?: AbortSignal;
+      directUrl?: string | undefined;
+    } = {},
   ): Promise<MigrateResult> {
     this.#assertOpen();
-    const configured = this.#runtime.config.migrations;
+    const config = this.#runtime.config;
+    const configured = config.migrations;
+    const directUrl = options.directUrl ?? config.directUrl?.reveal();
+    if (directUrl === undefined && config.pooler === 'transaction') {
+      throw new MigrationError(
+        "migrations need a direct connection to the server, and this instance is configured with pooler: 'transaction': " +
+          'pass directUrl (createCarebase({ directUrl }) or cb.migrate({ directUrl }))',
+        { reason: 'needs_direct_connection' },
+      );
+    }
     return migrate(this.#runtime.pool, {
+      ...(directUrl === undefined ? {} : { directUrl }),
       sources: options.sources ?? configured.sources,
       includeLibrary: options.includeLibrary ?? configured.includeLibrary,
       schema: this.#runtime.config.schema,
@@ -495,8 +515,13 @@ export function createCarebase(options: CarebaseOptions = {}, extras: CreateCare
       pool.off('error', onIdleError);
     };
   }
-  const prepared = new PreparedStatements();
-  const connections = new CarebaseKyselyPool(pool, prepared, extras.pool === undefined);
+  const prepared = new PreparedStatements({ named: config.pooler !== 'transaction' });
+  const connections = new CarebaseKyselyPool(
+    pool,
+    prepared,
+    extras.pool === undefined,
+    transactionSettingsFrom(config),
+  );
   const db = new Kysely<CarebaseDatabase>({
     dialect: new PostgresDialect({ pool: connections, cursor: Cursor }),
   }).withSchema(config.schema);

@@ -33,6 +33,8 @@ export {
 export { type CarebaseOptions, CarebaseOptionsSchema } from './config/options.js';
 export {
   POOL_DEFAULTS,
+  type PoolerMode,
+  PoolerModeSchema,
   type PoolOptions,
   PoolOptionsSchema,
   type ResolvedPoolOptions,

@@ -83,7 +83,11 @@ export async function refreshRollups(ctx: RepositoryContext): Promise<RefreshRol
         return { rolledUpTo: step.rolledUpTo, hoursRefreshed };
     }
   };
-  if (ctx.db.isTransaction) return run(ctx);
+  // Behind a transaction pooler a session lock would be taken on one server backend and released
+  // on another (leaked, and the next refresh waits forever): each step's transaction-level lock
+  // alone serializes refreshes there, under a lock_timeout; a step whose snapshot predates a
+  // concurrent refresh's commit fails to serialize and is retried by `atomic`.
+  if (ctx.db.isTransaction || ctx.config.pooler === 'transaction') return run(ctx);
   // Outside a transaction, hold the refresh lock for the session first, so each step's
   // repeatable-read snapshot is taken after a concurrent refresh (another replica, or a
   // background one) has finished. Under the step's own transaction-level lock alone, the snapshot
@@ -98,6 +102,9 @@ export async function refreshRollups(ctx: RepositoryContext): Promise<RefreshRol
   });
 }
 
+/** Behind a transaction pooler: how long a refresh waits for a concurrent one (`lock_timeout`). */
+const REFRESH_LOCK_TIMEOUT_MS = 60_000;
+
 function refreshLockKey(ctx: RepositoryContext): string {
   return `${ctx.config.schema}.analytics.refresh`;
 }
@@ -110,8 +117,12 @@ function refreshLockKey(ctx: RepositoryContext): string {
 async function refreshStep(ctx: RepositoryContext, target: Date): Promise<RefreshRollupsResult> {
   const schema = ctx.config.schema;
   const id = (name: string) => sql.id(schema, name);
+  const ownTransaction = !ctx.db.isTransaction;
   return ctx.atomic(
     async (tx) => {
+      if (ownTransaction && ctx.config.pooler === 'transaction') {
+        await sql`select set_config('lock_timeout', ${String(REFRESH_LOCK_TIMEOUT_MS)}, true)`.execute(tx.db);
+      }
       // Re-entrant when the session lock above is held; the only lock inside a caller's transaction.
       await sql`select pg_advisory_xact_lock(hashtext(${refreshLockKey(ctx)}))`.execute(tx.db);
       const state = await readRollupState(tx);
