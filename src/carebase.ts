@@ -21,6 +21,8 @@ import { AuditRepository } from './repositories/audit/audit-repository.js';
 import { ChatRepository } from './repositories/chat/chat-repository.js';
 import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
 import { ImportsRepository } from './repositories/imports/imports-repository.js';
+import { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
+import { PartitionedTableOptions } from './repositories/partitioned-tables/partitioned-table-options.js';
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
@@ -205,6 +207,33 @@ export class CarebaseScope {
   get analytics(): AnalyticsRepository {
     this.#analytics ??= new AnalyticsRepository(this.context);
     return this.#analytics;
+  }
+
+  /**
+   * Monthly partitions and retention for a host table (e.g. an `api_logs` table), like carebase's
+   * own logs: `register()` as the owner once, then `ensurePartitions()` and `applyRetention()` as
+   * the app role, through the owner's SECURITY DEFINER functions.
+   *
+   * Throws `ValidationError` for bad options (before any SQL). Inside `cb.transaction()` its calls
+   * join the transaction.
+   *
+   * @example
+   * ```ts
+   * const apiLogs = cb.partitionedTable({
+   *   schema: 'hedis', table: 'api_logs', column: 'created_at', interval: 'month', retentionMonths: 84, ahead: 3,
+   * });
+   * await apiLogs.ensurePartitions();
+   * ```
+   */
+  partitionedTable(options: PartitionedTableOptions): PartitionedTable {
+    const parsed = parseInput(PartitionedTableOptions, options, 'partitionedTable options');
+    return new PartitionedTable(this.#context, {
+      schema: parsed.schema ?? 'public',
+      table: parsed.table,
+      column: parsed.column,
+      retentionMonths: parsed.retentionMonths,
+      ahead: parsed.ahead ?? 2,
+    });
   }
 
   /**

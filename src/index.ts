@@ -274,23 +274,40 @@ export {
   TrackManyOptions,
 } from './repositories/analytics/event-input.js';
 export {
+  type AnalyticsFunnel,
+  AnalyticsFunnelInput,
+  type AnalyticsFunnelStep,
+  type AnalyticsRetentionCohort,
+  AnalyticsRetentionCohortsInput,
+} from './repositories/analytics/funnel-input.js';
+export {
   type AnalyticsActiveUsersBucket,
   AnalyticsActiveUsersInput,
   type AnalyticsBucket,
   type AnalyticsEventCount,
+  type AnalyticsMeasureStats,
   type AnalyticsSummary,
   AnalyticsSummaryInput,
   AnalyticsTimeseriesInput,
   AnalyticsTopEventsInput,
 } from './repositories/analytics/query-input.js';
 export type { RefreshRollupsResult } from './repositories/analytics/refresh-rollups.js';
+export { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
+export {
+  type EnsurePartitionsOptions,
+  PartitionedTableOptions,
+  type PartitionRetentionResult,
+} from './repositories/partitioned-tables/partitioned-table-options.js';
 
 // Database schema: the Kysely types of carebase's tables
 
 export type { AccountTokensTable } from './schema/account-tokens.js';
 export type {
   AnalyticsEventsTable,
+  AnalyticsRollupDailySketchTable,
   AnalyticsRollupDirtyTable,
+  AnalyticsRollupHourlyMeasuresTable,
+  AnalyticsRollupHourlySketchTable,
   AnalyticsRollupHourlyTable,
   AnalyticsRollupHourlyUsersTable,
   AnalyticsRollupStateTable,
@@ -309,5 +326,6 @@ export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/c
 export type { CarebaseDatabase } from './schema/database.js';
 export type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './schema/mfa.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
+export type { PartitionedTablesTable } from './schema/partitioned-tables.js';
 export type { SessionsTable } from './schema/sessions.js';
 export type { UsersTable } from './schema/users.js';

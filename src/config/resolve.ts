@@ -291,7 +291,10 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
     sessions: deepFreeze(parsed.sessions),
     audit: deepFreeze(parsed.audit),
     chat: deepFreeze(parsed.chat),
-    analytics: deepFreeze(parsed.analytics),
+    analytics: deepFreeze({
+      ...parsed.analytics,
+      secretDataKeys: parsed.analytics.secretDataKeys ?? [...parsed.audit.redactKeys],
+    }),
     // Frozen one level deep only: the sources are the host's own objects.
     migrations: Object.freeze({
       sources: Object.freeze([...(parsed.migrations?.sources ?? [])]),

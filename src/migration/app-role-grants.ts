@@ -39,6 +39,10 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
   analytics_rollup_hourly_users: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   analytics_rollup_state: ['SELECT', 'UPDATE'],
   analytics_rollup_dirty: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  analytics_rollup_hourly_measures: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  analytics_rollup_hourly_sketch: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  analytics_rollup_daily_sketch: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  partitioned_tables: ['SELECT'],
   audit_import_keys: ['SELECT', 'INSERT'],
   schema_migrations: ['SELECT'],
 });
@@ -61,6 +65,8 @@ export const APP_ROLE_FUNCTIONS: readonly string[] = Object.freeze([
   'analytics_ensure_partitions(timestamptz, integer)',
   'analytics_drop_partitions_before(timestamptz)',
   'audit_verify(timestamptz, timestamptz)',
+  'partitioned_table_ensure(text, text, timestamptz, integer)',
+  'partitioned_table_apply_retention(text, text)',
 ]);
 
 /**

@@ -1,7 +1,10 @@
 import type { AccountTokensTable } from './account-tokens.js';
 import type {
   AnalyticsEventsTable,
+  AnalyticsRollupDailySketchTable,
   AnalyticsRollupDirtyTable,
+  AnalyticsRollupHourlyMeasuresTable,
+  AnalyticsRollupHourlySketchTable,
   AnalyticsRollupHourlyTable,
   AnalyticsRollupHourlyUsersTable,
   AnalyticsRollupStateTable,
@@ -18,6 +21,7 @@ import type { AuthRateLimitsTable } from './auth-rate-limits.js';
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
 import type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './mfa.js';
 import type { SchemaMigrationsTable } from './migrations.js';
+import type { PartitionedTablesTable } from './partitioned-tables.js';
 import type { SessionsTable } from './sessions.js';
 import type { UsersTable } from './users.js';
 
@@ -71,4 +75,8 @@ export interface CarebaseDatabase {
   analytics_rollup_hourly_users: AnalyticsRollupHourlyUsersTable;
   analytics_rollup_state: AnalyticsRollupStateTable;
   analytics_rollup_dirty: AnalyticsRollupDirtyTable;
+  analytics_rollup_hourly_measures: AnalyticsRollupHourlyMeasuresTable;
+  analytics_rollup_hourly_sketch: AnalyticsRollupHourlySketchTable;
+  analytics_rollup_daily_sketch: AnalyticsRollupDailySketchTable;
+  partitioned_tables: PartitionedTablesTable;
 }

@@ -34,6 +34,10 @@ const TABLES = [
   'analytics_rollup_hourly_users',
   'analytics_rollup_state',
   'analytics_rollup_dirty',
+  'analytics_rollup_hourly_measures',
+  'analytics_rollup_hourly_sketch',
+  'analytics_rollup_daily_sketch',
+  'partitioned_tables',
   'schema_migrations',
 ] as const;
 
@@ -591,6 +595,7 @@ const calls: fc.Arbitrary<Call>[] = [
         eventType: fc.constantFrom('feature', 'Bad'),
         eventName: fc.constantFrom('chat.open', 'x'),
         data: json,
+        measures: fc.constantFrom({ tokens: 1 }, { costUsd: '0.01' }, { x: Number.NaN }, null),
         occurredAt: recent,
       }),
     ],
@@ -629,9 +634,38 @@ const calls: fc.Arbitrary<Call>[] = [
         bucket: fc.constantFrom('hour', 'day', 'week', 'year'),
         eventName: text(),
         timezone: fc.constantFrom('UTC', 'Europe/Berlin', 'Mars/Olympus'),
+        percentiles: fc.constantFrom(true, false, ['latencyMs'], 'all'),
       }),
     ],
     (a) => loose(cb.analytics.timeseries.bind(cb.analytics))(a),
+  ),
+  call(
+    'analytics.funnel',
+    [
+      input({
+        steps: fc.constantFrom(['chat.open', 'x'], ['chat.open'], ['x', 'x'], ['Bad', 'x'], 'chat.open'),
+        within: fc.constantFrom(1, 3_600_000, 0, -5, 1e12, 1.5),
+        from: recent,
+        to: recent,
+        by: fc.constantFrom('user', 'session', 'bot'),
+      }),
+    ],
+    (a) => loose(cb.analytics.funnel.bind(cb.analytics))(a),
+  ),
+  call(
+    'analytics.retention',
+    [
+      input({
+        cohortEvent: fc.constantFrom('chat.open', 'Bad'),
+        returnEvent: fc.constantFrom('chat.open', 'x'),
+        period: fc.constantFrom('day', 'week', 'month'),
+        from: recent,
+        to: recent,
+        cohort: fc.constantFrom('first', 'recurring', 'x'),
+        timezone: fc.constantFrom('UTC', 'Mars/Olympus'),
+      }),
+    ],
+    (a) => loose(cb.analytics.retention.bind(cb.analytics))(a),
   ),
   call(
     'analytics.activeUsers',

@@ -56,6 +56,7 @@ export async function send(ctx: RequestContext): Promise<void> {
   const { user, scope } = await requireUser(ctx);
   const body = await readJson(ctx.req);
   const content = stringField(body, 'content', 100_000);
+  const started = performance.now();
   const reply = assistantReply(content);
   const stored = await scope.transaction(async (tx) => [
     await tx.chat.append({ userId: user.id, role: 'user', content }),
@@ -71,6 +72,18 @@ export async function send(ctx: RequestContext): Promise<void> {
     eventType: 'chat',
     eventName: 'chat.message_sent',
     data: { rule: reply.rule },
+  });
+  // The answer's cost figures (a real assistant reports its model's token counts): numbers only.
+  const tokens = Math.ceil((content.length + reply.content.length) / 4);
+  await scope.analytics.track({
+    userId: user.id,
+    eventType: 'chat',
+    eventName: 'chat.answer',
+    measures: {
+      tokens,
+      costUsd: (tokens * 0.000002).toFixed(6),
+      latencyMs: Math.round(performance.now() - started),
+    },
   });
   sendJson(ctx.res, 201, { messages: stored.map(publicMessage) });
 }
