@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { ValidationIssue } from '../../errors/errors.js';
-import { AbortError, ValidationError } from '../../errors/errors.js';
+import { AbortError, CarebaseError, ValidationError } from '../../errors/errors.js';
+import { validationError } from '../../errors/validation.js';
 import { parseInput } from '../../validation/parse-input.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
@@ -266,13 +267,23 @@ export async function importLegacyChat(
 ): Promise<ChatImportResult> {
   const parsedOptions = parseInput(ChatImportOptions, options, 'import options');
   const createMissing = parsedOptions.createMissingUsers ?? false;
-  const check = checkLegacyFile((await loadSource(source)).value, {
-    maxMessageBytes: ctx.config.chat.maxMessageBytes,
-    nul: parsedOptions.nul ?? 'refuse',
-    caseCollisions: parsedOptions.caseCollisions ?? 'refuse',
-    maxProblems: parsedOptions.maxProblems ?? 1000,
-    checkUsernames: createMissing,
-  });
+  const loaded = (await loadSource(source)).value;
+  let check: ReturnType<typeof checkLegacyFile>;
+  try {
+    check = checkLegacyFile(loaded, {
+      maxMessageBytes: ctx.config.chat.maxMessageBytes,
+      nul: parsedOptions.nul ?? 'refuse',
+      caseCollisions: parsedOptions.caseCollisions ?? 'refuse',
+      maxProblems: parsedOptions.maxProblems ?? 1000,
+      checkUsernames: createMissing,
+    });
+  } catch (error) {
+    // A value that throws while being read (a getter, a proxy) is refused, never passed on raw.
+    if (error instanceof CarebaseError) throw error;
+    throw validationError('legacy chat file', [
+      { path: [], message: 'could not be read', code: 'unreadable' },
+    ]);
+  }
   if (check.problems.length > 0) throw fileProblems(check.problems, check.truncated);
   const usernames = check.users.map((user) => user.name);
   const { ids, created } = await ctx.atomic((tx) =>

@@ -1,9 +1,9 @@
-import { UserCreateInput } from 'carebase';
+import { UserRegisterInput } from 'carebase';
 import { carebase } from '../../../lib/carebase';
 import { HttpError, handle, readBody } from '../../../lib/http';
 import { anonymousScope, getSession } from '../../../lib/session';
 
-const Body = UserCreateInput.partial({ role: true });
+const Body = UserRegisterInput; // the create fields, role optional
 
 /**
  * POST /api/register `{ username, email, password, displayName?, role? }`: creates an account.
