@@ -152,6 +152,25 @@ export {
 
 export type { AuditEntry } from './repositories/audit/audit-entry.js';
 export { AuditRepository } from './repositories/audit/audit-repository.js';
+export { AuditCheckpointInput, type AuditCheckpointResult } from './repositories/audit/checkpoint.js';
+export {
+  type AuditCheckpointMonth,
+  type AuditCheckpointStatement,
+  readCheckpointStatement,
+  type SignedAuditCheckpoint,
+  SignedAuditCheckpointSchema,
+} from './repositories/audit/checkpoint-format.js';
+export {
+  type CheckpointSchedule,
+  type ScheduleCheckpointsOptions,
+  ScheduleCheckpointsOptionsSchema,
+  scheduleCheckpoints,
+} from './repositories/audit/checkpoint-schedule.js';
+export {
+  type AuditCheckpointSink,
+  directoryCheckpointSink,
+  readCheckpoints,
+} from './repositories/audit/checkpoint-sink.js';
 export { AuditExportInput } from './repositories/audit/export.js';
 export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
 export { AuditEntryInput } from './repositories/audit/record.js';
@@ -161,6 +180,7 @@ export {
   AuditVerifyInput,
   type AuditVerifyResult,
 } from './repositories/audit/verify.js';
+export type { AuditCheckpointRef } from './repositories/audit/verify-checkpoints.js';
 
 // Chat
 
@@ -238,6 +258,7 @@ export type {
 export type {
   AuditChainHeadTable,
   AuditChainTable,
+  AuditInstallationTable,
   AuditLogTable,
   AuditSealStateTable,
   JsonValue,

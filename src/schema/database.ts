@@ -6,7 +6,13 @@ import type {
   AnalyticsRollupStateTable,
   AnalyticsUserKeysTable,
 } from './analytics.js';
-import type { AuditChainHeadTable, AuditChainTable, AuditLogTable, AuditSealStateTable } from './audit.js';
+import type {
+  AuditChainHeadTable,
+  AuditChainTable,
+  AuditInstallationTable,
+  AuditLogTable,
+  AuditSealStateTable,
+} from './audit.js';
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
 import type { SchemaMigrationsTable } from './migrations.js';
 import type { SessionsTable } from './sessions.js';
@@ -46,6 +52,7 @@ export interface CarebaseDatabase {
   audit_chain: AuditChainTable;
   audit_chain_head: AuditChainHeadTable;
   audit_seal_state: AuditSealStateTable;
+  audit_installation: AuditInstallationTable;
 
   conversations: ConversationsTable;
   chat_messages: ChatMessagesTable;

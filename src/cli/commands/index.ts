@@ -1,4 +1,5 @@
 import type { CliCommand } from '../command.js';
+import { auditCheckpointCommand } from './audit-checkpoint.js';
 import { auditVerifyCommand } from './audit-verify.js';
 import { backupCreateCommand } from './backup/backup-create.js';
 import { backupListCommand } from './backup/backup-list.js';
@@ -32,6 +33,7 @@ export const COMMANDS: readonly CliCommand[] = [
   backupVerifyCommand,
   backupRestoreCommand,
   backupPruneCommand,
+  auditCheckpointCommand,
   auditVerifyCommand,
   importChatJsonCommand,
   doctorCommand,

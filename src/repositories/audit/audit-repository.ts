@@ -1,6 +1,17 @@
 import type { Readable } from 'node:stream';
 import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
+import {
+  type AuditCheckpointInput,
+  type AuditCheckpointResult,
+  AuditCheckpointInput as AuditCheckpointSchema,
+  createAuditCheckpoint,
+} from './checkpoint.js';
+import {
+  type CheckpointSchedule,
+  type ScheduleCheckpointsOptions,
+  startCheckpointSchedule,
+} from './checkpoint-schedule.js';
 import { type AuditExportInput, AuditExportInput as AuditExportSchema, exportAudit } from './export.js';
 import { ensureAuditPartition } from './partitions.js';
 import {
@@ -116,6 +127,49 @@ export class AuditRepository {
    */
   export(input: AuditExportInput): Readable {
     return exportAudit(this.#ctx, parseInput(AuditExportSchema, input, 'audit export options'));
+  }
+
+  /**
+   * Anchors the log outside the database: seals pending entries, then signs (Ed25519, with
+   * `audit.signingKey`) a statement of every month's chain head (last id, hash, count), this
+   * installation's id and random genesis, and the time, and hands it to `sink` (default: a
+   * directory sink on `audit.checkpointDir`). Keep checkpoints where the database's superuser
+   * cannot reach; `verify({ checkpoints })` then detects a full rewrite with recomputed hashes,
+   * truncation of the newest entries and dropped months.
+   *
+   * Throws `InvalidConfigurationError` without a signing key or a sink, `ValidationError` for bad
+   * input, and whatever the sink throws. Safe to run concurrently with writers: entries committed
+   * after the statement's snapshot are covered by the next checkpoint.
+   *
+   * @example
+   * ```ts
+   * import { directoryCheckpointSink } from 'carebase';
+   * const { location } = await cb.audit.checkpoint({ sink: directoryCheckpointSink('/mnt/worm/audit') });
+   * ```
+   */
+  async checkpoint(input: AuditCheckpointInput = {}): Promise<AuditCheckpointResult> {
+    return createAuditCheckpoint(
+      this.#ctx,
+      parseInput(AuditCheckpointSchema, input, 'audit checkpoint options'),
+    );
+  }
+
+  /**
+   * Runs {@link AuditRepository.checkpoint} every `everyMs` until stopped (or `cb.close()`).
+   * Failures are logged by code and passed to `onError`, never thrown into the host.
+   *
+   * Throws `ValidationError` for bad options.
+   *
+   * @example
+   * ```ts
+   * const schedule = cb.audit.scheduleCheckpoints({ everyMs: 15 * 60_000, runImmediately: true });
+   * await schedule.stop();
+   * ```
+   */
+  scheduleCheckpoints(options: ScheduleCheckpointsOptions): CheckpointSchedule {
+    return startCheckpointSchedule(this.#ctx.runtime, options, (sink) =>
+      createAuditCheckpoint(this.#ctx, sink === undefined ? {} : { sink }),
+    );
   }
 
   /**
