@@ -150,6 +150,7 @@ export {
 
 // Audit
 
+export { AuditAccessInput, AuditDisclosureInput } from './repositories/audit/access.js';
 export type { AuditEntry } from './repositories/audit/audit-entry.js';
 export { AuditRepository } from './repositories/audit/audit-repository.js';
 export { AuditCheckpointInput, type AuditCheckpointResult } from './repositories/audit/checkpoint.js';
@@ -173,7 +174,14 @@ export {
 } from './repositories/audit/checkpoint-sink.js';
 export { AuditExportInput } from './repositories/audit/export.js';
 export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
-export { AuditEntryInput } from './repositories/audit/record.js';
+export { AuditEntryInput, AuditSeverity, PURPOSE_OF_USE_CODES } from './repositories/audit/record.js';
+export {
+  AccessReportInput,
+  type AuditDisclosure,
+  AuditReports,
+  BreakGlassReportInput,
+  DisclosureReportInput,
+} from './repositories/audit/report.js';
 export { AuditRetentionInput, type AuditRetentionResult } from './repositories/audit/retention.js';
 export {
   type AuditTamperReason,

@@ -42,6 +42,17 @@ export interface AuditLogTable {
   txid: ColumnType<string, never, never>;
   /** SHA-256 of the entry's canonical JSON, set by the insert trigger. */
   row_hash: ColumnType<Buffer | null, never, never>;
+  severity: ColumnType<
+    'info' | 'notice' | 'warning' | 'high' | 'critical',
+    'info' | 'notice' | 'warning' | 'high' | 'critical' | undefined,
+    never
+  >;
+  purpose_of_use: string | null;
+  legal_basis: string | null;
+  recipient: string | null;
+  description: string | null;
+  break_glass: ColumnType<boolean, boolean | undefined, never>;
+  break_glass_reason: string | null;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
+import { AuditAccessInput, AuditDisclosureInput, recordAccess, recordDisclosure } from './access.js';
 import {
   type AuditCheckpointInput,
   type AuditCheckpointResult,
@@ -21,6 +22,7 @@ import {
   queryAudit,
 } from './query.js';
 import { type AuditEntryInput, recordAudit } from './record.js';
+import { AuditReports } from './report.js';
 import {
   type AuditRetentionInput,
   type AuditRetentionResult,
@@ -75,6 +77,59 @@ export class AuditRepository {
    */
   async log(entry: AuditEntryInput): Promise<void> {
     return recordAudit(this.#ctx, entry);
+  }
+
+  /**
+   * Records that the scope's actor viewed a record about `subjectId` (HIPAA 164.312(b) activity on
+   * ePHI): action `record.access` (or `action`), with the purpose of use. As cheap as `log()`:
+   * outside a transaction it joins the instance's group insert, so a chart view costs one queued
+   * entry, not a round trip of its own.
+   *
+   * Throws `ValidationError` for bad input, before any SQL.
+   *
+   * @example
+   * ```ts
+   * await cb.withActor({ userId, ip }).audit.access({ subjectId: 'patient-7', resourceType: 'chart', resourceId: '42', purpose: 'TREAT' });
+   * ```
+   */
+  async access(input: AuditAccessInput): Promise<void> {
+    return recordAccess(this.#ctx, parseInput(AuditAccessInput, input, 'audit access'));
+  }
+
+  /**
+   * Records a disclosure of `subjectId`'s records to `recipient` (action `record.disclose`,
+   * severity `notice`), for the accounting of disclosures (`report.disclosures()`).
+   *
+   * Throws `ValidationError` for bad input, before any SQL.
+   *
+   * @example
+   * ```ts
+   * await cb.withActor({ userId }).audit.disclosure({
+   *   subjectId: 'patient-7',
+   *   recipient: 'County Health Department',
+   *   purpose: 'PUBHLTH',
+   *   description: 'notifiable disease report',
+   * });
+   * ```
+   */
+  async disclosure(input: AuditDisclosureInput): Promise<void> {
+    return recordDisclosure(this.#ctx, parseInput(AuditDisclosureInput, input, 'audit disclosure'));
+  }
+
+  #report: AuditReports | undefined;
+
+  /**
+   * Compliance reports: `accessesToSubject`, `disclosures` (HIPAA 164.528) and `breakGlass`,
+   * streamed as async iterables.
+   *
+   * @example
+   * ```ts
+   * for await (const d of cb.audit.report.disclosures({ subjectId: 'patient-7' })) console.log(d.occurredAt, d.recipient);
+   * ```
+   */
+  get report(): AuditReports {
+    this.#report ??= new AuditReports(this.#ctx);
+    return this.#report;
   }
 
   /**

@@ -15,15 +15,16 @@ const MAX_IN_FLIGHT = 1;
 const MAX_BATCH = 256;
 
 /**
- * The 14 insert parameters of one entry, in the order of `AUDIT_INSERT_COLUMNS`: occurred_at,
+ * The 21 insert parameters of one entry, in the order of `AUDIT_INSERT_COLUMNS`: occurred_at,
  * actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome,
- * outcome_detail, ip, user_agent, request_id, changes (JSON text), metadata (JSON text).
+ * outcome_detail, ip, user_agent, request_id, changes (JSON text), metadata (JSON text), severity,
+ * purpose_of_use, legal_basis, recipient, description, break_glass, break_glass_reason.
  */
 export type AuditInsertValues = readonly unknown[];
 
 /** The columns every audit insert writes, in parameter order. */
 export const AUDIT_INSERT_COLUMNS =
-  'occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome, outcome_detail, ip, user_agent, request_id, changes, metadata';
+  'occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome, outcome_detail, ip, user_agent, request_id, changes, metadata, severity, purpose_of_use, legal_basis, recipient, description, break_glass, break_glass_reason';
 
 /** The element type of each column's array parameter. */
 const ARRAY_TYPES = [
@@ -41,6 +42,13 @@ const ARRAY_TYPES = [
   'text',
   'jsonb',
   'jsonb',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'boolean',
+  'text',
 ] as const;
 
 interface Pending {

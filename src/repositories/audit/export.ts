@@ -39,7 +39,7 @@ export type AuditExportInput = z.input<typeof AuditExportInput>;
 const CSV_HEADER = [
   'id',
   'occurredAt',
-  'actorUserId',
+  'userId',
   'actorType',
   'action',
   'resourceType',
@@ -52,6 +52,13 @@ const CSV_HEADER = [
   'requestId',
   'changes',
   'metadata',
+  'severity',
+  'purposeOfUse',
+  'legalBasis',
+  'recipient',
+  'description',
+  'breakGlass',
+  'breakGlassReason',
 ] as const;
 
 /**
