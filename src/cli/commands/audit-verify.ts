@@ -4,7 +4,8 @@ import { stringFlag } from '../flags.js';
 import { UsageError } from '../usage-error.js';
 import { readKeyFile } from './audit-checkpoint.js';
 
-function dateFlag(value: string | undefined, name: string): Date | undefined {
+/** A `--from`/`--to` date flag (usage error when it is not a date). */
+export function dateFlag(value: string | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw new UsageError(`--${name} must be a date (e.g. 2026-01-01)`);

@@ -1,5 +1,10 @@
 import type { CliCommand } from '../command.js';
 import { auditCheckpointCommand } from './audit-checkpoint.js';
+import {
+  auditReportAccessesCommand,
+  auditReportBreakGlassCommand,
+  auditReportDisclosuresCommand,
+} from './audit-report.js';
 import { auditVerifyCommand } from './audit-verify.js';
 import { backupCreateCommand } from './backup/backup-create.js';
 import { backupListCommand } from './backup/backup-list.js';
@@ -35,6 +40,9 @@ export const COMMANDS: readonly CliCommand[] = [
   backupPruneCommand,
   auditCheckpointCommand,
   auditVerifyCommand,
+  auditReportAccessesCommand,
+  auditReportDisclosuresCommand,
+  auditReportBreakGlassCommand,
   importChatJsonCommand,
   doctorCommand,
 ];
