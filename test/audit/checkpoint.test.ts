@@ -8,6 +8,7 @@ import {
   readCheckpointStatement,
   readCheckpoints,
   type SignedAuditCheckpoint,
+  scheduleCheckpoints,
 } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditFixture, auditFixture } from '../support/audit.js';
@@ -114,6 +115,35 @@ describe('cb.audit.checkpoint (as the app role)', () => {
     });
     expect(other.asymmetricKeyType).toBe('ed25519');
     expect(await f.cb.audit.verify({ checkpoints: [genuine], publicKey })).toMatchObject({ ok: true });
+  });
+
+  it('scheduleCheckpoints writes one now and then every interval, reports failures, and stops', async () => {
+    const dir = await tempDir();
+    const stored: string[] = [];
+    const schedule = scheduleCheckpoints(f.cb, {
+      everyMs: 1000,
+      runImmediately: true,
+      sink: directoryCheckpointSink(dir),
+      onCheckpoint: (result) => stored.push(result.location ?? ''),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    await schedule.stop();
+    const count = stored.length;
+    expect(count).toBeGreaterThanOrEqual(2);
+    expect(await readdir(dir)).toHaveLength(count);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(stored).toHaveLength(count);
+    // A failing sink: logged and passed to onError, never thrown into the host.
+    const errors: unknown[] = [];
+    const failing = f.cb.audit.scheduleCheckpoints({
+      everyMs: 60_000,
+      sink: { write: () => Promise.reject(new Error('bucket unavailable')) },
+      onError: (error) => errors.push(error),
+    });
+    expect(await failing.runNow()).toBeUndefined();
+    expect(errors).toHaveLength(1);
+    await failing.stop();
+    expect(() => f.cb.audit.scheduleCheckpoints({ everyMs: 10 })).toThrow(/everyMs/);
   });
 
   it('needs a signing key and a sink', async () => {
