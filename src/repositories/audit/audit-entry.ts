@@ -1,7 +1,5 @@
 import type { JsonValue } from '../../schema/audit.js';
-
-/** The severities of audit entries (see `AuditSeverity`). */
-type Severity = 'info' | 'notice' | 'warning' | 'high' | 'critical';
+import type { AuditSeverity } from './record.js';
 
 /**
  * One stored audit entry, as `cb.audit.query()` returns it and `cb.audit.export()` writes it.
@@ -32,7 +30,7 @@ export interface AuditEntry {
   readonly requestId: string | null;
   readonly changes: JsonValue | null;
   readonly metadata: JsonValue | null;
-  readonly severity: Severity;
+  readonly severity: AuditSeverity;
   /** Why the record was accessed or disclosed (an HL7 PurposeOfUse code or free text). */
   readonly purposeOfUse: string | null;
   readonly legalBasis: string | null;
@@ -88,7 +86,7 @@ export interface AuditRow {
   request_id: string | null;
   changes: JsonValue | null;
   metadata: JsonValue | null;
-  severity: Severity;
+  severity: AuditSeverity;
   purpose_of_use: string | null;
   legal_basis: string | null;
   recipient: string | null;

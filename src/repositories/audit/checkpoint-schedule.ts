@@ -37,7 +37,20 @@ export const ScheduleCheckpointsOptionsSchema = z.strictObject({
     .optional(),
 });
 
-/** Options of `cb.audit.scheduleCheckpoints()`; see {@link ScheduleCheckpointsOptionsSchema}. */
+/**
+ * Options of `cb.audit.scheduleCheckpoints()`; see {@link ScheduleCheckpointsOptionsSchema}.
+ *
+ * @example
+ * ```ts
+ * import { type ScheduleCheckpointsOptions, directoryCheckpointSink } from 'carebase';
+ * const options: ScheduleCheckpointsOptions = {
+ *   everyMs: 15 * 60_000,
+ *   sink: directoryCheckpointSink('/mnt/worm/audit'),
+ *   onError: (error) => logger.error({ error }, 'audit checkpoint failed'),
+ * };
+ * const schedule = cb.audit.scheduleCheckpoints(options);
+ * ```
+ */
 export type ScheduleCheckpointsOptions = z.input<typeof ScheduleCheckpointsOptionsSchema>;
 
 /**

@@ -53,7 +53,9 @@ function crud(action: string): 'C' | 'R' | 'U' | 'D' | 'E' {
 /** A PurposeOfUse code as a CodeableConcept: an HL7 code when it looks like one, else text. */
 function purpose(value: string | null): FhirObject[] {
   if (value === null) return [];
-  return [/^[A-Z][A-Z0-9]*$/.test(value) ? { coding: [{ system: ACT_REASON, code: value }] } : { text: value }];
+  return [
+    /^[A-Z][A-Z0-9]*$/.test(value) ? { coding: [{ system: ACT_REASON, code: value }] } : { text: value },
+  ];
 }
 
 function identifier(system: string, value: string): FhirObject {
@@ -76,9 +78,7 @@ export function toFhirAuditEvent(entry: AuditEntry, site: string): FhirObject {
   const agents: FhirObject[] = [
     compact({
       who:
-        entry.userId === null
-          ? { display: entry.actorType }
-          : identifier('urn:carebase:user', entry.userId),
+        entry.userId === null ? { display: entry.actorType } : identifier('urn:carebase:user', entry.userId),
       requestor: true,
       network: entry.ip === null ? undefined : { address: entry.ip, type: '2' },
       purposeOfUse: purpose(entry.purposeOfUse),

@@ -14,8 +14,8 @@ import {
  *
  * @example
  * ```ts
- * import type { AuditCheckpointRef } from 'carebase';
- * const result = await cb.audit.verify({ checkpoints });
+ * import { type AuditCheckpointRef, readCheckpoints } from 'carebase';
+ * const result = await cb.audit.verify({ checkpoints: await readCheckpoints('/mnt/worm/audit') });
  * if (!result.ok && result.checkpoint) {
  *   const ref: AuditCheckpointRef = result.checkpoint;
  *   console.error(`contradicts the checkpoint of ${ref.createdAt} (month ${ref.month ?? '-'})`);
