@@ -244,6 +244,15 @@ $$;
 
 -- carebase:down
 SELECT set_config('search_path', current_setting('search_path') || ', pg_temp', true);
+-- Chains anchored on the genesis cannot be verified without it: refuse rather than destroy evidence.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM audit_chain_head WHERE anchor IS NOT NULL) THEN
+    RAISE EXCEPTION 'carebase: audit chains anchored on this installation''s genesis exist; rolling back 0023 would leave them unverifiable'
+      USING ERRCODE = 'object_in_use';
+  END IF;
+END
+$$;
 CREATE OR REPLACE FUNCTION audit_verify(from_at timestamptz, to_at timestamptz,
   OUT checked bigint, OUT first_bad_id bigint, OUT reason text)
 LANGUAGE plpgsql
