@@ -34,7 +34,7 @@ describe('cb.audit.query', () => {
     do {
       const page = await f.cb.audit.query({ userId: alice, limit: 4, ...(cursor ? { cursor } : {}) });
       seen.push(...page.items.map((item) => item.id));
-      for (const item of page.items) expect(item.actorUserId).toBe(alice);
+      for (const item of page.items) expect(item.userId).toBe(alice);
       cursor = page.nextCursor;
     } while (cursor !== undefined);
     const expected = await f.cb.db

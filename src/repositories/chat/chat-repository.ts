@@ -222,7 +222,9 @@ export class ChatRepository {
    */
   async latest(input: ChatLatestInput): Promise<ChatMessage[]> {
     const parsed = parseInput(ChatLatestInput, input, 'latest query');
-    return latestMessages(this.#ctx, parsed.userId, parsed.conversationId, parsed.n);
+    const messages = await latestMessages(this.#ctx, parsed.userId, parsed.conversationId, parsed.n);
+    await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
+    return messages;
   }
 
   /**
