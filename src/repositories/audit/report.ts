@@ -115,16 +115,16 @@ async function* entries(
     if (after !== undefined) {
       query = query.where(sql<boolean>`(occurred_at, id) > (${after.key}::timestamptz, ${after.id}::bigint)`);
     }
+    // One row past the page tells whether another page follows, so the last page costs no extra query.
     const rows = (await query
       .orderBy('occurred_at', 'asc')
       .orderBy('id', 'asc')
-      .limit(PAGE)
-      .execute()) as (AuditRow & {
-      sort_key: string;
-    })[];
-    for (const row of rows) yield toAuditEntry(row);
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < PAGE) return;
+      .limit(PAGE + 1)
+      .execute()) as (AuditRow & { sort_key: string })[];
+    const page = rows.length > PAGE ? rows.slice(0, PAGE) : rows;
+    for (const row of page) yield toAuditEntry(row);
+    const last = page.at(-1);
+    if (last === undefined || rows.length <= PAGE) return;
     after = { key: last.sort_key, id: last.id };
   }
 }
