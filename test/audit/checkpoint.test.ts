@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type AuditCheckpointSink,
+  createCarebase,
   directoryCheckpointSink,
   readCheckpointStatement,
   readCheckpoints,
   type SignedAuditCheckpoint,
   scheduleCheckpoints,
+  ValidationError,
 } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditFixture, auditFixture } from '../support/audit.js';
@@ -144,6 +146,21 @@ describe('cb.audit.checkpoint (as the app role)', () => {
     expect(errors).toHaveLength(1);
     await failing.stop();
     expect(() => f.cb.audit.scheduleCheckpoints({ everyMs: 10 })).toThrow(/everyMs/);
+  });
+
+  it('refuses a signing key that is not an Ed25519 private key, without echoing it', async () => {
+    const bogus = '-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1tYXRlcmlhbA==\n-----END PRIVATE KEY-----\n';
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+    for (const signingKey of [bogus, rsa, publicKey]) {
+      let caught: unknown;
+      try {
+        createCarebase({ connectionString: 'postgres://x@127.0.0.1:1/x', audit: { signingKey } });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toMatchObject({ code: 'INVALID_CONFIGURATION', field: 'audit.signingKey' });
+      expect(`${String(caught)} ${JSON.stringify(caught)}`).not.toContain('c2VjcmV0');
+    }
   });
 
   it('needs a signing key and a sink', async () => {
