@@ -10,7 +10,6 @@ import {
   readCheckpoints,
   type SignedAuditCheckpoint,
   scheduleCheckpoints,
-  ValidationError,
 } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditFixture, auditFixture } from '../support/audit.js';
