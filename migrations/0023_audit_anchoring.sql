@@ -9,6 +9,8 @@
 --                               started before this migration (anchored at audit_chain_anchor())
 --   audit_row_hash(audit_log)   an entry's hash from its row (audit_verify() recomputes with it;
 --                               later migrations extend the canonical form in one place)
+--
+-- audit_seal() is redefined with the settings 0020 gave it (no seq scans, merge or hash joins, JIT).
 
 SELECT set_config('search_path', current_setting('search_path') || ', pg_temp', true);
 
@@ -60,6 +62,8 @@ SET search_path FROM CURRENT
 -- on a new partition the planner would otherwise scan the whole month. (jit off: the penalty
 -- cost of a disabled seq scan would otherwise trigger JIT compilation of a tiny query.)
 SET enable_seqscan = off
+SET enable_mergejoin = off
+SET enable_hashjoin = off
 SET jit = off
 AS $$
 DECLARE
@@ -379,6 +383,8 @@ SET search_path FROM CURRENT
 -- on a new partition the planner would otherwise scan the whole month. (jit off: the penalty
 -- cost of a disabled seq scan would otherwise trigger JIT compilation of a tiny query.)
 SET enable_seqscan = off
+SET enable_mergejoin = off
+SET enable_hashjoin = off
 SET jit = off
 AS $$
 DECLARE

@@ -6,6 +6,7 @@ import m0005 from '../../migrations/0005_chat.sql';
 import m0006 from '../../migrations/0006_analytics.sql';
 import m0007 from '../../migrations/0007_analytics_dirty_race.sql';
 import m0008 from '../../migrations/0008_least_privilege.sql';
+import m0020 from '../../migrations/0020_audit_seal_cost.sql';
 import m0023 from '../../migrations/0023_audit_anchoring.sql';
 import m0024 from '../../migrations/0024_audit_compliance_fields.sql';
 import { parseMigration } from './parse.js';
@@ -25,6 +26,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0006_analytics', m0006],
   ['0007_analytics_dirty_race', m0007],
   ['0008_least_privilege', m0008],
+  ['0020_audit_seal_cost', m0020],
   ['0023_audit_anchoring', m0023],
   ['0024_audit_compliance_fields', m0024],
 ];
