@@ -19,7 +19,7 @@ import ts from 'typescript';
 export const LAYERS: readonly (readonly string[])[] = [
   ['errors', 'logging', 'types'],
   ['validation'],
-  ['config', 'sql', 'schema', 'postgres-install'],
+  ['config', 'sql', 'schema', 'postgres-install', 'security'],
   ['pool'],
   ['repositories', 'migration', 'backup'],
   ['carebase'],

@@ -11,6 +11,7 @@ import { withLibrary } from './migration/sources.js';
 import { countPendingMigrations } from './migration/status.js';
 import type { MigrationSource } from './migration/types.js';
 import { createPool } from './pool/create-pool.js';
+import { drainPool } from './pool/drain.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
 import { CarebaseKyselyPool } from './pool/kysely-pool.js';
 import { PreparedStatements } from './pool/prepared-statements.js';
@@ -19,6 +20,7 @@ import { AnalyticsRepository } from './repositories/analytics/analytics-reposito
 import { AuditRepository } from './repositories/audit/audit-repository.js';
 import { ChatRepository } from './repositories/chat/chat-repository.js';
 import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
+import { ImportsRepository } from './repositories/imports/imports-repository.js';
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
@@ -169,6 +171,24 @@ export class CarebaseScope {
   get chat(): ChatRepository {
     this.#chat ??= new ChatRepository(this.#context);
     return this.#chat;
+  }
+
+  #imports: ImportsRepository | undefined;
+
+  /**
+   * Batch imports from another system (users with their password hashes, conversations, messages,
+   * audit entries) that keep original ids, timestamps and authors, are idempotent on rerun, and
+   * return a reconciliation report. Calls made on `tx.imports` join the transaction.
+   *
+   * @example
+   * ```ts
+   * const report = await cb.imports.users({ source: 'mongo', users: [] });
+   * console.log(report.read, report.inserted, report.alreadyPresent, report.refused.length);
+   * ```
+   */
+  get imports(): ImportsRepository {
+    this.#imports ??= new ImportsRepository(this.#context);
+    return this.#imports;
   }
 
   #analytics: AnalyticsRepository | undefined;
@@ -378,7 +398,9 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * ```
    */
   get backups(): BackupsApi {
-    this.#backups ??= new BackupsApi(this.#runtime.config);
+    this.#backups ??= new BackupsApi(this.#runtime.config, async () => {
+      await drainPool(this.#runtime.pool);
+    });
     return this.#backups;
   }
 

@@ -115,14 +115,17 @@ export { type TransactionOptions, TransactionOptionsSchema } from './pool/transa
 
 export type { User } from './repositories/user.js';
 export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
+export type { LegacyPasswordHashCount } from './repositories/users/imported-password.js';
 export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
 export {
   AuthenticateInput,
   ChangePasswordInput,
   DisplayNameInput,
   EmailInput,
+  ImportedPasswordHash,
   PASSWORD_MAX_BYTES,
   PasswordInput,
+  RecordLoginInput,
   RoleInput,
   UserCreateInput,
   UserListInput,
@@ -130,6 +133,7 @@ export {
   UserUpdateInput,
 } from './repositories/users/user-inputs.js';
 export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
+export type { LegacyHashScheme } from './security/password-hashes/imported-hash.js';
 
 // Sessions
 
@@ -174,7 +178,12 @@ export {
 } from './repositories/audit/checkpoint-sink.js';
 export { AuditExportInput } from './repositories/audit/export.js';
 export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
-export { AuditEntryInput, AuditSeverity, PURPOSE_OF_USE_CODES } from './repositories/audit/record.js';
+export {
+  AuditEntryInput,
+  type AuditLogResult,
+  AuditSeverity,
+  PURPOSE_OF_USE_CODES,
+} from './repositories/audit/record.js';
 export {
   AccessReportInput,
   type AuditDisclosure,
@@ -189,6 +198,24 @@ export {
   type AuditVerifyResult,
 } from './repositories/audit/verify.js';
 export type { AuditCheckpointRef } from './repositories/audit/verify-checkpoints.js';
+
+// Imports
+
+export {
+  ExternalId,
+  ImportAuditInput,
+  ImportAuditRow,
+  ImportConversationRow,
+  ImportConversationsInput,
+  ImportMessageRow,
+  ImportMessagesInput,
+  ImportSource,
+  ImportTime,
+  ImportUserRow,
+  ImportUsersInput,
+} from './repositories/imports/import-inputs.js';
+export type { ImportRefusal, ImportReport } from './repositories/imports/import-report.js';
+export { ImportsRepository } from './repositories/imports/imports-repository.js';
 
 // Chat
 
@@ -210,7 +237,13 @@ export {
   ConversationRenameInput,
 } from './repositories/chat/chat-inputs.js';
 export { ChatRepository } from './repositories/chat/chat-repository.js';
-export type { ChatMessage, ChatPage, ChatSearchHit, Conversation } from './repositories/chat/chat-types.js';
+export type {
+  ChatMessage,
+  ChatPage,
+  ChatSearchHit,
+  ChatSearchPage,
+  Conversation,
+} from './repositories/chat/chat-types.js';
 // exportChatForUser / eraseChatForUser are internal: hosts call cb.users.exportData / erase.
 export type { ChatDataExport, ChatErasureCounts } from './repositories/chat/data-subject.js';
 export {
@@ -266,6 +299,7 @@ export type {
 export type {
   AuditChainHeadTable,
   AuditChainTable,
+  AuditImportKeysTable,
   AuditInstallationTable,
   AuditLogTable,
   AuditSealStateTable,

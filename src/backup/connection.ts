@@ -54,6 +54,11 @@ export interface BackupConnectionOptions {
   readonly schema?: string | undefined;
   readonly backupDir?: string | undefined;
   readonly logger?: z.input<typeof CarebaseOptionsSchema>['logger'];
+  /**
+   * Pool options, accepted so that `configFromEnv()`'s output can be passed as it is: backups use a
+   * dedicated connection, which takes only `connectionTimeoutMs` and `applicationName` from here.
+   */
+  readonly pool?: z.input<typeof CarebaseOptionsSchema>['pool'];
 }
 
 const CONNECTION_KEYS = [
@@ -67,6 +72,7 @@ const CONNECTION_KEYS = [
   'schema',
   'backupDir',
   'logger',
+  'pool',
 ] as const;
 
 const carebaseLike = z.custom<CarebaseLike>(
@@ -91,6 +97,7 @@ export const BackupConnectionShape = {
     schema: true,
     backupDir: true,
     logger: true,
+    pool: true,
   }).shape,
   carebase: carebaseLike.optional(),
 };

@@ -35,6 +35,7 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
   analytics_rollup_hourly_users: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   analytics_rollup_state: ['SELECT', 'UPDATE'],
   analytics_rollup_dirty: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  audit_import_keys: ['SELECT', 'INSERT'],
   schema_migrations: ['SELECT'],
 });
 

@@ -6,6 +6,11 @@ import m0005 from '../../migrations/0005_chat.sql';
 import m0006 from '../../migrations/0006_analytics.sql';
 import m0007 from '../../migrations/0007_analytics_dirty_race.sql';
 import m0008 from '../../migrations/0008_least_privilege.sql';
+import m0015 from '../../migrations/0015_imports.sql';
+import m0016 from '../../migrations/0016_users_external_id.sql';
+import m0017 from '../../migrations/0017_conversations_external_id.sql';
+import m0018 from '../../migrations/0018_conversations_external_lookup.sql';
+import m0019 from '../../migrations/0019_chat_messages_external_id.sql';
 import m0020 from '../../migrations/0020_audit_seal_cost.sql';
 import m0023 from '../../migrations/0023_audit_anchoring.sql';
 import m0024 from '../../migrations/0024_audit_compliance_fields.sql';
@@ -26,6 +31,11 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0006_analytics', m0006],
   ['0007_analytics_dirty_race', m0007],
   ['0008_least_privilege', m0008],
+  ['0015_imports', m0015],
+  ['0016_users_external_id', m0016],
+  ['0017_conversations_external_id', m0017],
+  ['0018_conversations_external_lookup', m0018],
+  ['0019_chat_messages_external_id', m0019],
   ['0020_audit_seal_cost', m0020],
   ['0023_audit_anchoring', m0023],
   ['0024_audit_compliance_fields', m0024],

@@ -1,8 +1,12 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { PostgresCursor, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { CarebaseError } from '../errors/errors.js';
 import { clientFailure, releaseClient } from './checkout.js';
 import { failIfLost, unlessLost } from './client-watch.js';
+import { CopyInSource } from './copy-in.js';
 import type { PreparedStatements } from './prepared-statements.js';
 
 /**
@@ -38,6 +42,8 @@ export class PooledConnection implements PostgresPoolClient {
   }
 
   async #run<R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
+    const copy = values.length === 1 ? values[0] : undefined;
+    if (copy instanceof CopyInSource) return this.#copyIn<R>(text, copy);
     const name = this.#prepared.nameOf(text);
     try {
       const config: pg.QueryConfig = { text, values: values as unknown[] };
@@ -46,6 +52,18 @@ export class PooledConnection implements PostgresPoolClient {
     } catch (error) {
       throw this.failure(error);
     }
+  }
+
+  /** Runs `COPY ... FROM STDIN` with the source's chunks (see `copyInQuery`). */
+  async #copyIn<R>(text: string, source: CopyInSource): Promise<PostgresQueryResult<R>> {
+    const stream = this.#client.query(copyFrom(text));
+    try {
+      await pipeline(Readable.from(source.chunks), stream);
+    } catch (error) {
+      // Anything but a server error (e.g. a source that threw) may leave the connection mid-protocol.
+      throw this.failure(error, !(error instanceof Error && 'severity' in error));
+    }
+    return { command: 'COPY', rowCount: stream.rowCount, rows: [] } as unknown as PostgresQueryResult<R>;
   }
 
   /**

@@ -9,6 +9,7 @@ import type {
 import type {
   AuditChainHeadTable,
   AuditChainTable,
+  AuditImportKeysTable,
   AuditInstallationTable,
   AuditLogTable,
   AuditSealStateTable,
@@ -53,6 +54,7 @@ export interface CarebaseDatabase {
   audit_chain_head: AuditChainHeadTable;
   audit_seal_state: AuditSealStateTable;
   audit_installation: AuditInstallationTable;
+  audit_import_keys: AuditImportKeysTable;
 
   conversations: ConversationsTable;
   chat_messages: ChatMessagesTable;

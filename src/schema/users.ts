@@ -26,6 +26,10 @@ export interface UsersTable {
   failed_login_count: Generated<number>;
   locked_until: Date | null;
   last_login_at: Date | null;
+  /** The system an imported user came from (`cb.imports.users`); null for carebase's own. */
+  import_source: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The user's id in `import_source`; unique per source. */
+  external_id: ColumnType<string | null, string | null | undefined, string | null>;
   password_changed_at: Generated<Date>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;

@@ -21,7 +21,7 @@ import {
   AuditQueryInput as AuditQuerySchema,
   queryAudit,
 } from './query.js';
-import { type AuditEntryInput, recordAudit } from './record.js';
+import { type AuditEntryInput, type AuditLogResult, recordAudit } from './record.js';
 import { AuditReports } from './report.js';
 import {
   type AuditRetentionInput,
@@ -62,7 +62,8 @@ export class AuditRepository {
   }
 
   /**
-   * Writes one entry, attributed to the scope's actor unless the entry names its own. Inside
+   * Writes one entry, attributed to the scope's actor unless the entry names its own, and resolves
+   * to its `{ id, occurredAt }` (the id as the old apps' `log_audit_event` returned it). Inside
    * `cb.transaction()` it commits or rolls back with the transaction. Outside one (with
    * `audit.sealAfterWrite: true`) it resolves once the entry is committed and sealed into
    * the chain, both in one transaction shared with the entries logged concurrently.
@@ -72,10 +73,10 @@ export class AuditRepository {
    *
    * @example
    * ```ts
-   * await cb.audit.log({ action: 'chart.view', resourceType: 'chart', resourceId: '42', subjectId: 'patient-7' });
+   * const { id, occurredAt } = await cb.audit.log({ action: 'chart.view', resourceType: 'chart', resourceId: '42', subjectId: 'patient-7' });
    * ```
    */
-  async log(entry: AuditEntryInput): Promise<void> {
+  async log(entry: AuditEntryInput): Promise<AuditLogResult> {
     return recordAudit(this.#ctx, entry);
   }
 

@@ -119,6 +119,20 @@ export const AuditEntryInput = z.strictObject({
 /** An audit entry as written by hosts and repositories. */
 export type AuditEntryInput = z.input<typeof AuditEntryInput>;
 
+/**
+ * What `cb.audit.log()` resolves to: the new entry's id (bigint, as a decimal string) and its time.
+ *
+ * @example
+ * ```ts
+ * import type { AuditLogResult } from 'carebase';
+ * const { id, occurredAt }: AuditLogResult = await cb.audit.log({ action: 'chart.view', resourceType: 'chart' });
+ * ```
+ */
+export interface AuditLogResult {
+  readonly id: string;
+  readonly occurredAt: Date;
+}
+
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 const SEVERITY_RANK: Record<AuditSeverity, number> = { info: 0, notice: 1, warning: 2, high: 3, critical: 4 };
 /** The single-entry insert used inside a caller's transaction, prepared once per instance. */
@@ -163,7 +177,7 @@ function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
  * });
  * ```
  */
-export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput): Promise<void> {
+export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput): Promise<AuditLogResult> {
   const parsed = parseInput(AuditEntryInput, entry, 'audit entry');
   const occurredAt = parsed.occurredAt ?? ctx.now();
   checkOccurredAt(ctx, occurredAt);
@@ -199,9 +213,10 @@ export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput
     breakGlass?.reason ?? null,
   ];
   if (!ctx.inTransaction) {
-    await auditBatchInsertOf(ctx.runtime).insert(values, ctx.config.audit.sealAfterWrite);
-    return;
+    const id = await auditBatchInsertOf(ctx.runtime).insert(values, ctx.config.audit.sealAfterWrite);
+    return { id, occurredAt };
   }
-  await ctx.runPrepared(insertQuery(ctx, values));
+  const rows = await ctx.runPrepared<{ id: string }>(insertQuery(ctx, values));
   auditSealerOf(ctx.runtime).schedule(50);
+  return { id: String(rows[0]?.id ?? ''), occurredAt };
 }

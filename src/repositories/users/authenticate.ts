@@ -9,6 +9,7 @@ import { toUser, USER_COLUMNS, type User } from '../user.js';
 import { countFailedAttempt } from './failed-attempts.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { type AuthenticateInput, PASSWORD_MAX_BYTES } from './user-inputs.js';
+import { verifyStoredPassword } from './verify-stored.js';
 
 /**
  * Why a login failed. Show the end user one generic message for all three.
@@ -84,10 +85,14 @@ export async function authenticate(
     return fail('locked', account.id);
   }
   let matches = false;
+  let legacy: string | undefined;
   // An over-long password could match on its first 72 bytes (bcrypt truncates): never accept it.
   // Nor any attempt with a refused field: it fails (and counts) like a wrong password.
-  if (usable) matches = await hasher.verify(parsed.password, account.password_hash);
-  else await hasher.verifyDummy(parsed.password);
+  if (usable) {
+    const check = await verifyStoredPassword(hasher, parsed.password, account.password_hash);
+    matches = check.matches;
+    legacy = check.legacy;
+  } else await hasher.verifyDummy(parsed.password);
 
   if (!matches) {
     const counted = await countFailedAttempt(
@@ -108,7 +113,12 @@ export async function authenticate(
         failed_login_count: 0,
         locked_until: null,
         last_login_at: now,
-        ...(rehash === undefined ? {} : { password_hash: rehash }),
+        // Only over the hash this login verified: a password changed concurrently is kept.
+        ...(rehash === undefined
+          ? {}
+          : {
+              password_hash: sql<string>`case when password_hash = ${account.password_hash} then ${rehash} else password_hash end`,
+            }),
       })
       .where('id', '=', account.id)
       .where('status', '=', 'active')
@@ -127,7 +137,9 @@ export async function authenticate(
       subjectId: row.id,
       userId: row.id,
       actorType: 'user',
-      ...(rehash === undefined ? {} : { metadata: { rehashed: true } }),
+      ...(rehash === undefined
+        ? {}
+        : { metadata: legacy === undefined ? { rehashed: true } : { rehashed: true, upgradedFrom: legacy } }),
       ...where,
     });
     return { ok: true, user: toUser(row) } as const;

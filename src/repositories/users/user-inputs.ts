@@ -90,7 +90,31 @@ const IpInput = z.string().refine((value) => isIP(value) !== 0, 'must be an IPv4
 const UserAgentInput = z.string().transform((value) => truncateText(value, 512));
 
 /**
- * Input of `cb.users.create`.
+ * An existing password hash, imported with `cb.users.create({ ..., passwordHash })` or
+ * `cb.imports.users()`.
+ *
+ * @example
+ * ```ts
+ * import { ImportedPasswordHash } from 'carebase';
+ * ImportedPasswordHash.parse({ algorithm: 'sha256', hash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
+ * ```
+ */
+export const ImportedPasswordHash = z.strictObject({
+  /** `bcrypt` (any cost, `$2a$`/`$2b$`/`$2y$`), `sha256` (hex), `pbkdf2` (Werkzeug, Django or passlib format) or `argon2id` (PHC string). */
+  algorithm: z.enum(['bcrypt', 'sha256', 'pbkdf2', 'argon2id']),
+  /** The hash as the old system stored it. Never echoed in errors or logs. */
+  hash: z.string().min(1).max(1024),
+  /** sha256 only: the salt concatenated with the password before hashing. @default none */
+  salt: z.string().min(1).max(1024).optional(),
+  /** sha256 only: whether the salt came before (`prefix`) or after (`suffix`) the password. @default 'prefix' */
+  saltPosition: z.enum(['prefix', 'suffix']).optional(),
+});
+/** An existing password hash to import (see the schema). */
+export type ImportedPasswordHash = z.input<typeof ImportedPasswordHash>;
+
+/**
+ * Input of `cb.users.create`: exactly one of `password` (hashed with bcrypt here) and
+ * `passwordHash` (an existing hash from the system the user comes from).
  *
  * @example
  * ```ts
@@ -98,13 +122,24 @@ const UserAgentInput = z.string().transform((value) => truncateText(value, 512))
  * const input = UserCreateInput.parse(req.body); // same rules as cb.users.create
  * ```
  */
-export const UserCreateInput = z.strictObject({
-  username: UsernameInput,
-  email: EmailInput,
-  password: PasswordInput,
-  role: RoleInput,
-  displayName: DisplayNameInput.optional(),
-});
+export const UserCreateInput = z
+  .strictObject({
+    username: UsernameInput,
+    email: EmailInput,
+    password: PasswordInput.optional(),
+    /**
+     * An existing hash instead of a password: bcrypt is kept as it is (rehashed upward at login when
+     * below `users.bcryptCost`); the legacy formats verify once at the next successful login and are
+     * replaced by bcrypt in the same transaction.
+     */
+    passwordHash: ImportedPasswordHash.optional(),
+    role: RoleInput,
+    displayName: DisplayNameInput.optional(),
+  })
+  .refine((input) => (input.password === undefined) !== (input.passwordHash === undefined), {
+    message: 'give exactly one of password and passwordHash',
+    path: ['password'],
+  });
 /** Input of `cb.users.create`. */
 export type UserCreateInput = z.input<typeof UserCreateInput>;
 
@@ -191,6 +226,27 @@ export const ChangePasswordInput = z.strictObject({
 });
 /** Input of `cb.users.changePassword`. */
 export type ChangePasswordInput = z.input<typeof ChangePasswordInput>;
+
+/**
+ * Input of `cb.users.recordLogin`.
+ *
+ * @example
+ * ```ts
+ * import { RecordLoginInput } from 'carebase';
+ * RecordLoginInput.parse({ ip: '203.0.113.7', method: 'oidc' });
+ * ```
+ */
+export const RecordLoginInput = z.strictObject({
+  ip: IpInput.optional(),
+  userAgent: UserAgentInput.optional(),
+  /** How the user authenticated elsewhere, e.g. `saml`, `oidc`. @default 'external' */
+  method: z
+    .string()
+    .regex(/^[a-z][a-z0-9_.-]{0,31}$/, 'must be a short lower-case name like oidc')
+    .optional(),
+});
+/** Input of `cb.users.recordLogin`. */
+export type RecordLoginInput = z.input<typeof RecordLoginInput>;
 
 /** A user id. */
 export const UserIdInput = z.uuid();

@@ -10,6 +10,7 @@ import { SessionsRepository } from '../sessions/sessions-repository.js';
 import { toUser, USER_COLUMNS, type User, type UserRow } from '../user.js';
 import { type AuthenticationResult, authenticate } from './authenticate.js';
 import { countFailedAttempt } from './failed-attempts.js';
+import { countLegacyHashes, importedHashOrThrow, type LegacyPasswordHashCount } from './imported-password.js';
 import { PasswordHasher } from './password-hasher.js';
 import { collectUserData, eraseUserData, type UserDataExport, type UserErasure } from './user-data.js';
 import {
@@ -17,6 +18,7 @@ import {
   ChangePasswordInput,
   EmailInput,
   PASSWORD_MAX_BYTES,
+  RecordLoginInput,
   RoleInput,
   UserCreateInput,
   UserIdInput,
@@ -24,6 +26,8 @@ import {
   UsernameInput,
   UserUpdateInput,
 } from './user-inputs.js';
+import { verifyStoredPassword } from './verify-stored.js';
+
 /**
  * A page of users.
  *
@@ -71,23 +75,44 @@ export class UsersRepository {
   }
 
   /**
-   * Creates a user with a bcrypt hash of `password` and returns it (without the hash). Audited
-   * as `user.create`.
+   * Creates a user with a bcrypt hash of `password`, or with an existing `passwordHash` moved over
+   * from another system, and returns it (without the hash). Audited as `user.create` (an imported
+   * hash adds `importedHashAlgorithm` to the entry's metadata, never the hash).
+   *
+   * Imported hashes: bcrypt of any cost is kept (and rehashed upward at the next login, like any
+   * bcrypt hash below `users.bcryptCost`). SHA-256 (unsalted or salted hex), PBKDF2 (Werkzeug,
+   * Django, passlib) and argon2 (PHC string) are legacy: the next successful login verifies the
+   * password against them once and replaces them with bcrypt in the same transaction, so no legacy
+   * hash survives a successful login ({@link UsersRepository.legacyPasswordHashes} counts those left).
    *
    * Throws `ValidationError` for bad input (a password over 72 UTF-8 bytes or under
-   * `users.passwordMinLength`, a role outside `users.roles`), `ConflictError` with `field`
+   * `users.passwordMinLength`, both or neither of `password` and `passwordHash`, a malformed hash
+   * at `passwordHash.hash`, a role outside `users.roles`), `ConflictError` with `field`
    * `username` or `email` when either is taken case-insensitively, also by a concurrent create.
    *
    * @example
    * ```ts
    * const user = await cb.users.create({ username: 'ana', email: 'ana@example.org', password, role: 'nurse' });
+   * // Moving an account over with the SHA-256 hex the old app stored:
+   * await cb.users.create({
+   *   username: 'bob',
+   *   email: 'bob@example.org',
+   *   role: 'nurse',
+   *   passwordHash: { algorithm: 'sha256', hash: '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8' },
+   * });
    * ```
    */
   async create(input: UserCreateInput): Promise<User> {
     const parsed = parseInput(UserCreateInput, input, 'user');
     this.#checkRole(parsed.role, 'role');
-    this.#hasher.checkPolicy(parsed.password, 'password');
-    const passwordHash = await this.#hasher.hash(parsed.password);
+    let passwordHash: string;
+    if (parsed.passwordHash !== undefined) {
+      passwordHash = importedHashOrThrow(parsed.passwordHash, ['passwordHash']);
+    } else {
+      const password = parsed.password ?? '';
+      this.#hasher.checkPolicy(password, 'password');
+      passwordHash = await this.#hasher.hash(password);
+    }
     const now = this.#ctx.now();
     return this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
@@ -110,6 +135,9 @@ export class UsersRepository {
         resourceId: row.id,
         subjectId: row.id,
         changes: { role: row.role },
+        ...(parsed.passwordHash === undefined
+          ? {}
+          : { metadata: { importedHashAlgorithm: parsed.passwordHash.algorithm } }),
       });
       return toUser(row);
     });
@@ -415,7 +443,7 @@ export class UsersRepository {
     // Beyond 72 bytes bcrypt compares a prefix only: never accept such a password.
     const usable = Buffer.byteLength(currentPassword, 'utf8') <= PASSWORD_MAX_BYTES;
     const matches = usable
-      ? await this.#hasher.verify(currentPassword, stored.password_hash)
+      ? (await verifyStoredPassword(this.#hasher, currentPassword, stored.password_hash)).matches
       : await this.#hasher.verifyDummy(currentPassword).then(() => false);
     if (matches) return;
     const { locked } = await countFailedAttempt(this.#ctx, userId, now, failure);
@@ -460,6 +488,61 @@ export class UsersRepository {
    */
   async authenticate(input: AuthenticateInput): Promise<AuthenticationResult> {
     return authenticate(this.#ctx, this.#hasher, input);
+  }
+
+  /**
+   * Records a login that happened elsewhere (single sign-on, a host's own authentication): sets
+   * `lastLoginAt` and writes a `user.login` audit entry (metadata `method`, default `external`)
+   * with the IP and user agent, in one transaction. Does not touch the password lockout. Returns
+   * the user: check `status` before letting a disabled account in.
+   *
+   * Throws `ValidationError` for a malformed id or input, `NotFoundError` for an unknown user.
+   *
+   * @example
+   * ```ts
+   * const user = await cb.users.recordLogin(id, { ip: req.ip, userAgent: req.get('user-agent'), method: 'oidc' });
+   * if (user.status !== 'active') res.status(403).end();
+   * ```
+   */
+  async recordLogin(id: string, input: RecordLoginInput = {}): Promise<User> {
+    const userId = parseInput(UserIdInput, id, 'user id');
+    const parsed = parseInput(RecordLoginInput, input, 'login record');
+    const now = this.#ctx.now();
+    return this.#ctx.atomic(async (ctx) => {
+      const row = await ctx.db
+        .updateTable('users')
+        .set({ last_login_at: now })
+        .where('id', '=', userId)
+        .returning(USER_COLUMNS)
+        .executeTakeFirst();
+      if (row === undefined) throw new NotFoundError('user');
+      await recordAudit(ctx, {
+        action: 'user.login',
+        resourceType: 'user',
+        resourceId: userId,
+        subjectId: userId,
+        userId,
+        actorType: 'user',
+        metadata: { method: parsed.method ?? 'external' },
+        ...(parsed.ip === undefined ? {} : { ip: parsed.ip }),
+        ...(parsed.userAgent === undefined ? {} : { userAgent: parsed.userAgent }),
+      });
+      return toUser(row);
+    });
+  }
+
+  /**
+   * Counts the accounts whose password is still in a legacy format (imported SHA-256, PBKDF2 or
+   * argon2, not yet replaced by bcrypt at a login). `carebase doctor` reports the same count.
+   *
+   * @example
+   * ```ts
+   * const { total, byScheme } = await cb.users.legacyPasswordHashes();
+   * console.log(`${total} legacy hashes left (${byScheme.sha256} SHA-256)`);
+   * ```
+   */
+  async legacyPasswordHashes(): Promise<LegacyPasswordHashCount> {
+    return countLegacyHashes(this.#ctx);
   }
 
   /**
