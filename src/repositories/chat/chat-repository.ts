@@ -207,7 +207,9 @@ export class ChatRepository {
       offset: parsed.offset,
       order: parsed.order ?? 'asc',
     });
-    await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
+    if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
+      await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
+    }
     return page;
   }
 
@@ -223,7 +225,9 @@ export class ChatRepository {
   async latest(input: ChatLatestInput): Promise<ChatMessage[]> {
     const parsed = parseInput(ChatLatestInput, input, 'latest query');
     const messages = await latestMessages(this.#ctx, parsed.userId, parsed.conversationId, parsed.n);
-    await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
+    if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
+      await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
+    }
     return messages;
   }
 
@@ -249,7 +253,9 @@ export class ChatRepository {
       limit: this.#limit(parsed.limit, 20),
       cursor: parsed.cursor,
     });
-    await recordChatRead(this.#ctx, parsed.userId, 'search', parsed.conversationId);
+    if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
+      await recordChatRead(this.#ctx, parsed.userId, 'search', parsed.conversationId);
+    }
     return hits;
   }
 
