@@ -18,8 +18,8 @@ import ts from 'typescript';
 /** Layers of src/, lowest first: a folder may import its own layer's folder or a lower layer. */
 export const LAYERS: readonly (readonly string[])[] = [
   ['errors', 'logging', 'types'],
-  ['validation'],
-  ['config', 'sql', 'schema', 'postgres-install', 'security'],
+  ['validation', 'security'],
+  ['config', 'sql', 'schema', 'postgres-install'],
   ['pool'],
   ['repositories', 'migration', 'backup'],
   ['carebase'],

@@ -4,13 +4,13 @@ import Cursor from 'pg-cursor';
 import { BackupsApi } from './backup/backups-api.js';
 import type { CarebaseOptions } from './config/options.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
-import { ClosedError, isCarebaseError } from './errors/errors.js';
+import { ClosedError, isCarebaseError, MigrationError } from './errors/errors.js';
 import { DriverErrorSummary } from './errors/map-error.js';
 import { type MigrateResult, migrate } from './migration/runner.js';
 import { withLibrary } from './migration/sources.js';
 import { countPendingMigrations } from './migration/status.js';
 import type { MigrationSource } from './migration/types.js';
-import { createPool } from './pool/create-pool.js';
+import { createPool, transactionSettingsFrom } from './pool/create-pool.js';
 import { drainPool } from './pool/drain.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
 import { CarebaseKyselyPool } from './pool/kysely-pool.js';
@@ -21,6 +21,8 @@ import { AuditRepository } from './repositories/audit/audit-repository.js';
 import { ChatRepository } from './repositories/chat/chat-repository.js';
 import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
 import { ImportsRepository } from './repositories/imports/imports-repository.js';
+import { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
+import { PartitionedTableOptions } from './repositories/partitioned-tables/partitioned-table-options.js';
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
@@ -208,6 +210,33 @@ export class CarebaseScope {
   }
 
   /**
+   * Monthly partitions and retention for a host table (e.g. an `api_logs` table), like carebase's
+   * own logs: `register()` as the owner once, then `ensurePartitions()` and `applyRetention()` as
+   * the app role, through the owner's SECURITY DEFINER functions.
+   *
+   * Throws `ValidationError` for bad options (before any SQL). Inside `cb.transaction()` its calls
+   * join the transaction.
+   *
+   * @example
+   * ```ts
+   * const apiLogs = cb.partitionedTable({
+   *   schema: 'hedis', table: 'api_logs', column: 'created_at', interval: 'month', retentionMonths: 84, ahead: 3,
+   * });
+   * await apiLogs.ensurePartitions();
+   * ```
+   */
+  partitionedTable(options: PartitionedTableOptions): PartitionedTable {
+    const parsed = parseInput(PartitionedTableOptions, options, 'partitionedTable options');
+    return new PartitionedTable(this.#context, {
+      schema: parsed.schema ?? 'public',
+      table: parsed.table,
+      column: parsed.column,
+      retentionMonths: parsed.retentionMonths,
+      ahead: parsed.ahead ?? 2,
+    });
+  }
+
+  /**
    * Returns a scope whose writes are attributed to `actor` in the audit log. Cheap: call it per
    * request. Every audited repository write made through the returned scope (`scoped.users`,
    * `scoped.sessions`, `scoped.chat`, `scoped.audit.log`, and the same inside
@@ -278,6 +307,11 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * `tableLockTimeoutMs` (5 s) for table locks, with retries (see `migrate` in
    * `carebase/migration`).
    *
+   * Behind a transaction pooler (`pooler: 'transaction'`) the run needs `directUrl` (an option
+   * here or of `createCarebase`): without one it throws `MigrationError` (reason
+   * `needs_direct_connection`) before connecting, and so does a run whose connection turns out
+   * to go through a pooler.
+   *
    * Throws `MigrationError` when a migration fails, drifted or never got its locks,
    * `ClosedError` after `close()`.
    *
@@ -293,11 +327,26 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * ```
    */
   async migrate(
-    options: { sources?: readonly MigrationSource[]; includeLibrary?: boolean; signal?: AbortSignal } = {},
+    options: {
+      sources?: readonly MigrationSource[];
+      includeLibrary?: boolean;
+      signal?: AbortSignal;
+      directUrl?: string | undefined;
+    } = {},
   ): Promise<MigrateResult> {
     this.#assertOpen();
-    const configured = this.#runtime.config.migrations;
+    const config = this.#runtime.config;
+    const configured = config.migrations;
+    const directUrl = options.directUrl ?? config.directUrl?.reveal();
+    if (directUrl === undefined && config.pooler === 'transaction') {
+      throw new MigrationError(
+        "migrations need a direct connection to the server, and this instance is configured with pooler: 'transaction': " +
+          'pass directUrl (createCarebase({ directUrl }) or cb.migrate({ directUrl }))',
+        { reason: 'needs_direct_connection' },
+      );
+    }
     return migrate(this.#runtime.pool, {
+      ...(directUrl === undefined ? {} : { directUrl }),
       sources: options.sources ?? configured.sources,
       includeLibrary: options.includeLibrary ?? configured.includeLibrary,
       schema: this.#runtime.config.schema,
@@ -466,8 +515,13 @@ export function createCarebase(options: CarebaseOptions = {}, extras: CreateCare
       pool.off('error', onIdleError);
     };
   }
-  const prepared = new PreparedStatements();
-  const connections = new CarebaseKyselyPool(pool, prepared, extras.pool === undefined);
+  const prepared = new PreparedStatements({ named: config.pooler !== 'transaction' });
+  const connections = new CarebaseKyselyPool(
+    pool,
+    prepared,
+    extras.pool === undefined,
+    transactionSettingsFrom(config),
+  );
   const db = new Kysely<CarebaseDatabase>({
     dialect: new PostgresDialect({ pool: connections, cursor: Cursor }),
   }).withSchema(config.schema);

@@ -33,6 +33,8 @@ export {
 export { type CarebaseOptions, CarebaseOptionsSchema } from './config/options.js';
 export {
   POOL_DEFAULTS,
+  type PoolerMode,
+  PoolerModeSchema,
   type PoolOptions,
   PoolOptionsSchema,
   type ResolvedPoolOptions,
@@ -115,7 +117,26 @@ export { type TransactionOptions, TransactionOptionsSchema } from './pool/transa
 
 export type { User } from './repositories/user.js';
 export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
+export {
+  EmailVerificationApi,
+  type EmailVerificationResult,
+  type EmailVerificationTicket,
+} from './repositories/users/email-verification.js';
 export type { LegacyPasswordHashCount } from './repositories/users/imported-password.js';
+export {
+  MfaApi,
+  MfaVerifyInput,
+  type MfaVerifyResult,
+  type TotpEnrollment,
+} from './repositories/users/mfa.js';
+export {
+  PasswordResetApi,
+  PasswordResetCompleteInput,
+  PasswordResetRequestInput,
+  type PasswordResetResult,
+  type PasswordResetTicket,
+} from './repositories/users/password-reset.js';
+export type { RateLimitedResult } from './repositories/users/rate-limiter.js';
 export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
 export {
   AuthenticateInput,
@@ -124,26 +145,37 @@ export {
   EmailInput,
   ImportedPasswordHash,
   PASSWORD_MAX_BYTES,
+  PASSWORD_MAX_LENGTH,
   PasswordInput,
   RecordLoginInput,
+  RegisterOptions,
+  RejectInput,
   RoleInput,
   UserCreateInput,
   UserListInput,
   UsernameInput,
+  UserRegisterInput,
   UserUpdateInput,
 } from './repositories/users/user-inputs.js';
 export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
 export type { LegacyHashScheme } from './security/password-hashes/imported-hash.js';
+
+export type {
+  PasswordCheck,
+  PasswordPolicyContext,
+} from './security/password-policy.js';
 
 // Sessions
 
 export type { Session } from './repositories/sessions/session.js';
 export {
   PurgeExpiredInput,
+  RecordAuthenticationInput,
   RevokeAllInput,
   RevokeReasonInput,
   SessionCreateInput,
   SessionListInput,
+  SessionValidateInput,
 } from './repositories/sessions/session-inputs.js';
 export {
   type CreatedSession,
@@ -275,22 +307,40 @@ export {
   TrackManyOptions,
 } from './repositories/analytics/event-input.js';
 export {
+  type AnalyticsFunnel,
+  AnalyticsFunnelInput,
+  type AnalyticsFunnelStep,
+  type AnalyticsRetentionCohort,
+  AnalyticsRetentionCohortsInput,
+} from './repositories/analytics/funnel-input.js';
+export {
   type AnalyticsActiveUsersBucket,
   AnalyticsActiveUsersInput,
   type AnalyticsBucket,
   type AnalyticsEventCount,
+  type AnalyticsMeasureStats,
   type AnalyticsSummary,
   AnalyticsSummaryInput,
   AnalyticsTimeseriesInput,
   AnalyticsTopEventsInput,
 } from './repositories/analytics/query-input.js';
 export type { RefreshRollupsResult } from './repositories/analytics/refresh-rollups.js';
+export { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
+export {
+  type EnsurePartitionsOptions,
+  PartitionedTableOptions,
+  type PartitionRetentionResult,
+} from './repositories/partitioned-tables/partitioned-table-options.js';
 
 // Database schema: the Kysely types of carebase's tables
 
+export type { AccountTokensTable } from './schema/account-tokens.js';
 export type {
   AnalyticsEventsTable,
+  AnalyticsRollupDailySketchTable,
   AnalyticsRollupDirtyTable,
+  AnalyticsRollupHourlyMeasuresTable,
+  AnalyticsRollupHourlySketchTable,
   AnalyticsRollupHourlyTable,
   AnalyticsRollupHourlyUsersTable,
   AnalyticsRollupStateTable,
@@ -305,8 +355,11 @@ export type {
   AuditSealStateTable,
   JsonValue,
 } from './schema/audit.js';
+export type { AuthRateLimitsTable } from './schema/auth-rate-limits.js';
 export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
 export type { CarebaseDatabase } from './schema/database.js';
+export type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './schema/mfa.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
+export type { PartitionedTablesTable } from './schema/partitioned-tables.js';
 export type { SessionsTable } from './schema/sessions.js';
 export type { UsersTable } from './schema/users.js';

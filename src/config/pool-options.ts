@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Secret } from './secret.js';
 
 const nonNegativeMs = z.number().int().nonnegative();
 
@@ -108,7 +109,36 @@ export const POOL_DEFAULTS: ResolvedPoolOptions = Object.freeze({
 });
 
 /**
- * SSL modes carebase understands. `verify-full` checks the certificate chain and host name.
+ * What sits between carebase and PostgreSQL: `'none'` (a direct connection, or a session pooler)
+ * or `'transaction'` (a transaction pooler: PgBouncer `pool_mode = transaction`, Supavisor's
+ * transaction port, RDS Proxy), where a connection's server backend changes between transactions.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, PoolerModeSchema } from 'carebase';
+ * const pooler = PoolerModeSchema.parse(process.env.DB_POOLER ?? 'none');
+ * const cb = createCarebase({ connectionString, pooler, directUrl: process.env.DIRECT_DATABASE_URL });
+ * ```
+ */
+export const PoolerModeSchema = z.enum(['none', 'transaction']);
+
+/**
+ * `'none' | 'transaction'`: see {@link PoolerModeSchema}.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, type PoolerMode } from 'carebase';
+ * const pooler: PoolerMode = process.env.PGBOUNCER === '1' ? 'transaction' : 'none';
+ * const cb = createCarebase({ connectionString, pooler });
+ * ```
+ */
+export type PoolerMode = z.infer<typeof PoolerModeSchema>;
+
+/**
+ * SSL modes carebase understands, with libpq's meaning: `disable` (plain text), `prefer` (TLS
+ * when the server offers it, else plain text, logged at `warn`), `require` (TLS, certificate not
+ * checked; with a CA it checks the chain, as libpq does), `verify-ca` (TLS, chain checked against
+ * the CA), `verify-full` (chain and host name checked).
  *
  * @example
  * ```ts
@@ -118,7 +148,7 @@ export const POOL_DEFAULTS: ResolvedPoolOptions = Object.freeze({
  * const cb = createCarebase({ connectionString, ssl });
  * ```
  */
-export const SslModeSchema = z.enum(['disable', 'require', 'verify-full']);
+export const SslModeSchema = z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']);
 
 /**
  * An SSL mode name.
@@ -149,8 +179,12 @@ export const SslOptionsSchema = z.union([
   z.strictObject({
     /** @default 'disable' (env `DB_SSL`) */
     mode: SslModeSchema,
-    /** PEM text of the CA bundle, or a path to it. (env `DB_SSL_CA`) */
+    /** PEM text of the CA bundle, or a path to it (libpq `sslrootcert`). (env `DB_SSL_CA`) */
     ca: z.string().min(1).optional(),
+    /** PEM text of a client certificate, or a path to it (libpq `sslcert`). Needs `key`. */
+    cert: z.string().min(1).optional(),
+    /** PEM text of the client certificate's private key, or a path to it (libpq `sslkey`). Never printed. */
+    key: z.string().min(1).optional(),
   }),
 ]);
 
@@ -181,5 +215,10 @@ export type SslOptions = z.input<typeof SslOptionsSchema>;
  */
 export interface ResolvedSslOptions {
   readonly mode: SslMode;
+  /** The CA bundle (PEM), from `ca` or the URL's `sslrootcert`. */
   readonly ca: string | undefined;
+  /** The client certificate (PEM), from `cert` or the URL's `sslcert`. */
+  readonly cert: string | undefined;
+  /** The client key (PEM), from `key` or the URL's `sslkey`; a `Secret`, never printed. */
+  readonly key: Secret | undefined;
 }

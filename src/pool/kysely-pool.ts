@@ -15,6 +15,7 @@ export class CarebaseKyselyPool implements PostgresPool {
   readonly #pool: pg.Pool;
   readonly #prepared: PreparedStatements;
   readonly #endPool: boolean;
+  readonly #transactionSettings: string;
   readonly #wrappers = new WeakMap<pg.PoolClient, PooledConnection>();
   #controlClient: NonNullable<PostgresPool['Client']> | undefined;
   /** Connections of a pool this adapter ends, until their sockets have closed. */
@@ -26,11 +27,13 @@ export class CarebaseKyselyPool implements PostgresPool {
    * @param pool the pg pool to draw connections from
    * @param prepared the registry of SQL texts that run as named statements
    * @param endPool whether `end()` (Kysely's `destroy()`) also ends `pool`
+   * @param transactionSettings statements sent with every `begin` (see `PooledConnection`)
    */
-  constructor(pool: pg.Pool, prepared: PreparedStatements, endPool: boolean) {
+  constructor(pool: pg.Pool, prepared: PreparedStatements, endPool: boolean, transactionSettings = '') {
     this.#pool = pool;
     this.#prepared = prepared;
     this.#endPool = endPool;
+    this.#transactionSettings = transactionSettings;
     if (endPool) {
       pool.on('connect', (client) => this.#live.add(client));
       // pg-pool emits 'remove' once the client's socket has closed.
@@ -76,7 +79,7 @@ export class CarebaseKyselyPool implements PostgresPool {
     // One wrapper per pg client, so Kysely's per-connection cache hits on reuse.
     let wrapper = this.#wrappers.get(client);
     if (wrapper === undefined) {
-      wrapper = new PooledConnection(client, this.#prepared);
+      wrapper = new PooledConnection(client, this.#prepared, this.#transactionSettings);
       this.#wrappers.set(client, wrapper);
     }
     return wrapper;

@@ -3,11 +3,20 @@ import { pipeline } from 'node:stream/promises';
 import type { PostgresCursor, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { CarebaseError } from '../errors/errors.js';
+import { type CarebaseError, InvalidConfigurationError } from '../errors/errors.js';
 import { clientFailure, releaseClient } from './checkout.js';
 import { failIfLost, unlessLost } from './client-watch.js';
 import { CopyInSource } from './copy-in.js';
 import type { PreparedStatements } from './prepared-statements.js';
+
+/** SQLSTATE 26000 (no such prepared statement) or 42P05 (it already exists). */
+function isPreparedStatementMismatch(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '26000' || code === '42P05';
+}
+
+/** A statement opening a transaction (Kysely's and carebase's own), without a second statement. */
+const BEGIN = /^\s*(begin|start\s+transaction)\b[^;]*$/i;
 
 /**
  * A checked-out pooled connection, as Kysely and carebase's own fast paths (prepared statements,
@@ -18,12 +27,19 @@ import type { PreparedStatements } from './prepared-statements.js';
 export class PooledConnection implements PostgresPoolClient {
   readonly #client: pg.PoolClient;
   readonly #prepared: PreparedStatements;
+  readonly #beginSuffix: string;
   /** Set by Kysely's `release(true)` or a failure; consumed by {@link PooledConnection.release}. */
   #destroy = false;
 
-  constructor(client: pg.PoolClient, prepared: PreparedStatements) {
+  /**
+   * @param transactionSettings statements run right after every `begin` / `start transaction`
+   *   in the same round trip (e.g. `set local statement_timeout = 30000` behind a transaction
+   *   pooler, where no setting may outlive the transaction); empty for none
+   */
+  constructor(client: pg.PoolClient, prepared: PreparedStatements, transactionSettings = '') {
     this.#client = client;
     this.#prepared = prepared;
+    this.#beginSuffix = transactionSettings === '' ? '' : `; ${transactionSettings}`;
   }
 
   /** The backend pid (0 until known), used by Kysely to cancel a running query. */
@@ -46,10 +62,28 @@ export class PooledConnection implements PostgresPoolClient {
     if (copy instanceof CopyInSource) return this.#copyIn<R>(text, copy);
     const name = this.#prepared.nameOf(text);
     try {
+      if (this.#beginSuffix !== '' && values.length === 0 && BEGIN.test(text)) {
+        // One simple-protocol round trip: `begin; set local ...`; the result of `begin` is returned.
+        const results = (await this.#client.query(text + this.#beginSuffix)) as unknown as
+          | pg.QueryResult[]
+          | pg.QueryResult;
+        return (Array.isArray(results) ? results[0] : results) as unknown as PostgresQueryResult<R>;
+      }
       const config: pg.QueryConfig = { text, values: values as unknown[] };
       if (name !== undefined) config.name = name;
       return (await this.#client.query(config)) as unknown as PostgresQueryResult<R>;
     } catch (error) {
+      if (name !== undefined && isPreparedStatementMismatch(error)) {
+        // The server backend does not hold the statements this connection prepared (26000), or
+        // holds one this connection never prepared (42P05): the backend changed under the
+        // connection, which is what a transaction pooler does. Never reuse this connection.
+        this.#destroy = true;
+        throw new InvalidConfigurationError(
+          'pooler',
+          "a transaction pooler is in the way (the server backend changed between statements of one connection): set pooler: 'transaction'",
+          { cause: this.failure(error) },
+        );
+      }
       throw this.failure(error);
     }
   }

@@ -1,6 +1,10 @@
+import type { AccountTokensTable } from './account-tokens.js';
 import type {
   AnalyticsEventsTable,
+  AnalyticsRollupDailySketchTable,
   AnalyticsRollupDirtyTable,
+  AnalyticsRollupHourlyMeasuresTable,
+  AnalyticsRollupHourlySketchTable,
   AnalyticsRollupHourlyTable,
   AnalyticsRollupHourlyUsersTable,
   AnalyticsRollupStateTable,
@@ -14,8 +18,11 @@ import type {
   AuditLogTable,
   AuditSealStateTable,
 } from './audit.js';
+import type { AuthRateLimitsTable } from './auth-rate-limits.js';
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
+import type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './mfa.js';
 import type { SchemaMigrationsTable } from './migrations.js';
+import type { PartitionedTablesTable } from './partitioned-tables.js';
 import type { SessionsTable } from './sessions.js';
 import type { UsersTable } from './users.js';
 
@@ -48,6 +55,11 @@ export interface CarebaseDatabase {
   schema_migrations: SchemaMigrationsTable;
   users: UsersTable;
   sessions: SessionsTable;
+  account_tokens: AccountTokensTable;
+  auth_rate_limits: AuthRateLimitsTable;
+  user_mfa: UserMfaTable;
+  mfa_backup_codes: MfaBackupCodesTable;
+  mfa_challenges: MfaChallengesTable;
 
   audit_log: AuditLogTable;
   audit_chain: AuditChainTable;
@@ -65,4 +77,8 @@ export interface CarebaseDatabase {
   analytics_rollup_hourly_users: AnalyticsRollupHourlyUsersTable;
   analytics_rollup_state: AnalyticsRollupStateTable;
   analytics_rollup_dirty: AnalyticsRollupDirtyTable;
+  analytics_rollup_hourly_measures: AnalyticsRollupHourlyMeasuresTable;
+  analytics_rollup_hourly_sketch: AnalyticsRollupHourlySketchTable;
+  analytics_rollup_daily_sketch: AnalyticsRollupDailySketchTable;
+  partitioned_tables: PartitionedTablesTable;
 }

@@ -29,9 +29,55 @@ export const SessionCreateInput = z.strictObject({
    * @default sessions.absoluteTimeoutMs
    */
   ttlMs: z.number().int().positive().optional(),
+  /**
+   * When the user proved their password for this session (the `authenticate` call it follows).
+   * @default now (the configured clock)
+   */
+  authenticatedAt: z.date().optional(),
+  /**
+   * When the user passed a second factor: `mfaAt` of `users.mfa.verify`'s result. Required by
+   * `validate(token, { requireMfa: true })`. @default null (no second factor)
+   */
+  mfaAt: z.date().optional(),
 });
 /** Input of `cb.sessions.create`. */
 export type SessionCreateInput = z.input<typeof SessionCreateInput>;
+
+/**
+ * Options of `cb.sessions.validate`: step-up requirements for sensitive actions. A session that
+ * does not meet them does not validate (`undefined`); validate without options to tell an expired
+ * session from one that needs the user to re-authenticate.
+ *
+ * @example
+ * ```ts
+ * import { SessionValidateInput } from 'carebase';
+ * SessionValidateInput.parse({ maxAuthAgeMs: 5 * 60_000, requireMfa: true });
+ * ```
+ */
+export const SessionValidateInput = z.strictObject({
+  /** The user must have proved their password (or a reset) at most this long ago. */
+  maxAuthAgeMs: z.number().int().positive().optional(),
+  /** The session must have passed a second factor (within `maxAuthAgeMs` when both are given). */
+  requireMfa: z.boolean().optional(),
+});
+/** Options of `cb.sessions.validate`. */
+export type SessionValidateInput = z.input<typeof SessionValidateInput>;
+
+/**
+ * Options of `cb.sessions.recordAuthentication`.
+ *
+ * @example
+ * ```ts
+ * import { RecordAuthenticationInput } from 'carebase';
+ * RecordAuthenticationInput.parse({ mfaAt: new Date() });
+ * ```
+ */
+export const RecordAuthenticationInput = z.strictObject({
+  /** When the user passed a second factor (`mfaAt` of `users.mfa.verify`). */
+  mfaAt: z.date().optional(),
+});
+/** Options of `cb.sessions.recordAuthentication`. */
+export type RecordAuthenticationInput = z.input<typeof RecordAuthenticationInput>;
 
 /**
  * Why a session was revoked: a short code such as `logout` (no personal data).

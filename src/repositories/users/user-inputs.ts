@@ -4,20 +4,35 @@ import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { truncateText } from '../../validation/text.js';
 
 /**
- * bcrypt reads at most this many bytes of a password; longer ones are refused, not truncated.
+ * bcrypt reads at most this many bytes of its input. carebase pre-hashes passwords (the
+ * `$cb-bcrypt-sha256$` format), so this no longer limits a password; plain bcrypt hashes stored by
+ * earlier versions still compare at most this many bytes, and a longer password never matches one.
  *
  * @example
  * ```ts
  * import { PASSWORD_MAX_BYTES } from 'carebase';
- * if (Buffer.byteLength(password) > PASSWORD_MAX_BYTES) throw new Error('Password too long');
+ * const legacyLimit: number = PASSWORD_MAX_BYTES; // 72
  * ```
  */
 export const PASSWORD_MAX_BYTES = 72;
 
 /**
- * A password as carebase accepts it: at most 72 UTF-8 bytes (bcrypt silently ignores the rest)
- * and no NUL character (bcrypt's C core would stop there). The configurable minimum length
- * (`users.passwordMinLength`, in characters) is checked by the repository after this schema.
+ * The longest password carebase accepts, in Unicode code points (ASVS 5.0 6.2.9 asks for at least
+ * 64): passphrases of any script count in full.
+ *
+ * @example
+ * ```ts
+ * import { PASSWORD_MAX_LENGTH } from 'carebase';
+ * if ([...password].length > PASSWORD_MAX_LENGTH) throw new Error('Password too long');
+ * ```
+ */
+export const PASSWORD_MAX_LENGTH = 1024;
+
+/**
+ * A password as carebase accepts it: any Unicode text of at most {@link PASSWORD_MAX_LENGTH} code
+ * points, without NUL or lone surrogates (it is normalised to NFC before hashing). The policy
+ * (`users.passwordMinLength`, `users.passwordPolicy`: common passwords, host rules) is checked by
+ * the repository after this schema.
  *
  * @example
  * ```ts
@@ -28,10 +43,13 @@ export const PASSWORD_MAX_BYTES = 72;
 export const PasswordInput = z
   .string()
   .min(1, 'must not be empty')
-  .refine((value) => Buffer.byteLength(value, 'utf8') <= PASSWORD_MAX_BYTES, {
-    message: `must be at most ${PASSWORD_MAX_BYTES} bytes in UTF-8 (bcrypt ignores the rest)`,
+  .refine((value) => [...value].length <= PASSWORD_MAX_LENGTH, {
+    message: `must be at most ${PASSWORD_MAX_LENGTH} characters`,
   })
-  .refine((value) => !value.includes('\u0000'), { message: 'must not contain a NUL character' });
+  .refine((value) => !value.includes('\u0000'), { message: 'must not contain a NUL character' })
+  .refine((value) => (value as unknown as { isWellFormed(): boolean }).isWellFormed(), {
+    message: 'must be well-formed Unicode',
+  });
 
 /**
  * A username: 1-64 characters, no '@' (a login with '@' is an email), no spaces or controls.
@@ -124,7 +142,8 @@ export type ImportedPasswordHash = z.input<typeof ImportedPasswordHash>;
  */
 export const UserCreateInput = z
   .strictObject({
-    username: UsernameInput,
+    /** Optional: an account may be known by its email alone (it then logs in with the email). */
+    username: UsernameInput.optional(),
     email: EmailInput,
     password: PasswordInput.optional(),
     /**
@@ -142,6 +161,65 @@ export const UserCreateInput = z
   });
 /** Input of `cb.users.create`. */
 export type UserCreateInput = z.input<typeof UserCreateInput>;
+
+/**
+ * Input of `cb.users.register`: a self-service sign-up. Like {@link UserCreateInput}, with the
+ * role optional (`users.registration.defaultRole`).
+ *
+ * @example
+ * ```ts
+ * import { UserRegisterInput } from 'carebase';
+ * UserRegisterInput.parse({ email: 'ana@example.org', password: 'a long passphrase of mine' });
+ * ```
+ */
+export const UserRegisterInput = z.strictObject({
+  username: UsernameInput.optional(),
+  email: EmailInput,
+  password: PasswordInput,
+  /** @default users.registration.defaultRole */
+  role: RoleInput.optional(),
+  displayName: DisplayNameInput.optional(),
+});
+/** Input of `cb.users.register`. */
+export type UserRegisterInput = z.input<typeof UserRegisterInput>;
+
+/**
+ * Options of `cb.users.register`.
+ *
+ * @example
+ * ```ts
+ * import { RegisterOptions } from 'carebase';
+ * RegisterOptions.parse({ autoApprove: true });
+ * ```
+ */
+export const RegisterOptions = z.strictObject({
+  /** Create the account active at once. @default users.registration.autoApprove */
+  autoApprove: z.boolean().optional(),
+});
+/** Options of `cb.users.register`. */
+export type RegisterOptions = z.input<typeof RegisterOptions>;
+
+/**
+ * Options of `cb.users.reject`.
+ *
+ * @example
+ * ```ts
+ * import { RejectInput } from 'carebase';
+ * RejectInput.parse({ reason: 'not on the staff roster' });
+ * ```
+ */
+export const RejectInput = z.strictObject({
+  /** Why, for the admins and the audit trail (never shown to the applicant by carebase). */
+  reason: z
+    .string()
+    .trim()
+    .min(1)
+    .max(500)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+    .optional(),
+});
+/** Options of `cb.users.reject`. */
+export type RejectInput = z.input<typeof RejectInput>;
 
 /**
  * Patch of `cb.users.update`: profile fields only (role, status and password have their own methods).
@@ -176,7 +254,7 @@ export type UserUpdateInput = z.input<typeof UserUpdateInput>;
  */
 export const UserListInput = z.strictObject({
   role: RoleInput.optional(),
-  status: z.enum(['active', 'disabled']).optional(),
+  status: z.enum(['pending', 'active', 'disabled']).optional(),
   /** Case-insensitive substring of username, email or display name. */
   search: z.string().min(1).max(200).optional(),
   /** @default 50 */

@@ -8,22 +8,30 @@ import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { SessionsRepository } from '../sessions/sessions-repository.js';
 import { toUser, USER_COLUMNS, type User, type UserRow } from '../user.js';
+import { voidAccountTokens } from './account-tokens.js';
 import { type AuthenticationResult, authenticate } from './authenticate.js';
+import { EmailVerificationApi } from './email-verification.js';
 import { countFailedAttempt } from './failed-attempts.js';
 import { countLegacyHashes, importedHashOrThrow, type LegacyPasswordHashCount } from './imported-password.js';
+import { approveUser, rejectUser } from './lifecycle.js';
+import { MfaApi } from './mfa.js';
 import { PasswordHasher } from './password-hasher.js';
+import { PasswordResetApi } from './password-reset.js';
+import { RateLimiter } from './rate-limiter.js';
 import { collectUserData, eraseUserData, type UserDataExport, type UserErasure } from './user-data.js';
 import {
   type AuthenticateInput,
   ChangePasswordInput,
   EmailInput,
-  PASSWORD_MAX_BYTES,
   RecordLoginInput,
+  RegisterOptions,
+  RejectInput,
   RoleInput,
   UserCreateInput,
   UserIdInput,
   UserListInput,
   UsernameInput,
+  UserRegisterInput,
   UserUpdateInput,
 } from './user-inputs.js';
 import { verifyStoredPassword } from './verify-stored.js';
@@ -67,11 +75,25 @@ const USERS_CURSOR: CursorSpec = {
 export class UsersRepository {
   readonly #ctx: RepositoryContext;
   readonly #hasher: PasswordHasher;
+  readonly #limiter: RateLimiter;
+  /**
+   * Password recovery by token: `request` / `issue` a reset token, `complete` it with the new
+   * password. See {@link PasswordResetApi}.
+   */
+  readonly passwordReset: PasswordResetApi;
+  /** Email verification by token. See {@link EmailVerificationApi}. */
+  readonly emailVerification: EmailVerificationApi;
+  /** Multi-factor authentication: TOTP and backup codes. See {@link MfaApi}. */
+  readonly mfa: MfaApi;
 
   /** @internal Use `cb.users`. */
   constructor(ctx: RepositoryContext) {
     this.#ctx = ctx;
-    this.#hasher = new PasswordHasher(ctx.config.users.bcryptCost, ctx.config.users.passwordMinLength);
+    this.#hasher = new PasswordHasher(ctx.config.users);
+    this.#limiter = new RateLimiter(ctx);
+    this.passwordReset = new PasswordResetApi(ctx, this.#hasher, this.#limiter);
+    this.emailVerification = new EmailVerificationApi(ctx);
+    this.mfa = new MfaApi(ctx, this.#limiter);
   }
 
   /**
@@ -104,13 +126,97 @@ export class UsersRepository {
    */
   async create(input: UserCreateInput): Promise<User> {
     const parsed = parseInput(UserCreateInput, input, 'user');
+    return this.#insert({ ...parsed, status: 'active' }, 'user.create');
+  }
+
+  /**
+   * Self-service registration: creates a `pending` account that cannot log in (authenticate
+   * answers `pending_approval` to the right password only) until an admin calls `approve`, or an
+   * `active` one with `{ autoApprove: true }` (default `users.registration.autoApprove`). The role
+   * defaults to `users.registration.defaultRole`. Audited as `user.register`.
+   *
+   * Throws like `create`: `ValidationError` for bad input or a password the policy refuses,
+   * `ConflictError` (field `username` or `email`) when taken.
+   *
+   * @example
+   * ```ts
+   * const user = await cb.users.register({ email: 'ana@example.org', password });
+   * // user.status === 'pending' until an admin approves:
+   * await cb.withActor({ userId: req.user.id }).users.approve(user.id);
+   * ```
+   */
+  async register(input: UserRegisterInput, options: RegisterOptions = {}): Promise<User> {
+    const parsed = parseInput(UserRegisterInput, input, 'registration');
+    const opts = parseInput(RegisterOptions, options, 'registration options');
+    const config = this.#ctx.config.users.registration;
+    const autoApprove = opts.autoApprove ?? config.autoApprove;
+    return this.#insert(
+      { ...parsed, role: parsed.role ?? config.defaultRole, status: autoApprove ? 'active' : 'pending' },
+      'user.register',
+    );
+  }
+
+  /**
+   * Approves a registration: a `pending` (or rejected) account becomes `active`. An admin action:
+   * call it on `cb.withActor({ userId: admin.id })` so the audit entry (`user.approve`) names the
+   * admin. Idempotent for an active account.
+   *
+   * Throws `NotFoundError` for an unknown user, `ConflictError` (field `status`) for an account
+   * that was deactivated (use `reactivate`), `ValidationError` for a malformed id.
+   *
+   * @example
+   * <!-- snippet-preamble: declare const admin: import('carebase').User; declare const id: string; -->
+   * ```ts
+   * // PATCH /api/users/:id/approve
+   * await cb.withActor({ userId: admin.id, ip: req.ip }).users.approve(id);
+   * ```
+   */
+  async approve(id: string): Promise<User> {
+    return approveUser(this.#ctx, parseInput(UserIdInput, id, 'user id'));
+  }
+
+  /**
+   * Rejects a `pending` registration: the account becomes `disabled` with `rejectedAt` set, and
+   * authenticate answers `rejected` to the right password only. The reason is kept for admins and
+   * audited (`user.reject`). The row stays (erase it with `erase` if it must go).
+   *
+   * Throws `NotFoundError` for an unknown user, `ConflictError` (field `status`) when the account
+   * is not pending, `ValidationError` for bad input.
+   *
+   * @example
+   * <!-- snippet-preamble: declare const admin: import('carebase').User; declare const id: string; -->
+   * ```ts
+   * await cb.withActor({ userId: admin.id }).users.reject(id, { reason: 'not on the staff roster' });
+   * ```
+   */
+  async reject(id: string, options: RejectInput = {}): Promise<User> {
+    const userId = parseInput(UserIdInput, id, 'user id');
+    const parsed = parseInput(RejectInput, options, 'reject options');
+    return rejectUser(this.#ctx, userId, parsed.reason);
+  }
+
+  async #insert(
+    parsed: {
+      readonly username?: string | undefined;
+      readonly email: string;
+      readonly password?: string | undefined;
+      readonly passwordHash?: Parameters<typeof importedHashOrThrow>[0] | undefined;
+      readonly role: string;
+      readonly displayName?: string | undefined;
+      readonly status: 'pending' | 'active';
+    },
+    action: 'user.create' | 'user.register',
+  ): Promise<User> {
     this.#checkRole(parsed.role, 'role');
     let passwordHash: string;
     if (parsed.passwordHash !== undefined) {
       passwordHash = importedHashOrThrow(parsed.passwordHash, ['passwordHash']);
     } else {
       const password = parsed.password ?? '';
-      this.#hasher.checkPolicy(password, 'password');
+      await this.#hasher.checkPolicy(password, 'password', {
+        username: parsed.username,
+        email: parsed.email,
+      });
       passwordHash = await this.#hasher.hash(password);
     }
     const now = this.#ctx.now();
@@ -118,11 +224,12 @@ export class UsersRepository {
       const row = await ctx.db
         .insertInto('users')
         .values({
-          username: parsed.username,
+          username: parsed.username ?? null,
           email: parsed.email,
           display_name: parsed.displayName ?? null,
           password_hash: passwordHash,
           role: parsed.role,
+          status: parsed.status,
           password_changed_at: now,
           created_at: now,
           updated_at: now,
@@ -130,11 +237,11 @@ export class UsersRepository {
         .returning(USER_COLUMNS)
         .executeTakeFirstOrThrow();
       await recordAudit(ctx, {
-        action: 'user.create',
+        action,
         resourceType: 'user',
         resourceId: row.id,
         subjectId: row.id,
-        changes: { role: row.role },
+        changes: { role: row.role, status: row.status },
         ...(parsed.passwordHash === undefined
           ? {}
           : { metadata: { importedHashAlgorithm: parsed.passwordHash.algorithm } }),
@@ -265,7 +372,8 @@ export class UsersRepository {
         .updateTable('users')
         .set({
           ...(parsed.username === undefined ? {} : { username: parsed.username }),
-          ...(parsed.email === undefined ? {} : { email: parsed.email }),
+          // A new address is unverified until proven (users.emailVerification).
+          ...(parsed.email === undefined ? {} : { email: parsed.email, email_verified_at: null }),
           ...(parsed.displayName === undefined ? {} : { display_name: parsed.displayName }),
         })
         .where('id', '=', userId)
@@ -371,13 +479,15 @@ export class UsersRepository {
   async changePassword(id: string, input: ChangePasswordInput): Promise<void> {
     const userId = parseInput(UserIdInput, id, 'user id');
     const parsed = parseInput(ChangePasswordInput, input, 'password change');
-    this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
+    // The rules that need no account first (before any SQL), the account-name rules after.
+    await this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
     const stored = await this.#ctx.db
       .selectFrom('users')
-      .select(['password_hash', 'locked_until'])
+      .select(['password_hash', 'locked_until', 'username', 'email'])
       .where('id', '=', userId)
       .executeTakeFirst();
     if (stored === undefined) throw new NotFoundError('user');
+    await this.#hasher.checkPolicy(parsed.newPassword, 'newPassword', stored);
     if (parsed.currentPassword !== undefined) {
       await this.#checkCurrentPassword(userId, parsed.currentPassword, stored);
     }
@@ -396,6 +506,8 @@ export class UsersRepository {
         .returning('id')
         .executeTakeFirst();
       if (row === undefined) throw new NotFoundError('user');
+      // A pending reset link must not outlive the password it was meant to replace.
+      await voidAccountTokens(ctx, userId, 'password_reset');
       await recordAudit(ctx, {
         action: 'user.password_change',
         resourceType: 'user',
@@ -440,11 +552,8 @@ export class UsersRepository {
         },
       ]);
     }
-    // Beyond 72 bytes bcrypt compares a prefix only: never accept such a password.
-    const usable = Buffer.byteLength(currentPassword, 'utf8') <= PASSWORD_MAX_BYTES;
-    const matches = usable
-      ? (await verifyStoredPassword(this.#hasher, currentPassword, stored.password_hash)).matches
-      : await this.#hasher.verifyDummy(currentPassword).then(() => false);
+    // (A plain bcrypt hash never matches beyond 72 bytes: see src/security/password-hashes/.)
+    const matches = (await verifyStoredPassword(this.#hasher, currentPassword, stored.password_hash)).matches;
     if (matches) return;
     const { locked } = await countFailedAttempt(this.#ctx, userId, now, failure);
     throw new ValidationError(
@@ -487,7 +596,7 @@ export class UsersRepository {
    * ```
    */
   async authenticate(input: AuthenticateInput): Promise<AuthenticationResult> {
-    return authenticate(this.#ctx, this.#hasher, input);
+    return authenticate(this.#ctx, this.#hasher, this.#limiter, input);
   }
 
   /**
