@@ -186,17 +186,50 @@ export {
 
 // Audit
 
+export { AuditAccessInput, AuditDisclosureInput } from './repositories/audit/access.js';
 export type { AuditEntry } from './repositories/audit/audit-entry.js';
 export { AuditRepository } from './repositories/audit/audit-repository.js';
+export { AuditCheckpointInput, type AuditCheckpointResult } from './repositories/audit/checkpoint.js';
+export {
+  type AuditCheckpointMonth,
+  type AuditCheckpointStatement,
+  readCheckpointStatement,
+  type SignedAuditCheckpoint,
+  SignedAuditCheckpointSchema,
+} from './repositories/audit/checkpoint-format.js';
+export {
+  type CheckpointSchedule,
+  type ScheduleCheckpointsOptions,
+  ScheduleCheckpointsOptionsSchema,
+  scheduleCheckpoints,
+} from './repositories/audit/checkpoint-schedule.js';
+export {
+  type AuditCheckpointSink,
+  directoryCheckpointSink,
+  readCheckpoints,
+} from './repositories/audit/checkpoint-sink.js';
 export { AuditExportInput } from './repositories/audit/export.js';
 export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
-export { AuditEntryInput, type AuditLogResult } from './repositories/audit/record.js';
+export {
+  AuditEntryInput,
+  type AuditLogResult,
+  AuditSeverity,
+  PURPOSE_OF_USE_CODES,
+} from './repositories/audit/record.js';
+export {
+  AccessReportInput,
+  type AuditDisclosure,
+  AuditReports,
+  BreakGlassReportInput,
+  DisclosureReportInput,
+} from './repositories/audit/report.js';
 export { AuditRetentionInput, type AuditRetentionResult } from './repositories/audit/retention.js';
 export {
   type AuditTamperReason,
   AuditVerifyInput,
   type AuditVerifyResult,
 } from './repositories/audit/verify.js';
+export type { AuditCheckpointRef } from './repositories/audit/verify-checkpoints.js';
 
 // Imports
 
@@ -317,6 +350,7 @@ export type {
   AuditChainHeadTable,
   AuditChainTable,
   AuditImportKeysTable,
+  AuditInstallationTable,
   AuditLogTable,
   AuditSealStateTable,
   JsonValue,

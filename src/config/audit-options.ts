@@ -1,3 +1,4 @@
+import { createPrivateKey, KeyObject } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -52,6 +53,37 @@ export const AuditOptionsSchema = z
      * @default false
      */
     sealAfterWrite: z.boolean().default(false),
+    /**
+     * The Ed25519 private key `cb.audit.checkpoint()` signs chain-head statements with: a
+     * `KeyObject` from `node:crypto`, or a PKCS#8 PEM string. It comes from the host (a secret
+     * store, a file), never from the database; keep its public key with the verifiers.
+     * @default none (checkpoint() then throws InvalidConfigurationError)
+     */
+    signingKey: z
+      .union([
+        z.custom<KeyObject>((value) => value instanceof KeyObject, 'must be a KeyObject'),
+        z.string().min(1),
+      ])
+      .transform((key, context) => {
+        try {
+          const object = typeof key === 'string' ? createPrivateKey(key) : key;
+          if (object.type === 'private' && object.asymmetricKeyType === 'ed25519') return object;
+        } catch {
+          // reported below, without the key's text
+        }
+        context.addIssue({
+          code: 'custom',
+          message: 'must be an Ed25519 private key (KeyObject or PKCS#8 PEM)',
+        });
+        return z.NEVER;
+      })
+      .optional(),
+    /**
+     * Where `cb.audit.checkpoint()` writes signed checkpoints when no sink is passed: a directory
+     * (ideally on other storage than the database: another host, write-once object storage).
+     * @default none
+     */
+    checkpointDir: z.string().min(1).optional(),
   })
   .refine((options) => options.allowShortRetention || options.retentionMonths >= 72, {
     path: ['retentionMonths'],

@@ -33,6 +33,7 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
   audit_chain: ['SELECT'],
   audit_chain_head: ['SELECT'],
   audit_seal_state: ['SELECT'],
+  audit_installation: ['SELECT'],
   analytics_events: ['SELECT', 'INSERT', 'DELETE'],
   analytics_user_keys: ['SELECT', 'INSERT', 'DELETE'],
   analytics_rollup_hourly: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],

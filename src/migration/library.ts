@@ -17,6 +17,8 @@ import m0017 from '../../migrations/0017_conversations_external_id.sql';
 import m0018 from '../../migrations/0018_conversations_external_lookup.sql';
 import m0019 from '../../migrations/0019_chat_messages_external_id.sql';
 import m0020 from '../../migrations/0020_audit_seal_cost.sql';
+import m0023 from '../../migrations/0023_audit_anchoring.sql';
+import m0024 from '../../migrations/0024_audit_compliance_fields.sql';
 import m0027 from '../../migrations/0027_analytics_measures.sql';
 import m0028 from '../../migrations/0028_partitioned_tables.sql';
 import { parseMigration } from './parse.js';
@@ -47,6 +49,8 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0018_conversations_external_lookup', m0018],
   ['0019_chat_messages_external_id', m0019],
   ['0020_audit_seal_cost', m0020],
+  ['0023_audit_anchoring', m0023],
+  ['0024_audit_compliance_fields', m0024],
   ['0027_analytics_measures', m0027],
   ['0028_partitioned_tables', m0028],
 ];

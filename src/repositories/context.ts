@@ -44,6 +44,11 @@ export const ActorSchema = z.strictObject({
     .optional(),
   /** A request or correlation id. */
   requestId: z.string().min(1).max(128).optional(),
+  /**
+   * Emergency ("break-glass") access: every audit entry of the scope is marked `breakGlass: true`
+   * with this reason, at severity `high` at least, and listed by `audit.report.breakGlass()`.
+   */
+  breakGlass: z.strictObject({ reason: z.string().min(1).max(1000) }).optional(),
 });
 
 /**

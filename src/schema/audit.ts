@@ -42,6 +42,17 @@ export interface AuditLogTable {
   txid: ColumnType<string, never, never>;
   /** SHA-256 of the entry's canonical JSON, set by the insert trigger. */
   row_hash: ColumnType<Buffer | null, never, never>;
+  severity: ColumnType<
+    'info' | 'notice' | 'warning' | 'high' | 'critical',
+    'info' | 'notice' | 'warning' | 'high' | 'critical' | undefined,
+    never
+  >;
+  purpose_of_use: string | null;
+  legal_basis: string | null;
+  recipient: string | null;
+  description: string | null;
+  break_glass: ColumnType<boolean, boolean | undefined, never>;
+  break_glass_reason: string | null;
 }
 
 /**
@@ -87,6 +98,29 @@ export interface AuditChainHeadTable {
   head_hash: ColumnType<Buffer, never, never>;
   retired_at: ColumnType<Date | null, never, never>;
   updated_at: ColumnType<Date, never, never>;
+  /** The prev hash of the chain's first link; null for chains started before migration 0023. */
+  anchor: ColumnType<Buffer | null, never, never>;
+  /** The newest link's `occurred_at` (null until the month is sealed after migration 0023). */
+  last_occurred_at: ColumnType<Date | null, never, never>;
+}
+
+/**
+ * `audit_installation`: this installation's id and the random genesis its chains start from
+ * (one row, append-only). Checkpoints record both.
+ *
+ * @example
+ * ```ts
+ * const { installation_id } = await cb.db
+ *   .selectFrom('audit_installation')
+ *   .select('installation_id')
+ *   .executeTakeFirstOrThrow();
+ * ```
+ */
+export interface AuditInstallationTable {
+  singleton: ColumnType<boolean, never, never>;
+  installation_id: ColumnType<string, never, never>;
+  genesis: ColumnType<Buffer, never, never>;
+  created_at: ColumnType<Date, never, never>;
 }
 
 /**

@@ -14,6 +14,7 @@ import type {
   AuditChainHeadTable,
   AuditChainTable,
   AuditImportKeysTable,
+  AuditInstallationTable,
   AuditLogTable,
   AuditSealStateTable,
 } from './audit.js';
@@ -64,6 +65,7 @@ export interface CarebaseDatabase {
   audit_chain: AuditChainTable;
   audit_chain_head: AuditChainHeadTable;
   audit_seal_state: AuditSealStateTable;
+  audit_installation: AuditInstallationTable;
   audit_import_keys: AuditImportKeysTable;
 
   conversations: ConversationsTable;

@@ -42,7 +42,7 @@ describe('cb.audit.export', () => {
     const out = await text(f.cb.audit.export({ from, to, format: 'csv' }));
     const [header, ...rest] = out.split('\r\n');
     expect(header).toBe(
-      'id,occurredAt,actorUserId,actorType,action,resourceType,resourceId,subjectId,outcome,outcomeDetail,ip,userAgent,requestId,changes,metadata',
+      'id,occurredAt,userId,actorType,action,resourceType,resourceId,subjectId,outcome,outcomeDetail,ip,userAgent,requestId,changes,metadata,severity,purposeOfUse,legalBasis,recipient,description,breakGlass,breakGlassReason',
     );
     expect(out).toContain('"agent, with ""quotes""\nand a newline"');
     expect(out).toContain('"{""i"":4}"');

@@ -4,7 +4,7 @@ import { Client, newPassword, type RunningApp, startApp } from './support.ts';
 
 interface AuditEntry {
   action: string;
-  actorUserId: string | null;
+  userId: string | null;
   ip: string | null;
   userAgent: string | null;
   requestId: string | null;
@@ -83,7 +83,7 @@ describe('admin endpoints', () => {
     const { items } = (await response.json()) as { items: AuditEntry[] };
     const byRequest = new Map(items.map((entry) => [`${entry.action} ${entry.requestId}`, entry]));
     const expected = {
-      actorUserId: nurseId,
+      userId: nurseId,
       ip: '203.0.113.7',
       userAgent: 'NurseStation/2.1',
       outcome: 'success',

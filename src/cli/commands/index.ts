@@ -1,4 +1,10 @@
 import type { CliCommand } from '../command.js';
+import { auditCheckpointCommand } from './audit-checkpoint.js';
+import {
+  auditReportAccessesCommand,
+  auditReportBreakGlassCommand,
+  auditReportDisclosuresCommand,
+} from './audit-report.js';
 import { auditVerifyCommand } from './audit-verify.js';
 import { backupCreateCommand } from './backup/backup-create.js';
 import { backupListCommand } from './backup/backup-list.js';
@@ -32,7 +38,11 @@ export const COMMANDS: readonly CliCommand[] = [
   backupVerifyCommand,
   backupRestoreCommand,
   backupPruneCommand,
+  auditCheckpointCommand,
   auditVerifyCommand,
+  auditReportAccessesCommand,
+  auditReportDisclosuresCommand,
+  auditReportBreakGlassCommand,
   importChatJsonCommand,
   doctorCommand,
 ];

@@ -1,4 +1,5 @@
 import type { JsonValue } from '../../schema/audit.js';
+import type { AuditSeverity } from './record.js';
 
 /**
  * One stored audit entry, as `cb.audit.query()` returns it and `cb.audit.export()` writes it.
@@ -6,13 +7,16 @@ import type { JsonValue } from '../../schema/audit.js';
  * @example
  * ```ts
  * const { items } = await cb.audit.query({ action: 'user.login', limit: 10 });
- * for (const entry of items) console.log(entry.occurredAt, entry.actorUserId, entry.outcome);
+ * for (const entry of items) console.log(entry.occurredAt, entry.userId, entry.outcome, entry.severity);
  * ```
  */
 export interface AuditEntry {
   /** bigint identity, as a string. */
   readonly id: string;
   readonly occurredAt: Date;
+  /** The acting user (the same name as in `log()` input and `query()` filters). */
+  readonly userId: string | null;
+  /** @deprecated Use `userId` (the same value); kept for entries read by code written before 0.2. */
   readonly actorUserId: string | null;
   readonly actorType: 'user' | 'system' | 'service';
   readonly action: string;
@@ -26,6 +30,17 @@ export interface AuditEntry {
   readonly requestId: string | null;
   readonly changes: JsonValue | null;
   readonly metadata: JsonValue | null;
+  readonly severity: AuditSeverity;
+  /** Why the record was accessed or disclosed (an HL7 PurposeOfUse code or free text). */
+  readonly purposeOfUse: string | null;
+  readonly legalBasis: string | null;
+  /** Who received a disclosure. */
+  readonly recipient: string | null;
+  /** What was disclosed or done, in words. */
+  readonly description: string | null;
+  /** Emergency (break-glass) access. */
+  readonly breakGlass: boolean;
+  readonly breakGlassReason: string | null;
 }
 
 /** The columns of an {@link AuditEntry}, in export order. */
@@ -45,6 +60,13 @@ export const AUDIT_ENTRY_COLUMNS = [
   'request_id',
   'changes',
   'metadata',
+  'severity',
+  'purpose_of_use',
+  'legal_basis',
+  'recipient',
+  'description',
+  'break_glass',
+  'break_glass_reason',
 ] as const;
 
 /** A selected `audit_log` row. */
@@ -64,6 +86,13 @@ export interface AuditRow {
   request_id: string | null;
   changes: JsonValue | null;
   metadata: JsonValue | null;
+  severity: AuditSeverity;
+  purpose_of_use: string | null;
+  legal_basis: string | null;
+  recipient: string | null;
+  description: string | null;
+  break_glass: boolean;
+  break_glass_reason: string | null;
 }
 
 /** Maps a selected row to an {@link AuditEntry}. */
@@ -71,6 +100,7 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
   return {
     id: row.id,
     occurredAt: row.occurred_at,
+    userId: row.actor_user_id,
     actorUserId: row.actor_user_id,
     actorType: row.actor_type,
     action: row.action,
@@ -84,5 +114,12 @@ export function toAuditEntry(row: AuditRow): AuditEntry {
     requestId: row.request_id,
     changes: row.changes,
     metadata: row.metadata,
+    severity: row.severity,
+    purposeOfUse: row.purpose_of_use,
+    legalBasis: row.legal_basis,
+    recipient: row.recipient,
+    description: row.description,
+    breakGlass: row.break_glass,
+    breakGlassReason: row.break_glass_reason,
   };
 }

@@ -1,6 +1,18 @@
 import type { Readable } from 'node:stream';
 import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
+import { AuditAccessInput, AuditDisclosureInput, recordAccess, recordDisclosure } from './access.js';
+import {
+  type AuditCheckpointInput,
+  type AuditCheckpointResult,
+  AuditCheckpointInput as AuditCheckpointSchema,
+  createAuditCheckpoint,
+} from './checkpoint.js';
+import {
+  type CheckpointSchedule,
+  type ScheduleCheckpointsOptions,
+  startCheckpointSchedule,
+} from './checkpoint-schedule.js';
 import { type AuditExportInput, AuditExportInput as AuditExportSchema, exportAudit } from './export.js';
 import { ensureAuditPartition } from './partitions.js';
 import {
@@ -10,6 +22,7 @@ import {
   queryAudit,
 } from './query.js';
 import { type AuditEntryInput, type AuditLogResult, recordAudit } from './record.js';
+import { AuditReports } from './report.js';
 import {
   type AuditRetentionInput,
   type AuditRetentionResult,
@@ -68,6 +81,59 @@ export class AuditRepository {
   }
 
   /**
+   * Records that the scope's actor viewed a record about `subjectId` (HIPAA 164.312(b) activity on
+   * ePHI): action `record.access` (or `action`), with the purpose of use. As cheap as `log()`:
+   * outside a transaction it joins the instance's group insert, so a chart view costs one queued
+   * entry, not a round trip of its own.
+   *
+   * Throws `ValidationError` for bad input, before any SQL.
+   *
+   * @example
+   * ```ts
+   * await cb.withActor({ userId, ip }).audit.access({ subjectId: 'patient-7', resourceType: 'chart', resourceId: '42', purpose: 'TREAT' });
+   * ```
+   */
+  async access(input: AuditAccessInput): Promise<void> {
+    return recordAccess(this.#ctx, parseInput(AuditAccessInput, input, 'audit access'));
+  }
+
+  /**
+   * Records a disclosure of `subjectId`'s records to `recipient` (action `record.disclose`,
+   * severity `notice`), for the accounting of disclosures (`report.disclosures()`).
+   *
+   * Throws `ValidationError` for bad input, before any SQL.
+   *
+   * @example
+   * ```ts
+   * await cb.withActor({ userId }).audit.disclosure({
+   *   subjectId: 'patient-7',
+   *   recipient: 'County Health Department',
+   *   purpose: 'PUBHLTH',
+   *   description: 'notifiable disease report',
+   * });
+   * ```
+   */
+  async disclosure(input: AuditDisclosureInput): Promise<void> {
+    return recordDisclosure(this.#ctx, parseInput(AuditDisclosureInput, input, 'audit disclosure'));
+  }
+
+  #report: AuditReports | undefined;
+
+  /**
+   * Compliance reports: `accessesToSubject`, `disclosures` (HIPAA 164.528) and `breakGlass`,
+   * streamed as async iterables.
+   *
+   * @example
+   * ```ts
+   * for await (const d of cb.audit.report.disclosures({ subjectId: 'patient-7' })) console.log(d.occurredAt, d.recipient);
+   * ```
+   */
+  get report(): AuditReports {
+    this.#report ??= new AuditReports(this.#ctx);
+    return this.#report;
+  }
+
+  /**
    * Lists entries newest first (keyset pagination on `(occurredAt, id)`), filtered by any of
    * actor, action, resource, subject, outcome and time range; each filter is served by an index.
    *
@@ -117,6 +183,49 @@ export class AuditRepository {
    */
   export(input: AuditExportInput): Readable {
     return exportAudit(this.#ctx, parseInput(AuditExportSchema, input, 'audit export options'));
+  }
+
+  /**
+   * Anchors the log outside the database: seals pending entries, then signs (Ed25519, with
+   * `audit.signingKey`) a statement of every month's chain head (last id, hash, count), this
+   * installation's id and random genesis, and the time, and hands it to `sink` (default: a
+   * directory sink on `audit.checkpointDir`). Keep checkpoints where the database's superuser
+   * cannot reach; `verify({ checkpoints })` then detects a full rewrite with recomputed hashes,
+   * truncation of the newest entries and dropped months.
+   *
+   * Throws `InvalidConfigurationError` without a signing key or a sink, `ValidationError` for bad
+   * input, and whatever the sink throws. Safe to run concurrently with writers: entries committed
+   * after the statement's snapshot are covered by the next checkpoint.
+   *
+   * @example
+   * ```ts
+   * import { directoryCheckpointSink } from 'carebase';
+   * const { location } = await cb.audit.checkpoint({ sink: directoryCheckpointSink('/mnt/worm/audit') });
+   * ```
+   */
+  async checkpoint(input: AuditCheckpointInput = {}): Promise<AuditCheckpointResult> {
+    return createAuditCheckpoint(
+      this.#ctx,
+      parseInput(AuditCheckpointSchema, input, 'audit checkpoint options'),
+    );
+  }
+
+  /**
+   * Runs {@link AuditRepository.checkpoint} every `everyMs` until stopped (or `cb.close()`).
+   * Failures are logged by code and passed to `onError`, never thrown into the host.
+   *
+   * Throws `ValidationError` for bad options.
+   *
+   * @example
+   * ```ts
+   * const schedule = cb.audit.scheduleCheckpoints({ everyMs: 15 * 60_000, runImmediately: true });
+   * await schedule.stop();
+   * ```
+   */
+  scheduleCheckpoints(options: ScheduleCheckpointsOptions): CheckpointSchedule {
+    return startCheckpointSchedule(this.#ctx.runtime, options, (sink) =>
+      createAuditCheckpoint(this.#ctx, sink === undefined ? {} : { sink }),
+    );
   }
 
   /**

@@ -22,22 +22,26 @@ const GROUP_SEAL_DELAY_MS = 50;
 const MAX_BATCH = 256;
 
 /**
- * The 14 insert parameters of one entry, in the order of `AUDIT_INSERT_COLUMNS`: occurred_at,
+ * The 21 insert parameters of one entry, in the order of `AUDIT_INSERT_COLUMNS`: occurred_at,
  * actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome,
- * outcome_detail, ip, user_agent, request_id, changes (JSON text), metadata (JSON text).
+ * outcome_detail, ip, user_agent, request_id, changes (JSON text), metadata (JSON text), severity,
+ * purpose_of_use, legal_basis, recipient, description, break_glass, break_glass_reason.
  */
 export type AuditInsertValues = readonly unknown[];
 
-/** The columns every audit insert writes, in parameter order. */
-export const AUDIT_INSERT_COLUMNS =
+/** The columns every audit entry has had since 0004 (imports write these; the rest take their defaults). */
+export const AUDIT_BASE_INSERT_COLUMNS =
   'occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome, outcome_detail, ip, user_agent, request_id, changes, metadata';
+
+/** The columns every audit insert writes, in parameter order. */
+export const AUDIT_INSERT_COLUMNS = `${AUDIT_BASE_INSERT_COLUMNS}, severity, purpose_of_use, legal_basis, recipient, description, break_glass, break_glass_reason`;
 
 /** The single-entry INSERT (a generic plan from the sixth call on), prepared once per instance. */
 export function singleInsertSql(runtime: CarebaseRuntime): string {
   return runtime.prepared.get(
     'audit.insert',
     () =>
-      `insert into ${quoteIdentifier(runtime.config.schema)}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb) returning id`,
+      `insert into ${quoteIdentifier(runtime.config.schema)}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18, $19, $20, $21) returning id`,
   ).sql;
 }
 
@@ -57,6 +61,13 @@ const ARRAY_TYPES = [
   'text',
   'jsonb',
   'jsonb',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'boolean',
+  'text',
 ] as const;
 
 interface Pending {

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { toCarebaseError } from '../../errors/map-error.js';
 import { csvRecord } from '../../sql/csv.js';
 import type { RepositoryContext } from '../context.js';
-import { AUDIT_ENTRY_COLUMNS, type AuditRow, toAuditEntry } from './audit-entry.js';
+import { AUDIT_ENTRY_COLUMNS, type AuditEntry, type AuditRow, toAuditEntry } from './audit-entry.js';
+import { toFhirAuditEvent } from './fhir-audit-event.js';
 
 /**
  * What `cb.audit.export()` streams: entries with `from <= occurredAt < to`, oldest first.
@@ -20,7 +21,12 @@ export const AuditExportInput = z
   .strictObject({
     from: z.date(),
     to: z.date(),
-    format: z.enum(['jsonl', 'csv']),
+    /**
+     * `jsonl` and `csv`: carebase's entry fields. `fhir-auditevent`: one FHIR R4 `Bundle`
+     * (type `collection`) of `AuditEvent` resources; `fhir-ndjson`: the same resources as
+     * newline-delimited JSON (FHIR bulk data).
+     */
+    format: z.enum(['jsonl', 'csv', 'fhir-auditevent', 'fhir-ndjson']),
     /**
      * Rows fetched per cursor round trip. Larger batches save round trips but keep more rows alive
      * at each young-generation GC, which makes V8 grow its heap during a long export.
@@ -39,7 +45,7 @@ export type AuditExportInput = z.input<typeof AuditExportInput>;
 const CSV_HEADER = [
   'id',
   'occurredAt',
-  'actorUserId',
+  'userId',
   'actorType',
   'action',
   'resourceType',
@@ -52,6 +58,13 @@ const CSV_HEADER = [
   'requestId',
   'changes',
   'metadata',
+  'severity',
+  'purposeOfUse',
+  'legalBasis',
+  'recipient',
+  'description',
+  'breakGlass',
+  'breakGlassReason',
 ] as const;
 
 /**
@@ -86,7 +99,25 @@ export function exportAudit(ctx: RepositoryContext, input: z.output<typeof Audit
     .orderBy('occurred_at', 'asc')
     .orderBy('id', 'asc');
   const batchSize = input.batchSize ?? DEFAULT_BATCH_SIZE;
-  const csv = input.format === 'csv';
+  const format = input.format;
+  const site = ctx.config.schema;
+  let first = true;
+  const line = (entry: AuditEntry): string => {
+    switch (format) {
+      case 'csv':
+        return csvRecord(CSV_HEADER.map((key) => entry[key]));
+      case 'jsonl':
+        return `${JSON.stringify(entry)}\n`;
+      case 'fhir-ndjson':
+        return `${JSON.stringify(toFhirAuditEvent(entry, site))}\n`;
+      case 'fhir-auditevent': {
+        // FHIR JSON has no empty arrays: "entry" starts with the first entry.
+        const separator = first ? ',"entry":[\n' : ',\n';
+        first = false;
+        return `${separator}${JSON.stringify({ resource: toFhirAuditEvent(entry, site) })}`;
+      }
+    }
+  };
 
   /** The rows in export order, a cursor batch at a time. */
   async function* batches(): AsyncGenerator<readonly AuditRow[]> {
@@ -124,15 +155,18 @@ export function exportAudit(ctx: RepositoryContext, input: z.output<typeof Audit
 
   async function* lines(): AsyncGenerator<string> {
     try {
-      if (csv) yield csvRecord(CSV_HEADER);
+      if (format === 'csv') yield csvRecord(CSV_HEADER);
+      if (format === 'fhir-auditevent') {
+        const timestamp = JSON.stringify(ctx.now().toISOString());
+        yield `{"resourceType":"Bundle","type":"collection","timestamp":${timestamp}`;
+      }
       let parts: string[] = [];
       let length = 0;
       for await (const rows of batches()) {
         for (const row of rows) {
-          const entry = toAuditEntry(row);
-          const line = csv ? csvRecord(CSV_HEADER.map((key) => entry[key])) : `${JSON.stringify(entry)}\n`;
-          parts.push(line);
-          length += line.length;
+          const text = line(toAuditEntry(row));
+          parts.push(text);
+          length += text.length;
           if (length >= CHUNK_CHARS) {
             yield parts.join('');
             parts = [];
@@ -140,6 +174,7 @@ export function exportAudit(ctx: RepositoryContext, input: z.output<typeof Audit
           }
         }
       }
+      if (format === 'fhir-auditevent') parts.push(first ? '}\n' : '\n]}\n');
       if (parts.length > 0) yield parts.join('');
     } catch (error) {
       throw toCarebaseError(error);

@@ -10,6 +10,9 @@ import {
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import type { RepositoryContext } from '../context.js';
 import { AUDIT_ENTRY_COLUMNS, type AuditEntry, type AuditRow, toAuditEntry } from './audit-entry.js';
+import { AuditSeverity } from './record.js';
+
+const SEVERITIES = AuditSeverity.options;
 
 /**
  * Filters of `cb.audit.query()`. All optional; `from` is inclusive, `to` exclusive.
@@ -27,6 +30,15 @@ export const AuditQueryInput = z.strictObject({
   resourceId: z.string().min(1).max(200).optional(),
   subjectId: z.string().min(1).max(200).optional(),
   outcome: z.enum(['success', 'failure']).optional(),
+  /** Entries of this severity, or of any of these. */
+  severity: z.union([AuditSeverity, z.array(AuditSeverity).min(1).max(5)]).optional(),
+  /** Entries at least this serious (e.g. `'high'`: high and critical). */
+  minSeverity: AuditSeverity.optional(),
+  purposeOfUse: z.string().min(1).max(200).optional(),
+  legalBasis: z.string().min(1).max(500).optional(),
+  recipient: z.string().min(1).max(500).optional(),
+  /** Only break-glass entries (`true`) or only ordinary ones (`false`). */
+  breakGlass: z.boolean().optional(),
   from: z.date().optional(),
   to: z.date().optional(),
   /** @default 50 */
@@ -53,7 +65,7 @@ export type AuditQueryInput = z.input<typeof AuditQueryInput>;
  *     limit: 200,
  *     cursor,
  *   });
- *   for (const entry of page.items) console.log(entry.occurredAt, entry.action, entry.actorUserId);
+ *   for (const entry of page.items) console.log(entry.occurredAt, entry.action, entry.userId);
  *   cursor = page.nextCursor;
  * } while (cursor !== undefined);
  * ```
@@ -89,6 +101,16 @@ export async function queryAudit(
   if (input.resourceId !== undefined) query = query.where('resource_id', '=', input.resourceId);
   if (input.subjectId !== undefined) query = query.where('subject_id', '=', input.subjectId);
   if (input.outcome !== undefined) query = query.where('outcome', '=', input.outcome);
+  if (input.severity !== undefined) {
+    query = query.where('severity', 'in', Array.isArray(input.severity) ? input.severity : [input.severity]);
+  }
+  if (input.minSeverity !== undefined) {
+    query = query.where('severity', 'in', SEVERITIES.slice(SEVERITIES.indexOf(input.minSeverity)));
+  }
+  if (input.purposeOfUse !== undefined) query = query.where('purpose_of_use', '=', input.purposeOfUse);
+  if (input.legalBasis !== undefined) query = query.where('legal_basis', '=', input.legalBasis);
+  if (input.recipient !== undefined) query = query.where('recipient', '=', input.recipient);
+  if (input.breakGlass !== undefined) query = query.where('break_glass', '=', input.breakGlass);
   if (input.from !== undefined) query = query.where('occurred_at', '>=', input.from);
   if (input.to !== undefined) query = query.where('occurred_at', '<', input.to);
   if (cursor !== undefined) {

@@ -11,6 +11,45 @@ import { redactJson } from './redact.js';
 import { auditSealerOf } from './sealer.js';
 
 /**
+ * The severities of audit entries, least to most serious.
+ *
+ * @example
+ * ```ts
+ * import { AuditSeverity } from 'carebase';
+ * const serious = AuditSeverity.options.slice(AuditSeverity.options.indexOf('high')); // ['high', 'critical']
+ * ```
+ */
+export const AuditSeverity = z.enum(['info', 'notice', 'warning', 'high', 'critical']);
+
+/** The severity of an audit entry; see {@link AuditSeverity}. */
+export type AuditSeverity = z.output<typeof AuditSeverity>;
+
+/**
+ * HL7 v3 PurposeOfUse codes commonly used in audit events (suggestions: `purposeOfUse` takes any
+ * text).
+ *
+ * @example
+ * ```ts
+ * import { PURPOSE_OF_USE_CODES } from 'carebase';
+ * console.log(PURPOSE_OF_USE_CODES.ETREAT); // 'emergency treatment'
+ * ```
+ */
+export const PURPOSE_OF_USE_CODES = Object.freeze({
+  TREAT: 'treatment',
+  ETREAT: 'emergency treatment',
+  HPAYMT: 'healthcare payment',
+  HOPERAT: 'healthcare operations',
+  PUBHLTH: 'public health',
+  HRESCH: 'healthcare research',
+  PATRQT: 'patient requested',
+  FAMRQT: 'family requested',
+  PWATRNY: 'power of attorney',
+  LEGAL: 'legal',
+  COVERAGE: 'coverage under policy or program',
+  HSYSADMIN: 'health system administration',
+} as const);
+
+/**
  * One audit entry as repositories and hosts write it: who (actor), what (action on a resource),
  * about whom (subject), when, where (IP, user agent, request id) and with what outcome, plus a
  * JSON change set. Fields left out are taken from the scope's actor (`cb.withActor`).
@@ -54,6 +93,22 @@ export const AuditEntryInput = z.strictObject({
   changes: jsonObjectSchema().optional(),
   /** Free-form JSON context; redacted like `changes`. */
   metadata: jsonObjectSchema().optional(),
+  /** How serious the event is. @default 'info' ('high' at least in a break-glass scope) */
+  severity: AuditSeverity.optional(),
+  /**
+   * Why the record was accessed or disclosed: an HL7 v3 PurposeOfUse code (`TREAT`, `ETREAT`,
+   * `HPAYMT`, `HOPERAT`, `PUBHLTH`, `HRESCH`, `PATRQT`, `LEGAL`, ...; see `PURPOSE_OF_USE_CODES`)
+   * or free text.
+   */
+  purposeOfUse: z.string().min(1).max(200).optional(),
+  /** The legal basis of the processing or disclosure (e.g. `HIPAA 164.506`, `GDPR 9(2)(h)`). */
+  legalBasis: z.string().min(1).max(500).optional(),
+  /** Who received a disclosure (a person or an organization). */
+  recipient: z.string().min(1).max(500).optional(),
+  /** What was disclosed or done, in words (the description of a HIPAA 164.528 accounting). */
+  description: z.string().min(1).max(2000).optional(),
+  /** Emergency (break-glass) access, with its reason. @default the scope's actor's `breakGlass` */
+  breakGlass: z.strictObject({ reason: z.string().min(1).max(1000) }).optional(),
   /**
    * When it happened: within the retention period and at most one day ahead of the clock.
    * @default now (the configured clock)
@@ -79,6 +134,7 @@ export interface AuditLogResult {
 }
 
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+const SEVERITY_RANK: Record<AuditSeverity, number> = { info: 0, notice: 1, warning: 2, high: 3, critical: 4 };
 /** The single-entry insert used inside a caller's transaction, prepared once per instance. */
 function insertQuery(ctx: RepositoryContext, values: AuditInsertValues): CompiledQuery {
   return CompiledQuery.raw(singleInsertSql(ctx.runtime), [...values]);
@@ -128,6 +184,10 @@ export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput
   const actor = ctx.actor;
   const userId = parsed.userId !== undefined ? parsed.userId : (actor?.userId ?? null);
   const keys = ctx.config.audit.redactKeys;
+  // A break-glass scope marks every entry, at severity 'high' at least.
+  const breakGlass = parsed.breakGlass ?? actor?.breakGlass;
+  let severity: AuditSeverity = parsed.severity ?? 'info';
+  if (breakGlass !== undefined && SEVERITY_RANK[severity] < SEVERITY_RANK.high) severity = 'high';
   await ensureAuditPartition(ctx, occurredAt);
   const values: AuditInsertValues = [
     occurredAt,
@@ -144,6 +204,13 @@ export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput
     parsed.requestId ?? actor?.requestId ?? null,
     parsed.changes === undefined ? null : JSON.stringify(redactJson(parsed.changes, keys)),
     parsed.metadata === undefined ? null : JSON.stringify(redactJson(parsed.metadata, keys)),
+    severity,
+    parsed.purposeOfUse ?? null,
+    parsed.legalBasis ?? null,
+    parsed.recipient ?? null,
+    parsed.description ?? null,
+    breakGlass !== undefined,
+    breakGlass?.reason ?? null,
   ];
   if (!ctx.inTransaction) {
     const id = await auditBatchInsertOf(ctx.runtime).insert(values, ctx.config.audit.sealAfterWrite);

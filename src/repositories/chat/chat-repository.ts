@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../validation/parse-input.js';
+import { recordChatRead } from '../audit/access.js';
 import type { RepositoryContext } from '../context.js';
 import {
   ChatAppendInput,
@@ -198,7 +199,7 @@ export class ChatRepository {
    */
   async history(input: ChatHistoryInput): Promise<ChatPage<ChatMessage>> {
     const parsed = parseInput(ChatHistoryInput, input, 'history query');
-    return historyPage(this.#ctx, {
+    const page = await historyPage(this.#ctx, {
       userId: parsed.userId,
       conversationId: parsed.conversationId,
       limit: this.#limit(parsed.limit, 50),
@@ -206,6 +207,10 @@ export class ChatRepository {
       offset: parsed.offset,
       order: parsed.order ?? 'asc',
     });
+    if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
+      await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
+    }
+    return page;
   }
 
   /**
@@ -219,7 +224,11 @@ export class ChatRepository {
    */
   async latest(input: ChatLatestInput): Promise<ChatMessage[]> {
     const parsed = parseInput(ChatLatestInput, input, 'latest query');
-    return latestMessages(this.#ctx, parsed.userId, parsed.conversationId, parsed.n);
+    const messages = await latestMessages(this.#ctx, parsed.userId, parsed.conversationId, parsed.n);
+    if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
+      await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
+    }
+    return messages;
   }
 
   /**
@@ -237,13 +246,17 @@ export class ChatRepository {
    */
   async search(input: ChatSearchInput): Promise<ChatSearchPage> {
     const parsed = parseInput(ChatSearchInput, input, 'search query');
-    return searchMessages(this.#ctx, {
+    const hits = await searchMessages(this.#ctx, {
       userId: parsed.userId,
       query: parsed.query,
       conversationId: parsed.conversationId,
       limit: this.#limit(parsed.limit, 20),
       cursor: parsed.cursor,
     });
+    if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
+      await recordChatRead(this.#ctx, parsed.userId, 'search', parsed.conversationId);
+    }
+    return hits;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { quoteIdentifier } from '../../sql/identifier.js';
-import { AUDIT_INSERT_COLUMNS } from '../audit/batch-insert.js';
+import { AUDIT_BASE_INSERT_COLUMNS } from '../audit/batch-insert.js';
 import { ensureAuditPartition } from '../audit/partitions.js';
 import { recordAudit } from '../audit/record.js';
 import { redactJson } from '../audit/redact.js';
@@ -135,7 +135,7 @@ export async function importAuditEntries(
         on conflict do nothing
         returning external_id
       ), inserted as (
-        insert into ${sql.raw(`${schema}.audit_log`)} (${sql.raw(AUDIT_INSERT_COLUMNS)})
+        insert into ${sql.raw(`${schema}.audit_log`)} (${sql.raw(AUDIT_BASE_INSERT_COLUMNS)})
         select occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome,
           outcome_detail, ip, user_agent, request_id, changes, metadata
         from input where external_id in (select external_id from claimed) order by ord

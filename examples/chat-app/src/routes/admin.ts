@@ -82,8 +82,7 @@ export async function audit(ctx: RequestContext): Promise<void> {
       occurredAt: entry.occurredAt.toISOString(),
       action: entry.action,
       outcome: entry.outcome,
-      actor:
-        entry.actorUserId === null ? entry.actorType : (names.get(entry.actorUserId) ?? entry.actorUserId),
+      actor: entry.userId === null ? entry.actorType : (names.get(entry.userId) ?? entry.userId),
       resource: entry.resourceId === null ? entry.resourceType : `${entry.resourceType} ${entry.resourceId}`,
       ip: entry.ip,
       requestId: entry.requestId,
@@ -94,9 +93,7 @@ export async function audit(ctx: RequestContext): Promise<void> {
 
 /** The usernames of the page's actors (erased users keep their id). */
 async function usernames(ctx: RequestContext, entries: readonly AuditEntry[]): Promise<Map<string, string>> {
-  const ids = [
-    ...new Set(entries.flatMap((entry) => (entry.actorUserId === null ? [] : [entry.actorUserId]))),
-  ];
+  const ids = [...new Set(entries.flatMap((entry) => (entry.userId === null ? [] : [entry.userId])))];
   const users = await Promise.all(ids.map((id) => ctx.cb.users.findById(id)));
   return new Map(
     users.flatMap((user) => (user === undefined ? [] : [[user.id, user.username ?? user.email] as const])),
