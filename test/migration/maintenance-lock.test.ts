@@ -6,7 +6,8 @@ import { createBackup } from 'carebase/backup';
 import { fileMigrations, migrate } from 'carebase/migration';
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWithPgDump } from '../support/backup.js';
 import { type MigrationFolder, migrationFolder } from '../support/migration-folder.js';
 
 // Backups and migrations of one database never overlap: both take the maintenance advisory lock
@@ -40,7 +41,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-describe('backups and migrations exclude each other', { timeout: 60_000 }, () => {
+describeWithPgDump('backups and migrations exclude each other', { timeout: 60_000 }, () => {
   it('a backup started while a migration runs fails at once, naming the migration', async () => {
     const running = migrate(database.url, {
       sources: [fileMigrations(folder.dir, { namespace: 'app' })],
