@@ -2,6 +2,29 @@ import { createPrivateKey, KeyObject } from 'node:crypto';
 import { z } from 'zod';
 
 /**
+ * An Ed25519 private key for signing audit checkpoints: a `KeyObject` or a PKCS#8 PEM string,
+ * parsed into a `KeyObject`. A refusal never quotes the key's text.
+ */
+export const Ed25519PrivateKey = z
+  .union([
+    z.custom<KeyObject>((value) => value instanceof KeyObject, 'must be a KeyObject'),
+    z.string().min(1),
+  ])
+  .transform((key, context) => {
+    try {
+      const object = typeof key === 'string' ? createPrivateKey(key) : key;
+      if (object.type === 'private' && object.asymmetricKeyType === 'ed25519') return object;
+    } catch {
+      // reported below, without the key's text
+    }
+    context.addIssue({
+      code: 'custom',
+      message: 'must be an Ed25519 private key (KeyObject or PKCS#8 PEM)',
+    });
+    return z.NEVER;
+  });
+
+/**
  * Keys redacted from audit change sets and metadata by default, at any depth (case-insensitive).
  *
  * @example
@@ -59,25 +82,7 @@ export const AuditOptionsSchema = z
      * store, a file), never from the database; keep its public key with the verifiers.
      * @default none (checkpoint() then throws InvalidConfigurationError)
      */
-    signingKey: z
-      .union([
-        z.custom<KeyObject>((value) => value instanceof KeyObject, 'must be a KeyObject'),
-        z.string().min(1),
-      ])
-      .transform((key, context) => {
-        try {
-          const object = typeof key === 'string' ? createPrivateKey(key) : key;
-          if (object.type === 'private' && object.asymmetricKeyType === 'ed25519') return object;
-        } catch {
-          // reported below, without the key's text
-        }
-        context.addIssue({
-          code: 'custom',
-          message: 'must be an Ed25519 private key (KeyObject or PKCS#8 PEM)',
-        });
-        return z.NEVER;
-      })
-      .optional(),
+    signingKey: Ed25519PrivateKey.optional(),
     /**
      * Where `cb.audit.checkpoint()` writes signed checkpoints when no sink is passed: a directory
      * (ideally on other storage than the database: another host, write-once object storage).

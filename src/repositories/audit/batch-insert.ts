@@ -45,7 +45,7 @@ export function singleInsertSql(runtime: CarebaseRuntime): string {
   ).sql;
 }
 
-/** The element type of each column's array parameter. */
+/** The element type of each column's array parameter, in `AUDIT_INSERT_COLUMNS` order. */
 const ARRAY_TYPES = [
   'timestamptz',
   'uuid',
@@ -69,6 +69,9 @@ const ARRAY_TYPES = [
   'boolean',
   'text',
 ] as const;
+
+/** The element types of `AUDIT_BASE_INSERT_COLUMNS`' array parameters. */
+export const AUDIT_BASE_ARRAY_TYPES: readonly string[] = ARRAY_TYPES.slice(0, 14);
 
 interface Pending {
   readonly values: AuditInsertValues;

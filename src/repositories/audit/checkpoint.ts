@@ -1,6 +1,6 @@
-import { createPrivateKey, KeyObject } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
+import { Ed25519PrivateKey } from '../../config/audit-options.js';
 import { InvalidConfigurationError } from '../../errors/errors.js';
 import { runTransaction } from '../../pool/transaction.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
@@ -37,25 +37,7 @@ export const AuditCheckpointInput = z.strictObject({
    * The Ed25519 private key to sign with (a `KeyObject` or PKCS#8 PEM), for this call.
    * @default `audit.signingKey`
    */
-  signingKey: z
-    .union([
-      z.custom<KeyObject>((value) => value instanceof KeyObject, 'must be a KeyObject'),
-      z.string().min(1),
-    ])
-    .transform((key, context) => {
-      try {
-        const object = typeof key === 'string' ? createPrivateKey(key) : key;
-        if (object.type === 'private' && object.asymmetricKeyType === 'ed25519') return object;
-      } catch {
-        // reported below, without the key's text
-      }
-      context.addIssue({
-        code: 'custom',
-        message: 'must be an Ed25519 private key (KeyObject or PKCS#8 PEM)',
-      });
-      return z.NEVER;
-    })
-    .optional(),
+  signingKey: Ed25519PrivateKey.optional(),
 });
 
 /** Options of `cb.audit.checkpoint()`. */

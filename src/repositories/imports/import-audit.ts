@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { quoteIdentifier } from '../../sql/identifier.js';
-import { AUDIT_BASE_INSERT_COLUMNS } from '../audit/batch-insert.js';
+import { AUDIT_BASE_ARRAY_TYPES, AUDIT_BASE_INSERT_COLUMNS } from '../audit/batch-insert.js';
 import { ensureAuditPartition } from '../audit/partitions.js';
 import { recordAudit } from '../audit/record.js';
 import { redactJson } from '../audit/redact.js';
@@ -106,23 +106,7 @@ export async function importAuditEntries(
       ),
       accepted.map((r) => r.row.externalId),
     ];
-    const types = [
-      'timestamptz',
-      'uuid',
-      'text',
-      'text',
-      'text',
-      'text',
-      'text',
-      'text',
-      'text',
-      'inet',
-      'text',
-      'text',
-      'jsonb',
-      'jsonb',
-      'text',
-    ];
+    const types = [...AUDIT_BASE_ARRAY_TYPES, 'text']; // + the external id
     const arrays = sql.join(columns.map((values, i) => sql`${values}::${sql.raw(types[i] ?? 'text')}[]`));
     const schema = quoteIdentifier(ctx.config.schema);
     const result = await sql<{ count: number }>`
