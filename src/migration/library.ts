@@ -21,6 +21,7 @@ import m0023 from '../../migrations/0023_audit_anchoring.sql';
 import m0024 from '../../migrations/0024_audit_compliance_fields.sql';
 import m0027 from '../../migrations/0027_analytics_measures.sql';
 import m0028 from '../../migrations/0028_partitioned_tables.sql';
+import m0029 from '../../migrations/0029_chat_messages_statistics.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -53,6 +54,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0024_audit_compliance_fields', m0024],
   ['0027_analytics_measures', m0027],
   ['0028_partitioned_tables', m0028],
+  ['0029_chat_messages_statistics', m0029],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;
