@@ -87,6 +87,7 @@ export {
   StatementTimeoutError,
   ValidationError,
   type ValidationIssue,
+  VersionConflictError,
 } from './errors/errors.js';
 export { DRIVER_ERROR, DriverErrorSummary, type PgErrorLike } from './errors/map-error.js';
 
@@ -290,6 +291,17 @@ export {
   LegacyChatFile,
   legacyClientId,
 } from './repositories/chat/import-legacy.js';
+export {
+  type ConversationParticipant,
+  ConversationStatusSchema,
+  type ConversationUpdate,
+  ConversationUpdateSchema,
+  type ParticipantAddInput,
+  ParticipantAddInputSchema,
+  ParticipantGrantRoleSchema,
+  type ParticipantRemoveInput,
+  ParticipantRemoveInputSchema,
+} from './repositories/chat/sharing-inputs.js';
 
 // Analytics
 
@@ -356,7 +368,13 @@ export type {
   JsonValue,
 } from './schema/audit.js';
 export type { AuthRateLimitsTable } from './schema/auth-rate-limits.js';
-export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
+export type {
+  ChatMessagesTable,
+  ChatRole,
+  ConversationParticipantsTable,
+  ConversationsTable,
+  ParticipantRole,
+} from './schema/chat.js';
 export type { CarebaseDatabase } from './schema/database.js';
 export type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './schema/mfa.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';

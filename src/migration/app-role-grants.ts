@@ -29,6 +29,7 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
   mfa_challenges: ['SELECT', 'INSERT', 'DELETE'],
   conversations: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   chat_messages: ['SELECT', 'INSERT', 'DELETE'],
+  conversation_participants: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   audit_log: ['SELECT', 'INSERT'],
   audit_chain: ['SELECT'],
   audit_chain_head: ['SELECT'],

@@ -22,6 +22,8 @@ import m0024 from '../../migrations/0024_audit_compliance_fields.sql';
 import m0027 from '../../migrations/0027_analytics_measures.sql';
 import m0028 from '../../migrations/0028_partitioned_tables.sql';
 import m0029 from '../../migrations/0029_chat_messages_statistics.sql';
+import m0030 from '../../migrations/0030_conversation_participants.sql';
+import m0031 from '../../migrations/0031_chat_message_authors.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -55,6 +57,8 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0027_analytics_measures', m0027],
   ['0028_partitioned_tables', m0028],
   ['0029_chat_messages_statistics', m0029],
+  ['0030_conversation_participants', m0030],
+  ['0031_chat_message_authors', m0031],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

@@ -41,6 +41,53 @@ export interface ConversationsTable {
   last_message_at: Generated<Date>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  /** Host-defined state, e.g. `open`, `escalated`, `closed` (a lower-case word). */
+  status: Generated<string>;
+  /** Optimistic-concurrency version: bumped by every conversation update, never by appends. */
+  version: Generated<number>;
+  /** When the conversation was archived; null while it is not. */
+  archived_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** `applyRetention` deletes none of this conversation's messages before this time. */
+  retain_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Replaces `applyRetention`'s `olderThanDays` for this conversation. */
+  retention_days: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/**
+ * A participant's role in a conversation: `owner` (exactly one: the conversation's user),
+ * `member` (reads and writes) or `viewer` (reads only).
+ *
+ * @example
+ * ```ts
+ * import type { ParticipantRole } from 'carebase';
+ * const role: ParticipantRole = 'member';
+ * await cb.chat.addParticipant({ userId: patientId, conversationId, participantId: clinicianId, role });
+ * ```
+ */
+export type ParticipantRole = 'owner' | 'member' | 'viewer';
+
+/**
+ * `conversation_participants`: who takes part in a conversation, keyed by
+ * `(conversation_id, user_id)`; `owner_id` is the conversation's owner (its key in `conversations`).
+ *
+ * @example
+ * ```ts
+ * // Everyone in a conversation, owner first.
+ * const people = await cb.db
+ *   .selectFrom('conversation_participants')
+ *   .select(['user_id', 'role'])
+ *   .where('conversation_id', '=', conversationId)
+ *   .orderBy('created_at')
+ *   .execute();
+ * ```
+ */
+export interface ConversationParticipantsTable {
+  conversation_id: string;
+  user_id: string;
+  owner_id: string;
+  role: ParticipantRole;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
 }
 
 /**
@@ -73,5 +120,7 @@ export interface ChatMessagesTable {
   import_source: ColumnType<string | null, string | null | undefined, string | null>;
   /** The message's id in `import_source`; unique per user and source. */
   external_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The participant who appended the message; null means the conversation's owner (`user_id`). */
+  author_user_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Generated<Date>;
 }

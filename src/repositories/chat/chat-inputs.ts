@@ -82,6 +82,13 @@ export const ConversationListInput = z.strictObject({
   /** @default 50 */
   limit: limit.optional(),
   cursor: cursor.optional(),
+  /** Archived conversations: left out, listed too, or listed alone. @default 'exclude' */
+  archived: z.enum(['exclude', 'include', 'only']).optional(),
+  /** Only conversations in this status. */
+  status: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,31}$/)
+    .optional(),
 });
 /** `ConversationListInput` as a caller writes it. */
 export type ConversationListInput = z.input<typeof ConversationListInput>;

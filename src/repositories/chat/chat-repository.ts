@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { z } from 'zod';
 import { ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../validation/parse-input.js';
 import { recordChatRead } from '../audit/access.js';
@@ -30,7 +31,20 @@ import { historyPage, latestMessages } from './history.js';
 import { type ChatImportOptions, type ChatImportResult, importLegacyChat } from './import-legacy.js';
 import { insertMessages, type NewMessage } from './insert-messages.js';
 import { applyRetention, clearMessages } from './maintenance.js';
+import { addParticipant, listParticipants, removeParticipant } from './participants.js';
 import { searchMessages } from './search.js';
+import {
+  type ConversationParticipant,
+  type ConversationUpdate,
+  ConversationUpdateSchema,
+  type ParticipantAddInput,
+  ParticipantAddInputSchema,
+  type ParticipantRemoveInput,
+  ParticipantRemoveInputSchema,
+} from './sharing-inputs.js';
+import { updateConversation } from './update-conversation.js';
+
+const ConversationIdSchema = z.uuid();
 
 type Parsed<S> = S extends { parse(input: unknown): infer O } ? O : never;
 
@@ -107,6 +121,8 @@ export class ChatRepository {
       userId: parsed.userId,
       limit: this.#limit(parsed.limit, 50),
       cursor: parsed.cursor,
+      archived: parsed.archived ?? 'exclude',
+      status: parsed.status,
     });
   }
 
@@ -329,6 +345,103 @@ export class ChatRepository {
   async applyRetention(input: ChatRetentionInput): Promise<number> {
     const parsed = parseInput(ChatRetentionInput, input, 'retention request');
     return applyRetention(this.#ctx, parsed.olderThanDays);
+  }
+
+  /**
+   * Adds a participant to a conversation, or changes the role of one already in it: the owner
+   * (`userId`) shares the conversation with `participantId` as a `member` (reads and writes: every
+   * chat call that takes the conversation id works for them, their messages carry their
+   * `authorUserId`) or a `viewer` (reads only). Audited as `chat.participant_add` /
+   * `chat.participant_role` in the same transaction (ids and roles, no content).
+   *
+   * Throws `ValidationError` (before any SQL: malformed ids, an unknown role, the owner as
+   * participant), `ForbiddenError` when the caller is not the owner, `NotFoundError` for an unknown
+   * conversation or (`user`) participant. Idempotent: adding again with the same role changes
+   * nothing and writes no audit entry.
+   *
+   * @example
+   * ```ts
+   * await cb.chat.addParticipant({ userId: patientId, conversationId, participantId: clinicianId, role: 'member' });
+   * ```
+   */
+  async addParticipant(input: ParticipantAddInput): Promise<ConversationParticipant> {
+    const parsed = parseInput(ParticipantAddInputSchema, input, 'participant');
+    return addParticipant(this.#ctx, parsed);
+  }
+
+  /**
+   * Removes a participant: the owner removes a member or viewer, or a participant leaves
+   * (`participantId` equal to `userId`). Returns false when `participantId` was not a participant.
+   * Audited as `chat.participant_remove` in the same transaction. Their messages stay in the
+   * conversation (with their `authorUserId`).
+   *
+   * Throws `ValidationError` (malformed ids; removing the owner), `ForbiddenError` (a non-owner
+   * removing someone else, or a non-participant), `NotFoundError` for an unknown conversation.
+   *
+   * @example
+   * ```ts
+   * await cb.chat.removeParticipant({ userId: patientId, conversationId, participantId: clinicianId });
+   * ```
+   */
+  async removeParticipant(input: ParticipantRemoveInput): Promise<boolean> {
+    const parsed = parseInput(ParticipantRemoveInputSchema, input, 'participant');
+    return removeParticipant(this.#ctx, parsed);
+  }
+
+  /**
+   * Every participant of a conversation (owner first, then in the order they were added); any
+   * participant may list them. Throws `ForbiddenError` / `NotFoundError`.
+   *
+   * @example
+   * ```ts
+   * const participants = await cb.chat.listParticipants({ userId, conversationId });
+   * ```
+   */
+  async listParticipants(input: ConversationRefInput): Promise<ConversationParticipant[]> {
+    const parsed = parseInput(ConversationRefInput, input, 'conversation reference');
+    return listParticipants(this.#ctx, parsed);
+  }
+
+  /**
+   * Changes a conversation's title, host-defined `status`, metadata (replaced whole), archiving
+   * and per-conversation retention (`retainUntil`, `retentionDays`; see `applyRetention`), as an
+   * owner or member (`update.userId`). Each call bumps `version`; with `expectedVersion` the update
+   * applies only while the conversation is still at that version (optimistic concurrency: MUST be
+   * passed by editors that read, change and write back). Audited as `chat.conversation_update` in
+   * the same transaction with the changed field names and the old and new status, archiving and
+   * retention values (titles and metadata are content and are never written to the audit log).
+   *
+   * Throws `ValidationError` before any SQL (nothing to update, a status that is not a lower-case
+   * word, bad metadata or dates), `ForbiddenError` (not a participant, or a viewer),
+   * `NotFoundError`, `VersionConflictError` (code `CONFLICT`) when `expectedVersion` is stale.
+   *
+   * @example
+   * ```ts
+   * const conversation = await cb.chat.getConversation({ userId: clinicianId, conversationId });
+   * await cb.chat.updateConversation(conversationId, {
+   *   userId: clinicianId,
+   *   status: 'escalated',
+   *   expectedVersion: conversation.version,
+   * });
+   * ```
+   */
+  async updateConversation(conversationId: string, update: ConversationUpdate): Promise<Conversation> {
+    const id = parseInput(ConversationIdSchema, conversationId, 'conversation id');
+    const parsed = parseInput(ConversationUpdateSchema, update, 'conversation update');
+    const metadata =
+      parsed.metadata === undefined || parsed.metadata === null
+        ? parsed.metadata
+        : this.#checkMetadata(parsed.metadata, 'metadata');
+    return updateConversation(this.#ctx, id, {
+      userId: parsed.userId,
+      title: parsed.title,
+      status: parsed.status,
+      metadata,
+      archived: parsed.archived,
+      retainUntil: parsed.retainUntil,
+      retentionDays: parsed.retentionDays,
+      expectedVersion: parsed.expectedVersion,
+    });
   }
 
   #limit(limit: number | undefined, fallback: number): number {

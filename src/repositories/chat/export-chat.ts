@@ -6,7 +6,7 @@ import { csvRecord } from '../../sql/csv.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import { RepositoryContext } from '../context.js';
-import { assertConversationOwner } from './ownership.js';
+import { assertParticipant } from './ownership.js';
 
 /**
  * Version of the export format (the `version` field of the first record); bumped only on an
@@ -64,6 +64,8 @@ export interface ExportQuery {
 
 interface ExportRow {
   id: string;
+  author_user_id: string | null;
+  user_id: string;
   conversation_id: string;
   client_id: string | null;
   role: string;
@@ -87,6 +89,7 @@ function record(row: ExportRow): Record<string, unknown> {
   return {
     id: row.id,
     conversationId: row.conversation_id,
+    authorUserId: row.author_user_id ?? row.user_id,
     clientId: row.client_id,
     createdAt: row.created_at,
     role: row.role,
@@ -136,8 +139,8 @@ function serializer(format: ChatExportFormat, header: Record<string, unknown>) {
 }
 
 /**
- * Streams a user's messages (one conversation, or all of them ordered by conversation, time and
- * id) through pg-cursor, `chunkSize` rows per round trip, in a REPEATABLE READ transaction that
+ * Streams a user's messages (one conversation, or every conversation the user takes part in,
+ * ordered by conversation, time and id) through pg-cursor, `chunkSize` rows per round trip, in a REPEATABLE READ transaction that
  * also writes the `chat.export` audit entry. Memory stays constant: the Readable pulls the next
  * chunk only when the consumer has drained the previous one.
  */
@@ -149,14 +152,15 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
   let failed = false;
   try {
     const tx = trx === undefined ? ctx : new RepositoryContext(ctx.runtime, trx, ctx.actor);
-    if (query.conversationId !== undefined) {
-      await assertConversationOwner(tx, query.userId, query.conversationId);
-    }
+    const owner =
+      query.conversationId === undefined
+        ? query.userId
+        : (await assertParticipant(tx, query.userId, query.conversationId, 'read')).ownerId;
     await recordAudit(tx, {
       action: 'chat.export',
       resourceType: query.conversationId === undefined ? 'chat_history' : 'conversation',
       resourceId: query.conversationId ?? query.userId,
-      subjectId: query.userId,
+      subjectId: owner,
       metadata: { format: query.format },
     });
     const exportedAt = tx.now().toISOString();
@@ -168,23 +172,46 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
       conversationId: query.conversationId ?? null,
     });
     yield format.head;
-    let select = tx.db
-      .selectFrom('chat_messages')
-      .select([
-        'id',
-        'conversation_id',
-        'client_id',
-        'role',
-        'content',
-        'metadata',
-        sql.raw<string>(exactTimestamp('created_at')).as('created_at'),
-      ])
-      .where('user_id', '=', query.userId);
-    if (query.conversationId !== undefined)
-      select = select.where('conversation_id', '=', query.conversationId);
-    const rows = select
+    const columns = [
+      'm.id',
+      'm.user_id',
+      'm.author_user_id',
+      'm.conversation_id',
+      'm.client_id',
+      'm.role',
+      'm.content',
+      'm.metadata',
+      sql.raw<string>(exactTimestamp('m.created_at')).as('created_at'),
+      'm.created_at as sort_at',
+    ] as const;
+    // One conversation under its owner's key; or every conversation the user takes part in: their
+    // own key range (index order) merged with the conversations shared with them.
+    const rows = (
+      query.conversationId === undefined
+        ? tx.db
+            .selectFrom('chat_messages as m')
+            .select(columns)
+            .where('m.user_id', '=', owner)
+            .unionAll(
+              tx.db
+                .selectFrom('conversation_participants as p')
+                .innerJoin('chat_messages as m', (join) =>
+                  join
+                    .onRef('m.user_id', '=', 'p.owner_id')
+                    .onRef('m.conversation_id', '=', 'p.conversation_id'),
+                )
+                .select(columns)
+                .where('p.user_id', '=', query.userId)
+                .where('p.role', '<>', 'owner'),
+            )
+        : tx.db
+            .selectFrom('chat_messages as m')
+            .select(columns)
+            .where('m.user_id', '=', owner)
+            .where('m.conversation_id', '=', query.conversationId)
+    )
       .orderBy('conversation_id')
-      .orderBy('created_at')
+      .orderBy('sort_at')
       .orderBy('id')
       .stream(ctx.config.chat.exportChunkSize);
     // Batch small rows into fewer, larger chunks for the consumer.

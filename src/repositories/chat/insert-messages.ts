@@ -17,9 +17,12 @@ export type { NewMessage };
 
 /**
  * The whole append path in one statement: unnest the batch, create missing default conversations
- * (ON CONFLICT on the partial unique index, race-free), insert the messages in input order with
- * ON CONFLICT DO NOTHING on (user_id, client_id), bump the conversations' last_message_at, and
- * return the inserted rows plus the already-present rows of retried client ids.
+ * (ON CONFLICT on the partial unique index, race-free), resolve each message's key (the owner of its
+ * conversation, through the caller's participation as owner or member; a message without one gets
+ * a NULL key and the NOT NULL constraint fails the whole statement), insert the messages in input
+ * order with ON CONFLICT DO NOTHING on (user_id, client_id), bump the conversations'
+ * last_message_at, and return the inserted rows plus the already-present rows of retried client
+ * ids, each with the caller (`caller_id`) it answers.
  *
  * last_message_at is kept to one-second resolution: a burst of appends to one conversation (a
  * question and its streamed answer) rewrites the conversation row once, not per message, which
@@ -38,13 +41,16 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   on conflict (user_id) where is_default do nothing
   returning user_id, id
 ), resolved as (
-  select i.*, coalesce(i.conversation_id, n.id, d.id) as target
+  select i.*, coalesce(i.conversation_id, n.id, d.id) as target,
+    case when i.conversation_id is null then i.user_id else p.owner_id end as owner_id
   from input i
   left join new_defaults n on i.conversation_id is null and n.user_id = i.user_id
   left join ${conversations} d on i.conversation_id is null and d.user_id = i.user_id and d.is_default
+  left join ${table('conversation_participants')} p on i.conversation_id is not null
+    and p.conversation_id = i.conversation_id and p.user_id = i.user_id and p.role <> 'viewer'
 ), inserted as (
-  insert into ${messages} (user_id, conversation_id, client_id, role, content, metadata, language, created_at)
-  select user_id, target, client_id, role, content, metadata::jsonb, $8::regconfig, $7::timestamptz
+  insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at)
+  select user_id, owner_id, target, client_id, role, content, metadata::jsonb, $8::regconfig, $7::timestamptz
   from resolved order by ord
   on conflict (user_id, client_id) where client_id is not null do nothing
   returning ${COLUMNS}
@@ -56,10 +62,11 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
 )
 ${
   returning
-    ? `select ${COLUMNS}, false as existing from inserted
+    ? `select ${COLUMNS}, author_user_id as caller_id, false as existing from inserted
 union all
-select e.id, e.user_id, e.conversation_id, e.client_id, e.role, e.content, e.metadata, e.created_at, true
-from ${messages} e join input i on e.user_id = i.user_id and e.client_id = i.client_id`
+select e.id, e.user_id, e.conversation_id, e.client_id, e.role, e.content, e.metadata, e.created_at,
+  e.author_user_id, r.user_id, true
+from ${messages} e join resolved r on e.user_id = r.owner_id and e.client_id = r.client_id`
     : 'select count(*)::int as inserted from inserted'
 }`;
 }
@@ -117,7 +124,11 @@ async function withRetries<T>(
       ) {
         continue;
       }
-      if (error instanceof ConstraintViolationError && error.kind === 'foreign_key') {
+      // A foreign key, or no key (user_id NULL: the caller may not write to the conversation).
+      if (
+        error instanceof ConstraintViolationError &&
+        (error.kind === 'foreign_key' || (error.kind === 'not_null' && error.column === 'user_id'))
+      ) {
         await explainReferenceFailure(ctx, batch);
       }
       if (isProgramLimit(error)) {
@@ -153,10 +164,18 @@ export async function insertMessages(
       ? appendOneQuery(ctx, single, now)
       : preparedQuery<AppendedRow>(ctx, 'append', (t) => insertSql(t, true), parameters(ctx, batch, now));
   const rows = await withRetries(ctx, batch, () => ctx.runPrepared<AppendedRow>(query));
+  if (rows.length === 0 && single !== undefined && batch.length === 1) {
+    // The single shapes return nothing when the caller may not write to the conversation (this
+    // throws), or for a client id a concurrent retry committed after our snapshot (read below).
+    await explainReferenceFailure(ctx, batch);
+    if (single.clientId === undefined) throw new Error('carebase: append wrote no row');
+  }
+  // A row answers the caller it names (`caller_id`; the single shapes answer their one caller).
+  const callerOf = (row: AppendedRow): string => row.caller_id ?? (single as NewMessage).userId;
   const byClientId = new Map<string, AppendedRow>();
   const fresh: MessageRow[] = [];
   for (const row of rows) {
-    if (row.client_id !== null) byClientId.set(`${row.user_id}\u0000${row.client_id}`, row);
+    if (row.client_id !== null) byClientId.set(`${callerOf(row)}\u0000${row.client_id}`, row);
     else fresh.push(row);
   }
   fresh.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
@@ -164,14 +183,17 @@ export async function insertMessages(
     (m) => m.clientId !== undefined && !byClientId.has(`${m.userId}\u0000${m.clientId}`),
   );
   if (missing.length > 0) {
-    // A concurrent retry with the same client id committed after our snapshot: read it now.
+    // A concurrent retry with the same client id committed after our snapshot: read it now, under
+    // the key of its conversation's owner.
     const rows =
-      await sql<MessageRow>`select ${sql.raw(COLUMNS)} from ${sql.id(ctx.config.schema, 'chat_messages')}
-      where (user_id, client_id) in (select * from unnest(${missing.map((m) => m.userId)}::uuid[], ${missing.map((m) => m.clientId)}::text[]))`.execute(
-        ctx.db,
-      );
+      await sql<AppendedRow>`select ${sql.raw(COLUMNS.replace(/(^|, )/g, '$1m.'))}, x.user_id as caller_id
+      from unnest(${missing.map((m) => m.userId)}::uuid[], ${missing.map((m) => m.conversationId ?? null)}::uuid[],
+        ${missing.map((m) => m.clientId)}::text[]) as x(user_id, conversation_id, client_id)
+      join ${sql.id(ctx.config.schema, 'chat_messages')} m on m.client_id = x.client_id
+        and m.user_id = coalesce((select p.owner_id from ${sql.id(ctx.config.schema, 'conversation_participants')} p
+          where p.conversation_id = x.conversation_id and p.user_id = x.user_id), x.user_id)`.execute(ctx.db);
     for (const row of rows.rows)
-      byClientId.set(`${row.user_id}\u0000${row.client_id}`, { ...row, existing: true });
+      byClientId.set(`${callerOf(row)}\u0000${row.client_id}`, { ...row, existing: true });
   }
   let next = 0;
   return batch.map((message) => {
@@ -186,6 +208,7 @@ export async function insertMessages(
       row.existing &&
       (row.role !== message.role ||
         row.content !== message.content ||
+        (row.author_user_id ?? row.user_id) !== message.userId ||
         (message.conversationId !== undefined && row.conversation_id !== message.conversationId))
     ) {
       throw new ConflictError('id', 'chat_messages_client_id_key');
