@@ -22,6 +22,8 @@ import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
+import { instrument } from './telemetry/instrument.js';
+import { Telemetry } from './telemetry/telemetry.js';
 import { parseInput } from './validation/parse-input.js';
 
 /**
@@ -89,13 +91,20 @@ export class CarebaseScope {
    */
   transaction<T>(fn: (tx: CarebaseScope) => Promise<T>, options?: TransactionOptions): Promise<T> {
     const context = this.#context;
-    return runTransaction(
-      context.db,
-      (trx: Transaction<CarebaseDatabase>) =>
-        fn(new CarebaseScope(new RepositoryContext(context.runtime, trx, context.actor))),
-      options,
-      context.config.logger,
+    return context.runtime.telemetry.operation('transaction', () =>
+      runTransaction(
+        context.db,
+        (trx: Transaction<CarebaseDatabase>) =>
+          fn(new CarebaseScope(new RepositoryContext(context.runtime, trx, context.actor))),
+        options,
+        context.config.logger,
+      ),
     );
+  }
+
+  /** `repository` with each public method traced as the operation `<area>.<method>`. */
+  #instrument<T extends object>(repository: T, area: string): T {
+    return instrument(repository, area, this.#context.runtime.telemetry);
   }
 
   #users: UsersRepository | undefined;
@@ -111,7 +120,7 @@ export class CarebaseScope {
    * ```
    */
   get users(): UsersRepository {
-    this.#users ??= new UsersRepository(this.#context);
+    this.#users ??= this.#instrument(new UsersRepository(this.#context), 'users');
     return this.#users;
   }
 
@@ -124,7 +133,7 @@ export class CarebaseScope {
    * ```
    */
   get sessions(): SessionsRepository {
-    this.#sessions ??= new SessionsRepository(this.#context);
+    this.#sessions ??= this.#instrument(new SessionsRepository(this.#context), 'sessions');
     return this.#sessions;
   }
 
@@ -140,7 +149,7 @@ export class CarebaseScope {
    * ```
    */
   get audit(): AuditRepository {
-    this.#audit ??= new AuditRepository(this.#context);
+    this.#audit ??= this.#instrument(new AuditRepository(this.#context), 'audit');
     return this.#audit;
   }
 
@@ -157,7 +166,7 @@ export class CarebaseScope {
    * ```
    */
   get chat(): ChatRepository {
-    this.#chat ??= new ChatRepository(this.#context);
+    this.#chat ??= this.#instrument(new ChatRepository(this.#context), 'chat');
     return this.#chat;
   }
 
@@ -173,7 +182,7 @@ export class CarebaseScope {
    * ```
    */
   get analytics(): AnalyticsRepository {
-    this.#analytics ??= new AnalyticsRepository(this.context);
+    this.#analytics ??= this.#instrument(new AnalyticsRepository(this.#context), 'analytics');
     return this.#analytics;
   }
 
@@ -267,13 +276,15 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
   ): Promise<MigrateResult> {
     this.#assertOpen();
     const configured = this.#runtime.config.migrations;
-    return migrate(this.#runtime.pool, {
-      sources: options.sources ?? configured.sources,
-      includeLibrary: options.includeLibrary ?? configured.includeLibrary,
-      schema: this.#runtime.config.schema,
-      logger: this.#runtime.config.logger,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
+    return this.#runtime.telemetry.operation('migrate', () =>
+      migrate(this.#runtime.pool, {
+        sources: options.sources ?? configured.sources,
+        includeLibrary: options.includeLibrary ?? configured.includeLibrary,
+        schema: this.#runtime.config.schema,
+        logger: this.#runtime.config.logger,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      }),
+    );
   }
 
   /**
@@ -292,11 +303,17 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
   health(): Promise<HealthReport> {
     const { migrations, schema } = this.#runtime.config;
     const sources = withLibrary(migrations.sources, migrations.includeLibrary);
-    return checkHealth(this.#runtime, async () => {
-      if (sources.length === 0) return 0;
-      const statuses = await migrationStatus(this.#runtime.pool, { sources, includeLibrary: false, schema });
-      return statuses.reduce((sum, status) => sum + status.pending.length, 0);
-    });
+    return this.#runtime.telemetry.operation('health', () =>
+      checkHealth(this.#runtime, async () => {
+        if (sources.length === 0) return 0;
+        const statuses = await migrationStatus(this.#runtime.pool, {
+          sources,
+          includeLibrary: false,
+          schema,
+        });
+        return statuses.reduce((sum, status) => sum + status.pending.length, 0);
+      }),
+    );
   }
 
   /**
@@ -346,7 +363,7 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * ```
    */
   get backups(): BackupsApi {
-    this.#backups ??= new BackupsApi(this.#runtime.config);
+    this.#backups ??= instrument(new BackupsApi(this.#runtime.config), 'backups', this.#runtime.telemetry);
     return this.#backups;
   }
 
@@ -412,10 +429,29 @@ export function createCarebase(options: CarebaseOptions = {}, extras: CreateCare
       pool.off('error', onIdleError);
     };
   }
+  const telemetry = new Telemetry({
+    onQuery: config.onQuery,
+    tracing: config.telemetry.tracing,
+    metrics: config.telemetry.metrics,
+    queryText: config.telemetry.queryText,
+    tracerProvider: config.telemetry.tracerProvider,
+    meterProvider: config.telemetry.meterProvider,
+    database: config.connection.database,
+    serverAddress: config.connection.host,
+    serverPort: config.connection.port,
+    poolName: `${config.pool.applicationName}:${config.connection.database}/${config.schema}`,
+    logger: config.logger,
+  });
+  const stopObserving = telemetry.observePool(pool);
+  const detachPool = detach;
+  detach = () => {
+    stopObserving();
+    detachPool();
+  };
   const prepared = new PreparedStatements();
-  const connections = new CarebaseKyselyPool(pool, prepared, extras.pool === undefined);
+  const connections = new CarebaseKyselyPool(pool, prepared, extras.pool === undefined, telemetry);
   const db = new Kysely<CarebaseDatabase>({
     dialect: new PostgresDialect({ pool: connections, cursor: Cursor }),
   }).withSchema(config.schema);
-  return new Carebase(new CarebaseRuntime({ config, pool, prepared, connections, db }), detach);
+  return new Carebase(new CarebaseRuntime({ config, pool, prepared, connections, db, telemetry }), detach);
 }

@@ -105,6 +105,17 @@ export { StorableText } from './validation/text.js';
 
 export { type Logger, silentLogger } from './logging/logger.js';
 
+// Observability: the onQuery hook and OpenTelemetry
+
+export {
+  QueryListenerSchema,
+  type ResolvedTelemetryOptions,
+  type TelemetryOptions,
+  TelemetryOptionsSchema,
+} from './config/telemetry-options.js';
+export type { QueryEvent, QueryListener } from './telemetry/query-event.js';
+export type { MeterProviderLike, TracerProviderLike } from './telemetry/telemetry.js';
+
 // Pool, transactions and health
 
 export { createPool, poolConfigFrom } from './pool/create-pool.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from '../logging/logger.js';
+import type { QueryListener } from '../telemetry/query-event.js';
 import { type AnalyticsOptions, AnalyticsOptionsSchema } from './analytics-options.js';
 import { type AuditOptions, AuditOptionsSchema } from './audit-options.js';
 import { type ChatOptions, ChatOptionsSchema } from './chat-options.js';
@@ -8,6 +9,7 @@ import { type MigrationsOptions, MigrationsOptionsSchema } from './migrations-op
 import { type PoolOptions, PoolOptionsSchema, type SslOptions, SslOptionsSchema } from './pool-options.js';
 import type { Secret } from './secret.js';
 import { type SessionsOptions, SessionsOptionsSchema } from './sessions-options.js';
+import { QueryListenerSchema, type TelemetryOptions, TelemetryOptionsSchema } from './telemetry-options.js';
 import { type UsersOptions, UsersOptionsSchema } from './users-options.js';
 
 /** PostgreSQL identifiers carebase accepts as its schema name: lower-case, unquoted-safe. */
@@ -103,6 +105,10 @@ export const CarebaseOptionsSchema = z.strictObject({
   analytics: AnalyticsOptionsSchema,
   /** Host migration sources that `cb.migrate()`, `cb.health()` and `carebase doctor` include. */
   migrations: MigrationsOptionsSchema.optional(),
+  /** Called after every SQL statement with its text (placeholders only), duration and row count. */
+  onQuery: QueryListenerSchema.optional(),
+  /** OpenTelemetry spans and metrics. */
+  telemetry: TelemetryOptionsSchema.optional(),
 });
 
 /**
@@ -140,4 +146,12 @@ export interface CarebaseOptions {
   readonly chat?: ChatOptions | undefined;
   readonly analytics?: AnalyticsOptions | undefined;
   readonly migrations?: MigrationsOptions | undefined;
+  /**
+   * Called after every SQL statement carebase runs on its pool, with the statement's text
+   * (`$1` placeholders, never values), command, table, duration, row count and error code: for
+   * hosts without OpenTelemetry. See docs/observability.md.
+   */
+  readonly onQuery?: QueryListener | undefined;
+  /** OpenTelemetry spans and metrics (through `@opentelemetry/api` when installed). */
+  readonly telemetry?: TelemetryOptions | undefined;
 }

@@ -1,6 +1,7 @@
 import type { PostgresCursor, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
 import type { CarebaseError } from '../errors/errors.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { clientFailure, releaseClient } from './checkout.js';
 import { failIfLost, unlessLost } from './client-watch.js';
 import type { PreparedStatements } from './prepared-statements.js';
@@ -14,12 +15,14 @@ import type { PreparedStatements } from './prepared-statements.js';
 export class PooledConnection implements PostgresPoolClient {
   readonly #client: pg.PoolClient;
   readonly #prepared: PreparedStatements;
+  readonly #telemetry: Telemetry | undefined;
   /** Set by Kysely's `release(true)` or a failure; consumed by {@link PooledConnection.release}. */
   #destroy = false;
 
-  constructor(client: pg.PoolClient, prepared: PreparedStatements) {
+  constructor(client: pg.PoolClient, prepared: PreparedStatements, telemetry?: Telemetry) {
     this.#client = client;
     this.#prepared = prepared;
+    this.#telemetry = telemetry;
   }
 
   /** The backend pid (0 until known), used by Kysely to cancel a running query. */
@@ -39,12 +42,17 @@ export class PooledConnection implements PostgresPoolClient {
 
   async #run<R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
     const name = this.#prepared.nameOf(text);
+    const probe = this.#telemetry?.query(text);
     try {
       const config: pg.QueryConfig = { text, values: values as unknown[] };
       if (name !== undefined) config.name = name;
-      return (await this.#client.query(config)) as unknown as PostgresQueryResult<R>;
+      const result = (await this.#client.query(config)) as unknown as PostgresQueryResult<R>;
+      probe?.end(result.rows?.length, result.rowCount as number | null | undefined);
+      return result;
     } catch (error) {
-      throw this.failure(error);
+      const mapped = this.failure(error);
+      probe?.fail(error, mapped.code);
+      throw mapped;
     }
   }
 
@@ -54,20 +62,30 @@ export class PooledConnection implements PostgresPoolClient {
    */
   cursor<R>(cursor: PostgresCursor<R>): PostgresCursor<R> {
     const client = this.#client;
+    const text = (cursor as unknown as { text?: unknown }).text;
+    const probe = typeof text === 'string' ? this.#telemetry?.query(text) : undefined;
+    let rows = 0;
     const submitted = client.query(cursor as unknown as pg.Submittable) as unknown as PostgresCursor<R>;
     return {
       read: async (rowCount: number) => {
         try {
-          return await failIfLost(client, () => submitted.read(rowCount));
+          const batch = await failIfLost(client, () => submitted.read(rowCount));
+          rows += batch.length;
+          return batch;
         } catch (error) {
-          throw this.failure(error);
+          const mapped = this.failure(error);
+          probe?.fail(error, mapped.code);
+          throw mapped;
         }
       },
       close: async () => {
         try {
           await unlessLost(client, () => submitted.close());
+          probe?.end(rows, undefined);
         } catch (error) {
-          throw this.failure(error);
+          const mapped = this.failure(error);
+          probe?.fail(error, mapped.code);
+          throw mapped;
         }
       },
     };
@@ -78,7 +96,17 @@ export class PooledConnection implements PostgresPoolClient {
    * the stream's failure to {@link PooledConnection.failure}.
    */
   stream<T extends pg.Submittable>(submittable: T): T {
-    return this.#client.query(submittable);
+    const text = (submittable as { text?: unknown }).text;
+    const probe = typeof text === 'string' ? this.#telemetry?.query(text) : undefined;
+    const stream = this.#client.query(submittable);
+    if (probe !== undefined && typeof (stream as { once?: unknown }).once === 'function') {
+      const emitter = stream as unknown as NodeJS.EventEmitter & { rowCount?: number };
+      const done = (): void => probe.end(undefined, emitter.rowCount);
+      emitter.once('finish', done);
+      emitter.once('end', done);
+      emitter.once('error', (error: unknown) => probe.fail(error, this.failure(error).code));
+    }
+    return stream;
   }
 
   /**

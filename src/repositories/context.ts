@@ -7,6 +7,7 @@ import type { CarebaseKyselyPool } from '../pool/kysely-pool.js';
 import type { PreparedStatements } from '../pool/prepared-statements.js';
 import { runTransaction, type TransactionOptions } from '../pool/transaction.js';
 import type { CarebaseDatabase } from '../schema/database.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { truncateText } from '../validation/text.js';
 
 /**
@@ -106,6 +107,8 @@ export class CarebaseRuntime {
   readonly connections: CarebaseKyselyPool;
   /** The root Kysely instance, scoped to the carebase schema. */
   readonly db: Kysely<CarebaseDatabase>;
+  /** Spans, metrics and the `onQuery` hook of this instance. */
+  readonly telemetry: Telemetry;
   readonly #states = new Map<RuntimeState<unknown>, unknown>();
   #closing = false;
 
@@ -115,12 +118,14 @@ export class CarebaseRuntime {
     readonly prepared: PreparedStatements;
     readonly connections: CarebaseKyselyPool;
     readonly db: Kysely<CarebaseDatabase>;
+    readonly telemetry?: Telemetry;
   }) {
     this.config = parts.config;
     this.pool = parts.pool;
     this.prepared = parts.prepared;
     this.connections = parts.connections;
     this.db = parts.db;
+    this.telemetry = parts.telemetry ?? Telemetry.disabled;
   }
 
   /** True once the close hook started: background work schedules nothing new. */
