@@ -5,7 +5,7 @@
  * 1. no import cycles between files;
  * 2. no back-edges between layers: a folder of src/ imports only folders of a lower layer
  *    (errors, logging -> validation, telemetry -> config, sql, schema -> pool -> repositories, migration, backup -> carebase
- *    -> entry points: index, testing, cli), or itself;
+ *    -> entry points: index, schemas, testing, cli), or itself;
  * 3. no cycles between the areas of src/repositories/ (users, sessions, chat, audit, analytics),
  *    and its shared files (context.ts, user.ts) import no area.
  *
@@ -23,7 +23,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['pool'],
   ['repositories', 'migration', 'backup'],
   ['carebase'],
-  ['index', 'testing', 'cli'],
+  ['index', 'schemas', 'testing', 'cli'],
 ];
 
 /** src/-relative file -> the src/-relative files it imports. */

@@ -7,40 +7,24 @@
 // The instance: create it, scope it, attribute writes
 
 export { Carebase, CarebaseScope, type CreateCarebaseExtras, createCarebase } from './carebase.js';
-export { type Actor, type ActorInput, ActorSchema } from './repositories/context.js';
+export type { Actor, ActorInput } from './repositories/context.js';
 
 // Configuration
 
-export {
-  type AnalyticsOptions,
-  AnalyticsOptionsSchema,
-  type ResolvedAnalyticsOptions,
-} from './config/analytics-options.js';
-export {
-  type AuditOptions,
-  AuditOptionsSchema,
-  DEFAULT_REDACT_KEYS,
-  type ResolvedAuditOptions,
-} from './config/audit-options.js';
-export { type ChatOptions, ChatOptionsSchema, type ResolvedChatOptions } from './config/chat-options.js';
+export type { AnalyticsOptions, ResolvedAnalyticsOptions } from './config/analytics-options.js';
+export { type AuditOptions, DEFAULT_REDACT_KEYS, type ResolvedAuditOptions } from './config/audit-options.js';
+export type { ChatOptions, ResolvedChatOptions } from './config/chat-options.js';
 export { type Clock, systemClock } from './config/clock.js';
 export { type CarebaseEnv, configFromEnv } from './config/from-env.js';
-export {
-  type MigrationsOptions,
-  MigrationsOptionsSchema,
-  type ResolvedMigrationsOptions,
-} from './config/migrations-options.js';
-export { type CarebaseOptions, CarebaseOptionsSchema } from './config/options.js';
+export type { MigrationsOptions, ResolvedMigrationsOptions } from './config/migrations-options.js';
+export type { CarebaseOptions } from './config/options.js';
 export {
   POOL_DEFAULTS,
   type PoolOptions,
-  PoolOptionsSchema,
   type ResolvedPoolOptions,
   type ResolvedSslOptions,
   type SslMode,
-  SslModeSchema,
   type SslOptions,
-  SslOptionsSchema,
 } from './config/pool-options.js';
 export { type ResolvedConfig, type ResolvedConnection, resolveConfig } from './config/resolve.js';
 export { Secret } from './config/secret.js';
@@ -49,14 +33,8 @@ export {
   SESSION_PRESETS,
   type SessionPreset,
   type SessionsOptions,
-  SessionsOptionsSchema,
 } from './config/sessions-options.js';
-export {
-  DEFAULT_ROLES,
-  type ResolvedUsersOptions,
-  type UsersOptions,
-  UsersOptionsSchema,
-} from './config/users-options.js';
+export { DEFAULT_ROLES, type ResolvedUsersOptions, type UsersOptions } from './config/users-options.js';
 
 // Errors
 
@@ -90,16 +68,14 @@ export { DRIVER_ERROR, DriverErrorSummary, type PgErrorLike } from './errors/map
 
 // Validation: the shared checks every repository applies before any SQL
 
-export { EARLIEST_DATE_MS, LATEST_DATE_MS, StorableDate } from './validation/dates.js';
+export { EARLIEST_DATE_MS, LATEST_DATE_MS } from './validation/dates.js';
 export {
   checkJson,
   JSON_MAX_BYTES,
   JSON_MAX_DEPTH,
   type JsonLimits,
   type JsonProblem,
-  jsonObjectSchema,
 } from './validation/json.js';
-export { StorableText } from './validation/text.js';
 
 // Logging
 
@@ -107,12 +83,7 @@ export { type Logger, silentLogger } from './logging/logger.js';
 
 // Observability: the onQuery hook and OpenTelemetry
 
-export {
-  QueryListenerSchema,
-  type ResolvedTelemetryOptions,
-  type TelemetryOptions,
-  TelemetryOptionsSchema,
-} from './config/telemetry-options.js';
+export type { ResolvedTelemetryOptions, TelemetryOptions } from './config/telemetry-options.js';
 export type { QueryEvent, QueryListener } from './telemetry/query-event.js';
 export type { MeterProviderLike, TracerProviderLike } from './telemetry/telemetry.js';
 
@@ -120,7 +91,7 @@ export type { MeterProviderLike, TracerProviderLike } from './telemetry/telemetr
 
 export { createPool, poolConfigFrom } from './pool/create-pool.js';
 export type { HealthReport } from './pool/health.js';
-export { type TransactionOptions, TransactionOptionsSchema } from './pool/transaction.js';
+export type { TransactionOptions } from './pool/transaction.js';
 
 // Users
 
@@ -128,27 +99,21 @@ export type { User } from './repositories/user.js';
 export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
 export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
 export {
-  AuthenticateInput,
-  ChangePasswordInput,
-  DisplayNameInput,
-  EmailInput,
+  type AuthenticateInput,
+  type ChangePasswordInput,
   PASSWORD_MAX_BYTES,
-  PasswordInput,
-  RoleInput,
-  UserCreateInput,
-  UserListInput,
-  UsernameInput,
-  UserUpdateInput,
+  type UserCreateInput,
+  type UserListInput,
+  type UserUpdateInput,
 } from './repositories/users/user-inputs.js';
 export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
 
 // Sessions
 
 export type { Session } from './repositories/sessions/session.js';
-export {
+export type {
   PurgeExpiredInput,
   RevokeAllInput,
-  RevokeReasonInput,
   SessionCreateInput,
   SessionListInput,
 } from './repositories/sessions/session-inputs.js';
@@ -163,29 +128,22 @@ export {
 
 export type { AuditEntry } from './repositories/audit/audit-entry.js';
 export { AuditRepository } from './repositories/audit/audit-repository.js';
-export { AuditExportInput } from './repositories/audit/export.js';
-export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
-export { AuditEntryInput } from './repositories/audit/record.js';
-export { AuditRetentionInput, type AuditRetentionResult } from './repositories/audit/retention.js';
-export {
-  type AuditTamperReason,
-  AuditVerifyInput,
-  type AuditVerifyResult,
-} from './repositories/audit/verify.js';
+export type { AuditExportInput } from './repositories/audit/export.js';
+export type { AuditPage, AuditQueryInput } from './repositories/audit/query.js';
+export type { AuditEntryInput } from './repositories/audit/record.js';
+export type { AuditRetentionInput, AuditRetentionResult } from './repositories/audit/retention.js';
+export type { AuditTamperReason, AuditVerifyInput, AuditVerifyResult } from './repositories/audit/verify.js';
 
 // Chat
 
-export {
+export type {
   ChatAppendInput,
   ChatAppendManyInput,
   ChatClearInput,
-  ChatContent,
   ChatExportInput,
   ChatHistoryInput,
   ChatLatestInput,
-  ChatMetadata,
   ChatRetentionInput,
-  ChatRoleSchema,
   ChatSearchInput,
   ConversationCreateInput,
   ConversationListInput,
@@ -202,34 +160,34 @@ export {
   type ChatExportFormat,
 } from './repositories/chat/export-chat.js';
 export {
-  ChatImportOptions,
+  type ChatImportOptions,
   type ChatImportProgress,
   type ChatImportResult,
-  LegacyChatFile,
+  type LegacyChatFile,
   legacyClientId,
 } from './repositories/chat/import-legacy.js';
 
 // Analytics
 
-export { AnalyticsBuffer, AnalyticsBufferOptions } from './repositories/analytics/analytics-buffer.js';
+export { AnalyticsBuffer, type AnalyticsBufferOptions } from './repositories/analytics/analytics-buffer.js';
 export { AnalyticsRepository, type TrackManyResult } from './repositories/analytics/analytics-repository.js';
-export {
+export type {
   AnalyticsRetentionInput,
-  type AnalyticsRetentionResult,
+  AnalyticsRetentionResult,
 } from './repositories/analytics/apply-retention.js';
 // exportAnalyticsForUser / eraseAnalyticsForUser are internal (called by cb.users.exportData/erase).
 export type { AnalyticsUserExport, ExportedAnalyticsEvent } from './repositories/analytics/data-subject.js';
-export {
+export type {
   AnalyticsEventInput,
-  type RejectedEvent,
+  RejectedEvent,
   TrackManyOptions,
 } from './repositories/analytics/event-input.js';
-export {
-  type AnalyticsActiveUsersBucket,
+export type {
+  AnalyticsActiveUsersBucket,
   AnalyticsActiveUsersInput,
-  type AnalyticsBucket,
-  type AnalyticsEventCount,
-  type AnalyticsSummary,
+  AnalyticsBucket,
+  AnalyticsEventCount,
+  AnalyticsSummary,
   AnalyticsSummaryInput,
   AnalyticsTimeseriesInput,
   AnalyticsTopEventsInput,

@@ -101,7 +101,17 @@ export const ListBackupsOptionsSchema = z.strictObject({
  *   first.nextCursor === undefined ? undefined : await listBackups({ ...options, cursor: first.nextCursor });
  * ```
  */
-export type ListBackupsOptions = z.input<typeof ListBackupsOptionsSchema>;
+export interface ListBackupsOptions {
+  /** The directory to list. @default `backupDir` (env `BACKUP_DIR`), else `./backups` */
+  readonly dir?: string | undefined;
+  /** Use this directory's default from a carebase instance or options. */
+  readonly backupDir?: string | undefined;
+  readonly carebase?: { readonly config: { readonly backupDir: string } } | undefined;
+  /** Page size. @default all */
+  readonly limit?: number | undefined;
+  /** `nextCursor` of the previous page. */
+  readonly cursor?: string | undefined;
+}
 
 /** Reads one archive's catalog entry. */
 export async function catalogEntry(dir: string, name: string): Promise<BackupEntry | undefined> {

@@ -48,7 +48,8 @@ const clockSchema = z.custom<Clock>(
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';
- * import { CarebaseOptionsSchema, createCarebase } from 'carebase';
+ * import { createCarebase } from 'carebase';
+ * import { CarebaseOptionsSchema } from 'carebase/schemas';
  * // Check a deployment's JSON settings at startup, reporting every problem at once.
  * const parsed = CarebaseOptionsSchema.safeParse(JSON.parse(readFileSync('carebase.json', 'utf8')));
  * if (!parsed.success) {

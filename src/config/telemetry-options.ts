@@ -17,7 +17,7 @@ const meterProviderSchema = z.custom<MeterProviderLike>(
  *
  * @example
  * ```ts
- * import { TelemetryOptionsSchema } from 'carebase';
+ * import { TelemetryOptionsSchema } from 'carebase/schemas';
  * // Read the switches from a JSON settings file, refusing unknown keys.
  * const telemetry = TelemetryOptionsSchema.parse({ tracing: true, metrics: false });
  * ```
@@ -35,7 +35,7 @@ export const TelemetryOptionsSchema = z.strictObject({
  *
  * @example
  * ```ts
- * import { QueryListenerSchema } from 'carebase';
+ * import { QueryListenerSchema } from 'carebase/schemas';
  * const ok = QueryListenerSchema.safeParse(() => {}).success; // true
  * ```
  */

@@ -88,7 +88,27 @@ export const UsersOptionsSchema = z
  * const cb = createCarebase({ users });
  * ```
  */
-export type UsersOptions = z.input<typeof UsersOptionsSchema>;
+export interface UsersOptions {
+  /**
+   * bcrypt cost factor for new hashes; stored hashes below it are rehashed at the next login.
+   * @default 12 (minimum 10)
+   */
+  readonly bcryptCost?: number | undefined;
+  /**
+   * Shortest accepted password, in characters. (Longest: 72 UTF-8 bytes, a bcrypt limit.)
+   * @default 12
+   */
+  readonly passwordMinLength?: number | undefined;
+  /** Per-account lockout after repeated failures. */
+  readonly lockout?: { maxFailures?: number | undefined; durationMs?: number | undefined } | undefined;
+  /** Allowed roles. @default ['admin', 'clinician', 'nurse', 'viewer'] */
+  readonly roles?: string[] | undefined;
+  /**
+   * Optional role -> permissions map used by `cb.users.can(user, permission)`. Every key must
+   * be one of `roles`; a role not listed has no permissions. @default {}
+   */
+  readonly permissions?: Record<string, string[]> | undefined;
+}
 /**
  * Users options with defaults applied.
  *
@@ -100,4 +120,24 @@ export type UsersOptions = z.input<typeof UsersOptionsSchema>;
  * res.json({ passwordMinLength, roles });
  * ```
  */
-export type ResolvedUsersOptions = z.output<typeof UsersOptionsSchema>;
+export interface ResolvedUsersOptions {
+  /**
+   * bcrypt cost factor for new hashes; stored hashes below it are rehashed at the next login.
+   * @default 12 (minimum 10)
+   */
+  readonly bcryptCost: number;
+  /**
+   * Shortest accepted password, in characters. (Longest: 72 UTF-8 bytes, a bcrypt limit.)
+   * @default 12
+   */
+  readonly passwordMinLength: number;
+  /** Per-account lockout after repeated failures. */
+  readonly lockout: { maxFailures: number; durationMs: number };
+  /** Allowed roles. @default ['admin', 'clinician', 'nurse', 'viewer'] */
+  readonly roles: string[];
+  /**
+   * Optional role -> permissions map used by `cb.users.can(user, permission)`. Every key must
+   * be one of `roles`; a role not listed has no permissions. @default {}
+   */
+  readonly permissions: Record<string, string[]>;
+}

@@ -17,7 +17,7 @@ import { truncateText } from '../validation/text.js';
  *
  * @example
  * ```ts
- * import { ActorSchema } from 'carebase';
+ * import { ActorSchema } from 'carebase/schemas';
  * // Per request: a malformed client IP (e.g. from a proxy header) is left out instead of failing the request.
  * const parsed = ActorSchema.safeParse({
  *   userId: req.user.id,
@@ -52,7 +52,8 @@ export const ActorSchema = z.strictObject({
  *
  * @example
  * ```ts
- * import { type Actor, ActorSchema } from 'carebase';
+ * import { type Actor } from 'carebase';
+ * import { ActorSchema } from 'carebase/schemas';
  * // The actor a nightly job writes as: no user, marked as a service.
  * const job: Actor = ActorSchema.parse({
  *   type: 'service',
@@ -61,7 +62,18 @@ export const ActorSchema = z.strictObject({
  * await cb.withActor(job).chat.applyRetention({ olderThanDays: 730 });
  * ```
  */
-export type Actor = z.output<typeof ActorSchema>;
+export interface Actor {
+  /** The acting user's id, or `null` for the system. */
+  readonly userId?: string | null | undefined;
+  /** What kind of actor this is. */
+  readonly type?: 'user' | 'system' | 'service' | undefined;
+  /** The client's IP address (IPv4 or IPv6). */
+  readonly ip?: string | undefined;
+  /** The client's User-Agent header, truncated to 512 characters. */
+  readonly userAgent?: string | undefined;
+  /** A request or correlation id. */
+  readonly requestId?: string | undefined;
+}
 /**
  * An actor as a host writes it.
  *
@@ -75,7 +87,18 @@ export type Actor = z.output<typeof ActorSchema>;
  * await cb.withActor(actorOf(req)).users.setRole(otherUserId, 'clinician');
  * ```
  */
-export type ActorInput = z.input<typeof ActorSchema>;
+export interface ActorInput {
+  /** The acting user's id, or `null` for the system. */
+  readonly userId?: string | null | undefined;
+  /** What kind of actor this is. */
+  readonly type?: 'user' | 'system' | 'service' | undefined;
+  /** The client's IP address (IPv4 or IPv6). */
+  readonly ip?: string | undefined;
+  /** The client's User-Agent header, truncated to 512 characters. */
+  readonly userAgent?: string | undefined;
+  /** A request or correlation id. */
+  readonly requestId?: string | undefined;
+}
 
 /**
  * A piece of per-instance state that lives on the {@link CarebaseRuntime}: created by `create` on

@@ -1,26 +1,21 @@
 import type { Readable } from 'node:stream';
 import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
-import { type AuditExportInput, AuditExportInput as AuditExportSchema, exportAudit } from './export.js';
+import { type AuditExportInput, AuditExportInputSchema, exportAudit } from './export.js';
 import { ensureAuditPartition } from './partitions.js';
-import {
-  type AuditPage,
-  type AuditQueryInput,
-  AuditQueryInput as AuditQuerySchema,
-  queryAudit,
-} from './query.js';
+import { type AuditPage, type AuditQueryInput, AuditQueryInputSchema, queryAudit } from './query.js';
 import { type AuditEntryInput, recordAudit } from './record.js';
 import {
   type AuditRetentionInput,
+  AuditRetentionInputSchema,
   type AuditRetentionResult,
-  AuditRetentionInput as AuditRetentionSchema,
   applyAuditRetention,
 } from './retention.js';
 import { auditSealerOf } from './sealer.js';
 import {
   type AuditVerifyInput,
+  AuditVerifyInputSchema,
   type AuditVerifyResult,
-  AuditVerifyInput as AuditVerifySchema,
   verifyAudit,
 } from './verify.js';
 
@@ -79,7 +74,7 @@ export class AuditRepository {
    * ```
    */
   async query(input: AuditQueryInput = {}): Promise<AuditPage> {
-    return queryAudit(this.#ctx, parseInput(AuditQuerySchema, input, 'audit query'));
+    return queryAudit(this.#ctx, parseInput(AuditQueryInputSchema, input, 'audit query'));
   }
 
   /**
@@ -96,7 +91,7 @@ export class AuditRepository {
    * ```
    */
   async verify(input: AuditVerifyInput = {}): Promise<AuditVerifyResult> {
-    return verifyAudit(this.#ctx, parseInput(AuditVerifySchema, input, 'audit verify options'));
+    return verifyAudit(this.#ctx, parseInput(AuditVerifyInputSchema, input, 'audit verify options'));
   }
 
   /**
@@ -115,7 +110,7 @@ export class AuditRepository {
    * ```
    */
   export(input: AuditExportInput): Readable {
-    return exportAudit(this.#ctx, parseInput(AuditExportSchema, input, 'audit export options'));
+    return exportAudit(this.#ctx, parseInput(AuditExportInputSchema, input, 'audit export options'));
   }
 
   /**
@@ -170,6 +165,9 @@ export class AuditRepository {
    * ```
    */
   async applyRetention(input: AuditRetentionInput = {}): Promise<AuditRetentionResult> {
-    return applyAuditRetention(this.#ctx, parseInput(AuditRetentionSchema, input, 'audit retention options'));
+    return applyAuditRetention(
+      this.#ctx,
+      parseInput(AuditRetentionInputSchema, input, 'audit retention options'),
+    );
   }
 }

@@ -16,11 +16,11 @@ import { AUDIT_ENTRY_COLUMNS, type AuditEntry, type AuditRow, toAuditEntry } fro
  *
  * @example
  * ```ts
- * import { AuditQueryInput } from 'carebase';
- * AuditQueryInput.parse({ userId, action: 'user.login', limit: 50 });
+ * import { AuditQueryInputSchema } from 'carebase/schemas';
+ * AuditQueryInputSchema.parse({ userId, action: 'user.login', limit: 50 });
  * ```
  */
-export const AuditQueryInput = z.strictObject({
+export const AuditQueryInputSchema = z.strictObject({
   userId: z.uuid().optional(),
   action: z.string().min(1).max(100).optional(),
   resourceType: z.string().min(1).max(100).optional(),
@@ -35,8 +35,30 @@ export const AuditQueryInput = z.strictObject({
   cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
 
-/** Filters of `cb.audit.query()`. */
-export type AuditQueryInput = z.input<typeof AuditQueryInput>;
+/**
+ * Filters and page of `cb.audit.query()`. All optional. Validated by `AuditQueryInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AuditQueryInput } from 'carebase';
+ * const filter: AuditQueryInput = { resourceType: 'chart', resourceId, from, limit: 50 };
+ * const { items, nextCursor } = await cb.audit.query(filter);
+ * ```
+ */
+export interface AuditQueryInput {
+  readonly userId?: string | undefined;
+  readonly action?: string | undefined;
+  readonly resourceType?: string | undefined;
+  readonly resourceId?: string | undefined;
+  readonly subjectId?: string | undefined;
+  readonly outcome?: 'success' | 'failure' | undefined;
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+  /** @default 50 */
+  readonly limit?: number | undefined;
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string | undefined;
+}
 
 /**
  * A page of entries, newest first.
@@ -75,7 +97,7 @@ const AUDIT_CURSOR: CursorSpec = {
 /** Runs a parsed query: keyset pagination on (occurred_at, id) descending. */
 export async function queryAudit(
   ctx: RepositoryContext,
-  input: z.output<typeof AuditQueryInput>,
+  input: z.output<typeof AuditQueryInputSchema>,
 ): Promise<AuditPage> {
   const limit = input.limit ?? 50;
   const cursor = input.cursor === undefined ? undefined : decodeCursor(AUDIT_CURSOR, input.cursor);

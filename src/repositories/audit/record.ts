@@ -18,11 +18,11 @@ import { auditSealerOf } from './sealer.js';
  *
  * @example
  * ```ts
- * import { AuditEntryInput } from 'carebase';
- * const entry = AuditEntryInput.parse({ action: 'chart.view', resourceType: 'chart', resourceId: '42' });
+ * import { AuditEntryInputSchema } from 'carebase/schemas';
+ * const entry = AuditEntryInputSchema.parse({ action: 'chart.view', resourceType: 'chart', resourceId: '42' });
  * ```
  */
-export const AuditEntryInput = z.strictObject({
+export const AuditEntryInputSchema = z.strictObject({
   /** A short dotted verb, e.g. `user.login`, `chat.export`. */
   action: z
     .string()
@@ -62,8 +62,49 @@ export const AuditEntryInput = z.strictObject({
   occurredAt: z.date().optional(),
 });
 
-/** An audit entry as written by hosts and repositories. */
-export type AuditEntryInput = z.input<typeof AuditEntryInput>;
+/**
+ * An audit entry as a host writes it (`cb.audit.log`). Actor fields default to the scope's actor (`cb.withActor`). Validated by `AuditEntryInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AuditEntryInput } from 'carebase';
+ * const entry: AuditEntryInput = { action: 'chart.view', resourceType: 'chart', resourceId, outcome: 'success' };
+ * await cb.withActor({ userId, ip }).audit.log(entry);
+ * ```
+ */
+export interface AuditEntryInput {
+  /** A short dotted verb, e.g. `user.login`, `chat.export`. */
+  readonly action: string;
+  /** The kind of record acted on, e.g. `user`, `conversation`. */
+  readonly resourceType: string;
+  /** The record's id. */
+  readonly resourceId?: string | undefined;
+  /** The person the record is about (e.g. a patient id), when different from the resource. */
+  readonly subjectId?: string | undefined;
+  /** @default 'success' */
+  readonly outcome?: 'success' | 'failure' | undefined;
+  /** Why it failed, in words without values (e.g. `invalid_credentials`). */
+  readonly outcomeDetail?: string | undefined;
+  /** The acting user; `null` for the system. @default the scope's actor */
+  readonly userId?: string | null | undefined;
+  /** @default `user` when a user id is known, else `system` */
+  readonly actorType?: 'user' | 'system' | 'service' | undefined;
+  /** @default the scope's actor IP */
+  readonly ip?: string | undefined;
+  /** @default the scope's actor user agent */
+  readonly userAgent?: string | undefined;
+  /** @default the scope's actor request id */
+  readonly requestId?: string | undefined;
+  /** What changed, as JSON; keys configured in `audit.redactKeys` are redacted at any depth. */
+  readonly changes?: Record<string, unknown> | undefined;
+  /** Free-form JSON context; redacted like `changes`. */
+  readonly metadata?: Record<string, unknown> | undefined;
+  /**
+   * When it happened: within the retention period and at most one day ahead of the clock.
+   * @default now (the configured clock)
+   */
+  readonly occurredAt?: Date | undefined;
+}
 
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 /** The single-entry insert used inside a caller's transaction, prepared once per instance. */
@@ -114,7 +155,7 @@ function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
  * ```
  */
 export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput): Promise<void> {
-  const parsed = parseInput(AuditEntryInput, entry, 'audit entry');
+  const parsed = parseInput(AuditEntryInputSchema, entry, 'audit entry');
   const occurredAt = parsed.occurredAt ?? ctx.now();
   checkOccurredAt(ctx, occurredAt);
   const actor = ctx.actor;

@@ -10,17 +10,30 @@ import { auditSealerOf } from './sealer.js';
  *
  * @example
  * ```ts
- * import { AuditVerifyInput } from 'carebase';
- * AuditVerifyInput.parse({ from: new Date('2026-01-01') });
+ * import { AuditVerifyInputSchema } from 'carebase/schemas';
+ * AuditVerifyInputSchema.parse({ from: new Date('2026-01-01') });
  * ```
  */
-export const AuditVerifyInput = z.strictObject({
+export const AuditVerifyInputSchema = z.strictObject({
   from: z.date().optional(),
   to: z.date().optional(),
 });
 
-/** Range of `cb.audit.verify()`. */
-export type AuditVerifyInput = z.input<typeof AuditVerifyInput>;
+/**
+ * Range of `cb.audit.verify()`; both ends optional. Validated by `AuditVerifyInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AuditVerifyInput } from 'carebase';
+ * const lastMonth: AuditVerifyInput = { from, to };
+ * const result = await cb.audit.verify(lastMonth);
+ * if (!result.ok) logger.error({ firstBadId: result.firstBadId }, 'audit chain broken');
+ * ```
+ */
+export interface AuditVerifyInput {
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+}
 
 /**
  * Why verification failed.
@@ -77,7 +90,7 @@ interface VerifyRow {
 /** Seals pending entries, then recomputes the chains in one repeatable-read snapshot. */
 export async function verifyAudit(
   ctx: RepositoryContext,
-  input: z.output<typeof AuditVerifyInput>,
+  input: z.output<typeof AuditVerifyInputSchema>,
 ): Promise<AuditVerifyResult> {
   if (!ctx.inTransaction) await auditSealerOf(ctx.runtime).sealUnbounded();
   const schema = quoteIdentifier(ctx.config.schema);

@@ -9,11 +9,15 @@ import type { RepositoryContext } from '../context.js';
 import { toUser, type User } from '../user.js';
 import { SESSION_COLUMNS, type Session, toSession } from './session.js';
 import {
-  PurgeExpiredInput,
-  RevokeAllInput,
-  RevokeReasonInput,
-  SessionCreateInput,
-  SessionListInput,
+  type PurgeExpiredInput,
+  PurgeExpiredInputSchema,
+  type RevokeAllInput,
+  RevokeAllInputSchema,
+  RevokeReasonSchema,
+  type SessionCreateInput,
+  SessionCreateInputSchema,
+  type SessionListInput,
+  SessionListInputSchema,
 } from './session-inputs.js';
 import { runPrepared, sessionStatements, type ValidateRow } from './session-statements.js';
 import { generateSessionToken, hashSessionToken, SESSION_TOKEN_PATTERN } from './session-token.js';
@@ -107,7 +111,7 @@ export class SessionsRepository {
    * ```
    */
   async create(input: SessionCreateInput): Promise<CreatedSession> {
-    const parsed = parseInput(SessionCreateInput, input, 'session');
+    const parsed = parseInput(SessionCreateInputSchema, input, 'session');
     const absolute = this.#ctx.config.sessions.absoluteTimeoutMs;
     if (parsed.ttlMs !== undefined && parsed.ttlMs > absolute) {
       throw new ValidationError('invalid session at ttlMs: must not exceed sessions.absoluteTimeoutMs', [
@@ -232,7 +236,7 @@ export class SessionsRepository {
    */
   async revoke(sessionIdOrToken: string, reason?: string): Promise<boolean> {
     const key = parseInput(z.string().min(1).max(200), sessionIdOrToken, 'session id or token');
-    const why = parseInput(RevokeReasonInput.optional(), reason, 'revoke reason') ?? 'revoked';
+    const why = parseInput(RevokeReasonSchema.optional(), reason, 'revoke reason') ?? 'revoked';
     const byId = UUID_PATTERN.test(key);
     if (!byId && !SESSION_TOKEN_PATTERN.test(key)) return false;
     return this.#ctx.atomic(async (ctx) => {
@@ -271,7 +275,7 @@ export class SessionsRepository {
    */
   async revokeAllForUser(userId: string, options: RevokeAllInput = {}): Promise<number> {
     const id = parseInput(z.uuid(), userId, 'user id');
-    const parsed = parseInput(RevokeAllInput, options, 'revoke options');
+    const parsed = parseInput(RevokeAllInputSchema, options, 'revoke options');
     const reason = parsed.reason ?? 'revoke_all';
     return this.#ctx.atomic(async (ctx) => {
       const now = ctx.now();
@@ -309,7 +313,7 @@ export class SessionsRepository {
    */
   async listForUser(userId: string, options: SessionListInput = {}): Promise<SessionPage> {
     const id = parseInput(z.uuid(), userId, 'user id');
-    const parsed = parseInput(SessionListInput, options, 'session list options');
+    const parsed = parseInput(SessionListInputSchema, options, 'session list options');
     const after = parsed.cursor === undefined ? undefined : decodeCursor(SESSIONS_CURSOR, parsed.cursor);
     const now = this.#ctx.now();
     let query = this.#ctx.db
@@ -347,7 +351,7 @@ export class SessionsRepository {
    * ```
    */
   async purgeExpired(options: PurgeExpiredInput = {}): Promise<number> {
-    const parsed = parseInput(PurgeExpiredInput, options, 'purge options');
+    const parsed = parseInput(PurgeExpiredInputSchema, options, 'purge options');
     const cutoff = parsed.olderThan ?? new Date(this.#ctx.now().getTime() - 30 * DAY_MS);
     const idleCutoff = new Date(cutoff.getTime() - this.#ctx.config.sessions.idleTimeoutMs);
     const result = await this.#ctx.db

@@ -26,7 +26,7 @@ export class PasswordHasher {
 
   /**
    * Throws `ValidationError` at `field` when `password` is shorter than the configured minimum
-   * (in characters). The byte limit and NUL check are in `PasswordInput`.
+   * (in characters). The byte limit and NUL check are in `PasswordSchema`.
    */
   checkPolicy(password: string, field: string): void {
     if ([...password].length < this.#minLength) {

@@ -21,11 +21,11 @@ export const PASSWORD_MAX_BYTES = 72;
  *
  * @example
  * ```ts
- * import { PasswordInput } from 'carebase';
- * const ok = PasswordInput.safeParse(req.body.password).success;
+ * import { PasswordSchema } from 'carebase/schemas';
+ * const ok = PasswordSchema.safeParse(req.body.password).success;
  * ```
  */
-export const PasswordInput = z
+export const PasswordSchema = z
   .string()
   .min(1, 'must not be empty')
   .refine((value) => Buffer.byteLength(value, 'utf8') <= PASSWORD_MAX_BYTES, {
@@ -38,11 +38,11 @@ export const PasswordInput = z
  *
  * @example
  * ```ts
- * import { UsernameInput } from 'carebase';
- * UsernameInput.parse('ana.souza');
+ * import { UsernameSchema } from 'carebase/schemas';
+ * UsernameSchema.parse('ana.souza');
  * ```
  */
-export const UsernameInput = z
+export const UsernameSchema = z
   .string()
   .trim()
   .min(1)
@@ -54,22 +54,22 @@ export const UsernameInput = z
  *
  * @example
  * ```ts
- * import { EmailInput } from 'carebase';
- * EmailInput.parse('ana@example.org');
+ * import { EmailSchema } from 'carebase/schemas';
+ * EmailSchema.parse('ana@example.org');
  * ```
  */
-export const EmailInput = z.string().trim().max(320).pipe(z.email());
+export const EmailSchema = z.string().trim().max(320).pipe(z.email());
 
 /**
  * A display name: up to 200 characters, or `null` to clear it.
  *
  * @example
  * ```ts
- * import { DisplayNameInput } from 'carebase';
- * DisplayNameInput.parse('Ana Souza, RN');
+ * import { DisplayNameSchema } from 'carebase/schemas';
+ * DisplayNameSchema.parse('Ana Souza, RN');
  * ```
  */
-export const DisplayNameInput = z
+export const DisplayNameSchema = z
   .string()
   .trim()
   .max(200)
@@ -80,11 +80,11 @@ export const DisplayNameInput = z
  *
  * @example
  * ```ts
- * import { RoleInput } from 'carebase';
- * RoleInput.parse('nurse');
+ * import { RoleSchema } from 'carebase/schemas';
+ * RoleSchema.parse('nurse');
  * ```
  */
-export const RoleInput = z.string().min(1).max(32);
+export const RoleSchema = z.string().min(1).max(32);
 
 const IpInput = z.string().refine((value) => isIP(value) !== 0, 'must be an IPv4 or IPv6 address');
 const UserAgentInput = z.string().transform((value) => truncateText(value, 512));
@@ -94,53 +94,81 @@ const UserAgentInput = z.string().transform((value) => truncateText(value, 512))
  *
  * @example
  * ```ts
- * import { UserCreateInput } from 'carebase';
- * const input = UserCreateInput.parse(req.body); // same rules as cb.users.create
+ * import { UserCreateInputSchema } from 'carebase/schemas';
+ * const input = UserCreateInputSchema.parse(req.body); // same rules as cb.users.create
  * ```
  */
-export const UserCreateInput = z.strictObject({
-  username: UsernameInput,
-  email: EmailInput,
-  password: PasswordInput,
-  role: RoleInput,
-  displayName: DisplayNameInput.optional(),
+export const UserCreateInputSchema = z.strictObject({
+  username: UsernameSchema,
+  email: EmailSchema,
+  password: PasswordSchema,
+  role: RoleSchema,
+  displayName: DisplayNameSchema.optional(),
 });
-/** Input of `cb.users.create`. */
-export type UserCreateInput = z.input<typeof UserCreateInput>;
+/**
+ * Input of `cb.users.create()`. Validated by `UserCreateInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { UserCreateInput } from 'carebase';
+ * const input: UserCreateInput = { username: 'ana', email: 'ana@example.org', password, role: 'nurse' };
+ * const user = await cb.users.create(input);
+ * ```
+ */
+export interface UserCreateInput {
+  readonly username: string;
+  readonly email: string;
+  readonly password: string;
+  readonly role: string;
+  readonly displayName?: string | undefined;
+}
 
 /**
  * Patch of `cb.users.update`: profile fields only (role, status and password have their own methods).
  *
  * @example
  * ```ts
- * import { UserUpdateInput } from 'carebase';
- * UserUpdateInput.parse({ displayName: null });
+ * import { UserUpdateInputSchema } from 'carebase/schemas';
+ * UserUpdateInputSchema.parse({ displayName: null });
  * ```
  */
-export const UserUpdateInput = z
+export const UserUpdateInputSchema = z
   .strictObject({
-    username: UsernameInput.optional(),
-    email: EmailInput.optional(),
-    displayName: DisplayNameInput.nullable().optional(),
+    username: UsernameSchema.optional(),
+    email: EmailSchema.optional(),
+    displayName: DisplayNameSchema.nullable().optional(),
   })
   .refine(
     (patch) => Object.values(patch).some((value) => value !== undefined),
     'must change at least one field',
   );
-/** Patch of `cb.users.update`. */
-export type UserUpdateInput = z.input<typeof UserUpdateInput>;
+/**
+ * Patch of `cb.users.update()`: only the fields given change; `displayName: null` clears it. Validated by `UserUpdateInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { UserUpdateInput } from 'carebase';
+ * const patch: UserUpdateInput = { displayName: 'Ana Souza, RN' };
+ * await cb.users.update(userId, patch);
+ * ```
+ */
+export interface UserUpdateInput {
+  readonly username?: string | undefined;
+  readonly email?: string | undefined;
+  readonly displayName?: string | null | undefined;
+}
 
 /**
  * Input of `cb.users.list`.
  *
  * @example
  * ```ts
- * import { UserListInput } from 'carebase';
- * UserListInput.parse({ role: 'nurse', limit: 20 });
+ * import { UserListInputSchema } from 'carebase/schemas';
+ * UserListInputSchema.parse({ role: 'nurse', limit: 20 });
  * ```
  */
-export const UserListInput = z.strictObject({
-  role: RoleInput.optional(),
+export const UserListInputSchema = z.strictObject({
+  role: RoleSchema.optional(),
   status: z.enum(['active', 'disabled']).optional(),
   /** Case-insensitive substring of username, email or display name. */
   search: z.string().min(1).max(200).optional(),
@@ -149,19 +177,37 @@ export const UserListInput = z.strictObject({
   /** The `nextCursor` of the previous page. */
   cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
-/** Input of `cb.users.list`. */
-export type UserListInput = z.input<typeof UserListInput>;
+/**
+ * Filters and page of `cb.users.list()`. All optional. Validated by `UserListInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { UserListInput } from 'carebase';
+ * const filter: UserListInput = { role: 'nurse', status: 'active', limit: 50 };
+ * const { items, nextCursor } = await cb.users.list(filter);
+ * ```
+ */
+export interface UserListInput {
+  readonly role?: string | undefined;
+  readonly status?: 'active' | 'disabled' | undefined;
+  /** Case-insensitive substring of username, email or display name. */
+  readonly search?: string | undefined;
+  /** @default 50 */
+  readonly limit?: number | undefined;
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string | undefined;
+}
 
 /**
  * Input of `cb.users.authenticate`.
  *
  * @example
  * ```ts
- * import { AuthenticateInput } from 'carebase';
- * AuthenticateInput.parse({ login: 'ana', password, ip: '203.0.113.7' });
+ * import { AuthenticateInputSchema } from 'carebase/schemas';
+ * AuthenticateInputSchema.parse({ login: 'ana', password, ip: '203.0.113.7' });
  * ```
  */
-export const AuthenticateInput = z.strictObject({
+export const AuthenticateInputSchema = z.strictObject({
   /** Username, or email when it contains '@'; case-insensitive. */
   login: z.string().trim().min(1).max(320),
   /** Checked for length only, so an over-long password fails like a wrong one (no hint). */
@@ -169,8 +215,24 @@ export const AuthenticateInput = z.strictObject({
   ip: IpInput.optional(),
   userAgent: UserAgentInput.optional(),
 });
-/** Input of `cb.users.authenticate`. */
-export type AuthenticateInput = z.input<typeof AuthenticateInput>;
+/**
+ * Input of `cb.users.authenticate()`: a username or email, and the password. Validated by `AuthenticateInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AuthenticateInput } from 'carebase';
+ * const attempt: AuthenticateInput = { login, password, ip: req.ip, userAgent: req.get('user-agent') };
+ * const result = await cb.users.authenticate(attempt);
+ * ```
+ */
+export interface AuthenticateInput {
+  /** Username, or email when it contains '@'; case-insensitive. */
+  readonly login: string;
+  /** Checked for length only, so an over-long password fails like a wrong one (no hint). */
+  readonly password: string;
+  readonly ip?: string | undefined;
+  readonly userAgent?: string | undefined;
+}
 
 /**
  * Input of `cb.users.changePassword`.
@@ -178,19 +240,34 @@ export type AuthenticateInput = z.input<typeof AuthenticateInput>;
  * @example
  * <!-- snippet-preamble: declare const currentPassword: string, newPassword: string; -->
  * ```ts
- * import { ChangePasswordInput } from 'carebase';
- * ChangePasswordInput.parse({ currentPassword, newPassword });
+ * import { ChangePasswordInputSchema } from 'carebase/schemas';
+ * ChangePasswordInputSchema.parse({ currentPassword, newPassword });
  * ```
  */
-export const ChangePasswordInput = z.strictObject({
+export const ChangePasswordInputSchema = z.strictObject({
   /** When given, must match the stored password (self-service change); omit for an admin reset. */
   currentPassword: z.string().max(1024).optional(),
-  newPassword: PasswordInput,
+  newPassword: PasswordSchema,
   /** The session to keep (the one making the change); every other session is revoked. */
   exceptSessionId: z.uuid().optional(),
 });
-/** Input of `cb.users.changePassword`. */
-export type ChangePasswordInput = z.input<typeof ChangePasswordInput>;
+/**
+ * Input of `cb.users.changePassword()`. Validated by `ChangePasswordInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ChangePasswordInput } from 'carebase';
+ * const change: ChangePasswordInput = { currentPassword: password, newPassword: 'a-new-long-passphrase', exceptSessionId: sessionId };
+ * await cb.users.changePassword(userId, change);
+ * ```
+ */
+export interface ChangePasswordInput {
+  readonly newPassword: string;
+  /** When given, must match the stored password (self-service change); omit for an admin reset. */
+  readonly currentPassword?: string | undefined;
+  /** The session to keep (the one making the change); every other session is revoked. */
+  readonly exceptSessionId?: string | undefined;
+}
 
 /** A user id. */
 export const UserIdInput = z.uuid();

@@ -13,15 +13,19 @@ import { PasswordHasher } from './password-hasher.js';
 import { collectUserData, eraseUserData, type UserDataExport, type UserErasure } from './user-data.js';
 import {
   type AuthenticateInput,
-  ChangePasswordInput,
-  EmailInput,
+  type ChangePasswordInput,
+  ChangePasswordInputSchema,
+  EmailSchema,
   PASSWORD_MAX_BYTES,
-  RoleInput,
-  UserCreateInput,
+  RoleSchema,
+  type UserCreateInput,
+  UserCreateInputSchema,
   UserIdInput,
-  UserListInput,
-  UsernameInput,
-  UserUpdateInput,
+  type UserListInput,
+  UserListInputSchema,
+  UsernameSchema,
+  type UserUpdateInput,
+  UserUpdateInputSchema,
 } from './user-inputs.js';
 
 /**
@@ -84,7 +88,7 @@ export class UsersRepository {
    * ```
    */
   async create(input: UserCreateInput): Promise<User> {
-    const parsed = parseInput(UserCreateInput, input, 'user');
+    const parsed = parseInput(UserCreateInputSchema, input, 'user');
     this.#checkRole(parsed.role, 'role');
     this.#hasher.checkPolicy(parsed.password, 'password');
     const passwordHash = await this.#hasher.hash(parsed.password);
@@ -156,7 +160,7 @@ export class UsersRepository {
    * ```
    */
   async findByUsername(username: string): Promise<User | undefined> {
-    return this.#findBy('username', parseInput(UsernameInput, username, 'username'));
+    return this.#findBy('username', parseInput(UsernameSchema, username, 'username'));
   }
 
   /**
@@ -168,7 +172,7 @@ export class UsersRepository {
    * ```
    */
   async findByEmail(email: string): Promise<User | undefined> {
-    return this.#findBy('email', parseInput(EmailInput, email, 'email'));
+    return this.#findBy('email', parseInput(EmailSchema, email, 'email'));
   }
 
   /**
@@ -184,7 +188,7 @@ export class UsersRepository {
    * ```
    */
   async list(options: UserListInput = {}): Promise<UserPage> {
-    const parsed = parseInput(UserListInput, options, 'user list options');
+    const parsed = parseInput(UserListInputSchema, options, 'user list options');
     const after = parsed.cursor === undefined ? undefined : decodeCursor(USERS_CURSOR, parsed.cursor);
     let query = this.#ctx.db
       .selectFrom('users')
@@ -227,7 +231,7 @@ export class UsersRepository {
    */
   async update(id: string, patch: UserUpdateInput): Promise<User> {
     const userId = parseInput(UserIdInput, id, 'user id');
-    const parsed = parseInput(UserUpdateInput, patch, 'user patch');
+    const parsed = parseInput(UserUpdateInputSchema, patch, 'user patch');
     const fields = Object.keys(parsed).filter((key) => parsed[key as keyof typeof parsed] !== undefined);
     return this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
@@ -266,7 +270,7 @@ export class UsersRepository {
    */
   async setRole(id: string, role: string): Promise<User> {
     const userId = parseInput(UserIdInput, id, 'user id');
-    const newRole = parseInput(RoleInput, role, 'role');
+    const newRole = parseInput(RoleSchema, role, 'role');
     this.#checkRole(newRole, 'role');
     return this.#ctx.atomic(async (ctx) => {
       const before = await ctx.db
@@ -339,7 +343,7 @@ export class UsersRepository {
    */
   async changePassword(id: string, input: ChangePasswordInput): Promise<void> {
     const userId = parseInput(UserIdInput, id, 'user id');
-    const parsed = parseInput(ChangePasswordInput, input, 'password change');
+    const parsed = parseInput(ChangePasswordInputSchema, input, 'password change');
     this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
     const stored = await this.#ctx.db
       .selectFrom('users')

@@ -1,9 +1,9 @@
-import { UserCreateInput } from 'carebase';
+import { UserCreateInputSchema } from 'carebase/schemas';
 import { carebase } from '../../../lib/carebase';
 import { HttpError, handle, readBody } from '../../../lib/http';
 import { anonymousScope, getSession } from '../../../lib/session';
 
-const Body = UserCreateInput.partial({ role: true });
+const Body = UserCreateInputSchema.partial({ role: true });
 
 /**
  * POST /api/register `{ username, email, password, displayName?, role? }`: creates an account.
