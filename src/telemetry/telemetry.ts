@@ -1,14 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type {
-  Attributes,
-  Counter,
-  Histogram,
-  Meter,
-  ObservableResult,
-  Span,
-  Tracer,
-} from '@opentelemetry/api';
+import type { Attributes, Meter, Span, Tracer } from '@opentelemetry/api';
 import type { Logger } from '../logging/logger.js';
+import { DatabaseMetrics, type ObservedPool } from './database-metrics.js';
 import { describeSql } from './describe-sql.js';
 import { loadOpenTelemetry, type OpenTelemetryApi } from './otel-api.js';
 import type { QueryEvent, QueryListener } from './query-event.js';
@@ -62,14 +55,6 @@ export interface TelemetrySettings {
   readonly logger: Logger;
 }
 
-/** The pool counts metrics observe (a `pg.Pool`). */
-export interface ObservedPool {
-  readonly totalCount: number;
-  readonly idleCount: number;
-  readonly waitingCount: number;
-  readonly options: { readonly max?: number | undefined };
-}
-
 /** A statement in flight: end it once, with its counts or its failure. */
 export interface QueryProbe {
   end(returnedRows: number | undefined, rowCount: number | null | undefined): void;
@@ -97,10 +82,7 @@ export class Telemetry {
   readonly #settings: TelemetrySettings;
   readonly #api: OpenTelemetryApi | undefined;
   readonly #tracer: Tracer | undefined;
-  readonly #meter: Meter | undefined;
-  readonly #instruments:
-    | { readonly duration: Histogram; readonly waitTime: Histogram; readonly timeouts: Counter }
-    | undefined;
+  readonly #metrics: DatabaseMetrics | undefined;
   readonly #base: Attributes;
   #hookFailed = false;
 
@@ -122,21 +104,7 @@ export class Telemetry {
     if (api !== undefined && settings.metrics) {
       const provider = (settings.meterProvider as never) ?? api.metrics.getMeterProvider();
       const meter = (provider as { getMeter(name: string): Meter }).getMeter(INSTRUMENTATION_NAME);
-      this.#meter = meter;
-      this.#instruments = {
-        duration: meter.createHistogram('db.client.operation.duration', {
-          description: 'Duration of SQL statements carebase ran.',
-          unit: 's',
-        }),
-        waitTime: meter.createHistogram('db.client.connection.wait_time', {
-          description: 'Time carebase waited to check out a pooled connection.',
-          unit: 's',
-        }),
-        timeouts: meter.createCounter('db.client.connection.timeouts', {
-          description: 'Checkouts that timed out waiting for a pooled connection.',
-          unit: '{timeout}',
-        }),
-      };
+      this.#metrics = new DatabaseMetrics(meter, settings.poolName);
     }
   }
 
@@ -162,7 +130,7 @@ export class Telemetry {
 
   /** True when statements are observed at all. */
   get observesQueries(): boolean {
-    return this.tracesOperations || this.#instruments !== undefined;
+    return this.tracesOperations || this.#metrics !== undefined;
   }
 
   /**
@@ -280,7 +248,7 @@ export class Telemetry {
         }
         span.end();
       }
-      if (this.#instruments !== undefined) {
+      if (this.#metrics !== undefined) {
         const attributes: Attributes = {
           'db.system.name': 'postgresql',
           'db.namespace': this.#settings.database,
@@ -288,7 +256,7 @@ export class Telemetry {
         if (description.operation !== undefined) attributes['db.operation.name'] = description.operation;
         if (description.table !== undefined) attributes['db.collection.name'] = description.table;
         if (error !== undefined) attributes['error.type'] = error.code;
-        this.#instruments.duration.record(durationMs / 1000, attributes);
+        this.#metrics.statement(durationMs, attributes);
       }
       const hook = this.#settings.onQuery;
       if (hook !== undefined) {
@@ -323,11 +291,7 @@ export class Telemetry {
 
   /** Records one checkout of a pooled connection: how long it waited, and whether it timed out. */
   poolWait(waitedMs: number, timedOut: boolean): void {
-    const instruments = this.#instruments;
-    if (instruments === undefined) return;
-    const attributes = { 'db.client.connection.pool.name': this.#settings.poolName };
-    instruments.waitTime.record(waitedMs / 1000, attributes);
-    if (timedOut) instruments.timeouts.add(1, attributes);
+    this.#metrics?.checkout(waitedMs, timedOut);
   }
 
   /**
@@ -335,45 +299,7 @@ export class Telemetry {
    * OpenTelemetry metrics; returns the function that stops (called by `cb.close()`).
    */
   observePool(pool: ObservedPool): () => void {
-    const meter = this.#meter;
-    if (meter === undefined) return () => {};
-    const poolName = this.#settings.poolName;
-    const count = meter.createObservableUpDownCounter('db.client.connection.count', {
-      description: 'Connections of the pool, by state (idle or used).',
-      unit: '{connection}',
-    });
-    const max = meter.createObservableUpDownCounter('db.client.connection.max', {
-      description: 'The most connections the pool opens.',
-      unit: '{connection}',
-    });
-    const pending = meter.createObservableUpDownCounter('db.client.connection.pending_requests', {
-      description: 'Callers waiting for a pooled connection.',
-      unit: '{request}',
-    });
-    const observeCount = (result: ObservableResult): void => {
-      result.observe(pool.idleCount, {
-        'db.client.connection.pool.name': poolName,
-        'db.client.connection.state': 'idle',
-      });
-      result.observe(pool.totalCount - pool.idleCount, {
-        'db.client.connection.pool.name': poolName,
-        'db.client.connection.state': 'used',
-      });
-    };
-    const observeMax = (result: ObservableResult): void => {
-      result.observe(pool.options.max ?? 10, { 'db.client.connection.pool.name': poolName });
-    };
-    const observePending = (result: ObservableResult): void => {
-      result.observe(pool.waitingCount, { 'db.client.connection.pool.name': poolName });
-    };
-    count.addCallback(observeCount);
-    max.addCallback(observeMax);
-    pending.addCallback(observePending);
-    return () => {
-      count.removeCallback(observeCount);
-      max.removeCallback(observeMax);
-      pending.removeCallback(observePending);
-    };
+    return this.#metrics?.observe(pool) ?? (() => {});
   }
 
   #emit(hook: QueryListener, event: QueryEvent): void {

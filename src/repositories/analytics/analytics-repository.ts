@@ -60,7 +60,7 @@ export interface TrackManyResult {
   readonly rejected: readonly RejectedEvent[];
 }
 
-const EventsArray = z.array(z.unknown());
+const EventsArraySchema = z.array(z.unknown());
 
 /**
  * Analytics events: single and bulk ingest, an optional buffered writer, exact summaries and time
@@ -144,7 +144,7 @@ export class AnalyticsRepository {
     const ctx = this.#ctx;
     const list: readonly unknown[] = Array.isArray(events)
       ? events
-      : parseInput(EventsArray, events, 'analytics events');
+      : parseInput(EventsArraySchema, events, 'analytics events');
     const { onInvalid } = parseInput(TrackManyOptionsSchema, options, 'trackMany options');
     const now = ctx.now();
     const config = ctx.config.analytics;

@@ -86,8 +86,8 @@ export const DisplayNameSchema = z
  */
 export const RoleSchema = z.string().min(1).max(32);
 
-const IpInput = z.string().refine((value) => isIP(value) !== 0, 'must be an IPv4 or IPv6 address');
-const UserAgentInput = z.string().transform((value) => truncateText(value, 512));
+const IpSchema = z.string().refine((value) => isIP(value) !== 0, 'must be an IPv4 or IPv6 address');
+const UserAgentSchema = z.string().transform((value) => truncateText(value, 512));
 
 /**
  * Input of `cb.users.create`.
@@ -212,8 +212,8 @@ export const AuthenticateInputSchema = z.strictObject({
   login: z.string().trim().min(1).max(320),
   /** Checked for length only, so an over-long password fails like a wrong one (no hint). */
   password: z.string().max(1024),
-  ip: IpInput.optional(),
-  userAgent: UserAgentInput.optional(),
+  ip: IpSchema.optional(),
+  userAgent: UserAgentSchema.optional(),
 });
 /**
  * Input of `cb.users.authenticate()`: a username or email, and the password. Validated by `AuthenticateInputSchema` (`carebase/schemas`).
@@ -270,4 +270,4 @@ export interface ChangePasswordInput {
 }
 
 /** A user id. */
-export const UserIdInput = z.uuid();
+export const UserIdSchema = z.uuid();

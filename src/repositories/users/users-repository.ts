@@ -20,7 +20,7 @@ import {
   RoleSchema,
   type UserCreateInput,
   UserCreateInputSchema,
-  UserIdInput,
+  UserIdSchema,
   type UserListInput,
   UserListInputSchema,
   UsernameSchema,
@@ -128,7 +128,7 @@ export class UsersRepository {
    * ```
    */
   async findById(id: string): Promise<User | undefined> {
-    const parsed = parseInput(UserIdInput, id, 'user id');
+    const parsed = parseInput(UserIdSchema, id, 'user id');
     const row = await this.#ctx.db
       .selectFrom('users')
       .select(USER_COLUMNS)
@@ -230,7 +230,7 @@ export class UsersRepository {
    * ```
    */
   async update(id: string, patch: UserUpdateInput): Promise<User> {
-    const userId = parseInput(UserIdInput, id, 'user id');
+    const userId = parseInput(UserIdSchema, id, 'user id');
     const parsed = parseInput(UserUpdateInputSchema, patch, 'user patch');
     const fields = Object.keys(parsed).filter((key) => parsed[key as keyof typeof parsed] !== undefined);
     return this.#ctx.atomic(async (ctx) => {
@@ -269,7 +269,7 @@ export class UsersRepository {
    * ```
    */
   async setRole(id: string, role: string): Promise<User> {
-    const userId = parseInput(UserIdInput, id, 'user id');
+    const userId = parseInput(UserIdSchema, id, 'user id');
     const newRole = parseInput(RoleSchema, role, 'role');
     this.#checkRole(newRole, 'role');
     return this.#ctx.atomic(async (ctx) => {
@@ -342,7 +342,7 @@ export class UsersRepository {
    * ```
    */
   async changePassword(id: string, input: ChangePasswordInput): Promise<void> {
-    const userId = parseInput(UserIdInput, id, 'user id');
+    const userId = parseInput(UserIdSchema, id, 'user id');
     const parsed = parseInput(ChangePasswordInputSchema, input, 'password change');
     this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
     const stored = await this.#ctx.db
@@ -474,7 +474,7 @@ export class UsersRepository {
    * ```
    */
   async unlock(id: string): Promise<User> {
-    const userId = parseInput(UserIdInput, id, 'user id');
+    const userId = parseInput(UserIdSchema, id, 'user id');
     return this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
         .updateTable('users')
@@ -521,7 +521,7 @@ export class UsersRepository {
    * ```
    */
   async exportData(id: string): Promise<UserDataExport> {
-    const userId = parseInput(UserIdInput, id, 'user id');
+    const userId = parseInput(UserIdSchema, id, 'user id');
     return this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
         .selectFrom('users')
@@ -552,7 +552,7 @@ export class UsersRepository {
    * ```
    */
   async erase(id: string): Promise<UserErasure> {
-    const userId = parseInput(UserIdInput, id, 'user id');
+    const userId = parseInput(UserIdSchema, id, 'user id');
     return this.#ctx.atomic(async (ctx) => {
       const erased = await eraseUserData(ctx, userId);
       if (erased === undefined) throw new NotFoundError('user');
@@ -570,7 +570,7 @@ export class UsersRepository {
   }
 
   #setStatus(id: string, status: 'active' | 'disabled'): Promise<User> {
-    const userId = parseInput(UserIdInput, id, 'user id');
+    const userId = parseInput(UserIdSchema, id, 'user id');
     return this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
         .updateTable('users')
