@@ -197,6 +197,13 @@ export class Telemetry {
       };
       result.once('close', () => end());
       result.once('error', (error: unknown) => end(error));
+      // A stream produces its rows when its consumer reads: run each read as part of this call, so
+      // the export's SQL (cursor reads) is parented to its span and named in onQuery events.
+      const readable = result as unknown as { _read?: (size: number) => void };
+      const read = readable._read;
+      if (typeof read === 'function') {
+        readable._read = (size: number) => currentOperation.run(frame, () => read.call(result, size));
+      }
       return result;
     }
     endOperation(api, span, undefined, result);

@@ -55,6 +55,9 @@ beforeAll(async () => {
   const page = await cb.users.list({ limit: 10 });
   expect(page.items).toHaveLength(1);
   await sql`select ${USERNAME}::text as echoed`.execute(cb.db);
+  let exported = '';
+  for await (const chunk of cb.chat.export({ userId: user.id, format: 'jsonl' })) exported += String(chunk);
+  expect(exported).toContain(MESSAGE);
   const duplicate = await cb.users
     .create({ username: USERNAME, email: EMAIL, password: PASSWORD, role: 'nurse' })
     .catch((error: unknown) => error);
@@ -123,6 +126,7 @@ describe('OpenTelemetry spans', () => {
       'analytics.track',
       'transaction',
       'users.list',
+      'chat.export',
     ]) {
       const span = operationSpan(name);
       expect(span.attributes['carebase.operation']).toBe(name);
