@@ -315,6 +315,13 @@ function mapDatabaseError(error: PgErrorLike & Error, mark: ConnectMark | undefi
       { cause },
     );
   }
+  if (code === '42501') {
+    return new QueryError(
+      'permission denied (SQLSTATE 42501): the connected role lacks a privilege this call needs; owner-only calls (audit retention, migrations) run as the owner, and grantAppRole() / `carebase roles grant` gives the app role the rest',
+      code,
+      { cause },
+    );
+  }
   return new QueryError(`database error (SQLSTATE ${code})`, code, { cause });
 }
 

@@ -185,15 +185,17 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
         seed: options.seed,
         seedKey: options.seedKey,
       };
-      template = (await ensureTemplate(serverUrl, spec)).name;
-      try {
-        await cloneTemplate(serverUrl, template, name, options.spares);
-      } catch (error) {
-        // 3D000: the template was dropped behind this process's back; build it again.
-        if (sqlState(error) !== '3D000') throw error;
-        forgetTemplates();
+      // 3D000: the template was dropped behind this process's back (another checkout with other
+      // migrations superseded it on a shared server); build it again, a few times at most.
+      for (let attempt = 1; ; attempt++) {
         template = (await ensureTemplate(serverUrl, spec)).name;
-        await cloneTemplate(serverUrl, template, name, options.spares);
+        try {
+          await cloneTemplate(serverUrl, template, name, options.spares);
+          break;
+        } catch (error) {
+          if (sqlState(error) !== '3D000' || attempt >= 5) throw error;
+          forgetTemplates();
+        }
       }
     }
   } catch (error) {

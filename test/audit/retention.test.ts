@@ -33,6 +33,7 @@ describe('cb.audit.applyRetention', () => {
     const refused = await f.cb.audit.applyRetention({ now }).catch((error: unknown) => error);
     expect(isCarebaseError(refused, 'QUERY_FAILED')).toBe(true);
     expect((refused as { sqlState?: string }).sqlState).toBe('42501');
+    expect((refused as Error).message).toContain('run as the owner');
     await using owner = createCarebase({ connectionString: f.database.ownerUrl });
     const result = await owner.audit.applyRetention({ now });
     expect(result.droppedMonths).toContain(monthOf(oldest));

@@ -8,7 +8,7 @@ import type { CliDatabase } from '../../connection.js';
 import { integerFlag, stringFlag } from '../../flags.js';
 import { formatTable } from '../../format-table.js';
 import { UsageError } from '../../usage-error.js';
-import { HOST_FLAGS, hostSource, RUN_FLAGS, runOptions } from './migrate-flags.js';
+import { HOST_FLAGS, hostSource, RUN_FLAGS, runOptions, showProgress } from './migrate-flags.js';
 
 /**
  * `carebase migrate down`: rolls back one namespace's newest migrations. Nothing destructive by
@@ -97,12 +97,7 @@ export const migrateDownCommand: CliCommand = {
       source: host ?? carebaseMigrations,
       allowLibraryRollback: library && force,
       allowDataLoss: force,
-      onProgress: (progress) =>
-        bar.update(
-          progress.index + (progress.phase === 'done' ? 1 : 0),
-          progress.total,
-          `${progress.namespace}/${progress.name}`,
-        ),
+      onProgress: showProgress(bar),
     });
     bar.stop();
     const text =

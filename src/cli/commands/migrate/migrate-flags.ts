@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { fileMigrations } from '../../../migration/file-source.js';
-import type { MigrationSource } from '../../../migration/types.js';
+import type { MigrationProgress, MigrationSource } from '../../../migration/types.js';
 import { type FlagSpec, integerFlag, stringFlag } from '../../flags.js';
+import type { ProgressBar } from '../../progress.js';
 import { UsageError } from '../../usage-error.js';
 
 type Values = Readonly<Record<string, string | boolean | undefined>>;
@@ -74,4 +75,14 @@ export function runOptions(values: Values): {
     ...(tableLockAttempts === undefined ? {} : { tableLockAttempts }),
     ...(statementTimeoutMs === undefined ? {} : { statementTimeoutMs }),
   };
+}
+
+/** Moves a progress bar along a migration run: one step per migration, named namespace/name. */
+export function showProgress(bar: ProgressBar): (progress: MigrationProgress) => void {
+  return (progress) =>
+    bar.update(
+      progress.index + (progress.phase === 'done' ? 1 : 0),
+      progress.total,
+      `${progress.namespace}/${progress.name}`,
+    );
 }

@@ -2,7 +2,7 @@ import { migrate } from '../../../migration/runner.js';
 import { type CliCommand, ok } from '../../command.js';
 import { stringFlag } from '../../flags.js';
 import { formatTable } from '../../format-table.js';
-import { HOST_FLAGS, hostSource, RUN_FLAGS, runOptions } from './migrate-flags.js';
+import { HOST_FLAGS, hostSource, RUN_FLAGS, runOptions, showProgress } from './migrate-flags.js';
 
 /** `carebase migrate up`: applies carebase's pending migrations, then the host folder's. */
 export const migrateUpCommand: CliCommand = {
@@ -33,12 +33,7 @@ export const migrateUpCommand: CliCommand = {
       signal: context.signal,
       ...(to === undefined ? {} : { to }),
       ...(dryRun ? { dryRun: true } : {}),
-      onProgress: (progress) =>
-        bar.update(
-          progress.index + (progress.phase === 'done' ? 1 : 0),
-          progress.total,
-          `${progress.namespace}/${progress.name}`,
-        ),
+      onProgress: showProgress(bar),
     });
     bar.stop();
     let text: string;
