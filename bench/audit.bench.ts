@@ -1,6 +1,6 @@
 import { type AuditEntryInput, createCarebase } from 'carebase';
 import pg from 'pg';
-import { benchDatabase, record, throughput } from './harness.ts';
+import { benchDatabase, compare, record } from './harness.ts';
 
 const STRESS_SECONDS = Number(process.env.BENCH_AUDIT_STRESS_SECONDS ?? 10);
 
@@ -73,14 +73,40 @@ function rawValues(e: AuditEntryInput): unknown[] {
  * an equivalent unchained table; 8 writers for 10 s then verify. (The export's memory is measured
  * in audit-export-memory.bench.ts.)
  */
+/** Sealing statements sent by the instrumented pools (calls of audit_seal / audit_seal_pending). */
+const sent = { seal: 0 };
+
+/** A real pg client that counts the sealing statements it sends (bench instrumentation only). */
+class CountingClient extends pg.Client {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's overloaded query signature
+  override query(...args: any[]): any {
+    const [config] = args;
+    const text = typeof config === 'string' ? config : (config as { text?: string } | undefined)?.text;
+    if (text?.includes('audit_seal') === true) sent.seal++;
+    // biome-ignore lint/suspicious/noExplicitAny: forwarding the same overload
+    return (super.query as (...a: any[]) => any)(...args);
+  }
+}
+
+/**
+ * audit.log with tamper evidence vs a plain parameterized INSERT (named prepared statement) into
+ * an equivalent unchained table, x1 and x8, default configuration and sealAfterWrite; each case
+ * first settles what the previous one left (unsealed entries, passes in flight) and reports it,
+ * and each reports its seal statements per entry. Then 8 writers for 10 s and verify. (The
+ * export's memory is measured in audit-export-memory.bench.ts.)
+ */
 export default async function run(): Promise<void> {
   const database = await benchDatabase();
-  const cb = createCarebase({ connectionString: database.url, pool: { max: 8 } });
-  const cbSealed = createCarebase({
-    connectionString: database.url,
-    pool: { max: 8 },
-    audit: { sealAfterWrite: true },
-  });
+  const pools = [1, 2].map(
+    () => new pg.Pool({ connectionString: database.url, max: 8, Client: CountingClient }),
+  );
+  for (const p of pools) p.on('error', () => undefined);
+  const [defaultPool, sealedPool] = pools as [pg.Pool, pg.Pool];
+  const cb = createCarebase({ connectionString: database.url, pool: { max: 8 } }, { pool: defaultPool });
+  const cbSealed = createCarebase(
+    { connectionString: database.url, pool: { max: 8 }, audit: { sealAfterWrite: true } },
+    { pool: sealedPool },
+  );
   const pool = new pg.Pool({ connectionString: database.url, max: 8 });
   // database.drop() terminates connections the pool is still closing; don't crash on their error.
   pool.on('error', () => undefined);
@@ -89,23 +115,48 @@ export default async function run(): Promise<void> {
     await pool.query(PLAIN_TABLE);
     const rawText = `insert into carebase.audit_plain (${COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`;
     const raw = () => pool.query({ name: 'raw_audit_insert', text: rawText, values: rawValues(entry()) });
+    /** Drains what the previous case left: unsealed entries and busy backends, then seals. */
+    const settle = async (): Promise<string> => {
+      const { rows } = await pool.query<{ unsealed: number; busy: number }>(
+        `select (select count(*) from carebase.audit_log) - (select count(*) from carebase.audit_chain) as unsealed,
+          (select count(*)::int from pg_stat_activity where datname = current_database() and state = 'active'
+            and pid <> pg_backend_pid()) as busy`,
+      );
+      await cb.audit.seal();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return `${rows[0]?.unsealed ?? 0} unsealed entries, ${rows[0]?.busy ?? 0} busy backends`;
+    };
 
-    for (const concurrency of [1, 8]) {
-      await throughput({
-        name: 'audit.log default (sealAfterWrite false: grouped insert, sealed in background) vs plain INSERT',
-        concurrency,
-        carebase: () => cb.audit.log(entry()),
-        raw,
-      });
+    const cases = [
+      { label: 'default (sealAfterWrite false: grouped insert, sealed within 50 ms)', instance: cb },
+      { label: 'sealAfterWrite true (grouped insert + seal in one transaction)', instance: cbSealed },
+    ];
+    for (const { label, instance } of cases) {
+      for (const concurrency of [1, 8]) {
+        let logged = 0;
+        await settle();
+        sent.seal = 0;
+        const row = await compare({
+          name: `audit.log ${label}`,
+          concurrency,
+          settle,
+          carebase: async () => {
+            await instance.audit.log(entry());
+            logged++;
+          },
+          others: { 'raw INSERT': raw },
+        });
+        record({
+          name: `  seal statements per entry, ${label} (x${concurrency})`,
+          unit: 'ops/s',
+          carebase: sent.seal / Math.max(1, logged),
+          raw: 0,
+          ratio: row.ratio,
+          note: `${sent.seal} seal statements for ${logged} entries (ratio column repeats carebase/raw)`,
+        });
+      }
     }
-    for (const concurrency of [1, 8]) {
-      await throughput({
-        name: 'audit.log sealAfterWrite true (grouped insert + seal in one transaction) vs plain INSERT',
-        concurrency,
-        carebase: () => cbSealed.audit.log(entry()),
-        raw,
-      });
-    }
+    await settle();
     {
       const started = performance.now();
       const result = await cb.audit.verify();

@@ -2,7 +2,8 @@ import { createCarebase } from 'carebase';
 import { sql } from 'kysely';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import { benchDatabase, duration, record, throughput } from './harness.ts';
+import { type ChatPeer, langchainPeer, mastraPeer } from './chat-peers.ts';
+import { benchDatabase, compare, duration, record } from './harness.ts';
 
 /**
  * Chat history at 1M messages across 1k users (generated in SQL): one user holds ~900k messages
@@ -11,12 +12,15 @@ import { benchDatabase, duration, record, throughput } from './harness.ts';
  *   - append (x1, x8) and appendMany (1000 messages) vs raw pg inserts, same run;
  *   - search latency on a typical and on the 900k-message user;
  *   - export: peak RSS growth while streaming ~1M messages (carebase vs raw pg-cursor).
- * CHAT_BENCH_SCALE (default 1) scales the message counts down for a quick run.
+ * CHAT_BENCH_SCALE (default 1) scales the message counts down for a quick run (0.111: ~100k
+ * messages); CHAT_BENCH_SKIP (comma-separated: offset, search, export) leaves parts out.
+ * LangChain and Mastra run as peers in the same rounds when installed (see chat-peers.ts).
  */
 export default async function run(): Promise<void> {
   const scale = Number(process.env.CHAT_BENCH_SCALE ?? 1);
   const bigCount = Math.round(900_000 * scale);
   const perUser = Math.max(1, Math.round(100 * scale));
+  const skip = new Set((process.env.CHAT_BENCH_SKIP ?? '').split(',').filter(Boolean));
   const database = await benchDatabase();
   const cb = createCarebase({
     connectionString: database.url,
@@ -85,6 +89,20 @@ export default async function run(): Promise<void> {
         .executeTakeFirstOrThrow()
     ).id;
 
+    // --- optional peers (skipped, with the reason printed, when not installed) -----------------
+    const peers: ChatPeer[] = [];
+    for (const result of [await langchainPeer(pool), await mastraPeer(database.url, big)]) {
+      if ('peer' in result) peers.push(result.peer);
+      else process.stdout.write(`  peer skipped: ${result.skipped}\n`);
+    }
+    const peerSides = (pick: (peer: ChatPeer) => () => Promise<unknown>) =>
+      Object.fromEntries(peers.map((peer) => [peer.name, pick(peer)]));
+    if (peers.length > 0) {
+      // Each peer holds a history as deep as carebase's big conversation is not generated here:
+      // give each 1000 messages so its history read is not an empty one.
+      for (const peer of peers) for (let i = 0; i < 1000; i++) await peer.append(0, `seed ${i}`);
+    }
+
     // --- history: first page vs a page ~900k messages deep -------------------------------------
     const depth = Math.max(0, bigCount - 100);
     const deepStart = await cb.chat.history({
@@ -129,17 +147,61 @@ export default async function run(): Promise<void> {
       ratio: deep.carebase / first.carebase,
       note: 'ratio = deep / first; target <= 1.5',
     });
-    await duration({
-      name: `history offset ${depth.toLocaleString('en-US')} (seed API, for contrast)`,
-      runs: 3,
-      carebase: () =>
-        cb.chat.history({ userId: big, conversationId: bigConversation, limit: 50, offset: depth }),
-      raw: () =>
-        pool.query(
-          `select * from ${schema}.chat_messages where user_id = $1 and conversation_id = $2 order by created_at, id limit 50 offset $3`,
-          [big, bigConversation, depth],
-        ),
+    // Throughput of pages, every side in each round, rotating order (the figures the issue asks).
+    await compare({
+      name: 'history first page of 50, with conversationId',
+      concurrency: 1,
+      carebase: () => cb.chat.history({ userId: big, conversationId: bigConversation, limit: 50 }),
+      others: {
+        'raw keyset': () =>
+          pool.query({
+            name: 'raw-history',
+            text: rawHistory,
+            values: [big, bigConversation, '-infinity', 0],
+          }),
+        ...peerSides((peer) => () => peer.history()),
+      },
     });
+    await compare({
+      name: 'history first page of 50, default conversation (no conversationId)',
+      concurrency: 1,
+      carebase: () => cb.chat.history({ userId: big, limit: 50 }),
+      others: {
+        'raw keyset': () =>
+          pool.query({
+            name: 'raw-history',
+            text: rawHistory,
+            values: [big, bigConversation, '-infinity', 0],
+          }),
+      },
+    });
+    await compare({
+      name: `history page at depth ${depth.toLocaleString('en-US')}`,
+      concurrency: 1,
+      carebase: () =>
+        cb.chat.history({ userId: big, conversationId: bigConversation, limit: 50, cursor: deepCursor }),
+      others: {
+        'raw keyset': () =>
+          pool.query({
+            name: 'raw-history',
+            text: rawHistory,
+            values: [big, bigConversation, deepKey[0]?.created_at, lastDeep?.id],
+          }),
+      },
+    });
+    if (!skip.has('offset')) {
+      await duration({
+        name: `history offset ${depth.toLocaleString('en-US')} (seed API, for contrast)`,
+        runs: 3,
+        carebase: () =>
+          cb.chat.history({ userId: big, conversationId: bigConversation, limit: 50, offset: depth }),
+        raw: () =>
+          pool.query(
+            `select * from ${schema}.chat_messages where user_id = $1 and conversation_id = $2 order by created_at, id limit 50 offset $3`,
+            [big, bigConversation, depth],
+          ),
+      });
+    }
 
     // --- append and appendMany vs raw inserts --------------------------------------------------
     const smallConversation = (
@@ -149,6 +211,15 @@ export default async function run(): Promise<void> {
         .where('user_id', '=', small)
         .executeTakeFirstOrThrow()
     ).id;
+    // The same work as append in one raw statement: insert, bump the conversation's activity (at
+    // most once a second, as carebase does), return the row.
+    const rawInsertTouch = `with m as (
+        insert into ${schema}.chat_messages (user_id, conversation_id, role, content, metadata, language, created_at)
+        values ($1, $2, $3, $4, $5, 'english', $6) returning id, created_at
+      ), t as (
+        update ${schema}.conversations c set last_message_at = $6
+        where c.user_id = $1 and c.id = $2 and c.last_message_at < $6::timestamptz - interval '1 second'
+      ) select * from m`;
     const rawInsert = `insert into ${schema}.chat_messages (user_id, conversation_id, role, content, metadata, language, created_at)
       values ($1, $2, $3, $4, $5, 'english', $6) returning id, created_at`;
     // Each worker appends to its own user's default conversation (as concurrent chat sessions do).
@@ -163,9 +234,9 @@ export default async function run(): Promise<void> {
       .execute();
     let n = 0;
     for (const concurrency of [1, 8]) {
-      await throughput(
+      await compare(
         {
-          name: 'append one message vs raw INSERT',
+          name: 'append one message',
           concurrency,
           carebase: () => {
             const w = writers[n++ % concurrency] as { user_id: string; id: string };
@@ -176,18 +247,45 @@ export default async function run(): Promise<void> {
               content: `bench append ${n}`,
             });
           },
-          raw: () => {
-            const w = writers[n++ % concurrency] as { user_id: string; id: string };
-            return pool.query({
-              name: 'raw-insert',
-              text: rawInsert,
-              values: [w.user_id, w.id, 'user', `bench raw ${n}`, null, new Date()],
-            });
+          others: {
+            'raw INSERT + touch': () => {
+              const w = writers[n++ % concurrency] as { user_id: string; id: string };
+              return pool.query({
+                name: 'raw-insert-touch',
+                text: rawInsertTouch,
+                values: [w.user_id, w.id, 'user', `bench raw ${n}`, null, new Date()],
+              });
+            },
+            'raw INSERT': () => {
+              const w = writers[n++ % concurrency] as { user_id: string; id: string };
+              return pool.query({
+                name: 'raw-insert',
+                text: rawInsert,
+                values: [w.user_id, w.id, 'user', `bench raw ${n}`, null, new Date()],
+              });
+            },
+            ...peerSides((peer) => () => peer.append(n++ % concurrency, `bench peer ${n}`)),
           },
         },
         { rounds: 4, roundMs: 1000 },
       );
     }
+    await compare(
+      {
+        name: 'append one message to the default conversation (no conversationId)',
+        concurrency: 1,
+        carebase: () => cb.chat.append({ userId: small, role: 'user', content: `bench default ${n++}` }),
+        others: {
+          'raw INSERT + touch': () =>
+            pool.query({
+              name: 'raw-insert-touch',
+              text: rawInsertTouch,
+              values: [small, smallConversation, 'user', `bench raw ${n++}`, null, new Date()],
+            }),
+        },
+      },
+      { rounds: 4, roundMs: 1000 },
+    );
     const batch = Array.from({ length: 1000 }, (_, i) => ({
       userId: small,
       conversationId: smallConversation,
@@ -213,6 +311,8 @@ export default async function run(): Promise<void> {
           ],
         }),
     });
+    for (const peer of peers) await peer.close();
+    if (skip.has('search')) return;
 
     // --- search ----------------------------------------------------------------------------------
     const rawSearch = `select m.id, ts_rank_cd(m.search_vector, q) as rank, ts_headline('english', m.content, q) as snippet
@@ -232,6 +332,7 @@ export default async function run(): Promise<void> {
       });
     }
 
+    if (skip.has('export')) return;
     // --- export: peak RSS growth while streaming ~1M messages ------------------------------------
     const sampleRss = async (
       fn: () => Promise<number>,

@@ -24,6 +24,21 @@ export interface DurationCase {
   readonly beforeEach?: () => Promise<unknown>;
 }
 
+/**
+ * A throughput comparison of several sides (carebase, raw pg, peers such as LangChain or Mastra):
+ * each round runs every side once, in an order that rotates from round to round, so drift in
+ * machine load hits all sides alike. Before it starts, `settle` drains background work left by the
+ * previous case (e.g. audit seal passes) and returns what it found still running, for the report.
+ */
+export interface CompareCase {
+  readonly name: string;
+  readonly concurrency: number;
+  readonly carebase: () => Promise<unknown>;
+  /** The other sides by name; the first is the raw pg baseline the ratio column uses. */
+  readonly others: Readonly<Record<string, () => Promise<unknown>>>;
+  readonly settle?: () => Promise<string | undefined>;
+}
+
 /** One line of the report. */
 export interface BenchRow {
   readonly name: string;
@@ -33,6 +48,8 @@ export interface BenchRow {
   /** carebase relative to raw: > 1 means carebase is faster. */
   readonly ratio: number;
   readonly note?: string;
+  /** Every side's rate (ops/s), carebase included, for multi-side comparisons. */
+  readonly sides?: Readonly<Record<string, number>>;
 }
 
 const rows: BenchRow[] = [];
@@ -79,6 +96,53 @@ export async function throughput(
     carebase: carebaseOps / seconds,
     raw: rawOps / seconds,
     ratio: carebaseOps / rawOps,
+  });
+}
+
+/**
+ * Measures every side of `c` over `rounds` rounds of `roundMs` (after a warm-up of each), rotating
+ * the order, and records carebase vs the first other side (the raw baseline) and vs the best of
+ * all other sides.
+ */
+export async function compare(
+  c: CompareCase,
+  options: { rounds?: number; roundMs?: number } = {},
+): Promise<BenchRow> {
+  const rounds = options.rounds ?? Number(process.env.BENCH_ROUNDS ?? 6);
+  const roundMs = options.roundMs ?? Number(process.env.BENCH_ROUND_MS ?? 1000);
+  const left = c.settle === undefined ? undefined : await c.settle();
+  const sides = Object.entries({ carebase: c.carebase, ...c.others });
+  for (const [, fn] of sides) await loop(fn, c.concurrency, 300);
+  const ops = new Map<string, number>(sides.map(([name]) => [name, 0]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < sides.length; i++) {
+      const [name, fn] = sides[(round + i) % sides.length] as [string, () => Promise<unknown>];
+      ops.set(name, (ops.get(name) ?? 0) + (await loop(fn, c.concurrency, roundMs)));
+    }
+  }
+  const seconds = (rounds * roundMs) / 1000;
+  const rates = Object.fromEntries([...ops].map(([name, n]) => [name, n / seconds]));
+  const [rawName] = Object.keys(c.others);
+  const carebase = rates.carebase ?? 0;
+  const raw = rates[rawName ?? ''] ?? 0;
+  const [bestName, best] = Object.entries(rates)
+    .filter(([name]) => name !== 'carebase')
+    .sort((a, b) => b[1] - a[1])[0] ?? ['none', 0];
+  const peers = Object.entries(rates)
+    .filter(([name]) => name !== 'carebase' && name !== rawName)
+    .map(([name, rate]) => `${name} ${fmt(rate)}`);
+  return record({
+    name: `${c.name} (x${c.concurrency})`,
+    unit: 'ops/s',
+    carebase,
+    raw,
+    ratio: carebase / raw,
+    sides: rates,
+    note: [
+      `carebase/best ${(carebase / best).toFixed(2)}x (best: ${bestName})`,
+      ...(peers.length > 0 ? [`peers: ${peers.join(', ')}`] : []),
+      ...(left === undefined ? [] : [`left by the previous case: ${left}`]),
+    ].join('; '),
   });
 }
 

@@ -4,11 +4,11 @@ import Cursor from 'pg-cursor';
 import { BackupsApi } from './backup/backups-api.js';
 import type { CarebaseOptions } from './config/options.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
-import { ClosedError } from './errors/errors.js';
+import { ClosedError, isCarebaseError } from './errors/errors.js';
 import { DriverErrorSummary } from './errors/map-error.js';
 import { type MigrateResult, migrate } from './migration/runner.js';
 import { withLibrary } from './migration/sources.js';
-import { migrationStatus } from './migration/status.js';
+import { countPendingMigrations } from './migration/status.js';
 import type { MigrationSource } from './migration/types.js';
 import { createPool } from './pool/create-pool.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
@@ -22,10 +22,20 @@ import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
+import { quoteIdentifier } from './sql/identifier.js';
 import { instrument } from './telemetry/instrument.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { parseInput } from './validation/parse-input.js';
 
+/** undefined_table, invalid_schema_name: a database never migrated (no tracking table). */
+const MISSING_RELATION = new Set(['42P01', '3F000']);
+const VERSION_SQL = "select current_setting('server_version') as version";
+
+/** `health()`'s one statement: server version and the applied migrations of the given namespaces. */
+function healthProbeSql(schema: string): string {
+  return `select current_setting('server_version') as version, array(select namespace || '/' || name
+  from ${quoteIdentifier(schema)}.schema_migrations where namespace = any($1::text[])) as applied`;
+}
 /**
  * A view of carebase bound to one executor (the pool, or a transaction) and one actor. `cb`
  * itself, the `tx` inside `cb.transaction()`, and the result of `cb.withActor()` are all scopes.
@@ -301,18 +311,39 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * ```
    */
   health(): Promise<HealthReport> {
-    const { migrations, schema } = this.#runtime.config;
+    const runtime = this.#runtime;
+    const { migrations, schema } = runtime.config;
     const sources = withLibrary(migrations.sources, migrations.includeLibrary);
-    return this.#runtime.telemetry.operation('health', () =>
-      checkHealth(this.#runtime, async () => {
-        if (sources.length === 0) return 0;
-        const statuses = await migrationStatus(this.#runtime.pool, {
-          sources,
-          includeLibrary: false,
-          schema,
-        });
-        return statuses.reduce((sum, status) => sum + status.pending.length, 0);
-      }),
+    let applied: ReadonlySet<string> | undefined;
+    return runtime.telemetry.operation('health', () =>
+      checkHealth(
+        runtime.pool,
+        async () => {
+          // One named statement: the latency probe, the server version and the applied migrations.
+          const probe = runtime.prepared.get('health.probe', () => healthProbeSql(schema));
+          try {
+            const [row] = await runtime.runPrepared<{ version: string; applied: string[] }>({
+              sql: probe.sql,
+              parameters: [sources.map((source) => source.namespace)],
+            });
+            applied = new Set(row?.applied ?? []);
+            return row?.version;
+          } catch (error) {
+            if (!isCarebaseError(error, 'QUERY_FAILED') || !MISSING_RELATION.has(error.sqlState ?? '')) {
+              throw error;
+            }
+            // Never migrated: no tracking table, so every migration is pending.
+            applied = new Set();
+            const version = runtime.prepared.get('health.version', () => VERSION_SQL);
+            const [row] = await runtime.runPrepared<{ version: string }>({
+              sql: version.sql,
+              parameters: [],
+            });
+            return row?.version;
+          }
+        },
+        () => countPendingMigrations(sources, applied ?? new Set()),
+      ),
     );
   }
 

@@ -49,6 +49,8 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
  */
 export const APP_ROLE_FUNCTIONS: readonly string[] = Object.freeze([
   'audit_seal()',
+  'audit_seal_pending()',
+  'audit_analyze_stale()',
   'audit_ensure_partitions(timestamptz, integer)',
   'analytics_ensure_partitions(timestamptz, integer)',
   'analytics_drop_partitions_before(timestamptz)',

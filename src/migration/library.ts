@@ -6,6 +6,7 @@ import m0005 from '../../migrations/0005_chat.sql';
 import m0006 from '../../migrations/0006_analytics.sql';
 import m0007 from '../../migrations/0007_analytics_dirty_race.sql';
 import m0008 from '../../migrations/0008_least_privilege.sql';
+import m0020 from '../../migrations/0020_audit_seal_cost.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -23,6 +24,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0006_analytics', m0006],
   ['0007_analytics_dirty_race', m0007],
   ['0008_least_privilege', m0008],
+  ['0020_audit_seal_cost', m0020],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

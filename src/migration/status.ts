@@ -5,6 +5,7 @@ import { loadSorted } from './load.js';
 import { MigrateOptionsSchema, type MigrationRunOptions } from './options.js';
 import { withLibrary } from './sources.js';
 import { readApplied } from './tracking-table.js';
+import type { MigrationSource } from './types.js';
 
 /**
  * The state of one source's migrations in a database.
@@ -73,4 +74,21 @@ export async function migrationStatus<DB>(
     }
     return statuses;
   });
+}
+
+/**
+ * How many migrations of `sources` are not in `applied` (`namespace/name` keys), e.g. read by
+ * `cb.health()` in the same statement as its latency probe. Reads the sources, not the database.
+ */
+export async function countPendingMigrations(
+  sources: readonly MigrationSource[],
+  applied: ReadonlySet<string>,
+): Promise<number> {
+  let pending = 0;
+  for (const source of sources) {
+    for (const definition of await loadSorted(source)) {
+      if (!applied.has(`${source.namespace}/${definition.name}`)) pending++;
+    }
+  }
+  return pending;
 }

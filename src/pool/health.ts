@@ -1,7 +1,5 @@
-import { type Kysely, sql } from 'kysely';
 import type pg from 'pg';
 import { toCarebaseError } from '../errors/map-error.js';
-import type { CarebaseDatabase } from '../schema/database.js';
 
 /**
  * What `cb.health()` reports.
@@ -36,27 +34,21 @@ export interface HealthReport {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
-/** What `checkHealth` checks: an instance's pool and its Kysely on that pool. */
-export interface HealthTarget {
-  readonly pool: pg.Pool;
-  readonly db: Kysely<CarebaseDatabase>;
-}
-
-/** Runs the checks behind `cb.health()`; never throws. */
+/**
+ * Runs the checks behind `cb.health()`; never throws. `probe` makes the round trip whose time is
+ * `latencyMs` and returns the server version; `countPending` then counts pending migrations.
+ */
 export async function checkHealth(
-  target: HealthTarget,
+  pool: pg.Pool,
+  probe: () => Promise<string | undefined>,
   countPending: () => Promise<number>,
 ): Promise<HealthReport> {
-  const { pool } = target;
   const started = performance.now();
   let serverVersion: string | undefined;
   let pendingMigrations: number | undefined;
   let failure: HealthReport['error'];
   try {
-    const { rows } = await sql<{
-      version: string;
-    }>`select current_setting('server_version') as version`.execute(target.db);
-    serverVersion = rows[0]?.version;
+    serverVersion = await probe();
   } catch (error) {
     const mapped = toCarebaseError(error);
     failure = { code: mapped.code, message: mapped.message };

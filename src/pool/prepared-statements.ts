@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
 
+/** The uuid fixed-shape queries are compiled with ({@link PreparedStatements.compiled}); calls pass their own. */
+export const PLACEHOLDER_UUID = '00000000-0000-0000-0000-000000000000';
+
 /** A precompiled SQL text and the name it runs under as a prepared statement. */
 export interface PreparedStatement {
   /** The statement name, stable for a text: `carebase_` and 20 hex digits of its SHA-1. */
@@ -31,6 +34,21 @@ export class PreparedStatements {
       this.#byKey.set(key, statement);
     }
     return statement;
+  }
+
+  /**
+   * The compiled-query cache: a fixed-shape Kysely query compiled once per instance under `key`
+   * (built with placeholder values; `parameterCount` checks the shape), run as a named prepared
+   * statement with each call's parameters, in the order Kysely emits them.
+   */
+  compiled(key: string, compile: () => CompiledQuery, parameterCount: number): PreparedStatement {
+    return this.get(key, () => {
+      const compiled = compile();
+      if (compiled.parameters.length !== parameterCount) {
+        throw new Error(`carebase: precompiled statement ${key} expects ${parameterCount} parameters`);
+      }
+      return compiled.sql;
+    });
   }
 
   /** {@link PreparedStatements.get}, compiled with `parameters` for `executeQuery`. */

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { Kysely, Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
@@ -151,6 +151,22 @@ export class CarebaseRuntime {
     this.telemetry = parts.telemetry ?? Telemetry.disabled;
   }
 
+  /**
+   * Runs a precompiled statement on a pooled connection of the root executor (never inside a
+   * transaction), without Kysely's per-query executor work; see `RepositoryContext.runPrepared`.
+   */
+  async runPrepared<R>(query: {
+    readonly sql: string;
+    readonly parameters: readonly unknown[];
+  }): Promise<R[]> {
+    const connection = await this.connections.connect();
+    try {
+      return (await connection.query<R>(query.sql, query.parameters)).rows as R[];
+    } finally {
+      connection.release();
+    }
+  }
+
   /** True once the close hook started: background work schedules nothing new. */
   get closing(): boolean {
     return this.#closing;
@@ -217,6 +233,26 @@ export class RepositoryContext {
   /** The current time from the configured clock. */
   now(): Date {
     return this.runtime.config.clock.now();
+  }
+
+  /**
+   * Runs a precompiled statement (SQL from the instance's prepared-statement cache, so it goes out
+   * as a named prepared statement) and returns its rows. Inside a transaction it goes through
+   * Kysely (the transaction's connection); otherwise straight to a pooled connection, skipping
+   * Kysely's per-query executor work (plugins, connection provider, result transform), which
+   * measured ~90 us of CPU per call on the sessions hot path. The connection comes from the pool
+   * adapter like every other, so errors and lost connections are handled exactly as there.
+   */
+  async runPrepared<R>(query: {
+    readonly sql: string;
+    readonly parameters: readonly unknown[];
+  }): Promise<R[]> {
+    if (this.db.isTransaction) {
+      return [
+        ...(await this.db.executeQuery(CompiledQuery.raw(query.sql, [...query.parameters]))).rows,
+      ] as R[];
+    }
+    return this.runtime.runPrepared<R>(query);
   }
 
   /** The same executor, another actor. */

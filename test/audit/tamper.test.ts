@@ -20,6 +20,8 @@ async function logSome(n: number, tag: string): Promise<string[]> {
       changes: { i },
     });
   }
+  // Sealed before anyone tampers (the background pass runs up to 50 ms after the writes).
+  await f.cb.audit.seal();
   const rows = await f.cb.db
     .selectFrom('audit_log')
     .select('id')

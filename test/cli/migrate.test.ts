@@ -29,11 +29,20 @@ const counts = () =>
     'select (select count(*)::int from carebase.analytics_events) as events, (select count(*)::int from carebase.schema_migrations) as applied',
   );
 
+/** Steps that roll carebase back through 0006_analytics, whatever migrations came after it. */
+let toAnalytics: string;
+
 beforeAll(async () => {
   database = await createTestDatabase({ role: 'owner' }); // migrates, rolls back and creates tables
   await database.db.analytics.trackMany(
     Array.from({ length: 10_000 }, (_, i) => ({ eventType: 'feature', eventName: `e${i % 7}` })),
   );
+  const applied = (
+    await query<{ name: string }>(
+      "select name from carebase.schema_migrations where namespace = 'carebase' order by name",
+    )
+  ).map((row) => row.name);
+  toAnalytics = String(applied.length - applied.indexOf('0006_analytics'));
   work = mkdtempSync(join(tmpdir(), 'carebase-cli-migrate-'));
   mkdirSync(join(work, 'db'));
 }, 120_000);
@@ -44,12 +53,12 @@ afterAll(async () => {
 });
 
 describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 180_000 }, () => {
-  it("down --steps 3 without a namespace refuses, says what carebase's own rollback would drop, and loses nothing", async () => {
+  it("down --steps N (through 0006) without a namespace refuses, says what carebase's own rollback would drop, and loses nothing", async () => {
     const before = await counts();
     expect(before[0]?.events).toBe(10_000);
     for (const args of [
-      ['--steps', '3'],
-      ['--steps', '3', '--dry-run'],
+      ['--steps', toAnalytics],
+      ['--steps', toAnalytics, '--dry-run'],
     ]) {
       const run = await carebase(['migrate', 'down', ...args], { env: env() });
       expect(run.code).toBe(2);
@@ -57,7 +66,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
       expect(run.stderr).toContain('migrate down needs --namespace');
       expect(run.stderr).toContain('carebase/0006_analytics drops carebase.analytics_events (10000 rows)');
     }
-    const refused = await carebase(['migrate', 'down', '--steps', '3', '--namespace', 'carebase'], {
+    const refused = await carebase(['migrate', 'down', '--steps', toAnalytics, '--namespace', 'carebase'], {
       env: env(),
     });
     expect(refused.code).toBe(2);
@@ -67,9 +76,12 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
   });
 
   it('every down plan lists the tables it drops with their row counts (dry run, text and JSON)', async () => {
-    const text = await carebase(['migrate', 'down', '--steps', '3', '--namespace', 'carebase', '--dry-run'], {
-      env: env(),
-    });
+    const text = await carebase(
+      ['migrate', 'down', '--steps', toAnalytics, '--namespace', 'carebase', '--dry-run'],
+      {
+        env: env(),
+      },
+    );
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/down\s+carebase\s+0008_least_privilege\s+yes\s+drops no table/);
     expect(text.stdout).toMatch(/down\s+carebase\s+0007_analytics_dirty_race\s+yes\s+drops no table/);
@@ -77,7 +89,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
       /down\s+carebase\s+0006_analytics\s+yes\s+drops carebase\.analytics_events \(10000 rows\)/,
     );
     const json = await carebase(
-      ['migrate', 'down', '--steps', '3', '--namespace', 'carebase', '--dry-run', '--json'],
+      ['migrate', 'down', '--steps', toAnalytics, '--namespace', 'carebase', '--dry-run', '--json'],
       { env: env() },
     );
     const plan = (
@@ -85,7 +97,7 @@ describe.skipIf(!built)('carebase migrate (skipped without dist/)', { timeout: 1
         plan: { name: string; dataLoss: { action: string; table: string; rows: number }[] }[];
       }
     ).plan;
-    expect(plan[2]?.dataLoss).toContainEqual({
+    expect(plan.at(-1)?.dataLoss).toContainEqual({
       action: 'drop table',
       table: 'carebase.analytics_events',
       rows: 10_000,

@@ -46,7 +46,7 @@ export class AuditRepository {
   /**
    * Writes one entry, attributed to the scope's actor unless the entry names its own. Inside
    * `cb.transaction()` it commits or rolls back with the transaction. Outside one (with
-   * `audit.sealAfterWrite`, the default) it resolves once the entry is committed and sealed into
+   * `audit.sealAfterWrite: true`) it resolves once the entry is committed and sealed into
    * the chain, both in one transaction shared with the entries logged concurrently.
    *
    * Throws `ValidationError` for a malformed entry (bad action, IP, uuid, `occurredAt` outside the

@@ -1,4 +1,3 @@
-import { CompiledQuery } from 'kysely';
 import { isCarebaseError } from '../../errors/errors.js';
 import { DriverErrorSummary } from '../../errors/map-error.js';
 import { quoteIdentifier } from '../../sql/identifier.js';
@@ -6,11 +5,19 @@ import { type CarebaseRuntime, RuntimeState } from '../context.js';
 import { auditSealerOf } from './sealer.js';
 
 /**
- * Group statements one instance keeps in flight. One: the entries logged while it runs form the
- * next group. (Two groups in flight measured slower: sealing groups take turns on the sealing
- * lock through their commits anyway, so two half-size groups pay two WAL flushes in series.)
+ * Group statements one instance keeps in flight. Sealing groups (`sealAfterWrite`): one, the
+ * entries logged while it runs form the next group (two measured slower: sealing groups take
+ * turns on the sealing lock through their commits anyway, so two half-size groups pay two WAL
+ * flushes in series). Insert-only groups take no lock, so several commit at once and share WAL
+ * flushes, as concurrent raw INSERTs do.
  */
-const MAX_IN_FLIGHT = 1;
+const MAX_IN_FLIGHT = { sealing: 1, inserting: 4 } as const;
+/**
+ * How long after a group committed its background seal pass starts (`sealAfterWrite: false`):
+ * groups committing meanwhile share the pass, so passes run at most this often while entries
+ * arrive. It bounds how long a committed entry waits for its link.
+ */
+const GROUP_SEAL_DELAY_MS = 50;
 /** Entries per INSERT at most. */
 const MAX_BATCH = 256;
 
@@ -24,6 +31,15 @@ export type AuditInsertValues = readonly unknown[];
 /** The columns every audit insert writes, in parameter order. */
 export const AUDIT_INSERT_COLUMNS =
   'occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome, outcome_detail, ip, user_agent, request_id, changes, metadata';
+
+/** The single-entry INSERT (a generic plan from the sixth call on), prepared once per instance. */
+export function singleInsertSql(runtime: CarebaseRuntime): string {
+  return runtime.prepared.get(
+    'audit.insert',
+    () =>
+      `insert into ${quoteIdentifier(runtime.config.schema)}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`,
+  ).sql;
+}
 
 /** The element type of each column's array parameter. */
 const ARRAY_TYPES = [
@@ -73,7 +89,7 @@ function refusedByServer(error: unknown): boolean {
  * writes on the root executor). Entries logged while inserts are in flight are written together
  * by the next one, so N concurrent writers share one statement, one transaction and one WAL flush.
  *
- * With `audit.sealAfterWrite` (the default) that one statement also seals: it inserts the group
+ * With `audit.sealAfterWrite: true` (off by default) that one statement also seals: it inserts the group
  * and then calls `audit_seal()` in the same transaction, which links the group (and any other
  * committed, unsealed entries) into the chain under the sealing lock, and commits entries and
  * links together, durably. So `log()` resolves after one round trip with its entry committed and
@@ -90,16 +106,20 @@ function refusedByServer(error: unknown): boolean {
 export class AuditBatchInsert {
   readonly #runtime: CarebaseRuntime;
   readonly #insertSql: string;
+  readonly #insertOneSql: string;
   readonly #insertAndSealSql: string;
+  readonly #maxInFlight: number;
   #queue: Pending[] = [];
   #inFlight = 0;
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
+    this.#maxInFlight = runtime.config.audit.sealAfterWrite ? MAX_IN_FLIGHT.sealing : MAX_IN_FLIGHT.inserting;
     const schema = quoteIdentifier(runtime.config.schema);
     const arrays = ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
     const insertSql = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) select * from unnest(${arrays})`;
     this.#insertSql = runtime.prepared.get('audit.group-insert', () => insertSql).sql;
+    this.#insertOneSql = singleInsertSql(runtime);
     // audit_seal() is volatile: each of its queries takes a fresh snapshot after the statement's
     // own insert (which the aggregate runs to completion first), so it sees and seals the group.
     this.#insertAndSealSql = runtime.prepared.get(
@@ -121,7 +141,7 @@ export class AuditBatchInsert {
   }
 
   #pump(): void {
-    while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) {
+    while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
       const group = this.#queue.splice(0, MAX_BATCH);
       this.#inFlight++;
       this.#write(group).finally(() => {
@@ -182,12 +202,19 @@ export class AuditBatchInsert {
     } else {
       for (const entry of group) await this.#run(this.#insertSql, [entry]).then(entry.resolve, entry.reject);
     }
-    auditSealerOf(this.#runtime).schedule(0);
+    // The group is committed: one debounced pass (shared with the groups that follow) seals it.
+    auditSealerOf(this.#runtime).schedule(GROUP_SEAL_DELAY_MS, false);
   }
 
   async #run(sql: string, group: readonly Pending[]): Promise<void> {
+    const [only] = group;
+    if (group.length === 1 && only !== undefined && sql === this.#insertSql) {
+      // A group of one (a lone writer): the scalar INSERT, planned once, not the unnest one.
+      await this.#runtime.runPrepared({ sql: this.#insertOneSql, parameters: only.values });
+      return;
+    }
     const columns = ARRAY_TYPES.map((_, i) => group.map((entry) => entry.values[i] ?? null));
-    await this.#runtime.db.executeQuery(CompiledQuery.raw(sql, columns));
+    await this.#runtime.runPrepared({ sql, parameters: columns });
   }
 }
 

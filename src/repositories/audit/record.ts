@@ -1,12 +1,11 @@
 import { isIP } from 'node:net';
-import type { CompiledQuery } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
 import { ValidationError } from '../../errors/errors.js';
-import { quoteIdentifier } from '../../sql/identifier.js';
 import { jsonObjectSchema } from '../../validation/json.js';
 import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
-import { AUDIT_INSERT_COLUMNS, type AuditInsertValues, auditBatchInsertOf } from './batch-insert.js';
+import { type AuditInsertValues, auditBatchInsertOf, singleInsertSql } from './batch-insert.js';
 import { ensureAuditPartition } from './partitions.js';
 import { redactJson } from './redact.js';
 import { auditSealerOf } from './sealer.js';
@@ -109,12 +108,7 @@ export interface AuditEntryInput {
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 /** The single-entry insert used inside a caller's transaction, prepared once per instance. */
 function insertQuery(ctx: RepositoryContext, values: AuditInsertValues): CompiledQuery {
-  return ctx.runtime.prepared.query(
-    'audit.insert',
-    () =>
-      `insert into ${quoteIdentifier(ctx.config.schema)}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`,
-    values,
-  );
+  return CompiledQuery.raw(singleInsertSql(ctx.runtime), [...values]);
 }
 
 function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
@@ -138,7 +132,7 @@ function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
  * scope's actor and redacting `audit.redactKeys` from `changes` and `metadata`. This is the single
  * write path every repository uses. The entry's hash is computed by the database at insert.
  * Outside a transaction the entry joins the instance's group insert (see `AuditBatchInsert`): with
- * `audit.sealAfterWrite` (default) it is inserted and sealed into its month's chain in one
+ * `audit.sealAfterWrite: true` it is inserted and sealed into its month's chain in one
  * transaction before this resolves; without, it is sealed by a background pass right after.
  * Inside a transaction it is inserted there and sealed in the background after the commit.
  *
@@ -182,6 +176,6 @@ export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput
     await auditBatchInsertOf(ctx.runtime).insert(values, ctx.config.audit.sealAfterWrite);
     return;
   }
-  await ctx.db.executeQuery(insertQuery(ctx, values));
+  await ctx.runPrepared(insertQuery(ctx, values));
   auditSealerOf(ctx.runtime).schedule(50);
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { ConstraintViolationError, NotFoundError } from '../../errors/errors.js';
+import { PLACEHOLDER_UUID } from '../../pool/prepared-statements.js';
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
@@ -68,12 +69,21 @@ export async function getConversation(
   userId: string,
   conversationId: string,
 ): Promise<Conversation> {
-  const row = await ctx.db
-    .selectFrom('conversations')
-    .select(COLUMNS)
-    .where('user_id', '=', userId)
-    .where('id', '=', conversationId)
-    .executeTakeFirst();
+  const statement = ctx.runtime.prepared.compiled(
+    'chat.get-conversation',
+    () =>
+      ctx.runtime.db
+        .selectFrom('conversations')
+        .select(COLUMNS)
+        .where('user_id', '=', PLACEHOLDER_UUID)
+        .where('id', '=', PLACEHOLDER_UUID)
+        .compile(),
+    2,
+  );
+  const [row] = await ctx.runPrepared<ConversationRow>({
+    sql: statement.sql,
+    parameters: [userId, conversationId],
+  });
   if (row === undefined) {
     await assertConversationOwner(ctx, userId, conversationId);
     throw new NotFoundError('conversation');

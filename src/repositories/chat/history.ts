@@ -35,15 +35,51 @@ const OPEN_BOUND: Record<'asc' | 'desc', CursorPosition> = {
   desc: { key: 'infinity', id: '9223372036854775807' },
 };
 
-const SELECT = `select id, user_id, conversation_id, client_id, role, content, metadata, created_at,
-  ${exactTimestamp('created_at')} as sort_key`;
+const COLUMNS = 'id, user_id, conversation_id, client_id, role, content, metadata, created_at';
 
 /**
- * The conversation: the given id, or the user's default conversation (an InitPlan, evaluated once,
- * so the index condition stays a plain equality). $1 = user id, $2 = conversation id or null.
+ * The conversation condition of each shape: the given id ($2), or the user's default conversation
+ * (an InitPlan on conversations_default_key, evaluated once, so the index condition stays a plain
+ * equality). One statement per shape, so neither carries the other's branch and both run on
+ * generic plans. Returns the condition and the number of the next free placeholder.
  */
-const conversation = (table: (name: string) => string): string =>
-  `coalesce($2::uuid, (select id from ${table('conversations')} where user_id = $1 and is_default))`;
+function conversationOf(
+  table: (name: string) => string,
+  explicit: boolean,
+): { readonly condition: string; readonly next: number } {
+  return explicit
+    ? { condition: 'conversation_id = $2::uuid', next: 3 }
+    : {
+        condition: `conversation_id = (select id from ${table('conversations')} where user_id = $1::uuid and is_default)`,
+        next: 2,
+      };
+}
+
+/**
+ * One keyset page: the `limit + 1` rows after the bound. The limit is part of the text (one
+ * statement per page size, at most `chat.maxPageSize` of them): with a `LIMIT $n` the planner's
+ * generic plan assumes a tenth of the conversation and never wins over a custom plan, so every
+ * call was planned again. Only the page's last item (row `limit`, when there is a next page) gets
+ * its exact sort key; the other rows carry null.
+ */
+function pageSql(
+  table: (name: string) => string,
+  order: 'asc' | 'desc',
+  explicit: boolean,
+  limit: number,
+): string {
+  const { condition, next: p } = conversationOf(table, explicit);
+  const by = `created_at ${order}, id ${order}`;
+  return `select ${COLUMNS}, case when row_number() over (order by ${by}) = ${limit}
+  then ${exactTimestamp('created_at')} end as sort_key
+from (
+  select ${COLUMNS} from ${table('chat_messages')}
+  where user_id = $1::uuid and ${condition}
+    and (created_at, id) ${order === 'asc' ? '>' : '<'} ($${p}::timestamptz, $${p + 1}::bigint)
+  order by ${by} limit ${limit + 1}
+) page
+order by ${by}`;
+}
 
 /**
  * One page of a conversation in (created_at, id) order. Keyset: the row comparison
@@ -56,35 +92,37 @@ export async function historyPage(
   ctx: RepositoryContext,
   query: HistoryQuery,
 ): Promise<ChatPage<ChatMessage>> {
-  const asc = query.order === 'asc';
-  const spec = HISTORY_CURSORS[query.order];
+  const { order } = query;
+  const spec = HISTORY_CURSORS[order];
+  const explicit = query.conversationId !== undefined;
+  const head = explicit ? [query.userId, query.conversationId] : [query.userId];
   let rows: HistoryRow[];
   if (query.offset !== undefined) {
-    const compiled = preparedQuery(
+    const compiled = preparedQuery<HistoryRow>(
       ctx,
-      `history-offset-${query.order}`,
+      `history-offset-${order}${explicit ? '' : '-default'}`,
       // The exact-timestamp text is computed for the returned rows only, not for every skipped one.
-      (t) => `select *, ${exactTimestamp('created_at')} as sort_key from (
-  select id, user_id, conversation_id, client_id, role, content, metadata, created_at from ${t('chat_messages')}
-  where user_id = $1 and conversation_id = ${conversation(t)}
-  order by created_at ${query.order}, id ${query.order} limit $3 offset $4
-) page order by created_at ${query.order}, id ${query.order}`,
-      [query.userId, query.conversationId ?? null, query.limit + 1, query.offset],
+      (t) => {
+        const { condition, next: p } = conversationOf(t, explicit);
+        return `select *, ${exactTimestamp('created_at')} as sort_key from (
+  select ${COLUMNS} from ${t('chat_messages')}
+  where user_id = $1::uuid and ${condition}
+  order by created_at ${order}, id ${order} limit $${p} offset $${p + 1}
+) page order by created_at ${order}, id ${order}`;
+      },
+      [...head, query.limit + 1, query.offset],
     );
-    rows = (await ctx.db.executeQuery<HistoryRow>(compiled)).rows;
+    rows = await ctx.runPrepared<HistoryRow>(compiled);
   } else {
     // The first page is the same statement after an open bound.
-    const after = query.cursor === undefined ? OPEN_BOUND[query.order] : decodeCursor(spec, query.cursor);
-    const compiled = preparedQuery(
+    const after = query.cursor === undefined ? OPEN_BOUND[order] : decodeCursor(spec, query.cursor);
+    const compiled = preparedQuery<HistoryRow>(
       ctx,
-      `history-${query.order}`,
-      (t) => `${SELECT} from ${t('chat_messages')}
-where user_id = $1 and conversation_id = ${conversation(t)}
-  and (created_at, id) ${asc ? '>' : '<'} ($3::timestamptz, $4::bigint)
-order by created_at ${query.order}, id ${query.order} limit $5`,
-      [query.userId, query.conversationId ?? null, after.key, after.id, query.limit + 1],
+      `history-${order}${explicit ? '' : '-default'}-${query.limit}`,
+      (t) => pageSql(t, order, explicit, query.limit),
+      [...head, after.key, after.id],
     );
-    rows = (await ctx.db.executeQuery<HistoryRow>(compiled)).rows;
+    rows = await ctx.runPrepared<HistoryRow>(compiled);
   }
   if (rows.length === 0 && query.conversationId !== undefined) {
     await assertConversationOwner(ctx, query.userId, query.conversationId);
@@ -102,15 +140,20 @@ export async function latestMessages(
   conversationId: string | undefined,
   n: number,
 ): Promise<ChatMessage[]> {
-  const compiled = preparedQuery(
+  const explicit = conversationId !== undefined;
+  const compiled = preparedQuery<MessageRow>(
     ctx,
-    'latest',
-    (t) => `${SELECT} from ${t('chat_messages')}
-where user_id = $1 and conversation_id = ${conversation(t)}
-order by created_at desc, id desc limit $3`,
-    [userId, conversationId ?? null, n],
+    // The count in the text, like history's page size: a generic plan from the sixth call on.
+    `${explicit ? 'latest' : 'latest-default'}-${n}`,
+    (t) => {
+      const { condition } = conversationOf(t, explicit);
+      return `select ${COLUMNS} from ${t('chat_messages')}
+where user_id = $1::uuid and ${condition}
+order by created_at desc, id desc limit ${n}`;
+    },
+    explicit ? [userId, conversationId] : [userId],
   );
-  const { rows } = await ctx.db.executeQuery<HistoryRow>(compiled);
+  const rows = await ctx.runPrepared<MessageRow>(compiled);
   if (rows.length === 0 && conversationId !== undefined) {
     await assertConversationOwner(ctx, userId, conversationId);
   }

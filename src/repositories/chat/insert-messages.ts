@@ -1,24 +1,18 @@
 import { sql } from 'kysely';
 import { ConflictError, ConstraintViolationError, ValidationError } from '../../errors/errors.js';
 import { runTransaction } from '../../pool/transaction.js';
-import type { ChatRole } from '../../schema/chat.js';
 import type { RepositoryContext } from '../context.js';
+import {
+  type AppendedRow,
+  appendOneQuery,
+  MESSAGE_COLUMNS as COLUMNS,
+  type NewMessage,
+} from './append-one.js';
 import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.js';
 import { explainReferenceFailure } from './ownership.js';
 import { preparedQuery } from './sql-text.js';
 
-/** One message, validated, ready to insert. */
-export interface NewMessage {
-  readonly userId: string;
-  readonly conversationId: string | undefined;
-  readonly role: ChatRole;
-  readonly content: string;
-  /** Serialized JSON, or null. */
-  readonly metadata: string | null;
-  readonly clientId: string | undefined;
-}
-
-const COLUMNS = 'id, user_id, conversation_id, client_id, role, content, metadata, created_at';
+export type { NewMessage };
 
 /**
  * The whole append path in one statement: unnest the batch, create missing default conversations
@@ -142,13 +136,18 @@ export async function insertMessages(
 ): Promise<ChatMessage[]> {
   if (batch.length === 0) return [];
   assertUniqueClientIds(batch);
-  const query = preparedQuery(ctx, 'append', (t) => insertSql(t, true), parameters(ctx, batch, ctx.now()));
-  const result = await withRetries(ctx, batch, () =>
-    ctx.db.executeQuery<MessageRow & { existing: boolean }>(query),
-  );
-  const byClientId = new Map<string, MessageRow & { existing: boolean }>();
+  const now = ctx.now();
+  const [single] = batch;
+  // One message (append): a fixed-shape statement with scalar parameters that runs on a generic
+  // plan; a batch: the unnest statement.
+  const query =
+    batch.length === 1 && single !== undefined
+      ? appendOneQuery(ctx, single, now)
+      : preparedQuery<AppendedRow>(ctx, 'append', (t) => insertSql(t, true), parameters(ctx, batch, now));
+  const rows = await withRetries(ctx, batch, () => ctx.runPrepared<AppendedRow>(query));
+  const byClientId = new Map<string, AppendedRow>();
   const fresh: MessageRow[] = [];
-  for (const row of result.rows) {
+  for (const row of rows) {
     if (row.client_id !== null) byClientId.set(`${row.user_id}\u0000${row.client_id}`, row);
     else fresh.push(row);
   }
@@ -198,6 +197,6 @@ export async function insertMessagesCounting(
   if (batch.length === 0) return 0;
   assertUniqueClientIds(batch);
   const query = preparedQuery(ctx, 'import', (t) => insertSql(t, false), parameters(ctx, batch, ctx.now()));
-  const result = await withRetries(ctx, batch, () => ctx.db.executeQuery<{ inserted: number }>(query));
-  return result.rows[0]?.inserted ?? 0;
+  const rows = await withRetries(ctx, batch, () => ctx.runPrepared<{ inserted: number }>(query));
+  return rows[0]?.inserted ?? 0;
 }

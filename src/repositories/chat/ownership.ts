@@ -1,4 +1,5 @@
 import { ForbiddenError, NotFoundError } from '../../errors/errors.js';
+import { PLACEHOLDER_UUID } from '../../pool/prepared-statements.js';
 import type { RepositoryContext } from '../context.js';
 
 /**
@@ -11,11 +12,17 @@ export async function assertConversationOwner(
   userId: string,
   conversationId: string,
 ): Promise<void> {
-  const row = await ctx.db
-    .selectFrom('conversations')
-    .select('user_id')
-    .where('id', '=', conversationId)
-    .executeTakeFirst();
+  const owner = ctx.runtime.prepared.compiled(
+    'chat.conversation-owner',
+    () =>
+      ctx.runtime.db
+        .selectFrom('conversations')
+        .select('user_id')
+        .where('id', '=', PLACEHOLDER_UUID)
+        .compile(),
+    1,
+  );
+  const [row] = await ctx.runPrepared<{ user_id: string }>({ sql: owner.sql, parameters: [conversationId] });
   if (row === undefined) throw new NotFoundError('conversation');
   if (row.user_id !== userId) throw new ForbiddenError('conversation');
 }

@@ -69,7 +69,7 @@ order by page.rank desc, page.id desc`,
       input.limit + 1,
     ],
   );
-  const { rows } = await ctx.db.executeQuery<SearchRow>(compiled);
+  const rows = await ctx.runPrepared<SearchRow>(compiled);
   return keysetPage(
     rows,
     input.limit,

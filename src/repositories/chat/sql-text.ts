@@ -7,14 +7,14 @@ import type { RepositoryContext } from '../context.js';
  * statement cache (so it runs as a named prepared statement), compiled with `parameters`.
  * `build` receives a function quoting a schema-qualified table name.
  */
-export function preparedQuery(
+export function preparedQuery<R = unknown>(
   ctx: RepositoryContext,
   key: string,
   build: (table: (name: string) => string) => string,
   parameters: readonly unknown[],
-): CompiledQuery {
+): CompiledQuery<R> {
   const schema = ctx.config.schema;
-  return ctx.runtime.prepared.query(
+  return ctx.runtime.prepared.query<R>(
     `chat.${key}`,
     () => build((name) => qualifiedName(schema, name)),
     parameters,

@@ -1,4 +1,4 @@
-import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { type CompiledQuery, type Kysely, sql } from 'kysely';
 import type { PreparedStatement } from '../../pool/prepared-statements.js';
 import type { CarebaseDatabase } from '../../schema/database.js';
 import type { CarebaseRuntime, RepositoryContext } from '../context.js';
@@ -33,36 +33,13 @@ export interface ValidateRow {
   readonly user_updated_at: Date;
 }
 
-/** The SQL text of a query Kysely compiled, checked to take `parameterCount` parameters. */
-function sqlOf(compiled: CompiledQuery, parameterCount: number): string {
-  if (compiled.parameters.length !== parameterCount) {
-    throw new Error(`carebase: precompiled statement expects ${parameterCount} parameters`);
-  }
-  return compiled.sql;
-}
-
-/**
- * Runs a precompiled statement as a named prepared statement and returns its rows. Inside a
- * transaction it goes through Kysely (the transaction's connection); otherwise straight to a
- * pooled connection, skipping Kysely's per-query executor work, which measured ~90 us of CPU per
- * call on the validate hot path (bench/sessions.bench.ts). The connection comes from the pool
- * adapter like every other, so errors and lost connections are handled exactly as there.
- */
-export async function runPrepared<R>(
+/** Runs a precompiled statement (see `RepositoryContext.runPrepared`) and returns its rows. */
+export function runPrepared<R>(
   ctx: RepositoryContext,
   statement: PreparedStatement,
   parameters: readonly unknown[],
 ): Promise<readonly R[]> {
-  if (ctx.inTransaction) {
-    return (await ctx.db.executeQuery(CompiledQuery.raw(statement.sql, [...parameters]) as CompiledQuery<R>))
-      .rows;
-  }
-  const connection = await ctx.runtime.connections.connect();
-  try {
-    return (await connection.query<R>(statement.sql, parameters)).rows;
-  } finally {
-    connection.release();
-  }
+  return ctx.runPrepared<R>({ sql: statement.sql, parameters });
 }
 
 /**
@@ -73,8 +50,8 @@ export async function runPrepared<R>(
 export function sessionStatements(runtime: CarebaseRuntime): SessionStatements {
   const { prepared, db } = runtime;
   return {
-    validate: prepared.get('sessions.validate', () => sqlOf(validateQuery(db), 3)),
-    touch: prepared.get('sessions.touch', () => sqlOf(touchQuery(db), 4)),
+    validate: prepared.compiled('sessions.validate', () => validateQuery(db), 3),
+    touch: prepared.compiled('sessions.touch', () => touchQuery(db), 4),
   };
 }
 

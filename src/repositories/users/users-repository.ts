@@ -1,12 +1,13 @@
 import { sql } from 'kysely';
 import { NotFoundError, ValidationError } from '../../errors/errors.js';
+import { PLACEHOLDER_UUID } from '../../pool/prepared-statements.js';
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { parseInput } from '../../validation/parse-input.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { SessionsRepository } from '../sessions/sessions-repository.js';
-import { toUser, USER_COLUMNS, type User } from '../user.js';
+import { toUser, USER_COLUMNS, type User, type UserRow } from '../user.js';
 import { type AuthenticationResult, authenticate } from './authenticate.js';
 import { countFailedAttempt } from './failed-attempts.js';
 import { PasswordHasher } from './password-hasher.js';
@@ -27,7 +28,6 @@ import {
   type UserUpdateInput,
   UserUpdateInputSchema,
 } from './user-inputs.js';
-
 /**
  * A page of users.
  *
@@ -129,11 +129,14 @@ export class UsersRepository {
    */
   async findById(id: string): Promise<User | undefined> {
     const parsed = parseInput(UserIdSchema, id, 'user id');
-    const row = await this.#ctx.db
-      .selectFrom('users')
-      .select(USER_COLUMNS)
-      .where('id', '=', parsed)
-      .executeTakeFirst();
+    const ctx = this.#ctx;
+    const byId = ctx.runtime.prepared.compiled(
+      'users.find-by-id',
+      () =>
+        ctx.runtime.db.selectFrom('users').select(USER_COLUMNS).where('id', '=', PLACEHOLDER_UUID).compile(),
+      1,
+    );
+    const [row] = await ctx.runPrepared<UserRow>({ sql: byId.sql, parameters: [parsed] });
     return row === undefined ? undefined : toUser(row);
   }
 
