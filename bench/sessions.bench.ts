@@ -131,7 +131,12 @@ export default async function run(): Promise<void> {
           text: 'select id, password_hash from carebase.users where lower(username) = lower($1)',
           values: ['bench_login'],
         });
-        return bcrypt.compare(attempt, rows[0]?.password_hash ?? '');
+        // The same bcrypt work carebase does: its $cb-bcrypt-sha256$v=1 prefix wraps a bcrypt hash
+        // (of a 44-byte pre-hash; comparing the attempt itself costs the same).
+        return bcrypt.compare(
+          attempt,
+          (rows[0]?.password_hash ?? '').replace(/^\$cb-bcrypt-sha256\$v=1/, ''),
+        );
       };
       await duration({
         name: 'users.authenticate success, cost 12 (raw: select + bcrypt.compare)',

@@ -18,7 +18,7 @@ import ts from 'typescript';
 /** Layers of src/, lowest first: a folder may import its own layer's folder or a lower layer. */
 export const LAYERS: readonly (readonly string[])[] = [
   ['errors', 'logging', 'types'],
-  ['validation', 'telemetry'],
+  ['validation', 'security', 'telemetry'],
   ['config', 'sql', 'schema', 'postgres-install'],
   ['pool'],
   ['repositories', 'migration', 'backup'],

@@ -38,7 +38,9 @@ interface Snippet {
   readonly preamble: string;
 }
 
-const PREAMBLE = /<!--\s*snippet-preamble:([\s\S]*?)-->\s*$/;
+// The last comment before the fence: its text may not contain `-->` (else the match would start at
+// an earlier preamble of the same file and swallow the code between).
+const PREAMBLE = /<!--\s*snippet-preamble:((?:(?!-->)[\s\S])*?)-->\s*$/;
 
 /** The preamble of a comment that ends right before a fence (`before` is the text up to it). */
 function preambleBefore(before: string): string {

@@ -4,13 +4,14 @@ import Cursor from 'pg-cursor';
 import { BackupsApi } from './backup/backups-api.js';
 import type { CarebaseOptions } from './config/options.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
-import { ClosedError, isCarebaseError } from './errors/errors.js';
+import { ClosedError, isCarebaseError, MigrationError } from './errors/errors.js';
 import { DriverErrorSummary } from './errors/map-error.js';
 import { type MigrateResult, migrate } from './migration/runner.js';
 import { withLibrary } from './migration/sources.js';
 import { countPendingMigrations } from './migration/status.js';
 import type { MigrationSource } from './migration/types.js';
-import { createPool } from './pool/create-pool.js';
+import { createPool, transactionSettingsFrom } from './pool/create-pool.js';
+import { drainPool } from './pool/drain.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
 import { CarebaseKyselyPool } from './pool/kysely-pool.js';
 import { PreparedStatements } from './pool/prepared-statements.js';
@@ -19,6 +20,12 @@ import { AnalyticsRepository } from './repositories/analytics/analytics-reposito
 import { AuditRepository } from './repositories/audit/audit-repository.js';
 import { ChatRepository } from './repositories/chat/chat-repository.js';
 import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
+import { ImportsRepository } from './repositories/imports/imports-repository.js';
+import { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
+import {
+  type PartitionedTableOptions,
+  PartitionedTableOptionsSchema,
+} from './repositories/partitioned-tables/partitioned-table-options.js';
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
@@ -180,6 +187,24 @@ export class CarebaseScope {
     return this.#chat;
   }
 
+  #imports: ImportsRepository | undefined;
+
+  /**
+   * Batch imports from another system (users with their password hashes, conversations, messages,
+   * audit entries) that keep original ids, timestamps and authors, are idempotent on rerun, and
+   * return a reconciliation report. Calls made on `tx.imports` join the transaction.
+   *
+   * @example
+   * ```ts
+   * const report = await cb.imports.users({ source: 'mongo', users: [] });
+   * console.log(report.read, report.inserted, report.alreadyPresent, report.refused.length);
+   * ```
+   */
+  get imports(): ImportsRepository {
+    this.#imports ??= new ImportsRepository(this.#context);
+    return this.#imports;
+  }
+
   #analytics: AnalyticsRepository | undefined;
   /**
    * Analytics events: `track`, `trackMany`, `buffer`, exact `summary` / `timeseries` /
@@ -194,6 +219,33 @@ export class CarebaseScope {
   get analytics(): AnalyticsRepository {
     this.#analytics ??= this.#instrument(new AnalyticsRepository(this.#context), 'analytics');
     return this.#analytics;
+  }
+
+  /**
+   * Monthly partitions and retention for a host table (e.g. an `api_logs` table), like carebase's
+   * own logs: `register()` as the owner once, then `ensurePartitions()` and `applyRetention()` as
+   * the app role, through the owner's SECURITY DEFINER functions.
+   *
+   * Throws `ValidationError` for bad options (before any SQL). Inside `cb.transaction()` its calls
+   * join the transaction.
+   *
+   * @example
+   * ```ts
+   * const apiLogs = cb.partitionedTable({
+   *   schema: 'hedis', table: 'api_logs', column: 'created_at', interval: 'month', retentionMonths: 84, ahead: 3,
+   * });
+   * await apiLogs.ensurePartitions();
+   * ```
+   */
+  partitionedTable(options: PartitionedTableOptions): PartitionedTable {
+    const parsed = parseInput(PartitionedTableOptionsSchema, options, 'partitionedTable options');
+    return new PartitionedTable(this.#context, {
+      schema: parsed.schema ?? 'public',
+      table: parsed.table,
+      column: parsed.column,
+      retentionMonths: parsed.retentionMonths,
+      ahead: parsed.ahead ?? 2,
+    });
   }
 
   /**
@@ -267,6 +319,11 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * `tableLockTimeoutMs` (5 s) for table locks, with retries (see `migrate` in
    * `carebase/migration`).
    *
+   * Behind a transaction pooler (`pooler: 'transaction'`) the run needs `directUrl` (an option
+   * here or of `createCarebase`): without one it throws `MigrationError` (reason
+   * `needs_direct_connection`) before connecting, and so does a run whose connection turns out
+   * to go through a pooler.
+   *
    * Throws `MigrationError` when a migration fails, drifted or never got its locks,
    * `ClosedError` after `close()`.
    *
@@ -282,12 +339,27 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * ```
    */
   async migrate(
-    options: { sources?: readonly MigrationSource[]; includeLibrary?: boolean; signal?: AbortSignal } = {},
+    options: {
+      sources?: readonly MigrationSource[];
+      includeLibrary?: boolean;
+      signal?: AbortSignal;
+      directUrl?: string | undefined;
+    } = {},
   ): Promise<MigrateResult> {
     this.#assertOpen();
-    const configured = this.#runtime.config.migrations;
+    const config = this.#runtime.config;
+    const configured = config.migrations;
+    const directUrl = options.directUrl ?? config.directUrl?.reveal();
+    if (directUrl === undefined && config.pooler === 'transaction') {
+      throw new MigrationError(
+        "migrations need a direct connection to the server, and this instance is configured with pooler: 'transaction': " +
+          'pass directUrl (createCarebase({ directUrl }) or cb.migrate({ directUrl }))',
+        { reason: 'needs_direct_connection' },
+      );
+    }
     return this.#runtime.telemetry.operation('migrate', () =>
       migrate(this.#runtime.pool, {
+        ...(directUrl === undefined ? {} : { directUrl }),
         sources: options.sources ?? configured.sources,
         includeLibrary: options.includeLibrary ?? configured.includeLibrary,
         schema: this.#runtime.config.schema,
@@ -394,7 +466,13 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * ```
    */
   get backups(): BackupsApi {
-    this.#backups ??= instrument(new BackupsApi(this.#runtime.config), 'backups', this.#runtime.telemetry);
+    this.#backups ??= instrument(
+      new BackupsApi(this.#runtime.config, async () => {
+        await drainPool(this.#runtime.pool);
+      }),
+      'backups',
+      this.#runtime.telemetry,
+    );
     return this.#backups;
   }
 
@@ -479,8 +557,14 @@ export function createCarebase(options: CarebaseOptions = {}, extras: CreateCare
     stopObserving();
     detachPool();
   };
-  const prepared = new PreparedStatements();
-  const connections = new CarebaseKyselyPool(pool, prepared, extras.pool === undefined, telemetry);
+  const prepared = new PreparedStatements({ named: config.pooler !== 'transaction' });
+  const connections = new CarebaseKyselyPool(
+    pool,
+    prepared,
+    extras.pool === undefined,
+    transactionSettingsFrom(config),
+    telemetry,
+  );
   const db = new Kysely<CarebaseDatabase>({
     dialect: new PostgresDialect({ pool: connections, cursor: Cursor }),
   }).withSchema(config.schema);

@@ -20,6 +20,7 @@ export type { MigrationsOptions, ResolvedMigrationsOptions } from './config/migr
 export type { CarebaseOptions } from './config/options.js';
 export {
   POOL_DEFAULTS,
+  type PoolerMode,
   type PoolOptions,
   type ResolvedPoolOptions,
   type ResolvedSslOptions,
@@ -34,7 +35,12 @@ export {
   type SessionPreset,
   type SessionsOptions,
 } from './config/sessions-options.js';
-export { DEFAULT_ROLES, type ResolvedUsersOptions, type UsersOptions } from './config/users-options.js';
+export {
+  DEFAULT_ROLES,
+  type MfaKeyInput,
+  type ResolvedUsersOptions,
+  type UsersOptions,
+} from './config/users-options.js';
 
 // Errors
 
@@ -97,25 +103,59 @@ export type { TransactionOptions } from './pool/transaction.js';
 
 export type { User } from './repositories/user.js';
 export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
+export {
+  EmailVerificationApi,
+  type EmailVerificationResult,
+  type EmailVerificationTicket,
+} from './repositories/users/email-verification.js';
+export type { LegacyPasswordHashCount } from './repositories/users/imported-password.js';
+export {
+  MfaApi,
+  type MfaVerifyInput,
+  type MfaVerifyResult,
+  type TotpEnrollment,
+} from './repositories/users/mfa.js';
+export {
+  PasswordResetApi,
+  type PasswordResetCompleteInput,
+  type PasswordResetRequestInput,
+  type PasswordResetResult,
+  type PasswordResetTicket,
+} from './repositories/users/password-reset.js';
+export type { RateLimitedResult } from './repositories/users/rate-limiter.js';
 export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
 export {
   type AuthenticateInput,
   type ChangePasswordInput,
+  type ImportedPasswordHash,
   PASSWORD_MAX_BYTES,
+  PASSWORD_MAX_LENGTH,
+  type RecordLoginInput,
+  type RegisterOptions,
+  type RejectInput,
   type UserCreateInput,
   type UserListInput,
+  type UserRegisterInput,
   type UserUpdateInput,
 } from './repositories/users/user-inputs.js';
 export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
+export type { LegacyHashScheme } from './security/password-hashes/imported-hash.js';
+
+export type {
+  PasswordCheck,
+  PasswordPolicyContext,
+} from './security/password-policy.js';
 
 // Sessions
 
 export type { Session } from './repositories/sessions/session.js';
 export type {
   PurgeExpiredInput,
+  RecordAuthenticationInput,
   RevokeAllInput,
   SessionCreateInput,
   SessionListInput,
+  SessionValidateInput,
 } from './repositories/sessions/session-inputs.js';
 export {
   type CreatedSession,
@@ -130,9 +170,24 @@ export type { AuditEntry } from './repositories/audit/audit-entry.js';
 export { AuditRepository } from './repositories/audit/audit-repository.js';
 export type { AuditExportInput } from './repositories/audit/export.js';
 export type { AuditPage, AuditQueryInput } from './repositories/audit/query.js';
-export type { AuditEntryInput } from './repositories/audit/record.js';
+export type { AuditEntryInput, AuditLogResult } from './repositories/audit/record.js';
 export type { AuditRetentionInput, AuditRetentionResult } from './repositories/audit/retention.js';
 export type { AuditTamperReason, AuditVerifyInput, AuditVerifyResult } from './repositories/audit/verify.js';
+
+// Imports
+
+export type {
+  ImportAuditInput,
+  ImportAuditRow,
+  ImportConversationRow,
+  ImportConversationsInput,
+  ImportMessageRow,
+  ImportMessagesInput,
+  ImportUserRow,
+  ImportUsersInput,
+} from './repositories/imports/import-inputs.js';
+export type { ImportRefusal, ImportReport } from './repositories/imports/import-report.js';
+export { ImportsRepository } from './repositories/imports/imports-repository.js';
 
 // Chat
 
@@ -151,7 +206,13 @@ export type {
   ConversationRenameInput,
 } from './repositories/chat/chat-inputs.js';
 export { ChatRepository } from './repositories/chat/chat-repository.js';
-export type { ChatMessage, ChatPage, ChatSearchHit, Conversation } from './repositories/chat/chat-types.js';
+export type {
+  ChatMessage,
+  ChatPage,
+  ChatSearchHit,
+  ChatSearchPage,
+  Conversation,
+} from './repositories/chat/chat-types.js';
 // exportChatForUser / eraseChatForUser are internal: hosts call cb.users.exportData / erase.
 export type { ChatDataExport, ChatErasureCounts } from './repositories/chat/data-subject.js';
 export {
@@ -183,22 +244,40 @@ export type {
   TrackManyOptions,
 } from './repositories/analytics/event-input.js';
 export type {
+  AnalyticsFunnel,
+  AnalyticsFunnelInput,
+  AnalyticsFunnelStep,
+  AnalyticsRetentionCohort,
+  AnalyticsRetentionCohortsInput,
+} from './repositories/analytics/funnel-input.js';
+export type {
   AnalyticsActiveUsersBucket,
   AnalyticsActiveUsersInput,
   AnalyticsBucket,
   AnalyticsEventCount,
+  AnalyticsMeasureStats,
   AnalyticsSummary,
   AnalyticsSummaryInput,
   AnalyticsTimeseriesInput,
   AnalyticsTopEventsInput,
 } from './repositories/analytics/query-input.js';
 export type { RefreshRollupsResult } from './repositories/analytics/refresh-rollups.js';
+export { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
+export type {
+  EnsurePartitionsOptions,
+  PartitionedTableOptions,
+  PartitionRetentionResult,
+} from './repositories/partitioned-tables/partitioned-table-options.js';
 
 // Database schema: the Kysely types of carebase's tables
 
+export type { AccountTokensTable } from './schema/account-tokens.js';
 export type {
   AnalyticsEventsTable,
+  AnalyticsRollupDailySketchTable,
   AnalyticsRollupDirtyTable,
+  AnalyticsRollupHourlyMeasuresTable,
+  AnalyticsRollupHourlySketchTable,
   AnalyticsRollupHourlyTable,
   AnalyticsRollupHourlyUsersTable,
   AnalyticsRollupStateTable,
@@ -207,12 +286,16 @@ export type {
 export type {
   AuditChainHeadTable,
   AuditChainTable,
+  AuditImportKeysTable,
   AuditLogTable,
   AuditSealStateTable,
   JsonValue,
 } from './schema/audit.js';
+export type { AuthRateLimitsTable } from './schema/auth-rate-limits.js';
 export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
 export type { CarebaseDatabase } from './schema/database.js';
+export type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './schema/mfa.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
+export type { PartitionedTablesTable } from './schema/partitioned-tables.js';
 export type { SessionsTable } from './schema/sessions.js';
 export type { UsersTable } from './schema/users.js';

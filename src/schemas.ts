@@ -12,7 +12,12 @@ export { AuditOptionsSchema } from './config/audit-options.js';
 export { ChatOptionsSchema } from './config/chat-options.js';
 export { MigrationsOptionsSchema } from './config/migrations-options.js';
 export { CarebaseOptionsSchema } from './config/options.js';
-export { PoolOptionsSchema, SslModeSchema, SslOptionsSchema } from './config/pool-options.js';
+export {
+  PoolerModeSchema,
+  PoolOptionsSchema,
+  SslModeSchema,
+  SslOptionsSchema,
+} from './config/pool-options.js';
 export { SessionsOptionsSchema } from './config/sessions-options.js';
 export { QueryListenerSchema, TelemetryOptionsSchema } from './config/telemetry-options.js';
 export { UsersOptionsSchema } from './config/users-options.js';
@@ -20,6 +25,10 @@ export { TransactionOptionsSchema } from './pool/transaction.js';
 export { AnalyticsBufferOptionsSchema } from './repositories/analytics/analytics-buffer.js';
 export { AnalyticsRetentionInputSchema } from './repositories/analytics/apply-retention.js';
 export { AnalyticsEventInputSchema, TrackManyOptionsSchema } from './repositories/analytics/event-input.js';
+export {
+  AnalyticsFunnelInputSchema,
+  AnalyticsRetentionCohortsInputSchema,
+} from './repositories/analytics/funnel-input.js';
 export {
   AnalyticsActiveUsersInputSchema,
   AnalyticsSummaryInputSchema,
@@ -51,22 +60,51 @@ export {
 export { ChatImportOptionsSchema, LegacyChatFileSchema } from './repositories/chat/import-legacy.js';
 export { ActorSchema } from './repositories/context.js';
 export {
+  ExternalIdSchema,
+  ImportAuditInputSchema,
+  ImportAuditRowSchema,
+  ImportConversationRowSchema,
+  ImportConversationsInputSchema,
+  ImportMessageRowSchema,
+  ImportMessagesInputSchema,
+  ImportSourceSchema,
+  ImportTimeSchema,
+  ImportUserRowSchema,
+  ImportUsersInputSchema,
+} from './repositories/imports/import-inputs.js';
+export {
+  EnsurePartitionsOptionsSchema,
+  PartitionedTableOptionsSchema,
+} from './repositories/partitioned-tables/partitioned-table-options.js';
+export {
   PurgeExpiredInputSchema,
+  RecordAuthenticationInputSchema,
   RevokeAllInputSchema,
   RevokeReasonSchema,
   SessionCreateInputSchema,
   SessionListInputSchema,
+  SessionValidateInputSchema,
 } from './repositories/sessions/session-inputs.js';
+export { MfaVerifyInputSchema } from './repositories/users/mfa.js';
+export {
+  PasswordResetCompleteInputSchema,
+  PasswordResetRequestInputSchema,
+} from './repositories/users/password-reset.js';
 export {
   AuthenticateInputSchema,
   ChangePasswordInputSchema,
   DisplayNameSchema,
   EmailSchema,
+  ImportedPasswordHashSchema,
   PasswordSchema,
+  RecordLoginInputSchema,
+  RegisterOptionsSchema,
+  RejectInputSchema,
   RoleSchema,
   UserCreateInputSchema,
   UserListInputSchema,
   UsernameSchema,
+  UserRegisterInputSchema,
   UserUpdateInputSchema,
 } from './repositories/users/user-inputs.js';
 export { StorableDateSchema } from './validation/dates.js';

@@ -49,10 +49,12 @@ export type WithoutConnection<T> = Omit<
  */
 export class BackupsApi {
   readonly #carebase: { readonly config: ResolvedConfig };
+  readonly #drainOwnPool: (() => Promise<void>) | undefined;
 
   /** @internal Built by `Carebase`. */
-  constructor(config: ResolvedConfig) {
+  constructor(config: ResolvedConfig, drainOwnPool?: () => Promise<void>) {
     this.#carebase = { config };
+    this.#drainOwnPool = drainOwnPool;
   }
 
   /** {@link createBackup} with this instance's configuration. Same throws and guarantees. */
@@ -72,9 +74,23 @@ export class BackupsApi {
     return verifyBackup(path, { ...options, carebase: this.#carebase });
   }
 
-  /** {@link restoreBackup} on this instance's server (`replace` targets its database by default). */
+  /**
+   * {@link restoreBackup} on this instance's server (`replace` targets its database by default).
+   * Replacing the instance's own database handles the instance's own pool: its connections are
+   * drained (closed once none is checked out) before the checks and again at the swap, so they do
+   * not count as other sessions, and the pool reconnects to the restored database on its next use.
+   * Other clients' sessions still refuse the swap unless `terminateConnections`.
+   */
   restore(path: string, options: WithoutConnection<RestoreBackupOptions> = {}): Promise<RestoreResult> {
-    return restoreBackup(path, { ...options, carebase: this.#carebase });
+    const own =
+      options.mode === 'replace' &&
+      (options.target ?? this.#carebase.config.connection.database) ===
+        this.#carebase.config.connection.database;
+    return restoreBackup(
+      path,
+      { ...options, carebase: this.#carebase },
+      own && this.#drainOwnPool !== undefined ? { drainOwnPool: this.#drainOwnPool } : {},
+    );
   }
 
   /** {@link pruneBackups} of this instance's `backupDir` (or `dir`). */

@@ -54,6 +54,11 @@ export interface BackupConnectionOptions {
   readonly schema?: string | undefined;
   readonly backupDir?: string | undefined;
   readonly logger?: z.input<typeof CarebaseOptionsSchema>['logger'];
+  /**
+   * Pool options, accepted so that `configFromEnv()`'s output can be passed as it is: backups use a
+   * dedicated connection, which takes only `connectionTimeoutMs` and `applicationName` from here.
+   */
+  readonly pool?: z.input<typeof CarebaseOptionsSchema>['pool'];
 }
 
 const CONNECTION_KEYS = [
@@ -67,6 +72,7 @@ const CONNECTION_KEYS = [
   'schema',
   'backupDir',
   'logger',
+  'pool',
 ] as const;
 
 const carebaseLike = z.custom<CarebaseLike>(
@@ -91,6 +97,7 @@ export const BackupConnectionShape = {
     schema: true,
     backupDir: true,
     logger: true,
+    pool: true,
   }).shape,
   carebase: carebaseLike.optional(),
 };
@@ -102,7 +109,23 @@ export function resolveBackupConfig(input: BackupConnectionOptions): ResolvedCon
     if (given.some((key) => key !== 'backupDir' && key !== 'logger')) {
       throw new BackupError('pass either `carebase` or connection options, not both');
     }
-    return input.carebase.config;
+    const config = input.carebase.config;
+    if (config.pooler === 'transaction') {
+      // pg_dump and the maintenance lock need a session: the server itself, not the pooler.
+      if (config.directUrl === undefined) {
+        throw new BackupError(
+          "this instance runs behind a transaction pooler (pooler: 'transaction') and has no directUrl: " +
+            'backups need a session on the server itself; set directUrl (its own sslmode applies)',
+        );
+      }
+      return resolveConfig({
+        connectionString: config.directUrl.reveal(),
+        schema: config.schema,
+        backupDir: config.backupDir,
+        logger: config.logger,
+      });
+    }
+    return config;
   }
   const options: Record<string, unknown> = {};
   for (const key of given) options[key] = input[key];
@@ -194,7 +217,8 @@ export async function childEnvironment(
   env.PGCONNECT_TIMEOUT = String(Math.max(2, Math.ceil(config.pool.connectionTimeoutMs / 1000)));
   env.PGSSLMODE = connection.ssl.mode;
   const password = connection.password;
-  const needsDir = password !== undefined || connection.ssl.ca !== undefined;
+  const needsDir =
+    password !== undefined || connection.ssl.ca !== undefined || connection.ssl.cert !== undefined;
   const dir = needsDir ? await mkdtemp(join(tmpdir(), 'carebase-pg-')) : undefined;
   try {
     if (dir !== undefined && password !== undefined) {
@@ -206,8 +230,18 @@ export async function childEnvironment(
       const file = join(dir, 'root.crt');
       await writeFile(file, connection.ssl.ca, { mode: 0o600 });
       env.PGSSLROOTCERT = file;
-    } else if (connection.ssl.mode === 'verify-full' && toolMajor >= 16) {
+    } else if (
+      (connection.ssl.mode === 'verify-full' || connection.ssl.mode === 'verify-ca') &&
+      toolMajor >= 16
+    ) {
       env.PGSSLROOTCERT = 'system';
+    }
+    if (dir !== undefined && connection.ssl.cert !== undefined && connection.ssl.key !== undefined) {
+      // libpq wants the key private to its owner (0600), as carebase writes it.
+      await writeFile(join(dir, 'client.crt'), connection.ssl.cert, { mode: 0o600 });
+      await writeFile(join(dir, 'client.key'), connection.ssl.key.reveal(), { mode: 0o600 });
+      env.PGSSLCERT = join(dir, 'client.crt');
+      env.PGSSLKEY = join(dir, 'client.key');
     }
   } catch (error) {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });

@@ -2,7 +2,12 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseInput } from '../validation/parse-input.js';
-import { resolveBackupDir, toBackupFailure } from './connection.js';
+import {
+  type BackupConnectionOptions,
+  BackupConnectionShape,
+  resolveBackupDir,
+  toBackupFailure,
+} from './connection.js';
 import {
   ARCHIVE_SUFFIX,
   type BackupManifest,
@@ -74,6 +79,8 @@ export interface BackupEntry {
  * ```
  */
 export const ListBackupsOptionsSchema = z.strictObject({
+  // Connection options (e.g. configFromEnv()'s output as it is) are accepted and unused here.
+  ...BackupConnectionShape,
   /** The directory to list. @default `backupDir` (env `BACKUP_DIR`), else `./backups` */
   dir: z.string().min(1).optional(),
   /** Use this directory's default from a carebase instance or options. */
@@ -101,7 +108,8 @@ export const ListBackupsOptionsSchema = z.strictObject({
  *   first.nextCursor === undefined ? undefined : await listBackups({ ...options, cursor: first.nextCursor });
  * ```
  */
-export interface ListBackupsOptions {
+// Connection options (e.g. configFromEnv()'s output as it is) are accepted and unused here.
+export interface ListBackupsOptions extends Omit<BackupConnectionOptions, 'carebase' | 'backupDir'> {
   /** The directory to list. @default `backupDir` (env `BACKUP_DIR`), else `./backups` */
   readonly dir?: string | undefined;
   /** Use this directory's default from a carebase instance or options. */

@@ -4,7 +4,12 @@ import { z } from 'zod';
 import type { Clock } from '../config/clock.js';
 import { silentLogger } from '../logging/logger.js';
 import { parseInput } from '../validation/parse-input.js';
-import { resolveBackupDir, toBackupFailure } from './connection.js';
+import {
+  type BackupConnectionOptions,
+  BackupConnectionShape,
+  resolveBackupDir,
+  toBackupFailure,
+} from './connection.js';
 import { type BackupEntry, readCatalog } from './list-backups.js';
 import { MANIFEST_SUFFIX, PARTIAL_SUFFIX } from './manifest.js';
 import { verifyBackup } from './verify-backup.js';
@@ -31,6 +36,8 @@ const STALE_PARTIAL_MS = DAY_MS;
  * ```
  */
 export const PruneBackupsOptionsSchema = z.strictObject({
+  // Connection options (e.g. configFromEnv()'s output as it is) are accepted and unused here.
+  ...BackupConnectionShape,
   /** The directory to prune. @default `backupDir` (env `BACKUP_DIR`), else `./backups` */
   dir: z.string().min(1).optional(),
   backupDir: z.string().min(1).optional(),
@@ -68,7 +75,9 @@ export const PruneBackupsOptionsSchema = z.strictObject({
  * console.log(deleted.map((entry) => entry.name));
  * ```
  */
-export interface PruneBackupsOptions {
+// Connection options (e.g. configFromEnv()'s output as it is) are accepted and unused here.
+export interface PruneBackupsOptions
+  extends Omit<BackupConnectionOptions, 'carebase' | 'backupDir' | 'logger'> {
   /** The directory to prune. @default `backupDir` (env `BACKUP_DIR`), else `./backups` */
   readonly dir?: string | undefined;
   readonly backupDir?: string | undefined;

@@ -74,6 +74,11 @@ export const RestoreBackupOptionsSchema = z.strictObject({
   target: databaseName.optional(),
   /** `replace`: end other sessions of the database being replaced instead of refusing. @default false */
   terminateConnections: z.boolean().optional(),
+  /**
+   * `replace`: once the swap is done and verified (the live name answers with the manifest's row
+   * counts), drop the previous database instead of keeping it under a dated name. @default false
+   */
+  dropPrevious: z.boolean().optional(),
   /** Database to connect to for CREATE / RENAME / DROP DATABASE. @default 'postgres' */
   maintenanceDatabase: z.string().min(1).optional(),
   /**
@@ -113,6 +118,7 @@ export interface RestoreBackupOptions extends BackupConnectionOptions {
   readonly mode?: 'new' | 'replace' | undefined;
   readonly target?: string | undefined;
   readonly terminateConnections?: boolean | undefined;
+  readonly dropPrevious?: boolean | undefined;
   readonly maintenanceDatabase?: string | undefined;
   readonly checkRowCounts?: boolean | undefined;
   readonly jobs?: number | undefined;
@@ -149,6 +155,8 @@ export interface RestoreResult {
   };
   /** `replace`: the previous database, kept under this dated name until you drop it. */
   readonly previousDatabase: string | undefined;
+  /** `replace` with `dropPrevious`: the previous database was dropped after the verified swap. */
+  readonly previousDropped: boolean;
   readonly durationMs: number;
 }
 
@@ -169,6 +177,13 @@ async function otherSessions(client: pg.ClientBase, database: string): Promise<n
   return rows[0]?.n ?? 0;
 }
 
+/** Waits up to 2 s for closed sessions of `database` to leave pg_stat_activity (their backends exit after the socket closes). */
+async function sessionsGone(client: pg.ClientBase, database: string): Promise<void> {
+  for (let i = 0; i < 40 && (await otherSessions(client, database)) > 0; i++) {
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
 async function databaseExists(client: pg.ClientBase, database: string): Promise<boolean> {
   const { rows } = await client.query('select 1 from pg_database where datname = $1', [database]);
   return rows.length > 0;
@@ -184,10 +199,16 @@ async function swapIn(
   fresh: string,
   previous: string,
   terminate: boolean,
+  drainOwnPool: (() => Promise<void>) | undefined,
 ): Promise<void> {
   await client.query(`alter database ${quoteIdentifier(live)} allow_connections false`);
   let renamedLive = false;
   try {
+    // The instance's own pool (cb.backups): closed now that it cannot reconnect until the swap.
+    if (drainOwnPool !== undefined) {
+      await drainOwnPool();
+      await sessionsGone(client, live);
+    }
     if (terminate) {
       await client.query(
         'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
@@ -250,6 +271,8 @@ async function swapIn(
 export async function restoreBackup(
   path: string,
   options: RestoreBackupOptions = {},
+  /** @internal `cb.backups.restore` passes how to drain the instance's own pool. */
+  internal: { readonly drainOwnPool?: () => Promise<void> } = {},
 ): Promise<RestoreResult> {
   const parsed = parseInput(
     RestoreBackupOptionsSchema.extend({ path: z.string().min(1) }),
@@ -299,6 +322,10 @@ export async function restoreBackup(
         if (await databaseExists(client, previous)) {
           throw new BackupError(`database ${previous} already exists; drop it first`);
         }
+        if (internal.drainOwnPool !== undefined) {
+          await internal.drainOwnPool();
+          await sessionsGone(client, live);
+        }
         if (parsed.terminateConnections !== true && (await otherSessions(client, live)) > 0) {
           throw new BackupError(
             `database ${live} has active connections; close them or pass terminateConnections: true`,
@@ -345,11 +372,25 @@ export async function restoreBackup(
     if (live !== undefined && previous !== undefined) {
       report('swapping');
       await withClient(config, maintenance, (client) =>
-        swapIn(client, live, target, previous, parsed.terminateConnections === true),
+        swapIn(client, live, target, previous, parsed.terminateConnections === true, internal.drainOwnPool),
       );
       database = live;
     }
     created = undefined;
+    let previousDropped = false;
+    if (live !== undefined && previous !== undefined && parsed.dropPrevious === true) {
+      report('checking');
+      // Verified: the live name now answers with the archive's data; only then is the old one dropped.
+      const counts = await withClient(config, live, countTableRows);
+      const mismatches = compareRowCounts(manifest.tables, counts);
+      if (mismatches.length > 0) {
+        throw new BackupError(
+          `after the swap, row counts of ${live} differ from the manifest in ${mismatches.length} table(s); the previous database ${previous} is kept`,
+        );
+      }
+      await dropDatabase(config, maintenance, previous);
+      previousDropped = true;
+    }
     items = itemsTotal;
     report('done');
     const durationMs = Math.round(performance.now() - started);
@@ -368,6 +409,7 @@ export async function restoreBackup(
         database,
       },
       previousDatabase: previous,
+      previousDropped,
       durationMs,
     };
   } catch (error) {

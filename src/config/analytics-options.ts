@@ -32,6 +32,29 @@ export const AnalyticsOptionsSchema = z
      */
     allowedEvents: z.record(z.string(), z.array(z.string()).readonly()).optional(),
     /**
+     * Numeric measures per event name: measure name (a letter, then letters, digits or `_`, at
+     * most 64) -> `'integer'` (a safe integer) or `'decimal'` (a number or a decimal string such as
+     * `'0.0041'`, up to 15 digits before and 12 after the point; money). Events may carry only the
+     * measures declared for their name (others are refused with a `ValidationError`); rollups keep
+     * count, exact sum, min, max and a percentile sketch of each.
+     * @default undefined (no event may carry measures)
+     */
+    measures: z
+      .record(
+        z.string(),
+        z.record(
+          z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must be a letter, then letters, digits or _'),
+          z.enum(['integer', 'decimal']),
+        ),
+      )
+      .optional(),
+    /**
+     * Keys refused in `data` (case-insensitive, at any depth): secrets must not reach analytics.
+     * An event whose `data` holds one is refused with a `ValidationError` naming the key's path.
+     * @default the audit redaction list (`audit.redactKeys`: password, token, secret, ssn, ...)
+     */
+    secretDataKeys: z.array(z.string().min(1)).optional(),
+    /**
      * Hours are rolled up once they closed at least this long ago, so writers still in flight for
      * an hour that just ended are not raced. @default 600000 (10 minutes)
      */
@@ -85,6 +108,18 @@ export interface AnalyticsOptions {
    * @default undefined (any event name, any data keys)
    */
   readonly allowedEvents?: Record<string, readonly string[]> | undefined;
+  /**
+   * Numeric measures per event name: measure name (a letter, then letters, digits or `_`, at
+   * most 64) -> `'integer'` or `'decimal'` (money). Events may carry only the measures declared
+   * for their name; rollups keep count, exact sum, min, max and a percentile sketch of each.
+   * @default undefined (no event may carry measures)
+   */
+  readonly measures?: Record<string, Record<string, 'integer' | 'decimal'>> | undefined;
+  /**
+   * Keys refused in `data` (case-insensitive, at any depth): secrets must not reach analytics.
+   * @default the audit redaction list (`audit.redactKeys`)
+   */
+  readonly secretDataKeys?: string[] | undefined;
   /**
    * Hours are rolled up once they closed at least this long ago, so writers still in flight for
    * an hour that just ended are not raced. @default 600000 (10 minutes)
@@ -160,4 +195,16 @@ export interface ResolvedAnalyticsOptions {
    * @default undefined (any event name, any data keys)
    */
   readonly allowedEvents?: Record<string, readonly string[]> | undefined;
+  /**
+   * Numeric measures per event name: measure name (a letter, then letters, digits or `_`, at
+   * most 64) -> `'integer'` or `'decimal'` (money). Events may carry only the measures declared
+   * for their name; rollups keep count, exact sum, min, max and a percentile sketch of each.
+   * @default undefined (no event may carry measures)
+   */
+  readonly measures?: Record<string, Record<string, 'integer' | 'decimal'>> | undefined;
+  /**
+   * Keys refused in `data` (case-insensitive, at any depth): secrets must not reach analytics.
+   * @default the audit redaction list (`audit.redactKeys`)
+   */
+  readonly secretDataKeys?: string[] | undefined;
 }

@@ -1,6 +1,6 @@
 import { InvalidConfigurationError } from '../errors/errors.js';
 import type { CarebaseOptions } from './options.js';
-import type { PoolOptions, SslOptions } from './pool-options.js';
+import type { PoolerMode, PoolOptions, SslMode, SslOptions } from './pool-options.js';
 import { Secret } from './secret.js';
 
 /**
@@ -33,7 +33,7 @@ function readSecret(env: CarebaseEnv, name: string): Secret | undefined {
   return raw === undefined ? undefined : new Secret(raw);
 }
 
-const SSL_ENV: Record<string, 'disable' | 'require' | 'verify-full'> = {
+const SSL_ENV: Record<string, SslMode> = {
   '0': 'disable',
   false: 'disable',
   off: 'disable',
@@ -41,9 +41,20 @@ const SSL_ENV: Record<string, 'disable' | 'require' | 'verify-full'> = {
   '1': 'require',
   true: 'require',
   on: 'require',
+  prefer: 'prefer',
   require: 'require',
+  'verify-ca': 'verify-ca',
   'verify-full': 'verify-full',
 };
+
+function readPooler(env: CarebaseEnv): PoolerMode | undefined {
+  const raw = readString(env, 'DB_POOLER')?.trim().toLowerCase();
+  if (raw === undefined) return undefined;
+  if (raw !== 'none' && raw !== 'transaction') {
+    throw new InvalidConfigurationError('DB_POOLER', "must be 'none' or 'transaction'");
+  }
+  return raw;
+}
 
 function readSsl(env: CarebaseEnv): SslOptions | undefined {
   const raw = readString(env, 'DB_SSL')?.trim().toLowerCase();
@@ -53,7 +64,7 @@ function readSsl(env: CarebaseEnv): SslOptions | undefined {
   if (mode === undefined) {
     throw new InvalidConfigurationError(
       'DB_SSL',
-      'must be one of true, false, disable, require, verify-full',
+      'must be one of true, false, disable, prefer, require, verify-ca, verify-full',
     );
   }
   return ca === undefined ? mode : { mode, ca };
@@ -67,7 +78,7 @@ function withoutUndefined<T extends object>(value: T): T {
  * Builds {@link CarebaseOptions} from environment variables: `DATABASE_URL`, or `DB_HOST`,
  * `DB_PORT`, `DB_NAME`, `DB_USER`, `DB_PASSWORD`; plus `DB_SSL` (`true|false|disable|require|
  * verify-full`), `DB_SSL_CA` (PEM or path), `DB_POOL_MIN`, `DB_POOL_MAX`,
- * `DB_CONNECTION_TIMEOUT_MS`, `DB_POOL_IDLE_TIMEOUT_MS`, `DB_POOL_MAX_LIFETIME_MS`,
+ * `DB_CONNECTION_TIMEOUT_MS`, `DB_POOLER` (`none|transaction`), `DIRECT_DATABASE_URL`, `DB_POOL_IDLE_TIMEOUT_MS`, `DB_POOL_MAX_LIFETIME_MS`,
  * `DB_STATEMENT_TIMEOUT_MS`, `DB_APPLICATION_NAME`, `CAREBASE_SCHEMA` and `BACKUP_DIR`.
  * When both are set, the `DB_*` parts override the matching parts of `DATABASE_URL`.
  * `DATABASE_URL` and `DB_PASSWORD` come back wrapped in a {@link Secret}, so printing the
@@ -101,6 +112,8 @@ export function configFromEnv(env: CarebaseEnv = process.env): CarebaseOptions {
     password: readSecret(env, 'DB_PASSWORD'),
     ssl: readSsl(env),
     pool: Object.keys(pool).length === 0 ? undefined : pool,
+    pooler: readPooler(env),
+    directUrl: readSecret(env, 'DIRECT_DATABASE_URL'),
     schema: readString(env, 'CAREBASE_SCHEMA'),
     backupDir: readString(env, 'BACKUP_DIR'),
   });

@@ -6,7 +6,14 @@ import { type AuditOptions, AuditOptionsSchema } from './audit-options.js';
 import { type ChatOptions, ChatOptionsSchema } from './chat-options.js';
 import type { Clock } from './clock.js';
 import { type MigrationsOptions, MigrationsOptionsSchema } from './migrations-options.js';
-import { type PoolOptions, PoolOptionsSchema, type SslOptions, SslOptionsSchema } from './pool-options.js';
+import {
+  type PoolerMode,
+  PoolerModeSchema,
+  type PoolOptions,
+  PoolOptionsSchema,
+  type SslOptions,
+  SslOptionsSchema,
+} from './pool-options.js';
 import type { Secret } from './secret.js';
 import { type SessionsOptions, SessionsOptionsSchema } from './sessions-options.js';
 import { QueryListenerSchema, type TelemetryOptions, TelemetryOptionsSchema } from './telemetry-options.js';
@@ -81,6 +88,21 @@ export const CarebaseOptionsSchema = z.strictObject({
   /** Pool sizing, timeouts and `application_name`. */
   pool: PoolOptionsSchema.optional(),
   /**
+   * What sits between carebase and PostgreSQL. `'transaction'`: a transaction pooler (PgBouncer
+   * in `pool_mode = transaction`, Supavisor, RDS Proxy), so carebase sends no startup parameters
+   * (`statement_timeout` becomes `SET LOCAL` in each transaction), runs no named prepared
+   * statements, keeps no session state and takes only transaction-scoped advisory locks with a
+   * `lock_timeout`. Migrations then need `directUrl`.
+   * @default 'none' (env `DB_POOLER`)
+   */
+  pooler: PoolerModeSchema.optional(),
+  /**
+   * A URL reaching the server directly (not through the pooler), used by `cb.migrate()`:
+   * migrations hold session-level locks, which a transaction pooler cannot keep.
+   * (env `DIRECT_DATABASE_URL`)
+   */
+  directUrl: secretOrString.optional(),
+  /**
    * The PostgreSQL schema holding every carebase table.
    * @default 'carebase' (env `CAREBASE_SCHEMA`)
    */
@@ -137,6 +159,10 @@ export interface CarebaseOptions {
   readonly password?: string | Secret | undefined;
   readonly ssl?: SslOptions | undefined;
   readonly pool?: PoolOptions | undefined;
+  /** {@inheritDoc CarebaseOptionsSchema} @default 'none' (env `DB_POOLER`) */
+  readonly pooler?: PoolerMode | undefined;
+  /** A URL reaching the server directly, for `cb.migrate()` behind a pooler (env `DIRECT_DATABASE_URL`). */
+  readonly directUrl?: string | Secret | undefined;
   readonly schema?: string | undefined;
   readonly backupDir?: string | undefined;
   readonly logger?: Logger | undefined;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Secret } from './secret.js';
 
 const nonNegativeMs = z.number().int().nonnegative();
 
@@ -146,7 +147,39 @@ export const POOL_DEFAULTS: ResolvedPoolOptions = Object.freeze({
 });
 
 /**
- * SSL modes carebase understands. `verify-full` checks the certificate chain and host name.
+ * What sits between carebase and PostgreSQL: `'none'` (a direct connection, or a session pooler)
+ * or `'transaction'` (a transaction pooler: PgBouncer `pool_mode = transaction`, Supavisor's
+ * transaction port, RDS Proxy), where a connection's server backend changes between transactions.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase } from 'carebase';
+ * import { PoolerModeSchema } from 'carebase/schemas';
+ * const pooler = PoolerModeSchema.parse(process.env.DB_POOLER ?? 'none');
+ * const cb = createCarebase({ connectionString, pooler, directUrl: process.env.DIRECT_DATABASE_URL });
+ * ```
+ */
+export const PoolerModeSchema = z.enum(['none', 'transaction']);
+
+/**
+ * `'none' | 'transaction'`: `'transaction'` when a transaction pooler (PgBouncer
+ * `pool_mode = transaction`, Supavisor, RDS Proxy) sits between carebase and PostgreSQL.
+ * Validated by `PoolerModeSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, type PoolerMode } from 'carebase';
+ * const pooler: PoolerMode = process.env.PGBOUNCER === '1' ? 'transaction' : 'none';
+ * const cb = createCarebase({ connectionString, pooler });
+ * ```
+ */
+export type PoolerMode = 'none' | 'transaction';
+
+/**
+ * SSL modes carebase understands, with libpq's meaning: `disable` (plain text), `prefer` (TLS
+ * when the server offers it, else plain text, logged at `warn`), `require` (TLS, certificate not
+ * checked; with a CA it checks the chain, as libpq does), `verify-ca` (TLS, chain checked against
+ * the CA), `verify-full` (chain and host name checked).
  *
  * @example
  * ```ts
@@ -157,7 +190,7 @@ export const POOL_DEFAULTS: ResolvedPoolOptions = Object.freeze({
  * const cb = createCarebase({ connectionString, ssl });
  * ```
  */
-export const SslModeSchema = z.enum(['disable', 'require', 'verify-full']);
+export const SslModeSchema = z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']);
 
 /**
  * An SSL mode name.
@@ -169,7 +202,7 @@ export const SslModeSchema = z.enum(['disable', 'require', 'verify-full']);
  * const cb = createCarebase({ connectionString, ssl });
  * ```
  */
-export type SslMode = 'disable' | 'require' | 'verify-full';
+export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 
 /**
  * SSL settings: a mode name, or an object with a CA bundle for `verify-full` against a managed
@@ -189,8 +222,12 @@ export const SslOptionsSchema = z.union([
   z.strictObject({
     /** @default 'disable' (env `DB_SSL`) */
     mode: SslModeSchema,
-    /** PEM text of the CA bundle, or a path to it. (env `DB_SSL_CA`) */
+    /** PEM text of the CA bundle, or a path to it (libpq `sslrootcert`). (env `DB_SSL_CA`) */
     ca: z.string().min(1).optional(),
+    /** PEM text of a client certificate, or a path to it (libpq `sslcert`). Needs `key`. */
+    cert: z.string().min(1).optional(),
+    /** PEM text of the client certificate's private key, or a path to it (libpq `sslkey`). Never printed. */
+    key: z.string().min(1).optional(),
   }),
 ]);
 
@@ -208,10 +245,14 @@ export const SslOptionsSchema = z.union([
 export type SslOptions =
   | SslMode
   | {
-      /** How to use TLS: `disable`, `require` (encrypted, unverified) or `verify-full`. */
+      /** How to use TLS: `disable`, `prefer`, `require`, `verify-ca` or `verify-full` (libpq's meaning). */
       readonly mode: SslMode;
-      /** The CA that signed the server's certificate: PEM text or a file path (`verify-full` only). */
+      /** PEM text of the CA bundle, or a path to it (libpq `sslrootcert`). (env `DB_SSL_CA`) */
       readonly ca?: string | undefined;
+      /** PEM text of a client certificate, or a path to it (libpq `sslcert`). Needs `key`. */
+      readonly cert?: string | undefined;
+      /** PEM text of the client certificate's private key, or a path to it (libpq `sslkey`). Never printed. */
+      readonly key?: string | undefined;
     };
 
 /**
@@ -228,5 +269,10 @@ export type SslOptions =
  */
 export interface ResolvedSslOptions {
   readonly mode: SslMode;
+  /** The CA bundle (PEM), from `ca` or the URL's `sslrootcert`. */
   readonly ca: string | undefined;
+  /** The client certificate (PEM), from `cert` or the URL's `sslcert`. */
+  readonly cert: string | undefined;
+  /** The client key (PEM), from `key` or the URL's `sslkey`; a `Secret`, never printed. */
+  readonly key: Secret | undefined;
 }

@@ -12,6 +12,7 @@ import type { ResolvedMigrationsOptions } from './migrations-options.js';
 import { type CarebaseOptions, CarebaseOptionsSchema } from './options.js';
 import {
   POOL_DEFAULTS,
+  type PoolerMode,
   type ResolvedPoolOptions,
   type ResolvedSslOptions,
   type SslMode,
@@ -59,6 +60,10 @@ export interface ResolvedConnection {
 export interface ResolvedConfig {
   readonly connection: ResolvedConnection;
   readonly pool: ResolvedPoolOptions;
+  /** `'transaction'` when a transaction pooler sits in front of the server (see `pooler`). */
+  readonly pooler: PoolerMode;
+  /** The direct URL `cb.migrate()` uses, when given; never printed. */
+  readonly directUrl: Secret | undefined;
   readonly schema: string;
   readonly backupDir: string;
   readonly logger: Logger;
@@ -79,10 +84,10 @@ type ParsedOptions = z.output<typeof CarebaseOptionsSchema>;
 const URL_SSL_MODES: Record<string, SslMode> = {
   disable: 'disable',
   allow: 'disable',
-  prefer: 'disable',
+  prefer: 'prefer',
   require: 'require',
   'no-verify': 'require',
-  'verify-ca': 'verify-full',
+  'verify-ca': 'verify-ca',
   'verify-full': 'verify-full',
 };
 
@@ -125,14 +130,25 @@ interface UrlParts {
   user?: string | undefined;
   password?: string | undefined;
   sslMode?: SslMode | undefined;
+  /** The URL's `sslrootcert`, `sslcert` and `sslkey` (paths, as libpq takes them). */
+  sslFiles?: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined } | undefined;
 }
 
 function parseUrl(connectionString: string): UrlParts {
   let parsed: ReturnType<typeof parseConnectionString>;
   let sslParam: string | null = null;
+  let searchParams: URLSearchParams;
   try {
-    parsed = parseConnectionString(connectionString);
-    sslParam = new URL(connectionString).searchParams.get('sslmode');
+    const url = new URL(connectionString);
+    searchParams = new URLSearchParams(url.searchParams);
+    // TLS parameters are carebase's to interpret (libpq's meaning, in resolveSsl): pg-connection-string
+    // would read the files itself (failing as "not a valid URL") and warn about its own sslmode aliases.
+    const files = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey'].filter((name) =>
+      url.searchParams.has(name),
+    );
+    for (const name of files) url.searchParams.delete(name);
+    parsed = parseConnectionString(files.length === 0 ? connectionString : url.toString());
+    sslParam = searchParams.get('sslmode');
   } catch {
     throw new InvalidConfigurationError('connectionString', 'is not a valid postgres:// URL');
   }
@@ -142,7 +158,7 @@ function parseUrl(connectionString: string): UrlParts {
     if (sslMode === undefined) {
       throw new InvalidConfigurationError(
         'connectionString.sslmode',
-        'unknown sslmode (use disable, require or verify-full)',
+        'unknown sslmode (use disable, prefer, require, verify-ca or verify-full)',
       );
     }
   }
@@ -161,24 +177,62 @@ function parseUrl(connectionString: string): UrlParts {
     // A URL without a password (postgres://user@host/db) parses as an empty one: there is none.
     password: parsed.password === '' ? undefined : (parsed.password ?? undefined),
     sslMode,
+    sslFiles: {
+      ca: searchParams.get('sslrootcert') ?? undefined,
+      cert: searchParams.get('sslcert') ?? undefined,
+      key: searchParams.get('sslkey') ?? undefined,
+    },
   };
 }
 
-function resolveSsl(options: ParsedOptions, urlMode: SslMode | undefined): ResolvedSslOptions {
+/** PEM text as given, or the contents of the file it names; `field` is named when unreadable. */
+function pemOrFile(value: string | undefined, field: string): string | undefined {
+  if (value === undefined || value.includes('-----BEGIN')) return value;
+  try {
+    return readFileSync(value, 'utf8');
+  } catch {
+    throw new InvalidConfigurationError(field, 'is neither PEM text nor a readable file');
+  }
+}
+
+function resolveSsl(
+  options: ParsedOptions,
+  urlMode: SslMode | undefined,
+  urlFiles: UrlParts['sslFiles'],
+): ResolvedSslOptions {
   const ssl = options.ssl;
-  const mode = typeof ssl === 'string' ? ssl : (ssl?.mode ?? urlMode ?? 'disable');
-  let ca = typeof ssl === 'object' ? ssl.ca : undefined;
-  if (ca !== undefined && !ca.includes('-----BEGIN')) {
-    try {
-      ca = readFileSync(ca, 'utf8');
-    } catch {
-      throw new InvalidConfigurationError('ssl.ca', 'is neither PEM text nor a readable file');
-    }
+  const given = typeof ssl === 'object' ? ssl : undefined;
+  let mode = typeof ssl === 'string' ? ssl : (ssl?.mode ?? urlMode ?? 'disable');
+  const ca = pemOrFile(
+    given?.ca ?? urlFiles?.ca,
+    given?.ca === undefined ? 'connectionString.sslrootcert' : 'ssl.ca',
+  );
+  const cert = pemOrFile(
+    given?.cert ?? urlFiles?.cert,
+    given?.cert === undefined ? 'connectionString.sslcert' : 'ssl.cert',
+  );
+  const key = pemOrFile(
+    given?.key ?? urlFiles?.key,
+    given?.key === undefined ? 'connectionString.sslkey' : 'ssl.key',
+  );
+  if (ca !== undefined && (mode === 'disable' || mode === 'prefer')) {
+    throw new InvalidConfigurationError(
+      'ssl.ca',
+      "a CA is only used with mode 'require', 'verify-ca' or 'verify-full'",
+    );
   }
-  if (ca !== undefined && mode !== 'verify-full') {
-    throw new InvalidConfigurationError('ssl.ca', "a CA is only used with mode 'verify-full'");
+  // libpq: `require` with a root certificate behaves like `verify-ca`.
+  if (ca !== undefined && mode === 'require') mode = 'verify-ca';
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new InvalidConfigurationError(
+      cert === undefined ? 'ssl.cert' : 'ssl.key',
+      'a client certificate needs both cert and key',
+    );
   }
-  return { mode, ca };
+  if (cert !== undefined && mode === 'disable') {
+    throw new InvalidConfigurationError('ssl.cert', "a client certificate needs TLS (mode is 'disable')");
+  }
+  return { mode, ca, cert, key: key === undefined ? undefined : new Secret(key) };
 }
 
 function resolvePool(options: ParsedOptions): ResolvedPoolOptions {
@@ -224,7 +278,7 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
     database,
     user,
     password: password === undefined ? undefined : new Secret(password),
-    ssl: resolveSsl(parsed, url.sslMode),
+    ssl: resolveSsl(parsed, url.sslMode, url.sslFiles),
     displayUrl: `postgres://${encodeURIComponent(user)}${password === undefined ? '' : ':***'}@${
       host.startsWith('/') ? encodeURIComponent(host) : host
     }:${port}/${encodeURIComponent(database)}`,
@@ -232,6 +286,8 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
   const config: ResolvedConfig = {
     connection: deepFreeze(connection),
     pool: deepFreeze(resolvePool(parsed)),
+    pooler: parsed.pooler ?? 'none',
+    directUrl: parsed.directUrl === undefined ? undefined : new Secret(reveal(parsed.directUrl)),
     schema: parsed.schema ?? 'carebase',
     backupDir: parsed.backupDir ?? './backups',
     logger: parsed.logger ?? silentLogger,
@@ -240,7 +296,10 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
     sessions: deepFreeze(parsed.sessions),
     audit: deepFreeze(parsed.audit),
     chat: deepFreeze(parsed.chat),
-    analytics: deepFreeze(parsed.analytics),
+    analytics: deepFreeze({
+      ...parsed.analytics,
+      secretDataKeys: parsed.analytics.secretDataKeys ?? [...parsed.audit.redactKeys],
+    }),
     // Frozen one level deep only: the sources are the host's own objects.
     migrations: Object.freeze({
       sources: Object.freeze([...(parsed.migrations?.sources ?? [])]),

@@ -1,4 +1,24 @@
 import { z } from 'zod';
+import type { PasswordCheck } from '../security/password-policy.js';
+import { Secret } from './secret.js';
+
+/**
+ * A 32-byte AES key: a Buffer, its base64 (either alphabet), or a {@link Secret} of the base64.
+ * Held as a `Secret` (base64) so no printed form of the config shows it.
+ */
+const MfaKey = z
+  .union([
+    z.instanceof(Uint8Array),
+    z.instanceof(Secret),
+    z.string().regex(/^[A-Za-z0-9+/_-]{43}=?$/, 'must be 32 bytes of base64'),
+  ])
+  .transform((value) =>
+    value instanceof Uint8Array
+      ? Buffer.from(value)
+      : Buffer.from(value instanceof Secret ? value.reveal() : value, 'base64'),
+  )
+  .refine((key) => key.length === 32, 'must be exactly 32 bytes (AES-256)')
+  .transform((key) => new Secret(key.toString('base64')));
 
 /**
  * The default role allow-list.
@@ -34,10 +54,30 @@ export const UsersOptionsSchema = z
      */
     bcryptCost: z.number().int().min(10).max(20).default(12),
     /**
-     * Shortest accepted password, in characters. (Longest: 72 UTF-8 bytes, a bcrypt limit.)
-     * @default 12
+     * Shortest accepted password, in Unicode code points after NFC normalisation. (Longest:
+     * `PASSWORD_MAX_LENGTH`, 1024; passwords are pre-hashed, so bcrypt's 72-byte limit no longer
+     * applies.) @default 12
      */
-    passwordMinLength: z.number().int().min(1).max(72).default(12),
+    passwordMinLength: z.number().int().min(1).max(128).default(12),
+    /**
+     * What a new password is checked against besides its length (ASVS 5.0 V6.2): the shipped list
+     * of common and breached passwords, a host list, and a host check.
+     */
+    passwordPolicy: z
+      .strictObject({
+        /** Refuse the ~1,000,000 most common breached passwords (shipped, offline). @default true */
+        commonPasswords: z.boolean().default(true),
+        /** The host's own refused passwords (e.g. the organisation's name), case-insensitive. @default [] */
+        denyList: z.array(z.string().min(1).max(1024)).max(100_000).default([]),
+        /**
+         * A custom check: return why a password is refused (shown to the user, never echoing it),
+         * or `undefined`. May be async.
+         */
+        check: z
+          .custom<PasswordCheck>((value) => typeof value === 'function', 'must be a function')
+          .optional(),
+      })
+      .prefault({}),
     /** Per-account lockout after repeated failures. */
     lockout: z
       .strictObject({
@@ -49,6 +89,104 @@ export const UsersOptionsSchema = z
           .int()
           .positive()
           .default(15 * 60_000),
+        /**
+         * Each further lockout of the same account (before a successful login resets the count)
+         * lasts this many times longer than the previous one, up to `maxDurationMs`. 1 keeps every
+         * lock at `durationMs`. @default 1
+         */
+        escalation: z.number().min(1).max(10).default(1),
+        /** The longest a lock lasts with `escalation`. @default 86400000 (24 h) */
+        maxDurationMs: z
+          .number()
+          .int()
+          .positive()
+          .default(24 * 60 * 60_000),
+      })
+      .prefault({}),
+    /**
+     * Rate limits per source network (the `ip` given to `authenticate`, `mfa.verify` and
+     * `passwordReset`), counted in PostgreSQL so every process of the host shares them. A limited
+     * call answers `{ ok: false, reason: 'rate_limited', retryAfterMs }`. Calls without an `ip`
+     * are limited per account only (`lockout`).
+     */
+    rateLimit: z
+      .strictObject({
+        /** Failed logins, MFA codes and reset completions per network per window. @default 100 */
+        maxFailures: z.number().int().min(1).max(1_000_000).default(100),
+        /** Password-reset requests per network per window. @default 20 */
+        maxResetRequests: z.number().int().min(1).max(1_000_000).default(20),
+        /** The sliding window, in ms (counted by the minute). @default 900000 (15 min) */
+        windowMs: z
+          .number()
+          .int()
+          .min(60_000)
+          .max(24 * 60 * 60_000)
+          .default(15 * 60_000),
+        /** The network an IPv4 address counts in, as a prefix length. @default 24 */
+        ipv4Prefix: z.number().int().min(8).max(32).default(24),
+        /** The network an IPv6 address counts in, as a prefix length. @default 64 */
+        ipv6Prefix: z.number().int().min(16).max(128).default(64),
+      })
+      .prefault({}),
+    /** Multi-factor authentication (`cb.users.mfa`). */
+    mfa: z
+      .strictObject({
+        /**
+         * The key TOTP secrets are encrypted with (AES-256-GCM): 32 bytes, as a Buffer or base64.
+         * To rotate, pass `{ current, previous: [old] }`: the current key encrypts (secrets are
+         * re-encrypted at their next use), every key decrypts. Without a key, enrolment refuses.
+         * @default none
+         */
+        encryptionKey: z
+          .union([MfaKey, z.strictObject({ current: MfaKey, previous: z.array(MfaKey).max(20).default([]) })])
+          .optional(),
+        /** The issuer shown in authenticator apps. @default 'carebase' */
+        issuer: z
+          .string()
+          .min(1)
+          .max(100)
+          .regex(/^[^:]+$/, "must not contain ':'")
+          .default('carebase'),
+        /** How long a login challenge stays valid. @default 300000 (5 min) */
+        challengeTtlMs: z
+          .number()
+          .int()
+          .min(30_000)
+          .max(30 * 60_000)
+          .default(5 * 60_000),
+        /** TOTP steps accepted either side of now (clock drift). @default 1 */
+        window: z.number().int().min(0).max(3).default(1),
+      })
+      .prefault({}),
+    /** Lifetimes of password-reset and email-verification tokens. */
+    tokens: z
+      .strictObject({
+        /** How long a reset token works. @default 1800000 (30 min) */
+        passwordResetTtlMs: z
+          .number()
+          .int()
+          .min(60_000)
+          .max(24 * 60 * 60_000)
+          .default(30 * 60_000),
+        /** How long an email-verification token works. @default 86400000 (24 h) */
+        emailVerificationTtlMs: z
+          .number()
+          .int()
+          .min(60_000)
+          .max(30 * 24 * 60 * 60_000)
+          .default(24 * 60 * 60_000),
+      })
+      .prefault({}),
+    /** Self-service registration (`cb.users.register`). */
+    registration: z
+      .strictObject({
+        /** Role of a registration that names none; must be one of `roles`. @default 'viewer' */
+        defaultRole: z
+          .string()
+          .regex(/^[a-z][a-z0-9_-]{0,31}$/)
+          .default('viewer'),
+        /** Registrations are active at once instead of awaiting `users.approve`. @default false */
+        autoApprove: z.boolean().default(false),
       })
       .prefault({}),
     /** Allowed roles. @default ['admin', 'clinician', 'nurse', 'viewer'] */
@@ -95,12 +233,89 @@ export interface UsersOptions {
    */
   readonly bcryptCost?: number | undefined;
   /**
-   * Shortest accepted password, in characters. (Longest: 72 UTF-8 bytes, a bcrypt limit.)
-   * @default 12
+   * Shortest accepted password, in Unicode code points after NFC normalisation. (Longest:
+   * `PASSWORD_MAX_LENGTH`, 1024.) @default 12
    */
   readonly passwordMinLength?: number | undefined;
+  /**
+   * What a new password is checked against besides its length (ASVS 5.0 V6.2): the shipped list
+   * of common and breached passwords, a host list, and a host check.
+   */
+  readonly passwordPolicy?:
+    | {
+        /** Refuse the ~1,000,000 most common breached passwords (shipped, offline). @default true */
+        commonPasswords?: boolean | undefined;
+        /** The host's own refused passwords (e.g. the organisation's name), case-insensitive. @default [] */
+        denyList?: string[] | undefined;
+        /** A custom check: return why a password is refused, or `undefined`. May be async. */
+        check?: PasswordCheck | undefined;
+      }
+    | undefined;
   /** Per-account lockout after repeated failures. */
-  readonly lockout?: { maxFailures?: number | undefined; durationMs?: number | undefined } | undefined;
+  readonly lockout?:
+    | {
+        /** Consecutive failed logins that lock the account. @default 5 */
+        maxFailures?: number | undefined;
+        /** How long the lock lasts, in milliseconds. @default 900000 (15 min) */
+        durationMs?: number | undefined;
+        /** Each further lockout lasts this many times longer, up to `maxDurationMs`. @default 1 */
+        escalation?: number | undefined;
+        /** The longest a lock lasts with `escalation`. @default 86400000 (24 h) */
+        maxDurationMs?: number | undefined;
+      }
+    | undefined;
+  /** Rate limits per source network, counted in PostgreSQL (shared by every process). */
+  readonly rateLimit?:
+    | {
+        /** Failed logins, MFA codes and reset completions per network per window. @default 100 */
+        maxFailures?: number | undefined;
+        /** Password-reset requests per network per window. @default 20 */
+        maxResetRequests?: number | undefined;
+        /** The sliding window, in ms. @default 900000 (15 min) */
+        windowMs?: number | undefined;
+        /** The network an IPv4 address counts in, as a prefix length. @default 24 */
+        ipv4Prefix?: number | undefined;
+        /** The network an IPv6 address counts in, as a prefix length. @default 64 */
+        ipv6Prefix?: number | undefined;
+      }
+    | undefined;
+  /** Multi-factor authentication (`cb.users.mfa`). */
+  readonly mfa?:
+    | {
+        /**
+         * The 32-byte AES-256-GCM key TOTP secrets are encrypted with (a Buffer, base64, or a
+         * `Secret` of base64); `{ current, previous }` to rotate. Without a key, enrolment refuses.
+         */
+        encryptionKey?:
+          | MfaKeyInput
+          | { current: MfaKeyInput; previous?: MfaKeyInput[] | undefined }
+          | undefined;
+        /** The issuer shown in authenticator apps. @default 'carebase' */
+        issuer?: string | undefined;
+        /** How long a login challenge stays valid. @default 300000 (5 min) */
+        challengeTtlMs?: number | undefined;
+        /** TOTP steps accepted either side of now (clock drift). @default 1 */
+        window?: number | undefined;
+      }
+    | undefined;
+  /** Lifetimes of password-reset and email-verification tokens. */
+  readonly tokens?:
+    | {
+        /** How long a reset token works. @default 1800000 (30 min) */
+        passwordResetTtlMs?: number | undefined;
+        /** How long an email-verification token works. @default 86400000 (24 h) */
+        emailVerificationTtlMs?: number | undefined;
+      }
+    | undefined;
+  /** Self-service registration (`cb.users.register`). */
+  readonly registration?:
+    | {
+        /** Role of a registration that names none; must be one of `roles`. @default 'viewer' */
+        defaultRole?: string | undefined;
+        /** Registrations are active at once instead of awaiting `users.approve`. @default false */
+        autoApprove?: boolean | undefined;
+      }
+    | undefined;
   /** Allowed roles. @default ['admin', 'clinician', 'nurse', 'viewer'] */
   readonly roles?: string[] | undefined;
   /**
@@ -109,6 +324,8 @@ export interface UsersOptions {
    */
   readonly permissions?: Record<string, string[]> | undefined;
 }
+/** An MFA encryption key as a host passes it: 32 bytes, their base64, or a `Secret` of the base64. */
+export type MfaKeyInput = Uint8Array<ArrayBuffer> | Secret | string;
 /**
  * Users options with defaults applied.
  *
@@ -121,23 +338,39 @@ export interface UsersOptions {
  * ```
  */
 export interface ResolvedUsersOptions {
-  /**
-   * bcrypt cost factor for new hashes; stored hashes below it are rehashed at the next login.
-   * @default 12 (minimum 10)
-   */
+  /** bcrypt cost factor for new hashes. */
   readonly bcryptCost: number;
-  /**
-   * Shortest accepted password, in characters. (Longest: 72 UTF-8 bytes, a bcrypt limit.)
-   * @default 12
-   */
+  /** Shortest accepted password, in Unicode code points after NFC normalisation. */
   readonly passwordMinLength: number;
+  /** What a new password is checked against besides its length. */
+  readonly passwordPolicy: {
+    commonPasswords: boolean;
+    denyList: string[];
+    check?: PasswordCheck | undefined;
+  };
   /** Per-account lockout after repeated failures. */
-  readonly lockout: { maxFailures: number; durationMs: number };
-  /** Allowed roles. @default ['admin', 'clinician', 'nurse', 'viewer'] */
+  readonly lockout: { maxFailures: number; durationMs: number; escalation: number; maxDurationMs: number };
+  /** Rate limits per source network. */
+  readonly rateLimit: {
+    maxFailures: number;
+    maxResetRequests: number;
+    windowMs: number;
+    ipv4Prefix: number;
+    ipv6Prefix: number;
+  };
+  /** Multi-factor authentication; keys held as `Secret`s of their base64. */
+  readonly mfa: {
+    encryptionKey?: Secret | { current: Secret; previous: Secret[] } | undefined;
+    issuer: string;
+    challengeTtlMs: number;
+    window: number;
+  };
+  /** Lifetimes of password-reset and email-verification tokens. */
+  readonly tokens: { passwordResetTtlMs: number; emailVerificationTtlMs: number };
+  /** Self-service registration. */
+  readonly registration: { defaultRole: string; autoApprove: boolean };
+  /** Allowed roles. */
   readonly roles: string[];
-  /**
-   * Optional role -> permissions map used by `cb.users.can(user, permission)`. Every key must
-   * be one of `roles`; a role not listed has no permissions. @default {}
-   */
+  /** Role -> permissions map used by `cb.users.can(user, permission)`. */
   readonly permissions: Record<string, string[]>;
 }

@@ -335,15 +335,25 @@ export class MigrationError extends CarebaseError {
   readonly migration: string | undefined;
   /** Per-migration results up to the failure, when a run was under way. */
   readonly results: readonly unknown[];
+  /**
+   * `'needs_direct_connection'` when the run was refused before any lock because its connection
+   * goes through a (transaction) pooler: pass `directUrl`. Undefined otherwise.
+   */
+  readonly reason: 'needs_direct_connection' | undefined;
 
   constructor(
     message: string,
-    details: { migration?: string | undefined; results?: readonly unknown[] } = {},
+    details: {
+      migration?: string | undefined;
+      results?: readonly unknown[];
+      reason?: 'needs_direct_connection' | undefined;
+    } = {},
     options: CarebaseErrorOptions = {},
   ) {
     super('MIGRATION_FAILED', message, options);
     this.migration = details.migration;
     this.results = details.results ?? [];
+    this.reason = details.reason;
   }
 }
 
@@ -414,6 +424,9 @@ export class BackupError extends CarebaseError {
  * - `tls_unknown_ca`: the server's certificate is not signed by a trusted CA (pass `ssl.ca`).
  * - `tls_hostname_mismatch`: the certificate does not name the host connected to.
  * - `tls_failed`: any other TLS failure (an expired or revoked certificate, no common protocol).
+ * - `pooler_refused_startup_parameter`: refused at startup with SQLSTATE 08P01 before
+ *   authentication: a transaction pooler (PgBouncer: "unsupported startup parameter") refusing the
+ *   `statement_timeout` startup parameter. Set `pooler: 'transaction'`.
  * - `unknown`: none of the above could be determined.
  *
  * @example
@@ -449,6 +462,7 @@ export type ConnectionFailureReason =
   | 'tls_unknown_ca'
   | 'tls_hostname_mismatch'
   | 'tls_failed'
+  | 'pooler_refused_startup_parameter'
   | 'unknown';
 
 /**
@@ -490,12 +504,38 @@ export interface ConnectionErrorOptions extends CarebaseErrorOptions {
 export class ConnectionError extends CarebaseError {
   /** Why the connection failed; safe to log (never the password or a server message). */
   readonly reason: ConnectionFailureReason;
+  /** One line on what to do about `reason`; fixed text, never a value. */
+  readonly hint: string;
 
   constructor(message: string, options: ConnectionErrorOptions = {}) {
     super('CONNECTION_FAILED', message, options);
     this.reason = options.reason ?? 'unknown';
+    this.hint = CONNECTION_HINTS[this.reason];
   }
 }
+
+const CONNECTION_HINTS: Readonly<Record<ConnectionFailureReason, string>> = {
+  unreachable: 'check the host and port, and that the server is running and reachable from here',
+  timeout:
+    'the server or network is slow or dropping packets; raise pool.connectionTimeoutMs only if it is merely slow',
+  server_closed: 'transient (restart, failover, terminated backend): retry idempotent work',
+  server_not_ready: 'the server is starting, stopping or recovering: retry shortly',
+  too_many_connections: "lower pool.max across instances, or put a pooler in front (pooler: 'transaction')",
+  database_missing: 'create the database, or fix the database name in the URL',
+  auth_failed: 'check the user and password (DB_PASSWORD, the URL, PGPASSWORD or ~/.pgpass) and pg_hba.conf',
+  tls_required_by_server: "the server accepts only TLS: set ssl (or sslmode=require / 'verify-full')",
+  server_without_tls:
+    "the server offers no TLS: enable it on the server, or use ssl: 'disable' on a trusted network",
+  tls_unknown_ca:
+    "the server's certificate is not signed by a trusted CA: pass ssl.ca (or sslrootcert=) with the provider's CA bundle",
+  tls_hostname_mismatch:
+    'connect by the host name on the certificate, or use verify-ca to check the chain only',
+  tls_failed:
+    'the TLS handshake failed (expired or revoked certificate, no common protocol): check the certificates',
+  pooler_refused_startup_parameter:
+    "a transaction pooler is in front of the server: set pooler: 'transaction' (DB_POOLER=transaction)",
+  unknown: 'see the error cause (SQLSTATE or errno) for details',
+};
 
 /**
  * No pooled connection became free within the connection timeout.

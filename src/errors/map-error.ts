@@ -278,6 +278,14 @@ function mapDatabaseError(error: PgErrorLike & Error, mark: ConnectMark | undefi
       });
   }
   const klass = code.slice(0, 2);
+  if (code === '08P01' && mark?.stage === 'startup') {
+    // Refused before authentication for a protocol reason: what a transaction pooler (PgBouncer's
+    // "unsupported startup parameter") answers to the `statement_timeout` startup parameter.
+    return new ConnectionError(
+      "the connection was refused at startup (SQLSTATE 08P01, pooler_refused_startup_parameter): behind a transaction pooler, set pooler: 'transaction'",
+      { cause, reason: 'pooler_refused_startup_parameter' },
+    );
+  }
   if (klass === '08' || code === '57P01' || code === '57P02') {
     return new ConnectionError(`the server closed the connection (SQLSTATE ${code}, server_closed)`, {
       cause,

@@ -22,6 +22,11 @@ import { quoteIdentifier } from '../sql/identifier.js';
 export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[]>> = Object.freeze({
   users: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   sessions: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  account_tokens: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  auth_rate_limits: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  user_mfa: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  mfa_backup_codes: ['SELECT', 'INSERT', 'DELETE'],
+  mfa_challenges: ['SELECT', 'INSERT', 'DELETE'],
   conversations: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   chat_messages: ['SELECT', 'INSERT', 'DELETE'],
   audit_log: ['SELECT', 'INSERT'],
@@ -34,6 +39,11 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
   analytics_rollup_hourly_users: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   analytics_rollup_state: ['SELECT', 'UPDATE'],
   analytics_rollup_dirty: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  analytics_rollup_hourly_measures: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  analytics_rollup_hourly_sketch: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  analytics_rollup_daily_sketch: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  partitioned_tables: ['SELECT'],
+  audit_import_keys: ['SELECT', 'INSERT'],
   schema_migrations: ['SELECT'],
 });
 
@@ -55,6 +65,8 @@ export const APP_ROLE_FUNCTIONS: readonly string[] = Object.freeze([
   'analytics_ensure_partitions(timestamptz, integer)',
   'analytics_drop_partitions_before(timestamptz)',
   'audit_verify(timestamptz, timestamptz)',
+  'partitioned_table_ensure(text, text, timestamptz, integer)',
+  'partitioned_table_apply_retention(text, text)',
 ]);
 
 /**

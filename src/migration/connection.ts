@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type pg from 'pg';
+import { MigrationError } from '../errors/errors.js';
 import { toCarebaseError } from '../errors/map-error.js';
 import { carebaseClientClass } from '../pool/carebase-client.js';
 import { checkoutClient, clientFailure, releaseClient } from '../pool/checkout.js';
@@ -30,6 +31,7 @@ export type MigrationTarget<DB = unknown> = Kysely<DB> | pg.Pool | string;
 export async function withConnection<DB, T>(
   target: MigrationTarget<DB>,
   work: (connection: SqlConnection) => Promise<T>,
+  options: { readonly session?: boolean } = {},
 ): Promise<T> {
   if (isKysely(target)) {
     return target.connection().execute((db) =>
@@ -55,16 +57,49 @@ export async function withConnection<DB, T>(
       throw toCarebaseError(error);
     }
     try {
-      return await work(pgConnection(client));
+      const connection = pgConnection(client);
+      if (options.session === true) await refuseThroughPooler(client, connection);
+      return await work(connection);
     } finally {
       await client.end().catch(() => {});
     }
   }
   const client = await checkoutClient(target);
   try {
-    return await work(pgConnection(client));
+    const connection = pgConnection(client);
+    if (options.session === true) await refuseThroughPooler(client, connection);
+    return await work(connection);
   } finally {
     releaseClient(client);
+  }
+}
+
+/**
+ * The target of a run that needs a session of its own: `directUrl` when given, else `target`.
+ */
+export function sessionTarget<DB>(
+  target: MigrationTarget<DB>,
+  options: { readonly directUrl?: string | undefined },
+): MigrationTarget<DB> {
+  return options.directUrl ?? target;
+}
+
+/**
+ * Throws `MigrationError` when a pooler sits between the client and the server: the backend pid
+ * the server reports differs from the one announced when the connection opened (a pooler such as
+ * PgBouncer, Supavisor or RDS Proxy announces its own). Migrations hold session-level locks and
+ * settings for a whole run, and a transaction pooler hands each statement to any backend.
+ */
+async function refuseThroughPooler(client: pg.ClientBase, connection: SqlConnection): Promise<void> {
+  const announced = (client as unknown as { processID?: number | null }).processID;
+  if (announced === undefined || announced === null) return;
+  const { rows } = await connection.query<{ pid: number }>('select pg_backend_pid() as pid');
+  if (rows[0]?.pid !== announced) {
+    throw new MigrationError(
+      'migrations need a direct connection to the server, and this one goes through a pooler ' +
+        '(its backend is not the one the connection was opened to): pass directUrl, the URL of the server itself',
+      { reason: 'needs_direct_connection' },
+    );
   }
 }
 

@@ -6,7 +6,19 @@ import m0005 from '../../migrations/0005_chat.sql';
 import m0006 from '../../migrations/0006_analytics.sql';
 import m0007 from '../../migrations/0007_analytics_dirty_race.sql';
 import m0008 from '../../migrations/0008_least_privilege.sql';
+import m0009 from '../../migrations/0009_account_lifecycle.sql';
+import m0010 from '../../migrations/0010_session_authentication_times.sql';
+import m0011 from '../../migrations/0011_account_tokens.sql';
+import m0012 from '../../migrations/0012_auth_rate_limits.sql';
+import m0013 from '../../migrations/0013_mfa.sql';
+import m0015 from '../../migrations/0015_imports.sql';
+import m0016 from '../../migrations/0016_users_external_id.sql';
+import m0017 from '../../migrations/0017_conversations_external_id.sql';
+import m0018 from '../../migrations/0018_conversations_external_lookup.sql';
+import m0019 from '../../migrations/0019_chat_messages_external_id.sql';
 import m0020 from '../../migrations/0020_audit_seal_cost.sql';
+import m0027 from '../../migrations/0027_analytics_measures.sql';
+import m0028 from '../../migrations/0028_partitioned_tables.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -24,7 +36,19 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0006_analytics', m0006],
   ['0007_analytics_dirty_race', m0007],
   ['0008_least_privilege', m0008],
+  ['0009_account_lifecycle', m0009],
+  ['0010_session_authentication_times', m0010],
+  ['0011_account_tokens', m0011],
+  ['0012_auth_rate_limits', m0012],
+  ['0013_mfa', m0013],
+  ['0015_imports', m0015],
+  ['0016_users_external_id', m0016],
+  ['0017_conversations_external_id', m0017],
+  ['0018_conversations_external_lookup', m0018],
+  ['0019_chat_messages_external_id', m0019],
   ['0020_audit_seal_cost', m0020],
+  ['0027_analytics_measures', m0027],
+  ['0028_partitioned_tables', m0028],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

@@ -17,6 +17,14 @@ import type { MigrationProgress, MigrationResult, MigrationSource } from './type
  */
 export interface MigrationRunOptions {
   /**
+   * A URL reaching the server directly (like Prisma's `directUrl`): when given, the run connects
+   * there instead of to `target`. Migrations hold session-level advisory locks and settings for
+   * the whole run, which a transaction pooler cannot keep; a run whose connection turns out to go
+   * through a pooler (the server backend is not the one the connection was opened to) fails with
+   * a `MigrationError` before any lock is taken.
+   */
+  readonly directUrl?: string | undefined;
+  /**
    * Host sources, run in order after carebase's own migrations (which always run first unless
    * `includeLibrary` is false). Their namespaces must differ. Passing `carebaseMigrations` here
    * too is allowed and changes nothing.
@@ -234,6 +242,7 @@ const SourceSchema = z.custom<MigrationSource>(
 const milliseconds = z.number().int().min(0).max(2_147_483_647);
 
 const common = {
+  directUrl: z.string().min(1).optional(),
   schema: SchemaNameSchema.optional(),
   lockTimeoutMs: milliseconds.optional(),
   tableLockTimeoutMs: milliseconds.optional(),

@@ -1,7 +1,7 @@
 import { MigrationError } from '../errors/errors.js';
 import { silentLogger } from '../logging/logger.js';
 import { parseInput } from '../validation/parse-input.js';
-import { type MigrationTarget, withConnection } from './connection.js';
+import { type MigrationTarget, sessionTarget, withConnection } from './connection.js';
 import { analyzeDataLoss, describeDataLoss, losesData } from './data-loss.js';
 import { checkDrift, findDrift } from './drift.js';
 import { carebaseMigrations } from './library.js';
@@ -59,91 +59,95 @@ export async function rollback<DB>(
   const definitions = await loadSorted(source);
   const byName = new Map(definitions.map((definition) => [definition.name, definition]));
 
-  return withConnection(target, async (connection) => {
-    const results: MigrationResult[] = [];
-    const work = async (): Promise<MigrateResult> => {
-      const applied = await readApplied(connection, schema, source.namespace);
-      checkDrift(source, findDrift(definitions, applied), logger);
-      const newestFirst = applied.map((row) => row.name).reverse();
-      let names: string[];
-      if (options.to !== undefined) {
-        const keep = newestFirst.indexOf(options.to);
-        if (keep === -1) {
+  return withConnection(
+    sessionTarget(target, options),
+    async (connection) => {
+      const results: MigrationResult[] = [];
+      const work = async (): Promise<MigrateResult> => {
+        const applied = await readApplied(connection, schema, source.namespace);
+        checkDrift(source, findDrift(definitions, applied), logger);
+        const newestFirst = applied.map((row) => row.name).reverse();
+        let names: string[];
+        if (options.to !== undefined) {
+          const keep = newestFirst.indexOf(options.to);
+          if (keep === -1) {
+            throw new MigrationError(
+              `cannot roll back to ${source.namespace}/${options.to}: it is not applied`,
+              { migration: options.to },
+            );
+          }
+          names = newestFirst.slice(0, keep);
+        } else {
+          names = newestFirst.slice(0, options.steps ?? 1);
+        }
+        const range: MigrationDefinition[] = names.map((name) => {
+          const definition = byName.get(name);
+          if (definition === undefined) {
+            throw new MigrationError(
+              `cannot roll back ${source.namespace}/${name}: the source no longer has it`,
+              { migration: name },
+            );
+          }
+          if (definition.down === undefined) {
+            const what =
+              definition.code === undefined ? 'has no "-- carebase:down" section' : 'exports no down(db)';
+            throw new MigrationError(`cannot roll back ${source.namespace}/${name}: it ${what}`, {
+              migration: name,
+            });
+          }
+          return definition;
+        });
+        const plan = [];
+        for (const definition of range) {
+          const dataLoss = await analyzeDataLoss(
+            connection,
+            definition,
+            source.useCarebaseSchema === true ? schema : undefined,
+          );
+          plan.push({ ...planStep(source, definition, 'down'), dataLoss });
+        }
+        if (options.dryRun === true) return { results, plan };
+        const summary = plan
+          .map((step) => `${step.namespace}/${step.name} ${describeDataLoss(step.dataLoss)}`)
+          .join('; ');
+        if (isLibrary && options.allowLibraryRollback !== true) {
           throw new MigrationError(
-            `cannot roll back to ${source.namespace}/${options.to}: it is not applied`,
-            { migration: options.to },
+            `refusing to roll back carebase's own migrations without allowLibraryRollback: true ` +
+              `(CLI: --namespace carebase --force): ${summary}`,
+            { migration: plan[0]?.name },
           );
         }
-        names = newestFirst.slice(0, keep);
-      } else {
-        names = newestFirst.slice(0, options.steps ?? 1);
-      }
-      const range: MigrationDefinition[] = names.map((name) => {
-        const definition = byName.get(name);
-        if (definition === undefined) {
+        const losing = plan.filter((step) => step.dataLoss.some(losesData));
+        if (losing.length > 0 && options.allowDataLoss !== true) {
           throw new MigrationError(
-            `cannot roll back ${source.namespace}/${name}: the source no longer has it`,
-            { migration: name },
+            `refusing to roll back: it would lose data, and allowDataLoss is not set (CLI: --force): ${losing
+              .map((step) => `${step.namespace}/${step.name} ${describeDataLoss(step.dataLoss)}`)
+              .join('; ')}`,
+            { migration: losing[0]?.name },
           );
         }
-        if (definition.down === undefined) {
-          const what =
-            definition.code === undefined ? 'has no "-- carebase:down" section' : 'exports no down(db)';
-          throw new MigrationError(`cannot roll back ${source.namespace}/${name}: it ${what}`, {
-            migration: name,
-          });
-        }
-        return definition;
-      });
-      const plan = [];
-      for (const definition of range) {
-        const dataLoss = await analyzeDataLoss(
-          connection,
-          definition,
-          source.useCarebaseSchema === true ? schema : undefined,
-        );
-        plan.push({ ...planStep(source, definition, 'down'), dataLoss });
-      }
-      if (options.dryRun === true) return { results, plan };
-      const summary = plan
-        .map((step) => `${step.namespace}/${step.name} ${describeDataLoss(step.dataLoss)}`)
-        .join('; ');
-      if (isLibrary && options.allowLibraryRollback !== true) {
-        throw new MigrationError(
-          `refusing to roll back carebase's own migrations without allowLibraryRollback: true ` +
-            `(CLI: --namespace carebase --force): ${summary}`,
-          { migration: plan[0]?.name },
-        );
-      }
-      const losing = plan.filter((step) => step.dataLoss.some(losesData));
-      if (losing.length > 0 && options.allowDataLoss !== true) {
-        throw new MigrationError(
-          `refusing to roll back: it would lose data, and allowDataLoss is not set (CLI: --force): ${losing
-            .map((step) => `${step.namespace}/${step.name} ${describeDataLoss(step.dataLoss)}`)
-            .join('; ')}`,
-          { migration: losing[0]?.name },
-        );
-      }
-      await runSteps(connection, {
+        await runSteps(connection, {
+          schema,
+          source,
+          definitions: range,
+          direction: 'down',
+          results,
+          signal: options.signal,
+          onProgress: options.onProgress,
+          logger,
+          policy,
+        });
+        return { results, plan };
+      };
+      if (options.dryRun === true) return work();
+      return withMigrationLock(
+        connection,
         schema,
-        source,
-        definitions: range,
-        direction: 'down',
-        results,
-        signal: options.signal,
-        onProgress: options.onProgress,
-        logger,
-        policy,
-      });
-      return { results, plan };
-    };
-    if (options.dryRun === true) return work();
-    return withMigrationLock(
-      connection,
-      schema,
-      source.namespace,
-      { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, signal: options.signal, logger },
-      work,
-    );
-  });
+        source.namespace,
+        { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, signal: options.signal, logger },
+        work,
+      );
+    },
+    { session: true },
+  );
 }

@@ -1,7 +1,7 @@
 import { MigrationError } from '../errors/errors.js';
 import { silentLogger } from '../logging/logger.js';
 import { parseInput } from '../validation/parse-input.js';
-import { type MigrationTarget, withConnection } from './connection.js';
+import { type MigrationTarget, sessionTarget, withConnection } from './connection.js';
 import { checkDrift, findDrift } from './drift.js';
 import { loadSorted } from './load.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, withMigrationLock } from './lock.js';
@@ -67,48 +67,52 @@ export async function migrate<DB>(
   for (const source of sources) loaded.push({ source, definitions: await loadSorted(source) });
   const stopAt = options.to === undefined ? undefined : locateTarget(loaded, options.to);
 
-  return withConnection(target, async (connection) => {
-    const results: MigrationResult[] = [];
-    const plan: MigrationPlanStep[] = [];
-    if (!dryRun) await ensureTrackingTable(connection, schema);
-    for (const [sourceIndex, { source, definitions }] of loaded.entries()) {
-      if (stopAt !== undefined && sourceIndex > stopAt.sourceIndex) break;
-      const step = async (): Promise<void> => {
-        const applied = await readApplied(connection, schema, source.namespace);
-        checkDrift(source, findDrift(definitions, applied), logger);
-        const done = new Set(applied.map((row) => row.name));
-        const eligible =
-          stopAt !== undefined && sourceIndex === stopAt.sourceIndex
-            ? definitions.slice(0, stopAt.definitionIndex + 1)
-            : definitions;
-        const pending = eligible.filter((definition) => !done.has(definition.name));
-        for (const definition of pending) plan.push(planStep(source, definition, 'up'));
-        if (dryRun) return;
-        await runSteps(connection, {
-          schema,
-          source,
-          definitions: pending,
-          direction: 'up',
-          results,
-          signal: options.signal,
-          onProgress: options.onProgress,
-          logger,
-          policy,
-        });
-      };
-      if (dryRun) await step();
-      else {
-        await withMigrationLock(
-          connection,
-          schema,
-          source.namespace,
-          { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, signal: options.signal, logger },
-          step,
-        );
+  return withConnection(
+    sessionTarget(target, options),
+    async (connection) => {
+      const results: MigrationResult[] = [];
+      const plan: MigrationPlanStep[] = [];
+      if (!dryRun) await ensureTrackingTable(connection, schema);
+      for (const [sourceIndex, { source, definitions }] of loaded.entries()) {
+        if (stopAt !== undefined && sourceIndex > stopAt.sourceIndex) break;
+        const step = async (): Promise<void> => {
+          const applied = await readApplied(connection, schema, source.namespace);
+          checkDrift(source, findDrift(definitions, applied), logger);
+          const done = new Set(applied.map((row) => row.name));
+          const eligible =
+            stopAt !== undefined && sourceIndex === stopAt.sourceIndex
+              ? definitions.slice(0, stopAt.definitionIndex + 1)
+              : definitions;
+          const pending = eligible.filter((definition) => !done.has(definition.name));
+          for (const definition of pending) plan.push(planStep(source, definition, 'up'));
+          if (dryRun) return;
+          await runSteps(connection, {
+            schema,
+            source,
+            definitions: pending,
+            direction: 'up',
+            results,
+            signal: options.signal,
+            onProgress: options.onProgress,
+            logger,
+            policy,
+          });
+        };
+        if (dryRun) await step();
+        else {
+          await withMigrationLock(
+            connection,
+            schema,
+            source.namespace,
+            { timeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, signal: options.signal, logger },
+            step,
+          );
+        }
       }
-    }
-    return { results, plan };
-  });
+      return { results, plan };
+    },
+    { session: true },
+  );
 }
 
 /** Finds `to` (`name` or `namespace/name`) among the loaded sources. */

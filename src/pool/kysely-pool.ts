@@ -16,6 +16,7 @@ export class CarebaseKyselyPool implements PostgresPool {
   readonly #pool: pg.Pool;
   readonly #prepared: PreparedStatements;
   readonly #endPool: boolean;
+  readonly #transactionSettings: string;
   readonly #telemetry: Telemetry | undefined;
   readonly #wrappers = new WeakMap<pg.PoolClient, PooledConnection>();
   #controlClient: NonNullable<PostgresPool['Client']> | undefined;
@@ -28,12 +29,20 @@ export class CarebaseKyselyPool implements PostgresPool {
    * @param pool the pg pool to draw connections from
    * @param prepared the registry of SQL texts that run as named statements
    * @param endPool whether `end()` (Kysely's `destroy()`) also ends `pool`
+   * @param transactionSettings statements sent with every `begin` (see `PooledConnection`)
    * @param telemetry observes checkouts and every statement run on the connections
    */
-  constructor(pool: pg.Pool, prepared: PreparedStatements, endPool: boolean, telemetry?: Telemetry) {
+  constructor(
+    pool: pg.Pool,
+    prepared: PreparedStatements,
+    endPool: boolean,
+    transactionSettings = '',
+    telemetry?: Telemetry,
+  ) {
     this.#pool = pool;
     this.#prepared = prepared;
     this.#endPool = endPool;
+    this.#transactionSettings = transactionSettings;
     this.#telemetry = telemetry;
     if (endPool) {
       pool.on('connect', (client) => this.#live.add(client));
@@ -84,7 +93,7 @@ export class CarebaseKyselyPool implements PostgresPool {
     // One wrapper per pg client, so Kysely's per-connection cache hits on reuse.
     let wrapper = this.#wrappers.get(client);
     if (wrapper === undefined) {
-      wrapper = new PooledConnection(client, this.#prepared, this.#telemetry);
+      wrapper = new PooledConnection(client, this.#prepared, this.#transactionSettings, this.#telemetry);
       this.#wrappers.set(client, wrapper);
     }
     return wrapper;

@@ -1,10 +1,23 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { PostgresCursor, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
-import type { CarebaseError } from '../errors/errors.js';
+import { from as copyFrom } from 'pg-copy-streams';
+import { type CarebaseError, InvalidConfigurationError } from '../errors/errors.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { clientFailure, releaseClient } from './checkout.js';
 import { failIfLost, unlessLost } from './client-watch.js';
+import { CopyInSource } from './copy-in.js';
 import type { PreparedStatements } from './prepared-statements.js';
+
+/** SQLSTATE 26000 (no such prepared statement) or 42P05 (it already exists). */
+function isPreparedStatementMismatch(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '26000' || code === '42P05';
+}
+
+/** A statement opening a transaction (Kysely's and carebase's own), without a second statement. */
+const BEGIN = /^\s*(begin|start\s+transaction)\b[^;]*$/i;
 
 /**
  * A checked-out pooled connection, as Kysely and carebase's own fast paths (prepared statements,
@@ -15,13 +28,26 @@ import type { PreparedStatements } from './prepared-statements.js';
 export class PooledConnection implements PostgresPoolClient {
   readonly #client: pg.PoolClient;
   readonly #prepared: PreparedStatements;
+  readonly #beginSuffix: string;
   readonly #telemetry: Telemetry | undefined;
   /** Set by Kysely's `release(true)` or a failure; consumed by {@link PooledConnection.release}. */
   #destroy = false;
 
-  constructor(client: pg.PoolClient, prepared: PreparedStatements, telemetry?: Telemetry) {
+  /**
+   * @param transactionSettings statements run right after every `begin` / `start transaction`
+   *   in the same round trip (e.g. `set local statement_timeout = 30000` behind a transaction
+   *   pooler, where no setting may outlive the transaction); empty for none
+   * @param telemetry observes every statement run on this connection
+   */
+  constructor(
+    client: pg.PoolClient,
+    prepared: PreparedStatements,
+    transactionSettings = '',
+    telemetry?: Telemetry,
+  ) {
     this.#client = client;
     this.#prepared = prepared;
+    this.#beginSuffix = transactionSettings === '' ? '' : `; ${transactionSettings}`;
     this.#telemetry = telemetry;
   }
 
@@ -41,19 +67,54 @@ export class PooledConnection implements PostgresPoolClient {
   }
 
   async #run<R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
+    const copy = values.length === 1 ? values[0] : undefined;
+    if (copy instanceof CopyInSource) return this.#copyIn<R>(text, copy);
     const name = this.#prepared.nameOf(text);
     const probe = this.#telemetry?.query(text);
     try {
+      if (this.#beginSuffix !== '' && values.length === 0 && BEGIN.test(text)) {
+        // One simple-protocol round trip: `begin; set local ...`; the result of `begin` is returned.
+        const results = (await this.#client.query(text + this.#beginSuffix)) as unknown as
+          | pg.QueryResult[]
+          | pg.QueryResult;
+        probe?.end(0, null);
+        return (Array.isArray(results) ? results[0] : results) as unknown as PostgresQueryResult<R>;
+      }
       const config: pg.QueryConfig = { text, values: values as unknown[] };
       if (name !== undefined) config.name = name;
       const result = (await this.#client.query(config)) as unknown as PostgresQueryResult<R>;
       probe?.end(result.rows?.length, result.rowCount as number | null | undefined);
       return result;
     } catch (error) {
+      if (name !== undefined && isPreparedStatementMismatch(error)) {
+        // The server backend does not hold the statements this connection prepared (26000), or
+        // holds one this connection never prepared (42P05): the backend changed under the
+        // connection, which is what a transaction pooler does. Never reuse this connection.
+        this.#destroy = true;
+        const mismatch = new InvalidConfigurationError(
+          'pooler',
+          "a transaction pooler is in the way (the server backend changed between statements of one connection): set pooler: 'transaction'",
+          { cause: this.failure(error) },
+        );
+        probe?.fail(error, mismatch.code);
+        throw mismatch;
+      }
       const mapped = this.failure(error);
       probe?.fail(error, mapped.code);
       throw mapped;
     }
+  }
+
+  /** Runs `COPY ... FROM STDIN` with the source's chunks (see `copyInQuery`). */
+  async #copyIn<R>(text: string, source: CopyInSource): Promise<PostgresQueryResult<R>> {
+    const stream = this.#client.query(copyFrom(text));
+    try {
+      await pipeline(Readable.from(source.chunks), stream);
+    } catch (error) {
+      // Anything but a server error (e.g. a source that threw) may leave the connection mid-protocol.
+      throw this.failure(error, !(error instanceof Error && 'severity' in error));
+    }
+    return { command: 'COPY', rowCount: stream.rowCount, rows: [] } as unknown as PostgresQueryResult<R>;
   }
 
   /**

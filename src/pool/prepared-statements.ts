@@ -21,6 +21,16 @@ export interface PreparedStatement {
 export class PreparedStatements {
   readonly #byKey = new Map<string, PreparedStatement>();
   readonly #names = new Map<string, string>();
+  readonly #named: boolean;
+
+  /**
+   * @param options.named whether registered texts run as named statements (default true). False
+   *   behind a transaction pooler: a name prepared on one server backend is unknown (or, worse,
+   *   already taken) on the next, so every statement runs unnamed (parsed per execution).
+   */
+  constructor(options: { readonly named?: boolean } = {}) {
+    this.#named = options.named ?? true;
+  }
 
   /**
    * The statement cached under `key` (e.g. `sessions.validate`), building its text with `build` on
@@ -58,7 +68,7 @@ export class PreparedStatements {
 
   /** The statement name of `sql`, if it was registered (used by the pool adapter per query). */
   nameOf(sql: string): string | undefined {
-    return this.#names.get(sql);
+    return this.#named ? this.#names.get(sql) : undefined;
   }
 
   #register(sql: string): string {

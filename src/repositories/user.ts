@@ -14,12 +14,16 @@ import type { UsersTable } from '../schema/users.js';
  */
 export interface User {
   readonly id: string;
-  readonly username: string;
+  /** `null` for an account known by its email alone. */
+  readonly username: string | null;
   readonly email: string;
   readonly displayName: string | null;
   readonly role: string;
-  /** `disabled` accounts cannot log in and their sessions do not validate. */
-  readonly status: 'active' | 'disabled';
+  /**
+   * `pending`: registered, awaiting an admin's approval (`users.approve`); `disabled`: deactivated
+   * or rejected (see `rejectedAt`). Only `active` accounts log in and hold valid sessions.
+   */
+  readonly status: 'pending' | 'active' | 'disabled';
   /** Consecutive failed logins since the last success or unlock. */
   readonly failedLoginCount: number;
   /** Set while the account is locked out; logins fail with `locked` until then. */
@@ -28,6 +32,12 @@ export interface User {
   readonly passwordChangedAt: Date;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** When an admin approved the registration (`null` for accounts created directly). */
+  readonly approvedAt: Date | null;
+  /** When an admin rejected the registration; the account is `disabled` then. */
+  readonly rejectedAt: Date | null;
+  /** When the current email address was verified (`users.emailVerification`), else `null`. */
+  readonly emailVerifiedAt: Date | null;
 }
 
 /** The `users` columns that make a {@link User}: everything except `password_hash`. */
@@ -44,6 +54,9 @@ export const USER_COLUMNS = [
   'password_changed_at',
   'created_at',
   'updated_at',
+  'approved_at',
+  'rejected_at',
+  'email_verified_at',
 ] as const;
 
 /** A `users` row without its password hash. */
@@ -64,5 +77,8 @@ export function toUser(row: UserRow): User {
     passwordChangedAt: row.password_changed_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    approvedAt: row.approved_at,
+    rejectedAt: row.rejected_at,
+    emailVerifiedAt: row.email_verified_at,
   };
 }

@@ -25,6 +25,8 @@ export interface AnalyticsEventsTable {
   event_type: string;
   event_name: string;
   data: JsonValue | null;
+  /** Named numeric measures (`{"tokens": 812}`), declared in `analytics.measures`. */
+  measures: JsonValue | null;
 }
 
 /**
@@ -123,4 +125,78 @@ export interface AnalyticsRollupStateTable {
  */
 export interface AnalyticsRollupDirtyTable {
   hour: Date;
+}
+
+/**
+ * `analytics_rollup_hourly_measures`: per UTC hour, event and measure: count, exact sum, min, max
+ * (numerics, read as strings).
+ *
+ * @example
+ * ```ts
+ * // Tokens per hour of one event straight from the rollup.
+ * const hours = await cb.db
+ *   .selectFrom('analytics_rollup_hourly_measures')
+ *   .select(['hour', 'total'])
+ *   .where('event_name', '=', 'chat.answer')
+ *   .where('measure', '=', 'tokens')
+ *   .orderBy('hour')
+ *   .execute();
+ * ```
+ */
+export interface AnalyticsRollupHourlyMeasuresTable {
+  hour: Date;
+  event_type: string;
+  event_name: string;
+  measure: string;
+  n: ColumnType<string, string | number | bigint, string | number | bigint>;
+  total: ColumnType<string, string | number, string | number>;
+  min: ColumnType<string, string | number, string | number>;
+  max: ColumnType<string, string | number, string | number>;
+}
+
+/**
+ * `analytics_rollup_hourly_sketch`: per UTC hour, event and measure, the values per DDSketch bin
+ * (relative accuracy 1%); percentiles merge these.
+ *
+ * @example
+ * ```ts
+ * // How many sketch bins one measure uses (a size check).
+ * const { bins } = await cb.db
+ *   .selectFrom('analytics_rollup_hourly_sketch')
+ *   .select((eb) => eb.fn.countAll<string>().as('bins'))
+ *   .where('measure', '=', 'latencyMs')
+ *   .executeTakeFirstOrThrow();
+ * ```
+ */
+export interface AnalyticsRollupHourlySketchTable {
+  hour: Date;
+  event_type: string;
+  event_name: string;
+  measure: string;
+  bin: number;
+  n: ColumnType<string, string | number | bigint, string | number | bigint>;
+}
+
+/**
+ * `analytics_rollup_daily_sketch`: the hourly sketches summed per UTC day (derived from
+ * `analytics_rollup_hourly_sketch` by `refreshRollups`).
+ *
+ * @example
+ * ```ts
+ * // Days with a latency sketch.
+ * const days = await cb.db
+ *   .selectFrom('analytics_rollup_daily_sketch')
+ *   .select('day')
+ *   .distinct()
+ *   .where('measure', '=', 'latencyMs')
+ *   .execute();
+ * ```
+ */
+export interface AnalyticsRollupDailySketchTable {
+  day: Date;
+  event_type: string;
+  event_name: string;
+  measure: string;
+  bin: number;
+  n: ColumnType<string, string | number | bigint, string | number | bigint>;
 }

@@ -1,4 +1,4 @@
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 import type { JsonValue } from '../validation/json-value.js';
 
@@ -106,4 +106,26 @@ export interface AuditSealStateTable {
   watermark: ColumnType<string, never, never>;
   open_txids: ColumnType<string[], never, never>;
   updated_at: ColumnType<Date, never, never>;
+}
+
+/**
+ * `audit_import_keys`: one row per audit entry imported by `cb.imports.auditEntries()`, claiming
+ * its `(source, external_id)` so a re-run inserts nothing (the entry itself records both in its
+ * hashed metadata, under `carebaseImport`).
+ *
+ * @example
+ * ```ts
+ * // How many audit entries each source has contributed.
+ * const perSource = await cb.db
+ *   .selectFrom('audit_import_keys')
+ *   .select(['source', (eb) => eb.fn.countAll<string>().as('entries')])
+ *   .groupBy('source')
+ *   .execute();
+ * ```
+ */
+export interface AuditImportKeysTable {
+  source: string;
+  external_id: string;
+  occurred_at: Date;
+  imported_at: Generated<Date>;
 }

@@ -34,6 +34,10 @@ export interface ConversationsTable {
   title: string | null;
   is_default: Generated<boolean>;
   metadata: JsonValue | null;
+  /** The system an imported conversation came from (`cb.imports`); null for carebase's own. */
+  import_source: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The conversation's id in `import_source`; unique per user and source. */
+  external_id: ColumnType<string | null, string | null | undefined, string | null>;
   last_message_at: Generated<Date>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
@@ -65,5 +69,9 @@ export interface ChatMessagesTable {
   /** A text-search configuration name (`regconfig`), e.g. `english`. */
   language: ColumnType<string, string | undefined, string>;
   search_vector: ColumnType<string, never, never>;
+  /** The system an imported message came from (`cb.imports`); null for carebase's own. */
+  import_source: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The message's id in `import_source`; unique per user and source. */
+  external_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Generated<Date>;
 }

@@ -1,14 +1,27 @@
+import type { AccountTokensTable } from './account-tokens.js';
 import type {
   AnalyticsEventsTable,
+  AnalyticsRollupDailySketchTable,
   AnalyticsRollupDirtyTable,
+  AnalyticsRollupHourlyMeasuresTable,
+  AnalyticsRollupHourlySketchTable,
   AnalyticsRollupHourlyTable,
   AnalyticsRollupHourlyUsersTable,
   AnalyticsRollupStateTable,
   AnalyticsUserKeysTable,
 } from './analytics.js';
-import type { AuditChainHeadTable, AuditChainTable, AuditLogTable, AuditSealStateTable } from './audit.js';
+import type {
+  AuditChainHeadTable,
+  AuditChainTable,
+  AuditImportKeysTable,
+  AuditLogTable,
+  AuditSealStateTable,
+} from './audit.js';
+import type { AuthRateLimitsTable } from './auth-rate-limits.js';
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
+import type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './mfa.js';
 import type { SchemaMigrationsTable } from './migrations.js';
+import type { PartitionedTablesTable } from './partitioned-tables.js';
 import type { SessionsTable } from './sessions.js';
 import type { UsersTable } from './users.js';
 
@@ -41,11 +54,17 @@ export interface CarebaseDatabase {
   schema_migrations: SchemaMigrationsTable;
   users: UsersTable;
   sessions: SessionsTable;
+  account_tokens: AccountTokensTable;
+  auth_rate_limits: AuthRateLimitsTable;
+  user_mfa: UserMfaTable;
+  mfa_backup_codes: MfaBackupCodesTable;
+  mfa_challenges: MfaChallengesTable;
 
   audit_log: AuditLogTable;
   audit_chain: AuditChainTable;
   audit_chain_head: AuditChainHeadTable;
   audit_seal_state: AuditSealStateTable;
+  audit_import_keys: AuditImportKeysTable;
 
   conversations: ConversationsTable;
   chat_messages: ChatMessagesTable;
@@ -56,4 +75,8 @@ export interface CarebaseDatabase {
   analytics_rollup_hourly_users: AnalyticsRollupHourlyUsersTable;
   analytics_rollup_state: AnalyticsRollupStateTable;
   analytics_rollup_dirty: AnalyticsRollupDirtyTable;
+  analytics_rollup_hourly_measures: AnalyticsRollupHourlyMeasuresTable;
+  analytics_rollup_hourly_sketch: AnalyticsRollupHourlySketchTable;
+  analytics_rollup_daily_sketch: AnalyticsRollupDailySketchTable;
+  partitioned_tables: PartitionedTablesTable;
 }

@@ -21,4 +21,6 @@ export interface SessionsTable {
   revoked_at: Date | null;
   revoke_reason: string | null;
   updated_at: Generated<Date>;
+  authenticated_at: Date | null;
+  mfa_at: Date | null;
 }

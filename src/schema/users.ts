@@ -17,16 +17,25 @@ import type { ColumnType, Generated } from 'kysely';
  */
 export interface UsersTable {
   id: Generated<string>;
-  username: string;
+  username: string | null;
   email: string;
   display_name: string | null;
   password_hash: string;
   role: string;
-  status: ColumnType<'active' | 'disabled', 'active' | 'disabled' | undefined>;
+  status: ColumnType<'pending' | 'active' | 'disabled', 'pending' | 'active' | 'disabled' | undefined>;
   failed_login_count: Generated<number>;
   locked_until: Date | null;
   last_login_at: Date | null;
+  /** The system an imported user came from (`cb.imports.users`); null for carebase's own. */
+  import_source: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The user's id in `import_source`; unique per source. */
+  external_id: ColumnType<string | null, string | null | undefined, string | null>;
   password_changed_at: Generated<Date>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+  approved_at: Date | null;
+  rejected_at: Date | null;
+  rejection_reason: string | null;
+  email_verified_at: Date | null;
+  lockout_count: Generated<number>;
 }

@@ -366,6 +366,7 @@ describe('trackMany with random events', () => {
         event_type: prepared.eventType,
         event_name: prepared.eventName,
         data: prepared.data === null ? null : JSON.parse(prepared.data),
+        measures: prepared.measures === null ? null : JSON.parse(prepared.measures),
       })),
     );
   }, 60_000);

@@ -69,3 +69,20 @@ describeWithPgDump('cb.backups', { timeout: 180_000 }, () => {
     expect(isCarebaseError(badName, 'VALIDATION_FAILED')).toBe(true);
   });
 });
+
+describeWithPgDump('backup functions take configFromEnv() as it is', { timeout: 180_000 }, () => {
+  it('accepts its pool options (ignored but for the connect timeout and application name)', async () => {
+    const { configFromEnv } = await import('carebase');
+    const options = configFromEnv({
+      DATABASE_URL: database.url,
+      DB_POOL_MAX: '4',
+      DB_POOL_MIN: '1',
+      BACKUP_DIR: dir.path,
+    });
+    expect(options.pool).toBeDefined();
+    const backup = await createBackup({ ...options, name: 'from-env' });
+    expect(backup.path).toBe(join(dir.path, 'from-env.dump'));
+    const { items } = await listBackups(options);
+    expect(items.map((item) => item.name)).toContain('from-env.dump');
+  });
+});

@@ -1,6 +1,7 @@
-import { isCarebaseError } from 'carebase';
+import { createCarebase, isCarebaseError } from 'carebase';
 import { createBackup, dropPreviousDatabase, restoreBackup } from 'carebase/backup';
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithPgDump, tempDir } from '../support/backup.js';
@@ -87,6 +88,33 @@ describeWithPgDump("restoreBackup({ mode: 'replace' })", { timeout: 180_000 }, (
     expect(isCarebaseError(wrong, 'VALIDATION_FAILED')).toBe(true);
     await dropPreviousDatabase(result.previousDatabase ?? '', { connectionString: database.url });
     expect(await databasesLike(`${database.name}_`)).toEqual([]);
+    expect(result.previousDropped).toBe(false);
+  });
+
+  it('dropPrevious: drops the old database once the swap is verified', async () => {
+    const backup = await createBackup({ connectionString: database.url, dir: dir.path });
+    await query("insert into items values (4, 'four')");
+    const result = await restoreBackup(backup.path, {
+      connectionString: database.url,
+      mode: 'replace',
+      dropPrevious: true,
+    });
+    expect(result.previousDropped).toBe(true);
+    expect(await databasesLike(`${database.name}_`)).toEqual([]);
+    expect(await query('select count(*)::int as n from items')).toEqual([{ n: 2 }]);
+  });
+
+  it("cb.backups.restore replaces the instance's own database: drains its pool, which then reads the restored data", async () => {
+    await using cb = createCarebase({ connectionString: database.url, backupDir: dir.path });
+    const backup = await cb.backups.create({ name: 'own-pool' });
+    await query("insert into items values (5, 'five')");
+    // The instance now holds idle connections to the live database.
+    await Promise.all([1, 2, 3].map(() => sql`select count(*)::int as n from items`.execute(cb.db)));
+    const result = await cb.backups.restore(backup.path, { mode: 'replace', dropPrevious: true });
+    expect(result.previousDropped).toBe(true);
+    expect(await databasesLike(`${database.name}_`)).toEqual([]);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from items`.execute(cb.db);
+    expect(rows[0]?.n).toBe(2);
   });
 
   it('restores into a named new database and refuses an existing target', async () => {

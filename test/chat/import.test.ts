@@ -46,9 +46,12 @@ describe('cb.chat.importLegacyJson', () => {
       users: 2,
       usersCreated: 0,
       usersMissing: ['ghost'],
+      read: 4,
       messages: 3,
       inserted: 3,
       alreadyPresent: 0,
+      refused: 1,
+      repaired: 0,
     });
     expect(progress.at(-1)).toBe(3);
     const second = await f.cb.chat.importLegacyJson(legacy);
@@ -115,10 +118,77 @@ describe('cb.chat.importLegacyJson', () => {
       .importLegacyJson({ strict_user: [{ role: 'user', content: 'a\u0000b' }] })
       .catch((e: unknown) => e);
     expect((nul as ValidationError).field).toBe('strict_user.0.content');
+    expect((nul as ValidationError).message).toContain('strict_user[0].content');
     const path = join(dir, 'broken.json');
     writeFileSync(path, '{ not json');
     await expect(f.cb.chat.importLegacyJson(path)).rejects.toBeInstanceOf(ValidationError);
     expect(await messageCount()).toBe(before);
+  });
+});
+
+describe('cb.chat.importLegacyJson: the whole file checked first, repairs, timestamps, case', () => {
+  it('reports every problem with its full path before writing anything, up to maxProblems', async () => {
+    await f.user('bob_legacy');
+    const before = await messageCount();
+    const bob = Array.from({ length: 3000 }, (_, i) => ({ role: 'user', content: `ok ${i}` })) as unknown[];
+    bob[5] = { role: 'user', content: 'a\u0000b' };
+    bob[2414] = { role: 'user', content: 'x'.repeat(100_001) };
+    bob[2415] = { role: 'robot', content: 'x', timestamp: 'not a time' };
+    bob[2416] = 'just text';
+    const error = (await f.cb.chat
+      .importLegacyJson({ bob_legacy: bob, alice_l: [], Alice_L: [] })
+      .catch((e: unknown) => e)) as ValidationError;
+    expect(error).toBeInstanceOf(ValidationError);
+    const paths = error.issues.map((issue) => issue.path.join('.'));
+    expect(paths).toEqual([
+      'bob_legacy.5.content',
+      'bob_legacy.2414.content',
+      'bob_legacy.2415.role',
+      'bob_legacy.2415.timestamp',
+      'bob_legacy.2416',
+      'Alice_L',
+    ]);
+    expect(error.message).toContain('6 problems');
+    expect(error.message).toContain('bob_legacy[5].content');
+    expect(error.message).not.toContain('xxxx');
+    expect(await messageCount()).toBe(before);
+    const limited = (await f.cb.chat
+      .importLegacyJson({ bob_legacy: bob }, { maxProblems: 2 })
+      .catch((e: unknown) => e)) as ValidationError;
+    expect(limited.issues).toHaveLength(2);
+    expect(limited.message).toContain('2+ problems');
+  });
+
+  it('escapes NUL when asked (noted in metadata), keeps timestamps, merges case variants when asked', async () => {
+    const userId = await f.user('tina_legacy');
+    const file = {
+      tina_legacy: [
+        { role: 'user', content: 'first\u0000second', timestamp: '2023-04-05T06:07:08.123456' },
+        { role: 'assistant', content: 'answer', timestamp: '2023-04-05T06:07:09+02:00' },
+        { role: 'user', content: 'epoch', timestamp: 1_700_000_000 },
+      ],
+      TINA_legacy: [{ role: 'user', content: 'from the other spelling', timestamp: '2024-01-01' }],
+    };
+    const refused = await f.cb.chat.importLegacyJson(file, { nul: 'escape' }).catch((e: unknown) => e);
+    expect((refused as ValidationError).issues.map((issue) => issue.path.join('.'))).toEqual(['TINA_legacy']);
+    const result = await f.cb.chat.importLegacyJson(file, { nul: 'escape', caseCollisions: 'merge' });
+    expect(result).toMatchObject({ read: 4, inserted: 4, repaired: 1, refused: 0 });
+    const { items } = await f.cb.chat.history({ userId });
+    expect(items.map((m) => [m.content, m.createdAt.toISOString(), m.metadata])).toEqual([
+      ['answer', '2023-04-05T04:07:09.000Z', null],
+      ['first\\u0000second', '2023-04-05T06:07:08.123Z', { legacyImport: { nulEscaped: 1 } }],
+      ['epoch', '2023-11-14T22:13:20.000Z', null],
+      ['from the other spelling', '2024-01-01T00:00:00.000Z', null],
+    ]);
+    const again = await f.cb.chat.importLegacyJson(file, { nul: 'escape', caseCollisions: 'merge' });
+    expect(again).toMatchObject({ inserted: 0, alreadyPresent: 4 });
+  });
+
+  it('refuses usernames carebase cannot create, by path, when creating missing users', async () => {
+    const error = (await f.cb.chat
+      .importLegacyJson({ 'has space': [{ role: 'user', content: 'x' }] }, { createMissingUsers: true })
+      .catch((e: unknown) => e)) as ValidationError;
+    expect(error.issues.map((issue) => issue.path)).toEqual([['has space']]);
   });
 });
 
@@ -167,7 +237,17 @@ describe.skipIf(!built)('carebase import chat-json (the built bin)', { timeout: 
     writeFileSync(path, JSON.stringify({ cli_user: [{ role: 'user', content: 'secret\u0000' }] }));
     const run = await carebase(['import', 'chat-json', path, '--json'], { env });
     expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED' },
+      problems: [{ path: 'cli_user[0].content' }],
+    });
     expect(run.stdout + run.stderr).not.toContain('secret');
+    const text = await carebase(['import', 'chat-json', path], { env });
+    expect(text.code).toBe(1);
+    expect(text.stdout + text.stderr).toContain('cli_user[0].content');
+    const escaped = await carebase(['import', 'chat-json', path, '--nul', 'escape'], { env });
+    expect(escaped.code, escaped.stderr).toBe(0);
+    expect(escaped.stdout).toMatch(/repaired \(noted in metadata\)\s+1/);
   });
 });

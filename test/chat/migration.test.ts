@@ -32,10 +32,13 @@ describe('migration 0005_chat', () => {
     expect(rows.map((row) => row.name)).toEqual([
       'chat_messages_client_id_key',
       'chat_messages_created_at_brin',
+      'chat_messages_external_id_key', // 0019: cb.imports.messages idempotency
       'chat_messages_history_idx',
       'chat_messages_pkey',
       'chat_messages_search_idx',
       'conversations_default_key',
+      'conversations_external_id_key', // 0017: cb.imports.conversations idempotency
+      'conversations_external_lookup_idx', // 0018: conversations by original id
       'conversations_id_idx',
       'conversations_pkey',
       'conversations_user_activity_idx',

@@ -55,7 +55,7 @@ describe('cb.chat.search', () => {
   it('returns an empty result for stop words, punctuation and empty queries', async () => {
     for (const query of ['the and of', '!!! ??? ...', '', '   ', '"', '-', '&|!():*']) {
       const page = await f.cb.chat.search({ userId, query });
-      expect(page).toEqual({ items: [], nextCursor: undefined });
+      expect(page).toEqual({ items: [], nextCursor: undefined, hasMore: false });
     }
   });
 
@@ -71,6 +71,8 @@ describe('cb.chat.search', () => {
         ...(cursor ? { cursor } : {}),
       });
       seen.push(...page.items.map((hit) => hit.message.id));
+      // Honest: more is announced exactly when another page follows.
+      expect(page.hasMore).toBe(seen.length < 5);
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen).toEqual(all.items.map((hit) => hit.message.id));

@@ -4,6 +4,7 @@ import {
   createCarebase,
   InvalidConfigurationError,
   isCarebaseError,
+  poolConfigFrom,
   resolveConfig,
 } from 'carebase';
 import { describe, expect, it } from 'vitest';
@@ -94,8 +95,21 @@ describe('resolveConfig', () => {
     expectInvalid(() => resolveConfig({ poool: { max: 1 } } as never), 'poool');
     expectInvalid(() => resolveConfig({ pool: { maxx: 1 } } as never), 'pool.maxx');
     expectInvalid(
-      () => resolveConfig({ ssl: { mode: 'require', ca: '-----BEGIN CERTIFICATE-----' } }),
+      () => resolveConfig({ ssl: { mode: 'disable', ca: '-----BEGIN CERTIFICATE-----' } }),
       'ssl.ca',
+    );
+    // libpq's meaning: `require` with a root certificate checks the chain (verify-ca).
+    expect(
+      resolveConfig({ ssl: { mode: 'require', ca: '-----BEGIN CERTIFICATE-----' } }).connection.ssl.mode,
+    ).toBe('verify-ca');
+    expectInvalid(
+      () => resolveConfig({ ssl: { mode: 'require', cert: '-----BEGIN CERTIFICATE-----' } }),
+      'ssl.key',
+    );
+    expectInvalid(
+      () =>
+        resolveConfig({ connectionString: 'postgres://u@h/d?sslmode=verify-ca&sslrootcert=/no/such/ca.pem' }),
+      'connectionString.sslrootcert',
     );
     expectInvalid(() => resolveConfig({ ssl: { mode: 'verify-full', ca: '/no/such/ca.pem' } }), 'ssl.ca');
   });
@@ -124,6 +138,25 @@ describe('configFromEnv', () => {
     expect(config.connection.ssl.mode).toBe('require');
     expect(config.schema).toBe('cb');
     expect(config.backupDir).toBe('/var/backups/cb');
+  });
+
+  it('reads DB_POOLER and DIRECT_DATABASE_URL; the direct URL is never printed', () => {
+    const config = resolveConfig(
+      configFromEnv({
+        DATABASE_URL: 'postgres://bob@pgbouncer:6432/app',
+        DB_POOLER: 'transaction',
+        DIRECT_DATABASE_URL: `postgres://bob:${PASSWORD}@db:5432/app`,
+      }),
+    );
+    expect(config.pooler).toBe('transaction');
+    expect(config.directUrl?.reveal()).toContain('@db:5432/app');
+    expect(JSON.stringify(config)).not.toContain(PASSWORD);
+    expect(inspect(config, { depth: 10 })).not.toContain(PASSWORD);
+    expect(resolveConfig({}).pooler).toBe('none');
+    // No statement_timeout startup parameter behind a transaction pooler (PgBouncer refuses it).
+    expect(poolConfigFrom(config).statement_timeout).toBeUndefined();
+    expect(poolConfigFrom(resolveConfig({})).statement_timeout).toBe(30_000);
+    expect(() => configFromEnv({ DB_POOLER: 'session' })).toThrow(InvalidConfigurationError);
   });
 
   it('reads DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD without a URL', () => {

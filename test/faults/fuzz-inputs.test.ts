@@ -17,6 +17,11 @@ const SEED =
 const TABLES = [
   'users',
   'sessions',
+  'account_tokens',
+  'auth_rate_limits',
+  'user_mfa',
+  'mfa_backup_codes',
+  'mfa_challenges',
   'conversations',
   'chat_messages',
   'audit_log',
@@ -29,6 +34,10 @@ const TABLES = [
   'analytics_rollup_hourly_users',
   'analytics_rollup_state',
   'analytics_rollup_dirty',
+  'analytics_rollup_hourly_measures',
+  'analytics_rollup_hourly_sketch',
+  'analytics_rollup_daily_sketch',
+  'partitioned_tables',
   'schema_migrations',
 ] as const;
 
@@ -45,19 +54,20 @@ let conversationId: string;
 let sessionToken: string;
 let sessionId: string;
 const PASSWORD = 'correct horse battery staple';
+const MFA_KEY = Buffer.alloc(32, 7);
 
 beforeAll(async () => {
   database = await createTestDatabase({ role: 'app' });
   cb = createCarebase({
     connectionString: database.url,
-    users: { bcryptCost: 10 },
+    users: { bcryptCost: 10, mfa: { encryptionKey: MFA_KEY } },
     analytics: { autoRefreshIntervalMs: 0 },
     pool: { max: 4 },
   });
   online = cb;
   offline = createCarebase({
     connectionString: 'postgres://nobody@127.0.0.1:1/none',
-    users: { bcryptCost: 10 },
+    users: { bcryptCost: 10, mfa: { encryptionKey: MFA_KEY } },
     analytics: { autoRefreshIntervalMs: 0 },
     pool: { connectionTimeoutMs: 1000 },
   });
@@ -324,6 +334,71 @@ const calls: fc.Arbitrary<Call>[] = [
     ],
     (a) => loose(cb.users.authenticate.bind(cb.users))(a),
   ),
+  call(
+    'users.register',
+    [
+      input({
+        username: text(20),
+        email: fc.emailAddress(),
+        password: fc.constantFrom(PASSWORD, 'password1234', 'ü'.repeat(80)),
+        role: fc.constantFrom('nurse', 'x'),
+        displayName: text(),
+      }),
+      input({ autoApprove: fc.boolean() }),
+    ],
+    (a, b) => loose(cb.users.register.bind(cb.users))(a, b),
+  ),
+  call('users.approve', [field(userRef)], (a) => loose(cb.users.approve.bind(cb.users))(a)),
+  call('users.reject', [field(anyUuid), input({ reason: text() })], (a, b) =>
+    loose(cb.users.reject.bind(cb.users))(a, b),
+  ),
+  call(
+    'users.passwordReset.request',
+    [
+      input({
+        login: fc.constantFrom('fuzz', 'fuzz@example.org', 'nobody'),
+        ip: fc.ipV4(),
+        userAgent: text(),
+      }),
+    ],
+    (a) => loose(cb.users.passwordReset.request.bind(cb.users.passwordReset))(a),
+  ),
+  call('users.passwordReset.issue', [field(userRef)], (a) =>
+    loose(cb.users.passwordReset.issue.bind(cb.users.passwordReset))(a),
+  ),
+  call(
+    'users.passwordReset.complete',
+    [
+      input({
+        token: text(43),
+        newPassword: fc.constantFrom('a new fuzzing passphrase', 'short', '\u0000'),
+        ip: fc.ipV6(),
+      }),
+    ],
+    (a) => loose(cb.users.passwordReset.complete.bind(cb.users.passwordReset))(a),
+  ),
+  call('users.emailVerification.request', [field(userRef)], (a) =>
+    loose(cb.users.emailVerification.request.bind(cb.users.emailVerification))(a),
+  ),
+  call('users.emailVerification.complete', [field(text(43))], (a) =>
+    loose(cb.users.emailVerification.complete.bind(cb.users.emailVerification))(a),
+  ),
+  call('users.mfa.beginTotpEnrollment', [field(userRef)], (a) =>
+    loose(cb.users.mfa.beginTotpEnrollment.bind(cb.users.mfa))(a),
+  ),
+  call('users.mfa.confirmTotpEnrollment', [field(userRef), field(fc.stringMatching(/^\d{6}$/))], (a, b) =>
+    loose(cb.users.mfa.confirmTotpEnrollment.bind(cb.users.mfa))(a, b),
+  ),
+  call(
+    'users.mfa.verify',
+    [input({ challenge: text(43), code: fc.oneof(fc.stringMatching(/^\d{6}$/), text(19)), ip: fc.ipV4() })],
+    (a) => loose(cb.users.mfa.verify.bind(cb.users.mfa))(a),
+  ),
+  call('users.mfa.regenerateBackupCodes', [field(userRef)], (a) =>
+    loose(cb.users.mfa.regenerateBackupCodes.bind(cb.users.mfa))(a),
+  ),
+  call('users.mfa.status', [field(userRef)], (a) => loose(cb.users.mfa.status.bind(cb.users.mfa))(a)),
+  call('users.mfa.reset', [field(anyUuid)], (a) => loose(cb.users.mfa.reset.bind(cb.users.mfa))(a)),
   call('users.exportData', [field(anyUuid)], (a) => loose(cb.users.exportData.bind(cb.users))(a)),
   call('users.erase', [field(anyUuid)], (a) => loose(cb.users.erase.bind(cb.users))(a)),
   // sessions
@@ -332,8 +407,16 @@ const calls: fc.Arbitrary<Call>[] = [
     [input({ userId: userRef, ip: fc.ipV6(), userAgent: text(), ttlMs: fc.integer() })],
     (a) => loose(cb.sessions.create.bind(cb.sessions))(a),
   ),
-  call('sessions.validate', [field(fc.constantFrom(() => sessionToken).map((f) => f()))], (a) =>
-    loose(cb.sessions.validate.bind(cb.sessions))(a),
+  call(
+    'sessions.validate',
+    [
+      field(fc.constantFrom(() => sessionToken).map((f) => f())),
+      fc.option(input({ maxAuthAgeMs: fc.integer(), requireMfa: fc.boolean() })),
+    ],
+    (a, b) => loose(cb.sessions.validate.bind(cb.sessions))(a, b ?? undefined),
+  ),
+  call('sessions.recordAuthentication', [field(anyUuid), input({ mfaAt: recent })], (a, b) =>
+    loose(cb.sessions.recordAuthentication.bind(cb.sessions))(a, b),
   ),
   call('sessions.revoke', [field(anyUuid), field(fc.constantFrom('logout', 'x y'))], (a, b) =>
     loose(cb.sessions.revoke.bind(cb.sessions))(a, b),
@@ -512,6 +595,7 @@ const calls: fc.Arbitrary<Call>[] = [
         eventType: fc.constantFrom('feature', 'Bad'),
         eventName: fc.constantFrom('chat.open', 'x'),
         data: json,
+        measures: fc.constantFrom({ tokens: 1 }, { costUsd: '0.01' }, { x: Number.NaN }, null),
         occurredAt: recent,
       }),
     ],
@@ -550,9 +634,38 @@ const calls: fc.Arbitrary<Call>[] = [
         bucket: fc.constantFrom('hour', 'day', 'week', 'year'),
         eventName: text(),
         timezone: fc.constantFrom('UTC', 'Europe/Berlin', 'Mars/Olympus'),
+        percentiles: fc.constantFrom(true, false, ['latencyMs'], 'all'),
       }),
     ],
     (a) => loose(cb.analytics.timeseries.bind(cb.analytics))(a),
+  ),
+  call(
+    'analytics.funnel',
+    [
+      input({
+        steps: fc.constantFrom(['chat.open', 'x'], ['chat.open'], ['x', 'x'], ['Bad', 'x'], 'chat.open'),
+        within: fc.constantFrom(1, 3_600_000, 0, -5, 1e12, 1.5),
+        from: recent,
+        to: recent,
+        by: fc.constantFrom('user', 'session', 'bot'),
+      }),
+    ],
+    (a) => loose(cb.analytics.funnel.bind(cb.analytics))(a),
+  ),
+  call(
+    'analytics.retention',
+    [
+      input({
+        cohortEvent: fc.constantFrom('chat.open', 'Bad'),
+        returnEvent: fc.constantFrom('chat.open', 'x'),
+        period: fc.constantFrom('day', 'week', 'month'),
+        from: recent,
+        to: recent,
+        cohort: fc.constantFrom('first', 'recurring', 'x'),
+        timezone: fc.constantFrom('UTC', 'Mars/Olympus'),
+      }),
+    ],
+    (a) => loose(cb.analytics.retention.bind(cb.analytics))(a),
   ),
   call(
     'analytics.activeUsers',

@@ -119,4 +119,51 @@ describe.skipIf(!built)('the packed tarball in a consumer project (skipped when 
     );
     expect(result).toEqual({ ok: true, pending: 0 });
   });
+
+  it('accounts from outside: approval, TOTP from the URI, replay refused, backup code once, password policy', () => {
+    const result = node(
+      'accounts.mjs',
+      `import { randomBytes } from 'node:crypto';
+       import { createCarebase } from 'carebase';
+       import * as OTPAuth from 'otpauth';
+       const cb = createCarebase({
+         connectionString: process.env.TEST_URL,
+         schema: 'accounts_pkg',
+         users: { bcryptCost: 10, mfa: { encryptionKey: randomBytes(32) } },
+       });
+       await cb.migrate();
+       const out = {};
+       const password = 'Übermäßig lange Passphrase über die Brücke, 東京 ✓ und noch ein paar Wörter!';
+       out.length = [...password].length;
+       const user = await cb.users.register({ email: 'ana@example.org', password });
+       out.pending = (await cb.users.authenticate({ login: 'ana@example.org', password })).reason;
+       await cb.users.approve(user.id);
+       out.login = (await cb.users.authenticate({ login: 'ANA@example.org', password })).ok;
+       const { uri } = await cb.users.mfa.beginTotpEnrollment(user.id);
+       const totp = OTPAuth.URI.parse(uri);
+       const confirmed = await cb.users.mfa.confirmTotpEnrollment(user.id, totp.generate());
+       const challenge = async () => (await cb.users.authenticate({ login: 'ana@example.org', password })).challenge;
+       const code = totp.generate({ timestamp: Date.now() + 30_000 });
+       out.code = (await cb.users.mfa.verify({ challenge: await challenge(), code })).ok;
+       out.replay = (await cb.users.mfa.verify({ challenge: await challenge(), code })).reason;
+       const backup = confirmed.backupCodes[0];
+       out.backup = (await cb.users.mfa.verify({ challenge: await challenge(), code: backup })).ok;
+       out.backupAgain = (await cb.users.mfa.verify({ challenge: await challenge(), code: backup })).reason;
+       const common = await cb.users.create({ email: 'b@example.org', password: 'Password1234', role: 'nurse' }).catch((e) => e);
+       out.common = common.issues?.[0]?.code;
+       await cb.close();
+       console.log(JSON.stringify(out));`,
+    );
+    expect(result).toEqual({
+      length: expect.any(Number),
+      pending: 'pending_approval',
+      login: true,
+      code: true,
+      replay: 'invalid_code',
+      backup: true,
+      backupAgain: 'invalid_code',
+      common: 'common_password',
+    });
+    expect(result.length).toBeGreaterThanOrEqual(64);
+  });
 });

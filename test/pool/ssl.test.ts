@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { ConnectionError, createCarebase, type SslOptions } from 'carebase';
+import { ConnectionError, createCarebase, type Logger, type SslOptions } from 'carebase';
 import { startPostgres, type TestPostgres } from 'carebase/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,13 +116,20 @@ afterAll(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-async function sslInUse(host: string, ssl: SslOptions, database = 'postgres'): Promise<boolean> {
+async function sslInUse(
+  host: string,
+  ssl: SslOptions | undefined,
+  database = 'postgres',
+  extra: { connectionString?: string; port?: number; logger?: Logger } = {},
+): Promise<boolean> {
   await using cb = createCarebase({
     host,
-    port,
+    port: extra.port ?? port,
     user: 'postgres',
     database,
-    ssl,
+    ...(ssl === undefined ? {} : { ssl }),
+    ...(extra.connectionString === undefined ? {} : { connectionString: extra.connectionString }),
+    ...(extra.logger === undefined ? {} : { logger: extra.logger }),
     pool: { connectionTimeoutMs: 5000 },
   });
   const { rows } = await sql<{
@@ -155,6 +162,61 @@ describe.skipIf(!canRun)('SSL modes against a TLS server (skipped when openssl i
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).reason).toBe('tls_hostname_mismatch');
   });
+
+  it('verify-ca checks the chain but not the host name (libpq), and refuses an unknown CA', async () => {
+    expect(await sslInUse('127.0.0.1', { mode: 'verify-ca', ca })).toBe(true);
+    const error = await sslInUse('127.0.0.1', 'verify-ca').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).reason).toBe('tls_unknown_ca');
+    expect((error as ConnectionError).hint).toContain('ssl.ca');
+  });
+
+  it('honours sslrootcert in the URL (and sslmode=verify-ca there)', async () => {
+    const url = (mode: string, host: string) =>
+      `postgres://postgres@${host}:${port}/postgres?sslmode=${mode}&sslrootcert=${encodeURIComponent(join(dir, 'ca.crt'))}`;
+    expect(
+      await sslInUse('localhost', undefined, 'postgres', {
+        connectionString: url('verify-full', 'localhost'),
+      }),
+    ).toBe(true);
+    expect(
+      await sslInUse('127.0.0.1', undefined, 'postgres', { connectionString: url('verify-ca', '127.0.0.1') }),
+    ).toBe(true);
+    const mismatch = await sslInUse('127.0.0.1', undefined, 'postgres', {
+      connectionString: url('verify-full', '127.0.0.1'),
+    }).catch((caught: unknown) => caught);
+    expect((mismatch as ConnectionError).reason).toBe('tls_hostname_mismatch');
+  });
+
+  it('prefer encrypts when the server offers TLS (it used to connect in plain text)', async () => {
+    expect(await sslInUse('127.0.0.1', 'prefer')).toBe(true);
+    expect(
+      await sslInUse('127.0.0.1', undefined, 'postgres', {
+        connectionString: `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=prefer`,
+      }),
+    ).toBe(true);
+  });
+
+  it('prefer falls back to plain text on a server without TLS, with a warning; require fails with server_without_tls', async () => {
+    await using plain = await startPostgres({ provider: 'local', log: false });
+    const plainPort = Number(new URL(plain.url).port);
+    const warnings: string[] = [];
+    const logger: Logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (_fields: unknown, message?: string) => {
+        warnings.push(String(message));
+      },
+      error: () => {},
+    };
+    expect(await sslInUse('127.0.0.1', 'prefer', 'postgres', { port: plainPort, logger })).toBe(false);
+    expect(warnings.some((warning) => warning.includes('sslmode=prefer'))).toBe(true);
+    const error = await sslInUse('127.0.0.1', 'require', 'postgres', { port: plainPort }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).reason).toBe('server_without_tls');
+  }, 60_000);
 
   it('a server that refuses unencrypted connections says so (reason tls_required_by_server)', async () => {
     const error = await sslInUse('127.0.0.1', 'disable', 'tlsonly').catch((caught: unknown) => caught);

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
+import * as OTPAuth from 'otpauth';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carebaseOn, newAccount } from '../support/users.js';
@@ -15,9 +17,10 @@ afterAll(async () => {
 
 describe('secrets at rest', () => {
   it('stores no token or password in clear in any text, bytea or jsonb column of any table', async () => {
-    const { cb } = carebaseOn(database);
+    const { cb, clock } = carebaseOn(database, { users: { mfa: { encryptionKey: randomBytes(32) } } });
     const account = newAccount();
     const secrets: string[] = [account.password];
+    const rawSecrets: Buffer[] = [];
     try {
       const user = await cb.users.create(account);
       const login = await cb.users.authenticate({
@@ -39,6 +42,19 @@ describe('secrets at rest', () => {
       await cb.users.changePassword(user.id, { currentPassword: account.password, newPassword });
       await cb.users.exportData(user.id);
       secrets.push(token, second.token, newPassword, `${account.password}!`);
+      // Recovery tokens, verification tokens, TOTP secrets, backup codes and MFA challenges.
+      const reset = await cb.users.passwordReset.request({ login: account.email });
+      if ('token' in reset) secrets.push(reset.token);
+      const verification = await cb.users.emailVerification.request(user.id);
+      const { secret, uri } = await cb.users.mfa.beginTotpEnrollment(user.id);
+      const code = (OTPAuth.URI.parse(uri) as OTPAuth.TOTP).generate({ timestamp: clock.now().getTime() });
+      const confirmed = await cb.users.mfa.confirmTotpEnrollment(user.id, code);
+      if (!confirmed.ok) throw new Error('enrolment not confirmed');
+      const challenged = await cb.users.authenticate({ login: account.email, password: newPassword });
+      if (challenged.ok || challenged.reason !== 'mfa_required') throw new Error('expected mfa_required');
+      secrets.push(verification.token, secret, challenged.challenge, ...confirmed.backupCodes);
+      secrets.push(...confirmed.backupCodes.map((backup) => backup.replaceAll('-', '')));
+      rawSecrets.push(Buffer.from(OTPAuth.Secret.fromBase32(secret).bytes));
     } finally {
       await cb.close();
     }
@@ -66,6 +82,7 @@ describe('secrets at rest', () => {
           // Text forms: the secret itself; bytea: its UTF-8 bytes and (for tokens) the raw 32 bytes.
           const probes: Buffer[] = [Buffer.from(secret, 'utf8')];
           if (/^[A-Za-z0-9_-]{43}$/.test(secret)) probes.push(Buffer.from(secret, 'base64url'));
+          if (secret === secrets[0]) probes.push(...rawSecrets);
           for (const probe of probes) {
             const sql =
               column.data_type === 'bytea'

@@ -110,11 +110,14 @@ export async function introspect(url: string, schema: string): Promise<Introspec
   }
 }
 
-/** The values of a `CHECK (col IN ('a', 'b'))` (rendered `col = ANY (ARRAY['a'::text, ...])`). */
+/**
+ * The values of a `CHECK (col IN ('a', 'b'))` (rendered `col = ANY (ARRAY['a'::text, ...])`),
+ * validated or added `NOT VALID` (a check that replaced a stricter one).
+ */
 function checkLiterals(column: string, checks: readonly string[]): string[] | undefined {
   for (const check of checks) {
     const shape = new RegExp(
-      `^CHECK \\(\\(\\(?${column}\\)?(?:::text)? = ANY \\(\\(?ARRAY\\[(.*)\\]\\)?(?:::text\\[\\])?\\)\\)\\)$`,
+      `^CHECK \\(\\(\\(?${column}\\)?(?:::text)? = ANY \\(\\(?ARRAY\\[(.*)\\]\\)?(?:::text\\[\\])?\\)\\)\\)(?: NOT VALID)?$`,
     );
     const match = shape.exec(check);
     if (match === null) continue;

@@ -49,3 +49,8 @@ export function newAccount(role = 'nurse'): {
     role,
   };
 }
+
+/** The bcrypt part of a stored `$cb-bcrypt-sha256$v=1$2b$...` hash (or a plain bcrypt hash as is). */
+export function bcryptPart(stored: string): string {
+  return stored.replace(/^\$cb-bcrypt-sha256\$v=1/, '');
+}

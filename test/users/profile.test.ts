@@ -39,7 +39,7 @@ describe('users.update, setRole, deactivate, reactivate, can', () => {
     expect(updated).toMatchObject({ displayName: 'Dr. Who', email: 'New.Address@example.org' });
     expect((await env.cb.users.findByEmail('new.address@EXAMPLE.org'))?.id).toBe(user.id);
     await expect(
-      env.cb.users.update(user.id, { username: taken.username.toUpperCase() }),
+      env.cb.users.update(user.id, { username: (taken.username ?? '').toUpperCase() }),
     ).rejects.toBeInstanceOf(ConflictError);
     await expect(env.cb.users.update(user.id, {})).rejects.toBeInstanceOf(ValidationError);
     await expect(

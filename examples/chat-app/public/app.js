@@ -270,7 +270,7 @@ $('search-form').addEventListener('submit', async (event) => {
 async function loadAdmin() {
   state.auditCursor = null;
   $('audit-rows').replaceChildren();
-  await Promise.all([loadSummary(), loadAudit()]);
+  await Promise.all([loadSummary(), loadDashboard(), loadAudit()]);
 }
 
 async function loadSummary() {
@@ -327,6 +327,159 @@ function barChart(rows) {
       bar,
       svgElement('text', { x: labelWidth + barWidth + 6, y: y + 17 }, String(row.count)),
     );
+  });
+  return svg;
+}
+
+// ---- admin: usage dashboard (inline SVG, nothing loaded from the network) ------------------
+
+async function loadDashboard() {
+  const data = await api('/api/admin/dashboard');
+  const figure = (id, caption, svg) => {
+    const node = element('figure');
+    node.id = id;
+    node.append(element('figcaption', '', caption), svg);
+    return node;
+  };
+  $('dashboard').replaceChildren(
+    figure(
+      'dash-tokens',
+      'Tokens and cost per day',
+      columnChart(
+        data.days.map((d) => ({
+          label: d.day.slice(5),
+          value: d.tokens,
+          note: `${d.tokens} tokens, $${d.costUsd}`,
+        })),
+        'Tokens per day',
+      ),
+    ),
+    figure(
+      'dash-latency',
+      'p95 answer latency (ms)',
+      lineChart(
+        data.days.map((d) => ({ label: d.day.slice(5), value: d.p95LatencyMs })),
+        'p95 answer latency per day',
+      ),
+    ),
+    figure(
+      'dash-funnel',
+      'Funnel: login → chat → search (within a day)',
+      barChart(
+        data.funnel.map((s) => ({
+          eventName: s.eventName,
+          eventType: 'chat',
+          count: s.count,
+          uniqueUsers: s.count,
+        })),
+      ),
+    ),
+    figure('dash-retention', 'Weekly retention (login → chat)', retentionGrid(data.retention)),
+  );
+}
+
+function svgNode(tag, attributes, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function chartFrame(width, height, label) {
+  const svg = svgNode('svg', {
+    class: 'chart',
+    viewBox: `0 0 ${width} ${height}`,
+    role: 'img',
+    'aria-label': label,
+  });
+  return svg;
+}
+
+/** One column per point, with its value on top. */
+function columnChart(points, label) {
+  const width = 650;
+  const height = 180;
+  const max = Math.max(1, ...points.map((p) => p.value));
+  const step = width / Math.max(points.length, 1);
+  const svg = chartFrame(width, height, `${label}: ${points.map((p) => `${p.label} ${p.value}`).join(', ')}`);
+  points.forEach((p, i) => {
+    const h = (p.value / max) * (height - 40);
+    const bar = svgNode('rect', {
+      x: i * step + 4,
+      y: height - 20 - h,
+      width: step - 8,
+      height: Math.max(h, 1),
+      class: 'bar--chat',
+    });
+    bar.append(svgNode('title', {}, p.note ?? `${p.label}: ${p.value}`));
+    svg.append(
+      bar,
+      svgNode('text', { x: i * step + step / 2, y: height - 4, 'text-anchor': 'middle' }, p.label),
+    );
+  });
+  return svg;
+}
+
+/** A line through the points that have a value. */
+function lineChart(points, label) {
+  const width = 650;
+  const height = 180;
+  const values = points.filter((p) => p.value !== null);
+  const max = Math.max(1, ...values.map((p) => p.value));
+  const step = width / Math.max(points.length, 1);
+  const svg = chartFrame(
+    width,
+    height,
+    `${label}: ${values.length === 0 ? 'no answers yet' : values.map((p) => `${p.label} ${Math.round(p.value)}`).join(', ')}`,
+  );
+  const coords = [];
+  points.forEach((p, i) => {
+    svg.append(svgNode('text', { x: i * step + step / 2, y: height - 4, 'text-anchor': 'middle' }, p.label));
+    if (p.value === null) return;
+    const x = i * step + step / 2;
+    const y = height - 20 - (p.value / max) * (height - 40);
+    coords.push(`${x},${y}`);
+    const dot = svgNode('circle', { cx: x, cy: y, r: 3, class: 'dot' });
+    dot.append(svgNode('title', {}, `${p.label}: ${Math.round(p.value)} ms`));
+    svg.append(dot);
+  });
+  if (coords.length > 1) svg.prepend(svgNode('polyline', { points: coords.join(' '), class: 'line' }));
+  return svg;
+}
+
+/** Cohorts as rows, weeks since as columns, shaded by the share that came back. */
+function retentionGrid(cohorts) {
+  const cell = 34;
+  const left = 110;
+  const columns = Math.max(1, ...cohorts.map((c) => c.returned.length));
+  const width = left + columns * cell + 10;
+  const height = cohorts.length * cell + 30;
+  const svg = chartFrame(
+    width,
+    height,
+    `Weekly retention: ${cohorts.map((c) => `${c.week} ${c.users} users, returned ${c.returned.join('/')}`).join('; ')}`,
+  );
+  for (let i = 0; i < columns; i += 1) {
+    svg.append(svgNode('text', { x: left + i * cell + cell / 2, y: 14, 'text-anchor': 'middle' }, `W${i}`));
+  }
+  cohorts.forEach((c, row) => {
+    const y = 22 + row * cell;
+    svg.append(
+      svgNode('text', { x: left - 8, y: y + cell / 2 + 4, 'text-anchor': 'end' }, `${c.week} (${c.users})`),
+    );
+    c.returned.forEach((n, i) => {
+      const share = c.users === 0 ? 0 : n / c.users;
+      const rect = svgNode('rect', {
+        x: left + i * cell,
+        y,
+        width: cell - 2,
+        height: cell - 2,
+        class: 'bar--chat',
+        'fill-opacity': (0.1 + 0.9 * share).toFixed(2),
+      });
+      rect.append(svgNode('title', {}, `${c.week}, week ${i}: ${n} of ${c.users}`));
+      svg.append(rect);
+    });
   });
   return svg;
 }

@@ -12,6 +12,14 @@ import * as admin from './routes/admin.ts';
 import * as auth from './routes/auth.ts';
 import * as chat from './routes/chat.ts';
 
+/**
+ * The analytics options the app needs: the measures of each answer (declared so carebase
+ * validates them and rolls them up). Pass them to `createCarebase({ analytics })`.
+ */
+export const CHAT_APP_ANALYTICS = {
+  measures: { 'chat.answer': { tokens: 'integer', costUsd: 'decimal', latencyMs: 'integer' } },
+} as const;
+
 /** Options of {@link createChatApp}. */
 export interface ChatAppOptions {
   /** Add `Secure` to the session cookie: set it when the app is served over HTTPS. @default false */
@@ -34,6 +42,7 @@ const ROUTES: Record<string, Handler> = {
   'GET /api/export': chat.exportChat,
   'GET /api/admin/summary': admin.summary,
   'GET /api/admin/audit': admin.audit,
+  'GET /api/admin/dashboard': admin.dashboard,
 };
 
 const STATIC: Record<string, { file: string; type: string }> = {

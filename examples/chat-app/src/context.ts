@@ -66,8 +66,8 @@ export async function requireAdmin(ctx: RequestContext): Promise<SignedIn> {
 export function publicUser(user: User): { id: string; username: string; displayName: string; role: string } {
   return {
     id: user.id,
-    username: user.username,
-    displayName: user.displayName ?? user.username,
+    username: user.username ?? user.email,
+    displayName: user.displayName ?? user.username ?? user.email,
     role: user.role,
   };
 }

@@ -9,7 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import { createCarebase } from 'carebase';
 import { createTestDatabase, startPostgres } from 'carebase/testing';
-import { createChatApp } from './app.ts';
+import { CHAT_APP_ANALYTICS, createChatApp } from './app.ts';
 import { seedDemo } from './seed.ts';
 
 const port = Number(process.env.PORT ?? '3000');
@@ -22,7 +22,10 @@ const host = process.env.HOST ?? '127.0.0.1';
 const pg = process.env.DATABASE_URL === undefined ? await startPostgres() : undefined;
 const scratch =
   pg === undefined ? undefined : await createTestDatabase({ serverUrl: pg.url, migrate: false });
-const cb = createCarebase({ connectionString: process.env.DATABASE_URL ?? scratch?.url ?? '' });
+const cb = createCarebase({
+  connectionString: process.env.DATABASE_URL ?? scratch?.url ?? '',
+  analytics: CHAT_APP_ANALYTICS,
+});
 
 let stopping: Promise<void> | undefined;
 /** Closes the server, then carebase, then the throwaway database and server. */

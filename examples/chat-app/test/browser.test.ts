@@ -121,6 +121,17 @@ describe.skipIf(!hasChromium)(
       const label = (await page.locator('#chart svg').getAttribute('aria-label')) ?? '';
       expect(label).toMatch(/auth\.login \d+/);
       expect(label).toMatch(/chat\.message_sent 1\b/);
+      // The usage dashboard: four SVG charts drawn from the measures, the funnel and retention.
+      await page.locator('#dash-retention svg').waitFor();
+      const chart = async (id: string) => (await page.locator(`#${id} svg`).getAttribute('aria-label')) ?? '';
+      expect(await page.locator('#dashboard svg').count()).toBe(4);
+      expect(await chart('dash-tokens')).toMatch(/^Tokens per day: .*\b[1-9]\d*$/);
+      expect(await chart('dash-latency')).toMatch(/^p95 answer latency per day: \d{2}-\d{2} \d+/);
+      expect(await chart('dash-funnel')).toMatch(
+        /auth\.login [1-9]\d*, chat\.message_sent 1, chat\.search 1$/,
+      );
+      expect(await chart('dash-retention')).toMatch(/^Weekly retention: .*[1-9]\d* users, returned 1/);
+      expect(await page.locator('#dash-tokens svg rect').count()).toBeGreaterThan(10);
       await page.locator('#audit-rows tr').first().waitFor();
       const rows = await page.locator('#audit-rows tr').count();
       expect(rows).toBe(25);

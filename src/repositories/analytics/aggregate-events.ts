@@ -69,7 +69,10 @@ export async function planAggregate(
   return { rollupFrom, rollupTo, dirty: rows.map((row) => row.hour), raw };
 }
 
-function groupExpressions(grouping: AggregateGrouping, column: RawBuilder<unknown>): RawBuilder<unknown>[] {
+export function groupExpressions(
+  grouping: AggregateGrouping,
+  column: RawBuilder<unknown>,
+): RawBuilder<unknown>[] {
   switch (grouping.kind) {
     case 'total':
       return [sql`0`, sql`0`];
@@ -80,20 +83,20 @@ function groupExpressions(grouping: AggregateGrouping, column: RawBuilder<unknow
   }
 }
 
-/**
- * Builds the aggregation of `plan` as one SQL statement: events and exact distinct users per group.
- * Distinct users = popcount of the OR of the rolled-up user bitmaps, plus raw-event users whose
- * bit is not set there (users without a key yet are never in a bitmap).
- */
-export function aggregateSql(
+/** The WHERE of the rollup side, and the FROM and WHERE of the raw side, of `plan`. */
+export interface PlanSources {
+  readonly rollupWhere: RawBuilder<unknown>;
+  readonly rawFrom: RawBuilder<unknown>;
+  readonly rawWhere: RawBuilder<unknown>;
+}
+
+/** Builds the {@link PlanSources} of `plan` with `filters`. */
+export function planSources(
   ctx: RepositoryContext,
   plan: AggregatePlan,
-  grouping: AggregateGrouping,
   filters: AggregateFilters,
-): RawBuilder<AggregateRow> {
+): PlanSources {
   const id = (name: string) => sql.id(ctx.config.schema, name);
-  const [r0, r1] = groupExpressions(grouping, sql`hour`);
-  const [e0, e1] = groupExpressions(grouping, sql`occurred_at`);
   const rollupWhere = sql.join(
     [
       sql`hour >= ${plan.rollupFrom}`,
@@ -130,6 +133,24 @@ export function aggregateSql(
     ],
     sql` and `,
   );
+  return { rollupWhere, rawFrom, rawWhere };
+}
+
+/**
+ * Builds the aggregation of `plan` as one SQL statement: events and exact distinct users per group.
+ * Distinct users = popcount of the OR of the rolled-up user bitmaps, plus raw-event users whose
+ * bit is not set there (users without a key yet are never in a bitmap).
+ */
+export function aggregateSql(
+  ctx: RepositoryContext,
+  plan: AggregatePlan,
+  grouping: AggregateGrouping,
+  filters: AggregateFilters,
+): RawBuilder<AggregateRow> {
+  const id = (name: string) => sql.id(ctx.config.schema, name);
+  const [r0, r1] = groupExpressions(grouping, sql`hour`);
+  const [e0, e1] = groupExpressions(grouping, sql`occurred_at`);
+  const { rollupWhere, rawFrom, rawWhere } = planSources(ctx, plan, filters);
   // Per-event grouping also yields the overall row (g0 and g1 null) from the same scans: the union
   // over events of the already-aggregated per-event bitmaps (a few rows per segment).
   const withTotal = grouping.kind === 'event';

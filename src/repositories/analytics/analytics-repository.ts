@@ -14,6 +14,7 @@ import {
   applyRetention,
 } from './apply-retention.js';
 import { backgroundRefreshOf } from './background-refresh.js';
+import { cohortRetention } from './cohort-retention.js';
 import {
   type AnalyticsEventInput,
   type PreparedEvent,
@@ -24,6 +25,15 @@ import {
   TrackManyOptionsSchema,
   throwEventIssues,
 } from './event-input.js';
+import { funnel } from './funnel.js';
+import {
+  type AnalyticsFunnel,
+  type AnalyticsFunnelInput,
+  AnalyticsFunnelInputSchema,
+  type AnalyticsRetentionCohort,
+  type AnalyticsRetentionCohortsInput,
+  AnalyticsRetentionCohortsInputSchema,
+} from './funnel-input.js';
 import { bucketize, summarize } from './query-analytics.js';
 import {
   type AnalyticsActiveUsersBucket,
@@ -108,7 +118,7 @@ export class AnalyticsRepository {
       ctx.runtime.prepared.query(
         'analytics.track',
         () =>
-          `insert into ${qualifiedName(schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data) values ($1, $2, $3, $4, $5, $6)`,
+          `insert into ${qualifiedName(schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data, measures) values ($1, $2, $3, $4, $5, $6, $7)`,
         [
           prepared.occurredAt,
           prepared.userId,
@@ -116,6 +126,7 @@ export class AnalyticsRepository {
           prepared.eventType,
           prepared.eventName,
           prepared.data,
+          prepared.measures,
         ],
       ),
     );
@@ -253,14 +264,9 @@ export class AnalyticsRepository {
    */
   async activeUsers(input: AnalyticsActiveUsersInput): Promise<AnalyticsActiveUsersBucket[]> {
     const parsed = parseInput(AnalyticsActiveUsersInputSchema, input, 'analytics active users');
-    const rows = await bucketize(
-      this.#ctx,
-      parsed.from,
-      parsed.to,
-      parsed.bucket,
-      parsed.timezone ?? 'UTC',
-      {},
-    );
+    const rows = await bucketize(this.#ctx, parsed.from, parsed.to, parsed.bucket, parsed.timezone ?? 'UTC', {
+      withMeasures: false,
+    });
     this.#maybeRefresh();
     return rows.map((row) => ({ bucketStart: row.bucketStart, activeUsers: row.uniqueUsers }));
   }
@@ -280,6 +286,58 @@ export class AnalyticsRepository {
     const summary = await summarize(this.#ctx, parsed.from, parsed.to, { eventType: parsed.eventType });
     this.#maybeRefresh();
     return summary.byEvent.slice(0, parsed.limit ?? 10);
+  }
+
+  /**
+   * Funnel: how many users (or sessions, `by: 'session'`) did `steps` in order. A user reaches
+   * step k when they have events of steps 1..k at non-decreasing times (the same instant counts
+   * as in order), the first in `[from, to)` and the k-th at most `within` milliseconds after the
+   * first (it may fall after `to`). Anonymous events (no user, or no session) are not counted.
+   * Exact; read from raw events (one statement, one window pass per step).
+   *
+   * Throws `ValidationError` for a bad range, fewer than 2 or more than 10 steps, repeated step
+   * names, or a window over a year. Read-only; safe to call concurrently.
+   *
+   * @example
+   * ```ts
+   * const { steps } = await cb.analytics.funnel({
+   *   steps: ['user.login', 'chat.message_sent', 'careplan.view'],
+   *   within: 24 * 3_600_000,
+   *   from,
+   *   to,
+   * });
+   * console.log(steps.map((s) => `${s.eventName}: ${s.count} (${(s.conversionRate * 100).toFixed(0)}%)`));
+   * ```
+   */
+  async funnel(input: AnalyticsFunnelInput): Promise<AnalyticsFunnel> {
+    const parsed = parseInput(AnalyticsFunnelInputSchema, input, 'analytics funnel');
+    return funnel(this.#ctx, parsed);
+  }
+
+  /**
+   * Cohort retention: users grouped by the `period` (`day` or `week`, in `timezone`) of their
+   * first `cohortEvent` in `[from, to)` (or of every one, `cohort: 'recurring'`), and for each
+   * cohort how many did `returnEvent` in its own period and in each later period up to the end of
+   * the range. Exact; read from raw events of `[from, to)`.
+   *
+   * Throws `ValidationError` for a bad range (at most 3660 days), event name or time zone.
+   * Read-only; safe to call concurrently.
+   *
+   * @example
+   * ```ts
+   * const cohorts = await cb.analytics.retention({
+   *   cohortEvent: 'user.login',
+   *   returnEvent: 'user.login',
+   *   period: 'week',
+   *   from,
+   *   to,
+   * });
+   * for (const c of cohorts) console.log(c.cohortStart, c.users, c.returned);
+   * ```
+   */
+  async retention(input: AnalyticsRetentionCohortsInput): Promise<AnalyticsRetentionCohort[]> {
+    const parsed = parseInput(AnalyticsRetentionCohortsInputSchema, input, 'analytics retention');
+    return cohortRetention(this.#ctx, parsed);
   }
 
   /**

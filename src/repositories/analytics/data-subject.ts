@@ -25,6 +25,8 @@ export interface ExportedAnalyticsEvent {
   readonly eventType: string;
   readonly eventName: string;
   readonly data: JsonValue | null;
+  /** The event's numeric measures, if any. */
+  readonly measures: JsonValue | null;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function exportAnalyticsForUser(
   const id = parseInput(UserIdSchema, userId, 'user id');
   const rows = await ctx.db
     .selectFrom('analytics_events')
-    .select(['occurred_at', 'session_id', 'event_type', 'event_name', 'data'])
+    .select(['occurred_at', 'session_id', 'event_type', 'event_name', 'data', 'measures'])
     .where('user_id', '=', id)
     .orderBy('occurred_at')
     .orderBy('id')
@@ -71,6 +73,7 @@ export async function exportAnalyticsForUser(
       eventType: row.event_type,
       eventName: row.event_name,
       data: row.data,
+      measures: row.measures,
     })),
   };
 }

@@ -5,6 +5,7 @@ export interface ParsedEvent {
   readonly eventType: string;
   readonly eventName: string;
   readonly data?: Readonly<Record<string, unknown>> | null | undefined;
+  readonly measures?: Readonly<Record<string, unknown>> | null | undefined;
   readonly occurredAt?: Date | undefined;
 }
 
@@ -81,6 +82,19 @@ function isPlainRecord(data: object): data is Record<string, unknown> {
   return Object.getOwnPropertySymbols(data).length === 0;
 }
 
+/** A plain record of finite numbers and strings, which zod's `record(string, number | string)` accepts as is. */
+function isMeasureRecord(measures: unknown): boolean {
+  if (typeof measures !== 'object' || measures === null || Array.isArray(measures)) return false;
+  if (!isPlainRecord(measures)) return false;
+  for (const key in measures) {
+    if (!Object.hasOwn(measures, key)) return false;
+    const value = (measures as Record<string, unknown>)[key];
+    if (typeof value === 'string') continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+  }
+  return true;
+}
+
 /**
  * The common case of `AnalyticsEventInput`, decided without zod's per-object overhead (bulk
  * ingest validates 200k events per call). Returns the event's fields when the schema certainly
@@ -103,13 +117,17 @@ export function fastParseEvent(input: unknown): ParsedEvent | undefined {
       case 'eventType':
       case 'eventName':
       case 'data':
+      case 'measures':
       case 'occurredAt':
         break;
       default:
         return undefined;
     }
   }
-  const { userId, sessionId, eventType, eventName, data, occurredAt } = input as Record<string, unknown>;
+  const { userId, sessionId, eventType, eventName, data, measures, occurredAt } = input as Record<
+    string,
+    unknown
+  >;
   if (!isName(eventType, 64, WORD) || !isName(eventName, 128, NAME)) return undefined;
   if (userId !== undefined && userId !== null && (typeof userId !== 'string' || !isUuid(userId))) {
     return undefined;
@@ -128,8 +146,9 @@ export function fastParseEvent(input: unknown): ParsedEvent | undefined {
   ) {
     return undefined;
   }
+  if (measures !== undefined && measures !== null && !isMeasureRecord(measures)) return undefined;
   if (occurredAt !== undefined && !(occurredAt instanceof Date && !Number.isNaN(occurredAt.getTime()))) {
     return undefined;
   }
-  return { userId, sessionId, eventType, eventName, data, occurredAt } as ParsedEvent;
+  return { userId, sessionId, eventType, eventName, data, measures, occurredAt } as ParsedEvent;
 }

@@ -6,6 +6,7 @@ import { dateProblem } from '../../validation/dates.js';
 import { checkJson } from '../../validation/json.js';
 import { textProblem } from '../../validation/text.js';
 import { fastParseEvent, type ParsedEvent } from './event-fast-path.js';
+import { checkSecretKeys, prepareMeasures } from './event-measures.js';
 
 /**
  * One analytics event as a host writes it. `eventType` is a lower-case word (`feature`, `page`),
@@ -55,6 +56,15 @@ export const AnalyticsEventInputSchema = z.strictObject({
     )
     .nullable()
     .optional(),
+  /**
+   * Named numbers of this event (`{ tokens: 812, costUsd: 0.0041 }`), each declared for the event
+   * name in `analytics.measures` as `'integer'` or `'decimal'` (a decimal may also be a string such
+   * as `'0.0041'`). Rolled up exactly (count, sum, min, max) with a percentile sketch.
+   */
+  measures: z
+    .record(z.string(), z.union([z.number(), z.string()]))
+    .nullable()
+    .optional(),
   /** When it happened (1900-9999, at most `analytics.maxFutureMs` ahead). @default now (the configured clock) */
   occurredAt: z.date().optional(),
 });
@@ -85,6 +95,12 @@ export interface AnalyticsEventInput {
    * `analytics.maxDataBytes`; the schema checks the shape only and never copies or strips it.
    */
   readonly data?: Record<string, unknown> | null | undefined;
+  /**
+   * Named numbers of this event (`{ tokens: 812, costUsd: 0.0041 }`), each declared for the event
+   * name in `analytics.measures` as `'integer'` or `'decimal'` (a decimal may also be a string such
+   * as `'0.0041'`). Rolled up exactly (count, sum, min, max) with a percentile sketch.
+   */
+  readonly measures?: Record<string, number | string> | null | undefined;
   /** When it happened (1900-9999, at most `analytics.maxFutureMs` ahead). @default now (the configured clock) */
   readonly occurredAt?: Date | undefined;
 }
@@ -133,6 +149,8 @@ export interface PreparedEvent {
   readonly eventType: string;
   readonly eventName: string;
   readonly data: string | null;
+  /** The measures as JSON text (exact decimals), or null. */
+  readonly measures: string | null;
 }
 
 /**
@@ -229,8 +247,13 @@ function checkLimits(
     } else {
       data = json;
       dataKeys = Object.keys(checked.value as object);
+      checkSecretKeys(checked.value, options, issues);
     }
   }
+  const measures =
+    event.measures === undefined || event.measures === null
+      ? null
+      : prepareMeasures(event.eventName, event.measures, options, issues);
   const allowed = options.allowedEvents;
   if (allowed !== undefined) {
     const keys = Object.hasOwn(allowed, event.eventName) ? allowed[event.eventName] : undefined;
@@ -256,6 +279,7 @@ function checkLimits(
     eventType: event.eventType,
     eventName: event.eventName,
     data,
+    measures,
   };
 }
 

@@ -35,7 +35,7 @@ const rangeIssue = { message: 'from must be a valid date before to', path: ['to'
  *
  * @example
  * ```ts
- * import { AnalyticsSummaryInput } from 'carebase';
+ * import type { AnalyticsSummaryInput } from 'carebase';
  * const input: AnalyticsSummaryInput = { from: new Date('2026-01-01'), to: new Date('2026-02-01'), eventType: 'feature' };
  * ```
  */
@@ -46,6 +46,11 @@ export const AnalyticsSummaryInputSchema = z
     eventName: z.string().min(1).max(128).optional(),
     /** Only this user's events (read from raw events through the user index). */
     userId: z.uuid().optional(),
+    /**
+     * Also compute p50/p90/p95/p99 (from the rollups' sketches): `true` for every measure, or the
+     * names of the measures that need them (cheaper). @default false
+     */
+    percentiles: z.union([z.boolean(), z.array(z.string().min(1).max(64)).max(64).readonly()]).optional(),
   })
   .refine(validRange, rangeIssue);
 
@@ -66,6 +71,11 @@ export interface AnalyticsSummaryInput {
   readonly eventName?: string | undefined;
   /** Only this user's events (read from raw events through the user index). */
   readonly userId?: string | undefined;
+  /**
+   * Also compute p50/p90/p95/p99 (from the rollups' sketches): `true` for every measure, or the
+   * names of the measures that need them (cheaper). @default false
+   */
+  readonly percentiles?: boolean | readonly string[] | undefined;
 }
 
 /**
@@ -73,7 +83,7 @@ export interface AnalyticsSummaryInput {
  *
  * @example
  * ```ts
- * import { AnalyticsTimeseriesInput } from 'carebase';
+ * import type { AnalyticsTimeseriesInput } from 'carebase';
  * const input: AnalyticsTimeseriesInput = { from, to, bucket: 'day', timezone: 'America/New_York' };
  * ```
  */
@@ -85,6 +95,11 @@ export const AnalyticsTimeseriesInputSchema = z
     eventName: z.string().min(1).max(128).optional(),
     /** IANA time zone of the day and week boundaries. @default 'UTC' */
     timezone: timeZone.optional(),
+    /**
+     * Also compute p50/p90/p95/p99 (from the rollups' sketches): `true` for every measure, or the
+     * names of the measures that need them (cheaper). @default false
+     */
+    percentiles: z.union([z.boolean(), z.array(z.string().min(1).max(64)).max(64).readonly()]).optional(),
   })
   .refine(validRange, rangeIssue);
 
@@ -106,6 +121,11 @@ export interface AnalyticsTimeseriesInput {
   readonly eventName?: string | undefined;
   /** IANA time zone of the day and week boundaries. @default 'UTC' */
   readonly timezone?: string | undefined;
+  /**
+   * Also compute p50/p90/p95/p99 (from the rollups' sketches): `true` for every measure, or the
+   * names of the measures that need them (cheaper). @default false
+   */
+  readonly percentiles?: boolean | readonly string[] | undefined;
 }
 
 /**
@@ -195,6 +215,36 @@ export interface AnalyticsEventCount {
   readonly eventName: string;
   readonly count: number;
   readonly uniqueUsers: number;
+  /** Per measure (see `analytics.measures`), when the event's events in the range carry any. */
+  readonly measures?: Readonly<Record<string, AnalyticsMeasureStats>>;
+}
+
+/**
+ * Statistics of one numeric measure over a group of events: exact count, sum, min and max; with
+ * `percentiles: true`, p50/p90/p95/p99 from the DDSketch kept in the rollups (within 1% of the
+ * exact order statistic, relative, and never outside [min, max]).
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsMeasureStats } from 'carebase';
+ * const days = await cb.analytics.timeseries({ from, to, bucket: 'day', eventName: 'chat.answer', percentiles: true });
+ * const latency: (AnalyticsMeasureStats | undefined)[] = days.map((d) => d.measures?.latencyMs);
+ * console.log(latency.map((m) => m?.p95));
+ * ```
+ */
+export interface AnalyticsMeasureStats {
+  /** Events carrying the measure. */
+  readonly count: number;
+  /** The exact sum as a number (rounded to the nearest double; see `sumDecimal`). */
+  readonly sum: number;
+  /** The exact sum as a decimal string (PostgreSQL numeric), e.g. `'4.1000'`: use it for money. */
+  readonly sumDecimal: string;
+  readonly min: number;
+  readonly max: number;
+  readonly p50?: number;
+  readonly p90?: number;
+  readonly p95?: number;
+  readonly p99?: number;
 }
 
 /**
@@ -236,6 +286,8 @@ export interface AnalyticsBucket {
   readonly bucketStart: Date;
   readonly count: number;
   readonly uniqueUsers: number;
+  /** Per measure, when events in the bucket carry any (see {@link AnalyticsMeasureStats}). */
+  readonly measures?: Readonly<Record<string, AnalyticsMeasureStats>>;
 }
 
 /**

@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { RepositoryContext } from '../context.js';
+import { sketchBinSql } from './measure-sketch.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -82,7 +83,11 @@ export async function refreshRollups(ctx: RepositoryContext): Promise<RefreshRol
         return { rolledUpTo: step.rolledUpTo, hoursRefreshed };
     }
   };
-  if (ctx.db.isTransaction) return run(ctx);
+  // Behind a transaction pooler a session lock would be taken on one server backend and released
+  // on another (leaked, and the next refresh waits forever): each step's transaction-level lock
+  // alone serializes refreshes there, under a lock_timeout; a step whose snapshot predates a
+  // concurrent refresh's commit fails to serialize and is retried by `atomic`.
+  if (ctx.db.isTransaction || ctx.config.pooler === 'transaction') return run(ctx);
   // Outside a transaction, hold the refresh lock for the session first, so each step's
   // repeatable-read snapshot is taken after a concurrent refresh (another replica, or a
   // background one) has finished. Under the step's own transaction-level lock alone, the snapshot
@@ -97,6 +102,9 @@ export async function refreshRollups(ctx: RepositoryContext): Promise<RefreshRol
   });
 }
 
+/** Behind a transaction pooler: how long a refresh waits for a concurrent one (`lock_timeout`). */
+const REFRESH_LOCK_TIMEOUT_MS = 60_000;
+
 function refreshLockKey(ctx: RepositoryContext): string {
   return `${ctx.config.schema}.analytics.refresh`;
 }
@@ -109,8 +117,12 @@ function refreshLockKey(ctx: RepositoryContext): string {
 async function refreshStep(ctx: RepositoryContext, target: Date): Promise<RefreshRollupsResult> {
   const schema = ctx.config.schema;
   const id = (name: string) => sql.id(schema, name);
+  const ownTransaction = !ctx.db.isTransaction;
   return ctx.atomic(
     async (tx) => {
+      if (ownTransaction && ctx.config.pooler === 'transaction') {
+        await sql`select set_config('lock_timeout', ${String(REFRESH_LOCK_TIMEOUT_MS)}, true)`.execute(tx.db);
+      }
       // Re-entrant when the session lock above is held; the only lock inside a caller's transaction.
       await sql`select pg_advisory_xact_lock(hashtext(${refreshLockKey(ctx)}))`.execute(tx.db);
       const state = await readRollupState(tx);
@@ -154,8 +166,12 @@ async function refreshStep(ctx: RepositoryContext, target: Date): Promise<Refres
           where h.hour >= r.s and h.hour < r.e`.execute(tx.db);
         await sql`delete from ${id('analytics_rollup_hourly_users')} h using ${ranges}
           where h.hour >= r.s and h.hour < r.e`.execute(tx.db);
+        await sql`delete from ${id('analytics_rollup_hourly_measures')} h using ${ranges}
+          where h.hour >= r.s and h.hour < r.e`.execute(tx.db);
+        await sql`delete from ${id('analytics_rollup_hourly_sketch')} h using ${ranges}
+          where h.hour >= r.s and h.hour < r.e`.execute(tx.db);
         await sql`create temporary table analytics_refresh_events on commit drop as
-          select e.occurred_at, e.user_id, e.event_type, e.event_name
+          select e.occurred_at, e.user_id, e.event_type, e.event_name, e.measures
           from ${ranges} join ${id('analytics_events')} e on e.occurred_at >= r.s and e.occurred_at < r.e`.execute(
           tx.db,
         );
@@ -178,6 +194,7 @@ async function refreshStep(ctx: RepositoryContext, target: Date): Promise<Refres
             group by 1, 2, 3, 4, 5
           ) words
           group by 1, 2, 3, 4`.execute(tx.db);
+        await rollUpMeasures(tx, ranges);
         await sql`drop table analytics_refresh_events`.execute(tx.db);
       }
       // Even with no events yet the watermark advances: later inserts before it are marked dirty.
@@ -187,4 +204,38 @@ async function refreshStep(ctx: RepositoryContext, target: Date): Promise<Refres
     },
     { isolation: 'repeatable read' },
   );
+}
+
+/**
+ * Rolls up the measures of the events in `analytics_refresh_events`: count, exact numeric sum, min
+ * and max per hour, event and measure, and the DDSketch bins of their values (see measure-sketch.ts).
+ */
+async function rollUpMeasures(ctx: RepositoryContext, ranges: RawBuilder<unknown>): Promise<void> {
+  const id = (name: string) => sql.id(ctx.config.schema, name);
+  await sql`create temporary table analytics_refresh_measures on commit drop as
+    select date_trunc('hour', e.occurred_at, 'UTC') as hour, e.event_type, e.event_name, m.key as measure,
+           (m.value #>> '{}')::numeric as v
+    from analytics_refresh_events e cross join lateral jsonb_each(e.measures) m
+    where e.measures is not null`.execute(ctx.db);
+  await sql`insert into ${id('analytics_rollup_hourly_measures')} (hour, event_type, event_name, measure, n, total, min, max)
+    select hour, event_type, event_name, measure, count(*), sum(v), min(v), max(v)
+    from analytics_refresh_measures group by 1, 2, 3, 4`.execute(ctx.db);
+  await sql`insert into ${id('analytics_rollup_hourly_sketch')} (hour, event_type, event_name, measure, bin, n)
+    select hour, event_type, event_name, measure, ${sketchBinSql(sql`v`)}, count(*)
+    from analytics_refresh_measures group by 1, 2, 3, 4, 5`.execute(ctx.db);
+  await sql`drop table analytics_refresh_measures`.execute(ctx.db);
+  // The UTC days these hours belong to, summed again from the hourly sketches (UTC days are 24 h).
+  await sql`create temporary table analytics_refresh_days on commit drop as
+    select distinct date_trunc('day', h, 'UTC') as day
+    from ${ranges} cross join lateral generate_series(r.s, r.e - interval '1 hour', interval '1 hour') h`.execute(
+    ctx.db,
+  );
+  await sql`delete from ${id('analytics_rollup_daily_sketch')} s using analytics_refresh_days d
+    where s.day = d.day`.execute(ctx.db);
+  await sql`insert into ${id('analytics_rollup_daily_sketch')} (day, event_type, event_name, measure, bin, n)
+    select d.day, h.event_type, h.event_name, h.measure, h.bin, sum(h.n)
+    from analytics_refresh_days d join ${id('analytics_rollup_hourly_sketch')} h
+      on h.hour >= d.day and h.hour < d.day + interval '24 hours'
+    group by 1, 2, 3, 4, 5`.execute(ctx.db);
+  await sql`drop table analytics_refresh_days`.execute(ctx.db);
 }

@@ -8,7 +8,7 @@ import { type KnownMonths, monthKey, rememberMonths } from '../partition-months.
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryCopyRows } from './copy-binary.js';
 import type { PreparedEvent } from './event-input.js';
 
-/** Rows per `INSERT ... SELECT FROM unnest(...)` statement (6 parameters each, whatever the size). */
+/** Rows per `INSERT ... SELECT FROM unnest(...)` statement (7 parameters each, whatever the size). */
 const UNNEST_CHUNK = 10_000;
 /** Rows per buffer written to the COPY stream (about 100 bytes each). */
 const COPY_CHUNK = 4_000;
@@ -97,7 +97,7 @@ async function copyChunks(ctx: RepositoryContext, chunks: Iterable<Buffer>): Pro
   try {
     const stream = connection.stream(
       copyFrom(
-        `COPY ${table} (occurred_at, user_id, session_id, event_type, event_name, data) FROM STDIN (FORMAT binary)`,
+        `COPY ${table} (occurred_at, user_id, session_id, event_type, event_name, data, measures) FROM STDIN (FORMAT binary)`,
       ),
     );
     await pipeline(Readable.from(chunks), stream);
@@ -151,14 +151,15 @@ export async function insertEventsUnnest(
   const table = sql.id(ctx.config.schema, 'analytics_events');
   for (let start = 0; start < events.length; start += UNNEST_CHUNK) {
     const chunk = events.slice(start, start + UNNEST_CHUNK);
-    await sql`insert into ${table} (occurred_at, user_id, session_id, event_type, event_name, data)
+    await sql`insert into ${table} (occurred_at, user_id, session_id, event_type, event_name, data, measures)
       select * from unnest(
         ${chunk.map((e) => e.occurredAt.toISOString())}::timestamptz[],
         ${chunk.map((e) => e.userId)}::uuid[],
         ${chunk.map((e) => e.sessionId)}::text[],
         ${chunk.map((e) => e.eventType)}::text[],
         ${chunk.map((e) => e.eventName)}::text[],
-        ${chunk.map((e) => e.data)}::jsonb[])`.execute(ctx.db);
+        ${chunk.map((e) => e.data)}::jsonb[],
+        ${chunk.map((e) => e.measures)}::jsonb[])`.execute(ctx.db);
   }
 }
 

@@ -4,7 +4,7 @@ import type { RepositoryContext } from '../context.js';
 import { type AuditExportInput, AuditExportInputSchema, exportAudit } from './export.js';
 import { ensureAuditPartition } from './partitions.js';
 import { type AuditPage, type AuditQueryInput, AuditQueryInputSchema, queryAudit } from './query.js';
-import { type AuditEntryInput, recordAudit } from './record.js';
+import { type AuditEntryInput, type AuditLogResult, recordAudit } from './record.js';
 import {
   type AuditRetentionInput,
   AuditRetentionInputSchema,
@@ -44,7 +44,8 @@ export class AuditRepository {
   }
 
   /**
-   * Writes one entry, attributed to the scope's actor unless the entry names its own. Inside
+   * Writes one entry, attributed to the scope's actor unless the entry names its own, and resolves
+   * to its `{ id, occurredAt }` (the id as the old apps' `log_audit_event` returned it). Inside
    * `cb.transaction()` it commits or rolls back with the transaction. Outside one (with
    * `audit.sealAfterWrite: true`) it resolves once the entry is committed and sealed into
    * the chain, both in one transaction shared with the entries logged concurrently.
@@ -54,10 +55,10 @@ export class AuditRepository {
    *
    * @example
    * ```ts
-   * await cb.audit.log({ action: 'chart.view', resourceType: 'chart', resourceId: '42', subjectId: 'patient-7' });
+   * const { id, occurredAt } = await cb.audit.log({ action: 'chart.view', resourceType: 'chart', resourceId: '42', subjectId: 'patient-7' });
    * ```
    */
-  async log(entry: AuditEntryInput): Promise<void> {
+  async log(entry: AuditEntryInput): Promise<AuditLogResult> {
     return recordAudit(this.#ctx, entry);
   }
 

@@ -37,7 +37,7 @@ export function singleInsertSql(runtime: CarebaseRuntime): string {
   return runtime.prepared.get(
     'audit.insert',
     () =>
-      `insert into ${quoteIdentifier(runtime.config.schema)}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb)`,
+      `insert into ${quoteIdentifier(runtime.config.schema)}.audit_log (${AUDIT_INSERT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb) returning id`,
   ).sql;
 }
 
@@ -63,8 +63,14 @@ interface Pending {
   readonly values: AuditInsertValues;
   /** Resolve only once a sealing pass covers the entry (else seal in the background). */
   readonly sealed: boolean;
-  readonly resolve: () => void;
+  /** Resolves with the entry's id (a bigint as a decimal string). */
+  readonly resolve: (id: string) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** Ids in ascending order: within one statement they were drawn in the rows' (ORDER BY ord) order. */
+function ascending(ids: readonly string[]): string[] {
+  return [...ids].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
 }
 
 /**
@@ -117,7 +123,10 @@ export class AuditBatchInsert {
     this.#maxInFlight = runtime.config.audit.sealAfterWrite ? MAX_IN_FLIGHT.sealing : MAX_IN_FLIGHT.inserting;
     const schema = quoteIdentifier(runtime.config.schema);
     const arrays = ARRAY_TYPES.map((type, i) => `$${i + 1}::${type}[]`).join(', ');
-    const insertSql = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) select * from unnest(${arrays})`;
+    const names = ARRAY_TYPES.map((_, i) => `c${i + 1}`).join(', ');
+    // Rows in parameter order (ORDER BY ord), so their identity ids are drawn in that order: the
+    // i-th smallest id returned belongs to the i-th entry.
+    const insertSql = `insert into ${schema}.audit_log (${AUDIT_INSERT_COLUMNS}) select ${names} from unnest(${arrays}) with ordinality as t(${names}, ord) order by ord returning id`;
     this.#insertSql = runtime.prepared.get('audit.group-insert', () => insertSql).sql;
     this.#insertOneSql = singleInsertSql(runtime);
     // audit_seal() is volatile: each of its queries takes a fresh snapshot after the statement's
@@ -125,7 +134,7 @@ export class AuditBatchInsert {
     this.#insertAndSealSql = runtime.prepared.get(
       'audit.group-insert-and-seal',
       () =>
-        `with inserted as (${insertSql} returning 1) select ${schema}.audit_seal() as sealed from (select count(*) from inserted) as done`,
+        `with inserted as (${insertSql}) select ${schema}.audit_seal() as sealed, done.ids from (select array_agg(id) as ids from inserted) as done`,
     ).sql;
   }
 
@@ -133,8 +142,8 @@ export class AuditBatchInsert {
    * Inserts one entry, grouped with the entries logged concurrently. Resolves once it is committed
    * and, with `sealed`, sealed into its month's chain; without, a background pass follows at once.
    */
-  insert(values: AuditInsertValues, sealed: boolean): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  insert(values: AuditInsertValues, sealed: boolean): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
       this.#queue.push({ values, sealed, resolve, reject });
       this.#pump();
     });
@@ -162,8 +171,10 @@ export class AuditBatchInsert {
 
   async #insertAndSeal(group: readonly Pending[]): Promise<void> {
     try {
-      await this.#run(this.#insertAndSealSql, group);
-      for (const entry of group) entry.resolve();
+      const ids = await this.#run(this.#insertAndSealSql, group);
+      group.forEach((entry, i) => {
+        entry.resolve(ids[i] ?? '');
+      });
       return;
     } catch (error) {
       if (!refusedByServer(error)) {
@@ -171,50 +182,67 @@ export class AuditBatchInsert {
         return;
       }
     }
-    const written: Pending[] = [];
+    const written: { entry: Pending; id: string }[] = [];
     for (const entry of group) {
-      await this.#run(this.#insertSql, [entry]).then(() => written.push(entry), entry.reject);
+      await this.#run(this.#insertSql, [entry]).then(
+        (ids) => written.push({ entry, id: ids[0] ?? '' }),
+        entry.reject,
+      );
     }
     if (written.length === 0) return;
     await auditSealerOf(this.#runtime)
       .seal()
       .then(
         () => {
-          for (const entry of written) entry.resolve();
+          for (const { entry, id } of written) entry.resolve(id);
         },
         (error: unknown) => {
-          for (const entry of written) entry.reject(error);
+          for (const { entry } of written) entry.reject(error);
         },
       );
   }
 
   async #insertOnly(group: readonly Pending[]): Promise<void> {
     let error: unknown;
+    let ids: string[] = [];
     try {
-      await this.#run(this.#insertSql, group);
+      ids = await this.#run(this.#insertSql, group);
     } catch (caught) {
       error = caught;
     }
     if (error === undefined) {
-      for (const entry of group) entry.resolve();
+      group.forEach((entry, i) => {
+        entry.resolve(ids[i] ?? '');
+      });
     } else if (group.length === 1 || !refusedByServer(error)) {
       for (const entry of group) entry.reject(error);
     } else {
-      for (const entry of group) await this.#run(this.#insertSql, [entry]).then(entry.resolve, entry.reject);
+      for (const entry of group) {
+        await this.#run(this.#insertSql, [entry]).then((one) => entry.resolve(one[0] ?? ''), entry.reject);
+      }
     }
     // The group is committed: one debounced pass (shared with the groups that follow) seals it.
     auditSealerOf(this.#runtime).schedule(GROUP_SEAL_DELAY_MS, false);
   }
 
-  async #run(sql: string, group: readonly Pending[]): Promise<void> {
+  /** Runs `sql` for `group` and returns the new entries' ids in the group's order. */
+  async #run(sql: string, group: readonly Pending[]): Promise<string[]> {
     const [only] = group;
     if (group.length === 1 && only !== undefined && sql === this.#insertSql) {
       // A group of one (a lone writer): the scalar INSERT, planned once, not the unnest one.
-      await this.#runtime.runPrepared({ sql: this.#insertOneSql, parameters: only.values });
-      return;
+      const rows = await this.#runtime.runPrepared<{ id: string }>({
+        sql: this.#insertOneSql,
+        parameters: only.values,
+      });
+      return rows.map((row) => String(row.id));
     }
     const columns = ARRAY_TYPES.map((_, i) => group.map((entry) => entry.values[i] ?? null));
-    await this.#runtime.runPrepared({ sql, parameters: columns });
+    const rows = await this.#runtime.runPrepared<{ id?: string; ids?: string[] }>({
+      sql,
+      parameters: columns,
+    });
+    const ids = rows.flatMap((row) => row.ids ?? (row.id === undefined ? [] : [row.id]));
+    return ascending(ids.map(String));
   }
 }
 

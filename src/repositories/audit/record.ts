@@ -105,6 +105,20 @@ export interface AuditEntryInput {
   readonly occurredAt?: Date | undefined;
 }
 
+/**
+ * What `cb.audit.log()` resolves to: the new entry's id (bigint, as a decimal string) and its time.
+ *
+ * @example
+ * ```ts
+ * import type { AuditLogResult } from 'carebase';
+ * const { id, occurredAt }: AuditLogResult = await cb.audit.log({ action: 'chart.view', resourceType: 'chart' });
+ * ```
+ */
+export interface AuditLogResult {
+  readonly id: string;
+  readonly occurredAt: Date;
+}
+
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 /** The single-entry insert used inside a caller's transaction, prepared once per instance. */
 function insertQuery(ctx: RepositoryContext, values: AuditInsertValues): CompiledQuery {
@@ -148,7 +162,7 @@ function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
  * });
  * ```
  */
-export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput): Promise<void> {
+export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput): Promise<AuditLogResult> {
   const parsed = parseInput(AuditEntryInputSchema, entry, 'audit entry');
   const occurredAt = parsed.occurredAt ?? ctx.now();
   checkOccurredAt(ctx, occurredAt);
@@ -173,9 +187,10 @@ export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput
     parsed.metadata === undefined ? null : JSON.stringify(redactJson(parsed.metadata, keys)),
   ];
   if (!ctx.inTransaction) {
-    await auditBatchInsertOf(ctx.runtime).insert(values, ctx.config.audit.sealAfterWrite);
-    return;
+    const id = await auditBatchInsertOf(ctx.runtime).insert(values, ctx.config.audit.sealAfterWrite);
+    return { id, occurredAt };
   }
-  await ctx.runPrepared(insertQuery(ctx, values));
+  const rows = await ctx.runPrepared<{ id: string }>(insertQuery(ctx, values));
   auditSealerOf(ctx.runtime).schedule(50);
+  return { id: String(rows[0]?.id ?? ''), occurredAt };
 }

@@ -28,7 +28,7 @@ import {
   type ConversationRenameInput,
   ConversationRenameInputSchema,
 } from './chat-inputs.js';
-import type { ChatMessage, ChatPage, ChatSearchHit, Conversation } from './chat-types.js';
+import type { ChatMessage, ChatPage, ChatSearchPage, Conversation } from './chat-types.js';
 import {
   createConversation,
   deleteConversation,
@@ -237,7 +237,9 @@ export class ChatRepository {
   /**
    * Full-text search in the user's messages (optionally one conversation) with web-search
    * syntax: `"exact phrase"`, `or`, `-excluded`. Ranked by `ts_rank_cd`, with `ts_headline`
-   * snippets, paged by cursor. A query of only stop words or punctuation returns no items.
+   * snippets (cut from the first 100,000 characters of a message), paged by cursor; `hasMore`
+   * says whether more matches follow the page. A query of only stop words or punctuation returns
+   * no items.
    * Throws `ValidationError`, `ForbiddenError` / `NotFoundError` for the conversation.
    *
    * @example
@@ -245,7 +247,7 @@ export class ChatRepository {
    * const { items } = await cb.chat.search({ userId, query: '"blood pressure" -pediatric' });
    * ```
    */
-  async search(input: ChatSearchInput): Promise<ChatPage<ChatSearchHit>> {
+  async search(input: ChatSearchInput): Promise<ChatSearchPage> {
     const parsed = parseInput(ChatSearchInputSchema, input, 'search query');
     return searchMessages(this.#ctx, {
       userId: parsed.userId,

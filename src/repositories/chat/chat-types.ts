@@ -77,6 +77,21 @@ export interface ChatSearchHit {
   readonly snippet: string;
 }
 
+/**
+ * A page of search hits: `hasMore` says whether more matches follow this page (so a UI can say
+ * "20 shown, more found" instead of "20 found"); pass `nextCursor` back for them.
+ *
+ * @example
+ * ```ts
+ * import type { ChatSearchPage } from 'carebase';
+ * const page: ChatSearchPage = await cb.chat.search({ userId, query: 'insulin', limit: 20 });
+ * const label = page.hasMore ? `first ${page.items.length} results` : `${page.items.length} found`;
+ * ```
+ */
+export interface ChatSearchPage extends ChatPage<ChatSearchHit> {
+  readonly hasMore: boolean;
+}
+
 /** A message row as selected by the repository's queries. */
 export interface MessageRow {
   id: string;

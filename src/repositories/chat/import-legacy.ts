@@ -2,12 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { sql } from 'kysely';
 import { z } from 'zod';
+import type { ValidationIssue } from '../../errors/errors.js';
 import { AbortError, ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../validation/parse-input.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { ChatContentSchema, ChatRoleSchema } from './chat-inputs.js';
-import { insertMessagesCounting, type NewMessage } from './insert-messages.js';
+import { checkLegacyFile, legacyPath } from './legacy-file-check.js';
+import { defaultConversation, insertLegacyRows, type LegacyRow } from './legacy-insert.js';
 
 /**
  * The seed app's chat file: `{ "<username>": [{ "role", "content" }, ...] }`. Extra fields on a
@@ -97,6 +99,19 @@ export const ChatImportOptionsSchema = z.strictObject({
   batchSize: z.number().int().min(1).max(10_000).optional(),
   /** Stops between batches (already imported batches stay; a re-run continues). */
   signal: z.custom<AbortSignal>((value) => value instanceof AbortSignal).optional(),
+  /**
+   * Content with NUL characters (which PostgreSQL text cannot hold): `refuse` reports each as a
+   * problem; `escape` stores each NUL as the six characters `\u0000` and records the count in the
+   * message's metadata (`legacyImport.nulEscaped`). @default 'refuse'
+   */
+  nul: z.enum(['refuse', 'escape']).optional(),
+  /**
+   * Usernames that differ only in case (`alice` and `Alice`): `refuse` reports them as problems;
+   * `merge` imports both into the one account. @default 'refuse'
+   */
+  caseCollisions: z.enum(['refuse', 'merge']).optional(),
+  /** At most this many problems are listed (all are counted). @default 1000 */
+  maxProblems: z.number().int().min(1).max(100_000).optional(),
 });
 /**
  * Options of `cb.chat.importLegacyJson()`. Validated by `ChatImportOptionsSchema` (`carebase/schemas`).
@@ -119,6 +134,19 @@ export interface ChatImportOptions {
   readonly batchSize?: number | undefined;
   /** Stops between batches (already imported batches stay; a re-run continues). */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Content with NUL characters (which PostgreSQL text cannot hold): `refuse` reports each as a
+   * problem; `escape` stores each NUL as the six characters `\u0000` and records the count in the
+   * message's metadata (`legacyImport.nulEscaped`). @default 'refuse'
+   */
+  readonly nul?: 'refuse' | 'escape' | undefined;
+  /**
+   * Usernames that differ only in case (`alice` and `Alice`): `refuse` reports them as problems;
+   * `merge` imports both into the one account. @default 'refuse'
+   */
+  readonly caseCollisions?: 'refuse' | 'merge' | undefined;
+  /** At most this many problems are listed (all are counted). @default 1000 */
+  readonly maxProblems?: number | undefined;
 }
 
 /**
@@ -137,6 +165,12 @@ export interface ChatImportOptions {
 export interface ChatImportResult {
   /** Usernames in the file. */
   readonly users: number;
+  /** Messages in the file (all users): `read === inserted + alreadyPresent + refused`. */
+  readonly read: number;
+  /** Messages not imported: those of users missing from the database. */
+  readonly refused: number;
+  /** Messages stored repaired (NUL escaped), each noted in its metadata. */
+  readonly repaired: number;
   /** Users created because `createMissingUsers` was set. */
   readonly usersCreated: number;
   /** Usernames skipped because no such user exists (and `createMissingUsers` was not set). */
@@ -147,6 +181,20 @@ export interface ChatImportResult {
   readonly inserted: number;
   /** Messages already present from an earlier run (same user, position and content). */
   readonly alreadyPresent: number;
+}
+
+/**
+ * Every problem of a legacy file, thrown as one `ValidationError` before anything is written: its
+ * `issues` list each problem's path (`['bob', 2414, 'content']`) and reason; the message names the
+ * count and the first one as `bob[2414].content`.
+ */
+function fileProblems(problems: readonly ValidationIssue[], truncated: boolean): ValidationError {
+  const first = problems[0];
+  const where = first === undefined ? '' : ` first at ${legacyPath(first.path)}: ${first.message}`;
+  return new ValidationError(
+    `invalid legacy chat file: ${problems.length}${truncated ? '+' : ''} problem${problems.length === 1 ? '' : 's'} (nothing was imported);${where}`,
+    problems,
+  );
 }
 
 /**
@@ -249,9 +297,11 @@ async function resolveUsers(
 }
 
 /**
- * Imports the legacy file into each user's default conversation. Each user's messages are written
- * in one transaction together with a `chat.import` audit entry (counts only); a re-run skips
- * messages already imported (deterministic client ids), so an interrupted import can be resumed.
+ * Imports the legacy file into each user's default conversation. The whole file is checked first
+ * and every problem reported at once (nothing written). Each user's messages are written in one
+ * transaction together with a `chat.import` audit entry (counts only), keeping each message's
+ * `timestamp`; a re-run skips messages already imported (deterministic client ids), so an
+ * interrupted import can be resumed.
  */
 export async function importLegacyChat(
   ctx: RepositoryContext,
@@ -259,42 +309,53 @@ export async function importLegacyChat(
   options: ChatImportOptions,
 ): Promise<ChatImportResult> {
   const parsedOptions = parseInput(ChatImportOptionsSchema, options, 'import options');
-  const file = parseInput(LegacyChatFileSchema, (await loadSource(source)).value, 'legacy chat file');
-  const maxBytes = ctx.config.chat.maxMessageBytes;
-  for (const [name, list] of Object.entries(file)) {
-    list.forEach((message, index) => {
-      if (Buffer.byteLength(message.content, 'utf8') > maxBytes) {
-        throw new ValidationError(`invalid legacy chat file at ${index}.content: too large`, [
-          { path: [name, index, 'content'], message: `exceeds ${maxBytes} UTF-8 bytes`, code: 'too_big' },
-        ]);
-      }
-    });
-  }
-  const usernames = Object.keys(file);
+  const createMissing = parsedOptions.createMissingUsers ?? false;
+  const check = checkLegacyFile((await loadSource(source)).value, {
+    maxMessageBytes: ctx.config.chat.maxMessageBytes,
+    nul: parsedOptions.nul ?? 'refuse',
+    caseCollisions: parsedOptions.caseCollisions ?? 'refuse',
+    maxProblems: parsedOptions.maxProblems ?? 1000,
+    checkUsernames: createMissing,
+  });
+  if (check.problems.length > 0) throw fileProblems(check.problems, check.truncated);
+  const usernames = check.users.map((user) => user.name);
   const { ids, created } = await ctx.atomic((tx) =>
-    resolveUsers(tx, usernames, parsedOptions.createMissingUsers ?? false, parsedOptions.role ?? 'nurse'),
+    resolveUsers(
+      tx,
+      [...new Set(usernames.map((name) => name))],
+      createMissing,
+      parsedOptions.role ?? 'nurse',
+    ),
   );
-  const known = usernames.filter((name) => ids.has(name.toLowerCase()));
-  const messagesTotal = known.reduce((sum, name) => sum + (file[name]?.length ?? 0), 0);
+  const known = check.users.filter((user) => ids.has(user.name.toLowerCase()));
+  const read = check.users.reduce((sum, user) => sum + user.messages.length, 0);
+  const messagesTotal = known.reduce((sum, user) => sum + user.messages.length, 0);
   const batchSize = parsedOptions.batchSize ?? 1000;
+  const firstOfKey = new Map<string, string>();
+  for (const user of check.users)
+    if (!firstOfKey.has(user.name.toLowerCase())) firstOfKey.set(user.name.toLowerCase(), user.name);
   let messagesDone = 0;
   let inserted = 0;
-  for (const [done, name] of known.entries()) {
+  let repaired = 0;
+  for (const [done, user] of known.entries()) {
     if (parsedOptions.signal?.aborted) throw new AbortError();
-    const userId = ids.get(name.toLowerCase()) as string;
-    const messages: NewMessage[] = (file[name] ?? []).map((message, index) => ({
-      userId,
-      conversationId: undefined,
+    const userId = ids.get(user.name.toLowerCase()) as string;
+    // Merged case variants get ids of their own spelling; the first spelling keeps the usual ids.
+    const idName = firstOfKey.get(user.name.toLowerCase()) === user.name ? user.name : `case:${user.name}`;
+    const messages: LegacyRow[] = user.messages.map((message) => ({
+      clientId: legacyClientId(idName, message.index, message.role, message.original),
       role: message.role,
       content: message.content,
-      metadata: null,
-      clientId: legacyClientId(name, index, message.role, message.content),
+      metadata: message.repaired === undefined ? null : JSON.stringify({ legacyImport: message.repaired }),
+      createdAt: message.createdAt ?? null,
     }));
+    repaired += user.messages.filter((message) => message.repaired !== undefined).length;
     const insertedForUser = await ctx.atomic(async (tx) => {
       let count = 0;
+      const conversationId = await defaultConversation(tx, userId);
       for (let start = 0; start < messages.length; start += batchSize) {
         const batch = messages.slice(start, start + batchSize);
-        count += await insertMessagesCounting(tx, batch);
+        count += await insertLegacyRows(tx, userId, conversationId, batch);
         messagesDone += batch.length;
         parsedOptions.onProgress?.({
           usersDone: done,
@@ -324,8 +385,11 @@ export async function importLegacyChat(
     users: usernames.length,
     usersCreated: created,
     usersMissing: usernames.filter((name) => !ids.has(name.toLowerCase())),
+    read,
     messages: messagesTotal,
     inserted,
     alreadyPresent: messagesTotal - inserted,
+    refused: read - messagesTotal,
+    repaired,
   };
 }

@@ -1,6 +1,6 @@
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
 import type { RepositoryContext } from '../context.js';
-import { type ChatPage, type ChatSearchHit, type MessageRow, toChatMessage } from './chat-types.js';
+import { type ChatSearchPage, type MessageRow, toChatMessage } from './chat-types.js';
 import { assertConversationOwner } from './ownership.js';
 import { preparedQuery } from './sql-text.js';
 
@@ -22,6 +22,9 @@ const SEARCH_CURSOR: CursorSpec = { kind: 'search', key: CURSOR_PATTERNS.rank, i
 const HEADLINE =
   'StartSel=<b>, StopSel=</b>, MaxFragments=2, MinWords=5, MaxWords=20, FragmentDelimiter=" ... "';
 
+/** Snippets are cut from at most this many leading characters of a message (ts_headline reads it all). */
+const SNIPPET_SOURCE_CHARS = 100_000;
+
 /**
  * Full-text search over one user's messages (optionally one conversation), best first.
  * The query is parsed by websearch_to_tsquery (quotes, `or`, `-term`; never a syntax error); a
@@ -30,10 +33,7 @@ const HEADLINE =
  * by ts_rank_cd and paged by keyset over (rank, id) descending. Snippets are computed for the
  * returned page only.
  */
-export async function searchMessages(
-  ctx: RepositoryContext,
-  input: SearchQuery,
-): Promise<ChatPage<ChatSearchHit>> {
+export async function searchMessages(ctx: RepositoryContext, input: SearchQuery): Promise<ChatSearchPage> {
   if (input.conversationId !== undefined) {
     await assertConversationOwner(ctx, input.userId, input.conversationId);
   }
@@ -56,7 +56,7 @@ page as (
 )
 select page.id, page.user_id, page.conversation_id, page.client_id, page.role, page.content, page.metadata,
   page.created_at, page.rank::text as rank_text,
-  ts_headline($2::regconfig, page.content, q.query, '${HEADLINE}') as snippet
+  ts_headline($2::regconfig, left(page.content, ${SNIPPET_SOURCE_CHARS}), q.query, '${HEADLINE}') as snippet
 from page, q
 order by page.rank desc, page.id desc`,
     [
@@ -70,11 +70,13 @@ order by page.rank desc, page.id desc`,
     ],
   );
   const rows = await ctx.runPrepared<SearchRow>(compiled);
-  return keysetPage(
+  const page = keysetPage(
     rows,
     input.limit,
     (row) => ({ message: toChatMessage(row), rank: Number(row.rank_text), snippet: row.snippet }),
     SEARCH_CURSOR,
     (row) => ({ key: row.rank_text, id: row.id }),
   );
+  // One row past the page was read: whether more matches exist is known, not guessed.
+  return { ...page, hasMore: page.nextCursor !== undefined };
 }

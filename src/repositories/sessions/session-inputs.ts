@@ -29,6 +29,16 @@ export const SessionCreateInputSchema = z.strictObject({
    * @default sessions.absoluteTimeoutMs
    */
   ttlMs: z.number().int().positive().optional(),
+  /**
+   * When the user proved their password for this session (the `authenticate` call it follows).
+   * @default now (the configured clock)
+   */
+  authenticatedAt: z.date().optional(),
+  /**
+   * When the user passed a second factor: `mfaAt` of `users.mfa.verify`'s result. Required by
+   * `validate(token, { requireMfa: true })`. @default null (no second factor)
+   */
+  mfaAt: z.date().optional(),
 });
 /**
  * Input of `cb.sessions.create()`. Validated by `SessionCreateInputSchema` (`carebase/schemas`).
@@ -51,6 +61,64 @@ export interface SessionCreateInput {
    * @default sessions.absoluteTimeoutMs
    */
   readonly ttlMs?: number | undefined;
+  /**
+   * When the user proved their password for this session (the `authenticate` call it follows).
+   * @default now (the configured clock)
+   */
+  readonly authenticatedAt?: Date | undefined;
+  /**
+   * When the user passed a second factor: `mfaAt` of `users.mfa.verify`'s result. Required by
+   * `validate(token, { requireMfa: true })`. @default null (no second factor)
+   */
+  readonly mfaAt?: Date | undefined;
+}
+
+/**
+ * Options of `cb.sessions.validate`: step-up requirements for sensitive actions. A session that
+ * does not meet them does not validate (`undefined`); validate without options to tell an expired
+ * session from one that needs the user to re-authenticate.
+ *
+ * @example
+ * ```ts
+ * import { SessionValidateInputSchema } from 'carebase/schemas';
+ * SessionValidateInputSchema.parse({ maxAuthAgeMs: 5 * 60_000, requireMfa: true });
+ * ```
+ */
+export const SessionValidateInputSchema = z.strictObject({
+  /** The user must have proved their password (or a reset) at most this long ago. */
+  maxAuthAgeMs: z.number().int().positive().optional(),
+  /** The session must have passed a second factor (within `maxAuthAgeMs` when both are given). */
+  requireMfa: z.boolean().optional(),
+});
+/**
+ * Options of `cb.sessions.validate()`: step-up requirements for sensitive actions. Validated by `SessionValidateInputSchema` (`carebase/schemas`).
+ */
+export interface SessionValidateInput {
+  /** The user must have proved their password (or a reset) at most this long ago. */
+  readonly maxAuthAgeMs?: number | undefined;
+  /** The session must have passed a second factor (within `maxAuthAgeMs` when both are given). */
+  readonly requireMfa?: boolean | undefined;
+}
+
+/**
+ * Options of `cb.sessions.recordAuthentication`.
+ *
+ * @example
+ * ```ts
+ * import { RecordAuthenticationInputSchema } from 'carebase/schemas';
+ * RecordAuthenticationInputSchema.parse({ mfaAt: new Date() });
+ * ```
+ */
+export const RecordAuthenticationInputSchema = z.strictObject({
+  /** When the user passed a second factor (`mfaAt` of `users.mfa.verify`). */
+  mfaAt: z.date().optional(),
+});
+/**
+ * Options of `cb.sessions.recordAuthentication()`. Validated by `RecordAuthenticationInputSchema` (`carebase/schemas`).
+ */
+export interface RecordAuthenticationInput {
+  /** When the user passed a second factor (`mfaAt` of `users.mfa.verify`). */
+  readonly mfaAt?: Date | undefined;
 }
 
 /**

@@ -20,17 +20,22 @@ export interface ValidateRow {
   readonly created_at: Date;
   readonly last_seen_at: Date;
   readonly expires_at: Date;
-  readonly username: string;
+  readonly username: string | null;
   readonly email: string;
   readonly display_name: string | null;
   readonly role: string;
-  readonly status: 'active' | 'disabled';
+  readonly status: 'pending' | 'active' | 'disabled';
   readonly failed_login_count: number;
   readonly locked_until: Date | null;
   readonly last_login_at: Date | null;
   readonly password_changed_at: Date;
   readonly user_created_at: Date;
   readonly user_updated_at: Date;
+  readonly approved_at: Date | null;
+  readonly rejected_at: Date | null;
+  readonly email_verified_at: Date | null;
+  readonly authenticated_at: Date | null;
+  readonly mfa_at: Date | null;
 }
 
 /** Runs a precompiled statement (see `RepositoryContext.runPrepared`) and returns its rows. */
@@ -79,6 +84,11 @@ function validateQuery(db: Kysely<CarebaseDatabase>): CompiledQuery {
       'u.password_changed_at',
       'u.created_at as user_created_at',
       'u.updated_at as user_updated_at',
+      'u.approved_at',
+      'u.rejected_at',
+      'u.email_verified_at',
+      's.authenticated_at',
+      's.mfa_at',
     ])
     .where('s.token_hash', '=', Buffer.alloc(32))
     .where('s.revoked_at', 'is', null)

@@ -22,6 +22,10 @@ export interface Session {
   readonly expiresAt: Date;
   readonly revokedAt: Date | null;
   readonly revokeReason: string | null;
+  /** When the user last proved their password (or completed a reset) for this session. */
+  readonly authenticatedAt: Date;
+  /** When the user last passed a second factor for this session; `null` when never. */
+  readonly mfaAt: Date | null;
 }
 
 /** The `sessions` columns that make a {@link Session}: everything except `token_hash`. */
@@ -35,6 +39,8 @@ export const SESSION_COLUMNS = [
   'expires_at',
   'revoked_at',
   'revoke_reason',
+  'authenticated_at',
+  'mfa_at',
 ] as const;
 
 /** A `sessions` row without its token hash. */
@@ -52,5 +58,7 @@ export function toSession(row: SessionRow): Session {
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     revokeReason: row.revoke_reason,
+    authenticatedAt: row.authenticated_at ?? row.created_at,
+    mfaAt: row.mfa_at,
   };
 }

@@ -11,6 +11,8 @@ import { SESSION_COLUMNS, type Session, toSession } from './session.js';
 import {
   type PurgeExpiredInput,
   PurgeExpiredInputSchema,
+  type RecordAuthenticationInput,
+  RecordAuthenticationInputSchema,
   type RevokeAllInput,
   RevokeAllInputSchema,
   RevokeReasonSchema,
@@ -18,6 +20,8 @@ import {
   SessionCreateInputSchema,
   type SessionListInput,
   SessionListInputSchema,
+  type SessionValidateInput,
+  SessionValidateInputSchema,
 } from './session-inputs.js';
 import { runPrepared, sessionStatements, type ValidateRow } from './session-statements.js';
 import { generateSessionToken, hashSessionToken, SESSION_TOKEN_PATTERN } from './session-token.js';
@@ -124,7 +128,17 @@ export class SessionsRepository {
     const session = await this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
         .insertInto('sessions')
-        .columns(['user_id', 'token_hash', 'ip', 'user_agent', 'created_at', 'last_seen_at', 'expires_at'])
+        .columns([
+          'user_id',
+          'token_hash',
+          'ip',
+          'user_agent',
+          'created_at',
+          'last_seen_at',
+          'expires_at',
+          'authenticated_at',
+          'mfa_at',
+        ])
         .expression((eb) =>
           eb
             .selectFrom('users')
@@ -136,6 +150,8 @@ export class SessionsRepository {
               eb.val(now).as('created_at'),
               eb.val(now).as('last_seen_at'),
               eb.val(expiresAt).as('expires_at'),
+              eb.val(parsed.authenticatedAt ?? now).as('authenticated_at'),
+              eb.val(parsed.mfaAt ?? null).as('mfa_at'),
             ])
             .where('id', '=', parsed.userId)
             .where('status', '=', 'active'),
@@ -163,8 +179,14 @@ export class SessionsRepository {
    * otherwise `undefined` (also for a malformed token). One indexed round trip; `last_seen_at`
    * is written by a second, conditional statement at most once per `sessions.touchIntervalMs`.
    *
+   * Step-up (ASVS 7.5): with `maxAuthAgeMs` the user must have proved their password for this
+   * session at most that long ago, with `requireMfa` they must have passed a second factor (within
+   * `maxAuthAgeMs` when both are given); a session that does not meet them returns `undefined`
+   * (fail-safe: validate without options to tell that apart from an ended session, and send the
+   * user to re-authenticate, then `recordAuthentication`).
+   *
    * Never throws for an unknown or malformed token; throws `ValidationError` when `token` is not
-   * a string, and a carebase error when the database fails.
+   * a string or the options are malformed, and a carebase error when the database fails.
    *
    * @example
    * ```ts
@@ -176,8 +198,10 @@ export class SessionsRepository {
    * });
    * ```
    */
-  async validate(token: string): Promise<ValidatedSession | undefined> {
+  async validate(token: string, options?: SessionValidateInput): Promise<ValidatedSession | undefined> {
     if (typeof token !== 'string') parseInput(z.string(), token, 'session token');
+    const stepUp =
+      options === undefined ? undefined : parseInput(SessionValidateInputSchema, options, 'validate options');
     if (!SESSION_TOKEN_PATTERN.test(token)) return undefined;
     const ctx = this.#ctx;
     const config = ctx.config.sessions;
@@ -191,6 +215,8 @@ export class SessionsRepository {
     ]);
     const row = rows[0];
     if (row === undefined) return undefined;
+    const authenticatedAt = row.authenticated_at ?? row.created_at;
+    if (stepUp !== undefined && !meetsStepUp(stepUp, authenticatedAt, row.mfa_at, nowMs)) return undefined;
     let lastSeenAt = row.last_seen_at;
     if (nowMs - lastSeenAt.getTime() >= config.touchIntervalMs && nowMs > lastSeenAt.getTime()) {
       await runPrepared(ctx, statements.touch, [
@@ -212,6 +238,8 @@ export class SessionsRepository {
         expiresAt: row.expires_at,
         revokedAt: null,
         revokeReason: null,
+        authenticatedAt,
+        mfaAt: row.mfa_at,
       },
       user: toUser({
         ...row,
@@ -220,6 +248,50 @@ export class SessionsRepository {
         updated_at: row.user_updated_at,
       }),
     };
+  }
+
+  /**
+   * Records a step-up on a live session: the user has just proved their password again
+   * (`authenticatedAt` becomes now) and, with `mfaAt` (from `users.mfa.verify`), a second factor.
+   * Call it after a successful `users.authenticate` / `users.mfa.verify` for the session's own
+   * user. Returns the session, or `undefined` when it is not live. Audited as
+   * `session.reauthenticate`.
+   *
+   * Throws `ValidationError` for a malformed id or options.
+   *
+   * @example
+   * <!-- snippet-preamble: declare const session: import('carebase').Session; declare const code: string; declare const challenge: string; -->
+   * ```ts
+   * const mfa = await cb.users.mfa.verify({ challenge, code });
+   * if (mfa.ok) await cb.sessions.recordAuthentication(session.id, { mfaAt: mfa.mfaAt });
+   * ```
+   */
+  async recordAuthentication(
+    sessionId: string,
+    options: RecordAuthenticationInput = {},
+  ): Promise<Session | undefined> {
+    const id = parseInput(z.uuid(), sessionId, 'session id');
+    const parsed = parseInput(RecordAuthenticationInputSchema, options, 'authentication');
+    return this.#ctx.atomic(async (ctx) => {
+      const now = ctx.now();
+      const row = await ctx.db
+        .updateTable('sessions')
+        .set({ authenticated_at: now, ...(parsed.mfaAt === undefined ? {} : { mfa_at: parsed.mfaAt }) })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .returning(SESSION_COLUMNS)
+        .executeTakeFirst();
+      if (row === undefined) return undefined;
+      await recordAudit(ctx, {
+        action: 'session.reauthenticate',
+        resourceType: 'session',
+        resourceId: row.id,
+        subjectId: row.user_id,
+        metadata: { mfa: parsed.mfaAt !== undefined },
+      });
+      return toSession(row);
+    });
   }
 
   /**
@@ -366,4 +438,20 @@ export class SessionsRepository {
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
+}
+
+/** Whether a session's authentication times meet `validate`'s step-up options. */
+function meetsStepUp(
+  stepUp: SessionValidateInput,
+  authenticatedAt: Date,
+  mfaAt: Date | null,
+  nowMs: number,
+): boolean {
+  const oldest = stepUp.maxAuthAgeMs === undefined ? undefined : nowMs - stepUp.maxAuthAgeMs;
+  if (oldest !== undefined && authenticatedAt.getTime() < oldest) return false;
+  if (stepUp.requireMfa === true) {
+    if (mfaAt === null) return false;
+    if (oldest !== undefined && mfaAt.getTime() < oldest) return false;
+  }
+  return true;
 }

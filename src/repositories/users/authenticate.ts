@@ -6,12 +6,18 @@ import { textProblem, truncateText } from '../../validation/text.js';
 import { type AuditEntryInput, recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { toUser, USER_COLUMNS, type User } from '../user.js';
-import { countFailedAttempt } from './failed-attempts.js';
+import { countFailedAttempt, spendFailedAttemptTime } from './failed-attempts.js';
+import { hasConfirmedMfa, openMfaChallenge } from './mfa-challenge.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { type AuthenticateInput, PASSWORD_MAX_BYTES } from './user-inputs.js';
+import { type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
+import type { AuthenticateInput } from './user-inputs.js';
+import { verifyStoredPassword } from './verify-stored.js';
 
 /**
- * Why a login failed. Show the end user one generic message for all three.
+ * Why a login failed. Show the end user one generic message for `invalid_credentials`, `locked`
+ * and `disabled`. `pending_approval` and `rejected` are only ever answered to the right password,
+ * so they may be shown ("your registration awaits approval"). `rate_limited` comes with
+ * `retryAfterMs`; `mfa_required` with the `challenge` for `users.mfa.verify`.
  *
  * @example
  * ```ts
@@ -19,7 +25,14 @@ import { type AuthenticateInput, PASSWORD_MAX_BYTES } from './user-inputs.js';
  * if (!result.ok && result.reason === 'locked') logger.warn({ login }, 'account locked after repeated failures');
  * ```
  */
-export type AuthenticationFailure = 'invalid_credentials' | 'locked' | 'disabled';
+export type AuthenticationFailure =
+  | 'invalid_credentials'
+  | 'locked'
+  | 'disabled'
+  | 'pending_approval'
+  | 'rejected'
+  | 'rate_limited'
+  | 'mfa_required';
 
 /**
  * The result of `cb.users.authenticate`.
@@ -32,7 +45,21 @@ export type AuthenticationFailure = 'invalid_credentials' | 'locked' | 'disabled
  */
 export type AuthenticationResult =
   | { readonly ok: true; readonly user: User }
-  | { readonly ok: false; readonly reason: AuthenticationFailure };
+  | {
+      readonly ok: false;
+      readonly reason: Exclude<AuthenticationFailure, 'rate_limited' | 'mfa_required'>;
+    }
+  | RateLimitedResult
+  | {
+      readonly ok: false;
+      readonly reason: 'mfa_required';
+      /** Pass it to `cb.users.mfa.verify` with the user's code: single-use, expires at `expiresAt`. */
+      readonly challenge: string;
+      readonly expiresAt: Date;
+    };
+
+/** The failures that carry nothing but their reason. */
+type PlainFailure = Exclude<AuthenticationFailure, 'rate_limited' | 'mfa_required'>;
 
 /**
  * Verifies a login. See `UsersRepository.authenticate` for the contract; this is its body.
@@ -44,10 +71,16 @@ export type AuthenticationResult =
 export async function authenticate(
   ctx: RepositoryContext,
   hasher: PasswordHasher,
+  limiter: RateLimiter,
   input: AuthenticateInput,
 ): Promise<AuthenticationResult> {
   const parsed = readLogin(input);
   const { where, refused } = parsed;
+  const source = sourceOf(where.ip);
+  // Refused before anything is looked up or verified (and not audited: the failures that reached
+  // the limit were).
+  const limited = await limiter.check('failure', source);
+  if (limited !== undefined) return limited;
   const login = parsed.login;
   const column = login?.includes('@') === true ? 'email' : 'username';
   const account =
@@ -55,21 +88,21 @@ export async function authenticate(
       ? undefined // a login PostgreSQL cannot even compare (NUL, lone surrogate): no account has it
       : await ctx.db
           .selectFrom('users')
-          .select(['id', 'password_hash', 'status', 'locked_until'])
+          .select(['id', 'password_hash', 'status', 'locked_until', 'rejected_at'])
           .where(sql`lower(${sql.ref(column)})`, '=', sql<string>`lower(${login})`)
           .executeTakeFirst();
   const now = ctx.now();
-  const usable =
-    refused.length === 0 &&
-    Buffer.byteLength(parsed.password, 'utf8') <= PASSWORD_MAX_BYTES &&
-    textProblem(parsed.password) === undefined;
+  const usable = refused.length === 0 && textProblem(parsed.password) === undefined;
   const failure = (reason: AuthenticationFailure, userId?: string): AuditEntryInput => ({
     ...loginFailure(reason, userId, where),
     ...(refused.length === 0 ? {} : { metadata: { refusedFields: refused } }),
   });
 
-  const fail = (reason: AuthenticationFailure, userId?: string): Promise<AuthenticationResult> =>
+  const fail = (reason: PlainFailure, userId?: string): Promise<AuthenticationResult> =>
     ctx.atomic(async (tx) => {
+      if (reason === 'invalid_credentials' || reason === 'locked') await limiter.count(tx, 'failure', source);
+      // An unknown login runs the counting update a wrong password runs (matching no row).
+      if (userId === undefined) await spendFailedAttemptTime(tx);
       await recordAudit(tx, failure(reason, userId));
       return { ok: false, reason };
     });
@@ -84,10 +117,14 @@ export async function authenticate(
     return fail('locked', account.id);
   }
   let matches = false;
-  // An over-long password could match on its first 72 bytes (bcrypt truncates): never accept it.
-  // Nor any attempt with a refused field: it fails (and counts) like a wrong password.
-  if (usable) matches = await hasher.verify(parsed.password, account.password_hash);
-  else await hasher.verifyDummy(parsed.password);
+  let legacy: string | undefined;
+  // An attempt with a refused field fails (and counts) like a wrong password. (A password over 72
+  // bytes never matches a plain bcrypt hash of an older version: see src/security/password-hashes/.)
+  if (usable) {
+    const check = await verifyStoredPassword(hasher, parsed.password, account.password_hash);
+    matches = check.matches;
+    legacy = check.legacy;
+  } else await hasher.verifyDummy(parsed.password);
 
   if (!matches) {
     const counted = await countFailedAttempt(
@@ -95,20 +132,55 @@ export async function authenticate(
       account.id,
       now,
       failure('invalid_credentials', account.id),
+      (tx) => limiter.count(tx, 'failure', source),
     );
     return { ok: false, reason: counted.locked ? 'locked' : 'invalid_credentials' };
   }
-  if (account.status !== 'active') return fail('disabled', account.id);
+  // Only the right password learns that the account is pending, rejected or disabled.
+  if (account.status === 'pending') return fail('pending_approval', account.id);
+  if (account.status !== 'active')
+    return fail(account.rejected_at === null ? 'disabled' : 'rejected', account.id);
 
   const rehash = hasher.needsRehash(account.password_hash) ? await hasher.hash(parsed.password) : undefined;
+  if (await hasConfirmedMfa(ctx, account.id)) {
+    // The password was right: the login completes with users.mfa.verify (wrong codes count
+    // toward the same lockout, so the failure count is left as it is until then).
+    return ctx.atomic(async (tx) => {
+      if (rehash !== undefined) {
+        await tx.db
+          .updateTable('users')
+          .set({ password_hash: rehash })
+          .where('id', '=', account.id)
+          .execute();
+      }
+      const opened = await openMfaChallenge(tx, account.id);
+      await recordAudit(tx, {
+        action: 'user.login_challenge',
+        resourceType: 'user',
+        resourceId: account.id,
+        subjectId: account.id,
+        userId: null,
+        actorType: 'user',
+        outcomeDetail: 'mfa_required',
+        ...where,
+      });
+      return { ok: false, reason: 'mfa_required', ...opened } as const;
+    });
+  }
   return ctx.atomic(async (tx) => {
     const row = await tx.db
       .updateTable('users')
       .set({
         failed_login_count: 0,
+        lockout_count: 0,
         locked_until: null,
         last_login_at: now,
-        ...(rehash === undefined ? {} : { password_hash: rehash }),
+        // Only over the hash this login verified: a password changed concurrently is kept.
+        ...(rehash === undefined
+          ? {}
+          : {
+              password_hash: sql<string>`case when password_hash = ${account.password_hash} then ${rehash} else password_hash end`,
+            }),
       })
       .where('id', '=', account.id)
       .where('status', '=', 'active')
@@ -127,7 +199,9 @@ export async function authenticate(
       subjectId: row.id,
       userId: row.id,
       actorType: 'user',
-      ...(rehash === undefined ? {} : { metadata: { rehashed: true } }),
+      ...(rehash === undefined
+        ? {}
+        : { metadata: legacy === undefined ? { rehashed: true } : { rehashed: true, upgradedFrom: legacy } }),
       ...where,
     });
     return { ok: true, user: toUser(row) } as const;

@@ -16,20 +16,24 @@ export async function countFailedAttempt(
   userId: string,
   now: Date,
   failure: AuditEntryInput,
+  alsoCount?: (tx: RepositoryContext) => Promise<void>,
 ): Promise<{ readonly locked: boolean }> {
-  const { maxFailures, durationMs } = ctx.config.users.lockout;
-  const lockedUntil = new Date(now.getTime() + durationMs);
+  const { maxFailures, durationMs, escalation, maxDurationMs } = ctx.config.users.lockout;
+  // The n-th lockout since the last successful login lasts durationMs * escalation^(n-1), capped.
+  const lockMs = sql<number>`least(${durationMs}::float8 * power(${escalation}::float8, lockout_count), ${maxDurationMs}::float8)`;
   const where = {
     ...(failure.ip === undefined ? {} : { ip: failure.ip }),
     ...(failure.userAgent === undefined ? {} : { userAgent: failure.userAgent }),
   };
   return ctx.atomic(async (tx) => {
+    await alsoCount?.(tx);
     const nextCount = sql<number>`case when locked_until is not null then 1 else failed_login_count + 1 end`;
     const row = await tx.db
       .updateTable('users')
       .set({
         failed_login_count: nextCount,
-        locked_until: sql<Date | null>`case when ${nextCount} >= ${maxFailures} then ${lockedUntil}::timestamptz else null end`,
+        locked_until: sql<Date | null>`case when ${nextCount} >= ${maxFailures} then ${now}::timestamptz + make_interval(secs => ${lockMs} / 1000) else null end`,
+        lockout_count: sql<number>`case when ${nextCount} >= ${maxFailures} then lockout_count + 1 else lockout_count end`,
       })
       .where('id', '=', userId)
       .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
@@ -57,4 +61,23 @@ export async function countFailedAttempt(
     });
     return { locked: true };
   });
+}
+
+/** An id no account has: the equal-work update of an unknown login matches nothing. */
+const NO_ACCOUNT = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * The database work of {@link countFailedAttempt}'s counting update, for a failure that names no
+ * account (an unknown login or MFA challenge): the same UPDATE ... RETURNING on `users`, matching
+ * no row, so unknown and wrong answers take the same round trips. Call it inside the failure's
+ * transaction.
+ */
+export async function spendFailedAttemptTime(tx: RepositoryContext): Promise<void> {
+  await tx.db
+    .updateTable('users')
+    .set({ failed_login_count: sql<number>`failed_login_count + 1` })
+    .where('id', '=', NO_ACCOUNT)
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', new Date(0))]))
+    .returning(['failed_login_count', 'locked_until'])
+    .execute();
 }

@@ -1,22 +1,41 @@
-import bcrypt from 'bcrypt';
-import { ValidationError } from '../../errors/errors.js';
+import type { ResolvedUsersOptions } from '../../config/users-options.js';
+import { commonPasswords } from '../../security/common-passwords.js';
+import { hashPassword, needsRehash, verifyPassword } from '../../security/password-hashes/index.js';
+import {
+  checkPasswordPolicy,
+  type PasswordPolicyContext,
+  type PasswordRules,
+} from '../../security/password-policy.js';
+import { PASSWORD_MAX_LENGTH } from './user-inputs.js';
 
 /** Dummy hashes by cost, computed once per process: unknown logins are verified against them. */
 const dummyHashes = new Map<number, Promise<string>>();
 
 /**
- * bcrypt hashing for the users repository, always through bcrypt's async API (libuv thread pool)
- * so the event loop never blocks. Hashes are only ever handled here and in the repository.
+ * Password hashing and policy for the users repository. Hashes are written in carebase's current
+ * format (`$cb-bcrypt-sha256$v=1$`: NFC, HMAC-SHA-256 pre-hash, bcrypt; see
+ * src/security/password-hashes/) through bcrypt's async API (libuv thread pool), so the event
+ * loop never blocks; stored hashes of older formats keep verifying and are rehashed at the next
+ * successful login. Hashes are only ever handled here and in the repository.
  */
 export class PasswordHasher {
   readonly #cost: number;
-  readonly #minLength: number;
+  readonly #rules: PasswordRules;
 
-  constructor(cost: number, minLength: number) {
-    this.#cost = cost;
-    this.#minLength = minLength;
-    // Start computing the dummy hash now, so the first unknown login is not slower than the rest.
+  constructor(options: ResolvedUsersOptions) {
+    this.#cost = options.bcryptCost;
+    const policy = options.passwordPolicy;
+    this.#rules = {
+      minLength: options.passwordMinLength,
+      maxLength: PASSWORD_MAX_LENGTH,
+      commonPasswords: policy.commonPasswords,
+      denyList: new Set(policy.denyList.map((entry) => entry.normalize('NFC').toLowerCase())),
+      check: policy.check,
+    };
+    // Start computing the dummy hash (and reading the common-password list) now, so the first
+    // unknown login or sign-up is not slower than the rest.
     this.#dummy().catch(() => {});
+    if (policy.commonPasswords) commonPasswords(options.passwordMinLength).catch(() => {});
   }
 
   /** The configured cost. */
@@ -25,30 +44,22 @@ export class PasswordHasher {
   }
 
   /**
-   * Throws `ValidationError` at `field` when `password` is shorter than the configured minimum
-   * (in characters). The byte limit and NUL check are in `PasswordSchema`.
+   * Throws `ValidationError` at `field` when `password` breaks the policy (length, common or
+   * denied password; with `context`, also the account-name rule and the host's check). The NUL
+   * check is in `PasswordSchema`.
    */
-  checkPolicy(password: string, field: string): void {
-    if ([...password].length < this.#minLength) {
-      throw new ValidationError(
-        `invalid password at ${field}: must be at least ${this.#minLength} characters`,
-        [{ path: [field], message: `must be at least ${this.#minLength} characters`, code: 'too_small' }],
-      );
-    }
+  checkPolicy(password: string, field: string, context?: PasswordPolicyContext): Promise<void> {
+    return checkPasswordPolicy(password, field, this.#rules, context);
   }
 
-  /** Hashes `password` at the configured cost. */
+  /** Hashes `password` in the current format at the configured cost. */
   hash(password: string): Promise<string> {
-    return bcrypt.hash(password, this.#cost);
+    return hashPassword(password, this.#cost);
   }
 
-  /** True when `password` matches `hash`. Never throws for a malformed hash: returns false. */
-  async verify(password: string, hash: string): Promise<boolean> {
-    try {
-      return await bcrypt.compare(password, hash);
-    } catch {
-      return false;
-    }
+  /** True when `password` matches `hash` (any known format). Never throws: returns false. */
+  verify(password: string, hash: string): Promise<boolean> {
+    return verifyPassword(password, hash);
   }
 
   /**
@@ -63,18 +74,14 @@ export class PasswordHasher {
   #dummy(): Promise<string> {
     let dummy = dummyHashes.get(this.#cost);
     if (dummy === undefined) {
-      dummy = bcrypt.hash('carebase-dummy-password-for-timing', this.#cost);
+      dummy = hashPassword('carebase-dummy-password-for-timing', this.#cost);
       dummyHashes.set(this.#cost, dummy);
     }
     return dummy;
   }
 
-  /** True when `hash` was made at a lower cost than configured (or is not a bcrypt hash). */
+  /** True when `hash` is not in the current format or below the configured cost. */
   needsRehash(hash: string): boolean {
-    try {
-      return bcrypt.getRounds(hash) < this.#cost;
-    } catch {
-      return true;
-    }
+    return needsRehash(hash, this.#cost);
   }
 }

@@ -49,6 +49,12 @@ export interface UserDataExport {
   readonly chat: ChatDataExport;
   /** The user's analytics events. */
   readonly analytics: AnalyticsUserExport;
+  /** Second-factor enrolment (never the secret, codes or challenges). */
+  readonly mfa: {
+    readonly enabled: boolean;
+    readonly enrolledAt: Date | null;
+    readonly backupCodesLeft: number;
+  };
 }
 
 /**
@@ -92,6 +98,17 @@ export async function collectUserData(ctx: RepositoryContext, user: User): Promi
     .orderBy('id')
     .execute();
 
+  const mfa = await ctx.db
+    .selectFrom('user_mfa')
+    .select(['confirmed_at'])
+    .where('user_id', '=', user.id)
+    .executeTakeFirst();
+  const codes = await ctx.db
+    .selectFrom('mfa_backup_codes')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('user_id', '=', user.id)
+    .executeTakeFirstOrThrow();
+
   const chat = await exportChatForUser(ctx, user.id);
   const analytics = await exportAnalyticsForUser(ctx, user.id);
 
@@ -102,6 +119,11 @@ export async function collectUserData(ctx: RepositoryContext, user: User): Promi
     chat,
     analytics,
     audit: audit.map(toAuditEntry),
+    mfa: {
+      enabled: mfa?.confirmed_at != null,
+      enrolledAt: mfa?.confirmed_at ?? null,
+      backupCodesLeft: Number(codes.n),
+    },
   };
 }
 

@@ -4,20 +4,35 @@ import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { truncateText } from '../../validation/text.js';
 
 /**
- * bcrypt reads at most this many bytes of a password; longer ones are refused, not truncated.
+ * bcrypt reads at most this many bytes of its input. carebase pre-hashes passwords (the
+ * `$cb-bcrypt-sha256$` format), so this no longer limits a password; plain bcrypt hashes stored by
+ * earlier versions still compare at most this many bytes, and a longer password never matches one.
  *
  * @example
  * ```ts
  * import { PASSWORD_MAX_BYTES } from 'carebase';
- * if (Buffer.byteLength(password) > PASSWORD_MAX_BYTES) throw new Error('Password too long');
+ * const legacyLimit: number = PASSWORD_MAX_BYTES; // 72
  * ```
  */
 export const PASSWORD_MAX_BYTES = 72;
 
 /**
- * A password as carebase accepts it: at most 72 UTF-8 bytes (bcrypt silently ignores the rest)
- * and no NUL character (bcrypt's C core would stop there). The configurable minimum length
- * (`users.passwordMinLength`, in characters) is checked by the repository after this schema.
+ * The longest password carebase accepts, in Unicode code points (ASVS 5.0 6.2.9 asks for at least
+ * 64): passphrases of any script count in full.
+ *
+ * @example
+ * ```ts
+ * import { PASSWORD_MAX_LENGTH } from 'carebase';
+ * if ([...password].length > PASSWORD_MAX_LENGTH) throw new Error('Password too long');
+ * ```
+ */
+export const PASSWORD_MAX_LENGTH = 1024;
+
+/**
+ * A password as carebase accepts it: any Unicode text of at most {@link PASSWORD_MAX_LENGTH} code
+ * points, without NUL or lone surrogates (it is normalised to NFC before hashing). The policy
+ * (`users.passwordMinLength`, `users.passwordPolicy`: common passwords, host rules) is checked by
+ * the repository after this schema.
  *
  * @example
  * ```ts
@@ -28,10 +43,13 @@ export const PASSWORD_MAX_BYTES = 72;
 export const PasswordSchema = z
   .string()
   .min(1, 'must not be empty')
-  .refine((value) => Buffer.byteLength(value, 'utf8') <= PASSWORD_MAX_BYTES, {
-    message: `must be at most ${PASSWORD_MAX_BYTES} bytes in UTF-8 (bcrypt ignores the rest)`,
+  .refine((value) => [...value].length <= PASSWORD_MAX_LENGTH, {
+    message: `must be at most ${PASSWORD_MAX_LENGTH} characters`,
   })
-  .refine((value) => !value.includes('\u0000'), { message: 'must not contain a NUL character' });
+  .refine((value) => !value.includes('\u0000'), { message: 'must not contain a NUL character' })
+  .refine((value) => (value as unknown as { isWellFormed(): boolean }).isWellFormed(), {
+    message: 'must be well-formed Unicode',
+  });
 
 /**
  * A username: 1-64 characters, no '@' (a login with '@' is an email), no spaces or controls.
@@ -90,7 +108,49 @@ const IpSchema = z.string().refine((value) => isIP(value) !== 0, 'must be an IPv
 const UserAgentSchema = z.string().transform((value) => truncateText(value, 512));
 
 /**
- * Input of `cb.users.create`.
+ * An existing password hash, imported with `cb.users.create({ ..., passwordHash })` or
+ * `cb.imports.users()`.
+ *
+ * @example
+ * ```ts
+ * import { ImportedPasswordHashSchema } from 'carebase/schemas';
+ * ImportedPasswordHashSchema.parse({ algorithm: 'sha256', hash: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
+ * ```
+ */
+export const ImportedPasswordHashSchema = z.strictObject({
+  /** `bcrypt` (any cost, `$2a$`/`$2b$`/`$2y$`), `sha256` (hex), `pbkdf2` (Werkzeug, Django or passlib format) or `argon2id` (PHC string). */
+  algorithm: z.enum(['bcrypt', 'sha256', 'pbkdf2', 'argon2id']),
+  /** The hash as the old system stored it. Never echoed in errors or logs. */
+  hash: z.string().min(1).max(1024),
+  /** sha256 only: the salt concatenated with the password before hashing. @default none */
+  salt: z.string().min(1).max(1024).optional(),
+  /** sha256 only: whether the salt came before (`prefix`) or after (`suffix`) the password. @default 'prefix' */
+  saltPosition: z.enum(['prefix', 'suffix']).optional(),
+});
+/**
+ * An existing password hash to import. Validated by `ImportedPasswordHashSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ImportedPasswordHash } from 'carebase';
+ * const passwordHash: ImportedPasswordHash = { algorithm: 'bcrypt', hash: row.password_hash };
+ * await cb.users.create({ email: row.email, role: 'nurse', passwordHash });
+ * ```
+ */
+export interface ImportedPasswordHash {
+  /** `bcrypt` (any cost, `$2a$`/`$2b$`/`$2y$`), `sha256` (hex), `pbkdf2` (Werkzeug, Django or passlib format) or `argon2id` (PHC string). */
+  readonly algorithm: 'bcrypt' | 'sha256' | 'pbkdf2' | 'argon2id';
+  /** The hash as the old system stored it. Never echoed in errors or logs. */
+  readonly hash: string;
+  /** sha256 only: the salt concatenated with the password before hashing. @default none */
+  readonly salt?: string | undefined;
+  /** sha256 only: whether the salt came before (`prefix`) or after (`suffix`) the password. @default 'prefix' */
+  readonly saltPosition?: 'prefix' | 'suffix' | undefined;
+}
+
+/**
+ * Input of `cb.users.create`: exactly one of `password` (hashed with bcrypt here) and
+ * `passwordHash` (an existing hash from the system the user comes from).
  *
  * @example
  * ```ts
@@ -98,15 +158,28 @@ const UserAgentSchema = z.string().transform((value) => truncateText(value, 512)
  * const input = UserCreateInputSchema.parse(req.body); // same rules as cb.users.create
  * ```
  */
-export const UserCreateInputSchema = z.strictObject({
-  username: UsernameSchema,
-  email: EmailSchema,
-  password: PasswordSchema,
-  role: RoleSchema,
-  displayName: DisplayNameSchema.optional(),
-});
+export const UserCreateInputSchema = z
+  .strictObject({
+    /** Optional: an account may be known by its email alone (it then logs in with the email). */
+    username: UsernameSchema.optional(),
+    email: EmailSchema,
+    password: PasswordSchema.optional(),
+    /**
+     * An existing hash instead of a password: bcrypt is kept as it is (rehashed upward at login when
+     * below `users.bcryptCost`); the legacy formats verify once at the next successful login and are
+     * replaced by bcrypt in the same transaction.
+     */
+    passwordHash: ImportedPasswordHashSchema.optional(),
+    role: RoleSchema,
+    displayName: DisplayNameSchema.optional(),
+  })
+  .refine((input) => (input.password === undefined) !== (input.passwordHash === undefined), {
+    message: 'give exactly one of password and passwordHash',
+    path: ['password'],
+  });
 /**
- * Input of `cb.users.create()`. Validated by `UserCreateInputSchema` (`carebase/schemas`).
+ * Input of `cb.users.create()`: exactly one of `password` and `passwordHash`. Validated by
+ * `UserCreateInputSchema` (`carebase/schemas`).
  *
  * @example
  * ```ts
@@ -116,11 +189,120 @@ export const UserCreateInputSchema = z.strictObject({
  * ```
  */
 export interface UserCreateInput {
-  readonly username: string;
+  /** Optional: an account may be known by its email alone (it then logs in with the email). */
+  readonly username?: string | undefined;
   readonly email: string;
-  readonly password: string;
+  /** The password, hashed with bcrypt here. Give this or `passwordHash`. */
+  readonly password?: string | undefined;
+  /**
+   * An existing hash instead of a password: bcrypt is kept as it is (rehashed upward at login when
+   * below `users.bcryptCost`); the legacy formats verify once at the next successful login and are
+   * replaced by bcrypt in the same transaction.
+   */
+  readonly passwordHash?: ImportedPasswordHash | undefined;
   readonly role: string;
   readonly displayName?: string | undefined;
+}
+
+/**
+ * Input of `cb.users.register`: a self-service sign-up. Like `UserCreateInputSchema`, with the
+ * role optional (`users.registration.defaultRole`).
+ *
+ * @example
+ * ```ts
+ * import { UserRegisterInputSchema } from 'carebase/schemas';
+ * UserRegisterInputSchema.parse({ email: 'ana@example.org', password: 'a long passphrase of mine' });
+ * ```
+ */
+export const UserRegisterInputSchema = z.strictObject({
+  username: UsernameSchema.optional(),
+  email: EmailSchema,
+  password: PasswordSchema,
+  /** @default users.registration.defaultRole */
+  role: RoleSchema.optional(),
+  displayName: DisplayNameSchema.optional(),
+});
+/**
+ * Input of `cb.users.register()`: a self-service sign-up. Validated by `UserRegisterInputSchema`
+ * (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { UserRegisterInput } from 'carebase';
+ * const input: UserRegisterInput = { email: 'ana@example.org', password: 'a long passphrase of mine' };
+ * const user = await cb.users.register(input);
+ * ```
+ */
+export interface UserRegisterInput {
+  readonly username?: string | undefined;
+  readonly email: string;
+  readonly password: string;
+  /** @default users.registration.defaultRole */
+  readonly role?: string | undefined;
+  readonly displayName?: string | undefined;
+}
+
+/**
+ * Options of `cb.users.register`.
+ *
+ * @example
+ * ```ts
+ * import { RegisterOptionsSchema } from 'carebase/schemas';
+ * RegisterOptionsSchema.parse({ autoApprove: true });
+ * ```
+ */
+export const RegisterOptionsSchema = z.strictObject({
+  /** Create the account active at once. @default users.registration.autoApprove */
+  autoApprove: z.boolean().optional(),
+});
+/**
+ * Options of `cb.users.register()`. Validated by `RegisterOptionsSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { RegisterOptions } from 'carebase';
+ * const options: RegisterOptions = { autoApprove: true };
+ * await cb.users.register({ email: 'ana@example.org', password: 'a long passphrase of mine' }, options);
+ * ```
+ */
+export interface RegisterOptions {
+  /** Create the account active at once. @default users.registration.autoApprove */
+  readonly autoApprove?: boolean | undefined;
+}
+
+/**
+ * Options of `cb.users.reject`.
+ *
+ * @example
+ * ```ts
+ * import { RejectInputSchema } from 'carebase/schemas';
+ * RejectInputSchema.parse({ reason: 'not on the staff roster' });
+ * ```
+ */
+export const RejectInputSchema = z.strictObject({
+  /** Why, for the admins and the audit trail (never shown to the applicant by carebase). */
+  reason: z
+    .string()
+    .trim()
+    .min(1)
+    .max(500)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+    .optional(),
+});
+/**
+ * Options of `cb.users.reject()`. Validated by `RejectInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const id: string; -->
+ * ```ts
+ * import type { RejectInput } from 'carebase';
+ * const options: RejectInput = { reason: 'not on the staff roster' };
+ * await cb.users.reject(id, options);
+ * ```
+ */
+export interface RejectInput {
+  /** Why, for the admins and the audit trail (never shown to the applicant by carebase). */
+  readonly reason?: string | undefined;
 }
 
 /**
@@ -169,7 +351,7 @@ export interface UserUpdateInput {
  */
 export const UserListInputSchema = z.strictObject({
   role: RoleSchema.optional(),
-  status: z.enum(['active', 'disabled']).optional(),
+  status: z.enum(['pending', 'active', 'disabled']).optional(),
   /** Case-insensitive substring of username, email or display name. */
   search: z.string().min(1).max(200).optional(),
   /** @default 50 */
@@ -189,7 +371,7 @@ export const UserListInputSchema = z.strictObject({
  */
 export interface UserListInput {
   readonly role?: string | undefined;
-  readonly status?: 'active' | 'disabled' | undefined;
+  readonly status?: 'pending' | 'active' | 'disabled' | undefined;
   /** Case-insensitive substring of username, email or display name. */
   readonly search?: string | undefined;
   /** @default 50 */
@@ -267,6 +449,43 @@ export interface ChangePasswordInput {
   readonly currentPassword?: string | undefined;
   /** The session to keep (the one making the change); every other session is revoked. */
   readonly exceptSessionId?: string | undefined;
+}
+
+/**
+ * Input of `cb.users.recordLogin`.
+ *
+ * @example
+ * ```ts
+ * import { RecordLoginInputSchema } from 'carebase/schemas';
+ * RecordLoginInputSchema.parse({ ip: '203.0.113.7', method: 'oidc' });
+ * ```
+ */
+export const RecordLoginInputSchema = z.strictObject({
+  ip: IpSchema.optional(),
+  userAgent: UserAgentSchema.optional(),
+  /** How the user authenticated elsewhere, e.g. `saml`, `oidc`. @default 'external' */
+  method: z
+    .string()
+    .regex(/^[a-z][a-z0-9_.-]{0,31}$/, 'must be a short lower-case name like oidc')
+    .optional(),
+});
+/**
+ * Input of `cb.users.recordLogin()`: a login that happened elsewhere (SSO). Validated by
+ * `RecordLoginInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const userId: string; -->
+ * ```ts
+ * import type { RecordLoginInput } from 'carebase';
+ * const login: RecordLoginInput = { ip: '203.0.113.7', method: 'oidc' };
+ * await cb.users.recordLogin(userId, login);
+ * ```
+ */
+export interface RecordLoginInput {
+  readonly ip?: string | undefined;
+  readonly userAgent?: string | undefined;
+  /** How the user authenticated elsewhere, e.g. `saml`, `oidc`. @default 'external' */
+  readonly method?: string | undefined;
 }
 
 /** A user id. */

@@ -8,16 +8,28 @@ import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { SessionsRepository } from '../sessions/sessions-repository.js';
 import { toUser, USER_COLUMNS, type User, type UserRow } from '../user.js';
+import { voidAccountTokens } from './account-tokens.js';
 import { type AuthenticationResult, authenticate } from './authenticate.js';
+import { EmailVerificationApi } from './email-verification.js';
 import { countFailedAttempt } from './failed-attempts.js';
+import { countLegacyHashes, importedHashOrThrow, type LegacyPasswordHashCount } from './imported-password.js';
+import { approveUser, rejectUser } from './lifecycle.js';
+import { MfaApi } from './mfa.js';
 import { PasswordHasher } from './password-hasher.js';
+import { PasswordResetApi } from './password-reset.js';
+import { RateLimiter } from './rate-limiter.js';
 import { collectUserData, eraseUserData, type UserDataExport, type UserErasure } from './user-data.js';
 import {
   type AuthenticateInput,
   type ChangePasswordInput,
   ChangePasswordInputSchema,
   EmailSchema,
-  PASSWORD_MAX_BYTES,
+  type RecordLoginInput,
+  RecordLoginInputSchema,
+  type RegisterOptions,
+  RegisterOptionsSchema,
+  type RejectInput,
+  RejectInputSchema,
   RoleSchema,
   type UserCreateInput,
   UserCreateInputSchema,
@@ -25,9 +37,13 @@ import {
   type UserListInput,
   UserListInputSchema,
   UsernameSchema,
+  type UserRegisterInput,
+  UserRegisterInputSchema,
   type UserUpdateInput,
   UserUpdateInputSchema,
 } from './user-inputs.js';
+import { verifyStoredPassword } from './verify-stored.js';
+
 /**
  * A page of users.
  *
@@ -67,41 +83,161 @@ const USERS_CURSOR: CursorSpec = {
 export class UsersRepository {
   readonly #ctx: RepositoryContext;
   readonly #hasher: PasswordHasher;
+  readonly #limiter: RateLimiter;
+  /**
+   * Password recovery by token: `request` / `issue` a reset token, `complete` it with the new
+   * password. See {@link PasswordResetApi}.
+   */
+  readonly passwordReset: PasswordResetApi;
+  /** Email verification by token. See {@link EmailVerificationApi}. */
+  readonly emailVerification: EmailVerificationApi;
+  /** Multi-factor authentication: TOTP and backup codes. See {@link MfaApi}. */
+  readonly mfa: MfaApi;
 
   /** @internal Use `cb.users`. */
   constructor(ctx: RepositoryContext) {
     this.#ctx = ctx;
-    this.#hasher = new PasswordHasher(ctx.config.users.bcryptCost, ctx.config.users.passwordMinLength);
+    this.#hasher = new PasswordHasher(ctx.config.users);
+    this.#limiter = new RateLimiter(ctx);
+    this.passwordReset = new PasswordResetApi(ctx, this.#hasher, this.#limiter);
+    this.emailVerification = new EmailVerificationApi(ctx);
+    this.mfa = new MfaApi(ctx, this.#limiter);
   }
 
   /**
-   * Creates a user with a bcrypt hash of `password` and returns it (without the hash). Audited
-   * as `user.create`.
+   * Creates a user with a bcrypt hash of `password`, or with an existing `passwordHash` moved over
+   * from another system, and returns it (without the hash). Audited as `user.create` (an imported
+   * hash adds `importedHashAlgorithm` to the entry's metadata, never the hash).
+   *
+   * Imported hashes: bcrypt of any cost is kept (and rehashed upward at the next login, like any
+   * bcrypt hash below `users.bcryptCost`). SHA-256 (unsalted or salted hex), PBKDF2 (Werkzeug,
+   * Django, passlib) and argon2 (PHC string) are legacy: the next successful login verifies the
+   * password against them once and replaces them with bcrypt in the same transaction, so no legacy
+   * hash survives a successful login ({@link UsersRepository.legacyPasswordHashes} counts those left).
    *
    * Throws `ValidationError` for bad input (a password over 72 UTF-8 bytes or under
-   * `users.passwordMinLength`, a role outside `users.roles`), `ConflictError` with `field`
+   * `users.passwordMinLength`, both or neither of `password` and `passwordHash`, a malformed hash
+   * at `passwordHash.hash`, a role outside `users.roles`), `ConflictError` with `field`
    * `username` or `email` when either is taken case-insensitively, also by a concurrent create.
    *
    * @example
    * ```ts
    * const user = await cb.users.create({ username: 'ana', email: 'ana@example.org', password, role: 'nurse' });
+   * // Moving an account over with the SHA-256 hex the old app stored:
+   * await cb.users.create({
+   *   username: 'bob',
+   *   email: 'bob@example.org',
+   *   role: 'nurse',
+   *   passwordHash: { algorithm: 'sha256', hash: '5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8' },
+   * });
    * ```
    */
   async create(input: UserCreateInput): Promise<User> {
     const parsed = parseInput(UserCreateInputSchema, input, 'user');
+    return this.#insert({ ...parsed, status: 'active' }, 'user.create');
+  }
+
+  /**
+   * Self-service registration: creates a `pending` account that cannot log in (authenticate
+   * answers `pending_approval` to the right password only) until an admin calls `approve`, or an
+   * `active` one with `{ autoApprove: true }` (default `users.registration.autoApprove`). The role
+   * defaults to `users.registration.defaultRole`. Audited as `user.register`.
+   *
+   * Throws like `create`: `ValidationError` for bad input or a password the policy refuses,
+   * `ConflictError` (field `username` or `email`) when taken.
+   *
+   * @example
+   * ```ts
+   * const user = await cb.users.register({ email: 'ana@example.org', password });
+   * // user.status === 'pending' until an admin approves:
+   * await cb.withActor({ userId: req.user.id }).users.approve(user.id);
+   * ```
+   */
+  async register(input: UserRegisterInput, options: RegisterOptions = {}): Promise<User> {
+    const parsed = parseInput(UserRegisterInputSchema, input, 'registration');
+    const opts = parseInput(RegisterOptionsSchema, options, 'registration options');
+    const config = this.#ctx.config.users.registration;
+    const autoApprove = opts.autoApprove ?? config.autoApprove;
+    return this.#insert(
+      { ...parsed, role: parsed.role ?? config.defaultRole, status: autoApprove ? 'active' : 'pending' },
+      'user.register',
+    );
+  }
+
+  /**
+   * Approves a registration: a `pending` (or rejected) account becomes `active`. An admin action:
+   * call it on `cb.withActor({ userId: admin.id })` so the audit entry (`user.approve`) names the
+   * admin. Idempotent for an active account.
+   *
+   * Throws `NotFoundError` for an unknown user, `ConflictError` (field `status`) for an account
+   * that was deactivated (use `reactivate`), `ValidationError` for a malformed id.
+   *
+   * @example
+   * <!-- snippet-preamble: declare const admin: import('carebase').User; declare const id: string; -->
+   * ```ts
+   * // PATCH /api/users/:id/approve
+   * await cb.withActor({ userId: admin.id, ip: req.ip }).users.approve(id);
+   * ```
+   */
+  async approve(id: string): Promise<User> {
+    return approveUser(this.#ctx, parseInput(UserIdSchema, id, 'user id'));
+  }
+
+  /**
+   * Rejects a `pending` registration: the account becomes `disabled` with `rejectedAt` set, and
+   * authenticate answers `rejected` to the right password only. The reason is kept for admins and
+   * audited (`user.reject`). The row stays (erase it with `erase` if it must go).
+   *
+   * Throws `NotFoundError` for an unknown user, `ConflictError` (field `status`) when the account
+   * is not pending, `ValidationError` for bad input.
+   *
+   * @example
+   * <!-- snippet-preamble: declare const admin: import('carebase').User; declare const id: string; -->
+   * ```ts
+   * await cb.withActor({ userId: admin.id }).users.reject(id, { reason: 'not on the staff roster' });
+   * ```
+   */
+  async reject(id: string, options: RejectInput = {}): Promise<User> {
+    const userId = parseInput(UserIdSchema, id, 'user id');
+    const parsed = parseInput(RejectInputSchema, options, 'reject options');
+    return rejectUser(this.#ctx, userId, parsed.reason);
+  }
+
+  async #insert(
+    parsed: {
+      readonly username?: string | undefined;
+      readonly email: string;
+      readonly password?: string | undefined;
+      readonly passwordHash?: Parameters<typeof importedHashOrThrow>[0] | undefined;
+      readonly role: string;
+      readonly displayName?: string | undefined;
+      readonly status: 'pending' | 'active';
+    },
+    action: 'user.create' | 'user.register',
+  ): Promise<User> {
     this.#checkRole(parsed.role, 'role');
-    this.#hasher.checkPolicy(parsed.password, 'password');
-    const passwordHash = await this.#hasher.hash(parsed.password);
+    let passwordHash: string;
+    if (parsed.passwordHash !== undefined) {
+      passwordHash = importedHashOrThrow(parsed.passwordHash, ['passwordHash']);
+    } else {
+      const password = parsed.password ?? '';
+      await this.#hasher.checkPolicy(password, 'password', {
+        username: parsed.username,
+        email: parsed.email,
+      });
+      passwordHash = await this.#hasher.hash(password);
+    }
     const now = this.#ctx.now();
     return this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
         .insertInto('users')
         .values({
-          username: parsed.username,
+          username: parsed.username ?? null,
           email: parsed.email,
           display_name: parsed.displayName ?? null,
           password_hash: passwordHash,
           role: parsed.role,
+          status: parsed.status,
           password_changed_at: now,
           created_at: now,
           updated_at: now,
@@ -109,11 +245,14 @@ export class UsersRepository {
         .returning(USER_COLUMNS)
         .executeTakeFirstOrThrow();
       await recordAudit(ctx, {
-        action: 'user.create',
+        action,
         resourceType: 'user',
         resourceId: row.id,
         subjectId: row.id,
-        changes: { role: row.role },
+        changes: { role: row.role, status: row.status },
+        ...(parsed.passwordHash === undefined
+          ? {}
+          : { metadata: { importedHashAlgorithm: parsed.passwordHash.algorithm } }),
       });
       return toUser(row);
     });
@@ -241,7 +380,8 @@ export class UsersRepository {
         .updateTable('users')
         .set({
           ...(parsed.username === undefined ? {} : { username: parsed.username }),
-          ...(parsed.email === undefined ? {} : { email: parsed.email }),
+          // A new address is unverified until proven (users.emailVerification).
+          ...(parsed.email === undefined ? {} : { email: parsed.email, email_verified_at: null }),
           ...(parsed.displayName === undefined ? {} : { display_name: parsed.displayName }),
         })
         .where('id', '=', userId)
@@ -347,13 +487,15 @@ export class UsersRepository {
   async changePassword(id: string, input: ChangePasswordInput): Promise<void> {
     const userId = parseInput(UserIdSchema, id, 'user id');
     const parsed = parseInput(ChangePasswordInputSchema, input, 'password change');
-    this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
+    // The rules that need no account first (before any SQL), the account-name rules after.
+    await this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
     const stored = await this.#ctx.db
       .selectFrom('users')
-      .select(['password_hash', 'locked_until'])
+      .select(['password_hash', 'locked_until', 'username', 'email'])
       .where('id', '=', userId)
       .executeTakeFirst();
     if (stored === undefined) throw new NotFoundError('user');
+    await this.#hasher.checkPolicy(parsed.newPassword, 'newPassword', stored);
     if (parsed.currentPassword !== undefined) {
       await this.#checkCurrentPassword(userId, parsed.currentPassword, stored);
     }
@@ -372,6 +514,8 @@ export class UsersRepository {
         .returning('id')
         .executeTakeFirst();
       if (row === undefined) throw new NotFoundError('user');
+      // A pending reset link must not outlive the password it was meant to replace.
+      await voidAccountTokens(ctx, userId, 'password_reset');
       await recordAudit(ctx, {
         action: 'user.password_change',
         resourceType: 'user',
@@ -416,11 +560,8 @@ export class UsersRepository {
         },
       ]);
     }
-    // Beyond 72 bytes bcrypt compares a prefix only: never accept such a password.
-    const usable = Buffer.byteLength(currentPassword, 'utf8') <= PASSWORD_MAX_BYTES;
-    const matches = usable
-      ? await this.#hasher.verify(currentPassword, stored.password_hash)
-      : await this.#hasher.verifyDummy(currentPassword).then(() => false);
+    // (A plain bcrypt hash never matches beyond 72 bytes: see src/security/password-hashes/.)
+    const matches = (await verifyStoredPassword(this.#hasher, currentPassword, stored.password_hash)).matches;
     if (matches) return;
     const { locked } = await countFailedAttempt(this.#ctx, userId, now, failure);
     throw new ValidationError(
@@ -463,7 +604,62 @@ export class UsersRepository {
    * ```
    */
   async authenticate(input: AuthenticateInput): Promise<AuthenticationResult> {
-    return authenticate(this.#ctx, this.#hasher, input);
+    return authenticate(this.#ctx, this.#hasher, this.#limiter, input);
+  }
+
+  /**
+   * Records a login that happened elsewhere (single sign-on, a host's own authentication): sets
+   * `lastLoginAt` and writes a `user.login` audit entry (metadata `method`, default `external`)
+   * with the IP and user agent, in one transaction. Does not touch the password lockout. Returns
+   * the user: check `status` before letting a disabled account in.
+   *
+   * Throws `ValidationError` for a malformed id or input, `NotFoundError` for an unknown user.
+   *
+   * @example
+   * ```ts
+   * const user = await cb.users.recordLogin(id, { ip: req.ip, userAgent: req.get('user-agent'), method: 'oidc' });
+   * if (user.status !== 'active') res.status(403).end();
+   * ```
+   */
+  async recordLogin(id: string, input: RecordLoginInput = {}): Promise<User> {
+    const userId = parseInput(UserIdSchema, id, 'user id');
+    const parsed = parseInput(RecordLoginInputSchema, input, 'login record');
+    const now = this.#ctx.now();
+    return this.#ctx.atomic(async (ctx) => {
+      const row = await ctx.db
+        .updateTable('users')
+        .set({ last_login_at: now })
+        .where('id', '=', userId)
+        .returning(USER_COLUMNS)
+        .executeTakeFirst();
+      if (row === undefined) throw new NotFoundError('user');
+      await recordAudit(ctx, {
+        action: 'user.login',
+        resourceType: 'user',
+        resourceId: userId,
+        subjectId: userId,
+        userId,
+        actorType: 'user',
+        metadata: { method: parsed.method ?? 'external' },
+        ...(parsed.ip === undefined ? {} : { ip: parsed.ip }),
+        ...(parsed.userAgent === undefined ? {} : { userAgent: parsed.userAgent }),
+      });
+      return toUser(row);
+    });
+  }
+
+  /**
+   * Counts the accounts whose password is still in a legacy format (imported SHA-256, PBKDF2 or
+   * argon2, not yet replaced by bcrypt at a login). `carebase doctor` reports the same count.
+   *
+   * @example
+   * ```ts
+   * const { total, byScheme } = await cb.users.legacyPasswordHashes();
+   * console.log(`${total} legacy hashes left (${byScheme.sha256} SHA-256)`);
+   * ```
+   */
+  async legacyPasswordHashes(): Promise<LegacyPasswordHashCount> {
+    return countLegacyHashes(this.#ctx);
   }
 
   /**

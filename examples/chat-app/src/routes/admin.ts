@@ -20,6 +20,53 @@ export async function summary(ctx: RequestContext): Promise<void> {
 }
 
 /**
+ * GET /api/admin/dashboard: tokens and cost per day and p95 answer latency (last 14 days), the
+ * login -> chat -> search funnel (within a day, last 14 days), and weekly retention (last 8 weeks).
+ */
+export async function dashboard(ctx: RequestContext): Promise<void> {
+  const { scope } = await requireAdmin(ctx);
+  const to = new Date(Date.now() + 60_000);
+  const from = new Date(to.getTime() - 14 * DAY_MS);
+  const [days, funnel, retention] = await Promise.all([
+    scope.analytics.timeseries({
+      from,
+      to,
+      bucket: 'day',
+      eventName: 'chat.answer',
+      percentiles: ['latencyMs'],
+    }),
+    scope.analytics.funnel({
+      steps: ['auth.login', 'chat.message_sent', 'chat.search'],
+      within: DAY_MS,
+      from,
+      to,
+    }),
+    scope.analytics.retention({
+      cohortEvent: 'auth.login',
+      returnEvent: 'chat.message_sent',
+      period: 'week',
+      from: new Date(to.getTime() - 8 * 7 * DAY_MS),
+      to,
+    }),
+  ]);
+  sendJson(ctx.res, 200, {
+    days: days.map((day) => ({
+      day: day.bucketStart.toISOString().slice(0, 10),
+      answers: day.measures?.tokens?.count ?? 0,
+      tokens: day.measures?.tokens?.sum ?? 0,
+      costUsd: day.measures?.costUsd?.sumDecimal ?? '0',
+      p95LatencyMs: day.measures?.latencyMs?.p95 ?? null,
+    })),
+    funnel: funnel.steps,
+    retention: retention.map((cohort) => ({
+      week: cohort.cohortStart.toISOString().slice(0, 10),
+      users: cohort.users,
+      returned: cohort.returned,
+    })),
+  });
+}
+
+/**
  * GET /api/admin/audit?cursor=: one page of the audit trail, newest first, with actor usernames.
  * Reading the trail is itself audited (`audit.read`).
  */
@@ -51,5 +98,7 @@ async function usernames(ctx: RequestContext, entries: readonly AuditEntry[]): P
     ...new Set(entries.flatMap((entry) => (entry.actorUserId === null ? [] : [entry.actorUserId]))),
   ];
   const users = await Promise.all(ids.map((id) => ctx.cb.users.findById(id)));
-  return new Map(users.flatMap((user) => (user === undefined ? [] : [[user.id, user.username] as const])));
+  return new Map(
+    users.flatMap((user) => (user === undefined ? [] : [[user.id, user.username ?? user.email] as const])),
+  );
 }

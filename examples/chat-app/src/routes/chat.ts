@@ -56,6 +56,7 @@ export async function send(ctx: RequestContext): Promise<void> {
   const { user, scope } = await requireUser(ctx);
   const body = await readJson(ctx.req);
   const content = stringField(body, 'content', 100_000);
+  const started = performance.now();
   const reply = assistantReply(content);
   const stored = await scope.transaction(async (tx) => [
     await tx.chat.append({ userId: user.id, role: 'user', content }),
@@ -71,6 +72,18 @@ export async function send(ctx: RequestContext): Promise<void> {
     eventType: 'chat',
     eventName: 'chat.message_sent',
     data: { rule: reply.rule },
+  });
+  // The answer's cost figures (a real assistant reports its model's token counts): numbers only.
+  const tokens = Math.ceil((content.length + reply.content.length) / 4);
+  await scope.analytics.track({
+    userId: user.id,
+    eventType: 'chat',
+    eventName: 'chat.answer',
+    measures: {
+      tokens,
+      costUsd: (tokens * 0.000002).toFixed(6),
+      latencyMs: Math.round(performance.now() - started),
+    },
   });
   sendJson(ctx.res, 201, { messages: stored.map(publicMessage) });
 }
@@ -128,7 +141,7 @@ export async function exportChat(ctx: RequestContext): Promise<void> {
   });
   ctx.res.writeHead(200, {
     'content-type': EXPORT_TYPES[format],
-    'content-disposition': `attachment; filename="chat-${user.username.replace(/[^\w.-]/g, '_')}.${format}"`,
+    'content-disposition': `attachment; filename="chat-${(user.username ?? user.id).replace(/[^\w.-]/g, '_')}.${format}"`,
     'cache-control': 'no-store',
   });
   // Headers are gone once streaming starts: a failure mid-way can only cut the download short.

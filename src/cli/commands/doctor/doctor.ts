@@ -6,6 +6,7 @@ import { checkClock } from './check-clock.js';
 import { checkConnection } from './check-connection.js';
 import { checkMigrations } from './check-migrations.js';
 import { checkPartitions } from './check-partitions.js';
+import { checkPasswordHashes } from './check-password-hashes.js';
 import { checkPooler } from './check-pooler.js';
 import { checkRoles } from './check-roles.js';
 import { checkTools } from './check-tools.js';
@@ -18,6 +19,7 @@ const CHECKS: readonly DoctorCheck[] = [
   checkTools,
   checkMigrations,
   checkPartitions,
+  checkPasswordHashes,
   checkPooler,
   checkClock,
 ];
@@ -25,8 +27,8 @@ const CHECKS: readonly DoctorCheck[] = [
 /**
  * `carebase doctor`: checks what a deployment needs, and exits 1 when anything needs action
  * (a `warn` or `fail`): connection and TLS, server version, the role in use and its grants,
- * pg_dump/pg_restore, pending and drifted migrations, partitions ahead, a transaction pooler,
- * clock skew.
+ * pg_dump/pg_restore, pending and drifted migrations, partitions ahead, imported legacy password hashes left
+ * (info), a transaction pooler, clock skew.
  */
 export const doctorCommand: CliCommand = {
   path: ['doctor'],

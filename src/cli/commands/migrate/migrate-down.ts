@@ -8,7 +8,7 @@ import type { CliDatabase } from '../../connection.js';
 import { integerFlag, stringFlag } from '../../flags.js';
 import { formatTable } from '../../format-table.js';
 import { UsageError } from '../../usage-error.js';
-import { HOST_FLAGS, hostSource, RUN_FLAGS, runOptions, showProgress } from './migrate-flags.js';
+import { directUrlOf, HOST_FLAGS, hostSource, RUN_FLAGS, runOptions, showProgress } from './migrate-flags.js';
 
 /**
  * `carebase migrate down`: rolls back one namespace's newest migrations. Nothing destructive by
@@ -93,6 +93,7 @@ export const migrateDownCommand: CliCommand = {
     }
     const bar = context.progress('rolling back');
     const result = await rollback(database.pool(), {
+      ...directUrlOf(database, context.values),
       ...common,
       source: host ?? carebaseMigrations,
       allowLibraryRollback: library && force,

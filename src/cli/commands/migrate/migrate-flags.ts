@@ -86,3 +86,15 @@ export function showProgress(bar: ProgressBar): (progress: MigrationProgress) =>
       `${progress.namespace}/${progress.name}`,
     );
 }
+
+/**
+ * `DIRECT_DATABASE_URL` (the server itself, past any pooler) for a migration run, unless `--url`
+ * names the database explicitly.
+ */
+export function directUrlOf(
+  database: { readonly config: { readonly directUrl: { reveal(): string } | undefined } },
+  values: Readonly<Record<string, unknown>>,
+): { directUrl?: string } {
+  if (typeof values.url === 'string' || database.config.directUrl === undefined) return {};
+  return { directUrl: database.config.directUrl.reveal() };
+}

@@ -2,7 +2,7 @@ import { migrate } from '../../../migration/runner.js';
 import { type CliCommand, ok } from '../../command.js';
 import { stringFlag } from '../../flags.js';
 import { formatTable } from '../../format-table.js';
-import { HOST_FLAGS, hostSource, RUN_FLAGS, runOptions, showProgress } from './migrate-flags.js';
+import { directUrlOf, HOST_FLAGS, hostSource, RUN_FLAGS, runOptions, showProgress } from './migrate-flags.js';
 
 /** `carebase migrate up`: applies carebase's pending migrations, then the host folder's. */
 export const migrateUpCommand: CliCommand = {
@@ -27,6 +27,7 @@ export const migrateUpCommand: CliCommand = {
     const database = await context.database();
     const bar = context.progress('migrating');
     const result = await migrate(database.pool(), {
+      ...directUrlOf(database, context.values),
       ...options,
       schema: database.config.schema,
       sources: host === undefined ? [] : [host],

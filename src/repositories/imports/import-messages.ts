@@ -1,0 +1,130 @@
+import { sql } from 'kysely';
+import { copyInQuery } from '../../pool/copy-in.js';
+import { BinaryCopyWriter } from '../../sql/binary-copy.js';
+import { quoteIdentifier } from '../../sql/identifier.js';
+import { recordAudit } from '../audit/record.js';
+import { fitsSearchIndex, SEARCH_INDEX_SAFE_BYTES } from '../chat/search-index-limit.js';
+import type { RepositoryContext } from '../context.js';
+import { ImportMessageRowSchema } from './import-inputs.js';
+import { type ImportReport, ReportBuilder, rowPath } from './import-report.js';
+import { readRows } from './read-rows.js';
+
+/** The staging table of one batch: temporary, dropped at commit, never WAL-logged. */
+const STAGE = 'carebase_import_messages';
+/** work_mem of an import transaction: a batch of 100k ordinary messages sorts in memory. */
+const SORT_MEMORY = '64MB';
+
+/**
+ * Imports messages in one transaction, at COPY speed: the rows are streamed with a binary COPY
+ * into a temporary staging table on the transaction's own connection, then moved with one
+ * `INSERT ... SELECT ... ON CONFLICT (user_id, import_source, external_id) DO NOTHING` that
+ * resolves each conversation (by original or carebase id) and keeps the rows' order, and the
+ * conversations' `last_message_at` is raised to their newest imported message. A rerun inserts
+ * nothing. Messages whose conversation does not exist are refused.
+ */
+export async function importMessages(
+  ctx: RepositoryContext,
+  input: { source: string; messages: readonly unknown[] },
+): Promise<ImportReport> {
+  const report = new ReportBuilder();
+  const maxBytes = ctx.config.chat.maxMessageBytes;
+  const readable = readRows(ImportMessageRowSchema, input.messages, 'messages', report, (row) => {
+    if (Buffer.byteLength(row.content, 'utf8') > maxBytes) {
+      return [['content'], `exceeds chat.maxMessageBytes (${maxBytes} UTF-8 bytes)`];
+    }
+    if (row.metadata !== undefined && Buffer.byteLength(JSON.stringify(row.metadata), 'utf8') > maxBytes) {
+      return [['metadata'], `exceeds ${maxBytes} UTF-8 bytes`];
+    }
+    return undefined;
+  });
+  const mark = report.refused.length;
+  const inserted = await ctx.atomic(async (tx) => {
+    report.rollbackTo(mark);
+    // Large content may not fit the full-text index (SQLSTATE 54000 would fail the whole batch):
+    // test those few rows one by one, in savepoints, and refuse the ones that do not fit.
+    const rows: typeof readable = [];
+    for (const read of readable) {
+      if (
+        Buffer.byteLength(read.row.content, 'utf8') > SEARCH_INDEX_SAFE_BYTES &&
+        !(await fitsSearchIndex(tx, read.row.content))
+      ) {
+        report.refuse(
+          rowPath('messages', read.index, ['content']),
+          read.row.externalId,
+          "too large for the full-text index (PostgreSQL's tsvector holds at most 1 MiB of words and positions)",
+        );
+        continue;
+      }
+      rows.push(read);
+    }
+    if (rows.length === 0) return 0;
+    const schema = quoteIdentifier(ctx.config.schema);
+    await sql
+      .raw(
+        `create temporary table if not exists ${STAGE} (ord int4, external_id text, conversation_external_id text, conversation_id uuid, role text, content text, metadata text, created_at timestamptz) on commit drop`,
+      )
+      .execute(tx.db);
+    const writer = new BinaryCopyWriter();
+    rows.forEach(({ row }, ord) => {
+      writer
+        .row(8)
+        .int4(ord)
+        .text(row.externalId)
+        .text(row.conversationExternalId)
+        .uuid(row.conversationId)
+        .text(row.role)
+        .text(row.content)
+        .text(row.metadata === undefined ? null : JSON.stringify(row.metadata))
+        .timestamptz(row.createdAt);
+    });
+    await tx.db.executeQuery(
+      copyInQuery(
+        `copy pg_temp.${STAGE} (ord, external_id, conversation_external_id, conversation_id, role, content, metadata, created_at) from stdin (format binary)`,
+        writer.chunks(),
+      ),
+    );
+    const conversations = sql.raw(`${schema}.conversations`);
+    const stage = sql.raw(`pg_temp.${STAGE}`);
+    const target = sql`left join ${conversations} byx
+        on s.conversation_id is null and byx.import_source = ${input.source} and byx.external_id = s.conversation_external_id
+      left join ${conversations} byid on s.conversation_id is not null and byid.id = s.conversation_id`;
+    // The batch is sorted by ord in memory, not on disk (transaction-scoped: pooler-safe).
+    await sql.raw(`set local work_mem = '${SORT_MEMORY}'`).execute(tx.db);
+    const missing = await sql<{ ord: number }>`
+      select s.ord from ${stage} s ${target} where byx.id is null and byid.id is null order by s.ord`.execute(
+      tx.db,
+    );
+    const result = await sql<{ inserted: number }>`
+      with inserted as (
+        insert into ${sql.raw(`${schema}.chat_messages`)} (user_id, conversation_id, role, content, metadata, language, created_at, import_source, external_id)
+        select coalesce(byx.user_id, byid.user_id), coalesce(byx.id, byid.id), s.role, s.content, s.metadata::jsonb,
+          ${ctx.config.chat.searchLanguage}::regconfig, s.created_at, ${input.source}, s.external_id
+        from ${stage} s ${target}
+        where coalesce(byx.id, byid.id) is not null
+        order by s.ord
+        on conflict (user_id, import_source, external_id) where external_id is not null do nothing
+        returning user_id, conversation_id, created_at
+      ), touched as (
+        update ${conversations} c set last_message_at = t.latest
+        from (select user_id, conversation_id, max(created_at) as latest from inserted group by 1, 2) t
+        where c.user_id = t.user_id and c.id = t.conversation_id and c.last_message_at < t.latest
+      )
+      select count(*)::int as inserted from inserted`.execute(tx.db);
+    const outcome = result.rows[0];
+    for (const { ord } of missing.rows) {
+      const read = rows[ord];
+      if (read === undefined) continue;
+      const field = read.row.conversationId !== undefined ? 'conversationId' : 'conversationExternalId';
+      report.refuse(rowPath('messages', read.index, [field]), read.row.externalId, 'no such conversation');
+    }
+    await sql.raw(`truncate pg_temp.${STAGE}`).execute(tx.db);
+    const count = outcome?.inserted ?? 0;
+    await recordAudit(tx, {
+      action: 'import.messages',
+      resourceType: 'chat_history',
+      metadata: { source: input.source, read: input.messages.length, inserted: count },
+    });
+    return count;
+  });
+  return report.build('messages', input.source, input.messages.length, inserted);
+}

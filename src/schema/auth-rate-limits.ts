@@ -1,0 +1,24 @@
+import type { Generated } from 'kysely';
+
+/**
+ * `auth_rate_limits`: per-network hit counts by minute bucket, summed over a sliding window by
+ * carebase's rate limits (`users.rateLimit`). Old buckets are pruned by the writes.
+ *
+ * @example
+ * ```ts
+ * // The networks with the most failed logins in the last 15 minutes.
+ * const noisy = await cb.db
+ *   .selectFrom('auth_rate_limits')
+ *   .select(['source', (eb) => eb.fn.sum<number>('hits').as('hits')])
+ *   .where('scope', '=', 'failure')
+ *   .where('bucket_start', '>', new Date(Date.now() - 15 * 60_000))
+ *   .groupBy('source')
+ *   .execute();
+ * ```
+ */
+export interface AuthRateLimitsTable {
+  scope: 'failure' | 'reset_request';
+  source: string;
+  bucket_start: Date;
+  hits: Generated<number>;
+}
