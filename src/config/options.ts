@@ -159,9 +159,16 @@ export interface CarebaseOptions {
   readonly password?: string | Secret | undefined;
   readonly ssl?: SslOptions | undefined;
   readonly pool?: PoolOptions | undefined;
-  /** {@inheritDoc CarebaseOptionsSchema} @default 'none' (env `DB_POOLER`) */
+  /**
+   * What sits between carebase and PostgreSQL: `'transaction'` behind a transaction pooler
+   * (PgBouncer `pool_mode = transaction`, Supavisor, RDS Proxy): unnamed statements only, settings
+   * sent with every `begin`. @default 'none' (env `DB_POOLER`)
+   */
   readonly pooler?: PoolerMode | undefined;
-  /** A URL reaching the server directly, for `cb.migrate()` behind a pooler (env `DIRECT_DATABASE_URL`). */
+  /**
+   * A URL reaching the server directly, for `cb.migrate()` and backups behind a transaction
+   * pooler (env `DIRECT_DATABASE_URL`). Never printed.
+   */
   readonly directUrl?: string | Secret | undefined;
   readonly schema?: string | undefined;
   readonly backupDir?: string | undefined;

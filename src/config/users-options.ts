@@ -324,7 +324,16 @@ export interface UsersOptions {
    */
   readonly permissions?: Record<string, string[]> | undefined;
 }
-/** An MFA encryption key as a host passes it: 32 bytes, their base64, or a `Secret` of the base64. */
+/**
+ * An MFA encryption key as a host passes it: 32 bytes, their base64, or a `Secret` of the base64.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, type MfaKeyInput, Secret } from 'carebase';
+ * const encryptionKey: MfaKeyInput = new Secret(process.env.MFA_KEY ?? '');
+ * const cb = createCarebase({ users: { mfa: { encryptionKey } } });
+ * ```
+ */
 export type MfaKeyInput = Uint8Array<ArrayBuffer> | Secret | string;
 /**
  * Users options with defaults applied.

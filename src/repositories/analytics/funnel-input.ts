@@ -67,6 +67,14 @@ export const AnalyticsFunnelInputSchema = z
 
 /**
  * Input of `analytics.funnel()`: 2-10 distinct event names in order, a conversion window, and the range of first steps. Validated by `AnalyticsFunnelInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const from: Date, to: Date; -->
+ * ```ts
+ * import type { AnalyticsFunnelInput } from 'carebase';
+ * const input: AnalyticsFunnelInput = { steps: ['user.login', 'chat.message_sent'], within: 3_600_000, from, to };
+ * const funnel = await cb.analytics.funnel(input);
+ * ```
  */
 export interface AnalyticsFunnelInput {
   /** Event names, in order; distinct. */
@@ -158,6 +166,14 @@ export const AnalyticsRetentionCohortsInputSchema = z
 
 /**
  * Input of `analytics.retention()`: cohorts by the period of `cohortEvent`, and who came back with `returnEvent`. Validated by `AnalyticsRetentionCohortsInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const from: Date, to: Date; -->
+ * ```ts
+ * import type { AnalyticsRetentionCohortsInput } from 'carebase';
+ * const input: AnalyticsRetentionCohortsInput = { cohortEvent: 'user.login', returnEvent: 'chat.message_sent', period: 'week', from, to };
+ * const cohorts = await cb.analytics.retention(input);
+ * ```
  */
 export interface AnalyticsRetentionCohortsInput {
   readonly cohortEvent: string;

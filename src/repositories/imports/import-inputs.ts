@@ -81,6 +81,13 @@ export const ImportUserRowSchema = z.strictObject({
 });
 /**
  * One user to import (`cb.imports.users()`): its original id, profile and optional existing password hash. Validated by `ImportUserRowSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ImportUserRow } from 'carebase';
+ * const row: ImportUserRow = { externalId: '65f1c0ffee', username: 'ana', email: 'ana@example.org', role: 'nurse' };
+ * const report = await cb.imports.users({ source: 'mongo-prod', users: [row] });
+ * ```
  */
 export interface ImportUserRow {
   /** The user's id in the source system (unique per source). */
@@ -125,6 +132,13 @@ export const ImportConversationRowSchema = z
   });
 /**
  * One conversation to import: give exactly one of `userExternalId` and `userId`. Validated by `ImportConversationRowSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ImportConversationRow } from 'carebase';
+ * const row: ImportConversationRow = { externalId: 'c1', userExternalId: '65f1c0ffee', title: 'Night shift' };
+ * await cb.imports.conversations({ source: 'mongo-prod', conversations: [row] });
+ * ```
  */
 export interface ImportConversationRow {
   readonly externalId: string;
@@ -165,6 +179,13 @@ export const ImportMessageRowSchema = z
   });
 /**
  * One message to import: give exactly one of `conversationExternalId` and `conversationId`. Validated by `ImportMessageRowSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ImportMessageRow } from 'carebase';
+ * const row: ImportMessageRow = { externalId: 'm1', conversationExternalId: 'c1', role: 'user', content: 'hi', createdAt: '2024-05-01T08:00:00Z' };
+ * await cb.imports.messages({ source: 'mongo-prod', messages: [row] });
+ * ```
  */
 export interface ImportMessageRow {
   readonly externalId: string;
@@ -212,6 +233,13 @@ export const ImportAuditRowSchema = z.strictObject({
 });
 /**
  * One audit entry to import: the fields of `cb.audit.log()` plus its original id and time. Validated by `ImportAuditRowSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ImportAuditRow } from 'carebase';
+ * const row: ImportAuditRow = { externalId: 'log-1', occurredAt: new Date(), action: 'user.login', resourceType: 'user' };
+ * await cb.imports.auditEntries({ source: 'mongo-prod', entries: [row] });
+ * ```
  */
 export interface ImportAuditRow {
   readonly externalId: string;
@@ -246,8 +274,24 @@ export interface ImportAuditRow {
  * ```
  */
 export const ImportUsersInputSchema = z.strictObject({ source: ImportSourceSchema, users: rows });
-/** {@link ImportUsersInputSchema} as a caller writes it. */
-export type ImportUsersInput = { readonly source: string; readonly users: readonly ImportUserRow[] };
+/**
+ * Input of `cb.imports.users()`: its rows are checked one by one (a bad row is refused in the
+ * report, never thrown). Validated by `ImportUsersInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const rows: import('carebase').ImportUserRow[]; -->
+ * ```ts
+ * import type { ImportUsersInput } from 'carebase';
+ * const input: ImportUsersInput = { source: 'mongo-prod', users: rows };
+ * const report = await cb.imports.users(input);
+ * ```
+ */
+export interface ImportUsersInput {
+  /** The system the rows come from: 1-100 letters, digits, `_ . : -` (e.g. `mongo-prod`). */
+  readonly source: string;
+  /** At most 200 000 rows per call (one transaction each). */
+  readonly users: readonly ImportUserRow[];
+}
 
 /**
  * Input of `cb.imports.conversations()`.
@@ -262,11 +306,24 @@ export const ImportConversationsInputSchema = z.strictObject({
   source: ImportSourceSchema,
   conversations: rows,
 });
-/** {@link ImportConversationsInputSchema} as a caller writes it. */
-export type ImportConversationsInput = {
+/**
+ * Input of `cb.imports.conversations()`: its rows are checked one by one (a bad row is refused in the
+ * report, never thrown). Validated by `ImportConversationsInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const rows: import('carebase').ImportConversationRow[]; -->
+ * ```ts
+ * import type { ImportConversationsInput } from 'carebase';
+ * const input: ImportConversationsInput = { source: 'mongo-prod', conversations: rows };
+ * const report = await cb.imports.conversations(input);
+ * ```
+ */
+export interface ImportConversationsInput {
+  /** The system the rows come from: 1-100 letters, digits, `_ . : -` (e.g. `mongo-prod`). */
   readonly source: string;
+  /** At most 200 000 rows per call (one transaction each). */
   readonly conversations: readonly ImportConversationRow[];
-};
+}
 
 /**
  * Input of `cb.imports.messages()`.
@@ -278,8 +335,24 @@ export type ImportConversationsInput = {
  * ```
  */
 export const ImportMessagesInputSchema = z.strictObject({ source: ImportSourceSchema, messages: rows });
-/** {@link ImportMessagesInputSchema} as a caller writes it. */
-export type ImportMessagesInput = { readonly source: string; readonly messages: readonly ImportMessageRow[] };
+/**
+ * Input of `cb.imports.messages()`: its rows are checked one by one (a bad row is refused in the
+ * report, never thrown). Validated by `ImportMessagesInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const rows: import('carebase').ImportMessageRow[]; -->
+ * ```ts
+ * import type { ImportMessagesInput } from 'carebase';
+ * const input: ImportMessagesInput = { source: 'mongo-prod', messages: rows };
+ * const report = await cb.imports.messages(input);
+ * ```
+ */
+export interface ImportMessagesInput {
+  /** The system the rows come from: 1-100 letters, digits, `_ . : -` (e.g. `mongo-prod`). */
+  readonly source: string;
+  /** At most 200 000 rows per call (one transaction each). */
+  readonly messages: readonly ImportMessageRow[];
+}
 
 /**
  * Input of `cb.imports.auditEntries()`.
@@ -291,5 +364,21 @@ export type ImportMessagesInput = { readonly source: string; readonly messages: 
  * ```
  */
 export const ImportAuditInputSchema = z.strictObject({ source: ImportSourceSchema, entries: rows });
-/** {@link ImportAuditInputSchema} as a caller writes it. */
-export type ImportAuditInput = { readonly source: string; readonly entries: readonly ImportAuditRow[] };
+/**
+ * Input of `cb.imports.auditEntries()`: its rows are checked one by one (a bad row is refused in the
+ * report, never thrown). Validated by `ImportAuditInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const rows: import('carebase').ImportAuditRow[]; -->
+ * ```ts
+ * import type { ImportAuditInput } from 'carebase';
+ * const input: ImportAuditInput = { source: 'mongo-prod', entries: rows };
+ * const report = await cb.imports.auditEntries(input);
+ * ```
+ */
+export interface ImportAuditInput {
+  /** The system the rows come from: 1-100 letters, digits, `_ . : -` (e.g. `mongo-prod`). */
+  readonly source: string;
+  /** At most 200 000 rows per call (one transaction each). */
+  readonly entries: readonly ImportAuditRow[];
+}

@@ -43,6 +43,13 @@ export const PartitionedTableOptionsSchema = z.strictObject({
 
 /**
  * Options of `cb.partitionedTable()`: a host table range-partitioned by month on a time column. Validated by `PartitionedTableOptionsSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { PartitionedTableOptions } from 'carebase';
+ * const apiLogs: PartitionedTableOptions = { schema: 'hedis', table: 'api_logs', column: 'created_at', interval: 'month', retentionMonths: 84 };
+ * await cb.partitionedTable(apiLogs).ensurePartitions();
+ * ```
  */
 export interface PartitionedTableOptions {
   /** The table's schema. @default 'public' */
@@ -79,7 +86,15 @@ export interface EnsurePartitionsOptions {
   readonly ahead?: number | undefined;
 }
 
-/** Validates {@link EnsurePartitionsOptions}. */
+/**
+ * Validates {@link EnsurePartitionsOptions}.
+ *
+ * @example
+ * ```ts
+ * import { EnsurePartitionsOptionsSchema } from 'carebase/schemas';
+ * EnsurePartitionsOptionsSchema.parse({ from: new Date('2025-01-01'), ahead: 12 });
+ * ```
+ */
 export const EnsurePartitionsOptionsSchema = z.strictObject({
   from: z.date().optional(),
   ahead: z.number().int().min(0).max(60).optional(),

@@ -92,6 +92,14 @@ export const SessionValidateInputSchema = z.strictObject({
 });
 /**
  * Options of `cb.sessions.validate()`: step-up requirements for sensitive actions. Validated by `SessionValidateInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const token: string; -->
+ * ```ts
+ * import type { SessionValidateInput } from 'carebase';
+ * const stepUp: SessionValidateInput = { maxAuthAgeMs: 5 * 60_000, requireMfa: true };
+ * const session = await cb.sessions.validate(token, stepUp);
+ * ```
  */
 export interface SessionValidateInput {
   /** The user must have proved their password (or a reset) at most this long ago. */
@@ -115,6 +123,14 @@ export const RecordAuthenticationInputSchema = z.strictObject({
 });
 /**
  * Options of `cb.sessions.recordAuthentication()`. Validated by `RecordAuthenticationInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const sessionId: string; -->
+ * ```ts
+ * import type { RecordAuthenticationInput } from 'carebase';
+ * const proof: RecordAuthenticationInput = { mfaAt: new Date() };
+ * await cb.sessions.recordAuthentication(sessionId, proof);
+ * ```
  */
 export interface RecordAuthenticationInput {
   /** When the user passed a second factor (`mfaAt` of `users.mfa.verify`). */

@@ -68,6 +68,14 @@ export const MfaVerifyInputSchema = z.strictObject({
 });
 /**
  * Input of `cb.users.mfa.verify()`: the login challenge and the code the user typed. Validated by `MfaVerifyInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const challenge: string, code: string; -->
+ * ```ts
+ * import type { MfaVerifyInput } from 'carebase';
+ * const input: MfaVerifyInput = { challenge, code, ip: '203.0.113.7' };
+ * const result = await cb.users.mfa.verify(input);
+ * ```
  */
 export interface MfaVerifyInput {
   /** The `challenge` of authenticate's `mfa_required` answer. */

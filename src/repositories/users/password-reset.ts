@@ -69,6 +69,13 @@ export const PasswordResetRequestInputSchema = z.strictObject({
 });
 /**
  * Input of `cb.users.passwordReset.request()`. Validated by `PasswordResetRequestInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { PasswordResetRequestInput } from 'carebase';
+ * const input: PasswordResetRequestInput = { login: 'ana@example.org', ip: '203.0.113.7' };
+ * const result = await cb.users.passwordReset.request(input);
+ * ```
  */
 export interface PasswordResetRequestInput {
   /** Email or username (a login with '@' is an email), case-insensitive. */
@@ -95,6 +102,14 @@ export const PasswordResetCompleteInputSchema = z.strictObject({
 });
 /**
  * Input of `cb.users.passwordReset.complete()`: the emailed token and the new password. Validated by `PasswordResetCompleteInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const token: string, newPassword: string; -->
+ * ```ts
+ * import type { PasswordResetCompleteInput } from 'carebase';
+ * const input: PasswordResetCompleteInput = { token, newPassword };
+ * const result = await cb.users.passwordReset.complete(input);
+ * ```
  */
 export interface PasswordResetCompleteInput {
   readonly token: string;

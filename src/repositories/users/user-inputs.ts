@@ -131,6 +131,7 @@ export const ImportedPasswordHashSchema = z.strictObject({
  * An existing password hash to import. Validated by `ImportedPasswordHashSchema` (`carebase/schemas`).
  *
  * @example
+ * <!-- snippet-preamble: declare const row: { email: string; password_hash: string }; -->
  * ```ts
  * import type { ImportedPasswordHash } from 'carebase';
  * const passwordHash: ImportedPasswordHash = { algorithm: 'bcrypt', hash: row.password_hash };
