@@ -201,7 +201,7 @@ export class CarebaseScope {
    * ```
    */
   get imports(): ImportsRepository {
-    this.#imports ??= new ImportsRepository(this.#context);
+    this.#imports ??= this.#instrument(new ImportsRepository(this.#context), 'imports');
     return this.#imports;
   }
 
@@ -239,13 +239,16 @@ export class CarebaseScope {
    */
   partitionedTable(options: PartitionedTableOptions): PartitionedTable {
     const parsed = parseInput(PartitionedTableOptionsSchema, options, 'partitionedTable options');
-    return new PartitionedTable(this.#context, {
-      schema: parsed.schema ?? 'public',
-      table: parsed.table,
-      column: parsed.column,
-      retentionMonths: parsed.retentionMonths,
-      ahead: parsed.ahead ?? 2,
-    });
+    return this.#instrument(
+      new PartitionedTable(this.#context, {
+        schema: parsed.schema ?? 'public',
+        table: parsed.table,
+        column: parsed.column,
+        retentionMonths: parsed.retentionMonths,
+        ahead: parsed.ahead ?? 2,
+      }),
+      'partitionedTable',
+    );
   }
 
   /**

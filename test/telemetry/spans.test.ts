@@ -52,6 +52,8 @@ beforeAll(async () => {
   await cb.transaction(async (tx) => {
     await tx.users.findByEmail(EMAIL);
   });
+  // A sub-API of a repository (cb.users.passwordReset) is traced under its own name too.
+  await cb.users.passwordReset.request({ login: EMAIL });
   const page = await cb.users.list({ limit: 10 });
   expect(page.items).toHaveLength(1);
   await sql`select ${USERNAME}::text as echoed`.execute(cb.db);
@@ -127,6 +129,7 @@ describe('OpenTelemetry spans', () => {
       'transaction',
       'users.list',
       'chat.export',
+      'users.passwordReset.request',
     ]) {
       const span = operationSpan(name);
       expect(span.attributes['carebase.operation']).toBe(name);
