@@ -107,13 +107,17 @@ export class PooledConnection implements PostgresPoolClient {
 
   /** Runs `COPY ... FROM STDIN` with the source's chunks (see `copyInQuery`). */
   async #copyIn<R>(text: string, source: CopyInSource): Promise<PostgresQueryResult<R>> {
+    const probe = this.#telemetry?.query(text);
     const stream = this.#client.query(copyFrom(text));
     try {
       await pipeline(Readable.from(source.chunks), stream);
     } catch (error) {
       // Anything but a server error (e.g. a source that threw) may leave the connection mid-protocol.
-      throw this.failure(error, !(error instanceof Error && 'severity' in error));
+      const mapped = this.failure(error, !(error instanceof Error && 'severity' in error));
+      probe?.fail(error, mapped.code);
+      throw mapped;
     }
+    probe?.end(undefined, stream.rowCount);
     return { command: 'COPY', rowCount: stream.rowCount, rows: [] } as unknown as PostgresQueryResult<R>;
   }
 

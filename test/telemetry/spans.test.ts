@@ -49,6 +49,10 @@ beforeAll(async () => {
     resourceId: RESOURCE_ID,
   });
   await cb.analytics.track({ userId: user.id, eventType: 'feature', eventName: EVENT_NAME });
+  // A batch at or above analytics.copyThreshold (500) is written with COPY through the pool's COPY-in path.
+  await cb.analytics.trackMany(
+    Array.from({ length: 500 }, () => ({ userId: user.id, eventType: 'feature', eventName: EVENT_NAME })),
+  );
   await cb.transaction(async (tx) => {
     await tx.users.findByEmail(EMAIL);
   });
@@ -143,6 +147,13 @@ describe('OpenTelemetry spans', () => {
         expect(statement.endTime).toBeDefined();
       }
     }
+  });
+
+  it('traces a COPY-in batch as a statement under its operation', () => {
+    const copy = statementsOf(operationSpan('analytics.trackMany')).find(
+      (span) => span.attributes['db.operation.name'] === 'COPY',
+    );
+    expect(copy, 'COPY span under analytics.trackMany').toBeDefined();
   });
 
   it('names the statement, its table and its row count', () => {

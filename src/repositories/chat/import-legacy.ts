@@ -310,13 +310,22 @@ export async function importLegacyChat(
 ): Promise<ChatImportResult> {
   const parsedOptions = parseInput(ChatImportOptionsSchema, options, 'import options');
   const createMissing = parsedOptions.createMissingUsers ?? false;
-  const check = checkLegacyFile((await loadSource(source)).value, {
-    maxMessageBytes: ctx.config.chat.maxMessageBytes,
-    nul: parsedOptions.nul ?? 'refuse',
-    caseCollisions: parsedOptions.caseCollisions ?? 'refuse',
-    maxProblems: parsedOptions.maxProblems ?? 1000,
-    checkUsernames: createMissing,
-  });
+  const file = (await loadSource(source)).value;
+  let check: ReturnType<typeof checkLegacyFile>;
+  try {
+    check = checkLegacyFile(file, {
+      maxMessageBytes: ctx.config.chat.maxMessageBytes,
+      nul: parsedOptions.nul ?? 'refuse',
+      caseCollisions: parsedOptions.caseCollisions ?? 'refuse',
+      maxProblems: parsedOptions.maxProblems ?? 1000,
+      checkUsernames: createMissing,
+    });
+  } catch {
+    // A value whose reading throws (a proxy, a getter): refused like any malformed file, before any SQL.
+    throw new ValidationError('invalid legacy chat file: it could not be read', [
+      { path: [], message: 'could not be read (a property access threw)', code: 'custom' },
+    ]);
+  }
   if (check.problems.length > 0) throw fileProblems(check.problems, check.truncated);
   const usernames = check.users.map((user) => user.name);
   const { ids, created } = await ctx.atomic((tx) =>
