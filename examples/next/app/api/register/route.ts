@@ -1,9 +1,9 @@
-import { UserCreateInputSchema } from 'carebase/schemas';
+import { UserRegisterInputSchema } from 'carebase/schemas';
 import { carebase } from '../../../lib/carebase';
 import { HttpError, handle, readBody } from '../../../lib/http';
 import { anonymousScope, getSession } from '../../../lib/session';
 
-const Body = UserCreateInputSchema.partial({ role: true });
+const Body = UserRegisterInputSchema; // the create fields, role optional
 
 /**
  * POST /api/register `{ username, email, password, displayName?, role? }`: creates an account.
