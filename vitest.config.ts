@@ -11,6 +11,7 @@ const entries: Record<string, { src: string; dist: string }> = {
   'carebase/migration': { src: 'src/migration/index.ts', dist: 'dist/migration.js' },
   'carebase/backup': { src: 'src/backup/index.ts', dist: 'dist/backup.js' },
   'carebase/testing': { src: 'src/testing/index.ts', dist: 'dist/testing.js' },
+  'carebase/schemas': { src: 'src/schemas.ts', dist: 'dist/schemas.js' },
 };
 
 /**
