@@ -262,16 +262,11 @@ export {
   type LegacyChatFile,
   legacyClientId,
 } from './repositories/chat/import-legacy.js';
-export {
-  type ConversationParticipant,
-  ConversationStatusSchema,
-  type ConversationUpdate,
-  ConversationUpdateSchema,
-  type ParticipantAddInput,
-  ParticipantAddInputSchema,
-  ParticipantGrantRoleSchema,
-  type ParticipantRemoveInput,
-  ParticipantRemoveInputSchema,
+export type {
+  ConversationParticipant,
+  ConversationUpdate,
+  ParticipantAddInput,
+  ParticipantRemoveInput,
 } from './repositories/chat/sharing-inputs.js';
 
 // Analytics

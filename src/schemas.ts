@@ -67,6 +67,13 @@ export {
   ConversationRenameInputSchema,
 } from './repositories/chat/chat-inputs.js';
 export { ChatImportOptionsSchema, LegacyChatFileSchema } from './repositories/chat/import-legacy.js';
+export {
+  ConversationStatusSchema,
+  ConversationUpdateSchema,
+  ParticipantAddInputSchema,
+  ParticipantGrantRoleSchema,
+  ParticipantRemoveInputSchema,
+} from './repositories/chat/sharing-inputs.js';
 export { ActorSchema } from './repositories/context.js';
 export {
   ExternalIdSchema,

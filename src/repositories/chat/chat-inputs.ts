@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { jsonObjectSchema } from '../../validation/json.js';
 import { StorableTextSchema } from '../../validation/text.js';
+import { ConversationStatusSchema } from './sharing-inputs.js';
 
 /**
  * Zod schemas of every `cb.chat` method's input, exported so hosts can validate requests with the
@@ -98,10 +99,7 @@ export const ConversationListInputSchema = z.strictObject({
   /** Archived conversations: left out, listed too, or listed alone. @default 'exclude' */
   archived: z.enum(['exclude', 'include', 'only']).optional(),
   /** Only conversations in this status. */
-  status: z
-    .string()
-    .regex(/^[a-z][a-z0-9_-]{0,31}$/)
-    .optional(),
+  status: ConversationStatusSchema.optional(),
 });
 /**
  * Input of `cb.chat.listConversations()`: a page of one user's conversations. Validated by `ConversationListInputSchema` (`carebase/schemas`).
@@ -118,6 +116,13 @@ export interface ConversationListInput {
   /** @default 50 */
   readonly limit?: number | undefined;
   readonly cursor?: string | undefined;
+  /**
+   * Archived conversations: left out (`exclude`), listed too (`include`) or listed alone (`only`).
+   * @default 'exclude'
+   */
+  readonly archived?: 'exclude' | 'include' | 'only' | undefined;
+  /** Only conversations in this status (see `ConversationStatusSchema`). */
+  readonly status?: string | undefined;
 }
 
 /**

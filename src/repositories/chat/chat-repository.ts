@@ -410,7 +410,7 @@ export class ChatRepository {
    * ```
    */
   async listParticipants(input: ConversationRefInput): Promise<ConversationParticipant[]> {
-    const parsed = parseInput(ConversationRefInput, input, 'conversation reference');
+    const parsed = parseInput(ConversationRefInputSchema, input, 'conversation reference');
     return listParticipants(this.#ctx, parsed);
   }
 

@@ -12,7 +12,7 @@ import { jsonObjectSchema } from '../../validation/json.js';
  *
  * @example
  * ```ts
- * import { ConversationStatusSchema } from 'carebase';
+ * import { ConversationStatusSchema } from 'carebase/schemas';
  * ConversationStatusSchema.safeParse('escalated').success; // true
  * ConversationStatusSchema.safeParse('Escalated!').success; // false
  * ```
@@ -27,7 +27,7 @@ export const ConversationStatusSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,31}
  *
  * @example
  * ```ts
- * import { ParticipantGrantRoleSchema } from 'carebase';
+ * import { ParticipantGrantRoleSchema } from 'carebase/schemas';
  * ParticipantGrantRoleSchema.options; // ['member', 'viewer']
  * ```
  */
@@ -38,7 +38,7 @@ export const ParticipantGrantRoleSchema = z.enum(['member', 'viewer']);
  *
  * @example
  * ```ts
- * import { ParticipantAddInputSchema } from 'carebase';
+ * import { ParticipantAddInputSchema } from 'carebase/schemas';
  * const parsed = ParticipantAddInputSchema.safeParse(req.body);
  * ```
  */
@@ -74,7 +74,7 @@ export interface ParticipantAddInput {
  *
  * @example
  * ```ts
- * import { ParticipantRemoveInputSchema } from 'carebase';
+ * import { ParticipantRemoveInputSchema } from 'carebase/schemas';
  * ParticipantRemoveInputSchema.parse({ userId, conversationId, participantId: userId });
  * ```
  */
@@ -107,7 +107,7 @@ export interface ParticipantRemoveInput {
  *
  * @example
  * ```ts
- * import { ConversationUpdateSchema } from 'carebase';
+ * import { ConversationUpdateSchema } from 'carebase/schemas';
  * ConversationUpdateSchema.parse({ userId, status: 'escalated', expectedVersion: 3 });
  * ```
  */
