@@ -99,27 +99,20 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
 }
 
 /**
- * One message into the user's default conversation, created on first use: the lookup is an index
- * scan of conversations_default_key; the create runs only when it found nothing (ON CONFLICT on
- * the same partial unique index, race-free; a concurrent creator's row is invisible to this
- * snapshot, so the message then lacks a conversation and the caller retries once).
+ * One message into the user's default conversation: the lookup is an index scan of
+ * conversations_default_key. When the user has none yet, the message lacks a conversation and the
+ * NOT NULL constraint fails the statement; the caller then creates the default conversation (with
+ * its audit entry) and runs the statement again (see insert-messages.ts).
  * $1 user, $2 client id (null in the shape without), $3 role, $4 content, $5 metadata,
  * $6 language, $7 now.
  */
 function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): string {
-  const conversations = table('conversations');
   return `with found as (
-  select id from ${conversations} where user_id = $1::uuid and is_default
-), created as (
-  insert into ${conversations} (user_id, is_default, last_message_at, created_at, updated_at)
-  select $1::uuid, true, $7::timestamptz, $7::timestamptz, $7::timestamptz
-  where not exists (select 1 from found)
-  on conflict (user_id) where is_default do nothing
-  returning id
+  select id from ${table('conversations')} where user_id = $1::uuid and is_default
 ), inserted as (
   ${insertSql(
     table,
-    `values ($1::uuid, $1::uuid, coalesce((select id from found), (select id from created)), $2::text, $3::text,
+    `values ($1::uuid, $1::uuid, (select id from found), $2::text, $3::text,
     $4::text, $5::jsonb, $6::regconfig, $7::timestamptz)`,
     shape,
   )}

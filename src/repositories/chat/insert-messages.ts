@@ -1,6 +1,12 @@
 import { sql } from 'kysely';
-import { ConflictError, ConstraintViolationError, ValidationError } from '../../errors/errors.js';
+import {
+  ConflictError,
+  ConstraintViolationError,
+  NotFoundError,
+  ValidationError,
+} from '../../errors/errors.js';
 import { runTransaction } from '../../pool/transaction.js';
+import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import {
   type AppendedRow,
@@ -16,8 +22,10 @@ import { preparedQuery } from './sql-text.js';
 export type { NewMessage };
 
 /**
- * The whole append path in one statement: unnest the batch, create missing default conversations
- * (ON CONFLICT on the partial unique index, race-free), resolve each message's key (the owner of its
+ * The whole append path in one statement: unnest the batch, find each user's default conversation
+ * for messages without a conversation (a user without one leaves the message without a
+ * conversation: the NOT NULL constraint fails the statement and the caller creates the missing
+ * defaults, then runs it again), resolve each message's key (the owner of its
  * conversation, through the caller's participation as owner or member; a message without one gets
  * a NULL key and the NOT NULL constraint fails the whole statement), insert the messages in input
  * order with ON CONFLICT DO NOTHING on (user_id, client_id), bump the conversations'
@@ -34,17 +42,10 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   return `with input as (
   select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
     with ordinality as t(user_id, conversation_id, client_id, role, content, metadata, ord)
-), new_defaults as (
-  insert into ${conversations} (user_id, is_default, last_message_at, created_at, updated_at)
-  select distinct user_id, true, $7::timestamptz, $7::timestamptz, $7::timestamptz
-  from input where conversation_id is null
-  on conflict (user_id) where is_default do nothing
-  returning user_id, id
 ), resolved as (
-  select i.*, coalesce(i.conversation_id, n.id, d.id) as target,
+  select i.*, coalesce(i.conversation_id, d.id) as target,
     case when i.conversation_id is null then i.user_id else p.owner_id end as owner_id
   from input i
-  left join new_defaults n on i.conversation_id is null and n.user_id = i.user_id
   left join ${conversations} d on i.conversation_id is null and d.user_id = i.user_id and d.is_default
   left join ${table('conversation_participants')} p on i.conversation_id is not null
     and p.conversation_id = i.conversation_id and p.user_id = i.user_id and p.role <> 'viewer'
@@ -99,9 +100,51 @@ function assertUniqueClientIds(batch: readonly NewMessage[]): void {
 }
 
 /**
- * Runs `run` once more when it fails because a concurrent writer created the same default
- * conversation between our snapshot and our insert (the message then lacks a conversation), and
- * turns foreign-key failures into NotFoundError / ForbiddenError.
+ * Creates the default conversation of each of `userIds` that has none (ON CONFLICT on the partial
+ * unique index: race-free, a concurrent creator wins), each with its `chat.conversation_create`
+ * audit entry, in one transaction. Throws `NotFoundError('user')` for an unknown user.
+ */
+async function createDefaultConversations(ctx: RepositoryContext, userIds: readonly string[]): Promise<void> {
+  await ctx.atomic(async (tx) => {
+    const now = tx.now();
+    let created: { id: string; user_id: string }[];
+    try {
+      created = await tx.db
+        .insertInto('conversations')
+        .values(
+          [...new Set(userIds)].map((userId) => ({
+            user_id: userId,
+            is_default: true,
+            last_message_at: now,
+            created_at: now,
+            updated_at: now,
+          })),
+        )
+        .onConflict((conflict) => conflict.column('user_id').where('is_default', '=', true).doNothing())
+        .returning(['id', 'user_id'])
+        .execute();
+    } catch (error) {
+      if (error instanceof ConstraintViolationError && error.kind === 'foreign_key') {
+        throw new NotFoundError('user', { cause: error });
+      }
+      throw error;
+    }
+    for (const row of created) {
+      await recordAudit(tx, {
+        action: 'chat.conversation_create',
+        resourceType: 'conversation',
+        resourceId: row.id,
+        subjectId: row.user_id,
+        metadata: { default: true },
+      });
+    }
+  });
+}
+
+/**
+ * Runs `run`, and once more after creating the default conversations it found missing (the
+ * message then lacks a conversation; also when a concurrent writer created one after our
+ * snapshot), and turns foreign-key failures into NotFoundError / ForbiddenError.
  */
 async function withRetries<T>(
   ctx: RepositoryContext,
@@ -122,6 +165,10 @@ async function withRetries<T>(
         error.kind === 'not_null' &&
         error.column === 'conversation_id'
       ) {
+        await createDefaultConversations(
+          ctx,
+          batch.flatMap((message) => (message.conversationId === undefined ? [message.userId] : [])),
+        );
         continue;
       }
       // A foreign key, or no key (user_id NULL: the caller may not write to the conversation).
@@ -149,10 +196,50 @@ async function withRetries<T>(
  * when a client id is reused for different content, `ForbiddenError` / `NotFoundError` for a
  * conversation the user does not own / that does not exist.
  */
-export async function insertMessages(
-  ctx: RepositoryContext,
-  batch: readonly NewMessage[],
-): Promise<ChatMessage[]> {
+export function insertMessages(ctx: RepositoryContext, batch: readonly NewMessage[]): Promise<ChatMessage[]> {
+  if (batch.length === 0 || ctx.config.audit.chatWrites !== 'messages') return insertBatch(ctx, batch);
+  // `audit.chatWrites: 'messages'`: the messages and their audit entries commit together.
+  return ctx.atomic(async (tx) => {
+    const messages = await insertBatch(tx, batch);
+    await auditAppends(tx, messages);
+    return messages;
+  });
+}
+
+/** At most this many message ids are listed in one `chat.message_append` entry. */
+const AUDITED_IDS = 1000;
+
+/**
+ * One `chat.message_append` audit entry per conversation of `messages`: how many, their ids, roles
+ * and authors, never their content.
+ */
+async function auditAppends(ctx: RepositoryContext, messages: readonly ChatMessage[]): Promise<void> {
+  const byConversation = new Map<string, ChatMessage[]>();
+  for (const message of messages) {
+    const list = byConversation.get(message.conversationId) ?? [];
+    list.push(message);
+    byConversation.set(message.conversationId, list);
+  }
+  for (const [conversationId, list] of byConversation) {
+    const roles: Record<string, number> = {};
+    for (const message of list) roles[message.role] = (roles[message.role] ?? 0) + 1;
+    await recordAudit(ctx, {
+      action: 'chat.message_append',
+      resourceType: 'conversation',
+      resourceId: conversationId,
+      subjectId: (list[0] as ChatMessage).userId,
+      metadata: {
+        messages: list.length,
+        messageIds: list.slice(0, AUDITED_IDS).map((message) => message.id),
+        ...(list.length > AUDITED_IDS ? { messageIdsTruncated: true } : {}),
+        roles,
+        authorUserIds: [...new Set(list.map((message) => message.authorUserId))],
+      },
+    });
+  }
+}
+
+async function insertBatch(ctx: RepositoryContext, batch: readonly NewMessage[]): Promise<ChatMessage[]> {
   if (batch.length === 0) return [];
   assertUniqueClientIds(batch);
   const now = ctx.now();
