@@ -58,6 +58,7 @@ export interface ConversationsTable {
  * `member` (reads and writes) or `viewer` (reads only).
  *
  * @example
+ * <!-- snippet-preamble: declare const patientId: string; declare const clinicianId: string; -->
  * ```ts
  * import type { ParticipantRole } from 'carebase';
  * const role: ParticipantRole = 'member';

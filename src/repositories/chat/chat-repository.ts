@@ -372,6 +372,7 @@ export class ChatRepository {
    * nothing and writes no audit entry.
    *
    * @example
+   * <!-- snippet-preamble: declare const patientId: string; declare const clinicianId: string; -->
    * ```ts
    * await cb.chat.addParticipant({ userId: patientId, conversationId, participantId: clinicianId, role: 'member' });
    * ```
@@ -391,6 +392,7 @@ export class ChatRepository {
    * removing someone else, or a non-participant), `NotFoundError` for an unknown conversation.
    *
    * @example
+   * <!-- snippet-preamble: declare const patientId: string; declare const clinicianId: string; -->
    * ```ts
    * await cb.chat.removeParticipant({ userId: patientId, conversationId, participantId: clinicianId });
    * ```
@@ -428,6 +430,7 @@ export class ChatRepository {
    * `NotFoundError`, `VersionConflictError` (code `CONFLICT`) when `expectedVersion` is stale.
    *
    * @example
+   * <!-- snippet-preamble: declare const clinicianId: string; -->
    * ```ts
    * const conversation = await cb.chat.getConversation({ userId: clinicianId, conversationId });
    * await cb.chat.updateConversation(conversationId, {

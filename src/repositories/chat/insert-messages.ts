@@ -149,44 +149,47 @@ async function createDefaultConversations(ctx: RepositoryContext, userIds: reado
 async function withRetries<T>(
   ctx: RepositoryContext,
   batch: readonly NewMessage[],
-  run: () => Promise<T>,
+  run: (ctx: RepositoryContext) => Promise<T>,
+  retried = false,
 ): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      // Inside a transaction, in a savepoint: a failure rolls back to it, so the reference check
-      // below can run on the transaction's own connection (never a second one).
-      return ctx.inTransaction ? await runTransaction(ctx.db, run, {}, ctx.config.logger) : await run();
-    } catch (error) {
-      // Inside a transaction the savepoint was rolled back, so the retry runs there too (with a
-      // fresh snapshot under read committed).
-      if (
-        attempt === 0 &&
-        error instanceof ConstraintViolationError &&
-        error.kind === 'not_null' &&
-        error.column === 'conversation_id'
-      ) {
-        await createDefaultConversations(
-          ctx,
-          batch.flatMap((message) => (message.conversationId === undefined ? [message.userId] : [])),
-        );
-        continue;
-      }
-      // A foreign key, or no key (user_id NULL: the caller may not write to the conversation).
-      if (
-        error instanceof ConstraintViolationError &&
-        (error.kind === 'foreign_key' || (error.kind === 'not_null' && error.column === 'user_id'))
-      ) {
-        await explainReferenceFailure(ctx, batch);
-      }
-      if (isProgramLimit(error)) {
-        // The tsvector limit: name the message, not the driver. (Only large messages can hit it.)
-        const large = batch.flatMap((m, i) =>
-          Buffer.byteLength(m.content, 'utf8') > SEARCH_INDEX_SAFE_BYTES ? [i] : [],
-        );
-        throw searchIndexLimitError(batch.length > 1 && large.length === 1 ? [large[0] as number] : []);
-      }
-      throw error;
+  try {
+    // Inside a transaction, in a savepoint: a failure rolls back to it, so the reference check
+    // below can run on the transaction's own connection (never a second one).
+    return ctx.inTransaction
+      ? await runTransaction(ctx.db, () => run(ctx), {}, ctx.config.logger)
+      : await run(ctx);
+  } catch (error) {
+    if (
+      !retried &&
+      error instanceof ConstraintViolationError &&
+      error.kind === 'not_null' &&
+      error.column === 'conversation_id'
+    ) {
+      // Create the missing default conversations and write again, in one transaction: when the
+      // write still fails, neither the conversations nor their audit entries remain.
+      const users = batch.flatMap((message) =>
+        message.conversationId === undefined ? [message.userId] : [],
+      );
+      return ctx.atomic(async (tx) => {
+        await createDefaultConversations(tx, users);
+        return withRetries(tx, batch, run, true);
+      });
     }
+    // A foreign key, or no key (user_id NULL: the caller may not write to the conversation).
+    if (
+      error instanceof ConstraintViolationError &&
+      (error.kind === 'foreign_key' || (error.kind === 'not_null' && error.column === 'user_id'))
+    ) {
+      await explainReferenceFailure(ctx, batch);
+    }
+    if (isProgramLimit(error)) {
+      // The tsvector limit: name the message, not the driver. (Only large messages can hit it.)
+      const large = batch.flatMap((m, i) =>
+        Buffer.byteLength(m.content, 'utf8') > SEARCH_INDEX_SAFE_BYTES ? [i] : [],
+      );
+      throw searchIndexLimitError(batch.length > 1 && large.length === 1 ? [large[0] as number] : []);
+    }
+    throw error;
   }
 }
 
@@ -250,7 +253,7 @@ async function insertBatch(ctx: RepositoryContext, batch: readonly NewMessage[])
     batch.length === 1 && single !== undefined
       ? appendOneQuery(ctx, single, now)
       : preparedQuery<AppendedRow>(ctx, 'append', (t) => insertSql(t, true), parameters(ctx, batch, now));
-  const rows = await withRetries(ctx, batch, () => ctx.runPrepared<AppendedRow>(query));
+  const rows = await withRetries(ctx, batch, (c) => c.runPrepared<AppendedRow>(query));
   if (rows.length === 0 && single !== undefined && batch.length === 1) {
     // The single shapes return nothing when the caller may not write to the conversation (this
     // throws), or for a client id a concurrent retry committed after our snapshot (read below).
@@ -315,6 +318,6 @@ export async function insertMessagesCounting(
   if (batch.length === 0) return 0;
   assertUniqueClientIds(batch);
   const query = preparedQuery(ctx, 'import', (t) => insertSql(t, false), parameters(ctx, batch, ctx.now()));
-  const rows = await withRetries(ctx, batch, () => ctx.runPrepared<{ inserted: number }>(query));
+  const rows = await withRetries(ctx, batch, (c) => c.runPrepared<{ inserted: number }>(query));
   return rows[0]?.inserted ?? 0;
 }

@@ -54,6 +54,7 @@ export const ParticipantAddInputSchema = z.strictObject({
  * conversation as a `member` or `viewer` (or changes the role of a participant already in it).
  *
  * @example
+ * <!-- snippet-preamble: declare const patientId: string; declare const clinicianId: string; -->
  * ```ts
  * import type { ParticipantAddInput } from 'carebase';
  * const input: ParticipantAddInput = { userId: patientId, conversationId, participantId: clinicianId, role: 'member' };
@@ -89,6 +90,7 @@ export const ParticipantRemoveInputSchema = z.strictObject({
  * leaves (`participantId` equal to `userId`).
  *
  * @example
+ * <!-- snippet-preamble: declare const patientId: string; declare const clinicianId: string; -->
  * ```ts
  * import type { ParticipantRemoveInput } from 'carebase';
  * const input: ParticipantRemoveInput = { userId: patientId, conversationId, participantId: clinicianId };
@@ -144,6 +146,7 @@ export const ConversationUpdateSchema = z
  * that version (optimistic concurrency); otherwise it throws `VersionConflictError`.
  *
  * @example
+ * <!-- snippet-preamble: declare const clinicianId: string; declare const conversation: { version: number }; -->
  * ```ts
  * import type { ConversationUpdate } from 'carebase';
  * const update: ConversationUpdate = { userId: clinicianId, status: 'escalated', expectedVersion: conversation.version };
