@@ -268,6 +268,11 @@ export type {
   ParticipantAddInput,
   ParticipantRemoveInput,
 } from './repositories/chat/sharing-inputs.js';
+export type {
+  ChatUsageQuery,
+  ChatUsageRecord,
+  ChatUsageRow,
+} from './repositories/chat/usage-inputs.js';
 
 // Analytics
 
@@ -337,6 +342,7 @@ export type { AuthRateLimitsTable } from './schema/auth-rate-limits.js';
 export type {
   ChatMessagesTable,
   ChatRole,
+  ChatUsageTable,
   ConversationParticipantsTable,
   ConversationsTable,
   ParticipantRole,

@@ -74,6 +74,7 @@ export {
   ParticipantGrantRoleSchema,
   ParticipantRemoveInputSchema,
 } from './repositories/chat/sharing-inputs.js';
+export { ChatUsageQuerySchema, ChatUsageRecordSchema } from './repositories/chat/usage-inputs.js';
 export { ActorSchema } from './repositories/context.js';
 export {
   ExternalIdSchema,

@@ -30,6 +30,7 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
   conversations: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   chat_messages: ['SELECT', 'INSERT', 'DELETE'],
   conversation_participants: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  chat_usage: ['SELECT', 'INSERT', 'DELETE'],
   audit_log: ['SELECT', 'INSERT'],
   audit_chain: ['SELECT'],
   audit_chain_head: ['SELECT'],

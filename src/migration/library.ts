@@ -24,6 +24,7 @@ import m0028 from '../../migrations/0028_partitioned_tables.sql';
 import m0029 from '../../migrations/0029_chat_messages_statistics.sql';
 import m0030 from '../../migrations/0030_conversation_participants.sql';
 import m0031 from '../../migrations/0031_chat_message_authors.sql';
+import m0032 from '../../migrations/0032_chat_usage.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -59,6 +60,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0029_chat_messages_statistics', m0029],
   ['0030_conversation_participants', m0030],
   ['0031_chat_message_authors', m0031],
+  ['0032_chat_usage', m0032],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

@@ -125,3 +125,37 @@ export interface ChatMessagesTable {
   author_user_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Generated<Date>;
 }
+
+/**
+ * `chat_usage`: the usage ledger, one row per model call behind an assistant message, keyed by
+ * `(user_id, id)` like the messages (`user_id` is the conversation's owner). `cost` is an exact
+ * decimal, returned by pg as a string.
+ *
+ * @example
+ * ```ts
+ * // Output tokens per model, straight from the ledger.
+ * const perModel = await cb.db
+ *   .selectFrom('chat_usage')
+ *   .select(['model', (eb) => eb.fn.sum<string>('output_tokens').as('output')])
+ *   .groupBy('model')
+ *   .execute();
+ * ```
+ */
+export interface ChatUsageTable {
+  id: ColumnType<string, never, never>;
+  user_id: string;
+  conversation_id: string;
+  message_id: string;
+  author_user_id: string;
+  provider: string;
+  model: string;
+  input_tokens: ColumnType<string, string | number | undefined, string | number>;
+  output_tokens: ColumnType<string, string | number | undefined, string | number>;
+  cached_tokens: ColumnType<string, string | number | undefined, string | number>;
+  reasoning_tokens: ColumnType<string, string | number | undefined, string | number>;
+  cost: ColumnType<string | null, string | null | undefined, string | null>;
+  currency: ColumnType<string | null, string | null | undefined, string | null>;
+  latency_ms: ColumnType<number | null, number | null | undefined, number | null>;
+  status: 'ok' | 'error' | 'aborted';
+  created_at: Generated<Date>;
+}

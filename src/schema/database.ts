@@ -19,7 +19,12 @@ import type {
   AuditSealStateTable,
 } from './audit.js';
 import type { AuthRateLimitsTable } from './auth-rate-limits.js';
-import type { ChatMessagesTable, ConversationParticipantsTable, ConversationsTable } from './chat.js';
+import type {
+  ChatMessagesTable,
+  ChatUsageTable,
+  ConversationParticipantsTable,
+  ConversationsTable,
+} from './chat.js';
 import type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './mfa.js';
 import type { SchemaMigrationsTable } from './migrations.js';
 import type { PartitionedTablesTable } from './partitioned-tables.js';
@@ -71,6 +76,7 @@ export interface CarebaseDatabase {
   conversations: ConversationsTable;
   chat_messages: ChatMessagesTable;
   conversation_participants: ConversationParticipantsTable;
+  chat_usage: ChatUsageTable;
 
   analytics_events: AnalyticsEventsTable;
   analytics_user_keys: AnalyticsUserKeysTable;

@@ -3,6 +3,7 @@ import type { ChatRole } from '../../schema/chat.js';
 import type { RepositoryContext } from '../context.js';
 import type { MessageRow } from './chat-types.js';
 import { preparedQuery } from './sql-text.js';
+import type { ChatUsageRecord } from './usage-inputs.js';
 
 /** The columns an append returns. */
 export const MESSAGE_COLUMNS =
@@ -23,6 +24,8 @@ export interface NewMessage {
   /** Serialized JSON, or null. */
   readonly metadata: string | null;
   readonly clientId: string | undefined;
+  /** The usage of the model call behind an assistant message, written in the same transaction. */
+  readonly usage?: ChatUsageRecord | undefined;
 }
 
 /**

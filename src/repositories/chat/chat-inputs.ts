@@ -3,6 +3,7 @@ import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { jsonObjectSchema } from '../../validation/json.js';
 import { StorableTextSchema } from '../../validation/text.js';
 import { ConversationStatusSchema } from './sharing-inputs.js';
+import { type ChatUsageRecord, ChatUsageRecordSchema } from './usage-inputs.js';
 
 /**
  * Zod schemas of every `cb.chat` method's input, exported so hosts can validate requests with the
@@ -199,6 +200,8 @@ export const ChatAppendInputSchema = z.strictObject({
   metadata: ChatMetadataSchema.optional(),
   /** A client-chosen id: appending again with the same id returns the first message. */
   id: StorableTextSchema.min(1).max(200).optional(),
+  /** The model call's usage (assistant messages only), written in the same transaction. */
+  usage: ChatUsageRecordSchema.optional(),
 });
 /**
  * Input of `cb.chat.append()`: one message. Without `conversationId` it goes to the user's default conversation; an `id` makes retries idempotent. Validated by `ChatAppendInputSchema` (`carebase/schemas`).
@@ -219,6 +222,11 @@ export interface ChatAppendInput {
   readonly metadata?: Record<string, unknown> | undefined;
   /** A client-chosen id: appending again with the same id returns the first message. */
   readonly id?: string | undefined;
+  /**
+   * The usage of the model call behind an assistant message (`role: 'assistant'` only), written
+   * in the message's transaction: if it cannot be written, the append fails and writes nothing.
+   */
+  readonly usage?: ChatUsageRecord | undefined;
 }
 
 /**

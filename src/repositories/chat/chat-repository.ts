@@ -55,6 +55,8 @@ import {
   ParticipantRemoveInputSchema,
 } from './sharing-inputs.js';
 import { updateConversation } from './update-conversation.js';
+import { usageReport } from './usage.js';
+import { type ChatUsageQuery, ChatUsageQuerySchema, type ChatUsageRow } from './usage-inputs.js';
 
 const ConversationIdSchema = z.uuid();
 
@@ -459,6 +461,22 @@ export class ChatRepository {
     });
   }
 
+  /**
+   * Exact sums of the usage ledger (the `usage` of assistant messages) over [`from`, `to`),
+   * optionally of one user (whose messages made the calls), conversation or model, grouped by UTC
+   * `day`, `model`, `user` or `conversation`, and by currency. Sums are computed in SQL over the
+   * raw ledger (equal to a raw `SUM`): the host decides who may see them. Throws `ValidationError`.
+   *
+   * @example
+   * ```ts
+   * const byDay = await cb.chat.usage({ from: new Date('2026-01-01'), to: new Date('2026-02-01'), groupBy: 'day' });
+   * ```
+   */
+  async usage(query: ChatUsageQuery): Promise<ChatUsageRow[]> {
+    const parsed = parseInput(ChatUsageQuerySchema, query, 'usage query');
+    return usageReport(this.#ctx, parsed);
+  }
+
   #limit(limit: number | undefined, fallback: number): number {
     const max = this.#ctx.config.chat.maxPageSize;
     const value = limit ?? Math.min(fallback, max);
@@ -503,6 +521,12 @@ export class ChatRepository {
         { path: where, message: `exceeds ${max} UTF-8 bytes`, code: 'too_big' },
       ]);
     }
+    if (message.usage !== undefined && message.role !== 'assistant') {
+      const where = [...path, 'usage'];
+      throw new ValidationError(`invalid message at ${where.join('.')}: usage is for assistant messages`, [
+        { path: where, message: 'only assistant messages carry usage', code: 'custom' },
+      ]);
+    }
     return {
       userId: message.userId,
       conversationId: message.conversationId,
@@ -510,6 +534,7 @@ export class ChatRepository {
       content: message.content,
       metadata: this.#checkMetadata(message.metadata, 'metadata', path),
       clientId: message.id,
+      usage: message.usage,
     };
   }
 }

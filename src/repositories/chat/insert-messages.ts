@@ -18,6 +18,7 @@ import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.j
 import { explainReferenceFailure } from './ownership.js';
 import { isProgramLimit, SEARCH_INDEX_SAFE_BYTES, searchIndexLimitError } from './search-index-limit.js';
 import { preparedQuery } from './sql-text.js';
+import { insertUsage } from './usage.js';
 
 export type { NewMessage };
 
@@ -200,11 +201,21 @@ async function withRetries<T>(
  * conversation the user does not own / that does not exist.
  */
 export function insertMessages(ctx: RepositoryContext, batch: readonly NewMessage[]): Promise<ChatMessage[]> {
-  if (batch.length === 0 || ctx.config.audit.chatWrites !== 'messages') return insertBatch(ctx, batch);
-  // `audit.chatWrites: 'messages'`: the messages and their audit entries commit together.
+  const audited = ctx.config.audit.chatWrites === 'messages';
+  const usage = batch.some((message) => message.usage !== undefined);
+  if (batch.length === 0 || (!audited && !usage)) return insertBatch(ctx, batch);
+  // `audit.chatWrites: 'messages'` or usage: the messages, their usage and their audit entries
+  // commit together (a usage write that fails fails the call).
   return ctx.atomic(async (tx) => {
     const messages = await insertBatch(tx, batch);
-    await auditAppends(tx, messages);
+    if (usage) {
+      await insertUsage(
+        tx,
+        messages,
+        batch.map((message) => message.usage),
+      );
+    }
+    if (audited) await auditAppends(tx, messages);
     return messages;
   });
 }
