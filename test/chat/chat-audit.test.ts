@@ -138,6 +138,33 @@ describe('chat audit', () => {
     }
   });
 
+  it("records a participant's reads of someone else's conversation as chat.access, not the owner's own", async () => {
+    const owner = await f.user();
+    const reader = await f.user();
+    const { id } = await f.cb.chat.createConversation({ userId: owner });
+    await f.cb.chat.addParticipant({
+      userId: owner,
+      conversationId: id,
+      participantId: reader,
+      role: 'viewer',
+    });
+    await f.cb.chat.append({ userId: owner, conversationId: id, role: 'user', content: SECRET_CONTENT });
+    const asOwner = f.cb.withActor({ userId: owner });
+    await asOwner.chat.history({ userId: owner, conversationId: id });
+    const asReader = f.cb.withActor({ userId: reader });
+    await asReader.chat.history({ userId: reader, conversationId: id });
+    await asReader.chat.latest({ userId: reader, conversationId: id, n: 1 });
+    await asReader.chat.search({ userId: reader, query: 'malignant' });
+    const { items } = await f.cb.audit.query({ action: 'chat.access', userId: reader, limit: 10 });
+    expect(items.map((entry) => [entry.subjectId, entry.description]).reverse()).toEqual([
+      [owner, 'chat history read'],
+      [owner, 'chat history read'],
+      [owner, 'chat messages searched'],
+    ]);
+    expect((await f.cb.audit.query({ action: 'chat.access', userId: owner, limit: 10 })).items).toEqual([]);
+    contentFree(items);
+  });
+
   it('audits no append by default', async () => {
     const { id } = await f.cb.chat.createConversation({ userId: patient });
     await f.cb

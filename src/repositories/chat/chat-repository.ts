@@ -237,9 +237,8 @@ export class ChatRepository {
       offset: parsed.offset,
       order: parsed.order ?? 'asc',
     });
-    if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
-      await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
-    }
+    const owners = this.#readOwners(parsed.userId, page.items);
+    if (owners !== undefined) await this.#recordReads(owners, 'history', parsed.conversationId);
     return page;
   }
 
@@ -255,9 +254,8 @@ export class ChatRepository {
   async latest(input: ChatLatestInput): Promise<ChatMessage[]> {
     const parsed = parseInput(ChatLatestInputSchema, input, 'latest query');
     const messages = await latestMessages(this.#ctx, parsed.userId, parsed.conversationId, parsed.n);
-    if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
-      await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
-    }
+    const owners = this.#readOwners(parsed.userId, messages);
+    if (owners !== undefined) await this.#recordReads(owners, 'history', parsed.conversationId);
     return messages;
   }
 
@@ -283,9 +281,11 @@ export class ChatRepository {
       limit: this.#limit(parsed.limit, 20),
       cursor: parsed.cursor,
     });
-    if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
-      await recordChatRead(this.#ctx, parsed.userId, 'search', parsed.conversationId);
-    }
+    const owners = this.#readOwners(
+      parsed.userId,
+      hits.items.map((hit) => hit.message),
+    );
+    if (owners !== undefined) await this.#recordReads(owners, 'search', parsed.conversationId);
     return hits;
   }
 
@@ -475,6 +475,28 @@ export class ChatRepository {
   async usage(query: ChatUsageQuery): Promise<ChatUsageRow[]> {
     const parsed = parseInput(ChatUsageQuerySchema, query, 'usage query');
     return usageReport(this.#ctx, parsed);
+  }
+
+  /**
+   * Whose chat a read under `withActor` showed to someone else: `userId` when the actor reads as
+   * another user, and the owner of every returned message the actor does not own (a participant
+   * reading a shared conversation). Undefined (nothing to record, no await) otherwise.
+   */
+  #readOwners(userId: string, messages: readonly ChatMessage[]): string[] | undefined {
+    const actor = this.#ctx.actor;
+    if (actor === undefined) return undefined;
+    const owners = new Set<string>();
+    if (actor.userId !== userId) owners.add(userId);
+    for (const message of messages) if (message.userId !== actor.userId) owners.add(message.userId);
+    return owners.size === 0 ? undefined : [...owners];
+  }
+
+  async #recordReads(
+    owners: readonly string[],
+    what: 'history' | 'search',
+    conversationId: string | undefined,
+  ): Promise<void> {
+    for (const owner of owners) await recordChatRead(this.#ctx, owner, what, conversationId);
   }
 
   #limit(limit: number | undefined, fallback: number): number {
