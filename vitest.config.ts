@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vitest/config';
 
@@ -55,6 +56,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Most of a test's time is spent waiting on PostgreSQL (another process), so one test file per
+    // core minus one (vitest's default: a single worker on a 2-core CI machine) leaves a core idle.
+    // At least two; CAREBASE_TEST_WORKERS overrides.
+    maxWorkers: Number(process.env.CAREBASE_TEST_WORKERS ?? Math.max(2, availableParallelism() - 1)),
     reporters: process.env.CI ? ['default'] : ['default'],
   },
 });
