@@ -75,7 +75,7 @@ describe('migrations 0030-0031 on existing chat data', () => {
         { userId, role: 'owner' },
       ]);
       // And the down sections take it all back out.
-      await rollback(database.url, { steps: 2, allowLibraryRollback: true, allowDataLoss: true });
+      await rollback(database.url, { steps: 3, allowLibraryRollback: true, allowDataLoss: true }); // 0032, 0031, 0030
       const { rows: tables } = await client.query(
         "select to_regclass('carebase.conversation_participants') as t, count(*)::int as n from carebase.chat_messages",
       );
