@@ -76,6 +76,8 @@ export {
   type ConnectionErrorOptions,
   type ConnectionFailureReason,
   ConstraintViolationError,
+  DecryptionError,
+  type DecryptionFailure,
   ForbiddenError,
   InvalidConfigurationError,
   isCarebaseError,
@@ -85,10 +87,39 @@ export {
   QueryError,
   SerializationFailureError,
   StatementTimeoutError,
+  UnsupportedOperationError,
   ValidationError,
   type ValidationIssue,
 } from './errors/errors.js';
+
+// Encryption and pseudonyms (docs/encryption.md)
+
+export {
+  type EncryptionOptions,
+  EncryptionOptionsSchema,
+  type PseudonymOptions,
+  PseudonymOptionsSchema,
+  type ResolvedEncryptionOptions,
+  type ResolvedPseudonymOptions,
+} from './config/encryption-options.js';
 export { DRIVER_ERROR, DriverErrorSummary, type PgErrorLike } from './errors/map-error.js';
+export {
+  type EncryptExistingOptions,
+  EncryptExistingOptionsSchema,
+  type EncryptExistingProgress,
+  type EncryptExistingResult,
+} from './repositories/encryption/encrypt-existing.js';
+export { EncryptionApi } from './repositories/encryption/encryption-api.js';
+export {
+  type Keyring,
+  type KeyUnwrapInput,
+  type KeyWrapInput,
+  type LocalKeyringOptions,
+  localKeyring,
+  localKeyringFromEnv,
+} from './security/keyring.js';
+export { PSEUDONYM_PREFIX } from './security/pseudonym.js';
+export { PseudonymInputSchema } from './validation/pseudonym-input.js';
 
 // Validation: the shared checks every repository applies before any SQL
 

@@ -4,6 +4,12 @@ import { type AnalyticsOptions, AnalyticsOptionsSchema } from './analytics-optio
 import { type AuditOptions, AuditOptionsSchema } from './audit-options.js';
 import { type ChatOptions, ChatOptionsSchema } from './chat-options.js';
 import type { Clock } from './clock.js';
+import {
+  type EncryptionOptions,
+  EncryptionOptionsSchema,
+  type PseudonymOptions,
+  PseudonymOptionsSchema,
+} from './encryption-options.js';
 import { type MigrationsOptions, MigrationsOptionsSchema } from './migrations-options.js';
 import {
   type PoolerMode,
@@ -125,6 +131,10 @@ export const CarebaseOptionsSchema = z.strictObject({
   analytics: AnalyticsOptionsSchema,
   /** Host migration sources that `cb.migrate()`, `cb.health()` and `carebase doctor` include. */
   migrations: MigrationsOptionsSchema.optional(),
+  /** Envelope encryption of chat content (docs/encryption.md). @default off */
+  encryption: EncryptionOptionsSchema.optional(),
+  /** The key of `cb.pseudonym()`. @default none (env `CAREBASE_PSEUDONYM_KEY`) */
+  pseudonyms: PseudonymOptionsSchema.optional(),
 });
 
 /**
@@ -166,4 +176,8 @@ export interface CarebaseOptions {
   readonly chat?: ChatOptions | undefined;
   readonly analytics?: AnalyticsOptions | undefined;
   readonly migrations?: MigrationsOptions | undefined;
+  /** Envelope encryption of chat content; off when absent. */
+  readonly encryption?: EncryptionOptions | undefined;
+  /** The key of `cb.pseudonym()` (env `CAREBASE_PSEUDONYM_KEY`). */
+  readonly pseudonyms?: PseudonymOptions | undefined;
 }

@@ -7,6 +7,7 @@ import type { ResolvedAnalyticsOptions } from './analytics-options.js';
 import type { ResolvedAuditOptions } from './audit-options.js';
 import type { ResolvedChatOptions } from './chat-options.js';
 import { type Clock, systemClock } from './clock.js';
+import type { ResolvedEncryptionOptions, ResolvedPseudonymOptions } from './encryption-options.js';
 import type { ResolvedMigrationsOptions } from './migrations-options.js';
 import { type CarebaseOptions, CarebaseOptionsSchema } from './options.js';
 import {
@@ -72,6 +73,10 @@ export interface ResolvedConfig {
   readonly chat: ResolvedChatOptions;
   readonly analytics: ResolvedAnalyticsOptions;
   readonly migrations: ResolvedMigrationsOptions;
+  /** Envelope encryption of chat content; `undefined` when off. */
+  readonly encryption: ResolvedEncryptionOptions | undefined;
+  /** The key of `cb.pseudonym()`; `undefined` when none was given. */
+  readonly pseudonyms: ResolvedPseudonymOptions | undefined;
 }
 
 type ParsedOptions = z.output<typeof CarebaseOptionsSchema>;
@@ -300,6 +305,9 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
       sources: Object.freeze([...(parsed.migrations?.sources ?? [])]),
       includeLibrary: parsed.migrations?.includeLibrary ?? true,
     }),
+    // The keyring is the host's object: frozen one level only.
+    encryption: parsed.encryption === undefined ? undefined : Object.freeze({ ...parsed.encryption }),
+    pseudonyms: parsed.pseudonyms === undefined ? undefined : Object.freeze({ ...parsed.pseudonyms }),
   };
   return Object.freeze(config);
 }

@@ -1,3 +1,4 @@
+import { UnsupportedOperationError } from '../../errors/errors.js';
 import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
 import { importAuditEntries } from './import-audit.js';
@@ -75,6 +76,7 @@ export class ImportsRepository {
    * ```
    */
   async conversations(input: ImportConversationsInput): Promise<ImportReport> {
+    refuseWhenEncrypted(this.#ctx, 'imports.conversations');
     const parsed = parseInput(ImportConversationsInput, input, 'conversation import', { sweep: false });
     return importConversations(this.#ctx, parsed);
   }
@@ -93,6 +95,7 @@ export class ImportsRepository {
    * ```
    */
   async messages(input: ImportMessagesInput): Promise<ImportReport> {
+    refuseWhenEncrypted(this.#ctx, 'imports.messages');
     const parsed = parseInput(ImportMessagesInput, input, 'message import', { sweep: false });
     return importMessages(this.#ctx, parsed);
   }
@@ -114,5 +117,18 @@ export class ImportsRepository {
   async auditEntries(input: ImportAuditInput): Promise<ImportReport> {
     const parsed = parseInput(ImportAuditInput, input, 'audit import', { sweep: false });
     return importAuditEntries(this.#ctx, parsed);
+  }
+}
+
+/**
+ * The bulk imports COPY clear rows: with encryption on they refuse (`UnsupportedOperationError`)
+ * rather than store plaintext. Import first, then run `cb.encryption.encryptExisting()`.
+ */
+function refuseWhenEncrypted(ctx: RepositoryContext, operation: string): void {
+  if (ctx.config.encryption !== undefined) {
+    throw new UnsupportedOperationError(
+      operation,
+      'encryption is on: import with encryption off, then run encryption.encryptExisting()',
+    );
   }
 }

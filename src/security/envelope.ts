@@ -1,0 +1,77 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/**
+ * carebase's field envelope, format 1, as text: `cb1:` + base64 of
+ * `version (1 byte, 0x01) || data-key version (uint32 BE) || iv (12) || AES-256-GCM ciphertext || tag (16)`.
+ * The associated data (the row's identity) is not stored: the reader recomputes it from the row,
+ * so a ciphertext moved to another row fails authentication.
+ */
+export const ENVELOPE_PREFIX = 'cb1:';
+const FORMAT = 1;
+const HEADER = 1 + 4 + 12;
+const TAG = 16;
+
+/** Why {@link openEnvelope} failed. */
+export type EnvelopeFailure = 'malformed' | 'tampered';
+
+/** True when `value` looks like an envelope (its prefix). */
+export function isEnvelope(value: unknown): value is string {
+  return typeof value === 'string' && value.startsWith(ENVELOPE_PREFIX);
+}
+
+/** The data-key version an envelope names, or undefined when it is malformed. */
+export function envelopeKeyVersion(envelope: string): number | undefined {
+  const bytes = decode(envelope);
+  return bytes === undefined ? undefined : bytes.readUInt32BE(1);
+}
+
+function decode(envelope: string): Buffer | undefined {
+  if (!envelope.startsWith(ENVELOPE_PREFIX)) return undefined;
+  const body = envelope.slice(ENVELOPE_PREFIX.length);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) return undefined;
+  const bytes = Buffer.from(body, 'base64');
+  if (bytes.length < HEADER + TAG || bytes[0] !== FORMAT) return undefined;
+  return bytes;
+}
+
+/** Encrypts `plaintext` with `key` (32 bytes) bound to `aad`. */
+export function sealEnvelope(key: Buffer, keyVersion: number, plaintext: string, aad: string): string {
+  const header = Buffer.allocUnsafe(HEADER);
+  header[0] = FORMAT;
+  header.writeUInt32BE(keyVersion, 1);
+  const iv = randomBytes(12);
+  iv.copy(header, 5);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  // The header is authenticated too: a changed key version is tampering, not a key lookup.
+  cipher.setAAD(Buffer.concat([header, Buffer.from(aad, 'utf8')]));
+  const body = cipher.update(plaintext, 'utf8');
+  const final = cipher.final();
+  return ENVELOPE_PREFIX + Buffer.concat([header, body, final, cipher.getAuthTag()]).toString('base64');
+}
+
+/**
+ * Decrypts {@link sealEnvelope}'s output. Returns the plaintext, or the failure: never throws a
+ * crypto error, never returns unauthenticated bytes.
+ */
+export function openEnvelope(
+  key: Buffer,
+  envelope: string,
+  aad: string,
+):
+  | { readonly ok: true; readonly plaintext: string }
+  | { readonly ok: false; readonly reason: EnvelopeFailure } {
+  const bytes = decode(envelope);
+  if (bytes === undefined) return { ok: false, reason: 'malformed' };
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(5, HEADER));
+    decipher.setAAD(Buffer.concat([bytes.subarray(0, HEADER), Buffer.from(aad, 'utf8')]));
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG));
+    const plain = Buffer.concat([
+      decipher.update(bytes.subarray(HEADER, bytes.length - TAG)),
+      decipher.final(),
+    ]);
+    return { ok: true, plaintext: plain.toString('utf8') };
+  } catch {
+    return { ok: false, reason: 'tampered' };
+  }
+}
