@@ -388,6 +388,7 @@ export type {
 } from './schema/audit.js';
 export type { AuthRateLimitsTable } from './schema/auth-rate-limits.js';
 export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
+export type { EncryptionDataKeysTable } from './schema/encryption.js';
 export type { CarebaseDatabase } from './schema/database.js';
 export type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './schema/mfa.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
