@@ -130,7 +130,9 @@ describe('chat with encryption on', () => {
 
     // The database side, as the owner: every column of every row, as text.
     for (const table of ['chat_messages', 'conversations', 'encryption_data_keys']) {
-      const { rows } = await owner.query<{ row: string }>(`select t::text as row from "${schema}".${table} t`);
+      const { rows } = await owner.query<{ row: string }>(
+        `select t::text as row from "${schema}".${table} t`,
+      );
       expect(rows.length).toBeGreaterThan(0);
       for (const { row } of rows) {
         expect(row).not.toContain('metoprolol');
@@ -156,9 +158,9 @@ describe('chat with encryption on', () => {
     const again = await cb.chat.append({ userId, role: 'user', content: 'retry me', id: 'r-1' });
     expect(again.id).toBe(first.id);
     expect(again.content).toBe('retry me');
-    expect(await failure(cb.chat.append({ userId, role: 'user', content: 'other', id: 'r-1' }))).toBeInstanceOf(
-      ConflictError,
-    );
+    expect(
+      await failure(cb.chat.append({ userId, role: 'user', content: 'other', id: 'r-1' })),
+    ).toBeInstanceOf(ConflictError);
   });
 
   it('refuses full-text search with a typed error (the database holds no words)', async () => {
@@ -176,9 +178,10 @@ describe('chat with encryption on', () => {
 
   it('seals the legacy JSON import too', async () => {
     const userId = await user();
-    const { rows } = await owner.query<{ username: string }>(`select username from "${schema}".users where id = $1`, [
-      userId,
-    ]);
+    const { rows } = await owner.query<{ username: string }>(
+      `select username from "${schema}".users where id = $1`,
+      [userId],
+    );
     const username = (rows[0] as { username: string }).username;
     await cb.chat.importLegacyJson({ [username]: [{ role: 'user', content: `legacy ${SECRET_WORDS}` }] });
     const page = await cb.chat.history({ userId });
@@ -252,7 +255,12 @@ describe('damaged, moved or unreadable ciphertext: a typed error naming the row'
   it('a ciphertext moved to another conversation of the same user (same key): tampered, by the associated data', async () => {
     const { userId, message } = await sealedMessage();
     const other = await cb.chat.createConversation({ userId });
-    const target = await cb.chat.append({ userId, conversationId: other.id, role: 'user', content: 'harmless' });
+    const target = await cb.chat.append({
+      userId,
+      conversationId: other.id,
+      role: 'user',
+      content: 'harmless',
+    });
     await owner.query(
       `update "${schema}".chat_messages t set metadata = s.metadata
        from "${schema}".chat_messages s where s.user_id = $1 and s.id = $2 and t.user_id = $1 and t.id = $3`,
@@ -334,7 +342,9 @@ describe('damaged, moved or unreadable ciphertext: a typed error naming the row'
       },
       unwrapKey: () => Promise.reject(outage),
     };
-    const error = await failure(instance({ encryption: { keyring: failing } }).chat.history({ userId, conversationId }));
+    const error = await failure(
+      instance({ encryption: { keyring: failing } }).chat.history({ userId, conversationId }),
+    );
     expect(error).toBeInstanceOf(DecryptionError);
     expect((error as DecryptionError).cause).toBe(outage);
   });
