@@ -58,7 +58,9 @@ describe('cb.pseudonym', () => {
     const a = cb.pseudonym('MRN-0042-7731', { purpose: 'audit.subject' });
     expect(cb.pseudonym('MRN-0042-7731', { purpose: 'analytics' })).not.toBe(a);
     // Purposes of the same length differ too.
-    expect(cb.pseudonym('MRN-0042-7731', { purpose: 'audit' })).not.toBe(cb.pseudonym('MRN-0042-7731', { purpose: 'stats' }));
+    expect(cb.pseudonym('MRN-0042-7731', { purpose: 'audit' })).not.toBe(
+      cb.pseudonym('MRN-0042-7731', { purpose: 'stats' }),
+    );
     expect(cb.pseudonym('MRN-0042-7732', { purpose: 'audit.subject' })).not.toBe(a);
     expect(withKey(randomBytes(32)).pseudonym('MRN-0042-7731', { purpose: 'audit.subject' })).not.toBe(a);
     // The length-prefixed purpose: ("ab", "c") and ("a", "bc") differ.
