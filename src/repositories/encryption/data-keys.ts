@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import type { ResolvedEncryptionOptions } from '../../config/encryption-options.js';
 import {
   ConstraintViolationError,
@@ -11,8 +11,8 @@ import { type RepositoryContext, RuntimeState } from '../context.js';
 
 /** One user's unwrapped data keys by version, and the version new envelopes use. */
 export interface UserKeys {
-  readonly current: { readonly version: number; readonly key: Buffer };
-  readonly byVersion: ReadonlyMap<number, Buffer>;
+  readonly current: { readonly version: number; readonly key: KeyObject };
+  readonly byVersion: ReadonlyMap<number, KeyObject>;
 }
 
 /** The context a data key's wrap is bound to: its owner and version. */
@@ -79,7 +79,7 @@ async function unwrap(
   keyring: Keyring,
   userId: string,
   row: { version: number; kek_id: string; wrapped_key: Buffer },
-): Promise<Buffer> {
+): Promise<KeyObject> {
   let failure: DecryptionFailure = 'unknown_key';
   let cause: unknown;
   try {
@@ -88,7 +88,11 @@ async function unwrap(
       wrapped: row.wrapped_key,
       context: dataKeyContext(userId, row.version),
     });
-    if (key.length === 32) return Buffer.from(key);
+    if (key.length === 32) {
+      const secret = createSecretKey(key);
+      key.fill(0);
+      return secret;
+    }
     failure = 'tampered';
   } catch (error) {
     // The built-in keyring's errors are crypto errors: name the failure, keep no cause. A host
@@ -159,10 +163,10 @@ export async function userKeys(
     const byUser = new Map<string, typeof rows>();
     for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
     for (const [userId, keyRows] of byUser) {
-      const byVersion = new Map<number, Buffer>();
+      const byVersion = new Map<number, KeyObject>();
       for (const row of keyRows) byVersion.set(row.version, await unwrap(encryption.keyring, userId, row));
       const version = Math.max(...byVersion.keys());
-      const keys: UserKeys = { current: { version, key: byVersion.get(version) as Buffer }, byVersion };
+      const keys: UserKeys = { current: { version, key: byVersion.get(version) as KeyObject }, byVersion };
       found.set(userId, keys);
       if (!ctx.inTransaction) cache.set(userId, keys);
     }
