@@ -16,7 +16,11 @@ import { benchDatabase, compare } from './harness.ts';
 export default async function run(): Promise<void> {
   const database = await benchDatabase();
   const keyring = localKeyring({ keys: { bench: randomBytes(32) }, current: 'bench' });
-  const plain = createCarebase({ connectionString: database.url, pool: { max: 8 }, chat: { maxPageSize: 1000 } });
+  const plain = createCarebase({
+    connectionString: database.url,
+    pool: { max: 8 },
+    chat: { maxPageSize: 1000 },
+  });
   const sealed = createCarebase({
     connectionString: database.url,
     pool: { max: 8 },
@@ -35,7 +39,9 @@ export default async function run(): Promise<void> {
   try {
     await plain.migrate();
     await sql`insert into ${sql.id(schema, 'users')} (username, email, password_hash, role)
-      select 'enc_' || g, 'enc_' || g || '@example.org', 'x', 'nurse' from generate_series(0, 19) g`.execute(plain.db);
+      select 'enc_' || g, 'enc_' || g || '@example.org', 'x', 'nurse' from generate_series(0, 19) g`.execute(
+      plain.db,
+    );
     const users = await plain.db.selectFrom('users').select('id').orderBy('username').execute();
     const conversations: string[] = [];
     for (const [i, u] of users.entries()) {

@@ -388,8 +388,8 @@ export type {
 } from './schema/audit.js';
 export type { AuthRateLimitsTable } from './schema/auth-rate-limits.js';
 export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
-export type { EncryptionDataKeysTable } from './schema/encryption.js';
 export type { CarebaseDatabase } from './schema/database.js';
+export type { EncryptionDataKeysTable } from './schema/encryption.js';
 export type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './schema/mfa.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
 export type { PartitionedTablesTable } from './schema/partitioned-tables.js';

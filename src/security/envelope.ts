@@ -14,17 +14,6 @@ const TAG = 16;
 /** Why {@link openEnvelope} failed. */
 export type EnvelopeFailure = 'malformed' | 'tampered';
 
-/** True when `value` looks like an envelope (its prefix). */
-export function isEnvelope(value: unknown): value is string {
-  return typeof value === 'string' && value.startsWith(ENVELOPE_PREFIX);
-}
-
-/** The data-key version an envelope names, or undefined when it is malformed. */
-export function envelopeKeyVersion(envelope: string): number | undefined {
-  const bytes = decode(envelope);
-  return bytes === undefined ? undefined : bytes.readUInt32BE(1);
-}
-
 function decode(envelope: string): Buffer | undefined {
   if (!envelope.startsWith(ENVELOPE_PREFIX)) return undefined;
   // Characters outside base64 are skipped by the decoder; whatever they did to the bytes, the
@@ -38,7 +27,12 @@ function decode(envelope: string): Buffer | undefined {
  * Encrypts `plaintext` with `key` (32 bytes; a `KeyObject` made once per key saves ~60% of the
  * per-call cost of a raw Buffer) bound to `aad`.
  */
-export function sealEnvelope(key: KeyObject | Buffer, keyVersion: number, plaintext: string, aad: string): string {
+export function sealEnvelope(
+  key: KeyObject | Buffer,
+  keyVersion: number,
+  plaintext: string,
+  aad: string,
+): string {
   const header = Buffer.allocUnsafe(HEADER);
   header[0] = FORMAT;
   header.writeUInt32BE(keyVersion, 1);
@@ -53,18 +47,21 @@ export function sealEnvelope(key: KeyObject | Buffer, keyVersion: number, plaint
 }
 
 /**
- * Decrypts {@link sealEnvelope}'s output. Returns the plaintext, or the failure: never throws a
- * crypto error, never returns unauthenticated bytes.
+ * Decrypts {@link sealEnvelope}'s output with the key `keyOf` returns for the envelope's data-key
+ * version (undefined: no such key). Returns the plaintext, or the failure: never throws a crypto
+ * error, never returns unauthenticated bytes. The text is decoded once.
  */
 export function openEnvelope(
-  key: KeyObject | Buffer,
+  keyOf: (version: number) => KeyObject | Buffer | undefined,
   envelope: string,
   aad: string,
 ):
   | { readonly ok: true; readonly plaintext: string }
-  | { readonly ok: false; readonly reason: EnvelopeFailure } {
+  | { readonly ok: false; readonly reason: EnvelopeFailure | 'missing_key' } {
   const bytes = decode(envelope);
   if (bytes === undefined) return { ok: false, reason: 'malformed' };
+  const key = keyOf(bytes.readUInt32BE(1));
+  if (key === undefined) return { ok: false, reason: 'missing_key' };
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(5, HEADER));
     decipher.setAAD(Buffer.concat([bytes.subarray(0, HEADER), Buffer.from(aad, 'utf8')]));

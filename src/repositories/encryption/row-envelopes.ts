@@ -1,5 +1,5 @@
 import { DecryptionError } from '../../errors/errors.js';
-import { envelopeKeyVersion, isEnvelope, openEnvelope, sealEnvelope } from '../../security/envelope.js';
+import { openEnvelope, sealEnvelope } from '../../security/envelope.js';
 import type { RepositoryContext } from '../context.js';
 import type { UserKeys } from './data-keys.js';
 
@@ -72,12 +72,7 @@ export function openFields(
   table: string,
   rowId: string,
 ): Record<string, unknown> {
-  if (!isEnvelope(envelope)) throw new DecryptionError(table, rowId, 'malformed');
-  const version = envelopeKeyVersion(envelope);
-  if (version === undefined) throw new DecryptionError(table, rowId, 'malformed');
-  const key = keys?.byVersion.get(version);
-  if (key === undefined) throw new DecryptionError(table, rowId, 'missing_key');
-  const opened = openEnvelope(key, envelope, aad);
+  const opened = openEnvelope((version) => keys?.byVersion.get(version), envelope, aad);
   if (!opened.ok) throw new DecryptionError(table, rowId, opened.reason);
   return JSON.parse(opened.plaintext) as Record<string, unknown>;
 }
