@@ -111,6 +111,11 @@ export {
 } from './repositories/encryption/encrypt-existing.js';
 export { EncryptionApi } from './repositories/encryption/encryption-api.js';
 export {
+  type RewrapKeysOptions,
+  RewrapKeysOptionsSchema,
+  type RewrapKeysProgress,
+} from './repositories/encryption/rewrap-keys.js';
+export {
   type Keyring,
   type KeyUnwrapInput,
   type KeyWrapInput,

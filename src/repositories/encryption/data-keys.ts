@@ -75,7 +75,8 @@ export function encryptionOf(ctx: RepositoryContext): ResolvedEncryptionOptions 
   return ctx.config.encryption;
 }
 
-async function unwrap(
+/** Unwraps one stored data key, or throws `DecryptionError` naming its user. */
+export async function unwrapDataKey(
   keyring: Keyring,
   userId: string,
   row: { version: number; kek_id: string; wrapped_key: Buffer },
@@ -164,7 +165,8 @@ export async function userKeys(
     for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
     for (const [userId, keyRows] of byUser) {
       const byVersion = new Map<number, KeyObject>();
-      for (const row of keyRows) byVersion.set(row.version, await unwrap(encryption.keyring, userId, row));
+      for (const row of keyRows)
+        byVersion.set(row.version, await unwrapDataKey(encryption.keyring, userId, row));
       const version = Math.max(...byVersion.keys());
       const keys: UserKeys = { current: { version, key: byVersion.get(version) as KeyObject }, byVersion };
       found.set(userId, keys);

@@ -4,6 +4,7 @@ import {
   type EncryptExistingResult,
   encryptExisting,
 } from './encrypt-existing.js';
+import { type RewrapKeysOptions, rewrapKeys } from './rewrap-keys.js';
 
 /**
  * Maintenance of envelope encryption (docs/encryption.md). Reach it as `cb.encryption`.
@@ -42,5 +43,22 @@ export class EncryptionApi {
    */
   encryptExisting(options: EncryptExistingOptions = {}): Promise<EncryptExistingResult> {
     return encryptExisting(this.#ctx, options);
+  }
+
+  /**
+   * KEK rotation: rewraps every data key still wrapped by a KEK other than the keyring's
+   * `currentKeyId`, online, in batches (resumable, idempotent, progress after each batch). Put the
+   * new KEK in the keyring as current with the old ones still present, run this, then remove the
+   * old KEK from the keyring. Messages are not re-encrypted (the data keys do not change). Throws
+   * `UnsupportedOperationError` without encryption, `ValidationError`, `AbortError`, or
+   * `DecryptionError` naming the user whose data key no KEK of the keyring opens.
+   *
+   * @example
+   * ```ts
+   * const { rewrapped } = await cb.encryption.rewrapKeys({ onProgress: (p) => console.log(p.rewrapped) });
+   * ```
+   */
+  rewrapKeys(options: RewrapKeysOptions = {}): Promise<{ readonly rewrapped: number }> {
+    return rewrapKeys(this.#ctx, options);
   }
 }
