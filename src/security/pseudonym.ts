@@ -1,6 +1,14 @@
 import { createHmac } from 'node:crypto';
 
-/** The prefix of every pseudonym: names the scheme and version (`ps1_` + 43 base64url characters). */
+/**
+ * The prefix of every pseudonym: names the scheme and version (`ps1_` + 43 base64url characters).
+ *
+ * @example
+ * ```ts
+ * import { PSEUDONYM_PREFIX } from 'carebase';
+ * const looksLikePseudonym = (value: string) => value.startsWith(PSEUDONYM_PREFIX) && value.length === 47;
+ * ```
+ */
 export const PSEUDONYM_PREFIX = 'ps1_';
 
 /**
