@@ -18,7 +18,8 @@ const keyringSchema = z.custom<Keyring>(
  *
  * @example
  * ```ts
- * import { EncryptionOptionsSchema, localKeyringFromEnv } from 'carebase';
+ * import { localKeyringFromEnv } from 'carebase';
+ * import { EncryptionOptionsSchema } from 'carebase/schemas';
  * const encryption = EncryptionOptionsSchema.parse({ keyring: localKeyringFromEnv(), plaintextReads: 'refuse' });
  * ```
  */
@@ -65,7 +66,11 @@ export interface EncryptionOptions {
  * console.log(encryption === undefined ? 'chat stored in clear' : `KEK ${encryption.keyring.currentKeyId}`);
  * ```
  */
-export type ResolvedEncryptionOptions = z.output<typeof EncryptionOptionsSchema>;
+export interface ResolvedEncryptionOptions {
+  readonly keyring: Keyring;
+  readonly plaintextReads: 'allow' | 'refuse';
+  readonly keyCacheSize: number;
+}
 
 const pseudonymKey = z
   .union([z.instanceof(Uint8Array), z.instanceof(Secret), z.string()])
@@ -82,7 +87,7 @@ const pseudonymKey = z
  *
  * @example
  * ```ts
- * import { PseudonymOptionsSchema } from 'carebase';
+ * import { PseudonymOptionsSchema } from 'carebase/schemas';
  * const pseudonyms = PseudonymOptionsSchema.parse({ key: process.env.CAREBASE_PSEUDONYM_KEY });
  * ```
  */
@@ -106,7 +111,7 @@ export const PseudonymOptionsSchema = z.strictObject({
  */
 export interface PseudonymOptions {
   /** 32 to 128 random bytes, as bytes, base64 or a `Secret` (env `CAREBASE_PSEUDONYM_KEY`). */
-  readonly key: Uint8Array | string | Secret;
+  readonly key: Uint8Array<ArrayBuffer> | string | Secret;
 }
 
 /**
@@ -118,4 +123,7 @@ export interface PseudonymOptions {
  * const configured: boolean = (cb.config.pseudonyms as ResolvedPseudonymOptions | undefined) !== undefined;
  * ```
  */
-export type ResolvedPseudonymOptions = z.output<typeof PseudonymOptionsSchema>;
+export interface ResolvedPseudonymOptions {
+  /** The key's bytes as base64, never printed. */
+  readonly key: Secret;
+}

@@ -3,6 +3,7 @@ import { parse as parseConnectionString } from 'pg-connection-string';
 import type { z } from 'zod';
 import { InvalidConfigurationError } from '../errors/errors.js';
 import { type Logger, silentLogger } from '../logging/logger.js';
+import type { QueryListener } from '../telemetry/query-event.js';
 import type { ResolvedAnalyticsOptions } from './analytics-options.js';
 import type { ResolvedAuditOptions } from './audit-options.js';
 import type { ResolvedChatOptions } from './chat-options.js';
@@ -19,6 +20,7 @@ import {
 } from './pool-options.js';
 import { Secret } from './secret.js';
 import type { ResolvedSessionsOptions } from './sessions-options.js';
+import { type ResolvedTelemetryOptions, resolveTelemetry } from './telemetry-options.js';
 import type { ResolvedUsersOptions } from './users-options.js';
 
 /**
@@ -73,6 +75,9 @@ export interface ResolvedConfig {
   readonly chat: ResolvedChatOptions;
   readonly analytics: ResolvedAnalyticsOptions;
   readonly migrations: ResolvedMigrationsOptions;
+  /** The `onQuery` hook, if any. */
+  readonly onQuery: QueryListener | undefined;
+  readonly telemetry: ResolvedTelemetryOptions;
   /** Envelope encryption of chat content; `undefined` when off. */
   readonly encryption: ResolvedEncryptionOptions | undefined;
   /** The key of `cb.pseudonym()`; `undefined` when none was given. */
@@ -305,6 +310,8 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
       sources: Object.freeze([...(parsed.migrations?.sources ?? [])]),
       includeLibrary: parsed.migrations?.includeLibrary ?? true,
     }),
+    onQuery: parsed.onQuery,
+    telemetry: resolveTelemetry(parsed.telemetry),
     // The keyring is the host's object: frozen one level only.
     encryption: parsed.encryption === undefined ? undefined : Object.freeze({ ...parsed.encryption }),
     pseudonyms: parsed.pseudonyms === undefined ? undefined : Object.freeze({ ...parsed.pseudonyms }),

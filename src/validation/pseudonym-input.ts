@@ -6,7 +6,7 @@ import { z } from 'zod';
  *
  * @example
  * ```ts
- * import { PseudonymInputSchema } from 'carebase';
+ * import { PseudonymInputSchema } from 'carebase/schemas';
  * const ok = PseudonymInputSchema.safeParse({ value: 'MRN-0042', purpose: 'audit.subject' }).success;
  * ```
  */
@@ -21,3 +21,20 @@ export const PseudonymInputSchema = z.strictObject({
     ),
   purpose: z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,99}$/, 'must match [a-z0-9][a-z0-9._:-]{0,99}'),
 });
+
+/**
+ * What `cb.pseudonym(value, { purpose })` takes, as one object (see {@link PseudonymInputSchema}).
+ *
+ * @example
+ * ```ts
+ * import type { PseudonymInput } from 'carebase';
+ * const input: PseudonymInput = { value: 'MRN-0042', purpose: 'audit.subject' };
+ * const subjectId = cb.pseudonym(input.value, { purpose: input.purpose });
+ * ```
+ */
+export interface PseudonymInput {
+  /** 1 to 4096 characters, used exactly as given. */
+  readonly value: string;
+  /** `[a-z0-9][a-z0-9._:-]{0,99}`, e.g. `audit.subject`. */
+  readonly purpose: string;
+}

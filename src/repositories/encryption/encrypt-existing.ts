@@ -12,7 +12,7 @@ import { sealConversationFields, sealMessageFields } from './row-envelopes.js';
  *
  * @example
  * ```ts
- * import { EncryptExistingOptionsSchema } from 'carebase';
+ * import { EncryptExistingOptionsSchema } from 'carebase/schemas';
  * const options = EncryptExistingOptionsSchema.parse({ batchSize: 500 });
  * ```
  */

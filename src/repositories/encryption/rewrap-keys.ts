@@ -10,7 +10,7 @@ import { dataKeyContext, unwrapDataKey } from './data-keys.js';
  *
  * @example
  * ```ts
- * import { RewrapKeysOptionsSchema } from 'carebase';
+ * import { RewrapKeysOptionsSchema } from 'carebase/schemas';
  * const options = RewrapKeysOptionsSchema.parse({ batchSize: 200 });
  * ```
  */

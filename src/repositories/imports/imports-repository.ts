@@ -4,10 +4,14 @@ import type { RepositoryContext } from '../context.js';
 import { importAuditEntries } from './import-audit.js';
 import { importConversations } from './import-conversations.js';
 import {
-  ImportAuditInput,
-  ImportConversationsInput,
-  ImportMessagesInput,
-  ImportUsersInput,
+  type ImportAuditInput,
+  ImportAuditInputSchema,
+  type ImportConversationsInput,
+  ImportConversationsInputSchema,
+  type ImportMessagesInput,
+  ImportMessagesInputSchema,
+  type ImportUsersInput,
+  ImportUsersInputSchema,
 } from './import-inputs.js';
 import { importMessages } from './import-messages.js';
 import type { ImportReport } from './import-report.js';
@@ -62,7 +66,7 @@ export class ImportsRepository {
    * ```
    */
   async users(input: ImportUsersInput): Promise<ImportReport> {
-    const parsed = parseInput(ImportUsersInput, input, 'user import', { sweep: false });
+    const parsed = parseInput(ImportUsersInputSchema, input, 'user import', { sweep: false });
     return importUsers(this.#ctx, parsed);
   }
 
@@ -77,7 +81,7 @@ export class ImportsRepository {
    */
   async conversations(input: ImportConversationsInput): Promise<ImportReport> {
     refuseWhenEncrypted(this.#ctx, 'imports.conversations');
-    const parsed = parseInput(ImportConversationsInput, input, 'conversation import', { sweep: false });
+    const parsed = parseInput(ImportConversationsInputSchema, input, 'conversation import', { sweep: false });
     return importConversations(this.#ctx, parsed);
   }
 
@@ -96,7 +100,7 @@ export class ImportsRepository {
    */
   async messages(input: ImportMessagesInput): Promise<ImportReport> {
     refuseWhenEncrypted(this.#ctx, 'imports.messages');
-    const parsed = parseInput(ImportMessagesInput, input, 'message import', { sweep: false });
+    const parsed = parseInput(ImportMessagesInputSchema, input, 'message import', { sweep: false });
     return importMessages(this.#ctx, parsed);
   }
 
@@ -115,7 +119,7 @@ export class ImportsRepository {
    * ```
    */
   async auditEntries(input: ImportAuditInput): Promise<ImportReport> {
-    const parsed = parseInput(ImportAuditInput, input, 'audit import', { sweep: false });
+    const parsed = parseInput(ImportAuditInputSchema, input, 'audit import', { sweep: false });
     return importAuditEntries(this.#ctx, parsed);
   }
 }
