@@ -24,7 +24,7 @@ const keyringSchema = z.custom<Keyring>(
  * ```
  */
 export const EncryptionOptionsSchema = z.strictObject({
-  /** Where the key-encryption keys are: {@link localKeyring}, or a KMS adapter. */
+  /** Where the key-encryption keys are: `localKeyring()`, or a KMS adapter. */
   keyring: keyringSchema,
   /**
    * What a read does with a row that is not encrypted: `'allow'` returns it (needed while
