@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import {
   type Carebase,
   type CarebaseOptions,
@@ -9,9 +11,13 @@ import {
   localKeyring,
   UnsupportedOperationError,
 } from 'carebase';
+import { findPgTools } from 'carebase/backup';
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeWithPgDump } from '../support/backup.js';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * Envelope encryption of chat content against a real PostgreSQL: what the database holds (read as
@@ -399,5 +405,26 @@ describe('keys and transactions', () => {
     const second = await cb.chat.append({ userId, role: 'user', content: 'two' });
     expect(second.conversationId).not.toBe(first.conversationId);
     expect((await cb.chat.history({ userId })).items.map((m) => m.content)).toEqual(['two']);
+  });
+});
+
+describeWithPgDump('a pg_dump of the database', { timeout: 60_000 }, () => {
+  it('holds no message text, title or metadata with encryption on', async () => {
+    const userId = await user();
+    const conversation = await cb.chat.createConversation({ userId, title: `dump title ${SECRET_WORDS}` });
+    await cb.chat.append({
+      userId,
+      conversationId: conversation.id,
+      role: 'user',
+      content: `dump content ${SECRET_WORDS}`,
+      metadata: { note: `dump meta ${SECRET_WORDS}` },
+    });
+    const { pgDump } = await findPgTools();
+    const { stdout } = await execFileAsync(pgDump, ['--data-only', `--schema=${schema}`, database.ownerUrl], {
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    expect(stdout).toContain('cb1:');
+    expect(stdout).not.toContain('quokka');
+    expect(stdout).not.toContain('metoprolol');
   });
 });
