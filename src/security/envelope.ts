@@ -66,11 +66,9 @@ export function openEnvelope(
     const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(5, HEADER));
     decipher.setAAD(Buffer.concat([bytes.subarray(0, HEADER), Buffer.from(aad, 'utf8')]));
     decipher.setAuthTag(bytes.subarray(bytes.length - TAG));
-    const plain = Buffer.concat([
-      decipher.update(bytes.subarray(HEADER, bytes.length - TAG)),
-      decipher.final(),
-    ]);
-    return { ok: true, plaintext: plain.toString('utf8') };
+    // final() checks the tag (throws when it does not match) and flushes the UTF-8 decoder.
+    const plaintext = decipher.update(bytes.subarray(HEADER, bytes.length - TAG), undefined, 'utf8');
+    return { ok: true, plaintext: plaintext + decipher.final('utf8') };
   } catch {
     return { ok: false, reason: 'tampered' };
   }
