@@ -25,6 +25,7 @@ import m0029 from '../../migrations/0029_chat_messages_statistics.sql';
 import m0030 from '../../migrations/0030_conversation_participants.sql';
 import m0031 from '../../migrations/0031_chat_message_authors.sql';
 import m0032 from '../../migrations/0032_chat_usage.sql';
+import m0033 from '../../migrations/0033_encryption_data_keys.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -61,6 +62,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0030_conversation_participants', m0030],
   ['0031_chat_message_authors', m0031],
   ['0032_chat_usage', m0032],
+  ['0033_encryption_data_keys', m0033],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

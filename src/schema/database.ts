@@ -25,6 +25,7 @@ import type {
   ConversationParticipantsTable,
   ConversationsTable,
 } from './chat.js';
+import type { EncryptionDataKeysTable } from './encryption.js';
 import type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './mfa.js';
 import type { SchemaMigrationsTable } from './migrations.js';
 import type { PartitionedTablesTable } from './partitioned-tables.js';
@@ -77,6 +78,7 @@ export interface CarebaseDatabase {
   chat_messages: ChatMessagesTable;
   conversation_participants: ConversationParticipantsTable;
   chat_usage: ChatUsageTable;
+  encryption_data_keys: EncryptionDataKeysTable;
 
   analytics_events: AnalyticsEventsTable;
   analytics_user_keys: AnalyticsUserKeysTable;

@@ -75,7 +75,11 @@ describe('migrations 0030-0031 on existing chat data', () => {
         { userId, role: 'owner' },
       ]);
       // And the down sections take it all back out.
-      await rollback(database.url, { steps: 3, allowLibraryRollback: true, allowDataLoss: true }); // 0032, 0031, 0030
+      await rollback(database.url, {
+        to: '0029_chat_messages_statistics',
+        allowLibraryRollback: true,
+        allowDataLoss: true,
+      });
       const { rows: tables } = await client.query(
         "select to_regclass('carebase.conversation_participants') as t, count(*)::int as n from carebase.chat_messages",
       );

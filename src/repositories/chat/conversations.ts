@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { ConstraintViolationError, NotFoundError } from '../../errors/errors.js';
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
@@ -6,6 +7,7 @@ import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatPage, type Conversation, type ConversationRow, toConversation } from './chat-types.js';
 import { assertConversationOwner, assertParticipant } from './ownership.js';
+import { conversationValues, openConversationRows } from './sealed-rows.js';
 import { preparedQuery } from './sql-text.js';
 
 const COLUMNS = [
@@ -39,13 +41,23 @@ export function createConversation(
   return ctx.atomic(async (tx) => {
     const now = tx.now();
     let row: ConversationRow;
+    // With encryption on, the id is chosen here: the envelope is bound to it before the insert.
+    const id = tx.config.encryption === undefined ? undefined : randomUUID();
     try {
+      const stored = await conversationValues(
+        tx,
+        input.userId,
+        id ?? '',
+        input.title ?? null,
+        input.metadata === undefined ? null : JSON.stringify(input.metadata),
+      );
       row = await tx.db
         .insertInto('conversations')
         .values({
+          ...(id === undefined ? {} : { id }),
           user_id: input.userId,
-          title: input.title ?? null,
-          metadata: input.metadata === undefined ? null : JSON.stringify(input.metadata),
+          title: stored.title,
+          metadata: stored.metadata,
           last_message_at: now,
           created_at: now,
           updated_at: now,
@@ -64,7 +76,8 @@ export function createConversation(
       resourceId: row.id,
       subjectId: input.userId,
     });
-    return toConversation(row);
+    const [opened] = await openConversationRows(tx, [row]);
+    return toConversation(opened as ConversationRow);
   });
 }
 
@@ -91,7 +104,8 @@ where p.conversation_id = $1::uuid and p.user_id = $2::uuid`,
     await assertParticipant(ctx, userId, conversationId, 'read');
     throw new NotFoundError('conversation');
   }
-  return toConversation(row);
+  const [opened] = await openConversationRows(ctx, [row]);
+  return toConversation(opened as ConversationRow);
 }
 
 /**
@@ -145,10 +159,16 @@ export async function listConversations(
   const rows = [...own, ...shared]
     .sort((a, b) => (a.sort_key === b.sort_key ? (a.id < b.id ? 1 : -1) : a.sort_key < b.sort_key ? 1 : -1))
     .slice(0, input.limit + 1);
-  return keysetPage(rows, input.limit, toConversation, CONVERSATIONS_CURSOR, (row) => ({
-    key: row.sort_key,
-    id: row.id,
-  }));
+  return keysetPage(
+    await openConversationRows(ctx, rows),
+    input.limit,
+    toConversation,
+    CONVERSATIONS_CURSOR,
+    (row) => ({
+      key: row.sort_key,
+      id: row.id,
+    }),
+  );
 }
 
 /**
@@ -161,9 +181,10 @@ export function renameConversation(
 ): Promise<Conversation> {
   return ctx.atomic(async (tx) => {
     const { ownerId } = await assertParticipant(tx, input.userId, input.conversationId, 'write');
+    const values = await renamedValues(tx, { ...input, userId: ownerId });
     const row = await tx.db
       .updateTable('conversations')
-      .set((eb) => ({ title: input.title, version: eb('version', '+', 1) }))
+      .set((eb) => ({ ...values, version: eb('version', '+', 1) }))
       .where('user_id', '=', ownerId)
       .where('id', '=', input.conversationId)
       .returning(COLUMNS)
@@ -175,8 +196,37 @@ export function renameConversation(
       resourceId: row.id,
       subjectId: ownerId,
     });
-    return toConversation(row);
+    const [opened] = await openConversationRows(tx, [row]);
+    return toConversation(opened as ConversationRow);
   });
+}
+
+/**
+ * The columns a rename sets: the title; with encryption on, the envelope re-sealed with the new
+ * title and the stored metadata (read under a row lock, in the rename's transaction).
+ */
+export async function renamedValues(
+  tx: RepositoryContext,
+  input: { userId: string; conversationId: string; title: string | null },
+): Promise<{ title: string | null; metadata?: string | null }> {
+  if (tx.config.encryption === undefined) return { title: input.title };
+  const current = await tx.db
+    .selectFrom('conversations')
+    .select(COLUMNS)
+    .where('user_id', '=', input.userId)
+    .where('id', '=', input.conversationId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (current === undefined) return { title: input.title };
+  const [opened] = await openConversationRows(tx, [current]);
+  const metadata = opened?.metadata ?? null;
+  return conversationValues(
+    tx,
+    input.userId,
+    input.conversationId,
+    input.title,
+    metadata === null ? null : JSON.stringify(metadata),
+  );
 }
 
 /** Deletes a conversation and its messages (owner only), audited as `chat.conversation_delete`. */

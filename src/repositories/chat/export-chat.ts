@@ -1,12 +1,16 @@
 import { Readable } from 'node:stream';
 import { type ControlledTransaction, sql } from 'kysely';
 import { toCarebaseError } from '../../errors/map-error.js';
+import type { JsonValue } from '../../schema/audit.js';
+import type { ChatRole } from '../../schema/chat.js';
 import type { CarebaseDatabase } from '../../schema/database.js';
 import { csvRecord } from '../../sql/csv.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import { RepositoryContext } from '../context.js';
+import { type UserKeys, userKeys } from '../encryption/data-keys.js';
 import { assertParticipant } from './ownership.js';
+import { openMessageRow } from './sealed-rows.js';
 
 /**
  * Version of the export format (the `version` field of the first record); bumped only on an
@@ -216,8 +220,13 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
       .stream(ctx.config.chat.exportChunkSize);
     // Batch small rows into fewer, larger chunks for the consumer.
     let buffer = '';
+    // Sealed rows open with their owner's keys (a shared conversation's owner is not the caller).
+    const keys = new Map<string, UserKeys | undefined>();
     for await (const row of rows) {
-      buffer += format.row(row as ExportRow);
+      if (typeof row.metadata === 'string' && !keys.has(row.user_id)) {
+        keys.set(row.user_id, (await userKeys(tx, [row.user_id], false)).get(row.user_id));
+      }
+      buffer += format.row(openExportRow(tx, row.user_id, row, keys.get(row.user_id)));
       if (buffer.length >= 65_536) {
         yield buffer;
         buffer = '';
@@ -238,6 +247,30 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
       else await commitOrRelease(trx);
     }
   }
+}
+
+/** A streamed row with its sealed fields opened (see sealed-rows.ts). */
+function openExportRow(
+  ctx: RepositoryContext,
+  userId: string,
+  row: ExportRow & { sort_at: Date },
+  keys: UserKeys | undefined,
+): ExportRow {
+  if (typeof row.metadata !== 'string' && ctx.config.encryption === undefined) return row;
+  const opened = openMessageRow(
+    ctx,
+    {
+      id: row.id,
+      user_id: userId,
+      conversation_id: row.conversation_id,
+      role: row.role as ChatRole,
+      content: row.content,
+      metadata: row.metadata as JsonValue | null,
+      created_at: row.sort_at,
+    },
+    keys,
+  );
+  return { ...row, content: opened.content, metadata: opened.metadata };
 }
 
 /**

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import {
   ConflictError,
   ConstraintViolationError,
+  isCarebaseError,
   NotFoundError,
   ValidationError,
 } from '../../errors/errors.js';
@@ -16,6 +17,7 @@ import {
 } from './append-one.js';
 import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.js';
 import { explainReferenceFailure } from './ownership.js';
+import { forgetDefaultConversations, openMessageRows, sealNewMessages } from './sealed-rows.js';
 import { isProgramLimit, SEARCH_INDEX_SAFE_BYTES, searchIndexLimitError } from './search-index-limit.js';
 import { preparedQuery } from './sql-text.js';
 import { insertUsage } from './usage.js';
@@ -258,19 +260,7 @@ async function insertBatch(ctx: RepositoryContext, batch: readonly NewMessage[])
   assertUniqueClientIds(batch);
   const now = ctx.now();
   const [single] = batch;
-  // One message (append): a fixed-shape statement with scalar parameters that runs on a generic
-  // plan; a batch: the unnest statement.
-  const query =
-    batch.length === 1 && single !== undefined
-      ? appendOneQuery(ctx, single, now)
-      : preparedQuery<AppendedRow>(ctx, 'append', (t) => insertSql(t, true), parameters(ctx, batch, now));
-  const rows = await withRetries(ctx, batch, (c) => c.runPrepared<AppendedRow>(query));
-  if (rows.length === 0 && single !== undefined && batch.length === 1) {
-    // The single shapes return nothing when the caller may not write to the conversation (this
-    // throws), or for a client id a concurrent retry committed after our snapshot (read below).
-    await explainReferenceFailure(ctx, batch);
-    if (single.clientId === undefined) throw new Error('carebase: append wrote no row');
-  }
+  const rows = await openMessageRows(ctx, await insertSealed(ctx, batch, now, true));
   // A row answers the caller it names (`caller_id`; the single shapes answer their one caller).
   const callerOf = (row: AppendedRow): string => row.caller_id ?? (single as NewMessage).userId;
   const byClientId = new Map<string, AppendedRow>();
@@ -293,7 +283,7 @@ async function insertBatch(ctx: RepositoryContext, batch: readonly NewMessage[])
       join ${sql.id(ctx.config.schema, 'chat_messages')} m on m.client_id = x.client_id
         and m.user_id = coalesce((select p.owner_id from ${sql.id(ctx.config.schema, 'conversation_participants')} p
           where p.conversation_id = x.conversation_id and p.user_id = x.user_id), x.user_id)`.execute(ctx.db);
-    for (const row of rows.rows)
+    for (const row of await openMessageRows(ctx, rows.rows))
       byClientId.set(`${callerOf(row)}\u0000${row.client_id}`, { ...row, existing: true });
   }
   let next = 0;
@@ -328,7 +318,47 @@ export async function insertMessagesCounting(
 ): Promise<number> {
   if (batch.length === 0) return 0;
   assertUniqueClientIds(batch);
-  const query = preparedQuery(ctx, 'import', (t) => insertSql(t, false), parameters(ctx, batch, ctx.now()));
-  const rows = await withRetries(ctx, batch, (c) => c.runPrepared<{ inserted: number }>(query));
-  return rows[0]?.inserted ?? 0;
+  const rows = await insertSealed(ctx, batch, ctx.now(), false);
+  return (rows[0] as { inserted?: number } | undefined)?.inserted ?? 0;
+}
+
+/**
+ * Runs the insert of `batch` at `now` with its values sealed when encryption is on (see
+ * sealed-rows.ts). A write to a cached default conversation that has since been deleted fails on
+ * its foreign key: the cache is dropped and the write runs once more.
+ */
+async function insertSealed(
+  ctx: RepositoryContext,
+  batch: readonly NewMessage[],
+  now: Date,
+  returning: boolean,
+): Promise<AppendedRow[]> {
+  for (let attempt = 0; ; attempt++) {
+    const { stored, defaulted } = await sealNewMessages(ctx, batch, now);
+    const [single] = stored;
+    // One message (append): a fixed-shape statement with scalar parameters that runs on a generic
+    // plan; a batch: the unnest statement.
+    const query = !returning
+      ? preparedQuery<AppendedRow>(ctx, 'import', (t) => insertSql(t, false), parameters(ctx, stored, now))
+      : stored.length === 1 && single !== undefined
+        ? appendOneQuery(ctx, single, now)
+        : preparedQuery<AppendedRow>(ctx, 'append', (t) => insertSql(t, true), parameters(ctx, stored, now));
+    try {
+      const rows = await withRetries(ctx, stored, (c) => c.runPrepared<AppendedRow>(query));
+      if (returning && rows.length === 0 && single !== undefined && stored.length === 1) {
+        // The single shapes return nothing when the caller may not write to the conversation
+        // (this throws; NotFoundError for a deleted cached default conversation, retried below),
+        // or for a client id a concurrent retry committed after our snapshot (read by the caller).
+        await explainReferenceFailure(ctx, stored);
+        if (single.clientId === undefined) throw new Error('carebase: append wrote no row');
+      }
+      return rows;
+    } catch (error) {
+      if (attempt > 0 || !defaulted || !isCarebaseError(error, 'NOT_FOUND')) throw error;
+      forgetDefaultConversations(
+        ctx,
+        batch.map((m) => m.userId),
+      );
+    }
+  }
 }

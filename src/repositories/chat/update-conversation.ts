@@ -4,6 +4,7 @@ import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { type Conversation, type ConversationRow, toConversation } from './chat-types.js';
 import { assertParticipant } from './ownership.js';
+import { conversationValues, openConversationRows } from './sealed-rows.js';
 
 /** A parsed `updateConversation()` change (metadata already checked and serialized). */
 export interface ConversationChange {
@@ -73,9 +74,8 @@ export function updateConversation(
       .updateTable('conversations')
       .set({
         version: current.version + 1,
-        ...(change.title === undefined ? {} : { title: change.title }),
+        ...(await contentValues(tx, ownerId, conversationId, change)),
         ...(change.status === undefined ? {} : { status: change.status }),
-        ...(change.metadata === undefined ? {} : { metadata: change.metadata as JsonValue | null }),
         ...(change.archived === undefined ? {} : { archived_at: archivedAt }),
         ...(change.retainUntil === undefined ? {} : { retain_until: change.retainUntil }),
         ...(change.retentionDays === undefined ? {} : { retention_days: change.retentionDays }),
@@ -108,6 +108,39 @@ export function updateConversation(
       subjectId: ownerId,
       changes,
     });
-    return toConversation(row);
+    const [opened] = await openConversationRows(tx, [row]);
+    return toConversation(opened as ConversationRow);
   });
+}
+
+/**
+ * The title and metadata columns an update sets: as given; with encryption on (both are content,
+ * sealed together), the envelope re-sealed with the new and the kept values.
+ */
+async function contentValues(
+  tx: RepositoryContext,
+  ownerId: string,
+  conversationId: string,
+  change: ConversationChange,
+): Promise<{ title?: string | null; metadata?: JsonValue | null }> {
+  if (change.title === undefined && change.metadata === undefined) return {};
+  if (tx.config.encryption === undefined) {
+    return {
+      ...(change.title === undefined ? {} : { title: change.title }),
+      ...(change.metadata === undefined ? {} : { metadata: change.metadata as JsonValue | null }),
+    };
+  }
+  const stored = await tx.db
+    .selectFrom('conversations')
+    .select(['id', 'user_id', 'title', 'metadata'])
+    .where('user_id', '=', ownerId)
+    .where('id', '=', conversationId)
+    .executeTakeFirstOrThrow();
+  const [opened] = await openConversationRows(tx, [stored]);
+  const title = change.title === undefined ? (opened?.title ?? null) : change.title;
+  const kept = opened?.metadata ?? null;
+  const metadata =
+    change.metadata === undefined ? (kept === null ? null : JSON.stringify(kept)) : change.metadata;
+  const sealed = await conversationValues(tx, ownerId, conversationId, title, metadata);
+  return { title: sealed.title, metadata: sealed.metadata as JsonValue | null };
 }
