@@ -119,6 +119,7 @@ export type { User } from './repositories/user.js';
 export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
 export {
   EmailVerificationApi,
+  type EmailVerificationCompleteOptions,
   type EmailVerificationResult,
   type EmailVerificationTicket,
 } from './repositories/users/email-verification.js';

@@ -13,7 +13,14 @@ import {
   spendTokenTime,
 } from './account-tokens.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
+import {
+  networkKey,
+  type RateLimitedResult,
+  type RateLimitHit,
+  type RateLimiter,
+  sourceOf,
+  subjectKey,
+} from './rate-limiter.js';
 import { PasswordInput, UserIdInput } from './user-inputs.js';
 
 /**
@@ -133,13 +140,17 @@ export class PasswordResetApi {
    */
   async request(input: PasswordResetRequestInput): Promise<PasswordResetTicket | RateLimitedResult> {
     const parsed = parseInput(PasswordResetRequestInput, input, 'password reset request');
-    const source = sourceOf(parsed.ip);
-    const limited = await this.#limiter.check('reset_request', source);
-    if (limited !== undefined) return limited;
+    // Counted per network, then per login (the text asked for, known or not: the same answer
+    // and the same work for an account that does not exist).
+    const network = await this.#limiter.acquire('reset_request', networkKey(sourceOf(parsed.ip)));
+    if (network.limited !== undefined) return network.limited;
+    const login = await this.#limiter.acquire('reset_login', {
+      subject: subjectKey('reset_login', parsed.login.toLowerCase()),
+    });
+    if (login.limited !== undefined) return login.limited;
     const column = parsed.login.includes('@') ? 'email' : 'username';
     const ttl = this.#ctx.config.users.tokens.passwordResetTtlMs;
     return this.#ctx.atomic(async (ctx) => {
-      await this.#limiter.count(ctx, 'reset_request', source);
       const account = await ctx.db
         .selectFrom('users')
         .select(['id', 'email'])
@@ -222,13 +233,22 @@ export class PasswordResetApi {
     const parsed = parseInput(PasswordResetCompleteInput, input, 'password reset');
     // The rules that need no account first: a refused password is refused before any SQL.
     await this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
-    const source = sourceOf(parsed.ip);
-    const limited = await this.#limiter.check('failure', source);
-    if (limited !== undefined) return limited;
+    // A hit of the network's failure limit, taken atomically first: kept for an invalid token,
+    // given back otherwise.
+    const hit = await this.#limiter.acquire('failure', networkKey(sourceOf(parsed.ip)));
+    if (hit.limited !== undefined) return hit.limited;
+    try {
+      return await this.#complete(parsed, hit);
+    } catch (error) {
+      await hit.release(this.#ctx);
+      throw error;
+    }
+  }
+
+  async #complete(parsed: z.output<typeof PasswordResetCompleteInput>, hit: RateLimitHit): Promise<PasswordResetResult> {
     const found = await findAccountToken(this.#ctx, parsed.token, 'password_reset');
     const invalid = async (): Promise<PasswordResetResult> => {
       await this.#ctx.atomic(async (ctx) => {
-        await this.#limiter.count(ctx, 'failure', source);
         await recordAudit(ctx, {
           action: 'user.password_reset',
           resourceType: 'user',
@@ -272,6 +292,7 @@ export class PasswordResetApi {
         ...(parsed.ip === undefined ? {} : { ip: parsed.ip }),
       });
       await new SessionsRepository(ctx).revokeAllForUser(row.id, { reason: 'password_reset' });
+      await hit.release(ctx);
       return toUser(row);
     });
     if (user === undefined) return invalid();

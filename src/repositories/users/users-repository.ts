@@ -92,7 +92,7 @@ export class UsersRepository {
     this.#hasher = new PasswordHasher(ctx.config.users);
     this.#limiter = new RateLimiter(ctx);
     this.passwordReset = new PasswordResetApi(ctx, this.#hasher, this.#limiter);
-    this.emailVerification = new EmailVerificationApi(ctx);
+    this.emailVerification = new EmailVerificationApi(ctx, this.#limiter);
     this.mfa = new MfaApi(ctx, this.#limiter);
   }
 
