@@ -5,7 +5,13 @@ import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { toUser, USER_COLUMNS, type User } from '../user.js';
 import { consumeAccountToken, issueAccountToken } from './account-tokens.js';
-import { networkKey, type RateLimitedResult, type RateLimiter, sourceOf, subjectKey } from './rate-limiter.js';
+import {
+  networkKey,
+  type RateLimitedResult,
+  type RateLimiter,
+  sourceOf,
+  subjectKey,
+} from './rate-limiter.js';
 import { UserIdInput } from './user-inputs.js';
 
 /**
@@ -141,7 +147,10 @@ export class EmailVerificationApi {
    * if (!result.ok) res.status(400).json({ error: 'This link is no longer valid.' });
    * ```
    */
-  async complete(token: string, options: EmailVerificationCompleteOptions = {}): Promise<EmailVerificationResult> {
+  async complete(
+    token: string,
+    options: EmailVerificationCompleteOptions = {},
+  ): Promise<EmailVerificationResult> {
     const parsed = parseInput(z.string().max(200), token, 'verification token');
     const { ip } = parseInput(CompleteOptions, options, 'verification options');
     const hit = await this.#limiter.acquire('failure', networkKey(sourceOf(ip)));

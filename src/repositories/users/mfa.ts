@@ -356,12 +356,11 @@ export class MfaApi {
           });
     if (result === 'used') return { ok: false, reason: 'invalid_challenge' };
     if (result !== undefined) return result;
-    const counted = await countFailedAttempt(
-      this.#ctx,
-      userId,
-      now,
-      { ...failure, ...subject, outcomeDetail: 'invalid_mfa_code' },
-    );
+    const counted = await countFailedAttempt(this.#ctx, userId, now, {
+      ...failure,
+      ...subject,
+      outcomeDetail: 'invalid_mfa_code',
+    });
     return { ok: false, reason: counted.locked ? 'locked' : 'invalid_code' };
   }
 

@@ -16,8 +16,8 @@ import type { PasswordHasher } from './password-hasher.js';
 import {
   networkKey,
   type RateLimitedResult,
-  type RateLimitHit,
   type RateLimiter,
+  type RateLimitHit,
   sourceOf,
   subjectKey,
 } from './rate-limiter.js';
@@ -245,7 +245,10 @@ export class PasswordResetApi {
     }
   }
 
-  async #complete(parsed: z.output<typeof PasswordResetCompleteInput>, hit: RateLimitHit): Promise<PasswordResetResult> {
+  async #complete(
+    parsed: z.output<typeof PasswordResetCompleteInput>,
+    hit: RateLimitHit,
+  ): Promise<PasswordResetResult> {
     const found = await findAccountToken(this.#ctx, parsed.token, 'password_reset');
     const invalid = async (): Promise<PasswordResetResult> => {
       await this.#ctx.atomic(async (ctx) => {

@@ -101,7 +101,9 @@ export class RateLimiter {
     const taken = await this.#ctx.atomic(async (ctx) => {
       // The lock first, in its own statement: the next statement's snapshot then sees every hit
       // committed by the callers that held it before.
-      const locked = await sql<{ key: string }>`select k.key, pg_advisory_xact_lock(${LOCK_CLASS}::int4, hashtext(${scope} || ' ' || k.key)) from (select ${this.#keySql(key)} as key) k`.execute(
+      const locked = await sql<{
+        key: string;
+      }>`select k.key, pg_advisory_xact_lock(${LOCK_CLASS}::int4, hashtext(${scope} || ' ' || k.key)) from (select ${this.#keySql(key)} as key) k`.execute(
         ctx.db,
       );
       const stored = (locked.rows[0] as { key: string }).key;
