@@ -148,6 +148,7 @@ export {
   PASSWORD_MAX_BYTES,
   PASSWORD_MAX_LENGTH,
   PasswordInput,
+  PasswordResetIssueInput,
   RecordLoginInput,
   RegisterOptions,
   RejectInput,

@@ -21,7 +21,7 @@ import {
   sourceOf,
   subjectKey,
 } from './rate-limiter.js';
-import { PasswordInput, UserIdInput } from './user-inputs.js';
+import { PasswordInput, PasswordResetIssueInput, UserIdInput } from './user-inputs.js';
 
 /**
  * What `passwordReset.request` returns: the same shape whether or not the account exists. Send
@@ -178,20 +178,28 @@ export class PasswordResetApi {
   }
 
   /**
-   * An admin's password reset (ASVS 6.4.6: an admin never sets a user's password): issues a reset
-   * token for the user to complete, replacing any earlier one. Call it on
-   * `cb.withActor({ userId: admin.id })`; audited as `user.password_reset_issue`.
+   * An admin's password reset (ASVS 6.4.6: an admin never sets or learns a user's password):
+   * issues a reset token for the user to complete with `complete`, replacing any earlier one, and
+   * revokes every session of the user (unless `revokeSessions: false`). The current password keeps
+   * working until the reset is completed. Call it on `cb.withActor({ userId: admin.id })`; audited
+   * as `user.password_reset_issue` with `reason` in its metadata. Not rate-limited (an admin
+   * action), and distinct from the user's own `users.changePassword`, which always requires the
+   * current password.
    *
-   * Throws `NotFoundError` for an unknown user, `ValidationError` for a malformed id.
+   * Throws `NotFoundError` for an unknown user, `ValidationError` for a malformed id or options
+   * (before any SQL).
    *
    * @example
    * <!-- snippet-preamble: declare const admin: import('carebase').User; declare const id: string; -->
    * ```ts
-   * const { token, recipient } = await cb.withActor({ userId: admin.id }).users.passwordReset.issue(id);
+   * const { token, recipient } = await cb
+   *   .withActor({ userId: admin.id })
+   *   .users.passwordReset.issue(id, { reason: 'locked out, identity checked by phone' });
    * ```
    */
-  async issue(userId: string): Promise<PasswordResetTicket> {
+  async issue(userId: string, options: PasswordResetIssueInput = {}): Promise<PasswordResetTicket> {
     const id = parseInput(UserIdInput, userId, 'user id');
+    const parsed = parseInput(PasswordResetIssueInput, options, 'password reset options');
     return this.#ctx.atomic(async (ctx) => {
       const account = await ctx.db
         .selectFrom('users')
@@ -211,7 +219,14 @@ export class PasswordResetApi {
         resourceType: 'user',
         resourceId: id,
         subjectId: id,
+        metadata: {
+          ...(parsed.reason === undefined ? {} : { reason: parsed.reason }),
+          sessionsRevoked: parsed.revokeSessions,
+        },
       });
+      if (parsed.revokeSessions) {
+        await new SessionsRepository(ctx).revokeAllForUser(id, { reason: 'password_reset_issue' });
+      }
       return { ...issued, recipient: { userId: id, email: account.email } };
     });
   }

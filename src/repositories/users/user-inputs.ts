@@ -222,6 +222,33 @@ export const RejectInput = z.strictObject({
 export type RejectInput = z.input<typeof RejectInput>;
 
 /**
+ * Options of `cb.users.passwordReset.issue` (an admin's password reset).
+ *
+ * @example
+ * ```ts
+ * import { PasswordResetIssueInput } from 'carebase';
+ * PasswordResetIssueInput.parse({ reason: 'phone lost, identity checked at the desk' });
+ * ```
+ */
+export const PasswordResetIssueInput = z.strictObject({
+  /** Why, for the audit trail (`metadata.reason` of `user.password_reset_issue`). */
+  reason: z
+    .string()
+    .trim()
+    .min(1)
+    .max(500)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+    .optional(),
+  /**
+   * Revoke every session of the user now (a suspected compromise must not wait for the user to
+   * complete the reset). @default true
+   */
+  revokeSessions: z.boolean().default(true),
+});
+/** Options of `cb.users.passwordReset.issue`. */
+export type PasswordResetIssueInput = z.input<typeof PasswordResetIssueInput>;
+
+/**
  * Patch of `cb.users.update`: profile fields only (role, status and password have their own methods).
  *
  * @example
@@ -296,8 +323,11 @@ export type AuthenticateInput = z.input<typeof AuthenticateInput>;
  * ```
  */
 export const ChangePasswordInput = z.strictObject({
-  /** When given, must match the stored password (self-service change); omit for an admin reset. */
-  currentPassword: z.string().max(1024).optional(),
+  /**
+   * The user's current password: required (ASVS 6.2.3). An admin never sets a user's password
+   * (ASVS 6.4.6): `users.passwordReset.issue(id)` issues a reset token instead.
+   */
+  currentPassword: z.string().max(1024),
   newPassword: PasswordInput,
   /** The session to keep (the one making the change); every other session is revoked. */
   exceptSessionId: z.uuid().optional(),
