@@ -292,6 +292,7 @@ export {
   LegacyChatFile,
   legacyClientId,
 } from './repositories/chat/import-legacy.js';
+export { SEARCH_INDEX_CHARS } from './repositories/chat/search-index-limit.js';
 
 // Analytics
 
