@@ -6,6 +6,7 @@
  * this point are not found by `chat.search`. Snippets are cut from the same prefix.
  *
  * @example
+ * <!-- snippet-preamble: declare const message: import('carebase').ChatMessage; -->
  * ```ts
  * import { SEARCH_INDEX_CHARS } from 'carebase';
  * const indexed = message.content.length <= SEARCH_INDEX_CHARS; // whole message searchable

@@ -19,8 +19,8 @@ import { UserIdInput } from './user-inputs.js';
  *
  * @example
  * ```ts
- * import type { EmailVerificationTicket } from 'carebase';
- * const ticket: EmailVerificationTicket = await cb.users.emailVerification.request(userId);
+ * import type { EmailVerificationTicket, RateLimitedResult } from 'carebase';
+ * const ticket: EmailVerificationTicket | RateLimitedResult = await cb.users.emailVerification.request(userId);
  * ```
  */
 export interface EmailVerificationTicket {
@@ -57,7 +57,7 @@ export type EmailVerificationResult =
  */
 export interface EmailVerificationCompleteOptions {
   /** The client's address: invalid tokens count toward its network's failure limit (`users.rateLimit.maxFailures`). */
-  readonly ip?: string;
+  readonly ip?: string | undefined;
 }
 
 const CompleteOptions = z.strictObject({ ip: z.ipv4().or(z.ipv6()).optional() });
