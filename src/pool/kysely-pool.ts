@@ -1,6 +1,7 @@
 import type { PostgresPool } from 'kysely';
 import type pg from 'pg';
 import { ClosedError } from '../errors/errors.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { checkoutClient } from './checkout.js';
 import { watchClient } from './client-watch.js';
 import { PooledConnection } from './pooled-connection.js';
@@ -16,6 +17,7 @@ export class CarebaseKyselyPool implements PostgresPool {
   readonly #prepared: PreparedStatements;
   readonly #endPool: boolean;
   readonly #transactionSettings: string;
+  readonly #telemetry: Telemetry | undefined;
   readonly #wrappers = new WeakMap<pg.PoolClient, PooledConnection>();
   #controlClient: NonNullable<PostgresPool['Client']> | undefined;
   /** Connections of a pool this adapter ends, until their sockets have closed. */
@@ -28,12 +30,20 @@ export class CarebaseKyselyPool implements PostgresPool {
    * @param prepared the registry of SQL texts that run as named statements
    * @param endPool whether `end()` (Kysely's `destroy()`) also ends `pool`
    * @param transactionSettings statements sent with every `begin` (see `PooledConnection`)
+   * @param telemetry observes checkouts and every statement run on the connections
    */
-  constructor(pool: pg.Pool, prepared: PreparedStatements, endPool: boolean, transactionSettings = '') {
+  constructor(
+    pool: pg.Pool,
+    prepared: PreparedStatements,
+    endPool: boolean,
+    transactionSettings = '',
+    telemetry?: Telemetry,
+  ) {
     this.#pool = pool;
     this.#prepared = prepared;
     this.#endPool = endPool;
     this.#transactionSettings = transactionSettings;
+    this.#telemetry = telemetry;
     if (endPool) {
       pool.on('connect', (client) => this.#live.add(client));
       // pg-pool emits 'remove' once the client's socket has closed.
@@ -75,11 +85,15 @@ export class CarebaseKyselyPool implements PostgresPool {
    */
   async connect(): Promise<PooledConnection> {
     if (this.closed) throw new ClosedError();
-    const client = await checkoutClient(this.#pool);
+    const telemetry = this.#telemetry;
+    const client = await checkoutClient(
+      this.#pool,
+      telemetry === undefined ? undefined : (waitedMs, timedOut) => telemetry.poolWait(waitedMs, timedOut),
+    );
     // One wrapper per pg client, so Kysely's per-connection cache hits on reuse.
     let wrapper = this.#wrappers.get(client);
     if (wrapper === undefined) {
-      wrapper = new PooledConnection(client, this.#prepared, this.#transactionSettings);
+      wrapper = new PooledConnection(client, this.#prepared, this.#transactionSettings, this.#telemetry);
       this.#wrappers.set(client, wrapper);
     }
     return wrapper;

@@ -7,6 +7,7 @@ import type { CarebaseKyselyPool } from '../pool/kysely-pool.js';
 import type { PreparedStatements } from '../pool/prepared-statements.js';
 import { runTransaction, type TransactionOptions } from '../pool/transaction.js';
 import type { CarebaseDatabase } from '../schema/database.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { truncateText } from '../validation/text.js';
 
 /**
@@ -16,7 +17,7 @@ import { truncateText } from '../validation/text.js';
  *
  * @example
  * ```ts
- * import { ActorSchema } from 'carebase';
+ * import { ActorSchema } from 'carebase/schemas';
  * // Per request: a malformed client IP (e.g. from a proxy header) is left out instead of failing the request.
  * const parsed = ActorSchema.safeParse({
  *   userId: req.user.id,
@@ -56,7 +57,8 @@ export const ActorSchema = z.strictObject({
  *
  * @example
  * ```ts
- * import { type Actor, ActorSchema } from 'carebase';
+ * import { type Actor } from 'carebase';
+ * import { ActorSchema } from 'carebase/schemas';
  * // The actor a nightly job writes as: no user, marked as a service.
  * const job: Actor = ActorSchema.parse({
  *   type: 'service',
@@ -65,7 +67,23 @@ export const ActorSchema = z.strictObject({
  * await cb.withActor(job).chat.applyRetention({ olderThanDays: 730 });
  * ```
  */
-export type Actor = z.output<typeof ActorSchema>;
+export interface Actor {
+  /** The acting user's id, or `null` for the system. */
+  readonly userId?: string | null | undefined;
+  /** What kind of actor this is. */
+  readonly type?: 'user' | 'system' | 'service' | undefined;
+  /** The client's IP address (IPv4 or IPv6). */
+  readonly ip?: string | undefined;
+  /** The client's User-Agent header, truncated to 512 characters. */
+  readonly userAgent?: string | undefined;
+  /** A request or correlation id. */
+  readonly requestId?: string | undefined;
+  /**
+   * Emergency ("break-glass") access: every audit entry of the scope is marked `breakGlass: true`
+   * with this reason, at severity `high` at least, and listed by `audit.report.breakGlass()`.
+   */
+  readonly breakGlass?: { readonly reason: string } | undefined;
+}
 /**
  * An actor as a host writes it.
  *
@@ -79,7 +97,23 @@ export type Actor = z.output<typeof ActorSchema>;
  * await cb.withActor(actorOf(req)).users.setRole(otherUserId, 'clinician');
  * ```
  */
-export type ActorInput = z.input<typeof ActorSchema>;
+export interface ActorInput {
+  /** The acting user's id, or `null` for the system. */
+  readonly userId?: string | null | undefined;
+  /** What kind of actor this is. */
+  readonly type?: 'user' | 'system' | 'service' | undefined;
+  /** The client's IP address (IPv4 or IPv6). */
+  readonly ip?: string | undefined;
+  /** The client's User-Agent header, truncated to 512 characters. */
+  readonly userAgent?: string | undefined;
+  /** A request or correlation id. */
+  readonly requestId?: string | undefined;
+  /**
+   * Emergency ("break-glass") access: every audit entry of the scope is marked `breakGlass: true`
+   * with this reason, at severity `high` at least, and listed by `audit.report.breakGlass()`.
+   */
+  readonly breakGlass?: { readonly reason: string } | undefined;
+}
 
 /**
  * A piece of per-instance state that lives on the {@link CarebaseRuntime}: created by `create` on
@@ -111,6 +145,8 @@ export class CarebaseRuntime {
   readonly connections: CarebaseKyselyPool;
   /** The root Kysely instance, scoped to the carebase schema. */
   readonly db: Kysely<CarebaseDatabase>;
+  /** Spans, metrics and the `onQuery` hook of this instance. */
+  readonly telemetry: Telemetry;
   readonly #states = new Map<RuntimeState<unknown>, unknown>();
   #closing = false;
 
@@ -120,12 +156,14 @@ export class CarebaseRuntime {
     readonly prepared: PreparedStatements;
     readonly connections: CarebaseKyselyPool;
     readonly db: Kysely<CarebaseDatabase>;
+    readonly telemetry?: Telemetry;
   }) {
     this.config = parts.config;
     this.pool = parts.pool;
     this.prepared = parts.prepared;
     this.connections = parts.connections;
     this.db = parts.db;
+    this.telemetry = parts.telemetry ?? Telemetry.disabled;
   }
 
   /**

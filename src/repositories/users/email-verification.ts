@@ -12,7 +12,7 @@ import {
   sourceOf,
   subjectKey,
 } from './rate-limiter.js';
-import { UserIdInput } from './user-inputs.js';
+import { UserIdSchema } from './user-inputs.js';
 
 /**
  * A verification token to send to `email`.
@@ -60,7 +60,18 @@ export interface EmailVerificationCompleteOptions {
   readonly ip?: string | undefined;
 }
 
-const CompleteOptions = z.strictObject({ ip: z.ipv4().or(z.ipv6()).optional() });
+/**
+ * Validates {@link EmailVerificationCompleteOptions}.
+ *
+ * @example
+ * ```ts
+ * import { EmailVerificationCompleteOptionsSchema } from 'carebase/schemas';
+ * EmailVerificationCompleteOptionsSchema.parse({ ip: '203.0.113.7' });
+ * ```
+ */
+export const EmailVerificationCompleteOptionsSchema = z.strictObject({
+  ip: z.ipv4().or(z.ipv6()).optional(),
+});
 
 /**
  * Email verification by token: `request(userId)` issues a 256-bit token for the account's current
@@ -103,7 +114,7 @@ export class EmailVerificationApi {
    * ```
    */
   async request(userId: string): Promise<EmailVerificationTicket | RateLimitedResult> {
-    const id = parseInput(UserIdInput, userId, 'user id');
+    const id = parseInput(UserIdSchema, userId, 'user id');
     const account = await this.#ctx.db
       .selectFrom('users')
       .select(['email'])
@@ -152,7 +163,7 @@ export class EmailVerificationApi {
     options: EmailVerificationCompleteOptions = {},
   ): Promise<EmailVerificationResult> {
     const parsed = parseInput(z.string().max(200), token, 'verification token');
-    const { ip } = parseInput(CompleteOptions, options, 'verification options');
+    const { ip } = parseInput(EmailVerificationCompleteOptionsSchema, options, 'verification options');
     const hit = await this.#limiter.acquire('failure', networkKey(sourceOf(ip)));
     if (hit.limited !== undefined) return hit.limited;
     return this.#ctx.atomic(async (ctx) => {
