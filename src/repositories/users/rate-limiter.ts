@@ -42,9 +42,6 @@ export interface RateLimitHit {
 
 const BUCKET_MS = 60_000;
 
-/** The first key of the two-key advisory locks rate limits take ('cbrl'); the second is a hash of the key. */
-const LOCK_CLASS = 0x6362726c;
-
 const NOTHING: RateLimitHit = { limited: undefined, release: async () => undefined };
 
 /**
@@ -71,9 +68,10 @@ export function subjectKey(namespace: string, value: string): string {
  * `users.rateLimit.windowMs`. A key is a client network (IPv4 /24, IPv6 /64 by default) or an
  * account key.
  *
- * Concurrency: {@link RateLimiter.acquire} checks the window and counts the hit in one transaction
- * that first takes a transaction-scoped advisory lock on (scope, key), so callers of one key
- * serialize and each reads every hit committed before it: however many run at once, at most
+ * Concurrency: {@link RateLimiter.acquire} checks the window and counts the hit in one call of
+ * `auth_rate_limit_take` (migration 0036), which first takes a transaction-scoped advisory lock on
+ * (scope, key) and then reads on fresh snapshots, so callers of one key serialize and each reads
+ * every hit committed before it: however many run at once, at most
  * the limit's number of hits pass a window (proved by test/users/rate-limit-race.test.ts). The hit
  * is counted before the work it limits (a login's password check) and released when the work is
  * not a failure. Called inside a caller's transaction, the lock is held until that transaction
@@ -98,37 +96,19 @@ export class RateLimiter {
     const now = this.#ctx.now();
     const bucket = new Date(Math.floor(now.getTime() / BUCKET_MS) * BUCKET_MS);
     const from = new Date(now.getTime() - windowMs);
-    const taken = await this.#ctx.atomic(async (ctx) => {
-      // The lock first, in its own statement: the next statement's snapshot then sees every hit
-      // committed by the callers that held it before.
-      const locked = await sql<{
-        key: string;
-      }>`select k.key, pg_advisory_xact_lock(${LOCK_CLASS}::int4, hashtext(${scope} || ' ' || k.key)) from (select ${this.#keySql(key)} as key) k`.execute(
-        ctx.db,
-      );
-      const stored = (locked.rows[0] as { key: string }).key;
-      const table = sql.id(ctx.config.schema, 'auth_rate_limits');
-      const result = await sql<{ bucket_start: Date; hits: number; taken: boolean }>`
-        with win as (
-          select bucket_start, hits from ${table}
-          where scope = ${scope} and source = ${stored} and bucket_start > ${from}
-        ), up as (
-          insert into ${table} as l (scope, source, bucket_start, hits)
-          select ${scope}, ${stored}, ${bucket}, 1
-          where (select coalesce(sum(hits), 0) from win) < ${max}
-          on conflict (scope, source, bucket_start) do update set hits = l.hits + 1
-          returning 1
-        ), pruned as (
-          delete from ${table}
-          where bucket_start < ${new Date(now.getTime() - windowMs - BUCKET_MS)}
-             or (hits = 0 and bucket_start < ${bucket})
-        )
-        select w.bucket_start, w.hits, exists (select 1 from up) as taken
-        from (select * from win union all select null, 0 where not exists (select 1 from win)) w
-        order by w.bucket_start`.execute(ctx.db);
-      return { rows: result.rows, stored };
-    });
-    const rows = taken.rows.filter((row) => row.bucket_start !== null);
+    // One call: auth_rate_limit_take (migration 0036) locks (scope, key), reads the window and
+    // counts the hit when it is under the limit, each statement on a fresh snapshot.
+    const fn = sql.id(this.#ctx.config.schema, 'auth_rate_limit_take');
+    const result = await sql<{ bucket_start: Date | null; hits: number; taken: boolean; key: string }>`
+      select w.bucket_start, w.hits, w.taken, k.key
+      from (select ${this.#keySql(key)} as key) k,
+        lateral ${fn}(${scope}, k.key, ${bucket}, ${from}, ${new Date(now.getTime() - windowMs - BUCKET_MS)}, ${max}) w`.execute(
+      this.#ctx.db,
+    );
+    const taken = { rows: result.rows, stored: result.rows[0]?.key ?? '' };
+    const rows = taken.rows.flatMap((row) =>
+      row.bucket_start === null ? [] : [{ bucket_start: row.bucket_start, hits: row.hits }],
+    );
     if (taken.rows[0]?.taken === true) {
       return {
         limited: undefined,
