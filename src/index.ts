@@ -44,6 +44,11 @@ export {
   type SslOptions,
   SslOptionsSchema,
 } from './config/pool-options.js';
+export {
+  type ReplicaReadsOptions,
+  ReplicaReadsOptionsSchema,
+  type ResolvedReplicaReadsOptions,
+} from './config/replica-options.js';
 export { type ResolvedConfig, type ResolvedConnection, resolveConfig } from './config/resolve.js';
 export { Secret } from './config/secret.js';
 export {
@@ -111,6 +116,7 @@ export { type Logger, silentLogger } from './logging/logger.js';
 
 export { createPool, poolConfigFrom } from './pool/create-pool.js';
 export type { HealthReport } from './pool/health.js';
+export type { ReplicaHealth, ReplicaState } from './pool/replica.js';
 export { type TransactionOptions, TransactionOptionsSchema } from './pool/transaction.js';
 
 // Users

@@ -16,6 +16,7 @@ export class CarebaseKyselyPool implements PostgresPool {
   readonly #prepared: PreparedStatements;
   readonly #endPool: boolean;
   readonly #transactionSettings: string;
+  readonly #finished: ((sql: string) => void) | undefined;
   readonly #wrappers = new WeakMap<pg.PoolClient, PooledConnection>();
   #controlClient: NonNullable<PostgresPool['Client']> | undefined;
   /** Connections of a pool this adapter ends, until their sockets have closed. */
@@ -28,12 +29,20 @@ export class CarebaseKyselyPool implements PostgresPool {
    * @param prepared the registry of SQL texts that run as named statements
    * @param endPool whether `end()` (Kysely's `destroy()`) also ends `pool`
    * @param transactionSettings statements sent with every `begin` (see `PooledConnection`)
+   * @param finished hears every statement's text once it finished (see `PooledConnection`)
    */
-  constructor(pool: pg.Pool, prepared: PreparedStatements, endPool: boolean, transactionSettings = '') {
+  constructor(
+    pool: pg.Pool,
+    prepared: PreparedStatements,
+    endPool: boolean,
+    transactionSettings = '',
+    finished?: (sql: string) => void,
+  ) {
     this.#pool = pool;
     this.#prepared = prepared;
     this.#endPool = endPool;
     this.#transactionSettings = transactionSettings;
+    this.#finished = finished;
     if (endPool) {
       pool.on('connect', (client) => this.#live.add(client));
       // pg-pool emits 'remove' once the client's socket has closed.
@@ -79,7 +88,7 @@ export class CarebaseKyselyPool implements PostgresPool {
     // One wrapper per pg client, so Kysely's per-connection cache hits on reuse.
     let wrapper = this.#wrappers.get(client);
     if (wrapper === undefined) {
-      wrapper = new PooledConnection(client, this.#prepared, this.#transactionSettings);
+      wrapper = new PooledConnection(client, this.#prepared, this.#transactionSettings, this.#finished);
       this.#wrappers.set(client, wrapper);
     }
     return wrapper;

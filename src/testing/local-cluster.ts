@@ -220,7 +220,9 @@ export type InstallProvider = (dir: string, user: RunAsUser | undefined) => Post
  * from a running cluster (a streaming hot standby of it; its settings must include the source's
  * `max_connections` and `max_wal_senders`).
  */
-export type ClusterInit = { readonly kind: 'initdb' } | { readonly kind: 'standby'; readonly sourceUrl: string };
+export type ClusterInit =
+  | { readonly kind: 'initdb' }
+  | { readonly kind: 'standby'; readonly sourceUrl: string };
 
 /**
  * Settings a primary needs to stream to standbys: WAL for replication, senders for them. Applied

@@ -70,7 +70,8 @@ async function promote(url: string): Promise<void> {
   await client.connect();
   try {
     const { rows } = await client.query<{ promoted: boolean }>('select pg_promote(true, 60) as promoted');
-    if (rows[0]?.promoted !== true) throw new ConnectionError('the standby did not finish promotion within 60 s');
+    if (rows[0]?.promoted !== true)
+      throw new ConnectionError('the standby did not finish promotion within 60 s');
   } finally {
     await client.end().catch(() => {});
   }

@@ -4,8 +4,8 @@ import { type EmbeddedOptions, startEmbeddedCluster } from './embedded-postgres.
 import {
   type LocalCluster,
   type LocalClusterOptions,
-  type RestartMode,
   REPLICATION_SETTINGS,
+  type RestartMode,
   startLocalCluster,
 } from './local-cluster.js';
 import { serverVersion } from './server-version.js';
@@ -280,7 +280,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const url = configuredUrl(options);
   if (provider === 'url' || (provider === 'auto' && url !== undefined && replicaCount === 0)) {
     if (replicaCount > 0) {
-      throw new InvalidConfigurationError('replicas', 'standbys need the local or embedded provider, not "url"');
+      throw new InvalidConfigurationError(
+        'replicas',
+        'standbys need the local or embedded provider, not "url"',
+      );
     }
     if (url === undefined) {
       throw new InvalidConfigurationError(

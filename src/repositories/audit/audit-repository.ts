@@ -146,7 +146,8 @@ export class AuditRepository {
    * ```
    */
   async query(input: AuditQueryInput = {}): Promise<AuditPage> {
-    return queryAudit(this.#ctx, parseInput(AuditQuerySchema, input, 'audit query'));
+    const parsed = parseInput(AuditQuerySchema, input, 'audit query');
+    return this.#ctx.onReplica((ctx) => queryAudit(ctx, parsed));
   }
 
   /**

@@ -103,11 +103,10 @@ export class ChatRepository {
    */
   async listConversations(input: ConversationListInput): Promise<ChatPage<Conversation>> {
     const parsed = parseInput(ConversationListInput, input, 'conversation list');
-    return listConversations(this.#ctx, {
-      userId: parsed.userId,
-      limit: this.#limit(parsed.limit, 50),
-      cursor: parsed.cursor,
-    });
+    const limit = this.#limit(parsed.limit, 50);
+    return this.#ctx.onReplica((ctx) =>
+      listConversations(ctx, { userId: parsed.userId, limit, cursor: parsed.cursor }),
+    );
   }
 
   /**
@@ -199,14 +198,15 @@ export class ChatRepository {
    */
   async history(input: ChatHistoryInput): Promise<ChatPage<ChatMessage>> {
     const parsed = parseInput(ChatHistoryInput, input, 'history query');
-    const page = await historyPage(this.#ctx, {
+    const query = {
       userId: parsed.userId,
       conversationId: parsed.conversationId,
       limit: this.#limit(parsed.limit, 50),
       cursor: parsed.cursor,
       offset: parsed.offset,
       order: parsed.order ?? 'asc',
-    });
+    } as const;
+    const page = await this.#ctx.onReplica((ctx) => historyPage(ctx, query));
     if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
       await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
     }
@@ -224,7 +224,9 @@ export class ChatRepository {
    */
   async latest(input: ChatLatestInput): Promise<ChatMessage[]> {
     const parsed = parseInput(ChatLatestInput, input, 'latest query');
-    const messages = await latestMessages(this.#ctx, parsed.userId, parsed.conversationId, parsed.n);
+    const messages = await this.#ctx.onReplica((ctx) =>
+      latestMessages(ctx, parsed.userId, parsed.conversationId, parsed.n),
+    );
     if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
       await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
     }
@@ -246,13 +248,14 @@ export class ChatRepository {
    */
   async search(input: ChatSearchInput): Promise<ChatSearchPage> {
     const parsed = parseInput(ChatSearchInput, input, 'search query');
-    const hits = await searchMessages(this.#ctx, {
+    const query = {
       userId: parsed.userId,
       query: parsed.query,
       conversationId: parsed.conversationId,
       limit: this.#limit(parsed.limit, 20),
       cursor: parsed.cursor,
-    });
+    };
+    const hits = await this.#ctx.onReplica((ctx) => searchMessages(ctx, query));
     if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
       await recordChatRead(this.#ctx, parsed.userId, 'search', parsed.conversationId);
     }
