@@ -52,6 +52,9 @@ export interface ReplicaHealth {
 /** What a check or a wait reads on a replica: one row, one round trip. */
 const STATUS_SQL = 'select pg_is_in_recovery() as recovery, pg_last_wal_replay_lsn()::text as replay';
 
+/** Checks of a read-your-writes wait sent back to back before timers space them out. */
+const IMMEDIATE_CHECKS = 3;
+
 interface StatusRow {
   readonly recovery: boolean;
   readonly replay: string | null;
@@ -130,14 +133,19 @@ export class Replica {
     const statement = this.#prepared.get('replica.status', () => STATUS_SQL);
     const connection = await this.connections.connect();
     try {
-      for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+      // Loopback replay takes a fraction of a millisecond: the first few checks follow one another
+      // at once (one round trip each), then back off on timers up to 20 ms apart.
+      for (let attempt = 0; ; attempt++) {
         const [row] = (await connection.query<StatusRow>(statement.sql, [])).rows;
         const status = this.#observe(row);
         if (!status.recovery) return 'promoted';
         if (status.replay >= target) return 'ok';
         const left = deadline - performance.now();
         if (left <= 0) return 'timeout';
-        await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
+        if (attempt >= IMMEDIATE_CHECKS) {
+          const delay = Math.min(2 ** (attempt - IMMEDIATE_CHECKS), 20, left);
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
       }
     } finally {
       connection.release();
