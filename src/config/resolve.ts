@@ -279,10 +279,11 @@ function resolveReplica(
     }
     throw error;
   }
-  const user = url.user ?? primary.user;
-  const host = url.host ?? primary.host;
+  // A URL without a user or database (postgres://replica:5433) parses them as empty: the primary's.
+  const user = url.user === undefined || url.user === '' ? primary.user : url.user;
+  const host = url.host === undefined || url.host === '' ? primary.host : url.host;
   const port = url.port ?? 5432;
-  const database = url.database ?? primary.database;
+  const database = url.database === undefined || url.database === '' ? primary.database : url.database;
   const password = url.password ?? primary.password?.reveal();
   const files = url.sslFiles;
   const ssl =
