@@ -36,6 +36,7 @@ export const ReplicaReadsOptionsSchema = z
  * Replica routing options as a host writes them; see {@link ReplicaReadsOptionsSchema}.
  *
  * @example
+ * <!-- snippet-preamble: declare const replicaUrl: string; -->
  * ```ts
  * import { createCarebase, type ReplicaReadsOptions } from 'carebase';
  * const replicaReads: ReplicaReadsOptions = { maxLagMs: 2_000, readYourWritesTimeoutMs: 100 };

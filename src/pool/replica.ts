@@ -14,6 +14,13 @@ import type { PreparedStatements } from './prepared-statements.js';
  * `maxLagMs`), `down` (unreachable, or a read on it failed), `starting` (it refused connections
  * while starting or recovering, 57P03), `promoted` (no longer in recovery: a primary of its own,
  * whose data may have diverged), `unknown` (not checked yet). Only `ready` takes reads.
+ *
+ * @example
+ * ```ts
+ * import type { ReplicaState } from 'carebase';
+ * const states: ReplicaState[] = (await cb.health()).replicas.map((replica) => replica.state);
+ * if (states.includes('promoted')) console.warn('a replica was promoted: check the failover');
+ * ```
  */
 export type ReplicaState = 'unknown' | 'ready' | 'lagging' | 'down' | 'starting' | 'promoted';
 

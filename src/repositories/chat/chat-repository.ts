@@ -281,7 +281,10 @@ export class ChatRepository {
    * Streams the user's messages (one conversation or all) as `jsonl`, `json` or `csv` text
    * (format version 1, see docs/chat.md) through pg-cursor in constant memory, from one
    * consistent snapshot, audited as `chat.export`. Throws `ValidationError` synchronously; an
-   * ownership failure (`ForbiddenError` / `NotFoundError`) arrives as the stream's error.
+   * ownership failure (`ForbiddenError` / `NotFoundError`) arrives as the stream's error. With read
+   * replicas (`replicas`), the audit entry is committed on the primary first and the rows stream
+   * from a replica that has replayed it; otherwise the entry commits with the export's snapshot
+   * transaction.
    *
    * @example
    * ```ts
