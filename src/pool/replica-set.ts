@@ -131,6 +131,9 @@ export class ReplicaSet {
 
   #fail(replica: Replica, error: unknown): void {
     replica.fallbacks++;
+    // A busy pool, a statement timeout or a recovery conflict fails this read only: the replica
+    // stays in rotation. A lost or refused connection takes it out until a check reaches it.
+    if (!isCarebaseError(error, 'CONNECTION_FAILED') && !Replica.refusing(error)) return;
     replica.failed(error);
     this.#config.logger.warn(
       {

@@ -71,7 +71,7 @@ interface StatusRow {
 function isStarting(error: unknown): boolean {
   for (let e: unknown = error; e !== undefined && e !== null; e = (e as { cause?: unknown }).cause) {
     const state = (e as { sqlState?: unknown; code?: unknown }).sqlState ?? (e as { code?: unknown }).code;
-    if (state === '57P03') return true;
+    if (state === '57P03' || (e as { reason?: unknown }).reason === 'server_not_ready') return true;
   }
   return false;
 }
@@ -102,6 +102,11 @@ export class Replica {
     this.db = new Kysely<CarebaseDatabase>({
       dialect: new PostgresDialect({ pool: this.connections, cursor: Cursor }),
     }).withSchema(config.schema);
+  }
+
+  /** Whether `error` is the server refusing connections while it starts or recovers (57P03). */
+  static refusing(error: unknown): boolean {
+    return isStarting(error);
   }
 
   get state(): ReplicaState {
