@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 /**
- * Dual ESM + CJS build with `.d.ts` / `.d.cts` for the four public entry points, plus the CLI.
+ * Dual ESM + CJS build with `.d.ts` / `.d.cts` for the five public entry points, plus the CLI.
  * `kysely` and `pg` are peer dependencies and stay external; so do the ordinary dependencies.
  * SQL migrations are embedded at build time as text (`loader: { '.sql': 'text' }`, imported by
  * `src/migration/library.ts`), so bundlers cannot lose them and nothing reads files at run time.
@@ -13,6 +13,7 @@ export default defineConfig([
       migration: 'src/migration/index.ts',
       backup: 'src/backup/index.ts',
       testing: 'src/testing/index.ts',
+      schemas: 'src/schemas.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vitest/config';
 
@@ -11,6 +12,7 @@ const entries: Record<string, { src: string; dist: string }> = {
   'carebase/migration': { src: 'src/migration/index.ts', dist: 'dist/migration.js' },
   'carebase/backup': { src: 'src/backup/index.ts', dist: 'dist/backup.js' },
   'carebase/testing': { src: 'src/testing/index.ts', dist: 'dist/testing.js' },
+  'carebase/schemas': { src: 'src/schemas.ts', dist: 'dist/schemas.js' },
 };
 
 /**
@@ -54,6 +56,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Most of a test's time is spent waiting on PostgreSQL (another process), so one test file per
+    // core minus one (vitest's default: a single worker on a 2-core CI machine) leaves a core idle.
+    // At least two; CAREBASE_TEST_WORKERS overrides.
+    maxWorkers: Number(process.env.CAREBASE_TEST_WORKERS ?? Math.max(2, availableParallelism() - 1)),
     reporters: process.env.CI ? ['default'] : ['default'],
   },
 });

@@ -4,8 +4,8 @@
  *
  * 1. no import cycles between files;
  * 2. no back-edges between layers: a folder of src/ imports only folders of a lower layer
- *    (errors, logging -> validation -> config, sql, schema -> pool -> repositories, migration, backup -> carebase
- *    -> entry points: index, testing, cli), or itself;
+ *    (errors, logging -> validation, telemetry -> config, sql, schema -> pool -> repositories, migration, backup -> carebase
+ *    -> entry points: index, schemas, testing, cli), or itself;
  * 3. no cycles between the areas of src/repositories/ (users, sessions, chat, audit, analytics),
  *    and its shared files (context.ts, user.ts) import no area.
  *
@@ -18,12 +18,12 @@ import ts from 'typescript';
 /** Layers of src/, lowest first: a folder may import its own layer's folder or a lower layer. */
 export const LAYERS: readonly (readonly string[])[] = [
   ['errors', 'logging', 'types'],
-  ['validation', 'security'],
+  ['validation', 'security', 'telemetry'],
   ['config', 'sql', 'schema', 'postgres-install'],
   ['pool'],
   ['repositories', 'migration', 'backup'],
   ['carebase'],
-  ['index', 'testing', 'cli'],
+  ['index', 'schemas', 'testing', 'cli'],
 ];
 
 /** src/-relative file -> the src/-relative files it imports. */

@@ -121,6 +121,7 @@ const entries = [
   ['carebase/migration', 'dist/migration.d.ts'],
   ['carebase/backup', 'dist/backup.d.ts'],
   ['carebase/testing', 'dist/testing.d.ts'],
+  ['carebase/schemas', 'dist/schemas.d.ts'],
 ] as const;
 
 /** The names every entry point exports (values and types), read from the built declarations. */

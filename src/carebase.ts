@@ -24,11 +24,16 @@ import { ChatRepository } from './repositories/chat/chat-repository.js';
 import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
 import { ImportsRepository } from './repositories/imports/imports-repository.js';
 import { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
-import { PartitionedTableOptions } from './repositories/partitioned-tables/partitioned-table-options.js';
+import {
+  type PartitionedTableOptions,
+  PartitionedTableOptionsSchema,
+} from './repositories/partitioned-tables/partitioned-table-options.js';
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
 import { quoteIdentifier } from './sql/identifier.js';
+import { instrument } from './telemetry/instrument.js';
+import { Telemetry } from './telemetry/telemetry.js';
 import { parseInput } from './validation/parse-input.js';
 
 /** undefined_table, invalid_schema_name: a database never migrated (no tracking table). */
@@ -107,13 +112,20 @@ export class CarebaseScope {
    */
   transaction<T>(fn: (tx: CarebaseScope) => Promise<T>, options?: TransactionOptions): Promise<T> {
     const context = this.#context;
-    return runTransaction(
-      context.db,
-      (trx: Transaction<CarebaseDatabase>) =>
-        fn(new CarebaseScope(new RepositoryContext(context.runtime, trx, context.actor))),
-      options,
-      context.config.logger,
+    return context.runtime.telemetry.operation('transaction', () =>
+      runTransaction(
+        context.db,
+        (trx: Transaction<CarebaseDatabase>) =>
+          fn(new CarebaseScope(new RepositoryContext(context.runtime, trx, context.actor))),
+        options,
+        context.config.logger,
+      ),
     );
+  }
+
+  /** `repository` with each public method traced as the operation `<area>.<method>`. */
+  #instrument<T extends object>(repository: T, area: string): T {
+    return instrument(repository, area, this.#context.runtime.telemetry);
   }
 
   #users: UsersRepository | undefined;
@@ -129,7 +141,7 @@ export class CarebaseScope {
    * ```
    */
   get users(): UsersRepository {
-    this.#users ??= new UsersRepository(this.#context);
+    this.#users ??= this.#instrument(new UsersRepository(this.#context), 'users');
     return this.#users;
   }
 
@@ -142,7 +154,7 @@ export class CarebaseScope {
    * ```
    */
   get sessions(): SessionsRepository {
-    this.#sessions ??= new SessionsRepository(this.#context);
+    this.#sessions ??= this.#instrument(new SessionsRepository(this.#context), 'sessions');
     return this.#sessions;
   }
 
@@ -158,7 +170,7 @@ export class CarebaseScope {
    * ```
    */
   get audit(): AuditRepository {
-    this.#audit ??= new AuditRepository(this.#context);
+    this.#audit ??= this.#instrument(new AuditRepository(this.#context), 'audit');
     return this.#audit;
   }
 
@@ -175,7 +187,7 @@ export class CarebaseScope {
    * ```
    */
   get chat(): ChatRepository {
-    this.#chat ??= new ChatRepository(this.#context);
+    this.#chat ??= this.#instrument(new ChatRepository(this.#context), 'chat');
     return this.#chat;
   }
 
@@ -193,7 +205,7 @@ export class CarebaseScope {
    * ```
    */
   get imports(): ImportsRepository {
-    this.#imports ??= new ImportsRepository(this.#context);
+    this.#imports ??= this.#instrument(new ImportsRepository(this.#context), 'imports');
     return this.#imports;
   }
 
@@ -209,7 +221,7 @@ export class CarebaseScope {
    * ```
    */
   get analytics(): AnalyticsRepository {
-    this.#analytics ??= new AnalyticsRepository(this.context);
+    this.#analytics ??= this.#instrument(new AnalyticsRepository(this.#context), 'analytics');
     return this.#analytics;
   }
 
@@ -230,14 +242,17 @@ export class CarebaseScope {
    * ```
    */
   partitionedTable(options: PartitionedTableOptions): PartitionedTable {
-    const parsed = parseInput(PartitionedTableOptions, options, 'partitionedTable options');
-    return new PartitionedTable(this.#context, {
-      schema: parsed.schema ?? 'public',
-      table: parsed.table,
-      column: parsed.column,
-      retentionMonths: parsed.retentionMonths,
-      ahead: parsed.ahead ?? 2,
-    });
+    const parsed = parseInput(PartitionedTableOptionsSchema, options, 'partitionedTable options');
+    return this.#instrument(
+      new PartitionedTable(this.#context, {
+        schema: parsed.schema ?? 'public',
+        table: parsed.table,
+        column: parsed.column,
+        retentionMonths: parsed.retentionMonths,
+        ahead: parsed.ahead ?? 2,
+      }),
+      'partitionedTable',
+    );
   }
 
   /**
@@ -349,14 +364,16 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
         { reason: 'needs_direct_connection' },
       );
     }
-    return migrate(this.#runtime.pool, {
-      ...(directUrl === undefined ? {} : { directUrl }),
-      sources: options.sources ?? configured.sources,
-      includeLibrary: options.includeLibrary ?? configured.includeLibrary,
-      schema: this.#runtime.config.schema,
-      logger: this.#runtime.config.logger,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
+    return this.#runtime.telemetry.operation('migrate', () =>
+      migrate(this.#runtime.pool, {
+        ...(directUrl === undefined ? {} : { directUrl }),
+        sources: options.sources ?? configured.sources,
+        includeLibrary: options.includeLibrary ?? configured.includeLibrary,
+        schema: this.#runtime.config.schema,
+        logger: this.#runtime.config.logger,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      }),
+    );
   }
 
   /**
@@ -377,31 +394,36 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
     const { migrations, schema } = runtime.config;
     const sources = withLibrary(migrations.sources, migrations.includeLibrary);
     let applied: ReadonlySet<string> | undefined;
-    return checkHealth(
-      runtime.pool,
-      async () => {
-        // One named statement: the latency probe, the server version and the applied migrations.
-        const probe = runtime.prepared.get('health.probe', () => healthProbeSql(schema));
-        try {
-          const [row] = await runtime.runPrepared<{ version: string; applied: string[] }>({
-            sql: probe.sql,
-            parameters: [sources.map((source) => source.namespace)],
-          });
-          applied = new Set(row?.applied ?? []);
-          return row?.version;
-        } catch (error) {
-          if (!isCarebaseError(error, 'QUERY_FAILED') || !MISSING_RELATION.has(error.sqlState ?? '')) {
-            throw error;
+    return runtime.telemetry.operation('health', () =>
+      checkHealth(
+        runtime.pool,
+        async () => {
+          // One named statement: the latency probe, the server version and the applied migrations.
+          const probe = runtime.prepared.get('health.probe', () => healthProbeSql(schema));
+          try {
+            const [row] = await runtime.runPrepared<{ version: string; applied: string[] }>({
+              sql: probe.sql,
+              parameters: [sources.map((source) => source.namespace)],
+            });
+            applied = new Set(row?.applied ?? []);
+            return row?.version;
+          } catch (error) {
+            if (!isCarebaseError(error, 'QUERY_FAILED') || !MISSING_RELATION.has(error.sqlState ?? '')) {
+              throw error;
+            }
+            // Never migrated: no tracking table, so every migration is pending.
+            applied = new Set();
+            const version = runtime.prepared.get('health.version', () => VERSION_SQL);
+            const [row] = await runtime.runPrepared<{ version: string }>({
+              sql: version.sql,
+              parameters: [],
+            });
+            return row?.version;
           }
-          // Never migrated: no tracking table, so every migration is pending.
-          applied = new Set();
-          const version = runtime.prepared.get('health.version', () => VERSION_SQL);
-          const [row] = await runtime.runPrepared<{ version: string }>({ sql: version.sql, parameters: [] });
-          return row?.version;
-        }
-      },
-      () => countPendingMigrations(sources, applied ?? new Set()),
-      runtime.replicas === undefined ? undefined : () => (runtime.replicas as ReplicaSet).health(),
+        },
+        () => countPendingMigrations(sources, applied ?? new Set()),
+        runtime.replicas === undefined ? undefined : () => (runtime.replicas as ReplicaSet).health(),
+      ),
     );
   }
 
@@ -452,9 +474,13 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
    * ```
    */
   get backups(): BackupsApi {
-    this.#backups ??= new BackupsApi(this.#runtime.config, async () => {
-      await drainPool(this.#runtime.pool);
-    });
+    this.#backups ??= instrument(
+      new BackupsApi(this.#runtime.config, async () => {
+        await drainPool(this.#runtime.pool);
+      }),
+      'backups',
+      this.#runtime.telemetry,
+    );
     return this.#backups;
   }
 
@@ -520,28 +546,53 @@ export function createCarebase(options: CarebaseOptions = {}, extras: CreateCare
       pool.off('error', onIdleError);
     };
   }
+  const telemetry = new Telemetry({
+    onQuery: config.onQuery,
+    tracing: config.telemetry.tracing,
+    metrics: config.telemetry.metrics,
+    queryText: config.telemetry.queryText,
+    tracerProvider: config.telemetry.tracerProvider,
+    meterProvider: config.telemetry.meterProvider,
+    database: config.connection.database,
+    serverAddress: config.connection.host,
+    serverPort: config.connection.port,
+    poolName: `${config.pool.applicationName}:${config.connection.database}/${config.schema}`,
+    logger: config.logger,
+  });
+  const stopObserving = telemetry.observePool(pool);
+  const detachPool = detach;
+  detach = () => {
+    stopObserving();
+    detachPool();
+  };
   const prepared = new PreparedStatements({ named: config.pooler !== 'transaction' });
   let runtime: CarebaseRuntime | undefined;
   // The primary's WAL position after the instance's writes, read by the first replica read after them.
   const replicas =
     config.replicas.length === 0
       ? undefined
-      : new ReplicaSet(config, prepared, async () => {
-          const statement = prepared.get('replica.primary-lsn', () => PRIMARY_LSN_SQL);
-          const [row] =
-            (await runtime?.runPrepared<{ lsn: string }>({ sql: statement.sql, parameters: [] })) ?? [];
-          return parseLsn(row?.lsn);
-        });
+      : new ReplicaSet(
+          config,
+          prepared,
+          async () => {
+            const statement = prepared.get('replica.primary-lsn', () => PRIMARY_LSN_SQL);
+            const [row] =
+              (await runtime?.runPrepared<{ lsn: string }>({ sql: statement.sql, parameters: [] })) ?? [];
+            return parseLsn(row?.lsn);
+          },
+          telemetry,
+        );
   const connections = new CarebaseKyselyPool(
     pool,
     prepared,
     extras.pool === undefined,
     transactionSettingsFrom(config),
+    telemetry,
     replicas?.finished,
   );
   const db = new Kysely<CarebaseDatabase>({
     dialect: new PostgresDialect({ pool: connections, cursor: Cursor }),
   }).withSchema(config.schema);
-  runtime = new CarebaseRuntime({ config, pool, prepared, connections, db, replicas });
+  runtime = new CarebaseRuntime({ config, pool, prepared, connections, db, telemetry, replicas });
   return new Carebase(runtime, detach);
 }

@@ -7,48 +7,27 @@
 // The instance: create it, scope it, attribute writes
 
 export { Carebase, CarebaseScope, type CreateCarebaseExtras, createCarebase } from './carebase.js';
-export { type Actor, type ActorInput, ActorSchema } from './repositories/context.js';
+export type { Actor, ActorInput } from './repositories/context.js';
 
 // Configuration
 
-export {
-  type AnalyticsOptions,
-  AnalyticsOptionsSchema,
-  type ResolvedAnalyticsOptions,
-} from './config/analytics-options.js';
-export {
-  type AuditOptions,
-  AuditOptionsSchema,
-  DEFAULT_REDACT_KEYS,
-  type ResolvedAuditOptions,
-} from './config/audit-options.js';
-export { type ChatOptions, ChatOptionsSchema, type ResolvedChatOptions } from './config/chat-options.js';
+export type { AnalyticsOptions, ResolvedAnalyticsOptions } from './config/analytics-options.js';
+export { type AuditOptions, DEFAULT_REDACT_KEYS, type ResolvedAuditOptions } from './config/audit-options.js';
+export type { ChatOptions, ResolvedChatOptions } from './config/chat-options.js';
 export { type Clock, systemClock } from './config/clock.js';
 export { type CarebaseEnv, configFromEnv } from './config/from-env.js';
-export {
-  type MigrationsOptions,
-  MigrationsOptionsSchema,
-  type ResolvedMigrationsOptions,
-} from './config/migrations-options.js';
-export { type CarebaseOptions, CarebaseOptionsSchema } from './config/options.js';
+export type { MigrationsOptions, ResolvedMigrationsOptions } from './config/migrations-options.js';
+export type { CarebaseOptions } from './config/options.js';
 export {
   POOL_DEFAULTS,
   type PoolerMode,
-  PoolerModeSchema,
   type PoolOptions,
-  PoolOptionsSchema,
   type ResolvedPoolOptions,
   type ResolvedSslOptions,
   type SslMode,
-  SslModeSchema,
   type SslOptions,
-  SslOptionsSchema,
 } from './config/pool-options.js';
-export {
-  type ReplicaReadsOptions,
-  ReplicaReadsOptionsSchema,
-  type ResolvedReplicaReadsOptions,
-} from './config/replica-options.js';
+export type { ReplicaReadsOptions, ResolvedReplicaReadsOptions } from './config/replica-options.js';
 export { type ResolvedConfig, type ResolvedConnection, resolveConfig } from './config/resolve.js';
 export { Secret } from './config/secret.js';
 export {
@@ -56,13 +35,12 @@ export {
   SESSION_PRESETS,
   type SessionPreset,
   type SessionsOptions,
-  SessionsOptionsSchema,
 } from './config/sessions-options.js';
 export {
   DEFAULT_ROLES,
+  type MfaKeyInput,
   type ResolvedUsersOptions,
   type UsersOptions,
-  UsersOptionsSchema,
 } from './config/users-options.js';
 
 // Errors
@@ -97,27 +75,31 @@ export { DRIVER_ERROR, DriverErrorSummary, type PgErrorLike } from './errors/map
 
 // Validation: the shared checks every repository applies before any SQL
 
-export { EARLIEST_DATE_MS, LATEST_DATE_MS, StorableDate } from './validation/dates.js';
+export { EARLIEST_DATE_MS, LATEST_DATE_MS } from './validation/dates.js';
 export {
   checkJson,
   JSON_MAX_BYTES,
   JSON_MAX_DEPTH,
   type JsonLimits,
   type JsonProblem,
-  jsonObjectSchema,
 } from './validation/json.js';
-export { StorableText } from './validation/text.js';
 
 // Logging
 
 export { type Logger, silentLogger } from './logging/logger.js';
+
+// Observability: the onQuery hook and OpenTelemetry
+
+export type { ResolvedTelemetryOptions, TelemetryOptions } from './config/telemetry-options.js';
+export type { QueryEvent, QueryListener } from './telemetry/query-event.js';
+export type { MeterProviderLike, TracerProviderLike } from './telemetry/telemetry.js';
 
 // Pool, transactions and health
 
 export { createPool, poolConfigFrom } from './pool/create-pool.js';
 export type { HealthReport } from './pool/health.js';
 export type { ReplicaHealth, ReplicaState } from './pool/replica.js';
-export { type TransactionOptions, TransactionOptionsSchema } from './pool/transaction.js';
+export type { TransactionOptions } from './pool/transaction.js';
 
 // Users
 
@@ -131,37 +113,32 @@ export {
 export type { LegacyPasswordHashCount } from './repositories/users/imported-password.js';
 export {
   MfaApi,
-  MfaVerifyInput,
+  type MfaVerifyInput,
   type MfaVerifyResult,
   type TotpEnrollment,
 } from './repositories/users/mfa.js';
 export {
   PasswordResetApi,
-  PasswordResetCompleteInput,
-  PasswordResetRequestInput,
+  type PasswordResetCompleteInput,
+  type PasswordResetRequestInput,
   type PasswordResetResult,
   type PasswordResetTicket,
 } from './repositories/users/password-reset.js';
 export type { RateLimitedResult } from './repositories/users/rate-limiter.js';
 export type { ExportedAuditEntry, UserDataExport, UserErasure } from './repositories/users/user-data.js';
 export {
-  AuthenticateInput,
-  ChangePasswordInput,
-  DisplayNameInput,
-  EmailInput,
-  ImportedPasswordHash,
+  type AuthenticateInput,
+  type ChangePasswordInput,
+  type ImportedPasswordHash,
   PASSWORD_MAX_BYTES,
   PASSWORD_MAX_LENGTH,
-  PasswordInput,
-  RecordLoginInput,
-  RegisterOptions,
-  RejectInput,
-  RoleInput,
-  UserCreateInput,
-  UserListInput,
-  UsernameInput,
-  UserRegisterInput,
-  UserUpdateInput,
+  type RecordLoginInput,
+  type RegisterOptions,
+  type RejectInput,
+  type UserCreateInput,
+  type UserListInput,
+  type UserRegisterInput,
+  type UserUpdateInput,
 } from './repositories/users/user-inputs.js';
 export { type UserPage, UsersRepository } from './repositories/users/users-repository.js';
 export type { LegacyHashScheme } from './security/password-hashes/imported-hash.js';
@@ -174,11 +151,10 @@ export type {
 // Sessions
 
 export type { Session } from './repositories/sessions/session.js';
-export {
+export type {
   PurgeExpiredInput,
   RecordAuthenticationInput,
   RevokeAllInput,
-  RevokeReasonInput,
   SessionCreateInput,
   SessionListInput,
   SessionValidateInput,
@@ -192,21 +168,22 @@ export {
 
 // Audit
 
-export { AuditAccessInput, AuditDisclosureInput } from './repositories/audit/access.js';
+export type { AuditAccessInput, AuditDisclosureInput } from './repositories/audit/access.js';
 export type { AuditEntry } from './repositories/audit/audit-entry.js';
 export { AuditRepository } from './repositories/audit/audit-repository.js';
-export { AuditCheckpointInput, type AuditCheckpointResult } from './repositories/audit/checkpoint.js';
+export type {
+  AuditCheckpointInput,
+  AuditCheckpointResult,
+} from './repositories/audit/checkpoint.js';
 export {
   type AuditCheckpointMonth,
   type AuditCheckpointStatement,
   readCheckpointStatement,
   type SignedAuditCheckpoint,
-  SignedAuditCheckpointSchema,
 } from './repositories/audit/checkpoint-format.js';
 export {
   type CheckpointSchedule,
   type ScheduleCheckpointsOptions,
-  ScheduleCheckpointsOptionsSchema,
   scheduleCheckpoints,
 } from './repositories/audit/checkpoint-schedule.js';
 export {
@@ -214,41 +191,34 @@ export {
   directoryCheckpointSink,
   readCheckpoints,
 } from './repositories/audit/checkpoint-sink.js';
-export { AuditExportInput } from './repositories/audit/export.js';
-export { type AuditPage, AuditQueryInput } from './repositories/audit/query.js';
+export type { AuditExportInput } from './repositories/audit/export.js';
+export type { AuditPage, AuditQueryInput } from './repositories/audit/query.js';
 export {
-  AuditEntryInput,
+  type AuditEntryInput,
   type AuditLogResult,
-  AuditSeverity,
+  type AuditSeverity,
   PURPOSE_OF_USE_CODES,
 } from './repositories/audit/record.js';
 export {
-  AccessReportInput,
+  type AccessReportInput,
   type AuditDisclosure,
   AuditReports,
-  BreakGlassReportInput,
-  DisclosureReportInput,
+  type BreakGlassReportInput,
+  type DisclosureReportInput,
 } from './repositories/audit/report.js';
-export { AuditRetentionInput, type AuditRetentionResult } from './repositories/audit/retention.js';
-export {
-  type AuditTamperReason,
-  AuditVerifyInput,
-  type AuditVerifyResult,
-} from './repositories/audit/verify.js';
+export type { AuditRetentionInput, AuditRetentionResult } from './repositories/audit/retention.js';
+export type { AuditTamperReason, AuditVerifyInput, AuditVerifyResult } from './repositories/audit/verify.js';
 export type { AuditCheckpointRef } from './repositories/audit/verify-checkpoints.js';
 
 // Imports
 
-export {
-  ExternalId,
+export type {
   ImportAuditInput,
   ImportAuditRow,
   ImportConversationRow,
   ImportConversationsInput,
   ImportMessageRow,
   ImportMessagesInput,
-  ImportSource,
-  ImportTime,
   ImportUserRow,
   ImportUsersInput,
 } from './repositories/imports/import-inputs.js';
@@ -257,17 +227,14 @@ export { ImportsRepository } from './repositories/imports/imports-repository.js'
 
 // Chat
 
-export {
+export type {
   ChatAppendInput,
   ChatAppendManyInput,
   ChatClearInput,
-  ChatContent,
   ChatExportInput,
   ChatHistoryInput,
   ChatLatestInput,
-  ChatMetadata,
   ChatRetentionInput,
-  ChatRoleSchema,
   ChatSearchInput,
   ConversationCreateInput,
   ConversationListInput,
@@ -290,52 +257,52 @@ export {
   type ChatExportFormat,
 } from './repositories/chat/export-chat.js';
 export {
-  ChatImportOptions,
+  type ChatImportOptions,
   type ChatImportProgress,
   type ChatImportResult,
-  LegacyChatFile,
+  type LegacyChatFile,
   legacyClientId,
 } from './repositories/chat/import-legacy.js';
 
 // Analytics
 
-export { AnalyticsBuffer, AnalyticsBufferOptions } from './repositories/analytics/analytics-buffer.js';
+export { AnalyticsBuffer, type AnalyticsBufferOptions } from './repositories/analytics/analytics-buffer.js';
 export { AnalyticsRepository, type TrackManyResult } from './repositories/analytics/analytics-repository.js';
-export {
+export type {
   AnalyticsRetentionInput,
-  type AnalyticsRetentionResult,
+  AnalyticsRetentionResult,
 } from './repositories/analytics/apply-retention.js';
 // exportAnalyticsForUser / eraseAnalyticsForUser are internal (called by cb.users.exportData/erase).
 export type { AnalyticsUserExport, ExportedAnalyticsEvent } from './repositories/analytics/data-subject.js';
-export {
+export type {
   AnalyticsEventInput,
-  type RejectedEvent,
+  RejectedEvent,
   TrackManyOptions,
 } from './repositories/analytics/event-input.js';
-export {
-  type AnalyticsFunnel,
+export type {
+  AnalyticsFunnel,
   AnalyticsFunnelInput,
-  type AnalyticsFunnelStep,
-  type AnalyticsRetentionCohort,
+  AnalyticsFunnelStep,
+  AnalyticsRetentionCohort,
   AnalyticsRetentionCohortsInput,
 } from './repositories/analytics/funnel-input.js';
-export {
-  type AnalyticsActiveUsersBucket,
+export type {
+  AnalyticsActiveUsersBucket,
   AnalyticsActiveUsersInput,
-  type AnalyticsBucket,
-  type AnalyticsEventCount,
-  type AnalyticsMeasureStats,
-  type AnalyticsSummary,
+  AnalyticsBucket,
+  AnalyticsEventCount,
+  AnalyticsMeasureStats,
+  AnalyticsSummary,
   AnalyticsSummaryInput,
   AnalyticsTimeseriesInput,
   AnalyticsTopEventsInput,
 } from './repositories/analytics/query-input.js';
 export type { RefreshRollupsResult } from './repositories/analytics/refresh-rollups.js';
 export { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
-export {
-  type EnsurePartitionsOptions,
+export type {
+  EnsurePartitionsOptions,
   PartitionedTableOptions,
-  type PartitionRetentionResult,
+  PartitionRetentionResult,
 } from './repositories/partitioned-tables/partitioned-table-options.js';
 
 // Database schema: the Kysely types of carebase's tables

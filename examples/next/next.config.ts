@@ -7,10 +7,9 @@ import type { NextConfig } from 'next';
  */
 const require = createRequire(import.meta.url);
 const carebaseEntries = new Map(
-  ['carebase', 'carebase/migration', 'carebase/backup', 'carebase/testing'].map((entry) => [
-    entry,
-    require.resolve(entry),
-  ]),
+  ['carebase', 'carebase/migration', 'carebase/backup', 'carebase/testing', 'carebase/schemas'].map(
+    (entry) => [entry, require.resolve(entry)],
+  ),
 );
 
 const config: NextConfig = {

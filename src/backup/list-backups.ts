@@ -2,7 +2,12 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseInput } from '../validation/parse-input.js';
-import { BackupConnectionShape, resolveBackupDir, toBackupFailure } from './connection.js';
+import {
+  type BackupConnectionOptions,
+  BackupConnectionShape,
+  resolveBackupDir,
+  toBackupFailure,
+} from './connection.js';
 import {
   ARCHIVE_SUFFIX,
   type BackupManifest,
@@ -103,7 +108,18 @@ export const ListBackupsOptionsSchema = z.strictObject({
  *   first.nextCursor === undefined ? undefined : await listBackups({ ...options, cursor: first.nextCursor });
  * ```
  */
-export type ListBackupsOptions = z.input<typeof ListBackupsOptionsSchema>;
+// Connection options (e.g. configFromEnv()'s output as it is) are accepted and unused here.
+export interface ListBackupsOptions extends Omit<BackupConnectionOptions, 'carebase' | 'backupDir'> {
+  /** The directory to list. @default `backupDir` (env `BACKUP_DIR`), else `./backups` */
+  readonly dir?: string | undefined;
+  /** Use this directory's default from a carebase instance or options. */
+  readonly backupDir?: string | undefined;
+  readonly carebase?: { readonly config: { readonly backupDir: string } } | undefined;
+  /** Page size. @default all */
+  readonly limit?: number | undefined;
+  /** `nextCursor` of the previous page. */
+  readonly cursor?: string | undefined;
+}
 
 /** Reads one archive's catalog entry. */
 export async function catalogEntry(dir: string, name: string): Promise<BackupEntry | undefined> {

@@ -69,7 +69,36 @@ export const BackupManifestSchema = z.object({
  * );
  * ```
  */
-export type BackupManifest = z.output<typeof BackupManifestSchema>;
+export interface BackupManifest {
+  readonly format: 'carebase-backup';
+  readonly formatVersion: 1;
+  /** The archive's file name (in the same directory). */
+  readonly archive: string;
+  /** Hex SHA-256 of the archive. */
+  readonly sha256: string;
+  /** Archive size in bytes. */
+  readonly sizeBytes: number;
+  /** The dumped database's name. */
+  readonly database: string;
+  /** `server_version` of the server, e.g. `15.20`. */
+  readonly serverVersion: string;
+  /** `server_version_num`, e.g. `150020`. */
+  readonly serverVersionNum: number;
+  /** `pg_dump --version`, e.g. `15.20`. */
+  readonly pgDumpVersion: string;
+  /** The latest applied carebase migration, or null when carebase is not installed there. */
+  readonly carebaseSchemaVersion: string | null;
+  /** The carebase schema name the version was read from. */
+  readonly carebaseSchema: string;
+  /** pg_dump compression level (0-9), or null for pg_dump's default. */
+  readonly compression: number | null;
+  /** ISO time the dump's snapshot was taken. */
+  readonly createdAt: string;
+  /** Wall time of the whole backup, in milliseconds. */
+  readonly durationMs: number;
+  /** Exact row count of every dumped table (`schema.table`), in the dump's own snapshot. */
+  readonly tables: Record<string, number>;
+}
 
 /** Path of the manifest belonging to `archivePath`. */
 export function manifestPathFor(archivePath: string): string {

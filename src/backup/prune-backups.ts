@@ -4,7 +4,12 @@ import { z } from 'zod';
 import type { Clock } from '../config/clock.js';
 import { silentLogger } from '../logging/logger.js';
 import { parseInput } from '../validation/parse-input.js';
-import { BackupConnectionShape, resolveBackupDir, toBackupFailure } from './connection.js';
+import {
+  type BackupConnectionOptions,
+  BackupConnectionShape,
+  resolveBackupDir,
+  toBackupFailure,
+} from './connection.js';
 import { type BackupEntry, readCatalog } from './list-backups.js';
 import { MANIFEST_SUFFIX, PARTIAL_SUFFIX } from './manifest.js';
 import { verifyBackup } from './verify-backup.js';
@@ -70,7 +75,25 @@ export const PruneBackupsOptionsSchema = z.strictObject({
  * console.log(deleted.map((entry) => entry.name));
  * ```
  */
-export type PruneBackupsOptions = z.input<typeof PruneBackupsOptionsSchema>;
+// Connection options (e.g. configFromEnv()'s output as it is) are accepted and unused here.
+export interface PruneBackupsOptions
+  extends Omit<BackupConnectionOptions, 'carebase' | 'backupDir' | 'logger'> {
+  /** The directory to prune. @default `backupDir` (env `BACKUP_DIR`), else `./backups` */
+  readonly dir?: string | undefined;
+  readonly backupDir?: string | undefined;
+  readonly carebase?: { readonly config: { readonly backupDir: string } } | undefined;
+  /** Always keep this many newest backups. @default 10 */
+  readonly keepLast?: number | undefined;
+  /** Always keep backups younger than this many days. @default 30 */
+  readonly maxAgeDays?: number | undefined;
+  /** Report what would be deleted without deleting. @default false */
+  readonly dryRun?: boolean | undefined;
+  /** Look for pg_restore only here. @default env `PG_BIN_DIR`, else the usual places */
+  readonly binDir?: string | undefined;
+  /** Source of "now". @default the system clock */
+  readonly clock?: Clock | undefined;
+  readonly logger?: { info(obj: Record<string, unknown>, msg?: string): void } | undefined;
+}
 
 /**
  * Why {@link pruneBackups} kept a backup: among the `keepLast` newest, younger than `maxAgeDays`,

@@ -93,7 +93,57 @@ export const AnalyticsOptionsSchema = z
  * const cb = createCarebase({ analytics });
  * ```
  */
-export type AnalyticsOptions = z.input<typeof AnalyticsOptionsSchema>;
+export interface AnalyticsOptions {
+  /** Largest accepted `data` payload per event, in bytes of JSON. @default 8192 */
+  readonly maxDataBytes?: number | undefined;
+  /**
+   * How far in the future (relative to the configured clock) an event's `occurredAt` may lie.
+   * @default 86400000 (one day)
+   */
+  readonly maxFutureMs?: number | undefined;
+  /**
+   * An allow-list: event name -> the `data` keys it may carry. When set, events whose name is not
+   * listed, and events with a `data` key not listed for their name, are refused with a
+   * `ValidationError` (never silently stripped), so PHI cannot leak into analytics by accident.
+   * @default undefined (any event name, any data keys)
+   */
+  readonly allowedEvents?: Record<string, readonly string[]> | undefined;
+  /**
+   * Numeric measures per event name: measure name (a letter, then letters, digits or `_`, at
+   * most 64) -> `'integer'` or `'decimal'` (money). Events may carry only the measures declared
+   * for their name; rollups keep count, exact sum, min, max and a percentile sketch of each.
+   * @default undefined (no event may carry measures)
+   */
+  readonly measures?: Record<string, Record<string, 'integer' | 'decimal'>> | undefined;
+  /**
+   * Keys refused in `data` (case-insensitive, at any depth): secrets must not reach analytics.
+   * @default the audit redaction list (`audit.redactKeys`)
+   */
+  readonly secretDataKeys?: string[] | undefined;
+  /**
+   * Hours are rolled up once they closed at least this long ago, so writers still in flight for
+   * an hour that just ended are not raced. @default 600000 (10 minutes)
+   */
+  readonly rollupSettleMs?: number | undefined;
+  /**
+   * Queries start a background `refreshRollups()` when the last refresh is older than this;
+   * `0` turns automatic refresh off. Results are exact either way (the unrolled part is read from
+   * raw events); refreshing keeps that part small. @default 900000 (15 minutes)
+   */
+  readonly autoRefreshIntervalMs?: number | undefined;
+  /**
+   * `refreshRollups()` rolls up at most this many new hours per transaction (a backlog is worked
+   * off in several), so no statement grows with the backlog; lower it when a week of events takes
+   * longer than the pool's statement timeout to aggregate. @default 168 (one week)
+   */
+  readonly refreshChunkHours?: number | undefined;
+  /**
+   * Batches of at least this many events are written with COPY (outside a transaction);
+   * smaller batches, and every batch inside `cb.transaction()`, use one `INSERT ... SELECT FROM
+   * unnest(...)` per chunk. @default 500
+   */
+  readonly copyThreshold?: number | undefined;
+}
 /**
  * Analytics options with defaults applied.
  *
@@ -107,4 +157,54 @@ export type AnalyticsOptions = z.input<typeof AnalyticsOptionsSchema>;
  * }
  * ```
  */
-export type ResolvedAnalyticsOptions = z.output<typeof AnalyticsOptionsSchema>;
+export interface ResolvedAnalyticsOptions {
+  /** Largest accepted `data` payload per event, in bytes of JSON. @default 8192 */
+  readonly maxDataBytes: number;
+  /**
+   * How far in the future (relative to the configured clock) an event's `occurredAt` may lie.
+   * @default 86400000 (one day)
+   */
+  readonly maxFutureMs: number;
+  /**
+   * Hours are rolled up once they closed at least this long ago, so writers still in flight for
+   * an hour that just ended are not raced. @default 600000 (10 minutes)
+   */
+  readonly rollupSettleMs: number;
+  /**
+   * Queries start a background `refreshRollups()` when the last refresh is older than this;
+   * `0` turns automatic refresh off. Results are exact either way (the unrolled part is read from
+   * raw events); refreshing keeps that part small. @default 900000 (15 minutes)
+   */
+  readonly autoRefreshIntervalMs: number;
+  /**
+   * `refreshRollups()` rolls up at most this many new hours per transaction (a backlog is worked
+   * off in several), so no statement grows with the backlog; lower it when a week of events takes
+   * longer than the pool's statement timeout to aggregate. @default 168 (one week)
+   */
+  readonly refreshChunkHours: number;
+  /**
+   * Batches of at least this many events are written with COPY (outside a transaction);
+   * smaller batches, and every batch inside `cb.transaction()`, use one `INSERT ... SELECT FROM
+   * unnest(...)` per chunk. @default 500
+   */
+  readonly copyThreshold: number;
+  /**
+   * An allow-list: event name -> the `data` keys it may carry. When set, events whose name is not
+   * listed, and events with a `data` key not listed for their name, are refused with a
+   * `ValidationError` (never silently stripped), so PHI cannot leak into analytics by accident.
+   * @default undefined (any event name, any data keys)
+   */
+  readonly allowedEvents?: Record<string, readonly string[]> | undefined;
+  /**
+   * Numeric measures per event name: measure name (a letter, then letters, digits or `_`, at
+   * most 64) -> `'integer'` or `'decimal'` (money). Events may carry only the measures declared
+   * for their name; rollups keep count, exact sum, min, max and a percentile sketch of each.
+   * @default undefined (no event may carry measures)
+   */
+  readonly measures?: Record<string, Record<string, 'integer' | 'decimal'>> | undefined;
+  /**
+   * Keys refused in `data` (case-insensitive, at any depth): secrets must not reach analytics.
+   * @default the audit redaction list (`audit.redactKeys`)
+   */
+  readonly secretDataKeys?: string[] | undefined;
+}

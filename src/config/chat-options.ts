@@ -44,7 +44,25 @@ export const ChatOptionsSchema = z
  * const cb = createCarebase({ chat });
  * ```
  */
-export type ChatOptions = z.input<typeof ChatOptionsSchema>;
+export interface ChatOptions {
+  /** Largest accepted message content (and serialized metadata), in UTF-8 bytes. @default 100000 */
+  readonly maxMessageBytes?: number | undefined;
+  /**
+   * PostgreSQL text-search configuration used to index new messages and to parse search
+   * queries (`select cfgname from pg_ts_config` lists them). Stored per message, so changing it
+   * later leaves already-indexed messages as they were.
+   * @default 'english'
+   */
+  readonly searchLanguage?: string | undefined;
+  /** Largest page `history`, `listConversations` and `search` return. @default 500 */
+  readonly maxPageSize?: number | undefined;
+  /**
+   * Rows fetched per round trip while streaming an export through pg-cursor. Peak memory is
+   * about `exportChunkSize` times the average message size.
+   * @default 500
+   */
+  readonly exportChunkSize?: number | undefined;
+}
 /**
  * Chat options with defaults applied.
  *
@@ -57,4 +75,22 @@ export type ChatOptions = z.input<typeof ChatOptionsSchema>;
  * const page = await cb.chat.history({ userId: req.user.id, conversationId, limit });
  * ```
  */
-export type ResolvedChatOptions = z.output<typeof ChatOptionsSchema>;
+export interface ResolvedChatOptions {
+  /** Largest accepted message content (and serialized metadata), in UTF-8 bytes. @default 100000 */
+  readonly maxMessageBytes: number;
+  /**
+   * PostgreSQL text-search configuration used to index new messages and to parse search
+   * queries (`select cfgname from pg_ts_config` lists them). Stored per message, so changing it
+   * later leaves already-indexed messages as they were.
+   * @default 'english'
+   */
+  readonly searchLanguage: string;
+  /** Largest page `history`, `listConversations` and `search` return. @default 500 */
+  readonly maxPageSize: number;
+  /**
+   * Rows fetched per round trip while streaming an export through pg-cursor. Peak memory is
+   * about `exportChunkSize` times the average message size.
+   * @default 500
+   */
+  readonly exportChunkSize: number;
+}

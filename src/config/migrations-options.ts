@@ -30,6 +30,7 @@ export const MigrationsOptionsSchema = z.strictObject({
         'must be a migration source (fileMigrations(...))',
       ),
     )
+    .readonly()
     .optional(),
   /** Run carebase's own migrations first. @default true */
   includeLibrary: z.boolean().optional(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from '../logging/logger.js';
+import type { QueryListener } from '../telemetry/query-event.js';
 import { type AnalyticsOptions, AnalyticsOptionsSchema } from './analytics-options.js';
 import { type AuditOptions, AuditOptionsSchema } from './audit-options.js';
 import { type ChatOptions, ChatOptionsSchema } from './chat-options.js';
@@ -16,6 +17,7 @@ import {
 import { type ReplicaReadsOptions, ReplicaReadsOptionsSchema } from './replica-options.js';
 import type { Secret } from './secret.js';
 import { type SessionsOptions, SessionsOptionsSchema } from './sessions-options.js';
+import { QueryListenerSchema, type TelemetryOptions, TelemetryOptionsSchema } from './telemetry-options.js';
 import { type UsersOptions, UsersOptionsSchema } from './users-options.js';
 
 /** PostgreSQL identifiers carebase accepts as its schema name: lower-case, unquoted-safe. */
@@ -54,7 +56,8 @@ const clockSchema = z.custom<Clock>(
  * @example
  * ```ts
  * import { readFileSync } from 'node:fs';
- * import { CarebaseOptionsSchema, createCarebase } from 'carebase';
+ * import { createCarebase } from 'carebase';
+ * import { CarebaseOptionsSchema } from 'carebase/schemas';
  * // Check a deployment's JSON settings at startup, reporting every problem at once.
  * const parsed = CarebaseOptionsSchema.safeParse(JSON.parse(readFileSync('carebase.json', 'utf8')));
  * if (!parsed.success) {
@@ -108,7 +111,7 @@ export const CarebaseOptionsSchema = z.strictObject({
    * replayed there (see `replicaReads`); everything else stays on the primary.
    * (env `DATABASE_REPLICA_URLS`, comma-separated)
    */
-  replicas: z.array(secretOrString).max(16).optional(),
+  replicas: z.array(secretOrString).max(16).readonly().optional(),
   /** When replicas leave rotation and how long reads wait for their own writes. */
   replicaReads: ReplicaReadsOptionsSchema,
   /**
@@ -137,6 +140,10 @@ export const CarebaseOptionsSchema = z.strictObject({
   analytics: AnalyticsOptionsSchema,
   /** Host migration sources that `cb.migrate()`, `cb.health()` and `carebase doctor` include. */
   migrations: MigrationsOptionsSchema.optional(),
+  /** Called after every SQL statement with its text (placeholders only), duration and row count. */
+  onQuery: QueryListenerSchema.optional(),
+  /** OpenTelemetry spans and metrics. */
+  telemetry: TelemetryOptionsSchema.optional(),
 });
 
 /**
@@ -164,9 +171,16 @@ export interface CarebaseOptions {
   readonly password?: string | Secret | undefined;
   readonly ssl?: SslOptions | undefined;
   readonly pool?: PoolOptions | undefined;
-  /** {@inheritDoc CarebaseOptionsSchema} @default 'none' (env `DB_POOLER`) */
+  /**
+   * What sits between carebase and PostgreSQL: `'transaction'` behind a transaction pooler
+   * (PgBouncer `pool_mode = transaction`, Supavisor, RDS Proxy): unnamed statements only, settings
+   * sent with every `begin`. @default 'none' (env `DB_POOLER`)
+   */
   readonly pooler?: PoolerMode | undefined;
-  /** A URL reaching the server directly, for `cb.migrate()` behind a pooler (env `DIRECT_DATABASE_URL`). */
+  /**
+   * A URL reaching the server directly, for `cb.migrate()` and backups behind a transaction
+   * pooler (env `DIRECT_DATABASE_URL`). Never printed.
+   */
   readonly directUrl?: string | Secret | undefined;
   /** Read replicas' URLs (env `DATABASE_REPLICA_URLS`, comma-separated); see {@link CarebaseOptionsSchema}. */
   readonly replicas?: readonly (string | Secret)[] | undefined;
@@ -182,4 +196,12 @@ export interface CarebaseOptions {
   readonly chat?: ChatOptions | undefined;
   readonly analytics?: AnalyticsOptions | undefined;
   readonly migrations?: MigrationsOptions | undefined;
+  /**
+   * Called after every SQL statement carebase runs on its pool, with the statement's text
+   * (`$1` placeholders, never values), command, table, duration, row count and error code: for
+   * hosts without OpenTelemetry. See docs/observability.md.
+   */
+  readonly onQuery?: QueryListener | undefined;
+  /** OpenTelemetry spans and metrics (through `@opentelemetry/api` when installed). */
+  readonly telemetry?: TelemetryOptions | undefined;
 }

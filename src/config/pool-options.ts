@@ -63,7 +63,45 @@ export const PoolOptionsSchema = z.strictObject({
  * const cb = createCarebase({ pool });
  * ```
  */
-export type PoolOptions = z.input<typeof PoolOptionsSchema>;
+export interface PoolOptions {
+  /**
+   * Connections kept open when idle.
+   * @default 2 (env `DB_POOL_MIN`)
+   */
+  readonly min?: number | undefined;
+  /**
+   * Most connections open at once.
+   * @default 20 (env `DB_POOL_MAX`)
+   */
+  readonly max?: number | undefined;
+  /**
+   * How long to wait for a connection (a free pooled one or a new one) before failing with
+   * `PoolTimeoutError` or `ConnectionError`.
+   * @default 5000 (env `DB_CONNECTION_TIMEOUT_MS`)
+   */
+  readonly connectionTimeoutMs?: number | undefined;
+  /**
+   * Idle connections above `min` are closed after this long. 0 disables.
+   * @default 10000 (env `DB_POOL_IDLE_TIMEOUT_MS`)
+   */
+  readonly idleTimeoutMs?: number | undefined;
+  /**
+   * Connections are recycled after this age (rounded up to whole seconds). 0 disables.
+   * @default 3600000 (1 h; env `DB_POOL_MAX_LIFETIME_MS`)
+   */
+  readonly maxLifetimeMs?: number | undefined;
+  /**
+   * Server-side `statement_timeout` for every pooled connection. 0 disables. Migrations and
+   * backups use their own connections without this limit.
+   * @default 30000 (env `DB_STATEMENT_TIMEOUT_MS`)
+   */
+  readonly statementTimeoutMs?: number | undefined;
+  /**
+   * `application_name` shown in `pg_stat_activity`.
+   * @default 'carebase' (env `DB_APPLICATION_NAME`)
+   */
+  readonly applicationName?: string | undefined;
+}
 
 /**
  * Pool options after defaults are applied.
@@ -115,7 +153,8 @@ export const POOL_DEFAULTS: ResolvedPoolOptions = Object.freeze({
  *
  * @example
  * ```ts
- * import { createCarebase, PoolerModeSchema } from 'carebase';
+ * import { createCarebase } from 'carebase';
+ * import { PoolerModeSchema } from 'carebase/schemas';
  * const pooler = PoolerModeSchema.parse(process.env.DB_POOLER ?? 'none');
  * const cb = createCarebase({ connectionString, pooler, directUrl: process.env.DIRECT_DATABASE_URL });
  * ```
@@ -123,7 +162,9 @@ export const POOL_DEFAULTS: ResolvedPoolOptions = Object.freeze({
 export const PoolerModeSchema = z.enum(['none', 'transaction']);
 
 /**
- * `'none' | 'transaction'`: see {@link PoolerModeSchema}.
+ * `'none' | 'transaction'`: `'transaction'` when a transaction pooler (PgBouncer
+ * `pool_mode = transaction`, Supavisor, RDS Proxy) sits between carebase and PostgreSQL.
+ * Validated by `PoolerModeSchema` (`carebase/schemas`).
  *
  * @example
  * ```ts
@@ -132,7 +173,7 @@ export const PoolerModeSchema = z.enum(['none', 'transaction']);
  * const cb = createCarebase({ connectionString, pooler });
  * ```
  */
-export type PoolerMode = z.infer<typeof PoolerModeSchema>;
+export type PoolerMode = 'none' | 'transaction';
 
 /**
  * SSL modes carebase understands, with libpq's meaning: `disable` (plain text), `prefer` (TLS
@@ -142,7 +183,8 @@ export type PoolerMode = z.infer<typeof PoolerModeSchema>;
  *
  * @example
  * ```ts
- * import { createCarebase, SslModeSchema } from 'carebase';
+ * import { createCarebase } from 'carebase';
+ * import { SslModeSchema } from 'carebase/schemas';
  * // Throws a ZodError listing the allowed modes when the variable holds anything else.
  * const ssl = SslModeSchema.parse(process.env.REPORTS_DB_SSL ?? 'verify-full');
  * const cb = createCarebase({ connectionString, ssl });
@@ -160,7 +202,7 @@ export const SslModeSchema = z.enum(['disable', 'prefer', 'require', 'verify-ca'
  * const cb = createCarebase({ connectionString, ssl });
  * ```
  */
-export type SslMode = z.infer<typeof SslModeSchema>;
+export type SslMode = 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 
 /**
  * SSL settings: a mode name, or an object with a CA bundle for `verify-full` against a managed
@@ -168,7 +210,8 @@ export type SslMode = z.infer<typeof SslModeSchema>;
  *
  * @example
  * ```ts
- * import { createCarebase, SslOptionsSchema } from 'carebase';
+ * import { createCarebase } from 'carebase';
+ * import { SslOptionsSchema } from 'carebase/schemas';
  * // Validate the TLS settings an operator entered before saving them.
  * const result = SslOptionsSchema.safeParse({ mode: 'verify-full', ca: '/etc/ssl/certs/db-ca.pem' });
  * if (result.success) createCarebase({ connectionString, ssl: result.data });
@@ -199,7 +242,18 @@ export const SslOptionsSchema = z.union([
  * const cb = createCarebase({ connectionString, ssl });
  * ```
  */
-export type SslOptions = z.input<typeof SslOptionsSchema>;
+export type SslOptions =
+  | SslMode
+  | {
+      /** How to use TLS: `disable`, `prefer`, `require`, `verify-ca` or `verify-full` (libpq's meaning). */
+      readonly mode: SslMode;
+      /** PEM text of the CA bundle, or a path to it (libpq `sslrootcert`). (env `DB_SSL_CA`) */
+      readonly ca?: string | undefined;
+      /** PEM text of a client certificate, or a path to it (libpq `sslcert`). Needs `key`. */
+      readonly cert?: string | undefined;
+      /** PEM text of the client certificate's private key, or a path to it (libpq `sslkey`). Never printed. */
+      readonly key?: string | undefined;
+    };
 
 /**
  * SSL settings after resolution: the CA is loaded into memory.

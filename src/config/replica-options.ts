@@ -6,7 +6,7 @@ import { z } from 'zod';
  *
  * @example
  * ```ts
- * import { ReplicaReadsOptionsSchema } from 'carebase';
+ * import { ReplicaReadsOptionsSchema } from 'carebase/schemas';
  * const parsed = ReplicaReadsOptionsSchema.parse({ maxLagMs: 2_000 });
  * console.log(parsed.readYourWritesTimeoutMs); // 200
  * ```

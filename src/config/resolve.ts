@@ -3,6 +3,7 @@ import { parse as parseConnectionString } from 'pg-connection-string';
 import type { z } from 'zod';
 import { InvalidConfigurationError } from '../errors/errors.js';
 import { type Logger, silentLogger } from '../logging/logger.js';
+import type { QueryListener } from '../telemetry/query-event.js';
 import type { ResolvedAnalyticsOptions } from './analytics-options.js';
 import type { ResolvedAuditOptions } from './audit-options.js';
 import type { ResolvedChatOptions } from './chat-options.js';
@@ -19,6 +20,7 @@ import {
 import type { ResolvedReplicaReadsOptions } from './replica-options.js';
 import { Secret } from './secret.js';
 import type { ResolvedSessionsOptions } from './sessions-options.js';
+import { type ResolvedTelemetryOptions, resolveTelemetry } from './telemetry-options.js';
 import type { ResolvedUsersOptions } from './users-options.js';
 
 /**
@@ -77,6 +79,9 @@ export interface ResolvedConfig {
   readonly chat: ResolvedChatOptions;
   readonly analytics: ResolvedAnalyticsOptions;
   readonly migrations: ResolvedMigrationsOptions;
+  /** The `onQuery` hook, if any. */
+  readonly onQuery: QueryListener | undefined;
+  readonly telemetry: ResolvedTelemetryOptions;
 }
 
 type ParsedOptions = z.output<typeof CarebaseOptionsSchema>;
@@ -360,6 +365,8 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
       sources: Object.freeze([...(parsed.migrations?.sources ?? [])]),
       includeLibrary: parsed.migrations?.includeLibrary ?? true,
     }),
+    onQuery: parsed.onQuery,
+    telemetry: resolveTelemetry(parsed.telemetry),
   };
   return Object.freeze(config);
 }

@@ -90,7 +90,23 @@ export const SessionsOptionsSchema = z
  * const cb = createCarebase({ sessions });
  * ```
  */
-export type SessionsOptions = z.input<typeof SessionsOptionsSchema>;
+export interface SessionsOptions {
+  /** Timeout preset the two timeouts default to. @default 'hipaa' */
+  readonly preset?: 'hipaa' | 'strict' | 'standard' | undefined;
+  /** A session unused this long stops validating. @default 900000 (15 min, from the preset) */
+  readonly idleTimeoutMs?: number | undefined;
+  /**
+   * A session stops validating this long after creation, however active; also the longest
+   * `ttlMs` that `sessions.create` accepts. @default 43200000 (12 h, from the preset)
+   */
+  readonly absoluteTimeoutMs?: number | undefined;
+  /**
+   * `last_seen_at` is written at most once per this interval per session, so validation is
+   * read-mostly. The idle timeout is measured from `last_seen_at`, so a session may expire up to
+   * this much earlier than `idleTimeoutMs` after its last use (never later). @default 60000
+   */
+  readonly touchIntervalMs?: number | undefined;
+}
 /**
  * Sessions options with defaults applied.
  *
@@ -102,4 +118,20 @@ export type SessionsOptions = z.input<typeof SessionsOptionsSchema>;
  * res.cookie('sid', token, { httpOnly: true, secure: true, sameSite: 'strict', maxAge: absoluteTimeoutMs });
  * ```
  */
-export type ResolvedSessionsOptions = z.output<typeof SessionsOptionsSchema>;
+export interface ResolvedSessionsOptions {
+  /** Timeout preset the two timeouts default to. @default 'hipaa' */
+  readonly preset: 'hipaa' | 'strict' | 'standard';
+  /** A session unused this long stops validating. @default 900000 (15 min, from the preset) */
+  readonly idleTimeoutMs: number;
+  /**
+   * A session stops validating this long after creation, however active; also the longest
+   * `ttlMs` that `sessions.create` accepts. @default 43200000 (12 h, from the preset)
+   */
+  readonly absoluteTimeoutMs: number;
+  /**
+   * `last_seen_at` is written at most once per this interval per session, so validation is
+   * read-mostly. The idle timeout is measured from `last_seen_at`, so a session may expire up to
+   * this much earlier than `idleTimeoutMs` after its last use (never later). @default 60000
+   */
+  readonly touchIntervalMs: number;
+}

@@ -226,7 +226,115 @@ export const UsersOptionsSchema = z
  * const cb = createCarebase({ users });
  * ```
  */
-export type UsersOptions = z.input<typeof UsersOptionsSchema>;
+export interface UsersOptions {
+  /**
+   * bcrypt cost factor for new hashes; stored hashes below it are rehashed at the next login.
+   * @default 12 (minimum 10)
+   */
+  readonly bcryptCost?: number | undefined;
+  /**
+   * Shortest accepted password, in Unicode code points after NFC normalisation. (Longest:
+   * `PASSWORD_MAX_LENGTH`, 1024.) @default 12
+   */
+  readonly passwordMinLength?: number | undefined;
+  /**
+   * What a new password is checked against besides its length (ASVS 5.0 V6.2): the shipped list
+   * of common and breached passwords, a host list, and a host check.
+   */
+  readonly passwordPolicy?:
+    | {
+        /** Refuse the ~1,000,000 most common breached passwords (shipped, offline). @default true */
+        commonPasswords?: boolean | undefined;
+        /** The host's own refused passwords (e.g. the organisation's name), case-insensitive. @default [] */
+        denyList?: string[] | undefined;
+        /** A custom check: return why a password is refused, or `undefined`. May be async. */
+        check?: PasswordCheck | undefined;
+      }
+    | undefined;
+  /** Per-account lockout after repeated failures. */
+  readonly lockout?:
+    | {
+        /** Consecutive failed logins that lock the account. @default 5 */
+        maxFailures?: number | undefined;
+        /** How long the lock lasts, in milliseconds. @default 900000 (15 min) */
+        durationMs?: number | undefined;
+        /** Each further lockout lasts this many times longer, up to `maxDurationMs`. @default 1 */
+        escalation?: number | undefined;
+        /** The longest a lock lasts with `escalation`. @default 86400000 (24 h) */
+        maxDurationMs?: number | undefined;
+      }
+    | undefined;
+  /** Rate limits per source network, counted in PostgreSQL (shared by every process). */
+  readonly rateLimit?:
+    | {
+        /** Failed logins, MFA codes and reset completions per network per window. @default 100 */
+        maxFailures?: number | undefined;
+        /** Password-reset requests per network per window. @default 20 */
+        maxResetRequests?: number | undefined;
+        /** The sliding window, in ms. @default 900000 (15 min) */
+        windowMs?: number | undefined;
+        /** The network an IPv4 address counts in, as a prefix length. @default 24 */
+        ipv4Prefix?: number | undefined;
+        /** The network an IPv6 address counts in, as a prefix length. @default 64 */
+        ipv6Prefix?: number | undefined;
+      }
+    | undefined;
+  /** Multi-factor authentication (`cb.users.mfa`). */
+  readonly mfa?:
+    | {
+        /**
+         * The 32-byte AES-256-GCM key TOTP secrets are encrypted with (a Buffer, base64, or a
+         * `Secret` of base64); `{ current, previous }` to rotate. Without a key, enrolment refuses.
+         */
+        encryptionKey?:
+          | MfaKeyInput
+          | { current: MfaKeyInput; previous?: MfaKeyInput[] | undefined }
+          | undefined;
+        /** The issuer shown in authenticator apps. @default 'carebase' */
+        issuer?: string | undefined;
+        /** How long a login challenge stays valid. @default 300000 (5 min) */
+        challengeTtlMs?: number | undefined;
+        /** TOTP steps accepted either side of now (clock drift). @default 1 */
+        window?: number | undefined;
+      }
+    | undefined;
+  /** Lifetimes of password-reset and email-verification tokens. */
+  readonly tokens?:
+    | {
+        /** How long a reset token works. @default 1800000 (30 min) */
+        passwordResetTtlMs?: number | undefined;
+        /** How long an email-verification token works. @default 86400000 (24 h) */
+        emailVerificationTtlMs?: number | undefined;
+      }
+    | undefined;
+  /** Self-service registration (`cb.users.register`). */
+  readonly registration?:
+    | {
+        /** Role of a registration that names none; must be one of `roles`. @default 'viewer' */
+        defaultRole?: string | undefined;
+        /** Registrations are active at once instead of awaiting `users.approve`. @default false */
+        autoApprove?: boolean | undefined;
+      }
+    | undefined;
+  /** Allowed roles. @default ['admin', 'clinician', 'nurse', 'viewer'] */
+  readonly roles?: string[] | undefined;
+  /**
+   * Optional role -> permissions map used by `cb.users.can(user, permission)`. Every key must
+   * be one of `roles`; a role not listed has no permissions. @default {}
+   */
+  readonly permissions?: Record<string, string[]> | undefined;
+}
+/**
+ * An MFA encryption key as a host passes it: 32 bytes, their base64, or a `Secret` of the base64.
+ *
+ * @example
+ * ```ts
+ * import { createCarebase, type MfaKeyInput, Secret } from 'carebase';
+ * const encryptionKey: MfaKeyInput = new Secret(process.env.MFA_KEY ?? '');
+ * const cb = createCarebase({ users: { mfa: { encryptionKey } } });
+ * ```
+ */
+export type MfaKeyInput = Uint8Array<ArrayBuffer> | Secret | string;
 /**
  * Users options with defaults applied.
  *
@@ -238,4 +346,40 @@ export type UsersOptions = z.input<typeof UsersOptionsSchema>;
  * res.json({ passwordMinLength, roles });
  * ```
  */
-export type ResolvedUsersOptions = z.output<typeof UsersOptionsSchema>;
+export interface ResolvedUsersOptions {
+  /** bcrypt cost factor for new hashes. */
+  readonly bcryptCost: number;
+  /** Shortest accepted password, in Unicode code points after NFC normalisation. */
+  readonly passwordMinLength: number;
+  /** What a new password is checked against besides its length. */
+  readonly passwordPolicy: {
+    commonPasswords: boolean;
+    denyList: string[];
+    check?: PasswordCheck | undefined;
+  };
+  /** Per-account lockout after repeated failures. */
+  readonly lockout: { maxFailures: number; durationMs: number; escalation: number; maxDurationMs: number };
+  /** Rate limits per source network. */
+  readonly rateLimit: {
+    maxFailures: number;
+    maxResetRequests: number;
+    windowMs: number;
+    ipv4Prefix: number;
+    ipv6Prefix: number;
+  };
+  /** Multi-factor authentication; keys held as `Secret`s of their base64. */
+  readonly mfa: {
+    encryptionKey?: Secret | { current: Secret; previous: Secret[] } | undefined;
+    issuer: string;
+    challengeTtlMs: number;
+    window: number;
+  };
+  /** Lifetimes of password-reset and email-verification tokens. */
+  readonly tokens: { passwordResetTtlMs: number; emailVerificationTtlMs: number };
+  /** Self-service registration. */
+  readonly registration: { defaultRole: string; autoApprove: boolean };
+  /** Allowed roles. */
+  readonly roles: string[];
+  /** Role -> permissions map used by `cb.users.can(user, permission)`. */
+  readonly permissions: Record<string, string[]>;
+}

@@ -44,7 +44,19 @@ export const GrantAppRoleOptionsSchema = z.strictObject({
  * await grantAppRole(process.env.OWNER_DATABASE_URL!, options);
  * ```
  */
-export type GrantAppRoleOptions = z.input<typeof GrantAppRoleOptionsSchema>;
+export interface GrantAppRoleOptions {
+  /** The app role's name (a lower-case identifier). */
+  readonly role: string;
+  /** The carebase schema. @default 'carebase' */
+  readonly schema?: string | undefined;
+  /**
+   * Sets the role's password (creating the role with it when missing). Sent to the server as a
+   * SCRAM-SHA-256 verifier computed here, never in clear. @default no password is set
+   */
+  readonly password?: string | Secret | undefined;
+  /** Create the role (`LOGIN`, no other attributes) when it does not exist. @default true */
+  readonly createRole?: boolean | undefined;
+}
 
 /**
  * What {@link grantAppRole} did.

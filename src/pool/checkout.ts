@@ -59,6 +59,9 @@ export function clientFailure(client: pg.ClientBase, error: unknown): CarebaseEr
   return toCarebaseError(error);
 }
 
+/** Hears how long a checkout waited (ms) and whether it timed out waiting for a pooled connection. */
+export type CheckoutObserver = (waitedMs: number, timedOut: boolean) => void;
+
 /**
  * Checks out a client of `pool` and watches it for its whole life (see `watchClient`). Failures
  * become carebase errors with one code per cause, whatever the timing: `ClosedError` for an ended
@@ -66,7 +69,7 @@ export function clientFailure(client: pg.ClientBase, error: unknown): CarebaseEr
  * even with connections still opening) and `connectionTimeoutMillis` passed; `ConnectionError`
  * (with its `reason`) when a new connection could not be opened.
  */
-export async function checkoutClient(pool: pg.Pool): Promise<pg.PoolClient> {
+export async function checkoutClient(pool: pg.Pool, onWait?: CheckoutObserver): Promise<pg.PoolClient> {
   if (pool.ending || pool.ended) throw new ClosedError();
   const timeoutMs = pool.options.connectionTimeoutMillis ?? 0;
   const started = performance.now();
@@ -78,13 +81,16 @@ export async function checkoutClient(pool: pg.Pool): Promise<pg.PoolClient> {
   try {
     const client = await pending;
     watchClient(client);
+    onWait?.(performance.now() - started, false);
     return client;
   } catch (error) {
     const timedOut = timeoutMs > 0 && performance.now() - started >= timeoutMs - TIMER_SLACK_MS;
     const coded = isServerError(error) || typeof (error as { code?: unknown } | null)?.code === 'string';
     if (pool.ending || pool.ended) markPoolEnded(error);
-    else if (queued && timedOut && !coded) markPoolWaitTimeout(error, timeoutMs);
-    else markConnectFailure(error, { stage: 'unknown', tls: Boolean(pool.options.ssl), timedOut });
+    else if (queued && timedOut && !coded) {
+      markPoolWaitTimeout(error, timeoutMs);
+      onWait?.(performance.now() - started, true);
+    } else markConnectFailure(error, { stage: 'unknown', tls: Boolean(pool.options.ssl), timedOut });
     throw toCarebaseError(error);
   }
 }

@@ -1,6 +1,7 @@
 import type { PostgresPool } from 'kysely';
 import type pg from 'pg';
 import { ClosedError } from '../errors/errors.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { checkoutClient } from './checkout.js';
 import { watchClient } from './client-watch.js';
 import { PooledConnection } from './pooled-connection.js';
@@ -16,6 +17,7 @@ export class CarebaseKyselyPool implements PostgresPool {
   readonly #prepared: PreparedStatements;
   readonly #endPool: boolean;
   readonly #transactionSettings: string;
+  readonly #telemetry: Telemetry | undefined;
   readonly #finished: ((sql: string) => void) | undefined;
   readonly #wrappers = new WeakMap<pg.PoolClient, PooledConnection>();
   #controlClient: NonNullable<PostgresPool['Client']> | undefined;
@@ -29,6 +31,7 @@ export class CarebaseKyselyPool implements PostgresPool {
    * @param prepared the registry of SQL texts that run as named statements
    * @param endPool whether `end()` (Kysely's `destroy()`) also ends `pool`
    * @param transactionSettings statements sent with every `begin` (see `PooledConnection`)
+   * @param telemetry observes checkouts and every statement run on the connections
    * @param finished hears every statement's text once it finished (see `PooledConnection`)
    */
   constructor(
@@ -36,12 +39,14 @@ export class CarebaseKyselyPool implements PostgresPool {
     prepared: PreparedStatements,
     endPool: boolean,
     transactionSettings = '',
+    telemetry?: Telemetry,
     finished?: (sql: string) => void,
   ) {
     this.#pool = pool;
     this.#prepared = prepared;
     this.#endPool = endPool;
     this.#transactionSettings = transactionSettings;
+    this.#telemetry = telemetry;
     this.#finished = finished;
     if (endPool) {
       pool.on('connect', (client) => this.#live.add(client));
@@ -84,11 +89,21 @@ export class CarebaseKyselyPool implements PostgresPool {
    */
   async connect(): Promise<PooledConnection> {
     if (this.closed) throw new ClosedError();
-    const client = await checkoutClient(this.#pool);
+    const telemetry = this.#telemetry;
+    const client = await checkoutClient(
+      this.#pool,
+      telemetry === undefined ? undefined : (waitedMs, timedOut) => telemetry.poolWait(waitedMs, timedOut),
+    );
     // One wrapper per pg client, so Kysely's per-connection cache hits on reuse.
     let wrapper = this.#wrappers.get(client);
     if (wrapper === undefined) {
-      wrapper = new PooledConnection(client, this.#prepared, this.#transactionSettings, this.#finished);
+      wrapper = new PooledConnection(
+        client,
+        this.#prepared,
+        this.#transactionSettings,
+        this.#telemetry,
+        this.#finished,
+      );
       this.#wrappers.set(client, wrapper);
     }
     return wrapper;

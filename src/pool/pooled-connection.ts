@@ -4,6 +4,7 @@ import type { PostgresCursor, PostgresPoolClient, PostgresQueryResult } from 'ky
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type CarebaseError, InvalidConfigurationError } from '../errors/errors.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { clientFailure, releaseClient } from './checkout.js';
 import { failIfLost, unlessLost } from './client-watch.js';
 import { CopyInSource } from './copy-in.js';
@@ -28,6 +29,7 @@ export class PooledConnection implements PostgresPoolClient {
   readonly #client: pg.PoolClient;
   readonly #prepared: PreparedStatements;
   readonly #beginSuffix: string;
+  readonly #telemetry: Telemetry | undefined;
   readonly #finished: ((sql: string) => void) | undefined;
   /** Set by Kysely's `release(true)` or a failure; consumed by {@link PooledConnection.release}. */
   #destroy = false;
@@ -38,6 +40,7 @@ export class PooledConnection implements PostgresPoolClient {
    * @param transactionSettings statements run right after every `begin` / `start transaction`
    *   in the same round trip (e.g. `set local statement_timeout = 30000` behind a transaction
    *   pooler, where no setting may outlive the transaction); empty for none
+   * @param telemetry observes every statement run on this connection
    * @param finished hears the text of every statement once it finished or failed (the write mark
    *   of read-your-writes on replicas)
    */
@@ -45,11 +48,13 @@ export class PooledConnection implements PostgresPoolClient {
     client: pg.PoolClient,
     prepared: PreparedStatements,
     transactionSettings = '',
+    telemetry?: Telemetry,
     finished?: (sql: string) => void,
   ) {
     this.#client = client;
     this.#prepared = prepared;
     this.#beginSuffix = transactionSettings === '' ? '' : `; ${transactionSettings}`;
+    this.#telemetry = telemetry;
     this.#finished = finished;
   }
 
@@ -74,42 +79,54 @@ export class PooledConnection implements PostgresPoolClient {
     const copy = values.length === 1 ? values[0] : undefined;
     if (copy instanceof CopyInSource) return this.#copyIn<R>(text, copy);
     const name = this.#prepared.nameOf(text);
+    const probe = this.#telemetry?.query(text);
     try {
       if (this.#beginSuffix !== '' && values.length === 0 && BEGIN.test(text)) {
         // One simple-protocol round trip: `begin; set local ...`; the result of `begin` is returned.
         const results = (await this.#client.query(text + this.#beginSuffix)) as unknown as
           | pg.QueryResult[]
           | pg.QueryResult;
+        probe?.end(0, null);
         return (Array.isArray(results) ? results[0] : results) as unknown as PostgresQueryResult<R>;
       }
       const config: pg.QueryConfig = { text, values: values as unknown[] };
       if (name !== undefined) config.name = name;
-      return (await this.#client.query(config)) as unknown as PostgresQueryResult<R>;
+      const result = (await this.#client.query(config)) as unknown as PostgresQueryResult<R>;
+      probe?.end(result.rows?.length, result.rowCount as number | null | undefined);
+      return result;
     } catch (error) {
       if (name !== undefined && isPreparedStatementMismatch(error)) {
         // The server backend does not hold the statements this connection prepared (26000), or
         // holds one this connection never prepared (42P05): the backend changed under the
         // connection, which is what a transaction pooler does. Never reuse this connection.
         this.#destroy = true;
-        throw new InvalidConfigurationError(
+        const mismatch = new InvalidConfigurationError(
           'pooler',
           "a transaction pooler is in the way (the server backend changed between statements of one connection): set pooler: 'transaction'",
           { cause: this.failure(error) },
         );
+        probe?.fail(error, mismatch.code);
+        throw mismatch;
       }
-      throw this.failure(error);
+      const mapped = this.failure(error);
+      probe?.fail(error, mapped.code);
+      throw mapped;
     }
   }
 
   /** Runs `COPY ... FROM STDIN` with the source's chunks (see `copyInQuery`). */
   async #copyIn<R>(text: string, source: CopyInSource): Promise<PostgresQueryResult<R>> {
+    const probe = this.#telemetry?.query(text);
     const stream = this.#client.query(copyFrom(text));
     try {
       await pipeline(Readable.from(source.chunks), stream);
     } catch (error) {
       // Anything but a server error (e.g. a source that threw) may leave the connection mid-protocol.
-      throw this.failure(error, !(error instanceof Error && 'severity' in error));
+      const mapped = this.failure(error, !(error instanceof Error && 'severity' in error));
+      probe?.fail(error, mapped.code);
+      throw mapped;
     }
+    probe?.end(undefined, stream.rowCount);
     return { command: 'COPY', rowCount: stream.rowCount, rows: [] } as unknown as PostgresQueryResult<R>;
   }
 
@@ -119,20 +136,30 @@ export class PooledConnection implements PostgresPoolClient {
    */
   cursor<R>(cursor: PostgresCursor<R>): PostgresCursor<R> {
     const client = this.#client;
+    const text = (cursor as unknown as { text?: unknown }).text;
+    const probe = typeof text === 'string' ? this.#telemetry?.query(text) : undefined;
+    let rows = 0;
     const submitted = client.query(cursor as unknown as pg.Submittable) as unknown as PostgresCursor<R>;
     return {
       read: async (rowCount: number) => {
         try {
-          return await failIfLost(client, () => submitted.read(rowCount));
+          const batch = await failIfLost(client, () => submitted.read(rowCount));
+          rows += batch.length;
+          return batch;
         } catch (error) {
-          throw this.failure(error);
+          const mapped = this.failure(error);
+          probe?.fail(error, mapped.code);
+          throw mapped;
         }
       },
       close: async () => {
         try {
           await unlessLost(client, () => submitted.close());
+          probe?.end(rows, undefined);
         } catch (error) {
-          throw this.failure(error);
+          const mapped = this.failure(error);
+          probe?.fail(error, mapped.code);
+          throw mapped;
         }
       },
     };
@@ -144,7 +171,17 @@ export class PooledConnection implements PostgresPoolClient {
    */
   stream<T extends pg.Submittable>(submittable: T): T {
     this.#streamed = true;
-    return this.#client.query(submittable);
+    const text = (submittable as { text?: unknown }).text;
+    const probe = typeof text === 'string' ? this.#telemetry?.query(text) : undefined;
+    const stream = this.#client.query(submittable);
+    if (probe !== undefined && typeof (stream as { once?: unknown }).once === 'function') {
+      const emitter = stream as unknown as NodeJS.EventEmitter & { rowCount?: number };
+      const done = (): void => probe.end(undefined, emitter.rowCount);
+      emitter.once('finish', done);
+      emitter.once('end', done);
+      emitter.once('error', (error: unknown) => probe.fail(error, this.failure(error).code));
+    }
+    return stream;
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import { isCarebaseError } from '../errors/errors.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { replayTarget } from './lsn.js';
 import type { PreparedStatements } from './prepared-statements.js';
 import { Replica, type ReplicaHealth } from './replica.js';
@@ -44,11 +45,19 @@ export class ReplicaSet {
 
   /**
    * @param primaryLsn reads the primary's `pg_current_wal_insert_lsn()`
+   * @param telemetry observes the replicas' statements like the primary's
    */
-  constructor(config: ResolvedConfig, prepared: PreparedStatements, primaryLsn: () => Promise<bigint>) {
+  constructor(
+    config: ResolvedConfig,
+    prepared: PreparedStatements,
+    primaryLsn: () => Promise<bigint>,
+    telemetry?: Telemetry,
+  ) {
     this.#config = config;
     this.#primaryLsn = primaryLsn;
-    this.#replicas = config.replicas.map((connection) => new Replica(config, connection, prepared));
+    this.#replicas = config.replicas.map(
+      (connection) => new Replica(config, connection, prepared, telemetry),
+    );
   }
 
   /** Hears every statement finished on a primary connection (see `WriteMark`). */

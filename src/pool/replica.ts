@@ -4,6 +4,7 @@ import Cursor from 'pg-cursor';
 import type { ResolvedConfig, ResolvedConnection } from '../config/resolve.js';
 import { toCarebaseError } from '../errors/map-error.js';
 import type { CarebaseDatabase } from '../schema/database.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 import { createPool, transactionSettingsFrom } from './create-pool.js';
 import { CarebaseKyselyPool } from './kysely-pool.js';
 import { formatLsn, parseLsn } from './lsn.js';
@@ -93,12 +94,23 @@ export class Replica {
   reads = 0;
   fallbacks = 0;
 
-  constructor(config: ResolvedConfig, connection: ResolvedConnection, prepared: PreparedStatements) {
+  constructor(
+    config: ResolvedConfig,
+    connection: ResolvedConnection,
+    prepared: PreparedStatements,
+    telemetry?: Telemetry,
+  ) {
     this.connection = connection;
     this.#prepared = prepared;
     const replicaConfig = Object.freeze({ ...config, connection });
     this.#pool = createPool(replicaConfig);
-    this.connections = new CarebaseKyselyPool(this.#pool, prepared, true, transactionSettingsFrom(config));
+    this.connections = new CarebaseKyselyPool(
+      this.#pool,
+      prepared,
+      true,
+      transactionSettingsFrom(config),
+      telemetry,
+    );
     this.db = new Kysely<CarebaseDatabase>({
       dialect: new PostgresDialect({ pool: this.connections, cursor: Cursor }),
     }).withSchema(config.schema);

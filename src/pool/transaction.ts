@@ -9,7 +9,7 @@ import { parseInput } from '../validation/parse-input.js';
  *
  * @example
  * ```ts
- * import { TransactionOptionsSchema } from 'carebase';
+ * import { TransactionOptionsSchema } from 'carebase/schemas';
  * // A job runner reads each job's transaction settings from its JSON config and rejects bad ones upfront.
  * const options = TransactionOptionsSchema.parse({ isolation: 'repeatable read', retries: 2 });
  * await cb.transaction((tx) => tx.sessions.purgeExpired(), options);
@@ -45,7 +45,22 @@ export const TransactionOptionsSchema = z.strictObject({
  * }, serializable);
  * ```
  */
-export type TransactionOptions = z.input<typeof TransactionOptionsSchema>;
+export interface TransactionOptions {
+  /**
+   * Isolation level of the transaction.
+   * @default the server's default (normally `read committed`)
+   */
+  readonly isolation?: 'read committed' | 'repeatable read' | 'serializable' | undefined;
+  /**
+   * How many times to re-run the callback after a serialization failure (40001) or a deadlock
+   * (40P01). Other errors are never retried. The callback must therefore be safe to re-run: keep
+   * side effects outside the database (emails, HTTP calls) out of it.
+   * @default 3
+   */
+  readonly retries?: number | undefined;
+  /** Base delay of the jittered exponential backoff between retries, in ms. @default 10 */
+  readonly retryDelayMs?: number | undefined;
+}
 
 let savepointCounter = 0;
 

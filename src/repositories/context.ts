@@ -9,6 +9,7 @@ import type { Replica } from '../pool/replica.js';
 import type { ReplicaSet } from '../pool/replica-set.js';
 import { runTransaction, type TransactionOptions } from '../pool/transaction.js';
 import type { CarebaseDatabase } from '../schema/database.js';
+import { Telemetry } from '../telemetry/telemetry.js';
 import { truncateText } from '../validation/text.js';
 
 /**
@@ -18,7 +19,7 @@ import { truncateText } from '../validation/text.js';
  *
  * @example
  * ```ts
- * import { ActorSchema } from 'carebase';
+ * import { ActorSchema } from 'carebase/schemas';
  * // Per request: a malformed client IP (e.g. from a proxy header) is left out instead of failing the request.
  * const parsed = ActorSchema.safeParse({
  *   userId: req.user.id,
@@ -58,7 +59,8 @@ export const ActorSchema = z.strictObject({
  *
  * @example
  * ```ts
- * import { type Actor, ActorSchema } from 'carebase';
+ * import { type Actor } from 'carebase';
+ * import { ActorSchema } from 'carebase/schemas';
  * // The actor a nightly job writes as: no user, marked as a service.
  * const job: Actor = ActorSchema.parse({
  *   type: 'service',
@@ -67,7 +69,23 @@ export const ActorSchema = z.strictObject({
  * await cb.withActor(job).chat.applyRetention({ olderThanDays: 730 });
  * ```
  */
-export type Actor = z.output<typeof ActorSchema>;
+export interface Actor {
+  /** The acting user's id, or `null` for the system. */
+  readonly userId?: string | null | undefined;
+  /** What kind of actor this is. */
+  readonly type?: 'user' | 'system' | 'service' | undefined;
+  /** The client's IP address (IPv4 or IPv6). */
+  readonly ip?: string | undefined;
+  /** The client's User-Agent header, truncated to 512 characters. */
+  readonly userAgent?: string | undefined;
+  /** A request or correlation id. */
+  readonly requestId?: string | undefined;
+  /**
+   * Emergency ("break-glass") access: every audit entry of the scope is marked `breakGlass: true`
+   * with this reason, at severity `high` at least, and listed by `audit.report.breakGlass()`.
+   */
+  readonly breakGlass?: { readonly reason: string } | undefined;
+}
 /**
  * An actor as a host writes it.
  *
@@ -81,7 +99,23 @@ export type Actor = z.output<typeof ActorSchema>;
  * await cb.withActor(actorOf(req)).users.setRole(otherUserId, 'clinician');
  * ```
  */
-export type ActorInput = z.input<typeof ActorSchema>;
+export interface ActorInput {
+  /** The acting user's id, or `null` for the system. */
+  readonly userId?: string | null | undefined;
+  /** What kind of actor this is. */
+  readonly type?: 'user' | 'system' | 'service' | undefined;
+  /** The client's IP address (IPv4 or IPv6). */
+  readonly ip?: string | undefined;
+  /** The client's User-Agent header, truncated to 512 characters. */
+  readonly userAgent?: string | undefined;
+  /** A request or correlation id. */
+  readonly requestId?: string | undefined;
+  /**
+   * Emergency ("break-glass") access: every audit entry of the scope is marked `breakGlass: true`
+   * with this reason, at severity `high` at least, and listed by `audit.report.breakGlass()`.
+   */
+  readonly breakGlass?: { readonly reason: string } | undefined;
+}
 
 /**
  * A piece of per-instance state that lives on the {@link CarebaseRuntime}: created by `create` on
@@ -115,6 +149,8 @@ export class CarebaseRuntime {
   readonly db: Kysely<CarebaseDatabase>;
   /** The read replicas and their routing, when `replicas` are configured. */
   readonly replicas: ReplicaSet | undefined;
+  /** Spans, metrics and the `onQuery` hook of this instance. */
+  readonly telemetry: Telemetry;
   readonly #states = new Map<RuntimeState<unknown>, unknown>();
   #closing = false;
 
@@ -125,6 +161,7 @@ export class CarebaseRuntime {
     readonly connections: CarebaseKyselyPool;
     readonly db: Kysely<CarebaseDatabase>;
     readonly replicas?: ReplicaSet | undefined;
+    readonly telemetry?: Telemetry;
   }) {
     this.config = parts.config;
     this.pool = parts.pool;
@@ -132,6 +169,7 @@ export class CarebaseRuntime {
     this.connections = parts.connections;
     this.db = parts.db;
     this.replicas = parts.replicas;
+    this.telemetry = parts.telemetry ?? Telemetry.disabled;
   }
 
   /**

@@ -41,11 +41,11 @@ export function dateProblem(value: Date): string | undefined {
  *
  * @example
  * ```ts
- * import { StorableDate } from 'carebase';
- * StorableDate.safeParse(new Date('+020000-01-01')).success; // false
+ * import { StorableDateSchema } from 'carebase/schemas';
+ * StorableDateSchema.safeParse(new Date('+020000-01-01')).success; // false
  * ```
  */
-export const StorableDate = z.date().superRefine((value, ctx) => {
+export const StorableDateSchema = z.date().superRefine((value, ctx) => {
   const problem = dateProblem(value);
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, params: { reason: 'date' } });
 });

@@ -9,7 +9,8 @@ import { isStorableText, textProblem } from './text.js';
  *
  * @example
  * ```ts
- * import { type JsonLimits, jsonObjectSchema } from 'carebase';
+ * import { type JsonLimits } from 'carebase';
+ * import { jsonObjectSchema } from 'carebase/schemas';
  * const limits: JsonLimits = { maxDepth: 8, maxBytes: 4096 };
  * const Metadata = jsonObjectSchema(limits);
  * Metadata.safeParse({ a: { b: 1 } }).success; // true
@@ -30,7 +31,8 @@ export interface JsonLimits {
  *
  * @example
  * ```ts
- * import { JSON_MAX_DEPTH, jsonObjectSchema } from 'carebase';
+ * import { JSON_MAX_DEPTH } from 'carebase';
+ * import { jsonObjectSchema } from 'carebase/schemas';
  * const Shallow = jsonObjectSchema({ maxDepth: Math.min(8, JSON_MAX_DEPTH) });
  * ```
  */
@@ -243,7 +245,7 @@ class JsonWalker {
  *
  * @example
  * ```ts
- * import { jsonObjectSchema } from 'carebase';
+ * import { jsonObjectSchema } from 'carebase/schemas';
  * const Metadata = jsonObjectSchema({ maxBytes: 4096 });
  * Metadata.safeParse({ model: 'gpt', tokens: 42 }).success; // true
  * Metadata.safeParse({ n: 10n }).success; // false: BigInt is not JSON

@@ -26,12 +26,12 @@ export function textProblem(value: string): string | undefined {
  *
  * @example
  * ```ts
- * import { StorableText } from 'carebase';
- * StorableText.safeParse('a\u0000b').success; // false
- * StorableText.safeParse('\uD800').success; // false
+ * import { StorableTextSchema } from 'carebase/schemas';
+ * StorableTextSchema.safeParse('a\u0000b').success; // false
+ * StorableTextSchema.safeParse('\uD800').success; // false
  * ```
  */
-export const StorableText = z.string().superRefine((value, ctx) => {
+export const StorableTextSchema = z.string().superRefine((value, ctx) => {
   const problem = textProblem(value);
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, params: { reason: 'text' } });
 });

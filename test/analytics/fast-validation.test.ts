@@ -1,4 +1,5 @@
-import { AnalyticsEventInput, type Carebase, createCarebase } from 'carebase';
+import { type Carebase, createCarebase } from 'carebase';
+import { AnalyticsEventInputSchema } from 'carebase/schemas';
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnalyticsOptionsSchema } from '../../src/config/analytics-options.js';
@@ -257,7 +258,7 @@ describe('bulk validation fast path', () => {
       if (parsed !== undefined) {
         fast++;
         // The fast path may refuse more than the schema, never less.
-        expect(AnalyticsEventInput.safeParse(input).success, where).toBe(true);
+        expect(AnalyticsEventInputSchema.safeParse(input).success, where).toBe(true);
       }
       const result = prepareEvent(input, options, NOW);
       expect(result, where).toEqual(prepareEventWithZod(input, options, NOW));

@@ -61,8 +61,8 @@ function node(file: string, source: string): Record<string, unknown> {
 }
 
 describe.skipIf(!built)('the packed tarball in a consumer project (skipped when dist/ is missing)', () => {
-  it('contains dist for all four entry points, the CLI and migrations/, and nothing from src/ or test/', () => {
-    for (const entry of ['index', 'migration', 'backup', 'testing']) {
+  it('contains dist for all five entry points, the CLI and migrations/, and nothing from src/ or test/', () => {
+    for (const entry of ['index', 'migration', 'backup', 'testing', 'schemas']) {
       for (const ext of ['js', 'cjs', 'd.ts', 'd.cts']) expect(packed).toContain(`dist/${entry}.${ext}`);
     }
     expect(packed).toContain('dist/cli.js');

@@ -7,9 +7,9 @@ import {
   groupExpressions,
   planSources,
 } from './aggregate-events.js';
-import { PERCENTILES, sketchBinSql } from './measure-sketch.js';
+import { sketchBinSql } from './measure-sketch.js';
 
-/** One measure of one group: count, exact sum, min, max (numerics as text), and percentile bins. */
+/** One measure of one group: count, exact sum, min, max (numerics as text), and its sketch. */
 export interface MeasureRow {
   readonly g0: string | Date | number | null;
   readonly g1: string | number | null;
@@ -18,15 +18,18 @@ export interface MeasureRow {
   readonly total: string;
   readonly min: string;
   readonly max: string;
-  /** Per percentile: the bins of the order statistics at floor and ceil of q * (n - 1). */
-  readonly bins: readonly (readonly [number, number])[] | null;
+  /** The group's merged sketch: its non-empty bins in ascending order (null without percentiles). */
+  readonly bins: readonly number[] | null;
+  /** The count of each of `bins`. */
+  readonly counts: readonly number[] | null;
 }
 
 /**
  * Builds the measure aggregation of `plan` (same split between rollups and raw events as the
- * counts): count, exact sum, min and max per group and measure, and with `percentiles`, for each of
- * {@link PERCENTILES}, the sketch bins holding the order statistics (0-based) at floor and ceil of
- * q * (n - 1): the two values `percentile_cont` interpolates between.
+ * counts): count, exact sum, min and max per group and measure, and with `percentiles`, the merged
+ * sketch of each group (bins and counts in bin order, from the daily and hourly sketches and the
+ * raw edges), from which `sketchQuantileBins` (measure-sketch.ts) picks the order statistics: one aggregate
+ * over a few thousand rows, no window functions (they cost more than the whole merge).
  */
 export function measureSql(
   ctx: RepositoryContext,
@@ -53,14 +56,10 @@ export function measureSql(
         select ${e0} as g0, ${e1} as g1, m.key as measure, (m.value #>> '{}')::numeric as v
         from ${rawFrom} cross join lateral jsonb_each(measures) m where ${rawWhere} and measures is not null
       ), stats as (${stats})
-      select stats.*, null::integer[] as bins from stats`;
+      select stats.*, null::integer[] as bins, null::float8[] as counts from stats`;
   }
   const daily = dailyPart(plan, grouping, filters);
   const only = Array.isArray(percentiles) ? sql` and measure = any(${[...percentiles]}::text[])` : sql``;
-  const picks = PERCENTILES.map(
-    ([, q]) => sql`array[min(bin) filter (where cum > floor(${sql.lit(q)}::float8 * (total - 1))),
-      min(bin) filter (where cum > ceil(${sql.lit(q)}::float8 * (total - 1)))]`,
-  );
   return sql<MeasureRow>`
     with raw as (
       select ${e0} as g0, ${e1} as g1, m.key as measure, (m.value #>> '{}')::numeric as v
@@ -79,15 +78,11 @@ export function measureSql(
         }
         select g0, g1, measure, ${sketchBinSql(sql`v`)}, 1 from raw where true${only}
       ) b group by 1, 2, 3, 4
-    ), ranked as (
-      select g0, g1, measure, bin,
-             sum(n) over (partition by g0, g1, measure order by bin rows unbounded preceding) as cum,
-             sum(n) over (partition by g0, g1, measure) as total
-      from bins
     ), picked as (
-      select g0, g1, measure, array[${sql.join(picks)}] as bins from ranked group by 1, 2, 3
+      select g0, g1, measure, array_agg(bin order by bin) as bins, array_agg(n::float8 order by bin) as counts
+      from bins group by 1, 2, 3
     )
-    select stats.*, picked.bins
+    select stats.*, picked.bins, picked.counts
     from stats left join picked on picked.g0 is not distinct from stats.g0
       and picked.g1 is not distinct from stats.g1 and picked.measure = stats.measure`;
 }

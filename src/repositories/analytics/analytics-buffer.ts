@@ -17,7 +17,7 @@ import { writeEvents } from './write-events.js';
  * const buffer = cb.analytics.buffer({ maxEvents: 500, maxDelayMs: 2000, onError: (error) => logger.warn({ error }, 'analytics flush failed') });
  * ```
  */
-export const AnalyticsBufferOptions = z.strictObject({
+export const AnalyticsBufferOptionsSchema = z.strictObject({
   /** Flush as soon as this many events are waiting. @default 1000 */
   maxEvents: z.number().int().min(1).max(1_000_000).optional(),
   /** Flush at most this long after the first waiting event was accepted. @default 1000 */
@@ -26,8 +26,24 @@ export const AnalyticsBufferOptions = z.strictObject({
   onError: z.custom<(error: unknown) => void>((value) => typeof value === 'function').optional(),
 });
 
-/** Options of `analytics.buffer()`; see {@link AnalyticsBufferOptions}. */
-export type AnalyticsBufferOptions = z.input<typeof AnalyticsBufferOptions>;
+/**
+ * Options of `cb.analytics.buffer()`: when buffered events are flushed, and who hears a failed flush. Validated by `AnalyticsBufferOptionsSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsBufferOptions } from 'carebase';
+ * const options: AnalyticsBufferOptions = { maxEvents: 500, maxDelayMs: 1000, onError: (error) => logger.warn({ error }, 'analytics flush failed') };
+ * const buffer = cb.analytics.buffer(options);
+ * ```
+ */
+export interface AnalyticsBufferOptions {
+  /** Flush as soon as this many events are waiting. @default 1000 */
+  readonly maxEvents?: number | undefined;
+  /** Flush at most this long after the first waiting event was accepted. @default 1000 */
+  readonly maxDelayMs?: number | undefined;
+  /** Called when a background flush fails (the events stay queued and are retried). */
+  readonly onError?: ((error: unknown) => void) | undefined;
+}
 
 /**
  * A buffered writer: `track()` validates synchronously and queues; batches are written with the
@@ -64,7 +80,7 @@ export class AnalyticsBuffer {
   readonly #unregister: () => void;
 
   /** @internal Use `cb.analytics.buffer()`. */
-  constructor(ctx: RepositoryContext, options: z.output<typeof AnalyticsBufferOptions>) {
+  constructor(ctx: RepositoryContext, options: z.output<typeof AnalyticsBufferOptionsSchema>) {
     this.#ctx = ctx;
     this.#maxEvents = options.maxEvents ?? 1000;
     this.#maxDelayMs = options.maxDelayMs ?? 1000;

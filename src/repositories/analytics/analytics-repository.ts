@@ -2,8 +2,17 @@ import { z } from 'zod';
 import { qualifiedName } from '../../sql/identifier.js';
 import { parseInput } from '../../validation/parse-input.js';
 import { RepositoryContext } from '../context.js';
-import { AnalyticsBuffer, AnalyticsBufferOptions } from './analytics-buffer.js';
-import { AnalyticsRetentionInput, type AnalyticsRetentionResult, applyRetention } from './apply-retention.js';
+import {
+  AnalyticsBuffer,
+  type AnalyticsBufferOptions,
+  AnalyticsBufferOptionsSchema,
+} from './analytics-buffer.js';
+import {
+  type AnalyticsRetentionInput,
+  AnalyticsRetentionInputSchema,
+  type AnalyticsRetentionResult,
+  applyRetention,
+} from './apply-retention.js';
 import { backgroundRefreshOf } from './background-refresh.js';
 import { cohortRetention } from './cohort-retention.js';
 import {
@@ -12,26 +21,33 @@ import {
   plannedEventDates,
   prepareEvent,
   type RejectedEvent,
-  TrackManyOptions,
+  type TrackManyOptions,
+  TrackManyOptionsSchema,
   throwEventIssues,
 } from './event-input.js';
 import { funnel } from './funnel.js';
 import {
   type AnalyticsFunnel,
-  AnalyticsFunnelInput,
+  type AnalyticsFunnelInput,
+  AnalyticsFunnelInputSchema,
   type AnalyticsRetentionCohort,
-  AnalyticsRetentionCohortsInput,
+  type AnalyticsRetentionCohortsInput,
+  AnalyticsRetentionCohortsInputSchema,
 } from './funnel-input.js';
 import { bucketize, summarize } from './query-analytics.js';
 import {
   type AnalyticsActiveUsersBucket,
-  AnalyticsActiveUsersInput,
+  type AnalyticsActiveUsersInput,
+  AnalyticsActiveUsersInputSchema,
   type AnalyticsBucket,
   type AnalyticsEventCount,
   type AnalyticsSummary,
-  AnalyticsSummaryInput,
-  AnalyticsTimeseriesInput,
-  AnalyticsTopEventsInput,
+  type AnalyticsSummaryInput,
+  AnalyticsSummaryInputSchema,
+  type AnalyticsTimeseriesInput,
+  AnalyticsTimeseriesInputSchema,
+  type AnalyticsTopEventsInput,
+  AnalyticsTopEventsInputSchema,
 } from './query-input.js';
 import { type RefreshRollupsResult, refreshRollups } from './refresh-rollups.js';
 import { copyPreparingEvents, ensureEventPartitions, writeEvents } from './write-events.js';
@@ -54,7 +70,7 @@ export interface TrackManyResult {
   readonly rejected: readonly RejectedEvent[];
 }
 
-const EventsArray = z.array(z.unknown());
+const EventsArraySchema = z.array(z.unknown());
 
 /**
  * Analytics events: single and bulk ingest, an optional buffered writer, exact summaries and time
@@ -139,8 +155,8 @@ export class AnalyticsRepository {
     const ctx = this.#ctx;
     const list: readonly unknown[] = Array.isArray(events)
       ? events
-      : parseInput(EventsArray, events, 'analytics events');
-    const { onInvalid } = parseInput(TrackManyOptions, options, 'trackMany options');
+      : parseInput(EventsArraySchema, events, 'analytics events');
+    const { onInvalid } = parseInput(TrackManyOptionsSchema, options, 'trackMany options');
     const now = ctx.now();
     const config = ctx.config.analytics;
     const rejected: RejectedEvent[] = [];
@@ -185,7 +201,7 @@ export class AnalyticsRepository {
    * ```
    */
   buffer(options: AnalyticsBufferOptions = {}): AnalyticsBuffer {
-    const parsed = parseInput(AnalyticsBufferOptions, options, 'buffer options');
+    const parsed = parseInput(AnalyticsBufferOptionsSchema, options, 'buffer options');
     const ctx = this.#ctx;
     return new AnalyticsBuffer(new RepositoryContext(ctx.runtime, ctx.runtime.db, ctx.actor), parsed);
   }
@@ -202,7 +218,7 @@ export class AnalyticsRepository {
    * ```
    */
   async summary(input: AnalyticsSummaryInput): Promise<AnalyticsSummary> {
-    const parsed = parseInput(AnalyticsSummaryInput, input, 'analytics summary');
+    const parsed = parseInput(AnalyticsSummaryInputSchema, input, 'analytics summary');
     const result = await summarize(this.#ctx, parsed.from, parsed.to, parsed);
     this.#maybeRefresh();
     return result;
@@ -222,7 +238,7 @@ export class AnalyticsRepository {
    * ```
    */
   async timeseries(input: AnalyticsTimeseriesInput): Promise<AnalyticsBucket[]> {
-    const parsed = parseInput(AnalyticsTimeseriesInput, input, 'analytics time series');
+    const parsed = parseInput(AnalyticsTimeseriesInputSchema, input, 'analytics time series');
     const result = await bucketize(
       this.#ctx,
       parsed.from,
@@ -247,7 +263,7 @@ export class AnalyticsRepository {
    * ```
    */
   async activeUsers(input: AnalyticsActiveUsersInput): Promise<AnalyticsActiveUsersBucket[]> {
-    const parsed = parseInput(AnalyticsActiveUsersInput, input, 'analytics active users');
+    const parsed = parseInput(AnalyticsActiveUsersInputSchema, input, 'analytics active users');
     const rows = await bucketize(this.#ctx, parsed.from, parsed.to, parsed.bucket, parsed.timezone ?? 'UTC', {
       withMeasures: false,
     });
@@ -266,7 +282,7 @@ export class AnalyticsRepository {
    * ```
    */
   async topEvents(input: AnalyticsTopEventsInput): Promise<AnalyticsEventCount[]> {
-    const parsed = parseInput(AnalyticsTopEventsInput, input, 'analytics top events');
+    const parsed = parseInput(AnalyticsTopEventsInputSchema, input, 'analytics top events');
     const summary = await summarize(this.#ctx, parsed.from, parsed.to, { eventType: parsed.eventType });
     this.#maybeRefresh();
     return summary.byEvent.slice(0, parsed.limit ?? 10);
@@ -294,7 +310,7 @@ export class AnalyticsRepository {
    * ```
    */
   async funnel(input: AnalyticsFunnelInput): Promise<AnalyticsFunnel> {
-    const parsed = parseInput(AnalyticsFunnelInput, input, 'analytics funnel');
+    const parsed = parseInput(AnalyticsFunnelInputSchema, input, 'analytics funnel');
     return funnel(this.#ctx, parsed);
   }
 
@@ -320,7 +336,7 @@ export class AnalyticsRepository {
    * ```
    */
   async retention(input: AnalyticsRetentionCohortsInput): Promise<AnalyticsRetentionCohort[]> {
-    const parsed = parseInput(AnalyticsRetentionCohortsInput, input, 'analytics retention');
+    const parsed = parseInput(AnalyticsRetentionCohortsInputSchema, input, 'analytics retention');
     return cohortRetention(this.#ctx, parsed);
   }
 
@@ -353,7 +369,7 @@ export class AnalyticsRepository {
    * ```
    */
   async applyRetention(input: AnalyticsRetentionInput): Promise<AnalyticsRetentionResult> {
-    const parsed = parseInput(AnalyticsRetentionInput, input, 'analytics retention');
+    const parsed = parseInput(AnalyticsRetentionInputSchema, input, 'analytics retention');
     return applyRetention(this.#ctx, parsed.keepMonths);
   }
 

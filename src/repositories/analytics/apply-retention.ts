@@ -13,7 +13,7 @@ import { forgetKnownPartitions } from './write-events.js';
  * await cb.analytics.applyRetention({ keepMonths: 13 });
  * ```
  */
-export const AnalyticsRetentionInput = z.strictObject({
+export const AnalyticsRetentionInputSchema = z.strictObject({
   /**
    * Whole months of raw events to keep before the current month (UTC): `keepMonths: 12` on
    * 2026-11-22 keeps events from 2025-11-01 on. Rollups are kept (summaries of older ranges stay
@@ -22,8 +22,24 @@ export const AnalyticsRetentionInput = z.strictObject({
   keepMonths: z.number().int().min(1).max(1200),
 });
 
-/** Input of `analytics.applyRetention()`; see {@link AnalyticsRetentionInput}. */
-export type AnalyticsRetentionInput = z.input<typeof AnalyticsRetentionInput>;
+/**
+ * Input of `cb.analytics.applyRetention()`: whole months of events older than `keepMonths` are dropped. Validated by `AnalyticsRetentionInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsRetentionInput } from 'carebase';
+ * const retention: AnalyticsRetentionInput = { keepMonths: 24 };
+ * await cb.analytics.applyRetention(retention);
+ * ```
+ */
+export interface AnalyticsRetentionInput {
+  /**
+   * Whole months of raw events to keep before the current month (UTC): `keepMonths: 12` on
+   * 2026-11-22 keeps events from 2025-11-01 on. Rollups are kept (summaries of older ranges stay
+   * available from them).
+   */
+  readonly keepMonths: number;
+}
 
 /**
  * Result of `analytics.applyRetention()`.

@@ -4,7 +4,7 @@ import type { JsonValue } from '../../schema/audit.js';
 import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
 
-const UserIdInput = z.uuid();
+const UserIdSchema = z.uuid();
 
 /**
  * One exported analytics event (JSON-serializable).
@@ -58,7 +58,7 @@ export async function exportAnalyticsForUser(
   ctx: RepositoryContext,
   userId: string,
 ): Promise<AnalyticsUserExport> {
-  const id = parseInput(UserIdInput, userId, 'user id');
+  const id = parseInput(UserIdSchema, userId, 'user id');
   const rows = await ctx.db
     .selectFrom('analytics_events')
     .select(['occurred_at', 'session_id', 'event_type', 'event_name', 'data', 'measures'])
@@ -95,7 +95,7 @@ export async function eraseAnalyticsForUser(
   ctx: RepositoryContext,
   userId: string,
 ): Promise<{ events: number }> {
-  const id = parseInput(UserIdInput, userId, 'user id');
+  const id = parseInput(UserIdSchema, userId, 'user id');
   return ctx.atomic(async (tx) => {
     const deleted = await tx.db.deleteFrom('analytics_events').where('user_id', '=', id).executeTakeFirst();
     await sql`delete from ${sql.id(tx.config.schema, 'analytics_user_keys')} where user_id = ${id}`.execute(

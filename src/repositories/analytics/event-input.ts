@@ -15,11 +15,11 @@ import { checkSecretKeys, prepareMeasures } from './event-measures.js';
  *
  * @example
  * ```ts
- * import { AnalyticsEventInput } from 'carebase';
- * const ok = AnalyticsEventInput.safeParse({ eventType: 'feature', eventName: 'chat.export' }).success;
+ * import { AnalyticsEventInputSchema } from 'carebase/schemas';
+ * const ok = AnalyticsEventInputSchema.safeParse({ eventType: 'feature', eventName: 'chat.export' }).success;
  * ```
  */
-export const AnalyticsEventInput = z.strictObject({
+export const AnalyticsEventInputSchema = z.strictObject({
   /** The acting user, if known. Not a foreign key: events may outlive (or predate) the user row. */
   userId: z.uuid().nullable().optional(),
   /** The host's session or visit id (1-128 characters, no control characters). */
@@ -69,8 +69,41 @@ export const AnalyticsEventInput = z.strictObject({
   occurredAt: z.date().optional(),
 });
 
-/** An analytics event as a host writes it; see {@link AnalyticsEventInput}. */
-export type AnalyticsEventInput = z.input<typeof AnalyticsEventInput>;
+/**
+ * An analytics event as a host writes it (`cb.analytics.track`, `trackMany`, `buffer().track`). Validated by `AnalyticsEventInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsEventInput } from 'carebase';
+ * const event: AnalyticsEventInput = { userId, eventType: 'feature', eventName: 'chat.message_sent', data: { length: 42 } };
+ * await cb.analytics.track(event);
+ * ```
+ */
+export interface AnalyticsEventInput {
+  /** A lower-case word, e.g. `feature`, `page`, `auth`: letters, digits, underscore; at most 64. */
+  readonly eventType: string;
+  /** A lower-case name, e.g. `chat.message_sent`: letters, digits, `_ . : -`; at most 128. */
+  readonly eventName: string;
+  /** The acting user, if known. Not a foreign key: events may outlive (or predate) the user row. */
+  readonly userId?: string | null | undefined;
+  /** The host's session or visit id (1-128 characters, no control characters). */
+  readonly sessionId?: string | null | undefined;
+  /**
+   * A JSON object; no PHI (see `analytics.allowedEvents`). Its content is checked by `track` and
+   * `trackMany` like every stored JSON value (`checkJson`: no cycles, BigInt, functions, class
+   * instances, `__proto__`/`constructor` keys, NUL...), and its size against
+   * `analytics.maxDataBytes`; the schema checks the shape only and never copies or strips it.
+   */
+  readonly data?: Record<string, unknown> | null | undefined;
+  /**
+   * Named numbers of this event (`{ tokens: 812, costUsd: 0.0041 }`), each declared for the event
+   * name in `analytics.measures` as `'integer'` or `'decimal'` (a decimal may also be a string such
+   * as `'0.0041'`). Rolled up exactly (count, sum, min, max) with a percentile sketch.
+   */
+  readonly measures?: Record<string, number | string> | null | undefined;
+  /** When it happened (1900-9999, at most `analytics.maxFutureMs` ahead). @default now (the configured clock) */
+  readonly occurredAt?: Date | undefined;
+}
 
 /**
  * Options of `trackMany`.
@@ -80,7 +113,7 @@ export type AnalyticsEventInput = z.input<typeof AnalyticsEventInput>;
  * const { rejected } = await cb.analytics.trackMany(events, { onInvalid: 'skip' });
  * ```
  */
-export const TrackManyOptions = z.strictObject({
+export const TrackManyOptionsSchema = z.strictObject({
   /**
    * `'fail'` (default): one invalid event fails the whole batch with a `ValidationError` whose
    * path starts with the event's index, and nothing is written. `'skip'`: invalid events are left
@@ -89,8 +122,24 @@ export const TrackManyOptions = z.strictObject({
   onInvalid: z.enum(['fail', 'skip']).optional(),
 });
 
-/** Options of `trackMany`; see {@link TrackManyOptions}. */
-export type TrackManyOptions = z.input<typeof TrackManyOptions>;
+/**
+ * Options of `cb.analytics.trackMany()`: refuse the whole batch on a bad event (`fail`, the default) or leave bad events out (`skip`). Validated by `TrackManyOptionsSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { TrackManyOptions } from 'carebase';
+ * const options: TrackManyOptions = { onInvalid: 'skip' };
+ * const { inserted, rejected } = await cb.analytics.trackMany(events, options);
+ * ```
+ */
+export interface TrackManyOptions {
+  /**
+   * `'fail'` (default): one invalid event fails the whole batch with a `ValidationError` whose
+   * path starts with the event's index, and nothing is written. `'skip'`: invalid events are left
+   * out and reported in the result.
+   */
+  readonly onInvalid?: 'fail' | 'skip' | undefined;
+}
 
 /** An event after validation, ready to write. `data` is already serialized JSON text. */
 export interface PreparedEvent {
@@ -153,7 +202,7 @@ export function prepareEventWithZod(
 ): PreparedEvent | ValidationIssue[] {
   let parsed: ParsedEvent;
   try {
-    const result = AnalyticsEventInput.safeParse(input);
+    const result = AnalyticsEventInputSchema.safeParse(input);
     // zod words some issues from the input (its type): also inside the guard.
     if (!result.success) return toValidationIssues(result.error.issues);
     parsed = result.data;

@@ -37,7 +37,7 @@ const MAX_WITHIN_MS = 366 * 86_400_000;
  *
  * @example
  * ```ts
- * import { AnalyticsFunnelInput } from 'carebase';
+ * import type { AnalyticsFunnelInput } from 'carebase';
  * const input: AnalyticsFunnelInput = {
  *   steps: ['user.login', 'chat.message_sent', 'careplan.view'],
  *   within: 24 * 3_600_000,
@@ -46,7 +46,7 @@ const MAX_WITHIN_MS = 366 * 86_400_000;
  * };
  * ```
  */
-export const AnalyticsFunnelInput = z
+export const AnalyticsFunnelInputSchema = z
   .strictObject({
     /** Event names, in order; distinct. */
     steps: z
@@ -65,8 +65,29 @@ export const AnalyticsFunnelInput = z
   })
   .refine(validRange, rangeIssue);
 
-/** Input of `analytics.funnel()`; see {@link AnalyticsFunnelInput}. */
-export type AnalyticsFunnelInput = z.input<typeof AnalyticsFunnelInput>;
+/**
+ * Input of `analytics.funnel()`: 2-10 distinct event names in order, a conversion window, and the range of first steps. Validated by `AnalyticsFunnelInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const from: Date, to: Date; -->
+ * ```ts
+ * import type { AnalyticsFunnelInput } from 'carebase';
+ * const input: AnalyticsFunnelInput = { steps: ['user.login', 'chat.message_sent'], within: 3_600_000, from, to };
+ * const funnel = await cb.analytics.funnel(input);
+ * ```
+ */
+export interface AnalyticsFunnelInput {
+  /** Event names, in order; distinct. */
+  readonly steps: string[];
+  /** Conversion window in milliseconds: the last step at most this long after the first. */
+  readonly within: number;
+  /** Start of the range of first steps, inclusive. */
+  readonly from: Date;
+  /** End of the range of first steps, exclusive. */
+  readonly to: Date;
+  /** Who goes through the funnel: a user (`userId`) or a session (`sessionId`). @default 'user' */
+  readonly by?: 'user' | 'session' | undefined;
+}
 
 /**
  * One step of a funnel result.
@@ -109,7 +130,7 @@ export interface AnalyticsFunnel {
  *
  * @example
  * ```ts
- * import { AnalyticsRetentionCohortsInput } from 'carebase';
+ * import type { AnalyticsRetentionCohortsInput } from 'carebase';
  * const input: AnalyticsRetentionCohortsInput = {
  *   cohortEvent: 'user.login',
  *   returnEvent: 'chat.message_sent',
@@ -119,7 +140,7 @@ export interface AnalyticsFunnel {
  * };
  * ```
  */
-export const AnalyticsRetentionCohortsInput = z
+export const AnalyticsRetentionCohortsInputSchema = z
   .strictObject({
     cohortEvent: eventName,
     returnEvent: eventName,
@@ -143,8 +164,34 @@ export const AnalyticsRetentionCohortsInput = z
     path: ['to'],
   });
 
-/** Input of `analytics.retention()`; see {@link AnalyticsRetentionCohortsInput}. */
-export type AnalyticsRetentionCohortsInput = z.input<typeof AnalyticsRetentionCohortsInput>;
+/**
+ * Input of `analytics.retention()`: cohorts by the period of `cohortEvent`, and who came back with `returnEvent`. Validated by `AnalyticsRetentionCohortsInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const from: Date, to: Date; -->
+ * ```ts
+ * import type { AnalyticsRetentionCohortsInput } from 'carebase';
+ * const input: AnalyticsRetentionCohortsInput = { cohortEvent: 'user.login', returnEvent: 'chat.message_sent', period: 'week', from, to };
+ * const cohorts = await cb.analytics.retention(input);
+ * ```
+ */
+export interface AnalyticsRetentionCohortsInput {
+  readonly cohortEvent: string;
+  readonly returnEvent: string;
+  readonly period: 'day' | 'week';
+  /** Start of the range, inclusive: cohort and return events are both read from `[from, to)`. */
+  readonly from: Date;
+  /** End of the range, exclusive. */
+  readonly to: Date;
+  /**
+   * `'first'`: a user belongs to the cohort of the period of their first `cohortEvent` in the
+   * range only. `'recurring'`: to the cohort of every period in which they did it.
+   * @default 'first'
+   */
+  readonly cohort?: 'first' | 'recurring' | undefined;
+  /** IANA time zone of the day and week (Monday) boundaries. @default 'UTC' */
+  readonly timezone?: string | undefined;
+}
 
 /**
  * One cohort of `analytics.retention()`.

@@ -35,6 +35,32 @@ export function sketchValue(bin: number): number {
   return bin < 0 ? -value : value;
 }
 
+/**
+ * The bins holding the order statistics (0-based) at floor and ceil of q * (total - 1) of a merged
+ * sketch (`bins` ascending, `counts` theirs): the two values `percentile_cont` interpolates
+ * between. `undefined` for an empty sketch.
+ */
+export function sketchQuantileBins(
+  bins: readonly number[],
+  counts: readonly number[],
+  q: number,
+): readonly [number, number] | undefined {
+  let total = 0;
+  for (const count of counts) total += count;
+  if (total === 0 || bins.length === 0) return undefined;
+  const low = Math.floor(q * (total - 1));
+  const high = Math.ceil(q * (total - 1));
+  let cumulative = 0;
+  let lowBin: number | undefined;
+  for (let i = 0; i < bins.length; i++) {
+    cumulative += counts[i] ?? 0;
+    if (lowBin === undefined && cumulative > low) lowBin = bins[i];
+    if (cumulative > high) return [lowBin ?? (bins[i] as number), bins[i] as number];
+  }
+  const last = bins[bins.length - 1] as number;
+  return [lowBin ?? last, last];
+}
+
 /** The percentiles reported for a measure. */
 export const PERCENTILES = [
   ['p50', 0.5],

@@ -9,7 +9,7 @@ import {
   wholeHourOffsets,
 } from './aggregate-events.js';
 import { type MeasureRow, measureSql } from './aggregate-measures.js';
-import { PERCENTILES, sketchValue } from './measure-sketch.js';
+import { PERCENTILES, sketchQuantileBins, sketchValue } from './measure-sketch.js';
 import type { AnalyticsEventCount, AnalyticsMeasureStats, AnalyticsSummary } from './query-input.js';
 
 const UNIT_MS = { hour: 3_600_000, day: 86_400_000, week: 604_800_000, month: 2_419_200_000 } as const;
@@ -68,10 +68,13 @@ function measureStats(rows: readonly MeasureRow[]): MeasuresByGroup {
       sumDecimal: row.total,
       min,
       max,
-      ...(row.bins === null
+      ...(row.bins === null || row.counts === null
         ? {}
         : Object.fromEntries(
-            PERCENTILES.map(([name, q], i) => [name, estimate(row.bins?.[i], q, Number(row.n), min, max)]),
+            PERCENTILES.map(([name, q]) => {
+              const bins = sketchQuantileBins(row.bins ?? [], row.counts ?? [], q);
+              return [name, estimate(bins, q, Number(row.n), min, max)];
+            }),
           )),
     };
     group[row.measure] = stats;

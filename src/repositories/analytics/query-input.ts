@@ -35,11 +35,11 @@ const rangeIssue = { message: 'from must be a valid date before to', path: ['to'
  *
  * @example
  * ```ts
- * import { AnalyticsSummaryInput } from 'carebase';
+ * import type { AnalyticsSummaryInput } from 'carebase';
  * const input: AnalyticsSummaryInput = { from: new Date('2026-01-01'), to: new Date('2026-02-01'), eventType: 'feature' };
  * ```
  */
-export const AnalyticsSummaryInput = z
+export const AnalyticsSummaryInputSchema = z
   .strictObject({
     ...range,
     eventType: z.string().min(1).max(64).optional(),
@@ -54,19 +54,40 @@ export const AnalyticsSummaryInput = z
   })
   .refine(validRange, rangeIssue);
 
-/** Input of `analytics.summary()`; see {@link AnalyticsSummaryInput}. */
-export type AnalyticsSummaryInput = z.input<typeof AnalyticsSummaryInput>;
+/**
+ * Input of `cb.analytics.summary()`: the range `[from, to)` and optional filters. Validated by `AnalyticsSummaryInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsSummaryInput } from 'carebase';
+ * const input: AnalyticsSummaryInput = { from, to, eventType: 'feature' };
+ * const { totalEvents, uniqueUsers } = await cb.analytics.summary(input);
+ * ```
+ */
+export interface AnalyticsSummaryInput {
+  readonly from: Date;
+  readonly to: Date;
+  readonly eventType?: string | undefined;
+  readonly eventName?: string | undefined;
+  /** Only this user's events (read from raw events through the user index). */
+  readonly userId?: string | undefined;
+  /**
+   * Also compute p50/p90/p95/p99 (from the rollups' sketches): `true` for every measure, or the
+   * names of the measures that need them (cheaper). @default false
+   */
+  readonly percentiles?: boolean | readonly string[] | undefined;
+}
 
 /**
  * Input of `analytics.timeseries()`: buckets in `timezone` (default UTC), empty ones included.
  *
  * @example
  * ```ts
- * import { AnalyticsTimeseriesInput } from 'carebase';
+ * import type { AnalyticsTimeseriesInput } from 'carebase';
  * const input: AnalyticsTimeseriesInput = { from, to, bucket: 'day', timezone: 'America/New_York' };
  * ```
  */
-export const AnalyticsTimeseriesInput = z
+export const AnalyticsTimeseriesInputSchema = z
   .strictObject({
     ...range,
     bucket: z.enum(['hour', 'day', 'week']),
@@ -82,8 +103,30 @@ export const AnalyticsTimeseriesInput = z
   })
   .refine(validRange, rangeIssue);
 
-/** Input of `analytics.timeseries()`; see {@link AnalyticsTimeseriesInput}. */
-export type AnalyticsTimeseriesInput = z.input<typeof AnalyticsTimeseriesInput>;
+/**
+ * Input of `cb.analytics.timeseries()`: counts per hour, day or week. Validated by `AnalyticsTimeseriesInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsTimeseriesInput } from 'carebase';
+ * const input: AnalyticsTimeseriesInput = { from, to, bucket: 'day', eventName: 'chat.message_sent' };
+ * const series = await cb.analytics.timeseries(input);
+ * ```
+ */
+export interface AnalyticsTimeseriesInput {
+  readonly bucket: 'hour' | 'day' | 'week';
+  readonly from: Date;
+  readonly to: Date;
+  readonly eventType?: string | undefined;
+  readonly eventName?: string | undefined;
+  /** IANA time zone of the day and week boundaries. @default 'UTC' */
+  readonly timezone?: string | undefined;
+  /**
+   * Also compute p50/p90/p95/p99 (from the rollups' sketches): `true` for every measure, or the
+   * names of the measures that need them (cheaper). @default false
+   */
+  readonly percentiles?: boolean | readonly string[] | undefined;
+}
 
 /**
  * Input of `analytics.activeUsers()`: distinct users per calendar day (DAU), week (WAU) or month (MAU).
@@ -94,7 +137,7 @@ export type AnalyticsTimeseriesInput = z.input<typeof AnalyticsTimeseriesInput>;
  * const input: AnalyticsActiveUsersInput = { from, to, bucket: 'month', timezone: 'Europe/Berlin' };
  * ```
  */
-export const AnalyticsActiveUsersInput = z
+export const AnalyticsActiveUsersInputSchema = z
   .strictObject({
     ...range,
     bucket: z.enum(['day', 'week', 'month']),
@@ -103,8 +146,23 @@ export const AnalyticsActiveUsersInput = z
   })
   .refine(validRange, rangeIssue);
 
-/** Input of `analytics.activeUsers()`; see {@link AnalyticsActiveUsersInput}. */
-export type AnalyticsActiveUsersInput = z.input<typeof AnalyticsActiveUsersInput>;
+/**
+ * Input of `cb.analytics.activeUsers()`: distinct users per day, week or month. Validated by `AnalyticsActiveUsersInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsActiveUsersInput } from 'carebase';
+ * const input: AnalyticsActiveUsersInput = { from, to, bucket: 'week', timezone: 'Europe/Berlin' };
+ * const weekly = await cb.analytics.activeUsers(input);
+ * ```
+ */
+export interface AnalyticsActiveUsersInput {
+  readonly bucket: 'day' | 'week' | 'month';
+  readonly from: Date;
+  readonly to: Date;
+  /** IANA time zone of the calendar boundaries. @default 'UTC' */
+  readonly timezone?: string | undefined;
+}
 
 /**
  * Input of `analytics.topEvents()`.
@@ -115,7 +173,7 @@ export type AnalyticsActiveUsersInput = z.input<typeof AnalyticsActiveUsersInput
  * const input: AnalyticsTopEventsInput = { from, to, limit: 5 };
  * ```
  */
-export const AnalyticsTopEventsInput = z
+export const AnalyticsTopEventsInputSchema = z
   .strictObject({
     ...range,
     /** @default 10 */
@@ -124,8 +182,23 @@ export const AnalyticsTopEventsInput = z
   })
   .refine(validRange, rangeIssue);
 
-/** Input of `analytics.topEvents()`; see {@link AnalyticsTopEventsInput}. */
-export type AnalyticsTopEventsInput = z.input<typeof AnalyticsTopEventsInput>;
+/**
+ * Input of `cb.analytics.topEvents()`: the most frequent events of a range. Validated by `AnalyticsTopEventsInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AnalyticsTopEventsInput } from 'carebase';
+ * const input: AnalyticsTopEventsInput = { from, to, limit: 10 };
+ * const top = await cb.analytics.topEvents(input);
+ * ```
+ */
+export interface AnalyticsTopEventsInput {
+  readonly from: Date;
+  readonly to: Date;
+  /** @default 10 */
+  readonly limit?: number | undefined;
+  readonly eventType?: string | undefined;
+}
 
 /**
  * Counts of one event in a summary.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RepositoryContext } from '../context.js';
-import { AuditSeverity, recordAudit } from './record.js';
+import { type AuditSeverity, AuditSeveritySchema, recordAudit } from './record.js';
 
 const text = (max: number) => z.string().min(1).max(max);
 
@@ -10,11 +10,11 @@ const text = (max: number) => z.string().min(1).max(max);
  *
  * @example
  * ```ts
- * import { AuditAccessInput } from 'carebase';
- * AuditAccessInput.parse({ subjectId: 'patient-7', resourceType: 'chart', resourceId: '42', purpose: 'TREAT' });
+ * import { AuditAccessInputSchema } from 'carebase/schemas';
+ * AuditAccessInputSchema.parse({ subjectId: 'patient-7', resourceType: 'chart', resourceId: '42', purpose: 'TREAT' });
  * ```
  */
-export const AuditAccessInput = z.strictObject({
+export const AuditAccessInputSchema = z.strictObject({
   /** Whose record was viewed (a patient or person id). */
   subjectId: text(200),
   /** What kind of record, e.g. `chart`, `lab_result`. */
@@ -34,12 +34,43 @@ export const AuditAccessInput = z.strictObject({
   /** @default 'success' (a refused view is `failure`) */
   outcome: z.enum(['success', 'failure']).optional(),
   /** @default 'info' */
-  severity: AuditSeverity.optional(),
+  severity: AuditSeveritySchema.optional(),
   occurredAt: z.date().optional(),
 });
 
-/** A read-access event; see {@link AuditAccessInput}. */
-export type AuditAccessInput = z.input<typeof AuditAccessInput>;
+/**
+ * A read-access event for `scope.audit.access()`: the scope's actor viewed a record about
+ * `subjectId`. Validated by `AuditAccessInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AuditAccessInput } from 'carebase';
+ * const view: AuditAccessInput = { subjectId: 'patient-7', resourceType: 'chart', resourceId: '42', purpose: 'TREAT' };
+ * await cb.withActor({ userId }).audit.access(view);
+ * ```
+ */
+export interface AuditAccessInput {
+  /** Whose record was viewed (a patient or person id). */
+  readonly subjectId: string;
+  /** What kind of record, e.g. `chart`, `lab_result`. */
+  readonly resourceType: string;
+  /** The record's id. */
+  readonly resourceId?: string | undefined;
+  /** Why (HL7 PurposeOfUse code such as `TREAT`, or free text). */
+  readonly purpose?: string | undefined;
+  /** The legal basis of the access. */
+  readonly legalBasis?: string | undefined;
+  /** What was viewed, in words. */
+  readonly description?: string | undefined;
+  /** A dotted lower-case verb. @default 'record.access' */
+  readonly action?: string | undefined;
+  /** @default 'success' (a refused view is `failure`) */
+  readonly outcome?: 'success' | 'failure' | undefined;
+  /** @default 'info' */
+  readonly severity?: AuditSeverity | undefined;
+  /** When it happened. @default now */
+  readonly occurredAt?: Date | undefined;
+}
 
 /**
  * A disclosure for `scope.audit.disclosure()`: records about `subjectId` given to `recipient`
@@ -47,8 +78,8 @@ export type AuditAccessInput = z.input<typeof AuditAccessInput>;
  *
  * @example
  * ```ts
- * import { AuditDisclosureInput } from 'carebase';
- * AuditDisclosureInput.parse({
+ * import { AuditDisclosureInputSchema } from 'carebase/schemas';
+ * AuditDisclosureInputSchema.parse({
  *   subjectId: 'patient-7',
  *   recipient: 'County Health Department',
  *   purpose: 'PUBHLTH',
@@ -56,7 +87,7 @@ export type AuditAccessInput = z.input<typeof AuditAccessInput>;
  * });
  * ```
  */
-export const AuditDisclosureInput = z.strictObject({
+export const AuditDisclosureInputSchema = z.strictObject({
   subjectId: text(200),
   /** Who received it (a person or organization, with an address when known). */
   recipient: text(500),
@@ -69,17 +100,51 @@ export const AuditDisclosureInput = z.strictObject({
   resourceType: text(100).optional(),
   resourceId: text(200).optional(),
   /** @default 'notice' */
-  severity: AuditSeverity.optional(),
+  severity: AuditSeveritySchema.optional(),
   occurredAt: z.date().optional(),
 });
 
-/** A disclosure; see {@link AuditDisclosureInput}. */
-export type AuditDisclosureInput = z.input<typeof AuditDisclosureInput>;
+/**
+ * A disclosure for `scope.audit.disclosure()`: records about `subjectId` given to `recipient`
+ * (HIPAA 164.528). Validated by `AuditDisclosureInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AuditDisclosureInput } from 'carebase';
+ * const disclosure: AuditDisclosureInput = {
+ *   subjectId: 'patient-7',
+ *   recipient: 'County Health Department',
+ *   purpose: 'PUBHLTH',
+ *   description: 'notifiable disease report',
+ * };
+ * await cb.withActor({ userId }).audit.disclosure(disclosure);
+ * ```
+ */
+export interface AuditDisclosureInput {
+  /** Whose records were disclosed. */
+  readonly subjectId: string;
+  /** Who received it (a person or organization, with an address when known). */
+  readonly recipient: string;
+  /** Why (HL7 PurposeOfUse code or a brief statement). */
+  readonly purpose: string;
+  /** What was disclosed, briefly. */
+  readonly description: string;
+  /** The legal basis of the disclosure. */
+  readonly legalBasis?: string | undefined;
+  /** @default 'record' */
+  readonly resourceType?: string | undefined;
+  /** The record's id. */
+  readonly resourceId?: string | undefined;
+  /** @default 'notice' */
+  readonly severity?: AuditSeverity | undefined;
+  /** When it happened. @default now */
+  readonly occurredAt?: Date | undefined;
+}
 
 /** Records a read access (batched with concurrent writes, like `log`). */
 export async function recordAccess(
   ctx: RepositoryContext,
-  input: z.output<typeof AuditAccessInput>,
+  input: z.output<typeof AuditAccessInputSchema>,
 ): Promise<void> {
   await recordAudit(ctx, {
     action: input.action ?? 'record.access',
@@ -98,7 +163,7 @@ export async function recordAccess(
 /** Records a disclosure. */
 export async function recordDisclosure(
   ctx: RepositoryContext,
-  input: z.output<typeof AuditDisclosureInput>,
+  input: z.output<typeof AuditDisclosureInputSchema>,
 ): Promise<void> {
   await recordAudit(ctx, {
     action: 'record.disclose',

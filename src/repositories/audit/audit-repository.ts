@@ -1,11 +1,18 @@
 import type { Readable } from 'node:stream';
 import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
-import { AuditAccessInput, AuditDisclosureInput, recordAccess, recordDisclosure } from './access.js';
+import {
+  type AuditAccessInput,
+  AuditAccessInputSchema,
+  type AuditDisclosureInput,
+  AuditDisclosureInputSchema,
+  recordAccess,
+  recordDisclosure,
+} from './access.js';
 import {
   type AuditCheckpointInput,
+  AuditCheckpointInputSchema,
   type AuditCheckpointResult,
-  AuditCheckpointInput as AuditCheckpointSchema,
   createAuditCheckpoint,
 } from './checkpoint.js';
 import {
@@ -13,27 +20,22 @@ import {
   type ScheduleCheckpointsOptions,
   startCheckpointSchedule,
 } from './checkpoint-schedule.js';
-import { type AuditExportInput, AuditExportInput as AuditExportSchema, exportAudit } from './export.js';
+import { type AuditExportInput, AuditExportInputSchema, exportAudit } from './export.js';
 import { ensureAuditPartition } from './partitions.js';
-import {
-  type AuditPage,
-  type AuditQueryInput,
-  AuditQueryInput as AuditQuerySchema,
-  queryAudit,
-} from './query.js';
+import { type AuditPage, type AuditQueryInput, AuditQueryInputSchema, queryAudit } from './query.js';
 import { type AuditEntryInput, type AuditLogResult, recordAudit } from './record.js';
 import { AuditReports } from './report.js';
 import {
   type AuditRetentionInput,
+  AuditRetentionInputSchema,
   type AuditRetentionResult,
-  AuditRetentionInput as AuditRetentionSchema,
   applyAuditRetention,
 } from './retention.js';
 import { auditSealerOf } from './sealer.js';
 import {
   type AuditVerifyInput,
+  AuditVerifyInputSchema,
   type AuditVerifyResult,
-  AuditVerifyInput as AuditVerifySchema,
   verifyAudit,
 } from './verify.js';
 
@@ -94,7 +96,7 @@ export class AuditRepository {
    * ```
    */
   async access(input: AuditAccessInput): Promise<void> {
-    return recordAccess(this.#ctx, parseInput(AuditAccessInput, input, 'audit access'));
+    return recordAccess(this.#ctx, parseInput(AuditAccessInputSchema, input, 'audit access'));
   }
 
   /**
@@ -114,7 +116,7 @@ export class AuditRepository {
    * ```
    */
   async disclosure(input: AuditDisclosureInput): Promise<void> {
-    return recordDisclosure(this.#ctx, parseInput(AuditDisclosureInput, input, 'audit disclosure'));
+    return recordDisclosure(this.#ctx, parseInput(AuditDisclosureInputSchema, input, 'audit disclosure'));
   }
 
   #report: AuditReports | undefined;
@@ -146,7 +148,7 @@ export class AuditRepository {
    * ```
    */
   async query(input: AuditQueryInput = {}): Promise<AuditPage> {
-    const parsed = parseInput(AuditQuerySchema, input, 'audit query');
+    const parsed = parseInput(AuditQueryInputSchema, input, 'audit query');
     return this.#ctx.onReplica((ctx) => queryAudit(ctx, parsed));
   }
 
@@ -164,7 +166,7 @@ export class AuditRepository {
    * ```
    */
   async verify(input: AuditVerifyInput = {}): Promise<AuditVerifyResult> {
-    return verifyAudit(this.#ctx, parseInput(AuditVerifySchema, input, 'audit verify options'));
+    return verifyAudit(this.#ctx, parseInput(AuditVerifyInputSchema, input, 'audit verify options'));
   }
 
   /**
@@ -183,7 +185,7 @@ export class AuditRepository {
    * ```
    */
   export(input: AuditExportInput): Readable {
-    return exportAudit(this.#ctx, parseInput(AuditExportSchema, input, 'audit export options'));
+    return exportAudit(this.#ctx, parseInput(AuditExportInputSchema, input, 'audit export options'));
   }
 
   /**
@@ -207,7 +209,7 @@ export class AuditRepository {
   async checkpoint(input: AuditCheckpointInput = {}): Promise<AuditCheckpointResult> {
     return createAuditCheckpoint(
       this.#ctx,
-      parseInput(AuditCheckpointSchema, input, 'audit checkpoint options'),
+      parseInput(AuditCheckpointInputSchema, input, 'audit checkpoint options'),
     );
   }
 
@@ -281,6 +283,9 @@ export class AuditRepository {
    * ```
    */
   async applyRetention(input: AuditRetentionInput = {}): Promise<AuditRetentionResult> {
-    return applyAuditRetention(this.#ctx, parseInput(AuditRetentionSchema, input, 'audit retention options'));
+    return applyAuditRetention(
+      this.#ctx,
+      parseInput(AuditRetentionInputSchema, input, 'audit retention options'),
+    );
   }
 }

@@ -85,7 +85,7 @@ export interface SignedAuditCheckpoint {
  * @example
  * ```ts
  * import { readFile } from 'node:fs/promises';
- * import { SignedAuditCheckpointSchema } from 'carebase';
+ * import { SignedAuditCheckpointSchema } from 'carebase/schemas';
  * const checkpoint = SignedAuditCheckpointSchema.parse(JSON.parse(await readFile('checkpoint.json', 'utf8')));
  * ```
  */

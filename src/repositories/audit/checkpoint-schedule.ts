@@ -9,7 +9,7 @@ import type { AuditCheckpointSink } from './checkpoint-sink.js';
  *
  * @example
  * ```ts
- * import { ScheduleCheckpointsOptionsSchema } from 'carebase';
+ * import { ScheduleCheckpointsOptionsSchema } from 'carebase/schemas';
  * ScheduleCheckpointsOptionsSchema.parse({ everyMs: 15 * 60_000 });
  * ```
  */
@@ -51,7 +51,18 @@ export const ScheduleCheckpointsOptionsSchema = z.strictObject({
  * const schedule = cb.audit.scheduleCheckpoints(options);
  * ```
  */
-export type ScheduleCheckpointsOptions = z.input<typeof ScheduleCheckpointsOptionsSchema>;
+export interface ScheduleCheckpointsOptions {
+  /** How often, in milliseconds (at least one second). */
+  readonly everyMs: number;
+  /** @default the directory sink on `audit.checkpointDir` */
+  readonly sink?: AuditCheckpointSink | undefined;
+  /** Also checkpoint once right away. @default false */
+  readonly runImmediately?: boolean | undefined;
+  /** Called with each failed run's error (after it was logged by code). */
+  readonly onError?: ((error: unknown) => void) | undefined;
+  /** Called after each stored checkpoint. */
+  readonly onCheckpoint?: ((result: AuditCheckpointResult) => void) | undefined;
+}
 
 /**
  * A running checkpoint schedule. `cb.close()` stops it too (and waits for a run in progress).

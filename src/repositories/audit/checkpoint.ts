@@ -1,6 +1,7 @@
+import type { KeyObject } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
-import { Ed25519PrivateKey } from '../../config/audit-options.js';
+import { Ed25519PrivateKeySchema } from '../../config/audit-options.js';
 import { InvalidConfigurationError } from '../../errors/errors.js';
 import { runTransaction } from '../../pool/transaction.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
@@ -21,11 +22,12 @@ import { auditSealerOf } from './sealer.js';
  *
  * @example
  * ```ts
- * import { AuditCheckpointInput, directoryCheckpointSink } from 'carebase';
- * AuditCheckpointInput.parse({ sink: directoryCheckpointSink('/mnt/worm/audit') });
+ * import { directoryCheckpointSink } from 'carebase';
+ * import { AuditCheckpointInputSchema } from 'carebase/schemas';
+ * AuditCheckpointInputSchema.parse({ sink: directoryCheckpointSink('/mnt/worm/audit') });
  * ```
  */
-export const AuditCheckpointInput = z.strictObject({
+export const AuditCheckpointInputSchema = z.strictObject({
   /** Where to hand the signed checkpoint. @default a directory sink on `audit.checkpointDir` */
   sink: z
     .custom<AuditCheckpointSink>(
@@ -37,11 +39,28 @@ export const AuditCheckpointInput = z.strictObject({
    * The Ed25519 private key to sign with (a `KeyObject` or PKCS#8 PEM), for this call.
    * @default `audit.signingKey`
    */
-  signingKey: Ed25519PrivateKey.optional(),
+  signingKey: Ed25519PrivateKeySchema.optional(),
 });
 
-/** Options of `cb.audit.checkpoint()`. */
-export type AuditCheckpointInput = z.input<typeof AuditCheckpointInput>;
+/**
+ * Options of `cb.audit.checkpoint()`; validated by `AuditCheckpointInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import { type AuditCheckpointInput, directoryCheckpointSink } from 'carebase';
+ * const options: AuditCheckpointInput = { sink: directoryCheckpointSink('/mnt/worm/audit') };
+ * await cb.audit.checkpoint(options);
+ * ```
+ */
+export interface AuditCheckpointInput {
+  /** Where to hand the signed checkpoint. @default a directory sink on `audit.checkpointDir` */
+  readonly sink?: AuditCheckpointSink | undefined;
+  /**
+   * The Ed25519 private key to sign with (a `KeyObject` or PKCS#8 PEM), for this call.
+   * @default `audit.signingKey`
+   */
+  readonly signingKey?: KeyObject | string | undefined;
+}
 
 /**
  * What `cb.audit.checkpoint()` produced.
@@ -107,7 +126,7 @@ async function readHeads(
 /** Seals, reads the chain heads, signs them and hands the checkpoint to the sink. */
 export async function createAuditCheckpoint(
   ctx: RepositoryContext,
-  input: z.output<typeof AuditCheckpointInput>,
+  input: z.output<typeof AuditCheckpointInputSchema>,
 ): Promise<AuditCheckpointResult> {
   const key = input.signingKey ?? ctx.config.audit.signingKey;
   if (key === undefined) {

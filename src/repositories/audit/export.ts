@@ -13,11 +13,11 @@ import { toFhirAuditEvent } from './fhir-audit-event.js';
  *
  * @example
  * ```ts
- * import { AuditExportInput } from 'carebase';
- * AuditExportInput.parse({ from: new Date('2026-01-01'), to: new Date('2026-02-01'), format: 'csv' });
+ * import { AuditExportInputSchema } from 'carebase/schemas';
+ * AuditExportInputSchema.parse({ from: new Date('2026-01-01'), to: new Date('2026-02-01'), format: 'csv' });
  * ```
  */
-export const AuditExportInput = z
+export const AuditExportInputSchema = z
   .strictObject({
     from: z.date(),
     to: z.date(),
@@ -39,8 +39,28 @@ export const AuditExportInput = z
     message: 'must not be before from',
   });
 
-/** What `cb.audit.export()` streams. */
-export type AuditExportInput = z.input<typeof AuditExportInput>;
+/**
+ * What `cb.audit.export()` streams: the range `[from, to)` as JSON lines or CSV. Validated by `AuditExportInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AuditExportInput } from 'carebase';
+ * const input: AuditExportInput = { from, to, format: 'csv' };
+ * cb.audit.export(input).pipe(res.type('text/csv'));
+ * ```
+ */
+export interface AuditExportInput {
+  readonly from: Date;
+  readonly to: Date;
+  /** `fhir-auditevent`: a FHIR R4 Bundle of AuditEvent resources; `fhir-ndjson`: one AuditEvent per line. */
+  readonly format: 'jsonl' | 'csv' | 'fhir-auditevent' | 'fhir-ndjson';
+  /**
+   * Rows fetched per cursor round trip. Larger batches save round trips but keep more rows alive
+   * at each young-generation GC, which makes V8 grow its heap during a long export.
+   * @default 50
+   */
+  readonly batchSize?: number | undefined;
+}
 
 const CSV_HEADER = [
   'id',
@@ -90,7 +110,10 @@ const DEFAULT_BATCH_SIZE = 50;
  * a transaction (`tx.audit.export()`) the cursor runs on the transaction's own connection and
  * snapshot instead: never a second connection.
  */
-export function exportAudit(ctx: RepositoryContext, input: z.output<typeof AuditExportInput>): Readable {
+export function exportAudit(
+  ctx: RepositoryContext,
+  input: z.output<typeof AuditExportInputSchema>,
+): Readable {
   const query = ctx.db
     .selectFrom('audit_log')
     .select([...AUDIT_ENTRY_COLUMNS])

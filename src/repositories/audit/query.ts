@@ -10,20 +10,20 @@ import {
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import type { RepositoryContext } from '../context.js';
 import { AUDIT_ENTRY_COLUMNS, type AuditEntry, type AuditRow, toAuditEntry } from './audit-entry.js';
-import { AuditSeverity } from './record.js';
+import { type AuditSeverity, AuditSeveritySchema } from './record.js';
 
-const SEVERITIES = AuditSeverity.options;
+const SEVERITIES = AuditSeveritySchema.options;
 
 /**
  * Filters of `cb.audit.query()`. All optional; `from` is inclusive, `to` exclusive.
  *
  * @example
  * ```ts
- * import { AuditQueryInput } from 'carebase';
- * AuditQueryInput.parse({ userId, action: 'user.login', limit: 50 });
+ * import { AuditQueryInputSchema } from 'carebase/schemas';
+ * AuditQueryInputSchema.parse({ userId, action: 'user.login', limit: 50 });
  * ```
  */
-export const AuditQueryInput = z.strictObject({
+export const AuditQueryInputSchema = z.strictObject({
   userId: z.uuid().optional(),
   action: z.string().min(1).max(100).optional(),
   resourceType: z.string().min(1).max(100).optional(),
@@ -31,9 +31,9 @@ export const AuditQueryInput = z.strictObject({
   subjectId: z.string().min(1).max(200).optional(),
   outcome: z.enum(['success', 'failure']).optional(),
   /** Entries of this severity, or of any of these. */
-  severity: z.union([AuditSeverity, z.array(AuditSeverity).min(1).max(5)]).optional(),
+  severity: z.union([AuditSeveritySchema, z.array(AuditSeveritySchema).min(1).max(5)]).optional(),
   /** Entries at least this serious (e.g. `'high'`: high and critical). */
-  minSeverity: AuditSeverity.optional(),
+  minSeverity: AuditSeveritySchema.optional(),
   purposeOfUse: z.string().min(1).max(200).optional(),
   legalBasis: z.string().min(1).max(500).optional(),
   recipient: z.string().min(1).max(500).optional(),
@@ -47,8 +47,39 @@ export const AuditQueryInput = z.strictObject({
   cursor: z.string().min(1).max(MAX_CURSOR_LENGTH).optional(),
 });
 
-/** Filters of `cb.audit.query()`. */
-export type AuditQueryInput = z.input<typeof AuditQueryInput>;
+/**
+ * Filters and page of `cb.audit.query()`. All optional. Validated by `AuditQueryInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AuditQueryInput } from 'carebase';
+ * const filter: AuditQueryInput = { resourceType: 'chart', resourceId, from, limit: 50 };
+ * const { items, nextCursor } = await cb.audit.query(filter);
+ * ```
+ */
+export interface AuditQueryInput {
+  readonly userId?: string | undefined;
+  readonly action?: string | undefined;
+  readonly resourceType?: string | undefined;
+  readonly resourceId?: string | undefined;
+  readonly subjectId?: string | undefined;
+  readonly outcome?: 'success' | 'failure' | undefined;
+  /** Entries of this severity, or of any of these. */
+  readonly severity?: AuditSeverity | AuditSeverity[] | undefined;
+  /** Entries at least this serious (e.g. `'high'`: high and critical). */
+  readonly minSeverity?: AuditSeverity | undefined;
+  readonly purposeOfUse?: string | undefined;
+  readonly legalBasis?: string | undefined;
+  readonly recipient?: string | undefined;
+  /** Only break-glass entries (`true`) or only ordinary ones (`false`). */
+  readonly breakGlass?: boolean | undefined;
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+  /** @default 50 */
+  readonly limit?: number | undefined;
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string | undefined;
+}
 
 /**
  * A page of entries, newest first.
@@ -87,7 +118,7 @@ const AUDIT_CURSOR: CursorSpec = {
 /** Runs a parsed query: keyset pagination on (occurred_at, id) descending. */
 export async function queryAudit(
   ctx: RepositoryContext,
-  input: z.output<typeof AuditQueryInput>,
+  input: z.output<typeof AuditQueryInputSchema>,
 ): Promise<AuditPage> {
   const limit = input.limit ?? 50;
   const cursor = input.cursor === undefined ? undefined : decodeCursor(AUDIT_CURSOR, input.cursor);

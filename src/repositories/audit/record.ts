@@ -15,14 +15,23 @@ import { auditSealerOf } from './sealer.js';
  *
  * @example
  * ```ts
- * import { AuditSeverity } from 'carebase';
- * const serious = AuditSeverity.options.slice(AuditSeverity.options.indexOf('high')); // ['high', 'critical']
+ * import { AuditSeveritySchema } from 'carebase/schemas';
+ * const serious = AuditSeveritySchema.options.slice(AuditSeveritySchema.options.indexOf('high')); // ['high', 'critical']
  * ```
  */
-export const AuditSeverity = z.enum(['info', 'notice', 'warning', 'high', 'critical']);
+export const AuditSeveritySchema = z.enum(['info', 'notice', 'warning', 'high', 'critical']);
 
-/** The severity of an audit entry; see {@link AuditSeverity}. */
-export type AuditSeverity = z.output<typeof AuditSeverity>;
+/**
+ * How serious an audit event is, from routine (`info`) to `critical`; validated by
+ * `AuditSeveritySchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AuditSeverity } from 'carebase';
+ * const severity: AuditSeverity = 'high';
+ * ```
+ */
+export type AuditSeverity = 'info' | 'notice' | 'warning' | 'high' | 'critical';
 
 /**
  * HL7 v3 PurposeOfUse codes commonly used in audit events (suggestions: `purposeOfUse` takes any
@@ -56,11 +65,11 @@ export const PURPOSE_OF_USE_CODES = Object.freeze({
  *
  * @example
  * ```ts
- * import { AuditEntryInput } from 'carebase';
- * const entry = AuditEntryInput.parse({ action: 'chart.view', resourceType: 'chart', resourceId: '42' });
+ * import { AuditEntryInputSchema } from 'carebase/schemas';
+ * const entry = AuditEntryInputSchema.parse({ action: 'chart.view', resourceType: 'chart', resourceId: '42' });
  * ```
  */
-export const AuditEntryInput = z.strictObject({
+export const AuditEntryInputSchema = z.strictObject({
   /** A short dotted verb, e.g. `user.login`, `chat.export`. */
   action: z
     .string()
@@ -94,7 +103,7 @@ export const AuditEntryInput = z.strictObject({
   /** Free-form JSON context; redacted like `changes`. */
   metadata: jsonObjectSchema().optional(),
   /** How serious the event is. @default 'info' ('high' at least in a break-glass scope) */
-  severity: AuditSeverity.optional(),
+  severity: AuditSeveritySchema.optional(),
   /**
    * Why the record was accessed or disclosed: an HL7 v3 PurposeOfUse code (`TREAT`, `ETREAT`,
    * `HPAYMT`, `HOPERAT`, `PUBHLTH`, `HRESCH`, `PATRQT`, `LEGAL`, ...; see `PURPOSE_OF_USE_CODES`)
@@ -116,8 +125,64 @@ export const AuditEntryInput = z.strictObject({
   occurredAt: z.date().optional(),
 });
 
-/** An audit entry as written by hosts and repositories. */
-export type AuditEntryInput = z.input<typeof AuditEntryInput>;
+/**
+ * An audit entry as a host writes it (`cb.audit.log`). Actor fields default to the scope's actor (`cb.withActor`). Validated by `AuditEntryInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AuditEntryInput } from 'carebase';
+ * const entry: AuditEntryInput = { action: 'chart.view', resourceType: 'chart', resourceId, outcome: 'success' };
+ * await cb.withActor({ userId, ip }).audit.log(entry);
+ * ```
+ */
+export interface AuditEntryInput {
+  /** A short dotted verb, e.g. `user.login`, `chat.export`. */
+  readonly action: string;
+  /** The kind of record acted on, e.g. `user`, `conversation`. */
+  readonly resourceType: string;
+  /** The record's id. */
+  readonly resourceId?: string | undefined;
+  /** The person the record is about (e.g. a patient id), when different from the resource. */
+  readonly subjectId?: string | undefined;
+  /** @default 'success' */
+  readonly outcome?: 'success' | 'failure' | undefined;
+  /** Why it failed, in words without values (e.g. `invalid_credentials`). */
+  readonly outcomeDetail?: string | undefined;
+  /** The acting user; `null` for the system. @default the scope's actor */
+  readonly userId?: string | null | undefined;
+  /** @default `user` when a user id is known, else `system` */
+  readonly actorType?: 'user' | 'system' | 'service' | undefined;
+  /** @default the scope's actor IP */
+  readonly ip?: string | undefined;
+  /** @default the scope's actor user agent */
+  readonly userAgent?: string | undefined;
+  /** @default the scope's actor request id */
+  readonly requestId?: string | undefined;
+  /** What changed, as JSON; keys configured in `audit.redactKeys` are redacted at any depth. */
+  readonly changes?: Record<string, unknown> | undefined;
+  /** Free-form JSON context; redacted like `changes`. */
+  readonly metadata?: Record<string, unknown> | undefined;
+  /** How serious the event is. @default 'info' ('high' at least in a break-glass scope) */
+  readonly severity?: AuditSeverity | undefined;
+  /**
+   * Why the record was accessed or disclosed: an HL7 v3 PurposeOfUse code (see
+   * `PURPOSE_OF_USE_CODES`) or free text.
+   */
+  readonly purposeOfUse?: string | undefined;
+  /** The legal basis of the processing or disclosure (e.g. `HIPAA 164.506`, `GDPR 9(2)(h)`). */
+  readonly legalBasis?: string | undefined;
+  /** Who received a disclosure (a person or an organization). */
+  readonly recipient?: string | undefined;
+  /** What was disclosed or done, in words (the description of a HIPAA 164.528 accounting). */
+  readonly description?: string | undefined;
+  /** Emergency (break-glass) access, with its reason. @default the scope's actor's `breakGlass` */
+  readonly breakGlass?: { readonly reason: string } | undefined;
+  /**
+   * When it happened: within the retention period and at most one day ahead of the clock.
+   * @default now (the configured clock)
+   */
+  readonly occurredAt?: Date | undefined;
+}
 
 /**
  * What `cb.audit.log()` resolves to: the new entry's id (bigint, as a decimal string) and its time.
@@ -178,7 +243,7 @@ function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
  * ```
  */
 export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput): Promise<AuditLogResult> {
-  const parsed = parseInput(AuditEntryInput, entry, 'audit entry');
+  const parsed = parseInput(AuditEntryInputSchema, entry, 'audit entry');
   const occurredAt = parsed.occurredAt ?? ctx.now();
   checkOccurredAt(ctx, occurredAt);
   const actor = ctx.actor;

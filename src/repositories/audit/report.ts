@@ -21,13 +21,28 @@ const range = {
  *
  * @example
  * ```ts
- * import { AccessReportInput } from 'carebase';
- * AccessReportInput.parse({ subjectId: 'patient-7', from: new Date('2026-01-01') });
+ * import { AccessReportInputSchema } from 'carebase/schemas';
+ * AccessReportInputSchema.parse({ subjectId: 'patient-7', from: new Date('2026-01-01') });
  * ```
  */
-export const AccessReportInput = z.strictObject({ subjectId: z.string().min(1).max(200), ...range });
-/** Input of `cb.audit.report.accessesToSubject()`. */
-export type AccessReportInput = z.input<typeof AccessReportInput>;
+export const AccessReportInputSchema = z.strictObject({ subjectId: z.string().min(1).max(200), ...range });
+/**
+ * Input of `cb.audit.report.accessesToSubject()`; validated by `AccessReportInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AccessReportInput } from 'carebase';
+ * const input: AccessReportInput = { subjectId: 'patient-7', from: new Date('2026-01-01') };
+ * ```
+ */
+export interface AccessReportInput {
+  /** Whose records (a patient or person id). */
+  readonly subjectId: string;
+  /** Inclusive. */
+  readonly from?: Date | undefined;
+  /** Exclusive. */
+  readonly to?: Date | undefined;
+}
 
 /**
  * Input of `cb.audit.report.disclosures()`: `from` defaults to six years before now (the HIPAA
@@ -35,26 +50,57 @@ export type AccessReportInput = z.input<typeof AccessReportInput>;
  *
  * @example
  * ```ts
- * import { DisclosureReportInput } from 'carebase';
- * DisclosureReportInput.parse({ subjectId: 'patient-7' });
+ * import { DisclosureReportInputSchema } from 'carebase/schemas';
+ * DisclosureReportInputSchema.parse({ subjectId: 'patient-7' });
  * ```
  */
-export const DisclosureReportInput = z.strictObject({ subjectId: z.string().min(1).max(200), ...range });
-/** Input of `cb.audit.report.disclosures()`. */
-export type DisclosureReportInput = z.input<typeof DisclosureReportInput>;
+export const DisclosureReportInputSchema = z.strictObject({
+  subjectId: z.string().min(1).max(200),
+  ...range,
+});
+/**
+ * Input of `cb.audit.report.disclosures()`; validated by `DisclosureReportInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { DisclosureReportInput } from 'carebase';
+ * const input: DisclosureReportInput = { subjectId: 'patient-7' };
+ * ```
+ */
+export interface DisclosureReportInput {
+  /** Whose records (a patient or person id). */
+  readonly subjectId: string;
+  /** Inclusive. */
+  readonly from?: Date | undefined;
+  /** Exclusive. */
+  readonly to?: Date | undefined;
+}
 
 /**
  * Input of `cb.audit.report.breakGlass()`.
  *
  * @example
  * ```ts
- * import { BreakGlassReportInput } from 'carebase';
- * BreakGlassReportInput.parse({ from: new Date('2026-07-01'), to: new Date('2026-08-01') });
+ * import { BreakGlassReportInputSchema } from 'carebase/schemas';
+ * BreakGlassReportInputSchema.parse({ from: new Date('2026-07-01'), to: new Date('2026-08-01') });
  * ```
  */
-export const BreakGlassReportInput = z.strictObject(range);
-/** Input of `cb.audit.report.breakGlass()`. */
-export type BreakGlassReportInput = z.input<typeof BreakGlassReportInput>;
+export const BreakGlassReportInputSchema = z.strictObject(range);
+/**
+ * Input of `cb.audit.report.breakGlass()`; validated by `BreakGlassReportInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { BreakGlassReportInput } from 'carebase';
+ * const input: BreakGlassReportInput = { from: new Date('2026-07-01'), to: new Date('2026-08-01') };
+ * ```
+ */
+export interface BreakGlassReportInput {
+  /** Inclusive. */
+  readonly from?: Date | undefined;
+  /** Exclusive. */
+  readonly to?: Date | undefined;
+}
 
 /**
  * One line of an accounting of disclosures (HIPAA 164.528): when, to whom, what, and why.
@@ -163,7 +209,7 @@ export class AuditReports {
    * ```
    */
   accessesToSubject(input: AccessReportInput): AsyncIterableIterator<AuditEntry> {
-    const parsed = parseInput(AccessReportInput, input, 'access report');
+    const parsed = parseInput(AccessReportInputSchema, input, 'access report');
     checkRange(parsed.from, parsed.to);
     return entries(
       this.#ctx,
@@ -186,7 +232,7 @@ export class AuditReports {
    * ```
    */
   disclosures(input: DisclosureReportInput): AsyncIterableIterator<AuditDisclosure> {
-    const parsed = parseInput(DisclosureReportInput, input, 'disclosure report');
+    const parsed = parseInput(DisclosureReportInputSchema, input, 'disclosure report');
     const from = parsed.from ?? new Date(this.#ctx.now().getTime());
     if (parsed.from === undefined) from.setUTCFullYear(from.getUTCFullYear() - 6);
     checkRange(from, parsed.to);
@@ -224,7 +270,7 @@ export class AuditReports {
    * ```
    */
   breakGlass(input: BreakGlassReportInput = {}): AsyncIterableIterator<AuditEntry> {
-    const parsed = parseInput(BreakGlassReportInput, input, 'break-glass report');
+    const parsed = parseInput(BreakGlassReportInputSchema, input, 'break-glass report');
     checkRange(parsed.from, parsed.to);
     return entries(this.#ctx, { kind: 'break-glass' }, parsed.from, parsed.to);
   }

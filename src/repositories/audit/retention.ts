@@ -11,17 +11,29 @@ import { auditSealerOf } from './sealer.js';
  *
  * @example
  * ```ts
- * import { AuditRetentionInput } from 'carebase';
- * AuditRetentionInput.parse({ now: new Date() });
+ * import { AuditRetentionInputSchema } from 'carebase/schemas';
+ * AuditRetentionInputSchema.parse({ now: new Date() });
  * ```
  */
-export const AuditRetentionInput = z.strictObject({
+export const AuditRetentionInputSchema = z.strictObject({
   /** The reference time. @default now (the configured clock) */
   now: z.date().optional(),
 });
 
-/** Options of `cb.audit.applyRetention()`. */
-export type AuditRetentionInput = z.input<typeof AuditRetentionInput>;
+/**
+ * Options of `cb.audit.applyRetention()`. Validated by `AuditRetentionInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AuditRetentionInput } from 'carebase';
+ * const options: AuditRetentionInput = { now: new Date() };
+ * const result = await cb.audit.applyRetention(options);
+ * ```
+ */
+export interface AuditRetentionInput {
+  /** The reference time. @default now (the configured clock) */
+  readonly now?: Date | undefined;
+}
 
 /**
  * What `applyRetention()` did.
@@ -43,7 +55,7 @@ export interface AuditRetentionResult {
 /** Drops whole monthly partitions entirely older than the cutoff and audits it, atomically. */
 export async function applyAuditRetention(
   ctx: RepositoryContext,
-  input: z.output<typeof AuditRetentionInput>,
+  input: z.output<typeof AuditRetentionInputSchema>,
 ): Promise<AuditRetentionResult> {
   const now = input.now ?? ctx.now();
   const cutoff = new Date(now);

@@ -6,7 +6,7 @@ import { runTransaction } from '../../pool/transaction.js';
 import type { CarebaseDatabase } from '../../schema/database.js';
 import { quoteIdentifier } from '../../sql/identifier.js';
 import type { RepositoryContext } from '../context.js';
-import { SignedAuditCheckpointSchema, toPublicKey } from './checkpoint-format.js';
+import { type SignedAuditCheckpoint, SignedAuditCheckpointSchema, toPublicKey } from './checkpoint-format.js';
 import { auditSealerOf } from './sealer.js';
 import { type AuditCheckpointRef, checkCheckpoints } from './verify-checkpoints.js';
 
@@ -15,11 +15,11 @@ import { type AuditCheckpointRef, checkCheckpoints } from './verify-checkpoints.
  *
  * @example
  * ```ts
- * import { AuditVerifyInput } from 'carebase';
- * AuditVerifyInput.parse({ from: new Date('2026-01-01') });
+ * import { AuditVerifyInputSchema } from 'carebase/schemas';
+ * AuditVerifyInputSchema.parse({ from: new Date('2026-01-01') });
  * ```
  */
-export const AuditVerifyInput = z.strictObject({
+export const AuditVerifyInputSchema = z.strictObject({
   from: z.date().optional(),
   to: z.date().optional(),
   /**
@@ -55,8 +55,33 @@ export const AuditVerifyInput = z.strictObject({
     .optional(),
 });
 
-/** Range of `cb.audit.verify()`. */
-export type AuditVerifyInput = z.input<typeof AuditVerifyInput>;
+/**
+ * Range of `cb.audit.verify()`; both ends optional. Validated by `AuditVerifyInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { AuditVerifyInput } from 'carebase';
+ * const lastMonth: AuditVerifyInput = { from, to };
+ * const result = await cb.audit.verify(lastMonth);
+ * if (!result.ok) logger.error({ firstBadId: result.firstBadId }, 'audit chain broken');
+ * ```
+ */
+export interface AuditVerifyInput {
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+  /**
+   * Signed checkpoints (from `cb.audit.checkpoint()`, e.g. `await readCheckpoints(dir)`) to check
+   * the log against: a rewrite of every entry with recomputed hashes, the newest entries
+   * truncated, or a month dropped outside retention contradicts them. Each is checked whole,
+   * whatever `from` and `to` say.
+   */
+  readonly checkpoints?: SignedAuditCheckpoint[] | undefined;
+  /**
+   * The public key(s) checkpoints must be signed with (a `KeyObject` or PEM).
+   * @default the public half of `audit.signingKey`
+   */
+  readonly publicKey?: KeyObject | string | (KeyObject | string)[] | undefined;
+}
 
 /**
  * Why verification failed.
@@ -130,7 +155,7 @@ interface VerifyRow {
 /** Seals pending entries, then recomputes the chains (and checks checkpoints) in one repeatable-read snapshot. */
 export async function verifyAudit(
   ctx: RepositoryContext,
-  input: z.output<typeof AuditVerifyInput>,
+  input: z.output<typeof AuditVerifyInputSchema>,
 ): Promise<AuditVerifyResult> {
   const checkpoints = input.checkpoints;
   let publicKeys = input.publicKey;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { jsonObjectSchema } from '../../validation/json.js';
-import { StorableText } from '../../validation/text.js';
+import { StorableTextSchema } from '../../validation/text.js';
 
 /**
  * Zod schemas of every `cb.chat` method's input, exported so hosts can validate requests with the
@@ -20,11 +20,11 @@ const cursor = z.string().min(1).max(MAX_CURSOR_LENGTH);
  *
  * @example
  * ```ts
- * import { ChatContent } from 'carebase';
- * ChatContent.safeParse('a\u0000b').success; // false
+ * import { ChatContentSchema } from 'carebase/schemas';
+ * ChatContentSchema.safeParse('a\u0000b').success; // false
  * ```
  */
-export const ChatContent = StorableText;
+export const ChatContentSchema = StorableTextSchema;
 
 /**
  * JSON metadata attached to a message or conversation: a JSON object within the shared limits
@@ -34,18 +34,18 @@ export const ChatContent = StorableText;
  *
  * @example
  * ```ts
- * import { ChatMetadata } from 'carebase';
- * ChatMetadata.parse({ model: 'gpt', tokens: 42 });
+ * import { ChatMetadataSchema } from 'carebase/schemas';
+ * ChatMetadataSchema.parse({ model: 'gpt', tokens: 42 });
  * ```
  */
-export const ChatMetadata = jsonObjectSchema();
+export const ChatMetadataSchema = jsonObjectSchema();
 
 /**
  * Author roles of a chat message.
  *
  * @example
  * ```ts
- * import { ChatRoleSchema } from 'carebase';
+ * import { ChatRoleSchema } from 'carebase/schemas';
  * ChatRoleSchema.options; // ['user', 'assistant', 'system', 'tool']
  * ```
  */
@@ -56,65 +56,117 @@ export const ChatRoleSchema = z.enum(['user', 'assistant', 'system', 'tool']);
  *
  * @example
  * ```ts
- * import { ConversationCreateInput } from 'carebase';
- * ConversationCreateInput.parse({ userId, title: 'Handover' });
+ * import { ConversationCreateInputSchema } from 'carebase/schemas';
+ * ConversationCreateInputSchema.parse({ userId, title: 'Handover' });
  * ```
  */
-export const ConversationCreateInput = z.strictObject({
+export const ConversationCreateInputSchema = z.strictObject({
   userId,
   title: z.string().max(500).optional(),
-  metadata: ChatMetadata.optional(),
+  metadata: ChatMetadataSchema.optional(),
 });
-/** `ConversationCreateInput` as a caller writes it. */
-export type ConversationCreateInput = z.input<typeof ConversationCreateInput>;
+/**
+ * Input of `cb.chat.createConversation()`. Validated by `ConversationCreateInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ConversationCreateInput } from 'carebase';
+ * const input: ConversationCreateInput = { userId, title: 'Night shift questions' };
+ * const conversation = await cb.chat.createConversation(input);
+ * ```
+ */
+export interface ConversationCreateInput {
+  readonly userId: string;
+  readonly title?: string | undefined;
+  readonly metadata?: Record<string, unknown> | undefined;
+}
 
 /**
  * Input of `cb.chat.listConversations()`.
  *
  * @example
  * ```ts
- * import { ConversationListInput } from 'carebase';
- * ConversationListInput.parse({ userId, limit: 20 });
+ * import { ConversationListInputSchema } from 'carebase/schemas';
+ * ConversationListInputSchema.parse({ userId, limit: 20 });
  * ```
  */
-export const ConversationListInput = z.strictObject({
+export const ConversationListInputSchema = z.strictObject({
   userId,
   /** @default 50 */
   limit: limit.optional(),
   cursor: cursor.optional(),
 });
-/** `ConversationListInput` as a caller writes it. */
-export type ConversationListInput = z.input<typeof ConversationListInput>;
+/**
+ * Input of `cb.chat.listConversations()`: a page of one user's conversations. Validated by `ConversationListInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ConversationListInput } from 'carebase';
+ * const input: ConversationListInput = { userId, limit: 20 };
+ * const { items, nextCursor } = await cb.chat.listConversations(input);
+ * ```
+ */
+export interface ConversationListInput {
+  readonly userId: string;
+  /** @default 50 */
+  readonly limit?: number | undefined;
+  readonly cursor?: string | undefined;
+}
 
 /**
  * Input of `cb.chat.renameConversation()`.
  *
  * @example
  * ```ts
- * import { ConversationRenameInput } from 'carebase';
- * ConversationRenameInput.parse({ userId, conversationId, title: null });
+ * import { ConversationRenameInputSchema } from 'carebase/schemas';
+ * ConversationRenameInputSchema.parse({ userId, conversationId, title: null });
  * ```
  */
-export const ConversationRenameInput = z.strictObject({
+export const ConversationRenameInputSchema = z.strictObject({
   userId,
   conversationId,
   title: z.string().max(500).nullable(),
 });
-/** `ConversationRenameInput` as a caller writes it. */
-export type ConversationRenameInput = z.input<typeof ConversationRenameInput>;
+/**
+ * Input of `cb.chat.renameConversation()`; a `null` title clears it. Validated by `ConversationRenameInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ConversationRenameInput } from 'carebase';
+ * const input: ConversationRenameInput = { userId, conversationId, title: 'Medication questions' };
+ * await cb.chat.renameConversation(input);
+ * ```
+ */
+export interface ConversationRenameInput {
+  readonly userId: string;
+  readonly conversationId: string;
+  readonly title: string | null;
+}
 
 /**
  * Input of `cb.chat.deleteConversation()` and `cb.chat.getConversation()`.
  *
  * @example
  * ```ts
- * import { ConversationRefInput } from 'carebase';
- * ConversationRefInput.parse({ userId, conversationId });
+ * import { ConversationRefInputSchema } from 'carebase/schemas';
+ * ConversationRefInputSchema.parse({ userId, conversationId });
  * ```
  */
-export const ConversationRefInput = z.strictObject({ userId, conversationId });
-/** `ConversationRefInput` as a caller writes it. */
-export type ConversationRefInput = z.input<typeof ConversationRefInput>;
+export const ConversationRefInputSchema = z.strictObject({ userId, conversationId });
+/**
+ * One conversation of one user (`cb.chat.getConversation`, `deleteConversation`). Validated by `ConversationRefInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ConversationRefInput } from 'carebase';
+ * const ref: ConversationRefInput = { userId, conversationId };
+ * const conversation = await cb.chat.getConversation(ref);
+ * ```
+ */
+export interface ConversationRefInput {
+  readonly userId: string;
+  readonly conversationId: string;
+}
 
 /**
  * One message to append (`cb.chat.append()`, and each element of `appendMany()`). The UTF-8 size
@@ -122,46 +174,76 @@ export type ConversationRefInput = z.input<typeof ConversationRefInput>;
  *
  * @example
  * ```ts
- * import { ChatAppendInput } from 'carebase';
- * const result = ChatAppendInput.safeParse(req.body); // validate a request before calling cb.chat.append
+ * import { ChatAppendInputSchema } from 'carebase/schemas';
+ * const result = ChatAppendInputSchema.safeParse(req.body); // validate a request before calling cb.chat.append
  * ```
  */
-export const ChatAppendInput = z.strictObject({
+export const ChatAppendInputSchema = z.strictObject({
   userId,
   /** @default the user's default conversation, created on first use */
   conversationId: conversationId.optional(),
   role: ChatRoleSchema,
-  content: ChatContent,
-  metadata: ChatMetadata.optional(),
+  content: ChatContentSchema,
+  metadata: ChatMetadataSchema.optional(),
   /** A client-chosen id: appending again with the same id returns the first message. */
-  id: StorableText.min(1).max(200).optional(),
+  id: StorableTextSchema.min(1).max(200).optional(),
 });
-/** `ChatAppendInput` as a caller writes it. */
-export type ChatAppendInput = z.input<typeof ChatAppendInput>;
+/**
+ * Input of `cb.chat.append()`: one message. Without `conversationId` it goes to the user's default conversation; an `id` makes retries idempotent. Validated by `ChatAppendInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ChatAppendInput } from 'carebase';
+ * const message: ChatAppendInput = { userId, conversationId, role: 'assistant', content: answer, metadata: { model: 'small' } };
+ * await cb.chat.append(message);
+ * ```
+ */
+export interface ChatAppendInput {
+  readonly userId: string;
+  readonly role: 'user' | 'system' | 'assistant' | 'tool';
+  readonly content: string;
+  /** @default the user's default conversation, created on first use */
+  readonly conversationId?: string | undefined;
+  readonly metadata?: Record<string, unknown> | undefined;
+  /** A client-chosen id: appending again with the same id returns the first message. */
+  readonly id?: string | undefined;
+}
 
 /**
  * Input of `cb.chat.appendMany()`: up to 10 000 messages, written in one statement.
  *
  * @example
  * ```ts
- * import { ChatAppendManyInput } from 'carebase';
- * ChatAppendManyInput.parse([{ userId, role: 'user', content: 'hi' }]);
+ * import { ChatAppendManyInputSchema } from 'carebase/schemas';
+ * ChatAppendManyInputSchema.parse([{ userId, role: 'user', content: 'hi' }]);
  * ```
  */
-export const ChatAppendManyInput = z.array(ChatAppendInput).max(10_000);
-/** `ChatAppendManyInput` as a caller writes it. */
-export type ChatAppendManyInput = z.input<typeof ChatAppendManyInput>;
+export const ChatAppendManyInputSchema = z.array(ChatAppendInputSchema).max(10_000);
+/**
+ * Input of `cb.chat.appendMany()`: up to 10,000 messages, written in one round trip.
+ *
+ * @example
+ * ```ts
+ * import type { ChatAppendManyInput } from 'carebase';
+ * const turn: ChatAppendManyInput = [
+ *   { userId, conversationId, role: 'user', content: question },
+ *   { userId, conversationId, role: 'assistant', content: answer },
+ * ];
+ * await cb.chat.appendMany(turn);
+ * ```
+ */
+export type ChatAppendManyInput = ChatAppendInput[];
 
 /**
  * Input of `cb.chat.history()`. `cursor` and `offset` are mutually exclusive.
  *
  * @example
  * ```ts
- * import { ChatHistoryInput } from 'carebase';
- * ChatHistoryInput.parse({ userId, limit: 50, order: 'desc' });
+ * import { ChatHistoryInputSchema } from 'carebase/schemas';
+ * ChatHistoryInputSchema.parse({ userId, limit: 50, order: 'desc' });
  * ```
  */
-export const ChatHistoryInput = z
+export const ChatHistoryInputSchema = z
   .strictObject({
     userId,
     /** @default the user's default conversation */
@@ -178,37 +260,71 @@ export const ChatHistoryInput = z
     message: 'cursor and offset cannot be combined',
     path: ['offset'],
   });
-/** `ChatHistoryInput` as a caller writes it. */
-export type ChatHistoryInput = z.input<typeof ChatHistoryInput>;
+/**
+ * Input of `cb.chat.history()`. `cursor` and `offset` are mutually exclusive. Validated by `ChatHistoryInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ChatHistoryInput } from 'carebase';
+ * const page: ChatHistoryInput = { userId, conversationId, limit: 50, order: 'desc' };
+ * const { items, nextCursor } = await cb.chat.history(page);
+ * ```
+ */
+export interface ChatHistoryInput {
+  readonly userId: string;
+  /** @default the user's default conversation */
+  readonly conversationId?: string | undefined;
+  /** @default 50 */
+  readonly limit?: number | undefined;
+  readonly cursor?: string | undefined;
+  /** Slower for deep pages than `cursor` (the server walks every skipped row). */
+  readonly offset?: number | undefined;
+  /** @default 'asc' (oldest first) */
+  readonly order?: 'asc' | 'desc' | undefined;
+}
 
 /**
  * Input of `cb.chat.latest()`.
  *
  * @example
  * ```ts
- * import { ChatLatestInput } from 'carebase';
- * ChatLatestInput.parse({ userId, n: 20 });
+ * import { ChatLatestInputSchema } from 'carebase/schemas';
+ * ChatLatestInputSchema.parse({ userId, n: 20 });
  * ```
  */
-export const ChatLatestInput = z.strictObject({
+export const ChatLatestInputSchema = z.strictObject({
   userId,
   /** @default the user's default conversation */
   conversationId: conversationId.optional(),
   n: z.number().int().min(1).max(10_000),
 });
-/** `ChatLatestInput` as a caller writes it. */
-export type ChatLatestInput = z.input<typeof ChatLatestInput>;
+/**
+ * Input of `cb.chat.latest()`: the last `n` messages, oldest first (an LLM context window). Validated by `ChatLatestInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ChatLatestInput } from 'carebase';
+ * const input: ChatLatestInput = { userId, conversationId, n: 20 };
+ * const context = await cb.chat.latest(input);
+ * ```
+ */
+export interface ChatLatestInput {
+  readonly userId: string;
+  readonly n: number;
+  /** @default the user's default conversation */
+  readonly conversationId?: string | undefined;
+}
 
 /**
  * Input of `cb.chat.search()`.
  *
  * @example
  * ```ts
- * import { ChatSearchInput } from 'carebase';
- * ChatSearchInput.parse({ userId, query: '"chest pain" -pediatric' });
+ * import { ChatSearchInputSchema } from 'carebase/schemas';
+ * ChatSearchInputSchema.parse({ userId, query: '"chest pain" -pediatric' });
  * ```
  */
-export const ChatSearchInput = z.strictObject({
+export const ChatSearchInputSchema = z.strictObject({
   userId,
   /** Web-search syntax: `"exact phrase"`, `or`, `-excluded`. */
   query: z
@@ -220,55 +336,110 @@ export const ChatSearchInput = z.strictObject({
   limit: limit.optional(),
   cursor: cursor.optional(),
 });
-/** `ChatSearchInput` as a caller writes it. */
-export type ChatSearchInput = z.input<typeof ChatSearchInput>;
+/**
+ * Input of `cb.chat.search()`: full-text search in one user's messages. Validated by `ChatSearchInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ChatSearchInput } from 'carebase';
+ * const input: ChatSearchInput = { userId, query: 'insulin dose', limit: 10 };
+ * const { items } = await cb.chat.search(input);
+ * ```
+ */
+export interface ChatSearchInput {
+  readonly userId: string;
+  /** Web-search syntax: `"exact phrase"`, `or`, `-excluded`. */
+  readonly query: string;
+  readonly conversationId?: string | undefined;
+  /** @default 20 */
+  readonly limit?: number | undefined;
+  readonly cursor?: string | undefined;
+}
 
 /**
  * Input of `cb.chat.clear()`.
  *
  * @example
  * ```ts
- * import { ChatClearInput } from 'carebase';
- * ChatClearInput.parse({ userId });
+ * import { ChatClearInputSchema } from 'carebase/schemas';
+ * ChatClearInputSchema.parse({ userId });
  * ```
  */
-export const ChatClearInput = z.strictObject({
+export const ChatClearInputSchema = z.strictObject({
   userId,
   /** @default every conversation of the user */
   conversationId: conversationId.optional(),
 });
-/** `ChatClearInput` as a caller writes it. */
-export type ChatClearInput = z.input<typeof ChatClearInput>;
+/**
+ * Input of `cb.chat.clear()`: one conversation, or all of a user's messages. Validated by `ChatClearInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ChatClearInput } from 'carebase';
+ * const input: ChatClearInput = { userId, conversationId };
+ * const deleted = await cb.chat.clear(input);
+ * ```
+ */
+export interface ChatClearInput {
+  readonly userId: string;
+  /** @default every conversation of the user */
+  readonly conversationId?: string | undefined;
+}
 
 /**
  * Input of `cb.chat.export()`.
  *
  * @example
  * ```ts
- * import { ChatExportInput } from 'carebase';
- * ChatExportInput.parse({ userId, format: 'jsonl' });
+ * import { ChatExportInputSchema } from 'carebase/schemas';
+ * ChatExportInputSchema.parse({ userId, format: 'jsonl' });
  * ```
  */
-export const ChatExportInput = z.strictObject({
+export const ChatExportInputSchema = z.strictObject({
   userId,
   /** @default every conversation of the user */
   conversationId: conversationId.optional(),
   format: z.enum(['jsonl', 'json', 'csv']),
 });
-/** `ChatExportInput` as a caller writes it. */
-export type ChatExportInput = z.input<typeof ChatExportInput>;
+/**
+ * Input of `cb.chat.export()`: one user's messages (optionally one conversation), streamed. Validated by `ChatExportInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ChatExportInput } from 'carebase';
+ * const input: ChatExportInput = { userId, format: 'jsonl' };
+ * cb.chat.export(input).pipe(res.type('application/x-ndjson'));
+ * ```
+ */
+export interface ChatExportInput {
+  readonly userId: string;
+  readonly format: 'jsonl' | 'csv' | 'json';
+  /** @default every conversation of the user */
+  readonly conversationId?: string | undefined;
+}
 
 /**
  * Input of `cb.chat.applyRetention()`.
  *
  * @example
  * ```ts
- * import { ChatRetentionInput } from 'carebase';
- * ChatRetentionInput.parse({ olderThanDays: 730 });
+ * import { ChatRetentionInputSchema } from 'carebase/schemas';
+ * ChatRetentionInputSchema.parse({ olderThanDays: 730 });
  * ```
  */
-export const ChatRetentionInput = z.strictObject({
+export const ChatRetentionInputSchema = z.strictObject({
   olderThanDays: z.number().int().min(1).max(36_500),
 });
-/** `ChatRetentionInput` as a caller writes it. */
-export type ChatRetentionInput = z.input<typeof ChatRetentionInput>;
+/**
+ * Input of `cb.chat.applyRetention()`: messages older than `olderThanDays` are deleted. Validated by `ChatRetentionInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ChatRetentionInput } from 'carebase';
+ * const retention: ChatRetentionInput = { olderThanDays: 730 };
+ * await cb.chat.applyRetention(retention);
+ * ```
+ */
+export interface ChatRetentionInput {
+  readonly olderThanDays: number;
+}

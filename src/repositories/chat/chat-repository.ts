@@ -4,18 +4,30 @@ import { parseInput } from '../../validation/parse-input.js';
 import { recordChatRead } from '../audit/access.js';
 import type { RepositoryContext } from '../context.js';
 import {
-  ChatAppendInput,
-  ChatAppendManyInput,
-  ChatClearInput,
-  ChatExportInput,
-  ChatHistoryInput,
-  ChatLatestInput,
-  ChatRetentionInput,
-  ChatSearchInput,
-  ConversationCreateInput,
-  ConversationListInput,
-  ConversationRefInput,
-  ConversationRenameInput,
+  type ChatAppendInput,
+  ChatAppendInputSchema,
+  type ChatAppendManyInput,
+  ChatAppendManyInputSchema,
+  type ChatClearInput,
+  ChatClearInputSchema,
+  type ChatExportInput,
+  ChatExportInputSchema,
+  type ChatHistoryInput,
+  ChatHistoryInputSchema,
+  type ChatLatestInput,
+  ChatLatestInputSchema,
+  type ChatRetentionInput,
+  ChatRetentionInputSchema,
+  type ChatSearchInput,
+  ChatSearchInputSchema,
+  type ConversationCreateInput,
+  ConversationCreateInputSchema,
+  type ConversationListInput,
+  ConversationListInputSchema,
+  type ConversationRefInput,
+  ConversationRefInputSchema,
+  type ConversationRenameInput,
+  ConversationRenameInputSchema,
 } from './chat-inputs.js';
 import type { ChatMessage, ChatPage, ChatSearchPage, Conversation } from './chat-types.js';
 import {
@@ -68,7 +80,7 @@ export class ChatRepository {
    * ```
    */
   async createConversation(input: ConversationCreateInput): Promise<Conversation> {
-    const parsed = parseInput(ConversationCreateInput, input, 'conversation');
+    const parsed = parseInput(ConversationCreateInputSchema, input, 'conversation');
     this.#checkMetadata(parsed.metadata, 'metadata');
     return createConversation(this.#ctx, {
       userId: parsed.userId,
@@ -87,7 +99,7 @@ export class ChatRepository {
    * ```
    */
   async getConversation(input: ConversationRefInput): Promise<Conversation> {
-    const parsed = parseInput(ConversationRefInput, input, 'conversation reference');
+    const parsed = parseInput(ConversationRefInputSchema, input, 'conversation reference');
     return getConversation(this.#ctx, parsed.userId, parsed.conversationId);
   }
 
@@ -102,7 +114,7 @@ export class ChatRepository {
    * ```
    */
   async listConversations(input: ConversationListInput): Promise<ChatPage<Conversation>> {
-    const parsed = parseInput(ConversationListInput, input, 'conversation list');
+    const parsed = parseInput(ConversationListInputSchema, input, 'conversation list');
     const limit = this.#limit(parsed.limit, 50);
     return this.#ctx.onReplica((ctx) =>
       listConversations(ctx, { userId: parsed.userId, limit, cursor: parsed.cursor }),
@@ -119,7 +131,7 @@ export class ChatRepository {
    * ```
    */
   async renameConversation(input: ConversationRenameInput): Promise<Conversation> {
-    const parsed = parseInput(ConversationRenameInput, input, 'conversation rename');
+    const parsed = parseInput(ConversationRenameInputSchema, input, 'conversation rename');
     return renameConversation(this.#ctx, parsed);
   }
 
@@ -133,7 +145,7 @@ export class ChatRepository {
    * ```
    */
   async deleteConversation(input: ConversationRefInput): Promise<void> {
-    const parsed = parseInput(ConversationRefInput, input, 'conversation reference');
+    const parsed = parseInput(ConversationRefInputSchema, input, 'conversation reference');
     return deleteConversation(this.#ctx, parsed);
   }
 
@@ -153,7 +165,7 @@ export class ChatRepository {
    * ```
    */
   async append(input: ChatAppendInput): Promise<ChatMessage> {
-    const parsed = parseInput(ChatAppendInput, input, 'message');
+    const parsed = parseInput(ChatAppendInputSchema, input, 'message');
     const [message] = await insertMessages(this.#ctx, [this.#toNew(parsed, [])]);
     if (message === undefined) throw new Error('carebase: append returned no row');
     return message;
@@ -173,7 +185,7 @@ export class ChatRepository {
    * ```
    */
   async appendMany(messages: ChatAppendManyInput): Promise<ChatMessage[]> {
-    const parsed = parseInput(ChatAppendManyInput, messages, 'messages');
+    const parsed = parseInput(ChatAppendManyInputSchema, messages, 'messages');
     const batch = parsed.map((message, index) => this.#toNew(message, [index]));
     return insertMessages(this.#ctx, batch);
   }
@@ -197,7 +209,7 @@ export class ChatRepository {
    * ```
    */
   async history(input: ChatHistoryInput): Promise<ChatPage<ChatMessage>> {
-    const parsed = parseInput(ChatHistoryInput, input, 'history query');
+    const parsed = parseInput(ChatHistoryInputSchema, input, 'history query');
     const query = {
       userId: parsed.userId,
       conversationId: parsed.conversationId,
@@ -223,7 +235,7 @@ export class ChatRepository {
    * ```
    */
   async latest(input: ChatLatestInput): Promise<ChatMessage[]> {
-    const parsed = parseInput(ChatLatestInput, input, 'latest query');
+    const parsed = parseInput(ChatLatestInputSchema, input, 'latest query');
     const messages = await this.#ctx.onReplica((ctx) =>
       latestMessages(ctx, parsed.userId, parsed.conversationId, parsed.n),
     );
@@ -247,7 +259,7 @@ export class ChatRepository {
    * ```
    */
   async search(input: ChatSearchInput): Promise<ChatSearchPage> {
-    const parsed = parseInput(ChatSearchInput, input, 'search query');
+    const parsed = parseInput(ChatSearchInputSchema, input, 'search query');
     const query = {
       userId: parsed.userId,
       query: parsed.query,
@@ -273,7 +285,7 @@ export class ChatRepository {
    * ```
    */
   async clear(input: ChatClearInput): Promise<number> {
-    const parsed = parseInput(ChatClearInput, input, 'clear request');
+    const parsed = parseInput(ChatClearInputSchema, input, 'clear request');
     return clearMessages(this.#ctx, parsed.userId, parsed.conversationId);
   }
 
@@ -294,7 +306,7 @@ export class ChatRepository {
    * ```
    */
   export(input: ChatExportInput): Readable {
-    const parsed = parseInput(ChatExportInput, input, 'export request');
+    const parsed = parseInput(ChatExportInputSchema, input, 'export request');
     return exportChat(this.#ctx, {
       userId: parsed.userId,
       conversationId: parsed.conversationId,
@@ -333,7 +345,7 @@ export class ChatRepository {
    * ```
    */
   async applyRetention(input: ChatRetentionInput): Promise<number> {
-    const parsed = parseInput(ChatRetentionInput, input, 'retention request');
+    const parsed = parseInput(ChatRetentionInputSchema, input, 'retention request');
     return applyRetention(this.#ctx, parsed.olderThanDays);
   }
 
@@ -373,7 +385,7 @@ export class ChatRepository {
     return text;
   }
 
-  #toNew(message: Parsed<typeof ChatAppendInput>, path: (string | number)[]): NewMessage {
+  #toNew(message: Parsed<typeof ChatAppendInputSchema>, path: (string | number)[]): NewMessage {
     const max = this.#ctx.config.chat.maxMessageBytes;
     if (Buffer.byteLength(message.content, 'utf8') > max) {
       const where = [...path, 'content'];

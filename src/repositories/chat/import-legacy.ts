@@ -8,7 +8,7 @@ import { validationError } from '../../errors/validation.js';
 import { parseInput } from '../../validation/parse-input.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
-import { ChatContent, ChatRoleSchema } from './chat-inputs.js';
+import { ChatContentSchema, ChatRoleSchema } from './chat-inputs.js';
 import { checkLegacyFile, legacyPath } from './legacy-file-check.js';
 import { defaultConversation, insertLegacyRows, type LegacyRow } from './legacy-insert.js';
 
@@ -18,11 +18,11 @@ import { defaultConversation, insertLegacyRows, type LegacyRow } from './legacy-
  *
  * @example
  * ```ts
- * import { LegacyChatFile } from 'carebase';
- * LegacyChatFile.parse({ alice: [{ role: 'user', content: 'hi' }] });
+ * import { LegacyChatFileSchema } from 'carebase/schemas';
+ * LegacyChatFileSchema.parse({ alice: [{ role: 'user', content: 'hi' }] });
  * ```
  */
-export const LegacyChatFile = z
+export const LegacyChatFileSchema = z
   .custom<Record<string, unknown>>(
     // A record would silently drop (or misread) these keys instead of refusing them.
     (value) =>
@@ -35,11 +35,22 @@ export const LegacyChatFile = z
   .pipe(
     z.record(
       z.string().min(1).max(64),
-      z.array(z.looseObject({ role: ChatRoleSchema, content: ChatContent })),
+      z.array(z.looseObject({ role: ChatRoleSchema, content: ChatContentSchema })),
     ),
   );
-/** The legacy file as a caller passes it. */
-export type LegacyChatFile = z.input<typeof LegacyChatFile>;
+/**
+ * The legacy chat file as a caller passes it: an object of usernames, each with an array of
+ * `{ role, content }` messages (checked by `LegacyChatFileSchema` when imported).
+ *
+ * @example
+ * ```ts
+ * import { readFile } from 'node:fs/promises';
+ * import type { LegacyChatFile } from 'carebase';
+ * const file: LegacyChatFile = JSON.parse(await readFile('chat_history.json', 'utf8'));
+ * const result = await cb.chat.importLegacyJson(file, { createMissingUsers: true });
+ * ```
+ */
+export type LegacyChatFile = Record<string, unknown>;
 
 /**
  * Progress of an import, reported after each batch.
@@ -73,7 +84,7 @@ export interface ChatImportProgress {
  * });
  * ```
  */
-export const ChatImportOptions = z.strictObject({
+export const ChatImportOptionsSchema = z.strictObject({
   /** Create users missing from the database (disabled, with an unusable password). @default false */
   createMissingUsers: z.boolean().optional(),
   /** Role of users created by `createMissingUsers`. @default 'nurse' */
@@ -103,8 +114,41 @@ export const ChatImportOptions = z.strictObject({
   /** At most this many problems are listed (all are counted). @default 1000 */
   maxProblems: z.number().int().min(1).max(100_000).optional(),
 });
-/** Import options as a caller writes them. */
-export type ChatImportOptions = z.input<typeof ChatImportOptions>;
+/**
+ * Options of `cb.chat.importLegacyJson()`. Validated by `ChatImportOptionsSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ChatImportOptions } from 'carebase';
+ * const options: ChatImportOptions = { createMissingUsers: false, batchSize: 1000 };
+ * const result = await cb.chat.importLegacyJson({ ana: [{ role: 'user', content: 'Hello' }] }, options);
+ * ```
+ */
+export interface ChatImportOptions {
+  /** Create users missing from the database (disabled, with an unusable password). @default false */
+  readonly createMissingUsers?: boolean | undefined;
+  /** Role of users created by `createMissingUsers`. @default 'nurse' */
+  readonly role?: string | undefined;
+  /** Called after each batch. */
+  readonly onProgress?: ((progress: ChatImportProgress) => void) | undefined;
+  /** Messages per statement. @default 1000 */
+  readonly batchSize?: number | undefined;
+  /** Stops between batches (already imported batches stay; a re-run continues). */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Content with NUL characters (which PostgreSQL text cannot hold): `refuse` reports each as a
+   * problem; `escape` stores each NUL as the six characters `\u0000` and records the count in the
+   * message's metadata (`legacyImport.nulEscaped`). @default 'refuse'
+   */
+  readonly nul?: 'refuse' | 'escape' | undefined;
+  /**
+   * Usernames that differ only in case (`alice` and `Alice`): `refuse` reports them as problems;
+   * `merge` imports both into the one account. @default 'refuse'
+   */
+  readonly caseCollisions?: 'refuse' | 'merge' | undefined;
+  /** At most this many problems are listed (all are counted). @default 1000 */
+  readonly maxProblems?: number | undefined;
+}
 
 /**
  * What an import did. Running the same file again yields the same `users` and `messages` and
@@ -265,7 +309,7 @@ export async function importLegacyChat(
   source: string | unknown,
   options: ChatImportOptions,
 ): Promise<ChatImportResult> {
-  const parsedOptions = parseInput(ChatImportOptions, options, 'import options');
+  const parsedOptions = parseInput(ChatImportOptionsSchema, options, 'import options');
   const createMissing = parsedOptions.createMissingUsers ?? false;
   const loaded = (await loadSource(source)).value;
   let check: ReturnType<typeof checkLegacyFile>;

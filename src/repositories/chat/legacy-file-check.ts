@@ -4,7 +4,7 @@ import { dateProblem } from '../../validation/dates.js';
 import { textProblem } from '../../validation/text.js';
 
 /**
- * The rule of `UsernameInput` (users area, which this area may not import): 1-64 characters, no
+ * The rule of `UsernameSchema` (users area, which this area may not import): 1-64 characters, no
  * '@', spaces or control characters (keep the two in step).
  */
 export const LEGACY_USERNAME = /^[^@\s\p{C}]{1,64}$/u;

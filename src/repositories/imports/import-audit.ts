@@ -7,7 +7,7 @@ import { redactJson } from '../audit/redact.js';
 import { auditSealerOf } from '../audit/sealer.js';
 import type { RepositoryContext } from '../context.js';
 import { monthKey } from '../partition-months.js';
-import { ImportAuditRow } from './import-inputs.js';
+import { ImportAuditRowSchema } from './import-inputs.js';
 import { type ImportReport, ReportBuilder, rowPath } from './import-report.js';
 import { readRows } from './read-rows.js';
 import { resolveUsers } from './resolve-users.js';
@@ -32,7 +32,7 @@ export async function importAuditEntries(
   const oldest = new Date(now);
   oldest.setUTCMonth(oldest.getUTCMonth() - ctx.config.audit.retentionMonths);
   let pastRetention = 0;
-  const rows = readRows(ImportAuditRow, input.entries, 'entries', report, (row) => {
+  const rows = readRows(ImportAuditRowSchema, input.entries, 'entries', report, (row) => {
     if (row.occurredAt.getTime() > now.getTime() + MAX_FUTURE_MS) {
       return [['occurredAt'], 'more than a day ahead of the clock'];
     }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
-import { ImportConversationRow } from './import-inputs.js';
+import { ImportConversationRowSchema } from './import-inputs.js';
 import { type ImportReport, ReportBuilder, rowPath } from './import-report.js';
 import { readRows } from './read-rows.js';
 import { resolveUsers } from './resolve-users.js';
@@ -17,7 +17,7 @@ export async function importConversations(
 ): Promise<ImportReport> {
   const report = new ReportBuilder();
   const maxBytes = ctx.config.chat.maxMessageBytes;
-  const rows = readRows(ImportConversationRow, input.conversations, 'conversations', report, (row) =>
+  const rows = readRows(ImportConversationRowSchema, input.conversations, 'conversations', report, (row) =>
     row.metadata !== undefined && Buffer.byteLength(JSON.stringify(row.metadata), 'utf8') > maxBytes
       ? [['metadata'], `exceeds ${maxBytes} UTF-8 bytes`]
       : undefined,

@@ -1,19 +1,26 @@
 import { z } from 'zod';
+import type { ChatRole } from '../../schema/chat.js';
 import { jsonObjectSchema } from '../../validation/json.js';
-import { StorableText } from '../../validation/text.js';
+import { StorableTextSchema } from '../../validation/text.js';
 import { ChatRoleSchema } from '../chat/chat-inputs.js';
-import { DisplayNameInput, EmailInput, ImportedPasswordHash, UsernameInput } from '../users/user-inputs.js';
+import {
+  DisplayNameSchema,
+  EmailSchema,
+  type ImportedPasswordHash,
+  ImportedPasswordHashSchema,
+  UsernameSchema,
+} from '../users/user-inputs.js';
 
 /**
  * The system rows come from: a short name the host chooses, e.g. `mongo-prod`.
  *
  * @example
  * ```ts
- * import { ImportSource } from 'carebase';
- * ImportSource.parse('mongo-prod');
+ * import { ImportSourceSchema } from 'carebase/schemas';
+ * ImportSourceSchema.parse('mongo-prod');
  * ```
  */
-export const ImportSource = z
+export const ImportSourceSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, 'must be 1-100 letters, digits, _ . : -');
 
@@ -22,22 +29,22 @@ export const ImportSource = z
  *
  * @example
  * ```ts
- * import { ExternalId } from 'carebase';
- * ExternalId.parse('65f1c0ffee0000000000000a');
+ * import { ExternalIdSchema } from 'carebase/schemas';
+ * ExternalIdSchema.parse('65f1c0ffee0000000000000a');
  * ```
  */
-export const ExternalId = StorableText.min(1).max(200);
+export const ExternalIdSchema = StorableTextSchema.min(1).max(200);
 
 /**
  * A time as a `Date` or an ISO 8601 string with a time zone (`Z` or an offset).
  *
  * @example
  * ```ts
- * import { ImportTime } from 'carebase';
- * ImportTime.parse('2024-05-01T08:00:00+02:00'); // a Date
+ * import { ImportTimeSchema } from 'carebase/schemas';
+ * ImportTimeSchema.parse('2024-05-01T08:00:00+02:00'); // a Date
  * ```
  */
-export const ImportTime = z.union([
+export const ImportTimeSchema = z.union([
   z.date(),
   z.iso.datetime({ offset: true }).transform((text) => new Date(text)),
 ]);
@@ -55,25 +62,49 @@ const rows = z.array(z.unknown()).max(MAX_ROWS);
  *
  * @example
  * ```ts
- * import { ImportUserRow } from 'carebase';
- * ImportUserRow.parse({ externalId: '65f1c0ffee', username: 'ana', email: 'ana@example.org', role: 'nurse' });
+ * import { ImportUserRowSchema } from 'carebase/schemas';
+ * ImportUserRowSchema.parse({ externalId: '65f1c0ffee', username: 'ana', email: 'ana@example.org', role: 'nurse' });
  * ```
  */
-export const ImportUserRow = z.strictObject({
-  externalId: ExternalId,
-  username: UsernameInput,
-  email: EmailInput,
+export const ImportUserRowSchema = z.strictObject({
+  externalId: ExternalIdSchema,
+  username: UsernameSchema,
+  email: EmailSchema,
   role: z.string().min(1).max(32),
-  displayName: DisplayNameInput.optional(),
-  passwordHash: ImportedPasswordHash.optional(),
+  displayName: DisplayNameSchema.optional(),
+  passwordHash: ImportedPasswordHashSchema.optional(),
   /** @default 'active' */
   status: z.enum(['active', 'disabled']).optional(),
   /** @default now */
-  createdAt: ImportTime.optional(),
-  lastLoginAt: ImportTime.optional(),
+  createdAt: ImportTimeSchema.optional(),
+  lastLoginAt: ImportTimeSchema.optional(),
 });
-/** {@link ImportUserRow} as a caller writes it. */
-export type ImportUserRow = z.input<typeof ImportUserRow>;
+/**
+ * One user to import (`cb.imports.users()`): its original id, profile and optional existing password hash. Validated by `ImportUserRowSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ImportUserRow } from 'carebase';
+ * const row: ImportUserRow = { externalId: '65f1c0ffee', username: 'ana', email: 'ana@example.org', role: 'nurse' };
+ * const report = await cb.imports.users({ source: 'mongo-prod', users: [row] });
+ * ```
+ */
+export interface ImportUserRow {
+  /** The user's id in the source system (unique per source). */
+  readonly externalId: string;
+  readonly username: string;
+  readonly email: string;
+  readonly role: string;
+  readonly displayName?: string | undefined;
+  /** An existing hash; without one the account gets an unusable password. */
+  readonly passwordHash?: ImportedPasswordHash | undefined;
+  /** @default 'active' */
+  readonly status?: 'active' | 'disabled' | undefined;
+  /** A `Date` or an ISO 8601 string with a time zone. @default now */
+  readonly createdAt?: Date | string | undefined;
+  /** A `Date` or an ISO 8601 string with a time zone. */
+  readonly lastLoginAt?: Date | string | undefined;
+}
 
 /**
  * One conversation to import, owned by a user named by its original id (`userExternalId`, imported
@@ -81,26 +112,45 @@ export type ImportUserRow = z.input<typeof ImportUserRow>;
  *
  * @example
  * ```ts
- * import { ImportConversationRow } from 'carebase';
- * ImportConversationRow.parse({ externalId: 'c1', userExternalId: 'u1', title: 'Night shift' });
+ * import { ImportConversationRowSchema } from 'carebase/schemas';
+ * ImportConversationRowSchema.parse({ externalId: 'c1', userExternalId: 'u1', title: 'Night shift' });
  * ```
  */
-export const ImportConversationRow = z
+export const ImportConversationRowSchema = z
   .strictObject({
-    externalId: ExternalId,
-    userExternalId: ExternalId.optional(),
+    externalId: ExternalIdSchema,
+    userExternalId: ExternalIdSchema.optional(),
     userId: z.uuid().optional(),
     title: z.string().max(500).optional(),
     metadata: jsonObjectSchema().optional(),
     /** @default now */
-    createdAt: ImportTime.optional(),
+    createdAt: ImportTimeSchema.optional(),
   })
   .refine((row) => (row.userExternalId === undefined) !== (row.userId === undefined), {
     message: 'give exactly one of userExternalId and userId',
     path: ['userExternalId'],
   });
-/** {@link ImportConversationRow} as a caller writes it. */
-export type ImportConversationRow = z.input<typeof ImportConversationRow>;
+/**
+ * One conversation to import: give exactly one of `userExternalId` and `userId`. Validated by `ImportConversationRowSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ImportConversationRow } from 'carebase';
+ * const row: ImportConversationRow = { externalId: 'c1', userExternalId: '65f1c0ffee', title: 'Night shift' };
+ * await cb.imports.conversations({ source: 'mongo-prod', conversations: [row] });
+ * ```
+ */
+export interface ImportConversationRow {
+  readonly externalId: string;
+  /** The owner's original id (imported from the same source). */
+  readonly userExternalId?: string | undefined;
+  /** The owner's carebase id. */
+  readonly userId?: string | undefined;
+  readonly title?: string | undefined;
+  readonly metadata?: Record<string, unknown> | undefined;
+  /** A `Date` or an ISO 8601 string with a time zone. @default now */
+  readonly createdAt?: Date | string | undefined;
+}
 
 /**
  * One message to import, in a conversation named by its original id (`conversationExternalId`)
@@ -109,26 +159,46 @@ export type ImportConversationRow = z.input<typeof ImportConversationRow>;
  *
  * @example
  * ```ts
- * import { ImportMessageRow } from 'carebase';
- * ImportMessageRow.parse({ externalId: 'm1', conversationExternalId: 'c1', role: 'user', content: 'hi', createdAt: new Date() });
+ * import { ImportMessageRowSchema } from 'carebase/schemas';
+ * ImportMessageRowSchema.parse({ externalId: 'm1', conversationExternalId: 'c1', role: 'user', content: 'hi', createdAt: new Date() });
  * ```
  */
-export const ImportMessageRow = z
+export const ImportMessageRowSchema = z
   .strictObject({
-    externalId: ExternalId,
-    conversationExternalId: ExternalId.optional(),
+    externalId: ExternalIdSchema,
+    conversationExternalId: ExternalIdSchema.optional(),
     conversationId: z.uuid().optional(),
     role: ChatRoleSchema,
-    content: StorableText,
+    content: StorableTextSchema,
     metadata: jsonObjectSchema().optional(),
-    createdAt: ImportTime,
+    createdAt: ImportTimeSchema,
   })
   .refine((row) => (row.conversationExternalId === undefined) !== (row.conversationId === undefined), {
     message: 'give exactly one of conversationExternalId and conversationId',
     path: ['conversationExternalId'],
   });
-/** {@link ImportMessageRow} as a caller writes it. */
-export type ImportMessageRow = z.input<typeof ImportMessageRow>;
+/**
+ * One message to import: give exactly one of `conversationExternalId` and `conversationId`. Validated by `ImportMessageRowSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ImportMessageRow } from 'carebase';
+ * const row: ImportMessageRow = { externalId: 'm1', conversationExternalId: 'c1', role: 'user', content: 'hi', createdAt: '2024-05-01T08:00:00Z' };
+ * await cb.imports.messages({ source: 'mongo-prod', messages: [row] });
+ * ```
+ */
+export interface ImportMessageRow {
+  readonly externalId: string;
+  /** The conversation's original id (imported from the same source). */
+  readonly conversationExternalId?: string | undefined;
+  /** The conversation's carebase id. */
+  readonly conversationId?: string | undefined;
+  readonly role: ChatRole;
+  readonly content: string;
+  readonly metadata?: Record<string, unknown> | undefined;
+  /** A `Date` or an ISO 8601 string with a time zone. */
+  readonly createdAt: Date | string;
+}
 
 /**
  * One audit entry to import: the fields of `cb.audit.log()` plus its original id and time; the
@@ -136,13 +206,13 @@ export type ImportMessageRow = z.input<typeof ImportMessageRow>;
  *
  * @example
  * ```ts
- * import { ImportAuditRow } from 'carebase';
- * ImportAuditRow.parse({ externalId: 'log-1', occurredAt: new Date(), action: 'user.login', resourceType: 'user' });
+ * import { ImportAuditRowSchema } from 'carebase/schemas';
+ * ImportAuditRowSchema.parse({ externalId: 'log-1', occurredAt: new Date(), action: 'user.login', resourceType: 'user' });
  * ```
  */
-export const ImportAuditRow = z.strictObject({
-  externalId: ExternalId,
-  occurredAt: ImportTime,
+export const ImportAuditRowSchema = z.strictObject({
+  externalId: ExternalIdSchema,
+  occurredAt: ImportTimeSchema,
   action: z
     .string()
     .max(100)
@@ -152,7 +222,7 @@ export const ImportAuditRow = z.strictObject({
   subjectId: z.string().min(1).max(200).optional(),
   outcome: z.enum(['success', 'failure']).optional(),
   outcomeDetail: z.string().max(1000).optional(),
-  userExternalId: ExternalId.optional(),
+  userExternalId: ExternalIdSchema.optional(),
   userId: z.uuid().optional(),
   actorType: z.enum(['user', 'system', 'service']).optional(),
   ip: z.union([z.ipv4(), z.ipv6()]).optional(),
@@ -161,8 +231,37 @@ export const ImportAuditRow = z.strictObject({
   changes: jsonObjectSchema().optional(),
   metadata: jsonObjectSchema().optional(),
 });
-/** {@link ImportAuditRow} as a caller writes it. */
-export type ImportAuditRow = z.input<typeof ImportAuditRow>;
+/**
+ * One audit entry to import: the fields of `cb.audit.log()` plus its original id and time. Validated by `ImportAuditRowSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { ImportAuditRow } from 'carebase';
+ * const row: ImportAuditRow = { externalId: 'log-1', occurredAt: new Date(), action: 'user.login', resourceType: 'user' };
+ * await cb.imports.auditEntries({ source: 'mongo-prod', entries: [row] });
+ * ```
+ */
+export interface ImportAuditRow {
+  readonly externalId: string;
+  /** A `Date` or an ISO 8601 string with a time zone. */
+  readonly occurredAt: Date | string;
+  /** A dotted lower-case verb like `user.login`. */
+  readonly action: string;
+  readonly resourceType: string;
+  readonly resourceId?: string | undefined;
+  readonly subjectId?: string | undefined;
+  readonly outcome?: 'success' | 'failure' | undefined;
+  readonly outcomeDetail?: string | undefined;
+  /** The actor's original id (imported from the same source); or give `userId`. */
+  readonly userExternalId?: string | undefined;
+  readonly userId?: string | undefined;
+  readonly actorType?: 'user' | 'system' | 'service' | undefined;
+  readonly ip?: string | undefined;
+  readonly userAgent?: string | undefined;
+  readonly requestId?: string | undefined;
+  readonly changes?: Record<string, unknown> | undefined;
+  readonly metadata?: Record<string, unknown> | undefined;
+}
 
 /**
  * Input of `cb.imports.users()`: rows are checked one by one (a bad row is refused in the report,
@@ -170,55 +269,116 @@ export type ImportAuditRow = z.input<typeof ImportAuditRow>;
  *
  * @example
  * ```ts
- * import { ImportUsersInput } from 'carebase';
- * ImportUsersInput.parse({ source: 'mongo', users: [] });
+ * import { ImportUsersInputSchema } from 'carebase/schemas';
+ * ImportUsersInputSchema.parse({ source: 'mongo', users: [] });
  * ```
  */
-export const ImportUsersInput = z.strictObject({ source: ImportSource, users: rows });
-/** {@link ImportUsersInput} as a caller writes it. */
-export type ImportUsersInput = { readonly source: string; readonly users: readonly ImportUserRow[] };
+export const ImportUsersInputSchema = z.strictObject({ source: ImportSourceSchema, users: rows });
+/**
+ * Input of `cb.imports.users()`: its rows are checked one by one (a bad row is refused in the
+ * report, never thrown). Validated by `ImportUsersInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const rows: import('carebase').ImportUserRow[]; -->
+ * ```ts
+ * import type { ImportUsersInput } from 'carebase';
+ * const input: ImportUsersInput = { source: 'mongo-prod', users: rows };
+ * const report = await cb.imports.users(input);
+ * ```
+ */
+export interface ImportUsersInput {
+  /** The system the rows come from: 1-100 letters, digits, `_ . : -` (e.g. `mongo-prod`). */
+  readonly source: string;
+  /** At most 200 000 rows per call (one transaction each). */
+  readonly users: readonly ImportUserRow[];
+}
 
 /**
  * Input of `cb.imports.conversations()`.
  *
  * @example
  * ```ts
- * import { ImportConversationsInput } from 'carebase';
- * ImportConversationsInput.parse({ source: 'mongo', conversations: [] });
+ * import { ImportConversationsInputSchema } from 'carebase/schemas';
+ * ImportConversationsInputSchema.parse({ source: 'mongo', conversations: [] });
  * ```
  */
-export const ImportConversationsInput = z.strictObject({
-  source: ImportSource,
+export const ImportConversationsInputSchema = z.strictObject({
+  source: ImportSourceSchema,
   conversations: rows,
 });
-/** {@link ImportConversationsInput} as a caller writes it. */
-export type ImportConversationsInput = {
+/**
+ * Input of `cb.imports.conversations()`: its rows are checked one by one (a bad row is refused in the
+ * report, never thrown). Validated by `ImportConversationsInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const rows: import('carebase').ImportConversationRow[]; -->
+ * ```ts
+ * import type { ImportConversationsInput } from 'carebase';
+ * const input: ImportConversationsInput = { source: 'mongo-prod', conversations: rows };
+ * const report = await cb.imports.conversations(input);
+ * ```
+ */
+export interface ImportConversationsInput {
+  /** The system the rows come from: 1-100 letters, digits, `_ . : -` (e.g. `mongo-prod`). */
   readonly source: string;
+  /** At most 200 000 rows per call (one transaction each). */
   readonly conversations: readonly ImportConversationRow[];
-};
+}
 
 /**
  * Input of `cb.imports.messages()`.
  *
  * @example
  * ```ts
- * import { ImportMessagesInput } from 'carebase';
- * ImportMessagesInput.parse({ source: 'mongo', messages: [] });
+ * import { ImportMessagesInputSchema } from 'carebase/schemas';
+ * ImportMessagesInputSchema.parse({ source: 'mongo', messages: [] });
  * ```
  */
-export const ImportMessagesInput = z.strictObject({ source: ImportSource, messages: rows });
-/** {@link ImportMessagesInput} as a caller writes it. */
-export type ImportMessagesInput = { readonly source: string; readonly messages: readonly ImportMessageRow[] };
+export const ImportMessagesInputSchema = z.strictObject({ source: ImportSourceSchema, messages: rows });
+/**
+ * Input of `cb.imports.messages()`: its rows are checked one by one (a bad row is refused in the
+ * report, never thrown). Validated by `ImportMessagesInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const rows: import('carebase').ImportMessageRow[]; -->
+ * ```ts
+ * import type { ImportMessagesInput } from 'carebase';
+ * const input: ImportMessagesInput = { source: 'mongo-prod', messages: rows };
+ * const report = await cb.imports.messages(input);
+ * ```
+ */
+export interface ImportMessagesInput {
+  /** The system the rows come from: 1-100 letters, digits, `_ . : -` (e.g. `mongo-prod`). */
+  readonly source: string;
+  /** At most 200 000 rows per call (one transaction each). */
+  readonly messages: readonly ImportMessageRow[];
+}
 
 /**
  * Input of `cb.imports.auditEntries()`.
  *
  * @example
  * ```ts
- * import { ImportAuditInput } from 'carebase';
- * ImportAuditInput.parse({ source: 'mongo', entries: [] });
+ * import { ImportAuditInputSchema } from 'carebase/schemas';
+ * ImportAuditInputSchema.parse({ source: 'mongo', entries: [] });
  * ```
  */
-export const ImportAuditInput = z.strictObject({ source: ImportSource, entries: rows });
-/** {@link ImportAuditInput} as a caller writes it. */
-export type ImportAuditInput = { readonly source: string; readonly entries: readonly ImportAuditRow[] };
+export const ImportAuditInputSchema = z.strictObject({ source: ImportSourceSchema, entries: rows });
+/**
+ * Input of `cb.imports.auditEntries()`: its rows are checked one by one (a bad row is refused in the
+ * report, never thrown). Validated by `ImportAuditInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const rows: import('carebase').ImportAuditRow[]; -->
+ * ```ts
+ * import type { ImportAuditInput } from 'carebase';
+ * const input: ImportAuditInput = { source: 'mongo-prod', entries: rows };
+ * const report = await cb.imports.auditEntries(input);
+ * ```
+ */
+export interface ImportAuditInput {
+  /** The system the rows come from: 1-100 letters, digits, `_ . : -` (e.g. `mongo-prod`). */
+  readonly source: string;
+  /** At most 200 000 rows per call (one transaction each). */
+  readonly entries: readonly ImportAuditRow[];
+}

@@ -5,7 +5,7 @@ import { quoteIdentifier } from '../../sql/identifier.js';
 import { recordAudit } from '../audit/record.js';
 import { fitsSearchIndex, SEARCH_INDEX_SAFE_BYTES } from '../chat/search-index-limit.js';
 import type { RepositoryContext } from '../context.js';
-import { ImportMessageRow } from './import-inputs.js';
+import { ImportMessageRowSchema } from './import-inputs.js';
 import { type ImportReport, ReportBuilder, rowPath } from './import-report.js';
 import { readRows } from './read-rows.js';
 
@@ -28,7 +28,7 @@ export async function importMessages(
 ): Promise<ImportReport> {
   const report = new ReportBuilder();
   const maxBytes = ctx.config.chat.maxMessageBytes;
-  const readable = readRows(ImportMessageRow, input.messages, 'messages', report, (row) => {
+  const readable = readRows(ImportMessageRowSchema, input.messages, 'messages', report, (row) => {
     if (Buffer.byteLength(row.content, 'utf8') > maxBytes) {
       return [['content'], `exceeds chat.maxMessageBytes (${maxBytes} UTF-8 bytes)`];
     }

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { HashFormatError, storedFormOf } from '../../security/password-hashes/imported-hash.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
-import { ImportUserRow, type ImportUsersInput } from './import-inputs.js';
+import { ImportUserRowSchema, type ImportUsersInput } from './import-inputs.js';
 import { type ImportReport, ReportBuilder, rowPath } from './import-report.js';
 import { readRows } from './read-rows.js';
 
@@ -21,7 +21,7 @@ export async function importUsers(
   const report = new ReportBuilder();
   const roles = ctx.config.users.roles;
   const hashes = new Map<number, string>();
-  const rows = readRows(ImportUserRow, input.users, 'users', report, (row, index) => {
+  const rows = readRows(ImportUserRowSchema, input.users, 'users', report, (row, index) => {
     if (!roles.includes(row.role)) return [['role'], 'not one of the configured roles (users.roles)'];
     if (row.passwordHash === undefined) return undefined;
     try {

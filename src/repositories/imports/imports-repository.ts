@@ -3,10 +3,14 @@ import type { RepositoryContext } from '../context.js';
 import { importAuditEntries } from './import-audit.js';
 import { importConversations } from './import-conversations.js';
 import {
-  ImportAuditInput,
-  ImportConversationsInput,
-  ImportMessagesInput,
-  ImportUsersInput,
+  type ImportAuditInput,
+  ImportAuditInputSchema,
+  type ImportConversationsInput,
+  ImportConversationsInputSchema,
+  type ImportMessagesInput,
+  ImportMessagesInputSchema,
+  type ImportUsersInput,
+  ImportUsersInputSchema,
 } from './import-inputs.js';
 import { importMessages } from './import-messages.js';
 import type { ImportReport } from './import-report.js';
@@ -61,7 +65,7 @@ export class ImportsRepository {
    * ```
    */
   async users(input: ImportUsersInput): Promise<ImportReport> {
-    const parsed = parseInput(ImportUsersInput, input, 'user import', { sweep: false });
+    const parsed = parseInput(ImportUsersInputSchema, input, 'user import', { sweep: false });
     return importUsers(this.#ctx, parsed);
   }
 
@@ -75,7 +79,7 @@ export class ImportsRepository {
    * ```
    */
   async conversations(input: ImportConversationsInput): Promise<ImportReport> {
-    const parsed = parseInput(ImportConversationsInput, input, 'conversation import', { sweep: false });
+    const parsed = parseInput(ImportConversationsInputSchema, input, 'conversation import', { sweep: false });
     return importConversations(this.#ctx, parsed);
   }
 
@@ -93,7 +97,7 @@ export class ImportsRepository {
    * ```
    */
   async messages(input: ImportMessagesInput): Promise<ImportReport> {
-    const parsed = parseInput(ImportMessagesInput, input, 'message import', { sweep: false });
+    const parsed = parseInput(ImportMessagesInputSchema, input, 'message import', { sweep: false });
     return importMessages(this.#ctx, parsed);
   }
 
@@ -112,7 +116,7 @@ export class ImportsRepository {
    * ```
    */
   async auditEntries(input: ImportAuditInput): Promise<ImportReport> {
-    const parsed = parseInput(ImportAuditInput, input, 'audit import', { sweep: false });
+    const parsed = parseInput(ImportAuditInputSchema, input, 'audit import', { sweep: false });
     return importAuditEntries(this.#ctx, parsed);
   }
 }

@@ -12,7 +12,7 @@ const identifier = (max: number) =>
  *
  * @example
  * ```ts
- * import { PartitionedTableOptions } from 'carebase';
+ * import type { PartitionedTableOptions } from 'carebase';
  * const apiLogs: PartitionedTableOptions = {
  *   schema: 'hedis',
  *   table: 'api_logs',
@@ -23,7 +23,7 @@ const identifier = (max: number) =>
  * };
  * ```
  */
-export const PartitionedTableOptions = z.strictObject({
+export const PartitionedTableOptionsSchema = z.strictObject({
   /** The table's schema. @default 'public' */
   schema: identifier(63).optional(),
   /** The partitioned table (`PARTITION BY RANGE (column)`); at most 55 characters. */
@@ -41,8 +41,33 @@ export const PartitionedTableOptions = z.strictObject({
   ahead: z.number().int().min(0).max(60).optional(),
 });
 
-/** Options of `cb.partitionedTable()`; see {@link PartitionedTableOptions}. */
-export type PartitionedTableOptions = z.input<typeof PartitionedTableOptions>;
+/**
+ * Options of `cb.partitionedTable()`: a host table range-partitioned by month on a time column. Validated by `PartitionedTableOptionsSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { PartitionedTableOptions } from 'carebase';
+ * const apiLogs: PartitionedTableOptions = { schema: 'hedis', table: 'api_logs', column: 'created_at', interval: 'month', retentionMonths: 84 };
+ * await cb.partitionedTable(apiLogs).ensurePartitions();
+ * ```
+ */
+export interface PartitionedTableOptions {
+  /** The table's schema. @default 'public' */
+  readonly schema?: string | undefined;
+  /** The partitioned table (`PARTITION BY RANGE (column)`); at most 55 characters. */
+  readonly table: string;
+  /** Its partition key: a `timestamptz`, `timestamp` or `date` column. */
+  readonly column: string;
+  /** Partition size; months (UTC) are the one supported. */
+  readonly interval: 'month';
+  /**
+   * Whole months kept before the current (UTC) month; older monthly partitions are dropped by
+   * `applyRetention()`. Stored by `register()`. @default undefined (keep everything)
+   */
+  readonly retentionMonths?: number | undefined;
+  /** Months created ahead of the current one by `ensurePartitions()`. @default 2 */
+  readonly ahead?: number | undefined;
+}
 
 /**
  * Options of `ensurePartitions()`.
@@ -56,12 +81,21 @@ export type PartitionedTableOptions = z.input<typeof PartitionedTableOptions>;
  */
 export interface EnsurePartitionsOptions {
   /** The first month to cover. @default now (the configured clock) */
-  readonly from?: Date;
+  readonly from?: Date | undefined;
   /** Months after `from` to cover too (0-60). @default the table's `ahead` */
-  readonly ahead?: number;
+  readonly ahead?: number | undefined;
 }
 
-export const EnsurePartitionsInput = z.strictObject({
+/**
+ * Validates {@link EnsurePartitionsOptions}.
+ *
+ * @example
+ * ```ts
+ * import { EnsurePartitionsOptionsSchema } from 'carebase/schemas';
+ * EnsurePartitionsOptionsSchema.parse({ from: new Date('2025-01-01'), ahead: 12 });
+ * ```
+ */
+export const EnsurePartitionsOptionsSchema = z.strictObject({
   from: z.date().optional(),
   ahead: z.number().int().min(0).max(60).optional(),
 });

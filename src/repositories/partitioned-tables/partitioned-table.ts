@@ -5,8 +5,8 @@ import { recordAudit } from '../audit/record.js';
 import { type RepositoryContext, RuntimeState } from '../context.js';
 import { type KnownMonths, monthsFrom, rememberMonths } from '../partition-months.js';
 import {
-  EnsurePartitionsInput,
   type EnsurePartitionsOptions,
+  EnsurePartitionsOptionsSchema,
   type PartitionRetentionResult,
 } from './partitioned-table-options.js';
 
@@ -96,7 +96,7 @@ export class PartitionedTable {
    * ```
    */
   async ensurePartitions(options: EnsurePartitionsOptions = {}): Promise<{ created: number }> {
-    const parsed = parseInput(EnsurePartitionsInput, options, 'ensurePartitions options');
+    const parsed = parseInput(EnsurePartitionsOptionsSchema, options, 'ensurePartitions options');
     const from = parsed.from ?? this.#ctx.now();
     const ahead = parsed.ahead ?? this.#spec.ahead;
     const known = this.#known();

@@ -9,13 +9,19 @@ import type { RepositoryContext } from '../context.js';
 import { toUser, type User } from '../user.js';
 import { SESSION_COLUMNS, type Session, toSession } from './session.js';
 import {
-  PurgeExpiredInput,
-  RecordAuthenticationInput,
-  RevokeAllInput,
-  RevokeReasonInput,
-  SessionCreateInput,
-  SessionListInput,
-  SessionValidateInput,
+  type PurgeExpiredInput,
+  PurgeExpiredInputSchema,
+  type RecordAuthenticationInput,
+  RecordAuthenticationInputSchema,
+  type RevokeAllInput,
+  RevokeAllInputSchema,
+  RevokeReasonSchema,
+  type SessionCreateInput,
+  SessionCreateInputSchema,
+  type SessionListInput,
+  SessionListInputSchema,
+  type SessionValidateInput,
+  SessionValidateInputSchema,
 } from './session-inputs.js';
 import { runPrepared, sessionStatements, type ValidateRow } from './session-statements.js';
 import { generateSessionToken, hashSessionToken, SESSION_TOKEN_PATTERN } from './session-token.js';
@@ -109,7 +115,7 @@ export class SessionsRepository {
    * ```
    */
   async create(input: SessionCreateInput): Promise<CreatedSession> {
-    const parsed = parseInput(SessionCreateInput, input, 'session');
+    const parsed = parseInput(SessionCreateInputSchema, input, 'session');
     const absolute = this.#ctx.config.sessions.absoluteTimeoutMs;
     if (parsed.ttlMs !== undefined && parsed.ttlMs > absolute) {
       throw new ValidationError('invalid session at ttlMs: must not exceed sessions.absoluteTimeoutMs', [
@@ -195,7 +201,7 @@ export class SessionsRepository {
   async validate(token: string, options?: SessionValidateInput): Promise<ValidatedSession | undefined> {
     if (typeof token !== 'string') parseInput(z.string(), token, 'session token');
     const stepUp =
-      options === undefined ? undefined : parseInput(SessionValidateInput, options, 'validate options');
+      options === undefined ? undefined : parseInput(SessionValidateInputSchema, options, 'validate options');
     if (!SESSION_TOKEN_PATTERN.test(token)) return undefined;
     const ctx = this.#ctx;
     const config = ctx.config.sessions;
@@ -265,7 +271,7 @@ export class SessionsRepository {
     options: RecordAuthenticationInput = {},
   ): Promise<Session | undefined> {
     const id = parseInput(z.uuid(), sessionId, 'session id');
-    const parsed = parseInput(RecordAuthenticationInput, options, 'authentication');
+    const parsed = parseInput(RecordAuthenticationInputSchema, options, 'authentication');
     return this.#ctx.atomic(async (ctx) => {
       const now = ctx.now();
       const row = await ctx.db
@@ -302,7 +308,7 @@ export class SessionsRepository {
    */
   async revoke(sessionIdOrToken: string, reason?: string): Promise<boolean> {
     const key = parseInput(z.string().min(1).max(200), sessionIdOrToken, 'session id or token');
-    const why = parseInput(RevokeReasonInput.optional(), reason, 'revoke reason') ?? 'revoked';
+    const why = parseInput(RevokeReasonSchema.optional(), reason, 'revoke reason') ?? 'revoked';
     const byId = UUID_PATTERN.test(key);
     if (!byId && !SESSION_TOKEN_PATTERN.test(key)) return false;
     return this.#ctx.atomic(async (ctx) => {
@@ -341,7 +347,7 @@ export class SessionsRepository {
    */
   async revokeAllForUser(userId: string, options: RevokeAllInput = {}): Promise<number> {
     const id = parseInput(z.uuid(), userId, 'user id');
-    const parsed = parseInput(RevokeAllInput, options, 'revoke options');
+    const parsed = parseInput(RevokeAllInputSchema, options, 'revoke options');
     const reason = parsed.reason ?? 'revoke_all';
     return this.#ctx.atomic(async (ctx) => {
       const now = ctx.now();
@@ -379,7 +385,7 @@ export class SessionsRepository {
    */
   async listForUser(userId: string, options: SessionListInput = {}): Promise<SessionPage> {
     const id = parseInput(z.uuid(), userId, 'user id');
-    const parsed = parseInput(SessionListInput, options, 'session list options');
+    const parsed = parseInput(SessionListInputSchema, options, 'session list options');
     const after = parsed.cursor === undefined ? undefined : decodeCursor(SESSIONS_CURSOR, parsed.cursor);
     const now = this.#ctx.now();
     let query = this.#ctx.db
@@ -417,7 +423,7 @@ export class SessionsRepository {
    * ```
    */
   async purgeExpired(options: PurgeExpiredInput = {}): Promise<number> {
-    const parsed = parseInput(PurgeExpiredInput, options, 'purge options');
+    const parsed = parseInput(PurgeExpiredInputSchema, options, 'purge options');
     const cutoff = parsed.olderThan ?? new Date(this.#ctx.now().getTime() - 30 * DAY_MS);
     const idleCutoff = new Date(cutoff.getTime() - this.#ctx.config.sessions.idleTimeoutMs);
     const result = await this.#ctx.db

@@ -245,7 +245,7 @@ interface LoginAttempt {
  * makes the attempt fail like a wrong password, counted and audited without the refused value.
  */
 function readLogin(input: unknown): LoginAttempt {
-  const shape = parseInput(LoginShape, input, 'login', { sweep: false });
+  const shape = parseInput(LoginSchema, input, 'login', { sweep: false });
   const refused: string[] = [];
   const login = shape.login.trim();
   const loginOk = login.length >= 1 && login.length <= 320 && textProblem(login) === undefined;
@@ -263,7 +263,7 @@ function readLogin(input: unknown): LoginAttempt {
   return { login: loginOk ? login : undefined, password: shape.password, where, refused };
 }
 
-const LoginShape = z.strictObject({
+const LoginSchema = z.strictObject({
   login: z.string(),
   password: z.string(),
   ip: z.string().optional(),

@@ -5,7 +5,7 @@ import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { toUser, USER_COLUMNS, type User } from '../user.js';
 import { consumeAccountToken, issueAccountToken } from './account-tokens.js';
-import { UserIdInput } from './user-inputs.js';
+import { UserIdSchema } from './user-inputs.js';
 
 /**
  * A verification token to send to `email`.
@@ -72,7 +72,7 @@ export class EmailVerificationApi {
    * ```
    */
   async request(userId: string): Promise<EmailVerificationTicket> {
-    const id = parseInput(UserIdInput, userId, 'user id');
+    const id = parseInput(UserIdSchema, userId, 'user id');
     return this.#ctx.atomic(async (ctx) => {
       const account = await ctx.db
         .selectFrom('users')

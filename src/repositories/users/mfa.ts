@@ -17,7 +17,7 @@ import {
   totpStep,
   totpUri,
 } from './totp.js';
-import { UserIdInput } from './user-inputs.js';
+import { UserIdSchema } from './user-inputs.js';
 
 /**
  * A TOTP enrolment to show once: the secret (base32, for manual entry) and the `otpauth://` URI
@@ -54,11 +54,11 @@ export type MfaVerifyResult =
  * @example
  * <!-- snippet-preamble: declare const challenge: string; -->
  * ```ts
- * import { MfaVerifyInput } from 'carebase';
- * MfaVerifyInput.parse({ challenge, code: '123456', ip: '203.0.113.7' });
+ * import { MfaVerifyInputSchema } from 'carebase/schemas';
+ * MfaVerifyInputSchema.parse({ challenge, code: '123456', ip: '203.0.113.7' });
  * ```
  */
-export const MfaVerifyInput = z.strictObject({
+export const MfaVerifyInputSchema = z.strictObject({
   /** The `challenge` of authenticate's `mfa_required` answer. */
   challenge: z.string().max(200),
   /** A 6-digit TOTP code or a backup code (six groups of four characters, any case, dashes optional). */
@@ -66,8 +66,25 @@ export const MfaVerifyInput = z.strictObject({
   ip: z.ipv4().or(z.ipv6()).optional(),
   userAgent: z.string().max(4096).optional(),
 });
-/** Input of `cb.users.mfa.verify`. */
-export type MfaVerifyInput = z.input<typeof MfaVerifyInput>;
+/**
+ * Input of `cb.users.mfa.verify()`: the login challenge and the code the user typed. Validated by `MfaVerifyInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const challenge: string, code: string; -->
+ * ```ts
+ * import type { MfaVerifyInput } from 'carebase';
+ * const input: MfaVerifyInput = { challenge, code, ip: '203.0.113.7' };
+ * const result = await cb.users.mfa.verify(input);
+ * ```
+ */
+export interface MfaVerifyInput {
+  /** The `challenge` of authenticate's `mfa_required` answer. */
+  readonly challenge: string;
+  /** A 6-digit TOTP code or a backup code (six groups of four characters, any case, dashes optional). */
+  readonly code: string;
+  readonly ip?: string | undefined;
+  readonly userAgent?: string | undefined;
+}
 
 /**
  * Multi-factor authentication: TOTP (RFC 6238, via `otpauth`) with ten single-use backup codes.
@@ -110,7 +127,7 @@ export class MfaApi {
    * ```
    */
   async beginTotpEnrollment(userId: string): Promise<TotpEnrollment> {
-    const id = parseInput(UserIdInput, userId, 'user id');
+    const id = parseInput(UserIdSchema, userId, 'user id');
     const keyring = mfaKeyring(this.#ctx.config.users);
     const secret = newTotpSecret();
     const { keyId, sealed } = sealSecret(keyring, secret, id);
@@ -165,7 +182,7 @@ export class MfaApi {
     | { readonly ok: true; readonly backupCodes: readonly string[] }
     | { readonly ok: false; readonly reason: 'invalid_code' }
   > {
-    const id = parseInput(UserIdInput, userId, 'user id');
+    const id = parseInput(UserIdSchema, userId, 'user id');
     const typed = parseInput(z.string().max(64), code, 'code');
     const keyring = mfaKeyring(this.#ctx.config.users);
     return this.#ctx.atomic(async (ctx) => {
@@ -229,7 +246,7 @@ export class MfaApi {
    * ```
    */
   async verify(input: MfaVerifyInput): Promise<MfaVerifyResult> {
-    const parsed = parseInput(MfaVerifyInput, input, 'MFA verification');
+    const parsed = parseInput(MfaVerifyInputSchema, input, 'MFA verification');
     const source = sourceOf(parsed.ip);
     const limited = await this.#limiter.check('failure', source);
     if (limited !== undefined) return limited;
@@ -372,7 +389,7 @@ export class MfaApi {
    * ```
    */
   async regenerateBackupCodes(userId: string): Promise<readonly string[]> {
-    const id = parseInput(UserIdInput, userId, 'user id');
+    const id = parseInput(UserIdSchema, userId, 'user id');
     return this.#ctx.atomic(async (ctx) => {
       const enrolled = await ctx.db
         .selectFrom('user_mfa')
@@ -402,7 +419,7 @@ export class MfaApi {
    * ```
    */
   async status(userId: string): Promise<{ readonly enabled: boolean; readonly backupCodesLeft: number }> {
-    const id = parseInput(UserIdInput, userId, 'user id');
+    const id = parseInput(UserIdSchema, userId, 'user id');
     const row = await this.#ctx.db
       .selectFrom('user_mfa')
       .select('confirmed_at')
@@ -429,7 +446,7 @@ export class MfaApi {
    * ```
    */
   async reset(userId: string): Promise<boolean> {
-    const id = parseInput(UserIdInput, userId, 'user id');
+    const id = parseInput(UserIdSchema, userId, 'user id');
     return this.#ctx.atomic(async (ctx) => {
       const removed = await ctx.db.deleteFrom('user_mfa').where('user_id', '=', id).executeTakeFirst();
       await ctx.db.deleteFrom('mfa_backup_codes').where('user_id', '=', id).execute();

@@ -46,7 +46,7 @@ export class PasswordHasher {
   /**
    * Throws `ValidationError` at `field` when `password` breaks the policy (length, common or
    * denied password; with `context`, also the account-name rule and the host's check). The NUL
-   * check is in `PasswordInput`.
+   * check is in `PasswordSchema`.
    */
   checkPolicy(password: string, field: string, context?: PasswordPolicyContext): Promise<void> {
     return checkPasswordPolicy(password, field, this.#rules, context);

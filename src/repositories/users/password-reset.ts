@@ -14,7 +14,7 @@ import {
 } from './account-tokens.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
-import { PasswordInput, UserIdInput } from './user-inputs.js';
+import { PasswordSchema, UserIdSchema } from './user-inputs.js';
 
 /**
  * What `passwordReset.request` returns: the same shape whether or not the account exists. Send
@@ -57,18 +57,32 @@ export type PasswordResetResult =
  *
  * @example
  * ```ts
- * import { PasswordResetRequestInput } from 'carebase';
- * PasswordResetRequestInput.parse({ login: 'ana@example.org', ip: '203.0.113.7' });
+ * import { PasswordResetRequestInputSchema } from 'carebase/schemas';
+ * PasswordResetRequestInputSchema.parse({ login: 'ana@example.org', ip: '203.0.113.7' });
  * ```
  */
-export const PasswordResetRequestInput = z.strictObject({
+export const PasswordResetRequestInputSchema = z.strictObject({
   /** Email or username (a login with '@' is an email), case-insensitive. */
   login: z.string().trim().min(1).max(320),
   ip: z.ipv4().or(z.ipv6()).optional(),
   userAgent: z.string().max(4096).optional(),
 });
-/** Input of `cb.users.passwordReset.request`. */
-export type PasswordResetRequestInput = z.input<typeof PasswordResetRequestInput>;
+/**
+ * Input of `cb.users.passwordReset.request()`. Validated by `PasswordResetRequestInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * ```ts
+ * import type { PasswordResetRequestInput } from 'carebase';
+ * const input: PasswordResetRequestInput = { login: 'ana@example.org', ip: '203.0.113.7' };
+ * const result = await cb.users.passwordReset.request(input);
+ * ```
+ */
+export interface PasswordResetRequestInput {
+  /** Email or username (a login with '@' is an email), case-insensitive. */
+  readonly login: string;
+  readonly ip?: string | undefined;
+  readonly userAgent?: string | undefined;
+}
 
 /**
  * Input of `cb.users.passwordReset.complete`.
@@ -76,18 +90,33 @@ export type PasswordResetRequestInput = z.input<typeof PasswordResetRequestInput
  * @example
  * <!-- snippet-preamble: declare const token: string, newPassword: string; -->
  * ```ts
- * import { PasswordResetCompleteInput } from 'carebase';
- * PasswordResetCompleteInput.parse({ token, newPassword });
+ * import { PasswordResetCompleteInputSchema } from 'carebase/schemas';
+ * PasswordResetCompleteInputSchema.parse({ token, newPassword });
  * ```
  */
-export const PasswordResetCompleteInput = z.strictObject({
+export const PasswordResetCompleteInputSchema = z.strictObject({
   token: z.string().max(200),
-  newPassword: PasswordInput,
+  newPassword: PasswordSchema,
   ip: z.ipv4().or(z.ipv6()).optional(),
   userAgent: z.string().max(4096).optional(),
 });
-/** Input of `cb.users.passwordReset.complete`. */
-export type PasswordResetCompleteInput = z.input<typeof PasswordResetCompleteInput>;
+/**
+ * Input of `cb.users.passwordReset.complete()`: the emailed token and the new password. Validated by `PasswordResetCompleteInputSchema` (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const token: string, newPassword: string; -->
+ * ```ts
+ * import type { PasswordResetCompleteInput } from 'carebase';
+ * const input: PasswordResetCompleteInput = { token, newPassword };
+ * const result = await cb.users.passwordReset.complete(input);
+ * ```
+ */
+export interface PasswordResetCompleteInput {
+  readonly token: string;
+  readonly newPassword: string;
+  readonly ip?: string | undefined;
+  readonly userAgent?: string | undefined;
+}
 
 /**
  * Password recovery by token (ASVS 5.0 V6.4): `request` (self-service, by login) or `issue` (an
@@ -132,7 +161,7 @@ export class PasswordResetApi {
    * ```
    */
   async request(input: PasswordResetRequestInput): Promise<PasswordResetTicket | RateLimitedResult> {
-    const parsed = parseInput(PasswordResetRequestInput, input, 'password reset request');
+    const parsed = parseInput(PasswordResetRequestInputSchema, input, 'password reset request');
     const source = sourceOf(parsed.ip);
     const limited = await this.#limiter.check('reset_request', source);
     if (limited !== undefined) return limited;
@@ -180,7 +209,7 @@ export class PasswordResetApi {
    * ```
    */
   async issue(userId: string): Promise<PasswordResetTicket> {
-    const id = parseInput(UserIdInput, userId, 'user id');
+    const id = parseInput(UserIdSchema, userId, 'user id');
     return this.#ctx.atomic(async (ctx) => {
       const account = await ctx.db
         .selectFrom('users')
@@ -219,7 +248,7 @@ export class PasswordResetApi {
    * ```
    */
   async complete(input: PasswordResetCompleteInput): Promise<PasswordResetResult> {
-    const parsed = parseInput(PasswordResetCompleteInput, input, 'password reset');
+    const parsed = parseInput(PasswordResetCompleteInputSchema, input, 'password reset');
     // The rules that need no account first: a refused password is refused before any SQL.
     await this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
     const source = sourceOf(parsed.ip);

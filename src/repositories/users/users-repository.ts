@@ -21,18 +21,26 @@ import { RateLimiter } from './rate-limiter.js';
 import { collectUserData, eraseUserData, type UserDataExport, type UserErasure } from './user-data.js';
 import {
   type AuthenticateInput,
-  ChangePasswordInput,
-  EmailInput,
-  RecordLoginInput,
-  RegisterOptions,
-  RejectInput,
-  RoleInput,
-  UserCreateInput,
-  UserIdInput,
-  UserListInput,
-  UsernameInput,
-  UserRegisterInput,
-  UserUpdateInput,
+  type ChangePasswordInput,
+  ChangePasswordInputSchema,
+  EmailSchema,
+  type RecordLoginInput,
+  RecordLoginInputSchema,
+  type RegisterOptions,
+  RegisterOptionsSchema,
+  type RejectInput,
+  RejectInputSchema,
+  RoleSchema,
+  type UserCreateInput,
+  UserCreateInputSchema,
+  UserIdSchema,
+  type UserListInput,
+  UserListInputSchema,
+  UsernameSchema,
+  type UserRegisterInput,
+  UserRegisterInputSchema,
+  type UserUpdateInput,
+  UserUpdateInputSchema,
 } from './user-inputs.js';
 import { verifyStoredPassword } from './verify-stored.js';
 
@@ -125,7 +133,7 @@ export class UsersRepository {
    * ```
    */
   async create(input: UserCreateInput): Promise<User> {
-    const parsed = parseInput(UserCreateInput, input, 'user');
+    const parsed = parseInput(UserCreateInputSchema, input, 'user');
     return this.#insert({ ...parsed, status: 'active' }, 'user.create');
   }
 
@@ -146,8 +154,8 @@ export class UsersRepository {
    * ```
    */
   async register(input: UserRegisterInput, options: RegisterOptions = {}): Promise<User> {
-    const parsed = parseInput(UserRegisterInput, input, 'registration');
-    const opts = parseInput(RegisterOptions, options, 'registration options');
+    const parsed = parseInput(UserRegisterInputSchema, input, 'registration');
+    const opts = parseInput(RegisterOptionsSchema, options, 'registration options');
     const config = this.#ctx.config.users.registration;
     const autoApprove = opts.autoApprove ?? config.autoApprove;
     return this.#insert(
@@ -172,7 +180,7 @@ export class UsersRepository {
    * ```
    */
   async approve(id: string): Promise<User> {
-    return approveUser(this.#ctx, parseInput(UserIdInput, id, 'user id'));
+    return approveUser(this.#ctx, parseInput(UserIdSchema, id, 'user id'));
   }
 
   /**
@@ -190,8 +198,8 @@ export class UsersRepository {
    * ```
    */
   async reject(id: string, options: RejectInput = {}): Promise<User> {
-    const userId = parseInput(UserIdInput, id, 'user id');
-    const parsed = parseInput(RejectInput, options, 'reject options');
+    const userId = parseInput(UserIdSchema, id, 'user id');
+    const parsed = parseInput(RejectInputSchema, options, 'reject options');
     return rejectUser(this.#ctx, userId, parsed.reason);
   }
 
@@ -259,7 +267,7 @@ export class UsersRepository {
    * ```
    */
   async findById(id: string): Promise<User | undefined> {
-    const parsed = parseInput(UserIdInput, id, 'user id');
+    const parsed = parseInput(UserIdSchema, id, 'user id');
     const ctx = this.#ctx;
     const byId = ctx.runtime.prepared.compiled(
       'users.find-by-id',
@@ -294,7 +302,7 @@ export class UsersRepository {
    * ```
    */
   async findByUsername(username: string): Promise<User | undefined> {
-    return this.#findBy('username', parseInput(UsernameInput, username, 'username'));
+    return this.#findBy('username', parseInput(UsernameSchema, username, 'username'));
   }
 
   /**
@@ -306,7 +314,7 @@ export class UsersRepository {
    * ```
    */
   async findByEmail(email: string): Promise<User | undefined> {
-    return this.#findBy('email', parseInput(EmailInput, email, 'email'));
+    return this.#findBy('email', parseInput(EmailSchema, email, 'email'));
   }
 
   /**
@@ -322,7 +330,7 @@ export class UsersRepository {
    * ```
    */
   async list(options: UserListInput = {}): Promise<UserPage> {
-    const parsed = parseInput(UserListInput, options, 'user list options');
+    const parsed = parseInput(UserListInputSchema, options, 'user list options');
     const after = parsed.cursor === undefined ? undefined : decodeCursor(USERS_CURSOR, parsed.cursor);
     let query = this.#ctx.db
       .selectFrom('users')
@@ -364,8 +372,8 @@ export class UsersRepository {
    * ```
    */
   async update(id: string, patch: UserUpdateInput): Promise<User> {
-    const userId = parseInput(UserIdInput, id, 'user id');
-    const parsed = parseInput(UserUpdateInput, patch, 'user patch');
+    const userId = parseInput(UserIdSchema, id, 'user id');
+    const parsed = parseInput(UserUpdateInputSchema, patch, 'user patch');
     const fields = Object.keys(parsed).filter((key) => parsed[key as keyof typeof parsed] !== undefined);
     return this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
@@ -404,8 +412,8 @@ export class UsersRepository {
    * ```
    */
   async setRole(id: string, role: string): Promise<User> {
-    const userId = parseInput(UserIdInput, id, 'user id');
-    const newRole = parseInput(RoleInput, role, 'role');
+    const userId = parseInput(UserIdSchema, id, 'user id');
+    const newRole = parseInput(RoleSchema, role, 'role');
     this.#checkRole(newRole, 'role');
     return this.#ctx.atomic(async (ctx) => {
       const before = await ctx.db
@@ -477,8 +485,8 @@ export class UsersRepository {
    * ```
    */
   async changePassword(id: string, input: ChangePasswordInput): Promise<void> {
-    const userId = parseInput(UserIdInput, id, 'user id');
-    const parsed = parseInput(ChangePasswordInput, input, 'password change');
+    const userId = parseInput(UserIdSchema, id, 'user id');
+    const parsed = parseInput(ChangePasswordInputSchema, input, 'password change');
     // The rules that need no account first (before any SQL), the account-name rules after.
     await this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
     const stored = await this.#ctx.db
@@ -614,8 +622,8 @@ export class UsersRepository {
    * ```
    */
   async recordLogin(id: string, input: RecordLoginInput = {}): Promise<User> {
-    const userId = parseInput(UserIdInput, id, 'user id');
-    const parsed = parseInput(RecordLoginInput, input, 'login record');
+    const userId = parseInput(UserIdSchema, id, 'user id');
+    const parsed = parseInput(RecordLoginInputSchema, input, 'login record');
     const now = this.#ctx.now();
     return this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
@@ -665,7 +673,7 @@ export class UsersRepository {
    * ```
    */
   async unlock(id: string): Promise<User> {
-    const userId = parseInput(UserIdInput, id, 'user id');
+    const userId = parseInput(UserIdSchema, id, 'user id');
     return this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
         .updateTable('users')
@@ -712,7 +720,7 @@ export class UsersRepository {
    * ```
    */
   async exportData(id: string): Promise<UserDataExport> {
-    const userId = parseInput(UserIdInput, id, 'user id');
+    const userId = parseInput(UserIdSchema, id, 'user id');
     return this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
         .selectFrom('users')
@@ -743,7 +751,7 @@ export class UsersRepository {
    * ```
    */
   async erase(id: string): Promise<UserErasure> {
-    const userId = parseInput(UserIdInput, id, 'user id');
+    const userId = parseInput(UserIdSchema, id, 'user id');
     return this.#ctx.atomic(async (ctx) => {
       const erased = await eraseUserData(ctx, userId);
       if (erased === undefined) throw new NotFoundError('user');
@@ -761,7 +769,7 @@ export class UsersRepository {
   }
 
   #setStatus(id: string, status: 'active' | 'disabled'): Promise<User> {
-    const userId = parseInput(UserIdInput, id, 'user id');
+    const userId = parseInput(UserIdSchema, id, 'user id');
     return this.#ctx.atomic(async (ctx) => {
       const row = await ctx.db
         .updateTable('users')

@@ -1,8 +1,8 @@
-import { ChatAppendInput } from 'carebase';
+import { ChatAppendInputSchema } from 'carebase/schemas';
 import { handle, isForm, readBody, redirectTo } from '../../../lib/http';
 import { requireUser } from '../../../lib/session';
 
-const Body = ChatAppendInput.pick({ role: true, content: true, id: true }).partial({ role: true });
+const Body = ChatAppendInputSchema.pick({ role: true, content: true, id: true }).partial({ role: true });
 
 /**
  * GET /api/chat?limit=&cursor=: the user's default conversation, oldest first, one keyset page

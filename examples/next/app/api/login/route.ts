@@ -1,10 +1,10 @@
-import { AuthenticateInput } from 'carebase';
+import { AuthenticateInputSchema } from 'carebase/schemas';
 import { cookies } from 'next/headers';
 import { carebase } from '../../../lib/carebase';
 import { handle, isForm, readBody, redirectTo } from '../../../lib/http';
 import { requestActor, SESSION_COOKIE } from '../../../lib/session';
 
-const Body = AuthenticateInput.pick({ login: true, password: true });
+const Body = AuthenticateInputSchema.pick({ login: true, password: true });
 
 /**
  * POST /api/login `{ login, password }` (JSON, or the login form): checks the password (with

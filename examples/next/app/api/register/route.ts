@@ -1,9 +1,9 @@
-import { UserRegisterInput } from 'carebase';
+import { UserRegisterInputSchema } from 'carebase/schemas';
 import { carebase } from '../../../lib/carebase';
 import { HttpError, handle, readBody } from '../../../lib/http';
 import { anonymousScope, getSession } from '../../../lib/session';
 
-const Body = UserRegisterInput; // the create fields, role optional
+const Body = UserRegisterInputSchema; // the create fields, role optional
 
 /**
  * POST /api/register `{ username, email, password, displayName?, role? }`: creates an account.
