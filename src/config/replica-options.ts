@@ -44,11 +44,17 @@ export const ReplicaReadsOptionsSchema = z
  * ```
  */
 export interface ReplicaReadsOptions {
-  /** {@inheritDoc ReplicaReadsOptionsSchema} @default 5000 (env `DB_REPLICA_MAX_LAG_MS`) */
+  /**
+   * A replica whose replay is this far behind the primary (in time) leaves rotation until it
+   * catches up. @default 5000 (env `DB_REPLICA_MAX_LAG_MS`)
+   */
   readonly maxLagMs?: number | undefined;
-  /** Wait for the caller's writes before reading on the primary. @default 200 (env `DB_READ_YOUR_WRITES_TIMEOUT_MS`) */
+  /**
+   * How long a read waits for a replica to replay the instance's latest write before it reads on
+   * the primary instead. @default 200 (env `DB_READ_YOUR_WRITES_TIMEOUT_MS`)
+   */
   readonly readYourWritesTimeoutMs?: number | undefined;
-  /** Background check interval. @default 1000 */
+  /** How often each replica's state and lag are checked in the background. @default 1000 */
   readonly checkIntervalMs?: number | undefined;
 }
 
