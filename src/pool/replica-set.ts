@@ -9,7 +9,6 @@ import { WriteMark } from './write-mark.js';
 /** Errors of the read itself (bad input, ownership, a closed instance): the primary would say the same. */
 const CALLER_ERRORS = new Set([
   'VALIDATION_FAILED',
-  'NOT_FOUND',
   'FORBIDDEN',
   'CONFLICT',
   'CONSTRAINT_VIOLATION',
@@ -74,7 +73,7 @@ export class ReplicaSet {
    * Runs a stale-tolerant read: `onReplica` on a replica that has replayed the instance's writes,
    * else (no replica in rotation, the wait timed out, the primary's position could not be read, or
    * the replica failed during the read) `onPrimary`. Errors of the caller's own making (validation,
-   * not found, forbidden) are rethrown as they are.
+   * forbidden) are rethrown as they are; a not-found is asked of the primary again.
    */
   async read<T>(onPrimary: () => Promise<T>, onReplica: (replica: Replica) => Promise<T>): Promise<T> {
     if (this.#closed) return onPrimary();
@@ -103,6 +102,9 @@ export class ReplicaSet {
     try {
       result = await onReplica(replica);
     } catch (error) {
+      // Not found on a replica may be a row written by another process and not replayed yet: the
+      // primary has the last word (a real not-found costs one more statement).
+      if (isCarebaseError(error, 'NOT_FOUND')) return onPrimary();
       if (!isCarebaseError(error) || CALLER_ERRORS.has(error.code)) throw error;
       this.#fail(replica, error);
       return onPrimary();

@@ -172,6 +172,25 @@ describe('read replicas with read-your-writes', () => {
     await until(cb, ['ready']);
   });
 
+  it('a not-found on the standby (a row another process wrote, not replayed yet) is asked of the primary', async () => {
+    const other = (await query<{ id: string }>(database.url, 'select gen_random_uuid() as id'))[0]?.id ?? '';
+    await query(standbyUrl, 'select pg_wal_replay_pause()');
+    try {
+      // Written behind carebase's back: the instance does not wait for it.
+      await query(
+        database.url,
+        `insert into carebase.conversations (id, user_id, title) values ('${other}', '${userId}', 'elsewhere')`,
+      );
+      const reads = (await replicaHealth(cb)).reads;
+      const page = await cb.chat.history({ userId, conversationId: other });
+      expect(page.items).toEqual([]);
+      expect((await replicaHealth(cb)).reads).toBe(reads);
+    } finally {
+      await query(standbyUrl, 'select pg_wal_replay_resume()');
+    }
+    await until(cb, ['ready']);
+  });
+
   it('a standby paused past maxLagMs leaves rotation, and comes back once it catches up', async () => {
     await query(standbyUrl, 'select pg_wal_replay_pause()');
     try {
