@@ -115,6 +115,11 @@ describe('read replicas with read-your-writes', () => {
     }
     expect((await replicaHealth(cb)).reads).toBeGreaterThan(before);
     await until(cb, ['ready']);
+    // Once replay resumes, the standby catches up with the write carebase did not make.
+    const deadline = Date.now() + 10_000;
+    while ((await newest(cb)) !== 'written behind carebase' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     expect(await newest(cb)).toBe('written behind carebase');
   });
 
