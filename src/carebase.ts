@@ -4,7 +4,7 @@ import Cursor from 'pg-cursor';
 import { BackupsApi } from './backup/backups-api.js';
 import type { CarebaseOptions } from './config/options.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
-import { ClosedError, isCarebaseError, MigrationError } from './errors/errors.js';
+import { ClosedError, InvalidConfigurationError, isCarebaseError, MigrationError } from './errors/errors.js';
 import { DriverErrorSummary } from './errors/map-error.js';
 import { type MigrateResult, migrate } from './migration/runner.js';
 import { withLibrary } from './migration/sources.js';
@@ -22,6 +22,7 @@ import { AnalyticsRepository } from './repositories/analytics/analytics-reposito
 import { AuditRepository } from './repositories/audit/audit-repository.js';
 import { ChatRepository } from './repositories/chat/chat-repository.js';
 import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
+import { EncryptionApi } from './repositories/encryption/encryption-api.js';
 import { ImportsRepository } from './repositories/imports/imports-repository.js';
 import { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
 import {
@@ -31,10 +32,12 @@ import {
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
+import { computePseudonym } from './security/pseudonym.js';
 import { quoteIdentifier } from './sql/identifier.js';
 import { instrument } from './telemetry/instrument.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { parseInput } from './validation/parse-input.js';
+import { PseudonymInputSchema } from './validation/pseudonym-input.js';
 
 /** undefined_table, invalid_schema_name: a database never migrated (no tracking table). */
 const MISSING_RELATION = new Set(['42P01', '3F000']);
@@ -47,6 +50,18 @@ function healthProbeSql(schema: string): string {
   return `select current_setting('server_version') as version, array(select namespace || '/' || name
   from ${quoteIdentifier(schema)}.schema_migrations where namespace = any($1::text[])) as applied`;
 }
+/** The pseudonym key's bytes, decoded once per base64 text. */
+const pseudonymKeys = new Map<string, Buffer>();
+function pseudonymKey(base64: string): Buffer {
+  let key = pseudonymKeys.get(base64);
+  if (key === undefined) {
+    key = Buffer.from(base64, 'base64');
+    if (pseudonymKeys.size > 16) pseudonymKeys.clear();
+    pseudonymKeys.set(base64, key);
+  }
+  return key;
+}
+
 /**
  * A view of carebase bound to one executor (the pool, or a transaction) and one actor. `cb`
  * itself, the `tx` inside `cb.transaction()`, and the result of `cb.withActor()` are all scopes.
@@ -189,6 +204,49 @@ export class CarebaseScope {
   get chat(): ChatRepository {
     this.#chat ??= this.#instrument(new ChatRepository(this.#context), 'chat');
     return this.#chat;
+  }
+
+  #encryption: EncryptionApi | undefined;
+
+  /**
+   * Maintenance of envelope encryption of chat content: `encryptExisting()` (docs/encryption.md).
+   *
+   * @example
+   * ```ts
+   * await cb.encryption.encryptExisting({ onProgress: (p) => console.log(p.table, p.encrypted) });
+   * ```
+   */
+  get encryption(): EncryptionApi {
+    this.#encryption ??= new EncryptionApi(this.#context);
+    return this.#encryption;
+  }
+
+  /**
+   * A keyed pseudonym of `value` for `purpose`: `ps1_` + base64url(HMAC-SHA256(key, purpose,
+   * value)), 47 characters. Stable (same key, purpose and value give the same pseudonym, across
+   * processes and restarts), different per purpose (a member id pseudonymized for `audit` does
+   * not match the same id pseudonymized for `analytics`), and not reversible without the key, not
+   * even by enumerating every possible member id or MRN (which a plain SHA-256 is: see
+   * docs/encryption.md). Usable as an audit `subjectId`. The value is used exactly as given
+   * (normalize case and spaces first if your ids vary). Synchronous, no SQL.
+   *
+   * Throws `ValidationError` for an empty or over-long value, lone surrogates, or a purpose outside
+   * `[a-z0-9][a-z0-9._:-]{0,99}`; `InvalidConfigurationError` (`pseudonyms.key`) when no key is
+   * configured.
+   *
+   * @example
+   * ```ts
+   * const subjectId = cb.pseudonym('MRN-0042-7731', { purpose: 'audit.subject' });
+   * await cb.audit.log({ action: 'hedis.measure_read', resourceType: 'member', subjectId });
+   * ```
+   */
+  pseudonym(value: string, options: { readonly purpose: string }): string {
+    const parsed = parseInput(PseudonymInputSchema, { value, purpose: options?.purpose }, 'pseudonym input');
+    const key = this.#context.config.pseudonyms?.key;
+    if (key === undefined) {
+      throw new InvalidConfigurationError('pseudonyms.key', 'is not configured (env CAREBASE_PSEUDONYM_KEY)');
+    }
+    return computePseudonym(pseudonymKey(key.reveal()), parsed.value, parsed.purpose);
   }
 
   #imports: ImportsRepository | undefined;

@@ -59,6 +59,8 @@ export {
   type ConnectionErrorOptions,
   type ConnectionFailureReason,
   ConstraintViolationError,
+  DecryptionError,
+  type DecryptionFailure,
   ForbiddenError,
   InvalidConfigurationError,
   isCarebaseError,
@@ -68,10 +70,37 @@ export {
   QueryError,
   SerializationFailureError,
   StatementTimeoutError,
+  UnsupportedOperationError,
   ValidationError,
   type ValidationIssue,
 } from './errors/errors.js';
+
+// Encryption and pseudonyms (docs/encryption.md)
+
+export type {
+  EncryptionOptions,
+  PseudonymOptions,
+  ResolvedEncryptionOptions,
+  ResolvedPseudonymOptions,
+} from './config/encryption-options.js';
 export { DRIVER_ERROR, DriverErrorSummary, type PgErrorLike } from './errors/map-error.js';
+export type {
+  EncryptExistingOptions,
+  EncryptExistingProgress,
+  EncryptExistingResult,
+} from './repositories/encryption/encrypt-existing.js';
+export { EncryptionApi } from './repositories/encryption/encryption-api.js';
+export type { RewrapKeysOptions, RewrapKeysProgress } from './repositories/encryption/rewrap-keys.js';
+export {
+  type Keyring,
+  type KeyUnwrapInput,
+  type KeyWrapInput,
+  type LocalKeyringOptions,
+  localKeyring,
+  localKeyringFromEnv,
+} from './security/keyring.js';
+export { PSEUDONYM_PREFIX } from './security/pseudonym.js';
+export type { PseudonymInput } from './validation/pseudonym-input.js';
 
 // Validation: the shared checks every repository applies before any SQL
 
@@ -331,6 +360,7 @@ export type {
 export type { AuthRateLimitsTable } from './schema/auth-rate-limits.js';
 export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
 export type { CarebaseDatabase } from './schema/database.js';
+export type { EncryptionDataKeysTable } from './schema/encryption.js';
 export type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './schema/mfa.js';
 export type { SchemaMigrationsTable } from './schema/migrations.js';
 export type { PartitionedTablesTable } from './schema/partitioned-tables.js';

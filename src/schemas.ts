@@ -10,6 +10,7 @@
 export { AnalyticsOptionsSchema } from './config/analytics-options.js';
 export { AuditOptionsSchema } from './config/audit-options.js';
 export { ChatOptionsSchema } from './config/chat-options.js';
+export { EncryptionOptionsSchema, PseudonymOptionsSchema } from './config/encryption-options.js';
 export { MigrationsOptionsSchema } from './config/migrations-options.js';
 export { CarebaseOptionsSchema } from './config/options.js';
 export {
@@ -69,6 +70,8 @@ export {
 } from './repositories/chat/chat-inputs.js';
 export { ChatImportOptionsSchema, LegacyChatFileSchema } from './repositories/chat/import-legacy.js';
 export { ActorSchema } from './repositories/context.js';
+export { EncryptExistingOptionsSchema } from './repositories/encryption/encrypt-existing.js';
+export { RewrapKeysOptionsSchema } from './repositories/encryption/rewrap-keys.js';
 export {
   ExternalIdSchema,
   ImportAuditInputSchema,
@@ -119,4 +122,5 @@ export {
 } from './repositories/users/user-inputs.js';
 export { StorableDateSchema } from './validation/dates.js';
 export { jsonObjectSchema } from './validation/json.js';
+export { PseudonymInputSchema } from './validation/pseudonym-input.js';
 export { StorableTextSchema } from './validation/text.js';

@@ -88,7 +88,8 @@ function withoutUndefined<T extends object>(value: T): T {
  * verify-full`), `DB_SSL_CA` (PEM or path), `DB_POOL_MIN`, `DB_POOL_MAX`,
  * `DB_CONNECTION_TIMEOUT_MS`, `DB_POOLER` (`none|transaction`), `DIRECT_DATABASE_URL`, `DB_POOL_IDLE_TIMEOUT_MS`, `DB_POOL_MAX_LIFETIME_MS`,
  * `DB_STATEMENT_TIMEOUT_MS`, `DB_APPLICATION_NAME`, `DATABASE_REPLICA_URLS` (comma-separated),
- * `DB_REPLICA_MAX_LAG_MS`, `DB_READ_YOUR_WRITES_TIMEOUT_MS`, `CAREBASE_SCHEMA` and `BACKUP_DIR`.
+ * `DB_REPLICA_MAX_LAG_MS`, `DB_READ_YOUR_WRITES_TIMEOUT_MS`, `CAREBASE_SCHEMA`, `BACKUP_DIR` and
+ * `CAREBASE_PSEUDONYM_KEY`.
  * When both are set, the `DB_*` parts override the matching parts of `DATABASE_URL`.
  * `DATABASE_URL` and `DB_PASSWORD` come back wrapped in a {@link Secret}, so printing the
  * returned object never shows the password.
@@ -131,5 +132,6 @@ export function configFromEnv(env: CarebaseEnv = process.env): CarebaseOptions {
     replicaReads: Object.keys(replicaReads).length === 0 ? undefined : replicaReads,
     schema: readString(env, 'CAREBASE_SCHEMA'),
     backupDir: readString(env, 'BACKUP_DIR'),
+    pseudonyms: env.CAREBASE_PSEUDONYM_KEY ? { key: new Secret(env.CAREBASE_PSEUDONYM_KEY) } : undefined,
   });
 }

@@ -5,6 +5,12 @@ import { type AnalyticsOptions, AnalyticsOptionsSchema } from './analytics-optio
 import { type AuditOptions, AuditOptionsSchema } from './audit-options.js';
 import { type ChatOptions, ChatOptionsSchema } from './chat-options.js';
 import type { Clock } from './clock.js';
+import {
+  type EncryptionOptions,
+  EncryptionOptionsSchema,
+  type PseudonymOptions,
+  PseudonymOptionsSchema,
+} from './encryption-options.js';
 import { type MigrationsOptions, MigrationsOptionsSchema } from './migrations-options.js';
 import {
   type PoolerMode,
@@ -144,6 +150,10 @@ export const CarebaseOptionsSchema = z.strictObject({
   onQuery: QueryListenerSchema.optional(),
   /** OpenTelemetry spans and metrics. */
   telemetry: TelemetryOptionsSchema.optional(),
+  /** Envelope encryption of chat content (docs/encryption.md). @default off */
+  encryption: EncryptionOptionsSchema.optional(),
+  /** The key of `cb.pseudonym()`. @default none (env `CAREBASE_PSEUDONYM_KEY`) */
+  pseudonyms: PseudonymOptionsSchema.optional(),
 });
 
 /**
@@ -204,4 +214,8 @@ export interface CarebaseOptions {
   readonly onQuery?: QueryListener | undefined;
   /** OpenTelemetry spans and metrics (through `@opentelemetry/api` when installed). */
   readonly telemetry?: TelemetryOptions | undefined;
+  /** Envelope encryption of chat content; off when absent. */
+  readonly encryption?: EncryptionOptions | undefined;
+  /** The key of `cb.pseudonym()` (env `CAREBASE_PSEUDONYM_KEY`). */
+  readonly pseudonyms?: PseudonymOptions | undefined;
 }

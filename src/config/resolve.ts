@@ -8,6 +8,7 @@ import type { ResolvedAnalyticsOptions } from './analytics-options.js';
 import type { ResolvedAuditOptions } from './audit-options.js';
 import type { ResolvedChatOptions } from './chat-options.js';
 import { type Clock, systemClock } from './clock.js';
+import type { ResolvedEncryptionOptions, ResolvedPseudonymOptions } from './encryption-options.js';
 import type { ResolvedMigrationsOptions } from './migrations-options.js';
 import { type CarebaseOptions, CarebaseOptionsSchema } from './options.js';
 import {
@@ -82,6 +83,10 @@ export interface ResolvedConfig {
   /** The `onQuery` hook, if any. */
   readonly onQuery: QueryListener | undefined;
   readonly telemetry: ResolvedTelemetryOptions;
+  /** Envelope encryption of chat content; `undefined` when off. */
+  readonly encryption: ResolvedEncryptionOptions | undefined;
+  /** The key of `cb.pseudonym()`; `undefined` when none was given. */
+  readonly pseudonyms: ResolvedPseudonymOptions | undefined;
 }
 
 type ParsedOptions = z.output<typeof CarebaseOptionsSchema>;
@@ -367,6 +372,9 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
     }),
     onQuery: parsed.onQuery,
     telemetry: resolveTelemetry(parsed.telemetry),
+    // The keyring is the host's object: frozen one level only.
+    encryption: parsed.encryption === undefined ? undefined : Object.freeze({ ...parsed.encryption }),
+    pseudonyms: parsed.pseudonyms === undefined ? undefined : Object.freeze({ ...parsed.pseudonyms }),
   };
   return Object.freeze(config);
 }

@@ -47,7 +47,9 @@ export type CarebaseErrorCode =
   | 'SERIALIZATION_FAILURE'
   | 'CLOSED'
   | 'ABORTED'
-  | 'QUERY_FAILED';
+  | 'QUERY_FAILED'
+  | 'DECRYPTION_FAILED'
+  | 'UNSUPPORTED_OPERATION';
 
 /**
  * Options accepted by every carebase error constructor.
@@ -691,6 +693,83 @@ export class QueryError extends CarebaseError {
 }
 
 /**
+ * Why a stored ciphertext could not be decrypted (see {@link DecryptionError}):
+ * - `missing_key`: no data key is stored for the row's user (erased: crypto-shredded), or no
+ *   keyring is configured;
+ * - `unknown_key`: the keyring does not have the key-encryption key the data key was wrapped with;
+ * - `tampered`: authentication failed: the ciphertext, or the row identity it is bound to (user,
+ *   conversation, role, time), was altered or the ciphertext was moved to another row;
+ * - `malformed`: not a carebase envelope (truncated, bad prefix, unknown format version).
+ *
+ * @example
+ * ```ts
+ * import type { DecryptionFailure } from 'carebase';
+ * const alert: Record<DecryptionFailure, boolean> = {
+ *   missing_key: false,
+ *   unknown_key: true,
+ *   tampered: true,
+ *   malformed: true,
+ * };
+ * ```
+ */
+export type DecryptionFailure = 'missing_key' | 'unknown_key' | 'tampered' | 'malformed';
+
+/**
+ * A stored value could not be decrypted. Names the table and row (never the value, never the
+ * key): carebase never returns ciphertext or garbage in place of the plaintext.
+ *
+ * @example
+ * ```ts
+ * import { DecryptionError } from 'carebase';
+ * try {
+ *   await cb.chat.history({ userId });
+ * } catch (error) {
+ *   if (!(error instanceof DecryptionError)) throw error;
+ *   logger.error({ table: error.table, rowId: error.rowId, reason: error.reason }, 'undecryptable chat row');
+ * }
+ * ```
+ */
+export class DecryptionError extends CarebaseError {
+  /** The table of the row: `chat_messages`, `conversations` or `encryption_data_keys`. */
+  readonly table: string;
+  /** The row's id (for `encryption_data_keys`: the user id). */
+  readonly rowId: string;
+  readonly reason: DecryptionFailure;
+
+  constructor(table: string, rowId: string, reason: DecryptionFailure, options: CarebaseErrorOptions = {}) {
+    super('DECRYPTION_FAILED', `cannot decrypt ${table} row ${rowId}: ${reason.replace('_', ' ')}`, options);
+    this.table = table;
+    this.rowId = rowId;
+    this.reason = reason;
+  }
+}
+
+/**
+ * The operation cannot run in this configuration, e.g. `chat.search` with encryption on (the
+ * database holds no readable words to search). `operation` names it.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedOperationError } from 'carebase';
+ * try {
+ *   await cb.chat.search({ userId, query: 'insulin' });
+ * } catch (error) {
+ *   if (error instanceof UnsupportedOperationError) res.status(501).json({ error: error.operation });
+ *   else throw error;
+ * }
+ * ```
+ */
+export class UnsupportedOperationError extends CarebaseError {
+  /** The refused operation, e.g. `chat.search`. */
+  readonly operation: string;
+
+  constructor(operation: string, reason: string, options: CarebaseErrorOptions = {}) {
+    super('UNSUPPORTED_OPERATION', `${operation} is not available: ${reason}`, options);
+    this.operation = operation;
+  }
+}
+
+/**
  * Maps each code to its class, for the type guard.
  *
  * @example
@@ -722,4 +801,6 @@ export interface CarebaseErrorByCode {
   CLOSED: ClosedError;
   ABORTED: AbortError;
   QUERY_FAILED: QueryError;
+  DECRYPTION_FAILED: DecryptionError;
+  UNSUPPORTED_OPERATION: UnsupportedOperationError;
 }

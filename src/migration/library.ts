@@ -22,6 +22,7 @@ import m0024 from '../../migrations/0024_audit_compliance_fields.sql';
 import m0027 from '../../migrations/0027_analytics_measures.sql';
 import m0028 from '../../migrations/0028_partitioned_tables.sql';
 import m0029 from '../../migrations/0029_chat_messages_statistics.sql';
+import m0033 from '../../migrations/0033_encryption_data_keys.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -55,6 +56,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0027_analytics_measures', m0027],
   ['0028_partitioned_tables', m0028],
   ['0029_chat_messages_statistics', m0029],
+  ['0033_encryption_data_keys', m0033],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

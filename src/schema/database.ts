@@ -20,6 +20,7 @@ import type {
 } from './audit.js';
 import type { AuthRateLimitsTable } from './auth-rate-limits.js';
 import type { ChatMessagesTable, ConversationsTable } from './chat.js';
+import type { EncryptionDataKeysTable } from './encryption.js';
 import type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './mfa.js';
 import type { SchemaMigrationsTable } from './migrations.js';
 import type { PartitionedTablesTable } from './partitioned-tables.js';
@@ -70,6 +71,7 @@ export interface CarebaseDatabase {
 
   conversations: ConversationsTable;
   chat_messages: ChatMessagesTable;
+  encryption_data_keys: EncryptionDataKeysTable;
 
   analytics_events: AnalyticsEventsTable;
   analytics_user_keys: AnalyticsUserKeysTable;

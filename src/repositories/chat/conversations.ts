@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { ConstraintViolationError, NotFoundError } from '../../errors/errors.js';
 import { PLACEHOLDER_UUID } from '../../pool/prepared-statements.js';
@@ -7,6 +8,7 @@ import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatPage, type Conversation, type ConversationRow, toConversation } from './chat-types.js';
 import { assertConversationOwner } from './ownership.js';
+import { conversationValues, openConversationRows } from './sealed-rows.js';
 
 const COLUMNS = [
   'id',
@@ -34,13 +36,23 @@ export function createConversation(
   return ctx.atomic(async (tx) => {
     const now = tx.now();
     let row: ConversationRow;
+    // With encryption on, the id is chosen here: the envelope is bound to it before the insert.
+    const id = tx.config.encryption === undefined ? undefined : randomUUID();
     try {
+      const stored = await conversationValues(
+        tx,
+        input.userId,
+        id ?? '',
+        input.title ?? null,
+        input.metadata === undefined ? null : JSON.stringify(input.metadata),
+      );
       row = await tx.db
         .insertInto('conversations')
         .values({
+          ...(id === undefined ? {} : { id }),
           user_id: input.userId,
-          title: input.title ?? null,
-          metadata: input.metadata === undefined ? null : JSON.stringify(input.metadata),
+          title: stored.title,
+          metadata: stored.metadata,
           last_message_at: now,
           created_at: now,
           updated_at: now,
@@ -59,7 +71,8 @@ export function createConversation(
       resourceId: row.id,
       subjectId: input.userId,
     });
-    return toConversation(row);
+    const [opened] = await openConversationRows(tx, [row]);
+    return toConversation(opened as ConversationRow);
   });
 }
 
@@ -88,7 +101,8 @@ export async function getConversation(
     await assertConversationOwner(ctx, userId, conversationId);
     throw new NotFoundError('conversation');
   }
-  return toConversation(row);
+  const [opened] = await openConversationRows(ctx, [row]);
+  return toConversation(opened as ConversationRow);
 }
 
 /**
@@ -114,10 +128,16 @@ export async function listConversations(
     .orderBy('id', 'desc')
     .limit(input.limit + 1)
     .execute();
-  return keysetPage(rows, input.limit, toConversation, CONVERSATIONS_CURSOR, (row) => ({
-    key: row.sort_key,
-    id: row.id,
-  }));
+  return keysetPage(
+    await openConversationRows(ctx, rows),
+    input.limit,
+    toConversation,
+    CONVERSATIONS_CURSOR,
+    (row) => ({
+      key: row.sort_key,
+      id: row.id,
+    }),
+  );
 }
 
 /** Renames a conversation (title `null` clears it), audited as `chat.conversation_rename`. */
@@ -128,7 +148,7 @@ export function renameConversation(
   return ctx.atomic(async (tx) => {
     const row = await tx.db
       .updateTable('conversations')
-      .set({ title: input.title })
+      .set(await renamedValues(tx, input))
       .where('user_id', '=', input.userId)
       .where('id', '=', input.conversationId)
       .returning(COLUMNS)
@@ -143,8 +163,37 @@ export function renameConversation(
       resourceId: row.id,
       subjectId: input.userId,
     });
-    return toConversation(row);
+    const [opened] = await openConversationRows(tx, [row]);
+    return toConversation(opened as ConversationRow);
   });
+}
+
+/**
+ * The columns a rename sets: the title; with encryption on, the envelope re-sealed with the new
+ * title and the stored metadata (read under a row lock, in the rename's transaction).
+ */
+async function renamedValues(
+  tx: RepositoryContext,
+  input: { userId: string; conversationId: string; title: string | null },
+): Promise<{ title: string | null; metadata?: string | null }> {
+  if (tx.config.encryption === undefined) return { title: input.title };
+  const current = await tx.db
+    .selectFrom('conversations')
+    .select(COLUMNS)
+    .where('user_id', '=', input.userId)
+    .where('id', '=', input.conversationId)
+    .forUpdate()
+    .executeTakeFirst();
+  if (current === undefined) return { title: input.title };
+  const [opened] = await openConversationRows(tx, [current]);
+  const metadata = opened?.metadata ?? null;
+  return conversationValues(
+    tx,
+    input.userId,
+    input.conversationId,
+    input.title,
+    metadata === null ? null : JSON.stringify(metadata),
+  );
 }
 
 /** Deletes a conversation and its messages, audited as `chat.conversation_delete`. */

@@ -4,6 +4,7 @@ import type { JsonValue } from '../../schema/audit.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
+import { openConversationRows, openMessageRows } from './sealed-rows.js';
 
 /**
  * A user's chat history as plain JSON, for a data-subject access export.
@@ -70,6 +71,7 @@ export async function exportChatForUser(ctx: RepositoryContext, userId: string):
     .selectFrom('conversations')
     .select([
       'id',
+      'user_id',
       'title',
       'is_default',
       'metadata',
@@ -78,7 +80,8 @@ export async function exportChatForUser(ctx: RepositoryContext, userId: string):
     .where('user_id', '=', id)
     .orderBy('created_at')
     .orderBy('id')
-    .execute();
+    .execute()
+    .then((rows) => openConversationRows(ctx, rows));
   const messages = await ctx.db
     .selectFrom('chat_messages')
     .select([
@@ -88,13 +91,16 @@ export async function exportChatForUser(ctx: RepositoryContext, userId: string):
       'role',
       'content',
       'metadata',
+      'user_id',
+      'created_at',
       sql.raw<string>(exactTimestamp('created_at')).as('created'),
     ])
     .where('user_id', '=', id)
     .orderBy('conversation_id')
     .orderBy('created_at')
     .orderBy('id')
-    .execute();
+    .execute()
+    .then((rows) => openMessageRows(ctx, rows));
   const byConversation = new Map<string, ChatDataExport['conversations'][number]['messages'][number][]>();
   for (const m of messages) {
     let list = byConversation.get(m.conversation_id);

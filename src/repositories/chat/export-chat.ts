@@ -1,12 +1,16 @@
 import { Readable } from 'node:stream';
 import { type ControlledTransaction, sql } from 'kysely';
 import { toCarebaseError } from '../../errors/map-error.js';
+import type { JsonValue } from '../../schema/audit.js';
+import type { ChatRole } from '../../schema/chat.js';
 import type { CarebaseDatabase } from '../../schema/database.js';
 import { csvRecord } from '../../sql/csv.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import { RepositoryContext } from '../context.js';
+import { type UserKeys, userKeys } from '../encryption/data-keys.js';
 import { assertConversationOwner } from './ownership.js';
+import { openMessageRow } from './sealed-rows.js';
 
 /**
  * Version of the export format (the `version` field of the first record); bumped only on an
@@ -195,6 +199,7 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
         'content',
         'metadata',
         sql.raw<string>(exactTimestamp('created_at')).as('created_at'),
+        'created_at as created_at_date',
       ])
       .where('user_id', '=', query.userId);
     if (query.conversationId !== undefined)
@@ -206,8 +211,12 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
       .stream(ctx.config.chat.exportChunkSize);
     // Batch small rows into fewer, larger chunks for the consumer.
     let buffer = '';
+    let keys: UserKeys | undefined;
     for await (const row of rows) {
-      buffer += format.row(row as ExportRow);
+      if (typeof row.metadata === 'string' && keys === undefined) {
+        keys = (await userKeys(tx, [query.userId], false)).get(query.userId);
+      }
+      buffer += format.row(openExportRow(tx, query.userId, row, keys));
       if (buffer.length >= 65_536) {
         yield buffer;
         buffer = '';
@@ -228,6 +237,30 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
       else await commitOrRelease(trx);
     }
   }
+}
+
+/** A streamed row with its sealed fields opened (see sealed-rows.ts). */
+function openExportRow(
+  ctx: RepositoryContext,
+  userId: string,
+  row: ExportRow & { created_at_date: Date },
+  keys: UserKeys | undefined,
+): ExportRow {
+  if (typeof row.metadata !== 'string' && ctx.config.encryption === undefined) return row;
+  const opened = openMessageRow(
+    ctx,
+    {
+      id: row.id,
+      user_id: userId,
+      conversation_id: row.conversation_id,
+      role: row.role as ChatRole,
+      content: row.content,
+      metadata: row.metadata as JsonValue | null,
+      created_at: row.created_at_date,
+    },
+    keys,
+  );
+  return { ...row, content: opened.content, metadata: opened.metadata };
 }
 
 /**

@@ -9,6 +9,7 @@ import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatMessage, type ChatPage, type MessageRow, toChatMessage } from './chat-types.js';
 import { assertConversationOwner } from './ownership.js';
+import { openMessageRows } from './sealed-rows.js';
 import { preparedQuery } from './sql-text.js';
 
 /** Parsed `history()` input. */
@@ -127,7 +128,10 @@ export async function historyPage(
   if (rows.length === 0 && query.conversationId !== undefined) {
     await assertConversationOwner(ctx, query.userId, query.conversationId);
   }
-  return keysetPage(rows, query.limit, toChatMessage, spec, (row) => ({ key: row.sort_key, id: row.id }));
+  return keysetPage(await openMessageRows(ctx, rows), query.limit, toChatMessage, spec, (row) => ({
+    key: row.sort_key,
+    id: row.id,
+  }));
 }
 
 /**
@@ -157,5 +161,5 @@ order by created_at desc, id desc limit ${n}`;
   if (rows.length === 0 && conversationId !== undefined) {
     await assertConversationOwner(ctx, userId, conversationId);
   }
-  return rows.reverse().map(toChatMessage);
+  return (await openMessageRows(ctx, rows)).reverse().map(toChatMessage);
 }

@@ -1,5 +1,10 @@
 import { sql } from 'kysely';
-import { ConflictError, ConstraintViolationError, ValidationError } from '../../errors/errors.js';
+import {
+  ConflictError,
+  ConstraintViolationError,
+  isCarebaseError,
+  ValidationError,
+} from '../../errors/errors.js';
 import { runTransaction } from '../../pool/transaction.js';
 import type { RepositoryContext } from '../context.js';
 import {
@@ -10,6 +15,7 @@ import {
 } from './append-one.js';
 import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.js';
 import { explainReferenceFailure } from './ownership.js';
+import { forgetDefaultConversations, openMessageRows, sealNewMessages } from './sealed-rows.js';
 import { isProgramLimit, SEARCH_INDEX_SAFE_BYTES, searchIndexLimitError } from './search-index-limit.js';
 import { preparedQuery } from './sql-text.js';
 
@@ -145,14 +151,7 @@ export async function insertMessages(
   if (batch.length === 0) return [];
   assertUniqueClientIds(batch);
   const now = ctx.now();
-  const [single] = batch;
-  // One message (append): a fixed-shape statement with scalar parameters that runs on a generic
-  // plan; a batch: the unnest statement.
-  const query =
-    batch.length === 1 && single !== undefined
-      ? appendOneQuery(ctx, single, now)
-      : preparedQuery<AppendedRow>(ctx, 'append', (t) => insertSql(t, true), parameters(ctx, batch, now));
-  const rows = await withRetries(ctx, batch, () => ctx.runPrepared<AppendedRow>(query));
+  const rows = await openMessageRows(ctx, await insertSealed(ctx, batch, now, true));
   const byClientId = new Map<string, AppendedRow>();
   const fresh: MessageRow[] = [];
   for (const row of rows) {
@@ -170,7 +169,7 @@ export async function insertMessages(
       where (user_id, client_id) in (select * from unnest(${missing.map((m) => m.userId)}::uuid[], ${missing.map((m) => m.clientId)}::text[]))`.execute(
         ctx.db,
       );
-    for (const row of rows.rows)
+    for (const row of await openMessageRows(ctx, rows.rows))
       byClientId.set(`${row.user_id}\u0000${row.client_id}`, { ...row, existing: true });
   }
   let next = 0;
@@ -204,7 +203,39 @@ export async function insertMessagesCounting(
 ): Promise<number> {
   if (batch.length === 0) return 0;
   assertUniqueClientIds(batch);
-  const query = preparedQuery(ctx, 'import', (t) => insertSql(t, false), parameters(ctx, batch, ctx.now()));
-  const rows = await withRetries(ctx, batch, () => ctx.runPrepared<{ inserted: number }>(query));
-  return rows[0]?.inserted ?? 0;
+  const rows = await insertSealed(ctx, batch, ctx.now(), false);
+  return (rows[0] as { inserted?: number } | undefined)?.inserted ?? 0;
+}
+
+/**
+ * Runs the insert of `batch` at `now` with its values sealed when encryption is on (see
+ * sealed-rows.ts). A write to a cached default conversation that has since been deleted fails on
+ * its foreign key: the cache is dropped and the write runs once more.
+ */
+async function insertSealed(
+  ctx: RepositoryContext,
+  batch: readonly NewMessage[],
+  now: Date,
+  returning: boolean,
+): Promise<AppendedRow[]> {
+  for (let attempt = 0; ; attempt++) {
+    const { stored, defaulted } = await sealNewMessages(ctx, batch, now);
+    const [single] = stored;
+    // One message (append): a fixed-shape statement with scalar parameters that runs on a generic
+    // plan; a batch: the unnest statement.
+    const query = !returning
+      ? preparedQuery<AppendedRow>(ctx, 'import', (t) => insertSql(t, false), parameters(ctx, stored, now))
+      : stored.length === 1 && single !== undefined
+        ? appendOneQuery(ctx, single, now)
+        : preparedQuery<AppendedRow>(ctx, 'append', (t) => insertSql(t, true), parameters(ctx, stored, now));
+    try {
+      return await withRetries(ctx, stored, () => ctx.runPrepared<AppendedRow>(query));
+    } catch (error) {
+      if (attempt > 0 || !defaulted || !isCarebaseError(error, 'NOT_FOUND')) throw error;
+      forgetDefaultConversations(
+        ctx,
+        batch.map((m) => m.userId),
+      );
+    }
+  }
 }

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { ChatRole } from '../../schema/chat.js';
 import type { RepositoryContext } from '../context.js';
+import { writeKeys } from '../encryption/data-keys.js';
+import { sealMessageFields } from '../encryption/row-envelopes.js';
 
 /** One legacy message ready to insert. */
 export interface LegacyRow {
@@ -41,12 +43,14 @@ export async function insertLegacyRows(
   ctx: RepositoryContext,
   userId: string,
   conversationId: string,
-  rows: readonly LegacyRow[],
+  input: readonly LegacyRow[],
 ): Promise<number> {
+  let rows = input;
   if (rows.length === 0) return 0;
   const messages = sql.id(ctx.config.schema, 'chat_messages');
   const conversations = sql.id(ctx.config.schema, 'conversations');
   const now = ctx.now();
+  rows = await sealLegacyRows(ctx, userId, conversationId, rows, now);
   const result = await sql<{ inserted: number }>`
     with input as (
       select * from unnest(${rows.map((r) => r.clientId)}::text[], ${rows.map((r) => r.role)}::text[],
@@ -67,4 +71,27 @@ export async function insertLegacyRows(
     )
     select count(*)::int as inserted from inserted`.execute(ctx.db);
   return result.rows[0]?.inserted ?? 0;
+}
+
+/** With encryption on, `rows` with content and metadata sealed (docs/encryption.md); else unchanged. */
+async function sealLegacyRows(
+  ctx: RepositoryContext,
+  userId: string,
+  conversationId: string,
+  rows: readonly LegacyRow[],
+  now: Date,
+): Promise<readonly LegacyRow[]> {
+  if (ctx.config.encryption === undefined) return rows;
+  const keys = (await writeKeys(ctx, [userId])).get(userId);
+  if (keys === undefined) throw new Error('carebase: data key missing after creation');
+  return rows.map((row) => {
+    const createdAt = row.createdAt ?? now;
+    const metadata = sealMessageFields(
+      keys,
+      { userId, conversationId, role: row.role, createdAt },
+      row.content,
+      row.metadata,
+    );
+    return { ...row, content: '', metadata, createdAt };
+  });
 }

@@ -1,3 +1,4 @@
+import { UnsupportedOperationError } from '../../errors/errors.js';
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatSearchPage, type MessageRow, toChatMessage } from './chat-types.js';
@@ -34,6 +35,10 @@ const SNIPPET_SOURCE_CHARS = 100_000;
  * returned page only.
  */
 export async function searchMessages(ctx: RepositoryContext, input: SearchQuery): Promise<ChatSearchPage> {
+  if (ctx.config.encryption !== undefined) {
+    // Sealed messages leave nothing in search_vector: a search would silently miss them.
+    throw new UnsupportedOperationError('chat.search', 'chat content is encrypted (docs/encryption.md)');
+  }
   if (input.conversationId !== undefined) {
     await assertConversationOwner(ctx, input.userId, input.conversationId);
   }

@@ -1,3 +1,4 @@
+import { UnsupportedOperationError } from '../../errors/errors.js';
 import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
 import { importAuditEntries } from './import-audit.js';
@@ -79,6 +80,7 @@ export class ImportsRepository {
    * ```
    */
   async conversations(input: ImportConversationsInput): Promise<ImportReport> {
+    refuseWhenEncrypted(this.#ctx, 'imports.conversations');
     const parsed = parseInput(ImportConversationsInputSchema, input, 'conversation import', { sweep: false });
     return importConversations(this.#ctx, parsed);
   }
@@ -97,6 +99,7 @@ export class ImportsRepository {
    * ```
    */
   async messages(input: ImportMessagesInput): Promise<ImportReport> {
+    refuseWhenEncrypted(this.#ctx, 'imports.messages');
     const parsed = parseInput(ImportMessagesInputSchema, input, 'message import', { sweep: false });
     return importMessages(this.#ctx, parsed);
   }
@@ -118,5 +121,18 @@ export class ImportsRepository {
   async auditEntries(input: ImportAuditInput): Promise<ImportReport> {
     const parsed = parseInput(ImportAuditInputSchema, input, 'audit import', { sweep: false });
     return importAuditEntries(this.#ctx, parsed);
+  }
+}
+
+/**
+ * The bulk imports COPY clear rows: with encryption on they refuse (`UnsupportedOperationError`)
+ * rather than store plaintext. Import first, then run `cb.encryption.encryptExisting()`.
+ */
+function refuseWhenEncrypted(ctx: RepositoryContext, operation: string): void {
+  if (ctx.config.encryption !== undefined) {
+    throw new UnsupportedOperationError(
+      operation,
+      'encryption is on: import with encryption off, then run encryption.encryptExisting()',
+    );
   }
 }

@@ -12,6 +12,7 @@ import {
   exportChatForUser,
 } from '../chat/data-subject.js';
 import type { RepositoryContext } from '../context.js';
+import { destroyDataKeys } from '../encryption/data-keys.js';
 import { SESSION_COLUMNS, type Session, toSession } from '../sessions/session.js';
 import type { User } from '../user.js';
 
@@ -141,6 +142,9 @@ export async function eraseUserData(
 
   const chat = await eraseChatForUser(ctx, userId);
   const analytics = await eraseAnalyticsForUser(ctx, userId);
+  // Crypto-shredding: with the data keys gone, copies of the user's encrypted rows (replicas,
+  // backups taken without encryption_data_keys, exports of raw rows) can no longer be decrypted.
+  await destroyDataKeys(ctx, userId);
 
   const deleted = await ctx.db
     .deleteFrom('users')

@@ -1,0 +1,195 @@
+import { ConstraintViolationError, NotFoundError } from '../../errors/errors.js';
+import type { JsonValue } from '../../schema/audit.js';
+import { type RepositoryContext, RuntimeState } from '../context.js';
+import { LruCache, userKeys, writeKeys } from '../encryption/data-keys.js';
+import {
+  checkPlaintextRow,
+  conversationAad,
+  messageAad,
+  openFields,
+  sealConversationFields,
+  sealMessageFields,
+} from '../encryption/row-envelopes.js';
+import type { NewMessage } from './append-one.js';
+import type { ConversationRow, MessageRow } from './chat-types.js';
+
+/** The columns a message row needs to be opened. */
+type SealableMessage = Pick<
+  MessageRow,
+  'id' | 'user_id' | 'conversation_id' | 'role' | 'content' | 'metadata' | 'created_at'
+>;
+/** The columns a conversation row needs to be opened. */
+type SealableConversation = Pick<ConversationRow, 'id' | 'user_id' | 'title' | 'metadata'>;
+
+/**
+ * The chat side of envelope encryption (docs/encryption.md): the two points where rows are
+ * written (values sealed before a statement) and read back (rows opened before they are mapped
+ * to `ChatMessage` / `Conversation`). With encryption off, writes pass through unchanged and reads
+ * only check that no row is sealed.
+ */
+
+/** Default-conversation ids by user, when encryption is on (an envelope is bound to its conversation). */
+const DEFAULT_CONVERSATIONS = new RuntimeState(
+  'chat default conversations',
+  (runtime) => new LruCache<string>(runtime.config.encryption?.keyCacheSize ?? 1),
+);
+
+/** The user's default conversation, created on first use (race-free, like append's own). */
+async function defaultConversation(ctx: RepositoryContext, userId: string, now: Date): Promise<string> {
+  const cache = ctx.runtime.state(DEFAULT_CONVERSATIONS);
+  const cached = cache.get(userId);
+  if (cached !== undefined) return cached;
+  for (let attempt = 0; ; attempt++) {
+    const found = await ctx.db
+      .selectFrom('conversations')
+      .select('id')
+      .where('user_id', '=', userId)
+      .where('is_default', '=', true)
+      .executeTakeFirst();
+    if (found !== undefined) {
+      if (!ctx.inTransaction) cache.set(userId, found.id);
+      return found.id;
+    }
+    if (attempt > 0) throw new Error('carebase: default conversation vanished while being created');
+    try {
+      await ctx.db
+        .insertInto('conversations')
+        .values({ user_id: userId, is_default: true, last_message_at: now, created_at: now, updated_at: now })
+        .onConflict((oc) => oc.column('user_id').where('is_default', '=', true).doNothing())
+        .execute();
+    } catch (error) {
+      if (error instanceof ConstraintViolationError && error.kind === 'foreign_key') {
+        throw new NotFoundError('user', { cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+/** Forgets cached default conversations (after a write to one failed: it may have been deleted). */
+export function forgetDefaultConversations(ctx: RepositoryContext, userIds: readonly string[]): void {
+  const cache = ctx.runtime.state(DEFAULT_CONVERSATIONS);
+  for (const userId of userIds) cache.forget(userId);
+}
+
+/**
+ * The values to insert for `batch` at `now`: unchanged with encryption off; otherwise each message
+ * with its default conversation resolved and its content and metadata sealed into the metadata
+ * column (content `''`). `defaulted` says whether a cached default conversation was used.
+ */
+export async function sealNewMessages(
+  ctx: RepositoryContext,
+  batch: readonly NewMessage[],
+  now: Date,
+): Promise<{ readonly stored: readonly NewMessage[]; readonly defaulted: boolean }> {
+  if (ctx.config.encryption === undefined) return { stored: batch, defaulted: false };
+  const keys = await writeKeys(
+    ctx,
+    batch.map((m) => m.userId),
+  );
+  const defaults = new Map<string, string>();
+  for (const message of batch) {
+    if (message.conversationId === undefined && !defaults.has(message.userId)) {
+      defaults.set(message.userId, await defaultConversation(ctx, message.userId, now));
+    }
+  }
+  const stored = batch.map((message): NewMessage => {
+    const conversationId = message.conversationId ?? (defaults.get(message.userId) as string);
+    const userKeys = keys.get(message.userId);
+    if (userKeys === undefined) throw new Error('carebase: data key missing after creation');
+    const metadata = sealMessageFields(
+      userKeys,
+      { userId: message.userId, conversationId, role: message.role, createdAt: now },
+      message.content,
+      message.metadata,
+    );
+    return { ...message, conversationId, content: '', metadata };
+  });
+  return { stored, defaulted: defaults.size > 0 };
+}
+
+/** Decrypts sealed message rows in place of their stored values (plain rows: see `plaintextReads`). */
+export async function openMessageRows<R extends SealableMessage>(
+  ctx: RepositoryContext,
+  rows: readonly R[],
+): Promise<R[]> {
+  const sealedUsers = rows.flatMap((row) => (typeof row.metadata === 'string' ? [row.user_id] : []));
+  if (sealedUsers.length === 0) {
+    if (ctx.config.encryption !== undefined)
+      for (const row of rows) checkPlaintextRow(ctx, 'chat_messages', row.id);
+    return rows as R[];
+  }
+  const keys = await userKeys(ctx, sealedUsers, false);
+  return rows.map((row) => openMessageRow(ctx, row, keys.get(row.user_id)));
+}
+
+/** Decrypts one sealed message row with its user's keys (synchronous: for streamed exports). */
+export function openMessageRow<R extends SealableMessage>(
+  ctx: RepositoryContext,
+  row: R,
+  keys: Parameters<typeof openFields>[0],
+): R {
+  if (typeof row.metadata !== 'string') {
+    if (ctx.config.encryption !== undefined) checkPlaintextRow(ctx, 'chat_messages', row.id);
+    return row;
+  }
+  const fields = openFields(
+    keys,
+    row.metadata,
+    messageAad({
+      userId: row.user_id,
+      conversationId: row.conversation_id,
+      role: row.role,
+      createdAt: row.created_at,
+    }),
+    'chat_messages',
+    row.id,
+  );
+  return { ...row, content: fields.c as string, metadata: (fields.m ?? null) as JsonValue | null };
+}
+
+/** The stored title and metadata of a conversation: sealed together when encryption is on. */
+export async function conversationValues(
+  ctx: RepositoryContext,
+  userId: string,
+  conversationId: string,
+  title: string | null,
+  metadata: string | null,
+): Promise<{ readonly title: string | null; readonly metadata: string | null }> {
+  if (ctx.config.encryption === undefined) return { title, metadata };
+  const keys = (await writeKeys(ctx, [userId])).get(userId);
+  if (keys === undefined) throw new Error('carebase: data key missing after creation');
+  return { title: null, metadata: sealConversationFields(keys, userId, conversationId, title, metadata) };
+}
+
+/** Decrypts sealed conversation rows (plain rows: see `plaintextReads`). */
+export async function openConversationRows<R extends SealableConversation>(
+  ctx: RepositoryContext,
+  rows: readonly R[],
+): Promise<R[]> {
+  const sealedUsers = rows.flatMap((row) => (typeof row.metadata === 'string' ? [row.user_id] : []));
+  if (sealedUsers.length === 0) {
+    if (ctx.config.encryption !== undefined)
+      for (const row of rows) checkPlaintextRow(ctx, 'conversations', row.id);
+    return rows as R[];
+  }
+  const keys = await userKeys(ctx, sealedUsers, false);
+  return rows.map((row) => {
+    if (typeof row.metadata !== 'string') {
+      if (ctx.config.encryption !== undefined) checkPlaintextRow(ctx, 'conversations', row.id);
+      return row;
+    }
+    const fields = openFields(
+      keys.get(row.user_id),
+      row.metadata,
+      conversationAad(row.user_id, row.id),
+      'conversations',
+      row.id,
+    );
+    return {
+      ...row,
+      title: (fields.t ?? null) as string | null,
+      metadata: (fields.m ?? null) as JsonValue | null,
+    };
+  });
+}
