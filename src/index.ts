@@ -136,6 +136,7 @@ export type { User } from './repositories/user.js';
 export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
 export {
   EmailVerificationApi,
+  type EmailVerificationCompleteOptions,
   type EmailVerificationResult,
   type EmailVerificationTicket,
 } from './repositories/users/email-verification.js';
@@ -161,6 +162,7 @@ export {
   type ImportedPasswordHash,
   PASSWORD_MAX_BYTES,
   PASSWORD_MAX_LENGTH,
+  type PasswordResetIssueInput,
   type RecordLoginInput,
   type RegisterOptions,
   type RejectInput,
@@ -292,6 +294,7 @@ export {
   type LegacyChatFile,
   legacyClientId,
 } from './repositories/chat/import-legacy.js';
+export { SEARCH_INDEX_CHARS } from './repositories/chat/search-index-limit.js';
 
 // Analytics
 

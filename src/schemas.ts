@@ -98,6 +98,7 @@ export {
   SessionListInputSchema,
   SessionValidateInputSchema,
 } from './repositories/sessions/session-inputs.js';
+export { EmailVerificationCompleteOptionsSchema } from './repositories/users/email-verification.js';
 export { MfaVerifyInputSchema } from './repositories/users/mfa.js';
 export {
   PasswordResetCompleteInputSchema,
@@ -109,6 +110,7 @@ export {
   DisplayNameSchema,
   EmailSchema,
   ImportedPasswordHashSchema,
+  PasswordResetIssueInputSchema,
   PasswordSchema,
   RecordLoginInputSchema,
   RegisterOptionsSchema,

@@ -23,6 +23,8 @@ import m0027 from '../../migrations/0027_analytics_measures.sql';
 import m0028 from '../../migrations/0028_partitioned_tables.sql';
 import m0029 from '../../migrations/0029_chat_messages_statistics.sql';
 import m0033 from '../../migrations/0033_encryption_data_keys.sql';
+import m0036 from '../../migrations/0036_rate_limit_subjects.sql';
+import m0037 from '../../migrations/0037_chat_search_prefix.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -57,6 +59,8 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0028_partitioned_tables', m0028],
   ['0029_chat_messages_statistics', m0029],
   ['0033_encryption_data_keys', m0033],
+  ['0036_rate_limit_subjects', m0036],
+  ['0037_chat_search_prefix', m0037],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;
