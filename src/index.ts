@@ -27,6 +27,7 @@ export {
   type SslMode,
   type SslOptions,
 } from './config/pool-options.js';
+export type { ReplicaReadsOptions, ResolvedReplicaReadsOptions } from './config/replica-options.js';
 export { type ResolvedConfig, type ResolvedConnection, resolveConfig } from './config/resolve.js';
 export { Secret } from './config/secret.js';
 export {
@@ -126,6 +127,7 @@ export type { MeterProviderLike, TracerProviderLike } from './telemetry/telemetr
 
 export { createPool, poolConfigFrom } from './pool/create-pool.js';
 export type { HealthReport } from './pool/health.js';
+export type { ReplicaHealth, ReplicaState } from './pool/replica.js';
 export type { TransactionOptions } from './pool/transaction.js';
 
 // Users

@@ -19,6 +19,7 @@ export {
   SslModeSchema,
   SslOptionsSchema,
 } from './config/pool-options.js';
+export { ReplicaReadsOptionsSchema } from './config/replica-options.js';
 export { SessionsOptionsSchema } from './config/sessions-options.js';
 export { QueryListenerSchema, TelemetryOptionsSchema } from './config/telemetry-options.js';
 export { UsersOptionsSchema } from './config/users-options.js';

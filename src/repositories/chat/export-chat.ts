@@ -146,23 +146,40 @@ function serializer(format: ChatExportFormat, header: Record<string, unknown>) {
  * chunk only when the consumer has drained the previous one.
  */
 async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGenerator<string> {
+  const audit = {
+    action: 'chat.export',
+    resourceType: query.conversationId === undefined ? 'chat_history' : 'conversation',
+    resourceId: query.conversationId ?? query.userId,
+    subjectId: query.userId,
+    metadata: { format: query.format },
+  };
+  // With read replicas, the snapshot is a replica's: the audit entry is committed on the primary
+  // first (after the ownership check), then the rows stream from a replica that replayed it.
+  const onReplica = !ctx.inTransaction && ctx.runtime.replicas !== undefined;
+  if (onReplica) {
+    if (query.conversationId !== undefined) {
+      await assertConversationOwner(ctx, query.userId, query.conversationId);
+    }
+    await recordAudit(ctx, audit);
+  }
   // Inside the caller's transaction, stream on it; otherwise open our own (a consistent snapshot).
-  const trx: ControlledTransaction<CarebaseDatabase> | undefined = ctx.inTransaction
-    ? undefined
-    : await ctx.db.startTransaction().setIsolationLevel('repeatable read').execute();
+  const opened: { trx: ControlledTransaction<CarebaseDatabase>; tx: RepositoryContext } | undefined =
+    ctx.inTransaction
+      ? undefined
+      : await ctx.onReplica(async (reader) => {
+          const trx = await reader.db.startTransaction().setIsolationLevel('repeatable read').execute();
+          return { trx, tx: new RepositoryContext(reader.runtime, trx, reader.actor, reader.replica) };
+        });
+  const trx = opened?.trx;
   let failed = false;
   try {
-    const tx = trx === undefined ? ctx : new RepositoryContext(ctx.runtime, trx, ctx.actor);
-    if (query.conversationId !== undefined) {
-      await assertConversationOwner(tx, query.userId, query.conversationId);
+    const tx = opened?.tx ?? ctx;
+    if (!onReplica) {
+      if (query.conversationId !== undefined) {
+        await assertConversationOwner(tx, query.userId, query.conversationId);
+      }
+      await recordAudit(tx, audit);
     }
-    await recordAudit(tx, {
-      action: 'chat.export',
-      resourceType: query.conversationId === undefined ? 'chat_history' : 'conversation',
-      resourceId: query.conversationId ?? query.userId,
-      subjectId: query.userId,
-      metadata: { format: query.format },
-    });
     const exportedAt = tx.now().toISOString();
     const format = serializer(query.format, {
       format: CHAT_EXPORT_FORMAT,
