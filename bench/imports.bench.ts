@@ -161,7 +161,7 @@ export default async function run(): Promise<void> {
       username: 'modern',
       email: 'modern@example.org',
       role: 'nurse',
-      password: 'modern-password',
+      password: 'staple battery horse correct',
     });
     let next = 0;
     await throughput(
@@ -175,7 +175,10 @@ export default async function run(): Promise<void> {
           if (!result.ok) throw new Error('legacy login failed');
         },
         raw: async () => {
-          const result = await cb.users.authenticate({ login: 'modern', password: 'modern-password' });
+          const result = await cb.users.authenticate({
+            login: 'modern',
+            password: 'staple battery horse correct',
+          });
           if (!result.ok) throw new Error('login failed');
         },
       },

@@ -14,7 +14,9 @@ import { createPool, transactionSettingsFrom } from './pool/create-pool.js';
 import { drainPool } from './pool/drain.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
 import { CarebaseKyselyPool } from './pool/kysely-pool.js';
+import { parseLsn } from './pool/lsn.js';
 import { PreparedStatements } from './pool/prepared-statements.js';
+import { ReplicaSet } from './pool/replica-set.js';
 import { runTransaction, type TransactionOptions } from './pool/transaction.js';
 import { AnalyticsRepository } from './repositories/analytics/analytics-repository.js';
 import { AuditRepository } from './repositories/audit/audit-repository.js';
@@ -40,6 +42,8 @@ import { PseudonymInputSchema } from './validation/pseudonym-input.js';
 /** undefined_table, invalid_schema_name: a database never migrated (no tracking table). */
 const MISSING_RELATION = new Set(['42P01', '3F000']);
 const VERSION_SQL = "select current_setting('server_version') as version";
+/** The primary's WAL insert position: past every record of every finished write. */
+const PRIMARY_LSN_SQL = 'select pg_current_wal_insert_lsn()::text as lsn';
 
 /** `health()`'s one statement: server version and the applied migrations of the given namespaces. */
 function healthProbeSql(schema: string): string {
@@ -476,6 +480,7 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
           }
         },
         () => countPendingMigrations(sources, applied ?? new Set()),
+        runtime.replicas === undefined ? undefined : () => (runtime.replicas as ReplicaSet).health(),
       ),
     );
   }
@@ -619,15 +624,33 @@ export function createCarebase(options: CarebaseOptions = {}, extras: CreateCare
     detachPool();
   };
   const prepared = new PreparedStatements({ named: config.pooler !== 'transaction' });
+  let runtime: CarebaseRuntime | undefined;
+  // The primary's WAL position after the instance's writes, read by the first replica read after them.
+  const replicas =
+    config.replicas.length === 0
+      ? undefined
+      : new ReplicaSet(
+          config,
+          prepared,
+          async () => {
+            const statement = prepared.get('replica.primary-lsn', () => PRIMARY_LSN_SQL);
+            const [row] =
+              (await runtime?.runPrepared<{ lsn: string }>({ sql: statement.sql, parameters: [] })) ?? [];
+            return parseLsn(row?.lsn);
+          },
+          telemetry,
+        );
   const connections = new CarebaseKyselyPool(
     pool,
     prepared,
     extras.pool === undefined,
     transactionSettingsFrom(config),
     telemetry,
+    replicas?.finished,
   );
   const db = new Kysely<CarebaseDatabase>({
     dialect: new PostgresDialect({ pool: connections, cursor: Cursor }),
   }).withSchema(config.schema);
-  return new Carebase(new CarebaseRuntime({ config, pool, prepared, connections, db, telemetry }), detach);
+  runtime = new CarebaseRuntime({ config, pool, prepared, connections, db, telemetry, replicas });
+  return new Carebase(runtime, detach);
 }

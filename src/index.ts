@@ -27,6 +27,7 @@ export {
   type SslMode,
   type SslOptions,
 } from './config/pool-options.js';
+export type { ReplicaReadsOptions, ResolvedReplicaReadsOptions } from './config/replica-options.js';
 export { type ResolvedConfig, type ResolvedConnection, resolveConfig } from './config/resolve.js';
 export { Secret } from './config/secret.js';
 export {
@@ -127,6 +128,7 @@ export type { MeterProviderLike, TracerProviderLike } from './telemetry/telemetr
 
 export { createPool, poolConfigFrom } from './pool/create-pool.js';
 export type { HealthReport } from './pool/health.js';
+export type { ReplicaHealth, ReplicaState } from './pool/replica.js';
 export type { TransactionOptions } from './pool/transaction.js';
 
 // Users
@@ -135,6 +137,7 @@ export type { User } from './repositories/user.js';
 export type { AuthenticationFailure, AuthenticationResult } from './repositories/users/authenticate.js';
 export {
   EmailVerificationApi,
+  type EmailVerificationCompleteOptions,
   type EmailVerificationResult,
   type EmailVerificationTicket,
 } from './repositories/users/email-verification.js';
@@ -160,6 +163,7 @@ export {
   type ImportedPasswordHash,
   PASSWORD_MAX_BYTES,
   PASSWORD_MAX_LENGTH,
+  type PasswordResetIssueInput,
   type RecordLoginInput,
   type RegisterOptions,
   type RejectInput,
@@ -291,6 +295,7 @@ export {
   type LegacyChatFile,
   legacyClientId,
 } from './repositories/chat/import-legacy.js';
+export { SEARCH_INDEX_CHARS } from './repositories/chat/search-index-limit.js';
 export type {
   ConversationParticipant,
   ConversationUpdate,

@@ -19,6 +19,7 @@ export {
   SslModeSchema,
   SslOptionsSchema,
 } from './config/pool-options.js';
+export { ReplicaReadsOptionsSchema } from './config/replica-options.js';
 export { SessionsOptionsSchema } from './config/sessions-options.js';
 export { QueryListenerSchema, TelemetryOptionsSchema } from './config/telemetry-options.js';
 export { UsersOptionsSchema } from './config/users-options.js';
@@ -105,6 +106,7 @@ export {
   SessionListInputSchema,
   SessionValidateInputSchema,
 } from './repositories/sessions/session-inputs.js';
+export { EmailVerificationCompleteOptionsSchema } from './repositories/users/email-verification.js';
 export { MfaVerifyInputSchema } from './repositories/users/mfa.js';
 export {
   PasswordResetCompleteInputSchema,
@@ -116,6 +118,7 @@ export {
   DisplayNameSchema,
   EmailSchema,
   ImportedPasswordHashSchema,
+  PasswordResetIssueInputSchema,
   PasswordSchema,
   RecordLoginInputSchema,
   RegisterOptionsSchema,

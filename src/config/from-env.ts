@@ -70,6 +70,14 @@ function readSsl(env: CarebaseEnv): SslOptions | undefined {
   return ca === undefined ? mode : { mode, ca };
 }
 
+function readList(env: CarebaseEnv, name: string): Secret[] | undefined {
+  const items = (readString(env, name) ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return items.length === 0 ? undefined : items.map((item) => new Secret(item));
+}
+
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
@@ -79,7 +87,8 @@ function withoutUndefined<T extends object>(value: T): T {
  * `DB_PORT`, `DB_NAME`, `DB_USER`, `DB_PASSWORD`; plus `DB_SSL` (`true|false|disable|require|
  * verify-full`), `DB_SSL_CA` (PEM or path), `DB_POOL_MIN`, `DB_POOL_MAX`,
  * `DB_CONNECTION_TIMEOUT_MS`, `DB_POOLER` (`none|transaction`), `DIRECT_DATABASE_URL`, `DB_POOL_IDLE_TIMEOUT_MS`, `DB_POOL_MAX_LIFETIME_MS`,
- * `DB_STATEMENT_TIMEOUT_MS`, `DB_APPLICATION_NAME`, `CAREBASE_SCHEMA`, `BACKUP_DIR` and
+ * `DB_STATEMENT_TIMEOUT_MS`, `DB_APPLICATION_NAME`, `DATABASE_REPLICA_URLS` (comma-separated),
+ * `DB_REPLICA_MAX_LAG_MS`, `DB_READ_YOUR_WRITES_TIMEOUT_MS`, `CAREBASE_SCHEMA`, `BACKUP_DIR` and
  * `CAREBASE_PSEUDONYM_KEY`.
  * When both are set, the `DB_*` parts override the matching parts of `DATABASE_URL`.
  * `DATABASE_URL` and `DB_PASSWORD` come back wrapped in a {@link Secret}, so printing the
@@ -104,6 +113,10 @@ export function configFromEnv(env: CarebaseEnv = process.env): CarebaseOptions {
     statementTimeoutMs: readInt(env, 'DB_STATEMENT_TIMEOUT_MS'),
     applicationName: readString(env, 'DB_APPLICATION_NAME'),
   });
+  const replicaReads = withoutUndefined({
+    maxLagMs: readInt(env, 'DB_REPLICA_MAX_LAG_MS'),
+    readYourWritesTimeoutMs: readInt(env, 'DB_READ_YOUR_WRITES_TIMEOUT_MS'),
+  });
   return withoutUndefined({
     connectionString: readSecret(env, 'DATABASE_URL'),
     host: readString(env, 'DB_HOST'),
@@ -115,6 +128,8 @@ export function configFromEnv(env: CarebaseEnv = process.env): CarebaseOptions {
     pool: Object.keys(pool).length === 0 ? undefined : pool,
     pooler: readPooler(env),
     directUrl: readSecret(env, 'DIRECT_DATABASE_URL'),
+    replicas: readList(env, 'DATABASE_REPLICA_URLS'),
+    replicaReads: Object.keys(replicaReads).length === 0 ? undefined : replicaReads,
     schema: readString(env, 'CAREBASE_SCHEMA'),
     backupDir: readString(env, 'BACKUP_DIR'),
     pseudonyms: env.CAREBASE_PSEUDONYM_KEY ? { key: new Secret(env.CAREBASE_PSEUDONYM_KEY) } : undefined,

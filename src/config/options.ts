@@ -20,6 +20,7 @@ import {
   type SslOptions,
   SslOptionsSchema,
 } from './pool-options.js';
+import { type ReplicaReadsOptions, ReplicaReadsOptionsSchema } from './replica-options.js';
 import type { Secret } from './secret.js';
 import { type SessionsOptions, SessionsOptionsSchema } from './sessions-options.js';
 import { QueryListenerSchema, type TelemetryOptions, TelemetryOptionsSchema } from './telemetry-options.js';
@@ -109,6 +110,17 @@ export const CarebaseOptionsSchema = z.strictObject({
    */
   directUrl: secretOrString.optional(),
   /**
+   * Read replicas (streaming standbys), as `postgres://` URLs; a part a URL leaves out (user,
+   * password, database, `sslmode`) is the primary's. Reads that may be slightly stale (chat
+   * history, search and exports, analytics summaries and time series, audit query, export and
+   * verify) go to a replica in rotation, after waiting for the instance's own latest write to be
+   * replayed there (see `replicaReads`); everything else stays on the primary.
+   * (env `DATABASE_REPLICA_URLS`, comma-separated)
+   */
+  replicas: z.array(secretOrString).max(16).readonly().optional(),
+  /** When replicas leave rotation and how long reads wait for their own writes. */
+  replicaReads: ReplicaReadsOptionsSchema,
+  /**
    * The PostgreSQL schema holding every carebase table.
    * @default 'carebase' (env `CAREBASE_SCHEMA`)
    */
@@ -180,6 +192,10 @@ export interface CarebaseOptions {
    * pooler (env `DIRECT_DATABASE_URL`). Never printed.
    */
   readonly directUrl?: string | Secret | undefined;
+  /** Read replicas' URLs (env `DATABASE_REPLICA_URLS`, comma-separated); see {@link CarebaseOptionsSchema}. */
+  readonly replicas?: readonly (string | Secret)[] | undefined;
+  /** Replica routing: `maxLagMs`, `readYourWritesTimeoutMs`, `checkIntervalMs`. */
+  readonly replicaReads?: ReplicaReadsOptions | undefined;
   readonly schema?: string | undefined;
   readonly backupDir?: string | undefined;
   readonly logger?: Logger | undefined;

@@ -18,6 +18,7 @@ import {
   type ResolvedSslOptions,
   type SslMode,
 } from './pool-options.js';
+import type { ResolvedReplicaReadsOptions } from './replica-options.js';
 import { Secret } from './secret.js';
 import type { ResolvedSessionsOptions } from './sessions-options.js';
 import { type ResolvedTelemetryOptions, resolveTelemetry } from './telemetry-options.js';
@@ -65,6 +66,10 @@ export interface ResolvedConfig {
   readonly pooler: PoolerMode;
   /** The direct URL `cb.migrate()` uses, when given; never printed. */
   readonly directUrl: Secret | undefined;
+  /** The read replicas, in the order given (empty without `replicas`). */
+  readonly replicas: readonly ResolvedConnection[];
+  /** How reads are routed to the replicas. */
+  readonly replicaReads: ResolvedReplicaReadsOptions;
   readonly schema: string;
   readonly backupDir: string;
   readonly logger: Logger;
@@ -254,6 +259,58 @@ function resolvePool(options: ParsedOptions): ResolvedPoolOptions {
   return pool;
 }
 
+function displayUrl(
+  user: string,
+  password: string | undefined,
+  host: string,
+  port: number,
+  database: string,
+) {
+  return `postgres://${encodeURIComponent(user)}${password === undefined ? '' : ':***'}@${
+    host.startsWith('/') ? encodeURIComponent(host) : host
+  }:${port}/${encodeURIComponent(database)}`;
+}
+
+/**
+ * A replica's connection: its URL's parts, and the primary's for the parts it leaves out (user,
+ * password, database, TLS). Invalid URLs are named by position (`replicas.0`).
+ */
+function resolveReplica(
+  value: string | Secret,
+  index: number,
+  primary: ResolvedConnection,
+): ResolvedConnection {
+  let url: UrlParts;
+  try {
+    url = parseUrl(reveal(value));
+  } catch (error) {
+    if (error instanceof InvalidConfigurationError) {
+      throw new InvalidConfigurationError(`replicas.${index}`, error.message.replace(/^.*?: /, ''));
+    }
+    throw error;
+  }
+  // A URL without a user or database (postgres://replica:5433) parses them as empty: the primary's.
+  const user = url.user === undefined || url.user === '' ? primary.user : url.user;
+  const host = url.host === undefined || url.host === '' ? primary.host : url.host;
+  const port = url.port ?? 5432;
+  const database = url.database === undefined || url.database === '' ? primary.database : url.database;
+  const password = url.password ?? primary.password?.reveal();
+  const files = url.sslFiles;
+  const ssl =
+    url.sslMode === undefined && files?.ca === undefined && files?.cert === undefined
+      ? primary.ssl
+      : resolveSsl({ ssl: undefined } as ParsedOptions, url.sslMode, files);
+  return deepFreeze({
+    host,
+    port,
+    database,
+    user,
+    password: password === undefined ? undefined : new Secret(password),
+    ssl,
+    displayUrl: displayUrl(user, password, host, port, database),
+  });
+}
+
 /**
  * Validates `options`, applies every default and returns a deeply frozen configuration.
  * Throws {@link InvalidConfigurationError} naming the first bad field; never includes the
@@ -284,15 +341,18 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
     user,
     password: password === undefined ? undefined : new Secret(password),
     ssl: resolveSsl(parsed, url.sslMode, url.sslFiles),
-    displayUrl: `postgres://${encodeURIComponent(user)}${password === undefined ? '' : ':***'}@${
-      host.startsWith('/') ? encodeURIComponent(host) : host
-    }:${port}/${encodeURIComponent(database)}`,
+    displayUrl: displayUrl(user, password, host, port, database),
   };
+  const replicas = (parsed.replicas ?? []).map((replica, index) =>
+    resolveReplica(replica, index, connection),
+  );
   const config: ResolvedConfig = {
     connection: deepFreeze(connection),
     pool: deepFreeze(resolvePool(parsed)),
     pooler: parsed.pooler ?? 'none',
     directUrl: parsed.directUrl === undefined ? undefined : new Secret(reveal(parsed.directUrl)),
+    replicas: Object.freeze(replicas),
+    replicaReads: deepFreeze(parsed.replicaReads),
     schema: parsed.schema ?? 'carebase',
     backupDir: parsed.backupDir ?? './backups',
     logger: parsed.logger ?? silentLogger,

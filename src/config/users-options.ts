@@ -104,10 +104,12 @@ export const UsersOptionsSchema = z
       })
       .prefault({}),
     /**
-     * Rate limits per source network (the `ip` given to `authenticate`, `mfa.verify` and
-     * `passwordReset`), counted in PostgreSQL so every process of the host shares them. A limited
-     * call answers `{ ok: false, reason: 'rate_limited', retryAfterMs }`. Calls without an `ip`
-     * are limited per account only (`lockout`).
+     * Rate limits per source network (the `ip` given to `authenticate`, `mfa.verify`,
+     * `passwordReset` and `emailVerification.complete`) and per account (reset requests per
+     * login, verification requests per account), counted in PostgreSQL so every process of the
+     * host shares them; concurrent calls never pass a limit. A limited call answers
+     * `{ ok: false, reason: 'rate_limited', retryAfterMs }`. Calls without an `ip` are limited
+     * per account only (`lockout` and the per-account limits).
      */
     rateLimit: z
       .strictObject({
@@ -115,6 +117,14 @@ export const UsersOptionsSchema = z
         maxFailures: z.number().int().min(1).max(1_000_000).default(100),
         /** Password-reset requests per network per window. @default 20 */
         maxResetRequests: z.number().int().min(1).max(1_000_000).default(20),
+        /**
+         * Password-reset requests per login (the email or username asked for, known or not, so
+         * the answer never tells whether an account exists) per window, from any network.
+         * @default 5
+         */
+        maxResetRequestsPerLogin: z.number().int().min(1).max(1_000_000).default(5),
+        /** Email-verification requests per account per window. @default 5 */
+        maxVerificationRequests: z.number().int().min(1).max(1_000_000).default(5),
         /** The sliding window, in ms (counted by the minute). @default 900000 (15 min) */
         windowMs: z
           .number()
@@ -264,13 +274,20 @@ export interface UsersOptions {
         maxDurationMs?: number | undefined;
       }
     | undefined;
-  /** Rate limits per source network, counted in PostgreSQL (shared by every process). */
+  /**
+   * Rate limits per source network and per account, counted in PostgreSQL (shared by every
+   * process; concurrent calls never pass a limit).
+   */
   readonly rateLimit?:
     | {
-        /** Failed logins, MFA codes and reset completions per network per window. @default 100 */
+        /** Failed logins, MFA codes, reset completions and verification tokens per network per window. @default 100 */
         maxFailures?: number | undefined;
         /** Password-reset requests per network per window. @default 20 */
         maxResetRequests?: number | undefined;
+        /** Password-reset requests per login (known or not) per window, from any network. @default 5 */
+        maxResetRequestsPerLogin?: number | undefined;
+        /** Email-verification requests per account per window. @default 5 */
+        maxVerificationRequests?: number | undefined;
         /** The sliding window, in ms. @default 900000 (15 min) */
         windowMs?: number | undefined;
         /** The network an IPv4 address counts in, as a prefix length. @default 24 */
@@ -359,10 +376,12 @@ export interface ResolvedUsersOptions {
   };
   /** Per-account lockout after repeated failures. */
   readonly lockout: { maxFailures: number; durationMs: number; escalation: number; maxDurationMs: number };
-  /** Rate limits per source network. */
+  /** Rate limits per source network and per account. */
   readonly rateLimit: {
     maxFailures: number;
     maxResetRequests: number;
+    maxResetRequestsPerLogin: number;
+    maxVerificationRequests: number;
     windowMs: number;
     ipv4Prefix: number;
     ipv6Prefix: number;

@@ -26,6 +26,9 @@ import m0030 from '../../migrations/0030_conversation_participants.sql';
 import m0031 from '../../migrations/0031_chat_message_authors.sql';
 import m0032 from '../../migrations/0032_chat_usage.sql';
 import m0033 from '../../migrations/0033_encryption_data_keys.sql';
+import m0036 from '../../migrations/0036_rate_limit_subjects.sql';
+import m0037 from '../../migrations/0037_chat_search_prefix.sql';
+import m0038 from '../../migrations/0038_partition_create_race.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -63,6 +66,9 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0031_chat_message_authors', m0031],
   ['0032_chat_usage', m0032],
   ['0033_encryption_data_keys', m0033],
+  ['0036_rate_limit_subjects', m0036],
+  ['0037_chat_search_prefix', m0037],
+  ['0038_partition_create_race', m0038],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { toCarebaseError } from '../errors/map-error.js';
+import type { ReplicaHealth } from './replica.js';
 
 /**
  * What `cb.health()` reports.
@@ -32,6 +33,16 @@ export interface HealthReport {
   readonly pendingMigrations: number | undefined;
   /** The error code when `ok` is false because a check failed. */
   readonly error?: { readonly code: string; readonly message: string };
+  /**
+   * Each configured read replica (empty without `replicas`), checked by this call: its state,
+   * lag and counts. A replica out of rotation does not make `ok` false (reads go to the primary).
+   */
+  readonly replicas: readonly ReplicaHealth[];
+  /**
+   * The 95th percentile, in ms, of recent read-your-writes waits (a read waiting for a replica to
+   * replay the instance's writes); undefined without replicas or before the first wait.
+   */
+  readonly replicaWaitP95Ms?: number | undefined;
 }
 
 /**
@@ -42,7 +53,9 @@ export async function checkHealth(
   pool: pg.Pool,
   probe: () => Promise<string | undefined>,
   countPending: () => Promise<number>,
+  replicas?: () => Promise<{ replicas: ReplicaHealth[]; lsnWaitP95Ms: number | undefined }>,
 ): Promise<HealthReport> {
+  const replicaReport = replicas?.();
   const started = performance.now();
   let serverVersion: string | undefined;
   let pendingMigrations: number | undefined;
@@ -62,7 +75,10 @@ export async function checkHealth(
       failure = { code: mapped.code, message: mapped.message };
     }
   }
+  const replicaHealth = await replicaReport;
   return {
+    replicas: replicaHealth?.replicas ?? [],
+    ...(replicaHealth === undefined ? {} : { replicaWaitP95Ms: replicaHealth.lsnWaitP95Ms }),
     ok: failure === undefined && pendingMigrations === 0,
     latencyMs,
     serverVersion,

@@ -18,6 +18,7 @@ export class CarebaseKyselyPool implements PostgresPool {
   readonly #endPool: boolean;
   readonly #transactionSettings: string;
   readonly #telemetry: Telemetry | undefined;
+  readonly #finished: ((sql: string) => void) | undefined;
   readonly #wrappers = new WeakMap<pg.PoolClient, PooledConnection>();
   #controlClient: NonNullable<PostgresPool['Client']> | undefined;
   /** Connections of a pool this adapter ends, until their sockets have closed. */
@@ -31,6 +32,7 @@ export class CarebaseKyselyPool implements PostgresPool {
    * @param endPool whether `end()` (Kysely's `destroy()`) also ends `pool`
    * @param transactionSettings statements sent with every `begin` (see `PooledConnection`)
    * @param telemetry observes checkouts and every statement run on the connections
+   * @param finished hears every statement's text once it finished (see `PooledConnection`)
    */
   constructor(
     pool: pg.Pool,
@@ -38,12 +40,14 @@ export class CarebaseKyselyPool implements PostgresPool {
     endPool: boolean,
     transactionSettings = '',
     telemetry?: Telemetry,
+    finished?: (sql: string) => void,
   ) {
     this.#pool = pool;
     this.#prepared = prepared;
     this.#endPool = endPool;
     this.#transactionSettings = transactionSettings;
     this.#telemetry = telemetry;
+    this.#finished = finished;
     if (endPool) {
       pool.on('connect', (client) => this.#live.add(client));
       // pg-pool emits 'remove' once the client's socket has closed.
@@ -93,7 +97,13 @@ export class CarebaseKyselyPool implements PostgresPool {
     // One wrapper per pg client, so Kysely's per-connection cache hits on reuse.
     let wrapper = this.#wrappers.get(client);
     if (wrapper === undefined) {
-      wrapper = new PooledConnection(client, this.#prepared, this.#transactionSettings, this.#telemetry);
+      wrapper = new PooledConnection(
+        client,
+        this.#prepared,
+        this.#transactionSettings,
+        this.#telemetry,
+        this.#finished,
+      );
       this.#wrappers.set(client, wrapper);
     }
     return wrapper;

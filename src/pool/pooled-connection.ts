@@ -30,25 +30,32 @@ export class PooledConnection implements PostgresPoolClient {
   readonly #prepared: PreparedStatements;
   readonly #beginSuffix: string;
   readonly #telemetry: Telemetry | undefined;
+  readonly #finished: ((sql: string) => void) | undefined;
   /** Set by Kysely's `release(true)` or a failure; consumed by {@link PooledConnection.release}. */
   #destroy = false;
+  /** A stream (a COPY) ran since the last release: the write mark hears of it on release. */
+  #streamed = false;
 
   /**
    * @param transactionSettings statements run right after every `begin` / `start transaction`
    *   in the same round trip (e.g. `set local statement_timeout = 30000` behind a transaction
    *   pooler, where no setting may outlive the transaction); empty for none
    * @param telemetry observes every statement run on this connection
+   * @param finished hears the text of every statement once it finished or failed (the write mark
+   *   of read-your-writes on replicas)
    */
   constructor(
     client: pg.PoolClient,
     prepared: PreparedStatements,
     transactionSettings = '',
     telemetry?: Telemetry,
+    finished?: (sql: string) => void,
   ) {
     this.#client = client;
     this.#prepared = prepared;
     this.#beginSuffix = transactionSettings === '' ? '' : `; ${transactionSettings}`;
     this.#telemetry = telemetry;
+    this.#finished = finished;
   }
 
   /** The backend pid (0 until known), used by Kysely to cancel a running query. */
@@ -63,7 +70,9 @@ export class PooledConnection implements PostgresPoolClient {
     parameters?: ReadonlyArray<unknown>,
   ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
     if (typeof sqlOrCursor !== 'string') return this.cursor(sqlOrCursor);
-    return this.#run<R>(sqlOrCursor, parameters ?? []);
+    const finished = this.#finished;
+    if (finished === undefined) return this.#run<R>(sqlOrCursor, parameters ?? []);
+    return this.#run<R>(sqlOrCursor, parameters ?? []).finally(() => finished(sqlOrCursor));
   }
 
   async #run<R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
@@ -161,6 +170,7 @@ export class PooledConnection implements PostgresPoolClient {
    * the stream's failure to {@link PooledConnection.failure}.
    */
   stream<T extends pg.Submittable>(submittable: T): T {
+    this.#streamed = true;
     const text = (submittable as { text?: unknown }).text;
     const probe = typeof text === 'string' ? this.#telemetry?.query(text) : undefined;
     const stream = this.#client.query(submittable);
@@ -187,6 +197,10 @@ export class PooledConnection implements PostgresPoolClient {
   release(destroy?: boolean): void {
     const discard = destroy === true || this.#destroy;
     this.#destroy = false;
+    if (this.#streamed) {
+      this.#streamed = false;
+      this.#finished?.('copy');
+    }
     releaseClient(this.#client, discard);
   }
 }

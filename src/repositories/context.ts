@@ -5,6 +5,8 @@ import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { CarebaseKyselyPool } from '../pool/kysely-pool.js';
 import type { PreparedStatements } from '../pool/prepared-statements.js';
+import type { Replica } from '../pool/replica.js';
+import type { ReplicaSet } from '../pool/replica-set.js';
 import { runTransaction, type TransactionOptions } from '../pool/transaction.js';
 import type { CarebaseDatabase } from '../schema/database.js';
 import { Telemetry } from '../telemetry/telemetry.js';
@@ -145,6 +147,8 @@ export class CarebaseRuntime {
   readonly connections: CarebaseKyselyPool;
   /** The root Kysely instance, scoped to the carebase schema. */
   readonly db: Kysely<CarebaseDatabase>;
+  /** The read replicas and their routing, when `replicas` are configured. */
+  readonly replicas: ReplicaSet | undefined;
   /** Spans, metrics and the `onQuery` hook of this instance. */
   readonly telemetry: Telemetry;
   readonly #states = new Map<RuntimeState<unknown>, unknown>();
@@ -156,6 +160,7 @@ export class CarebaseRuntime {
     readonly prepared: PreparedStatements;
     readonly connections: CarebaseKyselyPool;
     readonly db: Kysely<CarebaseDatabase>;
+    readonly replicas?: ReplicaSet | undefined;
     readonly telemetry?: Telemetry;
   }) {
     this.config = parts.config;
@@ -163,6 +168,7 @@ export class CarebaseRuntime {
     this.prepared = parts.prepared;
     this.connections = parts.connections;
     this.db = parts.db;
+    this.replicas = parts.replicas;
     this.telemetry = parts.telemetry ?? Telemetry.disabled;
   }
 
@@ -170,11 +176,14 @@ export class CarebaseRuntime {
    * Runs a precompiled statement on a pooled connection of the root executor (never inside a
    * transaction), without Kysely's per-query executor work; see `RepositoryContext.runPrepared`.
    */
-  async runPrepared<R>(query: {
-    readonly sql: string;
-    readonly parameters: readonly unknown[];
-  }): Promise<R[]> {
-    const connection = await this.connections.connect();
+  async runPrepared<R>(
+    query: {
+      readonly sql: string;
+      readonly parameters: readonly unknown[];
+    },
+    connections: CarebaseKyselyPool = this.connections,
+  ): Promise<R[]> {
+    const connection = await connections.connect();
     try {
       return (await connection.query<R>(query.sql, query.parameters)).rows as R[];
     } finally {
@@ -201,6 +210,20 @@ export class CarebaseRuntime {
    */
   async close(): Promise<void> {
     this.#closing = true;
+    try {
+      await this.#closeStates();
+    } finally {
+      // After the states: their last work (an audit sealing pass) writes on the primary.
+      await this.replicas?.close().catch((error: unknown) => {
+        this.config.logger.warn(
+          { code: (error as { code?: string }).code },
+          'carebase: closing the read replicas failed',
+        );
+      });
+    }
+  }
+
+  async #closeStates(): Promise<void> {
     const closing = [...this.#states].flatMap(([state, value]) =>
       isCloseable(value) ? [{ name: state.name, done: Promise.resolve().then(() => value.close()) }] : [],
     );
@@ -228,11 +251,44 @@ export class RepositoryContext {
   readonly runtime: CarebaseRuntime;
   readonly db: Kysely<CarebaseDatabase>;
   readonly actor: Actor | undefined;
+  /** The replica this context reads on (see {@link RepositoryContext.onReplica}), if any. */
+  readonly replica: Replica | undefined;
 
-  constructor(runtime: CarebaseRuntime, db: Kysely<CarebaseDatabase>, actor: Actor | undefined) {
+  constructor(
+    runtime: CarebaseRuntime,
+    db: Kysely<CarebaseDatabase>,
+    actor: Actor | undefined,
+    replica?: Replica,
+  ) {
     this.runtime = runtime;
     this.db = db;
     this.actor = actor;
+    this.replica = replica;
+  }
+
+  /**
+   * Where this context's own connections come from (cursors, COPY, prepared statements outside a
+   * transaction): the replica's pool on a replica context, else the primary's.
+   */
+  get connections(): CarebaseKyselyPool {
+    return this.replica?.connections ?? this.runtime.connections;
+  }
+
+  /**
+   * Runs a read that may be slightly stale (listings, search, exports, reports) on a read replica
+   * when the instance has some: `fn` gets a context whose executor and connections are a replica's
+   * that has replayed the instance's writes (see `ReplicaSet.read`), or this context when there is
+   * no replica in rotation, the wait timed out, or the replica failed. Inside a transaction, and
+   * without replicas, `fn` runs on this context. `fn` MUST only read, and MUST be safe to run twice
+   * (a replica failing halfway makes it run again on the primary).
+   */
+  onReplica<T>(fn: (ctx: RepositoryContext) => Promise<T>): Promise<T> {
+    const replicas = this.runtime.replicas;
+    if (replicas === undefined || this.db.isTransaction || this.replica !== undefined) return fn(this);
+    return replicas.read(
+      () => fn(this),
+      (replica) => fn(new RepositoryContext(this.runtime, replica.db, this.actor, replica)),
+    );
   }
 
   /** The resolved configuration. */
@@ -267,12 +323,12 @@ export class RepositoryContext {
         ...(await this.db.executeQuery(CompiledQuery.raw(query.sql, [...query.parameters]))).rows,
       ] as R[];
     }
-    return this.runtime.runPrepared<R>(query);
+    return this.runtime.runPrepared<R>(query, this.connections);
   }
 
   /** The same executor, another actor. */
   withActor(actor: Actor | undefined): RepositoryContext {
-    return new RepositoryContext(this.runtime, this.db, actor);
+    return new RepositoryContext(this.runtime, this.db, actor, this.replica);
   }
 
   /**
@@ -284,7 +340,8 @@ export class RepositoryContext {
     if (this.db.isTransaction) return fn(this);
     return runTransaction(
       this.db,
-      (trx: Transaction<CarebaseDatabase>) => fn(new RepositoryContext(this.runtime, trx, this.actor)),
+      (trx: Transaction<CarebaseDatabase>) =>
+        fn(new RepositoryContext(this.runtime, trx, this.actor, this.replica)),
       options,
       this.runtime.config.logger,
     );

@@ -1,8 +1,9 @@
 import type { Generated } from 'kysely';
 
 /**
- * `auth_rate_limits`: per-network hit counts by minute bucket, summed over a sliding window by
- * carebase's rate limits (`users.rateLimit`). Old buckets are pruned by the writes.
+ * `auth_rate_limits`: hit counts by minute bucket per network (failures, reset requests) or per
+ * account key (reset requests per login, verification requests per account), summed over a sliding
+ * window by carebase's rate limits (`users.rateLimit`). Old buckets are pruned by the writes.
  *
  * @example
  * ```ts
@@ -17,7 +18,8 @@ import type { Generated } from 'kysely';
  * ```
  */
 export interface AuthRateLimitsTable {
-  scope: 'failure' | 'reset_request';
+  scope: 'failure' | 'reset_request' | 'reset_login' | 'verification_request';
+  /** A network as CIDR text, or `sha256:<hex>` of an account key (never a login in clear). */
   source: string;
   bucket_start: Date;
   hits: Generated<number>;

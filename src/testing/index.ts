@@ -24,6 +24,7 @@ export {
 export { type CarebaseFixtures, carebaseFixtures, type FixtureTestContext } from './fixtures.js';
 export type { LocalClusterOptions, RestartMode } from './local-cluster.js';
 export { type ProvidingProject, type SetupPostgresOptions, setupPostgres } from './setup-postgres.js';
+export type { TestStandby } from './standby.js';
 export {
   type PostgresProvider,
   type SkippedProvider,

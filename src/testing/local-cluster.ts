@@ -58,6 +58,8 @@ export type RestartMode = 'smart' | 'fast' | 'immediate';
 
 /** A running throwaway cluster. */
 export interface LocalCluster {
+  /** Where its data directory, Unix socket and logs live (removed by `stop()`). */
+  readonly dir: string;
   readonly url: string;
   /** Where its `initdb` and `postgres` are. */
   readonly binDir: string;
@@ -213,10 +215,36 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
  */
 export type InstallProvider = (dir: string, user: RunAsUser | undefined) => PostgresBinaries;
 
+/**
+ * How a new cluster's data directory is made: `initdb` (a fresh cluster), or `pg_basebackup -R`
+ * from a running cluster (a streaming hot standby of it; its settings must include the source's
+ * `max_connections` and `max_wal_senders`).
+ */
+export type ClusterInit =
+  | { readonly kind: 'initdb' }
+  | { readonly kind: 'standby'; readonly sourceUrl: string };
+
+/**
+ * Settings a primary needs to stream to standbys: WAL for replication, senders for them. Applied
+ * by `startPostgres({ replicas })` to the primary and its standbys alike (a hot standby needs at
+ * least the primary's `max_wal_senders`).
+ */
+export const REPLICATION_SETTINGS: Readonly<Record<string, string | number>> = {
+  wal_level: 'replica',
+  max_wal_senders: 10,
+  hot_standby: 'on',
+  // A base backup needs full-page images of pages changed while it runs.
+  full_page_writes: 'on',
+  // WAL reaches the standby when it is flushed: at commit, as in production, rather than when the
+  // WAL writer wakes (up to 200 ms later) as with the fast settings' asynchronous commit.
+  synchronous_commit: 'on',
+};
+
 /** Starts a throwaway cluster (see {@link startLocalCluster}) from the binaries `install` gives. */
 export async function startCluster(
   install: InstallProvider,
   options: LocalClusterOptions = {},
+  init: ClusterInit = { kind: 'initdb' },
 ): Promise<LocalCluster> {
   let user: RunAsUser | undefined;
   if (isRoot()) {
@@ -239,10 +267,18 @@ export async function startCluster(
   try {
     binaries = install(dir, user);
     await run(
-      wrap({
-        file: binaries.initdb,
-        args: ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
-      }),
+      wrap(
+        init.kind === 'initdb'
+          ? {
+              file: binaries.initdb,
+              args: ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync'],
+            }
+          : {
+              file: join(binaries.dir, 'pg_basebackup'),
+              // -R writes standby.signal and primary_conninfo: the copy starts as a streaming standby.
+              args: ['-D', dataDir, '-d', init.sourceUrl, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'],
+            },
+      ),
       dir,
     );
   } catch (error) {
@@ -363,6 +399,7 @@ function started(
   let restarting: Promise<void> | undefined;
   return {
     url,
+    dir,
     binDir,
     dataDir,
     get pid() {

@@ -4,10 +4,12 @@ import { type EmbeddedOptions, startEmbeddedCluster } from './embedded-postgres.
 import {
   type LocalCluster,
   type LocalClusterOptions,
+  REPLICATION_SETTINGS,
   type RestartMode,
   startLocalCluster,
 } from './local-cluster.js';
 import { serverVersion } from './server-version.js';
+import { startStandby, type TestStandby } from './standby.js';
 
 /**
  * Where a test server comes from: a URL you hand over, a throwaway cluster from the machine's
@@ -64,6 +66,13 @@ export interface StartPostgresOptions {
   readonly local?: LocalClusterOptions;
   /** Options of the embedded provider. */
   readonly embedded?: EmbeddedOptions;
+  /**
+   * How many streaming hot standbys of the server to start (`pg_basebackup -R` from it), listed
+   * in `TestPostgres.replicas`. Local and embedded providers only (a URL or a container is
+   * refused with `InvalidConfigurationError`); the server then runs with `wal_level = replica`.
+   * @default 0
+   */
+  readonly replicas?: number;
   /**
    * Where to report, one line each, the provider used and why the ones before it were skipped;
    * `false` for silence. @default a line each on stderr
@@ -122,6 +131,11 @@ export interface TestPostgres extends AsyncDisposable {
    * ```
    */
   restart(options?: { readonly mode?: RestartMode }): Promise<void>;
+  /**
+   * The streaming standbys asked for with `replicas`, in order (empty otherwise). `stop()` stops
+   * them too.
+   */
+  readonly replicas: readonly TestStandby[];
   /** The providers tried before this one (under `'auto'`), and why each was passed over. */
   readonly skipped: readonly SkippedProvider[];
   /** Stops a server this call started (local, embedded, container); a no-op for `url`. Idempotent. */
@@ -176,6 +190,19 @@ interface Started {
   readonly detail: string;
   stop(): Promise<void>;
   restart?: LocalCluster['restart'];
+  readonly binDir?: string;
+}
+
+function replicasOf(options: StartPostgresOptions): number {
+  const count = options.replicas ?? 0;
+  if (!Number.isInteger(count) || count < 0 || count > 8) {
+    throw new InvalidConfigurationError('replicas', 'must be a whole number from 0 to 8');
+  }
+  return count;
+}
+
+function withReplication(local: LocalClusterOptions | undefined): LocalClusterOptions {
+  return { ...local, settings: { ...REPLICATION_SETTINGS, ...local?.settings } };
 }
 
 /** `restart()` of a server this call cannot restart (a URL, a container). */
@@ -191,23 +218,29 @@ async function startOne(
   provider: Exclude<PostgresProvider, 'url'>,
   options: StartPostgresOptions,
 ): Promise<Started> {
+  const local = replicasOf(options) > 0 ? withReplication(options.local) : options.local;
   if (provider === 'local') {
-    const cluster = await startLocalCluster(options.local);
+    const cluster = await startLocalCluster(local);
     return {
       url: cluster.url,
       detail: cluster.binDir,
       stop: () => cluster.stop(),
       restart: (restartOptions) => cluster.restart(restartOptions),
+      binDir: cluster.binDir,
     };
   }
   if (provider === 'embedded') {
-    const cluster = await startEmbeddedCluster(options.embedded, options.local);
+    const cluster = await startEmbeddedCluster(options.embedded, local);
     return {
       url: cluster.url,
       detail: cluster.package,
       stop: () => cluster.stop(),
       restart: (restartOptions) => cluster.restart(restartOptions),
+      binDir: cluster.binDir,
     };
+  }
+  if (replicasOf(options) > 0) {
+    throw new InvalidConfigurationError('replicas', 'standbys need the local or embedded provider');
   }
   const container = await startContainer(options.container);
   return {
@@ -238,13 +271,20 @@ async function startOne(
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
   const { provider, forced } = chosenProvider(options);
+  const replicaCount = replicasOf(options);
   const log =
     options.log === false
       ? () => {}
       : (options.log ?? ((line: string) => void process.stderr.write(`${line}\n`)));
   const how = forced === '' ? '' : `, forced ${forced}`;
   const url = configuredUrl(options);
-  if (provider === 'url' || (provider === 'auto' && url !== undefined)) {
+  if (provider === 'url' || (provider === 'auto' && url !== undefined && replicaCount === 0)) {
+    if (replicaCount > 0) {
+      throw new InvalidConfigurationError(
+        'replicas',
+        'standbys need the local or embedded provider, not "url"',
+      );
+    }
     if (url === undefined) {
       throw new InvalidConfigurationError(
         'CAREBASE_TEST_DATABASE_URL',
@@ -259,12 +299,18 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       skipped: [],
       stop,
       restart: cannotRestart('url'),
+      replicas: [],
       [Symbol.asyncDispose]: stop,
     };
   }
   const skipped: SkippedProvider[] =
     provider === 'auto' ? [{ provider: 'url', reason: 'CAREBASE_TEST_DATABASE_URL is not set' }] : [];
-  const order = provider === 'auto' ? (['local', 'embedded', 'container'] as const) : [provider];
+  const order =
+    provider === 'auto'
+      ? replicaCount > 0
+        ? (['local', 'embedded'] as const)
+        : (['local', 'embedded', 'container'] as const)
+      : [provider];
   for (const candidate of order) {
     const started = performance.now();
     let server: Started;
@@ -280,11 +326,30 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       `carebase/testing: PostgreSQL ${version} at ${where(server.url)} (${candidate} provider: ${server.detail}${how}), started in ${seconds} s`,
     );
     for (const skip of skipped) log(`carebase/testing:   skipped ${skip.provider}: ${skip.reason}`);
-    const stop = () => server.stop();
+    const replicas: TestStandby[] = [];
+    const stopAll = async (): Promise<void> => {
+      for (const standby of replicas) await standby.stop();
+      await server.stop();
+    };
+    try {
+      for (let i = 0; i < replicaCount; i++) {
+        replicas.push(await startStandby({ url: server.url, binDir: server.binDir ?? '' }, options.local));
+      }
+    } catch (error) {
+      await stopAll();
+      throw error;
+    }
+    if (replicaCount > 0) log(`carebase/testing:   with ${replicaCount} streaming standby(s)`);
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= stopAll();
+      return stopping;
+    };
     return {
       url: server.url,
       provider: candidate,
       skipped,
+      replicas,
       stop,
       restart: server.restart ?? cannotRestart(candidate),
       [Symbol.asyncDispose]: stop,

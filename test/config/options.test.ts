@@ -159,6 +159,45 @@ describe('configFromEnv', () => {
     expect(() => configFromEnv({ DB_POOLER: 'session' })).toThrow(InvalidConfigurationError);
   });
 
+  it('reads DATABASE_REPLICA_URLS and the replica settings; replicas inherit what their URL leaves out', () => {
+    const config = resolveConfig(
+      configFromEnv({
+        DATABASE_URL: `postgres://bob:${PASSWORD}@primary:5432/app?sslmode=require`,
+        DATABASE_REPLICA_URLS:
+          ' postgres://replica-1:5433 , postgres://carol:other@replica-2/reports?sslmode=disable,',
+        DB_REPLICA_MAX_LAG_MS: '2000',
+        DB_READ_YOUR_WRITES_TIMEOUT_MS: '50',
+      }),
+    );
+    const [first, second] = config.replicas;
+    expect(config.replicas).toHaveLength(2);
+    expect(first).toMatchObject({ host: 'replica-1', port: 5433, user: 'bob', database: 'app' });
+    expect(first?.password?.reveal()).toBe(PASSWORD);
+    expect(first?.ssl.mode).toBe('require');
+    expect(second).toMatchObject({ host: 'replica-2', port: 5432, user: 'carol', database: 'reports' });
+    expect(second?.ssl.mode).toBe('disable');
+    expect(config.replicaReads).toEqual({
+      maxLagMs: 2000,
+      readYourWritesTimeoutMs: 50,
+      checkIntervalMs: 1000,
+    });
+    expect(resolveConfig({}).replicas).toEqual([]);
+    expect(resolveConfig({}).replicaReads).toEqual({
+      maxLagMs: 5000,
+      readYourWritesTimeoutMs: 200,
+      checkIntervalMs: 1000,
+    });
+    expect(JSON.stringify(config)).not.toContain(PASSWORD);
+    expect(inspect(config, { depth: 10 })).not.toContain(PASSWORD);
+    expect(first?.displayUrl).toBe('postgres://bob:***@replica-1:5433/app');
+    expectInvalid(() => resolveConfig({ replicas: ['postgres://ok/db', 'not a url'] }), 'replicas.1');
+    expectInvalid(
+      () => resolveConfig({ replicaReads: { readYourWritesTimeoutMs: -1 } }),
+      'replicaReads.readYourWritesTimeoutMs',
+    );
+    expectInvalid(() => configFromEnv({ DB_REPLICA_MAX_LAG_MS: 'soon' }), 'DB_REPLICA_MAX_LAG_MS');
+  });
+
   it('reads DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD without a URL', () => {
     const config = resolveConfig(
       configFromEnv({ DB_HOST: 'h', DB_PORT: '5999', DB_NAME: 'n', DB_USER: 'u', DB_PASSWORD: PASSWORD }),

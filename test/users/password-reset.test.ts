@@ -24,6 +24,12 @@ async function requestFor(login: string) {
   return ticket;
 }
 
+async function verificationFor(userId: string) {
+  const ticket = await env.cb.users.emailVerification.request(userId);
+  if (!('token' in ticket)) throw new Error('rate limited');
+  return ticket;
+}
+
 /** Every text and bytea value of every table of the carebase schema, as text. */
 async function everyStoredValue(): Promise<string> {
   const client = new pg.Client({ connectionString: database.url });
@@ -141,27 +147,53 @@ describe('password reset tokens (ASVS 5.0 V6.4)', () => {
   it('an admin issues a reset token instead of setting the password (ASVS 6.4.6)', async () => {
     const account = newAccount();
     const user = await env.cb.users.create(account);
-    const admin = env.cb.withActor({ userId: '00000000-0000-4000-8000-00000000a0a0' });
-    const ticket = await admin.users.passwordReset.issue(user.id);
+    const adminId = '00000000-0000-4000-8000-00000000a0a0';
+    const admin = env.cb.withActor({ userId: adminId });
+    const before = await env.cb.sessions.create({ userId: user.id });
+    // Bad options are refused before any SQL: no token, no session revoked.
+    await expect(admin.users.passwordReset.issue(user.id, { reason: 'x'.repeat(501) })).rejects.toMatchObject(
+      { code: 'VALIDATION_FAILED' },
+    );
+    await expect(
+      admin.users.passwordReset.issue(user.id, { password: 'chosen' } as never),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
+    expect(await env.cb.sessions.validate(before.token)).toBeDefined();
+    const ticket = await admin.users.passwordReset.issue(user.id, { reason: 'phone lost, identity checked' });
     expect(ticket.recipient?.userId).toBe(user.id);
+    // The user's sessions are revoked at once; the admin never learns or chooses a password.
+    expect(await env.cb.sessions.validate(before.token)).toBeUndefined();
+    expect(Object.keys(ticket).sort()).toEqual(['expiresAt', 'recipient', 'token']);
+    const issued = await env.cb.audit.query({ action: 'user.password_reset_issue', resourceId: user.id });
+    expect(issued.items).toHaveLength(1);
+    expect(issued.items[0]).toMatchObject({
+      userId: adminId,
+      metadata: { reason: 'phone lost, identity checked', sessionsRevoked: true },
+    });
+    expect(JSON.stringify(issued.items)).not.toContain(ticket.token);
     expect(
       (await env.cb.users.authenticate({ login: account.username, password: account.password })).ok,
     ).toBe(true);
     expect(
       (await env.cb.users.passwordReset.complete({ token: ticket.token, newPassword: NEW_PASSWORD })).ok,
     ).toBe(true);
+    // revokeSessions: false keeps them (e.g. a reset the user asked the help desk for while logged in).
+    const kept = await env.cb.sessions.create({ userId: user.id });
+    await admin.users.passwordReset.issue(user.id, { revokeSessions: false });
+    expect(await env.cb.sessions.validate(kept.token)).toBeDefined();
   });
 
   it('email verification: single-use, and void once the address changes', async () => {
     const account = newAccount();
     const user = await env.cb.users.create(account);
     expect(user.emailVerifiedAt).toBeNull();
-    const ticket = await env.cb.users.emailVerification.request(user.id);
+    const ticket = await verificationFor(user.id);
     expect(ticket.email).toBe(account.email);
     const done = await env.cb.users.emailVerification.complete(ticket.token);
     expect(done.ok && done.user.emailVerifiedAt).toEqual(env.clock.now());
     expect((await env.cb.users.emailVerification.complete(ticket.token)).ok).toBe(false);
-    const next = await env.cb.users.emailVerification.request(user.id);
+    const next = await verificationFor(user.id);
     const changed = await env.cb.users.update(user.id, { email: `new.${account.email}` });
     expect(changed.emailVerifiedAt).toBeNull();
     expect((await env.cb.users.emailVerification.complete(next.token)).ok).toBe(false);

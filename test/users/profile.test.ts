@@ -152,8 +152,14 @@ describe('users.changePassword', () => {
     ).toBe(true);
     const rows = await audits(user.id, 'user.password_change');
     expect(rows.map((row) => row.outcome).sort()).toEqual(['failure', 'success']);
-    // An admin reset (no current password) revokes every session.
-    await env.cb.users.changePassword(user.id, { newPassword: 'admin reset passphrase' });
-    expect(await env.cb.sessions.validate(current.token)).toBeUndefined();
+    // No password change without the current password (ASVS 6.4.6: an admin issues a reset token
+    // instead, see test/users/password-reset.test.ts), and nothing is written.
+    await expect(
+      env.cb.users.changePassword(user.id, { newPassword: 'admin chosen passphrase' } as never),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', field: 'currentPassword' });
+    expect(await env.cb.sessions.validate(current.token)).toBeDefined();
+    expect(
+      (await env.cb.users.authenticate({ login: account.username, password: 'admin chosen passphrase' })).ok,
+    ).toBe(false);
   });
 });

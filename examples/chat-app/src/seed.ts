@@ -55,7 +55,10 @@ export async function seedDemo(cb: Carebase, pairs = 36): Promise<DemoAccount[]>
       if (!isCarebaseError(error, 'CONFLICT')) throw error;
       const existing = await scope.users.findByUsername(username);
       if (existing === undefined) throw error;
-      await scope.users.changePassword(existing.id, { newPassword: password });
+      // No one sets a user's password directly (ASVS 6.4.6): issue a reset token and complete it.
+      const { token } = await scope.users.passwordReset.issue(existing.id, { reason: 'demo seed' });
+      const reset = await scope.users.passwordReset.complete({ token, newPassword: password });
+      if (!reset.ok) throw new Error(`demo password reset refused: ${reset.reason}`);
       if (existing.status === 'disabled') await scope.users.reactivate(existing.id);
       if (existing.lockedUntil !== null) await scope.users.unlock(existing.id);
       accounts.push({ username, role: existing.role, password, created: false });

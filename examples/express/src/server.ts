@@ -41,7 +41,10 @@ async function seed(cb: Carebase, username: string, role: string): Promise<strin
   if (existing === undefined) {
     await cb.users.create({ username, email: `${username}@example.org`, password, role });
   } else {
-    await cb.users.changePassword(existing.id, { newPassword: password }); // admin reset
+    // No one sets a user's password directly (ASVS 6.4.6): the seed issues a reset token and completes it.
+    const { token } = await cb.users.passwordReset.issue(existing.id, { reason: 'demo seed' });
+    const reset = await cb.users.passwordReset.complete({ token, newPassword: password });
+    if (!reset.ok) throw new Error(`demo password reset refused: ${reset.reason}`);
     if (existing.lockedUntil !== null) await cb.users.unlock(existing.id);
     if (existing.status !== 'active') await cb.users.reactivate(existing.id);
   }

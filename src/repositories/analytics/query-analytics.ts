@@ -16,9 +16,12 @@ const UNIT_MS = { hour: 3_600_000, day: 86_400_000, week: 604_800_000, month: 2_
 /** Most buckets one time series may return. */
 const MAX_BUCKETS = 100_000;
 
-/** Runs `fn` in one repeatable-read snapshot (or the caller's transaction). */
+/**
+ * Runs `fn` in one repeatable-read snapshot (or the caller's transaction), on a read replica when
+ * the instance has one in rotation.
+ */
 function inSnapshot<T>(ctx: RepositoryContext, fn: (tx: RepositoryContext) => Promise<T>): Promise<T> {
-  return ctx.atomic(fn, { isolation: 'repeatable read' });
+  return ctx.onReplica((reader) => reader.atomic(fn, { isolation: 'repeatable read' }));
 }
 
 /** Measure statistics per group key (`g0` and `g1` joined by NUL), then per measure name. */

@@ -148,7 +148,8 @@ export class AuditRepository {
    * ```
    */
   async query(input: AuditQueryInput = {}): Promise<AuditPage> {
-    return queryAudit(this.#ctx, parseInput(AuditQueryInputSchema, input, 'audit query'));
+    const parsed = parseInput(AuditQueryInputSchema, input, 'audit query');
+    return this.#ctx.onReplica((ctx) => queryAudit(ctx, parsed));
   }
 
   /**

@@ -149,25 +149,38 @@ export function exportAudit(
       return;
     }
     const compiled = query.compile();
-    const connection = await ctx.runtime.connections.connect();
-    let cursor: PostgresCursor<AuditRow> | undefined;
+    // Opened, and the first batch read, on a read replica when there is one in rotation (on the
+    // primary if the replica fails by then; a failure later ends the export with its error).
+    const opened = await ctx.onReplica(async (reader) => {
+      const connection = await reader.connections.connect();
+      let cursor: PostgresCursor<AuditRow> | undefined;
+      try {
+        await connection.query('begin read only', []);
+        await connection.query('set local statement_timeout = 0', []);
+        cursor = connection.cursor(new Cursor<AuditRow>(compiled.sql, [...compiled.parameters]));
+        return { connection, cursor, rows: await cursor.read(batchSize) };
+      } catch (error) {
+        try {
+          await cursor?.close();
+          await connection.query('rollback', []);
+          connection.release();
+        } catch {
+          connection.release(true);
+        }
+        throw error;
+      }
+    });
+    const { connection, cursor } = opened;
     let failed = false;
     try {
-      await connection.query('begin read only', []);
-      await connection.query('set local statement_timeout = 0', []);
-      cursor = connection.cursor(new Cursor<AuditRow>(compiled.sql, [...compiled.parameters]));
-      for (;;) {
-        const rows = await cursor.read(batchSize);
-        if (rows.length === 0) break;
-        yield rows;
-      }
+      for (let rows = opened.rows; rows.length > 0; rows = await cursor.read(batchSize)) yield rows;
     } catch (error) {
       failed = true;
       throw error;
     } finally {
       // Also reached when the consumer destroys the stream early (generator return()).
       try {
-        await cursor?.close();
+        await cursor.close();
         await connection.query(failed ? 'rollback' : 'commit', []);
         connection.release();
       } catch {

@@ -40,6 +40,9 @@ export class AuditSealer {
       () =>
         `select set_config('synchronous_commit', 'off', true) as relaxed, case when ${schema}.audit_seal_pending() then ${schema}.audit_seal() else 0 end as sealed`,
     ).sql;
+    // Its background passes are no caller's write: replica reads do not wait for them (a pass
+    // inside sealUnbounded()'s transaction still counts, by its commit).
+    runtime.replicas?.ignoreWrites(this.#sql);
   }
 
   /** Runs (or joins a not yet sent) sealing pass that covers every entry committed before this call. */

@@ -194,14 +194,17 @@ export async function verifyAudit(
     return { ok: false, checked, ...outcome };
   };
   if (ctx.inTransaction) return run(ctx.db);
-  return runTransaction(
-    ctx.db,
-    async (trx) => {
-      // Verification reads every entry of the range: it may outlast the pool's statement timeout.
-      await trx.executeQuery(CompiledQuery.raw('set local statement_timeout = 0', []));
-      return run(trx);
-    },
-    { isolation: 'repeatable read' },
-    ctx.config.logger,
+  // On a read replica when there is one in rotation (after it replayed the sealing pass above).
+  return ctx.onReplica((reader) =>
+    runTransaction(
+      reader.db,
+      async (trx) => {
+        // Verification reads every entry of the range: it may outlast the pool's statement timeout.
+        await trx.executeQuery(CompiledQuery.raw('set local statement_timeout = 0', []));
+        return run(trx);
+      },
+      { isolation: 'repeatable read' },
+      ctx.config.logger,
+    ),
   );
 }

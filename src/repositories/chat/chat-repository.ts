@@ -131,13 +131,16 @@ export class ChatRepository {
    */
   async listConversations(input: ConversationListInput): Promise<ChatPage<Conversation>> {
     const parsed = parseInput(ConversationListInputSchema, input, 'conversation list');
-    return listConversations(this.#ctx, {
-      userId: parsed.userId,
-      limit: this.#limit(parsed.limit, 50),
-      cursor: parsed.cursor,
-      archived: parsed.archived ?? 'exclude',
-      status: parsed.status,
-    });
+    const limit = this.#limit(parsed.limit, 50);
+    return this.#ctx.onReplica((ctx) =>
+      listConversations(ctx, {
+        userId: parsed.userId,
+        limit,
+        cursor: parsed.cursor,
+        archived: parsed.archived ?? 'exclude',
+        status: parsed.status,
+      }),
+    );
   }
 
   /**
@@ -229,14 +232,15 @@ export class ChatRepository {
    */
   async history(input: ChatHistoryInput): Promise<ChatPage<ChatMessage>> {
     const parsed = parseInput(ChatHistoryInputSchema, input, 'history query');
-    const page = await historyPage(this.#ctx, {
+    const query = {
       userId: parsed.userId,
       conversationId: parsed.conversationId,
       limit: this.#limit(parsed.limit, 50),
       cursor: parsed.cursor,
       offset: parsed.offset,
       order: parsed.order ?? 'asc',
-    });
+    } as const;
+    const page = await this.#ctx.onReplica((ctx) => historyPage(ctx, query));
     const owners = this.#readOwners(parsed.userId, page.items);
     if (owners !== undefined) await this.#recordReads(owners, 'history', parsed.conversationId);
     return page;
@@ -253,7 +257,9 @@ export class ChatRepository {
    */
   async latest(input: ChatLatestInput): Promise<ChatMessage[]> {
     const parsed = parseInput(ChatLatestInputSchema, input, 'latest query');
-    const messages = await latestMessages(this.#ctx, parsed.userId, parsed.conversationId, parsed.n);
+    const messages = await this.#ctx.onReplica((ctx) =>
+      latestMessages(ctx, parsed.userId, parsed.conversationId, parsed.n),
+    );
     const owners = this.#readOwners(parsed.userId, messages);
     if (owners !== undefined) await this.#recordReads(owners, 'history', parsed.conversationId);
     return messages;
@@ -274,13 +280,14 @@ export class ChatRepository {
    */
   async search(input: ChatSearchInput): Promise<ChatSearchPage> {
     const parsed = parseInput(ChatSearchInputSchema, input, 'search query');
-    const hits = await searchMessages(this.#ctx, {
+    const query = {
       userId: parsed.userId,
       query: parsed.query,
       conversationId: parsed.conversationId,
       limit: this.#limit(parsed.limit, 20),
       cursor: parsed.cursor,
-    });
+    };
+    const hits = await this.#ctx.onReplica((ctx) => searchMessages(ctx, query));
     const owners = this.#readOwners(
       parsed.userId,
       hits.items.map((hit) => hit.message),
@@ -308,7 +315,10 @@ export class ChatRepository {
    * Streams the user's messages (one conversation or all) as `jsonl`, `json` or `csv` text
    * (format version 1, see docs/chat.md) through pg-cursor in constant memory, from one
    * consistent snapshot, audited as `chat.export`. Throws `ValidationError` synchronously; an
-   * ownership failure (`ForbiddenError` / `NotFoundError`) arrives as the stream's error.
+   * ownership failure (`ForbiddenError` / `NotFoundError`) arrives as the stream's error. With read
+   * replicas (`replicas`), the audit entry is committed on the primary first and the rows stream
+   * from a replica that has replayed it; otherwise the entry commits with the export's snapshot
+   * transaction.
    *
    * @example
    * ```ts

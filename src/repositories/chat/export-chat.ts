@@ -149,24 +149,42 @@ function serializer(format: ChatExportFormat, header: Record<string, unknown>) {
  * chunk only when the consumer has drained the previous one.
  */
 async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGenerator<string> {
+  // The subject is the owner of the exported conversation (a participant may export a shared one).
+  const audit = (owner: string) => ({
+    action: 'chat.export',
+    resourceType: query.conversationId === undefined ? 'chat_history' : 'conversation',
+    resourceId: query.conversationId ?? query.userId,
+    subjectId: owner,
+    metadata: { format: query.format },
+  });
+  let owner = query.userId;
+  // With read replicas, the snapshot is a replica's: the audit entry is committed on the primary
+  // first (after the ownership check), then the rows stream from a replica that replayed it.
+  const onReplica = !ctx.inTransaction && ctx.runtime.replicas !== undefined;
+  if (onReplica) {
+    if (query.conversationId !== undefined) {
+      owner = (await assertParticipant(ctx, query.userId, query.conversationId, 'read')).ownerId;
+    }
+    await recordAudit(ctx, audit(owner));
+  }
   // Inside the caller's transaction, stream on it; otherwise open our own (a consistent snapshot).
-  const trx: ControlledTransaction<CarebaseDatabase> | undefined = ctx.inTransaction
-    ? undefined
-    : await ctx.db.startTransaction().setIsolationLevel('repeatable read').execute();
+  const opened: { trx: ControlledTransaction<CarebaseDatabase>; tx: RepositoryContext } | undefined =
+    ctx.inTransaction
+      ? undefined
+      : await ctx.onReplica(async (reader) => {
+          const trx = await reader.db.startTransaction().setIsolationLevel('repeatable read').execute();
+          return { trx, tx: new RepositoryContext(reader.runtime, trx, reader.actor, reader.replica) };
+        });
+  const trx = opened?.trx;
   let failed = false;
   try {
-    const tx = trx === undefined ? ctx : new RepositoryContext(ctx.runtime, trx, ctx.actor);
-    const owner =
-      query.conversationId === undefined
-        ? query.userId
-        : (await assertParticipant(tx, query.userId, query.conversationId, 'read')).ownerId;
-    await recordAudit(tx, {
-      action: 'chat.export',
-      resourceType: query.conversationId === undefined ? 'chat_history' : 'conversation',
-      resourceId: query.conversationId ?? query.userId,
-      subjectId: owner,
-      metadata: { format: query.format },
-    });
+    const tx = opened?.tx ?? ctx;
+    if (!onReplica) {
+      if (query.conversationId !== undefined) {
+        owner = (await assertParticipant(tx, query.userId, query.conversationId, 'read')).ownerId;
+      }
+      await recordAudit(tx, audit(owner));
+    }
     const exportedAt = tx.now().toISOString();
     const format = serializer(query.format, {
       format: CHAT_EXPORT_FORMAT,

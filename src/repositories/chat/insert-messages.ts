@@ -18,7 +18,6 @@ import {
 import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.js';
 import { explainReferenceFailure } from './ownership.js';
 import { forgetDefaultConversations, openMessageRows, sealNewMessages } from './sealed-rows.js';
-import { isProgramLimit, SEARCH_INDEX_SAFE_BYTES, searchIndexLimitError } from './search-index-limit.js';
 import { preparedQuery } from './sql-text.js';
 import { insertUsage } from './usage.js';
 
@@ -184,13 +183,6 @@ async function withRetries<T>(
       (error.kind === 'foreign_key' || (error.kind === 'not_null' && error.column === 'user_id'))
     ) {
       await explainReferenceFailure(ctx, batch);
-    }
-    if (isProgramLimit(error)) {
-      // The tsvector limit: name the message, not the driver. (Only large messages can hit it.)
-      const large = batch.flatMap((m, i) =>
-        Buffer.byteLength(m.content, 'utf8') > SEARCH_INDEX_SAFE_BYTES ? [i] : [],
-      );
-      throw searchIndexLimitError(batch.length > 1 && large.length === 1 ? [large[0] as number] : []);
     }
     throw error;
   }

@@ -3,6 +3,7 @@ import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../.
 import type { RepositoryContext } from '../context.js';
 import { type ChatSearchPage, type MessageRow, toChatMessage } from './chat-types.js';
 import { assertParticipant } from './ownership.js';
+import { SEARCH_INDEX_CHARS } from './search-index-limit.js';
 import { preparedQuery } from './sql-text.js';
 
 /** Parsed `search()` input. */
@@ -23,8 +24,8 @@ const SEARCH_CURSOR: CursorSpec = { kind: 'search', key: CURSOR_PATTERNS.rank, i
 const HEADLINE =
   'StartSel=<b>, StopSel=</b>, MaxFragments=2, MinWords=5, MaxWords=20, FragmentDelimiter=" ... "';
 
-/** Snippets are cut from at most this many leading characters of a message (ts_headline reads it all). */
-const SNIPPET_SOURCE_CHARS = 100_000;
+/** Snippets are cut from the indexed prefix of a message (ts_headline reads all it is given). */
+const SNIPPET_SOURCE_CHARS = SEARCH_INDEX_CHARS;
 
 /**
  * Full-text search over the messages of every conversation a user takes part in (or of one

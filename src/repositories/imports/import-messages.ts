@@ -3,7 +3,6 @@ import { copyInQuery } from '../../pool/copy-in.js';
 import { BinaryCopyWriter } from '../../sql/binary-copy.js';
 import { quoteIdentifier } from '../../sql/identifier.js';
 import { recordAudit } from '../audit/record.js';
-import { fitsSearchIndex, SEARCH_INDEX_SAFE_BYTES } from '../chat/search-index-limit.js';
 import type { RepositoryContext } from '../context.js';
 import { ImportMessageRowSchema } from './import-inputs.js';
 import { type ImportReport, ReportBuilder, rowPath } from './import-report.js';
@@ -40,23 +39,9 @@ export async function importMessages(
   const mark = report.refused.length;
   const inserted = await ctx.atomic(async (tx) => {
     report.rollbackTo(mark);
-    // Large content may not fit the full-text index (SQLSTATE 54000 would fail the whole batch):
-    // test those few rows one by one, in savepoints, and refuse the ones that do not fit.
-    const rows: typeof readable = [];
-    for (const read of readable) {
-      if (
-        Buffer.byteLength(read.row.content, 'utf8') > SEARCH_INDEX_SAFE_BYTES &&
-        !(await fitsSearchIndex(tx, read.row.content))
-      ) {
-        report.refuse(
-          rowPath('messages', read.index, ['content']),
-          read.row.externalId,
-          "too large for the full-text index (PostgreSQL's tsvector holds at most 1 MiB of words and positions)",
-        );
-        continue;
-      }
-      rows.push(read);
-    }
+    // Every row goes in whole: the full-text index covers the first SEARCH_INDEX_CHARS characters
+    // of a message (migration 0037), so no content is too large for it.
+    const rows = readable;
     if (rows.length === 0) return 0;
     const schema = quoteIdentifier(ctx.config.schema);
     await sql

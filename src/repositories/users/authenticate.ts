@@ -9,7 +9,7 @@ import { toUser, USER_COLUMNS, type User } from '../user.js';
 import { countFailedAttempt, spendFailedAttemptTime } from './failed-attempts.js';
 import { hasConfirmedMfa, openMfaChallenge } from './mfa-challenge.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
+import { networkKey, type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
 import type { AuthenticateInput } from './user-inputs.js';
 import { verifyStoredPassword } from './verify-stored.js';
 
@@ -76,11 +76,12 @@ export async function authenticate(
 ): Promise<AuthenticationResult> {
   const parsed = readLogin(input);
   const { where, refused } = parsed;
-  const source = sourceOf(where.ip);
-  // Refused before anything is looked up or verified (and not audited: the failures that reached
-  // the limit were).
-  const limited = await limiter.check('failure', source);
-  if (limited !== undefined) return limited;
+  // The attempt takes its hit of the network's failure limit first (atomically: concurrent
+  // attempts never pass the limit), and gives it back below when it is not a failure. Refused
+  // before anything is looked up or verified (and not audited: the failures that reached the
+  // limit were).
+  const hit = await limiter.acquire('failure', networkKey(sourceOf(where.ip)));
+  if (hit.limited !== undefined) return hit.limited;
   const login = parsed.login;
   const column = login?.includes('@') === true ? 'email' : 'username';
   const account =
@@ -100,7 +101,7 @@ export async function authenticate(
 
   const fail = (reason: PlainFailure, userId?: string): Promise<AuthenticationResult> =>
     ctx.atomic(async (tx) => {
-      if (reason === 'invalid_credentials' || reason === 'locked') await limiter.count(tx, 'failure', source);
+      if (reason !== 'invalid_credentials' && reason !== 'locked') await hit.release(tx);
       // An unknown login runs the counting update a wrong password runs (matching no row).
       if (userId === undefined) await spendFailedAttemptTime(tx);
       await recordAudit(tx, failure(reason, userId));
@@ -132,7 +133,6 @@ export async function authenticate(
       account.id,
       now,
       failure('invalid_credentials', account.id),
-      (tx) => limiter.count(tx, 'failure', source),
     );
     return { ok: false, reason: counted.locked ? 'locked' : 'invalid_credentials' };
   }
@@ -146,6 +146,7 @@ export async function authenticate(
     // The password was right: the login completes with users.mfa.verify (wrong codes count
     // toward the same lockout, so the failure count is left as it is until then).
     return ctx.atomic(async (tx) => {
+      await hit.release(tx);
       if (rehash !== undefined) {
         await tx.db
           .updateTable('users')
@@ -192,6 +193,7 @@ export async function authenticate(
       await recordAudit(tx, loginFailure('locked', account.id, where));
       return { ok: false, reason: 'locked' } as const;
     }
+    await hit.release(tx);
     await recordAudit(tx, {
       action: 'user.login',
       resourceType: 'user',

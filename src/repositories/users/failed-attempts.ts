@@ -16,7 +16,6 @@ export async function countFailedAttempt(
   userId: string,
   now: Date,
   failure: AuditEntryInput,
-  alsoCount?: (tx: RepositoryContext) => Promise<void>,
 ): Promise<{ readonly locked: boolean }> {
   const { maxFailures, durationMs, escalation, maxDurationMs } = ctx.config.users.lockout;
   // The n-th lockout since the last successful login lasts durationMs * escalation^(n-1), capped.
@@ -26,7 +25,6 @@ export async function countFailedAttempt(
     ...(failure.userAgent === undefined ? {} : { userAgent: failure.userAgent }),
   };
   return ctx.atomic(async (tx) => {
-    await alsoCount?.(tx);
     const nextCount = sql<number>`case when locked_until is not null then 1 else failed_login_count + 1 end`;
     const row = await tx.db
       .updateTable('users')

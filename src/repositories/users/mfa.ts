@@ -7,7 +7,7 @@ import type { RepositoryContext } from '../context.js';
 import { hashSessionToken, SESSION_TOKEN_PATTERN } from '../sessions/session-token.js';
 import { toUser, USER_COLUMNS, type User } from '../user.js';
 import { countFailedAttempt, spendFailedAttemptTime } from './failed-attempts.js';
-import { type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
+import { networkKey, type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
 import {
   backupCodeHash,
   mfaKeyring,
@@ -247,9 +247,10 @@ export class MfaApi {
    */
   async verify(input: MfaVerifyInput): Promise<MfaVerifyResult> {
     const parsed = parseInput(MfaVerifyInputSchema, input, 'MFA verification');
-    const source = sourceOf(parsed.ip);
-    const limited = await this.#limiter.check('failure', source);
-    if (limited !== undefined) return limited;
+    // A hit of the network's failure limit, taken atomically first and given back unless the
+    // answer is a failure that counts (unknown challenge, wrong code).
+    const hit = await this.#limiter.acquire('failure', networkKey(sourceOf(parsed.ip)));
+    if (hit.limited !== undefined) return hit.limited;
     const keyring = mfaKeyring(this.#ctx.config.users);
     const where = parsed.ip === undefined ? {} : { ip: parsed.ip };
     const now = this.#ctx.now();
@@ -288,7 +289,6 @@ export class MfaApi {
       // the same statements (the account update matches no row).
       openSecret(keyring, keyring.current.id, Buffer.alloc(48), 'none');
       await this.#ctx.atomic(async (ctx) => {
-        await this.#limiter.count(ctx, 'failure', source);
         await spendFailedAttemptTime(ctx);
         await recordAudit(ctx, { ...failure, outcomeDetail: 'invalid_mfa_challenge' });
       });
@@ -297,7 +297,10 @@ export class MfaApi {
     const userId = found.user_id;
     const subject = { resourceId: userId, subjectId: userId };
     if ((found.locked_until !== null && found.locked_until > now) || found.status !== 'active') {
-      await this.#ctx.atomic((ctx) => recordAudit(ctx, { ...failure, ...subject, outcomeDetail: 'locked' }));
+      await this.#ctx.atomic(async (ctx) => {
+        await hit.release(ctx);
+        await recordAudit(ctx, { ...failure, ...subject, outcomeDetail: 'locked' });
+      });
       return { ok: false, reason: 'locked' };
     }
     const secret = openSecret(keyring, found.key_id, found.totp_secret, userId);
@@ -334,6 +337,7 @@ export class MfaApi {
               if (used !== undefined) method = 'backup_code';
             }
             if (method === undefined) return undefined;
+            await hit.release(ctx);
             const consumed = await ctx.db
               .deleteFrom('mfa_challenges')
               .where('user_id', '=', userId)
@@ -369,13 +373,11 @@ export class MfaApi {
           });
     if (result === 'used') return { ok: false, reason: 'invalid_challenge' };
     if (result !== undefined) return result;
-    const counted = await countFailedAttempt(
-      this.#ctx,
-      userId,
-      now,
-      { ...failure, ...subject, outcomeDetail: 'invalid_mfa_code' },
-      (ctx) => this.#limiter.count(ctx, 'failure', source),
-    );
+    const counted = await countFailedAttempt(this.#ctx, userId, now, {
+      ...failure,
+      ...subject,
+      outcomeDetail: 'invalid_mfa_code',
+    });
     return { ok: false, reason: counted.locked ? 'locked' : 'invalid_code' };
   }
 

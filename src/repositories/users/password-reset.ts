@@ -13,8 +13,20 @@ import {
   spendTokenTime,
 } from './account-tokens.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { type RateLimitedResult, type RateLimiter, sourceOf } from './rate-limiter.js';
-import { PasswordSchema, UserIdSchema } from './user-inputs.js';
+import {
+  networkKey,
+  type RateLimitedResult,
+  type RateLimiter,
+  type RateLimitHit,
+  sourceOf,
+  subjectKey,
+} from './rate-limiter.js';
+import {
+  type PasswordResetIssueInput,
+  PasswordResetIssueInputSchema,
+  PasswordSchema,
+  UserIdSchema,
+} from './user-inputs.js';
 
 /**
  * What `passwordReset.request` returns: the same shape whether or not the account exists. Send
@@ -162,13 +174,17 @@ export class PasswordResetApi {
    */
   async request(input: PasswordResetRequestInput): Promise<PasswordResetTicket | RateLimitedResult> {
     const parsed = parseInput(PasswordResetRequestInputSchema, input, 'password reset request');
-    const source = sourceOf(parsed.ip);
-    const limited = await this.#limiter.check('reset_request', source);
-    if (limited !== undefined) return limited;
+    // Counted per network, then per login (the text asked for, known or not: the same answer
+    // and the same work for an account that does not exist).
+    const network = await this.#limiter.acquire('reset_request', networkKey(sourceOf(parsed.ip)));
+    if (network.limited !== undefined) return network.limited;
+    const login = await this.#limiter.acquire('reset_login', {
+      subject: subjectKey('reset_login', parsed.login.toLowerCase()),
+    });
+    if (login.limited !== undefined) return login.limited;
     const column = parsed.login.includes('@') ? 'email' : 'username';
     const ttl = this.#ctx.config.users.tokens.passwordResetTtlMs;
     return this.#ctx.atomic(async (ctx) => {
-      await this.#limiter.count(ctx, 'reset_request', source);
       const account = await ctx.db
         .selectFrom('users')
         .select(['id', 'email'])
@@ -196,20 +212,28 @@ export class PasswordResetApi {
   }
 
   /**
-   * An admin's password reset (ASVS 6.4.6: an admin never sets a user's password): issues a reset
-   * token for the user to complete, replacing any earlier one. Call it on
-   * `cb.withActor({ userId: admin.id })`; audited as `user.password_reset_issue`.
+   * An admin's password reset (ASVS 6.4.6: an admin never sets or learns a user's password):
+   * issues a reset token for the user to complete with `complete`, replacing any earlier one, and
+   * revokes every session of the user (unless `revokeSessions: false`). The current password keeps
+   * working until the reset is completed. Call it on `cb.withActor({ userId: admin.id })`; audited
+   * as `user.password_reset_issue` with `reason` in its metadata. Not rate-limited (an admin
+   * action), and distinct from the user's own `users.changePassword`, which always requires the
+   * current password.
    *
-   * Throws `NotFoundError` for an unknown user, `ValidationError` for a malformed id.
+   * Throws `NotFoundError` for an unknown user, `ValidationError` for a malformed id or options
+   * (before any SQL).
    *
    * @example
    * <!-- snippet-preamble: declare const admin: import('carebase').User; declare const id: string; -->
    * ```ts
-   * const { token, recipient } = await cb.withActor({ userId: admin.id }).users.passwordReset.issue(id);
+   * const { token, recipient } = await cb
+   *   .withActor({ userId: admin.id })
+   *   .users.passwordReset.issue(id, { reason: 'locked out, identity checked by phone' });
    * ```
    */
-  async issue(userId: string): Promise<PasswordResetTicket> {
+  async issue(userId: string, options: PasswordResetIssueInput = {}): Promise<PasswordResetTicket> {
     const id = parseInput(UserIdSchema, userId, 'user id');
+    const parsed = parseInput(PasswordResetIssueInputSchema, options, 'password reset options');
     return this.#ctx.atomic(async (ctx) => {
       const account = await ctx.db
         .selectFrom('users')
@@ -229,7 +253,14 @@ export class PasswordResetApi {
         resourceType: 'user',
         resourceId: id,
         subjectId: id,
+        metadata: {
+          ...(parsed.reason === undefined ? {} : { reason: parsed.reason }),
+          sessionsRevoked: parsed.revokeSessions,
+        },
       });
+      if (parsed.revokeSessions) {
+        await new SessionsRepository(ctx).revokeAllForUser(id, { reason: 'password_reset_issue' });
+      }
       return { ...issued, recipient: { userId: id, email: account.email } };
     });
   }
@@ -251,13 +282,25 @@ export class PasswordResetApi {
     const parsed = parseInput(PasswordResetCompleteInputSchema, input, 'password reset');
     // The rules that need no account first: a refused password is refused before any SQL.
     await this.#hasher.checkPolicy(parsed.newPassword, 'newPassword');
-    const source = sourceOf(parsed.ip);
-    const limited = await this.#limiter.check('failure', source);
-    if (limited !== undefined) return limited;
+    // A hit of the network's failure limit, taken atomically first: kept for an invalid token,
+    // given back otherwise.
+    const hit = await this.#limiter.acquire('failure', networkKey(sourceOf(parsed.ip)));
+    if (hit.limited !== undefined) return hit.limited;
+    try {
+      return await this.#complete(parsed, hit);
+    } catch (error) {
+      await hit.release(this.#ctx);
+      throw error;
+    }
+  }
+
+  async #complete(
+    parsed: z.output<typeof PasswordResetCompleteInputSchema>,
+    hit: RateLimitHit,
+  ): Promise<PasswordResetResult> {
     const found = await findAccountToken(this.#ctx, parsed.token, 'password_reset');
     const invalid = async (): Promise<PasswordResetResult> => {
       await this.#ctx.atomic(async (ctx) => {
-        await this.#limiter.count(ctx, 'failure', source);
         await recordAudit(ctx, {
           action: 'user.password_reset',
           resourceType: 'user',
@@ -301,6 +344,7 @@ export class PasswordResetApi {
         ...(parsed.ip === undefined ? {} : { ip: parsed.ip }),
       });
       await new SessionsRepository(ctx).revokeAllForUser(row.id, { reason: 'password_reset' });
+      await hit.release(ctx);
       return toUser(row);
     });
     if (user === undefined) return invalid();

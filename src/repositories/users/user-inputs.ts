@@ -307,6 +307,52 @@ export interface RejectInput {
 }
 
 /**
+ * Options of `cb.users.passwordReset.issue` (an admin's password reset).
+ *
+ * @example
+ * ```ts
+ * import { PasswordResetIssueInputSchema } from 'carebase/schemas';
+ * PasswordResetIssueInputSchema.parse({ reason: 'phone lost, identity checked at the desk' });
+ * ```
+ */
+export const PasswordResetIssueInputSchema = z.strictObject({
+  /** Why, for the audit trail (`metadata.reason` of `user.password_reset_issue`). */
+  reason: z
+    .string()
+    .trim()
+    .min(1)
+    .max(500)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+    .optional(),
+  /**
+   * Revoke every session of the user now (a suspected compromise must not wait for the user to
+   * complete the reset). @default true
+   */
+  revokeSessions: z.boolean().default(true),
+});
+/**
+ * Options of `cb.users.passwordReset.issue()`. Validated by `PasswordResetIssueInputSchema`
+ * (`carebase/schemas`).
+ *
+ * @example
+ * <!-- snippet-preamble: declare const id: string; -->
+ * ```ts
+ * import type { PasswordResetIssueInput } from 'carebase';
+ * const options: PasswordResetIssueInput = { reason: 'locked out, identity checked by phone' };
+ * await cb.users.passwordReset.issue(id, options);
+ * ```
+ */
+export interface PasswordResetIssueInput {
+  /** Why, for the audit trail (`metadata.reason` of `user.password_reset_issue`). */
+  readonly reason?: string | undefined;
+  /**
+   * Revoke every session of the user now (a suspected compromise must not wait for the user to
+   * complete the reset). @default true
+   */
+  readonly revokeSessions?: boolean | undefined;
+}
+
+/**
  * Patch of `cb.users.update`: profile fields only (role, status and password have their own methods).
  *
  * @example
@@ -428,8 +474,11 @@ export interface AuthenticateInput {
  * ```
  */
 export const ChangePasswordInputSchema = z.strictObject({
-  /** When given, must match the stored password (self-service change); omit for an admin reset. */
-  currentPassword: z.string().max(1024).optional(),
+  /**
+   * The user's current password: required (ASVS 6.2.3). An admin never sets a user's password
+   * (ASVS 6.4.6): `users.passwordReset.issue(id)` issues a reset token instead.
+   */
+  currentPassword: z.string().max(1024),
   newPassword: PasswordSchema,
   /** The session to keep (the one making the change); every other session is revoked. */
   exceptSessionId: z.uuid().optional(),
@@ -446,8 +495,11 @@ export const ChangePasswordInputSchema = z.strictObject({
  */
 export interface ChangePasswordInput {
   readonly newPassword: string;
-  /** When given, must match the stored password (self-service change); omit for an admin reset. */
-  readonly currentPassword?: string | undefined;
+  /**
+   * The user's current password: required (ASVS 6.2.3). An admin never sets a user's password
+   * (ASVS 6.4.6): `users.passwordReset.issue(id)` issues a reset token instead.
+   */
+  readonly currentPassword: string;
   /** The session to keep (the one making the change); every other session is revoked. */
   readonly exceptSessionId?: string | undefined;
 }

@@ -100,7 +100,7 @@ export class UsersRepository {
     this.#hasher = new PasswordHasher(ctx.config.users);
     this.#limiter = new RateLimiter(ctx);
     this.passwordReset = new PasswordResetApi(ctx, this.#hasher, this.#limiter);
-    this.emailVerification = new EmailVerificationApi(ctx);
+    this.emailVerification = new EmailVerificationApi(ctx, this.#limiter);
     this.mfa = new MfaApi(ctx, this.#limiter);
   }
 
@@ -468,11 +468,14 @@ export class UsersRepository {
   }
 
   /**
-   * Changes a password. With `currentPassword` (self-service) it must match the stored one; an
-   * admin reset omits it. Clears any lockout and revokes every other session of the user (all of
-   * them unless `exceptSessionId`). Audited as `user.password_change`.
+   * The user's own password change: `currentPassword` is required and must match the stored one.
+   * Clears any lockout and revokes every other session of the user (all of them unless
+   * `exceptSessionId`). Audited as `user.password_change`. An admin never sets a user's password
+   * (ASVS 6.4.6): use `users.passwordReset.issue(id, { reason })`, which issues a reset token for
+   * the user and revokes their sessions.
    *
-   * Throws `ValidationError` for a bad new password or a wrong `currentPassword` (field
+   * Throws `ValidationError` for a missing `currentPassword`, a bad new password or a wrong
+   * `currentPassword` (field
    * `currentPassword`, code `invalid_current_password`), `NotFoundError` for an unknown user. A
    * wrong `currentPassword` counts toward the login lockout (`users.lockout`) and is audited; while
    * the account is locked, a self-service change is refused whatever is typed (code
@@ -496,9 +499,7 @@ export class UsersRepository {
       .executeTakeFirst();
     if (stored === undefined) throw new NotFoundError('user');
     await this.#hasher.checkPolicy(parsed.newPassword, 'newPassword', stored);
-    if (parsed.currentPassword !== undefined) {
-      await this.#checkCurrentPassword(userId, parsed.currentPassword, stored);
-    }
+    await this.#checkCurrentPassword(userId, parsed.currentPassword, stored);
     const passwordHash = await this.#hasher.hash(parsed.newPassword);
     const now = this.#ctx.now();
     await this.#ctx.atomic(async (ctx) => {
@@ -521,7 +522,7 @@ export class UsersRepository {
         resourceType: 'user',
         resourceId: userId,
         subjectId: userId,
-        metadata: { selfService: parsed.currentPassword !== undefined },
+        metadata: { selfService: true },
       });
       await new SessionsRepository(ctx).revokeAllForUser(userId, {
         reason: 'password_change',
