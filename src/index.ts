@@ -73,6 +73,7 @@ export {
   UnsupportedOperationError,
   ValidationError,
   type ValidationIssue,
+  VersionConflictError,
 } from './errors/errors.js';
 
 // Encryption and pseudonyms (docs/encryption.md)
@@ -295,6 +296,17 @@ export {
   legacyClientId,
 } from './repositories/chat/import-legacy.js';
 export { SEARCH_INDEX_CHARS } from './repositories/chat/search-index-limit.js';
+export type {
+  ConversationParticipant,
+  ConversationUpdate,
+  ParticipantAddInput,
+  ParticipantRemoveInput,
+} from './repositories/chat/sharing-inputs.js';
+export type {
+  ChatUsageQuery,
+  ChatUsageRecord,
+  ChatUsageRow,
+} from './repositories/chat/usage-inputs.js';
 
 // Analytics
 
@@ -361,7 +373,14 @@ export type {
   JsonValue,
 } from './schema/audit.js';
 export type { AuthRateLimitsTable } from './schema/auth-rate-limits.js';
-export type { ChatMessagesTable, ChatRole, ConversationsTable } from './schema/chat.js';
+export type {
+  ChatMessagesTable,
+  ChatRole,
+  ChatUsageTable,
+  ConversationParticipantsTable,
+  ConversationsTable,
+  ParticipantRole,
+} from './schema/chat.js';
 export type { CarebaseDatabase } from './schema/database.js';
 export type { EncryptionDataKeysTable } from './schema/encryption.js';
 export type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './schema/mfa.js';

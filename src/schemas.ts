@@ -69,6 +69,14 @@ export {
   ConversationRenameInputSchema,
 } from './repositories/chat/chat-inputs.js';
 export { ChatImportOptionsSchema, LegacyChatFileSchema } from './repositories/chat/import-legacy.js';
+export {
+  ConversationStatusSchema,
+  ConversationUpdateSchema,
+  ParticipantAddInputSchema,
+  ParticipantGrantRoleSchema,
+  ParticipantRemoveInputSchema,
+} from './repositories/chat/sharing-inputs.js';
+export { ChatUsageQuerySchema, ChatUsageRecordSchema } from './repositories/chat/usage-inputs.js';
 export { ActorSchema } from './repositories/context.js';
 export { EncryptExistingOptionsSchema } from './repositories/encryption/encrypt-existing.js';
 export { RewrapKeysOptionsSchema } from './repositories/encryption/rewrap-keys.js';

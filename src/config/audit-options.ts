@@ -89,6 +89,16 @@ export const AuditOptionsSchema = z
      * @default none
      */
     checkpointDir: z.string().min(1).optional(),
+    /**
+     * What chat writes are audited: `conversations` (the default) audits conversation-level events
+     * only (creation, including a default conversation created by an append; renames, updates,
+     * status changes, archiving, retention overrides, participant changes, clears, deletions,
+     * exports, retention sweeps, imports); `messages` also audits every `append` / `appendMany`
+     * (one `chat.message_append` entry per conversation and call, naming the message ids, roles
+     * and authors, never content), in the append's transaction.
+     * @default 'conversations'
+     */
+    chatWrites: z.enum(['conversations', 'messages']).default('conversations'),
   })
   .refine((options) => options.allowShortRetention || options.retentionMonths >= 72, {
     path: ['retentionMonths'],
@@ -140,6 +150,16 @@ export interface AuditOptions {
    * @default none
    */
   readonly checkpointDir?: string | undefined;
+  /**
+   * What chat writes are audited: `conversations` (the default) audits conversation-level events
+   * only (creation, including a default conversation created by an append; renames, updates,
+   * status changes, archiving, retention overrides, participant changes, clears, deletions,
+   * exports, retention sweeps, imports); `messages` also audits every `append` / `appendMany`
+   * (one `chat.message_append` entry per conversation and call, naming the message ids, roles
+   * and authors, never content), in the append's transaction.
+   * @default 'conversations'
+   */
+  readonly chatWrites?: 'conversations' | 'messages' | undefined;
 }
 /**
  * Audit options with defaults applied.
@@ -178,4 +198,6 @@ export interface ResolvedAuditOptions {
   readonly signingKey?: KeyObject | undefined;
   /** Where checkpoints are written when no sink is passed. @default none */
   readonly checkpointDir?: string | undefined;
+  /** What chat writes are audited (see `AuditOptions.chatWrites`). @default 'conversations' */
+  readonly chatWrites: 'conversations' | 'messages';
 }

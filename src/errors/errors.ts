@@ -225,6 +225,36 @@ export class ConflictError extends CarebaseError {
 }
 
 /**
+ * An optimistic-concurrency check failed: the record changed since the caller read it (its
+ * `version` is no longer `expectedVersion`). Code `CONFLICT`, `field` `version`; nothing was
+ * written. Read the record again, reapply the change, retry.
+ *
+ * @example
+ * ```ts
+ * import { VersionConflictError } from 'carebase';
+ * try {
+ *   await cb.chat.updateConversation(conversationId, { userId, status: 'closed', expectedVersion: 4 });
+ * } catch (error) {
+ *   if (error instanceof VersionConflictError) res.status(409).json({ currentVersion: error.currentVersion });
+ *   else throw error;
+ * }
+ * ```
+ */
+export class VersionConflictError extends ConflictError {
+  /** The version the caller expected. */
+  readonly expectedVersion: number;
+  /** The record's version now. */
+  readonly currentVersion: number;
+
+  constructor(resource: string, expectedVersion: number, currentVersion: number) {
+    super('version');
+    this.message = `${resource} was changed concurrently (now at version ${currentVersion}, expected ${expectedVersion})`;
+    this.expectedVersion = expectedVersion;
+    this.currentVersion = currentVersion;
+  }
+}
+
+/**
  * A check, foreign-key, not-null or exclusion constraint refused the write.
  *
  * @example

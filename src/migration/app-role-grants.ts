@@ -28,6 +28,8 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
   mfa_backup_codes: ['SELECT', 'INSERT', 'DELETE'],
   mfa_challenges: ['SELECT', 'INSERT', 'DELETE'],
   conversations: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  conversation_participants: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  chat_usage: ['SELECT', 'INSERT', 'DELETE'],
   chat_messages: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   encryption_data_keys: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   audit_log: ['SELECT', 'INSERT'],

@@ -22,6 +22,9 @@ import m0024 from '../../migrations/0024_audit_compliance_fields.sql';
 import m0027 from '../../migrations/0027_analytics_measures.sql';
 import m0028 from '../../migrations/0028_partitioned_tables.sql';
 import m0029 from '../../migrations/0029_chat_messages_statistics.sql';
+import m0030 from '../../migrations/0030_conversation_participants.sql';
+import m0031 from '../../migrations/0031_chat_message_authors.sql';
+import m0032 from '../../migrations/0032_chat_usage.sql';
 import m0033 from '../../migrations/0033_encryption_data_keys.sql';
 import m0036 from '../../migrations/0036_rate_limit_subjects.sql';
 import m0037 from '../../migrations/0037_chat_search_prefix.sql';
@@ -59,6 +62,9 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0027_analytics_measures', m0027],
   ['0028_partitioned_tables', m0028],
   ['0029_chat_messages_statistics', m0029],
+  ['0030_conversation_participants', m0030],
+  ['0031_chat_message_authors', m0031],
+  ['0032_chat_usage', m0032],
   ['0033_encryption_data_keys', m0033],
   ['0036_rate_limit_subjects', m0036],
   ['0037_chat_search_prefix', m0037],

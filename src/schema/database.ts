@@ -19,7 +19,12 @@ import type {
   AuditSealStateTable,
 } from './audit.js';
 import type { AuthRateLimitsTable } from './auth-rate-limits.js';
-import type { ChatMessagesTable, ConversationsTable } from './chat.js';
+import type {
+  ChatMessagesTable,
+  ChatUsageTable,
+  ConversationParticipantsTable,
+  ConversationsTable,
+} from './chat.js';
 import type { EncryptionDataKeysTable } from './encryption.js';
 import type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './mfa.js';
 import type { SchemaMigrationsTable } from './migrations.js';
@@ -71,6 +76,8 @@ export interface CarebaseDatabase {
 
   conversations: ConversationsTable;
   chat_messages: ChatMessagesTable;
+  conversation_participants: ConversationParticipantsTable;
+  chat_usage: ChatUsageTable;
   encryption_data_keys: EncryptionDataKeysTable;
 
   analytics_events: AnalyticsEventsTable;

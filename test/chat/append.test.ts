@@ -131,10 +131,34 @@ describe('cb.chat.append', () => {
 });
 
 describe('cb.chat.appendMany', () => {
+  it('creates the default conversations a batch needs, with their audit entries, atomically', async () => {
+    const [carol, dave] = [await f.user(), await f.user()];
+    const written = await f.cb.chat.appendMany([
+      { userId: carol, role: 'user', content: 'c1' },
+      { userId: dave, role: 'user', content: 'd1' },
+      { userId: carol, role: 'assistant', content: 'c2' },
+    ]);
+    expect(written.map((m) => m.content)).toEqual(['c1', 'd1', 'c2']);
+    expect(new Set(written.map((m) => m.conversationId)).size).toBe(2);
+    for (const userId of [carol, dave]) {
+      const { items } = await f.cb.audit.query({
+        resourceType: 'conversation',
+        action: 'chat.conversation_create',
+      });
+      expect(items.filter((entry) => entry.subjectId === userId)).toHaveLength(1);
+    }
+  });
+
   it('writes many messages for several users and conversations in one statement, in order', async () => {
     const alice = await f.user();
     const bob = await f.user();
     const topic = await f.cb.chat.createConversation({ userId: alice, title: 'topic' });
+    // Their default conversations exist (a first append creates one, with its audit entry, in a
+    // transaction of its own; see 'creates the default conversations ...' below).
+    await f.cb.chat.appendMany([
+      { userId: alice, role: 'system', content: 'start' },
+      { userId: bob, role: 'system', content: 'start' },
+    ]);
     let statements = 0;
     const input = [
       ...Array.from({ length: 50 }, (_, i) => ({ userId: alice, role: 'user' as const, content: `a${i}` })),
@@ -167,7 +191,10 @@ describe('cb.chat.appendMany', () => {
     expect(statements).toBe(1);
     expect(messages.map((m) => m.content)).toEqual(input.map((m) => m.content));
     const history = await f.cb.chat.history({ userId: alice, limit: 100 });
-    expect(history.items.map((m) => m.content)).toEqual(input.slice(0, 50).map((m) => m.content));
+    expect(history.items.map((m) => m.content)).toEqual([
+      'start',
+      ...input.slice(0, 50).map((m) => m.content),
+    ]);
     const topicHistory = await f.cb.chat.history({ userId: alice, conversationId: topic.id, limit: 100 });
     expect(topicHistory.items.map((m) => m.content)).toEqual(input.slice(50, 80).map((m) => m.content));
     // Retrying the whole batch adds only the messages without client ids.
@@ -186,6 +213,13 @@ describe('cb.chat.appendMany', () => {
       ]),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(await messageCount(alice)).toBe(0);
+    // Nor the default conversation the batch needed for alice (created in the same transaction).
+    const conversations = await f.cb.db
+      .selectFrom('conversations')
+      .select('id')
+      .where('user_id', '=', alice)
+      .execute();
+    expect(conversations).toEqual([]);
     const invalid = await f.cb.chat
       .appendMany([
         { userId: alice, role: 'user', content: 'ok' },

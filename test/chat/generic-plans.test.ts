@@ -113,11 +113,8 @@ function find(rows: readonly PreparedRow[], ...fragments: string[]): PreparedRow
 }
 
 const SHAPES: Record<string, string[]> = {
-  'append into a conversation': ['values ($1::uuid, $2::uuid', '!on conflict (user_id, client_id)'],
-  'append into a conversation with a client id': [
-    'values ($1::uuid, $2::uuid',
-    'on conflict (user_id, client_id)',
-  ],
+  'append into a conversation': ['with access as', '!on conflict (user_id, client_id)'],
+  'append into a conversation with a client id': ['with access as', 'on conflict (user_id, client_id)'],
   'append into the default conversation': ['with found as', '!on conflict (user_id, client_id)'],
   'append into the default conversation with a client id': [
     'with found as',

@@ -43,12 +43,16 @@ describe('migration 0005_chat', () => {
       'conversations_pkey',
       'conversations_user_activity_idx',
     ]);
-    const migration = (await carebaseMigrations.load()).find((m) => m.name === '0005_chat');
+    const migrations = await carebaseMigrations.load();
+    const migration = migrations.find((m) => m.name === '0005_chat');
     expect(migration?.down).toBeDefined();
+    // 0030's participants reference conversations: its down runs first, as a rollback would.
+    const participants = migrations.find((m) => m.name === '0030_conversation_participants');
     // DDL: as the owner (the fixture's instance runs as the least-privilege app role).
     await using owner = createCarebase({ connectionString: f.database.ownerUrl });
     await owner.transaction(async (tx) => {
       await sql.raw(`set local search_path to ${f.cb.config.schema}`).execute(tx.db);
+      await sql.raw(participants?.down ?? '').execute(tx.db);
       await sql.raw(migration?.down ?? '').execute(tx.db);
       expect(
         await (async () => {
@@ -61,8 +65,12 @@ describe('migration 0005_chat', () => {
           return left[0]?.n;
         })(),
       ).toBe(0);
-      // Re-applying the up section works after the down section (nothing left behind).
+      // Re-applying the up section works after the down section (nothing left behind); then
+      // 0030's and 0031's, which the repository needs.
       await sql.raw(migration?.up ?? '').execute(tx.db);
+      await sql.raw(participants?.up ?? '').execute(tx.db);
+      const authors = migrations.find((m) => m.name === '0031_chat_message_authors');
+      await sql.raw(authors?.up ?? '').execute(tx.db);
     });
     // The recreated tables are new objects: grant the app role on them again (idempotent).
     await migrateSchemaForApp(f.database, f.cb.config.schema);

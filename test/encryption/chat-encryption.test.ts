@@ -75,6 +75,55 @@ afterAll(async () => {
 });
 
 describe('chat with encryption on', () => {
+  it("shared conversations: a member writes under the owner's key, every participant reads it back", async () => {
+    const patient = await user();
+    const clinician = await user();
+    const { id } = await cb.chat.createConversation({ userId: patient, title: `Knee ${SECRET_WORDS}` });
+    await cb.chat.addParticipant({
+      userId: patient,
+      conversationId: id,
+      participantId: clinician,
+      role: 'member',
+    });
+    const reply = await cb.chat.append({
+      userId: clinician,
+      conversationId: id,
+      role: 'user',
+      content: `X-ray ${SECRET_WORDS}`,
+    });
+    expect(reply).toMatchObject({
+      userId: patient,
+      authorUserId: clinician,
+      content: `X-ray ${SECRET_WORDS}`,
+    });
+    await cb.chat.appendMany([
+      { userId: clinician, conversationId: id, role: 'assistant', content: `Batch ${SECRET_WORDS}` },
+    ]);
+    for (const reader of [patient, clinician]) {
+      const page = await cb.chat.history({ userId: reader, conversationId: id });
+      expect(page.items.map((m) => m.content)).toEqual([`X-ray ${SECRET_WORDS}`, `Batch ${SECRET_WORDS}`]);
+      let text = '';
+      for await (const chunk of cb.chat.export({ userId: reader, conversationId: id, format: 'jsonl' }))
+        text += String(chunk);
+      expect(text).toContain(`X-ray ${SECRET_WORDS}`);
+    }
+    const updated = await cb.chat.updateConversation(id, {
+      userId: clinician,
+      status: 'escalated',
+      metadata: { ward: SECRET_WORDS },
+    });
+    expect(updated).toMatchObject({
+      title: `Knee ${SECRET_WORDS}`,
+      metadata: { ward: SECRET_WORDS },
+      status: 'escalated',
+    });
+    const { rows } = await owner.query(
+      `select count(*)::int as n from "${schema}".conversations where id = $1 and (title like $2 or metadata::text like $2)`,
+      [id, `%${SECRET_WORDS}%`],
+    );
+    expect(rows[0]).toEqual({ n: 0 });
+  });
+
   it('round-trips every chat read and write, and the database holds no readable text', async () => {
     const userId = await user();
     const conversation = await cb.chat.createConversation({

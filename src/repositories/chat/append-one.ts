@@ -3,12 +3,17 @@ import type { ChatRole } from '../../schema/chat.js';
 import type { RepositoryContext } from '../context.js';
 import type { MessageRow } from './chat-types.js';
 import { preparedQuery } from './sql-text.js';
+import type { ChatUsageRecord } from './usage-inputs.js';
 
 /** The columns an append returns. */
-export const MESSAGE_COLUMNS = 'id, user_id, conversation_id, client_id, role, content, metadata, created_at';
+export const MESSAGE_COLUMNS =
+  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id';
 
-/** A row of an append: the message, and whether it was already present under its client id. */
-export type AppendedRow = MessageRow & { existing: boolean };
+/**
+ * A row of an append: the message, whether it was already present under its client id, and (batch
+ * statement only) the caller whose input it answers.
+ */
+export type AppendedRow = MessageRow & { existing: boolean; caller_id?: string | null };
 
 /** One message, validated, ready to insert. */
 export interface NewMessage {
@@ -19,6 +24,8 @@ export interface NewMessage {
   /** Serialized JSON, or null. */
   readonly metadata: string | null;
   readonly clientId: string | undefined;
+  /** The usage of the model call behind an assistant message, written in the same transaction. */
+  readonly usage?: ChatUsageRecord | undefined;
 }
 
 /**
@@ -32,30 +39,32 @@ interface ClientIdShape {
   readonly clientId: string | undefined;
 }
 
-function insertSql(table: (name: string) => string, values: string, shape: ClientIdShape): string {
+/** `source` is the VALUES list or SELECT that yields the row (author first, then the message's key). */
+function insertSql(table: (name: string) => string, source: string, shape: ClientIdShape): string {
   const conflict =
     shape.clientId === undefined
       ? ''
       : '\n  on conflict (user_id, client_id) where client_id is not null do nothing';
-  return `insert into ${table('chat_messages')} (user_id, conversation_id, client_id, role, content, metadata, language, created_at)
-  values (${values})${conflict}
+  return `insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at)
+  ${source}${conflict}
   returning ${MESSAGE_COLUMNS}`;
 }
 
 /**
  * The tail of every single-message shape: bump the conversation's last_message_at (at most once a
- * second; with a client id, only when a row was inserted), then return the row. $1 is the user id,
- * `conversationId` / `now` the expressions of those values.
+ * second; with a client id, only when a row was inserted), then return the row. `owner`,
+ * `conversationId` / `now` are the expressions of those values.
  */
 function tail(
   table: (name: string) => string,
+  owner: string,
   conversationId: string,
   now: string,
   shape: ClientIdShape,
 ): string {
   const touched = `, touched as (
   update ${table('conversations')} c set last_message_at = ${now}
-  where c.user_id = $1::uuid and c.id = ${conversationId}
+  where c.user_id = ${owner} and c.id = ${conversationId}
     and c.last_message_at < ${now} - interval '1 second'${shape.clientId === undefined ? '' : '\n    and exists (select 1 from inserted)'}
 )
 select ${MESSAGE_COLUMNS}, false as existing from inserted`;
@@ -64,49 +73,53 @@ select ${MESSAGE_COLUMNS}, false as existing from inserted`;
     : `${touched}
 union all
 select ${MESSAGE_COLUMNS}, true from ${table('chat_messages')}
-where user_id = $1::uuid and client_id = ${shape.clientId}`;
+where user_id = ${owner} and client_id = ${shape.clientId}`;
 }
 
 /**
  * One message into a given conversation. Scalar parameters only, so the planner estimates one row
  * whatever the values and PostgreSQL settles on a generic plan after its five custom ones: every
- * table is reached by a unique index ($1, $2 on conversations_pkey; the client id on
- * chat_messages_client_id_key), never scanned. Ownership is the composite foreign key's check.
- * $1 user, $2 conversation, $3 client id (null in the shape without), $4 role, $5 content,
- * $6 metadata, $7 language, $8 now.
+ * table is reached by a unique index (the caller's participation on conversation_participants_pkey;
+ * the owner and $2 on conversations_pkey; the client id on chat_messages_client_id_key), never
+ * scanned. Participation is the check: a caller who is not an owner or member of the conversation
+ * finds no `access` row, so nothing is inserted (the caller then explains why). The message is
+ * stored under the owner's key, with the caller as its author.
+ * $1 user (the author), $2 conversation, $3 client id (null in the shape without), $4 role,
+ * $5 content, $6 metadata, $7 language, $8 now.
  */
 function intoConversationSql(table: (name: string) => string, shape: ClientIdShape): string {
-  return `with inserted as (
-  ${insertSql(table, '$1::uuid, $2::uuid, $3::text, $4::text, $5::text, $6::jsonb, $7::regconfig, $8::timestamptz', shape)}
-)${tail(table, '$2::uuid', '$8::timestamptz', shape)}`;
+  return `with access as (
+  select owner_id from ${table('conversation_participants')}
+  where conversation_id = $2::uuid and user_id = $1::uuid and role <> 'viewer'
+), inserted as (
+  ${insertSql(
+    table,
+    `select $1::uuid, owner_id, $2::uuid, $3::text, $4::text, $5::text, $6::jsonb, $7::regconfig, $8::timestamptz
+  from access`,
+    shape,
+  )}
+)${tail(table, '(select owner_id from access)', '$2::uuid', '$8::timestamptz', shape)}`;
 }
 
 /**
- * One message into the user's default conversation, created on first use: the lookup is an index
- * scan of conversations_default_key; the create runs only when it found nothing (ON CONFLICT on
- * the same partial unique index, race-free; a concurrent creator's row is invisible to this
- * snapshot, so the message then lacks a conversation and the caller retries once).
+ * One message into the user's default conversation: the lookup is an index scan of
+ * conversations_default_key. When the user has none yet, the message lacks a conversation and the
+ * NOT NULL constraint fails the statement; the caller then creates the default conversation (with
+ * its audit entry) and runs the statement again (see insert-messages.ts).
  * $1 user, $2 client id (null in the shape without), $3 role, $4 content, $5 metadata,
  * $6 language, $7 now.
  */
 function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): string {
-  const conversations = table('conversations');
   return `with found as (
-  select id from ${conversations} where user_id = $1::uuid and is_default
-), created as (
-  insert into ${conversations} (user_id, is_default, last_message_at, created_at, updated_at)
-  select $1::uuid, true, $7::timestamptz, $7::timestamptz, $7::timestamptz
-  where not exists (select 1 from found)
-  on conflict (user_id) where is_default do nothing
-  returning id
+  select id from ${table('conversations')} where user_id = $1::uuid and is_default
 ), inserted as (
   ${insertSql(
     table,
-    `$1::uuid, coalesce((select id from found), (select id from created)), $2::text, $3::text, $4::text,
-    $5::jsonb, $6::regconfig, $7::timestamptz`,
+    `values ($1::uuid, $1::uuid, (select id from found), $2::text, $3::text,
+    $4::text, $5::jsonb, $6::regconfig, $7::timestamptz)`,
     shape,
   )}
-)${tail(table, '(select conversation_id from inserted)', '$7::timestamptz', shape)}`;
+)${tail(table, '$1::uuid', '(select conversation_id from inserted)', '$7::timestamptz', shape)}`;
 }
 
 /**

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { jsonObjectSchema } from '../../validation/json.js';
 import { StorableTextSchema } from '../../validation/text.js';
+import { ConversationStatusSchema } from './sharing-inputs.js';
+import { type ChatUsageRecord, ChatUsageRecordSchema } from './usage-inputs.js';
 
 /**
  * Zod schemas of every `cb.chat` method's input, exported so hosts can validate requests with the
@@ -95,6 +97,10 @@ export const ConversationListInputSchema = z.strictObject({
   /** @default 50 */
   limit: limit.optional(),
   cursor: cursor.optional(),
+  /** Archived conversations: left out, listed too, or listed alone. @default 'exclude' */
+  archived: z.enum(['exclude', 'include', 'only']).optional(),
+  /** Only conversations in this status. */
+  status: ConversationStatusSchema.optional(),
 });
 /**
  * Input of `cb.chat.listConversations()`: a page of one user's conversations. Validated by `ConversationListInputSchema` (`carebase/schemas`).
@@ -111,6 +117,13 @@ export interface ConversationListInput {
   /** @default 50 */
   readonly limit?: number | undefined;
   readonly cursor?: string | undefined;
+  /**
+   * Archived conversations: left out (`exclude`), listed too (`include`) or listed alone (`only`).
+   * @default 'exclude'
+   */
+  readonly archived?: 'exclude' | 'include' | 'only' | undefined;
+  /** Only conversations in this status (see `ConversationStatusSchema`). */
+  readonly status?: string | undefined;
 }
 
 /**
@@ -187,6 +200,8 @@ export const ChatAppendInputSchema = z.strictObject({
   metadata: ChatMetadataSchema.optional(),
   /** A client-chosen id: appending again with the same id returns the first message. */
   id: StorableTextSchema.min(1).max(200).optional(),
+  /** The model call's usage (assistant messages only), written in the same transaction. */
+  usage: ChatUsageRecordSchema.optional(),
 });
 /**
  * Input of `cb.chat.append()`: one message. Without `conversationId` it goes to the user's default conversation; an `id` makes retries idempotent. Validated by `ChatAppendInputSchema` (`carebase/schemas`).
@@ -207,6 +222,11 @@ export interface ChatAppendInput {
   readonly metadata?: Record<string, unknown> | undefined;
   /** A client-chosen id: appending again with the same id returns the first message. */
   readonly id?: string | undefined;
+  /**
+   * The usage of the model call behind an assistant message (`role: 'assistant'` only), written
+   * in the message's transaction: if it cannot be written, the append fails and writes nothing.
+   */
+  readonly usage?: ChatUsageRecord | undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { z } from 'zod';
 import { ValidationError } from '../../errors/errors.js';
 import { parseInput } from '../../validation/parse-input.js';
 import { recordChatRead } from '../audit/access.js';
@@ -42,7 +43,22 @@ import { historyPage, latestMessages } from './history.js';
 import { type ChatImportOptions, type ChatImportResult, importLegacyChat } from './import-legacy.js';
 import { insertMessages, type NewMessage } from './insert-messages.js';
 import { applyRetention, clearMessages } from './maintenance.js';
+import { addParticipant, listParticipants, removeParticipant } from './participants.js';
 import { searchMessages } from './search.js';
+import {
+  type ConversationParticipant,
+  type ConversationUpdate,
+  ConversationUpdateSchema,
+  type ParticipantAddInput,
+  ParticipantAddInputSchema,
+  type ParticipantRemoveInput,
+  ParticipantRemoveInputSchema,
+} from './sharing-inputs.js';
+import { updateConversation } from './update-conversation.js';
+import { usageReport } from './usage.js';
+import { type ChatUsageQuery, ChatUsageQuerySchema, type ChatUsageRow } from './usage-inputs.js';
+
+const ConversationIdSchema = z.uuid();
 
 type Parsed<S> = S extends { parse(input: unknown): infer O } ? O : never;
 
@@ -117,7 +133,13 @@ export class ChatRepository {
     const parsed = parseInput(ConversationListInputSchema, input, 'conversation list');
     const limit = this.#limit(parsed.limit, 50);
     return this.#ctx.onReplica((ctx) =>
-      listConversations(ctx, { userId: parsed.userId, limit, cursor: parsed.cursor }),
+      listConversations(ctx, {
+        userId: parsed.userId,
+        limit,
+        cursor: parsed.cursor,
+        archived: parsed.archived ?? 'exclude',
+        status: parsed.status,
+      }),
     );
   }
 
@@ -219,9 +241,8 @@ export class ChatRepository {
       order: parsed.order ?? 'asc',
     } as const;
     const page = await this.#ctx.onReplica((ctx) => historyPage(ctx, query));
-    if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
-      await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
-    }
+    const owners = this.#readOwners(parsed.userId, page.items);
+    if (owners !== undefined) await this.#recordReads(owners, 'history', parsed.conversationId);
     return page;
   }
 
@@ -239,9 +260,8 @@ export class ChatRepository {
     const messages = await this.#ctx.onReplica((ctx) =>
       latestMessages(ctx, parsed.userId, parsed.conversationId, parsed.n),
     );
-    if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
-      await recordChatRead(this.#ctx, parsed.userId, 'history', parsed.conversationId);
-    }
+    const owners = this.#readOwners(parsed.userId, messages);
+    if (owners !== undefined) await this.#recordReads(owners, 'history', parsed.conversationId);
     return messages;
   }
 
@@ -268,9 +288,11 @@ export class ChatRepository {
       cursor: parsed.cursor,
     };
     const hits = await this.#ctx.onReplica((ctx) => searchMessages(ctx, query));
-    if (this.#ctx.actor !== undefined && this.#ctx.actor.userId !== parsed.userId) {
-      await recordChatRead(this.#ctx, parsed.userId, 'search', parsed.conversationId);
-    }
+    const owners = this.#readOwners(
+      parsed.userId,
+      hits.items.map((hit) => hit.message),
+    );
+    if (owners !== undefined) await this.#recordReads(owners, 'search', parsed.conversationId);
     return hits;
   }
 
@@ -349,6 +371,144 @@ export class ChatRepository {
     return applyRetention(this.#ctx, parsed.olderThanDays);
   }
 
+  /**
+   * Adds a participant to a conversation, or changes the role of one already in it: the owner
+   * (`userId`) shares the conversation with `participantId` as a `member` (reads and writes: every
+   * chat call that takes the conversation id works for them, their messages carry their
+   * `authorUserId`) or a `viewer` (reads only). Audited as `chat.participant_add` /
+   * `chat.participant_role` in the same transaction (ids and roles, no content).
+   *
+   * Throws `ValidationError` (before any SQL: malformed ids, an unknown role, the owner as
+   * participant), `ForbiddenError` when the caller is not the owner, `NotFoundError` for an unknown
+   * conversation or (`user`) participant. Idempotent: adding again with the same role changes
+   * nothing and writes no audit entry.
+   *
+   * @example
+   * <!-- snippet-preamble: declare const patientId: string; declare const clinicianId: string; -->
+   * ```ts
+   * await cb.chat.addParticipant({ userId: patientId, conversationId, participantId: clinicianId, role: 'member' });
+   * ```
+   */
+  async addParticipant(input: ParticipantAddInput): Promise<ConversationParticipant> {
+    const parsed = parseInput(ParticipantAddInputSchema, input, 'participant');
+    return addParticipant(this.#ctx, parsed);
+  }
+
+  /**
+   * Removes a participant: the owner removes a member or viewer, or a participant leaves
+   * (`participantId` equal to `userId`). Returns false when `participantId` was not a participant.
+   * Audited as `chat.participant_remove` in the same transaction. Their messages stay in the
+   * conversation (with their `authorUserId`).
+   *
+   * Throws `ValidationError` (malformed ids; removing the owner), `ForbiddenError` (a non-owner
+   * removing someone else, or a non-participant), `NotFoundError` for an unknown conversation.
+   *
+   * @example
+   * <!-- snippet-preamble: declare const patientId: string; declare const clinicianId: string; -->
+   * ```ts
+   * await cb.chat.removeParticipant({ userId: patientId, conversationId, participantId: clinicianId });
+   * ```
+   */
+  async removeParticipant(input: ParticipantRemoveInput): Promise<boolean> {
+    const parsed = parseInput(ParticipantRemoveInputSchema, input, 'participant');
+    return removeParticipant(this.#ctx, parsed);
+  }
+
+  /**
+   * Every participant of a conversation (owner first, then in the order they were added); any
+   * participant may list them. Throws `ForbiddenError` / `NotFoundError`.
+   *
+   * @example
+   * ```ts
+   * const participants = await cb.chat.listParticipants({ userId, conversationId });
+   * ```
+   */
+  async listParticipants(input: ConversationRefInput): Promise<ConversationParticipant[]> {
+    const parsed = parseInput(ConversationRefInputSchema, input, 'conversation reference');
+    return listParticipants(this.#ctx, parsed);
+  }
+
+  /**
+   * Changes a conversation's title, host-defined `status`, metadata (replaced whole), archiving
+   * and per-conversation retention (`retainUntil`, `retentionDays`; see `applyRetention`), as an
+   * owner or member (`update.userId`). Each call bumps `version`; with `expectedVersion` the update
+   * applies only while the conversation is still at that version (optimistic concurrency: MUST be
+   * passed by editors that read, change and write back). Audited as `chat.conversation_update` in
+   * the same transaction with the changed field names and the old and new status, archiving and
+   * retention values (titles and metadata are content and are never written to the audit log).
+   *
+   * Throws `ValidationError` before any SQL (nothing to update, a status that is not a lower-case
+   * word, bad metadata or dates), `ForbiddenError` (not a participant, or a viewer),
+   * `NotFoundError`, `VersionConflictError` (code `CONFLICT`) when `expectedVersion` is stale.
+   *
+   * @example
+   * <!-- snippet-preamble: declare const clinicianId: string; -->
+   * ```ts
+   * const conversation = await cb.chat.getConversation({ userId: clinicianId, conversationId });
+   * await cb.chat.updateConversation(conversationId, {
+   *   userId: clinicianId,
+   *   status: 'escalated',
+   *   expectedVersion: conversation.version,
+   * });
+   * ```
+   */
+  async updateConversation(conversationId: string, update: ConversationUpdate): Promise<Conversation> {
+    const id = parseInput(ConversationIdSchema, conversationId, 'conversation id');
+    const parsed = parseInput(ConversationUpdateSchema, update, 'conversation update');
+    const metadata =
+      parsed.metadata === undefined || parsed.metadata === null
+        ? parsed.metadata
+        : this.#checkMetadata(parsed.metadata, 'metadata');
+    return updateConversation(this.#ctx, id, {
+      userId: parsed.userId,
+      title: parsed.title,
+      status: parsed.status,
+      metadata,
+      archived: parsed.archived,
+      retainUntil: parsed.retainUntil,
+      retentionDays: parsed.retentionDays,
+      expectedVersion: parsed.expectedVersion,
+    });
+  }
+
+  /**
+   * Exact sums of the usage ledger (the `usage` of assistant messages) over [`from`, `to`),
+   * optionally of one user (whose messages made the calls), conversation or model, grouped by UTC
+   * `day`, `model`, `user` or `conversation`, and by currency. Sums are computed in SQL over the
+   * raw ledger (equal to a raw `SUM`): the host decides who may see them. Throws `ValidationError`.
+   *
+   * @example
+   * ```ts
+   * const byDay = await cb.chat.usage({ from: new Date('2026-01-01'), to: new Date('2026-02-01'), groupBy: 'day' });
+   * ```
+   */
+  async usage(query: ChatUsageQuery): Promise<ChatUsageRow[]> {
+    const parsed = parseInput(ChatUsageQuerySchema, query, 'usage query');
+    return usageReport(this.#ctx, parsed);
+  }
+
+  /**
+   * Whose chat a read under `withActor` showed to someone else: `userId` when the actor reads as
+   * another user, and the owner of every returned message the actor does not own (a participant
+   * reading a shared conversation). Undefined (nothing to record, no await) otherwise.
+   */
+  #readOwners(userId: string, messages: readonly ChatMessage[]): string[] | undefined {
+    const actor = this.#ctx.actor;
+    if (actor === undefined) return undefined;
+    const owners = new Set<string>();
+    if (actor.userId !== userId) owners.add(userId);
+    for (const message of messages) if (message.userId !== actor.userId) owners.add(message.userId);
+    return owners.size === 0 ? undefined : [...owners];
+  }
+
+  async #recordReads(
+    owners: readonly string[],
+    what: 'history' | 'search',
+    conversationId: string | undefined,
+  ): Promise<void> {
+    for (const owner of owners) await recordChatRead(this.#ctx, owner, what, conversationId);
+  }
+
   #limit(limit: number | undefined, fallback: number): number {
     const max = this.#ctx.config.chat.maxPageSize;
     const value = limit ?? Math.min(fallback, max);
@@ -393,6 +553,12 @@ export class ChatRepository {
         { path: where, message: `exceeds ${max} UTF-8 bytes`, code: 'too_big' },
       ]);
     }
+    if (message.usage !== undefined && message.role !== 'assistant') {
+      const where = [...path, 'usage'];
+      throw new ValidationError(`invalid message at ${where.join('.')}: usage is for assistant messages`, [
+        { path: where, message: 'only assistant messages carry usage', code: 'custom' },
+      ]);
+    }
     return {
       userId: message.userId,
       conversationId: message.conversationId,
@@ -400,6 +566,7 @@ export class ChatRepository {
       content: message.content,
       metadata: this.#checkMetadata(message.metadata, 'metadata', path),
       clientId: message.id,
+      usage: message.usage,
     };
   }
 }

@@ -14,7 +14,14 @@ import type { ChatRole } from '../../schema/chat.js';
 export interface ChatMessage {
   /** carebase's id: a bigint, as a decimal string. */
   readonly id: string;
+  /** The conversation's owner: whose chat history the message belongs to. */
   readonly userId: string;
+  /**
+   * Who wrote it: the participant who appended it (for `assistant`, `system` and `tool` messages,
+   * the participant on whose behalf it was appended). Messages written before shared
+   * conversations, and imported ones, name the owner.
+   */
+  readonly authorUserId: string;
   readonly conversationId: string;
   /** The client-supplied idempotency id, if one was given. */
   readonly clientId: string | null;
@@ -25,7 +32,8 @@ export interface ChatMessage {
 }
 
 /**
- * One conversation (chat thread) owned by a user.
+ * One conversation (chat thread): owned by a user (`userId`), shared with the participants the
+ * owner adds (`cb.chat.addParticipant`).
  *
  * @example
  * ```ts
@@ -44,6 +52,19 @@ export interface Conversation {
   readonly lastMessageAt: Date;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** Host-defined state (e.g. `open`, `escalated`, `closed`). @default 'open' */
+  readonly status: string;
+  /**
+   * Bumped by every change made through `updateConversation` / `renameConversation` (not by new
+   * messages): pass it back as `expectedVersion` to refuse a concurrent change.
+   */
+  readonly version: number;
+  /** When the conversation was archived; `null` while it is not. */
+  readonly archivedAt: Date | null;
+  /** `applyRetention` deletes none of its messages before this time; `null`: no hold. */
+  readonly retainUntil: Date | null;
+  /** Replaces `applyRetention`'s `olderThanDays` for this conversation; `null`: the global one. */
+  readonly retentionDays: number | null;
 }
 
 /**
@@ -102,6 +123,8 @@ export interface MessageRow {
   content: string;
   metadata: JsonValue | null;
   created_at: Date;
+  /** Null for messages written before 0031 and imports: the owner. */
+  author_user_id: string | null;
 }
 
 /** A conversation row as selected by the repository's queries. */
@@ -114,6 +137,11 @@ export interface ConversationRow {
   last_message_at: Date;
   created_at: Date;
   updated_at: Date;
+  status: string;
+  version: number;
+  archived_at: Date | null;
+  retain_until: Date | null;
+  retention_days: number | null;
 }
 
 /** Maps a selected message row to a {@link ChatMessage}. */
@@ -121,6 +149,7 @@ export function toChatMessage(row: MessageRow): ChatMessage {
   return {
     id: row.id,
     userId: row.user_id,
+    authorUserId: row.author_user_id ?? row.user_id,
     conversationId: row.conversation_id,
     clientId: row.client_id,
     role: row.role,
@@ -141,5 +170,10 @@ export function toConversation(row: ConversationRow): Conversation {
     lastMessageAt: row.last_message_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    status: row.status,
+    version: row.version,
+    archivedAt: row.archived_at,
+    retainUntil: row.retain_until,
+    retentionDays: row.retention_days,
   };
 }

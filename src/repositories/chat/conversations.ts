@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { ConstraintViolationError, NotFoundError } from '../../errors/errors.js';
-import { PLACEHOLDER_UUID } from '../../pool/prepared-statements.js';
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatPage, type Conversation, type ConversationRow, toConversation } from './chat-types.js';
-import { assertConversationOwner } from './ownership.js';
+import { assertConversationOwner, assertParticipant } from './ownership.js';
 import { conversationValues, openConversationRows } from './sealed-rows.js';
+import { preparedQuery } from './sql-text.js';
 
 const COLUMNS = [
   'id',
@@ -19,6 +19,11 @@ const COLUMNS = [
   'last_message_at',
   'created_at',
   'updated_at',
+  'status',
+  'version',
+  'archived_at',
+  'retain_until',
+  'retention_days',
 ] as const;
 
 /** Cursors of `listConversations()`: most recent activity first. */
@@ -76,29 +81,27 @@ export function createConversation(
   });
 }
 
-/** Returns the conversation, or throws `NotFoundError` / `ForbiddenError`. */
+/**
+ * Returns the conversation, or throws `NotFoundError` / `ForbiddenError`: any participant may read
+ * it (the caller's participation row, then the conversation by its primary key).
+ */
 export async function getConversation(
   ctx: RepositoryContext,
   userId: string,
   conversationId: string,
 ): Promise<Conversation> {
-  const statement = ctx.runtime.prepared.compiled(
-    'chat.get-conversation',
-    () =>
-      ctx.runtime.db
-        .selectFrom('conversations')
-        .select(COLUMNS)
-        .where('user_id', '=', PLACEHOLDER_UUID)
-        .where('id', '=', PLACEHOLDER_UUID)
-        .compile(),
-    2,
+  const statement = preparedQuery<ConversationRow>(
+    ctx,
+    'get-conversation',
+    (t) => `select ${COLUMNS.map((column) => `c.${column}`).join(', ')}
+from ${t('conversation_participants')} p
+join ${t('conversations')} c on c.user_id = p.owner_id and c.id = p.conversation_id
+where p.conversation_id = $1::uuid and p.user_id = $2::uuid`,
+    [conversationId, userId],
   );
-  const [row] = await ctx.runPrepared<ConversationRow>({
-    sql: statement.sql,
-    parameters: [userId, conversationId],
-  });
+  const [row] = await ctx.runPrepared<ConversationRow>(statement);
   if (row === undefined) {
-    await assertConversationOwner(ctx, userId, conversationId);
+    await assertParticipant(ctx, userId, conversationId, 'read');
     throw new NotFoundError('conversation');
   }
   const [opened] = await openConversationRows(ctx, [row]);
@@ -106,28 +109,56 @@ export async function getConversation(
 }
 
 /**
- * One page of a user's conversations, most recent activity first: keyset over
- * (last_message_at DESC, id DESC) on conversations_user_activity_idx.
+ * One page of the conversations a user takes part in, most recent activity first: keyset over
+ * (last_message_at DESC, id DESC). The user's own conversations come from
+ * conversations_user_activity_idx; those shared with them through their participant rows; each
+ * side reads at most a page past the cursor, and the two are merged. Archived conversations are
+ * left out unless `archived` is `include` (or `only`).
  */
 export async function listConversations(
   ctx: RepositoryContext,
-  input: { userId: string; limit: number; cursor: string | undefined },
+  input: {
+    userId: string;
+    limit: number;
+    cursor: string | undefined;
+    archived: 'exclude' | 'include' | 'only';
+    status: string | undefined;
+  },
 ): Promise<ChatPage<Conversation>> {
-  let query = ctx.db
-    .selectFrom('conversations')
-    .select([...COLUMNS, sql.raw<string>(exactTimestamp('last_message_at')).as('sort_key')])
-    .where('user_id', '=', input.userId);
-  if (input.cursor !== undefined) {
-    const position = decodeCursor(CONVERSATIONS_CURSOR, input.cursor);
-    query = query.where(
-      sql<boolean>`(last_message_at, id) < (${position.key}::timestamptz, ${position.id}::uuid)`,
-    );
-  }
-  const rows = await query
-    .orderBy('last_message_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(input.limit + 1)
-    .execute();
+  const position = input.cursor === undefined ? undefined : decodeCursor(CONVERSATIONS_CURSOR, input.cursor);
+  const side = (shared: boolean) => {
+    let query = shared
+      ? ctx.db
+          .selectFrom('conversation_participants as p')
+          .innerJoin('conversations as c', (join) =>
+            join.onRef('c.user_id', '=', 'p.owner_id').onRef('c.id', '=', 'p.conversation_id'),
+          )
+          .where('p.user_id', '=', input.userId)
+          .where('p.role', '<>', 'owner')
+      : ctx.db.selectFrom('conversations as c').where('c.user_id', '=', input.userId);
+    if (input.archived === 'exclude') query = query.where('c.archived_at', 'is', null);
+    if (input.archived === 'only') query = query.where('c.archived_at', 'is not', null);
+    if (input.status !== undefined) query = query.where('c.status', '=', input.status);
+    if (position !== undefined) {
+      query = query.where(
+        sql<boolean>`(c.last_message_at, c.id) < (${position.key}::timestamptz, ${position.id}::uuid)`,
+      );
+    }
+    return query
+      .select([
+        ...COLUMNS.map((column) => `c.${column}` as const),
+        sql.raw<string>(exactTimestamp('c.last_message_at')).as('sort_key'),
+      ])
+      .orderBy('c.last_message_at', 'desc')
+      .orderBy('c.id', 'desc')
+      .limit(input.limit + 1);
+  };
+  // One after the other: inside a transaction both run on its one connection anyway.
+  const own = await side(false).execute();
+  const shared = await side(true).execute();
+  const rows = [...own, ...shared]
+    .sort((a, b) => (a.sort_key === b.sort_key ? (a.id < b.id ? 1 : -1) : a.sort_key < b.sort_key ? 1 : -1))
+    .slice(0, input.limit + 1);
   return keysetPage(
     await openConversationRows(ctx, rows),
     input.limit,
@@ -140,28 +171,30 @@ export async function listConversations(
   );
 }
 
-/** Renames a conversation (title `null` clears it), audited as `chat.conversation_rename`. */
+/**
+ * Renames a conversation (title `null` clears it; owner or member), audited as
+ * `chat.conversation_rename`.
+ */
 export function renameConversation(
   ctx: RepositoryContext,
   input: { userId: string; conversationId: string; title: string | null },
 ): Promise<Conversation> {
   return ctx.atomic(async (tx) => {
+    const { ownerId } = await assertParticipant(tx, input.userId, input.conversationId, 'write');
+    const values = await renamedValues(tx, { ...input, userId: ownerId });
     const row = await tx.db
       .updateTable('conversations')
-      .set(await renamedValues(tx, input))
-      .where('user_id', '=', input.userId)
+      .set((eb) => ({ ...values, version: eb('version', '+', 1) }))
+      .where('user_id', '=', ownerId)
       .where('id', '=', input.conversationId)
       .returning(COLUMNS)
       .executeTakeFirst();
-    if (row === undefined) {
-      await assertConversationOwner(tx, input.userId, input.conversationId);
-      throw new NotFoundError('conversation');
-    }
+    if (row === undefined) throw new NotFoundError('conversation');
     await recordAudit(tx, {
       action: 'chat.conversation_rename',
       resourceType: 'conversation',
       resourceId: row.id,
-      subjectId: input.userId,
+      subjectId: ownerId,
     });
     const [opened] = await openConversationRows(tx, [row]);
     return toConversation(opened as ConversationRow);
@@ -172,7 +205,7 @@ export function renameConversation(
  * The columns a rename sets: the title; with encryption on, the envelope re-sealed with the new
  * title and the stored metadata (read under a row lock, in the rename's transaction).
  */
-async function renamedValues(
+export async function renamedValues(
   tx: RepositoryContext,
   input: { userId: string; conversationId: string; title: string | null },
 ): Promise<{ title: string | null; metadata?: string | null }> {
@@ -196,7 +229,7 @@ async function renamedValues(
   );
 }
 
-/** Deletes a conversation and its messages, audited as `chat.conversation_delete`. */
+/** Deletes a conversation and its messages (owner only), audited as `chat.conversation_delete`. */
 export function deleteConversation(
   ctx: RepositoryContext,
   input: { userId: string; conversationId: string },

@@ -143,6 +143,7 @@ export async function exportChatForUser(ctx: RepositoryContext, userId: string):
 export function eraseChatForUser(ctx: RepositoryContext, userId: string): Promise<ChatErasureCounts> {
   const id = parseInput(UserIdSchema, userId, 'user id');
   return ctx.atomic(async (tx) => {
+    await tx.db.deleteFrom('chat_usage').where('user_id', '=', id).executeTakeFirst();
     const messages = await tx.db.deleteFrom('chat_messages').where('user_id', '=', id).executeTakeFirst();
     const conversations = await tx.db
       .deleteFrom('conversations')

@@ -9,7 +9,7 @@ import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import { RepositoryContext } from '../context.js';
 import { type UserKeys, userKeys } from '../encryption/data-keys.js';
-import { assertConversationOwner } from './ownership.js';
+import { assertParticipant } from './ownership.js';
 import { openMessageRow } from './sealed-rows.js';
 
 /**
@@ -68,6 +68,8 @@ export interface ExportQuery {
 
 interface ExportRow {
   id: string;
+  author_user_id: string | null;
+  user_id: string;
   conversation_id: string;
   client_id: string | null;
   role: string;
@@ -91,6 +93,7 @@ function record(row: ExportRow): Record<string, unknown> {
   return {
     id: row.id,
     conversationId: row.conversation_id,
+    authorUserId: row.author_user_id ?? row.user_id,
     clientId: row.client_id,
     createdAt: row.created_at,
     role: row.role,
@@ -140,27 +143,29 @@ function serializer(format: ChatExportFormat, header: Record<string, unknown>) {
 }
 
 /**
- * Streams a user's messages (one conversation, or all of them ordered by conversation, time and
- * id) through pg-cursor, `chunkSize` rows per round trip, in a REPEATABLE READ transaction that
+ * Streams a user's messages (one conversation, or every conversation the user takes part in,
+ * ordered by conversation, time and id) through pg-cursor, `chunkSize` rows per round trip, in a REPEATABLE READ transaction that
  * also writes the `chat.export` audit entry. Memory stays constant: the Readable pulls the next
  * chunk only when the consumer has drained the previous one.
  */
 async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGenerator<string> {
-  const audit = {
+  // The subject is the owner of the exported conversation (a participant may export a shared one).
+  const audit = (owner: string) => ({
     action: 'chat.export',
     resourceType: query.conversationId === undefined ? 'chat_history' : 'conversation',
     resourceId: query.conversationId ?? query.userId,
-    subjectId: query.userId,
+    subjectId: owner,
     metadata: { format: query.format },
-  };
+  });
+  let owner = query.userId;
   // With read replicas, the snapshot is a replica's: the audit entry is committed on the primary
   // first (after the ownership check), then the rows stream from a replica that replayed it.
   const onReplica = !ctx.inTransaction && ctx.runtime.replicas !== undefined;
   if (onReplica) {
     if (query.conversationId !== undefined) {
-      await assertConversationOwner(ctx, query.userId, query.conversationId);
+      owner = (await assertParticipant(ctx, query.userId, query.conversationId, 'read')).ownerId;
     }
-    await recordAudit(ctx, audit);
+    await recordAudit(ctx, audit(owner));
   }
   // Inside the caller's transaction, stream on it; otherwise open our own (a consistent snapshot).
   const opened: { trx: ControlledTransaction<CarebaseDatabase>; tx: RepositoryContext } | undefined =
@@ -176,9 +181,9 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
     const tx = opened?.tx ?? ctx;
     if (!onReplica) {
       if (query.conversationId !== undefined) {
-        await assertConversationOwner(tx, query.userId, query.conversationId);
+        owner = (await assertParticipant(tx, query.userId, query.conversationId, 'read')).ownerId;
       }
-      await recordAudit(tx, audit);
+      await recordAudit(tx, audit(owner));
     }
     const exportedAt = tx.now().toISOString();
     const format = serializer(query.format, {
@@ -189,34 +194,57 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
       conversationId: query.conversationId ?? null,
     });
     yield format.head;
-    let select = tx.db
-      .selectFrom('chat_messages')
-      .select([
-        'id',
-        'conversation_id',
-        'client_id',
-        'role',
-        'content',
-        'metadata',
-        sql.raw<string>(exactTimestamp('created_at')).as('created_at'),
-        'created_at as created_at_date',
-      ])
-      .where('user_id', '=', query.userId);
-    if (query.conversationId !== undefined)
-      select = select.where('conversation_id', '=', query.conversationId);
-    const rows = select
+    const columns = [
+      'm.id',
+      'm.user_id',
+      'm.author_user_id',
+      'm.conversation_id',
+      'm.client_id',
+      'm.role',
+      'm.content',
+      'm.metadata',
+      sql.raw<string>(exactTimestamp('m.created_at')).as('created_at'),
+      'm.created_at as sort_at',
+    ] as const;
+    // One conversation under its owner's key; or every conversation the user takes part in: their
+    // own key range (index order) merged with the conversations shared with them.
+    const rows = (
+      query.conversationId === undefined
+        ? tx.db
+            .selectFrom('chat_messages as m')
+            .select(columns)
+            .where('m.user_id', '=', owner)
+            .unionAll(
+              tx.db
+                .selectFrom('conversation_participants as p')
+                .innerJoin('chat_messages as m', (join) =>
+                  join
+                    .onRef('m.user_id', '=', 'p.owner_id')
+                    .onRef('m.conversation_id', '=', 'p.conversation_id'),
+                )
+                .select(columns)
+                .where('p.user_id', '=', query.userId)
+                .where('p.role', '<>', 'owner'),
+            )
+        : tx.db
+            .selectFrom('chat_messages as m')
+            .select(columns)
+            .where('m.user_id', '=', owner)
+            .where('m.conversation_id', '=', query.conversationId)
+    )
       .orderBy('conversation_id')
-      .orderBy('created_at')
+      .orderBy('sort_at')
       .orderBy('id')
       .stream(ctx.config.chat.exportChunkSize);
     // Batch small rows into fewer, larger chunks for the consumer.
     let buffer = '';
-    let keys: UserKeys | undefined;
+    // Sealed rows open with their owner's keys (a shared conversation's owner is not the caller).
+    const keys = new Map<string, UserKeys | undefined>();
     for await (const row of rows) {
-      if (typeof row.metadata === 'string' && keys === undefined) {
-        keys = (await userKeys(tx, [query.userId], false)).get(query.userId);
+      if (typeof row.metadata === 'string' && !keys.has(row.user_id)) {
+        keys.set(row.user_id, (await userKeys(tx, [row.user_id], false)).get(row.user_id));
       }
-      buffer += format.row(openExportRow(tx, query.userId, row, keys));
+      buffer += format.row(openExportRow(tx, row.user_id, row, keys.get(row.user_id)));
       if (buffer.length >= 65_536) {
         yield buffer;
         buffer = '';
@@ -243,7 +271,7 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
 function openExportRow(
   ctx: RepositoryContext,
   userId: string,
-  row: ExportRow & { created_at_date: Date },
+  row: ExportRow & { sort_at: Date },
   keys: UserKeys | undefined,
 ): ExportRow {
   if (typeof row.metadata !== 'string' && ctx.config.encryption === undefined) return row;
@@ -256,7 +284,7 @@ function openExportRow(
       role: row.role as ChatRole,
       content: row.content,
       metadata: row.metadata as JsonValue | null,
-      created_at: row.created_at_date,
+      created_at: row.sort_at,
     },
     keys,
   );

@@ -8,7 +8,7 @@ import {
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatMessage, type ChatPage, type MessageRow, toChatMessage } from './chat-types.js';
-import { assertConversationOwner } from './ownership.js';
+import { assertParticipant } from './ownership.js';
 import { openMessageRows } from './sealed-rows.js';
 import { preparedQuery } from './sql-text.js';
 
@@ -36,22 +36,29 @@ const OPEN_BOUND: Record<'asc' | 'desc', CursorPosition> = {
   desc: { key: 'infinity', id: '9223372036854775807' },
 };
 
-const COLUMNS = 'id, user_id, conversation_id, client_id, role, content, metadata, created_at';
+const COLUMNS =
+  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id';
 
 /**
- * The conversation condition of each shape: the given id ($2), or the user's default conversation
- * (an InitPlan on conversations_default_key, evaluated once, so the index condition stays a plain
- * equality). One statement per shape, so neither carries the other's branch and both run on
- * generic plans. Returns the condition and the number of the next free placeholder.
+ * The key and conversation condition of each shape: the given id ($2) under its owner's key (an
+ * InitPlan on conversation_participants_pkey: NULL, so no rows, unless the caller $1 takes part in
+ * it), or the user's own default conversation (an InitPlan on conversations_default_key). Each is
+ * evaluated once, so the index conditions stay plain equalities. One statement per shape, so
+ * neither carries the other's branch and both run on generic plans. Returns the condition and the
+ * number of the next free placeholder.
  */
 function conversationOf(
   table: (name: string) => string,
   explicit: boolean,
 ): { readonly condition: string; readonly next: number } {
   return explicit
-    ? { condition: 'conversation_id = $2::uuid', next: 3 }
+    ? {
+        condition: `user_id = (select owner_id from ${table('conversation_participants')}
+      where conversation_id = $2::uuid and user_id = $1::uuid) and conversation_id = $2::uuid`,
+        next: 3,
+      }
     : {
-        condition: `conversation_id = (select id from ${table('conversations')} where user_id = $1::uuid and is_default)`,
+        condition: `user_id = $1::uuid and conversation_id = (select id from ${table('conversations')} where user_id = $1::uuid and is_default)`,
         next: 2,
       };
 }
@@ -75,7 +82,7 @@ function pageSql(
   then ${exactTimestamp('created_at')} end as sort_key
 from (
   select ${COLUMNS} from ${table('chat_messages')}
-  where user_id = $1::uuid and ${condition}
+  where ${condition}
     and (created_at, id) ${order === 'asc' ? '>' : '<'} ($${p}::timestamptz, $${p + 1}::bigint)
   order by ${by} limit ${limit + 1}
 ) page
@@ -86,8 +93,8 @@ order by ${by}`;
  * One page of a conversation in (created_at, id) order. Keyset: the row comparison
  * `(created_at, id) > ($3, $4)` is an index condition on chat_messages_history_idx, so page
  * 10 000 costs what page 1 costs. The first page uses the same statement with an open bound.
- * Only an empty page pays for an ownership check (a non-empty page proves ownership: its rows
- * carry the user's id and, through the composite foreign key, the user owns the conversation).
+ * Only an empty page pays for a participation check (a non-empty page proves participation: the
+ * statement reads the conversation only under the key its participation row gives).
  */
 export async function historyPage(
   ctx: RepositoryContext,
@@ -107,7 +114,7 @@ export async function historyPage(
         const { condition, next: p } = conversationOf(t, explicit);
         return `select *, ${exactTimestamp('created_at')} as sort_key from (
   select ${COLUMNS} from ${t('chat_messages')}
-  where user_id = $1::uuid and ${condition}
+  where ${condition}
   order by created_at ${order}, id ${order} limit $${p} offset $${p + 1}
 ) page order by created_at ${order}, id ${order}`;
       },
@@ -126,7 +133,7 @@ export async function historyPage(
     rows = await ctx.runPrepared<HistoryRow>(compiled);
   }
   if (rows.length === 0 && query.conversationId !== undefined) {
-    await assertConversationOwner(ctx, query.userId, query.conversationId);
+    await assertParticipant(ctx, query.userId, query.conversationId, 'read');
   }
   return keysetPage(await openMessageRows(ctx, rows), query.limit, toChatMessage, spec, (row) => ({
     key: row.sort_key,
@@ -152,14 +159,14 @@ export async function latestMessages(
     (t) => {
       const { condition } = conversationOf(t, explicit);
       return `select ${COLUMNS} from ${t('chat_messages')}
-where user_id = $1::uuid and ${condition}
+where ${condition}
 order by created_at desc, id desc limit ${n}`;
     },
     explicit ? [userId, conversationId] : [userId],
   );
   const rows = await ctx.runPrepared<MessageRow>(compiled);
   if (rows.length === 0 && conversationId !== undefined) {
-    await assertConversationOwner(ctx, userId, conversationId);
+    await assertParticipant(ctx, userId, conversationId, 'read');
   }
   return (await openMessageRows(ctx, rows)).reverse().map(toChatMessage);
 }

@@ -3,9 +3,11 @@ import {
   ConflictError,
   ConstraintViolationError,
   isCarebaseError,
+  NotFoundError,
   ValidationError,
 } from '../../errors/errors.js';
 import { runTransaction } from '../../pool/transaction.js';
+import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import {
   type AppendedRow,
@@ -17,14 +19,20 @@ import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.j
 import { explainReferenceFailure } from './ownership.js';
 import { forgetDefaultConversations, openMessageRows, sealNewMessages } from './sealed-rows.js';
 import { preparedQuery } from './sql-text.js';
+import { insertUsage } from './usage.js';
 
 export type { NewMessage };
 
 /**
- * The whole append path in one statement: unnest the batch, create missing default conversations
- * (ON CONFLICT on the partial unique index, race-free), insert the messages in input order with
- * ON CONFLICT DO NOTHING on (user_id, client_id), bump the conversations' last_message_at, and
- * return the inserted rows plus the already-present rows of retried client ids.
+ * The whole append path in one statement: unnest the batch, find each user's default conversation
+ * for messages without a conversation (a user without one leaves the message without a
+ * conversation: the NOT NULL constraint fails the statement and the caller creates the missing
+ * defaults, then runs it again), resolve each message's key (the owner of its
+ * conversation, through the caller's participation as owner or member; a message without one gets
+ * a NULL key and the NOT NULL constraint fails the whole statement), insert the messages in input
+ * order with ON CONFLICT DO NOTHING on (user_id, client_id), bump the conversations'
+ * last_message_at, and return the inserted rows plus the already-present rows of retried client
+ * ids, each with the caller (`caller_id`) it answers.
  *
  * last_message_at is kept to one-second resolution: a burst of appends to one conversation (a
  * question and its streamed answer) rewrites the conversation row once, not per message, which
@@ -36,20 +44,16 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   return `with input as (
   select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
     with ordinality as t(user_id, conversation_id, client_id, role, content, metadata, ord)
-), new_defaults as (
-  insert into ${conversations} (user_id, is_default, last_message_at, created_at, updated_at)
-  select distinct user_id, true, $7::timestamptz, $7::timestamptz, $7::timestamptz
-  from input where conversation_id is null
-  on conflict (user_id) where is_default do nothing
-  returning user_id, id
 ), resolved as (
-  select i.*, coalesce(i.conversation_id, n.id, d.id) as target
+  select i.*, coalesce(i.conversation_id, d.id) as target,
+    case when i.conversation_id is null then i.user_id else p.owner_id end as owner_id
   from input i
-  left join new_defaults n on i.conversation_id is null and n.user_id = i.user_id
   left join ${conversations} d on i.conversation_id is null and d.user_id = i.user_id and d.is_default
+  left join ${table('conversation_participants')} p on i.conversation_id is not null
+    and p.conversation_id = i.conversation_id and p.user_id = i.user_id and p.role <> 'viewer'
 ), inserted as (
-  insert into ${messages} (user_id, conversation_id, client_id, role, content, metadata, language, created_at)
-  select user_id, target, client_id, role, content, metadata::jsonb, $8::regconfig, $7::timestamptz
+  insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at)
+  select user_id, owner_id, target, client_id, role, content, metadata::jsonb, $8::regconfig, $7::timestamptz
   from resolved order by ord
   on conflict (user_id, client_id) where client_id is not null do nothing
   returning ${COLUMNS}
@@ -61,10 +65,11 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
 )
 ${
   returning
-    ? `select ${COLUMNS}, false as existing from inserted
+    ? `select ${COLUMNS}, author_user_id as caller_id, false as existing from inserted
 union all
-select e.id, e.user_id, e.conversation_id, e.client_id, e.role, e.content, e.metadata, e.created_at, true
-from ${messages} e join input i on e.user_id = i.user_id and e.client_id = i.client_id`
+select e.id, e.user_id, e.conversation_id, e.client_id, e.role, e.content, e.metadata, e.created_at,
+  e.author_user_id, r.user_id, true
+from ${messages} e join resolved r on e.user_id = r.owner_id and e.client_id = r.client_id`
     : 'select count(*)::int as inserted from inserted'
 }`;
 }
@@ -97,36 +102,89 @@ function assertUniqueClientIds(batch: readonly NewMessage[]): void {
 }
 
 /**
- * Runs `run` once more when it fails because a concurrent writer created the same default
- * conversation between our snapshot and our insert (the message then lacks a conversation), and
- * turns foreign-key failures into NotFoundError / ForbiddenError.
+ * Creates the default conversation of each of `userIds` that has none (ON CONFLICT on the partial
+ * unique index: race-free, a concurrent creator wins), each with its `chat.conversation_create`
+ * audit entry, in one transaction. Throws `NotFoundError('user')` for an unknown user.
+ */
+async function createDefaultConversations(ctx: RepositoryContext, userIds: readonly string[]): Promise<void> {
+  await ctx.atomic(async (tx) => {
+    const now = tx.now();
+    let created: { id: string; user_id: string }[];
+    try {
+      created = await tx.db
+        .insertInto('conversations')
+        .values(
+          [...new Set(userIds)].map((userId) => ({
+            user_id: userId,
+            is_default: true,
+            last_message_at: now,
+            created_at: now,
+            updated_at: now,
+          })),
+        )
+        .onConflict((conflict) => conflict.column('user_id').where('is_default', '=', true).doNothing())
+        .returning(['id', 'user_id'])
+        .execute();
+    } catch (error) {
+      if (error instanceof ConstraintViolationError && error.kind === 'foreign_key') {
+        throw new NotFoundError('user', { cause: error });
+      }
+      throw error;
+    }
+    for (const row of created) {
+      await recordAudit(tx, {
+        action: 'chat.conversation_create',
+        resourceType: 'conversation',
+        resourceId: row.id,
+        subjectId: row.user_id,
+        metadata: { default: true },
+      });
+    }
+  });
+}
+
+/**
+ * Runs `run`, and once more after creating the default conversations it found missing (the
+ * message then lacks a conversation; also when a concurrent writer created one after our
+ * snapshot), and turns foreign-key failures into NotFoundError / ForbiddenError.
  */
 async function withRetries<T>(
   ctx: RepositoryContext,
   batch: readonly NewMessage[],
-  run: () => Promise<T>,
+  run: (ctx: RepositoryContext) => Promise<T>,
+  retried = false,
 ): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      // Inside a transaction, in a savepoint: a failure rolls back to it, so the reference check
-      // below can run on the transaction's own connection (never a second one).
-      return ctx.inTransaction ? await runTransaction(ctx.db, run, {}, ctx.config.logger) : await run();
-    } catch (error) {
-      // Inside a transaction the savepoint was rolled back, so the retry runs there too (with a
-      // fresh snapshot under read committed).
-      if (
-        attempt === 0 &&
-        error instanceof ConstraintViolationError &&
-        error.kind === 'not_null' &&
-        error.column === 'conversation_id'
-      ) {
-        continue;
-      }
-      if (error instanceof ConstraintViolationError && error.kind === 'foreign_key') {
-        await explainReferenceFailure(ctx, batch);
-      }
-      throw error;
+  try {
+    // Inside a transaction, in a savepoint: a failure rolls back to it, so the reference check
+    // below can run on the transaction's own connection (never a second one).
+    return ctx.inTransaction
+      ? await runTransaction(ctx.db, () => run(ctx), {}, ctx.config.logger)
+      : await run(ctx);
+  } catch (error) {
+    if (
+      !retried &&
+      error instanceof ConstraintViolationError &&
+      error.kind === 'not_null' &&
+      error.column === 'conversation_id'
+    ) {
+      // Create the missing default conversations and write again, in one transaction: when the
+      // write still fails, neither the conversations nor their audit entries remain.
+      const users = batch.flatMap((message) =>
+        message.conversationId === undefined ? [message.userId] : [],
+      );
+      return ctx.atomic(async (tx) => {
+        await createDefaultConversations(tx, users);
+        return withRetries(tx, batch, run, true);
+      });
     }
+    // A foreign key, or no key (user_id NULL: the caller may not write to the conversation).
+    if (
+      error instanceof ConstraintViolationError &&
+      (error.kind === 'foreign_key' || (error.kind === 'not_null' && error.column === 'user_id'))
+    ) {
+      await explainReferenceFailure(ctx, batch);
+    }
+    throw error;
   }
 }
 
@@ -136,18 +194,71 @@ async function withRetries<T>(
  * when a client id is reused for different content, `ForbiddenError` / `NotFoundError` for a
  * conversation the user does not own / that does not exist.
  */
-export async function insertMessages(
-  ctx: RepositoryContext,
-  batch: readonly NewMessage[],
-): Promise<ChatMessage[]> {
+export function insertMessages(ctx: RepositoryContext, batch: readonly NewMessage[]): Promise<ChatMessage[]> {
+  const audited = ctx.config.audit.chatWrites === 'messages';
+  const usage = batch.some((message) => message.usage !== undefined);
+  if (batch.length === 0 || (!audited && !usage)) return insertBatch(ctx, batch);
+  // `audit.chatWrites: 'messages'` or usage: the messages, their usage and their audit entries
+  // commit together (a usage write that fails fails the call).
+  return ctx.atomic(async (tx) => {
+    const messages = await insertBatch(tx, batch);
+    if (usage) {
+      await insertUsage(
+        tx,
+        messages,
+        batch.map((message) => message.usage),
+      );
+    }
+    if (audited) await auditAppends(tx, messages);
+    return messages;
+  });
+}
+
+/** At most this many message ids are listed in one `chat.message_append` entry. */
+const AUDITED_IDS = 1000;
+
+/**
+ * One `chat.message_append` audit entry per conversation of `messages`: how many, their ids, roles
+ * and authors, never their content.
+ */
+async function auditAppends(ctx: RepositoryContext, messages: readonly ChatMessage[]): Promise<void> {
+  const byConversation = new Map<string, ChatMessage[]>();
+  for (const message of messages) {
+    const list = byConversation.get(message.conversationId) ?? [];
+    list.push(message);
+    byConversation.set(message.conversationId, list);
+  }
+  for (const [conversationId, list] of byConversation) {
+    const roles: Record<string, number> = {};
+    for (const message of list) roles[message.role] = (roles[message.role] ?? 0) + 1;
+    await recordAudit(ctx, {
+      action: 'chat.message_append',
+      resourceType: 'conversation',
+      resourceId: conversationId,
+      subjectId: (list[0] as ChatMessage).userId,
+      metadata: {
+        messages: list.length,
+        messageIds: list.slice(0, AUDITED_IDS).map((message) => message.id),
+        ...(list.length > AUDITED_IDS ? { messageIdsTruncated: true } : {}),
+        roles,
+        authorUserIds: [...new Set(list.map((message) => message.authorUserId))],
+      },
+    });
+  }
+}
+
+async function insertBatch(ctx: RepositoryContext, batch: readonly NewMessage[]): Promise<ChatMessage[]> {
   if (batch.length === 0) return [];
   assertUniqueClientIds(batch);
   const now = ctx.now();
+  const [single] = batch;
   const rows = await openMessageRows(ctx, await insertSealed(ctx, batch, now, true));
+  // A row answers the caller it names (`caller_id`; the single shapes answer their one caller).
+  const callerOf = (row: AppendedRow): string => row.caller_id ?? (single as NewMessage).userId;
   const byClientId = new Map<string, AppendedRow>();
   const fresh: MessageRow[] = [];
   for (const row of rows) {
-    if (row.client_id !== null) byClientId.set(`${row.user_id}\u0000${row.client_id}`, row);
+    if (row.client_id !== null) byClientId.set(`${callerOf(row)}\u0000${row.client_id}`, row);
     else fresh.push(row);
   }
   fresh.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
@@ -155,14 +266,17 @@ export async function insertMessages(
     (m) => m.clientId !== undefined && !byClientId.has(`${m.userId}\u0000${m.clientId}`),
   );
   if (missing.length > 0) {
-    // A concurrent retry with the same client id committed after our snapshot: read it now.
+    // A concurrent retry with the same client id committed after our snapshot: read it now, under
+    // the key of its conversation's owner.
     const rows =
-      await sql<MessageRow>`select ${sql.raw(COLUMNS)} from ${sql.id(ctx.config.schema, 'chat_messages')}
-      where (user_id, client_id) in (select * from unnest(${missing.map((m) => m.userId)}::uuid[], ${missing.map((m) => m.clientId)}::text[]))`.execute(
-        ctx.db,
-      );
+      await sql<AppendedRow>`select ${sql.raw(COLUMNS.replace(/(^|, )/g, '$1m.'))}, x.user_id as caller_id
+      from unnest(${missing.map((m) => m.userId)}::uuid[], ${missing.map((m) => m.conversationId ?? null)}::uuid[],
+        ${missing.map((m) => m.clientId)}::text[]) as x(user_id, conversation_id, client_id)
+      join ${sql.id(ctx.config.schema, 'chat_messages')} m on m.client_id = x.client_id
+        and m.user_id = coalesce((select p.owner_id from ${sql.id(ctx.config.schema, 'conversation_participants')} p
+          where p.conversation_id = x.conversation_id and p.user_id = x.user_id), x.user_id)`.execute(ctx.db);
     for (const row of await openMessageRows(ctx, rows.rows))
-      byClientId.set(`${row.user_id}\u0000${row.client_id}`, { ...row, existing: true });
+      byClientId.set(`${callerOf(row)}\u0000${row.client_id}`, { ...row, existing: true });
   }
   let next = 0;
   return batch.map((message) => {
@@ -177,6 +291,7 @@ export async function insertMessages(
       row.existing &&
       (row.role !== message.role ||
         row.content !== message.content ||
+        (row.author_user_id ?? row.user_id) !== message.userId ||
         (message.conversationId !== undefined && row.conversation_id !== message.conversationId))
     ) {
       throw new ConflictError('id', 'chat_messages_client_id_key');
@@ -221,7 +336,15 @@ async function insertSealed(
         ? appendOneQuery(ctx, single, now)
         : preparedQuery<AppendedRow>(ctx, 'append', (t) => insertSql(t, true), parameters(ctx, stored, now));
     try {
-      return await withRetries(ctx, stored, () => ctx.runPrepared<AppendedRow>(query));
+      const rows = await withRetries(ctx, stored, (c) => c.runPrepared<AppendedRow>(query));
+      if (returning && rows.length === 0 && single !== undefined && stored.length === 1) {
+        // The single shapes return nothing when the caller may not write to the conversation
+        // (this throws; NotFoundError for a deleted cached default conversation, retried below),
+        // or for a client id a concurrent retry committed after our snapshot (read by the caller).
+        await explainReferenceFailure(ctx, stored);
+        if (single.clientId === undefined) throw new Error('carebase: append wrote no row');
+      }
+      return rows;
     } catch (error) {
       if (attempt > 0 || !defaulted || !isCarebaseError(error, 'NOT_FOUND')) throw error;
       forgetDefaultConversations(

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { assertConversationOwner } from './ownership.js';
@@ -29,22 +30,38 @@ export function clearMessages(
 }
 
 /**
- * Deletes every message older than `olderThanDays` (by the configured clock) across all users
- * and writes a `chat.retention` audit entry with the cutoff and count, in one transaction.
- * Served by the BRIN index on created_at.
+ * Deletes every message older than `olderThanDays` (by the configured clock) across all users,
+ * honouring each conversation's override: `retention_days` replaces `olderThanDays` for its
+ * conversation (shorter or longer), and `retain_until` in the future holds all of its messages.
+ * Writes a `chat.retention` audit entry with the cutoff and counts, in one transaction. Messages
+ * of conversations without an override go by the BRIN index on created_at, minus the (few)
+ * overridden conversations; those are then swept one conversation at a time by the history index.
  */
 export function applyRetention(ctx: RepositoryContext, olderThanDays: number): Promise<number> {
   return ctx.atomic(async (tx) => {
-    const cutoff = new Date(tx.now().getTime() - olderThanDays * 86_400_000);
-    const result = await tx.db
-      .deleteFrom('chat_messages')
-      .where('created_at', '<', cutoff)
-      .executeTakeFirst();
-    const deleted = Number(result.numDeletedRows);
+    const now = tx.now();
+    const cutoff = new Date(now.getTime() - olderThanDays * 86_400_000);
+    const messages = sql.id(tx.config.schema, 'chat_messages');
+    const conversations = sql.id(tx.config.schema, 'conversations');
+    const global = await sql`delete from ${messages} m
+      where m.created_at < ${cutoff}
+        and not exists (
+          select 1 from ${conversations} c
+          where c.user_id = m.user_id and c.id = m.conversation_id
+            and (c.retention_days is not null or c.retain_until > ${now})
+        )`.execute(tx.db);
+    const overridden = await sql`delete from ${messages} m
+      using ${conversations} c
+      where c.retention_days is not null and (c.retain_until is null or c.retain_until <= ${now})
+        and m.user_id = c.user_id and m.conversation_id = c.id
+        and m.created_at < ${now}::timestamptz - c.retention_days * interval '1 day'`.execute(tx.db);
+    const byDefault = Number(global.numAffectedRows ?? 0n);
+    const byOverride = Number(overridden.numAffectedRows ?? 0n);
+    const deleted = byDefault + byOverride;
     await recordAudit(tx, {
       action: 'chat.retention',
       resourceType: 'chat_history',
-      metadata: { olderThanDays, cutoff: cutoff.toISOString(), deleted },
+      metadata: { olderThanDays, cutoff: cutoff.toISOString(), deleted, deletedByOverride: byOverride },
     });
     return deleted;
   });

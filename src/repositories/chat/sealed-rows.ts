@@ -12,6 +12,7 @@ import {
 } from '../encryption/row-envelopes.js';
 import type { NewMessage } from './append-one.js';
 import type { ConversationRow, MessageRow } from './chat-types.js';
+import { assertParticipant } from './ownership.js';
 
 /** The columns a message row needs to be opened. */
 type SealableMessage = Pick<
@@ -83,10 +84,24 @@ export async function sealNewMessages(
   now: Date,
 ): Promise<{ readonly stored: readonly NewMessage[]; readonly defaulted: boolean }> {
   if (ctx.config.encryption === undefined) return { stored: batch, defaulted: false };
-  const keys = await writeKeys(
-    ctx,
-    batch.map((m) => m.userId),
-  );
+  // A message is sealed under its conversation OWNER's key (its row's user_id), which is not the
+  // caller in a shared conversation: the caller's participation gives it (ForbiddenError else).
+  const owners = new Map<string, string>();
+  for (const message of batch) {
+    if (message.conversationId === undefined) continue;
+    const key = `${message.conversationId}\u0000${message.userId}`;
+    if (!owners.has(key)) {
+      owners.set(
+        key,
+        (await assertParticipant(ctx, message.userId, message.conversationId, 'write')).ownerId,
+      );
+    }
+  }
+  const ownerOf = (message: NewMessage): string =>
+    message.conversationId === undefined
+      ? message.userId
+      : (owners.get(`${message.conversationId}\u0000${message.userId}`) as string);
+  const keys = await writeKeys(ctx, batch.map(ownerOf));
   const defaults = new Map<string, string>();
   for (const message of batch) {
     if (message.conversationId === undefined && !defaults.has(message.userId)) {
@@ -95,11 +110,12 @@ export async function sealNewMessages(
   }
   const stored = batch.map((message): NewMessage => {
     const conversationId = message.conversationId ?? (defaults.get(message.userId) as string);
-    const userKeys = keys.get(message.userId);
+    const owner = ownerOf(message);
+    const userKeys = keys.get(owner);
     if (userKeys === undefined) throw new Error('carebase: data key missing after creation');
     const metadata = sealMessageFields(
       userKeys,
-      { userId: message.userId, conversationId, role: message.role, createdAt: now },
+      { userId: owner, conversationId, role: message.role, createdAt: now },
       message.content,
       message.metadata,
     );

@@ -2,7 +2,7 @@ import { UnsupportedOperationError } from '../../errors/errors.js';
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
 import type { RepositoryContext } from '../context.js';
 import { type ChatSearchPage, type MessageRow, toChatMessage } from './chat-types.js';
-import { assertConversationOwner } from './ownership.js';
+import { assertParticipant } from './ownership.js';
 import { SEARCH_INDEX_CHARS } from './search-index-limit.js';
 import { preparedQuery } from './sql-text.js';
 
@@ -28,7 +28,8 @@ const HEADLINE =
 const SNIPPET_SOURCE_CHARS = SEARCH_INDEX_CHARS;
 
 /**
- * Full-text search over one user's messages (optionally one conversation), best first.
+ * Full-text search over the messages of every conversation a user takes part in (or of one
+ * conversation), best first.
  * The query is parsed by websearch_to_tsquery (quotes, `or`, `-term`; never a syntax error); a
  * query of only stop words or punctuation parses to an empty tsquery that matches nothing.
  * Rows come from chat_messages_search_idx (GIN) ANDed with the user's key range; they are ranked
@@ -40,39 +41,54 @@ export async function searchMessages(ctx: RepositoryContext, input: SearchQuery)
     // Sealed messages leave nothing in search_vector: a search would silently miss them.
     throw new UnsupportedOperationError('chat.search', 'chat content is encrypted (docs/encryption.md)');
   }
-  if (input.conversationId !== undefined) {
-    await assertConversationOwner(ctx, input.userId, input.conversationId);
-  }
+  const owner =
+    input.conversationId === undefined
+      ? undefined
+      : (await assertParticipant(ctx, input.userId, input.conversationId, 'read')).ownerId;
   const after = input.cursor === undefined ? undefined : decodeCursor(SEARCH_CURSOR, input.cursor);
+  const columns =
+    'm.id, m.user_id, m.conversation_id, m.client_id, m.role, m.content, m.metadata, m.created_at, m.author_user_id';
+  // Two shapes: one conversation (under its owner's key, $1), or every conversation the user
+  // takes part in (their own key range, plus each conversation shared with them).
+  const scope = (t: (name: string) => string) =>
+    input.conversationId === undefined
+      ? `select ${columns}, ts_rank_cd(m.search_vector, q.query) as rank
+  from ${t('chat_messages')} m, q
+  where m.user_id = $1::uuid and m.search_vector @@ q.query
+  union all
+  select ${columns}, ts_rank_cd(m.search_vector, q.query) as rank
+  from ${t('conversation_participants')} p
+  join ${t('chat_messages')} m on m.user_id = p.owner_id and m.conversation_id = p.conversation_id, q
+  where p.user_id = $1::uuid and p.role <> 'owner' and m.search_vector @@ q.query`
+      : `select ${columns}, ts_rank_cd(m.search_vector, q.query) as rank
+  from ${t('chat_messages')} m, q
+  where m.user_id = $1::uuid and m.conversation_id = $7::uuid and m.search_vector @@ q.query`;
   const compiled = preparedQuery(
     ctx,
-    'search',
+    input.conversationId === undefined ? 'search' : 'search-conversation',
     (t) => `with q as (select websearch_to_tsquery($2::regconfig, $3) as query),
 hits as (
-  select m.id, m.user_id, m.conversation_id, m.client_id, m.role, m.content, m.metadata, m.created_at,
-    ts_rank_cd(m.search_vector, q.query) as rank
-  from ${t('chat_messages')} m, q
-  where m.user_id = $1 and ($4::uuid is null or m.conversation_id = $4) and m.search_vector @@ q.query
+  ${scope(t)}
 ),
 page as (
   select * from hits
-  where $5::real is null or (rank, id) < ($5::real, $6::bigint)
+  where $4::real is null or (rank, id) < ($4::real, $5::bigint)
   order by rank desc, id desc
-  limit $7
+  limit $6
 )
 select page.id, page.user_id, page.conversation_id, page.client_id, page.role, page.content, page.metadata,
-  page.created_at, page.rank::text as rank_text,
+  page.created_at, page.author_user_id, page.rank::text as rank_text,
   ts_headline($2::regconfig, left(page.content, ${SNIPPET_SOURCE_CHARS}), q.query, '${HEADLINE}') as snippet
 from page, q
 order by page.rank desc, page.id desc`,
     [
-      input.userId,
+      owner ?? input.userId,
       ctx.config.chat.searchLanguage,
       input.query,
-      input.conversationId ?? null,
       after?.key ?? null,
       after?.id ?? null,
       input.limit + 1,
+      ...(input.conversationId === undefined ? [] : [input.conversationId]),
     ],
   );
   const rows = await ctx.runPrepared<SearchRow>(compiled);
