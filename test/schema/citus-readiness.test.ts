@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // int identity or an AFTER trigger on a distributed table fails here, naming the table. A control
 // schema with one deliberate break of each rule proves the check can fail.
 
-type Role = 'distributed' | 'reference' | 'local';
+/** `not-ready`: meant to be distributed, known not to follow the rules yet (the doc says why). */
+type Role = 'distributed' | 'reference' | 'local' | 'not-ready';
 
 const DOC = new URL('../../docs/scaling.md', import.meta.url);
 
@@ -21,7 +22,9 @@ function documentedRoles(): Map<string, Role> {
   if (block === undefined) throw new Error('docs/scaling.md has no citus-tables block');
   const roles = new Map<string, Role>();
   for (const line of block.split('\n')) {
-    const match = /^\|\s*`([a-z_][a-z0-9_]*)`\s*\|\s*(distributed|reference|local)\s*\|/.exec(line.trim());
+    const match = /^\|\s*`([a-z_][a-z0-9_]*)`\s*\|\s*(distributed|reference|local|not-ready)\s*\|/.exec(
+      line.trim(),
+    );
     if (match?.[1] !== undefined) roles.set(match[1], match[2] as Role);
   }
   return roles;
@@ -121,7 +124,8 @@ async function violations(
       [table.oid],
     );
     for (const fk of incoming) {
-      if (roleOf(fk.source) !== 'distributed') {
+      const sourceRole = roleOf(fk.source);
+      if (sourceRole !== 'distributed' && sourceRole !== 'not-ready') {
         found.push(
           `${table.name}: ${byOid.get(fk.source) ?? fk.source} (not distributed) references it (${fk.name})`,
         );
@@ -137,12 +141,15 @@ async function violations(
       if (identity.type !== 'bigint')
         found.push(`${table.name}: identity column ${identity.column} is ${identity.type}, not bigint`);
     }
-    const { rows: triggers } = await client.query<{ name: string; type: number; fn: string }>(
-      `select t.tgname as name, t.tgtype::int as type, p.proname as fn from pg_trigger t
+    const { rows: triggers } = await client.query<{ name: string; type: number; fn: string; def: string }>(
+      `select t.tgname as name, t.tgtype::int as type, p.proname as fn, pg_get_functiondef(p.oid) as def from pg_trigger t
        join pg_proc p on p.oid = t.tgfoid where t.tgrelid = $1 and not t.tgisinternal`,
       [table.oid],
     );
+    const notReady = [...roles].filter(([, r]) => r === 'not-ready').map(([name]) => name);
     for (const trigger of triggers) {
+      // A trigger that maintains a not-ready table is part of that table's open work (the doc's row).
+      if (notReady.some((name) => new RegExp(`\\b${name}\\b`).test(trigger.def))) continue;
       // tgtype bit 0: FOR EACH ROW; bit 1: BEFORE.
       const beforeRow = (trigger.type & 1) === 1 && (trigger.type & 2) === 2;
       if (!beforeRow || trigger.fn !== 'set_updated_at') {
@@ -193,6 +200,16 @@ describe('the Citus claims of docs/scaling.md hold for the migrated schema', () 
 
   it('every table is classified, and every distributed and reference table follows the rules', async () => {
     expect(await violations(client, 'carebase', roles)).toEqual([]);
+  });
+
+  it('a table the doc calls not-ready does break the rules (so the label is dropped once it is fixed)', async () => {
+    const notReady = [...roles].filter(([, role]) => role === 'not-ready').map(([name]) => name);
+    for (const name of notReady) {
+      const asDistributed = new Map(roles);
+      asDistributed.set(name, 'distributed');
+      const found = await violations(client, 'carebase', asDistributed);
+      expect({ name, broken: found.some((line) => line.includes(name)) }).toEqual({ name, broken: true });
+    }
   });
 
   it('the check fails, naming the table, for each kind of break (control schema)', async () => {
