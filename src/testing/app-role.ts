@@ -32,9 +32,26 @@ export async function createAppRole(
   return { role, url: url.toString() };
 }
 
-/** Drops a test database's app role (after the database). */
+/**
+ * Drops a test database's app role (after the database). Another process's sweep of leaked roles
+ * (a role whose database is gone) may drop it at the same moment, which fails one of the two
+ * DROP ROLEs with "tuple concurrently deleted": the role is gone either way, so that is success;
+ * a role still present after a failure is retried once.
+ */
 export async function dropAppRole(serverUrl: string, role: string): Promise<void> {
-  await adminPool(serverUrl).query(`drop role if exists ${quoteIdentifier(role)}`);
+  const pool = adminPool(serverUrl);
+  const drop = () => pool.query(`drop role if exists ${quoteIdentifier(role)}`);
+  try {
+    await drop();
+  } catch (error) {
+    const { rowCount } = await pool.query('select 1 from pg_roles where rolname = $1', [role]);
+    if (rowCount === 0) return;
+    try {
+      await drop();
+    } catch {
+      throw error;
+    }
+  }
 }
 
 /** Drops app roles of test databases that no longer exist. Best effort. */
