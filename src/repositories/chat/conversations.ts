@@ -10,7 +10,8 @@ import { assertConversationOwner, assertParticipant } from './ownership.js';
 import { conversationValues, openConversationRows } from './sealed-rows.js';
 import { preparedQuery } from './sql-text.js';
 
-const COLUMNS = [
+/** The columns of a conversation row, as every conversation query returns them. */
+export const CONVERSATION_COLUMNS = [
   'id',
   'user_id',
   'title',
@@ -62,7 +63,7 @@ export function createConversation(
           created_at: now,
           updated_at: now,
         })
-        .returning(COLUMNS)
+        .returning(CONVERSATION_COLUMNS)
         .executeTakeFirstOrThrow();
     } catch (error) {
       if (error instanceof ConstraintViolationError && error.kind === 'foreign_key') {
@@ -93,7 +94,7 @@ export async function getConversation(
   const statement = preparedQuery<ConversationRow>(
     ctx,
     'get-conversation',
-    (t) => `select ${COLUMNS.map((column) => `c.${column}`).join(', ')}
+    (t) => `select ${CONVERSATION_COLUMNS.map((column) => `c.${column}`).join(', ')}
 from ${t('conversation_participants')} p
 join ${t('conversations')} c on c.user_id = p.owner_id and c.id = p.conversation_id
 where p.conversation_id = $1::uuid and p.user_id = $2::uuid`,
@@ -146,7 +147,7 @@ export async function listConversations(
     }
     return query
       .select([
-        ...COLUMNS.map((column) => `c.${column}` as const),
+        ...CONVERSATION_COLUMNS.map((column) => `c.${column}` as const),
         sql.raw<string>(exactTimestamp('c.last_message_at')).as('sort_key'),
       ])
       .orderBy('c.last_message_at', 'desc')
@@ -187,7 +188,7 @@ export function renameConversation(
       .set((eb) => ({ ...values, version: eb('version', '+', 1) }))
       .where('user_id', '=', ownerId)
       .where('id', '=', input.conversationId)
-      .returning(COLUMNS)
+      .returning(CONVERSATION_COLUMNS)
       .executeTakeFirst();
     if (row === undefined) throw new NotFoundError('conversation');
     await recordAudit(tx, {
@@ -212,7 +213,7 @@ export async function renamedValues(
   if (tx.config.encryption === undefined) return { title: input.title };
   const current = await tx.db
     .selectFrom('conversations')
-    .select(COLUMNS)
+    .select(CONVERSATION_COLUMNS)
     .where('user_id', '=', input.userId)
     .where('id', '=', input.conversationId)
     .forUpdate()

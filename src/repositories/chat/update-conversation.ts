@@ -3,6 +3,7 @@ import type { JsonValue } from '../../schema/audit.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import { type Conversation, type ConversationRow, toConversation } from './chat-types.js';
+import { CONVERSATION_COLUMNS } from './conversations.js';
 import { assertParticipant } from './ownership.js';
 import { conversationValues, openConversationRows } from './sealed-rows.js';
 
@@ -18,22 +19,6 @@ export interface ConversationChange {
   readonly retentionDays: number | null | undefined;
   readonly expectedVersion: number | undefined;
 }
-
-const COLUMNS = [
-  'id',
-  'user_id',
-  'title',
-  'is_default',
-  'metadata',
-  'last_message_at',
-  'created_at',
-  'updated_at',
-  'status',
-  'version',
-  'archived_at',
-  'retain_until',
-  'retention_days',
-] as const;
 
 function iso(value: Date | null): string | null {
   return value === null ? null : value.toISOString();
@@ -82,7 +67,7 @@ export function updateConversation(
       })
       .where('user_id', '=', ownerId)
       .where('id', '=', conversationId)
-      .returning(COLUMNS)
+      .returning(CONVERSATION_COLUMNS)
       .executeTakeFirstOrThrow()) as ConversationRow;
     const fields = (
       ['title', 'status', 'metadata', 'archived', 'retainUntil', 'retentionDays'] as const
