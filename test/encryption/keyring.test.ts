@@ -1,10 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { InvalidConfigurationError, type Keyring, localKeyring, localKeyringFromEnv } from 'carebase';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** Key files the file-keyring cases wrote, removed after the suite. */
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 function thrown(fn: () => unknown): unknown {
   try {
@@ -32,7 +38,9 @@ const keyrings: [string, () => Keyring][] = [
   [
     'localKeyringFromEnv (file)',
     () => {
-      const file = join(mkdtempSync(join(tmpdir(), 'carebase-keys-')), 'keys.json');
+      const dir = mkdtempSync(join(tmpdir(), 'carebase-keys-'));
+      tempDirs.push(dir);
+      const file = join(dir, 'keys.json');
       writeFileSync(
         file,
         JSON.stringify({
