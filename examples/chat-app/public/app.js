@@ -6,6 +6,10 @@ const SVG = 'http://www.w3.org/2000/svg';
 
 const state = {
   user: null,
+  /** The open conversation's id; null: the user's default conversation (created on first send). */
+  conversationId: null,
+  /** The sidebar's conversations (not archived), as the server sent them. */
+  conversations: [],
   nextCursor: null,
   loadingOlder: false,
   historyLoaded: false,
@@ -16,7 +20,7 @@ const state = {
 async function api(path, options = {}) {
   const init = { credentials: 'same-origin', headers: {} };
   if (options.body !== undefined) {
-    init.method = 'POST';
+    init.method = options.method ?? 'POST';
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(options.body);
   }
@@ -59,6 +63,10 @@ function showLogin() {
   state.user = null;
   state.historyLoaded = false;
   state.nextCursor = null;
+  state.conversationId = null;
+  state.conversations = [];
+  $('conv-list').replaceChildren();
+  $('conv-archived').replaceChildren();
   $('messages').replaceChildren();
   $('search-results').replaceChildren();
   $('search-status').textContent = '';
@@ -82,7 +90,7 @@ function route() {
     loadAdmin().catch(showError);
   } else {
     show('chat');
-    if (!state.historyLoaded) loadHistory().catch(showError);
+    if (!state.historyLoaded) openFirstConversation().catch(showError);
   }
 }
 
@@ -124,9 +132,13 @@ window.addEventListener('hashchange', route);
 // ---- chat history with infinite scroll backwards -----------------------------------------
 
 function messageItem(message, pending = false) {
-  const item = element('li', `message message--${message.role}${pending ? ' message--pending' : ''}`);
+  const other = message.role === 'user' && message.author !== undefined && message.author !== 'you';
+  const item = element(
+    'li',
+    `message message--${message.role}${other ? ' message--other' : ''}${pending ? ' message--pending' : ''}`,
+  );
   item.dataset.id = message.id ?? '';
-  const who = message.role === 'user' ? 'You' : 'Assistant';
+  const who = message.role !== 'user' ? 'Assistant' : other ? message.author : 'You';
   item.append(
     element('div', 'message__meta', message.createdAt ? `${who} · ${formatTime(message.createdAt)}` : who),
     element('div', 'message__body', message.content),
@@ -143,14 +155,20 @@ function updateHistoryMarkers() {
 }
 
 async function fetchPage(cursor) {
-  const query = cursor === null ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+  const params = new URLSearchParams();
+  if (state.conversationId !== null) params.set('conversation', state.conversationId);
+  if (cursor !== null) params.set('cursor', cursor);
+  const query = params.size === 0 ? '' : `?${params}`;
   return api(`/api/messages${query}`);
 }
 
 /** The newest page, shown oldest-to-newest with the newest at the bottom, in view. */
 async function loadHistory() {
   state.historyLoaded = true;
+  state.nextCursor = null;
+  const opened = state.conversationId;
   const page = await fetchPage(null);
+  if (opened !== state.conversationId) return; // another conversation was opened meanwhile
   state.nextCursor = page.nextCursor;
   $('messages').replaceChildren(...page.items.toReversed().map((message) => messageItem(message)));
   updateHistoryMarkers();
@@ -165,7 +183,9 @@ async function loadOlder() {
   state.loadingOlder = true;
   $('history-top').textContent = 'Loading older messages…';
   try {
+    const opened = state.conversationId;
     const page = await fetchPage(state.nextCursor);
+    if (opened !== state.conversationId) return;
     const scroll = $('chat-scroll');
     const fromBottom = scroll.scrollHeight - scroll.scrollTop;
     $('messages').prepend(...page.items.toReversed().map((message) => messageItem(message)));
@@ -190,6 +210,166 @@ new IntersectionObserver(
   { root: $('chat-scroll'), rootMargin: '150px 0px 0px 0px' },
 ).observe($('history-top'));
 
+// ---- conversations sidebar: open, new, rename, archive -----------------------------------
+
+const conversationTitle = (c) => c.title ?? (c.isDefault ? 'My chat' : 'New conversation');
+
+/** Loads the sidebar (active and archived conversations) and marks the open one. */
+async function loadConversations() {
+  const [active, archived] = await Promise.all([
+    api('/api/conversations'),
+    api('/api/conversations?archived=only'),
+  ]);
+  state.conversations = active.items;
+  $('conv-list').replaceChildren(...active.items.map((c) => conversationItem(c)));
+  $('conv-archived').replaceChildren(...archived.items.map((c) => archivedItem(c)));
+  $('conv-archived-box').hidden = archived.items.length === 0;
+  renderChatHead();
+}
+
+function conversationItem(c) {
+  const item = element('li', 'conv');
+  item.dataset.id = c.id;
+  const open = element('button', 'conv__open');
+  open.type = 'button';
+  open.append(element('span', 'conv__title', conversationTitle(c)));
+  if (c.sharedBy) open.append(element('span', 'conv__meta', `shared by ${c.sharedBy}`));
+  if (c.id === state.conversationId) open.setAttribute('aria-current', 'true');
+  open.addEventListener('click', () => openConversation(c.id).catch(showError));
+  item.append(open);
+  if (c.role !== 'viewer') {
+    const actions = element('span', 'conv__actions');
+    const rename = element('button', 'button button--quiet button--small', 'Rename');
+    rename.type = 'button';
+    rename.setAttribute('aria-label', `Rename ${conversationTitle(c)}`);
+    rename.addEventListener('click', () => startRename(item, c));
+    const archive = element('button', 'button button--quiet button--small', 'Archive');
+    archive.type = 'button';
+    archive.setAttribute('aria-label', `Archive ${conversationTitle(c)}`);
+    archive.addEventListener('click', () => setArchived(c, true).catch(conversationError));
+    actions.append(rename, archive);
+    item.append(actions);
+  }
+  return item;
+}
+
+function archivedItem(c) {
+  const item = element('li', 'conv conv--archived');
+  item.dataset.id = c.id;
+  item.append(element('span', 'conv__title', conversationTitle(c)));
+  const restore = element('button', 'button button--quiet button--small', 'Restore');
+  restore.type = 'button';
+  restore.setAttribute('aria-label', `Restore ${conversationTitle(c)}`);
+  restore.addEventListener('click', () => setArchived(c, false).catch(conversationError));
+  item.append(restore);
+  return item;
+}
+
+function conversationError(error) {
+  if (error.status !== 401) $('conv-error').textContent = error.message;
+}
+
+/** Swaps the item for a small form; Enter saves, Escape cancels. */
+function startRename(item, c) {
+  const form = element('form', 'conv__rename');
+  const input = element('input');
+  input.value = c.title ?? '';
+  input.maxLength = 200;
+  input.setAttribute('aria-label', 'New title');
+  const save = element('button', 'button button--small', 'Save');
+  save.type = 'submit';
+  form.append(input, save);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    save.disabled = true;
+    try {
+      await api(`/api/conversations/${c.id}`, {
+        method: 'PATCH',
+        body: { title: input.value, expectedVersion: c.version },
+      });
+      $('conv-error').textContent = '';
+      await loadConversations();
+    } catch (error) {
+      conversationError(error);
+      save.disabled = false;
+    }
+  });
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') loadConversations().catch(showError);
+  });
+  item.replaceChildren(form);
+  input.focus();
+  input.select();
+}
+
+async function setArchived(c, archived) {
+  await api(`/api/conversations/${c.id}`, { method: 'PATCH', body: { archived } });
+  $('conv-error').textContent = '';
+  await loadConversations();
+  if (archived && c.id === state.conversationId) await openFirstConversation();
+  else if (!archived) await openConversation(c.id);
+}
+
+async function openConversation(id) {
+  state.conversationId = id;
+  $('messages').replaceChildren();
+  $('composer-error').textContent = '';
+  for (const button of document.querySelectorAll('#conv-list .conv__open')) {
+    if (button.parentElement.dataset.id === id) button.setAttribute('aria-current', 'true');
+    else button.removeAttribute('aria-current');
+  }
+  renderChatHead();
+  await Promise.all([loadHistory(), loadPeople()]);
+}
+
+/** After sign-in or archiving the open one: the most recent conversation, or the default one. */
+async function openFirstConversation() {
+  await loadConversations();
+  const first = state.conversations.find((c) => c.isDefault) ?? state.conversations[0];
+  if (first === undefined) {
+    state.conversationId = null;
+    renderChatHead();
+    await loadHistory();
+  } else {
+    await openConversation(first.id);
+  }
+}
+
+$('conv-new').addEventListener('click', async () => {
+  try {
+    const { conversation } = await api('/api/conversations', { body: {} });
+    await loadConversations();
+    await openConversation(conversation.id);
+    $('composer-input').focus();
+  } catch (error) {
+    conversationError(error);
+  }
+});
+
+function renderChatHead() {
+  const current = state.conversations.find((c) => c.id === state.conversationId);
+  $('chat-title').textContent = current === undefined ? 'My chat' : conversationTitle(current);
+  const viewer = current?.role === 'viewer';
+  $('composer-input').disabled = viewer;
+  $('composer-send').disabled = viewer;
+  $('composer-input').placeholder = viewer
+    ? 'You can read this conversation but not write in it.'
+    : current?.sharedBy
+      ? `Reply to ${current.sharedBy}…`
+      : 'Ask a question…';
+}
+
+/** "With Demo Nurse (member)" under the title of a conversation with more than one person. */
+async function loadPeople() {
+  $('chat-people').textContent = '';
+  if (state.conversationId === null) return;
+  const opened = state.conversationId;
+  const { items } = await api(`/api/conversations/${opened}/participants`);
+  if (opened !== state.conversationId || items.length < 2) return;
+  const others = items.filter((p) => !p.you).map((p) => `${p.name} (${p.role})`);
+  $('chat-people').textContent = `Shared: you and ${others.join(', ')}`;
+}
+
 // ---- sending -----------------------------------------------------------------------------
 
 async function send() {
@@ -200,16 +380,26 @@ async function send() {
   $('composer-send').disabled = true;
   const list = $('messages');
   const question = messageItem({ role: 'user', content }, true);
-  const thinking = messageItem({ role: 'assistant', content: 'Thinking…' }, true);
+  const current = state.conversations.find((c) => c.id === state.conversationId);
+  const thinking = messageItem(
+    { role: 'assistant', content: current?.sharedBy ? 'Sending…' : 'Thinking…' },
+    true,
+  );
   list.append(question, thinking);
   updateHistoryMarkers();
   const scroll = $('chat-scroll');
   scroll.scrollTop = scroll.scrollHeight;
   try {
-    const { messages } = await api('/api/messages', { body: { content } });
+    const body = { content };
+    if (state.conversationId !== null) body.conversationId = state.conversationId;
+    const { messages } = await api('/api/messages', { body });
     question.replaceWith(messageItem(messages[0]));
-    thinking.replaceWith(messageItem(messages[1]));
+    // In a conversation shared with the user, their message is a reply: no assistant answer.
+    if (messages[1] === undefined) thinking.remove();
+    else thinking.replaceWith(messageItem(messages[1]));
     input.value = '';
+    if (state.conversationId === null) state.conversationId = messages[0].conversationId;
+    loadConversations().catch(showError);
   } catch (error) {
     question.remove();
     thinking.remove();
@@ -254,7 +444,7 @@ $('search-form').addEventListener('submit', async (event) => {
         : `${items.length} message${items.length === 1 ? '' : 's'} found`;
     for (const hit of items) {
       const item = element('li');
-      const who = hit.role === 'user' ? 'You' : 'Assistant';
+      const who = hit.role !== 'user' ? 'Assistant' : hit.author === 'you' ? 'You' : hit.author;
       const text = element('div', 'hit__text');
       for (const part of hit.snippet) text.append(part.hit ? element('mark', '', part.text) : part.text);
       item.append(element('div', 'message__meta', `${who} · ${formatTime(hit.createdAt)}`), text);
@@ -270,7 +460,7 @@ $('search-form').addEventListener('submit', async (event) => {
 async function loadAdmin() {
   state.auditCursor = null;
   $('audit-rows').replaceChildren();
-  await Promise.all([loadSummary(), loadDashboard(), loadAudit()]);
+  await Promise.all([loadSummary(), loadDashboard(), loadUsage(), loadAudit()]);
 }
 
 async function loadSummary() {
@@ -480,6 +670,115 @@ function retentionGrid(cohorts) {
       rect.append(svgNode('title', {}, `${c.week}, week ${i}: ${n} of ${c.users}`));
       svg.append(rect);
     });
+  });
+  return svg;
+}
+
+// ---- admin: usage ledger (tokens and cost per day, by model) -------------------------------
+
+/** Sums exact decimal strings (e.g. '0.000312') without floating point: BigInt at 12 decimals. */
+function sumDecimals(values) {
+  const scale = 12;
+  let total = 0n;
+  for (const value of values) {
+    const [whole, fraction = ''] = value.split('.');
+    total += BigInt(whole) * 10n ** BigInt(scale) + BigInt(fraction.padEnd(scale, '0').slice(0, scale));
+  }
+  const text = total.toString().padStart(scale + 1, '0');
+  return `${text.slice(0, -scale)}.${text.slice(-scale)}`;
+}
+
+/** '0.001234000000' -> '0.001234': at most 6 decimals, for labels (titles keep the exact value). */
+const shortMoney = (value) => value.replace(/(\.\d{2,6}?)0*$/, '$1').replace(/(\.\d{6})\d+$/, '$1');
+
+function moneyText(costs) {
+  if (costs.length === 0) return '$0';
+  return costs
+    .map((c) => (c.currency === 'USD' ? `$${shortMoney(c.amount)}` : `${shortMoney(c.amount)} ${c.currency}`))
+    .join(' + ');
+}
+
+async function loadUsage() {
+  const data = await api('/api/admin/usage?days=14');
+  const calls = data.days.reduce((sum, d) => sum + d.calls, 0);
+  const input = data.days.reduce((sum, d) => sum + d.inputTokens, 0);
+  const output = data.days.reduce((sum, d) => sum + d.outputTokens, 0);
+  const currencies = [...new Set(data.days.flatMap((d) => d.costs.map((c) => c.currency)))];
+  const totals = currencies.map((currency) => ({
+    currency,
+    amount: sumDecimals(
+      data.days.flatMap((d) => d.costs.filter((c) => c.currency === currency).map((c) => c.amount)),
+    ),
+  }));
+  $('usage-totals').textContent =
+    `${calls} answers, ${input + output} tokens (${input} in, ${output} out), ${moneyText(totals)}`;
+  $('usage-chart').replaceChildren(
+    element('figcaption', '', 'Tokens per day (input and output), cost on hover'),
+    usageChart(data.days),
+  );
+  $('usage-models').replaceChildren(
+    ...data.models.map((m) => {
+      const row = element('tr');
+      const cost = m.cost === null ? '' : moneyText([{ currency: m.currency, amount: m.cost }]);
+      for (const text of [m.model, m.calls, m.inputTokens, m.outputTokens, cost])
+        row.append(element('td', '', String(text)));
+      return row;
+    }),
+  );
+}
+
+/** Stacked columns: input tokens below, output tokens above, each day's cost in its tooltip and label. */
+function usageChart(days) {
+  const width = 650;
+  const height = 200;
+  const max = Math.max(1, ...days.map((d) => d.inputTokens + d.outputTokens));
+  const step = width / Math.max(days.length, 1);
+  const scale = (tokens) => (tokens / max) * (height - 50);
+  const svg = chartFrame(
+    width,
+    height,
+    `Usage per day: ${days.map((d) => `${d.day.slice(5)} ${d.inputTokens + d.outputTokens} tokens ${moneyText(d.costs)}`).join(', ')}`,
+  );
+  days.forEach((d, i) => {
+    const x = i * step + 4;
+    const inH = scale(d.inputTokens);
+    const outH = scale(d.outputTokens);
+    const note = `${d.day}: ${d.calls} answers, ${d.inputTokens} input + ${d.outputTokens} output tokens, ${d.costs.map((c) => `${c.amount} ${c.currency}`).join(' + ') || 'no cost'}`;
+    const input = svgNode('rect', {
+      x,
+      y: height - 20 - inH,
+      width: step - 8,
+      height: Math.max(inH, d.calls > 0 ? 1 : 0),
+      class: 'bar--input',
+    });
+    const output = svgNode('rect', {
+      x,
+      y: height - 20 - inH - outH,
+      width: step - 8,
+      height: outH,
+      class: 'bar--output',
+    });
+    input.append(svgNode('title', {}, note));
+    output.append(svgNode('title', {}, note));
+    svg.append(
+      input,
+      output,
+      svgNode('text', { x: i * step + step / 2, y: height - 4, 'text-anchor': 'middle' }, d.day.slice(5)),
+    );
+    if (d.calls > 0) {
+      svg.append(
+        svgNode(
+          'text',
+          {
+            x: i * step + step / 2,
+            y: height - 26 - inH - outH,
+            'text-anchor': 'middle',
+            class: 'chart__note',
+          },
+          moneyText(d.costs),
+        ),
+      );
+    }
   });
   return svg;
 }

@@ -5,12 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type Carebase, isCarebaseError } from 'carebase';
+import { type Carebase, DEFAULT_ROLES, isCarebaseError } from 'carebase';
 import type { AppSettings, RequestActor, RequestContext } from './context.ts';
 import { HttpError, sendJson } from './http.ts';
 import * as admin from './routes/admin.ts';
 import * as auth from './routes/auth.ts';
 import * as chat from './routes/chat.ts';
+import * as conversations from './routes/conversations.ts';
 
 /**
  * The analytics options the app needs: the measures of each answer (declared so carebase
@@ -19,6 +20,12 @@ import * as chat from './routes/chat.ts';
 export const CHAT_APP_ANALYTICS = {
   measures: { 'chat.answer': { tokens: 'integer', costUsd: 'decimal', latencyMs: 'integer' } },
 } as const;
+
+/**
+ * The user options the app needs: carebase's roles plus `patient` (a patient shares their
+ * conversation with a clinician). Pass them to `createCarebase({ users })`.
+ */
+export const CHAT_APP_USERS: { readonly roles: string[] } = { roles: [...DEFAULT_ROLES, 'patient'] };
 
 /** Options of {@link createChatApp}. */
 export interface ChatAppOptions {
@@ -36,6 +43,10 @@ const ROUTES: Record<string, Handler> = {
   'POST /api/login': auth.login,
   'POST /api/logout': auth.logout,
   'GET /api/me': auth.me,
+  'GET /api/conversations': conversations.list,
+  'POST /api/conversations': conversations.create,
+  'PATCH /api/conversations/:id': conversations.update,
+  'GET /api/conversations/:id/participants': conversations.participants,
   'GET /api/messages': chat.history,
   'POST /api/messages': chat.send,
   'GET /api/search': chat.search,
@@ -43,7 +54,48 @@ const ROUTES: Record<string, Handler> = {
   'GET /api/admin/summary': admin.summary,
   'GET /api/admin/audit': admin.audit,
   'GET /api/admin/dashboard': admin.dashboard,
+  'GET /api/admin/usage': admin.usage,
 };
+
+/** The route for `method` and `path`: an exact key, or a pattern whose `:id` segment matches one segment. */
+function findRoute(
+  method: string,
+  path: string,
+): { handler: Handler; params: Record<string, string> } | undefined {
+  const exact = ROUTES[`${method} ${path}`];
+  if (exact !== undefined) return { handler: exact, params: {} };
+  for (const [key, handler] of Object.entries(ROUTES)) {
+    const [routeMethod, pattern = ''] = key.split(' ');
+    const params = matchPath(pattern, path);
+    if (routeMethod === method && params !== undefined) return { handler, params };
+  }
+  return undefined;
+}
+
+/** The `:name` segments of `pattern` in `path`, or undefined when the path does not fit. */
+function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split('/');
+  const have = path.split('/');
+  if (want.length !== have.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [index, segment] of want.entries()) {
+    const actual = have[index] ?? '';
+    if (segment.startsWith(':') && actual !== '') {
+      const value = decodeSegment(actual);
+      if (value === undefined) return undefined;
+      params[segment.slice(1)] = value;
+    } else if (segment !== actual) return undefined;
+  }
+  return params;
+}
+
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined; // malformed percent-encoding: no route (404)
+  }
+}
 
 const STATIC: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
@@ -100,9 +152,11 @@ async function handle(
     res.end(method === 'HEAD' ? undefined : file.body);
     return;
   }
-  const handler = ROUTES[`${method} ${url.pathname}`];
-  if (handler === undefined) {
-    const known = Object.keys(ROUTES).some((route) => route.endsWith(` ${url.pathname}`));
+  const route = findRoute(method, url.pathname);
+  if (route === undefined) {
+    const known = Object.keys(ROUTES).some(
+      (key) => matchPath(key.slice(key.indexOf(' ') + 1), url.pathname) !== undefined,
+    );
     throw known
       ? new HttpError(405, 'method_not_allowed', 'Method not allowed.')
       : new HttpError(404, 'not_found', 'Not found.');
@@ -114,7 +168,16 @@ async function handle(
     ...(req.socket.remoteAddress === undefined ? {} : { ip: req.socket.remoteAddress }),
     ...(req.headers['user-agent'] === undefined ? {} : { userAgent: req.headers['user-agent'] }),
   };
-  await handler({ cb, settings, req, res, url, actor, anonymous: cb.withActor(actor) });
+  await route.handler({
+    cb,
+    settings,
+    req,
+    res,
+    url,
+    params: route.params,
+    actor,
+    anonymous: cb.withActor(actor),
+  });
 }
 
 /** A browser's cross-site request carries a foreign Origin; same-origin or non-browser ones do not. */
@@ -148,6 +211,13 @@ function respondWithError(
     sendJson(res, 404, { error: 'not_found', message: 'Not found.', field: null });
   } else if (isCarebaseError(error, 'FORBIDDEN')) {
     sendJson(res, 403, { error: 'forbidden', message: 'Not allowed.', field: null });
+  } else if (isCarebaseError(error, 'CONFLICT')) {
+    // e.g. a rename with a stale expectedVersion: someone changed the conversation meanwhile.
+    sendJson(res, 409, {
+      error: 'conflict',
+      message: 'It was changed meanwhile: reload and try again.',
+      field: null,
+    });
   } else {
     log(`chat-app: request ${requestId} failed (${errorCode(error)})`);
     sendJson(res, 500, { error: 'internal', message: 'Something went wrong.', field: null });

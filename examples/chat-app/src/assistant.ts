@@ -55,6 +55,48 @@ const RULES: readonly Rule[] = [
   },
 ];
 
+/** The demo's price list: made-up dollars per million tokens, as a real provider would bill. */
+export const DEMO_MODEL = {
+  provider: 'demo',
+  model: 'keyword-rules-1',
+  /** US dollars per million input tokens. */
+  inputPerMillion: 2,
+  /** US dollars per million output tokens. */
+  outputPerMillion: 8,
+} as const;
+
+/** What a model call "cost": made-up token counts (4 characters a token) and an exact USD price. */
+export interface DemoUsage {
+  readonly provider: string;
+  readonly model: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** An exact decimal string (no floating point), e.g. `'0.000312'`. */
+  readonly cost: string;
+  readonly currency: 'USD';
+  readonly latencyMs: number;
+  readonly status: 'ok';
+}
+
+/** The usage of answering `question` with `answer`, for `chat.append({ usage })`. */
+export function assistantUsage(question: string, answer: string, latencyMs: number): DemoUsage {
+  const inputTokens = Math.ceil(question.length / 4);
+  const outputTokens = Math.ceil(answer.length / 4);
+  // Micro-dollars are integers here, so the decimal string is exact.
+  const micros = inputTokens * DEMO_MODEL.inputPerMillion + outputTokens * DEMO_MODEL.outputPerMillion;
+  const cost = `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
+  return {
+    provider: DEMO_MODEL.provider,
+    model: DEMO_MODEL.model,
+    inputTokens,
+    outputTokens,
+    cost,
+    currency: 'USD',
+    latencyMs: Math.max(0, Math.round(latencyMs)),
+    status: 'ok',
+  };
+}
+
 /** Answers `question` with the first matching rule, else a polite fallback. */
 export function assistantReply(question: string): AssistantReply {
   for (const rule of RULES) {

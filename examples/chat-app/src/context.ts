@@ -28,6 +28,8 @@ export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly url: URL;
+  /** The `:name` segments of the route's path (e.g. `id` of `/api/conversations/:id`). */
+  readonly params: Readonly<Record<string, string>>;
   readonly actor: RequestActor;
   /** `cb.withActor(actor)` without a user: for work done before the user is known. */
   readonly anonymous: CarebaseScope;

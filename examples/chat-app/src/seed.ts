@@ -1,10 +1,11 @@
 /**
- * Demo accounts for a first run: an admin and a nurse with generated one-time passwords (never
- * hard-coded), and some chat history for the nurse so the history has pages to scroll through.
+ * Demo accounts for a first run: an admin, a nurse and a patient with generated one-time passwords
+ * (never hard-coded); some chat history for the nurse so the history has pages to scroll through,
+ * and a conversation the patient shares with the nurse (the clinician reads it and replies).
  */
 import { randomBytes } from 'node:crypto';
 import { type Carebase, isCarebaseError } from 'carebase';
-import { assistantReply } from './assistant.ts';
+import { assistantReply, assistantUsage } from './assistant.ts';
 
 /** A demo account and its one-time password, to print once. */
 export interface DemoAccount {
@@ -29,9 +30,13 @@ export function generatePassword(): string {
   return randomBytes(12).toString('base64url');
 }
 
+/** The title of the conversation the demo patient shares with the nurse. */
+export const SHARED_TITLE = 'My wound dressing at home';
+
 /**
- * Creates `demo-admin` and `demo-nurse` (or resets their passwords when they exist, e.g. on a
- * DATABASE_URL reused between runs) and gives a new nurse `pairs` questions with answers.
+ * Creates `demo-admin`, `demo-nurse` and `demo-patient` (or resets their passwords when they
+ * exist, e.g. on a DATABASE_URL reused between runs), gives a new nurse `pairs` questions with
+ * answers, and a new patient a conversation shared with the nurse.
  */
 export async function seedDemo(cb: Carebase, pairs = 36): Promise<DemoAccount[]> {
   const scope = cb.withActor({ type: 'system', requestId: 'chat-app-seed' });
@@ -39,6 +44,7 @@ export async function seedDemo(cb: Carebase, pairs = 36): Promise<DemoAccount[]>
   for (const { username, role, displayName } of [
     { username: 'demo-admin', role: 'admin', displayName: 'Demo Admin' },
     { username: 'demo-nurse', role: 'nurse', displayName: 'Demo Nurse' },
+    { username: 'demo-patient', role: 'patient', displayName: 'Demo Patient' },
   ]) {
     const password = generatePassword();
     try {
@@ -50,6 +56,10 @@ export async function seedDemo(cb: Carebase, pairs = 36): Promise<DemoAccount[]>
         displayName,
       });
       if (role === 'nurse') await seedHistory(cb, user.id, pairs);
+      if (role === 'patient') {
+        const nurse = await scope.users.findByUsername('demo-nurse');
+        if (nurse !== undefined) await seedSharedConversation(cb, user.id, nurse.id);
+      }
       accounts.push({ username, role, password, created: true });
     } catch (error) {
       if (!isCarebaseError(error, 'CONFLICT')) throw error;
@@ -74,8 +84,51 @@ async function seedHistory(cb: Carebase, userId: string, pairs: number): Promise
     const reply = assistantReply(question);
     return [
       { userId, role: 'user' as const, content: question },
-      { userId, role: 'assistant' as const, content: reply.content, metadata: { rule: reply.rule } },
+      {
+        userId,
+        role: 'assistant' as const,
+        content: reply.content,
+        metadata: { rule: reply.rule },
+        usage: assistantUsage(question, reply.content, 3),
+      },
     ];
   }).flat();
   await cb.chat.appendMany(messages);
+}
+
+/**
+ * The patient's conversation, shared with the nurse as a member: the patient's question, the
+ * assistant's answer, and the nurse's reply (written as the nurse: its author is the nurse).
+ */
+async function seedSharedConversation(cb: Carebase, patientId: string, nurseId: string): Promise<void> {
+  const scope = cb.withActor({ type: 'system', requestId: 'chat-app-seed' });
+  const conversation = await scope.chat.createConversation({ userId: patientId, title: SHARED_TITLE });
+  await scope.chat.addParticipant({
+    userId: patientId,
+    conversationId: conversation.id,
+    participantId: nurseId,
+    role: 'member',
+  });
+  const question = 'The dressing on my leg is wet at the edges. How often should it be changed?';
+  const reply = assistantReply(question);
+  const conversationId = conversation.id;
+  await scope.chat.appendMany([
+    { userId: patientId, conversationId, role: 'user', content: question },
+    {
+      userId: patientId,
+      conversationId,
+      role: 'assistant',
+      content: reply.content,
+      metadata: { rule: reply.rule },
+      usage: assistantUsage(question, reply.content, 3),
+    },
+    {
+      userId: nurseId,
+      conversationId,
+      role: 'user',
+      content:
+        'Hello, this is your ward nurse. A dressing that is wet at the edges should be changed today: ' +
+        'please come to the clinic this afternoon, or call the ward if the wound looks red or smells.',
+    },
+  ]);
 }

@@ -9,7 +9,7 @@
 import type { AddressInfo } from 'node:net';
 import { createCarebase } from 'carebase';
 import { createTestDatabase, startPostgres } from 'carebase/testing';
-import { CHAT_APP_ANALYTICS, createChatApp } from './app.ts';
+import { CHAT_APP_ANALYTICS, CHAT_APP_USERS, createChatApp } from './app.ts';
 import { seedDemo } from './seed.ts';
 
 const port = Number(process.env.PORT ?? '3000');
@@ -25,6 +25,7 @@ const scratch =
 const cb = createCarebase({
   connectionString: process.env.DATABASE_URL ?? scratch?.url ?? '',
   analytics: CHAT_APP_ANALYTICS,
+  users: CHAT_APP_USERS,
 });
 
 let stopping: Promise<void> | undefined;

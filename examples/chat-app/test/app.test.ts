@@ -319,3 +319,277 @@ describe('admin', () => {
     expect((await client.request('/api/admin/audit?cursor=bad')).status).toBe(400);
   });
 });
+
+interface ConversationBody {
+  id: string;
+  title: string | null;
+  version: number;
+  archived: boolean;
+  role: string;
+  sharedBy: string | null;
+}
+
+async function conversationList(client: Client, archived = 'exclude'): Promise<ConversationBody[]> {
+  const response = await client.request(`/api/conversations?archived=${archived}`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { items: ConversationBody[] }).items;
+}
+
+describe('conversation sidebar', () => {
+  it('creates, renames (with the version), archives and restores a conversation', async () => {
+    const owner = await app.user('nurse');
+    const client = await signedIn(owner);
+    const created = await client.request('/api/conversations', { json: { title: 'Night shift' } });
+    expect(created.status).toBe(201);
+    const { conversation } = (await created.json()) as { conversation: ConversationBody };
+    expect(conversation).toMatchObject({
+      title: 'Night shift',
+      role: 'owner',
+      archived: false,
+      sharedBy: null,
+    });
+    expect((await conversationList(client)).map((c) => c.title)).toEqual(['Night shift']);
+
+    // Messages sent to it land in it, not in the default conversation.
+    const sent = await client.request('/api/messages', {
+      json: { content: 'Turning schedule for bed 4?', conversationId: conversation.id },
+    });
+    expect(sent.status).toBe(201);
+    const stored = await app.cb.chat.history({ userId: owner.id, conversationId: conversation.id });
+    expect(stored.items.map((m) => m.role)).toEqual(['user', 'assistant']);
+    const page = (await (await client.request(`/api/messages?conversation=${conversation.id}`)).json()) as {
+      items: { content: string; author: string }[];
+    };
+    expect(page.items.map((m) => m.author)).toEqual(['you', 'you']);
+
+    const renamed = await client.request(`/api/conversations/${conversation.id}`, {
+      method: 'PATCH',
+      json: { title: 'Bed 4 turning', expectedVersion: conversation.version },
+    });
+    expect(renamed.status).toBe(200);
+    expect(
+      (await app.cb.chat.getConversation({ userId: owner.id, conversationId: conversation.id })).title,
+    ).toBe('Bed 4 turning');
+    // A second rename from the same (stale) version: someone changed it meanwhile.
+    const stale = await client.request(`/api/conversations/${conversation.id}`, {
+      method: 'PATCH',
+      json: { title: 'Lost update', expectedVersion: conversation.version },
+    });
+    expect(stale.status).toBe(409);
+    expect(
+      (await app.cb.chat.getConversation({ userId: owner.id, conversationId: conversation.id })).title,
+    ).toBe('Bed 4 turning');
+
+    const archive = await client.request(`/api/conversations/${conversation.id}`, {
+      method: 'PATCH',
+      json: { archived: true },
+    });
+    expect(archive.status).toBe(200);
+    expect((await conversationList(client)).map((c) => c.id)).not.toContain(conversation.id);
+    expect(await conversationList(client, 'only')).toEqual([
+      expect.objectContaining({ id: conversation.id, title: 'Bed 4 turning', archived: true }),
+    ]);
+    const restore = await client.request(`/api/conversations/${conversation.id}`, {
+      method: 'PATCH',
+      json: { archived: false },
+    });
+    expect(restore.status).toBe(200);
+    expect((await conversationList(client)).map((c) => c.id)).toContain(conversation.id);
+    expect(await conversationList(client, 'only')).toEqual([]);
+  });
+
+  it('answers bad input with 400, another user’s conversation with 403, and changes nothing', async () => {
+    const owner = await app.user('nurse');
+    const other = await app.user('nurse');
+    const conversation = await app.cb.chat.createConversation({ userId: owner.id, title: 'Mine' });
+    const client = await signedIn(owner);
+    const path = `/api/conversations/${conversation.id}`;
+    const cases: { path: string; init: Parameters<Client['request']>[1]; status: number; field?: string }[] =
+      [
+        { path, init: { method: 'PATCH', json: {} }, status: 400, field: 'title' },
+        { path, init: { method: 'PATCH', json: { title: 42 } }, status: 400, field: 'title' },
+        { path, init: { method: 'PATCH', json: { title: 'x'.repeat(201) } }, status: 400, field: 'title' },
+        { path, init: { method: 'PATCH', json: { archived: 'yes' } }, status: 400, field: 'archived' },
+        { path, init: { method: 'PATCH', json: { title: 'a', expectedVersion: '1' } }, status: 400 },
+        {
+          path: '/api/conversations/not-an-id',
+          init: { method: 'PATCH', json: { title: 'a' } },
+          status: 400,
+        },
+        { path: '/api/conversations', init: { json: { title: ['a'] } }, status: 400, field: 'title' },
+        { path: '/api/conversations?archived=maybe', init: {}, status: 400, field: 'archived' },
+        { path: '/api/messages?conversation=not-an-id', init: {}, status: 400 },
+        {
+          path,
+          init: { method: 'PATCH', json: { title: 'a' }, headers: { origin: 'http://evil.example' } },
+          status: 403,
+        },
+      ];
+    for (const { path: target, init, status, field } of cases) {
+      const response = await client.request(target, init);
+      expect(response.status, `${target} ${JSON.stringify(init)}`.slice(0, 120)).toBe(status);
+      if (field !== undefined) expect(((await response.json()) as { field: string }).field).toBe(field);
+    }
+    const stranger = await signedIn(other);
+    expect(
+      (await stranger.request(path, { method: 'PATCH', json: { title: 'Taken', archived: true } })).status,
+    ).toBe(403);
+    expect((await stranger.request(`${path}/participants`)).status).toBe(403);
+    const after = await app.cb.chat.getConversation({ userId: owner.id, conversationId: conversation.id });
+    expect(after).toMatchObject({ title: 'Mine', version: conversation.version, archivedAt: null });
+    expect(app.logged).toEqual([]);
+  });
+});
+
+describe('shared conversation', () => {
+  it('the clinician sees the patient’s thread and replies as themselves; a stranger gets 403', async () => {
+    const patient = await app.user('patient');
+    const clinician = await app.user('clinician');
+    const stranger = await app.user('nurse');
+    const patientClient = await signedIn(patient);
+    const { conversation } = (await (
+      await patientClient.request('/api/conversations', { json: { title: 'My dressing' } })
+    ).json()) as { conversation: ConversationBody };
+    await app.cb.chat.addParticipant({
+      userId: patient.id,
+      conversationId: conversation.id,
+      participantId: clinician.id,
+      role: 'member',
+    });
+    const asked = await patientClient.request('/api/messages', {
+      json: { content: 'Is my dressing due? I nearly had a fall.', conversationId: conversation.id },
+    });
+    expect(((await asked.json()) as { messages: { role: string }[] }).messages.map((m) => m.role)).toEqual([
+      'user',
+      'assistant',
+    ]);
+
+    // The clinician: the conversation is in their sidebar, marked shared, and they can read it.
+    const clinicianClient = await signedIn(clinician);
+    expect(await conversationList(clinicianClient)).toContainEqual(
+      expect.objectContaining({ id: conversation.id, role: 'member', sharedBy: patient.username }),
+    );
+    const read = (await (
+      await clinicianClient.request(`/api/messages?conversation=${conversation.id}`)
+    ).json()) as { items: { role: string; author: string }[] };
+    expect(read.items.map((m) => [m.role, m.author])).toEqual([
+      ['assistant', patient.username],
+      ['user', patient.username],
+    ]);
+    const people = (await (
+      await clinicianClient.request(`/api/conversations/${conversation.id}/participants`)
+    ).json()) as { items: { name: string; role: string; you: boolean }[] };
+    expect(people.items.map((p) => [p.name, p.role, p.you]).sort()).toEqual(
+      [
+        [clinician.username, 'member', true],
+        [patient.username, 'owner', false],
+      ].sort(),
+    );
+
+    // Their reply is a human reply: stored with the clinician as author, no assistant answer.
+    const reply = await clinicianClient.request('/api/messages', {
+      json: { content: 'Please come to the clinic today.', conversationId: conversation.id },
+    });
+    expect(reply.status).toBe(201);
+    const replied = (await reply.json()) as { messages: { author: string; role: string }[] };
+    expect(replied.messages).toEqual([expect.objectContaining({ role: 'user', author: 'you' })]);
+    const newest = await app.cb.chat.latest({ userId: patient.id, conversationId: conversation.id, n: 1 });
+    expect(newest[0]).toMatchObject({
+      authorUserId: clinician.id,
+      content: 'Please come to the clinic today.',
+    });
+
+    // The patient sees the reply under the clinician's name.
+    const seen = (await (
+      await patientClient.request(`/api/messages?conversation=${conversation.id}`)
+    ).json()) as { items: { author: string; content: string }[] };
+    expect(seen.items[0]).toMatchObject({
+      author: clinician.username,
+      content: 'Please come to the clinic today.',
+    });
+
+    // A stranger: 403 on every door, nothing written.
+    const strangerClient = await signedIn(stranger);
+    const before = await counts();
+    expect((await strangerClient.request(`/api/messages?conversation=${conversation.id}`)).status).toBe(403);
+    expect(
+      (
+        await strangerClient.request('/api/messages', {
+          json: { content: 'Let me in', conversationId: conversation.id },
+        })
+      ).status,
+    ).toBe(403);
+    expect((await strangerClient.request(`/api/conversations/${conversation.id}/participants`)).status).toBe(
+      403,
+    );
+    expect((await conversationList(strangerClient)).map((c) => c.id)).not.toContain(conversation.id);
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe('usage ledger', () => {
+  it('records each answer’s tokens and USD cost, and the admin panel sums them exactly by day', async () => {
+    const writer = await app.user('nurse');
+    const client = await signedIn(writer);
+    for (const content of ['How do I reposition a patient?', 'Hand hygiene before a dressing?']) {
+      expect((await client.request('/api/messages', { json: { content } })).status).toBe(201);
+    }
+    const rows = await app.cb.db
+      .selectFrom('chat_usage')
+      .select(['provider', 'model', 'input_tokens', 'output_tokens', 'cost', 'currency', 'status'])
+      .where('user_id', '=', writer.id)
+      .execute();
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row).toMatchObject({
+        provider: 'demo',
+        model: 'keyword-rules-1',
+        currency: 'USD',
+        status: 'ok',
+      });
+      // $2 per million input tokens, $8 per million output tokens.
+      const micros = Number(row.input_tokens) * 2 + Number(row.output_tokens) * 8;
+      expect(Number(row.cost)).toBeCloseTo(micros / 1e6, 12);
+      expect(Number(row.input_tokens)).toBeGreaterThan(0);
+    }
+
+    const adminClient = await signedIn(admin);
+    const response = await adminClient.request('/api/admin/usage?days=14');
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      days: {
+        day: string;
+        calls: number;
+        inputTokens: number;
+        outputTokens: number;
+        costs: { currency: string; amount: string }[];
+      }[];
+      models: { model: string; calls: number; cost: string }[];
+    };
+    expect(body.days).toHaveLength(14);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(body.days.at(-1)?.day).toBe(today);
+    const raw = await app.cb.db
+      .selectFrom('chat_usage')
+      .select((eb) => [
+        eb.fn.countAll<string>().as('calls'),
+        eb.fn.sum<string>('input_tokens').as('input'),
+        eb.fn.sum<string>('output_tokens').as('output'),
+        eb.fn.sum<string>('cost').as('cost'),
+      ])
+      .where('created_at', '>=', new Date(`${today}T00:00:00Z`))
+      .executeTakeFirstOrThrow();
+    expect(body.days.at(-1)).toEqual({
+      day: today,
+      calls: Number(raw.calls),
+      inputTokens: Number(raw.input),
+      outputTokens: Number(raw.output),
+      costs: [{ currency: 'USD', amount: raw.cost }],
+    });
+    expect(body.models).toEqual([
+      expect.objectContaining({ model: 'keyword-rules-1', calls: Number(raw.calls), cost: raw.cost }),
+    ]);
+    expect((await adminClient.request('/api/admin/usage?days=0')).status).toBe(400);
+    expect((await (await signedIn(writer)).request('/api/admin/usage')).status).toBe(403);
+  });
+});

@@ -24,6 +24,8 @@ describe.skipIf(!hasChromium)(
     let browser: Browser;
     let nurse: { id: string; username: string; password: string };
     let admin: { id: string; username: string; password: string };
+    let patient: { id: string; username: string; password: string };
+    let clinician: { id: string; username: string; password: string };
     const pageErrors: string[] = [];
 
     beforeAll(async () => {
@@ -41,6 +43,22 @@ describe.skipIf(!hasChromium)(
       for (let i = 0; i < 30; i += 1) {
         await app.cb.audit.log({ action: 'ward.chart_view', resourceType: 'chart', resourceId: `bed-${i}` });
       }
+      // A patient's conversation shared with a clinician (as the demo seed does).
+      patient = await app.user('patient');
+      clinician = await app.user('clinician');
+      const shared = await app.cb.chat.createConversation({ userId: patient.id, title: 'My dressing' });
+      await app.cb.chat.addParticipant({
+        userId: patient.id,
+        conversationId: shared.id,
+        participantId: clinician.id,
+        role: 'member',
+      });
+      await app.cb.chat.append({
+        userId: patient.id,
+        conversationId: shared.id,
+        role: 'user',
+        content: 'The dressing on my leg is wet at the edges.',
+      });
       browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     });
 
@@ -132,6 +150,16 @@ describe.skipIf(!hasChromium)(
       );
       expect(await chart('dash-retention')).toMatch(/^Weekly retention: .*[1-9]\d* users, returned 1/);
       expect(await page.locator('#dash-tokens svg rect').count()).toBeGreaterThan(10);
+      // The usage ledger panel: today's answer (the falls question) with its tokens and USD cost.
+      await page.locator('#usage-chart svg').waitFor();
+      expect(await page.locator('#usage-totals').textContent()).toMatch(
+        /^1 answers, [1-9]\d* tokens .*\$0\.\d+$/,
+      );
+      expect(await page.locator('#usage-chart svg').getAttribute('aria-label')).toMatch(
+        / [1-9]\d* tokens \$0\.\d+$/,
+      );
+      expect(await page.locator('#usage-models tr td').first().textContent()).toBe('keyword-rules-1');
+      await page.locator('#usage-title').locator('..').screenshot({ path: 'test-artifacts/chat-app-usage.png' });
       await page.locator('#audit-rows tr').first().waitFor();
       const rows = await page.locator('#audit-rows tr').count();
       expect(rows).toBe(25);
@@ -139,6 +167,100 @@ describe.skipIf(!hasChromium)(
       await page.getByRole('button', { name: 'Load older entries' }).click();
       await expect.poll(() => page.locator('#audit-rows tr').count()).toBeGreaterThan(rows);
 
+      expect(pageErrors).toEqual([]);
+      await context.close();
+    });
+
+    async function newPage() {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      page.on('console', (message) => {
+        if (message.type() === 'error' && !/status of 40[19]/.test(message.text()))
+          pageErrors.push(message.text());
+      });
+      await page.goto(app.url);
+      return { context, page };
+    }
+
+    const sidebar = (page: Page) => page.locator('#conv-list .conv__title');
+
+    it('sidebar: a new conversation, renamed, archived and restored', async () => {
+      const { context, page } = await newPage();
+      await logIn(page, nurse);
+      await expect.poll(() => sidebar(page).allTextContents()).toEqual(['My chat']);
+      await page.getByRole('button', { name: 'New conversation' }).click();
+      await expect.poll(() => sidebar(page).count()).toBe(2);
+      await expect.poll(() => page.locator('#chat-title').textContent()).toBe('New conversation');
+      expect(await messages(page).count()).toBe(0);
+
+      await page.getByLabel('Your question').fill('Where do we keep the gloves?');
+      await page.getByLabel('Your question').press('Enter');
+      await page.locator('.message--assistant', { hasText: 'Hand hygiene:' }).waitFor();
+      expect(await messages(page).count()).toBe(2);
+
+      await page.getByRole('button', { name: 'Rename New conversation' }).click();
+      await page.getByLabel('New title').fill('Glove supplies');
+      await page.getByLabel('New title').press('Enter');
+      await expect.poll(() => sidebar(page).allTextContents()).toEqual(['Glove supplies', 'My chat']);
+      await expect.poll(() => page.locator('#chat-title').textContent()).toBe('Glove supplies');
+      await mkdir('test-artifacts', { recursive: true });
+      await page.screenshot({ path: 'test-artifacts/chat-app-sidebar.png' });
+
+      // Archiving the open conversation opens the default one; the archived list holds it.
+      await page.getByRole('button', { name: 'Archive Glove supplies' }).click();
+      await expect.poll(() => sidebar(page).allTextContents()).toEqual(['My chat']);
+      await expect.poll(() => page.locator('#chat-title').textContent()).toBe('My chat');
+      await page.getByText(note(SEEDED), { exact: true }).waitFor();
+      await page.locator('#conv-archived-box summary').click();
+      expect(await page.locator('#conv-archived .conv__title').allTextContents()).toEqual(['Glove supplies']);
+      await page.getByRole('button', { name: 'Restore Glove supplies' }).click();
+      await expect.poll(() => sidebar(page).allTextContents()).toEqual(['Glove supplies', 'My chat']);
+      await page.locator('.message--user', { hasText: 'Where do we keep the gloves?' }).waitFor();
+      expect(await page.locator('#conv-archived-box').isHidden()).toBe(true);
+
+      // A reload keeps all of it: the server has the titles and the archive state.
+      await page.reload();
+      await expect.poll(() => sidebar(page).allTextContents()).toEqual(['Glove supplies', 'My chat']);
+      expect(pageErrors).toEqual([]);
+      await context.close();
+    });
+
+    it('shared conversation: the clinician reads the patient’s thread and replies; the patient sees it', async () => {
+      const { context, page } = await newPage();
+      await logIn(page, clinician);
+      await page.locator('#conv-list .conv__meta', { hasText: `shared by ${patient.username}` }).waitFor();
+      await page
+        .getByRole('button', { name: /My dressing/ })
+        .first()
+        .click();
+      await page.locator('.message--other', { hasText: 'wet at the edges' }).waitFor();
+      expect(await page.locator('.message--other .message__meta').first().textContent()).toMatch(
+        new RegExp(`^${patient.username} · `),
+      );
+      expect(await page.locator('#chat-people').textContent()).toBe(
+        `Shared: you and ${patient.username} (owner)`,
+      );
+      await page.getByLabel('Your question').fill('Please come to the clinic this afternoon.');
+      await page.getByLabel('Your question').press('Enter');
+      await page
+        .locator('.message--user:not(.message--other)', { hasText: 'clinic this afternoon' })
+        .waitFor();
+      // A clinician's reply is theirs: the assistant does not answer it.
+      await expect.poll(() => messages(page).count()).toBe(2);
+      await page.screenshot({ path: 'test-artifacts/chat-app-shared-clinician.png' });
+
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await logIn(page, patient);
+      await page
+        .getByRole('button', { name: /My dressing/ })
+        .first()
+        .click();
+      await page.locator('.message--other', { hasText: 'clinic this afternoon' }).waitFor();
+      expect(await page.locator('.message--other .message__meta').first().textContent()).toMatch(
+        new RegExp(`^${clinician.username} · `),
+      );
+      await page.screenshot({ path: 'test-artifacts/chat-app-shared-patient.png' });
       expect(pageErrors).toEqual([]);
       await context.close();
     });

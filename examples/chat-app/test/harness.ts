@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Carebase } from 'carebase';
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
-import { CHAT_APP_ANALYTICS, type ChatAppOptions, createChatApp } from '../src/app.ts';
+import { CHAT_APP_ANALYTICS, CHAT_APP_USERS, type ChatAppOptions, createChatApp } from '../src/app.ts';
 
 /** A running app, its database, and a way to stop both. */
 export interface Harness {
@@ -20,7 +20,7 @@ export interface Harness {
 
 export async function startApp(options: ChatAppOptions = {}): Promise<Harness> {
   const db = await createTestDatabase({
-    carebase: { users: { bcryptCost: 10 }, analytics: CHAT_APP_ANALYTICS },
+    carebase: { users: { ...CHAT_APP_USERS, bcryptCost: 10 }, analytics: CHAT_APP_ANALYTICS },
   });
   const logged: string[] = [];
   const server: Server = createChatApp(db.db, { log: (line) => logged.push(line), ...options });

@@ -67,6 +67,52 @@ export async function dashboard(ctx: RequestContext): Promise<void> {
 }
 
 /**
+ * GET /api/admin/usage?days=14: the usage ledger (`chat.usage`: exact sums over the usage stored
+ * with each assistant message) by UTC day, every day of the range present (zeros where nothing
+ * happened), and by model. Costs are exact decimal strings in their currency.
+ */
+export async function usage(ctx: RequestContext): Promise<void> {
+  const { scope } = await requireAdmin(ctx);
+  const days = Number(ctx.url.searchParams.get('days') ?? '14');
+  if (!Number.isInteger(days) || days < 1 || days > 90) {
+    throw new HttpError(400, 'validation', 'days must be an integer from 1 to 90.', 'days');
+  }
+  const today = new Date(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+  const from = new Date(today.getTime() - (days - 1) * DAY_MS);
+  const to = new Date(today.getTime() + DAY_MS);
+  const [byDay, byModel] = await Promise.all([
+    scope.chat.usage({ from, to, groupBy: 'day' }),
+    scope.chat.usage({ from, to, groupBy: 'model' }),
+  ]);
+  const rows = Array.from({ length: days }, (_, index) => {
+    const day = new Date(from.getTime() + index * DAY_MS).toISOString().slice(0, 10);
+    const found = byDay.filter((row) => row.key === day);
+    return {
+      day,
+      calls: found.reduce((sum, row) => sum + row.calls, 0),
+      inputTokens: found.reduce((sum, row) => sum + row.inputTokens, 0),
+      outputTokens: found.reduce((sum, row) => sum + row.outputTokens, 0),
+      costs: found.flatMap((row) =>
+        row.cost === null || row.currency === null ? [] : [{ currency: row.currency, amount: row.cost }],
+      ),
+    };
+  });
+  sendJson(ctx.res, 200, {
+    from: from.toISOString(),
+    to: to.toISOString(),
+    days: rows,
+    models: byModel.map((row) => ({
+      model: row.key,
+      calls: row.calls,
+      inputTokens: row.inputTokens,
+      outputTokens: row.outputTokens,
+      currency: row.currency,
+      cost: row.cost,
+    })),
+  });
+}
+
+/**
  * GET /api/admin/audit?cursor=: one page of the audit trail, newest first, with actor usernames.
  * Reading the trail is itself audited (`audit.read`).
  */

@@ -1,23 +1,47 @@
 /** The chat: history pages, sending a message, search and export. */
 import { pipeline } from 'node:stream/promises';
 import type { ChatMessage } from 'carebase';
-import { assistantReply } from '../assistant.ts';
+import { assistantReply, assistantUsage } from '../assistant.ts';
 import { type RequestContext, requireUser } from '../context.ts';
 import { HttpError, readJson, sendJson, stringField } from '../http.ts';
+import { displayNames } from '../people.ts';
 
 /** The fields of a message the browser sees. */
-function publicMessage(message: ChatMessage): {
+export interface PublicMessage {
   id: string;
   role: string;
   content: string;
   createdAt: string;
-} {
-  return {
+  conversationId: string;
+  /** Who wrote it: `you`, or the display name of another participant (shared conversations). */
+  author: string;
+}
+
+/** The messages as the browser sees them, `viewerId`'s own marked `you`. */
+async function publicMessages(
+  ctx: RequestContext,
+  viewerId: string,
+  messages: readonly ChatMessage[],
+): Promise<PublicMessage[]> {
+  const others = messages.flatMap((message) =>
+    message.authorUserId === viewerId ? [] : [message.authorUserId],
+  );
+  const names = await displayNames(ctx.cb, others);
+  return messages.map((message) => ({
     id: message.id,
     role: message.role,
     content: message.content,
     createdAt: message.createdAt.toISOString(),
-  };
+    conversationId: message.conversationId,
+    author: message.authorUserId === viewerId ? 'you' : (names.get(message.authorUserId) ?? 'a former user'),
+  }));
+}
+
+/** The optional conversation id of a request (query `conversation` or body `conversationId`). */
+function conversationParam(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new HttpError(400, 'validation', `${field} must be an id.`, field);
+  return value; // carebase validates the format (400 naming the field) and participation (403)
 }
 
 /** An optional integer query parameter within [min, max]; 400 otherwise. */
@@ -32,60 +56,86 @@ function intParam(url: URL, name: string, min: number, max: number, fallback: nu
 }
 
 /**
- * GET /api/messages?cursor=&limit=: one page of the user's history, newest first. `nextCursor`
- * fetches the next (older) page; the browser asks for it when the reader scrolls to the top.
+ * GET /api/messages?conversation=&cursor=&limit=: one page of a conversation (default: the user's
+ * default conversation), newest first. `nextCursor` fetches the next (older) page; the browser
+ * asks for it when the reader scrolls to the top. Someone else's conversation answers 403 unless
+ * the user takes part in it.
  */
 export async function history(ctx: RequestContext): Promise<void> {
   const { user, scope } = await requireUser(ctx);
   const limit = intParam(ctx.url, 'limit', 1, 100, ctx.settings.pageSize);
   const cursor = ctx.url.searchParams.get('cursor') ?? undefined;
+  const conversationId = conversationParam(ctx.url.searchParams.get('conversation'), 'conversation');
   const page = await scope.chat.history({
     userId: user.id,
     limit,
     order: 'desc',
+    ...(conversationId === undefined ? {} : { conversationId }),
     ...(cursor === undefined ? {} : { cursor }),
   });
-  sendJson(ctx.res, 200, { items: page.items.map(publicMessage), nextCursor: page.nextCursor ?? null });
+  sendJson(ctx.res, 200, {
+    items: await publicMessages(ctx, user.id, page.items),
+    nextCursor: page.nextCursor ?? null,
+  });
 }
 
 /**
- * POST /api/messages `{ content }`: stores the question and the assistant's answer, in one
- * transaction (both or neither), and returns both.
+ * POST /api/messages `{ content, conversationId? }`: stores the message and, when the user asks in
+ * their own conversation, the assistant's answer with its usage (tokens and cost), in one
+ * transaction (all or nothing), and returns them. In a conversation shared with them (a clinician
+ * in a patient's thread) the user's message is a human reply: the assistant stays out of it.
  */
 export async function send(ctx: RequestContext): Promise<void> {
   const { user, scope } = await requireUser(ctx);
   const body = await readJson(ctx.req);
   const content = stringField(body, 'content', 100_000);
+  const conversationId = conversationParam(body.conversationId, 'conversationId');
   const started = performance.now();
   const reply = assistantReply(content);
-  const stored = await scope.transaction(async (tx) => [
-    await tx.chat.append({ userId: user.id, role: 'user', content }),
-    await tx.chat.append({
+  const stored = await scope.transaction(async (tx) => {
+    const owner =
+      conversationId === undefined
+        ? user.id
+        : (await tx.chat.getConversation({ userId: user.id, conversationId })).userId;
+    const question = await tx.chat.append({
+      userId: user.id,
+      role: 'user',
+      content,
+      ...(conversationId === undefined ? {} : { conversationId }),
+    });
+    if (owner !== user.id) return { messages: [question], usage: undefined };
+    const usage = assistantUsage(content, reply.content, performance.now() - started);
+    const answer = await tx.chat.append({
       userId: user.id,
       role: 'assistant',
       content: reply.content,
+      conversationId: question.conversationId,
       metadata: { rule: reply.rule },
-    }),
-  ]);
+      usage,
+    });
+    return { messages: [question, answer], usage };
+  });
+  const { usage } = stored;
   await scope.analytics.track({
     userId: user.id,
     eventType: 'chat',
-    eventName: 'chat.message_sent',
-    data: { rule: reply.rule },
+    eventName: usage === undefined ? 'chat.reply_sent' : 'chat.message_sent',
+    data: usage === undefined ? { shared: true } : { rule: reply.rule },
   });
-  // The answer's cost figures (a real assistant reports its model's token counts): numbers only.
-  const tokens = Math.ceil((content.length + reply.content.length) / 4);
-  await scope.analytics.track({
-    userId: user.id,
-    eventType: 'chat',
-    eventName: 'chat.answer',
-    measures: {
-      tokens,
-      costUsd: (tokens * 0.000002).toFixed(6),
-      latencyMs: Math.round(performance.now() - started),
-    },
-  });
-  sendJson(ctx.res, 201, { messages: stored.map(publicMessage) });
+  if (usage !== undefined) {
+    // The answer's figures for the dashboard's latency chart: numbers only, never content.
+    await scope.analytics.track({
+      userId: user.id,
+      eventType: 'chat',
+      eventName: 'chat.answer',
+      measures: {
+        tokens: usage.inputTokens + usage.outputTokens,
+        costUsd: usage.cost,
+        latencyMs: usage.latencyMs,
+      },
+    });
+  }
+  sendJson(ctx.res, 201, { messages: await publicMessages(ctx, user.id, stored.messages) });
 }
 
 /** Splits a `ts_headline` snippet (`... <b>hit</b> ...`) into text runs, so no HTML is sent. */
@@ -114,8 +164,13 @@ export async function search(ctx: RequestContext): Promise<void> {
     eventName: 'chat.search',
     data: { hits: items.length },
   });
+  const messages = await publicMessages(
+    ctx,
+    user.id,
+    items.map((hit) => hit.message),
+  );
   sendJson(ctx.res, 200, {
-    items: items.map((hit) => ({ ...publicMessage(hit.message), snippet: snippetParts(hit.snippet) })),
+    items: items.map((hit, index) => ({ ...messages[index], snippet: snippetParts(hit.snippet) })),
   });
 }
 
