@@ -159,7 +159,10 @@ describe.skipIf(!hasChromium)(
         / [1-9]\d* tokens \$0\.\d+$/,
       );
       expect(await page.locator('#usage-models tr td').first().textContent()).toBe('keyword-rules-1');
-      await page.locator('#usage-title').locator('..').screenshot({ path: 'test-artifacts/chat-app-usage.png' });
+      await page
+        .locator('#usage-title')
+        .locator('..')
+        .screenshot({ path: 'test-artifacts/chat-app-usage.png' });
       await page.locator('#audit-rows tr').first().waitFor();
       const rows = await page.locator('#audit-rows tr').count();
       expect(rows).toBe(25);

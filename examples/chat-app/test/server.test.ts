@@ -85,6 +85,37 @@ describe('npm run example (src/server.ts)', () => {
     expect(page.items.length).toBe(30);
     expect(page.nextCursor).not.toBeNull();
 
+    // The seeded shared conversation: the patient's, with the nurse as a member who replied.
+    const patientPassword = /demo-patient \(patient\) one-time password: (\S+)/.exec(output)?.[1];
+    const patient = new Client(url ?? '');
+    expect((await patient.login('demo-patient', patientPassword ?? '')).status).toBe(200);
+    const [owned] = (
+      (await (await patient.request('/api/conversations')).json()) as {
+        items: { id: string; title: string; role: string }[];
+      }
+    ).items;
+    expect(owned).toMatchObject({ title: 'My wound dressing at home', role: 'owner' });
+    const nurseList = (await (await nurse.request('/api/conversations')).json()) as {
+      items: { id: string; sharedBy: string | null; role: string }[];
+    };
+    expect(nurseList.items).toContainEqual(
+      expect.objectContaining({ id: owned?.id, sharedBy: 'Demo Patient', role: 'member' }),
+    );
+    const thread = (await (await nurse.request(`/api/messages?conversation=${owned?.id}`)).json()) as {
+      items: { role: string; author: string }[];
+    };
+    expect(thread.items.map((m) => `${m.role} ${m.author}`)).toEqual([
+      'user you',
+      'assistant Demo Patient',
+      'user Demo Patient',
+    ]);
+    // The admin takes no part in it: 403. Its usage panel has the seeded answers' ledger.
+    expect((await admin.request(`/api/messages?conversation=${owned?.id}`)).status).toBe(403);
+    const usage = (await (await admin.request('/api/admin/usage')).json()) as {
+      days: { calls: number; costs: { currency: string }[] }[];
+    };
+    expect(usage.days.at(-1)).toMatchObject({ calls: 37, costs: [{ currency: 'USD' }] });
+
     started.kill('SIGTERM');
     const [code, signal] = (await once(started, 'exit')) as [number | null, NodeJS.Signals | null];
     expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
