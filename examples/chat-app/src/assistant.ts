@@ -4,10 +4,14 @@
  * answer the same way.
  */
 
+import { drugLookupFor, lookupAnswer, type ToolRun } from './tools.ts';
+
 /** A canned answer and the name of the rule that produced it (stored as message metadata). */
 export interface AssistantReply {
   readonly rule: string;
   readonly content: string;
+  /** The tool the rule "called" on the way (stored as tool-call and tool-result parts). */
+  readonly tool?: ToolRun;
 }
 
 interface Rule {
@@ -97,8 +101,29 @@ export function assistantUsage(question: string, answer: string, latencyMs: numb
   };
 }
 
-/** Answers `question` with the first matching rule, else a polite fallback. */
-export function assistantReply(question: string): AssistantReply {
+/** How a regenerated answer starts (a real model would word it differently; the rules only reframe). */
+const RETRY_OPENERS = [
+  'Here is the same advice put another way.',
+  'In short, the key points again.',
+  'One more way to look at it.',
+];
+
+/**
+ * Answers `question`: a formulary lookup when it names a drug (the one tool), else the first
+ * matching rule, else a polite fallback. `attempt` > 0 is a regeneration: the same facts, reframed.
+ */
+export function assistantReply(question: string, attempt = 0): AssistantReply {
+  const reply = firstAnswer(question);
+  if (attempt === 0) return reply;
+  const opener = RETRY_OPENERS[(attempt - 1) % RETRY_OPENERS.length];
+  return { ...reply, content: `${opener} (Answer ${attempt + 1}.)\n\n${reply.content}` };
+}
+
+function firstAnswer(question: string): AssistantReply {
+  const tool = drugLookupFor(question);
+  if (tool !== undefined) {
+    return { rule: 'formulary-lookup', content: `${lookupAnswer(tool)}\n\n${DISCLAIMER}`, tool };
+  }
   for (const rule of RULES) {
     if (rule.pattern.test(question)) return { rule: rule.name, content: `${rule.content}\n\n${DISCLAIMER}` };
   }
@@ -106,7 +131,7 @@ export function assistantReply(question: string): AssistantReply {
     rule: 'fallback',
     content:
       'Thank you for your question. This demo assistant only knows a few topics: repositioning and ' +
-      'pressure injuries, falls risk, hand hygiene and medication checks. Try asking about one of ' +
-      'those, or contact the nurse in charge.',
+      'pressure injuries, falls risk, hand hygiene, medication checks and the doses in a small ' +
+      'formulary (e.g. paracetamol). Try asking about one of those, or contact the nurse in charge.',
   };
 }
