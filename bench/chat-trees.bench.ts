@@ -30,7 +30,9 @@ export default async function run(): Promise<void> {
     await cb.migrate();
     const started = performance.now();
     await sql`insert into ${t('users')} (username, email, password_hash, role)
-      select 'tree_' || g, 'tree_' || g || '@example.org', 'x', 'nurse' from generate_series(1, 2) g`.execute(cb.db);
+      select 'tree_' || g, 'tree_' || g || '@example.org', 'x', 'nurse' from generate_series(1, 2) g`.execute(
+      cb.db,
+    );
     const [branchedUser, linearUser] = (
       await cb.db.selectFrom('users').select('id').orderBy('username').execute()
     ).map((row) => row.id) as [string, string];
@@ -80,7 +82,11 @@ export default async function run(): Promise<void> {
       if (page.items[i]?.parentId !== page.items[i - 1]?.id) throw new Error('chat-trees bench: broken path');
     }
     const deep = page.items[0]?.id as string;
-    const siblings = await cb.chat.siblings({ userId: branchedUser, conversationId: branched, messageId: deep });
+    const siblings = await cb.chat.siblings({
+      userId: branchedUser,
+      conversationId: branched,
+      messageId: deep,
+    });
     if (siblings.items.length !== fanout) throw new Error('chat-trees bench: expected 100 siblings');
 
     const rawLatest = `select id, user_id, conversation_id, client_id, role, content, metadata, created_at
@@ -92,7 +98,8 @@ export default async function run(): Promise<void> {
       carebase: () => cb.chat.path({ userId: branchedUser, conversationId: branched, limit: 50 }),
       others: {
         'latest(50) linear': () => cb.chat.latest({ userId: linearUser, conversationId: linear, n: 50 }),
-        'raw latest 50': () => pool.query({ name: 'raw-latest', text: rawLatest, values: [linearUser, linear] }),
+        'raw latest 50': () =>
+          pool.query({ name: 'raw-latest', text: rawLatest, values: [linearUser, linear] }),
       },
     });
     await compare({

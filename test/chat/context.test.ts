@@ -21,7 +21,12 @@ afterAll(async () => {
 
 async function conversation(): Promise<string> {
   const { id } = await f.cb.chat.createConversation({ userId: owner });
-  await f.cb.chat.addParticipant({ userId: owner, conversationId: id, participantId: viewer, role: 'viewer' });
+  await f.cb.chat.addParticipant({
+    userId: owner,
+    conversationId: id,
+    participantId: viewer,
+    role: 'viewer',
+  });
   return id;
 }
 
@@ -37,10 +42,19 @@ describe('chat.context', () => {
     const id = await conversation();
     // Each message is 40 characters: 10 + 4 = 14 tokens.
     for (let i = 0; i < 10; i++) {
-      await f.cb.chat.append({ userId: owner, conversationId: id, role: i % 2 ? 'assistant' : 'user', content: text(`m${i}`, 40) });
+      await f.cb.chat.append({
+        userId: owner,
+        conversationId: id,
+        role: i % 2 ? 'assistant' : 'user',
+        content: text(`m${i}`, 40),
+      });
     }
     const window = await f.cb.chat.context({ userId: viewer, conversationId: id, maxTokens: 50 });
-    expect({ messages: contents(window.messages), tokens: window.tokens, truncated: window.truncated }).toEqual({
+    expect({
+      messages: contents(window.messages),
+      tokens: window.tokens,
+      truncated: window.truncated,
+    }).toEqual({
       messages: ['m7', 'm8', 'm9'],
       tokens: 42,
       truncated: true,
@@ -59,7 +73,12 @@ describe('chat.context', () => {
       truncated: false,
     });
     // The host's counter: one token a message.
-    const counted = await f.cb.chat.context({ userId: owner, conversationId: id, maxTokens: 3, countTokens: () => 1 });
+    const counted = await f.cb.chat.context({
+      userId: owner,
+      conversationId: id,
+      maxTokens: 3,
+      countTokens: () => 1,
+    });
     expect({ messages: contents(counted.messages), tokens: counted.tokens }).toEqual({
       messages: ['m7', 'm8', 'm9'],
       tokens: 3,
@@ -68,14 +87,36 @@ describe('chat.context', () => {
 
   it('always includes pinned system messages and follows the active branch across path pages', async () => {
     const id = await conversation();
-    await f.cb.chat.append({ userId: owner, conversationId: id, role: 'system', content: 'You are a careful triage assistant', pinned: true });
+    await f.cb.chat.append({
+      userId: owner,
+      conversationId: id,
+      role: 'system',
+      content: 'You are a careful triage assistant',
+      pinned: true,
+    });
     await f.cb.chat.append({ userId: owner, conversationId: id, role: 'system', content: 'not pinned' });
     const messages: ChatMessage[] = [];
     for (let i = 0; i < 450; i++) {
-      messages.push(await f.cb.chat.append({ userId: owner, conversationId: id, role: i % 2 ? 'assistant' : 'user', content: `m${i}` }));
+      messages.push(
+        await f.cb.chat.append({
+          userId: owner,
+          conversationId: id,
+          role: i % 2 ? 'assistant' : 'user',
+          content: `m${i}`,
+        }),
+      );
     }
-    const edited = await f.cb.chat.edit({ userId: owner, messageId: (messages[448] as ChatMessage).id, content: 'm448 edited' });
-    const window = await f.cb.chat.context({ userId: owner, conversationId: id, maxTokens: 10_000, countTokens: () => 1 });
+    const edited = await f.cb.chat.edit({
+      userId: owner,
+      messageId: (messages[448] as ChatMessage).id,
+      content: 'm448 edited',
+    });
+    const window = await f.cb.chat.context({
+      userId: owner,
+      conversationId: id,
+      maxTokens: 10_000,
+      countTokens: () => 1,
+    });
     // The pinned message, then the branch up to the edit (the other branch's m448, m449 are out).
     expect(contents(window.messages)).toEqual([
       'You are a careful triage assistant',
@@ -87,11 +128,21 @@ describe('chat.context', () => {
     expect(window.truncated).toBe(false);
     expect(window.messages.at(-1)?.id).toBe(edited.id);
     // A small budget: the pinned message stays (and counts), then the newest of the branch.
-    const small = await f.cb.chat.context({ userId: owner, conversationId: id, maxTokens: 3, countTokens: () => 1 });
+    const small = await f.cb.chat.context({
+      userId: owner,
+      conversationId: id,
+      maxTokens: 3,
+      countTokens: () => 1,
+    });
     expect(contents(small.messages)).toEqual(['You are a careful triage assistant', 'm447', 'm448 edited']);
     expect(small.truncated).toBe(true);
     // Pinned messages alone over the budget: still included, and the total says so.
-    const tiny = await f.cb.chat.context({ userId: owner, conversationId: id, maxTokens: 1, countTokens: () => 5 });
+    const tiny = await f.cb.chat.context({
+      userId: owner,
+      conversationId: id,
+      maxTokens: 1,
+      countTokens: () => 5,
+    });
     expect({ messages: contents(tiny.messages), tokens: tiny.tokens, truncated: tiny.truncated }).toEqual({
       messages: ['You are a careful triage assistant'],
       tokens: 5,
@@ -111,7 +162,9 @@ describe('chat.context', () => {
   it('refuses bad input before any SQL: a budget that is not a positive integer, pinning a non-system message', async () => {
     const id = await conversation();
     for (const maxTokens of [0, -5, 1.5, Number.NaN]) {
-      await expect(f.cb.chat.context({ userId: owner, conversationId: id, maxTokens })).rejects.toBeInstanceOf(ValidationError);
+      await expect(
+        f.cb.chat.context({ userId: owner, conversationId: id, maxTokens }),
+      ).rejects.toBeInstanceOf(ValidationError);
     }
     await expect(
       f.cb.chat.context({ userId: owner, conversationId: id, maxTokens: 10, countTokens: 'words' as never }),

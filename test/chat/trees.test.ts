@@ -28,12 +28,26 @@ afterAll(async () => {
 
 async function conversation(): Promise<string> {
   const { id } = await f.cb.chat.createConversation({ userId: owner });
-  await f.cb.chat.addParticipant({ userId: owner, conversationId: id, participantId: member, role: 'member' });
-  await f.cb.chat.addParticipant({ userId: owner, conversationId: id, participantId: viewer, role: 'viewer' });
+  await f.cb.chat.addParticipant({
+    userId: owner,
+    conversationId: id,
+    participantId: member,
+    role: 'member',
+  });
+  await f.cb.chat.addParticipant({
+    userId: owner,
+    conversationId: id,
+    participantId: viewer,
+    role: 'viewer',
+  });
   return id;
 }
 
-async function say(conversationId: string, role: 'user' | 'assistant', content: string): Promise<ChatMessage> {
+async function say(
+  conversationId: string,
+  role: 'user' | 'assistant',
+  content: string,
+): Promise<ChatMessage> {
   return f.cb.chat.append({ userId: owner, conversationId, role, content });
 }
 
@@ -64,7 +78,9 @@ describe('a linear conversation', () => {
       const m = await say(id, content.startsWith('q') ? 'user' : 'assistant', content);
       expect(m.parentId).toBeNull();
     }
-    const history = (await f.cb.chat.history({ userId: owner, conversationId: id })).items.map((m) => m.content);
+    const history = (await f.cb.chat.history({ userId: owner, conversationId: id })).items.map(
+      (m) => m.content,
+    );
     expect(await pathOf(id)).toEqual(history);
     expect(await pathOf(id, undefined, 2)).toEqual(history);
     const [, second] = (await f.cb.chat.history({ userId: owner, conversationId: id })).items;
@@ -139,7 +155,12 @@ describe('edit and regenerate', () => {
     expect(await pathOf(id)).toEqual(['q1', 'a1', 'q2 edited', 'a2 regenerated', 'q3 batch', 'a3 batch']);
 
     // Editing the first message makes a second root.
-    const q1b = await f.cb.chat.edit({ userId: owner, conversationId: id, messageId: q1.id, content: 'q1 edited' });
+    const q1b = await f.cb.chat.edit({
+      userId: owner,
+      conversationId: id,
+      messageId: q1.id,
+      content: 'q1 edited',
+    });
     expect(q1b.parentId).toBeNull();
     expect(await pathOf(id)).toEqual(['q1 edited']);
     expect(await arrows(q1.id)).toBe('q1|q1 edited @0');
@@ -148,7 +169,9 @@ describe('edit and regenerate', () => {
     expect(await pathOf(id)).toEqual(['q1 edited', 'a1 for the edited q1']);
 
     // history keeps its meaning: every message of every branch, by time.
-    const history = (await f.cb.chat.history({ userId: owner, conversationId: id })).items.map((m) => m.content);
+    const history = (await f.cb.chat.history({ userId: owner, conversationId: id })).items.map(
+      (m) => m.content,
+    );
     expect(history).toEqual([
       'q1',
       'a1',
@@ -217,7 +240,11 @@ describe('edit and regenerate', () => {
       .execute();
     expect(await pathOf(id)).toEqual(['old q', 'old a', 'old q2']);
     const items = (await f.cb.chat.history({ userId: owner, conversationId: id })).items;
-    const edited = await f.cb.chat.edit({ userId: owner, messageId: (items[2] as ChatMessage).id, content: 'new q2' });
+    const edited = await f.cb.chat.edit({
+      userId: owner,
+      messageId: (items[2] as ChatMessage).id,
+      content: 'new q2',
+    });
     expect(edited.parentId).toBe((items[1] as ChatMessage).id);
     await say(id, 'assistant', 'new a2');
     expect(await pathOf(id)).toEqual(['old q', 'old a', 'new q2', 'new a2']);
@@ -242,28 +269,55 @@ describe('bad input: typed errors before any write', () => {
     foreign = await say(other, 'user', 'elsewhere');
   });
 
-  async function unchanged(run: () => Promise<unknown>, type: new (...args: never[]) => Error, field?: string) {
+  async function unchanged(
+    run: () => Promise<unknown>,
+    type: new (...args: never[]) => Error,
+    field?: string,
+  ) {
     const before = await messageCount();
-    const leaf = await f.cb.db.selectFrom('conversations').select('active_leaf_id').where('id', '=', id).executeTakeFirst();
+    const leaf = await f.cb.db
+      .selectFrom('conversations')
+      .select('active_leaf_id')
+      .where('id', '=', id)
+      .executeTakeFirst();
     const error = await run().then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(type);
-    if (field !== undefined) expect((error as ValidationError).issues.map((i) => i.path.join('.'))).toContain(field);
+    if (field !== undefined)
+      expect((error as ValidationError).issues.map((i) => i.path.join('.'))).toContain(field);
     expect(await messageCount()).toBe(before);
-    const after = await f.cb.db.selectFrom('conversations').select('active_leaf_id').where('id', '=', id).executeTakeFirst();
+    const after = await f.cb.db
+      .selectFrom('conversations')
+      .select('active_leaf_id')
+      .where('id', '=', id)
+      .executeTakeFirst();
     expect(after).toEqual(leaf);
   }
 
   it('a parentId from another conversation, or of no message', async () => {
     await unchanged(
-      () => f.cb.chat.append({ userId: owner, conversationId: id, role: 'user', content: 'x', parentId: foreign.id }),
+      () =>
+        f.cb.chat.append({
+          userId: owner,
+          conversationId: id,
+          role: 'user',
+          content: 'x',
+          parentId: foreign.id,
+        }),
       ValidationError,
       'parentId',
     );
     await unchanged(
-      () => f.cb.chat.append({ userId: owner, conversationId: id, role: 'user', content: 'x', parentId: '999999999' }),
+      () =>
+        f.cb.chat.append({
+          userId: owner,
+          conversationId: id,
+          role: 'user',
+          content: 'x',
+          parentId: '999999999',
+        }),
       ValidationError,
       'parentId',
     );
@@ -273,12 +327,16 @@ describe('bad input: typed errors before any write', () => {
       'parentId',
     );
     await unchanged(
-      () => f.cb.chat.append({ userId: owner, conversationId: id, role: 'user', content: 'x', parentId: '01' }),
+      () =>
+        f.cb.chat.append({ userId: owner, conversationId: id, role: 'user', content: 'x', parentId: '01' }),
       ValidationError,
       'parentId',
     );
     await unchanged(
-      () => f.cb.chat.appendMany([{ userId: owner, conversationId: id, role: 'user', content: 'x', parentId: question.id }]),
+      () =>
+        f.cb.chat.appendMany([
+          { userId: owner, conversationId: id, role: 'user', content: 'x', parentId: question.id },
+        ]),
       ValidationError,
       '0.parentId',
     );
@@ -288,27 +346,41 @@ describe('bad input: typed errors before any write', () => {
     // The next id does not exist yet: refused, so a message can never name itself or a later one.
     const next = String(BigInt(answer.id) + 1000n);
     await unchanged(
-      () => f.cb.chat.append({ userId: owner, conversationId: id, role: 'user', content: 'x', parentId: next }),
+      () =>
+        f.cb.chat.append({ userId: owner, conversationId: id, role: 'user', content: 'x', parentId: next }),
       ValidationError,
       'parentId',
     );
-    const rows = await f.cb.db.selectFrom('chat_messages').select(['id', 'parent_id']).where('parent_id', 'is not', null).execute();
+    const rows = await f.cb.db
+      .selectFrom('chat_messages')
+      .select(['id', 'parent_id'])
+      .where('parent_id', 'is not', null)
+      .execute();
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) expect(BigInt(row.parent_id as string) < BigInt(row.id)).toBe(true);
   });
 
   it('edit and regenerate by a viewer or a stranger, of the wrong role, or of an unknown id', async () => {
-    await unchanged(() => f.cb.chat.edit({ userId: viewer, messageId: question.id, content: 'x' }), ForbiddenError);
+    await unchanged(
+      () => f.cb.chat.edit({ userId: viewer, messageId: question.id, content: 'x' }),
+      ForbiddenError,
+    );
     await unchanged(
       () => f.cb.chat.edit({ userId: viewer, conversationId: id, messageId: question.id, content: 'x' }),
       ForbiddenError,
     );
-    await unchanged(() => f.cb.chat.edit({ userId: stranger, messageId: question.id, content: 'x' }), ForbiddenError);
+    await unchanged(
+      () => f.cb.chat.edit({ userId: stranger, messageId: question.id, content: 'x' }),
+      ForbiddenError,
+    );
     await unchanged(
       () => f.cb.chat.edit({ userId: stranger, conversationId: id, messageId: question.id, content: 'x' }),
       ForbiddenError,
     );
-    await unchanged(() => f.cb.chat.regenerate({ userId: stranger, messageId: answer.id, content: 'x' }), ForbiddenError);
+    await unchanged(
+      () => f.cb.chat.regenerate({ userId: stranger, messageId: answer.id, content: 'x' }),
+      ForbiddenError,
+    );
     await unchanged(
       () => f.cb.chat.regenerate({ userId: owner, messageId: question.id, content: 'x' }),
       ValidationError,
@@ -318,13 +390,19 @@ describe('bad input: typed errors before any write', () => {
       () => f.cb.chat.edit({ userId: owner, conversationId: id, messageId: foreign.id, content: 'x' }),
       NotFoundError,
     );
-    await unchanged(() => f.cb.chat.edit({ userId: owner, messageId: 'x', content: 'x' }), ValidationError, 'messageId');
+    await unchanged(
+      () => f.cb.chat.edit({ userId: owner, messageId: 'x', content: 'x' }),
+      ValidationError,
+      'messageId',
+    );
     await unchanged(
       () => f.cb.chat.edit({ userId: owner, messageId: question.id, content: 'a\u0000b' }),
       ValidationError,
       'content',
     );
-    await expect(f.cb.chat.siblings({ userId: stranger, messageId: question.id })).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(f.cb.chat.siblings({ userId: stranger, messageId: question.id })).rejects.toBeInstanceOf(
+      ForbiddenError,
+    );
   });
 
   it('setActiveLeaf, path and their cursors stay in their conversation', async () => {
@@ -337,10 +415,12 @@ describe('bad input: typed errors before any write', () => {
       () => f.cb.chat.setActiveLeaf({ userId: viewer, conversationId: id, messageId: question.id }),
       ForbiddenError,
     );
-    await expect(f.cb.chat.path({ userId: owner, conversationId: id, leafId: foreign.id })).rejects.toBeInstanceOf(
-      ValidationError,
+    await expect(
+      f.cb.chat.path({ userId: owner, conversationId: id, leafId: foreign.id }),
+    ).rejects.toBeInstanceOf(ValidationError);
+    await expect(f.cb.chat.path({ userId: stranger, conversationId: id })).rejects.toBeInstanceOf(
+      ForbiddenError,
     );
-    await expect(f.cb.chat.path({ userId: stranger, conversationId: id })).rejects.toBeInstanceOf(ForbiddenError);
     const page = await f.cb.chat.path({ userId: owner, conversationId: id, limit: 1 });
     expect(page.nextCursor).toBeDefined();
     await expect(
@@ -358,15 +438,28 @@ describe('audit', () => {
     const q = await say(id, 'user', 'q');
     const a = await say(id, 'assistant', 'a');
     const asMember = f.cb.withActor({ userId: member });
-    const edited = await asMember.chat.edit({ userId: member, messageId: q.id, content: 'SECRET edited question' });
-    const again = await asMember.chat.regenerate({ userId: member, messageId: a.id, content: 'SECRET new answer' });
+    const edited = await asMember.chat.edit({
+      userId: member,
+      messageId: q.id,
+      content: 'SECRET edited question',
+    });
+    const again = await asMember.chat.regenerate({
+      userId: member,
+      messageId: a.id,
+      content: 'SECRET new answer',
+    });
     const { items } = await f.cb.audit.query({ resourceId: id, limit: 50 });
     const tree = items
       .filter((e) => e.action === 'chat.message_edit' || e.action === 'chat.message_regenerate')
       .map((e) => ({ action: e.action, userId: e.userId, subjectId: e.subjectId, metadata: e.metadata }))
       .reverse();
     expect(tree).toEqual([
-      { action: 'chat.message_edit', userId: member, subjectId: owner, metadata: { messageId: edited.id, siblingOf: q.id, role: 'user' } },
+      {
+        action: 'chat.message_edit',
+        userId: member,
+        subjectId: owner,
+        metadata: { messageId: edited.id, siblingOf: q.id, role: 'user' },
+      },
       {
         action: 'chat.message_regenerate',
         userId: member,
@@ -387,7 +480,12 @@ describe('plans', () => {
       const userId = (
         await cb.db
           .insertInto('users')
-          .values({ username: `plan_${randomBytes(4).toString('hex')}`, email: `${randomBytes(4).toString('hex')}@example.org`, password_hash: 'x', role: 'nurse' })
+          .values({
+            username: `plan_${randomBytes(4).toString('hex')}`,
+            email: `${randomBytes(4).toString('hex')}@example.org`,
+            password_hash: 'x',
+            role: 'nurse',
+          })
           .returning('id')
           .executeTakeFirstOrThrow()
       ).id;
@@ -414,7 +512,9 @@ describe('plans', () => {
            from generate_series(1, 20000) g`,
           [userId, conversationId],
         );
-        await ownerClient.query(`analyze ${s('conversations')}, ${s('conversation_participants')}, ${s('chat_messages')}`);
+        await ownerClient.query(
+          `analyze ${s('conversations')}, ${s('conversation_participants')}, ${s('chat_messages')}`,
+        );
       } finally {
         await ownerClient.end();
       }
@@ -423,8 +523,13 @@ describe('plans', () => {
         expect(page.items).toHaveLength(50);
         await cb.chat.siblings({ userId, conversationId, messageId: (page.items[10] as ChatMessage).id });
       }
-      const { rows } = await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements
-        where statement like '%with recursive access%' or statement like '%and not next.is_root%' or statement like '%is_root, p.role%'`.execute(cb.db);
+      const { rows } = await sql<{
+        name: string;
+        statement: string;
+      }>`select name, statement from pg_prepared_statements
+        where statement like '%with recursive access%' or statement like '%and not next.is_root%' or statement like '%is_root, p.role%'`.execute(
+        cb.db,
+      );
       expect(rows.length).toBeGreaterThanOrEqual(2);
       for (const row of rows) {
         const args = row.statement.includes('with recursive')
@@ -435,7 +540,9 @@ describe('plans', () => {
         for (const mode of ['force_generic_plan', 'force_custom_plan']) {
           const plan = await cb.transaction(async (tx) => {
             await sql`set local plan_cache_mode = ${sql.raw(mode)}`.execute(tx.db);
-            const explained = await sql<{ 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }>`explain (format json)
+            const explained = await sql<{
+              'QUERY PLAN': [{ Plan: Record<string, unknown> }];
+            }>`explain (format json)
               execute ${sql.raw(row.name)}(${sql.raw(args)})`.execute(tx.db);
             return explained.rows[0]?.['QUERY PLAN'][0].Plan as Record<string, unknown>;
           });
@@ -443,8 +550,14 @@ describe('plans', () => {
             p,
             ...((p.Plans as Record<string, unknown>[] | undefined) ?? []).flatMap(nodes),
           ];
-          const scans = nodes(plan).filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name']);
-          expect({ statement: row.statement, mode, scans }).toEqual({ statement: row.statement, mode, scans: [] });
+          const scans = nodes(plan)
+            .filter((n) => n['Node Type'] === 'Seq Scan')
+            .map((n) => n['Relation Name']);
+          expect({ statement: row.statement, mode, scans }).toEqual({
+            statement: row.statement,
+            mode,
+            scans: [],
+          });
         }
       }
     } finally {
@@ -462,19 +575,38 @@ describe('with encryption', () => {
       const userId = (
         await cb.db
           .insertInto('users')
-          .values({ username: `enc_${randomBytes(4).toString('hex')}`, email: `${randomBytes(4).toString('hex')}@example.org`, password_hash: 'x', role: 'nurse' })
+          .values({
+            username: `enc_${randomBytes(4).toString('hex')}`,
+            email: `${randomBytes(4).toString('hex')}@example.org`,
+            password_hash: 'x',
+            role: 'nurse',
+          })
           .returning('id')
           .executeTakeFirstOrThrow()
       ).id;
       const { id } = await cb.chat.createConversation({ userId });
-      const q = await cb.chat.append({ userId, conversationId: id, role: 'user', content: 'SECRET question' });
-      const a = await cb.chat.append({ userId, conversationId: id, role: 'assistant', content: 'SECRET answer' });
+      const q = await cb.chat.append({
+        userId,
+        conversationId: id,
+        role: 'user',
+        content: 'SECRET question',
+      });
+      const a = await cb.chat.append({
+        userId,
+        conversationId: id,
+        role: 'assistant',
+        content: 'SECRET answer',
+      });
       const q2 = await cb.chat.edit({ userId, messageId: q.id, content: 'SECRET edited' });
       expect(q2.content).toBe('SECRET edited');
       await cb.chat.append({ userId, conversationId: id, role: 'assistant', content: 'SECRET answer 2' });
       const page = await cb.chat.path({ userId, conversationId: id });
       expect(page.items.map((m) => m.content)).toEqual(['SECRET edited', 'SECRET answer 2']);
-      const again = await cb.chat.regenerate({ userId, messageId: (page.items[1] as ChatMessage).id, content: 'SECRET answer 3' });
+      const again = await cb.chat.regenerate({
+        userId,
+        messageId: (page.items[1] as ChatMessage).id,
+        content: 'SECRET answer 3',
+      });
       expect((await cb.chat.path({ userId, conversationId: id })).items.map((m) => m.content)).toEqual([
         'SECRET edited',
         'SECRET answer 3',

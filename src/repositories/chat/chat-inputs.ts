@@ -65,7 +65,10 @@ export const ChatRoleSchema = z.enum(['user', 'assistant', 'system', 'tool']);
  */
 export const ChatMessageIdSchema = z
   .string()
-  .refine((value) => isBigintText(value) && value !== '0', 'must be a message id (a positive bigint as text)');
+  .refine(
+    (value) => isBigintText(value) && value !== '0',
+    'must be a message id (a positive bigint as text)',
+  );
 
 /**
  * Input of `cb.chat.createConversation()`.

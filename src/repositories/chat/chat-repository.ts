@@ -31,6 +31,7 @@ import {
   ConversationRenameInputSchema,
 } from './chat-inputs.js';
 import type { ChatMessage, ChatPage, ChatSearchPage, Conversation } from './chat-types.js';
+import { contextWindow } from './context-window.js';
 import {
   createConversation,
   deleteConversation,
@@ -44,6 +45,7 @@ import { type ChatImportOptions, type ChatImportResult, importLegacyChat } from 
 import { insertMessages, type NewMessage } from './insert-messages.js';
 import { applyRetention, clearMessages } from './maintenance.js';
 import { addParticipant, listParticipants, removeParticipant } from './participants.js';
+import { pathPage } from './path.js';
 import { searchMessages } from './search.js';
 import {
   type ConversationParticipant,
@@ -54,8 +56,6 @@ import {
   type ParticipantRemoveInput,
   ParticipantRemoveInputSchema,
 } from './sharing-inputs.js';
-import { contextWindow } from './context-window.js';
-import { pathPage } from './path.js';
 import { setActiveLeaf, siblingsOf, writeSibling } from './tree.js';
 import {
   type ChatContextInput,

@@ -5,8 +5,8 @@ import { assertParticipant } from './ownership.js';
 import { pathPage } from './path.js';
 import { openMessageRows } from './sealed-rows.js';
 import { preparedQuery } from './sql-text.js';
-import type { ChatContextWindow, ChatTokenCounter } from './tree-inputs.js';
 import { TREE_COLUMNS } from './tree.js';
+import type { ChatContextWindow, ChatTokenCounter } from './tree-inputs.js';
 
 /** Parsed `context()` input. */
 export interface ContextQuery {

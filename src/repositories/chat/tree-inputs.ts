@@ -235,7 +235,9 @@ export const ChatContextInputSchema = z.strictObject({
   conversationId,
   leafId: ChatMessageIdSchema.optional(),
   maxTokens: z.number().int().min(1).max(100_000_000),
-  countTokens: z.custom<ChatTokenCounter>((value) => typeof value === 'function', 'must be a function').optional(),
+  countTokens: z
+    .custom<ChatTokenCounter>((value) => typeof value === 'function', 'must be a function')
+    .optional(),
 });
 /**
  * Input of `cb.chat.context()`: the token budget of the next model call. Validated by
