@@ -124,12 +124,27 @@ export async function historyPage(
   } else {
     // The first page is the same statement after an open bound.
     const after = query.cursor === undefined ? OPEN_BOUND[order] : decodeCursor(spec, query.cursor);
-    const compiled = preparedQuery<HistoryRow>(
-      ctx,
-      `history-${order}${explicit ? '' : '-default'}-${query.limit}`,
-      (t) => pageSql(t, order, explicit, query.limit),
-      [...head, after.key, after.id],
-    );
+    const compiled =
+      ctx.config.pooler === 'transaction'
+        ? // Behind a transaction pooler nothing is named: the function keeps the page's plan (0046).
+          preparedQuery<HistoryRow>(
+            ctx,
+            'history-function',
+            // The function (0046) predates message trees (0039 is applied before it): each row's
+            // parent and pin come from a primary-key probe, in the function's order.
+            (t) => `select f.id, f.user_id, f.conversation_id, f.client_id, f.role, f.content, f.metadata,
+  f.created_at, f.author_user_id, m.parent_id, m.pinned, f.sort_key
+from ${t('chat_history_page')}($1, $2, $3, $4, $5, $6) with ordinality f
+join ${t('chat_messages')} m on m.user_id = f.user_id and m.id = f.id
+order by f.ordinality`,
+            [query.userId, query.conversationId ?? null, order === 'desc', after.key, after.id, query.limit],
+          )
+        : preparedQuery<HistoryRow>(
+            ctx,
+            `history-${order}${explicit ? '' : '-default'}-${query.limit}`,
+            (t) => pageSql(t, order, explicit, query.limit),
+            [...head, after.key, after.id],
+          );
     rows = await ctx.runPrepared<HistoryRow>(compiled);
   }
   if (rows.length === 0 && query.conversationId !== undefined) {
