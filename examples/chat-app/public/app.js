@@ -141,9 +141,117 @@ function messageItem(message, pending = false) {
   const who = message.role !== 'user' ? 'Assistant' : other ? message.author : 'You';
   item.append(
     element('div', 'message__meta', message.createdAt ? `${who} · ${formatTime(message.createdAt)}` : who),
+    ...(message.tools ?? []).map(toolCard),
     element('div', 'message__body', message.content),
   );
+  if (!pending && message.id) {
+    const actions = messageActions(item, message, other);
+    if (actions.children.length > 0) item.append(actions);
+  }
   return item;
+}
+
+/** A tool the assistant called, collapsed to one line; opens to its input and result (as JSON text). */
+function toolCard(tool) {
+  const card = element('details', `tool-card${tool.isError ? ' tool-card--error' : ''}`);
+  const args = Object.values(tool.input ?? {})
+    .map((value) => (typeof value === 'string' ? value : JSON.stringify(value)))
+    .join(', ');
+  card.append(
+    element(
+      'summary',
+      'tool-card__summary',
+      `Tool: ${tool.toolName}(${args.slice(0, 60)}) · ${tool.isError ? 'failed' : 'ok'}`,
+    ),
+    element('div', 'tool-card__label', 'Input'),
+    element('pre', 'tool-card__json', JSON.stringify(tool.input, null, 2)),
+    element('div', 'tool-card__label', tool.isError ? 'Error' : 'Result'),
+    element('pre', 'tool-card__json', JSON.stringify(tool.output, null, 2)),
+  );
+  return card;
+}
+
+function smallButton(text, label, onClick) {
+  const button = element('button', 'button button--quiet button--small', text);
+  button.type = 'button';
+  button.setAttribute('aria-label', label);
+  button.addEventListener('click', onClick);
+  return button;
+}
+
+/** Under a message of a named conversation: `< 2/3 >` between its versions, Edit, Regenerate. */
+function messageActions(item, message, other) {
+  const bar = element('div', 'message__actions');
+  const current = state.conversations.find((c) => c.id === state.conversationId);
+  if (current === undefined || message.conversationId !== current.id) return bar;
+  const { branch } = message;
+  if (branch && branch.count > 1) {
+    const nav = element('span', 'branch');
+    nav.setAttribute('role', 'group');
+    nav.setAttribute('aria-label', `Version ${branch.index + 1} of ${branch.count}`);
+    const previous = smallButton('<', 'Previous version', () =>
+      switchBranch(branch.siblingIds[branch.index - 1]),
+    );
+    const next = smallButton('>', 'Next version', () => switchBranch(branch.siblingIds[branch.index + 1]));
+    previous.disabled = branch.index === 0;
+    next.disabled = branch.index === branch.count - 1;
+    nav.append(previous, element('span', 'branch__count', `${branch.index + 1}/${branch.count}`), next);
+    bar.append(nav);
+  }
+  if (message.role === 'user' && !other && current.role !== 'viewer') {
+    bar.append(smallButton('Edit', 'Edit this question', () => startEdit(item, message)));
+  }
+  if (message.role === 'assistant' && current.role === 'owner') {
+    bar.append(smallButton('Regenerate', 'Regenerate this answer', () => regenerate(message)));
+  }
+  return bar;
+}
+
+async function afterTreeChange(request) {
+  $('composer-error').textContent = '';
+  try {
+    await request;
+    await loadHistory();
+    loadConversations().catch(showError);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+function switchBranch(messageId) {
+  return afterTreeChange(api(`/api/conversations/${state.conversationId}/branch`, { body: { messageId } }));
+}
+
+function regenerate(message) {
+  return afterTreeChange(
+    api(`/api/messages/${message.id}/regenerate`, { body: { conversationId: state.conversationId } }),
+  );
+}
+
+/** Swaps the message's text for a small form; saving writes a new version (a sibling) and its answer. */
+function startEdit(item, message) {
+  const form = element('form', 'message__edit');
+  const input = element('textarea');
+  input.value = message.content;
+  input.rows = 3;
+  input.setAttribute('aria-label', 'Edited question');
+  const save = element('button', 'button button--small', 'Save and ask');
+  save.type = 'submit';
+  const cancel = smallButton('Cancel', 'Cancel editing', () => form.replaceWith(body));
+  const body = item.querySelector('.message__body');
+  form.append(input, save, cancel);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (input.value.trim() === '') return;
+    save.disabled = true;
+    afterTreeChange(
+      api(`/api/messages/${message.id}/edit`, {
+        body: { conversationId: state.conversationId, content: input.value },
+      }),
+    );
+  });
+  body.replaceWith(form);
+  input.focus();
 }
 
 function updateHistoryMarkers() {

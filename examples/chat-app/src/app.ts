@@ -10,6 +10,7 @@ import type { AppSettings, RequestActor, RequestContext } from './context.ts';
 import { HttpError, sendJson } from './http.ts';
 import * as admin from './routes/admin.ts';
 import * as auth from './routes/auth.ts';
+import * as branches from './routes/branches.ts';
 import * as chat from './routes/chat.ts';
 import * as conversations from './routes/conversations.ts';
 
@@ -47,6 +48,9 @@ const ROUTES: Record<string, Handler> = {
   'POST /api/conversations': conversations.create,
   'PATCH /api/conversations/:id': conversations.update,
   'GET /api/conversations/:id/participants': conversations.participants,
+  'POST /api/conversations/:id/branch': branches.switchBranch,
+  'POST /api/messages/:id/edit': branches.edit,
+  'POST /api/messages/:id/regenerate': branches.regenerate,
   'GET /api/messages': chat.history,
   'POST /api/messages': chat.send,
   'GET /api/search': chat.search,

@@ -23,6 +23,7 @@ const QUESTIONS = [
   'Who do I ask about a medication dose I am unsure of?',
   'Any tips for preventing pressure sores on the heels?',
   'What is the handover format on this ward?',
+  'What is the maximum dose of paracetamol in 24 hours?',
 ];
 
 /** A new random password: 16 base64url characters (96 bits). */

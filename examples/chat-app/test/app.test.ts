@@ -593,3 +593,177 @@ describe('usage ledger', () => {
     expect((await (await signedIn(writer)).request('/api/admin/usage')).status).toBe(403);
   });
 });
+
+interface MessageBody {
+  id: string;
+  role: string;
+  content: string;
+  author: string;
+  branch: { index: number; count: number; siblingIds: string[] } | null;
+}
+
+describe('edit, regenerate and branches', () => {
+  async function pathOf(client: Client, conversationId: string): Promise<MessageBody[]> {
+    const response = await client.request(`/api/messages?conversation=${conversationId}`);
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { items: MessageBody[] }).items.toReversed(); // root -> leaf
+  }
+
+  it('an edit and a regeneration make versions; switching branch shows each one, as chat.path does', async () => {
+    const owner = await app.user('nurse');
+    const client = await signedIn(owner);
+    const conversation = await app.cb.chat.createConversation({ userId: owner.id, title: 'Tree' });
+    const conversationId = conversation.id;
+    const first = (await (
+      await client.request('/api/messages', {
+        json: { content: 'How often do I reposition?', conversationId },
+      })
+    ).json()) as { messages: MessageBody[] };
+    const [q1, a1] = first.messages;
+
+    const edited = await client.request(`/api/messages/${q1?.id}/edit`, {
+      json: { conversationId, content: 'What do I check after a fall?' },
+    });
+    expect(edited.status).toBe(201);
+    const [q2, a2] = ((await edited.json()) as { messages: MessageBody[] }).messages;
+    expect(a2?.content).toMatch(/^Falls risk/);
+    let path = await pathOf(client, conversationId);
+    expect(path.map((m) => m.id)).toEqual([q2?.id, a2?.id]);
+    expect(path[0]?.branch).toEqual({ index: 1, count: 2, siblingIds: [q1?.id, q2?.id] });
+    expect(path[1]?.branch).toMatchObject({ index: 0, count: 1 });
+    const direct = await app.cb.chat.path({ userId: owner.id, conversationId });
+    expect(direct.items.map((m) => m.id)).toEqual(path.map((m) => m.id));
+
+    // Back to the first version: its own answer follows it again.
+    const back = await client.request(`/api/conversations/${conversationId}/branch`, {
+      json: { messageId: q1?.id },
+    });
+    expect(back.status).toBe(200);
+    expect(await back.json()).toEqual({ leafId: a1?.id });
+    path = await pathOf(client, conversationId);
+    expect(path.map((m) => m.id)).toEqual([q1?.id, a1?.id]);
+    expect(path[0]?.branch).toMatchObject({ index: 0, count: 2 });
+
+    // Regenerate the first answer: a second version with its own usage row.
+    const regenerated = await client.request(`/api/messages/${a1?.id}/regenerate`, {
+      json: { conversationId },
+    });
+    expect(regenerated.status).toBe(201);
+    const [a1b] = ((await regenerated.json()) as { messages: MessageBody[] }).messages;
+    expect(a1b?.content).toMatch(
+      /^Here is the same advice put another way\. \(Answer 2\.\)\n\nPressure-injury/,
+    );
+    path = await pathOf(client, conversationId);
+    expect(path.map((m) => m.id)).toEqual([q1?.id, a1b?.id]);
+    expect(path[1]?.branch).toEqual({ index: 1, count: 2, siblingIds: [a1?.id, a1b?.id] });
+    const usage = await app.cb.chat.usage({
+      conversationId,
+      from: new Date(Date.now() - 3_600_000),
+      to: new Date(Date.now() + 60_000),
+      groupBy: 'conversation',
+    });
+    expect(usage.map((row) => row.calls)).toEqual([3]);
+
+    // Sending now continues the active branch.
+    const next = (await (
+      await client.request('/api/messages', {
+        json: { content: 'And on a standard mattress?', conversationId },
+      })
+    ).json()) as { messages: MessageBody[] };
+    path = await pathOf(client, conversationId);
+    expect(path.map((m) => m.id)).toEqual([q1?.id, a1b?.id, ...next.messages.map((m) => m.id)]);
+  });
+
+  it('refuses edits of others’ messages and regenerations outside one’s own conversation, writing nothing', async () => {
+    const patient = await app.user('patient');
+    const clinician = await app.user('clinician');
+    const stranger = await app.user('nurse');
+    const conversation = await app.cb.chat.createConversation({ userId: patient.id, title: 'Shared tree' });
+    const conversationId = conversation.id;
+    await app.cb.chat.addParticipant({
+      userId: patient.id,
+      conversationId,
+      participantId: clinician.id,
+      role: 'member',
+    });
+    const patientClient = await signedIn(patient);
+    const [question, answer] = (
+      (await (
+        await patientClient.request('/api/messages', {
+          json: { content: 'Is a fall serious?', conversationId },
+        })
+      ).json()) as { messages: MessageBody[] }
+    ).messages;
+    const clinicianClient = await signedIn(clinician);
+    const strangerClient = await signedIn(stranger);
+    const before = await counts();
+    const cases: { client: Client; path: string; json: unknown; status: number }[] = [
+      {
+        client: clinicianClient,
+        path: `/api/messages/${question?.id}/edit`,
+        json: { conversationId, content: 'x' },
+        status: 403,
+      },
+      {
+        client: clinicianClient,
+        path: `/api/messages/${answer?.id}/regenerate`,
+        json: { conversationId },
+        status: 403,
+      },
+      {
+        client: strangerClient,
+        path: `/api/messages/${question?.id}/edit`,
+        json: { conversationId, content: 'x' },
+        status: 403,
+      },
+      {
+        client: strangerClient,
+        path: `/api/conversations/${conversationId}/branch`,
+        json: { messageId: question?.id },
+        status: 403,
+      },
+      {
+        client: patientClient,
+        path: `/api/messages/${answer?.id}/edit`,
+        json: { conversationId, content: 'x' },
+        status: 403,
+      },
+      {
+        client: patientClient,
+        path: `/api/messages/${question?.id}/regenerate`,
+        json: { conversationId },
+        status: 400,
+      },
+      {
+        client: patientClient,
+        path: `/api/messages/${question?.id}/edit`,
+        json: { conversationId, content: ' ' },
+        status: 400,
+      },
+      {
+        client: patientClient,
+        path: `/api/messages/${question?.id}/edit`,
+        json: { content: 'x' },
+        status: 400,
+      },
+      {
+        client: patientClient,
+        path: '/api/messages/not-a-number/edit',
+        json: { conversationId, content: 'x' },
+        status: 400,
+      },
+      {
+        client: patientClient,
+        path: `/api/conversations/${conversationId}/branch`,
+        json: { messageId: '999999999' },
+        status: 404,
+      },
+    ];
+    for (const { client, path, json, status } of cases) {
+      const response = await client.request(path, { json });
+      expect(response.status, `${path} ${JSON.stringify(json)}`).toBe(status);
+    }
+    expect(await counts()).toEqual(before);
+    expect(app.logged).toEqual([]);
+  });
+});

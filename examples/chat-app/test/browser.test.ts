@@ -14,6 +14,8 @@ if (!hasChromium)
   console.warn(`chat-app browser test skipped: ${CHROMIUM} not found (apt-get install chromium)`);
 
 const PAGE_SIZE = 20;
+/** `expect.poll` with room for a loaded machine (its default gives up after 1 s). */
+const poll = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 15_000 });
 const SEEDED = 90;
 const note = (i: number): string => `Seeded note ${String(i).padStart(3, '0')}`;
 
@@ -88,7 +90,7 @@ describe.skipIf(!hasChromium)(
       await logIn(page, nurse);
 
       // The newest page, newest message at the bottom and in view; the oldest not loaded yet.
-      await expect.poll(() => messages(page).count()).toBe(PAGE_SIZE);
+      await poll(() => messages(page).count()).toBe(PAGE_SIZE);
       await page.getByText(note(SEEDED), { exact: true }).waitFor();
       expect(await page.getByText(note(SEEDED), { exact: true }).isVisible()).toBe(true);
       expect(await page.getByText(note(1), { exact: true }).count()).toBe(0);
@@ -100,7 +102,7 @@ describe.skipIf(!hasChromium)(
         await page.locator('#chat-scroll').evaluate((element) => {
           element.scrollTop = 0;
         });
-        await expect.poll(() => messages(page).count()).toBeGreaterThan(before);
+        await poll(() => messages(page).count()).toBeGreaterThan(before);
         seen.push(await messages(page).count());
       }
       expect(seen).toEqual([40, 60, 80, 90]);
@@ -168,11 +170,11 @@ describe.skipIf(!hasChromium)(
       expect(rows).toBe(25);
       await page.screenshot({ path: 'test-artifacts/chat-app-admin.png' });
       await page.getByRole('button', { name: 'Load older entries' }).click();
-      await expect.poll(() => page.locator('#audit-rows tr').count()).toBeGreaterThan(rows);
+      await poll(() => page.locator('#audit-rows tr').count()).toBeGreaterThan(rows);
 
       expect(pageErrors).toEqual([]);
       await context.close();
-    });
+    }, 120_000);
 
     async function newPage() {
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -191,10 +193,10 @@ describe.skipIf(!hasChromium)(
     it('sidebar: a new conversation, renamed, archived and restored', async () => {
       const { context, page } = await newPage();
       await logIn(page, nurse);
-      await expect.poll(() => sidebar(page).allTextContents()).toEqual(['My chat']);
+      await poll(() => sidebar(page).allTextContents()).toEqual(['My chat']);
       await page.getByRole('button', { name: 'New conversation' }).click();
-      await expect.poll(() => sidebar(page).count()).toBe(2);
-      await expect.poll(() => page.locator('#chat-title').textContent()).toBe('New conversation');
+      await poll(() => sidebar(page).count()).toBe(2);
+      await poll(() => page.locator('#chat-title').textContent()).toBe('New conversation');
       expect(await messages(page).count()).toBe(0);
 
       await page.getByLabel('Your question').fill('Where do we keep the gloves?');
@@ -205,29 +207,29 @@ describe.skipIf(!hasChromium)(
       await page.getByRole('button', { name: 'Rename New conversation' }).click();
       await page.getByLabel('New title').fill('Glove supplies');
       await page.getByLabel('New title').press('Enter');
-      await expect.poll(() => sidebar(page).allTextContents()).toEqual(['Glove supplies', 'My chat']);
-      await expect.poll(() => page.locator('#chat-title').textContent()).toBe('Glove supplies');
+      await poll(() => sidebar(page).allTextContents()).toEqual(['Glove supplies', 'My chat']);
+      await poll(() => page.locator('#chat-title').textContent()).toBe('Glove supplies');
       await mkdir('test-artifacts', { recursive: true });
       await page.screenshot({ path: 'test-artifacts/chat-app-sidebar.png' });
 
       // Archiving the open conversation opens the default one; the archived list holds it.
       await page.getByRole('button', { name: 'Archive Glove supplies' }).click();
-      await expect.poll(() => sidebar(page).allTextContents()).toEqual(['My chat']);
-      await expect.poll(() => page.locator('#chat-title').textContent()).toBe('My chat');
+      await poll(() => sidebar(page).allTextContents()).toEqual(['My chat']);
+      await poll(() => page.locator('#chat-title').textContent()).toBe('My chat');
       await page.getByText(note(SEEDED), { exact: true }).waitFor();
       await page.locator('#conv-archived-box summary').click();
       expect(await page.locator('#conv-archived .conv__title').allTextContents()).toEqual(['Glove supplies']);
       await page.getByRole('button', { name: 'Restore Glove supplies' }).click();
-      await expect.poll(() => sidebar(page).allTextContents()).toEqual(['Glove supplies', 'My chat']);
+      await poll(() => sidebar(page).allTextContents()).toEqual(['Glove supplies', 'My chat']);
       await page.locator('.message--user', { hasText: 'Where do we keep the gloves?' }).waitFor();
       expect(await page.locator('#conv-archived-box').isHidden()).toBe(true);
 
       // A reload keeps all of it: the server has the titles and the archive state.
       await page.reload();
-      await expect.poll(() => sidebar(page).allTextContents()).toEqual(['Glove supplies', 'My chat']);
+      await poll(() => sidebar(page).allTextContents()).toEqual(['Glove supplies', 'My chat']);
       expect(pageErrors).toEqual([]);
       await context.close();
-    });
+    }, 120_000);
 
     it('shared conversation: the clinician reads the patient’s thread and replies; the patient sees it', async () => {
       const { context, page } = await newPage();
@@ -250,7 +252,7 @@ describe.skipIf(!hasChromium)(
         .locator('.message--user:not(.message--other)', { hasText: 'clinic this afternoon' })
         .waitFor();
       // A clinician's reply is theirs: the assistant does not answer it.
-      await expect.poll(() => messages(page).count()).toBe(2);
+      await poll(() => messages(page).count()).toBe(2);
       await page.screenshot({ path: 'test-artifacts/chat-app-shared-clinician.png' });
 
       await page.getByRole('button', { name: 'Sign out' }).click();
@@ -266,6 +268,54 @@ describe.skipIf(!hasChromium)(
       await page.screenshot({ path: 'test-artifacts/chat-app-shared-patient.png' });
       expect(pageErrors).toEqual([]);
       await context.close();
-    });
+    }, 120_000);
+
+    it('branches: an edit shows < 2/2 >, switching back shows the original; regenerate', async () => {
+      const { context, page } = await newPage();
+      await logIn(page, nurse);
+      await poll(() => sidebar(page).count()).toBeGreaterThan(0);
+      await page.getByRole('button', { name: 'New conversation' }).click();
+      await poll(() => page.locator('#chat-title').textContent()).toBe('New conversation');
+      await page.getByLabel('Your question').fill('How often should I reposition bed 9?');
+      await page.getByLabel('Your question').press('Enter');
+      await page.locator('.message--assistant', { hasText: 'Pressure-injury prevention' }).waitFor();
+
+      // Edit the question: a second version with its own answer; the arrows say 2/2.
+      await page.getByRole('button', { name: 'Edit this question' }).click();
+      await page.getByLabel('Edited question').fill('What should I check after a fall in bed 9?');
+      await page.getByRole('button', { name: 'Save and ask' }).click();
+      await page.locator('.message--assistant', { hasText: 'Falls risk:' }).waitFor();
+      const question = page.locator('.message--user').first();
+      await poll(() => question.locator('.branch__count').textContent()).toBe('2/2');
+      expect(await page.locator('#messages .message__body').allTextContents()).toEqual([
+        'What should I check after a fall in bed 9?',
+        expect.stringMatching(/^Falls risk:/),
+      ]);
+      await page.screenshot({ path: 'test-artifacts/chat-app-branch-2of2.png' });
+
+      // Back to version 1: the original question and its original answer.
+      await question.getByRole('button', { name: 'Previous version' }).click();
+      await poll(() => question.locator('.branch__count').textContent()).toBe('1/2');
+      await expect
+        .poll(() => page.locator('#messages .message__body').allTextContents())
+        .toEqual([
+          'How often should I reposition bed 9?',
+          expect.stringMatching(/^Pressure-injury prevention/),
+        ]);
+      expect(await question.getByRole('button', { name: 'Previous version' }).isDisabled()).toBe(true);
+      await page.screenshot({ path: 'test-artifacts/chat-app-branch-1of2.png' });
+
+      // Regenerate the answer: the answer's arrows say 2/2, the question keeps 1/2.
+      await page.getByRole('button', { name: 'Regenerate this answer' }).click();
+      const answer = page.locator('.message--assistant').first();
+      await poll(() => answer.locator('.branch__count').textContent()).toBe('2/2');
+      expect(await answer.locator('.message__body').textContent()).toMatch(
+        /^Here is the same advice put another way/,
+      );
+      expect(await question.locator('.branch__count').textContent()).toBe('1/2');
+
+      expect(pageErrors).toEqual([]);
+      await context.close();
+    }, 120_000);
   },
 );

@@ -1,7 +1,9 @@
 /** The chat: history pages, sending a message, search and export. */
+
 import { pipeline } from 'node:stream/promises';
 import type { ChatMessage } from 'carebase';
 import { assistantReply, assistantUsage } from '../assistant.ts';
+import { type BranchInfo, branchInfo } from '../branches.ts';
 import { type RequestContext, requireUser } from '../context.ts';
 import { HttpError, readJson, sendJson, stringField } from '../http.ts';
 import { displayNames } from '../people.ts';
@@ -15,13 +17,16 @@ export interface PublicMessage {
   conversationId: string;
   /** Who wrote it: `you`, or the display name of another participant (shared conversations). */
   author: string;
+  /** Its versions (`< 2/3 >`), when it has more than one; on pages of a conversation's path. */
+  branch: BranchInfo | null;
 }
 
 /** The messages as the browser sees them, `viewerId`'s own marked `you`. */
-async function publicMessages(
+export async function publicMessages(
   ctx: RequestContext,
   viewerId: string,
   messages: readonly ChatMessage[],
+  branches: ReadonlyMap<string, BranchInfo> = new Map(),
 ): Promise<PublicMessage[]> {
   const others = messages.flatMap((message) =>
     message.authorUserId === viewerId ? [] : [message.authorUserId],
@@ -34,6 +39,7 @@ async function publicMessages(
     createdAt: message.createdAt.toISOString(),
     conversationId: message.conversationId,
     author: message.authorUserId === viewerId ? 'you' : (names.get(message.authorUserId) ?? 'a former user'),
+    branch: branches.get(message.id) ?? null,
   }));
 }
 
@@ -56,16 +62,33 @@ function intParam(url: URL, name: string, min: number, max: number, fallback: nu
 }
 
 /**
- * GET /api/messages?conversation=&cursor=&limit=: one page of a conversation (default: the user's
- * default conversation), newest first. `nextCursor` fetches the next (older) page; the browser
- * asks for it when the reader scrolls to the top. Someone else's conversation answers 403 unless
- * the user takes part in it.
+ * GET /api/messages?conversation=&cursor=&limit=: one page of a conversation's active path
+ * (`chat.path`: root to the active leaf, so edits and regenerations show one branch), newest
+ * first, each message with its versions (`chat.siblings`). Without `conversation`: the user's
+ * default conversation's history. `nextCursor` fetches the next (older) page; the browser asks
+ * for it when the reader scrolls to the top. Someone else's conversation answers 403 unless the
+ * user takes part in it.
  */
 export async function history(ctx: RequestContext): Promise<void> {
   const { user, scope } = await requireUser(ctx);
   const limit = intParam(ctx.url, 'limit', 1, 100, ctx.settings.pageSize);
   const cursor = ctx.url.searchParams.get('cursor') ?? undefined;
   const conversationId = conversationParam(ctx.url.searchParams.get('conversation'), 'conversation');
+  if (conversationId !== undefined) {
+    const path = await scope.chat.path({
+      userId: user.id,
+      conversationId,
+      limit,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    const branches = await branchInfo(scope, user.id, conversationId, path.items);
+    const newestFirst = path.items.toReversed();
+    sendJson(ctx.res, 200, {
+      items: await publicMessages(ctx, user.id, newestFirst, branches),
+      nextCursor: path.nextCursor ?? null,
+    });
+    return;
+  }
   const page = await scope.chat.history({
     userId: user.id,
     limit,
