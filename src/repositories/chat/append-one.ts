@@ -24,6 +24,11 @@ export interface NewMessage {
   /** Serialized JSON, or null. */
   readonly metadata: string | null;
   readonly clientId: string | undefined;
+  /**
+   * The blind keyword index of a sealed message (a PostgreSQL `bigint[]` literal, see
+   * src/repositories/encryption/blind-tokens.ts); absent for messages stored in clear.
+   */
+  readonly searchTokens?: string | undefined;
   /** The usage of the model call behind an assistant message, written in the same transaction. */
   readonly usage?: ChatUsageRecord | undefined;
 }
@@ -45,7 +50,7 @@ function insertSql(table: (name: string) => string, source: string, shape: Clien
     shape.clientId === undefined
       ? ''
       : '\n  on conflict (user_id, client_id) where client_id is not null do nothing';
-  return `insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at)
+  return `insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, search_tokens)
   ${source}${conflict}
   returning ${MESSAGE_COLUMNS}`;
 }
@@ -85,7 +90,7 @@ where user_id = ${owner} and client_id = ${shape.clientId}`;
  * finds no `access` row, so nothing is inserted (the caller then explains why). The message is
  * stored under the owner's key, with the caller as its author.
  * $1 user (the author), $2 conversation, $3 client id (null in the shape without), $4 role,
- * $5 content, $6 metadata, $7 language, $8 now.
+ * $5 content, $6 metadata, $7 language, $8 now, $9 search tokens (null in clear).
  */
 function intoConversationSql(table: (name: string) => string, shape: ClientIdShape): string {
   return `with access as (
@@ -94,7 +99,7 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
 ), inserted as (
   ${insertSql(
     table,
-    `select $1::uuid, owner_id, $2::uuid, $3::text, $4::text, $5::text, $6::jsonb, $7::regconfig, $8::timestamptz
+    `select $1::uuid, owner_id, $2::uuid, $3::text, $4::text, $5::text, $6::jsonb, $7::regconfig, $8::timestamptz, $9::bigint[]
   from access`,
     shape,
   )}
@@ -107,7 +112,7 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
  * NOT NULL constraint fails the statement; the caller then creates the default conversation (with
  * its audit entry) and runs the statement again (see insert-messages.ts).
  * $1 user, $2 client id (null in the shape without), $3 role, $4 content, $5 metadata,
- * $6 language, $7 now.
+ * $6 language, $7 now, $8 search tokens (null in clear).
  */
 function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): string {
   return `with found as (
@@ -116,7 +121,7 @@ function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): 
   ${insertSql(
     table,
     `values ($1::uuid, $1::uuid, (select id from found), $2::text, $3::text,
-    $4::text, $5::jsonb, $6::regconfig, $7::timestamptz)`,
+    $4::text, $5::jsonb, $6::regconfig, $7::timestamptz, $8::bigint[])`,
     shape,
   )}
 )${tail(table, '$1::uuid', '(select conversation_id from inserted)', '$7::timestamptz', shape)}`;
@@ -132,7 +137,15 @@ export function appendOneQuery(
   now: Date,
 ): CompiledQuery<AppendedRow> {
   const language = ctx.config.chat.searchLanguage;
-  const common = [message.clientId ?? null, message.role, message.content, message.metadata, language, now];
+  const common = [
+    message.clientId ?? null,
+    message.role,
+    message.content,
+    message.metadata,
+    language,
+    now,
+    message.searchTokens ?? null,
+  ];
   const withId = message.clientId !== undefined;
   const suffix = withId ? '-client-id' : '';
   return message.conversationId === undefined

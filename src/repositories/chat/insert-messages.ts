@@ -42,8 +42,8 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   const conversations = table('conversations');
   const messages = table('chat_messages');
   return `with input as (
-  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
-    with ordinality as t(user_id, conversation_id, client_id, role, content, metadata, ord)
+  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $9::text[])
+    with ordinality as t(user_id, conversation_id, client_id, role, content, metadata, search_tokens, ord)
 ), resolved as (
   select i.*, coalesce(i.conversation_id, d.id) as target,
     case when i.conversation_id is null then i.user_id else p.owner_id end as owner_id
@@ -52,8 +52,9 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   left join ${table('conversation_participants')} p on i.conversation_id is not null
     and p.conversation_id = i.conversation_id and p.user_id = i.user_id and p.role <> 'viewer'
 ), inserted as (
-  insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at)
-  select user_id, owner_id, target, client_id, role, content, metadata::jsonb, $8::regconfig, $7::timestamptz
+  insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, search_tokens)
+  select user_id, owner_id, target, client_id, role, content, metadata::jsonb, $8::regconfig, $7::timestamptz,
+    search_tokens::bigint[]
   from resolved order by ord
   on conflict (user_id, client_id) where client_id is not null do nothing
   returning ${COLUMNS}
@@ -84,6 +85,7 @@ function parameters(ctx: RepositoryContext, batch: readonly NewMessage[], now: D
     batch.map((m) => m.metadata),
     now,
     ctx.config.chat.searchLanguage,
+    batch.map((m) => m.searchTokens ?? null),
   ];
 }
 

@@ -1,6 +1,7 @@
 import { ConstraintViolationError, NotFoundError } from '../../errors/errors.js';
 import type { JsonValue } from '../../schema/audit.js';
 import { type RepositoryContext, RuntimeState } from '../context.js';
+import { sealedTokens } from '../encryption/blind-tokens.js';
 import { LruCache, userKeys, writeKeys } from '../encryption/data-keys.js';
 import {
   checkPlaintextRow,
@@ -13,6 +14,7 @@ import {
 import type { NewMessage } from './append-one.js';
 import type { ConversationRow, MessageRow } from './chat-types.js';
 import { assertParticipant } from './ownership.js';
+import { searchableText } from './searchable-text.js';
 
 /** The columns a message row needs to be opened. */
 type SealableMessage = Pick<
@@ -119,7 +121,8 @@ export async function sealNewMessages(
       message.content,
       message.metadata,
     );
-    return { ...message, conversationId, content: '', metadata };
+    const searchTokens = sealedTokens(userKeys, owner, searchableText(message.content));
+    return { ...message, conversationId, content: '', metadata, searchTokens };
   });
   return { stored, defaulted: defaults.size > 0 };
 }
