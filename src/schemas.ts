@@ -77,8 +77,8 @@ export {
   ParticipantRemoveInputSchema,
 } from './repositories/chat/sharing-inputs.js';
 export { ChatUsageQuerySchema, ChatUsageRecordSchema } from './repositories/chat/usage-inputs.js';
+export { EncryptExistingOptionsSchema } from './repositories/chat-encryption/encrypt-existing.js';
 export { ActorSchema } from './repositories/context.js';
-export { EncryptExistingOptionsSchema } from './repositories/encryption/encrypt-existing.js';
 export { RewrapKeysOptionsSchema } from './repositories/encryption/rewrap-keys.js';
 export {
   ExternalIdSchema,

@@ -53,9 +53,9 @@ export function wordToken(indexKey: KeyObject, word: string): string {
   return createHmac('sha256', indexKey).update(word, 'utf8').digest().readBigInt64BE(0).toString();
 }
 
-/** The distinct tokens of the indexed words of `text` (at most its first `maxChars` characters). */
-export function textTokens(indexKey: KeyObject, text: string, maxChars: number): string[] {
-  const words = new Set(normalizedWords(text.length > maxChars ? text.slice(0, maxChars) : text));
+/** The distinct tokens of the indexed words of `text`. */
+export function textTokens(indexKey: KeyObject, text: string): string[] {
+  const words = new Set(normalizedWords(text));
   const tokens: string[] = [];
   for (const word of words) if (isIndexedWord(word)) tokens.push(wordToken(indexKey, word));
   return tokens;

@@ -4,7 +4,7 @@ import type { RepositoryContext } from '../context.js';
 import { sealedTokens } from '../encryption/blind-tokens.js';
 import { writeKeys } from '../encryption/data-keys.js';
 import { sealMessageFields } from '../encryption/row-envelopes.js';
-import { searchableText } from './searchable-text.js';
+import { indexedText } from './searchable-text.js';
 
 /** One legacy message ready to insert. */
 export interface LegacyRow {
@@ -97,7 +97,7 @@ async function sealLegacyRows(
       row.content,
       row.metadata,
     );
-    const searchTokens = sealedTokens(keys, userId, searchableText(row.content));
+    const searchTokens = sealedTokens(keys, userId, indexedText(row.content));
     return { ...row, content: '', metadata, createdAt, searchTokens };
   });
 }

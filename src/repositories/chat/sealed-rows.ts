@@ -14,7 +14,7 @@ import {
 import type { NewMessage } from './append-one.js';
 import type { ConversationRow, MessageRow } from './chat-types.js';
 import { assertParticipant } from './ownership.js';
-import { searchableText } from './searchable-text.js';
+import { indexedText } from './searchable-text.js';
 
 /** The columns a message row needs to be opened. */
 type SealableMessage = Pick<
@@ -121,7 +121,7 @@ export async function sealNewMessages(
       message.content,
       message.metadata,
     );
-    const searchTokens = sealedTokens(userKeys, owner, searchableText(message.content));
+    const searchTokens = sealedTokens(userKeys, owner, indexedText(message.content));
     return { ...message, conversationId, content: '', metadata, searchTokens };
   });
   return { stored, defaulted: defaults.size > 0 };

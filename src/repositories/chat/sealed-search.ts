@@ -5,12 +5,10 @@ import type { RepositoryContext } from '../context.js';
 import { queryTokens } from '../encryption/blind-tokens.js';
 import { userKeys } from '../encryption/data-keys.js';
 import { blindRank, blindSnippet, matchesBlindQuery, parseBlindQuery } from './blind-query.js';
-import { type ChatSearchPage, type MessageRow, toChatMessage } from './chat-types.js';
+import { type ChatSearchPage, type MessageRow, type SearchQuery, toChatMessage } from './chat-types.js';
 import { assertParticipant } from './ownership.js';
 import { openMessageRows } from './sealed-rows.js';
-import type { SearchQuery } from './search.js';
-import { SEARCH_INDEX_CHARS } from './search-index-limit.js';
-import { searchableText } from './searchable-text.js';
+import { indexedText } from './searchable-text.js';
 
 /** Cursors of the encrypted search: best rank first, like the clear one's (same kind: same listing). */
 const SEARCH_CURSOR: CursorSpec = { kind: 'search', key: CURSOR_PATTERNS.rank, id: CURSOR_PATTERNS.bigint };
@@ -94,7 +92,7 @@ export async function searchSealed(ctx: RepositoryContext, input: SearchQuery): 
   const queryWords = new Set(alternatives.flatMap((alternative) => alternative.indexed));
   const ranked: Ranked[] = [];
   for (const row of await openMessageRows(ctx, rows as MessageRow[])) {
-    const text = searchableText(row.content).slice(0, SEARCH_INDEX_CHARS);
+    const text = indexedText(row.content);
     const words = normalizedWords(text);
     if (!matchesBlindQuery(words, alternatives)) continue;
     const rank = blindRank(words, queryWords);

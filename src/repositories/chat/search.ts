@@ -1,19 +1,13 @@
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
 import type { RepositoryContext } from '../context.js';
-import { type ChatSearchPage, type MessageRow, toChatMessage } from './chat-types.js';
+import { type ChatSearchPage, type MessageRow, type SearchQuery, toChatMessage } from './chat-types.js';
+
+export type { SearchQuery };
+
 import { assertParticipant } from './ownership.js';
 import { searchSealed } from './sealed-search.js';
 import { SEARCH_INDEX_CHARS } from './search-index-limit.js';
 import { preparedQuery } from './sql-text.js';
-
-/** Parsed `search()` input. */
-export interface SearchQuery {
-  readonly userId: string;
-  readonly query: string;
-  readonly conversationId: string | undefined;
-  readonly limit: number;
-  readonly cursor: string | undefined;
-}
 
 type SearchRow = MessageRow & { rank_text: string; snippet: string };
 

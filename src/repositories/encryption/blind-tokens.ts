@@ -1,6 +1,5 @@
 import type { KeyObject } from 'node:crypto';
 import { deriveIndexKey, textTokens, wordToken } from '../../security/blind-index.js';
-import { SEARCH_INDEX_CHARS } from '../chat/search-index-limit.js';
 import type { UserKeys } from './data-keys.js';
 
 /**
@@ -25,12 +24,12 @@ export function indexKeyOf(userId: string, version: number, dataKey: KeyObject):
 
 /**
  * The `search_tokens` value of a message sealed under `keys.current`: a PostgreSQL array literal of
- * the tokens of the indexed words of its searchable text's first `SEARCH_INDEX_CHARS` characters
- * (the prefix plaintext search indexes too).
+ * the tokens of the indexed words of `text` (the caller passes the searchable text's indexed
+ * prefix, the one plaintext search indexes too).
  */
 export function sealedTokens(keys: UserKeys, userId: string, text: string): string {
   const { version, key } = keys.current;
-  return `{${textTokens(indexKeyOf(userId, version, key), text, SEARCH_INDEX_CHARS).join(',')}}`;
+  return `{${textTokens(indexKeyOf(userId, version, key), text).join(',')}}`;
 }
 
 /**

@@ -3,11 +3,11 @@ import { z } from 'zod';
 import { AbortError, UnsupportedOperationError } from '../../errors/errors.js';
 import type { JsonValue } from '../../schema/audit.js';
 import { parseInput } from '../../validation/parse-input.js';
-import { searchableText } from '../chat/searchable-text.js';
+import { indexedText } from '../chat/searchable-text.js';
 import type { RepositoryContext } from '../context.js';
-import { sealedTokens } from './blind-tokens.js';
-import { type UserKeys, writeKeys } from './data-keys.js';
-import { sealConversationFields, sealMessageFields } from './row-envelopes.js';
+import { sealedTokens } from '../encryption/blind-tokens.js';
+import { type UserKeys, writeKeys } from '../encryption/data-keys.js';
+import { sealConversationFields, sealMessageFields } from '../encryption/row-envelopes.js';
 
 /**
  * Options of `cb.encryption.encryptExisting()`.
@@ -175,7 +175,7 @@ export async function encryptExisting(
       ),
     );
     const tokens = rows.map((r) =>
-      sealedTokens(keys.get(r.user_id) as UserKeys, r.user_id, searchableText(r.content)),
+      sealedTokens(keys.get(r.user_id) as UserKeys, r.user_id, indexedText(r.content)),
     );
     await sql`update ${sql.id(ctx.config.schema, 'chat_messages')} m
       set content = '', metadata = v.metadata::jsonb, search_tokens = v.search_tokens::bigint[]

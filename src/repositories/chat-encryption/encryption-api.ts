@@ -1,10 +1,10 @@
 import type { RepositoryContext } from '../context.js';
+import { type RewrapKeysOptions, rewrapKeys } from '../encryption/rewrap-keys.js';
 import {
   type EncryptExistingOptions,
   type EncryptExistingResult,
   encryptExisting,
 } from './encrypt-existing.js';
-import { type RewrapKeysOptions, rewrapKeys } from './rewrap-keys.js';
 
 /**
  * Maintenance of envelope encryption (docs/encryption.md). Reach it as `cb.encryption`.
