@@ -91,6 +91,11 @@ export type {
   EncryptExistingResult,
 } from './repositories/chat-encryption/encrypt-existing.js';
 export { EncryptionApi } from './repositories/chat-encryption/encryption-api.js';
+export type {
+  RotateDataKeyOptions,
+  RotateDataKeyProgress,
+  RotateDataKeyResult,
+} from './repositories/chat-encryption/rotate-data-key.js';
 export type { RewrapKeysOptions, RewrapKeysProgress } from './repositories/encryption/rewrap-keys.js';
 export {
   type Keyring,

@@ -78,6 +78,7 @@ export {
 } from './repositories/chat/sharing-inputs.js';
 export { ChatUsageQuerySchema, ChatUsageRecordSchema } from './repositories/chat/usage-inputs.js';
 export { EncryptExistingOptionsSchema } from './repositories/chat-encryption/encrypt-existing.js';
+export { RotateDataKeyOptionsSchema } from './repositories/chat-encryption/rotate-data-key.js';
 export { ActorSchema } from './repositories/context.js';
 export { RewrapKeysOptionsSchema } from './repositories/encryption/rewrap-keys.js';
 export {

@@ -1,8 +1,8 @@
-import { ConstraintViolationError, NotFoundError } from '../../errors/errors.js';
+import { ConstraintViolationError, DecryptionError, NotFoundError } from '../../errors/errors.js';
 import type { JsonValue } from '../../schema/audit.js';
 import { type RepositoryContext, RuntimeState } from '../context.js';
 import { sealedTokens } from '../encryption/blind-tokens.js';
-import { LruCache, userKeys, writeKeys } from '../encryption/data-keys.js';
+import { DATA_KEYS, LruCache, type UserKeys, userKeys, writeKeys } from '../encryption/data-keys.js';
 import {
   checkPlaintextRow,
   conversationAad,
@@ -138,8 +138,30 @@ export async function openMessageRows<R extends SealableMessage>(
       for (const row of rows) checkPlaintextRow(ctx, 'chat_messages', row.id);
     return rows as R[];
   }
-  const keys = await userKeys(ctx, sealedUsers, false);
-  return rows.map((row) => openMessageRow(ctx, row, keys.get(row.user_id)));
+  return withCurrentKeys(ctx, sealedUsers, (keys) =>
+    rows.map((row) => openMessageRow(ctx, row, keys.get(row.user_id))),
+  );
+}
+
+/**
+ * Runs `open` with the keys of `userIds`; when a row names a data key version the cached keys lack
+ * (another instance rotated the user's data key since they were cached), drops the users' cache
+ * entries and runs it once more with the keys read afresh.
+ */
+async function withCurrentKeys<T>(
+  ctx: RepositoryContext,
+  userIds: readonly string[],
+  open: (keys: Map<string, UserKeys>) => T,
+): Promise<T> {
+  const keys = await userKeys(ctx, userIds, false);
+  try {
+    return open(keys);
+  } catch (error) {
+    if (!(error instanceof DecryptionError) || error.reason !== 'missing_key') throw error;
+    const cache = ctx.runtime.state(DATA_KEYS);
+    for (const userId of userIds) cache.forget(userId);
+    return open(await userKeys(ctx, userIds, false));
+  }
 }
 
 /** Decrypts one sealed message row with its user's keys (synchronous: for streamed exports). */
@@ -192,7 +214,14 @@ export async function openConversationRows<R extends SealableConversation>(
       for (const row of rows) checkPlaintextRow(ctx, 'conversations', row.id);
     return rows as R[];
   }
-  const keys = await userKeys(ctx, sealedUsers, false);
+  return withCurrentKeys(ctx, sealedUsers, (keys) => openConversations(ctx, rows, keys));
+}
+
+function openConversations<R extends SealableConversation>(
+  ctx: RepositoryContext,
+  rows: readonly R[],
+  keys: Map<string, UserKeys>,
+): R[] {
   return rows.map((row) => {
     if (typeof row.metadata !== 'string') {
       if (ctx.config.encryption !== undefined) checkPlaintextRow(ctx, 'conversations', row.id);
