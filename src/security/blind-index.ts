@@ -18,6 +18,8 @@ export const BLIND_INDEX_STOP_WORDS: ReadonlySet<string> = new Set(
 
 const COMBINING_MARKS = /\p{M}+/gu;
 const NOT_WORD = /[^\p{L}\p{N}]+/u;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range starts at U+0000
+const ASCII = /^[\u0000-\u007f]*$/;
 
 /**
  * The normalized words of `text`, in order, stop words included: NFKC, lower case, accents
@@ -25,8 +27,14 @@ const NOT_WORD = /[^\p{L}\p{N}]+/u;
  * that is not a letter or a digit.
  */
 export function normalizedWords(text: string): string[] {
-  const folded = text.normalize('NFKC').toLowerCase().normalize('NFD').replace(COMBINING_MARKS, '');
-  return folded.split(NOT_WORD).filter((word) => word.length > 0);
+  // ASCII text (most chat turns) is already NFKC and NFD: only lower-cased and split.
+  const folded = ASCII.test(text)
+    ? text.toLowerCase()
+    : text.normalize('NFKC').toLowerCase().normalize('NFD').replace(COMBINING_MARKS, '');
+  const words = folded.split(NOT_WORD);
+  if (words[0] === '') words.shift();
+  if (words.at(-1) === '') words.pop();
+  return words;
 }
 
 /** Whether `word` (normalized) is indexed: not a stop word. */
