@@ -89,8 +89,13 @@ export type {
   EncryptExistingOptions,
   EncryptExistingProgress,
   EncryptExistingResult,
-} from './repositories/encryption/encrypt-existing.js';
-export { EncryptionApi } from './repositories/encryption/encryption-api.js';
+} from './repositories/chat-encryption/encrypt-existing.js';
+export { EncryptionApi } from './repositories/chat-encryption/encryption-api.js';
+export type {
+  RotateDataKeyOptions,
+  RotateDataKeyProgress,
+  RotateDataKeyResult,
+} from './repositories/chat-encryption/rotate-data-key.js';
 export type { RewrapKeysOptions, RewrapKeysProgress } from './repositories/encryption/rewrap-keys.js';
 export {
   type Keyring,

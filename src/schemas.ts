@@ -86,8 +86,9 @@ export {
   ChatSiblingsInputSchema,
 } from './repositories/chat/tree-inputs.js';
 export { ChatUsageQuerySchema, ChatUsageRecordSchema } from './repositories/chat/usage-inputs.js';
+export { EncryptExistingOptionsSchema } from './repositories/chat-encryption/encrypt-existing.js';
+export { RotateDataKeyOptionsSchema } from './repositories/chat-encryption/rotate-data-key.js';
 export { ActorSchema } from './repositories/context.js';
-export { EncryptExistingOptionsSchema } from './repositories/encryption/encrypt-existing.js';
 export { RewrapKeysOptionsSchema } from './repositories/encryption/rewrap-keys.js';
 export {
   ExternalIdSchema,

@@ -119,6 +119,11 @@ export interface ChatMessagesTable {
   /** A text-search configuration name (`regconfig`), e.g. `english`. */
   language: ColumnType<string, string | undefined, string>;
   search_vector: ColumnType<string, never, never>;
+  /**
+   * The blind keyword index of a sealed message (docs/encryption.md, "Search"): keyed word tokens,
+   * as decimal strings; null for rows stored in clear.
+   */
+  search_tokens: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
   /** The system an imported message came from (`cb.imports`); null for carebase's own. */
   import_source: ColumnType<string | null, string | null | undefined, string | null>;
   /** The message's id in `import_source`; unique per user and source. */

@@ -24,6 +24,7 @@ import type {
   AuditVerifyInput,
   AuthenticateInput,
   BreakGlassReportInput,
+  Carebase,
   CarebaseOptions,
   ChangePasswordInput,
   ChatAppendInput,
@@ -82,6 +83,8 @@ import type {
   ResolvedUsersOptions,
   RevokeAllInput,
   RewrapKeysOptions,
+  RotateDataKeyOptions,
+  RotateDataKeyResult,
   ScheduleCheckpointsOptions,
   SessionCreateInput,
   SessionListInput,
@@ -182,6 +185,7 @@ import type {
   ReplicaReadsOptionsSchema,
   RevokeAllInputSchema,
   RewrapKeysOptionsSchema,
+  RotateDataKeyOptionsSchema,
   ScheduleCheckpointsOptionsSchema,
   SessionCreateInputSchema,
   SessionListInputSchema,
@@ -198,7 +202,7 @@ import type {
   UsersOptionsSchema,
   UserUpdateInputSchema,
 } from 'carebase/schemas';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
 
 // Public option and input types are plain interfaces a person can read; the zod schemas in
@@ -304,6 +308,7 @@ describe('public types match their schemas', () => {
       same<PseudonymOptions, z.input<typeof PseudonymOptionsSchema>>(),
       same<EncryptExistingOptions, z.input<typeof EncryptExistingOptionsSchema>>(),
       same<RewrapKeysOptions, z.input<typeof RewrapKeysOptionsSchema>>(),
+      same<RotateDataKeyOptions, z.input<typeof RotateDataKeyOptionsSchema>>(),
       same<PseudonymInput, z.input<typeof PseudonymInputSchema>>(),
       same<TelemetryOptions, z.input<typeof TelemetryOptionsSchema>>(),
       same<AnalyticsFunnelInput, z.input<typeof AnalyticsFunnelInputSchema>>(),
@@ -329,5 +334,18 @@ describe('public types match their schemas', () => {
       same<PoolerMode, z.output<typeof PoolerModeSchema>>(),
     ];
     expect(checks.every(Boolean)).toBe(true);
+  });
+});
+
+describe('cb.encryption.rotateDataKey', () => {
+  it('takes a user id and options, and resolves to its result', () => {
+    expectTypeOf<Parameters<Carebase['encryption']['rotateDataKey']>[0]>().toEqualTypeOf<string>();
+    expectTypeOf<Parameters<Carebase['encryption']['rotateDataKey']>[1]>().toEqualTypeOf<
+      RotateDataKeyOptions | undefined
+    >();
+    expectTypeOf<
+      Carebase['encryption']['rotateDataKey']
+    >().returns.resolves.toEqualTypeOf<RotateDataKeyResult>();
+    expectTypeOf<RotateDataKeyResult['version']>().toEqualTypeOf<number>();
   });
 });

@@ -24,6 +24,11 @@ export interface NewMessage {
   /** Serialized JSON, or null. */
   readonly metadata: string | null;
   readonly clientId: string | undefined;
+  /**
+   * The blind keyword index of a sealed message (a PostgreSQL `bigint[]` literal, see
+   * src/repositories/encryption/blind-tokens.ts); absent for messages stored in clear.
+   */
+  readonly searchTokens?: string | undefined;
   /** The usage of the model call behind an assistant message, written in the same transaction. */
   readonly usage?: ChatUsageRecord | undefined;
   /**
@@ -54,7 +59,7 @@ function insertSql(table: (name: string) => string, source: string, shape: Clien
     shape.clientId === undefined
       ? ''
       : '\n  on conflict (user_id, client_id) where client_id is not null do nothing';
-  return `insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, parent_id, is_root, pinned)
+  return `insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, parent_id, is_root, pinned, search_tokens)
   ${source}${conflict}
   returning ${MESSAGE_COLUMNS}`;
 }
@@ -141,7 +146,7 @@ where user_id = ${owner} and client_id = ${shape.clientId}`;
  * stored under the owner's key, with the caller as its author.
  * $1 user (the author), $2 conversation, $3 client id (null in the shape without), $4 role,
  * $5 content, $6 metadata, $7 language, $8 now, $9 explicit parent (or null), $10 root flag,
- * $11 pinned.
+ * $11 pinned, $12 search tokens (null in clear).
  */
 function intoConversationSql(table: (name: string) => string, shape: ClientIdShape): string {
   const owner = '(select owner_id from access)';
@@ -158,7 +163,7 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
   ${insertSql(
     table,
     `select $1::uuid, owner_id, $2::uuid, $3::text, $4::text, $5::text, $6::jsonb, $7::regconfig, $8::timestamptz,
-    (select id from parent), $10::boolean, $11::boolean
+    (select id from parent), $10::boolean, $11::boolean, $12::bigint[]
   from access where ${parentGuard('$9::bigint')}`,
     shape,
   )}
@@ -171,7 +176,7 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
  * NOT NULL constraint fails the statement; the caller then creates the default conversation (with
  * its audit entry) and runs the statement again (see insert-messages.ts).
  * $1 user, $2 client id (null in the shape without), $3 role, $4 content, $5 metadata,
- * $6 language, $7 now, $8 explicit parent (or null), $9 root flag, $10 pinned.
+ * $6 language, $7 now, $8 explicit parent (or null), $9 root flag, $10 pinned, $11 search tokens (null in clear).
  */
 function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): string {
   return `with found as (
@@ -183,7 +188,7 @@ function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): 
   ${insertSql(
     table,
     `select $1::uuid, $1::uuid, (select id from found), $2::text, $3::text,
-    $4::text, $5::jsonb, $6::regconfig, $7::timestamptz, (select id from parent), $9::boolean, $10::boolean
+    $4::text, $5::jsonb, $6::regconfig, $7::timestamptz, (select id from parent), $9::boolean, $10::boolean, $11::bigint[]
   where ${parentGuard('$8::bigint')}`,
     shape,
   )}
@@ -210,6 +215,7 @@ export function appendOneQuery(
     message.parentId ?? null,
     message.root ?? false,
     message.pinned ?? false,
+    message.searchTokens ?? null,
   ];
   const withId = message.clientId !== undefined;
   const suffix = withId ? '-client-id' : '';

@@ -295,8 +295,11 @@ export class ChatRepository {
    * syntax: `"exact phrase"`, `or`, `-excluded`. Ranked by `ts_rank_cd`, with `ts_headline`
    * snippets (cut from the first 100,000 characters of a message), paged by cursor; `hasMore`
    * says whether more matches follow the page. A query of only stop words or punctuation returns
-   * no items.
-   * Throws `ValidationError`, `ForbiddenError` / `NotFoundError` for the conversation.
+   * no items. With encryption on, the same syntax and result shape run on the blind keyword index
+   * (exact words after folding, no stemming; ranks and snippets computed after decryption; the
+   * 5,000 most recent matches ranked; docs/encryption.md, "Search with encryption on").
+   * Throws `ValidationError`, `ForbiddenError` / `NotFoundError` for the conversation,
+   * `DecryptionError` for a candidate row that does not decrypt.
    *
    * @example
    * ```ts

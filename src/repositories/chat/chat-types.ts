@@ -191,3 +191,12 @@ export function toConversation(row: ConversationRow): Conversation {
     retentionDays: row.retention_days,
   };
 }
+
+/** Parsed `search()` input. */
+export interface SearchQuery {
+  readonly userId: string;
+  readonly query: string;
+  readonly conversationId: string | undefined;
+  readonly limit: number;
+  readonly cursor: string | undefined;
+}

@@ -150,7 +150,10 @@ order by f.ordinality`,
   if (rows.length === 0 && query.conversationId !== undefined) {
     await assertParticipant(ctx, query.userId, query.conversationId, 'read');
   }
-  return keysetPage(await openMessageRows(ctx, rows), query.limit, toChatMessage, spec, (row) => ({
+  // The row past the page only says whether more follow (its sort key is in clear): not decrypted.
+  const opened = await openMessageRows(ctx, rows.slice(0, query.limit));
+  if (rows.length > query.limit) opened.push(rows[query.limit] as HistoryRow);
+  return keysetPage(opened, query.limit, toChatMessage, spec, (row) => ({
     key: row.sort_key,
     id: row.id,
   }));

@@ -43,8 +43,8 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   const conversations = table('conversations');
   const messages = table('chat_messages');
   return `with input as (
-  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $9::boolean[])
-    with ordinality as t(user_id, conversation_id, client_id, role, content, metadata, pinned, ord)
+  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $9::boolean[], $10::text[])
+    with ordinality as t(user_id, conversation_id, client_id, role, content, metadata, pinned, search_tokens, ord)
 ), resolved as (
   select i.*, coalesce(i.conversation_id, d.id) as target,
     case when i.conversation_id is null then i.user_id else p.owner_id end as owner_id,
@@ -54,14 +54,14 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   left join ${table('conversation_participants')} p on i.conversation_id is not null
     and p.conversation_id = i.conversation_id and p.user_id = i.user_id and p.role <> 'viewer'
 ), inserted as (
-  insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, parent_id, pinned)
+  insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, parent_id, pinned, search_tokens)
   select r.user_id, r.owner_id, r.target, r.client_id, r.role, r.content, r.metadata::jsonb, $8::regconfig, $7::timestamptz,
     -- The first message of each conversation goes under its chosen active leaf (when one was
     -- chosen and still exists); the others follow the previous one (implicit parent).
     case when r.position = 1 then (select m.id from ${conversations} c
       join ${messages} m on m.user_id = c.user_id and m.conversation_id = c.id and m.id = c.active_leaf_id
       where c.user_id = r.owner_id and c.id = r.target) end,
-    r.pinned
+    r.pinned, r.search_tokens::bigint[]
   from resolved r order by r.ord
   on conflict (user_id, client_id) where client_id is not null do nothing
   returning ${COLUMNS}
@@ -96,6 +96,7 @@ function parameters(ctx: RepositoryContext, batch: readonly NewMessage[], now: D
     now,
     ctx.config.chat.searchLanguage,
     batch.map((m) => m.pinned ?? false),
+    batch.map((m) => m.searchTokens ?? null),
   ];
 }
 

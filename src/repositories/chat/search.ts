@@ -1,19 +1,13 @@
-import { UnsupportedOperationError } from '../../errors/errors.js';
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
 import type { RepositoryContext } from '../context.js';
-import { type ChatSearchPage, type MessageRow, toChatMessage } from './chat-types.js';
+import { type ChatSearchPage, type MessageRow, type SearchQuery, toChatMessage } from './chat-types.js';
+
+export type { SearchQuery };
+
 import { assertParticipant } from './ownership.js';
+import { searchSealed } from './sealed-search.js';
 import { SEARCH_INDEX_CHARS } from './search-index-limit.js';
 import { preparedQuery } from './sql-text.js';
-
-/** Parsed `search()` input. */
-export interface SearchQuery {
-  readonly userId: string;
-  readonly query: string;
-  readonly conversationId: string | undefined;
-  readonly limit: number;
-  readonly cursor: string | undefined;
-}
 
 type SearchRow = MessageRow & { rank_text: string; snippet: string };
 
@@ -37,10 +31,8 @@ const SNIPPET_SOURCE_CHARS = SEARCH_INDEX_CHARS;
  * returned page only.
  */
 export async function searchMessages(ctx: RepositoryContext, input: SearchQuery): Promise<ChatSearchPage> {
-  if (ctx.config.encryption !== undefined) {
-    // Sealed messages leave nothing in search_vector: a search would silently miss them.
-    throw new UnsupportedOperationError('chat.search', 'chat content is encrypted (docs/encryption.md)');
-  }
+  // Sealed messages leave nothing in search_vector: they are found through the blind index.
+  if (ctx.config.encryption !== undefined) return searchSealed(ctx, input);
   const owner =
     input.conversationId === undefined
       ? undefined
