@@ -123,6 +123,13 @@ export interface ChatMessagesTable {
   external_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** The participant who appended the message; null means the conversation's owner (`user_id`). */
   author_user_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Typed parts, `{ "v": 1, "parts": [...] }`; null without parts or when sealed (migration 0040). */
+  parts: ColumnType<JsonValue | null, string | null | undefined, string | null>;
+  /**
+   * The full-text vector of the searchable text of the parts not in `content` (see
+   * `searchableText`); null when there is none.
+   */
+  parts_search: ColumnType<string | null, never, never>;
   created_at: Generated<Date>;
 }
 

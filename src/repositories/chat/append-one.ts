@@ -7,7 +7,7 @@ import type { ChatUsageRecord } from './usage-inputs.js';
 
 /** The columns an append returns. */
 export const MESSAGE_COLUMNS =
-  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id';
+  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parts';
 
 /**
  * A row of an append: the message, whether it was already present under its client id, and (batch
@@ -23,6 +23,10 @@ export interface NewMessage {
   readonly content: string;
   /** Serialized JSON, or null. */
   readonly metadata: string | null;
+  /** The serialized stored parts (`{"v":1,"parts":[...]}`), or null. */
+  readonly parts: string | null;
+  /** The searchable text of the parts beyond the content (see searchable-text.ts), or null. */
+  readonly partsSearch: string | null;
   readonly clientId: string | undefined;
   /** The usage of the model call behind an assistant message, written in the same transaction. */
   readonly usage?: ChatUsageRecord | undefined;
@@ -45,7 +49,8 @@ function insertSql(table: (name: string) => string, source: string, shape: Clien
     shape.clientId === undefined
       ? ''
       : '\n  on conflict (user_id, client_id) where client_id is not null do nothing';
-  return `insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at)
+  return `insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at,
+    parts, parts_search)
   ${source}${conflict}
   returning ${MESSAGE_COLUMNS}`;
 }
@@ -85,7 +90,7 @@ where user_id = ${owner} and client_id = ${shape.clientId}`;
  * finds no `access` row, so nothing is inserted (the caller then explains why). The message is
  * stored under the owner's key, with the caller as its author.
  * $1 user (the author), $2 conversation, $3 client id (null in the shape without), $4 role,
- * $5 content, $6 metadata, $7 language, $8 now.
+ * $5 content, $6 metadata, $7 language, $8 now, $9 parts, $10 parts' searchable text.
  */
 function intoConversationSql(table: (name: string) => string, shape: ClientIdShape): string {
   return `with access as (
@@ -94,7 +99,8 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
 ), inserted as (
   ${insertSql(
     table,
-    `select $1::uuid, owner_id, $2::uuid, $3::text, $4::text, $5::text, $6::jsonb, $7::regconfig, $8::timestamptz
+    `select $1::uuid, owner_id, $2::uuid, $3::text, $4::text, $5::text, $6::jsonb, $7::regconfig, $8::timestamptz,
+    $9::jsonb, to_tsvector($7::regconfig, $10::text)
   from access`,
     shape,
   )}
@@ -107,7 +113,7 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
  * NOT NULL constraint fails the statement; the caller then creates the default conversation (with
  * its audit entry) and runs the statement again (see insert-messages.ts).
  * $1 user, $2 client id (null in the shape without), $3 role, $4 content, $5 metadata,
- * $6 language, $7 now.
+ * $6 language, $7 now, $8 parts, $9 parts' searchable text.
  */
 function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): string {
   return `with found as (
@@ -116,7 +122,7 @@ function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): 
   ${insertSql(
     table,
     `values ($1::uuid, $1::uuid, (select id from found), $2::text, $3::text,
-    $4::text, $5::jsonb, $6::regconfig, $7::timestamptz)`,
+    $4::text, $5::jsonb, $6::regconfig, $7::timestamptz, $8::jsonb, to_tsvector($6::regconfig, $9::text))`,
     shape,
   )}
 )${tail(table, '$1::uuid', '(select conversation_id from inserted)', '$7::timestamptz', shape)}`;
@@ -132,7 +138,16 @@ export function appendOneQuery(
   now: Date,
 ): CompiledQuery<AppendedRow> {
   const language = ctx.config.chat.searchLanguage;
-  const common = [message.clientId ?? null, message.role, message.content, message.metadata, language, now];
+  const common = [
+    message.clientId ?? null,
+    message.role,
+    message.content,
+    message.metadata,
+    language,
+    now,
+    message.parts,
+    message.partsSearch,
+  ];
   const withId = message.clientId !== undefined;
   const suffix = withId ? '-client-id' : '';
   return message.conversationId === undefined

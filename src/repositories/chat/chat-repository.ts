@@ -43,6 +43,8 @@ import { historyPage, latestMessages } from './history.js';
 import { type ChatImportOptions, type ChatImportResult, importLegacyChat } from './import-legacy.js';
 import { insertMessages, type NewMessage } from './insert-messages.js';
 import { applyRetention, clearMessages } from './maintenance.js';
+import { checkParts } from './check-parts.js';
+import { partsSearchText, textOfParts } from './searchable-text.js';
 import { addParticipant, listParticipants, removeParticipant } from './participants.js';
 import { searchMessages } from './search.js';
 import {
@@ -546,8 +548,12 @@ export class ChatRepository {
   }
 
   #toNew(message: Parsed<typeof ChatAppendInputSchema>, path: (string | number)[]): NewMessage {
-    const max = this.#ctx.config.chat.maxMessageBytes;
-    if (Buffer.byteLength(message.content, 'utf8') > max) {
+    const options = this.#ctx.config.chat;
+    const max = options.maxMessageBytes;
+    const parts = message.parts === undefined ? null : checkParts(message.parts, options, [...path, 'parts']);
+    // Parts only: the content is their text (see ChatAppendInput.content).
+    const content = message.content ?? textOfParts(message.parts ?? []);
+    if (Buffer.byteLength(content, 'utf8') > max) {
       const where = [...path, 'content'];
       throw new ValidationError(`invalid message at ${where.join('.')}: too large`, [
         { path: where, message: `exceeds ${max} UTF-8 bytes`, code: 'too_big' },
@@ -563,8 +569,13 @@ export class ChatRepository {
       userId: message.userId,
       conversationId: message.conversationId,
       role: message.role,
-      content: message.content,
+      content,
       metadata: this.#checkMetadata(message.metadata, 'metadata', path),
+      parts,
+      partsSearch:
+        message.parts === undefined
+          ? null
+          : partsSearchText({ content, parts: message.parts }, { toolParts: options.searchToolParts }),
       clientId: message.id,
       usage: message.usage,
     };

@@ -37,7 +37,7 @@ const OPEN_BOUND: Record<'asc' | 'desc', CursorPosition> = {
 };
 
 const COLUMNS =
-  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id';
+  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parts';
 
 /**
  * The key and conversation condition of each shape: the given id ($2) under its owner's key (an

@@ -42,8 +42,9 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   const conversations = table('conversations');
   const messages = table('chat_messages');
   return `with input as (
-  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
-    with ordinality as t(user_id, conversation_id, client_id, role, content, metadata, ord)
+  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $9::text[],
+    $10::text[])
+    with ordinality as t(user_id, conversation_id, client_id, role, content, metadata, parts, parts_search, ord)
 ), resolved as (
   select i.*, coalesce(i.conversation_id, d.id) as target,
     case when i.conversation_id is null then i.user_id else p.owner_id end as owner_id
@@ -52,8 +53,10 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   left join ${table('conversation_participants')} p on i.conversation_id is not null
     and p.conversation_id = i.conversation_id and p.user_id = i.user_id and p.role <> 'viewer'
 ), inserted as (
-  insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at)
-  select user_id, owner_id, target, client_id, role, content, metadata::jsonb, $8::regconfig, $7::timestamptz
+  insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at,
+    parts, parts_search)
+  select user_id, owner_id, target, client_id, role, content, metadata::jsonb, $8::regconfig, $7::timestamptz,
+    parts::jsonb, to_tsvector($8::regconfig, parts_search)
   from resolved order by ord
   on conflict (user_id, client_id) where client_id is not null do nothing
   returning ${COLUMNS}
@@ -68,7 +71,7 @@ ${
     ? `select ${COLUMNS}, author_user_id as caller_id, false as existing from inserted
 union all
 select e.id, e.user_id, e.conversation_id, e.client_id, e.role, e.content, e.metadata, e.created_at,
-  e.author_user_id, r.user_id, true
+  e.author_user_id, e.parts, r.user_id, true
 from ${messages} e join resolved r on e.user_id = r.owner_id and e.client_id = r.client_id`
     : 'select count(*)::int as inserted from inserted'
 }`;
@@ -84,6 +87,8 @@ function parameters(ctx: RepositoryContext, batch: readonly NewMessage[], now: D
     batch.map((m) => m.metadata),
     now,
     ctx.config.chat.searchLanguage,
+    batch.map((m) => m.parts),
+    batch.map((m) => m.partsSearch),
   ];
 }
 

@@ -12,12 +12,13 @@ import {
 } from '../encryption/row-envelopes.js';
 import type { NewMessage } from './append-one.js';
 import type { ConversationRow, MessageRow } from './chat-types.js';
+import type { StoredParts } from './check-parts.js';
 import { assertParticipant } from './ownership.js';
 
 /** The columns a message row needs to be opened. */
 type SealableMessage = Pick<
   MessageRow,
-  'id' | 'user_id' | 'conversation_id' | 'role' | 'content' | 'metadata' | 'created_at'
+  'id' | 'user_id' | 'conversation_id' | 'role' | 'content' | 'metadata' | 'created_at' | 'parts'
 >;
 /** The columns a conversation row needs to be opened. */
 type SealableConversation = Pick<ConversationRow, 'id' | 'user_id' | 'title' | 'metadata'>;
@@ -75,8 +76,8 @@ export function forgetDefaultConversations(ctx: RepositoryContext, userIds: read
 
 /**
  * The values to insert for `batch` at `now`: unchanged with encryption off; otherwise each message
- * with its default conversation resolved and its content and metadata sealed into the metadata
- * column (content `''`). `defaulted` says whether a cached default conversation was used.
+ * with its default conversation resolved and its content, metadata and parts sealed into the
+ * metadata column (content `''`, parts and their searchable text null). `defaulted` says whether a cached default conversation was used.
  */
 export async function sealNewMessages(
   ctx: RepositoryContext,
@@ -118,8 +119,10 @@ export async function sealNewMessages(
       { userId: owner, conversationId, role: message.role, createdAt: now },
       message.content,
       message.metadata,
+      message.parts,
     );
-    return { ...message, conversationId, content: '', metadata };
+    // Nothing readable stays in clear: no parts, no searchable text (search is refused when sealed).
+    return { ...message, conversationId, content: '', metadata, parts: null, partsSearch: null };
   });
   return { stored, defaulted: defaults.size > 0 };
 }
@@ -161,7 +164,12 @@ export function openMessageRow<R extends SealableMessage>(
     'chat_messages',
     row.id,
   );
-  return { ...row, content: fields.c as string, metadata: (fields.m ?? null) as JsonValue | null };
+  return {
+    ...row,
+    content: fields.c as string,
+    metadata: (fields.m ?? null) as JsonValue | null,
+    parts: (fields.p ?? null) as StoredParts | null,
+  };
 }
 
 /** The stored title and metadata of a conversation: sealed together when encryption is on. */

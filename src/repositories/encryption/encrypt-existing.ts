@@ -86,6 +86,8 @@ interface PlainMessage {
   role: string;
   content: string;
   metadata: JsonValue | null;
+  /** The stored parts (`{ v, parts }`), sealed with the content. */
+  parts: JsonValue | null;
   created_at: Date;
 }
 
@@ -151,7 +153,7 @@ export async function encryptExisting(
   const messages = await sealTable(ctx, 'chat_messages', batchSize, parsed, async (tx, after) => {
     const rows = (await tx.db
       .selectFrom('chat_messages')
-      .select(['id', 'user_id', 'conversation_id', 'role', 'content', 'metadata', 'created_at'])
+      .select(['id', 'user_id', 'conversation_id', 'role', 'content', 'metadata', 'parts', 'created_at'])
       .where(PLAIN)
       .where(sql<boolean>`(user_id, id) > (${after.userId}::uuid, ${after.id}::bigint)`)
       .orderBy('user_id')
@@ -170,10 +172,12 @@ export async function encryptExisting(
         { userId: r.user_id, conversationId: r.conversation_id, role: r.role, createdAt: r.created_at },
         r.content,
         r.metadata === null ? null : JSON.stringify(r.metadata),
+        r.parts === null ? null : JSON.stringify(r.parts),
       ),
     );
+    // The parts and their searchable vector leave the clear columns with the content.
     await sql`update ${sql.id(ctx.config.schema, 'chat_messages')} m
-      set content = '', metadata = v.metadata::jsonb
+      set content = '', metadata = v.metadata::jsonb, parts = null, parts_search = null
       from unnest(${rows.map((r) => r.user_id)}::uuid[], ${rows.map((r) => r.id)}::bigint[], ${sealed}::text[])
         as v(user_id, id, metadata)
       where m.user_id = v.user_id and m.id = v.id`.execute(tx.db);
