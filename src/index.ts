@@ -296,6 +296,41 @@ export {
   legacyClientId,
 } from './repositories/chat/import-legacy.js';
 export { SEARCH_INDEX_CHARS } from './repositories/chat/search-index-limit.js';
+export {
+  type AiSdkAppendFields,
+  type AiSdkUIMessage,
+  type AiSdkUIMessageInput,
+  type AiSdkUIPart,
+  type AiSdkUIPartInput,
+  fromUIMessage,
+  toUIMessage,
+} from './repositories/chat/ai-sdk-messages.js';
+export {
+  CHAT_PARTS_VERSION,
+  type ChatDataPart,
+  type ChatFilePart,
+  type ChatPart,
+  type ChatProviderMetadata,
+  type ChatReasoningPart,
+  type ChatSourcePart,
+  type ChatStepStartPart,
+  type ChatTextPart,
+  type ChatToolCallPart,
+  type ChatToolResultPart,
+} from './repositories/chat/chat-parts.js';
+export {
+  fromOpenAIResponseItems,
+  type OpenAIAnnotation,
+  type OpenAIMessageFields,
+  type OpenAIResponseItem,
+  type OpenAIResponseItemInput,
+  toOpenAIResponseItems,
+} from './repositories/chat/openai-items.js';
+export {
+  type SearchableMessage,
+  type SearchableTextOptions,
+  searchableText,
+} from './repositories/chat/searchable-text.js';
 export type {
   ConversationParticipant,
   ConversationUpdate,
