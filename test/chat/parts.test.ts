@@ -125,7 +125,7 @@ describe('chat parts', () => {
       ]),
     );
     expect(batchError.field?.startsWith('1.parts.0.input')).toBe(true);
-    expect(batchError.message).toContain('1.parts[0].input');
+    expect(batchError.message).toContain('[1].parts[0].input');
     // Neither content nor parts.
     expect((await failure(f.cb.chat.append({ userId, role: 'user' }))).field).toBe('content');
     expect(await count(f, userId)).toBe(1);

@@ -19,12 +19,12 @@ import type { ChatPart } from './chat-parts.js';
  * @example
  * ```ts
  * import type { OpenAIResponseItemInput } from 'carebase';
- * const item: OpenAIResponseItemInput = { role: 'user', content: 'What is the max dose?' };
+ * const item: OpenAIResponseItemInput = { type: 'message' };
  * ```
  */
 export interface OpenAIResponseItemInput {
-  readonly type?: string | undefined;
-  readonly [key: string]: unknown;
+  /** The item type (`message` when absent, as in the API's easy input messages). */
+  readonly type?: string | null | undefined;
 }
 
 type Status = 'in_progress' | 'completed' | 'incomplete';
@@ -136,7 +136,7 @@ function withMemo<P extends ChatPart>(part: P, memo: Memo): P {
 }
 
 function partsOf(item: Record<string, unknown>, path: (string | number)[]): ChatPart[] {
-  const type = item.type ?? (item.role !== undefined ? 'message' : undefined);
+  const type = item.type ?? 'message';
   if (type === 'message') {
     const fields = rest(item, ['content']);
     if (typeof item.content === 'string') {
