@@ -31,7 +31,7 @@ export default async function run(): Promise<void> {
     await cb.migrate();
     await sql`insert into ${sql.id(schema, 'users')} (username, email, password_hash, role)
       select 'parts_' || g, 'parts_' || g || '@example.org', 'x', 'nurse' from generate_series(1, 64) g`.execute(cb.db);
-    const writers = [];
+    const writers: { userId: string; conversationId: string }[] = [];
     for (const { id } of await cb.db.selectFrom('users').select('id').orderBy('id').limit(8).execute()) {
       writers.push({ userId: id, conversationId: (await cb.chat.createConversation({ userId: id })).id });
     }
