@@ -28,7 +28,10 @@ export interface NewMessage {
   /** The searchable text of the parts beyond the content (see searchable-text.ts), or null. */
   readonly partsSearch: string | null;
   readonly clientId: string | undefined;
-  /** The usage of the model call behind an assistant message, written in the same transaction. */
+  /**
+   * The usage of the model call behind an assistant message, written in the same transaction:
+   * by the single-message statement itself (append-one), or after a batch by `insertUsage`.
+   */
   readonly usage?: ChatUsageRecord | undefined;
 }
 
@@ -41,6 +44,29 @@ export interface NewMessage {
 interface ClientIdShape {
   /** The placeholder of the client id, or undefined for the shape without one. */
   readonly clientId: string | undefined;
+  /**
+   * The number of the first of the usage record's ten placeholders, or undefined for the shape
+   * without usage.
+   */
+  readonly usage?: number | undefined;
+}
+
+/**
+ * The usage record of the inserted message, in the same statement (so in its implicit
+ * transaction: both or neither), for the new row only (a retried client id writes no second
+ * usage row). $u provider, model, input, output, cached and reasoning tokens, cost, currency,
+ * latency, status.
+ */
+function usageSql(table: (name: string) => string, u: number): string {
+  const p = (i: number) => `$${u + i}`;
+  return `, usage as (
+  insert into ${table('chat_usage')} (user_id, conversation_id, message_id, author_user_id, provider, model,
+    input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost, currency, latency_ms, status, created_at)
+  select user_id, conversation_id, id, coalesce(author_user_id, user_id), ${p(0)}::text, ${p(1)}::text,
+    ${p(2)}::bigint, ${p(3)}::bigint, ${p(4)}::bigint, ${p(5)}::bigint, ${p(6)}::numeric, ${p(7)}::text,
+    ${p(8)}::integer, ${p(9)}::text, created_at
+  from inserted
+)`;
 }
 
 /** `source` is the VALUES list or SELECT that yields the row (author first, then the message's key). */
@@ -67,7 +93,8 @@ function tail(
   now: string,
   shape: ClientIdShape,
 ): string {
-  const touched = `, touched as (
+  const usage = shape.usage === undefined ? '' : usageSql(table, shape.usage);
+  const touched = `${usage}, touched as (
   update ${table('conversations')} c set last_message_at = ${now}
   where c.user_id = ${owner} and c.id = ${conversationId}
     and c.last_message_at < ${now} - interval '1 second'${shape.clientId === undefined ? '' : '\n    and exists (select 1 from inserted)'}
@@ -149,18 +176,42 @@ export function appendOneQuery(
     message.partsSearch,
   ];
   const withId = message.clientId !== undefined;
-  const suffix = withId ? '-client-id' : '';
+  const record = message.usage;
+  const usage =
+    record === undefined
+      ? []
+      : [
+          record.provider,
+          record.model,
+          record.inputTokens ?? 0,
+          record.outputTokens ?? 0,
+          record.cachedTokens ?? 0,
+          record.reasoningTokens ?? 0,
+          record.cost ?? null,
+          record.currency ?? null,
+          record.latencyMs ?? null,
+          record.status,
+        ];
+  const suffix = `${withId ? '-client-id' : ''}${record === undefined ? '' : '-usage'}`;
   return message.conversationId === undefined
     ? preparedQuery(
         ctx,
         `append-one-default${suffix}`,
-        (t) => intoDefaultSql(t, { clientId: withId ? '$2::text' : undefined }),
-        [message.userId, ...common],
+        (t) =>
+          intoDefaultSql(t, {
+            clientId: withId ? '$2::text' : undefined,
+            usage: record === undefined ? undefined : 10,
+          }),
+        [message.userId, ...common, ...usage],
       )
     : preparedQuery(
         ctx,
         `append-one${suffix}`,
-        (t) => intoConversationSql(t, { clientId: withId ? '$3::text' : undefined }),
-        [message.userId, message.conversationId, ...common],
+        (t) =>
+          intoConversationSql(t, {
+            clientId: withId ? '$3::text' : undefined,
+            usage: record === undefined ? undefined : 11,
+          }),
+        [message.userId, message.conversationId, ...common, ...usage],
       );
 }

@@ -202,11 +202,16 @@ async function withRetries<T>(
 export function insertMessages(ctx: RepositoryContext, batch: readonly NewMessage[]): Promise<ChatMessage[]> {
   const audited = ctx.config.audit.chatWrites === 'messages';
   const usage = batch.some((message) => message.usage !== undefined);
-  if (batch.length === 0 || (!audited && !usage)) return insertBatch(ctx, batch);
-  // `audit.chatWrites: 'messages'` or usage: the messages, their usage and their audit entries
-  // commit together (a usage write that fails fails the call).
+  // One message: its usage is written by the append statement itself (append-one.ts), one round
+  // trip and no explicit transaction.
+  if (batch.length === 0 || (!audited && (!usage || batch.length === 1))) return insertBatch(ctx, batch);
+  // `audit.chatWrites: 'messages'` or a batch with usage: the messages, their usage and their audit
+  // entries commit together (a usage write that fails fails the call).
   return ctx.atomic(async (tx) => {
-    const messages = await insertBatch(tx, batch);
+    const messages = await insertBatch(
+      tx,
+      batch.map(({ usage: _, ...message }) => message),
+    );
     if (usage) {
       await insertUsage(
         tx,
