@@ -13,9 +13,22 @@ import { benchDatabase, compare } from './harness.ts';
  * 64 users with a conversation each, 1 and 8 writers, each writer on its own conversation.
  */
 const PARTS: ChatPart[] = [
-  { type: 'reasoning', text: 'The patient weighs 20 kg; amoxicillin is dosed per kilogram, check the formulary.' },
-  { type: 'tool-call', toolCallId: 'call_1', toolName: 'formulary', input: { drug: 'amoxicillin', weightKg: 20 } },
-  { type: 'tool-result', toolCallId: 'call_1', output: { mgPerKgPerDay: 40, maxDailyMg: 3000 }, isError: false },
+  {
+    type: 'reasoning',
+    text: 'The patient weighs 20 kg; amoxicillin is dosed per kilogram, check the formulary.',
+  },
+  {
+    type: 'tool-call',
+    toolCallId: 'call_1',
+    toolName: 'formulary',
+    input: { drug: 'amoxicillin', weightKg: 20 },
+  },
+  {
+    type: 'tool-result',
+    toolCallId: 'call_1',
+    output: { mgPerKgPerDay: 40, maxDailyMg: 3000 },
+    isError: false,
+  },
   { type: 'text', text: 'Give 800 mg a day, in three divided doses.' },
   { type: 'text', text: 'Confirm the weight before prescribing.' },
 ];
@@ -23,14 +36,19 @@ const TEXT = 'Give 800 mg a day, in three divided doses.\n\nConfirm the weight b
 
 export default async function run(): Promise<void> {
   const database = await benchDatabase();
-  const cb = createCarebase({ connectionString: database.url, pool: { max: 8, applicationName: 'chat-parts' } });
+  const cb = createCarebase({
+    connectionString: database.url,
+    pool: { max: 8, applicationName: 'chat-parts' },
+  });
   const pool = new pg.Pool({ connectionString: database.url, max: 8 });
   pool.on('error', () => undefined);
   const schema = cb.config.schema;
   try {
     await cb.migrate();
     await sql`insert into ${sql.id(schema, 'users')} (username, email, password_hash, role)
-      select 'parts_' || g, 'parts_' || g || '@example.org', 'x', 'nurse' from generate_series(1, 64) g`.execute(cb.db);
+      select 'parts_' || g, 'parts_' || g || '@example.org', 'x', 'nurse' from generate_series(1, 64) g`.execute(
+      cb.db,
+    );
     const writers: { userId: string; conversationId: string }[] = [];
     for (const { id } of await cb.db.selectFrom('users').select('id').orderBy('id').limit(8).execute()) {
       writers.push({ userId: id, conversationId: (await cb.chat.createConversation({ userId: id })).id });
@@ -66,8 +84,10 @@ export default async function run(): Promise<void> {
               },
             }),
           others: {
-            'cb.chat.append plain text': () => cb.chat.append({ ...next(), role: 'assistant', content: TEXT }),
-            'cb.chat.append parts, no usage': () => cb.chat.append({ ...next(), role: 'assistant', parts: PARTS }),
+            'cb.chat.append plain text': () =>
+              cb.chat.append({ ...next(), role: 'assistant', content: TEXT }),
+            'cb.chat.append parts, no usage': () =>
+              cb.chat.append({ ...next(), role: 'assistant', parts: PARTS }),
             'cb.chat.append plain text + usage': () =>
               cb.chat.append({
                 ...next(),

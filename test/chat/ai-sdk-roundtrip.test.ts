@@ -56,10 +56,27 @@ const assistant: UIMessage = {
       input: { drugs: ['paracetamol', 'warfarin'] },
       errorText: 'service unavailable',
     },
-    { type: 'tool-formulary', toolCallId: 'call_3', state: 'input-available', input: { q: 'paracetamol' }, providerExecuted: true },
+    {
+      type: 'tool-formulary',
+      toolCallId: 'call_3',
+      state: 'input-available',
+      input: { q: 'paracetamol' },
+      providerExecuted: true,
+    },
     { type: 'text', text: 'No: that is 6 g a day, above the 4 g maximum.', state: 'done' },
-    { type: 'source-url', sourceId: 'src-1', url: 'https://bnf.nice.org.uk/drugs/paracetamol/', title: 'BNF: paracetamol' },
-    { type: 'source-document', sourceId: 'src-2', mediaType: 'application/pdf', title: 'Ward protocol', filename: 'protocol.pdf' },
+    {
+      type: 'source-url',
+      sourceId: 'src-1',
+      url: 'https://bnf.nice.org.uk/drugs/paracetamol/',
+      title: 'BNF: paracetamol',
+    },
+    {
+      type: 'source-document',
+      sourceId: 'src-2',
+      mediaType: 'application/pdf',
+      title: 'Ward protocol',
+      filename: 'protocol.pdf',
+    },
     { type: 'data-triage', id: 'triage-1', data: { level: 'amber', flags: ['overdose-risk'] } },
   ],
 };
@@ -69,14 +86,22 @@ describe('AI SDK v5 UIMessage round trip', () => {
     const userId = await f.user();
     const conversation = await f.cb.chat.createConversation({ userId });
     const stored = await f.cb.chat.appendMany(
-      [user, assistant].map((message) => ({ userId, conversationId: conversation.id, ...fromUIMessage(message) })),
+      [user, assistant].map((message) => ({
+        userId,
+        conversationId: conversation.id,
+        ...fromUIMessage(message),
+      })),
     );
     expect(stored[0]?.content).toBe('Is 1 g of paracetamol every 4 hours safe?');
     const { items } = await f.cb.chat.history({ userId, conversationId: conversation.id });
     const back: UIMessage[] = items.map(toUIMessage);
     expect(back).toEqual([user, assistant]);
     // A retry of the same UIMessage (its id is the client id) returns the stored message.
-    const again = await f.cb.chat.append({ userId, conversationId: conversation.id, ...fromUIMessage(assistant) });
+    const again = await f.cb.chat.append({
+      userId,
+      conversationId: conversation.id,
+      ...fromUIMessage(assistant),
+    });
     expect(again.id).toBe(stored[1]?.id);
   });
 
@@ -88,8 +113,8 @@ describe('AI SDK v5 UIMessage round trip', () => {
   });
 
   it('refuses a part type it cannot store, before SQL', () => {
-    expect(() =>
-      fromUIMessage({ id: 'x', role: 'user', parts: [{ type: 'video', url: 'x' }] }),
-    ).toThrow(/parts\.0\.type/);
+    expect(() => fromUIMessage({ id: 'x', role: 'user', parts: [{ type: 'video', url: 'x' }] })).toThrow(
+      /parts\.0\.type/,
+    );
   });
 });

@@ -20,7 +20,11 @@ afterAll(async () => {
 
 const items: ResponseInputItem[] = [
   { role: 'developer', content: 'You are a careful clinical assistant.' },
-  { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Dose of amoxicillin for a 20 kg child?' }] },
+  {
+    type: 'message',
+    role: 'user',
+    content: [{ type: 'input_text', text: 'Dose of amoxicillin for a 20 kg child?' }],
+  },
   {
     type: 'reasoning',
     id: 'rs_1',
@@ -31,7 +35,14 @@ const items: ResponseInputItem[] = [
     encrypted_content: 'gAAAA-opaque',
     status: 'completed',
   },
-  { type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'formulary', arguments: '{"drug":"amoxicillin","weightKg":20}', status: 'completed' },
+  {
+    type: 'function_call',
+    id: 'fc_1',
+    call_id: 'call_1',
+    name: 'formulary',
+    arguments: '{"drug":"amoxicillin","weightKg":20}',
+    status: 'completed',
+  },
   { type: 'function_call_output', call_id: 'call_1', output: '{"mgPerKgPerDay":40}' },
   { type: 'function_call', call_id: 'call_2', name: 'calc', arguments: '{ "a": 1 }' },
   { type: 'function_call_output', call_id: 'call_2', output: 'not json' },
@@ -45,7 +56,15 @@ const items: ResponseInputItem[] = [
       {
         type: 'output_text',
         text: '800 mg a day, in divided doses.',
-        annotations: [{ type: 'url_citation', url: 'https://bnfc.nice.org.uk/', title: 'BNFC', start_index: 0, end_index: 6 }],
+        annotations: [
+          {
+            type: 'url_citation',
+            url: 'https://bnfc.nice.org.uk/',
+            title: 'BNFC',
+            start_index: 0,
+            end_index: 6,
+          },
+        ],
       },
       { type: 'output_text', text: 'Confirm the weight.', annotations: [] },
     ],
@@ -75,7 +94,9 @@ describe('OpenAI Responses items round trip', () => {
     const back: ResponseInputItem[] = toOpenAIResponseItems(stored);
     expect(back).toEqual(items);
     // Reasoning summaries are searchable.
-    expect((await f.cb.chat.search({ userId, query: 'formulary' })).items.map((h) => h.message.id)).toEqual([stored[2]?.id]);
+    expect((await f.cb.chat.search({ userId, query: 'formulary' })).items.map((h) => h.message.id)).toEqual([
+      stored[2]?.id,
+    ]);
   });
 
   it('plain messages become role messages', async () => {

@@ -11,7 +11,9 @@ let tools: ChatFixture;
 let sealed: ChatFixture;
 
 beforeAll(async () => {
-  f = await chatFixture({ chat: { maxParts: 20, maxPartJsonDepth: 6, maxPartJsonBytes: 2_000, maxInlineFileBytes: 64 } });
+  f = await chatFixture({
+    chat: { maxParts: 20, maxPartJsonDepth: 6, maxPartJsonBytes: 2_000, maxInlineFileBytes: 64 },
+  });
   tools = await chatFixture({ chat: { searchToolParts: true } });
   const keyring = localKeyring({ keys: { k1: randomBytes(32).toString('base64') }, current: 'k1' });
   sealed = await chatFixture({ encryption: { keyring } });
@@ -29,7 +31,13 @@ const PARTS: ChatPart[] = [
   { type: 'text', text: 'Give 250 mg.' },
   { type: 'text', text: 'Recheck levels tomorrow.' },
   { type: 'file', storageKey: 'scans/ct-17.dcm', mediaType: 'application/dicom', filename: 'ct.dcm' },
-  { type: 'source', sourceType: 'url', sourceId: 's1', url: 'https://example.org/renal', title: 'Renal dosing' },
+  {
+    type: 'source',
+    sourceType: 'url',
+    sourceId: 's1',
+    url: 'https://example.org/renal',
+    title: 'Renal dosing',
+  },
   { type: 'data', name: 'triage', data: { level: 2 }, id: 'd1' },
 ];
 
@@ -64,15 +72,25 @@ describe('chat parts', () => {
     expect(items.map((m) => m.parts)).toEqual([PARTS, null]);
     const latest = await f.cb.chat.latest({ userId, n: 2 });
     expect(latest[0]?.parts).toEqual(PARTS);
-    const [batch] = await f.cb.chat.appendMany([{ userId, role: 'assistant', content: 'summary', parts: PARTS }]);
+    const [batch] = await f.cb.chat.appendMany([
+      { userId, role: 'assistant', content: 'summary', parts: PARTS },
+    ]);
     expect(batch?.content).toBe('summary');
     expect(batch?.parts).toEqual(PARTS);
     // Stored with its version.
-    const row = await f.cb.db.selectFrom('chat_messages').select('parts').where('id', '=', appended.id).executeTakeFirstOrThrow();
+    const row = await f.cb.db
+      .selectFrom('chat_messages')
+      .select('parts')
+      .where('id', '=', appended.id)
+      .executeTakeFirstOrThrow();
     expect(row.parts).toEqual({ v: 1, parts: PARTS });
     let text = '';
     for await (const chunk of f.cb.chat.export({ userId, format: 'jsonl' })) text += chunk;
-    const records = text.trim().split('\n').slice(1).map((line) => JSON.parse(line) as { id: string; parts: unknown });
+    const records = text
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => JSON.parse(line) as { id: string; parts: unknown });
     expect(records.find((r) => r.id === appended.id)?.parts).toEqual(PARTS);
     expect(records.find((r) => r.id === plain.id)?.parts).toBeNull();
   });
@@ -90,9 +108,9 @@ describe('chat parts', () => {
 
     const other = await tools.user();
     const withTools = await tools.cb.chat.append({ userId: other, role: 'assistant', parts: PARTS });
-    expect((await tools.cb.chat.search({ userId: other, query: 'zanamivirex' })).items.map((h) => h.message.id)).toEqual([
-      withTools.id,
-    ]);
+    expect(
+      (await tools.cb.chat.search({ userId: other, query: 'zanamivirex' })).items.map((h) => h.message.id),
+    ).toEqual([withTools.id]);
     expect((await tools.cb.chat.search({ userId: other, query: 'quokkamycin' })).items).toHaveLength(1);
   });
 
@@ -101,10 +119,25 @@ describe('chat parts', () => {
     await f.cb.chat.append({ userId, role: 'user', content: 'first' });
     const deep = { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } };
     const cases: [unknown[], string, string][] = [
-      [[{ type: 'text', text: 'ok' }, { type: 'tool-call', toolCallId: 'c', toolName: 't', input: deep }], 'parts.1.input', 'parts[1].input'],
-      [[{ type: 'tool-result', toolCallId: 'c', output: 'x'.repeat(3_000), isError: false }], 'parts.0.output', 'parts[0].output'],
+      [
+        [
+          { type: 'text', text: 'ok' },
+          { type: 'tool-call', toolCallId: 'c', toolName: 't', input: deep },
+        ],
+        'parts.1.input',
+        'parts[1].input',
+      ],
+      [
+        [{ type: 'tool-result', toolCallId: 'c', output: 'x'.repeat(3_000), isError: false }],
+        'parts.0.output',
+        'parts[0].output',
+      ],
       [[{ type: 'data', name: 'x', data: [deep] }], 'parts.0.data', 'parts[0].data'],
-      [[{ type: 'file', url: `data:image/png;base64,${'A'.repeat(100)}`, mediaType: 'image/png' }], 'parts.0.url', 'parts[0].url'],
+      [
+        [{ type: 'file', url: `data:image/png;base64,${'A'.repeat(100)}`, mediaType: 'image/png' }],
+        'parts.0.url',
+        'parts[0].url',
+      ],
       [Array.from({ length: 21 }, () => ({ type: 'step-start' })), 'parts', 'parts'],
       [[{ type: 'video', url: 'x' }], 'parts.0.type', ''],
       [[{ type: 'file', mediaType: 'image/png' }], 'parts.0.url', ''],
@@ -112,7 +145,9 @@ describe('chat parts', () => {
       [[{ type: 'tool-call', toolCallId: 'c', toolName: 't', input: { n: 10n } }], 'parts.0.input.n', ''],
     ];
     for (const [parts, field, shown] of cases) {
-      const error = await failure(f.cb.chat.append({ userId, role: 'assistant', parts: parts as ChatPart[] }));
+      const error = await failure(
+        f.cb.chat.append({ userId, role: 'assistant', parts: parts as ChatPart[] }),
+      );
       expect(error.field?.startsWith(field), `${error.field} starts with ${field}`).toBe(true);
       if (shown !== '') expect(error.message).toContain(shown);
       expect(error.message).not.toContain('quokka');
@@ -121,7 +156,11 @@ describe('chat parts', () => {
     const batchError = await failure(
       f.cb.chat.appendMany([
         { userId, role: 'user', content: 'fine' },
-        { userId, role: 'assistant', parts: [{ type: 'tool-call', toolCallId: 'c', toolName: 't', input: deep }] },
+        {
+          userId,
+          role: 'assistant',
+          parts: [{ type: 'tool-call', toolCallId: 'c', toolName: 't', input: deep }],
+        },
       ]),
     );
     expect(batchError.field?.startsWith('1.parts.0.input')).toBe(true);
@@ -136,9 +175,21 @@ describe('chat parts', () => {
     const userId = await sealed.user();
     const message = await sealed.cb.chat.append({ userId, role: 'assistant', parts: PARTS });
     expect(message.parts).toEqual(PARTS);
-    const rows = await sealed.cb.db.selectFrom('chat_messages').selectAll().where('user_id', '=', userId).execute();
+    const rows = await sealed.cb.db
+      .selectFrom('chat_messages')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .execute();
     const raw = JSON.stringify(rows);
-    for (const word of ['nephrotoxicity', 'zanamivirex', 'quokkamycin', 'Recheck', 'ct-17', 'triage', 'renalDose']) {
+    for (const word of [
+      'nephrotoxicity',
+      'zanamivirex',
+      'quokkamycin',
+      'Recheck',
+      'ct-17',
+      'triage',
+      'renalDose',
+    ]) {
       expect(raw, word).not.toContain(word);
     }
     expect(rows[0]?.parts).toBeNull();

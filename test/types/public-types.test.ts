@@ -34,6 +34,7 @@ import type {
   ChatImportOptions,
   ChatLatestInput,
   ChatOptions,
+  ChatPart,
   ChatRetentionInput,
   ChatSearchInput,
   ConversationCreateInput,
@@ -136,6 +137,8 @@ import type {
   ChatImportOptionsSchema,
   ChatLatestInputSchema,
   ChatOptionsSchema,
+  ChatPartSchema,
+  ChatPartsSchema,
   ChatRetentionInputSchema,
   ChatSearchInputSchema,
   ConversationCreateInputSchema,
@@ -309,6 +312,9 @@ describe('public types match their schemas', () => {
       same<EmailVerificationCompleteOptions, z.input<typeof EmailVerificationCompleteOptionsSchema>>(),
       same<UserRegisterInput, z.input<typeof UserRegisterInputSchema>>(),
       same<PoolerMode, z.output<typeof PoolerModeSchema>>(),
+      same<ChatPart, z.input<typeof ChatPartSchema>>(),
+      same<ChatPart, z.output<typeof ChatPartSchema>>(),
+      same<readonly ChatPart[], z.input<typeof ChatPartsSchema>>(),
     ];
     expect(checks.every(Boolean)).toBe(true);
   });

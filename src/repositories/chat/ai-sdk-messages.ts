@@ -44,7 +44,11 @@ export interface AiSdkUIMessageInput {
 }
 
 type Meta = { providerMetadata?: ChatProviderMetadata };
-type ToolBase = { toolCallId: string; providerExecuted?: boolean; callProviderMetadata?: ChatProviderMetadata };
+type ToolBase = {
+  toolCallId: string;
+  providerExecuted?: boolean;
+  callProviderMetadata?: ChatProviderMetadata;
+};
 type ToolState =
   | { state: 'input-available'; input: unknown }
   | { state: 'output-available'; input: unknown; output: unknown; preliminary?: boolean }
@@ -65,7 +69,13 @@ export type AiSdkUIPart =
   | ({ type: `tool-${string}` } & ToolBase & ToolState)
   | ({ type: 'dynamic-tool'; toolName: string; title?: string } & ToolBase & ToolState)
   | ({ type: 'source-url'; sourceId: string; url: string; title?: string } & Meta)
-  | ({ type: 'source-document'; sourceId: string; mediaType: string; title: string; filename?: string } & Meta)
+  | ({
+      type: 'source-document';
+      sourceId: string;
+      mediaType: string;
+      title: string;
+      filename?: string;
+    } & Meta)
   | ({ type: 'file'; mediaType: string; url: string; filename?: string } & Meta)
   | { type: `data-${string}`; id?: string; data: unknown }
   | { type: 'step-start' };
@@ -133,13 +143,18 @@ function fromPart(part: AiSdkUIPartInput, path: (string | number)[]): ChatPart[]
       {
         type,
         text: text(p.text, [...path, 'text']),
-        ...defined(p, type === 'reasoning' ? ['id', 'state', 'providerMetadata'] : ['state', 'providerMetadata']),
+        ...defined(
+          p,
+          type === 'reasoning' ? ['id', 'state', 'providerMetadata'] : ['state', 'providerMetadata'],
+        ),
       } as ChatPart,
     ];
   }
   if (type === 'step-start') return [{ type: 'step-start' }];
   if (type === 'file') {
-    return [{ type: 'file', ...defined(p, ['mediaType', 'url', 'filename', 'providerMetadata']) } as ChatPart];
+    return [
+      { type: 'file', ...defined(p, ['mediaType', 'url', 'filename', 'providerMetadata']) } as ChatPart,
+    ];
   }
   if (type === 'source-url' || type === 'source-document') {
     return [
@@ -151,7 +166,9 @@ function fromPart(part: AiSdkUIPartInput, path: (string | number)[]): ChatPart[]
     ];
   }
   if (type.startsWith('data-')) {
-    return [{ type: 'data', name: type.slice(5), data: p.data as JsonValue, ...defined(p, ['id']) } as ChatPart];
+    return [
+      { type: 'data', name: type.slice(5), data: p.data as JsonValue, ...defined(p, ['id']) } as ChatPart,
+    ];
   }
   if (type.startsWith('tool-') || type === 'dynamic-tool') {
     const dynamic = type === 'dynamic-tool';
@@ -176,7 +193,10 @@ function fromPart(part: AiSdkUIPartInput, path: (string | number)[]): ChatPart[]
       return [call, result];
     }
     if (p.state === 'output-error') {
-      return [call, { type: 'tool-result', toolCallId, output: text(p.errorText, [...path, 'errorText']), isError: true }];
+      return [
+        call,
+        { type: 'tool-result', toolCallId, output: text(p.errorText, [...path, 'errorText']), isError: true },
+      ];
     }
     return [call];
   }
@@ -199,7 +219,10 @@ function fromPart(part: AiSdkUIPartInput, path: (string | number)[]): ChatPart[]
  */
 export function fromUIMessage(message: AiSdkUIMessageInput): AiSdkAppendFields {
   const metadata = message.metadata;
-  if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
+  if (
+    metadata !== undefined &&
+    (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+  ) {
     refuse(['metadata'], 'must be a JSON object to be stored');
   }
   return {
@@ -221,7 +244,11 @@ function toolPart(call: ChatToolCallPart, result: ChatToolResultPart | undefined
     result === undefined
       ? { state: 'input-available', input: call.input }
       : result.isError
-        ? { state: 'output-error', input: call.input, errorText: typeof result.output === 'string' ? result.output : JSON.stringify(result.output) }
+        ? {
+            state: 'output-error',
+            input: call.input,
+            errorText: typeof result.output === 'string' ? result.output : JSON.stringify(result.output),
+          }
         : {
             state: 'output-available',
             input: call.input,
@@ -229,7 +256,13 @@ function toolPart(call: ChatToolCallPart, result: ChatToolResultPart | undefined
             ...(result.preliminary === undefined ? {} : { preliminary: result.preliminary }),
           };
   return call.dynamic === true
-    ? { type: 'dynamic-tool', toolName: call.toolName, ...(call.title === undefined ? {} : { title: call.title }), ...base, ...state }
+    ? {
+        type: 'dynamic-tool',
+        toolName: call.toolName,
+        ...(call.title === undefined ? {} : { title: call.title }),
+        ...base,
+        ...state,
+      }
     : { type: `tool-${call.toolName}`, ...base, ...state };
 }
 
@@ -252,7 +285,12 @@ function toPart(part: ChatPart): AiSdkUIPart | undefined {
       };
     case 'source':
       return part.sourceType === 'url'
-        ? { type: 'source-url', sourceId: part.sourceId, url: part.url ?? '', ...defined(r, ['title', 'providerMetadata']) }
+        ? {
+            type: 'source-url',
+            sourceId: part.sourceId,
+            url: part.url ?? '',
+            ...defined(r, ['title', 'providerMetadata']),
+          }
         : {
             type: 'source-document',
             sourceId: part.sourceId,

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { jsonObjectSchema } from '../../validation/json.js';
 import { StorableTextSchema } from '../../validation/text.js';
-import type { ChatPart } from './chat-parts.js';
 import { ChatPartsSchema } from './chat-part-schema.js';
+import type { ChatPart } from './chat-parts.js';
 import { ConversationStatusSchema } from './sharing-inputs.js';
 import { type ChatUsageRecord, ChatUsageRecordSchema } from './usage-inputs.js';
 

@@ -15,24 +15,28 @@ import type { ChatPart, ChatProviderMetadata } from './chat-parts.js';
 const OUTER_JSON_LIMITS = { maxDepth: 64, maxBytes: 50_000_000 } as const;
 
 /** Any JSON value carebase can store (see `checkJson`); the output is a plain copy. */
-const jsonValue = z.custom<unknown>(() => true).transform((value, ctx): JsonValue => {
-  const checked = checkJson(value, OUTER_JSON_LIMITS);
-  if ('message' in checked) {
-    ctx.issues.push({
-      code: 'custom',
-      message: checked.message,
-      input: undefined,
-      path: [...checked.path],
-      params: { reason: checked.code },
-    });
-    return z.NEVER;
-  }
-  return checked.value;
-});
+const jsonValue = z
+  .custom<unknown>(() => true)
+  .transform((value, ctx): JsonValue => {
+    const checked = checkJson(value, OUTER_JSON_LIMITS);
+    if ('message' in checked) {
+      ctx.issues.push({
+        code: 'custom',
+        message: checked.message,
+        input: undefined,
+        path: [...checked.path],
+        params: { reason: checked.code },
+      });
+      return z.NEVER;
+    }
+    return checked.value;
+  });
 
 const identifier = StorableTextSchema.min(1).max(500);
 const shortText = StorableTextSchema.max(1_000);
-const mediaType = StorableTextSchema.min(1).max(255).regex(/^[\w.+-]+\/[\w.+-]+(?:\s*;.*)?$/, 'must be a media type');
+const mediaType = StorableTextSchema.min(1)
+  .max(255)
+  .regex(/^[\w.+-]+\/[\w.+-]+(?:\s*;.*)?$/, 'must be a media type');
 const url = StorableTextSchema.min(1).max(50_000_000);
 const state = z.enum(['streaming', 'done']).optional();
 
@@ -128,7 +132,9 @@ const source = z
 
 const data = z.strictObject({
   type: z.literal('data'),
-  name: StorableTextSchema.min(1).max(200).regex(/^[A-Za-z0-9_.:-]+$/, 'must be a name like triage-level'),
+  name: StorableTextSchema.min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9_.:-]+$/, 'must be a name like triage-level'),
   data: jsonValue,
   id: identifier.optional(),
 });
@@ -146,7 +152,7 @@ const stepStart = z.strictObject({ type: z.literal('step-start') });
  * ChatPartSchema.safeParse({ type: 'file', mediaType: 'image/png' }).success; // false: no url or storageKey
  * ```
  */
-export const ChatPartSchema: z.ZodType<ChatPart, ChatPart> = z.discriminatedUnion('type', [
+const union = z.discriminatedUnion('type', [
   text,
   reasoning,
   toolCall,
@@ -155,7 +161,17 @@ export const ChatPartSchema: z.ZodType<ChatPart, ChatPart> = z.discriminatedUnio
   source,
   data,
   stepStart,
-]) as unknown as z.ZodType<ChatPart, ChatPart>;
+]);
+
+/** The parsed form is exactly `ChatPart`: a drift between the interfaces and the schema fails to compile. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaMatchesInterfaces: Same<z.output<typeof union>, ChatPart> = true;
+void schemaMatchesInterfaces;
+
+export const ChatPartSchema: z.ZodType<ChatPart, ChatPart> = union as unknown as z.ZodType<
+  ChatPart,
+  ChatPart
+>;
 
 /**
  * The `parts` of an appended message: at most 10,000 here (`chat.maxParts`, checked by the

@@ -31,6 +31,7 @@ import {
   ConversationRenameInputSchema,
 } from './chat-inputs.js';
 import type { ChatMessage, ChatPage, ChatSearchPage, Conversation } from './chat-types.js';
+import { checkParts } from './check-parts.js';
 import {
   createConversation,
   deleteConversation,
@@ -43,10 +44,9 @@ import { historyPage, latestMessages } from './history.js';
 import { type ChatImportOptions, type ChatImportResult, importLegacyChat } from './import-legacy.js';
 import { insertMessages, type NewMessage } from './insert-messages.js';
 import { applyRetention, clearMessages } from './maintenance.js';
-import { checkParts } from './check-parts.js';
-import { partsSearchText, textOfParts } from './searchable-text.js';
 import { addParticipant, listParticipants, removeParticipant } from './participants.js';
 import { searchMessages } from './search.js';
+import { partsSearchText, textOfParts } from './searchable-text.js';
 import {
   type ConversationParticipant,
   type ConversationUpdate,

@@ -1,11 +1,11 @@
-import type { ChatPart } from './chat-parts.js';
-import type { StoredParts } from './check-parts.js';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { JsonValue } from '../../schema/audit.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
+import type { ChatPart } from './chat-parts.js';
+import type { StoredParts } from './check-parts.js';
 import { openConversationRows, openMessageRows } from './sealed-rows.js';
 
 /**

@@ -132,7 +132,9 @@ export async function historyPage(
             'history-function',
             // The function predates parts (0040 < 0046 in number, not in time): each returned row's
             // parts come by its primary key.
-            (t) => `select h.*, (select m.parts from ${t('chat_messages')} m where m.user_id = h.user_id and m.id = h.id) as parts
+            (
+              t,
+            ) => `select h.*, (select m.parts from ${t('chat_messages')} m where m.user_id = h.user_id and m.id = h.id) as parts
 from ${t('chat_history_page')}($1, $2, $3, $4, $5, $6) h`,
             [query.userId, query.conversationId ?? null, order === 'desc', after.key, after.id, query.limit],
           )

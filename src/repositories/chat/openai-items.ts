@@ -1,6 +1,6 @@
 import { ValidationError } from '../../errors/errors.js';
-import type { JsonValue } from '../../validation/json-value.js';
 import type { ChatRole } from '../../schema/chat.js';
+import type { JsonValue } from '../../validation/json-value.js';
 import type { ChatPart } from './chat-parts.js';
 
 /**
@@ -75,7 +75,13 @@ export type OpenAIResponseItem =
       status?: Status;
     }
   | { type: 'function_call'; call_id: string; name: string; arguments: string; id?: string; status?: Status }
-  | { type: 'function_call_output'; call_id: string; output: string; id?: string | null; status?: Status | null };
+  | {
+      type: 'function_call_output';
+      call_id: string;
+      output: string;
+      id?: string | null;
+      status?: Status | null;
+    };
 
 /**
  * One message of {@link fromOpenAIResponseItems}: the role and parts of a `cb.chat.append` input
@@ -142,10 +148,12 @@ function partsOf(item: Record<string, unknown>, path: (string | number)[]): Chat
     if (typeof item.content === 'string') {
       return [withMemo({ type: 'text', text: item.content }, { item: fields, string: true })];
     }
-    if (!Array.isArray(item.content) || item.content.length === 0) refuse([...path, 'content'], 'must be text or a non-empty list');
+    if (!Array.isArray(item.content) || item.content.length === 0)
+      refuse([...path, 'content'], 'must be text or a non-empty list');
     return item.content.map((entry: Record<string, unknown>, index) => {
       const at = [...path, 'content', index];
-      if (entry.type !== 'input_text' && entry.type !== 'output_text') refuse([...at, 'type'], 'only input_text and output_text are supported');
+      if (entry.type !== 'input_text' && entry.type !== 'output_text')
+        refuse([...at, 'type'], 'only input_text and output_text are supported');
       const text = str(entry.text, [...at, 'text']);
       const output = entry.type === 'output_text';
       const extra = rest(entry, ['type', 'text', 'annotations']);
@@ -159,7 +167,9 @@ function partsOf(item: Record<string, unknown>, path: (string | number)[]): Chat
   }
   if (type === 'reasoning') {
     const memo = rest(item, ['summary']);
-    const summary = Array.isArray(item.summary) ? (item.summary as Record<string, unknown>[]) : refuse([...path, 'summary'], 'must be a list');
+    const summary = Array.isArray(item.summary)
+      ? (item.summary as Record<string, unknown>[])
+      : refuse([...path, 'summary'], 'must be a list');
     if (summary.length === 0) return [withMemo({ type: 'reasoning', text: '' }, { item: memo, empty: true })];
     return summary.map((entry, index) =>
       withMemo(
@@ -206,7 +216,10 @@ function partsOf(item: Record<string, unknown>, path: (string | number)[]): Chat
       ),
     ];
   }
-  return refuse([...path, 'type'], 'only message, reasoning, function_call and function_call_output items are supported');
+  return refuse(
+    [...path, 'type'],
+    'only message, reasoning, function_call and function_call_output items are supported',
+  );
 }
 
 /** carebase's role of a message item's role. */
@@ -264,7 +277,11 @@ function memoOf(part: ChatPart): Memo | undefined {
  * ```
  */
 export function toOpenAIResponseItems(
-  messages: readonly { readonly role: ChatRole; readonly content: string; readonly parts: readonly ChatPart[] | null }[],
+  messages: readonly {
+    readonly role: ChatRole;
+    readonly content: string;
+    readonly parts: readonly ChatPart[] | null;
+  }[],
 ): OpenAIResponseItem[] {
   const items: OpenAIResponseItem[] = [];
   const plainRole = (role: ChatRole) => (role === 'tool' ? 'assistant' : role);
@@ -312,7 +329,8 @@ export function toOpenAIResponseItems(
           type: 'function_call',
           call_id: part.toolCallId,
           name: part.toolName,
-          arguments: memo?.raw === true && typeof part.input === 'string' ? part.input : JSON.stringify(part.input),
+          arguments:
+            memo?.raw === true && typeof part.input === 'string' ? part.input : JSON.stringify(part.input),
         } as OpenAIResponseItem);
       } else if (part.type === 'tool-result') {
         items.push({

@@ -37,7 +37,8 @@ const MATCH = '(m.search_vector @@ q.query or m.parts_search @@ q.query)';
  * Ranked over both vectors as one document (together they index at most SEARCH_INDEX_CHARS
  * characters, see searchable-text.ts, so the concatenation always fits a tsvector).
  */
-const RANK = "ts_rank_cd(case when m.parts_search is null then m.search_vector else m.search_vector || m.parts_search end, q.query)";
+const RANK =
+  'ts_rank_cd(case when m.parts_search is null then m.search_vector else m.search_vector || m.parts_search end, q.query)';
 
 /**
  * The snippet's text: the content, then the reasoning parts (where a match only in the parts

@@ -34,9 +34,7 @@ const SEPARATOR = '\n\n';
 
 /** The text of a message's text parts, joined: the `content` of a message appended with parts only. */
 export function textOfParts(parts: readonly ChatPart[]): string {
-  return parts
-    .flatMap((part) => (part.type === 'text' ? [part.text] : []))
-    .join(SEPARATOR);
+  return parts.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join(SEPARATOR);
 }
 
 /**
@@ -52,7 +50,8 @@ function partPieces(content: string, parts: readonly ChatPart[], options: Search
     else if (part.type === 'reasoning' && part.text !== '') pieces.push(part.text);
     else if (options.toolParts === true && part.type === 'tool-call')
       pieces.push(`${part.toolName} ${JSON.stringify(part.input)}`);
-    else if (options.toolParts === true && part.type === 'tool-result') pieces.push(JSON.stringify(part.output));
+    else if (options.toolParts === true && part.type === 'tool-result')
+      pieces.push(JSON.stringify(part.output));
   }
   return pieces;
 }
@@ -69,12 +68,18 @@ function cut(text: string, max: number): string {
  * `chat_messages.parts_search`), already cut so that content, separator and this together stay
  * within {@link SEARCH_INDEX_CHARS}; `null` when there is none.
  */
-export function partsSearchText(message: SearchableMessage, options: SearchableTextOptions = {}): string | null {
+export function partsSearchText(
+  message: SearchableMessage,
+  options: SearchableTextOptions = {},
+): string | null {
   if (message.parts === undefined || message.parts === null) return null;
   const pieces = partPieces(message.content, message.parts, options);
   if (pieces.length === 0) return null;
   // JS lengths count UTF-16 units, PostgreSQL's count code points (never more): a safe budget.
-  const budget = message.content === '' ? SEARCH_INDEX_CHARS : SEARCH_INDEX_CHARS - message.content.length - SEPARATOR.length;
+  const budget =
+    message.content === ''
+      ? SEARCH_INDEX_CHARS
+      : SEARCH_INDEX_CHARS - message.content.length - SEPARATOR.length;
   if (budget <= 0) return null;
   return cut(pieces.join(SEPARATOR), budget);
 }
