@@ -43,17 +43,6 @@ export interface AiSdkUIMessageInput {
   readonly parts: readonly AiSdkUIPartInput[];
 }
 
-type Meta = { providerMetadata?: ChatProviderMetadata };
-type ToolBase = {
-  toolCallId: string;
-  providerExecuted?: boolean;
-  callProviderMetadata?: ChatProviderMetadata;
-};
-type ToolState =
-  | { state: 'input-available'; input: unknown }
-  | { state: 'output-available'; input: unknown; output: unknown; preliminary?: boolean }
-  | { state: 'output-error'; input: unknown; errorText: string };
-
 /**
  * One part of a `UIMessage` as carebase writes it: assignable to the AI SDK v5 `UIMessagePart`.
  *
@@ -64,19 +53,96 @@ type ToolState =
  * ```
  */
 export type AiSdkUIPart =
-  | ({ type: 'text'; text: string; state?: 'streaming' | 'done' } & Meta)
-  | ({ type: 'reasoning'; text: string; id?: string; state?: 'streaming' | 'done' } & Meta)
-  | ({ type: `tool-${string}` } & ToolBase & ToolState)
-  | ({ type: 'dynamic-tool'; toolName: string; title?: string } & ToolBase & ToolState)
-  | ({ type: 'source-url'; sourceId: string; url: string; title?: string } & Meta)
-  | ({
+  | { type: 'text'; text: string; state?: 'streaming' | 'done'; providerMetadata?: ChatProviderMetadata }
+  | {
+      type: 'reasoning';
+      text: string;
+      id?: string;
+      state?: 'streaming' | 'done';
+      providerMetadata?: ChatProviderMetadata;
+    }
+  | {
+      type: `tool-${string}`;
+      toolCallId: string;
+      providerExecuted?: boolean;
+      callProviderMetadata?: ChatProviderMetadata;
+      state: 'input-available';
+      input: unknown;
+    }
+  | {
+      type: `tool-${string}`;
+      toolCallId: string;
+      providerExecuted?: boolean;
+      callProviderMetadata?: ChatProviderMetadata;
+      state: 'output-available';
+      input: unknown;
+      output: unknown;
+      preliminary?: boolean;
+    }
+  | {
+      type: `tool-${string}`;
+      toolCallId: string;
+      providerExecuted?: boolean;
+      callProviderMetadata?: ChatProviderMetadata;
+      state: 'output-error';
+      input: unknown;
+      errorText: string;
+    }
+  | {
+      type: 'dynamic-tool';
+      toolName: string;
+      title?: string;
+      toolCallId: string;
+      providerExecuted?: boolean;
+      callProviderMetadata?: ChatProviderMetadata;
+      state: 'input-available';
+      input: unknown;
+    }
+  | {
+      type: 'dynamic-tool';
+      toolName: string;
+      title?: string;
+      toolCallId: string;
+      providerExecuted?: boolean;
+      callProviderMetadata?: ChatProviderMetadata;
+      state: 'output-available';
+      input: unknown;
+      output: unknown;
+      preliminary?: boolean;
+    }
+  | {
+      type: 'dynamic-tool';
+      toolName: string;
+      title?: string;
+      toolCallId: string;
+      providerExecuted?: boolean;
+      callProviderMetadata?: ChatProviderMetadata;
+      state: 'output-error';
+      input: unknown;
+      errorText: string;
+    }
+  | {
+      type: 'source-url';
+      sourceId: string;
+      url: string;
+      title?: string;
+      providerMetadata?: ChatProviderMetadata;
+    }
+  | {
       type: 'source-document';
       sourceId: string;
       mediaType: string;
       title: string;
       filename?: string;
-    } & Meta)
-  | ({ type: 'file'; mediaType: string; url: string; filename?: string } & Meta)
+      providerMetadata?: ChatProviderMetadata;
+    }
+  | {
+      type: 'file';
+      mediaType: string;
+      url: string;
+      filename?: string;
+      providerMetadata?: ChatProviderMetadata;
+    }
   | { type: `data-${string}`; id?: string; data: unknown }
   | { type: 'step-start' };
 
@@ -240,17 +306,17 @@ function toolPart(call: ChatToolCallPart, result: ChatToolResultPart | undefined
     ...(call.providerExecuted === undefined ? {} : { providerExecuted: call.providerExecuted }),
     ...(call.providerMetadata === undefined ? {} : { callProviderMetadata: call.providerMetadata }),
   };
-  const state: ToolState =
+  const state =
     result === undefined
-      ? { state: 'input-available', input: call.input }
+      ? { state: 'input-available' as const, input: call.input }
       : result.isError
         ? {
-            state: 'output-error',
+            state: 'output-error' as const,
             input: call.input,
             errorText: typeof result.output === 'string' ? result.output : JSON.stringify(result.output),
           }
         : {
-            state: 'output-available',
+            state: 'output-available' as const,
             input: call.input,
             output: result.output,
             ...(result.preliminary === undefined ? {} : { preliminary: result.preliminary }),

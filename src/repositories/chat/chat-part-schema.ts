@@ -141,17 +141,6 @@ const data = z.strictObject({
 
 const stepStart = z.strictObject({ type: z.literal('step-start') });
 
-/**
- * One message part (see `ChatPart`): a discriminated union on `type`. Strings must be storable
- * text; JSON values (tool input and output, data) are checked like metadata.
- *
- * @example
- * ```ts
- * import { ChatPartSchema } from 'carebase/schemas';
- * ChatPartSchema.parse({ type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: { q: 'ibuprofen' } });
- * ChatPartSchema.safeParse({ type: 'file', mediaType: 'image/png' }).success; // false: no url or storageKey
- * ```
- */
 const union = z.discriminatedUnion('type', [
   text,
   reasoning,
@@ -168,6 +157,17 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const schemaMatchesInterfaces: Same<z.output<typeof union>, ChatPart> = true;
 void schemaMatchesInterfaces;
 
+/**
+ * One message part (see `ChatPart`): a discriminated union on `type`. Strings must be storable
+ * text; JSON values (tool input and output, data) are checked like metadata.
+ *
+ * @example
+ * ```ts
+ * import { ChatPartSchema } from 'carebase/schemas';
+ * ChatPartSchema.parse({ type: 'tool-call', toolCallId: 'c1', toolName: 'lookup', input: { q: 'ibuprofen' } });
+ * ChatPartSchema.safeParse({ type: 'file', mediaType: 'image/png' }).success; // false: no url or storageKey
+ * ```
+ */
 export const ChatPartSchema: z.ZodType<ChatPart, ChatPart> = union as unknown as z.ZodType<
   ChatPart,
   ChatPart

@@ -199,6 +199,7 @@ export type ChatPart =
  * The version of the stored part format (the `v` of `chat_messages.parts`).
  *
  * @example
+ * <!-- snippet-preamble: declare const messageId: string; -->
  * ```ts
  * import { CHAT_PARTS_VERSION } from 'carebase';
  * const row = await cb.db.selectFrom('chat_messages').select('parts').where('id', '=', messageId).executeTakeFirst();

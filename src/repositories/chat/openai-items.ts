@@ -19,15 +19,17 @@ import type { ChatPart } from './chat-parts.js';
  * @example
  * ```ts
  * import type { OpenAIResponseItemInput } from 'carebase';
- * const item: OpenAIResponseItemInput = { type: 'message' };
+ * const item: OpenAIResponseItemInput = { role: 'user', content: 'What is the max dose?' };
  * ```
  */
 export interface OpenAIResponseItemInput {
   /** The item type (`message` when absent, as in the API's easy input messages). */
   readonly type?: string | null | undefined;
+  /** A message item's role. */
+  readonly role?: string | undefined;
+  /** A message item's content. */
+  readonly content?: unknown;
 }
-
-type Status = 'in_progress' | 'completed' | 'incomplete';
 
 /**
  * An `output_text` annotation (citations, file paths) as carebase writes it.
@@ -64,7 +66,7 @@ export type OpenAIResponseItem =
       type: 'message';
       id: string;
       role: 'assistant';
-      status: Status;
+      status: 'in_progress' | 'completed' | 'incomplete';
       content: { type: 'output_text'; text: string; annotations: OpenAIAnnotation[] }[];
     }
   | {
@@ -72,15 +74,22 @@ export type OpenAIResponseItem =
       id: string;
       summary: { type: 'summary_text'; text: string }[];
       encrypted_content?: string | null;
-      status?: Status;
+      status?: 'in_progress' | 'completed' | 'incomplete';
     }
-  | { type: 'function_call'; call_id: string; name: string; arguments: string; id?: string; status?: Status }
+  | {
+      type: 'function_call';
+      call_id: string;
+      name: string;
+      arguments: string;
+      id?: string;
+      status?: 'in_progress' | 'completed' | 'incomplete';
+    }
   | {
       type: 'function_call_output';
       call_id: string;
       output: string;
       id?: string | null;
-      status?: Status | null;
+      status?: 'in_progress' | 'completed' | 'incomplete' | null;
     };
 
 /**
