@@ -34,6 +34,7 @@ describe('migration 0005_chat', () => {
       'chat_messages_created_at_brin',
       'chat_messages_external_id_key', // 0019: cb.imports.messages idempotency
       'chat_messages_history_idx',
+      'chat_messages_parts_search_idx', // 0040: search in typed parts
       'chat_messages_pkey',
       'chat_messages_search_idx',
       'conversations_default_key',
