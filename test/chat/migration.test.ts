@@ -72,6 +72,10 @@ describe('migration 0005_chat', () => {
       await sql.raw(participants?.up ?? '').execute(tx.db);
       const authors = migrations.find((m) => m.name === '0031_chat_message_authors');
       await sql.raw(authors?.up ?? '').execute(tx.db);
+      // 0040's columns (its index is built CONCURRENTLY, which a transaction cannot run; search
+      // works without it).
+      const parts = migrations.find((m) => m.name === '0040_chat_message_parts');
+      await sql.raw((parts?.up ?? '').replace(/CREATE INDEX CONCURRENTLY[^;]*;/, '')).execute(tx.db);
     });
     // The recreated tables are new objects: grant the app role on them again (idempotent).
     await migrateSchemaForApp(f.database, f.cb.config.schema);
