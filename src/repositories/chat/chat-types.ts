@@ -34,6 +34,15 @@ export interface ChatMessage {
   readonly parts: readonly ChatPart[] | null;
   readonly metadata: JsonValue | null;
   readonly createdAt: Date;
+  /**
+   * The message this one answers or follows, in the same conversation; `null` for a root, and for
+   * a message that simply follows the previous one (plain appends, imports and every message
+   * written before message trees: its parent is the conversation's previous message in `history`
+   * order). Edits and regenerations name their parent. Use `cb.chat.path` to read a branch.
+   */
+  readonly parentId: string | null;
+  /** A pinned system message: `cb.chat.context` always includes it. */
+  readonly pinned: boolean;
 }
 
 /**
@@ -132,6 +141,9 @@ export interface MessageRow {
   created_at: Date;
   /** Null for messages written before 0031 and imports: the owner. */
   author_user_id: string | null;
+  /** Null: the previous message (implicit parent), or none for a root. */
+  parent_id: string | null;
+  pinned: boolean;
 }
 
 /** A conversation row as selected by the repository's queries. */
@@ -164,6 +176,8 @@ export function toChatMessage(row: MessageRow): ChatMessage {
     parts: row.parts === null ? null : row.parts.parts,
     metadata: row.metadata,
     createdAt: row.created_at,
+    parentId: row.parent_id,
+    pinned: row.pinned,
   };
 }
 
