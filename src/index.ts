@@ -264,6 +264,15 @@ export { ImportsRepository } from './repositories/imports/imports-repository.js'
 
 // Chat
 
+export {
+  type AiSdkAppendFields,
+  type AiSdkUIMessage,
+  type AiSdkUIMessageInput,
+  type AiSdkUIPart,
+  type AiSdkUIPartInput,
+  fromUIMessage,
+  toUIMessage,
+} from './repositories/chat/ai-sdk-messages.js';
 export type {
   ChatAppendInput,
   ChatAppendManyInput,
@@ -278,6 +287,19 @@ export type {
   ConversationRefInput,
   ConversationRenameInput,
 } from './repositories/chat/chat-inputs.js';
+export {
+  CHAT_PARTS_VERSION,
+  type ChatDataPart,
+  type ChatFilePart,
+  type ChatPart,
+  type ChatProviderMetadata,
+  type ChatReasoningPart,
+  type ChatSourcePart,
+  type ChatStepStartPart,
+  type ChatTextPart,
+  type ChatToolCallPart,
+  type ChatToolResultPart,
+} from './repositories/chat/chat-parts.js';
 export { ChatRepository } from './repositories/chat/chat-repository.js';
 export type {
   ChatMessage,
@@ -300,7 +322,20 @@ export {
   type LegacyChatFile,
   legacyClientId,
 } from './repositories/chat/import-legacy.js';
+export {
+  fromOpenAIResponseItems,
+  type OpenAIAnnotation,
+  type OpenAIMessageFields,
+  type OpenAIResponseItem,
+  type OpenAIResponseItemInput,
+  toOpenAIResponseItems,
+} from './repositories/chat/openai-items.js';
 export { SEARCH_INDEX_CHARS } from './repositories/chat/search-index-limit.js';
+export {
+  type SearchableMessage,
+  type SearchableTextOptions,
+  searchableText,
+} from './repositories/chat/searchable-text.js';
 export type {
   ConversationParticipant,
   ConversationUpdate,

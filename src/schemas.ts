@@ -69,6 +69,7 @@ export {
   ConversationRefInputSchema,
   ConversationRenameInputSchema,
 } from './repositories/chat/chat-inputs.js';
+export { ChatPartSchema, ChatPartsSchema } from './repositories/chat/chat-part-schema.js';
 export { ChatImportOptionsSchema, LegacyChatFileSchema } from './repositories/chat/import-legacy.js';
 export {
   ConversationStatusSchema,

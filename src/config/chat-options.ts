@@ -31,6 +31,27 @@ export const ChatOptionsSchema = z
      * @default 500
      */
     exportChunkSize: z.number().int().min(1).max(100_000).default(500),
+    /** Most parts one message may have. @default 1000 */
+    maxParts: z.number().int().min(1).max(10_000).default(1_000),
+    /**
+     * Largest JSON value of one part (tool-call `input`, tool-result `output`, data `data`), in
+     * UTF-8 bytes. @default 262144
+     */
+    maxPartJsonBytes: z.number().int().min(1).max(50_000_000).default(262_144),
+    /** Deepest nesting of one part's JSON value (the outermost level counts as 1). @default 32 */
+    maxPartJsonDepth: z.number().int().min(1).max(64).default(32),
+    /** Largest serialized `parts` array of one message, in UTF-8 bytes. @default 1048576 */
+    maxPartsBytes: z.number().int().min(1).max(50_000_000).default(1_048_576),
+    /**
+     * Largest `data:` URL a file or source part may carry, in bytes: parts reference files, they
+     * do not hold them. @default 4096
+     */
+    maxInlineFileBytes: z.number().int().min(0).max(1_000_000).default(4_096),
+    /**
+     * Whether full-text search also covers tool-call input and tool-result output (their JSON
+     * text), for messages written while it is on. @default false
+     */
+    searchToolParts: z.boolean().default(false),
   })
   .prefault({});
 
@@ -62,6 +83,27 @@ export interface ChatOptions {
    * @default 500
    */
   readonly exportChunkSize?: number | undefined;
+  /** Most parts one message may have. @default 1000 */
+  readonly maxParts?: number | undefined;
+  /**
+   * Largest JSON value of one part (tool-call `input`, tool-result `output`, data `data`), in
+   * UTF-8 bytes. @default 262144
+   */
+  readonly maxPartJsonBytes?: number | undefined;
+  /** Deepest nesting of one part's JSON value (the outermost level counts as 1). @default 32 */
+  readonly maxPartJsonDepth?: number | undefined;
+  /** Largest serialized `parts` array of one message, in UTF-8 bytes. @default 1048576 */
+  readonly maxPartsBytes?: number | undefined;
+  /**
+   * Largest `data:` URL a file or source part may carry, in bytes: parts reference files, they
+   * do not hold them. @default 4096
+   */
+  readonly maxInlineFileBytes?: number | undefined;
+  /**
+   * Whether full-text search also covers tool-call input and tool-result output (their JSON
+   * text), for messages written while it is on. @default false
+   */
+  readonly searchToolParts?: boolean | undefined;
 }
 /**
  * Chat options with defaults applied.
@@ -93,4 +135,25 @@ export interface ResolvedChatOptions {
    * @default 500
    */
   readonly exportChunkSize: number;
+  /** Most parts one message may have. @default 1000 */
+  readonly maxParts: number;
+  /**
+   * Largest JSON value of one part (tool-call `input`, tool-result `output`, data `data`), in
+   * UTF-8 bytes. @default 262144
+   */
+  readonly maxPartJsonBytes: number;
+  /** Deepest nesting of one part's JSON value (the outermost level counts as 1). @default 32 */
+  readonly maxPartJsonDepth: number;
+  /** Largest serialized `parts` array of one message, in UTF-8 bytes. @default 1048576 */
+  readonly maxPartsBytes: number;
+  /**
+   * Largest `data:` URL a file or source part may carry, in bytes: parts reference files, they
+   * do not hold them. @default 4096
+   */
+  readonly maxInlineFileBytes: number;
+  /**
+   * Whether full-text search also covers tool-call input and tool-result output (their JSON
+   * text), for messages written while it is on. @default false
+   */
+  readonly searchToolParts: boolean;
 }

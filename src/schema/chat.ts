@@ -139,6 +139,13 @@ export interface ChatMessagesTable {
   is_root: ColumnType<boolean, boolean | undefined, boolean>;
   /** A system message `chat.context` always includes. */
   pinned: ColumnType<boolean, boolean | undefined, boolean>;
+  /** Typed parts, `{ "v": 1, "parts": [...] }`; null without parts or when sealed (migration 0040). */
+  parts: ColumnType<JsonValue | null, string | null | undefined, string | null>;
+  /**
+   * The full-text vector of the searchable text of the parts not in `content` (see
+   * `searchableText`); null when there is none.
+   */
+  parts_search: ColumnType<string | null, never, never>;
   created_at: Generated<Date>;
 }
 

@@ -104,9 +104,10 @@ describe('cb.chat.export', () => {
       'role',
       'content',
       'metadata',
+      'parts',
     ]);
     expect(csv).toHaveLength(42);
-    expect(csv.slice(1).every((row) => row[0] === '1' && row.length === 8)).toBe(true);
+    expect(csv.slice(1).every((row) => row[0] === '1' && row.length === 9)).toBe(true);
     const row = csv.find((r) => r[3] === 'cid-1');
     expect(row?.[6]).toBe(tricky);
     expect(JSON.parse(row?.[7] ?? 'null')).toEqual({ a: [1, 'x'] });

@@ -42,6 +42,8 @@ beforeAll(async () => {
       role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
       content: `shared ${i}`,
       metadata: i % 5 === 0 ? { n: i } : undefined,
+      // Typed parts (0040) come back through the function too.
+      parts: i % 4 === 0 ? [{ type: 'reasoning' as const, text: `why ${i}` }] : undefined,
     })),
   );
   for (let i = 0; i < 12; i++)
@@ -62,7 +64,7 @@ async function allPages(
   let cursor: string | undefined;
   for (let guard = 0; guard < 50; guard++) {
     const page = await cb.chat.history({ ...input, ...(cursor === undefined ? {} : { cursor }) });
-    pages.push(page.items);
+    pages.push([...page.items]);
     cursors.push(page.nextCursor);
     cursor = page.nextCursor;
     if (cursor === undefined) break;

@@ -35,6 +35,7 @@ describe('migration 0005_chat', () => {
       'chat_messages_created_at_brin',
       'chat_messages_external_id_key', // 0019: cb.imports.messages idempotency
       'chat_messages_history_idx',
+      'chat_messages_parts_search_idx', // 0040: search in typed parts
       'chat_messages_pinned_idx', // 0039: pinned system messages of chat.context
       'chat_messages_pkey',
       'chat_messages_search_idx',
@@ -76,6 +77,10 @@ describe('migration 0005_chat', () => {
       await sql.raw(authors?.up ?? '').execute(tx.db);
       const blindIndex = migrations.find((m) => m.name === '0042_chat_blind_index');
       await sql.raw(blindIndex?.up ?? '').execute(tx.db);
+      // 0040's columns (its index is built CONCURRENTLY, which a transaction cannot run; search
+      // works without it).
+      const parts = migrations.find((m) => m.name === '0040_chat_message_parts');
+      await sql.raw((parts?.up ?? '').replace(/CREATE INDEX CONCURRENTLY[^;]*;/, '')).execute(tx.db);
     });
     // 0039 (message trees) runs outside a transaction (CREATE INDEX CONCURRENTLY): statement by
     // statement, each idempotent.

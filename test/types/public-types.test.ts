@@ -37,6 +37,7 @@ import type {
   ChatImportOptions,
   ChatLatestInput,
   ChatOptions,
+  ChatPart,
   ChatPathInput,
   ChatRegenerateInput,
   ChatRetentionInput,
@@ -147,6 +148,8 @@ import type {
   ChatImportOptionsSchema,
   ChatLatestInputSchema,
   ChatOptionsSchema,
+  ChatPartSchema,
+  ChatPartsSchema,
   ChatPathInputSchema,
   ChatRegenerateInputSchema,
   ChatRetentionInputSchema,
@@ -332,6 +335,9 @@ describe('public types match their schemas', () => {
       same<EmailVerificationCompleteOptions, z.input<typeof EmailVerificationCompleteOptionsSchema>>(),
       same<UserRegisterInput, z.input<typeof UserRegisterInputSchema>>(),
       same<PoolerMode, z.output<typeof PoolerModeSchema>>(),
+      same<ChatPart, z.input<typeof ChatPartSchema>>(),
+      same<ChatPart, z.output<typeof ChatPartSchema>>(),
+      same<readonly ChatPart[], z.input<typeof ChatPartsSchema>>(),
     ];
     expect(checks.every(Boolean)).toBe(true);
   });

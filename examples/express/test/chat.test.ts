@@ -132,7 +132,9 @@ describe('chat', () => {
     const response = await ana.get('/chat/export?format=csv');
     expect(response.headers.get('content-disposition')).toMatch(/filename="chat-[\d-]+\.csv"$/);
     const rows = (await response.text()).trimEnd().split('\r\n');
-    expect(rows[0]).toBe('format_version,conversation_id,id,client_id,created_at,role,content,metadata');
+    expect(rows[0]).toBe(
+      'format_version,conversation_id,id,client_id,created_at,role,content,metadata,parts',
+    );
     expect(rows).toHaveLength(questions.length + 1);
   });
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AbortError, UnsupportedOperationError } from '../../errors/errors.js';
 import type { JsonValue } from '../../schema/audit.js';
 import { parseInput } from '../../validation/parse-input.js';
+import type { StoredParts } from '../chat/check-parts.js';
 import { indexedText } from '../chat/searchable-text.js';
 import type { RepositoryContext } from '../context.js';
 import { sealedTokens } from '../encryption/blind-tokens.js';
@@ -88,6 +89,8 @@ interface PlainMessage {
   role: string;
   content: string;
   metadata: JsonValue | null;
+  /** The stored parts (`{ v, parts }`), sealed with the content. */
+  parts: JsonValue | null;
   created_at: Date;
 }
 
@@ -153,7 +156,7 @@ export async function encryptExisting(
   const messages = await sealTable(ctx, 'chat_messages', batchSize, parsed, async (tx, after) => {
     const rows = (await tx.db
       .selectFrom('chat_messages')
-      .select(['id', 'user_id', 'conversation_id', 'role', 'content', 'metadata', 'created_at'])
+      .select(['id', 'user_id', 'conversation_id', 'role', 'content', 'metadata', 'parts', 'created_at'])
       .where(PLAIN)
       .where(sql<boolean>`(user_id, id) > (${after.userId}::uuid, ${after.id}::bigint)`)
       .orderBy('user_id')
@@ -172,13 +175,22 @@ export async function encryptExisting(
         { userId: r.user_id, conversationId: r.conversation_id, role: r.role, createdAt: r.created_at },
         r.content,
         r.metadata === null ? null : JSON.stringify(r.metadata),
+        r.parts === null ? null : JSON.stringify(r.parts),
       ),
     );
     const tokens = rows.map((r) =>
-      sealedTokens(keys.get(r.user_id) as UserKeys, r.user_id, indexedText(r.content)),
+      sealedTokens(
+        keys.get(r.user_id) as UserKeys,
+        r.user_id,
+        indexedText(r.content, (r.parts as StoredParts | null)?.parts ?? null, {
+          toolParts: ctx.config.chat.searchToolParts,
+        }),
+      ),
     );
+    // The parts and their searchable vector leave the clear columns with the content.
     await sql`update ${sql.id(ctx.config.schema, 'chat_messages')} m
-      set content = '', metadata = v.metadata::jsonb, search_tokens = v.search_tokens::bigint[]
+      set content = '', metadata = v.metadata::jsonb, parts = null, parts_search = null,
+        search_tokens = v.search_tokens::bigint[]
       from unnest(${rows.map((r) => r.user_id)}::uuid[], ${rows.map((r) => r.id)}::bigint[], ${sealed}::text[],
         ${tokens}::text[]) as v(user_id, id, metadata, search_tokens)
       where m.user_id = v.user_id and m.id = v.id`.execute(tx.db);

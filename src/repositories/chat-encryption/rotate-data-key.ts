@@ -194,9 +194,16 @@ export async function rotateDataKey(
         { userId: parsedUser, conversationId: r.conversation_id, role: r.role, createdAt: r.created_at },
         r.content,
         r.metadata === null ? null : JSON.stringify(r.metadata),
+        r.parts === null ? null : JSON.stringify(r.parts),
       ),
     );
-    const tokens = opened.map((r) => sealedTokens(keys, parsedUser, indexedText(r.content)));
+    const tokens = opened.map((r) =>
+      sealedTokens(
+        keys,
+        parsedUser,
+        indexedText(r.content, r.parts?.parts ?? null, { toolParts: ctx.config.chat.searchToolParts }),
+      ),
+    );
     await sql`update ${sql.id(ctx.config.schema, 'chat_messages')} m
       set metadata = v.metadata::jsonb, search_tokens = v.search_tokens::bigint[]
       from unnest(${opened.map((r) => r.id)}::bigint[], ${sealed}::text[], ${tokens}::text[])

@@ -7,7 +7,7 @@ import type { ChatUsageRecord } from './usage-inputs.js';
 
 /** The columns an append returns. */
 export const MESSAGE_COLUMNS =
-  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parent_id, pinned';
+  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parent_id, pinned, parts';
 
 /**
  * A row of an append: the message, whether it was already present under its client id, and (batch
@@ -23,13 +23,21 @@ export interface NewMessage {
   readonly content: string;
   /** Serialized JSON, or null. */
   readonly metadata: string | null;
+  /** The serialized stored parts (`{"v":1,"parts":[...]}`), or null. */
+  readonly parts: string | null;
+  /** The searchable text of the parts beyond the content (see searchable-text.ts), or null. */
+  readonly partsSearch: string | null;
   readonly clientId: string | undefined;
+  /**
   /**
    * The blind keyword index of a sealed message (a PostgreSQL `bigint[]` literal, see
    * src/repositories/encryption/blind-tokens.ts); absent for messages stored in clear.
    */
   readonly searchTokens?: string | undefined;
-  /** The usage of the model call behind an assistant message, written in the same transaction. */
+  /**
+   * The usage of the model call behind an assistant message, written in the same transaction:
+   * by the single-message statement itself (append-one), or after a batch by `insertUsage`.
+   */
   readonly usage?: ChatUsageRecord | undefined;
   /**
    * An explicit parent (a message id of the same conversation); without one the message goes
@@ -51,6 +59,29 @@ export interface NewMessage {
 interface ClientIdShape {
   /** The placeholder of the client id, or undefined for the shape without one. */
   readonly clientId: string | undefined;
+  /**
+   * The number of the first of the usage record's ten placeholders, or undefined for the shape
+   * without usage.
+   */
+  readonly usage?: number | undefined;
+}
+
+/**
+ * The usage record of the inserted message, in the same statement (so in its implicit
+ * transaction: both or neither), for the new row only (a retried client id writes no second
+ * usage row). $u provider, model, input, output, cached and reasoning tokens, cost, currency,
+ * latency, status.
+ */
+function usageSql(table: (name: string) => string, u: number): string {
+  const p = (i: number) => `$${u + i}`;
+  return `, usage as (
+  insert into ${table('chat_usage')} (user_id, conversation_id, message_id, author_user_id, provider, model,
+    input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost, currency, latency_ms, status, created_at)
+  select user_id, conversation_id, id, coalesce(author_user_id, user_id), ${p(0)}::text, ${p(1)}::text,
+    ${p(2)}::bigint, ${p(3)}::bigint, ${p(4)}::bigint, ${p(5)}::bigint, ${p(6)}::numeric, ${p(7)}::text,
+    ${p(8)}::integer, ${p(9)}::text, created_at
+  from inserted
+)`;
 }
 
 /** `source` is the VALUES list or SELECT that yields the row (author first, then the message's key). */
@@ -59,7 +90,8 @@ function insertSql(table: (name: string) => string, source: string, shape: Clien
     shape.clientId === undefined
       ? ''
       : '\n  on conflict (user_id, client_id) where client_id is not null do nothing';
-  return `insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, parent_id, is_root, pinned, search_tokens)
+  return `insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, parent_id, is_root, pinned,
+    parts, parts_search, search_tokens)
   ${source}${conflict}
   returning ${MESSAGE_COLUMNS}`;
 }
@@ -124,7 +156,8 @@ function tail(
   now: string,
   shape: ClientIdShape,
 ): string {
-  const touched = `, touched as (
+  const usage = shape.usage === undefined ? '' : usageSql(table, shape.usage);
+  const touched = `${usage}, touched as (
   ${touchSql(table, owner, conversationId, now)}${shape.clientId === undefined ? '' : '\n    and exists (select 1 from inserted)'}
 )
 select ${MESSAGE_COLUMNS}, false as existing from inserted`;
@@ -146,7 +179,8 @@ where user_id = ${owner} and client_id = ${shape.clientId}`;
  * stored under the owner's key, with the caller as its author.
  * $1 user (the author), $2 conversation, $3 client id (null in the shape without), $4 role,
  * $5 content, $6 metadata, $7 language, $8 now, $9 explicit parent (or null), $10 root flag,
- * $11 pinned, $12 search tokens (null in clear).
+ * $11 pinned, $12 parts, $13 parts' searchable text, $14 search tokens (null in clear), then the
+ * usage record's ten, from $15.
  */
 function intoConversationSql(table: (name: string) => string, shape: ClientIdShape): string {
   const owner = '(select owner_id from access)';
@@ -163,7 +197,7 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
   ${insertSql(
     table,
     `select $1::uuid, owner_id, $2::uuid, $3::text, $4::text, $5::text, $6::jsonb, $7::regconfig, $8::timestamptz,
-    (select id from parent), $10::boolean, $11::boolean, $12::bigint[]
+    (select id from parent), $10::boolean, $11::boolean, $12::jsonb, to_tsvector($7::regconfig, $13::text), $14::bigint[]
   from access where ${parentGuard('$9::bigint')}`,
     shape,
   )}
@@ -176,7 +210,8 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
  * NOT NULL constraint fails the statement; the caller then creates the default conversation (with
  * its audit entry) and runs the statement again (see insert-messages.ts).
  * $1 user, $2 client id (null in the shape without), $3 role, $4 content, $5 metadata,
- * $6 language, $7 now, $8 explicit parent (or null), $9 root flag, $10 pinned, $11 search tokens (null in clear).
+ * $6 language, $7 now, $8 explicit parent (or null), $9 root flag, $10 pinned, $11 parts,
+ * $12 parts' searchable text, $13 search tokens (null in clear), then the usage record's ten, from $14.
  */
 function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): string {
   return `with found as (
@@ -188,7 +223,8 @@ function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): 
   ${insertSql(
     table,
     `select $1::uuid, $1::uuid, (select id from found), $2::text, $3::text,
-    $4::text, $5::jsonb, $6::regconfig, $7::timestamptz, (select id from parent), $9::boolean, $10::boolean, $11::bigint[]
+    $4::text, $5::jsonb, $6::regconfig, $7::timestamptz, (select id from parent), $9::boolean, $10::boolean,
+    $11::jsonb, to_tsvector($6::regconfig, $12::text), $13::bigint[]
   where ${parentGuard('$8::bigint')}`,
     shape,
   )}
@@ -215,21 +251,47 @@ export function appendOneQuery(
     message.parentId ?? null,
     message.root ?? false,
     message.pinned ?? false,
+    message.parts,
+    message.partsSearch,
     message.searchTokens ?? null,
   ];
   const withId = message.clientId !== undefined;
-  const suffix = withId ? '-client-id' : '';
+  const record = message.usage;
+  const usage =
+    record === undefined
+      ? []
+      : [
+          record.provider,
+          record.model,
+          record.inputTokens ?? 0,
+          record.outputTokens ?? 0,
+          record.cachedTokens ?? 0,
+          record.reasoningTokens ?? 0,
+          record.cost ?? null,
+          record.currency ?? null,
+          record.latencyMs ?? null,
+          record.status,
+        ];
+  const suffix = `${withId ? '-client-id' : ''}${record === undefined ? '' : '-usage'}`;
   return message.conversationId === undefined
     ? preparedQuery(
         ctx,
         `append-one-default${suffix}`,
-        (t) => intoDefaultSql(t, { clientId: withId ? '$2::text' : undefined }),
-        [message.userId, ...common],
+        (t) =>
+          intoDefaultSql(t, {
+            clientId: withId ? '$2::text' : undefined,
+            usage: record === undefined ? undefined : 14,
+          }),
+        [message.userId, ...common, ...usage],
       )
     : preparedQuery(
         ctx,
         `append-one${suffix}`,
-        (t) => intoConversationSql(t, { clientId: withId ? '$3::text' : undefined }),
-        [message.userId, message.conversationId, ...common],
+        (t) =>
+          intoConversationSql(t, {
+            clientId: withId ? '$3::text' : undefined,
+            usage: record === undefined ? undefined : 15,
+          }),
+        [message.userId, message.conversationId, ...common, ...usage],
       );
 }

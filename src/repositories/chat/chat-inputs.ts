@@ -3,6 +3,8 @@ import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { isBigintText } from '../../validation/ids.js';
 import { jsonObjectSchema } from '../../validation/json.js';
 import { StorableTextSchema } from '../../validation/text.js';
+import { ChatPartsSchema } from './chat-part-schema.js';
+import type { ChatPart } from './chat-parts.js';
 import { ConversationStatusSchema } from './sharing-inputs.js';
 import { type ChatUsageRecord, ChatUsageRecordSchema } from './usage-inputs.js';
 
@@ -208,22 +210,30 @@ export interface ConversationRefInput {
  * const result = ChatAppendInputSchema.safeParse(req.body); // validate a request before calling cb.chat.append
  * ```
  */
-export const ChatAppendInputSchema = z.strictObject({
-  userId,
-  /** @default the user's default conversation, created on first use */
-  conversationId: conversationId.optional(),
-  role: ChatRoleSchema,
-  content: ChatContentSchema,
-  metadata: ChatMetadataSchema.optional(),
-  /** A client-chosen id: appending again with the same id returns the first message. */
-  id: StorableTextSchema.min(1).max(200).optional(),
-  /** The model call's usage (assistant messages only), written in the same transaction. */
-  usage: ChatUsageRecordSchema.optional(),
-  /** The parent message (same conversation). @default the conversation's active leaf */
-  parentId: ChatMessageIdSchema.optional(),
-  /** A system message that `chat.context` always includes (`role: 'system'` only). */
-  pinned: z.boolean().optional(),
-});
+export const ChatAppendInputSchema = z
+  .strictObject({
+    userId,
+    /** @default the user's default conversation, created on first use */
+    conversationId: conversationId.optional(),
+    role: ChatRoleSchema,
+    /** @default the text of the text parts, joined by blank lines (`parts` is then required) */
+    content: ChatContentSchema.optional(),
+    /** Typed parts (text, reasoning, tool calls and results, files, sources, data). */
+    parts: ChatPartsSchema.optional(),
+    metadata: ChatMetadataSchema.optional(),
+    /** A client-chosen id: appending again with the same id returns the first message. */
+    id: StorableTextSchema.min(1).max(200).optional(),
+    /** The model call's usage (assistant messages only), written in the same transaction. */
+    usage: ChatUsageRecordSchema.optional(),
+    /** The parent message (same conversation). @default the conversation's active leaf */
+    parentId: ChatMessageIdSchema.optional(),
+    /** A system message that `chat.context` always includes (`role: 'system'` only). */
+    pinned: z.boolean().optional(),
+  })
+  .refine((message) => message.content !== undefined || message.parts !== undefined, {
+    message: 'needs content or parts',
+    path: ['content'],
+  });
 /**
  * Input of `cb.chat.append()`: one message. Without `conversationId` it goes to the user's default conversation; an `id` makes retries idempotent. Validated by `ChatAppendInputSchema` (`carebase/schemas`).
  *
@@ -237,7 +247,18 @@ export const ChatAppendInputSchema = z.strictObject({
 export interface ChatAppendInput {
   readonly userId: string;
   readonly role: 'user' | 'system' | 'assistant' | 'tool';
-  readonly content: string;
+  /**
+   * The message's text. Optional when `parts` are given: it then holds the text of the text
+   * parts, joined by blank lines (`''` when there are none), so content-only readers still see the
+   * answer. Give both when the content should differ (e.g. a summary line).
+   */
+  readonly content?: string | undefined;
+  /**
+   * Typed parts (see `ChatPart`), returned as given by `history`, `latest`, `search` and
+   * `export`. Checked against `chat.maxParts`, `chat.maxPartJsonBytes`, `chat.maxPartJsonDepth`,
+   * `chat.maxPartsBytes` and `chat.maxInlineFileBytes`.
+   */
+  readonly parts?: readonly ChatPart[] | undefined;
   /** @default the user's default conversation, created on first use */
   readonly conversationId?: string | undefined;
   readonly metadata?: Record<string, unknown> | undefined;

@@ -31,6 +31,7 @@ import {
   ConversationRenameInputSchema,
 } from './chat-inputs.js';
 import type { ChatMessage, ChatPage, ChatSearchPage, Conversation } from './chat-types.js';
+import { checkParts } from './check-parts.js';
 import { contextWindow } from './context-window.js';
 import {
   createConversation,
@@ -47,6 +48,7 @@ import { applyRetention, clearMessages } from './maintenance.js';
 import { addParticipant, listParticipants, removeParticipant } from './participants.js';
 import { pathPage } from './path.js';
 import { searchMessages } from './search.js';
+import { partsSearchText, textOfParts } from './searchable-text.js';
 import {
   type ConversationParticipant,
   type ConversationUpdate,
@@ -753,8 +755,12 @@ export class ChatRepository {
   }
 
   #toNew(message: Parsed<typeof ChatAppendInputSchema>, path: (string | number)[]): NewMessage {
-    const max = this.#ctx.config.chat.maxMessageBytes;
-    if (Buffer.byteLength(message.content, 'utf8') > max) {
+    const options = this.#ctx.config.chat;
+    const max = options.maxMessageBytes;
+    const parts = message.parts === undefined ? null : checkParts(message.parts, options, [...path, 'parts']);
+    // Parts only: the content is their text (see ChatAppendInput.content).
+    const content = message.content ?? textOfParts(message.parts ?? []);
+    if (Buffer.byteLength(content, 'utf8') > max) {
       const where = [...path, 'content'];
       throw new ValidationError(`invalid message at ${where.join('.')}: too large`, [
         { path: where, message: `exceeds ${max} UTF-8 bytes`, code: 'too_big' },
@@ -776,8 +782,13 @@ export class ChatRepository {
       userId: message.userId,
       conversationId: message.conversationId,
       role: message.role,
-      content: message.content,
+      content,
       metadata: this.#checkMetadata(message.metadata, 'metadata', path),
+      parts,
+      partsSearch:
+        message.parts === undefined
+          ? null
+          : partsSearchText({ content, parts: message.parts }, { toolParts: options.searchToolParts }),
       clientId: message.id,
       usage: message.usage,
       parentId: message.parentId,

@@ -1,5 +1,7 @@
 import type { JsonValue } from '../../schema/audit.js';
 import type { ChatRole } from '../../schema/chat.js';
+import type { ChatPart } from './chat-parts.js';
+import type { StoredParts } from './check-parts.js';
 
 /**
  * One chat message as carebase returns it.
@@ -26,7 +28,10 @@ export interface ChatMessage {
   /** The client-supplied idempotency id, if one was given. */
   readonly clientId: string | null;
   readonly role: ChatRole;
+  /** The text (for a message appended with parts only: its text parts, joined by blank lines). */
   readonly content: string;
+  /** The typed parts, as appended; `null` for a message appended without parts. */
+  readonly parts: readonly ChatPart[] | null;
   readonly metadata: JsonValue | null;
   readonly createdAt: Date;
   /**
@@ -131,6 +136,8 @@ export interface MessageRow {
   role: ChatRole;
   content: string;
   metadata: JsonValue | null;
+  /** Null for messages without parts (and in a sealed row, whose parts are in the envelope). */
+  parts: StoredParts | null;
   created_at: Date;
   /** Null for messages written before 0031 and imports: the owner. */
   author_user_id: string | null;
@@ -166,6 +173,7 @@ export function toChatMessage(row: MessageRow): ChatMessage {
     clientId: row.client_id,
     role: row.role,
     content: row.content,
+    parts: row.parts === null ? null : row.parts.parts,
     metadata: row.metadata,
     createdAt: row.created_at,
     parentId: row.parent_id,

@@ -4,6 +4,8 @@ import type { JsonValue } from '../../schema/audit.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
+import type { ChatPart } from './chat-parts.js';
+import type { StoredParts } from './check-parts.js';
 import { openConversationRows, openMessageRows } from './sealed-rows.js';
 
 /**
@@ -29,6 +31,8 @@ export interface ChatDataExport {
       readonly clientId: string | null;
       readonly role: string;
       readonly content: string;
+      /** The typed parts (`ChatMessage.parts`), or null. */
+      readonly parts: readonly ChatPart[] | null;
       readonly metadata: JsonValue | null;
       readonly createdAt: string;
     }[];
@@ -91,6 +95,7 @@ export async function exportChatForUser(ctx: RepositoryContext, userId: string):
       'role',
       'content',
       'metadata',
+      'parts',
       'user_id',
       'created_at',
       sql.raw<string>(exactTimestamp('created_at')).as('created'),
@@ -100,7 +105,12 @@ export async function exportChatForUser(ctx: RepositoryContext, userId: string):
     .orderBy('created_at')
     .orderBy('id')
     .execute()
-    .then((rows) => openMessageRows(ctx, rows));
+    .then((rows) =>
+      openMessageRows(
+        ctx,
+        rows.map((row) => ({ ...row, parts: row.parts as StoredParts | null })),
+      ),
+    );
   const byConversation = new Map<string, ChatDataExport['conversations'][number]['messages'][number][]>();
   for (const m of messages) {
     let list = byConversation.get(m.conversation_id);
@@ -113,6 +123,7 @@ export async function exportChatForUser(ctx: RepositoryContext, userId: string):
       clientId: m.client_id,
       role: m.role,
       content: m.content,
+      parts: m.parts?.parts ?? null,
       metadata: m.metadata,
       createdAt: m.created,
     });

@@ -9,6 +9,7 @@ import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import { recordAudit } from '../audit/record.js';
 import { RepositoryContext } from '../context.js';
 import { type UserKeys, userKeys } from '../encryption/data-keys.js';
+import type { StoredParts } from './check-parts.js';
 import { assertParticipant } from './ownership.js';
 import { openMessageRow } from './sealed-rows.js';
 
@@ -75,6 +76,8 @@ interface ExportRow {
   role: string;
   content: string;
   metadata: unknown;
+  /** The stored parts (`{ v, parts }`), or null. */
+  parts: unknown;
   created_at: string;
 }
 
@@ -87,6 +90,7 @@ const CSV_COLUMNS = [
   'role',
   'content',
   'metadata',
+  'parts',
 ] as const;
 
 function record(row: ExportRow): Record<string, unknown> {
@@ -98,8 +102,14 @@ function record(row: ExportRow): Record<string, unknown> {
     createdAt: row.created_at,
     role: row.role,
     content: row.content,
+    parts: partsOf(row),
     metadata: row.metadata,
   };
+}
+
+/** The parts array of an exported row (`null` without parts). */
+function partsOf(row: ExportRow): unknown {
+  return (row.parts as StoredParts | null)?.parts ?? null;
 }
 
 /** Serializes the header, each row and the trailer for one format. */
@@ -136,6 +146,7 @@ function serializer(format: ChatExportFormat, header: Record<string, unknown>) {
             row.role,
             row.content,
             row.metadata,
+            partsOf(row),
           ]),
         tail: () => '',
       };
@@ -203,6 +214,7 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
       'm.role',
       'm.content',
       'm.metadata',
+      'm.parts',
       sql.raw<string>(exactTimestamp('m.created_at')).as('created_at'),
       'm.created_at as sort_at',
     ] as const;
@@ -284,11 +296,12 @@ function openExportRow(
       role: row.role as ChatRole,
       content: row.content,
       metadata: row.metadata as JsonValue | null,
+      parts: row.parts as StoredParts | null,
       created_at: row.sort_at,
     },
     keys,
   );
-  return { ...row, content: opened.content, metadata: opened.metadata };
+  return { ...row, content: opened.content, metadata: opened.metadata, parts: opened.parts };
 }
 
 /**

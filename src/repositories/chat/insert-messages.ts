@@ -43,8 +43,9 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   const conversations = table('conversations');
   const messages = table('chat_messages');
   return `with input as (
-  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $9::boolean[], $10::text[])
-    with ordinality as t(user_id, conversation_id, client_id, role, content, metadata, pinned, search_tokens, ord)
+  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $9::boolean[],
+    $10::text[], $11::text[], $12::text[])
+    with ordinality as t(user_id, conversation_id, client_id, role, content, metadata, pinned, parts, parts_search, search_tokens, ord)
 ), resolved as (
   select i.*, coalesce(i.conversation_id, d.id) as target,
     case when i.conversation_id is null then i.user_id else p.owner_id end as owner_id,
@@ -54,14 +55,15 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   left join ${table('conversation_participants')} p on i.conversation_id is not null
     and p.conversation_id = i.conversation_id and p.user_id = i.user_id and p.role <> 'viewer'
 ), inserted as (
-  insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, parent_id, pinned, search_tokens)
+  insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, parent_id, pinned,
+    parts, parts_search, search_tokens)
   select r.user_id, r.owner_id, r.target, r.client_id, r.role, r.content, r.metadata::jsonb, $8::regconfig, $7::timestamptz,
     -- The first message of each conversation goes under its chosen active leaf (when one was
     -- chosen and still exists); the others follow the previous one (implicit parent).
     case when r.position = 1 then (select m.id from ${conversations} c
       join ${messages} m on m.user_id = c.user_id and m.conversation_id = c.id and m.id = c.active_leaf_id
       where c.user_id = r.owner_id and c.id = r.target) end,
-    r.pinned, r.search_tokens::bigint[]
+    r.pinned, r.parts::jsonb, to_tsvector($8::regconfig, r.parts_search), r.search_tokens::bigint[]
   from resolved r order by r.ord
   on conflict (user_id, client_id) where client_id is not null do nothing
   returning ${COLUMNS}
@@ -79,7 +81,7 @@ ${
     ? `select ${COLUMNS}, author_user_id as caller_id, false as existing from inserted
 union all
 select e.id, e.user_id, e.conversation_id, e.client_id, e.role, e.content, e.metadata, e.created_at,
-  e.author_user_id, e.parent_id, e.pinned, r.user_id, true
+  e.author_user_id, e.parent_id, e.pinned, e.parts, r.user_id, true
 from ${messages} e join resolved r on e.user_id = r.owner_id and e.client_id = r.client_id`
     : 'select count(*)::int as inserted from inserted'
 }`;
@@ -96,6 +98,8 @@ function parameters(ctx: RepositoryContext, batch: readonly NewMessage[], now: D
     now,
     ctx.config.chat.searchLanguage,
     batch.map((m) => m.pinned ?? false),
+    batch.map((m) => m.parts),
+    batch.map((m) => m.partsSearch),
     batch.map((m) => m.searchTokens ?? null),
   ];
 }
@@ -217,11 +221,16 @@ async function withRetries<T>(
 export function insertMessages(ctx: RepositoryContext, batch: readonly NewMessage[]): Promise<ChatMessage[]> {
   const audited = ctx.config.audit.chatWrites === 'messages';
   const usage = batch.some((message) => message.usage !== undefined);
-  if (batch.length === 0 || (!audited && !usage)) return insertBatch(ctx, batch);
-  // `audit.chatWrites: 'messages'` or usage: the messages, their usage and their audit entries
-  // commit together (a usage write that fails fails the call).
+  // One message: its usage is written by the append statement itself (append-one.ts), one round
+  // trip and no explicit transaction.
+  if (batch.length === 0 || (!audited && (!usage || batch.length === 1))) return insertBatch(ctx, batch);
+  // `audit.chatWrites: 'messages'` or a batch with usage: the messages, their usage and their audit
+  // entries commit together (a usage write that fails fails the call).
   return ctx.atomic(async (tx) => {
-    const messages = await insertBatch(tx, batch);
+    const messages = await insertBatch(
+      tx,
+      batch.map(({ usage: _, ...message }) => message),
+    );
     if (usage) {
       await insertUsage(
         tx,

@@ -96,6 +96,7 @@ async function sealLegacyRows(
       { userId, conversationId, role: row.role, createdAt },
       row.content,
       row.metadata,
+      null, // legacy files hold no typed parts
     );
     const searchTokens = sealedTokens(keys, userId, indexedText(row.content));
     return { ...row, content: '', metadata, createdAt, searchTokens };

@@ -13,13 +13,14 @@ import {
 } from '../encryption/row-envelopes.js';
 import type { NewMessage } from './append-one.js';
 import type { ConversationRow, MessageRow } from './chat-types.js';
+import type { StoredParts } from './check-parts.js';
 import { assertParticipant } from './ownership.js';
 import { indexedText } from './searchable-text.js';
 
 /** The columns a message row needs to be opened. */
 type SealableMessage = Pick<
   MessageRow,
-  'id' | 'user_id' | 'conversation_id' | 'role' | 'content' | 'metadata' | 'created_at'
+  'id' | 'user_id' | 'conversation_id' | 'role' | 'content' | 'metadata' | 'created_at' | 'parts'
 >;
 /** The columns a conversation row needs to be opened. */
 type SealableConversation = Pick<ConversationRow, 'id' | 'user_id' | 'title' | 'metadata'>;
@@ -77,8 +78,8 @@ export function forgetDefaultConversations(ctx: RepositoryContext, userIds: read
 
 /**
  * The values to insert for `batch` at `now`: unchanged with encryption off; otherwise each message
- * with its default conversation resolved and its content and metadata sealed into the metadata
- * column (content `''`). `defaulted` says whether a cached default conversation was used.
+ * with its default conversation resolved and its content, metadata and parts sealed into the
+ * metadata column (content `''`, parts and their searchable text null). `defaulted` says whether a cached default conversation was used.
  */
 export async function sealNewMessages(
   ctx: RepositoryContext,
@@ -120,9 +121,16 @@ export async function sealNewMessages(
       { userId: owner, conversationId, role: message.role, createdAt: now },
       message.content,
       message.metadata,
+      message.parts,
     );
-    const searchTokens = sealedTokens(userKeys, owner, indexedText(message.content));
-    return { ...message, conversationId, content: '', metadata, searchTokens };
+    // The blind index covers what plaintext search covers: the content and the parts' searchable text.
+    const text =
+      message.partsSearch === null
+        ? indexedText(message.content)
+        : `${indexedText(message.content)}\n\n${message.partsSearch}`;
+    const searchTokens = sealedTokens(userKeys, owner, text);
+    // Nothing readable stays in clear: no parts, no searchable text.
+    return { ...message, conversationId, content: '', metadata, parts: null, partsSearch: null, searchTokens };
   });
   return { stored, defaulted: defaults.size > 0 };
 }
@@ -186,7 +194,12 @@ export function openMessageRow<R extends SealableMessage>(
     'chat_messages',
     row.id,
   );
-  return { ...row, content: fields.c as string, metadata: (fields.m ?? null) as JsonValue | null };
+  return {
+    ...row,
+    content: fields.c as string,
+    metadata: (fields.m ?? null) as JsonValue | null,
+    parts: (fields.p ?? null) as StoredParts | null,
+  };
 }
 
 /** The stored title and metadata of a conversation: sealed together when encryption is on. */

@@ -92,7 +92,9 @@ export async function searchSealed(ctx: RepositoryContext, input: SearchQuery): 
   const queryWords = new Set(alternatives.flatMap((alternative) => alternative.indexed));
   const ranked: Ranked[] = [];
   for (const row of await openMessageRows(ctx, rows as MessageRow[])) {
-    const text = indexedText(row.content);
+    const text = indexedText(row.content, row.parts?.parts ?? null, {
+      toolParts: ctx.config.chat.searchToolParts,
+    });
     const words = normalizedWords(text);
     if (!matchesBlindQuery(words, alternatives)) continue;
     const rank = blindRank(words, queryWords);

@@ -22,6 +22,26 @@ const HEADLINE =
 const SNIPPET_SOURCE_CHARS = SEARCH_INDEX_CHARS;
 
 /**
+ * A message matches on its content's vector or on its parts' (migration 0040): a BitmapOr of
+ * chat_messages_search_idx and chat_messages_parts_search_idx.
+ */
+const MATCH = '(m.search_vector @@ q.query or m.parts_search @@ q.query)';
+
+/**
+ * Ranked over both vectors as one document (together they index at most SEARCH_INDEX_CHARS
+ * characters, see searchable-text.ts, so the concatenation always fits a tsvector).
+ */
+const RANK =
+  'ts_rank_cd(case when m.parts_search is null then m.search_vector else m.search_vector || m.parts_search end, q.query)';
+
+/**
+ * The snippet's text: the content, then the reasoning parts (where a match only in the parts
+ * usually is; tool JSON matches are found but not highlighted).
+ */
+const SNIPPET_SOURCE = `case when page.parts is null then page.content else concat_ws(E'\\n\\n', nullif(page.content, ''),
+    (select string_agg(p->>'text', E'\\n\\n') from jsonb_array_elements(page.parts->'parts') p where p->>'type' = 'reasoning')) end`;
+
+/**
  * Full-text search over the messages of every conversation a user takes part in (or of one
  * conversation), best first.
  * The query is parsed by websearch_to_tsquery (quotes, `or`, `-term`; never a syntax error); a
@@ -39,22 +59,22 @@ export async function searchMessages(ctx: RepositoryContext, input: SearchQuery)
       : (await assertParticipant(ctx, input.userId, input.conversationId, 'read')).ownerId;
   const after = input.cursor === undefined ? undefined : decodeCursor(SEARCH_CURSOR, input.cursor);
   const columns =
-    'm.id, m.user_id, m.conversation_id, m.client_id, m.role, m.content, m.metadata, m.created_at, m.author_user_id, m.parent_id, m.pinned';
+    'm.id, m.user_id, m.conversation_id, m.client_id, m.role, m.content, m.metadata, m.created_at, m.author_user_id, m.parent_id, m.pinned, m.parts';
   // Two shapes: one conversation (under its owner's key, $1), or every conversation the user
   // takes part in (their own key range, plus each conversation shared with them).
   const scope = (t: (name: string) => string) =>
     input.conversationId === undefined
-      ? `select ${columns}, ts_rank_cd(m.search_vector, q.query) as rank
+      ? `select ${columns}, ${RANK} as rank
   from ${t('chat_messages')} m, q
-  where m.user_id = $1::uuid and m.search_vector @@ q.query
+  where m.user_id = $1::uuid and ${MATCH}
   union all
-  select ${columns}, ts_rank_cd(m.search_vector, q.query) as rank
+  select ${columns}, ${RANK} as rank
   from ${t('conversation_participants')} p
   join ${t('chat_messages')} m on m.user_id = p.owner_id and m.conversation_id = p.conversation_id, q
-  where p.user_id = $1::uuid and p.role <> 'owner' and m.search_vector @@ q.query`
-      : `select ${columns}, ts_rank_cd(m.search_vector, q.query) as rank
+  where p.user_id = $1::uuid and p.role <> 'owner' and ${MATCH}`
+      : `select ${columns}, ${RANK} as rank
   from ${t('chat_messages')} m, q
-  where m.user_id = $1::uuid and m.conversation_id = $7::uuid and m.search_vector @@ q.query`;
+  where m.user_id = $1::uuid and m.conversation_id = $7::uuid and ${MATCH}`;
   const compiled = preparedQuery(
     ctx,
     input.conversationId === undefined ? 'search' : 'search-conversation',
@@ -69,8 +89,8 @@ page as (
   limit $6
 )
 select page.id, page.user_id, page.conversation_id, page.client_id, page.role, page.content, page.metadata,
-  page.created_at, page.author_user_id, page.parent_id, page.pinned, page.rank::text as rank_text,
-  ts_headline($2::regconfig, left(page.content, ${SNIPPET_SOURCE_CHARS}), q.query, '${HEADLINE}') as snippet
+  page.created_at, page.author_user_id, page.parent_id, page.pinned, page.parts, page.rank::text as rank_text,
+  ts_headline($2::regconfig, left(${SNIPPET_SOURCE}, ${SNIPPET_SOURCE_CHARS}), q.query, '${HEADLINE}') as snippet
 from page, q
 order by page.rank desc, page.id desc`,
     [

@@ -21,7 +21,7 @@ import type { ChatUsageRecord } from './usage-inputs.js';
 
 /** The message columns every tree statement returns (those of `MessageRow`). */
 export const TREE_COLUMNS =
-  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parent_id, pinned';
+  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parent_id, pinned, parts';
 
 const ALLOWED: Record<ChatAccess, readonly ParticipantRole[]> = {
   read: ['owner', 'member', 'viewer'],
@@ -157,6 +157,9 @@ export async function writeSibling(
       role: found.row.role,
       content: write.content,
       metadata: write.metadata,
+      // An edit or a regeneration is text (the new sibling has no parts).
+      parts: null,
+      partsSearch: null,
       clientId: write.clientId,
       usage: write.usage,
       ...('root' in placement ? { root: true } : { parentId: placement.parentId }),

@@ -35,16 +35,18 @@ export function conversationAad(userId: string, conversationId: string): string 
 }
 
 /**
- * Seals a message's content and metadata (serialized JSON or null) and returns the value for the
- * `metadata` column: a JSON text holding the envelope string.
+ * Seals a message's content, metadata and parts (serialized JSON or null) and returns the value
+ * for the `metadata` column: a JSON text holding the envelope string. A message without parts
+ * seals the same payload as before parts existed (`{"c":...,"m":...}`).
  */
 export function sealMessageFields(
   keys: UserKeys,
   identity: MessageIdentity,
   content: string,
   metadata: string | null,
+  parts: string | null,
 ): string {
-  const payload = `{"c":${JSON.stringify(content)},"m":${metadata ?? 'null'}}`;
+  const payload = `{"c":${JSON.stringify(content)},"m":${metadata ?? 'null'}${parts === null ? '' : `,"p":${parts}`}}`;
   return JSON.stringify(sealEnvelope(keys.current.key, keys.current.version, payload, messageAad(identity)));
 }
 
