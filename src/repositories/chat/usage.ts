@@ -70,11 +70,14 @@ interface ReportRow {
   cost: string | null;
 }
 
-/** The group key on the ledger (`created_at`) and on the rollups (`day`). */
+/**
+ * The group key on the ledger (`created_at`) and on the rollups (`day`); a day is formatted once
+ * per group (`out`), not once per row.
+ */
 const KEYS = {
   day: {
-    raw: sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD')`,
-    rollup: sql<string>`to_char(day at time zone 'UTC', 'YYYY-MM-DD')`,
+    raw: sql<string>`date_trunc('day', created_at, 'UTC')`,
+    rollup: sql<string>`day`,
   },
   model: { raw: sql<string>`model`, rollup: sql<string>`model` },
   user: { raw: sql<string>`author_user_id::text`, rollup: sql<string>`author_user_id::text` },
@@ -165,7 +168,8 @@ export function usageReport(ctx: RepositoryContext, query: ChatUsageQuery): Prom
         const ranges = sql`unnest(${plan.raw.map(([a]) => a.toISOString())}::timestamptz[],
           ${plan.raw.map(([, b]) => b.toISOString())}::timestamptz[]) as r(s, e)`;
         const { rows } = await sql<ReportRow>`
-          select key, currency, sum(calls)::text as calls, sum(ok_calls)::text as ok_calls,
+          select ${query.groupBy === 'day' ? sql`to_char(key at time zone 'UTC', 'YYYY-MM-DD')` : sql`key`} as key,
+            currency, sum(calls)::text as calls, sum(ok_calls)::text as ok_calls,
             sum(error_calls)::text as error_calls, sum(aborted_calls)::text as aborted_calls,
             sum(input_tokens)::text as input_tokens, sum(output_tokens)::text as output_tokens,
             sum(cached_tokens)::text as cached_tokens, sum(reasoning_tokens)::text as reasoning_tokens,
