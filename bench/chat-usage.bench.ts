@@ -34,7 +34,12 @@ export default async function run(): Promise<void> {
       Array.from({ length: 8 }, (_, i) =>
         cb.db
           .insertInto('users')
-          .values({ username: `usage_${i}`, email: `usage_${i}@example.org`, password_hash: 'x', role: 'nurse' })
+          .values({
+            username: `usage_${i}`,
+            email: `usage_${i}@example.org`,
+            password_hash: 'x',
+            role: 'nurse',
+          })
           .returning('id')
           .executeTakeFirstOrThrow(),
       ),
@@ -61,7 +66,8 @@ export default async function run(): Promise<void> {
             status: 'ok',
           },
         }),
-      raw: () => cb.chat.append({ userId: next(), role: 'assistant', content: 'Take it with food, twice a day.' }),
+      raw: () =>
+        cb.chat.append({ userId: next(), role: 'assistant', content: 'Take it with food, twice a day.' }),
     });
     await pool.query(`truncate ${table}`);
     if (total <= 0) return;
@@ -147,8 +153,7 @@ export default async function run(): Promise<void> {
       name: `chat.usage of one conversation by day, 30 days over ${rows} rows vs raw GROUP BY`,
       runs,
       carebase: () => cb.chat.usage({ from, to, conversationId, groupBy: 'day' }),
-      raw: () =>
-        rawReport('day', 'and conversation_id = $3', [conversationId]),
+      raw: () => rawReport('day', 'and conversation_id = $3', [conversationId]),
     });
     await duration({
       name: `chat.usage by user, 30 days over ${rows} rows vs raw GROUP BY`,

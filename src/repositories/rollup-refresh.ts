@@ -43,7 +43,11 @@ export function serializedRefresh<T>(
  * when {@link serializedRefresh} holds the session lock; the only lock inside a caller's
  * transaction). `ownTransaction` is false when the step runs in the caller's transaction.
  */
-export async function lockRefreshStep(tx: RepositoryContext, key: string, ownTransaction: boolean): Promise<void> {
+export async function lockRefreshStep(
+  tx: RepositoryContext,
+  key: string,
+  ownTransaction: boolean,
+): Promise<void> {
   if (ownTransaction && tx.config.pooler === 'transaction') {
     await sql`select set_config('lock_timeout', ${String(REFRESH_LOCK_TIMEOUT_MS)}, true)`.execute(tx.db);
   }

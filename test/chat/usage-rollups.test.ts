@@ -1,4 +1,10 @@
-import { type ChatUsageQuery, type ChatUsageRow, ForbiddenError, NotFoundError, ValidationError } from 'carebase';
+import {
+  type ChatUsageQuery,
+  type ChatUsageRow,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+} from 'carebase';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChatFixture, chatFixture } from '../support/chat.js';
@@ -36,7 +42,12 @@ beforeAll(async () => {
   await owner.connect();
   [alice, bob, carol, stranger] = [await f.user(), await f.user(), await f.user(), await f.user()];
   shared = (await f.cb.chat.createConversation({ userId: alice })).id;
-  await f.cb.chat.addParticipant({ userId: alice, conversationId: shared, participantId: bob, role: 'member' });
+  await f.cb.chat.addParticipant({
+    userId: alice,
+    conversationId: shared,
+    participantId: bob,
+    role: 'member',
+  });
   bobs = (await f.cb.chat.createConversation({ userId: bob })).id;
   await f.cb.chat.addParticipant({ userId: bob, conversationId: bobs, participantId: alice, role: 'viewer' });
   carols = (await f.cb.chat.createConversation({ userId: carol })).id;
@@ -72,7 +83,8 @@ async function raw(query: ChatUsageQuery): Promise<unknown[]> {
   const where = ['created_at >= $1', 'created_at < $2'];
   const params: unknown[] = [query.from, query.to];
   if (query.userId !== undefined) where.push(`author_user_id = $${params.push(query.userId)}`);
-  if (query.conversationId !== undefined) where.push(`conversation_id = $${params.push(query.conversationId)}`);
+  if (query.conversationId !== undefined)
+    where.push(`conversation_id = $${params.push(query.conversationId)}`);
   if (query.model !== undefined) where.push(`model = $${params.push(query.model)}`);
   const { rows } = await owner.query(
     `select ${KEYS[query.groupBy]} as key, currency, count(*)::text as calls,
@@ -171,7 +183,14 @@ describe('chat usage rollups', () => {
         conversationId: shared,
         role: 'assistant',
         content: `answer ${i}`,
-        usage: { provider: 'p', model: 'gpt-5', outputTokens: 11 * i, cost: '0.123456789012', currency: 'JPY', status: 'ok' },
+        usage: {
+          provider: 'p',
+          model: 'gpt-5',
+          outputTokens: 11 * i,
+          cost: '0.123456789012',
+          currency: 'JPY',
+          status: 'ok',
+        },
       });
     }
     expect(await count('chat_usage_rollup_dirty')).toBe(0);
@@ -203,7 +222,7 @@ describe('chat usage rollups', () => {
     await expectExact();
   });
 
-  it("erasing an owner removes their ledger and rollup rows; usage() stays exact before and after the refresh", async () => {
+  it('erasing an owner removes their ledger and rollup rows; usage() stays exact before and after the refresh', async () => {
     const carolsRows = async () =>
       (await owner.query(`select 1 from "${schema}".chat_usage_daily where user_id = $1`, [carol])).rowCount;
     expect(await carolsRows()).toBeGreaterThan(0);
@@ -222,10 +241,14 @@ describe('chat usage rollups', () => {
   });
 
   it('a user with a conversation must be its participant: ForbiddenError (NotFoundError for none) before any sum', async () => {
-    const range = { from: new Date(Date.now() - DAY), to: new Date(Date.now() + DAY), groupBy: 'day' as const };
-    await expect(f.cb.chat.usage({ ...range, userId: stranger, conversationId: shared })).rejects.toBeInstanceOf(
-      ForbiddenError,
-    );
+    const range = {
+      from: new Date(Date.now() - DAY),
+      to: new Date(Date.now() + DAY),
+      groupBy: 'day' as const,
+    };
+    await expect(
+      f.cb.chat.usage({ ...range, userId: stranger, conversationId: shared }),
+    ).rejects.toBeInstanceOf(ForbiddenError);
     await expect(
       f.cb.chat.usage({ ...range, userId: alice, conversationId: '00000000-0000-4000-8000-000000000000' }),
     ).rejects.toBeInstanceOf(NotFoundError);

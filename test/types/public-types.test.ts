@@ -36,6 +36,9 @@ import type {
   ChatOptions,
   ChatRetentionInput,
   ChatSearchInput,
+  ChatUsageQuery,
+  ChatUsageRecord,
+  ChatUsageRow,
   ConversationCreateInput,
   ConversationListInput,
   ConversationRefInput,
@@ -63,6 +66,7 @@ import type {
   PurgeExpiredInput,
   RecordAuthenticationInput,
   RecordLoginInput,
+  RefreshUsageRollupsResult,
   RegisterOptions,
   RejectInput,
   ReplicaReadsOptions,
@@ -138,6 +142,8 @@ import type {
   ChatOptionsSchema,
   ChatRetentionInputSchema,
   ChatSearchInputSchema,
+  ChatUsageQuerySchema,
+  ChatUsageRecordSchema,
   ConversationCreateInputSchema,
   ConversationListInputSchema,
   ConversationRefInputSchema,
@@ -186,7 +192,7 @@ import type {
   UsersOptionsSchema,
   UserUpdateInputSchema,
 } from 'carebase/schemas';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
 
 // Public option and input types are plain interfaces a person can read; the zod schemas in
@@ -258,6 +264,8 @@ describe('public types match their schemas', () => {
       same<ConversationRenameInput, z.input<typeof ConversationRenameInputSchema>>(),
       same<ConversationRefInput, z.input<typeof ConversationRefInputSchema>>(),
       same<ChatAppendInput, z.input<typeof ChatAppendInputSchema>>(),
+      same<ChatUsageQuery, z.input<typeof ChatUsageQuerySchema>>(),
+      same<ChatUsageRecord, z.input<typeof ChatUsageRecordSchema>>(),
       same<ChatHistoryInput, z.input<typeof ChatHistoryInputSchema>>(),
       same<ChatLatestInput, z.input<typeof ChatLatestInputSchema>>(),
       same<ChatSearchInput, z.input<typeof ChatSearchInputSchema>>(),
@@ -311,5 +319,25 @@ describe('public types match their schemas', () => {
       same<PoolerMode, z.output<typeof PoolerModeSchema>>(),
     ];
     expect(checks.every(Boolean)).toBe(true);
+  });
+
+  it('chat usage report and refresh results are plain readable shapes', () => {
+    expectTypeOf<ChatUsageRow>().toEqualTypeOf<{
+      readonly key: string;
+      readonly currency: string | null;
+      readonly calls: number;
+      readonly okCalls: number;
+      readonly errorCalls: number;
+      readonly abortedCalls: number;
+      readonly inputTokens: number;
+      readonly outputTokens: number;
+      readonly cachedTokens: number;
+      readonly reasoningTokens: number;
+      readonly cost: string | null;
+    }>();
+    expectTypeOf<RefreshUsageRollupsResult>().toEqualTypeOf<{
+      readonly rolledUpTo: Date;
+      readonly daysRefreshed: number;
+    }>();
   });
 });

@@ -43,6 +43,7 @@ import { historyPage, latestMessages } from './history.js';
 import { type ChatImportOptions, type ChatImportResult, importLegacyChat } from './import-legacy.js';
 import { insertMessages, type NewMessage } from './insert-messages.js';
 import { applyRetention, clearMessages } from './maintenance.js';
+import { assertParticipant } from './ownership.js';
 import { addParticipant, listParticipants, removeParticipant } from './participants.js';
 import { searchMessages } from './search.js';
 import {
@@ -55,10 +56,13 @@ import {
   ParticipantRemoveInputSchema,
 } from './sharing-inputs.js';
 import { updateConversation } from './update-conversation.js';
-import { assertParticipant } from './ownership.js';
 import { usageReport } from './usage.js';
-import { type RefreshUsageRollupsResult, refreshUsageRollups, usageRollupRefreshOf } from './usage-rollups.js';
 import { type ChatUsageQuery, ChatUsageQuerySchema, type ChatUsageRow } from './usage-inputs.js';
+import {
+  type RefreshUsageRollupsResult,
+  refreshUsageRollups,
+  usageRollupRefreshOf,
+} from './usage-rollups.js';
 
 const ConversationIdSchema = z.uuid();
 

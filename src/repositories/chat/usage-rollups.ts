@@ -82,17 +82,20 @@ export function refreshUsageRollups(ctx: RepositoryContext): Promise<RefreshUsag
     for (;;) {
       const step = await refreshStep(on, target);
       daysRefreshed += step.daysRefreshed;
-      if (step.rolledUpTo.getTime() >= target.getTime()) return { rolledUpTo: step.rolledUpTo, daysRefreshed };
+      if (step.rolledUpTo.getTime() >= target.getTime())
+        return { rolledUpTo: step.rolledUpTo, daysRefreshed };
     }
   });
 }
 
-const SUMS = sql.raw(`count(*), count(*) filter (where status = 'ok'), count(*) filter (where status = 'error'),
+const SUMS =
+  sql.raw(`count(*), count(*) filter (where status = 'ok'), count(*) filter (where status = 'error'),
   count(*) filter (where status = 'aborted'), sum(input_tokens), sum(output_tokens), sum(cached_tokens),
   sum(reasoning_tokens), sum(cost)`);
 const RESUMS = sql.raw(`sum(calls), sum(ok_calls), sum(error_calls), sum(aborted_calls), sum(input_tokens),
   sum(output_tokens), sum(cached_tokens), sum(reasoning_tokens), sum(cost)`);
-const SUM_COLUMNS = sql.raw(`calls, ok_calls, error_calls, aborted_calls, input_tokens, output_tokens, cached_tokens,
+const SUM_COLUMNS =
+  sql.raw(`calls, ok_calls, error_calls, aborted_calls, input_tokens, output_tokens, cached_tokens,
   reasoning_tokens, cost`);
 
 /** One transaction of {@link refreshUsageRollups}: the dirty days, then a chunk of new days. */
