@@ -63,7 +63,7 @@ beforeAll(async () => {
   await owner.query(
     `insert into "${schema}".chat_usage (user_id, conversation_id, message_id, author_user_id, provider, model,
        input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost, currency, status, created_at)
-     select ($1::uuid[])[1 + i % 5], ($2::uuid[])[1 + i % 5], i, ($3::uuid[])[1 + i % 5], 'p',
+     select ($1::uuid[])[1 + i % 5], ($2::uuid[])[1 + i % 5], 1000000 + i, ($3::uuid[])[1 + i % 5], 'p',
        (array['gpt-5', 'claude', 'llama'])[1 + i % 3], 1000 + i, 7 * i, i % 11, i % 5,
        case when i % 4 = 3 then null else 0.01 + i * 0.000000000123 end,
        case when i % 4 = 3 then null when i % 4 = 1 then 'EUR' when i % 8 = 2 then 'GBP' else 'USD' end,

@@ -7,41 +7,40 @@ import { DAY_MS, dirtyHorizon, markDirtySql, readUsageRollupState } from './usag
 /**
  * Writes the usage of `messages[i]` for each `usage[i]` that is defined, in one statement on `ctx`
  * (the caller's transaction: the messages and their usage commit together or not at all), which
- * also marks dirty the rolled-up days its rows land in (a replayed message's old day).
+ * also marks dirty the rolled-up days its rows land in. A message that already has usage (a
+ * retried append answered with the existing message) gets none again: a retry never counts twice.
  */
 export async function insertUsage(
   ctx: RepositoryContext,
   messages: readonly ChatMessage[],
   usage: readonly (ChatUsageRecord | undefined)[],
 ): Promise<void> {
-  const rows = messages.flatMap((message, index) => {
+  const pairs = messages.flatMap((message, index) => {
     const record = usage[index];
-    if (record === undefined) return [];
-    return [
-      {
-        user_id: message.userId,
-        conversation_id: message.conversationId,
-        message_id: message.id,
-        author_user_id: message.authorUserId,
-        provider: record.provider,
-        model: record.model,
-        input_tokens: record.inputTokens ?? 0,
-        output_tokens: record.outputTokens ?? 0,
-        cached_tokens: record.cachedTokens ?? 0,
-        reasoning_tokens: record.reasoningTokens ?? 0,
-        cost: record.cost ?? null,
-        currency: record.currency ?? null,
-        latency_ms: record.latencyMs ?? null,
-        status: record.status,
-        created_at: message.createdAt,
-      },
-    ];
+    return record === undefined ? [] : [{ message, record }];
   });
-  if (rows.length === 0) return;
-  const insert = ctx.db.insertInto('chat_usage').values(rows).returning('created_at');
-  await sql`with usage_rows as (${insert}) ${markDirtySql(ctx, 'usage_rows', dirtyHorizon(ctx))}`.execute(
-    ctx.db,
-  );
+  if (pairs.length === 0) return;
+  const column = <T>(fn: (pair: (typeof pairs)[number]) => T): T[] => pairs.map(fn);
+  const id = (name: string) => sql.id(ctx.config.schema, name);
+  await sql`with usage_rows as (
+      insert into ${id('chat_usage')} (user_id, conversation_id, message_id, author_user_id, provider, model,
+        input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost, currency, latency_ms, status, created_at)
+      select v.* from unnest(${column((p) => p.message.userId)}::uuid[],
+        ${column((p) => p.message.conversationId)}::uuid[], ${column((p) => p.message.id)}::bigint[],
+        ${column((p) => p.message.authorUserId)}::uuid[], ${column((p) => p.record.provider)}::text[],
+        ${column((p) => p.record.model)}::text[], ${column((p) => p.record.inputTokens ?? 0)}::bigint[],
+        ${column((p) => p.record.outputTokens ?? 0)}::bigint[], ${column((p) => p.record.cachedTokens ?? 0)}::bigint[],
+        ${column((p) => p.record.reasoningTokens ?? 0)}::bigint[], ${column((p) => p.record.cost ?? null)}::numeric[],
+        ${column((p) => p.record.currency ?? null)}::text[], ${column((p) => p.record.latencyMs ?? null)}::integer[],
+        ${column((p) => p.record.status)}::text[], ${column((p) => p.message.createdAt.toISOString())}::timestamptz[])
+        as v(user_id, conversation_id, message_id, author_user_id, provider, model, input_tokens, output_tokens,
+          cached_tokens, reasoning_tokens, cost, currency, latency_ms, status, created_at)
+      where not exists (
+        select 1 from ${id('chat_usage')} u
+        where u.user_id = v.user_id and u.conversation_id = v.conversation_id and u.message_id = v.message_id
+      )
+      returning created_at
+    ) ${markDirtySql(ctx, 'usage_rows', dirtyHorizon(ctx))}`.execute(ctx.db);
 }
 
 /**
