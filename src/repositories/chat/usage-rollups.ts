@@ -143,10 +143,10 @@ async function refreshStep(ctx: RepositoryContext, target: Date): Promise<Refres
           where d.day >= r.s and d.day < r.e`.execute(tx.db);
         await sql`insert into ${id('chat_usage_daily')} (day, user_id, conversation_id, author_user_id, provider,
             model, currency, ${SUM_COLUMNS})
-          select date_trunc('day', u.created_at, 'UTC'), u.user_id, u.conversation_id, u.author_user_id,
-            u.provider, u.model, u.currency, ${SUMS}
+          select date_trunc('day', u.created_at at time zone 'UTC') at time zone 'UTC', u.user_id, u.conversation_id,
+            u.author_user_id, u.provider, u.model, u.currency, ${SUMS}
           from ${ranges} join ${id('chat_usage')} u on u.created_at >= r.s and u.created_at < r.e
-          group by 1, 2, 3, 4, 5, 6, 7`.execute(tx.db);
+          group by date_trunc('day', u.created_at at time zone 'UTC'), 2, 3, 4, 5, 6, 7`.execute(tx.db);
         await sql`insert into ${id('chat_usage_daily_totals')} (day, provider, model, currency, ${SUM_COLUMNS})
           select d.day, d.provider, d.model, d.currency, ${RESUMS}
           from ${ranges} join ${id('chat_usage_daily')} d on d.day >= r.s and d.day < r.e

@@ -75,8 +75,9 @@ interface ReportRow {
  */
 const KEYS = {
   day: {
-    raw: sql<string>`date_trunc('day', created_at, 'UTC')`,
-    rollup: sql<string>`day`,
+    // UTC timestamps (without time zone): half the per-row cost of date_trunc(..., 'UTC').
+    raw: sql<string>`date_trunc('day', created_at at time zone 'UTC')`,
+    rollup: sql<string>`day at time zone 'UTC'`,
   },
   model: { raw: sql<string>`model`, rollup: sql<string>`model` },
   user: { raw: sql<string>`author_user_id::text`, rollup: sql<string>`author_user_id::text` },
@@ -167,7 +168,7 @@ export function usageReport(ctx: RepositoryContext, query: ChatUsageQuery): Prom
         const ranges = sql`unnest(${plan.raw.map(([a]) => a.toISOString())}::timestamptz[],
           ${plan.raw.map(([, b]) => b.toISOString())}::timestamptz[]) as r(s, e)`;
         const { rows } = await sql<ReportRow>`
-          select ${query.groupBy === 'day' ? sql`to_char(key at time zone 'UTC', 'YYYY-MM-DD')` : sql`key`} as key,
+          select ${query.groupBy === 'day' ? sql`to_char(key, 'YYYY-MM-DD')` : sql`key`} as key,
             currency, sum(calls)::text as calls, sum(ok_calls)::text as ok_calls,
             sum(error_calls)::text as error_calls, sum(aborted_calls)::text as aborted_calls,
             sum(input_tokens)::text as input_tokens, sum(output_tokens)::text as output_tokens,
