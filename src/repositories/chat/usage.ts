@@ -70,14 +70,13 @@ interface ReportRow {
 }
 
 /**
- * The group key on the ledger (`created_at`) and on the rollups (`day`); a day is formatted once
- * per group (`out`), not once per row.
+ * The group key on the ledger and on the rollups; a day is formatted once per group, not per row.
  */
 const KEYS = {
   day: {
-    // UTC timestamps (without time zone): half the per-row cost of date_trunc(..., 'UTC').
-    raw: sql<string>`date_trunc('day', created_at at time zone 'UTC')`,
-    rollup: sql<string>`day at time zone 'UTC'`,
+    // Each raw range lies in one UTC day (splitByDay): its start names the day.
+    raw: sql<string>`r.s`,
+    rollup: sql<string>`day`,
   },
   model: { raw: sql<string>`model`, rollup: sql<string>`model` },
   user: { raw: sql<string>`author_user_id::text`, rollup: sql<string>`author_user_id::text` },
@@ -103,7 +102,7 @@ async function planUsage(ctx: RepositoryContext, from: Date, to: Date): Promise<
   const state = await readUsageRollupState(ctx);
   const start = Math.ceil(from.getTime() / DAY_MS) * DAY_MS;
   const end = Math.min(Math.floor(to.getTime() / DAY_MS) * DAY_MS, state.rolledUpTo?.getTime() ?? start);
-  if (end <= start) return { rollupFrom: from, rollupTo: from, dirty: [], raw: [[from, to]] };
+  if (end <= start) return { rollupFrom: from, rollupTo: from, dirty: [], raw: splitByDay([[from, to]]) };
   const rollupFrom = new Date(start);
   const rollupTo = new Date(end);
   const dirty = (
@@ -123,7 +122,25 @@ async function planUsage(ctx: RepositoryContext, from: Date, to: Date): Promise<
     else raw.push([day, new Date(day.getTime() + DAY_MS)]);
   }
   if (end < to.getTime()) raw.push([rollupTo, to]);
-  return { rollupFrom, rollupTo, dirty, raw };
+  return { rollupFrom, rollupTo, dirty, raw: splitByDay(raw) };
+}
+
+/**
+ * Splits ranges at UTC day boundaries, so that each lies in one day: the raw side then groups by
+ * range (a handful of groups the planner can count) instead of by a per-row day expression (which
+ * it cannot estimate and may sort for).
+ */
+function splitByDay(ranges: readonly (readonly [Date, Date])[]): [Date, Date][] {
+  const out: [Date, Date][] = [];
+  for (const [a, b] of ranges) {
+    let start = a.getTime();
+    while (start < b.getTime()) {
+      const next = Math.min(b.getTime(), Math.floor(start / DAY_MS) * DAY_MS + DAY_MS);
+      out.push([new Date(start), new Date(next)]);
+      start = next;
+    }
+  }
+  return out;
 }
 
 function filtersSql(query: ChatUsageQuery): RawBuilder<unknown>[] {
@@ -168,7 +185,7 @@ export function usageReport(ctx: RepositoryContext, query: ChatUsageQuery): Prom
         const ranges = sql`unnest(${plan.raw.map(([a]) => a.toISOString())}::timestamptz[],
           ${plan.raw.map(([, b]) => b.toISOString())}::timestamptz[]) as r(s, e)`;
         const { rows } = await sql<ReportRow>`
-          select ${query.groupBy === 'day' ? sql`to_char(key, 'YYYY-MM-DD')` : sql`key`} as key,
+          select ${query.groupBy === 'day' ? sql`to_char(date_trunc('day', key at time zone 'UTC'), 'YYYY-MM-DD')` : sql`key`} as key,
             currency, sum(calls)::text as calls, sum(ok_calls)::text as ok_calls,
             sum(error_calls)::text as error_calls, sum(aborted_calls)::text as aborted_calls,
             sum(input_tokens)::text as input_tokens, sum(output_tokens)::text as output_tokens,
