@@ -1,10 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
 
-/** A numeric sum column: pg returns it as an exact decimal string. */
-type Sum = ColumnType<string, string | number, string | number>;
-/** A bigint count column: pg returns it as a string. */
-type Count = ColumnType<string, string | number | bigint, string | number | bigint>;
-
 /**
  * `chat_usage_daily`: the usage ledger summed per UTC day and (owner, conversation, author,
  * provider, model, currency), recomputed by `cb.chat.refreshUsageRollups()`. Exact sums; `cost`
@@ -28,14 +23,14 @@ export interface ChatUsageDailyTable {
   provider: string;
   model: string;
   currency: string | null;
-  calls: Count;
-  ok_calls: Count;
-  error_calls: Count;
-  aborted_calls: Count;
-  input_tokens: Sum;
-  output_tokens: Sum;
-  cached_tokens: Sum;
-  reasoning_tokens: Sum;
+  calls: ColumnType<string, string | number | bigint, string | number | bigint>;
+  ok_calls: ColumnType<string, string | number | bigint, string | number | bigint>;
+  error_calls: ColumnType<string, string | number | bigint, string | number | bigint>;
+  aborted_calls: ColumnType<string, string | number | bigint, string | number | bigint>;
+  input_tokens: ColumnType<string, string | number, string | number>;
+  output_tokens: ColumnType<string, string | number, string | number>;
+  cached_tokens: ColumnType<string, string | number, string | number>;
+  reasoning_tokens: ColumnType<string, string | number, string | number>;
   cost: ColumnType<string | null, string | number | null, string | number | null>;
 }
 
@@ -54,14 +49,14 @@ export interface ChatUsageDailyTotalsTable {
   provider: string;
   model: string;
   currency: string | null;
-  calls: Count;
-  ok_calls: Count;
-  error_calls: Count;
-  aborted_calls: Count;
-  input_tokens: Sum;
-  output_tokens: Sum;
-  cached_tokens: Sum;
-  reasoning_tokens: Sum;
+  calls: ColumnType<string, string | number | bigint, string | number | bigint>;
+  ok_calls: ColumnType<string, string | number | bigint, string | number | bigint>;
+  error_calls: ColumnType<string, string | number | bigint, string | number | bigint>;
+  aborted_calls: ColumnType<string, string | number | bigint, string | number | bigint>;
+  input_tokens: ColumnType<string, string | number, string | number>;
+  output_tokens: ColumnType<string, string | number, string | number>;
+  cached_tokens: ColumnType<string, string | number, string | number>;
+  reasoning_tokens: ColumnType<string, string | number, string | number>;
   cost: ColumnType<string | null, string | number | null, string | number | null>;
 }
 
