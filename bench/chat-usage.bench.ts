@@ -105,7 +105,9 @@ export default async function run(): Promise<void> {
       );
     }
     await pool.query(`create index chat_usage_created_at_idx on ${table} (created_at)`);
-    await pool.query(`create index chat_usage_message_idx on ${table} (user_id, conversation_id, message_id)`);
+    await pool.query(
+      `create index chat_usage_message_idx on ${table} (user_id, conversation_id, message_id)`,
+    );
     await pool.query(`vacuum analyze ${table}`);
     const loadSeconds = (performance.now() - started) / 1000;
     started = performance.now();
