@@ -303,6 +303,17 @@ export type {
   ParticipantRemoveInput,
 } from './repositories/chat/sharing-inputs.js';
 export type {
+  ChatContextInput,
+  ChatContextWindow,
+  ChatEditInput,
+  ChatPathInput,
+  ChatRegenerateInput,
+  ChatSetActiveLeafInput,
+  ChatSiblings,
+  ChatSiblingsInput,
+  ChatTokenCounter,
+} from './repositories/chat/tree-inputs.js';
+export type {
   ChatUsageQuery,
   ChatUsageRecord,
   ChatUsageRow,

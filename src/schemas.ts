@@ -59,6 +59,7 @@ export {
   ChatExportInputSchema,
   ChatHistoryInputSchema,
   ChatLatestInputSchema,
+  ChatMessageIdSchema,
   ChatMetadataSchema,
   ChatRetentionInputSchema,
   ChatRoleSchema,
@@ -76,6 +77,14 @@ export {
   ParticipantGrantRoleSchema,
   ParticipantRemoveInputSchema,
 } from './repositories/chat/sharing-inputs.js';
+export {
+  ChatContextInputSchema,
+  ChatEditInputSchema,
+  ChatPathInputSchema,
+  ChatRegenerateInputSchema,
+  ChatSetActiveLeafInputSchema,
+  ChatSiblingsInputSchema,
+} from './repositories/chat/tree-inputs.js';
 export { ChatUsageQuerySchema, ChatUsageRecordSchema } from './repositories/chat/usage-inputs.js';
 export { ActorSchema } from './repositories/context.js';
 export { EncryptExistingOptionsSchema } from './repositories/encryption/encrypt-existing.js';

@@ -29,6 +29,7 @@ import m0033 from '../../migrations/0033_encryption_data_keys.sql';
 import m0036 from '../../migrations/0036_rate_limit_subjects.sql';
 import m0037 from '../../migrations/0037_chat_search_prefix.sql';
 import m0038 from '../../migrations/0038_partition_create_race.sql';
+import m0039 from '../../migrations/0039_chat_message_trees.sql';
 import m0041 from '../../migrations/0041_chat_usage_rollups.sql';
 import m0045 from '../../migrations/0045_session_validate_function.sql';
 import m0046 from '../../migrations/0046_chat_history_function.sql';
@@ -72,6 +73,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0036_rate_limit_subjects', m0036],
   ['0037_chat_search_prefix', m0037],
   ['0038_partition_create_race', m0038],
+  ['0039_chat_message_trees', m0039],
   ['0041_chat_usage_rollups', m0041],
   ['0045_session_validate_function', m0045],
   ['0046_chat_history_function', m0046],

@@ -30,10 +30,12 @@ describe('migration 0005_chat', () => {
       f.cb.db,
     );
     expect(rows.map((row) => row.name)).toEqual([
+      'chat_messages_children_idx', // 0039: siblings of a message tree
       'chat_messages_client_id_key',
       'chat_messages_created_at_brin',
       'chat_messages_external_id_key', // 0019: cb.imports.messages idempotency
       'chat_messages_history_idx',
+      'chat_messages_pinned_idx', // 0039: pinned system messages of chat.context
       'chat_messages_pkey',
       'chat_messages_search_idx',
       'conversations_default_key',
@@ -71,6 +73,17 @@ describe('migration 0005_chat', () => {
       await sql.raw(participants?.up ?? '').execute(tx.db);
       const authors = migrations.find((m) => m.name === '0031_chat_message_authors');
       await sql.raw(authors?.up ?? '').execute(tx.db);
+    });
+    // 0039 (message trees) runs outside a transaction (CREATE INDEX CONCURRENTLY): statement by
+    // statement, each idempotent.
+    const trees = migrations.find((m) => m.name === '0039_chat_message_trees');
+    await owner.db.connection().execute(async (connection) => {
+      await sql.raw(`set search_path to ${f.cb.config.schema}`).execute(connection);
+      const statements = (trees?.up ?? '').split(/;\s*\n/);
+      for (const statement of statements.filter((text) => /\S/.test(text.replace(/--[^\n]*/g, '')))) {
+        await sql.raw(statement).execute(connection);
+      }
+      await sql.raw('reset search_path').execute(connection);
     });
     // The recreated tables are new objects: grant the app role on them again (idempotent).
     await migrateSchemaForApp(f.database, f.cb.config.schema);

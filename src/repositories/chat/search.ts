@@ -47,7 +47,7 @@ export async function searchMessages(ctx: RepositoryContext, input: SearchQuery)
       : (await assertParticipant(ctx, input.userId, input.conversationId, 'read')).ownerId;
   const after = input.cursor === undefined ? undefined : decodeCursor(SEARCH_CURSOR, input.cursor);
   const columns =
-    'm.id, m.user_id, m.conversation_id, m.client_id, m.role, m.content, m.metadata, m.created_at, m.author_user_id';
+    'm.id, m.user_id, m.conversation_id, m.client_id, m.role, m.content, m.metadata, m.created_at, m.author_user_id, m.parent_id, m.pinned';
   // Two shapes: one conversation (under its owner's key, $1), or every conversation the user
   // takes part in (their own key range, plus each conversation shared with them).
   const scope = (t: (name: string) => string) =>
@@ -77,7 +77,7 @@ page as (
   limit $6
 )
 select page.id, page.user_id, page.conversation_id, page.client_id, page.role, page.content, page.metadata,
-  page.created_at, page.author_user_id, page.rank::text as rank_text,
+  page.created_at, page.author_user_id, page.parent_id, page.pinned, page.rank::text as rank_text,
   ts_headline($2::regconfig, left(page.content, ${SNIPPET_SOURCE_CHARS}), q.query, '${HEADLINE}') as snippet
 from page, q
 order by page.rank desc, page.id desc`,
