@@ -358,6 +358,7 @@ export type {
   ChatUsageRecord,
   ChatUsageRow,
 } from './repositories/chat/usage-inputs.js';
+export type { RefreshUsageRollupsResult } from './repositories/chat/usage-rollups.js';
 
 // Analytics
 
@@ -432,6 +433,12 @@ export type {
   ConversationsTable,
   ParticipantRole,
 } from './schema/chat.js';
+export type {
+  ChatUsageDailyTable,
+  ChatUsageDailyTotalsTable,
+  ChatUsageRollupDirtyTable,
+  ChatUsageRollupStateTable,
+} from './schema/chat-usage-rollups.js';
 export type { CarebaseDatabase } from './schema/database.js';
 export type { EncryptionDataKeysTable } from './schema/encryption.js';
 export type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './schema/mfa.js';

@@ -62,11 +62,13 @@ export const AnalyticsOptionsSchema = z
     /**
      * Queries start a background `refreshRollups()` when the last refresh is older than this;
      * `0` turns automatic refresh off. Results are exact either way (the unrolled part is read from
-     * raw events); refreshing keeps that part small. @default 900000 (15 minutes)
+     * raw events); refreshing keeps that part small. Also the interval of the background
+     * `cb.chat.refreshUsageRollups()` that `cb.chat.usage()` starts. @default 900000 (15 minutes)
      */
     autoRefreshIntervalMs: z.number().int().nonnegative().default(900_000),
     /**
-     * `refreshRollups()` rolls up at most this many new hours per transaction (a backlog is worked
+     * `refreshRollups()` rolls up at most this many new hours per transaction (and
+     * `cb.chat.refreshUsageRollups()` this many hours in whole days, at least one; a backlog is worked
      * off in several), so no statement grows with the backlog; lower it when a week of events takes
      * longer than the pool's statement timeout to aggregate. @default 168 (one week)
      */
@@ -122,17 +124,20 @@ export interface AnalyticsOptions {
   readonly secretDataKeys?: string[] | undefined;
   /**
    * Hours are rolled up once they closed at least this long ago, so writers still in flight for
-   * an hour that just ended are not raced. @default 600000 (10 minutes)
+   * an hour that just ended are not raced. Also applies to the UTC days of the chat usage rollups
+   * (`cb.chat.refreshUsageRollups()`). @default 600000 (10 minutes)
    */
   readonly rollupSettleMs?: number | undefined;
   /**
    * Queries start a background `refreshRollups()` when the last refresh is older than this;
    * `0` turns automatic refresh off. Results are exact either way (the unrolled part is read from
-   * raw events); refreshing keeps that part small. @default 900000 (15 minutes)
+   * raw events); refreshing keeps that part small. Also the interval of the background
+   * `cb.chat.refreshUsageRollups()` that `cb.chat.usage()` starts. @default 900000 (15 minutes)
    */
   readonly autoRefreshIntervalMs?: number | undefined;
   /**
-   * `refreshRollups()` rolls up at most this many new hours per transaction (a backlog is worked
+   * `refreshRollups()` rolls up at most this many new hours per transaction (and
+   * `cb.chat.refreshUsageRollups()` this many hours in whole days, at least one; a backlog is worked
    * off in several), so no statement grows with the backlog; lower it when a week of events takes
    * longer than the pool's statement timeout to aggregate. @default 168 (one week)
    */
@@ -167,17 +172,20 @@ export interface ResolvedAnalyticsOptions {
   readonly maxFutureMs: number;
   /**
    * Hours are rolled up once they closed at least this long ago, so writers still in flight for
-   * an hour that just ended are not raced. @default 600000 (10 minutes)
+   * an hour that just ended are not raced. Also applies to the UTC days of the chat usage rollups
+   * (`cb.chat.refreshUsageRollups()`). @default 600000 (10 minutes)
    */
   readonly rollupSettleMs: number;
   /**
    * Queries start a background `refreshRollups()` when the last refresh is older than this;
    * `0` turns automatic refresh off. Results are exact either way (the unrolled part is read from
-   * raw events); refreshing keeps that part small. @default 900000 (15 minutes)
+   * raw events); refreshing keeps that part small. Also the interval of the background
+   * `cb.chat.refreshUsageRollups()` that `cb.chat.usage()` starts. @default 900000 (15 minutes)
    */
   readonly autoRefreshIntervalMs: number;
   /**
-   * `refreshRollups()` rolls up at most this many new hours per transaction (a backlog is worked
+   * `refreshRollups()` rolls up at most this many new hours per transaction (and
+   * `cb.chat.refreshUsageRollups()` this many hours in whole days, at least one; a backlog is worked
    * off in several), so no statement grows with the backlog; lower it when a week of events takes
    * longer than the pool's statement timeout to aggregate. @default 168 (one week)
    */

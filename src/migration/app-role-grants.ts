@@ -8,7 +8,8 @@ import { quoteIdentifier } from '../sql/identifier.js';
  *   schema, no ownership), no TRUNCATE, REFERENCES or TRIGGER anywhere, no UPDATE or DELETE on the
  *   audit tables, no write access to `audit_chain`, `audit_chain_head` or `audit_seal_state`.
  * - The analytics rollup tables hold derived counts (recomputed from raw events by
- *   `refreshRollups`), so the app role maintains them itself; they are not evidence.
+ *   `refreshRollups`), so the app role maintains them itself; they are not evidence. Likewise the
+ *   chat usage rollups (`chat_usage_daily*`, recomputed from the ledger by `refreshUsageRollups`).
  * - Partitions, sealing and analytics retention go through the SECURITY DEFINER functions listed
  *   in {@link APP_ROLE_FUNCTIONS}; audit retention (dropping audit partitions) is owner-only.
  *
@@ -30,6 +31,10 @@ export const APP_ROLE_TABLE_PRIVILEGES: Readonly<Record<string, readonly string[
   conversations: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   conversation_participants: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   chat_usage: ['SELECT', 'INSERT', 'DELETE'],
+  chat_usage_daily: ['SELECT', 'INSERT', 'DELETE'],
+  chat_usage_daily_totals: ['SELECT', 'INSERT', 'DELETE'],
+  chat_usage_rollup_state: ['SELECT', 'UPDATE'],
+  chat_usage_rollup_dirty: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   chat_messages: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   encryption_data_keys: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
   audit_log: ['SELECT', 'INSERT'],

@@ -25,6 +25,12 @@ import type {
   ConversationParticipantsTable,
   ConversationsTable,
 } from './chat.js';
+import type {
+  ChatUsageDailyTable,
+  ChatUsageDailyTotalsTable,
+  ChatUsageRollupDirtyTable,
+  ChatUsageRollupStateTable,
+} from './chat-usage-rollups.js';
 import type { EncryptionDataKeysTable } from './encryption.js';
 import type { MfaBackupCodesTable, MfaChallengesTable, UserMfaTable } from './mfa.js';
 import type { SchemaMigrationsTable } from './migrations.js';
@@ -78,6 +84,10 @@ export interface CarebaseDatabase {
   chat_messages: ChatMessagesTable;
   conversation_participants: ConversationParticipantsTable;
   chat_usage: ChatUsageTable;
+  chat_usage_daily: ChatUsageDailyTable;
+  chat_usage_daily_totals: ChatUsageDailyTotalsTable;
+  chat_usage_rollup_state: ChatUsageRollupStateTable;
+  chat_usage_rollup_dirty: ChatUsageRollupDirtyTable;
   encryption_data_keys: EncryptionDataKeysTable;
 
   analytics_events: AnalyticsEventsTable;

@@ -201,6 +201,35 @@ describe('chat usage ledger', () => {
     );
   });
 
+  it('a retried append (same id) records its usage once', async () => {
+    const input = {
+      userId: alice,
+      conversationId,
+      id: 'retry-usage-1',
+      role: 'assistant' as const,
+      content: 'once',
+      usage: {
+        provider: 'p',
+        model: 'm',
+        outputTokens: 9,
+        cost: '0.5',
+        currency: 'USD',
+        status: 'ok' as const,
+      },
+    };
+    const first = await f.cb.chat.append(input);
+    const again = await f.cb.chat.append(input);
+    const [batched] = await f.cb.chat.appendMany([input]);
+    expect(again.id).toBe(first.id);
+    expect(batched?.id).toBe(first.id);
+    const rows = await f.cb.db
+      .selectFrom('chat_usage')
+      .select('id')
+      .where('message_id', '=', first.id)
+      .execute();
+    expect(rows).toHaveLength(1);
+  });
+
   it('erasing the owner erases their ledger', async () => {
     const carol = await f.user();
     await f.cb.chat.append({

@@ -261,6 +261,38 @@ describe.skipIf(pgbouncerMissing !== undefined)('through PgBouncer in transactio
       for (const refresh of refreshes) expect(refresh.rolledUpTo).toBeInstanceOf(Date);
       expect((await cb.analytics.refreshRollups()).hoursRefreshed).toBe(0);
     }, 60_000);
+
+    it('chat usage: appends with usage, concurrent usage rollup refreshes, usage() equal before and after', async () => {
+      const user = await cb.users.create({
+        username: 'rep-usage',
+        email: 'rep-usage@example.org',
+        password: PASSWORD,
+        role: 'nurse',
+      });
+      for (let i = 0; i < 20; i++) {
+        await cb.chat.append({
+          userId: user.id,
+          role: 'assistant',
+          content: `answer ${i}`,
+          usage: {
+            provider: 'p',
+            model: 'm',
+            outputTokens: i,
+            cost: '0.000000000001',
+            currency: 'USD',
+            status: 'ok',
+          },
+        });
+      }
+      const range = { from: new Date(Date.now() - 3 * 86_400_000), to: new Date(Date.now() + 60_000) };
+      const before = await cb.chat.usage({ ...range, groupBy: 'user' });
+      expect(before).toMatchObject([{ key: user.id, calls: 20, outputTokens: 190, cost: '0.000000000020' }]);
+      // Session advisory locks would leak on a pooled backend and hang the next refresh.
+      const refreshes = await Promise.all([1, 2, 3].map(() => cb.chat.refreshUsageRollups()));
+      for (const refresh of refreshes) expect(refresh.rolledUpTo).toBeInstanceOf(Date);
+      expect((await cb.chat.refreshUsageRollups()).daysRefreshed).toBe(0);
+      expect(await cb.chat.usage({ ...range, groupBy: 'user' })).toEqual(before);
+    }, 60_000);
   });
 
   it.skipIf(!built)(

@@ -44,6 +44,9 @@ import type {
   ChatSearchInput,
   ChatSetActiveLeafInput,
   ChatSiblingsInput,
+  ChatUsageQuery,
+  ChatUsageRecord,
+  ChatUsageRow,
   ConversationCreateInput,
   ConversationListInput,
   ConversationRefInput,
@@ -71,6 +74,7 @@ import type {
   PurgeExpiredInput,
   RecordAuthenticationInput,
   RecordLoginInput,
+  RefreshUsageRollupsResult,
   RegisterOptions,
   RejectInput,
   ReplicaReadsOptions,
@@ -156,6 +160,8 @@ import type {
   ChatSearchInputSchema,
   ChatSetActiveLeafInputSchema,
   ChatSiblingsInputSchema,
+  ChatUsageQuerySchema,
+  ChatUsageRecordSchema,
   ConversationCreateInputSchema,
   ConversationListInputSchema,
   ConversationRefInputSchema,
@@ -277,6 +283,8 @@ describe('public types match their schemas', () => {
       same<ConversationRenameInput, z.input<typeof ConversationRenameInputSchema>>(),
       same<ConversationRefInput, z.input<typeof ConversationRefInputSchema>>(),
       same<ChatAppendInput, z.input<typeof ChatAppendInputSchema>>(),
+      same<ChatUsageQuery, z.input<typeof ChatUsageQuerySchema>>(),
+      same<ChatUsageRecord, z.input<typeof ChatUsageRecordSchema>>(),
       same<ChatEditInput, z.input<typeof ChatEditInputSchema>>(),
       same<ChatRegenerateInput, z.input<typeof ChatRegenerateInputSchema>>(),
       same<ChatSetActiveLeafInput, z.input<typeof ChatSetActiveLeafInputSchema>>(),
@@ -340,6 +348,26 @@ describe('public types match their schemas', () => {
       same<readonly ChatPart[], z.input<typeof ChatPartsSchema>>(),
     ];
     expect(checks.every(Boolean)).toBe(true);
+  });
+
+  it('chat usage report and refresh results are plain readable shapes', () => {
+    expectTypeOf<ChatUsageRow>().toEqualTypeOf<{
+      readonly key: string;
+      readonly currency: string | null;
+      readonly calls: number;
+      readonly okCalls: number;
+      readonly errorCalls: number;
+      readonly abortedCalls: number;
+      readonly inputTokens: number;
+      readonly outputTokens: number;
+      readonly cachedTokens: number;
+      readonly reasoningTokens: number;
+      readonly cost: string | null;
+    }>();
+    expectTypeOf<RefreshUsageRollupsResult>().toEqualTypeOf<{
+      readonly rolledUpTo: Date;
+      readonly daysRefreshed: number;
+    }>();
   });
 });
 

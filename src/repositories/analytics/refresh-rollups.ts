@@ -1,5 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
-import { RepositoryContext } from '../context.js';
+import type { RepositoryContext } from '../context.js';
+import { lockRefreshStep, serializedRefresh } from '../rollup-refresh.js';
 import { sketchBinSql } from './measure-sketch.js';
 
 const HOUR_MS = 3_600_000;
@@ -83,27 +84,8 @@ export async function refreshRollups(ctx: RepositoryContext): Promise<RefreshRol
         return { rolledUpTo: step.rolledUpTo, hoursRefreshed };
     }
   };
-  // Behind a transaction pooler a session lock would be taken on one server backend and released
-  // on another (leaked, and the next refresh waits forever): each step's transaction-level lock
-  // alone serializes refreshes there, under a lock_timeout; a step whose snapshot predates a
-  // concurrent refresh's commit fails to serialize and is retried by `atomic`.
-  if (ctx.db.isTransaction || ctx.config.pooler === 'transaction') return run(ctx);
-  // Outside a transaction, hold the refresh lock for the session first, so each step's
-  // repeatable-read snapshot is taken after a concurrent refresh (another replica, or a
-  // background one) has finished. Under the step's own transaction-level lock alone, the snapshot
-  // would predate that refresh's commit and the watermark update would fail to serialize.
-  return ctx.db.connection().execute(async (db) => {
-    await sql`select pg_advisory_lock(hashtext(${refreshLockKey(ctx)}))`.execute(db);
-    try {
-      return await run(new RepositoryContext(ctx.runtime, db, ctx.actor));
-    } finally {
-      await sql`select pg_advisory_unlock(hashtext(${refreshLockKey(ctx)}))`.execute(db);
-    }
-  });
+  return serializedRefresh(ctx, refreshLockKey(ctx), run);
 }
-
-/** Behind a transaction pooler: how long a refresh waits for a concurrent one (`lock_timeout`). */
-const REFRESH_LOCK_TIMEOUT_MS = 60_000;
 
 function refreshLockKey(ctx: RepositoryContext): string {
   return `${ctx.config.schema}.analytics.refresh`;
@@ -120,11 +102,7 @@ async function refreshStep(ctx: RepositoryContext, target: Date): Promise<Refres
   const ownTransaction = !ctx.db.isTransaction;
   return ctx.atomic(
     async (tx) => {
-      if (ownTransaction && ctx.config.pooler === 'transaction') {
-        await sql`select set_config('lock_timeout', ${String(REFRESH_LOCK_TIMEOUT_MS)}, true)`.execute(tx.db);
-      }
-      // Re-entrant when the session lock above is held; the only lock inside a caller's transaction.
-      await sql`select pg_advisory_xact_lock(hashtext(${refreshLockKey(ctx)}))`.execute(tx.db);
+      await lockRefreshStep(tx, refreshLockKey(ctx), ownTransaction);
       const state = await readRollupState(tx);
       const from = state.rolledUpTo;
       const retainedFrom = state.rawRetainedFrom?.getTime() ?? Number.NEGATIVE_INFINITY;

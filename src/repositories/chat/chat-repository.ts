@@ -45,6 +45,7 @@ import { historyPage, latestMessages } from './history.js';
 import { type ChatImportOptions, type ChatImportResult, importLegacyChat } from './import-legacy.js';
 import { insertMessages, type NewMessage } from './insert-messages.js';
 import { applyRetention, clearMessages } from './maintenance.js';
+import { assertParticipant } from './ownership.js';
 import { addParticipant, listParticipants, removeParticipant } from './participants.js';
 import { pathPage } from './path.js';
 import { searchMessages } from './search.js';
@@ -78,6 +79,11 @@ import {
 import { updateConversation } from './update-conversation.js';
 import { usageReport } from './usage.js';
 import { type ChatUsageQuery, ChatUsageQuerySchema, type ChatUsageRow } from './usage-inputs.js';
+import {
+  type RefreshUsageRollupsResult,
+  refreshUsageRollups,
+  usageRollupRefreshOf,
+} from './usage-rollups.js';
 
 const ConversationIdSchema = z.uuid();
 
@@ -504,8 +510,16 @@ export class ChatRepository {
   /**
    * Exact sums of the usage ledger (the `usage` of assistant messages) over [`from`, `to`),
    * optionally of one user (whose messages made the calls), conversation or model, grouped by UTC
-   * `day`, `model`, `user` or `conversation`, and by currency. Sums are computed in SQL over the
-   * raw ledger (equal to a raw `SUM`): the host decides who may see them. Throws `ValidationError`.
+   * `day`, `model`, `user` or `conversation`, and by currency: equal to a raw `SUM ... GROUP BY`
+   * over the ledger. Whole UTC days already rolled up (`refreshUsageRollups`) come from the
+   * rollups, the rest (today, edges, days changed since) from the ledger, in one snapshot.
+   *
+   * Access: with both `userId` and `conversationId`, `userId` must be a participant of the
+   * conversation (`ForbiddenError`, or `NotFoundError` for an unknown conversation, before any
+   * sum). Without them it is an admin or report call: the host decides who may see it.
+   *
+   * Throws `ValidationError` (bad dates, `from` not before `to`, a range over 3660 days) before any
+   * SQL. Starts the background rollup refresh when due (`analytics.autoRefreshIntervalMs`).
    *
    * @example
    * ```ts
@@ -514,7 +528,30 @@ export class ChatRepository {
    */
   async usage(query: ChatUsageQuery): Promise<ChatUsageRow[]> {
     const parsed = parseInput(ChatUsageQuerySchema, query, 'usage query');
-    return usageReport(this.#ctx, parsed);
+    if (parsed.userId !== undefined && parsed.conversationId !== undefined) {
+      await assertParticipant(this.#ctx, parsed.userId, parsed.conversationId, 'read');
+    }
+    const rows = await usageReport(this.#ctx, parsed);
+    usageRollupRefreshOf(this.#ctx.runtime).maybeStart();
+    return rows;
+  }
+
+  /**
+   * Rolls up every UTC day of the usage ledger closed at least `analytics.rollupSettleMs` ago and
+   * recomputes the days changed since they were rolled up (late or replayed usage, erasure).
+   * `usage()` is exact without it; it keeps `usage()` fast. `usage()` also starts it in the
+   * background every `analytics.autoRefreshIntervalMs` (0: never; call this from a worker).
+   *
+   * Concurrency: serialized across processes by an advisory lock (transaction-level only, behind
+   * a transaction pooler); idempotent.
+   *
+   * @example
+   * ```ts
+   * setInterval(() => void cb.chat.refreshUsageRollups(), 60 * 60_000);
+   * ```
+   */
+  async refreshUsageRollups(): Promise<RefreshUsageRollupsResult> {
+    return refreshUsageRollups(this.#ctx);
   }
 
   /**

@@ -7,6 +7,7 @@ import type { RepositoryContext } from '../context.js';
 import type { ChatPart } from './chat-parts.js';
 import type { StoredParts } from './check-parts.js';
 import { openConversationRows, openMessageRows } from './sealed-rows.js';
+import { eraseUsage } from './usage.js';
 
 /**
  * A user's chat history as plain JSON, for a data-subject access export.
@@ -154,7 +155,7 @@ export async function exportChatForUser(ctx: RepositoryContext, userId: string):
 export function eraseChatForUser(ctx: RepositoryContext, userId: string): Promise<ChatErasureCounts> {
   const id = parseInput(UserIdSchema, userId, 'user id');
   return ctx.atomic(async (tx) => {
-    await tx.db.deleteFrom('chat_usage').where('user_id', '=', id).executeTakeFirst();
+    await eraseUsage(tx, id);
     const messages = await tx.db.deleteFrom('chat_messages').where('user_id', '=', id).executeTakeFirst();
     const conversations = await tx.db
       .deleteFrom('conversations')

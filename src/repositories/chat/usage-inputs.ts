@@ -69,8 +69,11 @@ export interface ChatUsageRecord {
   readonly status: 'ok' | 'error' | 'aborted';
 }
 
+/** The longest range one `cb.chat.usage()` call may cover: ten years of days. */
+const MAX_USAGE_RANGE_DAYS = 3660;
+
 /**
- * Validates {@link ChatUsageQuery}.
+ * Validates {@link ChatUsageQuery}: valid dates, `from` before `to`, a range of at most 3660 days.
  *
  * @example
  * ```ts
@@ -91,15 +94,21 @@ export const ChatUsageQuerySchema = z
     message: 'must be valid dates',
     path: ['from'],
   })
-  .refine((value) => value.from.getTime() <= value.to.getTime(), {
-    message: 'must not be after to',
+  .refine((value) => value.from.getTime() < value.to.getTime(), {
+    message: 'must be before to',
     path: ['from'],
+  })
+  .refine((value) => value.to.getTime() - value.from.getTime() <= MAX_USAGE_RANGE_DAYS * 86_400_000, {
+    message: `the range must be at most ${MAX_USAGE_RANGE_DAYS} days`,
+    path: ['to'],
   });
 
 /**
- * Input of `cb.chat.usage()`: usage from `from` (inclusive) to `to` (exclusive), optionally of one
- * user (the participant whose messages made the calls), conversation or model, grouped by UTC day,
- * model, user or conversation.
+ * Input of `cb.chat.usage()`: usage from `from` (inclusive) to `to` (exclusive, after `from`, at
+ * most 3660 days later), optionally of one user (the participant whose messages made the calls),
+ * conversation or model, grouped by UTC day, model, user or conversation. With both `userId` and
+ * `conversationId`, the user must be a participant of the conversation (else `ForbiddenError`):
+ * that is the only access check; any other query is an admin or report call the host must guard.
  *
  * @example
  * ```ts
@@ -135,6 +144,12 @@ export interface ChatUsageRow {
   readonly key: string;
   readonly currency: string | null;
   readonly calls: number;
+  /** Calls with status `ok`. */
+  readonly okCalls: number;
+  /** Calls with status `error`. */
+  readonly errorCalls: number;
+  /** Calls with status `aborted`. */
+  readonly abortedCalls: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly cachedTokens: number;
