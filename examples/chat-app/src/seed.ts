@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Carebase, isCarebaseError } from 'carebase';
 import { assistantReply, assistantUsage } from './assistant.ts';
+import { replyParts } from './parts.ts';
 
 /** A demo account and its one-time password, to print once. */
 export interface DemoAccount {
@@ -90,6 +91,7 @@ async function seedHistory(cb: Carebase, userId: string, pairs: number): Promise
         role: 'assistant' as const,
         content: reply.content,
         metadata: { rule: reply.rule },
+        ...replyParts(reply),
         usage: assistantUsage(question, reply.content, 3),
       },
     ];
@@ -121,6 +123,7 @@ async function seedSharedConversation(cb: Carebase, patientId: string, nurseId: 
       role: 'assistant',
       content: reply.content,
       metadata: { rule: reply.rule },
+      ...replyParts(reply),
       usage: assistantUsage(question, reply.content, 3),
     },
     {

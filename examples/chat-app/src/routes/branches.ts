@@ -7,6 +7,7 @@ import { assistantReply, assistantUsage } from '../assistant.ts';
 import { newestLeafThrough } from '../branches.ts';
 import { type RequestContext, requireUser } from '../context.ts';
 import { HttpError, readJson, sendJson, stringField } from '../http.ts';
+import { replyParts } from '../parts.ts';
 import { publicMessages } from './chat.ts';
 
 /** The conversation id of a body (required: trees live in named conversations). */
@@ -42,6 +43,7 @@ export async function edit(ctx: RequestContext): Promise<void> {
       parentId: question.id,
       role: 'assistant',
       content: reply.content,
+      ...replyParts(reply),
       metadata: { rule: reply.rule },
       usage: assistantUsage(content, reply.content, performance.now() - started),
     });

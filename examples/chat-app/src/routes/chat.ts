@@ -6,6 +6,7 @@ import { assistantReply, assistantUsage } from '../assistant.ts';
 import { type BranchInfo, branchInfo } from '../branches.ts';
 import { type RequestContext, requireUser } from '../context.ts';
 import { HttpError, readJson, sendJson, stringField } from '../http.ts';
+import { replyParts, type ToolCard, toolCards } from '../parts.ts';
 import { displayNames } from '../people.ts';
 
 /** The fields of a message the browser sees. */
@@ -17,6 +18,8 @@ export interface PublicMessage {
   conversationId: string;
   /** Who wrote it: `you`, or the display name of another participant (shared conversations). */
   author: string;
+  /** The tools the assistant called for it: a tool-call part with its tool-result part. */
+  tools: ToolCard[];
   /** Its versions (`< 2/3 >`), when it has more than one; on pages of a conversation's path. */
   branch: BranchInfo | null;
 }
@@ -39,6 +42,7 @@ export async function publicMessages(
     createdAt: message.createdAt.toISOString(),
     conversationId: message.conversationId,
     author: message.authorUserId === viewerId ? 'you' : (names.get(message.authorUserId) ?? 'a former user'),
+    tools: toolCards(message.parts),
     branch: branches.get(message.id) ?? null,
   }));
 }
@@ -132,6 +136,7 @@ export async function send(ctx: RequestContext): Promise<void> {
       userId: user.id,
       role: 'assistant',
       content: reply.content,
+      ...replyParts(reply),
       conversationId: question.conversationId,
       metadata: { rule: reply.rule },
       usage,
