@@ -271,7 +271,7 @@ describe('export', () => {
 
     const csv = await client.request('/api/export?format=csv');
     expect((await csv.text()).split('\r\n')[0]).toBe(
-      'format_version,conversation_id,id,client_id,created_at,role,content,metadata',
+      'format_version,conversation_id,id,client_id,created_at,role,content,metadata,parts',
     );
     expect((await client.request('/api/export?format=xml')).status).toBe(400);
   });
@@ -599,6 +599,8 @@ interface MessageBody {
   role: string;
   content: string;
   author: string;
+  conversationId: string;
+  tools: { toolCallId: string; toolName: string; input: unknown; output: unknown; isError: boolean }[];
   branch: { index: number; count: number; siblingIds: string[] } | null;
 }
 
@@ -765,5 +767,69 @@ describe('edit, regenerate and branches', () => {
     }
     expect(await counts()).toEqual(before);
     expect(app.logged).toEqual([]);
+  });
+});
+
+describe('tool calls', () => {
+  it('stores the formulary lookup as tool-call and tool-result parts and shows them as a card', async () => {
+    const writer = await app.user('nurse');
+    const client = await signedIn(writer);
+    const response = await client.request('/api/messages', {
+      json: { content: 'What is the maximum dose of paracetamol in a day?' },
+    });
+    expect(response.status).toBe(201);
+    const [question, answer] = ((await response.json()) as { messages: MessageBody[] }).messages;
+    expect(question?.tools).toEqual([]);
+    expect(answer?.content).toMatch(/^Formulary lookup for paracetamol/);
+    expect(answer?.tools).toEqual([
+      {
+        toolCallId: expect.stringMatching(/^call_/),
+        toolName: 'formulary_lookup',
+        input: { drug: 'paracetamol' },
+        isError: false,
+        output: expect.objectContaining({ drug: 'paracetamol', maxPer24h: expect.stringMatching(/^4 g/) }),
+      },
+    ]);
+
+    // Stored as typed parts (call, result, text), read back from the database.
+    const [stored] = await app.cb.chat.latest({ userId: writer.id, n: 1 });
+    expect(stored?.parts?.map((part) => part.type)).toEqual(['tool-call', 'tool-result', 'text']);
+    expect(stored?.parts?.[2]).toEqual({ type: 'text', text: stored?.content });
+    const conversationId = answer?.conversationId ?? '';
+    const page = await client.request(`/api/messages?conversation=${conversationId}`);
+    const { items: history } = (await page.json()) as { items: MessageBody[] };
+    expect(history.find((message) => message.id === answer?.id)?.tools).toEqual(answer?.tools);
+
+    // A drug the formulary does not have: a failed call, shown as an error card.
+    const unknown = await client.request('/api/messages', {
+      json: { content: 'Usual dose of unobtainium?' },
+    });
+    const [, failed] = ((await unknown.json()) as { messages: MessageBody[] }).messages;
+    expect(failed?.tools).toEqual([
+      expect.objectContaining({
+        input: { drug: 'unobtainium' },
+        isError: true,
+        output: { error: 'not in the demo formulary' },
+      }),
+    ]);
+
+    // No drug named: no tool call, no parts.
+    const plain = await client.request('/api/messages', {
+      json: { content: 'Who checks a medication dose?' },
+    });
+    const [, plainAnswer] = ((await plain.json()) as { messages: MessageBody[] }).messages;
+    expect(plainAnswer?.tools).toEqual([]);
+    const [plainStored] = await app.cb.chat.latest({ userId: writer.id, n: 1 });
+    expect(plainStored?.parts).toBeNull();
+
+    // Editing a question into a drug question: the new answer carries its own card.
+    const edited = await client.request(`/api/messages/${question?.id}/edit`, {
+      json: { conversationId, content: 'Usual dose of ibuprofen?' },
+    });
+    expect(edited.status).toBe(201);
+    const [, editedAnswer] = ((await edited.json()) as { messages: MessageBody[] }).messages;
+    expect(editedAnswer?.tools).toEqual([
+      expect.objectContaining({ toolName: 'formulary_lookup', input: { drug: 'ibuprofen' }, isError: false }),
+    ]);
   });
 });

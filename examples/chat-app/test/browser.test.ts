@@ -317,5 +317,48 @@ describe.skipIf(!hasChromium)(
       expect(pageErrors).toEqual([]);
       await context.close();
     }, 120_000);
+
+    it('a drug question shows the formulary lookup as a collapsed card that opens to its result', async () => {
+      const { context, page } = await newPage();
+      await logIn(page, nurse);
+      await poll(() => sidebar(page).count()).toBeGreaterThan(0);
+      await page.locator('#conv-new').click();
+      await poll(() => page.locator('#chat-title').textContent()).toBe('New conversation');
+      await page.getByLabel('Your question').fill('What is the maximum dose of paracetamol?');
+      await page.getByLabel('Your question').press('Enter');
+      const card = page.locator('.message--assistant .tool-card');
+      await card.waitFor();
+      expect(await card.count()).toBe(1);
+      expect(await card.locator('summary').textContent()).toBe('Tool: formulary_lookup(paracetamol) · ok');
+      expect(await card.locator('pre').first().isVisible()).toBe(false);
+      await card.locator('summary').click();
+      await poll(() => card.locator('pre').last().isVisible()).toBe(true);
+      expect(JSON.parse((await card.locator('pre').first().textContent()) ?? '{}')).toEqual({
+        drug: 'paracetamol',
+      });
+      expect(JSON.parse((await card.locator('pre').last().textContent()) ?? '{}')).toMatchObject({
+        drug: 'paracetamol',
+        maxPer24h: expect.stringMatching(/^4 g/),
+      });
+      expect(await page.locator('.message--assistant .message__body').textContent()).toMatch(
+        /^Formulary lookup for paracetamol/,
+      );
+
+      // Still a card after a reload (read back from the stored parts, not the send's response).
+      await page.reload();
+      await poll(() => sidebar(page).count()).toBeGreaterThan(1);
+      // The newest conversation is listed first; the reload opened the default one.
+      await page.locator('#conv-list .conv__open').first().click();
+      const reloaded = page.locator('.message--assistant .tool-card');
+      await reloaded.waitFor();
+      expect(await reloaded.locator('summary').textContent()).toBe(
+        'Tool: formulary_lookup(paracetamol) · ok',
+      );
+      await reloaded.locator('summary').click();
+      await poll(() => reloaded.locator('pre').last().isVisible()).toBe(true);
+      await page.screenshot({ path: 'test-artifacts/chat-app-tool-card.png' });
+      expect(pageErrors).toEqual([]);
+      await context.close();
+    }, 120_000);
   },
 );
