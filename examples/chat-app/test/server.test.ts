@@ -79,11 +79,19 @@ describe('npm run example (src/server.ts)', () => {
     const nurse = new Client(url ?? '');
     expect((await nurse.login('demo-nurse', nursePassword ?? '')).status).toBe(200);
     const page = (await (await nurse.request('/api/messages')).json()) as {
-      items: unknown[];
+      items: { role: string; tools: { toolName: string; input: unknown; isError: boolean }[] }[];
       nextCursor: unknown;
     };
     expect(page.items.length).toBe(30);
     expect(page.nextCursor).not.toBeNull();
+    // The seeded paracetamol questions were answered with a formulary lookup, stored as parts.
+    expect(page.items.flatMap((m) => m.tools)).toContainEqual(
+      expect.objectContaining({
+        toolName: 'formulary_lookup',
+        input: { drug: 'paracetamol' },
+        isError: false,
+      }),
+    );
 
     // The seeded shared conversation: the patient's, with the nurse as a member who replied.
     const patientPassword = /demo-patient \(patient\) one-time password: (\S+)/.exec(output)?.[1];
