@@ -214,7 +214,14 @@ describe('chat usage rollups', () => {
         id: 'retried-1',
         role: 'assistant',
         content: 'late answer',
-        usage: { provider: 'p', model: 'llama', inputTokens: 5, cost: '1.5', currency: 'USD', status: 'error' },
+        usage: {
+          provider: 'p',
+          model: 'llama',
+          inputTokens: 5,
+          cost: '1.5',
+          currency: 'USD',
+          status: 'error',
+        },
       },
       // A second message, so the batch path runs (one message takes the single-append statement).
       { userId: alice, conversationId: shared, role: 'user', content: 'thanks' },
