@@ -29,6 +29,7 @@ import m0033 from '../../migrations/0033_encryption_data_keys.sql';
 import m0036 from '../../migrations/0036_rate_limit_subjects.sql';
 import m0037 from '../../migrations/0037_chat_search_prefix.sql';
 import m0038 from '../../migrations/0038_partition_create_race.sql';
+import m0043 from '../../migrations/0043_row_level_security.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -69,6 +70,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0036_rate_limit_subjects', m0036],
   ['0037_chat_search_prefix', m0037],
   ['0038_partition_create_race', m0038],
+  ['0043_row_level_security', m0043],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;
