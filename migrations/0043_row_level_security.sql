@@ -35,19 +35,24 @@
 
 SELECT set_config('search_path', current_setting('search_path') || ', pg_temp', true);
 
--- The acting user of the current transaction, or NULL when unset or empty.
+-- The acting user of the current transaction, or NULL when unset or empty. No SET clause and
+-- schema-qualified names, so the planner inlines it into the policies (evaluated once per query).
 CREATE FUNCTION rls_user_id() RETURNS uuid
 LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path FROM CURRENT
-AS $$ SELECT nullif(current_setting('carebase.actor_user_id', true), '')::uuid $$;
+AS $$ SELECT nullif(pg_catalog.current_setting('carebase.actor_user_id', true), '')::pg_catalog.uuid $$;
 
 -- The conversations the acting user participates in (as owner, member or viewer). SECURITY
 -- DEFINER: read as the owner, so the policy of conversation_participants does not recurse into
 -- itself. Used as `conversation_id IN (SELECT rls_conversations())`: one hashed lookup per query.
+-- PL/pgSQL: its plan is cached per connection (an SQL function's would be planned at every call).
 CREATE FUNCTION rls_conversations() RETURNS SETOF uuid
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path FROM CURRENT
-AS $$ SELECT p.conversation_id FROM conversation_participants p WHERE p.user_id = rls_user_id() $$;
+AS $$
+BEGIN
+  RETURN QUERY SELECT p.conversation_id FROM conversation_participants p WHERE p.user_id = rls_user_id();
+END
+$$;
 
 CREATE POLICY conversations_actor ON conversations
   USING (user_id = rls_user_id() OR id IN (SELECT rls_conversations()))
@@ -72,9 +77,13 @@ CREATE POLICY sessions_actor ON sessions
 -- The unrevoked session whose token hashes to p_token_hash (at most one row: token_hash is
 -- unique). The hash is the credential, so whoever holds it may read its session.
 CREATE FUNCTION session_lookup(p_token_hash bytea) RETURNS SETOF sessions
-LANGUAGE sql STABLE SECURITY DEFINER ROWS 1
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 1
 SET search_path FROM CURRENT
-AS $$ SELECT s.* FROM sessions s WHERE s.token_hash = p_token_hash AND s.revoked_at IS NULL $$;
+AS $$
+BEGIN
+  RETURN QUERY SELECT s.* FROM sessions s WHERE s.token_hash = p_token_hash AND s.revoked_at IS NULL;
+END
+$$;
 
 -- sessions.purgeExpired across every user: deletes sessions that expired or were revoked before
 -- p_cutoff, or were last seen before p_idle_cutoff. Returns the number deleted.
