@@ -77,7 +77,8 @@ export default async function run(): Promise<void> {
   const rawOn = new pg.Pool({ connectionString: on.database.url, max: 8 });
   try {
     const token = () => tokenOf(randomInt(1, SESSIONS + 1));
-    if ((await cbOn.sessions.validate(tokenOf(7))) === undefined) throw new Error('bench setup: no session 7');
+    if ((await cbOn.sessions.validate(tokenOf(7))) === undefined)
+      throw new Error('bench setup: no session 7');
     await compare({
       name: 'sessions.validate, rls on vs raw pg (rls off); peers: carebase rls off',
       concurrency: 8,
@@ -96,7 +97,9 @@ export default async function run(): Promise<void> {
     });
     const userOn = () => on.users[randomInt(0, USERS)] as string;
     const userOff = () => off.users[randomInt(0, USERS)] as string;
-    const page = await cbOn.withActor({ userId: userOn() }).chat.history({ userId: on.users[0] as string, limit: 20 });
+    const page = await cbOn
+      .withActor({ userId: userOn() })
+      .chat.history({ userId: on.users[0] as string, limit: 20 });
     if (page.items.length !== 0) throw new Error('bench setup: another user read a history page');
     await compare({
       name: 'chat.history page of 20, rls on vs raw pg (rls off); peers: carebase rls off, raw pg rls',

@@ -44,7 +44,12 @@ async function rawTransaction<T>(url: string, fn: (client: pg.Client) => Promise
   }
 }
 
-async function count(client: pg.Client, table: string, where = 'true', params: unknown[] = []): Promise<number> {
+async function count(
+  client: pg.Client,
+  table: string,
+  where = 'true',
+  params: unknown[] = [],
+): Promise<number> {
   const { rows } = await client.query<{ n: string }>(
     `select count(*) as n from carebase.${table} where ${where}`,
     params,
@@ -78,7 +83,12 @@ describe('row-level security as the app role', () => {
     const conversation = await asAna.chat.createConversation({ userId: ana, title: 'shared with ben' });
     shared = conversation.id;
     await asAna.chat.append({ userId: ana, conversationId: shared, role: 'user', content: 'shared words' });
-    await asAna.chat.addParticipant({ userId: ana, conversationId: shared, participantId: ben, role: 'member' });
+    await asAna.chat.addParticipant({
+      userId: ana,
+      conversationId: shared,
+      participantId: ben,
+      role: 'member',
+    });
     anaToken = (await cb.sessions.create({ userId: ana })).token;
   }, 60_000);
 
@@ -121,10 +131,9 @@ describe('row-level security as the app role', () => {
   it("refuses raw writes of another user's rows (42501)", async () => {
     await rawTransaction(database.url, async (app) => {
       await app.query("select set_config('carebase.actor_user_id', $1, true)", [cleo]);
-      const insert = app.query(
-        `insert into carebase.conversations (user_id, title) values ($1, 'planted')`,
-        [ana],
-      );
+      const insert = app.query(`insert into carebase.conversations (user_id, title) values ($1, 'planted')`, [
+        ana,
+      ]);
       await expect(insert).rejects.toMatchObject({ code: '42501' });
     });
     await rawTransaction(database.url, async (app) => {
@@ -174,16 +183,25 @@ describe('row-level security as the app role', () => {
     expect(usage).toHaveLength(1);
     // Sharing: Ben reads and writes the shared conversation, not Ana's others.
     expect((await asAna.chat.listParticipants({ userId: ana, conversationId: shared })).length).toBe(2);
-    expect((await asBen.chat.history({ userId: ben, conversationId: shared, limit: 10 })).items).toHaveLength(1);
+    expect((await asBen.chat.history({ userId: ben, conversationId: shared, limit: 10 })).items).toHaveLength(
+      1,
+    );
     await asBen.chat.append({ userId: ben, conversationId: shared, role: 'user', content: 'ben replies' });
     await expect(asBen.chat.history({ userId: ben, conversationId, limit: 10 })).rejects.toThrow();
     await asAna.chat.addParticipant({ userId: ana, conversationId, participantId: cleo, role: 'viewer' });
-    expect(await asAna.chat.removeParticipant({ userId: ana, conversationId, participantId: cleo })).toBe(true);
+    expect(await asAna.chat.removeParticipant({ userId: ana, conversationId, participantId: cleo })).toBe(
+      true,
+    );
     expect(await asAna.chat.clear({ userId: ana, conversationId })).toBe(3);
     await asAna.chat.deleteConversation({ userId: ana, conversationId });
     // Inside a host transaction on the scope, raw SQL sees the scope's user's rows.
     const inTransaction = await asAna.transaction(async (tx) => {
-      await tx.chat.append({ userId: ana, conversationId: shared, role: 'user', content: 'in a transaction' });
+      await tx.chat.append({
+        userId: ana,
+        conversationId: shared,
+        role: 'user',
+        content: 'in a transaction',
+      });
       return (await tx.chat.history({ userId: ana, conversationId: shared, limit: 10 })).items.length;
     });
     expect(inTransaction).toBe(3);
@@ -214,60 +232,65 @@ describe('row-level security as the app role', () => {
   });
 });
 
-describe.skipIf(pgbouncerMissing !== undefined)('row-level security behind PgBouncer (transaction mode)', () => {
-  let server: TestPostgres;
-  let database: TestDatabase;
-  let bouncer: TestPgBouncer;
-  let cb: Carebase;
+describe.skipIf(pgbouncerMissing !== undefined)(
+  'row-level security behind PgBouncer (transaction mode)',
+  () => {
+    let server: TestPostgres;
+    let database: TestDatabase;
+    let bouncer: TestPgBouncer;
+    let cb: Carebase;
 
-  beforeAll(async () => {
-    server = await startPostgres({ provider: 'local', log: false });
-    database = await createTestDatabase({ serverUrl: server.url, spares: 0, role: 'app' });
-    await enableRowSecurity(database);
-    const app = new URL(database.url);
-    bouncer = await startPgBouncer({
-      serverPort: Number(new URL(server.url).port),
-      users: [{ name: decodeURIComponent(app.username), password: decodeURIComponent(app.password) }],
-      poolSize: 2,
+    beforeAll(async () => {
+      server = await startPostgres({ provider: 'local', log: false });
+      database = await createTestDatabase({ serverUrl: server.url, spares: 0, role: 'app' });
+      await enableRowSecurity(database);
+      const app = new URL(database.url);
+      bouncer = await startPgBouncer({
+        serverPort: Number(new URL(server.url).port),
+        users: [{ name: decodeURIComponent(app.username), password: decodeURIComponent(app.password) }],
+        poolSize: 2,
+      });
+      cb = createCarebase({
+        connectionString: bouncer.urlFor(database.url),
+        pooler: 'transaction',
+        rls: true,
+        pool: { max: 8 },
+      });
+    }, 120_000);
+
+    afterAll(async () => {
+      await cb?.close();
+      await bouncer?.stop();
+      await database?.drop();
+      await server?.stop();
     });
-    cb = createCarebase({
-      connectionString: bouncer.urlFor(database.url),
-      pooler: 'transaction',
-      rls: true,
-      pool: { max: 8 },
-    });
-  }, 120_000);
 
-  afterAll(async () => {
-    await cb?.close();
-    await bouncer?.stop();
-    await database?.drop();
-    await server?.stop();
-  });
-
-  it('serves each user their rows and leaves no setting on the shared server connections', async () => {
-    const users = await Promise.all(Array.from({ length: 4 }, (_, i) => newUser(database.db, `p${i}`)));
-    await Promise.all(
-      users.map((userId) => cb.withActor({ userId }).chat.append({ userId, role: 'user', content: `hello ${userId}` })),
-    );
-    const histories = await Promise.all(
-      users.flatMap((userId) =>
-        Array.from({ length: 5 }, () => cb.withActor({ userId }).chat.history({ userId, limit: 10 })),
-      ),
-    );
-    for (const [index, page] of histories.entries()) {
-      const userId = users[Math.floor(index / 5)];
-      expect(page.items.map((message) => message.content)).toEqual([`hello ${userId}`]);
-    }
-    const { token } = await cb.sessions.create({ userId: users[0] as string });
-    expect((await cb.sessions.validate(token))?.session.userId).toBe(users[0]);
-    // Raw SQL through the same pooler, after all that: no user, so no rows.
-    await rawTransaction(bouncer.urlFor(database.url), async (app) => {
-      const { rows } = await app.query<{ value: string | null }>(
-        "select current_setting('carebase.actor_user_id', true) as value",
+    it('serves each user their rows and leaves no setting on the shared server connections', async () => {
+      const users = await Promise.all(Array.from({ length: 4 }, (_, i) => newUser(database.db, `p${i}`)));
+      await Promise.all(
+        users.map((userId) =>
+          cb.withActor({ userId }).chat.append({ userId, role: 'user', content: `hello ${userId}` }),
+        ),
       );
-      expect(rows[0]?.value ?? '').toBe('');
-      expect(await count(app, 'chat_messages')).toBe(0);
+      const histories = await Promise.all(
+        users.flatMap((userId) =>
+          Array.from({ length: 5 }, () => cb.withActor({ userId }).chat.history({ userId, limit: 10 })),
+        ),
+      );
+      for (const [index, page] of histories.entries()) {
+        const userId = users[Math.floor(index / 5)];
+        expect(page.items.map((message) => message.content)).toEqual([`hello ${userId}`]);
+      }
+      const { token } = await cb.sessions.create({ userId: users[0] as string });
+      expect((await cb.sessions.validate(token))?.session.userId).toBe(users[0]);
+      // Raw SQL through the same pooler, after all that: no user, so no rows.
+      await rawTransaction(bouncer.urlFor(database.url), async (app) => {
+        const { rows } = await app.query<{ value: string | null }>(
+          "select current_setting('carebase.actor_user_id', true) as value",
+        );
+        expect(rows[0]?.value ?? '').toBe('');
+        expect(await count(app, 'chat_messages')).toBe(0);
+      });
     });
-  });
-});
+  },
+);

@@ -101,6 +101,7 @@ import type {
   PruneBackupsOptionsSchema,
 } from 'carebase/backup';
 import type { GrantAppRoleOptions, GrantAppRoleOptionsSchema } from 'carebase/migration';
+import { ROW_SECURITY_TABLES } from 'carebase/migration';
 import type {
   AccessReportInputSchema,
   ActorSchema,
@@ -186,7 +187,7 @@ import type {
   UsersOptionsSchema,
   UserUpdateInputSchema,
 } from 'carebase/schemas';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
 
 // Public option and input types are plain interfaces a person can read; the zod schemas in
@@ -311,5 +312,14 @@ describe('public types match their schemas', () => {
       same<PoolerMode, z.output<typeof PoolerModeSchema>>(),
     ];
     expect(checks.every(Boolean)).toBe(true);
+  });
+});
+
+describe('row-level security options', () => {
+  it('types rls, grantAppRole rowSecurity and ROW_SECURITY_TABLES', () => {
+    expectTypeOf<CarebaseOptions['rls']>().toEqualTypeOf<boolean | undefined>();
+    expectTypeOf<GrantAppRoleOptions['rowSecurity']>().toEqualTypeOf<boolean | undefined>();
+    expectTypeOf<typeof ROW_SECURITY_TABLES>().toEqualTypeOf<readonly string[]>();
+    expect(ROW_SECURITY_TABLES).toContain('chat_messages');
   });
 });
