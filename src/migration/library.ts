@@ -30,6 +30,8 @@ import m0036 from '../../migrations/0036_rate_limit_subjects.sql';
 import m0037 from '../../migrations/0037_chat_search_prefix.sql';
 import m0038 from '../../migrations/0038_partition_create_race.sql';
 import m0043 from '../../migrations/0043_row_level_security.sql';
+import m0045 from '../../migrations/0045_session_validate_function.sql';
+import m0046 from '../../migrations/0046_chat_history_function.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -71,6 +73,8 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0037_chat_search_prefix', m0037],
   ['0038_partition_create_race', m0038],
   ['0043_row_level_security', m0043],
+  ['0045_session_validate_function', m0045],
+  ['0046_chat_history_function', m0046],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

@@ -124,12 +124,21 @@ export async function historyPage(
   } else {
     // The first page is the same statement after an open bound.
     const after = query.cursor === undefined ? OPEN_BOUND[order] : decodeCursor(spec, query.cursor);
-    const compiled = preparedQuery<HistoryRow>(
-      ctx,
-      `history-${order}${explicit ? '' : '-default'}-${query.limit}`,
-      (t) => pageSql(t, order, explicit, query.limit),
-      [...head, after.key, after.id],
-    );
+    const compiled =
+      ctx.config.pooler === 'transaction'
+        ? // Behind a transaction pooler nothing is named: the function keeps the page's plan (0046).
+          preparedQuery<HistoryRow>(
+            ctx,
+            'history-function',
+            (t) => `select * from ${t('chat_history_page')}($1, $2, $3, $4, $5, $6)`,
+            [query.userId, query.conversationId ?? null, order === 'desc', after.key, after.id, query.limit],
+          )
+        : preparedQuery<HistoryRow>(
+            ctx,
+            `history-${order}${explicit ? '' : '-default'}-${query.limit}`,
+            (t) => pageSql(t, order, explicit, query.limit),
+            [...head, after.key, after.id],
+          );
     rows = await ctx.runPrepared<HistoryRow>(compiled);
   }
   if (rows.length === 0 && query.conversationId !== undefined) {

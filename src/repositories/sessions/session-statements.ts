@@ -1,7 +1,7 @@
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
 import type { PreparedStatement } from '../../pool/prepared-statements.js';
 import type { CarebaseDatabase } from '../../schema/database.js';
-import { quoteIdentifier } from '../../sql/identifier.js';
+import { qualifiedName, quoteIdentifier } from '../../sql/identifier.js';
 import type { CarebaseRuntime, RepositoryContext } from '../context.js';
 
 /** The hot statements of the sessions repository, compiled once per carebase instance. */
@@ -57,11 +57,22 @@ export function runPrepared<R>(
  * The precompiled validate and touch statements of `runtime` (its schema), from the instance's
  * prepared-statement cache: built once, run as named prepared statements, so the server parses and
  * plans them once per connection and no query is built or compiled per call.
+ *
+ * Behind a transaction pooler no statement is named, so validate calls the `session_validate`
+ * PL/pgSQL function (migration 0045) instead: the function keeps its lookup's plan on the server
+ * backend, which the pooler keeps open, and only a trivial call is parsed per validation. Both
+ * forms return the same columns (test/sessions/validate-function.test.ts).
  */
 export function sessionStatements(runtime: CarebaseRuntime): SessionStatements {
-  const { prepared, db } = runtime;
+  const { prepared, db, config } = runtime;
   return {
-    validate: prepared.compiled('sessions.validate', () => validateQuery(db), 3),
+    validate:
+      config.pooler === 'transaction'
+        ? prepared.get(
+            'sessions.validate-function',
+            () => `select * from ${qualifiedName(config.schema, 'session_validate')}($1, $2, $3)`,
+          )
+        : prepared.compiled('sessions.validate', () => validateQuery(db), 3),
     validateRls: prepared.compiled(
       'sessions.validate_rls',
       () => validateRlsQuery(db, runtime.config.schema),
