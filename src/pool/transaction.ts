@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isRetryableTransactionError } from '../errors/map-error.js';
 import type { Logger } from '../logging/logger.js';
 import { parseInput } from '../validation/parse-input.js';
+import { withActingUserForBegin } from './acting-user.js';
 
 /**
  * Options of `cb.transaction()`.
@@ -100,10 +101,14 @@ export async function runTransaction<DB, T>(
       if (parsed.isolation !== undefined)
         builder = builder.setIsolationLevel(parsed.isolation as IsolationLevel);
       if (actingUserId === undefined) return await builder.execute(fn);
-      return await builder.execute(async (trx) => {
-        await setActingUser(trx, actingUserId);
-        return fn(trx);
-      });
+      // The setting rides on the `begin` round trip; a connection that did not send it gets it now.
+      return await withActingUserForBegin(actingUserId, (applied) =>
+        builder.execute(async (trx) => {
+          if (applied()) actingUsers.set(trx, actingUserId);
+          else await setActingUser(trx, actingUserId);
+          return fn(trx);
+        }),
+      );
     } catch (error) {
       // Driver errors arrive already mapped by the pool adapter; the host's own errors pass untouched.
       if (attempt >= retries || !isRetryableTransactionError(error)) throw error;
