@@ -206,7 +206,14 @@ describe('row-level security as the app role', () => {
     });
     expect(inTransaction).toBe(3);
     // System path: retention across users, through the owner's function.
-    expect(await cb.chat.applyRetention({ olderThanDays: 1 })).toBe(0);
+    await asAna.chat.append({ userId: ana, role: 'user', content: 'an old message' });
+    await rawTransaction(database.ownerUrl, async (owner) => {
+      await owner.query(
+        "update carebase.chat_messages set created_at = now() - interval '10 days' where content = 'an old message'",
+      );
+      await owner.query('commit');
+    });
+    expect(await cb.chat.applyRetention({ olderThanDays: 1 })).toBe(1);
   });
 
   it('runs the sessions paths: validate by token, list, revoke, purge', async () => {
