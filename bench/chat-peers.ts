@@ -55,24 +55,33 @@ export async function langchainPeer(pool: pg.Pool): Promise<PeerResult> {
   }
 }
 
-/** Mastra: `new PostgresStore({ connectionString })`, `saveMessages`, `getMessages`. */
+/**
+ * Mastra: `new PostgresStore({ id, connectionString })`; its memory domain's `saveThread`,
+ * `saveMessages` and the newest page of a thread (`listMessages` ordered newest first, 50 per page,
+ * in Mastra 1.x; `getMessages({ selectBy: { last: 50 } })` in 0.x, whose methods sit on the store).
+ */
 export async function mastraPeer(connectionString: string, resourceId: string): Promise<PeerResult> {
   const module = await optional('@mastra/pg');
   if (typeof module === 'string') return { skipped: module };
   try {
-    type Store = {
-      init(): Promise<void>;
+    type Memory = {
       saveThread(args: object): Promise<unknown>;
       saveMessages(args: object): Promise<unknown>;
-      getMessages(args: object): Promise<unknown>;
+      listMessages?(args: object): Promise<unknown>;
+      getMessages?(args: object): Promise<unknown>;
+    };
+    type Store = Memory & {
+      init(): Promise<void>;
+      stores?: { memory?: Memory };
       close?(): Promise<void>;
     };
     const Store = module.PostgresStore as new (options: object) => Store;
-    const store = new Store({ connectionString });
+    const store = new Store({ id: 'carebase-bench', connectionString });
     await store.init();
+    const memory: Memory = store.stores?.memory ?? store;
     const now = new Date();
     for (let i = 0; i < 8; i++) {
-      await store.saveThread({
+      await memory.saveThread({
         thread: {
           id: `bench-${i}`,
           resourceId,
@@ -84,11 +93,26 @@ export async function mastraPeer(connectionString: string, resourceId: string): 
       });
     }
     let n = 0;
+    const newest =
+      memory.listMessages !== undefined
+        ? () =>
+            (memory.listMessages as NonNullable<Memory['listMessages']>)({
+              threadId: 'bench-0',
+              perPage: 50,
+              page: 0,
+              orderBy: { field: 'createdAt', direction: 'DESC' },
+              includeTotal: false,
+            })
+        : () =>
+            (memory.getMessages as NonNullable<Memory['getMessages']>)({
+              threadId: 'bench-0',
+              selectBy: { last: 50 },
+            });
     return {
       peer: {
         name: 'Mastra',
         append: (writer, content) =>
-          store.saveMessages({
+          memory.saveMessages({
             format: 'v2',
             messages: [
               {
@@ -96,12 +120,13 @@ export async function mastraPeer(connectionString: string, resourceId: string): 
                 threadId: `bench-${writer}`,
                 resourceId,
                 role: 'user',
+                type: 'v2',
                 createdAt: new Date(),
                 content: { format: 2, parts: [{ type: 'text', text: content }] },
               },
             ],
           }),
-        history: () => store.getMessages({ threadId: 'bench-0', selectBy: { last: 50 } }),
+        history: newest,
         close: async () => store.close?.(),
       },
     };

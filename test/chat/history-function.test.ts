@@ -56,8 +56,8 @@ afterAll(async () => {
 async function allPages(
   cb: Carebase,
   input: { userId: string; conversationId?: string; order?: 'asc' | 'desc'; limit: number },
-): Promise<{ pages: ChatMessage[][]; cursors: (string | undefined)[] }> {
-  const pages: ChatMessage[][] = [];
+): Promise<{ pages: (readonly ChatMessage[])[]; cursors: (string | undefined)[] }> {
+  const pages: (readonly ChatMessage[])[] = [];
   const cursors: (string | undefined)[] = [];
   let cursor: string | undefined;
   for (let guard = 0; guard < 50; guard++) {
