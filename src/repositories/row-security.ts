@@ -1,6 +1,6 @@
 import type { RepositoryContext } from './context.js';
 
-const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as FunctionConstructor;
+const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new () => unknown;
 
 /**
  * `create(context)`, with every `async` method run, under row-level security (`rls: true`, a scope
@@ -21,7 +21,9 @@ export function withRowSecurity<T extends object>(
   return new Proxy(target, {
     get(object, property) {
       const value: unknown = Reflect.get(object, property, object);
-      if (typeof property !== 'string' || !(value instanceof AsyncFunction)) return value;
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      // Other methods run on the repository itself, so its private fields keep working.
+      if (!(value instanceof AsyncFunction)) return (value as (...args: unknown[]) => unknown).bind(object);
       let method = wrapped.get(property);
       if (method === undefined) {
         method = (...args: unknown[]) =>

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { type Carebase, createCarebase } from 'carebase';
 import { grantAppRole } from 'carebase/migration';
 import { createTestDatabase, startPostgres, type TestDatabase, type TestPostgres } from 'carebase/testing';
@@ -42,6 +43,12 @@ async function rawTransaction<T>(url: string, fn: (client: pg.Client) => Promise
     await client.query('rollback').catch(() => {});
     await client.end();
   }
+}
+
+async function text(stream: Readable): Promise<string> {
+  let out = '';
+  for await (const chunk of stream) out += String(chunk);
+  return out;
 }
 
 async function count(
@@ -192,6 +199,9 @@ describe('row-level security as the app role', () => {
     expect(await asAna.chat.removeParticipant({ userId: ana, conversationId, participantId: cleo })).toBe(
       true,
     );
+    const exported = await text(asAna.chat.export({ userId: ana, conversationId, format: 'jsonl' }));
+    expect(exported).toContain('blood pressure reading');
+    expect(await text(asBen.chat.export({ userId: ben, format: 'jsonl' }))).not.toContain('blood pressure');
     expect(await asAna.chat.clear({ userId: ana, conversationId })).toBe(3);
     await asAna.chat.deleteConversation({ userId: ana, conversationId });
     // Inside a host transaction on the scope, raw SQL sees the scope's user's rows.
