@@ -10,7 +10,9 @@ import { benchDatabase, compare } from './harness.ts';
  * >= 0.75x, history page >= 0.7x), plus raw pg for scale. The ratio column is encryption on vs
  * encryption off (the first "other" side).
  *   - append one message (x1, x8): each worker to its own user's conversation, data keys cached;
- *   - history first page of 50 from a 2,000-message conversation: decrypting 51 envelopes vs not.
+ *   - history first page of 50 from a 2,000-message conversation: decrypting 51 envelopes vs not;
+ *   - chat.search through the blind index vs plaintext FTS on the same messages, for a query with
+ *     one hit, 50 hits (a phrase) and 2,000 hits (every candidate decrypted and ranked).
  * Messages are ~400 characters with a small metadata object, like a chat turn.
  */
 export default async function run(): Promise<void> {
@@ -137,6 +139,25 @@ export default async function run(): Promise<void> {
       },
       { rounds: 4, roundMs: 1000 },
     );
+    // Blind-index search vs plaintext FTS on the same 2,000 messages (issue 21 item 6: report).
+    for (const [label, query] of [
+      ['one hit', 'turn 1234'],
+      ['50 hits, phrase', '"bed 7"'],
+      ['2,000 hits', 'oxycodone'],
+    ] as const) {
+      await compare(
+        {
+          name: `search '${query}' (${label}), first page of 20: blind index vs plaintext FTS`,
+          concurrency: 1,
+          carebase: () => sealed.chat.search({ userId: (users[10] as { id: string }).id, query, limit: 20 }),
+          others: {
+            'plaintext FTS': () =>
+              plain.chat.search({ userId: (users[0] as { id: string }).id, query, limit: 20 }),
+          },
+        },
+        { rounds: 3, roundMs: 1000 },
+      );
+    }
   } finally {
     await plain.close();
     await sealed.close();

@@ -21,8 +21,8 @@ import { runTransaction, type TransactionOptions } from './pool/transaction.js';
 import { AnalyticsRepository } from './repositories/analytics/analytics-repository.js';
 import { AuditRepository } from './repositories/audit/audit-repository.js';
 import { ChatRepository } from './repositories/chat/chat-repository.js';
+import { EncryptionApi } from './repositories/chat-encryption/encryption-api.js';
 import { type ActorInput, ActorSchema, CarebaseRuntime, RepositoryContext } from './repositories/context.js';
-import { EncryptionApi } from './repositories/encryption/encryption-api.js';
 import { ImportsRepository } from './repositories/imports/imports-repository.js';
 import { PartitionedTable } from './repositories/partitioned-tables/partitioned-table.js';
 import {

@@ -89,8 +89,13 @@ export type {
   EncryptExistingOptions,
   EncryptExistingProgress,
   EncryptExistingResult,
-} from './repositories/encryption/encrypt-existing.js';
-export { EncryptionApi } from './repositories/encryption/encryption-api.js';
+} from './repositories/chat-encryption/encrypt-existing.js';
+export { EncryptionApi } from './repositories/chat-encryption/encryption-api.js';
+export type {
+  RotateDataKeyOptions,
+  RotateDataKeyProgress,
+  RotateDataKeyResult,
+} from './repositories/chat-encryption/rotate-data-key.js';
 export type { RewrapKeysOptions, RewrapKeysProgress } from './repositories/encryption/rewrap-keys.js';
 export {
   type Keyring,
@@ -302,6 +307,17 @@ export type {
   ParticipantAddInput,
   ParticipantRemoveInput,
 } from './repositories/chat/sharing-inputs.js';
+export type {
+  ChatContextInput,
+  ChatContextWindow,
+  ChatEditInput,
+  ChatPathInput,
+  ChatRegenerateInput,
+  ChatSetActiveLeafInput,
+  ChatSiblings,
+  ChatSiblingsInput,
+  ChatTokenCounter,
+} from './repositories/chat/tree-inputs.js';
 export type {
   ChatUsageQuery,
   ChatUsageRecord,

@@ -59,6 +59,7 @@ export {
   ChatExportInputSchema,
   ChatHistoryInputSchema,
   ChatLatestInputSchema,
+  ChatMessageIdSchema,
   ChatMetadataSchema,
   ChatRetentionInputSchema,
   ChatRoleSchema,
@@ -76,9 +77,18 @@ export {
   ParticipantGrantRoleSchema,
   ParticipantRemoveInputSchema,
 } from './repositories/chat/sharing-inputs.js';
+export {
+  ChatContextInputSchema,
+  ChatEditInputSchema,
+  ChatPathInputSchema,
+  ChatRegenerateInputSchema,
+  ChatSetActiveLeafInputSchema,
+  ChatSiblingsInputSchema,
+} from './repositories/chat/tree-inputs.js';
 export { ChatUsageQuerySchema, ChatUsageRecordSchema } from './repositories/chat/usage-inputs.js';
+export { EncryptExistingOptionsSchema } from './repositories/chat-encryption/encrypt-existing.js';
+export { RotateDataKeyOptionsSchema } from './repositories/chat-encryption/rotate-data-key.js';
 export { ActorSchema } from './repositories/context.js';
-export { EncryptExistingOptionsSchema } from './repositories/encryption/encrypt-existing.js';
 export { RewrapKeysOptionsSchema } from './repositories/encryption/rewrap-keys.js';
 export {
   ExternalIdSchema,

@@ -775,14 +775,14 @@ export class DecryptionError extends CarebaseError {
 }
 
 /**
- * The operation cannot run in this configuration, e.g. `chat.search` with encryption on (the
- * database holds no readable words to search). `operation` names it.
+ * The operation cannot run in this configuration, e.g. the bulk `cb.imports` with encryption on
+ * (they COPY clear rows). `operation` names it.
  *
  * @example
  * ```ts
  * import { UnsupportedOperationError } from 'carebase';
  * try {
- *   await cb.chat.search({ userId, query: 'insulin' });
+ *   await cb.imports.messages({ source: 'legacy', messages: [] });
  * } catch (error) {
  *   if (error instanceof UnsupportedOperationError) res.status(501).json({ error: error.operation });
  *   else throw error;
@@ -790,7 +790,7 @@ export class DecryptionError extends CarebaseError {
  * ```
  */
 export class UnsupportedOperationError extends CarebaseError {
-  /** The refused operation, e.g. `chat.search`. */
+  /** The refused operation, e.g. `imports.messages`. */
   readonly operation: string;
 
   constructor(operation: string, reason: string, options: CarebaseErrorOptions = {}) {

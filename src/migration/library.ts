@@ -29,7 +29,10 @@ import m0033 from '../../migrations/0033_encryption_data_keys.sql';
 import m0036 from '../../migrations/0036_rate_limit_subjects.sql';
 import m0037 from '../../migrations/0037_chat_search_prefix.sql';
 import m0038 from '../../migrations/0038_partition_create_race.sql';
+import m0039 from '../../migrations/0039_chat_message_trees.sql';
+import m0042 from '../../migrations/0042_chat_blind_index.sql';
 import m0043 from '../../migrations/0043_row_level_security.sql';
+import m0044 from '../../migrations/0044_chat_blind_index_gin.sql';
 import m0045 from '../../migrations/0045_session_validate_function.sql';
 import m0046 from '../../migrations/0046_chat_history_function.sql';
 import { parseMigration } from './parse.js';
@@ -72,7 +75,10 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0036_rate_limit_subjects', m0036],
   ['0037_chat_search_prefix', m0037],
   ['0038_partition_create_race', m0038],
+  ['0039_chat_message_trees', m0039],
+  ['0042_chat_blind_index', m0042],
   ['0043_row_level_security', m0043],
+  ['0044_chat_blind_index_gin', m0044],
   ['0045_session_validate_function', m0045],
   ['0046_chat_history_function', m0046],
 ];

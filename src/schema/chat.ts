@@ -51,6 +51,8 @@ export interface ConversationsTable {
   retain_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** Replaces `applyRetention`'s `olderThanDays` for this conversation. */
   retention_days: ColumnType<number | null, number | null | undefined, number | null>;
+  /** The leaf `chat.path` shows by default; null: the conversation's newest message. */
+  active_leaf_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /**
@@ -117,12 +119,26 @@ export interface ChatMessagesTable {
   /** A text-search configuration name (`regconfig`), e.g. `english`. */
   language: ColumnType<string, string | undefined, string>;
   search_vector: ColumnType<string, never, never>;
+  /**
+   * The blind keyword index of a sealed message (docs/encryption.md, "Search"): keyed word tokens,
+   * as decimal strings; null for rows stored in clear.
+   */
+  search_tokens: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
   /** The system an imported message came from (`cb.imports`); null for carebase's own. */
   import_source: ColumnType<string | null, string | null | undefined, string | null>;
   /** The message's id in `import_source`; unique per user and source. */
   external_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** The participant who appended the message; null means the conversation's owner (`user_id`). */
   author_user_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /**
+   * The parent message (same conversation). Null: the previous message of the conversation in
+   * (created_at, id) order, unless `is_root` (see docs/chat.md, message trees).
+   */
+  parent_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** An explicit root: a message without a parent (the edit of a conversation's first message). */
+  is_root: ColumnType<boolean, boolean | undefined, boolean>;
+  /** A system message `chat.context` always includes. */
+  pinned: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: Generated<Date>;
 }
 

@@ -64,11 +64,17 @@ export function openEnvelope(
   if (key === undefined) return { ok: false, reason: 'missing_key' };
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(5, HEADER));
-    decipher.setAAD(Buffer.concat([bytes.subarray(0, HEADER), Buffer.from(aad, 'utf8')]));
+    // The associated data (header || aad) in one buffer written in place: no concat, no copy of aad.
+    const associated = Buffer.allocUnsafe(HEADER + Buffer.byteLength(aad, 'utf8'));
+    bytes.copy(associated, 0, 0, HEADER);
+    associated.write(aad, HEADER, 'utf8');
+    decipher.setAAD(associated);
     decipher.setAuthTag(bytes.subarray(bytes.length - TAG));
-    // final() checks the tag (throws when it does not match) and flushes the UTF-8 decoder.
-    const plaintext = decipher.update(bytes.subarray(HEADER, bytes.length - TAG), undefined, 'utf8');
-    return { ok: true, plaintext: plaintext + decipher.final('utf8') };
+    // final() checks the tag (throws when it does not match). The plaintext is decoded once, after
+    // the check: no streaming UTF-8 decoder (GCM's update returns every byte, final() none).
+    const body = decipher.update(bytes.subarray(HEADER, bytes.length - TAG));
+    decipher.final();
+    return { ok: true, plaintext: body.toString('utf8') };
   } catch {
     return { ok: false, reason: 'tampered' };
   }

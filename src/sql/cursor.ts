@@ -24,7 +24,8 @@ export type CursorKind =
   | 'history-asc'
   | 'history-desc'
   | 'conversations'
-  | 'search';
+  | 'search'
+  | 'path';
 
 /** Where a page ends: the sort key and id of its last row. */
 export interface CursorPosition {

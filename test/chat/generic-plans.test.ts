@@ -139,6 +139,7 @@ function literal(type: string): string {
   if (type === 'bigint' || type === 'integer') return '5';
   if (type === 'regconfig') return `'english'`;
   if (type === 'jsonb') return 'null';
+  if (type === 'boolean') return 'false';
   return `'user'`;
 }
 

@@ -30,12 +30,15 @@ describe('migration 0005_chat', () => {
       f.cb.db,
     );
     expect(rows.map((row) => row.name)).toEqual([
+      'chat_messages_children_idx', // 0039: siblings of a message tree
       'chat_messages_client_id_key',
       'chat_messages_created_at_brin',
       'chat_messages_external_id_key', // 0019: cb.imports.messages idempotency
       'chat_messages_history_idx',
+      'chat_messages_pinned_idx', // 0039: pinned system messages of chat.context
       'chat_messages_pkey',
       'chat_messages_search_idx',
+      'chat_messages_search_tokens_idx', // 0044: chat.search with encryption on (blind index)
       'conversations_default_key',
       'conversations_external_id_key', // 0017: cb.imports.conversations idempotency
       'conversations_external_lookup_idx', // 0018: conversations by original id
@@ -66,11 +69,24 @@ describe('migration 0005_chat', () => {
         })(),
       ).toBe(0);
       // Re-applying the up section works after the down section (nothing left behind); then
-      // 0030's and 0031's, which the repository needs.
+      // 0030's, 0031's and 0042's, which the repository needs.
       await sql.raw(migration?.up ?? '').execute(tx.db);
       await sql.raw(participants?.up ?? '').execute(tx.db);
       const authors = migrations.find((m) => m.name === '0031_chat_message_authors');
       await sql.raw(authors?.up ?? '').execute(tx.db);
+      const blindIndex = migrations.find((m) => m.name === '0042_chat_blind_index');
+      await sql.raw(blindIndex?.up ?? '').execute(tx.db);
+    });
+    // 0039 (message trees) runs outside a transaction (CREATE INDEX CONCURRENTLY): statement by
+    // statement, each idempotent.
+    const trees = migrations.find((m) => m.name === '0039_chat_message_trees');
+    await owner.db.connection().execute(async (connection) => {
+      await sql.raw(`set search_path to ${f.cb.config.schema}`).execute(connection);
+      const statements = (trees?.up ?? '').split(/;\s*\n/);
+      for (const statement of statements.filter((text) => /\S/.test(text.replace(/--[^\n]*/g, '')))) {
+        await sql.raw(statement).execute(connection);
+      }
+      await sql.raw('reset search_path').execute(connection);
     });
     // The recreated tables are new objects: grant the app role on them again (idempotent).
     await migrateSchemaForApp(f.database, f.cb.config.schema);

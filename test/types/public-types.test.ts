@@ -24,18 +24,25 @@ import type {
   AuditVerifyInput,
   AuthenticateInput,
   BreakGlassReportInput,
+  Carebase,
   CarebaseOptions,
   ChangePasswordInput,
   ChatAppendInput,
   ChatAppendManyInput,
   ChatClearInput,
+  ChatContextInput,
+  ChatEditInput,
   ChatExportInput,
   ChatHistoryInput,
   ChatImportOptions,
   ChatLatestInput,
   ChatOptions,
+  ChatPathInput,
+  ChatRegenerateInput,
   ChatRetentionInput,
   ChatSearchInput,
+  ChatSetActiveLeafInput,
+  ChatSiblingsInput,
   ConversationCreateInput,
   ConversationListInput,
   ConversationRefInput,
@@ -76,6 +83,8 @@ import type {
   ResolvedUsersOptions,
   RevokeAllInput,
   RewrapKeysOptions,
+  RotateDataKeyOptions,
+  RotateDataKeyResult,
   ScheduleCheckpointsOptions,
   SessionCreateInput,
   SessionListInput,
@@ -132,13 +141,19 @@ import type {
   ChatAppendInputSchema,
   ChatAppendManyInputSchema,
   ChatClearInputSchema,
+  ChatContextInputSchema,
+  ChatEditInputSchema,
   ChatExportInputSchema,
   ChatHistoryInputSchema,
   ChatImportOptionsSchema,
   ChatLatestInputSchema,
   ChatOptionsSchema,
+  ChatPathInputSchema,
+  ChatRegenerateInputSchema,
   ChatRetentionInputSchema,
   ChatSearchInputSchema,
+  ChatSetActiveLeafInputSchema,
+  ChatSiblingsInputSchema,
   ConversationCreateInputSchema,
   ConversationListInputSchema,
   ConversationRefInputSchema,
@@ -171,6 +186,7 @@ import type {
   ReplicaReadsOptionsSchema,
   RevokeAllInputSchema,
   RewrapKeysOptionsSchema,
+  RotateDataKeyOptionsSchema,
   ScheduleCheckpointsOptionsSchema,
   SessionCreateInputSchema,
   SessionListInputSchema,
@@ -259,6 +275,12 @@ describe('public types match their schemas', () => {
       same<ConversationRenameInput, z.input<typeof ConversationRenameInputSchema>>(),
       same<ConversationRefInput, z.input<typeof ConversationRefInputSchema>>(),
       same<ChatAppendInput, z.input<typeof ChatAppendInputSchema>>(),
+      same<ChatEditInput, z.input<typeof ChatEditInputSchema>>(),
+      same<ChatRegenerateInput, z.input<typeof ChatRegenerateInputSchema>>(),
+      same<ChatSetActiveLeafInput, z.input<typeof ChatSetActiveLeafInputSchema>>(),
+      same<ChatPathInput, z.input<typeof ChatPathInputSchema>>(),
+      same<ChatSiblingsInput, z.input<typeof ChatSiblingsInputSchema>>(),
+      same<ChatContextInput, z.input<typeof ChatContextInputSchema>>(),
       same<ChatHistoryInput, z.input<typeof ChatHistoryInputSchema>>(),
       same<ChatLatestInput, z.input<typeof ChatLatestInputSchema>>(),
       same<ChatSearchInput, z.input<typeof ChatSearchInputSchema>>(),
@@ -287,6 +309,7 @@ describe('public types match their schemas', () => {
       same<PseudonymOptions, z.input<typeof PseudonymOptionsSchema>>(),
       same<EncryptExistingOptions, z.input<typeof EncryptExistingOptionsSchema>>(),
       same<RewrapKeysOptions, z.input<typeof RewrapKeysOptionsSchema>>(),
+      same<RotateDataKeyOptions, z.input<typeof RotateDataKeyOptionsSchema>>(),
       same<PseudonymInput, z.input<typeof PseudonymInputSchema>>(),
       same<TelemetryOptions, z.input<typeof TelemetryOptionsSchema>>(),
       same<AnalyticsFunnelInput, z.input<typeof AnalyticsFunnelInputSchema>>(),
@@ -321,5 +344,18 @@ describe('row-level security options', () => {
     expectTypeOf<GrantAppRoleOptions['rowSecurity']>().toEqualTypeOf<boolean | undefined>();
     expectTypeOf<typeof ROW_SECURITY_TABLES>().toEqualTypeOf<readonly string[]>();
     expect(ROW_SECURITY_TABLES).toContain('chat_messages');
+  });
+});
+
+describe('cb.encryption.rotateDataKey', () => {
+  it('takes a user id and options, and resolves to its result', () => {
+    expectTypeOf<Parameters<Carebase['encryption']['rotateDataKey']>[0]>().toEqualTypeOf<string>();
+    expectTypeOf<Parameters<Carebase['encryption']['rotateDataKey']>[1]>().toEqualTypeOf<
+      RotateDataKeyOptions | undefined
+    >();
+    expectTypeOf<
+      Carebase['encryption']['rotateDataKey']
+    >().returns.resolves.toEqualTypeOf<RotateDataKeyResult>();
+    expectTypeOf<RotateDataKeyResult['version']>().toEqualTypeOf<number>();
   });
 });

@@ -7,7 +7,7 @@ import type { ChatUsageRecord } from './usage-inputs.js';
 
 /** The columns an append returns. */
 export const MESSAGE_COLUMNS =
-  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id';
+  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parent_id, pinned';
 
 /**
  * A row of an append: the message, whether it was already present under its client id, and (batch
@@ -24,8 +24,22 @@ export interface NewMessage {
   /** Serialized JSON, or null. */
   readonly metadata: string | null;
   readonly clientId: string | undefined;
+  /**
+   * The blind keyword index of a sealed message (a PostgreSQL `bigint[]` literal, see
+   * src/repositories/encryption/blind-tokens.ts); absent for messages stored in clear.
+   */
+  readonly searchTokens?: string | undefined;
   /** The usage of the model call behind an assistant message, written in the same transaction. */
   readonly usage?: ChatUsageRecord | undefined;
+  /**
+   * An explicit parent (a message id of the same conversation); without one the message goes
+   * under the conversation's active leaf (see {@link appendOneQuery}).
+   */
+  readonly parentId?: string | undefined;
+  /** An explicit root (the edit of a first message): no parent, whatever the active leaf. */
+  readonly root?: boolean | undefined;
+  /** A pinned system message. */
+  readonly pinned?: boolean | undefined;
 }
 
 /**
@@ -45,9 +59,57 @@ function insertSql(table: (name: string) => string, source: string, shape: Clien
     shape.clientId === undefined
       ? ''
       : '\n  on conflict (user_id, client_id) where client_id is not null do nothing';
-  return `insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at)
+  return `insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, parent_id, is_root, pinned, search_tokens)
   ${source}${conflict}
   returning ${MESSAGE_COLUMNS}`;
+}
+
+/**
+ * The conversation update of an append: last_message_at at most once a second, and the active leaf
+ * back to NULL (the newest message, which the new message is) when another leaf was chosen. A
+ * plain append to a conversation without a chosen leaf, within a second of the previous one,
+ * updates nothing: the conversation row stays out of the hot path. `from` is an optional FROM
+ * clause (the batch statement's set of touched conversations).
+ */
+export function touchSql(
+  table: (name: string) => string,
+  owner: string,
+  conversationId: string,
+  now: string,
+  from = '',
+): string {
+  const stale = `c.last_message_at < ${now} - interval '1 second'`;
+  return `update ${table('conversations')} c
+  set last_message_at = case when ${stale} then ${now} else c.last_message_at end, active_leaf_id = null${from}
+  where c.user_id = ${owner} and c.id = ${conversationId}
+    and (${stale} or c.active_leaf_id is not null)`;
+}
+
+/**
+ * The parent a single-message shape writes, given the conversation's owner and id expressions
+ * and the placeholders of the explicit parent and the root flag: the explicit parent, else the
+ * conversation's active leaf when one was chosen (and still exists), else NULL (the implicit
+ * parent: the previous message). `leaf` is the expression of the conversation's active_leaf_id.
+ * Only a message of the same conversation is found; a missing explicit parent makes the shape
+ * insert nothing (see `parentGuard`).
+ */
+function parentCte(
+  table: (name: string) => string,
+  owner: string,
+  conversationId: string,
+  leaf: string,
+  placeholders: { readonly parent: string; readonly root: string },
+): string {
+  return `parent as (
+  select m.id from ${table('chat_messages')} m
+  where m.user_id = ${owner} and m.conversation_id = ${conversationId}
+    and m.id = case when ${placeholders.root} then null else coalesce(${placeholders.parent}, ${leaf}) end
+)`;
+}
+
+/** The condition under which a single-message shape inserts: no explicit parent, or a found one. */
+function parentGuard(parent: string): string {
+  return `(${parent} is null or exists (select 1 from parent))`;
 }
 
 /**
@@ -63,9 +125,7 @@ function tail(
   shape: ClientIdShape,
 ): string {
   const touched = `, touched as (
-  update ${table('conversations')} c set last_message_at = ${now}
-  where c.user_id = ${owner} and c.id = ${conversationId}
-    and c.last_message_at < ${now} - interval '1 second'${shape.clientId === undefined ? '' : '\n    and exists (select 1 from inserted)'}
+  ${touchSql(table, owner, conversationId, now)}${shape.clientId === undefined ? '' : '\n    and exists (select 1 from inserted)'}
 )
 select ${MESSAGE_COLUMNS}, false as existing from inserted`;
   return shape.clientId === undefined
@@ -85,20 +145,29 @@ where user_id = ${owner} and client_id = ${shape.clientId}`;
  * finds no `access` row, so nothing is inserted (the caller then explains why). The message is
  * stored under the owner's key, with the caller as its author.
  * $1 user (the author), $2 conversation, $3 client id (null in the shape without), $4 role,
- * $5 content, $6 metadata, $7 language, $8 now.
+ * $5 content, $6 metadata, $7 language, $8 now, $9 explicit parent (or null), $10 root flag,
+ * $11 pinned, $12 search tokens (null in clear).
  */
 function intoConversationSql(table: (name: string) => string, shape: ClientIdShape): string {
+  const owner = '(select owner_id from access)';
   return `with access as (
   select owner_id from ${table('conversation_participants')}
   where conversation_id = $2::uuid and user_id = $1::uuid and role <> 'viewer'
-), inserted as (
+), ${parentCte(
+    table,
+    owner,
+    '$2::uuid',
+    `(select active_leaf_id from ${table('conversations')} where user_id = ${owner} and id = $2::uuid)`,
+    { parent: '$9::bigint', root: '$10::boolean' },
+  )}, inserted as (
   ${insertSql(
     table,
-    `select $1::uuid, owner_id, $2::uuid, $3::text, $4::text, $5::text, $6::jsonb, $7::regconfig, $8::timestamptz
-  from access`,
+    `select $1::uuid, owner_id, $2::uuid, $3::text, $4::text, $5::text, $6::jsonb, $7::regconfig, $8::timestamptz,
+    (select id from parent), $10::boolean, $11::boolean, $12::bigint[]
+  from access where ${parentGuard('$9::bigint')}`,
     shape,
   )}
-)${tail(table, '(select owner_id from access)', '$2::uuid', '$8::timestamptz', shape)}`;
+)${tail(table, owner, '$2::uuid', '$8::timestamptz', shape)}`;
 }
 
 /**
@@ -107,16 +176,20 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
  * NOT NULL constraint fails the statement; the caller then creates the default conversation (with
  * its audit entry) and runs the statement again (see insert-messages.ts).
  * $1 user, $2 client id (null in the shape without), $3 role, $4 content, $5 metadata,
- * $6 language, $7 now.
+ * $6 language, $7 now, $8 explicit parent (or null), $9 root flag, $10 pinned, $11 search tokens (null in clear).
  */
 function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): string {
   return `with found as (
-  select id from ${table('conversations')} where user_id = $1::uuid and is_default
-), inserted as (
+  select id, active_leaf_id from ${table('conversations')} where user_id = $1::uuid and is_default
+), ${parentCte(table, '$1::uuid', '(select id from found)', '(select active_leaf_id from found)', {
+    parent: '$8::bigint',
+    root: '$9::boolean',
+  })}, inserted as (
   ${insertSql(
     table,
-    `values ($1::uuid, $1::uuid, (select id from found), $2::text, $3::text,
-    $4::text, $5::jsonb, $6::regconfig, $7::timestamptz)`,
+    `select $1::uuid, $1::uuid, (select id from found), $2::text, $3::text,
+    $4::text, $5::jsonb, $6::regconfig, $7::timestamptz, (select id from parent), $9::boolean, $10::boolean, $11::bigint[]
+  where ${parentGuard('$8::bigint')}`,
     shape,
   )}
 )${tail(table, '$1::uuid', '(select conversation_id from inserted)', '$7::timestamptz', shape)}`;
@@ -132,7 +205,18 @@ export function appendOneQuery(
   now: Date,
 ): CompiledQuery<AppendedRow> {
   const language = ctx.config.chat.searchLanguage;
-  const common = [message.clientId ?? null, message.role, message.content, message.metadata, language, now];
+  const common = [
+    message.clientId ?? null,
+    message.role,
+    message.content,
+    message.metadata,
+    language,
+    now,
+    message.parentId ?? null,
+    message.root ?? false,
+    message.pinned ?? false,
+    message.searchTokens ?? null,
+  ];
   const withId = message.clientId !== undefined;
   const suffix = withId ? '-client-id' : '';
   return message.conversationId === undefined

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
+import { isBigintText } from '../../validation/ids.js';
 import { jsonObjectSchema } from '../../validation/json.js';
 import { StorableTextSchema } from '../../validation/text.js';
 import { ConversationStatusSchema } from './sharing-inputs.js';
@@ -52,6 +53,22 @@ export const ChatMetadataSchema = jsonObjectSchema();
  * ```
  */
 export const ChatRoleSchema = z.enum(['user', 'assistant', 'system', 'tool']);
+
+/**
+ * A chat message id: carebase's bigint id as decimal text (`ChatMessage.id`).
+ *
+ * @example
+ * ```ts
+ * import { ChatMessageIdSchema } from 'carebase/schemas';
+ * ChatMessageIdSchema.safeParse('42').success; // true
+ * ```
+ */
+export const ChatMessageIdSchema = z
+  .string()
+  .refine(
+    (value) => isBigintText(value) && value !== '0',
+    'must be a message id (a positive bigint as text)',
+  );
 
 /**
  * Input of `cb.chat.createConversation()`.
@@ -202,6 +219,10 @@ export const ChatAppendInputSchema = z.strictObject({
   id: StorableTextSchema.min(1).max(200).optional(),
   /** The model call's usage (assistant messages only), written in the same transaction. */
   usage: ChatUsageRecordSchema.optional(),
+  /** The parent message (same conversation). @default the conversation's active leaf */
+  parentId: ChatMessageIdSchema.optional(),
+  /** A system message that `chat.context` always includes (`role: 'system'` only). */
+  pinned: z.boolean().optional(),
 });
 /**
  * Input of `cb.chat.append()`: one message. Without `conversationId` it goes to the user's default conversation; an `id` makes retries idempotent. Validated by `ChatAppendInputSchema` (`carebase/schemas`).
@@ -227,6 +248,18 @@ export interface ChatAppendInput {
    * in the message's transaction: if it cannot be written, the append fails and writes nothing.
    */
   readonly usage?: ChatUsageRecord | undefined;
+  /**
+   * The message this one follows: a message of the same conversation (`ValidationError`
+   * otherwise, nothing written). Appending under an earlier message starts a branch; the new
+   * message becomes the conversation's active leaf. `append` only (`appendMany` refuses it).
+   * @default the conversation's active leaf (its newest message unless `setActiveLeaf` chose another)
+   */
+  readonly parentId?: string | undefined;
+  /**
+   * Pins a system message (`role: 'system'` only): `chat.context` always includes it.
+   * @default false
+   */
+  readonly pinned?: boolean | undefined;
 }
 
 /**

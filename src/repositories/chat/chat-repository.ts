@@ -31,6 +31,7 @@ import {
   ConversationRenameInputSchema,
 } from './chat-inputs.js';
 import type { ChatMessage, ChatPage, ChatSearchPage, Conversation } from './chat-types.js';
+import { contextWindow } from './context-window.js';
 import {
   createConversation,
   deleteConversation,
@@ -44,6 +45,7 @@ import { type ChatImportOptions, type ChatImportResult, importLegacyChat } from 
 import { insertMessages, type NewMessage } from './insert-messages.js';
 import { applyRetention, clearMessages } from './maintenance.js';
 import { addParticipant, listParticipants, removeParticipant } from './participants.js';
+import { pathPage } from './path.js';
 import { searchMessages } from './search.js';
 import {
   type ConversationParticipant,
@@ -54,6 +56,23 @@ import {
   type ParticipantRemoveInput,
   ParticipantRemoveInputSchema,
 } from './sharing-inputs.js';
+import { setActiveLeaf, siblingsOf, writeSibling } from './tree.js';
+import {
+  type ChatContextInput,
+  ChatContextInputSchema,
+  type ChatContextWindow,
+  type ChatEditInput,
+  ChatEditInputSchema,
+  type ChatPathInput,
+  ChatPathInputSchema,
+  type ChatRegenerateInput,
+  ChatRegenerateInputSchema,
+  type ChatSetActiveLeafInput,
+  ChatSetActiveLeafInputSchema,
+  type ChatSiblings,
+  type ChatSiblingsInput,
+  ChatSiblingsInputSchema,
+} from './tree-inputs.js';
 import { updateConversation } from './update-conversation.js';
 import { usageReport } from './usage.js';
 import { type ChatUsageQuery, ChatUsageQuerySchema, type ChatUsageRow } from './usage-inputs.js';
@@ -208,6 +227,12 @@ export class ChatRepository {
    */
   async appendMany(messages: ChatAppendManyInput): Promise<ChatMessage[]> {
     const parsed = parseInput(ChatAppendManyInputSchema, messages, 'messages');
+    parsed.forEach((message, index) => {
+      if (message.parentId === undefined) return;
+      throw new ValidationError(`invalid messages at ${index}.parentId: appendMany does not take parents`, [
+        { path: [index, 'parentId'], message: 'use append() to write under a given parent', code: 'custom' },
+      ]);
+    });
     const batch = parsed.map((message, index) => this.#toNew(message, [index]));
     return insertMessages(this.#ctx, batch);
   }
@@ -270,8 +295,11 @@ export class ChatRepository {
    * syntax: `"exact phrase"`, `or`, `-excluded`. Ranked by `ts_rank_cd`, with `ts_headline`
    * snippets (cut from the first 100,000 characters of a message), paged by cursor; `hasMore`
    * says whether more matches follow the page. A query of only stop words or punctuation returns
-   * no items.
-   * Throws `ValidationError`, `ForbiddenError` / `NotFoundError` for the conversation.
+   * no items. With encryption on, the same syntax and result shape run on the blind keyword index
+   * (exact words after folding, no stemming; ranks and snippets computed after decryption; the
+   * 5,000 most recent matches ranked; docs/encryption.md, "Search with encryption on").
+   * Throws `ValidationError`, `ForbiddenError` / `NotFoundError` for the conversation,
+   * `DecryptionError` for a candidate row that does not decrypt.
    *
    * @example
    * ```ts
@@ -488,6 +516,185 @@ export class ChatRepository {
   }
 
   /**
+   * Edits a message: writes `content` as a new sibling of `messageId` (same parent, same role; the
+   * original stays, reachable through `siblings` and `path`), which becomes the conversation's
+   * active leaf, so the next `append` continues the edited branch. Audited as `chat.message_edit`
+   * (ids and role, no content) in the same transaction; sealed like an append when encryption is on.
+   *
+   * Throws `ValidationError` before any SQL (malformed ids, content), `ForbiddenError` for a caller
+   * who is not an owner or member of the message's conversation (a viewer, a stranger; an id the
+   * caller cannot see is `ForbiddenError` whether or not it exists), `NotFoundError('message')` for
+   * an id not in the given `conversationId`. Nothing is written on any error.
+   *
+   * @example
+   * <!-- snippet-preamble: declare const questionId: string; -->
+   * ```ts
+   * const edited = await cb.chat.edit({ userId, messageId: questionId, content: 'And for children?' });
+   * ```
+   */
+  async edit(input: ChatEditInput): Promise<ChatMessage> {
+    const parsed = parseInput(ChatEditInputSchema, input, 'edit');
+    this.#checkContent(parsed.content);
+    return writeSibling(this.#ctx, 'edit', {
+      userId: parsed.userId,
+      messageId: parsed.messageId,
+      conversationId: parsed.conversationId,
+      content: parsed.content,
+      metadata: this.#checkMetadata(parsed.metadata, 'metadata'),
+      clientId: parsed.id,
+    });
+  }
+
+  /**
+   * Stores a regenerated answer: `content` (produced by the host's model; carebase calls no model)
+   * as a new sibling of the assistant message `messageId`, which becomes the active leaf. Audited
+   * as `chat.message_regenerate`. Same rules and errors as {@link ChatRepository.edit}, and
+   * `ValidationError` when `messageId` is not an assistant message.
+   *
+   * @example
+   * <!-- snippet-preamble: declare const answerId: string; declare const newAnswer: string; -->
+   * ```ts
+   * const answer = await cb.chat.regenerate({ userId, messageId: answerId, content: newAnswer });
+   * ```
+   */
+  async regenerate(input: ChatRegenerateInput): Promise<ChatMessage> {
+    const parsed = parseInput(ChatRegenerateInputSchema, input, 'regenerate');
+    this.#checkContent(parsed.content);
+    return writeSibling(this.#ctx, 'regenerate', {
+      userId: parsed.userId,
+      messageId: parsed.messageId,
+      conversationId: parsed.conversationId,
+      content: parsed.content,
+      metadata: this.#checkMetadata(parsed.metadata, 'metadata'),
+      clientId: parsed.id,
+      usage: parsed.usage,
+    });
+  }
+
+  /**
+   * Chooses the branch a conversation shows: `messageId` becomes its active leaf (the default leaf
+   * of `path` and `context`, and the parent of the next `append` without `parentId`). The next
+   * write to the conversation makes its new message the active leaf. Not audited (view state).
+   *
+   * Throws `ValidationError` (malformed ids; a message not in the conversation), `ForbiddenError`
+   * (not an owner or member) / `NotFoundError` for the conversation.
+   *
+   * @example
+   * <!-- snippet-preamble: declare const leafId: string; -->
+   * ```ts
+   * await cb.chat.setActiveLeaf({ userId, conversationId, messageId: leafId });
+   * ```
+   */
+  async setActiveLeaf(input: ChatSetActiveLeafInput): Promise<void> {
+    const parsed = parseInput(ChatSetActiveLeafInputSchema, input, 'active leaf');
+    await setActiveLeaf(this.#ctx, parsed);
+  }
+
+  /**
+   * One page of a branch, root → leaf order: the path from the conversation's root to `leafId`
+   * (default: the active leaf, which is the newest message unless `setActiveLeaf` chose another).
+   * The first page holds the newest `limit` messages; `nextCursor` leads to the older ones. This is
+   * the view a UI shows for a branched conversation (`history` and `latest` keep returning every
+   * message of every branch by time); for a conversation never branched it equals `history`.
+   * One indexed statement per page (a recursive walk up the parents).
+   *
+   * Throws `ValidationError` (bad cursor, a leaf not in the conversation, limit over
+   * `chat.maxPageSize`), `ForbiddenError` / `NotFoundError` for the conversation.
+   *
+   * @example
+   * ```ts
+   * let page = await cb.chat.path({ userId, conversationId, limit: 50 });
+   * while (page.nextCursor) {
+   *   page = await cb.chat.path({ userId, conversationId, limit: 50, cursor: page.nextCursor });
+   * }
+   * ```
+   */
+  async path(input: ChatPathInput): Promise<ChatPage<ChatMessage>> {
+    const parsed = parseInput(ChatPathInputSchema, input, 'path query');
+    const query = {
+      userId: parsed.userId,
+      conversationId: parsed.conversationId,
+      leafId: parsed.leafId,
+      limit: this.#limit(parsed.limit, 50),
+      cursor: parsed.cursor,
+    };
+    const page = await this.#ctx.onReplica((ctx) => pathPage(ctx, query));
+    const owners = this.#readOwners(parsed.userId, page.items);
+    if (owners !== undefined) await this.#recordReads(owners, 'history', parsed.conversationId);
+    return page;
+  }
+
+  /**
+   * The siblings of a message (the messages with its parent, itself included) in creation order,
+   * and its position among them: the `< 2/3 >` arrows of a chat UI. Any participant may read them.
+   * Throws `ValidationError`, `ForbiddenError` (an id the caller cannot see), `NotFoundError`.
+   *
+   * @example
+   * <!-- snippet-preamble: declare const answerId: string; -->
+   * ```ts
+   * const { items, index } = await cb.chat.siblings({ userId, messageId: answerId });
+   * console.log(`< ${index + 1}/${items.length} >`);
+   * ```
+   */
+  async siblings(input: ChatSiblingsInput): Promise<ChatSiblings> {
+    const parsed = parseInput(ChatSiblingsInputSchema, input, 'siblings query');
+    const siblings = await this.#ctx.onReplica((ctx) =>
+      siblingsOf(ctx, {
+        userId: parsed.userId,
+        messageId: parsed.messageId,
+        conversationId: parsed.conversationId,
+      }),
+    );
+    const owners = this.#readOwners(parsed.userId, siblings.items);
+    if (owners !== undefined) {
+      await this.#recordReads(owners, 'history', siblings.items[siblings.index]?.conversationId);
+    }
+    return siblings;
+  }
+
+  /**
+   * The context window of the next model call: the conversation's pinned system messages (see
+   * `append`'s `pinned`) and the newest messages of the branch ending at `leafId` (default: the
+   * active leaf) that fit `maxTokens`, oldest first, with their token total and whether older
+   * messages were left out. Tokens are counted by `countTokens`, or estimated as
+   * `ceil(content.length / 4) + 4` per message. Pinned messages are always included, even when they
+   * alone exceed the budget (`tokens` then exceeds `maxTokens`).
+   *
+   * Throws `ValidationError` before any SQL (`maxTokens` not a positive integer, a leaf not in the
+   * conversation, a counter returning a non-integer), `ForbiddenError` / `NotFoundError`.
+   *
+   * @example
+   * ```ts
+   * const { messages, tokens, truncated } = await cb.chat.context({ userId, conversationId, maxTokens: 8000 });
+   * ```
+   */
+  async context(input: ChatContextInput): Promise<ChatContextWindow> {
+    const parsed = parseInput(ChatContextInputSchema, input, 'context query');
+    const window = await this.#ctx.onReplica((ctx) =>
+      contextWindow(ctx, {
+        userId: parsed.userId,
+        conversationId: parsed.conversationId,
+        leafId: parsed.leafId,
+        maxTokens: parsed.maxTokens,
+        countTokens: parsed.countTokens,
+        pageSize: Math.min(200, this.#ctx.config.chat.maxPageSize),
+      }),
+    );
+    const owners = this.#readOwners(parsed.userId, window.messages);
+    if (owners !== undefined) await this.#recordReads(owners, 'history', parsed.conversationId);
+    return window;
+  }
+
+  #checkContent(content: string): void {
+    const max = this.#ctx.config.chat.maxMessageBytes;
+    if (Buffer.byteLength(content, 'utf8') > max) {
+      throw new ValidationError('invalid message at content: too large', [
+        { path: ['content'], message: `exceeds ${max} UTF-8 bytes`, code: 'too_big' },
+      ]);
+    }
+  }
+
+  /**
    * Whose chat a read under `withActor` showed to someone else: `userId` when the actor reads as
    * another user, and the owner of every returned message the actor does not own (a participant
    * reading a shared conversation). Undefined (nothing to record, no await) otherwise.
@@ -559,6 +766,12 @@ export class ChatRepository {
         { path: where, message: 'only assistant messages carry usage', code: 'custom' },
       ]);
     }
+    if (message.pinned === true && message.role !== 'system') {
+      const where = [...path, 'pinned'];
+      throw new ValidationError(`invalid message at ${where.join('.')}: only system messages are pinned`, [
+        { path: where, message: 'only system messages can be pinned', code: 'custom' },
+      ]);
+    }
     return {
       userId: message.userId,
       conversationId: message.conversationId,
@@ -567,6 +780,8 @@ export class ChatRepository {
       metadata: this.#checkMetadata(message.metadata, 'metadata', path),
       clientId: message.id,
       usage: message.usage,
+      parentId: message.parentId,
+      pinned: message.pinned,
     };
   }
 }

@@ -29,6 +29,15 @@ export interface ChatMessage {
   readonly content: string;
   readonly metadata: JsonValue | null;
   readonly createdAt: Date;
+  /**
+   * The message this one answers or follows, in the same conversation; `null` for a root, and for
+   * a message that simply follows the previous one (plain appends, imports and every message
+   * written before message trees: its parent is the conversation's previous message in `history`
+   * order). Edits and regenerations name their parent. Use `cb.chat.path` to read a branch.
+   */
+  readonly parentId: string | null;
+  /** A pinned system message: `cb.chat.context` always includes it. */
+  readonly pinned: boolean;
 }
 
 /**
@@ -125,6 +134,9 @@ export interface MessageRow {
   created_at: Date;
   /** Null for messages written before 0031 and imports: the owner. */
   author_user_id: string | null;
+  /** Null: the previous message (implicit parent), or none for a root. */
+  parent_id: string | null;
+  pinned: boolean;
 }
 
 /** A conversation row as selected by the repository's queries. */
@@ -156,6 +168,8 @@ export function toChatMessage(row: MessageRow): ChatMessage {
     content: row.content,
     metadata: row.metadata,
     createdAt: row.created_at,
+    parentId: row.parent_id,
+    pinned: row.pinned,
   };
 }
 
@@ -176,4 +190,13 @@ export function toConversation(row: ConversationRow): Conversation {
     retainUntil: row.retain_until,
     retentionDays: row.retention_days,
   };
+}
+
+/** Parsed `search()` input. */
+export interface SearchQuery {
+  readonly userId: string;
+  readonly query: string;
+  readonly conversationId: string | undefined;
+  readonly limit: number;
+  readonly cursor: string | undefined;
 }

@@ -37,7 +37,7 @@ const OPEN_BOUND: Record<'asc' | 'desc', CursorPosition> = {
 };
 
 const COLUMNS =
-  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id';
+  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parent_id, pinned';
 
 /**
  * The key and conversation condition of each shape: the given id ($2) under its owner's key (an
@@ -130,7 +130,13 @@ export async function historyPage(
           preparedQuery<HistoryRow>(
             ctx,
             'history-function',
-            (t) => `select * from ${t('chat_history_page')}($1, $2, $3, $4, $5, $6)`,
+            // The function (0046) predates message trees (0039 is applied before it): each row's
+            // parent and pin come from a primary-key probe, in the function's order.
+            (t) => `select f.id, f.user_id, f.conversation_id, f.client_id, f.role, f.content, f.metadata,
+  f.created_at, f.author_user_id, m.parent_id, m.pinned, f.sort_key
+from ${t('chat_history_page')}($1, $2, $3, $4, $5, $6) with ordinality f
+join ${t('chat_messages')} m on m.user_id = f.user_id and m.id = f.id
+order by f.ordinality`,
             [query.userId, query.conversationId ?? null, order === 'desc', after.key, after.id, query.limit],
           )
         : preparedQuery<HistoryRow>(
@@ -144,7 +150,10 @@ export async function historyPage(
   if (rows.length === 0 && query.conversationId !== undefined) {
     await assertParticipant(ctx, query.userId, query.conversationId, 'read');
   }
-  return keysetPage(await openMessageRows(ctx, rows), query.limit, toChatMessage, spec, (row) => ({
+  // The row past the page only says whether more follow (its sort key is in clear): not decrypted.
+  const opened = await openMessageRows(ctx, rows.slice(0, query.limit));
+  if (rows.length > query.limit) opened.push(rows[query.limit] as HistoryRow);
+  return keysetPage(opened, query.limit, toChatMessage, spec, (row) => ({
     key: row.sort_key,
     id: row.id,
   }));

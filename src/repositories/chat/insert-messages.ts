@@ -14,6 +14,7 @@ import {
   appendOneQuery,
   MESSAGE_COLUMNS as COLUMNS,
   type NewMessage,
+  touchSql,
 } from './append-one.js';
 import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.js';
 import { explainReferenceFailure } from './ownership.js';
@@ -42,33 +43,43 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   const conversations = table('conversations');
   const messages = table('chat_messages');
   return `with input as (
-  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
-    with ordinality as t(user_id, conversation_id, client_id, role, content, metadata, ord)
+  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $9::boolean[], $10::text[])
+    with ordinality as t(user_id, conversation_id, client_id, role, content, metadata, pinned, search_tokens, ord)
 ), resolved as (
   select i.*, coalesce(i.conversation_id, d.id) as target,
-    case when i.conversation_id is null then i.user_id else p.owner_id end as owner_id
+    case when i.conversation_id is null then i.user_id else p.owner_id end as owner_id,
+    row_number() over (partition by coalesce(i.conversation_id, d.id) order by i.ord) as position
   from input i
   left join ${conversations} d on i.conversation_id is null and d.user_id = i.user_id and d.is_default
   left join ${table('conversation_participants')} p on i.conversation_id is not null
     and p.conversation_id = i.conversation_id and p.user_id = i.user_id and p.role <> 'viewer'
 ), inserted as (
-  insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at)
-  select user_id, owner_id, target, client_id, role, content, metadata::jsonb, $8::regconfig, $7::timestamptz
-  from resolved order by ord
+  insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, parent_id, pinned, search_tokens)
+  select r.user_id, r.owner_id, r.target, r.client_id, r.role, r.content, r.metadata::jsonb, $8::regconfig, $7::timestamptz,
+    -- The first message of each conversation goes under its chosen active leaf (when one was
+    -- chosen and still exists); the others follow the previous one (implicit parent).
+    case when r.position = 1 then (select m.id from ${conversations} c
+      join ${messages} m on m.user_id = c.user_id and m.conversation_id = c.id and m.id = c.active_leaf_id
+      where c.user_id = r.owner_id and c.id = r.target) end,
+    r.pinned, r.search_tokens::bigint[]
+  from resolved r order by r.ord
   on conflict (user_id, client_id) where client_id is not null do nothing
   returning ${COLUMNS}
 ), touched as (
-  update ${conversations} c set last_message_at = $7::timestamptz
-  from (select distinct user_id, conversation_id from inserted) t
-  where c.user_id = t.user_id and c.id = t.conversation_id
-    and c.last_message_at < $7::timestamptz - interval '1 second'
+  ${touchSql(
+    table,
+    't.user_id',
+    't.conversation_id',
+    '$7::timestamptz',
+    '\n  from (select distinct user_id, conversation_id from inserted) t',
+  )}
 )
 ${
   returning
     ? `select ${COLUMNS}, author_user_id as caller_id, false as existing from inserted
 union all
 select e.id, e.user_id, e.conversation_id, e.client_id, e.role, e.content, e.metadata, e.created_at,
-  e.author_user_id, r.user_id, true
+  e.author_user_id, e.parent_id, e.pinned, r.user_id, true
 from ${messages} e join resolved r on e.user_id = r.owner_id and e.client_id = r.client_id`
     : 'select count(*)::int as inserted from inserted'
 }`;
@@ -84,7 +95,16 @@ function parameters(ctx: RepositoryContext, batch: readonly NewMessage[], now: D
     batch.map((m) => m.metadata),
     now,
     ctx.config.chat.searchLanguage,
+    batch.map((m) => m.pinned ?? false),
+    batch.map((m) => m.searchTokens ?? null),
   ];
+}
+
+/** The error of a `parentId` that names no message of the message's conversation. */
+export function parentNotFound(field = 'parentId'): ValidationError {
+  return new ValidationError(`invalid message: ${field} is not a message of this conversation`, [
+    { path: [field], message: 'must be the id of a message in the same conversation', code: 'custom' },
+  ]);
 }
 
 function assertUniqueClientIds(batch: readonly NewMessage[]): void {
@@ -342,6 +362,8 @@ async function insertSealed(
         // (this throws; NotFoundError for a deleted cached default conversation, retried below),
         // or for a client id a concurrent retry committed after our snapshot (read by the caller).
         await explainReferenceFailure(ctx, stored);
+        // Or the explicit parent is not a message of the conversation (the shape inserts nothing).
+        if (single.parentId !== undefined) throw parentNotFound();
         if (single.clientId === undefined) throw new Error('carebase: append wrote no row');
       }
       return rows;

@@ -1,8 +1,10 @@
 import { sql } from 'kysely';
 import type { ChatRole } from '../../schema/chat.js';
 import type { RepositoryContext } from '../context.js';
+import { sealedTokens } from '../encryption/blind-tokens.js';
 import { writeKeys } from '../encryption/data-keys.js';
 import { sealMessageFields } from '../encryption/row-envelopes.js';
+import { indexedText } from './searchable-text.js';
 
 /** One legacy message ready to insert. */
 export interface LegacyRow {
@@ -13,6 +15,8 @@ export interface LegacyRow {
   readonly metadata: string | null;
   /** The file's timestamp, or null for "now". */
   readonly createdAt: Date | null;
+  /** The blind keyword index of a sealed row (a `bigint[]` literal); absent in clear. */
+  readonly searchTokens?: string | undefined;
 }
 
 /** The user's default conversation, created if missing (race-free: ON CONFLICT on its partial key). */
@@ -55,12 +59,13 @@ export async function insertLegacyRows(
     with input as (
       select * from unnest(${rows.map((r) => r.clientId)}::text[], ${rows.map((r) => r.role)}::text[],
         ${rows.map((r) => r.content)}::text[], ${rows.map((r) => r.metadata)}::text[],
-        ${rows.map((r) => r.createdAt?.toISOString() ?? null)}::timestamptz[])
-        with ordinality as t(client_id, role, content, metadata, created_at, ord)
+        ${rows.map((r) => r.createdAt?.toISOString() ?? null)}::timestamptz[],
+        ${rows.map((r) => r.searchTokens ?? null)}::text[])
+        with ordinality as t(client_id, role, content, metadata, created_at, search_tokens, ord)
     ), inserted as (
-      insert into ${messages} (user_id, conversation_id, client_id, role, content, metadata, language, created_at)
+      insert into ${messages} (user_id, conversation_id, client_id, role, content, metadata, language, created_at, search_tokens)
       select ${userId}::uuid, ${conversationId}::uuid, client_id, role, content, metadata::jsonb,
-        ${ctx.config.chat.searchLanguage}::regconfig, coalesce(created_at, ${now}::timestamptz)
+        ${ctx.config.chat.searchLanguage}::regconfig, coalesce(created_at, ${now}::timestamptz), search_tokens::bigint[]
       from input order by ord
       on conflict (user_id, client_id) where client_id is not null do nothing
       returning created_at
@@ -92,6 +97,7 @@ async function sealLegacyRows(
       row.content,
       row.metadata,
     );
-    return { ...row, content: '', metadata, createdAt };
+    const searchTokens = sealedTokens(keys, userId, indexedText(row.content));
+    return { ...row, content: '', metadata, createdAt, searchTokens };
   });
 }

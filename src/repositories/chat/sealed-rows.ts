@@ -1,7 +1,8 @@
-import { ConstraintViolationError, NotFoundError } from '../../errors/errors.js';
+import { ConstraintViolationError, DecryptionError, NotFoundError } from '../../errors/errors.js';
 import type { JsonValue } from '../../schema/audit.js';
 import { type RepositoryContext, RuntimeState } from '../context.js';
-import { LruCache, userKeys, writeKeys } from '../encryption/data-keys.js';
+import { sealedTokens } from '../encryption/blind-tokens.js';
+import { DATA_KEYS, LruCache, type UserKeys, userKeys, writeKeys } from '../encryption/data-keys.js';
 import {
   checkPlaintextRow,
   conversationAad,
@@ -13,6 +14,7 @@ import {
 import type { NewMessage } from './append-one.js';
 import type { ConversationRow, MessageRow } from './chat-types.js';
 import { assertParticipant } from './ownership.js';
+import { indexedText } from './searchable-text.js';
 
 /** The columns a message row needs to be opened. */
 type SealableMessage = Pick<
@@ -119,7 +121,8 @@ export async function sealNewMessages(
       message.content,
       message.metadata,
     );
-    return { ...message, conversationId, content: '', metadata };
+    const searchTokens = sealedTokens(userKeys, owner, indexedText(message.content));
+    return { ...message, conversationId, content: '', metadata, searchTokens };
   });
   return { stored, defaulted: defaults.size > 0 };
 }
@@ -135,8 +138,30 @@ export async function openMessageRows<R extends SealableMessage>(
       for (const row of rows) checkPlaintextRow(ctx, 'chat_messages', row.id);
     return rows as R[];
   }
-  const keys = await userKeys(ctx, sealedUsers, false);
-  return rows.map((row) => openMessageRow(ctx, row, keys.get(row.user_id)));
+  return withCurrentKeys(ctx, sealedUsers, (keys) =>
+    rows.map((row) => openMessageRow(ctx, row, keys.get(row.user_id))),
+  );
+}
+
+/**
+ * Runs `open` with the keys of `userIds`; when a row names a data key version the cached keys lack
+ * (another instance rotated the user's data key since they were cached), drops the users' cache
+ * entries and runs it once more with the keys read afresh.
+ */
+async function withCurrentKeys<T>(
+  ctx: RepositoryContext,
+  userIds: readonly string[],
+  open: (keys: Map<string, UserKeys>) => T,
+): Promise<T> {
+  const keys = await userKeys(ctx, userIds, false);
+  try {
+    return open(keys);
+  } catch (error) {
+    if (!(error instanceof DecryptionError) || error.reason !== 'missing_key') throw error;
+    const cache = ctx.runtime.state(DATA_KEYS);
+    for (const userId of userIds) cache.forget(userId);
+    return open(await userKeys(ctx, userIds, false));
+  }
 }
 
 /** Decrypts one sealed message row with its user's keys (synchronous: for streamed exports). */
@@ -189,7 +214,14 @@ export async function openConversationRows<R extends SealableConversation>(
       for (const row of rows) checkPlaintextRow(ctx, 'conversations', row.id);
     return rows as R[];
   }
-  const keys = await userKeys(ctx, sealedUsers, false);
+  return withCurrentKeys(ctx, sealedUsers, (keys) => openConversations(ctx, rows, keys));
+}
+
+function openConversations<R extends SealableConversation>(
+  ctx: RepositoryContext,
+  rows: readonly R[],
+  keys: Map<string, UserKeys>,
+): R[] {
   return rows.map((row) => {
     if (typeof row.metadata !== 'string') {
       if (ctx.config.encryption !== undefined) checkPlaintextRow(ctx, 'conversations', row.id);

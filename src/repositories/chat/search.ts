@@ -1,19 +1,13 @@
-import { UnsupportedOperationError } from '../../errors/errors.js';
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
 import type { RepositoryContext } from '../context.js';
-import { type ChatSearchPage, type MessageRow, toChatMessage } from './chat-types.js';
+import { type ChatSearchPage, type MessageRow, type SearchQuery, toChatMessage } from './chat-types.js';
+
+export type { SearchQuery };
+
 import { assertParticipant } from './ownership.js';
+import { searchSealed } from './sealed-search.js';
 import { SEARCH_INDEX_CHARS } from './search-index-limit.js';
 import { preparedQuery } from './sql-text.js';
-
-/** Parsed `search()` input. */
-export interface SearchQuery {
-  readonly userId: string;
-  readonly query: string;
-  readonly conversationId: string | undefined;
-  readonly limit: number;
-  readonly cursor: string | undefined;
-}
 
 type SearchRow = MessageRow & { rank_text: string; snippet: string };
 
@@ -37,17 +31,15 @@ const SNIPPET_SOURCE_CHARS = SEARCH_INDEX_CHARS;
  * returned page only.
  */
 export async function searchMessages(ctx: RepositoryContext, input: SearchQuery): Promise<ChatSearchPage> {
-  if (ctx.config.encryption !== undefined) {
-    // Sealed messages leave nothing in search_vector: a search would silently miss them.
-    throw new UnsupportedOperationError('chat.search', 'chat content is encrypted (docs/encryption.md)');
-  }
+  // Sealed messages leave nothing in search_vector: they are found through the blind index.
+  if (ctx.config.encryption !== undefined) return searchSealed(ctx, input);
   const owner =
     input.conversationId === undefined
       ? undefined
       : (await assertParticipant(ctx, input.userId, input.conversationId, 'read')).ownerId;
   const after = input.cursor === undefined ? undefined : decodeCursor(SEARCH_CURSOR, input.cursor);
   const columns =
-    'm.id, m.user_id, m.conversation_id, m.client_id, m.role, m.content, m.metadata, m.created_at, m.author_user_id';
+    'm.id, m.user_id, m.conversation_id, m.client_id, m.role, m.content, m.metadata, m.created_at, m.author_user_id, m.parent_id, m.pinned';
   // Two shapes: one conversation (under its owner's key, $1), or every conversation the user
   // takes part in (their own key range, plus each conversation shared with them).
   const scope = (t: (name: string) => string) =>
@@ -77,7 +69,7 @@ page as (
   limit $6
 )
 select page.id, page.user_id, page.conversation_id, page.client_id, page.role, page.content, page.metadata,
-  page.created_at, page.author_user_id, page.rank::text as rank_text,
+  page.created_at, page.author_user_id, page.parent_id, page.pinned, page.rank::text as rank_text,
   ts_headline($2::regconfig, left(page.content, ${SNIPPET_SOURCE_CHARS}), q.query, '${HEADLINE}') as snippet
 from page, q
 order by page.rank desc, page.id desc`,

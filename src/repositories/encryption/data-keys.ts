@@ -105,20 +105,28 @@ export async function unwrapDataKey(
   throw new DecryptionError('encryption_data_keys', userId, failure, cause === undefined ? {} : { cause });
 }
 
-/** Generates and stores version 1 of a user's data key, unless a concurrent writer did first. */
-async function createDataKey(ctx: RepositoryContext, keyring: Keyring, userId: string): Promise<void> {
+/**
+ * Generates and stores `version` of a user's data key (1: their first; higher: a data key
+ * rotation), unless a concurrent writer did first.
+ */
+export async function createDataKey(
+  ctx: RepositoryContext,
+  keyring: Keyring,
+  userId: string,
+  version = 1,
+): Promise<void> {
   const dataKey = randomBytes(32);
   const keyId = keyring.currentKeyId;
   let wrapped: Uint8Array;
   try {
-    wrapped = await keyring.wrapKey({ keyId, dataKey, context: dataKeyContext(userId, 1) });
+    wrapped = await keyring.wrapKey({ keyId, dataKey, context: dataKeyContext(userId, version) });
   } finally {
     dataKey.fill(0);
   }
   try {
     await ctx.db
       .insertInto('encryption_data_keys')
-      .values({ user_id: userId, version: 1, kek_id: keyId, wrapped_key: Buffer.from(wrapped) })
+      .values({ user_id: userId, version, kek_id: keyId, wrapped_key: Buffer.from(wrapped) })
       .onConflict((oc) => oc.columns(['user_id', 'version']).doNothing())
       .execute();
   } catch (error) {

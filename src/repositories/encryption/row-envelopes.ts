@@ -1,3 +1,4 @@
+import { type RawBuilder, sql } from 'kysely';
 import { DecryptionError } from '../../errors/errors.js';
 import { openEnvelope, sealEnvelope } from '../../security/envelope.js';
 import type { RepositoryContext } from '../context.js';
@@ -85,3 +86,14 @@ export function checkPlaintextRow(ctx: RepositoryContext, table: string, rowId: 
   if (ctx.config.encryption?.plaintextReads === 'refuse')
     throw new DecryptionError(table, rowId, 'malformed');
 }
+
+/**
+ * SQL: the data key version a sealed row's envelope names (its bytes 1-4, read from the first 8
+ * base64 characters after `cb1:`, see src/security/envelope.ts), or null for a row in clear. Lets a
+ * data key rotation find the rows still sealed under an older version without reading them.
+ */
+export const ENVELOPE_KEY_VERSION: RawBuilder<number | null> = sql<
+  number | null
+>`(case when jsonb_typeof(metadata) = 'string'
+  then (select (get_byte(b, 1)::bigint << 24) + (get_byte(b, 2) << 16) + (get_byte(b, 3) << 8) + get_byte(b, 4)
+    from (select decode(substr(metadata #>> '{}', 5, 8), 'base64') as b) e) end)`;

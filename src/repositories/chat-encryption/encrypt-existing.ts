@@ -3,9 +3,11 @@ import { z } from 'zod';
 import { AbortError, UnsupportedOperationError } from '../../errors/errors.js';
 import type { JsonValue } from '../../schema/audit.js';
 import { parseInput } from '../../validation/parse-input.js';
+import { indexedText } from '../chat/searchable-text.js';
 import type { RepositoryContext } from '../context.js';
-import { type UserKeys, writeKeys } from './data-keys.js';
-import { sealConversationFields, sealMessageFields } from './row-envelopes.js';
+import { sealedTokens } from '../encryption/blind-tokens.js';
+import { type UserKeys, writeKeys } from '../encryption/data-keys.js';
+import { sealConversationFields, sealMessageFields } from '../encryption/row-envelopes.js';
 
 /**
  * Options of `cb.encryption.encryptExisting()`.
@@ -172,10 +174,13 @@ export async function encryptExisting(
         r.metadata === null ? null : JSON.stringify(r.metadata),
       ),
     );
+    const tokens = rows.map((r) =>
+      sealedTokens(keys.get(r.user_id) as UserKeys, r.user_id, indexedText(r.content)),
+    );
     await sql`update ${sql.id(ctx.config.schema, 'chat_messages')} m
-      set content = '', metadata = v.metadata::jsonb
-      from unnest(${rows.map((r) => r.user_id)}::uuid[], ${rows.map((r) => r.id)}::bigint[], ${sealed}::text[])
-        as v(user_id, id, metadata)
+      set content = '', metadata = v.metadata::jsonb, search_tokens = v.search_tokens::bigint[]
+      from unnest(${rows.map((r) => r.user_id)}::uuid[], ${rows.map((r) => r.id)}::bigint[], ${sealed}::text[],
+        ${tokens}::text[]) as v(user_id, id, metadata, search_tokens)
       where m.user_id = v.user_id and m.id = v.id`.execute(tx.db);
     const last = rows[rows.length - 1] as PlainMessage;
     return { count: rows.length, after: { userId: last.user_id, id: last.id } };
