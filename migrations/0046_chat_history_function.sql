@@ -34,6 +34,9 @@ RETURNS TABLE (
   metadata jsonb,
   created_at timestamptz,
   author_user_id uuid,
+  parent_id bigint,
+  pinned boolean,
+  parts jsonb,
   sort_key text
 )
 LANGUAGE plpgsql
@@ -60,12 +63,12 @@ BEGIN
   IF p_newest_first THEN
     RETURN QUERY
     SELECT page.id, page.user_id, page.conversation_id, page.client_id, page.role, page.content,
-           page.metadata, page.created_at, page.author_user_id,
+           page.metadata, page.created_at, page.author_user_id, page.parent_id, page.pinned, page.parts,
            CASE WHEN row_number() OVER (ORDER BY page.created_at DESC, page.id DESC) = p_limit
              THEN to_char(page.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END
       FROM (
         SELECT m.id, m.user_id, m.conversation_id, m.client_id, m.role, m.content, m.metadata,
-               m.created_at, m.author_user_id
+               m.created_at, m.author_user_id, m.parent_id, m.pinned, m.parts
           FROM chat_messages AS m
          WHERE m.user_id = v_owner AND m.conversation_id = v_conversation
            AND (m.created_at, m.id) < (p_after_at, p_after_id)
@@ -76,12 +79,12 @@ BEGIN
   ELSE
     RETURN QUERY
     SELECT page.id, page.user_id, page.conversation_id, page.client_id, page.role, page.content,
-           page.metadata, page.created_at, page.author_user_id,
+           page.metadata, page.created_at, page.author_user_id, page.parent_id, page.pinned, page.parts,
            CASE WHEN row_number() OVER (ORDER BY page.created_at, page.id) = p_limit
              THEN to_char(page.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END
       FROM (
         SELECT m.id, m.user_id, m.conversation_id, m.client_id, m.role, m.content, m.metadata,
-               m.created_at, m.author_user_id
+               m.created_at, m.author_user_id, m.parent_id, m.pinned, m.parts
           FROM chat_messages AS m
          WHERE m.user_id = v_owner AND m.conversation_id = v_conversation
            AND (m.created_at, m.id) > (p_after_at, p_after_id)

@@ -29,6 +29,7 @@ import {
   type PartitionedTableOptions,
   PartitionedTableOptionsSchema,
 } from './repositories/partitioned-tables/partitioned-table-options.js';
+import { withRowSecurity } from './repositories/row-security.js';
 import { SessionsRepository } from './repositories/sessions/sessions-repository.js';
 import { UsersRepository } from './repositories/users/users-repository.js';
 import type { CarebaseDatabase } from './schema/database.js';
@@ -134,6 +135,7 @@ export class CarebaseScope {
           fn(new CarebaseScope(new RepositoryContext(context.runtime, trx, context.actor))),
         options,
         context.config.logger,
+        context.rlsUserId,
       ),
     );
   }
@@ -156,7 +158,10 @@ export class CarebaseScope {
    * ```
    */
   get users(): UsersRepository {
-    this.#users ??= this.#instrument(new UsersRepository(this.#context), 'users');
+    this.#users ??= this.#instrument(
+      withRowSecurity(this.#context, (ctx) => new UsersRepository(ctx)),
+      'users',
+    );
     return this.#users;
   }
 
@@ -169,7 +174,10 @@ export class CarebaseScope {
    * ```
    */
   get sessions(): SessionsRepository {
-    this.#sessions ??= this.#instrument(new SessionsRepository(this.#context), 'sessions');
+    this.#sessions ??= this.#instrument(
+      withRowSecurity(this.#context, (ctx) => new SessionsRepository(ctx)),
+      'sessions',
+    );
     return this.#sessions;
   }
 
@@ -202,7 +210,10 @@ export class CarebaseScope {
    * ```
    */
   get chat(): ChatRepository {
-    this.#chat ??= this.#instrument(new ChatRepository(this.#context), 'chat');
+    this.#chat ??= this.#instrument(
+      withRowSecurity(this.#context, (ctx) => new ChatRepository(ctx)),
+      'chat',
+    );
     return this.#chat;
   }
 
@@ -279,7 +290,10 @@ export class CarebaseScope {
    * ```
    */
   get analytics(): AnalyticsRepository {
-    this.#analytics ??= this.#instrument(new AnalyticsRepository(this.#context), 'analytics');
+    this.#analytics ??= this.#instrument(
+      withRowSecurity(this.#context, (ctx) => new AnalyticsRepository(ctx)),
+      'analytics',
+    );
     return this.#analytics;
   }
 

@@ -56,6 +56,14 @@ function readPooler(env: CarebaseEnv): PoolerMode | undefined {
   return raw;
 }
 
+function readRls(env: CarebaseEnv): boolean | undefined {
+  const raw = readString(env, 'CAREBASE_RLS')?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'true' || raw === '1' || raw === 'on') return true;
+  if (raw === 'false' || raw === '0' || raw === 'off') return false;
+  throw new InvalidConfigurationError('CAREBASE_RLS', 'must be true or false');
+}
+
 function readSsl(env: CarebaseEnv): SslOptions | undefined {
   const raw = readString(env, 'DB_SSL')?.trim().toLowerCase();
   const ca = readString(env, 'DB_SSL_CA');
@@ -88,8 +96,8 @@ function withoutUndefined<T extends object>(value: T): T {
  * verify-full`), `DB_SSL_CA` (PEM or path), `DB_POOL_MIN`, `DB_POOL_MAX`,
  * `DB_CONNECTION_TIMEOUT_MS`, `DB_POOLER` (`none|transaction`), `DIRECT_DATABASE_URL`, `DB_POOL_IDLE_TIMEOUT_MS`, `DB_POOL_MAX_LIFETIME_MS`,
  * `DB_STATEMENT_TIMEOUT_MS`, `DB_APPLICATION_NAME`, `DATABASE_REPLICA_URLS` (comma-separated),
- * `DB_REPLICA_MAX_LAG_MS`, `DB_READ_YOUR_WRITES_TIMEOUT_MS`, `CAREBASE_SCHEMA`, `BACKUP_DIR` and
- * `CAREBASE_PSEUDONYM_KEY`.
+ * `DB_REPLICA_MAX_LAG_MS`, `DB_READ_YOUR_WRITES_TIMEOUT_MS`, `CAREBASE_SCHEMA`, `BACKUP_DIR`,
+ * `CAREBASE_PSEUDONYM_KEY` and `CAREBASE_RLS` (`true|false`).
  * When both are set, the `DB_*` parts override the matching parts of `DATABASE_URL`.
  * `DATABASE_URL` and `DB_PASSWORD` come back wrapped in a {@link Secret}, so printing the
  * returned object never shows the password.
@@ -133,5 +141,6 @@ export function configFromEnv(env: CarebaseEnv = process.env): CarebaseOptions {
     schema: readString(env, 'CAREBASE_SCHEMA'),
     backupDir: readString(env, 'BACKUP_DIR'),
     pseudonyms: env.CAREBASE_PSEUDONYM_KEY ? { key: new Secret(env.CAREBASE_PSEUDONYM_KEY) } : undefined,
+    rls: readRls(env),
   });
 }

@@ -154,6 +154,15 @@ export const CarebaseOptionsSchema = z.strictObject({
   encryption: EncryptionOptionsSchema.optional(),
   /** The key of `cb.pseudonym()`. @default none (env `CAREBASE_PSEUDONYM_KEY`) */
   pseudonyms: PseudonymOptionsSchema.optional(),
+  /**
+   * Row-level security (docs/security.md): every transaction carebase opens for a call on a scope
+   * with a user (`cb.withActor({ userId })`) sets `carebase.actor_user_id` to that user,
+   * transaction-local (pooler-safe), and such calls always run in a transaction; the database's
+   * policies (migration 0043, enabled by `grantAppRole({ rowSecurity: true })`) then show only
+   * that user's chat and sessions. Off: no setting, no extra statement.
+   * @default false (env `CAREBASE_RLS`)
+   */
+  rls: z.boolean().optional(),
 });
 
 /**
@@ -218,4 +227,13 @@ export interface CarebaseOptions {
   readonly encryption?: EncryptionOptions | undefined;
   /** The key of `cb.pseudonym()` (env `CAREBASE_PSEUDONYM_KEY`). */
   readonly pseudonyms?: PseudonymOptions | undefined;
+  /**
+   * Row-level security (docs/security.md): every transaction carebase opens for a call on a scope
+   * with a user (`cb.withActor({ userId })`) sets `carebase.actor_user_id` to that user,
+   * transaction-local (pooler-safe), and such calls always run in a transaction; the database's
+   * policies (migration 0043, enabled by `grantAppRole({ rowSecurity: true })`) then show only
+   * that user's chat and sessions. Off: no setting, no extra statement.
+   * @default false (env `CAREBASE_RLS`)
+   */
+  readonly rls?: boolean | undefined;
 }

@@ -87,6 +87,8 @@ export interface ResolvedConfig {
   readonly encryption: ResolvedEncryptionOptions | undefined;
   /** The key of `cb.pseudonym()`; `undefined` when none was given. */
   readonly pseudonyms: ResolvedPseudonymOptions | undefined;
+  /** Whether transactions carry `carebase.actor_user_id` for row-level security (see `rls`). */
+  readonly rls: boolean;
 }
 
 type ParsedOptions = z.output<typeof CarebaseOptionsSchema>;
@@ -375,6 +377,7 @@ export function resolveConfig(options: CarebaseOptions = {}): ResolvedConfig {
     // The keyring is the host's object: frozen one level only.
     encryption: parsed.encryption === undefined ? undefined : Object.freeze({ ...parsed.encryption }),
     pseudonyms: parsed.pseudonyms === undefined ? undefined : Object.freeze({ ...parsed.pseudonyms }),
+    rls: parsed.rls ?? false,
   };
   return Object.freeze(config);
 }

@@ -76,7 +76,39 @@ export const APP_ROLE_FUNCTIONS: readonly string[] = Object.freeze([
   'audit_verify(timestamptz, timestamptz)',
   'partitioned_table_ensure(text, text, timestamptz, integer)',
   'partitioned_table_apply_retention(text, text)',
+  'rls_conversations()',
+  'session_lookup(bytea)',
+  'sessions_purge(timestamptz, timestamptz)',
+  'chat_apply_retention(timestamptz, timestamptz)',
 ]);
+
+/**
+ * The tables whose row-level security `grantAppRole({ rowSecurity })` turns on or off: their
+ * policies (migration 0043) show a role other than the owner only the rows of the user named by
+ * the transaction-local setting `carebase.actor_user_id` (docs/security.md, "Row-level security").
+ *
+ * @example
+ * ```ts
+ * import { ROW_SECURITY_TABLES } from 'carebase/migration';
+ * console.log(ROW_SECURITY_TABLES.includes('chat_messages')); // true
+ * ```
+ */
+export const ROW_SECURITY_TABLES: readonly string[] = Object.freeze([
+  'conversations',
+  'conversation_participants',
+  'chat_messages',
+  'chat_usage',
+  'sessions',
+]);
+
+/** The statements that enable (or disable) row-level security on {@link ROW_SECURITY_TABLES}. */
+export function rowSecurityStatements(schema: string, enabled: boolean): string[] {
+  const s = quoteIdentifier(schema);
+  return ROW_SECURITY_TABLES.map(
+    (table) =>
+      `alter table ${s}.${quoteIdentifier(table)} ${enabled ? 'enable' : 'disable'} row level security`,
+  );
+}
 
 /**
  * The SQL `grantAppRole()` runs (after checks, and after creating the role when asked), in one

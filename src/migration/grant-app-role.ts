@@ -3,7 +3,7 @@ import { Secret } from '../config/secret.js';
 import { InvalidConfigurationError } from '../errors/errors.js';
 import { quoteIdentifier } from '../sql/identifier.js';
 import { parseInput } from '../validation/parse-input.js';
-import { appRoleGrantStatements } from './app-role-grants.js';
+import { appRoleGrantStatements, rowSecurityStatements } from './app-role-grants.js';
 import { type MigrationTarget, withConnection } from './connection.js';
 import { scramVerifier } from './scram-verifier.js';
 
@@ -32,6 +32,12 @@ export const GrantAppRoleOptionsSchema = z.strictObject({
   password: z.union([z.string().min(1).max(1024), z.instanceof(Secret)]).optional(),
   /** Create the role (`LOGIN`, no other attributes) when it does not exist. @default true */
   createRole: z.boolean().optional(),
+  /**
+   * `true` enables row-level security on the tables listed in {@link ROW_SECURITY_TABLES} (their
+   * policies come from migration 0043; run the app with `createCarebase({ rls: true })`), `false`
+   * disables it. @default unchanged
+   */
+  rowSecurity: z.boolean().optional(),
 });
 
 /**
@@ -56,6 +62,12 @@ export interface GrantAppRoleOptions {
   readonly password?: string | Secret | undefined;
   /** Create the role (`LOGIN`, no other attributes) when it does not exist. @default true */
   readonly createRole?: boolean | undefined;
+  /**
+   * `true` enables row-level security on the tables listed in {@link ROW_SECURITY_TABLES} (their
+   * policies come from migration 0043; run the app with `createCarebase({ rls: true })`), `false`
+   * disables it. @default unchanged
+   */
+  readonly rowSecurity?: boolean | undefined;
 }
 
 /**
@@ -167,6 +179,9 @@ export async function grantAppRole<DB>(
       const database = quoteIdentifier(databases[0]?.name ?? '');
       await connection.query(`grant connect, temporary on database ${database} to ${quoted}`);
       await connection.query(appRoleGrantStatements(schema, role).join(';\n'));
+      if (parsed.rowSecurity !== undefined) {
+        await connection.query(rowSecurityStatements(schema, parsed.rowSecurity).join(';\n'));
+      }
       await connection.query('commit');
       return { role, created: found === undefined };
     } catch (error) {

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-export { APP_ROLE_FUNCTIONS, APP_ROLE_TABLE_PRIVILEGES } from './app-role-grants.js';
+export { APP_ROLE_FUNCTIONS, APP_ROLE_TABLE_PRIVILEGES, ROW_SECURITY_TABLES } from './app-role-grants.js';
 export { CHECKSUM_ALGORITHM, migrationChecksum, normalizeMigrationText } from './checksum.js';
 export type { MigrationTarget } from './connection.js';
 export { type FileMigrationsOptions, fileMigrations } from './file-source.js';

@@ -33,6 +33,7 @@ import m0039 from '../../migrations/0039_chat_message_trees.sql';
 import m0040 from '../../migrations/0040_chat_message_parts.sql';
 import m0041 from '../../migrations/0041_chat_usage_rollups.sql';
 import m0042 from '../../migrations/0042_chat_blind_index.sql';
+import m0043 from '../../migrations/0043_row_level_security.sql';
 import m0044 from '../../migrations/0044_chat_blind_index_gin.sql';
 import m0045 from '../../migrations/0045_session_validate_function.sql';
 import m0046 from '../../migrations/0046_chat_history_function.sql';
@@ -80,6 +81,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0040_chat_message_parts', m0040],
   ['0041_chat_usage_rollups', m0041],
   ['0042_chat_blind_index', m0042],
+  ['0043_row_level_security', m0043],
   ['0044_chat_blind_index_gin', m0044],
   ['0045_session_validate_function', m0045],
   ['0046_chat_history_function', m0046],

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type CarebaseError, InvalidConfigurationError } from '../errors/errors.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import { takeActingUserForBegin } from './acting-user.js';
 import { clientFailure, releaseClient } from './checkout.js';
 import { failIfLost, unlessLost } from './client-watch.js';
 import { CopyInSource } from './copy-in.js';
@@ -81,9 +82,12 @@ export class PooledConnection implements PostgresPoolClient {
     const name = this.#prepared.nameOf(text);
     const probe = this.#telemetry?.query(text);
     try {
-      if (this.#beginSuffix !== '' && values.length === 0 && BEGIN.test(text)) {
-        // One simple-protocol round trip: `begin; set local ...`; the result of `begin` is returned.
-        const results = (await this.#client.query(text + this.#beginSuffix)) as unknown as
+      const begins = values.length === 0 && BEGIN.test(text);
+      const suffix = begins ? this.#beginSuffix + takeActingUserForBegin() : '';
+      if (suffix !== '') {
+        // One simple-protocol round trip: `begin; set local ...` (and the row-level security user
+        // of `rls: true`); the result of `begin` is returned.
+        const results = (await this.#client.query(text + suffix)) as unknown as
           | pg.QueryResult[]
           | pg.QueryResult;
         probe?.end(0, null);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isRetryableTransactionError } from '../errors/map-error.js';
 import type { Logger } from '../logging/logger.js';
 import { parseInput } from '../validation/parse-input.js';
+import { withActingUserForBegin } from './acting-user.js';
 
 /**
  * Options of `cb.transaction()`.
@@ -78,12 +79,17 @@ function backoff(attempt: number, baseMs: number): Promise<void> {
  * When `db` is already a transaction, `fn` runs inside a savepoint instead: a failure rolls back
  * to the savepoint and rethrows, leaving the outer transaction usable; retries are the outer
  * transaction's business.
+ *
+ * `actingUserId` (row-level security, `rls: true`): a new transaction first sets
+ * `carebase.actor_user_id` to it, transaction-local, so the policies of migration 0043 show that
+ * user's rows; `undefined` sends nothing (the default, no extra round trip).
  */
 export async function runTransaction<DB, T>(
   db: Kysely<DB>,
   fn: (trx: Transaction<DB>) => Promise<T>,
   options: TransactionOptions | undefined,
   logger: Logger,
+  actingUserId?: string,
 ): Promise<T> {
   const parsed = parseInput(TransactionOptionsSchema, options ?? {}, 'transaction options');
   if (db.isTransaction) return runInSavepoint(db as Transaction<DB>, fn);
@@ -94,7 +100,15 @@ export async function runTransaction<DB, T>(
       let builder = db.transaction();
       if (parsed.isolation !== undefined)
         builder = builder.setIsolationLevel(parsed.isolation as IsolationLevel);
-      return await builder.execute(fn);
+      if (actingUserId === undefined) return await builder.execute(fn);
+      // The setting rides on the `begin` round trip; a connection that did not send it gets it now.
+      return await withActingUserForBegin(actingUserId, (applied) =>
+        builder.execute(async (trx) => {
+          if (applied()) actingUsers.set(trx, actingUserId);
+          else await setActingUser(trx, actingUserId);
+          return fn(trx);
+        }),
+      );
     } catch (error) {
       // Driver errors arrive already mapped by the pool adapter; the host's own errors pass untouched.
       if (attempt >= retries || !isRetryableTransactionError(error)) throw error;
@@ -102,6 +116,29 @@ export async function runTransaction<DB, T>(
       await backoff(attempt, baseDelay);
     }
   }
+}
+
+/** The row-level security user last set on each open transaction (by {@link setActingUser}). */
+const actingUsers = new WeakMap<object, string>();
+
+/** The row-level security user last set on `trx` by carebase, if any. */
+export function actingUserOf(trx: object): string | undefined {
+  return actingUsers.get(trx);
+}
+
+/**
+ * Sets the row-level security user of the current transaction (`SET LOCAL`, so it ends with the
+ * transaction and never leaks to the next user of a pooled or pooler connection) and returns the
+ * previous value (`''` when unset). `userId` is a uuid validated by the caller, sent as a parameter.
+ */
+export async function setActingUser<DB>(trx: Transaction<DB>, userId: string): Promise<string> {
+  actingUsers.set(trx, userId);
+  const { rows } = await sql<{
+    previous: string | null;
+  }>`select current_setting('carebase.actor_user_id', true) as previous, set_config('carebase.actor_user_id', ${userId}, true)`.execute(
+    trx,
+  );
+  return rows[0]?.previous ?? '';
 }
 
 async function runInSavepoint<DB, T>(

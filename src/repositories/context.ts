@@ -7,7 +7,7 @@ import type { CarebaseKyselyPool } from '../pool/kysely-pool.js';
 import type { PreparedStatements } from '../pool/prepared-statements.js';
 import type { Replica } from '../pool/replica.js';
 import type { ReplicaSet } from '../pool/replica-set.js';
-import { runTransaction, type TransactionOptions } from '../pool/transaction.js';
+import { actingUserOf, runTransaction, setActingUser, type TransactionOptions } from '../pool/transaction.js';
 import type { CarebaseDatabase } from '../schema/database.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { truncateText } from '../validation/text.js';
@@ -253,17 +253,50 @@ export class RepositoryContext {
   readonly actor: Actor | undefined;
   /** The replica this context reads on (see {@link RepositoryContext.onReplica}), if any. */
   readonly replica: Replica | undefined;
+  /** The user carebase acts for under row-level security, overriding the actor's (see `actingFor`). */
+  readonly #actingFor: string | undefined;
 
   constructor(
     runtime: CarebaseRuntime,
     db: Kysely<CarebaseDatabase>,
     actor: Actor | undefined,
     replica?: Replica,
+    actingFor?: string,
   ) {
     this.runtime = runtime;
     this.db = db;
     this.actor = actor;
     this.replica = replica;
+    this.#actingFor = actingFor;
+  }
+
+  /**
+   * With `rls: true`, the user whose rows this context's transactions may see
+   * (`carebase.actor_user_id`): the one named by {@link RepositoryContext.actingFor}, else the
+   * actor's `userId`. `undefined` when row-level security is off or there is no user.
+   */
+  get rlsUserId(): string | undefined {
+    if (!this.runtime.config.rls) return undefined;
+    return this.#actingFor ?? this.actor?.userId ?? undefined;
+  }
+
+  /**
+   * The same context acting, under row-level security, for `userId`: for carebase's own calls whose
+   * user is established by the call itself (a session token, the subject of an account operation
+   * such as erase or export). `userId` MUST be a validated uuid. Itself when `rls` is off.
+   */
+  actingFor(userId: string): RepositoryContext {
+    if (!this.runtime.config.rls) return this;
+    return new RepositoryContext(this.runtime, this.db, this.actor, this.replica, userId);
+  }
+
+  /**
+   * Runs `fn` as a read of this context's user: in a transaction carrying the row-level security
+   * user when there is one outside a transaction, else directly on this context (no round trip).
+   */
+  scoped<T>(fn: (ctx: RepositoryContext) => Promise<T>): Promise<T> {
+    if (this.rlsUserId === undefined) return fn(this);
+    return this.atomic(fn);
   }
 
   /**
@@ -287,7 +320,7 @@ export class RepositoryContext {
     if (replicas === undefined || this.db.isTransaction || this.replica !== undefined) return fn(this);
     return replicas.read(
       () => fn(this),
-      (replica) => fn(new RepositoryContext(this.runtime, replica.db, this.actor, replica)),
+      (replica) => fn(new RepositoryContext(this.runtime, replica.db, this.actor, replica, this.#actingFor)),
     );
   }
 
@@ -328,7 +361,7 @@ export class RepositoryContext {
 
   /** The same executor, another actor. */
   withActor(actor: Actor | undefined): RepositoryContext {
-    return new RepositoryContext(this.runtime, this.db, actor, this.replica);
+    return new RepositoryContext(this.runtime, this.db, actor, this.replica, this.#actingFor);
   }
 
   /**
@@ -337,13 +370,35 @@ export class RepositoryContext {
    * failures and deadlocks. Repositories use it so a write and its audit entry commit together.
    */
   atomic<T>(fn: (ctx: RepositoryContext) => Promise<T>, options?: TransactionOptions): Promise<T> {
-    if (this.db.isTransaction) return fn(this);
+    if (this.db.isTransaction) {
+      const acting = this.#actingFor === undefined ? undefined : this.rlsUserId;
+      if (acting === undefined || actingUserOf(this.db) === acting) return fn(this);
+      return this.#actingInTransaction(acting, fn);
+    }
     return runTransaction(
       this.db,
       (trx: Transaction<CarebaseDatabase>) =>
-        fn(new RepositoryContext(this.runtime, trx, this.actor, this.replica)),
+        fn(new RepositoryContext(this.runtime, trx, this.actor, this.replica, this.#actingFor)),
       options,
       this.runtime.config.logger,
+      this.rlsUserId,
     );
+  }
+
+  /** `fn` inside the current transaction with the row-level security user switched to `userId`. */
+  async #actingInTransaction<T>(userId: string, fn: (ctx: RepositoryContext) => Promise<T>): Promise<T> {
+    const trx = this.db as Transaction<CarebaseDatabase>;
+    const previous = await setActingUser(trx, userId);
+    let result: T;
+    try {
+      result = await fn(this);
+    } catch (error) {
+      // A caller that catches the error and goes on in its transaction must not keep `userId`'s
+      // visibility. When the failure aborted the transaction the restore fails too, harmlessly.
+      await setActingUser(trx, previous).catch(() => {});
+      throw error;
+    }
+    await setActingUser(trx, previous);
+    return result;
   }
 }

@@ -198,22 +198,35 @@ describe('chat usage rollups', () => {
   });
 
   it('a replayed append whose message lies in a rolled-up day marks that day dirty; usage() stays exact', async () => {
-    // A message of three days ago with a client id, then an append retried with that id and usage.
+    // A message of three days ago with a client id, then a batch append retried with that id and
+    // usage (the batch path writes the usage of a replayed message that has none; a single append's
+    // usage rides in its insert statement, for a new row only, and lands today).
     const old = new Date(Date.now() - 3 * DAY);
     const { rows } = await owner.query<{ id: string }>(
       `insert into "${schema}".chat_messages (user_id, conversation_id, client_id, role, content, created_at)
        values ($1, $2, 'retried-1', 'assistant', 'late answer', $3) returning id`,
       [alice, shared, old],
     );
-    const message = await f.cb.chat.append({
-      userId: alice,
-      conversationId: shared,
-      id: 'retried-1',
-      role: 'assistant',
-      content: 'late answer',
-      usage: { provider: 'p', model: 'llama', inputTokens: 5, cost: '1.5', currency: 'USD', status: 'error' },
-    });
-    expect(message.id).toBe(rows[0]?.id);
+    const [message] = await f.cb.chat.appendMany([
+      {
+        userId: alice,
+        conversationId: shared,
+        id: 'retried-1',
+        role: 'assistant',
+        content: 'late answer',
+        usage: {
+          provider: 'p',
+          model: 'llama',
+          inputTokens: 5,
+          cost: '1.5',
+          currency: 'USD',
+          status: 'error',
+        },
+      },
+      // A second message, so the batch path runs (one message takes the single-append statement).
+      { userId: alice, conversationId: shared, role: 'user', content: 'thanks' },
+    ]);
+    expect(message?.id).toBe(rows[0]?.id);
     await expectExact();
     const dirty = await owner.query<{ day: Date }>(`select day from "${schema}".chat_usage_rollup_dirty`);
     expect(dirty.rows.map((r) => r.day.getTime())).toEqual([Math.floor(old.getTime() / DAY) * DAY]);

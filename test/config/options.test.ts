@@ -159,6 +159,15 @@ describe('configFromEnv', () => {
     expect(() => configFromEnv({ DB_POOLER: 'session' })).toThrow(InvalidConfigurationError);
   });
 
+  it('reads CAREBASE_RLS (true/false); rls is off by default and refuses other values', () => {
+    expect(resolveConfig({}).rls).toBe(false);
+    expect(resolveConfig(configFromEnv({ CAREBASE_RLS: 'true' })).rls).toBe(true);
+    expect(resolveConfig(configFromEnv({ CAREBASE_RLS: 'false' })).rls).toBe(false);
+    expect(configFromEnv({}).rls).toBeUndefined();
+    expect(() => configFromEnv({ CAREBASE_RLS: 'maybe' })).toThrow(InvalidConfigurationError);
+    expect(() => resolveConfig({ rls: 'yes' as never })).toThrow(InvalidConfigurationError);
+  });
+
   it('reads DATABASE_REPLICA_URLS and the replica settings; replicas inherit what their URL leaves out', () => {
     const config = resolveConfig(
       configFromEnv({

@@ -115,6 +115,7 @@ import type {
   PruneBackupsOptionsSchema,
 } from 'carebase/backup';
 import type { GrantAppRoleOptions, GrantAppRoleOptionsSchema } from 'carebase/migration';
+import { ROW_SECURITY_TABLES } from 'carebase/migration';
 import type {
   AccessReportInputSchema,
   ActorSchema,
@@ -368,6 +369,15 @@ describe('public types match their schemas', () => {
       readonly rolledUpTo: Date;
       readonly daysRefreshed: number;
     }>();
+  });
+});
+
+describe('row-level security options', () => {
+  it('types rls, grantAppRole rowSecurity and ROW_SECURITY_TABLES', () => {
+    expectTypeOf<CarebaseOptions['rls']>().toEqualTypeOf<boolean | undefined>();
+    expectTypeOf<GrantAppRoleOptions['rowSecurity']>().toEqualTypeOf<boolean | undefined>();
+    expectTypeOf<typeof ROW_SECURITY_TABLES>().toEqualTypeOf<readonly string[]>();
+    expect(ROW_SECURITY_TABLES).toContain('chat_messages');
   });
 });
 

@@ -179,6 +179,9 @@ export async function rotateDataKey(
         'metadata',
         'created_at',
         'author_user_id',
+        'parent_id',
+        'pinned',
+        'parts',
       ])
       .where('user_id', '=', parsedUser)
       .where(olderThan(version))

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { type ControlledTransaction, sql } from 'kysely';
 import { toCarebaseError } from '../../errors/map-error.js';
+import { setActingUser } from '../../pool/transaction.js';
 import type { JsonValue } from '../../schema/audit.js';
 import type { ChatRole } from '../../schema/chat.js';
 import type { CarebaseDatabase } from '../../schema/database.js';
@@ -184,6 +185,19 @@ async function* generate(ctx: RepositoryContext, query: ExportQuery): AsyncGener
       ? undefined
       : await ctx.onReplica(async (reader) => {
           const trx = await reader.db.startTransaction().setIsolationLevel('repeatable read').execute();
+          // Row-level security (`rls: true`): the stream reads as the scope's user.
+          const acting = reader.rlsUserId;
+          if (acting !== undefined) {
+            try {
+              await setActingUser<CarebaseDatabase>(trx, acting);
+            } catch (error) {
+              await trx
+                .rollback()
+                .execute()
+                .catch(() => undefined);
+              throw toCarebaseError(error);
+            }
+          }
           return { trx, tx: new RepositoryContext(reader.runtime, trx, reader.actor, reader.replica) };
         });
   const trx = opened?.trx;

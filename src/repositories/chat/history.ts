@@ -130,13 +130,7 @@ export async function historyPage(
           preparedQuery<HistoryRow>(
             ctx,
             'history-function',
-            // The function (0046) predates message trees (0039) and parts (0040), applied before it:
-            // each row's parent, pin and parts come from a primary-key probe, in the function's order.
-            (t) => `select f.id, f.user_id, f.conversation_id, f.client_id, f.role, f.content, f.metadata,
-  f.created_at, f.author_user_id, m.parent_id, m.pinned, m.parts, f.sort_key
-from ${t('chat_history_page')}($1, $2, $3, $4, $5, $6) with ordinality f
-join ${t('chat_messages')} m on m.user_id = f.user_id and m.id = f.id
-order by f.ordinality`,
+            (t) => `select * from ${t('chat_history_page')}($1, $2, $3, $4, $5, $6)`,
             [query.userId, query.conversationId ?? null, order === 'desc', after.key, after.id, query.limit],
           )
         : preparedQuery<HistoryRow>(

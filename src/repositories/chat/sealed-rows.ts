@@ -130,7 +130,15 @@ export async function sealNewMessages(
         : `${indexedText(message.content)}\n\n${message.partsSearch}`;
     const searchTokens = sealedTokens(userKeys, owner, text);
     // Nothing readable stays in clear: no parts, no searchable text.
-    return { ...message, conversationId, content: '', metadata, parts: null, partsSearch: null, searchTokens };
+    return {
+      ...message,
+      conversationId,
+      content: '',
+      metadata,
+      parts: null,
+      partsSearch: null,
+      searchTokens,
+    };
   });
   return { stored, defaulted: defaults.size > 0 };
 }

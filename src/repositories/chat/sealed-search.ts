@@ -66,6 +66,9 @@ export async function searchSealed(ctx: RepositoryContext, input: SearchQuery): 
       'metadata',
       'created_at',
       'author_user_id',
+      'parent_id',
+      'pinned',
+      'parts',
     ])
     .where((eb) =>
       eb.or(

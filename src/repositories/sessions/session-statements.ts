@@ -1,13 +1,18 @@
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
 import type { PreparedStatement } from '../../pool/prepared-statements.js';
 import type { CarebaseDatabase } from '../../schema/database.js';
-import { qualifiedName } from '../../sql/identifier.js';
+import { qualifiedName, quoteIdentifier } from '../../sql/identifier.js';
 import type { CarebaseRuntime, RepositoryContext } from '../context.js';
 
 /** The hot statements of the sessions repository, compiled once per carebase instance. */
 export interface SessionStatements {
   /** Parameters: token hash, now, idle cutoff. One row: the session joined to its active user. */
   readonly validate: PreparedStatement;
+  /**
+   * `validate` under row-level security (`rls: true`): the session comes from the owner's
+   * `session_lookup(token_hash)` (the token is the credential), same parameters and row.
+   */
+  readonly validateRls: PreparedStatement;
   /** Parameters: now, user id, session id, touch cutoff. */
   readonly touch: PreparedStatement;
 }
@@ -68,6 +73,11 @@ export function sessionStatements(runtime: CarebaseRuntime): SessionStatements {
             () => `select * from ${qualifiedName(config.schema, 'session_validate')}($1, $2, $3)`,
           )
         : prepared.compiled('sessions.validate', () => validateQuery(db), 3),
+    validateRls: prepared.compiled(
+      'sessions.validate_rls',
+      () => validateRlsQuery(db, runtime.config.schema),
+      3,
+    ),
     touch: prepared.compiled('sessions.touch', () => touchQuery(db), 4),
   };
 }
@@ -108,6 +118,20 @@ function validateQuery(db: Kysely<CarebaseDatabase>): CompiledQuery {
     .where('s.last_seen_at', '>', placeholderDate)
     .where('u.status', '=', sql.lit('active'))
     .compile();
+}
+
+/** {@link validateQuery} reading the session through `session_lookup($1)` instead of the table. */
+function validateRlsQuery(db: Kysely<CarebaseDatabase>, schema: string): CompiledQuery {
+  const compiled = validateQuery(db);
+  const table = `from ${quoteIdentifier(schema)}.${quoteIdentifier('sessions')} as ${quoteIdentifier('s')}`;
+  const filter = `${quoteIdentifier('s')}.${quoteIdentifier('token_hash')} = $1 and `;
+  if (!compiled.sql.includes(table) || !compiled.sql.includes(filter)) {
+    throw new Error('carebase: unexpected sessions.validate statement');
+  }
+  const sqlText = compiled.sql
+    .replace(table, `from ${quoteIdentifier(schema)}.session_lookup($1) as ${quoteIdentifier('s')}`)
+    .replace(filter, '');
+  return { ...compiled, sql: sqlText };
 }
 
 function touchQuery(db: Kysely<CarebaseDatabase>): CompiledQuery {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../../errors/errors.js';
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, keysetPage } from '../../sql/cursor.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
+import { quoteIdentifier } from '../../sql/identifier.js';
 import { parseInput } from '../../validation/parse-input.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
@@ -125,7 +126,7 @@ export class SessionsRepository {
     const token = generateSessionToken();
     const now = this.#ctx.now();
     const expiresAt = new Date(now.getTime() + (parsed.ttlMs ?? absolute));
-    const session = await this.#ctx.atomic(async (ctx) => {
+    const session = await this.#ctx.actingFor(parsed.userId).atomic(async (ctx) => {
       const row = await ctx.db
         .insertInto('sessions')
         .columns([
@@ -208,23 +209,24 @@ export class SessionsRepository {
     const statements = sessionStatements(ctx.runtime);
     const now = ctx.now();
     const nowMs = now.getTime();
-    const rows = await runPrepared<ValidateRow>(ctx, statements.validate, [
-      hashSessionToken(token),
-      now,
-      new Date(nowMs - config.idleTimeoutMs),
-    ]);
+    const rows = await runPrepared<ValidateRow>(
+      ctx,
+      ctx.config.rls ? statements.validateRls : statements.validate,
+      [hashSessionToken(token), now, new Date(nowMs - config.idleTimeoutMs)],
+    );
     const row = rows[0];
     if (row === undefined) return undefined;
     const authenticatedAt = row.authenticated_at ?? row.created_at;
     if (stepUp !== undefined && !meetsStepUp(stepUp, authenticatedAt, row.mfa_at, nowMs)) return undefined;
     let lastSeenAt = row.last_seen_at;
     if (nowMs - lastSeenAt.getTime() >= config.touchIntervalMs && nowMs > lastSeenAt.getTime()) {
-      await runPrepared(ctx, statements.touch, [
-        now,
-        row.user_id,
-        row.id,
-        new Date(nowMs - config.touchIntervalMs),
-      ]);
+      const touch = [now, row.user_id, row.id, new Date(nowMs - config.touchIntervalMs)];
+      // Under row-level security the token established the user: the touch acts for them.
+      if (ctx.config.rls) {
+        await ctx.actingFor(row.user_id).atomic((tx) => runPrepared(tx, statements.touch, touch));
+      } else {
+        await runPrepared(ctx, statements.touch, touch);
+      }
       lastSeenAt = now;
     }
     return {
@@ -311,7 +313,19 @@ export class SessionsRepository {
     const why = parseInput(RevokeReasonSchema.optional(), reason, 'revoke reason') ?? 'revoked';
     const byId = UUID_PATTERN.test(key);
     if (!byId && !SESSION_TOKEN_PATTERN.test(key)) return false;
-    return this.#ctx.atomic(async (ctx) => {
+    let scope = this.#ctx;
+    if (!byId && scope.config.rls) {
+      // Under row-level security a token names its session through the owner's lookup function
+      // (the token is the credential); the revocation then acts for the session's user.
+      const owner = await scope.runPrepared<{ user_id: string }>({
+        sql: `select user_id from ${quoteIdentifier(scope.config.schema)}.session_lookup($1)`,
+        parameters: [hashSessionToken(key)],
+      });
+      const userId = owner[0]?.user_id;
+      if (userId === undefined) return false;
+      scope = scope.actingFor(userId);
+    }
+    return scope.atomic(async (ctx) => {
       const now = ctx.now();
       const row = await ctx.db
         .updateTable('sessions')
@@ -349,7 +363,7 @@ export class SessionsRepository {
     const id = parseInput(z.uuid(), userId, 'user id');
     const parsed = parseInput(RevokeAllInputSchema, options, 'revoke options');
     const reason = parsed.reason ?? 'revoke_all';
-    return this.#ctx.atomic(async (ctx) => {
+    return this.#ctx.actingFor(id).atomic(async (ctx) => {
       const now = ctx.now();
       let query = ctx.db
         .updateTable('sessions')
@@ -388,26 +402,28 @@ export class SessionsRepository {
     const parsed = parseInput(SessionListInputSchema, options, 'session list options');
     const after = parsed.cursor === undefined ? undefined : decodeCursor(SESSIONS_CURSOR, parsed.cursor);
     const now = this.#ctx.now();
-    let query = this.#ctx.db
-      .selectFrom('sessions')
-      .select([...SESSION_COLUMNS, sql.raw<string>(exactTimestamp('created_at')).as('sort_key')])
-      .where('user_id', '=', id)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(parsed.limit + 1);
-    if (!parsed.includeEnded) {
-      query = query
-        .where('revoked_at', 'is', null)
-        .where('expires_at', '>', now)
-        .where('last_seen_at', '>', new Date(now.getTime() - this.#ctx.config.sessions.idleTimeoutMs));
-    }
-    if (after !== undefined) {
-      query = query.where(sql<boolean>`(created_at, id) < (${after.key}::timestamptz, ${after.id}::uuid)`);
-    }
-    return keysetPage(await query.execute(), parsed.limit, toSession, SESSIONS_CURSOR, (row) => ({
-      key: row.sort_key,
-      id: row.id,
-    }));
+    return this.#ctx.actingFor(id).scoped(async (ctx) => {
+      let query = ctx.db
+        .selectFrom('sessions')
+        .select([...SESSION_COLUMNS, sql.raw<string>(exactTimestamp('created_at')).as('sort_key')])
+        .where('user_id', '=', id)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(parsed.limit + 1);
+      if (!parsed.includeEnded) {
+        query = query
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', now)
+          .where('last_seen_at', '>', new Date(now.getTime() - ctx.config.sessions.idleTimeoutMs));
+      }
+      if (after !== undefined) {
+        query = query.where(sql<boolean>`(created_at, id) < (${after.key}::timestamptz, ${after.id}::uuid)`);
+      }
+      return keysetPage(await query.execute(), parsed.limit, toSession, SESSIONS_CURSOR, (row) => ({
+        key: row.sort_key,
+        id: row.id,
+      }));
+    });
   }
 
   /**
@@ -426,6 +442,14 @@ export class SessionsRepository {
     const parsed = parseInput(PurgeExpiredInputSchema, options, 'purge options');
     const cutoff = parsed.olderThan ?? new Date(this.#ctx.now().getTime() - 30 * DAY_MS);
     const idleCutoff = new Date(cutoff.getTime() - this.#ctx.config.sessions.idleTimeoutMs);
+    if (this.#ctx.config.rls) {
+      // Across every user: through the owner's SECURITY DEFINER function (migration 0043).
+      const rows = await this.#ctx.runPrepared<{ deleted: string }>({
+        sql: `select ${quoteIdentifier(this.#ctx.config.schema)}.sessions_purge($1, $2) as deleted`,
+        parameters: [cutoff, idleCutoff],
+      });
+      return Number(rows[0]?.deleted ?? 0);
+    }
     const result = await this.#ctx.db
       .deleteFrom('sessions')
       .where((eb) =>

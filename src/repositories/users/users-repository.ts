@@ -722,7 +722,7 @@ export class UsersRepository {
    */
   async exportData(id: string): Promise<UserDataExport> {
     const userId = parseInput(UserIdSchema, id, 'user id');
-    return this.#ctx.atomic(async (ctx) => {
+    return this.#ctx.actingFor(userId).atomic(async (ctx) => {
       const row = await ctx.db
         .selectFrom('users')
         .select(USER_COLUMNS)
@@ -753,7 +753,7 @@ export class UsersRepository {
    */
   async erase(id: string): Promise<UserErasure> {
     const userId = parseInput(UserIdSchema, id, 'user id');
-    return this.#ctx.atomic(async (ctx) => {
+    return this.#ctx.actingFor(userId).atomic(async (ctx) => {
       const erased = await eraseUserData(ctx, userId);
       if (erased === undefined) throw new NotFoundError('user');
       return erased;
