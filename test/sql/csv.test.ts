@@ -97,6 +97,7 @@ describe('CSV exports', () => {
       'role',
       'content',
       'metadata',
+      'parts',
     ]);
     const column = (name: string) => header.indexOf(name);
     const [first, second] = records.slice(1);

@@ -322,12 +322,17 @@ describe.skipIf(!hasChromium)(
       const { context, page } = await newPage();
       await logIn(page, nurse);
       await poll(() => sidebar(page).count()).toBeGreaterThan(0);
+      const before = await sidebar(page).count();
       await page.locator('#conv-new').click();
+      // Settled on the new conversation (the sidebar reloaded, the pane empty) before asking, as
+      // the sidebar test does: under load a late reload could otherwise redraw the pane.
+      await poll(() => sidebar(page).count()).toBe(before + 1);
       await poll(() => page.locator('#chat-title').textContent()).toBe('New conversation');
+      await poll(() => messages(page).count()).toBe(0);
       await page.getByLabel('Your question').fill('What is the maximum dose of paracetamol?');
       await page.getByLabel('Your question').press('Enter');
       const card = page.locator('.message--assistant .tool-card');
-      await card.waitFor();
+      await card.waitFor({ timeout: 60_000 });
       expect(await card.count()).toBe(1);
       expect(await card.locator('summary').textContent()).toBe('Tool: formulary_lookup(paracetamol) · ok');
       expect(await card.locator('pre').first().isVisible()).toBe(false);

@@ -1,8 +1,15 @@
-import { ChatAppendInputSchema } from 'carebase/schemas';
+import { ChatContentSchema, ChatRoleSchema, StorableTextSchema } from 'carebase/schemas';
+import { z } from 'zod';
 import { handle, isForm, readBody, redirectTo } from '../../../lib/http';
 import { requireUser } from '../../../lib/session';
 
-const Body = ChatAppendInputSchema.pick({ role: true, content: true, id: true }).partial({ role: true });
+// The fields this route takes, from carebase's own field schemas (ChatAppendInputSchema itself checks
+// "content or parts" with a refinement, which zod does not let `.pick()` carry over).
+const Body = z.strictObject({
+  role: ChatRoleSchema.optional(),
+  content: ChatContentSchema,
+  id: StorableTextSchema.min(1).max(200).optional(),
+});
 
 /**
  * GET /api/chat?limit=&cursor=: the user's default conversation, oldest first, one keyset page
