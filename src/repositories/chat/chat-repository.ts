@@ -30,6 +30,7 @@ import {
   type ConversationRenameInput,
   ConversationRenameInputSchema,
 } from './chat-inputs.js';
+import type { ChatPart } from './chat-parts.js';
 import type { ChatMessage, ChatPage, ChatSearchPage, Conversation } from './chat-types.js';
 import { checkParts } from './check-parts.js';
 import { contextWindow } from './context-window.js';
@@ -573,12 +574,12 @@ export class ChatRepository {
    */
   async edit(input: ChatEditInput): Promise<ChatMessage> {
     const parsed = parseInput(ChatEditInputSchema, input, 'edit');
-    this.#checkContent(parsed.content);
+    const text = this.#textAndParts(parsed.content, parsed.parts, []);
     return writeSibling(this.#ctx, 'edit', {
       userId: parsed.userId,
       messageId: parsed.messageId,
       conversationId: parsed.conversationId,
-      content: parsed.content,
+      ...text,
       metadata: this.#checkMetadata(parsed.metadata, 'metadata'),
       clientId: parsed.id,
     });
@@ -598,12 +599,12 @@ export class ChatRepository {
    */
   async regenerate(input: ChatRegenerateInput): Promise<ChatMessage> {
     const parsed = parseInput(ChatRegenerateInputSchema, input, 'regenerate');
-    this.#checkContent(parsed.content);
+    const text = this.#textAndParts(parsed.content, parsed.parts, []);
     return writeSibling(this.#ctx, 'regenerate', {
       userId: parsed.userId,
       messageId: parsed.messageId,
       conversationId: parsed.conversationId,
-      content: parsed.content,
+      ...text,
       metadata: this.#checkMetadata(parsed.metadata, 'metadata'),
       clientId: parsed.id,
       usage: parsed.usage,
@@ -724,13 +725,36 @@ export class ChatRepository {
     return window;
   }
 
-  #checkContent(content: string): void {
-    const max = this.#ctx.config.chat.maxMessageBytes;
-    if (Buffer.byteLength(content, 'utf8') > max) {
-      throw new ValidationError('invalid message at content: too large', [
-        { path: ['content'], message: `exceeds ${max} UTF-8 bytes`, code: 'too_big' },
+  /**
+   * The checked content and parts of a message to write (`append`, `edit`, `regenerate`): parts
+   * against the configured limits and serialized, the content defaulting to the parts' text (see
+   * ChatAppendInput.content) and checked against `chat.maxMessageBytes`, and the parts' searchable
+   * text. Throws `ValidationError` at `path` (never with a value) before any SQL.
+   */
+  #textAndParts(
+    content: string | undefined,
+    parts: readonly ChatPart[] | undefined,
+    path: readonly (string | number)[],
+  ): { content: string; parts: string | null; partsSearch: string | null } {
+    const options = this.#ctx.config.chat;
+    const max = options.maxMessageBytes;
+    const stored = parts === undefined ? null : checkParts(parts, options, [...path, 'parts']);
+    // Parts only: the content is their text (see ChatAppendInput.content).
+    const text = content ?? textOfParts(parts ?? []);
+    if (Buffer.byteLength(text, 'utf8') > max) {
+      const where = [...path, 'content'];
+      throw new ValidationError(`invalid message at ${where.join('.')}: too large`, [
+        { path: where, message: `exceeds ${max} UTF-8 bytes`, code: 'too_big' },
       ]);
     }
+    return {
+      content: text,
+      parts: stored,
+      partsSearch:
+        parts === undefined
+          ? null
+          : partsSearchText({ content: text, parts }, { toolParts: options.searchToolParts }),
+    };
   }
 
   /**
@@ -792,17 +816,7 @@ export class ChatRepository {
   }
 
   #toNew(message: Parsed<typeof ChatAppendInputSchema>, path: (string | number)[]): NewMessage {
-    const options = this.#ctx.config.chat;
-    const max = options.maxMessageBytes;
-    const parts = message.parts === undefined ? null : checkParts(message.parts, options, [...path, 'parts']);
-    // Parts only: the content is their text (see ChatAppendInput.content).
-    const content = message.content ?? textOfParts(message.parts ?? []);
-    if (Buffer.byteLength(content, 'utf8') > max) {
-      const where = [...path, 'content'];
-      throw new ValidationError(`invalid message at ${where.join('.')}: too large`, [
-        { path: where, message: `exceeds ${max} UTF-8 bytes`, code: 'too_big' },
-      ]);
-    }
+    const text = this.#textAndParts(message.content, message.parts, path);
     if (message.usage !== undefined && message.role !== 'assistant') {
       const where = [...path, 'usage'];
       throw new ValidationError(`invalid message at ${where.join('.')}: usage is for assistant messages`, [
@@ -819,13 +833,8 @@ export class ChatRepository {
       userId: message.userId,
       conversationId: message.conversationId,
       role: message.role,
-      content,
+      ...text,
       metadata: this.#checkMetadata(message.metadata, 'metadata', path),
-      parts,
-      partsSearch:
-        message.parts === undefined
-          ? null
-          : partsSearchText({ content, parts: message.parts }, { toolParts: options.searchToolParts }),
       clientId: message.id,
       usage: message.usage,
       parentId: message.parentId,
