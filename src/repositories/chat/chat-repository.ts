@@ -556,12 +556,14 @@ export class ChatRepository {
   }
 
   /**
-   * Edits a message: writes `content` as a new sibling of `messageId` (same parent, same role; the
-   * original stays, reachable through `siblings` and `path`), which becomes the conversation's
-   * active leaf, so the next `append` continues the edited branch. Audited as `chat.message_edit`
-   * (ids and role, no content) in the same transaction; sealed like an append when encryption is on.
+   * Edits a message: writes `content` and/or typed `parts` (checked, defaulted and stored exactly
+   * like `append`'s) as a new sibling of `messageId` (same parent, same role; the original stays,
+   * reachable through `siblings` and `path`), which becomes the conversation's active leaf, so the
+   * next `append` continues the edited branch. Audited as `chat.message_edit` (ids and role, no
+   * content) in the same transaction; sealed like an append when encryption is on.
    *
-   * Throws `ValidationError` before any SQL (malformed ids, content), `ForbiddenError` for a caller
+   * Throws `ValidationError` before any SQL (malformed ids, content, parts over the configured
+   * limits, neither content nor parts), `ForbiddenError` for a caller
    * who is not an owner or member of the message's conversation (a viewer, a stranger; an id the
    * caller cannot see is `ForbiddenError` whether or not it exists), `NotFoundError('message')` for
    * an id not in the given `conversationId`. Nothing is written on any error.
@@ -586,10 +588,11 @@ export class ChatRepository {
   }
 
   /**
-   * Stores a regenerated answer: `content` (produced by the host's model; carebase calls no model)
-   * as a new sibling of the assistant message `messageId`, which becomes the active leaf. Audited
-   * as `chat.message_regenerate`. Same rules and errors as {@link ChatRepository.edit}, and
-   * `ValidationError` when `messageId` is not an assistant message.
+   * Stores a regenerated answer: `content` and/or `parts` (tool calls, reasoning, text: produced
+   * by the host's model; carebase calls no model) as a new sibling of the assistant message
+   * `messageId`, which becomes the active leaf, with the model call's `usage` written in the same
+   * transaction. Audited as `chat.message_regenerate`. Same rules and errors as
+   * {@link ChatRepository.edit}, and `ValidationError` when `messageId` is not an assistant message.
    *
    * @example
    * <!-- snippet-preamble: declare const answerId: string; declare const newAnswer: string; -->
