@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type ChatPart, localKeyring, ValidationError } from 'carebase';
+import { type ChatPart, type JsonValue, localKeyring, ValidationError } from 'carebase';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChatFixture, chatFixture } from '../support/chat.js';
@@ -148,7 +148,7 @@ describe('bad input: ValidationError before any write', () => {
   it('refuses bad parts, missing content and parts, too many parts, too deep tool JSON', async () => {
     const { userId, question, answer } = await asked(f);
     const before = await Promise.all([rows(f, 'chat_messages'), rows(f, 'chat_usage'), rows(f, 'audit_log')]);
-    let deep: unknown = 'x';
+    let deep: JsonValue = 'x';
     for (let i = 0; i < 10; i++) deep = { deep };
     const cases: [() => Promise<unknown>, string][] = [
       [() => f.cb.chat.regenerate({ userId, messageId: answer.id } as never), 'content'],
