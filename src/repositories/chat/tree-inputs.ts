@@ -15,15 +15,7 @@ import { type ChatUsageRecord, ChatUsageRecordSchema } from './usage-inputs.js';
 const userId = z.uuid();
 const conversationId = z.uuid();
 
-/**
- * Input of `cb.chat.edit()`.
- *
- * @example
- * ```ts
- * import { ChatEditInputSchema } from 'carebase/schemas';
- * ChatEditInputSchema.parse({ userId, messageId: '42', content: 'What is the max dose for adults?' });
- * ```
- */
+/** The fields of `edit()` and `regenerate()` inputs (`regenerate` adds `usage`). */
 const siblingShape = {
   userId,
   messageId: ChatMessageIdSchema,
@@ -37,10 +29,20 @@ const siblingShape = {
   /** A client-chosen id for the new message: a retry returns the first one. */
   id: StorableTextSchema.min(1).max(200).optional(),
 };
+/** As for `append`: a message needs its text, its parts, or both. */
 const needsContentOrParts = {
   message: 'needs content or parts',
   path: ['content'],
 };
+/**
+ * Input of `cb.chat.edit()`.
+ *
+ * @example
+ * ```ts
+ * import { ChatEditInputSchema } from 'carebase/schemas';
+ * ChatEditInputSchema.parse({ userId, messageId: '42', content: 'What is the max dose for adults?' });
+ * ```
+ */
 export const ChatEditInputSchema = z
   .strictObject(siblingShape)
   .refine((input) => input.content !== undefined || input.parts !== undefined, needsContentOrParts);
