@@ -351,6 +351,15 @@ describe('public types match their schemas', () => {
     expect(checks.every(Boolean)).toBe(true);
   });
 
+  it('edit and regenerate take typed parts (content optional), regenerate takes usage', () => {
+    expectTypeOf<ChatEditInput['parts']>().toEqualTypeOf<readonly ChatPart[] | undefined>();
+    expectTypeOf<ChatEditInput['content']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<ChatRegenerateInput['parts']>().toEqualTypeOf<readonly ChatPart[] | undefined>();
+    expectTypeOf<ChatRegenerateInput['usage']>().toEqualTypeOf<ChatUsageRecord | undefined>();
+    expectTypeOf<Carebase['chat']['regenerate']>().parameter(0).toEqualTypeOf<ChatRegenerateInput>();
+    expectTypeOf<Carebase['chat']['edit']>().parameter(0).toEqualTypeOf<ChatEditInput>();
+  });
+
   it('chat usage report and refresh results are plain readable shapes', () => {
     expectTypeOf<ChatUsageRow>().toEqualTypeOf<{
       readonly key: string;

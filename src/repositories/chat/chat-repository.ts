@@ -30,6 +30,7 @@ import {
   type ConversationRenameInput,
   ConversationRenameInputSchema,
 } from './chat-inputs.js';
+import type { ChatPart } from './chat-parts.js';
 import type { ChatMessage, ChatPage, ChatSearchPage, Conversation } from './chat-types.js';
 import { checkParts } from './check-parts.js';
 import { contextWindow } from './context-window.js';
@@ -555,12 +556,14 @@ export class ChatRepository {
   }
 
   /**
-   * Edits a message: writes `content` as a new sibling of `messageId` (same parent, same role; the
-   * original stays, reachable through `siblings` and `path`), which becomes the conversation's
-   * active leaf, so the next `append` continues the edited branch. Audited as `chat.message_edit`
-   * (ids and role, no content) in the same transaction; sealed like an append when encryption is on.
+   * Edits a message: writes `content` and/or typed `parts` (checked, defaulted and stored exactly
+   * like `append`'s) as a new sibling of `messageId` (same parent, same role; the original stays,
+   * reachable through `siblings` and `path`), which becomes the conversation's active leaf, so the
+   * next `append` continues the edited branch. Audited as `chat.message_edit` (ids and role, no
+   * content) in the same transaction; sealed like an append when encryption is on.
    *
-   * Throws `ValidationError` before any SQL (malformed ids, content), `ForbiddenError` for a caller
+   * Throws `ValidationError` before any SQL (malformed ids, content, parts over the configured
+   * limits, neither content nor parts), `ForbiddenError` for a caller
    * who is not an owner or member of the message's conversation (a viewer, a stranger; an id the
    * caller cannot see is `ForbiddenError` whether or not it exists), `NotFoundError('message')` for
    * an id not in the given `conversationId`. Nothing is written on any error.
@@ -573,22 +576,23 @@ export class ChatRepository {
    */
   async edit(input: ChatEditInput): Promise<ChatMessage> {
     const parsed = parseInput(ChatEditInputSchema, input, 'edit');
-    this.#checkContent(parsed.content);
+    const text = this.#textAndParts(parsed.content, parsed.parts, []);
     return writeSibling(this.#ctx, 'edit', {
       userId: parsed.userId,
       messageId: parsed.messageId,
       conversationId: parsed.conversationId,
-      content: parsed.content,
+      ...text,
       metadata: this.#checkMetadata(parsed.metadata, 'metadata'),
       clientId: parsed.id,
     });
   }
 
   /**
-   * Stores a regenerated answer: `content` (produced by the host's model; carebase calls no model)
-   * as a new sibling of the assistant message `messageId`, which becomes the active leaf. Audited
-   * as `chat.message_regenerate`. Same rules and errors as {@link ChatRepository.edit}, and
-   * `ValidationError` when `messageId` is not an assistant message.
+   * Stores a regenerated answer: `content` and/or `parts` (tool calls, reasoning, text: produced
+   * by the host's model; carebase calls no model) as a new sibling of the assistant message
+   * `messageId`, which becomes the active leaf, with the model call's `usage` written in the same
+   * transaction. Audited as `chat.message_regenerate`. Same rules and errors as
+   * {@link ChatRepository.edit}, and `ValidationError` when `messageId` is not an assistant message.
    *
    * @example
    * <!-- snippet-preamble: declare const answerId: string; declare const newAnswer: string; -->
@@ -598,12 +602,12 @@ export class ChatRepository {
    */
   async regenerate(input: ChatRegenerateInput): Promise<ChatMessage> {
     const parsed = parseInput(ChatRegenerateInputSchema, input, 'regenerate');
-    this.#checkContent(parsed.content);
+    const text = this.#textAndParts(parsed.content, parsed.parts, []);
     return writeSibling(this.#ctx, 'regenerate', {
       userId: parsed.userId,
       messageId: parsed.messageId,
       conversationId: parsed.conversationId,
-      content: parsed.content,
+      ...text,
       metadata: this.#checkMetadata(parsed.metadata, 'metadata'),
       clientId: parsed.id,
       usage: parsed.usage,
@@ -724,13 +728,36 @@ export class ChatRepository {
     return window;
   }
 
-  #checkContent(content: string): void {
-    const max = this.#ctx.config.chat.maxMessageBytes;
-    if (Buffer.byteLength(content, 'utf8') > max) {
-      throw new ValidationError('invalid message at content: too large', [
-        { path: ['content'], message: `exceeds ${max} UTF-8 bytes`, code: 'too_big' },
+  /**
+   * The checked content and parts of a message to write (`append`, `edit`, `regenerate`): parts
+   * against the configured limits and serialized, the content defaulting to the parts' text (see
+   * ChatAppendInput.content) and checked against `chat.maxMessageBytes`, and the parts' searchable
+   * text. Throws `ValidationError` at `path` (never with a value) before any SQL.
+   */
+  #textAndParts(
+    content: string | undefined,
+    parts: readonly ChatPart[] | undefined,
+    path: readonly (string | number)[],
+  ): { content: string; parts: string | null; partsSearch: string | null } {
+    const options = this.#ctx.config.chat;
+    const max = options.maxMessageBytes;
+    const stored = parts === undefined ? null : checkParts(parts, options, [...path, 'parts']);
+    // Parts only: the content is their text (see ChatAppendInput.content).
+    const text = content ?? textOfParts(parts ?? []);
+    if (Buffer.byteLength(text, 'utf8') > max) {
+      const where = [...path, 'content'];
+      throw new ValidationError(`invalid message at ${where.join('.')}: too large`, [
+        { path: where, message: `exceeds ${max} UTF-8 bytes`, code: 'too_big' },
       ]);
     }
+    return {
+      content: text,
+      parts: stored,
+      partsSearch:
+        parts === undefined
+          ? null
+          : partsSearchText({ content: text, parts }, { toolParts: options.searchToolParts }),
+    };
   }
 
   /**
@@ -792,17 +819,7 @@ export class ChatRepository {
   }
 
   #toNew(message: Parsed<typeof ChatAppendInputSchema>, path: (string | number)[]): NewMessage {
-    const options = this.#ctx.config.chat;
-    const max = options.maxMessageBytes;
-    const parts = message.parts === undefined ? null : checkParts(message.parts, options, [...path, 'parts']);
-    // Parts only: the content is their text (see ChatAppendInput.content).
-    const content = message.content ?? textOfParts(message.parts ?? []);
-    if (Buffer.byteLength(content, 'utf8') > max) {
-      const where = [...path, 'content'];
-      throw new ValidationError(`invalid message at ${where.join('.')}: too large`, [
-        { path: where, message: `exceeds ${max} UTF-8 bytes`, code: 'too_big' },
-      ]);
-    }
+    const text = this.#textAndParts(message.content, message.parts, path);
     if (message.usage !== undefined && message.role !== 'assistant') {
       const where = [...path, 'usage'];
       throw new ValidationError(`invalid message at ${where.join('.')}: usage is for assistant messages`, [
@@ -819,13 +836,8 @@ export class ChatRepository {
       userId: message.userId,
       conversationId: message.conversationId,
       role: message.role,
-      content,
+      ...text,
       metadata: this.#checkMetadata(message.metadata, 'metadata', path),
-      parts,
-      partsSearch:
-        message.parts === undefined
-          ? null
-          : partsSearchText({ content, parts: message.parts }, { toolParts: options.searchToolParts }),
       clientId: message.id,
       usage: message.usage,
       parentId: message.parentId,

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { StorableTextSchema } from '../../validation/text.js';
 import { ChatContentSchema, ChatMessageIdSchema, ChatMetadataSchema } from './chat-inputs.js';
+import { ChatPartsSchema } from './chat-part-schema.js';
+import type { ChatPart } from './chat-parts.js';
 import type { ChatMessage } from './chat-types.js';
 import { type ChatUsageRecord, ChatUsageRecordSchema } from './usage-inputs.js';
 
@@ -13,6 +15,25 @@ import { type ChatUsageRecord, ChatUsageRecordSchema } from './usage-inputs.js';
 const userId = z.uuid();
 const conversationId = z.uuid();
 
+/** The fields of `edit()` and `regenerate()` inputs (`regenerate` adds `usage`). */
+const siblingShape = {
+  userId,
+  messageId: ChatMessageIdSchema,
+  /** @default the text of the text parts, joined by blank lines (`parts` is then required) */
+  content: ChatContentSchema.optional(),
+  /** Typed parts (text, reasoning, tool calls and results, files, sources, data), as for `append`. */
+  parts: ChatPartsSchema.optional(),
+  /** The message's conversation: saves a lookup when given. */
+  conversationId: conversationId.optional(),
+  metadata: ChatMetadataSchema.optional(),
+  /** A client-chosen id for the new message: a retry returns the first one. */
+  id: StorableTextSchema.min(1).max(200).optional(),
+};
+/** As for `append`: a message needs its text, its parts, or both. */
+const needsContentOrParts = {
+  message: 'needs content or parts',
+  path: ['content'],
+};
 /**
  * Input of `cb.chat.edit()`.
  *
@@ -22,16 +43,9 @@ const conversationId = z.uuid();
  * ChatEditInputSchema.parse({ userId, messageId: '42', content: 'What is the max dose for adults?' });
  * ```
  */
-export const ChatEditInputSchema = z.strictObject({
-  userId,
-  messageId: ChatMessageIdSchema,
-  content: ChatContentSchema,
-  /** The message's conversation: saves a lookup when given. */
-  conversationId: conversationId.optional(),
-  metadata: ChatMetadataSchema.optional(),
-  /** A client-chosen id for the new message: a retry returns the first one. */
-  id: StorableTextSchema.min(1).max(200).optional(),
-});
+export const ChatEditInputSchema = z
+  .strictObject(siblingShape)
+  .refine((input) => input.content !== undefined || input.parts !== undefined, needsContentOrParts);
 /**
  * Input of `cb.chat.edit()`: the new content of a message, written as a new sibling of it.
  * Validated by `ChatEditInputSchema` (`carebase/schemas`).
@@ -48,7 +62,17 @@ export interface ChatEditInput {
   readonly userId: string;
   /** The message edited (`ChatMessage.id`). */
   readonly messageId: string;
-  readonly content: string;
+  /**
+   * The new text. Optional when `parts` are given: it then holds the text of the text parts,
+   * joined by blank lines (`''` when there are none), exactly as for `append`.
+   */
+  readonly content?: string | undefined;
+  /**
+   * Typed parts of the new message (see `ChatPart`): checked against the same limits as
+   * `append`'s (`chat.maxParts`, `chat.maxPartJsonBytes`, ...), sealed like them when encryption
+   * is on. @default none (a text-only message)
+   */
+  readonly parts?: readonly ChatPart[] | undefined;
   /** The message's conversation: saves a lookup when given. */
   readonly conversationId?: string | undefined;
   readonly metadata?: Record<string, unknown> | undefined;
@@ -65,10 +89,13 @@ export interface ChatEditInput {
  * ChatRegenerateInputSchema.parse({ userId, messageId: '43', content: 'Adults: 4 g a day.' });
  * ```
  */
-export const ChatRegenerateInputSchema = ChatEditInputSchema.extend({
-  /** The usage of the model call that produced the new answer. */
-  usage: ChatUsageRecordSchema.optional(),
-});
+export const ChatRegenerateInputSchema = z
+  .strictObject({
+    ...siblingShape,
+    /** The usage of the model call that produced the new answer. */
+    usage: ChatUsageRecordSchema.optional(),
+  })
+  .refine((input) => input.content !== undefined || input.parts !== undefined, needsContentOrParts);
 /**
  * Input of `cb.chat.regenerate()`: a new answer (produced by the host's model) to the question an
  * assistant message answered, written as a new sibling of it. Validated by

@@ -121,6 +121,10 @@ export interface SiblingWrite {
   readonly messageId: string;
   readonly conversationId: string | undefined;
   readonly content: string;
+  /** The serialized stored parts (`{"v":1,"parts":[...]}`), or null for a text-only message. */
+  readonly parts: string | null;
+  /** The searchable text of the parts beyond the content, or null. */
+  readonly partsSearch: string | null;
   /** Serialized JSON, or null. */
   readonly metadata: string | null;
   readonly clientId: string | undefined;
@@ -128,7 +132,7 @@ export interface SiblingWrite {
 }
 
 /**
- * Writes `write.content` as a new sibling of `write.messageId` (same parent, same role; for
+ * Writes `write.content` (and `write.parts`) as a new sibling of `write.messageId` (same parent, same role; for
  * `regenerate` the message must be an assistant's), which becomes the conversation's active leaf,
  * with a `chat.message_edit` / `chat.message_regenerate` audit entry (ids and role, no content),
  * in one transaction. Sealed like an append when encryption is on (it is one).
@@ -157,9 +161,8 @@ export async function writeSibling(
       role: found.row.role,
       content: write.content,
       metadata: write.metadata,
-      // An edit or a regeneration is text (the new sibling has no parts).
-      parts: null,
-      partsSearch: null,
+      parts: write.parts,
+      partsSearch: write.partsSearch,
       clientId: write.clientId,
       usage: write.usage,
       ...('root' in placement ? { root: true } : { parentId: placement.parentId }),
