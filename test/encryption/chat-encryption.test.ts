@@ -16,6 +16,7 @@ import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWithPgDump } from '../support/backup.js';
+import { failure } from '../support/rejection.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -47,16 +48,6 @@ async function user(): Promise<string> {
     [name],
   );
   return (rows[0] as { id: string }).id;
-}
-
-/** The rejection of `promise`, which must reject. */
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 beforeAll(async () => {

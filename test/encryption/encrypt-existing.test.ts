@@ -11,6 +11,7 @@ import {
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failure } from '../support/rejection.js';
 
 /**
  * The online migration of an existing (clear) database to encrypted rows, and crypto-shredding on
@@ -37,15 +38,6 @@ function instance(options: Parameters<typeof createCarebase>[0]): Carebase {
 async function rawRows(table: string): Promise<string[]> {
   const { rows } = await owner.query<{ row: string }>(`select t::text as row from "${schema}".${table} t`);
   return rows.map((r) => r.row);
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 beforeAll(async () => {

@@ -3,6 +3,7 @@ import { type Carebase, createCarebase, DecryptionError, localKeyring } from 'ca
 import { createBackup, restoreBackup } from 'carebase/backup';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithPgDump, type PasswordDatabase, passwordDatabase, tempDir } from '../support/backup.js';
+import { failure } from '../support/rejection.js';
 
 /**
  * Crypto-shredding and backups (docs/encryption.md, "Erasure and backups"), end to end with
@@ -28,15 +29,6 @@ function open(database: string, keys: Record<string, Buffer>, current: string): 
   });
   instances.push(cb);
   return cb;
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 beforeAll(async () => {

@@ -10,6 +10,7 @@ import {
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failure } from '../support/rejection.js';
 
 /** KEK rotation against a real PostgreSQL: rewrap every data key online, resumably. */
 const K1 = randomBytes(32);
@@ -38,15 +39,6 @@ async function kekCounts(): Promise<Record<string, number>> {
     `select kek_id, count(*)::int as n from "${schema}".encryption_data_keys group by kek_id`,
   );
   return Object.fromEntries(rows.map((r) => [r.kek_id, r.n]));
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 beforeAll(async () => {

@@ -12,6 +12,7 @@ import {
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failure } from '../support/rejection.js';
 
 /**
  * Rotation of one user's data key against a real PostgreSQL: re-encryption in batches, reads and
@@ -52,15 +53,6 @@ async function tokenOf(messageId: string): Promise<string> {
     [messageId],
   );
   return (rows[0] as { t: string[] }).t.join(',');
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 beforeAll(async () => {
