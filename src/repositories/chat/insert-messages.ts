@@ -13,8 +13,8 @@ import type { RepositoryContext } from '../context.js';
 import {
   type AppendedRow,
   appendOneQuery,
-  type LeanAppendedRow,
   MESSAGE_COLUMNS as COLUMNS,
+  type LeanAppendedRow,
   type NewMessage,
   touchSql,
 } from './append-one.js';
@@ -396,7 +396,12 @@ async function insertSealed(
       ? preparedQuery<AppendedRow>(ctx, 'import', (t) => insertSql(t, false), parameters(ctx, stored, now))
       : stored.length === 1 && single !== undefined
         ? appendOneQuery(ctx, single, now)
-        : preparedQuery<AppendedRow | LeanAppendedRow>(ctx, 'append', (t) => insertSql(t, true), parameters(ctx, stored, now));
+        : preparedQuery<AppendedRow | LeanAppendedRow>(
+            ctx,
+            'append',
+            (t) => insertSql(t, true),
+            parameters(ctx, stored, now),
+          );
     try {
       const rows = await withRetries(ctx, stored, (c) =>
         c.runPrepared<AppendedRow | LeanAppendedRow>(query as CompiledQuery<AppendedRow | LeanAppendedRow>),
