@@ -292,7 +292,10 @@ export class CarebaseScope {
    * ```
    */
   get analytics(): AnalyticsRepository {
-    this.#analytics ??= this.#instrument(new AnalyticsRepository(this.#context.asSystem('analytics')), 'analytics');
+    this.#analytics ??= this.#instrument(
+      new AnalyticsRepository(this.#context.asSystem('analytics')),
+      'analytics',
+    );
     return this.#analytics;
   }
 

@@ -398,7 +398,14 @@ export class RepositoryContext {
 
   /** The same executor, another actor. */
   withActor(actor: Actor | undefined): RepositoryContext {
-    return new RepositoryContext(this.runtime, this.db, actor, this.replica, this.#actingFor, this.#systemScope);
+    return new RepositoryContext(
+      this.runtime,
+      this.db,
+      actor,
+      this.replica,
+      this.#actingFor,
+      this.#systemScope,
+    );
   }
 
   /**
@@ -409,7 +416,8 @@ export class RepositoryContext {
   atomic<T>(fn: (ctx: RepositoryContext) => Promise<T>, options?: TransactionOptions): Promise<T> {
     if (this.db.isTransaction) {
       const scope = this.systemScope;
-      if (scope !== undefined && systemScopeOf(this.db) !== scope) return this.#scopedInTransaction(scope, fn);
+      if (scope !== undefined && systemScopeOf(this.db) !== scope)
+        return this.#scopedInTransaction(scope, fn);
       const acting = this.#actingFor === undefined ? undefined : this.rlsUserId;
       if (acting === undefined || actingUserOf(this.db) === acting) return fn(this);
       return this.#actingInTransaction(acting, fn);

@@ -116,19 +116,19 @@ export class AnalyticsRepository {
     await ensureEventPartitions(ctx, [prepared]);
     const schema = ctx.config.schema;
     const insert = ctx.runtime.prepared.query(
-        'analytics.track',
-        () =>
-          `insert into ${qualifiedName(schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data, measures) values ($1, $2, $3, $4, $5, $6, $7)`,
-        [
-          prepared.occurredAt,
-          prepared.userId,
-          prepared.sessionId,
-          prepared.eventType,
-          prepared.eventName,
-          prepared.data,
-          prepared.measures,
-        ],
-      );
+      'analytics.track',
+      () =>
+        `insert into ${qualifiedName(schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data, measures) values ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        prepared.occurredAt,
+        prepared.userId,
+        prepared.sessionId,
+        prepared.eventType,
+        prepared.eventName,
+        prepared.data,
+        prepared.measures,
+      ],
+    );
     // Under row-level security in a transaction with the analytics scope; otherwise one statement.
     if (ctx.systemScope === undefined) await ctx.db.executeQuery(insert);
     else await ctx.atomic((tx) => tx.db.executeQuery(insert));
