@@ -29,6 +29,9 @@
 -- raw SQL that forgets it, or runs in a user's transaction, from reading other users' events; it
 -- does not stop SQL run deliberately as the app role (docs/security.md, "Row-level security").
 --
+-- `track` (one event, the hot path) goes through analytics_track() below, the owner's SECURITY
+-- DEFINER insert, instead of a transaction with the scope.
+--
 -- Not protected (aggregates, no user ids): the rollup tables (counts per hour and event, and
 -- distinct-user bitmaps over the dense keys of analytics_user_keys, which is protected), the
 -- rollup state and dirty hours. Partitions of analytics_events: the policies of the parent apply
@@ -51,10 +54,35 @@ CREATE POLICY analytics_user_keys_actor ON analytics_user_keys
   USING (user_id = (SELECT rls_user_id()) OR (SELECT rls_system_scope()) = 'analytics')
   WITH CHECK (user_id = (SELECT rls_user_id()) OR (SELECT rls_system_scope()) = 'analytics');
 
+-- track() under row-level security: one event inserted as the owner, in one statement (no
+-- transaction to open for the scope: begin, insert, commit would be three round trips on the hot
+-- path). It writes exactly what the scope may write, any user's event or an anonymous one, and
+-- returns nothing. PL/pgSQL: the INSERT's plan is cached per connection.
+CREATE FUNCTION analytics_track(
+  p_occurred_at timestamptz,
+  p_user_id uuid,
+  p_session_id text,
+  p_event_type text,
+  p_event_name text,
+  p_data jsonb,
+  p_measures jsonb
+) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $$
+BEGIN
+  INSERT INTO analytics_events (occurred_at, user_id, session_id, event_type, event_name, data, measures)
+  VALUES (p_occurred_at, p_user_id, p_session_id, p_event_type, p_event_name, p_data, p_measures);
+END
+$$;
+
+REVOKE EXECUTE ON FUNCTION analytics_track(timestamptz, uuid, text, text, text, jsonb, jsonb) FROM PUBLIC;
+
 -- carebase:down
 -- carebase:lint-ignore-file multiple-lock-statements: the down turns row-level security off table by table; each ALTER/DROP POLICY is a catalog change that waits only for the table's running statements
 ALTER TABLE analytics_events DISABLE ROW LEVEL SECURITY;
 ALTER TABLE analytics_user_keys DISABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS analytics_events_actor ON analytics_events;
 DROP POLICY IF EXISTS analytics_user_keys_actor ON analytics_user_keys;
+DROP FUNCTION IF EXISTS analytics_track(timestamptz, uuid, text, text, text, jsonb, jsonb);
 DROP FUNCTION IF EXISTS rls_system_scope();

@@ -80,6 +80,7 @@ export const APP_ROLE_FUNCTIONS: readonly string[] = Object.freeze([
   'session_lookup(bytea)',
   'sessions_purge(timestamptz, timestamptz)',
   'chat_apply_retention(timestamptz, timestamptz)',
+  'analytics_track(timestamptz, uuid, text, text, text, jsonb, jsonb)',
 ]);
 
 /**

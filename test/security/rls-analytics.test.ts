@@ -213,6 +213,16 @@ describe('analytics row-level security as the app role', () => {
       await actAs(app, ana);
       expect(await count(app, 'analytics_events', 'occurred_at = $1', [future])).toBe(1);
     });
+    // analytics_track() (track's one-statement path under rls) is the app role's, not PUBLIC's.
+    await rawTransaction(database.ownerUrl, async (owner) => {
+      const { rows } = await owner.query<{ grantees: string[] }>(
+        `select array_agg(coalesce(r.rolname, 'PUBLIC') order by 1) as grantees
+           from pg_proc p cross join aclexplode(p.proacl) a left join pg_roles r on r.oid = a.grantee
+          where p.proname = 'analytics_track' and p.pronamespace = 'carebase'::regnamespace`,
+      );
+      expect(rows[0]?.grantees).not.toContain('PUBLIC');
+      expect(rows[0]?.grantees).toContain(decodeURIComponent(new URL(database.url).username));
+    });
     await rawStatement(database.ownerUrl, 'delete from carebase.analytics_events where occurred_at = $1', [
       future,
     ]);

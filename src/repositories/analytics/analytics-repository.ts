@@ -97,7 +97,7 @@ export class AnalyticsRepository {
 
   /**
    * Records one event (one named prepared INSERT; creates the month's partition on first use).
-   * With `rls: true` the INSERT runs in a transaction that sets the analytics scope (migration 0047).
+   * With `rls: true` it calls the owner's `analytics_track()` instead (migration 0047), one statement.
    *
    * Throws `ValidationError` (nothing written) for a bad event: pattern or length of
    * `eventType`/`eventName`, `data` over `analytics.maxDataBytes`, an `occurredAt` more than
@@ -115,10 +115,15 @@ export class AnalyticsRepository {
     if (Array.isArray(prepared)) throwEventIssues(prepared, []);
     await ensureEventPartitions(ctx, [prepared]);
     const schema = ctx.config.schema;
+    // Under row-level security through the owner's analytics_track() (migration 0047): one
+    // statement, as without it, instead of a transaction carrying the analytics scope.
+    const rls = ctx.config.rls;
     const insert = ctx.runtime.prepared.query(
-      'analytics.track',
+      rls ? 'analytics.track_rls' : 'analytics.track',
       () =>
-        `insert into ${qualifiedName(schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data, measures) values ($1, $2, $3, $4, $5, $6, $7)`,
+        rls
+          ? `select ${qualifiedName(schema, 'analytics_track')}($1, $2, $3, $4, $5, $6, $7)`
+          : `insert into ${qualifiedName(schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data, measures) values ($1, $2, $3, $4, $5, $6, $7)`,
       [
         prepared.occurredAt,
         prepared.userId,
@@ -129,9 +134,7 @@ export class AnalyticsRepository {
         prepared.measures,
       ],
     );
-    // Under row-level security in a transaction with the analytics scope; otherwise one statement.
-    if (ctx.systemScope === undefined) await ctx.db.executeQuery(insert);
-    else await ctx.atomic((tx) => tx.db.executeQuery(insert));
+    await ctx.db.executeQuery(insert);
   }
 
   /**
