@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PostgresCursor, PostgresPoolClient, PostgresQueryResult } from 'kysely';
-import type pg from 'pg';
+import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type CarebaseError, InvalidConfigurationError } from '../errors/errors.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -15,6 +15,27 @@ import type { PreparedStatements } from './prepared-statements.js';
 function isPreparedStatementMismatch(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === '26000' || code === '42P05';
+}
+
+/**
+ * Runs `text` with `values` on `client`, as the named prepared statement `name` when given. pg
+ * copies every query config object it is handed (property descriptors and all: a few microseconds
+ * a statement); text and values, or a `Query` built from them, skip that copy.
+ */
+function submit(
+  client: pg.PoolClient,
+  text: string,
+  values: ReadonlyArray<unknown>,
+  name: string | undefined,
+): Promise<pg.QueryResult> {
+  if (name === undefined) return client.query(text, values as unknown[]);
+  return new Promise((resolve, reject) => {
+    const query = new pg.Query(text, values as unknown[], (error, result) =>
+      error === undefined || error === null ? resolve(result as unknown as pg.QueryResult) : reject(error),
+    );
+    (query as unknown as { name: string }).name = name;
+    client.query(query);
+  });
 }
 
 /** A statement opening a transaction (Kysely's and carebase's own), without a second statement. */
@@ -93,9 +114,7 @@ export class PooledConnection implements PostgresPoolClient {
         probe?.end(0, null);
         return (Array.isArray(results) ? results[0] : results) as unknown as PostgresQueryResult<R>;
       }
-      const config: pg.QueryConfig = { text, values: values as unknown[] };
-      if (name !== undefined) config.name = name;
-      const result = (await this.#client.query(config)) as unknown as PostgresQueryResult<R>;
+      const result = (await submit(this.#client, text, values, name)) as unknown as PostgresQueryResult<R>;
       probe?.end(result.rows?.length, result.rowCount as number | null | undefined);
       return result;
     } catch (error) {

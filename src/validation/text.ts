@@ -1,8 +1,5 @@
 import { z } from 'zod';
 
-/** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /** Whether `value` can be stored as PostgreSQL text (the fast check of {@link textProblem}). */
 export function isStorableText(value: string): boolean {
   return !value.includes('\u0000') && (value as unknown as { isWellFormed(): boolean }).isWellFormed();
@@ -15,7 +12,8 @@ export function isStorableText(value: string): boolean {
  */
 export function textProblem(value: string): string | undefined {
   if (value.includes('\u0000')) return 'must not contain NUL characters (U+0000)';
-  if (LONE_SURROGATE.test(value)) {
+  // A high surrogate not followed by a low one, or a low one not preceded by a high one.
+  if (!(value as unknown as { isWellFormed(): boolean }).isWellFormed()) {
     return 'must be well-formed Unicode (a lone UTF-16 surrogate cannot be stored as UTF-8)';
   }
   return undefined;

@@ -455,6 +455,37 @@ describe('keys and transactions', () => {
     expect(new Set(listed.items.map((c) => c.title))).toEqual(new Set([null, 'in tx']));
   });
 
+  it('a remembered conversation owner never lets a removed participant write, nor an erased owner', async () => {
+    const patient = await user();
+    const clinician = await user();
+    const { id } = await cb.chat.createConversation({ userId: patient });
+    await cb.chat.addParticipant({
+      userId: patient,
+      conversationId: id,
+      participantId: clinician,
+      role: 'member',
+    });
+    // The first append checks participation and remembers the owner; the later ones seal without asking.
+    await cb.chat.append({ userId: clinician, conversationId: id, role: 'user', content: 'first' });
+    await cb.chat.append({ userId: patient, conversationId: id, role: 'user', content: 'second' });
+    await cb.chat.removeParticipant({ userId: patient, conversationId: id, participantId: clinician });
+    const removed = await failure(
+      cb.chat.append({ userId: clinician, conversationId: id, role: 'user', content: 'third' }),
+    );
+    expect(removed).toMatchObject({ code: 'FORBIDDEN' });
+    await cb.users.erase(patient);
+    const erased = await failure(
+      cb.chat.append({ userId: clinician, conversationId: id, role: 'user', content: 'fourth' }),
+    );
+    expect(erased).toMatchObject({ code: 'NOT_FOUND', resource: 'conversation' });
+    const { rows } = await owner.query(
+      `select (select count(*)::int from "${schema}".chat_messages where conversation_id = $1) as messages,
+        (select count(*)::int from "${schema}".encryption_data_keys where user_id = $2) as keys`,
+      [id, patient],
+    );
+    expect(rows[0]).toEqual({ messages: 0, keys: 0 });
+  });
+
   it('a cached default conversation that was deleted is replaced on the next append', async () => {
     const userId = await user();
     const first = await cb.chat.append({ userId, role: 'user', content: 'one' });

@@ -15,6 +15,24 @@ export const MESSAGE_COLUMNS =
  */
 export type AppendedRow = MessageRow & { existing: boolean; caller_id?: string | null };
 
+/**
+ * The columns a single-message append returns: only what the server decided (the id, the owner
+ * whose key the row is stored under, the conversation, the resolved parent). The rest of the
+ * message is the caller's input, so nothing it wrote (content, parts, metadata) travels back over
+ * the wire or is parsed and decrypted again.
+ */
+const LEAN_COLUMNS = 'id, user_id, conversation_id, parent_id';
+
+/** A row of a single-message append (see {@link LEAN_COLUMNS}). */
+export interface LeanAppendedRow {
+  readonly id: string;
+  readonly user_id: string;
+  readonly conversation_id: string;
+  readonly parent_id: string | null;
+  /** True for the row already stored under the client id (its other columns are read apart). */
+  readonly existing: boolean;
+}
+
 /** One message, validated, ready to insert. */
 export interface NewMessage {
   readonly userId: string;
@@ -160,12 +178,12 @@ function tail(
   const touched = `${usage}, touched as (
   ${touchSql(table, owner, conversationId, now)}${shape.clientId === undefined ? '' : '\n    and exists (select 1 from inserted)'}
 )
-select ${MESSAGE_COLUMNS}, false as existing from inserted`;
+select ${LEAN_COLUMNS}, false as existing from inserted`;
   return shape.clientId === undefined
     ? touched
     : `${touched}
 union all
-select ${MESSAGE_COLUMNS}, true from ${table('chat_messages')}
+select ${LEAN_COLUMNS}, true from ${table('chat_messages')}
 where user_id = ${owner} and client_id = ${shape.clientId}`;
 }
 
@@ -239,7 +257,7 @@ export function appendOneQuery(
   ctx: RepositoryContext,
   message: NewMessage,
   now: Date,
-): CompiledQuery<AppendedRow> {
+): CompiledQuery<LeanAppendedRow> {
   const language = ctx.config.chat.searchLanguage;
   const common = [
     message.clientId ?? null,

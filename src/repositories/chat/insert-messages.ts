@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type CompiledQuery, sql } from 'kysely';
 import {
   ConflictError,
   ConstraintViolationError,
@@ -7,16 +7,19 @@ import {
   ValidationError,
 } from '../../errors/errors.js';
 import { runTransaction } from '../../pool/transaction.js';
+import type { JsonValue } from '../../schema/audit.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import {
   type AppendedRow,
   appendOneQuery,
   MESSAGE_COLUMNS as COLUMNS,
+  type LeanAppendedRow,
   type NewMessage,
   touchSql,
 } from './append-one.js';
 import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.js';
+import type { StoredParts } from './check-parts.js';
 import { explainReferenceFailure } from './ownership.js';
 import { forgetDefaultConversations, openMessageRows, sealNewMessages } from './sealed-rows.js';
 import { preparedQuery } from './sql-text.js';
@@ -281,7 +284,15 @@ async function insertBatch(ctx: RepositoryContext, batch: readonly NewMessage[])
   assertUniqueClientIds(batch);
   const now = ctx.now();
   const [single] = batch;
-  const rows = await openMessageRows(ctx, await insertSealed(ctx, batch, now, true));
+  const inserted = await insertSealed(ctx, batch, now, true);
+  let rows: AppendedRow[];
+  if (batch.length === 1 && single !== undefined) {
+    // One message: the statement returned only what the server decided (LeanAppendedRow).
+    const row = inserted[0] as LeanAppendedRow | undefined;
+    if (row !== undefined && !row.existing) return [appendedMessage(single, row, now)];
+    // The row already stored under the client id: read in full below, as a concurrent retry's is.
+    rows = [];
+  } else rows = await openMessageRows(ctx, inserted as AppendedRow[]);
   // A row answers the caller it names (`caller_id`; the single shapes answer their one caller).
   const callerOf = (row: AppendedRow): string => row.caller_id ?? (single as NewMessage).userId;
   const byClientId = new Map<string, AppendedRow>();
@@ -330,6 +341,28 @@ async function insertBatch(ctx: RepositoryContext, batch: readonly NewMessage[])
 }
 
 /**
+ * The message a single-message append wrote: the caller's input (in clear, before any sealing)
+ * with what the server decided. Metadata and parts are parsed from the serialized values written,
+ * so the caller gets its own copy, as it would from a read.
+ */
+function appendedMessage(message: NewMessage, row: LeanAppendedRow, now: Date): ChatMessage {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    authorUserId: message.userId,
+    conversationId: row.conversation_id,
+    clientId: message.clientId ?? null,
+    role: message.role,
+    content: message.content,
+    parts: message.parts === null ? null : (JSON.parse(message.parts) as StoredParts).parts,
+    metadata: message.metadata === null ? null : (JSON.parse(message.metadata) as JsonValue),
+    createdAt: now,
+    parentId: row.parent_id,
+    pinned: message.pinned ?? false,
+  };
+}
+
+/**
  * Inserts `batch` in one statement and returns how many rows were new (the rest were already
  * present under the same client ids). The import path: no rows come back over the wire.
  */
@@ -353,7 +386,7 @@ async function insertSealed(
   batch: readonly NewMessage[],
   now: Date,
   returning: boolean,
-): Promise<AppendedRow[]> {
+): Promise<(AppendedRow | LeanAppendedRow)[]> {
   for (let attempt = 0; ; attempt++) {
     const { stored, defaulted } = await sealNewMessages(ctx, batch, now);
     const [single] = stored;
@@ -363,9 +396,16 @@ async function insertSealed(
       ? preparedQuery<AppendedRow>(ctx, 'import', (t) => insertSql(t, false), parameters(ctx, stored, now))
       : stored.length === 1 && single !== undefined
         ? appendOneQuery(ctx, single, now)
-        : preparedQuery<AppendedRow>(ctx, 'append', (t) => insertSql(t, true), parameters(ctx, stored, now));
+        : preparedQuery<AppendedRow | LeanAppendedRow>(
+            ctx,
+            'append',
+            (t) => insertSql(t, true),
+            parameters(ctx, stored, now),
+          );
     try {
-      const rows = await withRetries(ctx, stored, (c) => c.runPrepared<AppendedRow>(query));
+      const rows = await withRetries(ctx, stored, (c) =>
+        c.runPrepared<AppendedRow | LeanAppendedRow>(query as CompiledQuery<AppendedRow | LeanAppendedRow>),
+      );
       if (returning && rows.length === 0 && single !== undefined && stored.length === 1) {
         // The single shapes return nothing when the caller may not write to the conversation
         // (this throws; NotFoundError for a deleted cached default conversation, retried below),

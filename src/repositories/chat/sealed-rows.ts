@@ -38,6 +38,17 @@ const DEFAULT_CONVERSATIONS = new RuntimeState(
   (runtime) => new LruCache<string>(runtime.config.encryption?.keyCacheSize ?? 1),
 );
 
+/**
+ * Conversation owners by conversation id, when encryption is on. A conversation's owner (its rows'
+ * `user_id`, whose key seals them) never changes, so once a participation check found it, later
+ * appends seal without asking again: the append statement itself still checks the caller's
+ * participation and inserts nothing for a caller who may not write (who then gets the typed error).
+ */
+const CONVERSATION_OWNERS = new RuntimeState(
+  'chat conversation owners',
+  (runtime) => new LruCache<string>(Math.max(1_000, runtime.config.encryption?.keyCacheSize ?? 1)),
+);
+
 /** The user's default conversation, created on first use (race-free, like append's own). */
 async function defaultConversation(ctx: RepositoryContext, userId: string, now: Date): Promise<string> {
   const cache = ctx.runtime.state(DEFAULT_CONVERSATIONS);
@@ -90,21 +101,34 @@ export async function sealNewMessages(
   // A message is sealed under its conversation OWNER's key (its row's user_id), which is not the
   // caller in a shared conversation: the caller's participation gives it (ForbiddenError else).
   const owners = new Map<string, string>();
+  const known = ctx.runtime.state(CONVERSATION_OWNERS);
+  const remembered: string[] = [];
   for (const message of batch) {
     if (message.conversationId === undefined) continue;
     const key = `${message.conversationId}\u0000${message.userId}`;
     if (!owners.has(key)) {
-      owners.set(
-        key,
-        (await assertParticipant(ctx, message.userId, message.conversationId, 'write')).ownerId,
-      );
+      let owner = known.get(message.conversationId);
+      if (owner === undefined) {
+        owner = (await assertParticipant(ctx, message.userId, message.conversationId, 'write')).ownerId;
+        known.set(message.conversationId, owner);
+      } else remembered.push(message.conversationId);
+      owners.set(key, owner);
     }
   }
   const ownerOf = (message: NewMessage): string =>
     message.conversationId === undefined
       ? message.userId
       : (owners.get(`${message.conversationId}\u0000${message.userId}`) as string);
-  const keys = await writeKeys(ctx, batch.map(ownerOf));
+  let keys: Map<string, UserKeys>;
+  try {
+    keys = await writeKeys(ctx, batch.map(ownerOf));
+  } catch (error) {
+    if (remembered.length === 0) throw error;
+    // A remembered owner may be gone (an erased user): forget it, and ask, so the caller gets the
+    // typed error the check gives (NotFoundError / ForbiddenError), not the key store's.
+    for (const conversationId of remembered) known.forget(conversationId);
+    return sealNewMessages(ctx, batch, now);
+  }
   const defaults = new Map<string, string>();
   for (const message of batch) {
     if (message.conversationId === undefined && !defaults.has(message.userId)) {
