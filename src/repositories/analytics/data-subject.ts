@@ -61,15 +61,17 @@ export async function exportAnalyticsForUser(
 ): Promise<AnalyticsUserExport> {
   const id = parseInput(UserIdSchema, userId, 'user id');
   // Row-level security (`rls: true`): read as the subject, whose events the policies show.
-  const rows = await ctx.actingFor(id).scoped((tx) =>
-    tx.db
-      .selectFrom('analytics_events')
-      .select(['occurred_at', 'session_id', 'event_type', 'event_name', 'data', 'measures'])
-      .where('user_id', '=', id)
-      .orderBy('occurred_at')
-      .orderBy('id')
-      .execute(),
-  );
+  const rows = await ctx
+    .actingFor(id)
+    .scoped((tx) =>
+      tx.db
+        .selectFrom('analytics_events')
+        .select(['occurred_at', 'session_id', 'event_type', 'event_name', 'data', 'measures'])
+        .where('user_id', '=', id)
+        .orderBy('occurred_at')
+        .orderBy('id')
+        .execute(),
+    );
   return {
     events: rows.map((row) => ({
       occurredAt: row.occurred_at.toISOString(),
