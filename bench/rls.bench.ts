@@ -66,7 +66,8 @@ async function seeded(rowSecurity: boolean): Promise<{ database: TestDatabase; u
  * Row-level security on vs off: `sessions.validate` (the hot path: through `session_lookup()`
  * under rls) and a `chat.history` page of 20 (in a transaction carrying `carebase.actor_user_id`
  * under rls), each against raw pg on the same data without row security, and raw pg doing what
- * carebase does under rls (begin, set_config, select, commit).
+ * carebase does under rls (begin, set_config, select, commit); and `analytics.track` (under rls
+ * its INSERT in a transaction carrying `carebase.system_scope`) against a raw prepared INSERT.
  */
 export default async function run(): Promise<void> {
   const off = await seeded(false);
@@ -126,6 +127,29 @@ export default async function run(): Promise<void> {
             client.release();
           }
         },
+      },
+    });
+    // Analytics (migration 0047): `track` under rls is its INSERT in a transaction with the scope.
+    const RAW_TRACK = `insert into carebase.analytics_events (occurred_at, user_id, event_type, event_name, data)
+      values ($1, $2, 'feature', 'bench.track', $3)`;
+    const trackOf = (userId: string) => ({
+      userId,
+      eventType: 'feature',
+      eventName: 'bench.track',
+      data: { ok: true },
+    });
+    await compare({
+      name: 'analytics.track, rls on vs raw pg INSERT (rls off); peers: carebase rls off',
+      concurrency: 8,
+      carebase: () => cbOn.analytics.track(trackOf(userOn())),
+      others: {
+        raw: () =>
+          rawOff.query({
+            name: 'rls_bench_track',
+            text: RAW_TRACK,
+            values: [new Date(), userOff(), { ok: true }],
+          }),
+        'carebase rls off': () => cbOff.analytics.track(trackOf(userOff())),
       },
     });
   } finally {

@@ -282,7 +282,9 @@ export class CarebaseScope {
   /**
    * Analytics events: `track`, `trackMany`, `buffer`, exact `summary` / `timeseries` /
    * `activeUsers` / `topEvents` served from rollups, `refreshRollups` and `applyRetention`.
-   * Memoized per scope; inside `cb.transaction()` writes join the transaction.
+   * Memoized per scope; inside `cb.transaction()` writes join the transaction. With `rls: true`
+   * it reads and writes every user's events (its transactions set the analytics scope, migration
+   * 0047), whatever the scope's user.
    *
    * @example
    * ```ts
@@ -291,7 +293,7 @@ export class CarebaseScope {
    */
   get analytics(): AnalyticsRepository {
     this.#analytics ??= this.#instrument(
-      withRowSecurity(this.#context, (ctx) => new AnalyticsRepository(ctx)),
+      new AnalyticsRepository(this.#context.asSystem('analytics')),
       'analytics',
     );
     return this.#analytics;

@@ -80,12 +80,15 @@ export const APP_ROLE_FUNCTIONS: readonly string[] = Object.freeze([
   'session_lookup(bytea)',
   'sessions_purge(timestamptz, timestamptz)',
   'chat_apply_retention(timestamptz, timestamptz)',
+  'analytics_track(timestamptz, uuid, text, text, text, jsonb, jsonb)',
 ]);
 
 /**
  * The tables whose row-level security `grantAppRole({ rowSecurity })` turns on or off: their
- * policies (migration 0043) show a role other than the owner only the rows of the user named by
- * the transaction-local setting `carebase.actor_user_id` (docs/security.md, "Row-level security").
+ * policies (migrations 0043 and 0047) show a role other than the owner only the rows of the user
+ * named by the transaction-local setting `carebase.actor_user_id`, and the analytics tables every
+ * row in the analytics repository's own transactions (`carebase.system_scope`; docs/security.md,
+ * "Row-level security").
  *
  * @example
  * ```ts
@@ -99,6 +102,8 @@ export const ROW_SECURITY_TABLES: readonly string[] = Object.freeze([
   'chat_messages',
   'chat_usage',
   'sessions',
+  'analytics_events',
+  'analytics_user_keys',
 ]);
 
 /** The statements that enable (or disable) row-level security on {@link ROW_SECURITY_TABLES}. */

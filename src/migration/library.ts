@@ -37,6 +37,7 @@ import m0043 from '../../migrations/0043_row_level_security.sql';
 import m0044 from '../../migrations/0044_chat_blind_index_gin.sql';
 import m0045 from '../../migrations/0045_session_validate_function.sql';
 import m0046 from '../../migrations/0046_chat_history_function.sql';
+import m0047 from '../../migrations/0047_analytics_row_level_security.sql';
 import m0048 from '../../migrations/0048_audit_hash_inline.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
@@ -86,6 +87,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0044_chat_blind_index_gin', m0044],
   ['0045_session_validate_function', m0045],
   ['0046_chat_history_function', m0046],
+  ['0047_analytics_row_level_security', m0047],
   ['0048_audit_hash_inline', m0048],
 ];
 

@@ -82,7 +82,8 @@ function backoff(attempt: number, baseMs: number): Promise<void> {
  *
  * `actingUserId` (row-level security, `rls: true`): a new transaction first sets
  * `carebase.actor_user_id` to it, transaction-local, so the policies of migration 0043 show that
- * user's rows; `undefined` sends nothing (the default, no extra round trip).
+ * user's rows; `undefined` sends nothing (the default, no extra round trip). `systemScope` likewise
+ * sets `carebase.system_scope` (migration 0047: `analytics` shows every analytics row).
  */
 export async function runTransaction<DB, T>(
   db: Kysely<DB>,
@@ -90,6 +91,7 @@ export async function runTransaction<DB, T>(
   options: TransactionOptions | undefined,
   logger: Logger,
   actingUserId?: string,
+  systemScope?: string,
 ): Promise<T> {
   const parsed = parseInput(TransactionOptionsSchema, options ?? {}, 'transaction options');
   if (db.isTransaction) return runInSavepoint(db as Transaction<DB>, fn);
@@ -100,12 +102,17 @@ export async function runTransaction<DB, T>(
       let builder = db.transaction();
       if (parsed.isolation !== undefined)
         builder = builder.setIsolationLevel(parsed.isolation as IsolationLevel);
-      if (actingUserId === undefined) return await builder.execute(fn);
-      // The setting rides on the `begin` round trip; a connection that did not send it gets it now.
-      return await withActingUserForBegin(actingUserId, (applied) =>
+      if (actingUserId === undefined && systemScope === undefined) return await builder.execute(fn);
+      // The settings ride on the `begin` round trip; a connection that did not send them gets them now.
+      return await withActingUserForBegin({ userId: actingUserId, scope: systemScope }, (applied) =>
         builder.execute(async (trx) => {
-          if (applied()) actingUsers.set(trx, actingUserId);
-          else await setActingUser(trx, actingUserId);
+          if (applied()) {
+            if (actingUserId !== undefined) actingUsers.set(trx, actingUserId);
+            if (systemScope !== undefined) systemScopes.set(trx, systemScope);
+          } else {
+            if (actingUserId !== undefined) await setActingUser(trx, actingUserId);
+            if (systemScope !== undefined) await setSystemScope(trx, systemScope);
+          }
           return fn(trx);
         }),
       );
@@ -136,6 +143,29 @@ export async function setActingUser<DB>(trx: Transaction<DB>, userId: string): P
   const { rows } = await sql<{
     previous: string | null;
   }>`select current_setting('carebase.actor_user_id', true) as previous, set_config('carebase.actor_user_id', ${userId}, true)`.execute(
+    trx,
+  );
+  return rows[0]?.previous ?? '';
+}
+
+/** The system scope last set on each open transaction (by {@link setSystemScope}). */
+const systemScopes = new WeakMap<object, string>();
+
+/** The system scope (`carebase.system_scope`) last set on `trx` by carebase, if any. */
+export function systemScopeOf(trx: object): string | undefined {
+  return systemScopes.get(trx);
+}
+
+/**
+ * Sets the system scope of the current transaction (`carebase.system_scope`, `SET LOCAL`, see
+ * migration 0047; `''` clears it) and returns the previous value (`''` when unset). `scope` is a
+ * constant of carebase's, sent as a parameter.
+ */
+export async function setSystemScope<DB>(trx: Transaction<DB>, scope: string): Promise<string> {
+  systemScopes.set(trx, scope);
+  const { rows } = await sql<{
+    previous: string | null;
+  }>`select current_setting('carebase.system_scope', true) as previous, set_config('carebase.system_scope', ${scope}, true)`.execute(
     trx,
   );
   return rows[0]?.previous ?? '';

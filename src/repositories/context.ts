@@ -7,7 +7,14 @@ import type { CarebaseKyselyPool } from '../pool/kysely-pool.js';
 import type { PreparedStatements } from '../pool/prepared-statements.js';
 import type { Replica } from '../pool/replica.js';
 import type { ReplicaSet } from '../pool/replica-set.js';
-import { actingUserOf, runTransaction, setActingUser, type TransactionOptions } from '../pool/transaction.js';
+import {
+  actingUserOf,
+  runTransaction,
+  setActingUser,
+  setSystemScope,
+  systemScopeOf,
+  type TransactionOptions,
+} from '../pool/transaction.js';
 import type { CarebaseDatabase } from '../schema/database.js';
 import { Telemetry } from '../telemetry/telemetry.js';
 import { truncateText } from '../validation/text.js';
@@ -255,6 +262,8 @@ export class RepositoryContext {
   readonly replica: Replica | undefined;
   /** The user carebase acts for under row-level security, overriding the actor's (see `actingFor`). */
   readonly #actingFor: string | undefined;
+  /** The system scope of this context's transactions under row-level security (see `asSystem`). */
+  readonly #systemScope: SystemScope | undefined;
 
   constructor(
     runtime: CarebaseRuntime,
@@ -262,12 +271,14 @@ export class RepositoryContext {
     actor: Actor | undefined,
     replica?: Replica,
     actingFor?: string,
+    systemScope?: SystemScope,
   ) {
     this.runtime = runtime;
     this.db = db;
     this.actor = actor;
     this.replica = replica;
     this.#actingFor = actingFor;
+    this.#systemScope = systemScope;
   }
 
   /**
@@ -287,15 +298,41 @@ export class RepositoryContext {
    */
   actingFor(userId: string): RepositoryContext {
     if (!this.runtime.config.rls) return this;
-    return new RepositoryContext(this.runtime, this.db, this.actor, this.replica, userId);
+    return new RepositoryContext(this.runtime, this.db, this.actor, this.replica, userId, this.#systemScope);
   }
 
   /**
-   * Runs `fn` as a read of this context's user: in a transaction carrying the row-level security
-   * user when there is one outside a transaction, else directly on this context (no round trip).
+   * With `rls: true`, the system scope (`carebase.system_scope`) of this context's transactions:
+   * `analytics` for the analytics repository, whose policies (migration 0047) then show every
+   * analytics row. `undefined` when row-level security is off or the context has none.
+   */
+  get systemScope(): SystemScope | undefined {
+    if (!this.runtime.config.rls) return undefined;
+    return this.#systemScope;
+  }
+
+  /**
+   * The same context for one of carebase's system paths over every user's rows (`analytics`):
+   * every transaction it opens sets `carebase.system_scope` (transaction-local), and inside a
+   * caller's transaction `atomic` and `scoped` set it around their own work only. Itself when
+   * `rls` is off.
+   */
+  asSystem(scope: SystemScope): RepositoryContext {
+    if (!this.runtime.config.rls) return this;
+    return new RepositoryContext(this.runtime, this.db, this.actor, this.replica, this.#actingFor, scope);
+  }
+
+  /** The same context (actor, row-level security user and scope) on another executor `db`. */
+  rebind(db: Kysely<CarebaseDatabase>, replica?: Replica): RepositoryContext {
+    return new RepositoryContext(this.runtime, db, this.actor, replica, this.#actingFor, this.#systemScope);
+  }
+
+  /**
+   * Runs `fn` as a read of this context's user (or system scope): in a transaction carrying the
+   * row-level security settings when there are some, else directly on this context (no round trip).
    */
   scoped<T>(fn: (ctx: RepositoryContext) => Promise<T>): Promise<T> {
-    if (this.rlsUserId === undefined) return fn(this);
+    if (this.rlsUserId === undefined && this.systemScope === undefined) return fn(this);
     return this.atomic(fn);
   }
 
@@ -320,7 +357,7 @@ export class RepositoryContext {
     if (replicas === undefined || this.db.isTransaction || this.replica !== undefined) return fn(this);
     return replicas.read(
       () => fn(this),
-      (replica) => fn(new RepositoryContext(this.runtime, replica.db, this.actor, replica, this.#actingFor)),
+      (replica) => fn(this.rebind(replica.db, replica)),
     );
   }
 
@@ -361,7 +398,14 @@ export class RepositoryContext {
 
   /** The same executor, another actor. */
   withActor(actor: Actor | undefined): RepositoryContext {
-    return new RepositoryContext(this.runtime, this.db, actor, this.replica, this.#actingFor);
+    return new RepositoryContext(
+      this.runtime,
+      this.db,
+      actor,
+      this.replica,
+      this.#actingFor,
+      this.#systemScope,
+    );
   }
 
   /**
@@ -371,18 +415,37 @@ export class RepositoryContext {
    */
   atomic<T>(fn: (ctx: RepositoryContext) => Promise<T>, options?: TransactionOptions): Promise<T> {
     if (this.db.isTransaction) {
+      const scope = this.systemScope;
+      if (scope !== undefined && systemScopeOf(this.db) !== scope)
+        return this.#scopedInTransaction(scope, fn);
       const acting = this.#actingFor === undefined ? undefined : this.rlsUserId;
       if (acting === undefined || actingUserOf(this.db) === acting) return fn(this);
       return this.#actingInTransaction(acting, fn);
     }
     return runTransaction(
       this.db,
-      (trx: Transaction<CarebaseDatabase>) =>
-        fn(new RepositoryContext(this.runtime, trx, this.actor, this.replica, this.#actingFor)),
+      (trx: Transaction<CarebaseDatabase>) => fn(this.rebind(trx, this.replica)),
       options,
       this.runtime.config.logger,
       this.rlsUserId,
+      this.systemScope,
     );
+  }
+
+  /** `fn` (via `atomic`) inside the current transaction with the system scope set to `scope`. */
+  async #scopedInTransaction<T>(scope: SystemScope, fn: (ctx: RepositoryContext) => Promise<T>): Promise<T> {
+    const trx = this.db as Transaction<CarebaseDatabase>;
+    const previous = await setSystemScope(trx, scope);
+    let result: T;
+    try {
+      result = await this.atomic(fn);
+    } catch (error) {
+      // As for the acting user: a caller that goes on in its transaction must not keep the scope.
+      await setSystemScope(trx, previous).catch(() => {});
+      throw error;
+    }
+    await setSystemScope(trx, previous);
+    return result;
   }
 
   /** `fn` inside the current transaction with the row-level security user switched to `userId`. */
@@ -402,3 +465,9 @@ export class RepositoryContext {
     return result;
   }
 }
+
+/**
+ * A system path over every user's rows under row-level security (`carebase.system_scope`,
+ * migration 0047): `analytics`, the analytics repository.
+ */
+export type SystemScope = 'analytics';

@@ -30,7 +30,7 @@ export function serializedRefresh<T>(
   return ctx.db.connection().execute(async (db) => {
     await sql`select pg_advisory_lock(hashtext(${key}))`.execute(db);
     try {
-      return await run(new RepositoryContext(ctx.runtime, db, ctx.actor));
+      return await run(ctx.rebind(db));
     } finally {
       await sql`select pg_advisory_unlock(hashtext(${key}))`.execute(db);
     }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { qualifiedName } from '../../sql/identifier.js';
 import { parseInput } from '../../validation/parse-input.js';
-import { RepositoryContext } from '../context.js';
+import type { RepositoryContext } from '../context.js';
 import {
   AnalyticsBuffer,
   type AnalyticsBufferOptions,
@@ -97,6 +97,7 @@ export class AnalyticsRepository {
 
   /**
    * Records one event (one named prepared INSERT; creates the month's partition on first use).
+   * With `rls: true` it calls the owner's `analytics_track()` instead (migration 0047), one statement.
    *
    * Throws `ValidationError` (nothing written) for a bad event: pattern or length of
    * `eventType`/`eventName`, `data` over `analytics.maxDataBytes`, an `occurredAt` more than
@@ -114,27 +115,32 @@ export class AnalyticsRepository {
     if (Array.isArray(prepared)) throwEventIssues(prepared, []);
     await ensureEventPartitions(ctx, [prepared]);
     const schema = ctx.config.schema;
-    await ctx.db.executeQuery(
-      ctx.runtime.prepared.query(
-        'analytics.track',
-        () =>
-          `insert into ${qualifiedName(schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data, measures) values ($1, $2, $3, $4, $5, $6, $7)`,
-        [
-          prepared.occurredAt,
-          prepared.userId,
-          prepared.sessionId,
-          prepared.eventType,
-          prepared.eventName,
-          prepared.data,
-          prepared.measures,
-        ],
-      ),
+    // Under row-level security through the owner's analytics_track() (migration 0047): one
+    // statement, as without it, instead of a transaction carrying the analytics scope.
+    const rls = ctx.config.rls;
+    const insert = ctx.runtime.prepared.query(
+      rls ? 'analytics.track_rls' : 'analytics.track',
+      () =>
+        rls
+          ? `select ${qualifiedName(schema, 'analytics_track')}($1, $2, $3, $4, $5, $6, $7)`
+          : `insert into ${qualifiedName(schema, 'analytics_events')} (occurred_at, user_id, session_id, event_type, event_name, data, measures) values ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        prepared.occurredAt,
+        prepared.userId,
+        prepared.sessionId,
+        prepared.eventType,
+        prepared.eventName,
+        prepared.data,
+        prepared.measures,
+      ],
     );
+    await ctx.db.executeQuery(insert);
   }
 
   /**
    * Records a batch of any size with the bulk path (COPY outside a transaction, chunked
-   * `unnest` inserts inside one); atomic: all events or none.
+   * `unnest` inserts inside one, and always with `rls: true`: PostgreSQL refuses COPY into a table
+   * under row-level security); atomic: all events or none.
    *
    * Throws `ValidationError` when an event is invalid, its path starting with `events.<index>`
    * (e.g. `events.3.eventName`), and writes nothing; with `{ onInvalid: 'skip' }` invalid events
@@ -160,7 +166,8 @@ export class AnalyticsRepository {
     const now = ctx.now();
     const config = ctx.config.analytics;
     const rejected: RejectedEvent[] = [];
-    if (!ctx.inTransaction && list.length >= config.copyThreshold) {
+    // (PostgreSQL refuses COPY FROM into a table under row-level security: `rls: true` inserts.)
+    if (!ctx.inTransaction && !ctx.config.rls && list.length >= config.copyThreshold) {
       // Large batch: validated chunk by chunk while the COPY runs; a refusal aborts the COPY.
       const inserted = await copyPreparingEvents(
         ctx,
@@ -203,7 +210,7 @@ export class AnalyticsRepository {
   buffer(options: AnalyticsBufferOptions = {}): AnalyticsBuffer {
     const parsed = parseInput(AnalyticsBufferOptionsSchema, options, 'buffer options');
     const ctx = this.#ctx;
-    return new AnalyticsBuffer(new RepositoryContext(ctx.runtime, ctx.runtime.db, ctx.actor), parsed);
+    return new AnalyticsBuffer(ctx.rebind(ctx.runtime.db), parsed);
   }
 
   /**
@@ -311,7 +318,7 @@ export class AnalyticsRepository {
    */
   async funnel(input: AnalyticsFunnelInput): Promise<AnalyticsFunnel> {
     const parsed = parseInput(AnalyticsFunnelInputSchema, input, 'analytics funnel');
-    return funnel(this.#ctx, parsed);
+    return this.#ctx.scoped((ctx) => funnel(ctx, parsed));
   }
 
   /**
@@ -337,7 +344,7 @@ export class AnalyticsRepository {
    */
   async retention(input: AnalyticsRetentionCohortsInput): Promise<AnalyticsRetentionCohort[]> {
     const parsed = parseInput(AnalyticsRetentionCohortsInputSchema, input, 'analytics retention');
-    return cohortRetention(this.#ctx, parsed);
+    return this.#ctx.scoped((ctx) => cohortRetention(ctx, parsed));
   }
 
   /**

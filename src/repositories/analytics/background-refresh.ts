@@ -11,7 +11,8 @@ const BACKGROUND_REFRESH = new RuntimeState(
         const rows = await root.db.selectFrom('analytics_rollup_state').select('refreshed_at').execute();
         return rows[0]?.refreshed_at;
       },
-      refresh: refreshRollups,
+      // Under row-level security the refresh reads every user's events (`carebase.system_scope`).
+      refresh: (root) => refreshRollups(root.asSystem('analytics')),
     }),
 );
 

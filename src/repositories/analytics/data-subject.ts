@@ -46,6 +46,7 @@ export interface AnalyticsUserExport {
 /**
  * Returns every raw analytics event of `userId`, oldest first, as JSON-serializable data (for
  * `users.exportData`). Rollups hold only counts and anonymous bitmap bits, no per-user rows.
+ * With `rls: true` it reads as the subject (`carebase.actor_user_id`), whatever `ctx`'s user.
  *
  * Throws `ValidationError` for a malformed id. Read-only; safe to call concurrently.
  *
@@ -59,13 +60,18 @@ export async function exportAnalyticsForUser(
   userId: string,
 ): Promise<AnalyticsUserExport> {
   const id = parseInput(UserIdSchema, userId, 'user id');
-  const rows = await ctx.db
-    .selectFrom('analytics_events')
-    .select(['occurred_at', 'session_id', 'event_type', 'event_name', 'data', 'measures'])
-    .where('user_id', '=', id)
-    .orderBy('occurred_at')
-    .orderBy('id')
-    .execute();
+  // Row-level security (`rls: true`): read as the subject, whose events the policies show.
+  const rows = await ctx
+    .actingFor(id)
+    .scoped((tx) =>
+      tx.db
+        .selectFrom('analytics_events')
+        .select(['occurred_at', 'session_id', 'event_type', 'event_name', 'data', 'measures'])
+        .where('user_id', '=', id)
+        .orderBy('occurred_at')
+        .orderBy('id')
+        .execute(),
+    );
   return {
     events: rows.map((row) => ({
       occurredAt: row.occurred_at.toISOString(),
@@ -82,7 +88,8 @@ export async function exportAnalyticsForUser(
  * Erases `userId` from analytics (for `users.erase`): deletes the user's raw events and the
  * user's entry in the bitmap key table, so rollups keep only anonymous counts (the hours touched
  * are recomputed without the user at the next refresh, where raw events are still retained).
- * Atomic; idempotent. Returns how many events were deleted.
+ * Atomic; idempotent. Returns how many events were deleted. With `rls: true` it deletes as the
+ * subject (`carebase.actor_user_id`), whatever `ctx`'s user.
  *
  * Throws `ValidationError` for a malformed id.
  *
@@ -96,7 +103,8 @@ export async function eraseAnalyticsForUser(
   userId: string,
 ): Promise<{ events: number }> {
   const id = parseInput(UserIdSchema, userId, 'user id');
-  return ctx.atomic(async (tx) => {
+  // Row-level security (`rls: true`): deleted as the subject, whose rows the policies show.
+  return ctx.actingFor(id).atomic(async (tx) => {
     const deleted = await tx.db.deleteFrom('analytics_events').where('user_id', '=', id).executeTakeFirst();
     await sql`delete from ${sql.id(tx.config.schema, 'analytics_user_keys')} where user_id = ${id}`.execute(
       tx.db,

@@ -172,12 +172,13 @@ export async function insertEventsUnnest(
 export async function writeEvents(ctx: RepositoryContext, events: readonly PreparedEvent[]): Promise<void> {
   if (events.length === 0) return;
   await ensureEventPartitions(ctx, events);
-  if (!ctx.inTransaction && events.length >= ctx.config.analytics.copyThreshold) {
+  // PostgreSQL refuses COPY FROM into a table under row-level security: `rls: true` inserts.
+  if (!ctx.inTransaction && !ctx.config.rls && events.length >= ctx.config.analytics.copyThreshold) {
     await copyEvents(ctx, events);
     return;
   }
   if (events.length <= UNNEST_CHUNK) {
-    await insertEventsUnnest(ctx, events);
+    await ctx.scoped((tx) => insertEventsUnnest(tx, events));
     return;
   }
   await ctx.atomic((tx) => insertEventsUnnest(tx, events));
