@@ -101,6 +101,7 @@ export const ROW_SECURITY_TABLES: readonly string[] = Object.freeze([
   'conversation_participants',
   'chat_messages',
   'chat_usage',
+  'chat_usage_daily',
   'sessions',
   'analytics_events',
   'analytics_user_keys',

@@ -3,8 +3,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 /** A uuid in its canonical text form: the only thing ever written into a `begin` as a literal. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A system scope name (`analytics`): the only other thing ever written into a `begin`. */
-const SCOPE = /^[a-z]{1,32}$/;
+/** A system scope name (`analytics`, `chat_usage`): the only other thing ever written into a `begin`. */
+const SCOPE = /^[a-z][a-z_]{0,31}$/;
 
 /**
  * The row-level security settings of a transaction carebase opens: the acting user

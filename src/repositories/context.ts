@@ -304,7 +304,7 @@ export class RepositoryContext {
   /**
    * With `rls: true`, the system scope (`carebase.system_scope`) of this context's transactions:
    * `analytics` for the analytics repository, whose policies (migration 0047) then show every
-   * analytics row. `undefined` when row-level security is off or the context has none.
+   * analytics row; `chat_usage` for the chat usage rollups (migration 0049: every ledger row). `undefined` when row-level security is off or the context has none.
    */
   get systemScope(): SystemScope | undefined {
     if (!this.runtime.config.rls) return undefined;
@@ -312,7 +312,8 @@ export class RepositoryContext {
   }
 
   /**
-   * The same context for one of carebase's system paths over every user's rows (`analytics`):
+   * The same context for one of carebase's system paths over every user's rows (`analytics`,
+   * `chat_usage`):
    * every transaction it opens sets `carebase.system_scope` (transaction-local), and inside a
    * caller's transaction `atomic` and `scoped` set it around their own work only. Itself when
    * `rls` is off.
@@ -467,7 +468,8 @@ export class RepositoryContext {
 }
 
 /**
- * A system path over every user's rows under row-level security (`carebase.system_scope`,
- * migration 0047): `analytics`, the analytics repository.
+ * A system path over every user's rows under row-level security (`carebase.system_scope`):
+ * `analytics`, the analytics repository (migration 0047); `chat_usage`, the chat usage rollup
+ * refresh and the usage report of a scope without a user (migration 0049).
  */
-export type SystemScope = 'analytics';
+export type SystemScope = 'analytics' | 'chat_usage';

@@ -72,8 +72,14 @@ function refreshLockKey(ctx: RepositoryContext): string {
  * and recomputes the dirty days (closed days whose ledger rows changed since), in repeatable-read
  * transactions of at most `analytics.refreshChunkHours` (in whole days, at least one) each,
  * serialized by an advisory lock (transaction-level only behind a transaction pooler).
+ *
+ * The rollups sum every user's ledger rows, whatever the scope's user: with `rls: true` every
+ * transaction of the refresh sets the `chat_usage` system scope (migration 0049), which the ledger's
+ * and the per-conversation rollup's policies accept for every row (inside a caller's transaction,
+ * only around the refresh's own statements).
  */
-export function refreshUsageRollups(ctx: RepositoryContext): Promise<RefreshUsageRollupsResult> {
+export function refreshUsageRollups(scope: RepositoryContext): Promise<RefreshUsageRollupsResult> {
+  const ctx = scope.asSystem('chat_usage');
   const target = new Date(
     Math.floor((ctx.now().getTime() - ctx.config.analytics.rollupSettleMs) / DAY_MS) * DAY_MS,
   );

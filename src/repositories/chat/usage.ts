@@ -143,6 +143,12 @@ function splitByDay(ranges: readonly (readonly [Date, Date])[]): [Date, Date][] 
   return out;
 }
 
+/** The rows of the acting user's conversations (the predicate of the chat_usage_actor policy). */
+function participationSql(ctx: RepositoryContext): RawBuilder<unknown> {
+  const fn = (name: string) => sql.id(ctx.config.schema, name);
+  return sql`(user_id = ${fn('rls_user_id')}() or conversation_id in (select ${fn('rls_conversations')}()))`;
+}
+
 function filtersSql(query: ChatUsageQuery): RawBuilder<unknown>[] {
   return [
     ...(query.userId === undefined ? [] : [sql`author_user_id = ${query.userId}`]),
@@ -157,16 +163,28 @@ function filtersSql(query: ChatUsageQuery): RawBuilder<unknown>[] {
  * rollups (the day totals when no user or conversation is asked for), the rest (edges, today, days
  * not rolled up yet, dirty days) from the ledger, summed again as numeric in SQL: the same sums as
  * one GROUP BY over the ledger.
+ *
+ * With `rls: true`: on a scope with a user, the usage of the conversations that user owns or takes
+ * part in (the ledger policy's rows; the rollup side is narrowed the same way, so the sums stay
+ * those of one GROUP BY over the rows the user may see); on a scope without a user (the admin
+ * report), every user's usage, in transactions carrying the `chat_usage` system scope (migration
+ * 0049), equal to the report with row-level security off.
  */
-export function usageReport(ctx: RepositoryContext, query: ChatUsageQuery): Promise<ChatUsageRow[]> {
+export function usageReport(scope: RepositoryContext, query: ChatUsageQuery): Promise<ChatUsageRow[]> {
+  const participant = scope.rlsUserId !== undefined;
+  const ctx = participant ? scope : scope.asSystem('chat_usage');
   return ctx.onReplica((reader) =>
     reader.atomic(
       async (tx) => {
         const id = (name: string) => sql.id(tx.config.schema, name);
         const plan = await planUsage(tx, query.from, query.to);
         const key = KEYS[query.groupBy];
-        const filters = filtersSql(query);
+        // The rows of the chat_usage_actor policy, on both sides: exact whether or not the
+        // policies are enabled (grantAppRole({ rowSecurity })), and never the day totals, which
+        // sum every user's conversations.
+        const filters = participant ? [...filtersSql(query), participationSql(tx)] : filtersSql(query);
         const totals =
+          !participant &&
           query.userId === undefined &&
           query.conversationId === undefined &&
           (query.groupBy === 'day' || query.groupBy === 'model');
