@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { type Carebase, type ChatUsageQuery, type ChatUsageRow, createCarebase } from 'carebase';
 import { grantAppRole } from 'carebase/migration';
-import { createTestDatabase, type TestDatabase } from 'carebase/testing';
+import { createTestDatabase, startPostgres, type TestDatabase, type TestPostgres } from 'carebase/testing';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pgbouncerMissing, startPgBouncer, type TestPgBouncer } from '../support/pgbouncer.js';
 
 // The chat usage rollups under row-level security (migration 0049, `rls: true`,
 // `grantAppRole({ rowSecurity: true })`): the refresh (explicit, in the background, in a user's
@@ -165,12 +166,16 @@ describe('chat usage rollups under row-level security as the app role', () => {
     }
   }
 
-  beforeAll(async () => {
-    database = await createTestDatabase({ role: 'app', spares: 0, carebase: { rls: true, clock, analytics } });
+  async function setRowSecurity(enabled: boolean): Promise<void> {
     await grantAppRole(database.ownerUrl, {
       role: decodeURIComponent(new URL(database.url).username),
-      rowSecurity: true,
+      rowSecurity: enabled,
     });
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ role: 'app', spares: 0, carebase: { rls: true, clock, analytics } });
+    await setRowSecurity(true);
     cb = database.db;
     // Row-level security off, as the owner (whom the policies never apply to): the reference.
     plain = createCarebase({ connectionString: database.ownerUrl, clock, analytics, pool: { max: 2 } });
@@ -289,6 +294,20 @@ describe('chat usage rollups under row-level security as the app role', () => {
       );
       expect(await cb.withActor({ userId: cleo }).chat.usage(query), groupBy).toEqual([]);
     }
+    // The same with the policies off (rls: true before grantAppRole({ rowSecurity: true })): the
+    // report narrows both sides to the user's conversations itself.
+    await setRowSecurity(false);
+    try {
+      for (const groupBy of GROUPS) {
+        const query = { ...range, groupBy };
+        expect(flat(await cb.withActor({ userId: ben }).chat.usage(query)), groupBy).toEqual(
+          await ledger(query, [benConv, shared]),
+        );
+        expect(await cb.withActor({ userId: cleo }).chat.usage(query), groupBy).toEqual([]);
+      }
+    } finally {
+      await setRowSecurity(true);
+    }
     const participant = { ...range, groupBy: 'model' as const, userId: ben, conversationId: shared };
     const mine = await cb.withActor({ userId: ben }).chat.usage(participant);
     expect(mine.length).toBeGreaterThan(0);
@@ -312,3 +331,80 @@ describe('chat usage rollups under row-level security as the app role', () => {
     await expectAdminReportExact();
   });
 });
+
+describe.skipIf(pgbouncerMissing !== undefined)(
+  'chat usage rollups under row-level security behind PgBouncer (transaction mode)',
+  () => {
+    let server: TestPostgres;
+    let database: TestDatabase;
+    let bouncer: TestPgBouncer;
+    let cb: Carebase;
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    let nowMs = Date.now();
+    const clock = { now: () => new Date(nowMs) };
+
+    beforeAll(async () => {
+      server = await startPostgres({ provider: 'local', log: false });
+      database = await createTestDatabase({ serverUrl: server.url, spares: 0, role: 'app' });
+      const app = new URL(database.url);
+      await grantAppRole(database.ownerUrl, { role: decodeURIComponent(app.username), rowSecurity: true });
+      bouncer = await startPgBouncer({
+        serverPort: Number(new URL(server.url).port),
+        users: [{ name: decodeURIComponent(app.username), password: decodeURIComponent(app.password) }],
+        poolSize: 2,
+      });
+      cb = createCarebase({
+        connectionString: bouncer.urlFor(database.url),
+        pooler: 'transaction',
+        rls: true,
+        clock,
+        pool: { max: 6 },
+        analytics: { rollupSettleMs: 0, autoRefreshIntervalMs: 0 },
+      });
+    }, 120_000);
+
+    afterAll(async () => {
+      await cb?.close();
+      await bouncer?.stop();
+      await database?.drop();
+      await server?.stop();
+    });
+
+    it("rolls up every user's usage and leaves no setting on the server connections", async () => {
+      const users = await Promise.all(Array.from({ length: 4 }, (_, i) => newUser(database.db, `p${i}`)));
+      nowMs = today - 2 * DAY + 3_600_000;
+      try {
+        await Promise.all(
+          users.map((userId) =>
+            cb.withActor({ userId }).chat.append({
+              userId,
+              role: 'assistant',
+              content: 'answer',
+              usage: { provider: 'p', model: 'gpt-x', inputTokens: 7, status: 'ok' },
+            }),
+          ),
+        );
+      } finally {
+        nowMs = Date.now();
+      }
+      expect((await cb.chat.refreshUsageRollups()).daysRefreshed).toBeGreaterThanOrEqual(2);
+      const query = { from: new Date(today - 3 * DAY), to: new Date(today + DAY), groupBy: 'user' as const };
+      const reports = await Promise.all(Array.from({ length: 6 }, () => cb.chat.usage(query)));
+      for (const report of reports) {
+        expect(report.map((row) => row.key).sort()).toEqual([...users].sort());
+        expect(report.every((row) => row.calls === 1 && row.inputTokens === 7)).toBe(true);
+      }
+      const mine = await cb.withActor({ userId: users[0] }).chat.usage(query);
+      expect(mine.map((row) => row.key)).toEqual([users[0]]);
+      await rawTransaction(bouncer.urlFor(database.url), async (app) => {
+        const { rows } = await app.query<{ user: string | null; scope: string | null }>(
+          "select current_setting('carebase.actor_user_id', true) as user, current_setting('carebase.system_scope', true) as scope",
+        );
+        expect(rows[0]?.user ?? '').toBe('');
+        expect(rows[0]?.scope ?? '').toBe('');
+        expect(await count(app, 'chat_usage')).toBe(0);
+        expect(await count(app, 'chat_usage_daily')).toBe(0);
+      });
+    });
+  },
+);
