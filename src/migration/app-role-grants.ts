@@ -85,10 +85,11 @@ export const APP_ROLE_FUNCTIONS: readonly string[] = Object.freeze([
 
 /**
  * The tables whose row-level security `grantAppRole({ rowSecurity })` turns on or off: their
- * policies (migrations 0043 and 0047) show a role other than the owner only the rows of the user
- * named by the transaction-local setting `carebase.actor_user_id`, and the analytics tables every
- * row in the analytics repository's own transactions (`carebase.system_scope`; docs/security.md,
- * "Row-level security").
+ * policies (migrations 0043, 0047 and 0049) show a role other than the owner only the rows of the
+ * user named by the transaction-local setting `carebase.actor_user_id`, the analytics tables every
+ * row in the analytics repository's own transactions and the chat usage ledger and its
+ * per-conversation rollup every row in the usage rollups' (`carebase.system_scope`;
+ * docs/security.md, "Row-level security").
  *
  * @example
  * ```ts

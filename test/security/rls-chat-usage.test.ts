@@ -47,7 +47,12 @@ async function rawTransaction<T>(url: string, fn: (client: pg.Client) => Promise
   }
 }
 
-async function count(client: pg.Client, table: string, where = 'true', params: unknown[] = []): Promise<number> {
+async function count(
+  client: pg.Client,
+  table: string,
+  where = 'true',
+  params: unknown[] = [],
+): Promise<number> {
   const { rows } = await client.query<{ n: string }>(
     `select count(*) as n from carebase.${table} where ${where}`,
     params,
@@ -92,8 +97,10 @@ describe('chat usage rollups under row-level security as the app role', () => {
     const where = ['created_at >= $1', 'created_at < $2'];
     const params: unknown[] = [query.from, query.to];
     if (query.userId !== undefined) where.push(`author_user_id = $${params.push(query.userId)}`);
-    if (query.conversationId !== undefined) where.push(`conversation_id = $${params.push(query.conversationId)}`);
-    if (conversations !== undefined) where.push(`conversation_id = any($${params.push(conversations)}::uuid[])`);
+    if (query.conversationId !== undefined)
+      where.push(`conversation_id = $${params.push(query.conversationId)}`);
+    if (conversations !== undefined)
+      where.push(`conversation_id = any($${params.push(conversations)}::uuid[])`);
     return rawTransaction(database.ownerUrl, async (owner) => {
       const { rows } = await owner.query(
         `select ${KEYS[query.groupBy]} as key, currency, count(*)::text as calls,
@@ -153,7 +160,15 @@ describe('chat usage rollups under row-level security as the app role', () => {
       conversationId,
       role: 'assistant' as const,
       content: `answer by ${model}`,
-      usage: { provider: 'p', model, inputTokens: 10, outputTokens: 20, cost, currency: 'USD', status: 'ok' as const },
+      usage: {
+        provider: 'p',
+        model,
+        inputTokens: 10,
+        outputTokens: 20,
+        cost,
+        currency: 'USD',
+        status: 'ok' as const,
+      },
     };
     try {
       if (late)
@@ -174,7 +189,11 @@ describe('chat usage rollups under row-level security as the app role', () => {
   }
 
   beforeAll(async () => {
-    database = await createTestDatabase({ role: 'app', spares: 0, carebase: { rls: true, clock, analytics } });
+    database = await createTestDatabase({
+      role: 'app',
+      spares: 0,
+      carebase: { rls: true, clock, analytics },
+    });
     await setRowSecurity(true);
     cb = database.db;
     // Row-level security off, as the owner (whom the policies never apply to): the reference.

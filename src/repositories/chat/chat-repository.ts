@@ -519,6 +519,10 @@ export class ChatRepository {
    * conversation (`ForbiddenError`, or `NotFoundError` for an unknown conversation, before any
    * sum). Without them it is an admin or report call: the host decides who may see it.
    *
+   * Row-level security (`rls: true`): on a scope without a user, every user's usage (the admin
+   * report, through the `chat_usage` system scope, as with `rls` off); on a scope with a user, only
+   * the usage of conversations that user owns or takes part in.
+   *
    * Throws `ValidationError` (bad dates, `from` not before `to`, a range over 3660 days) before any
    * SQL. Starts the background rollup refresh when due (`analytics.autoRefreshIntervalMs`).
    *
@@ -545,6 +549,9 @@ export class ChatRepository {
    *
    * Concurrency: serialized across processes by an advisory lock (transaction-level only, behind
    * a transaction pooler); idempotent.
+   *
+   * Row-level security (`rls: true`): rolls up every user's usage, whatever the scope's user,
+   * through the `chat_usage` system scope (migration 0049).
    *
    * @example
    * ```ts
