@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CompiledQuery } from 'kysely';
+import type { CompiledQuery } from 'kysely';
 
 /** The uuid fixed-shape queries are compiled with ({@link PreparedStatements.compiled}); calls pass their own. */
 export const PLACEHOLDER_UUID = '00000000-0000-0000-0000-000000000000';
@@ -62,8 +62,8 @@ export class PreparedStatements {
   }
 
   /** {@link PreparedStatements.get}, compiled with `parameters` for `executeQuery`. */
-  query<R>(key: string, build: () => string, parameters: readonly unknown[]): CompiledQuery<R> {
-    return CompiledQuery.raw(this.get(key, build).sql, [...parameters]) as CompiledQuery<R>;
+  query<R>(key: string, build: () => string, parameters: readonly unknown[]): PreparedQuery<R> {
+    return { sql: this.get(key, build).sql, parameters };
   }
 
   /** The statement name of `sql`, if it was registered (used by the pool adapter per query). */
@@ -79,4 +79,15 @@ export class PreparedStatements {
     }
     return name;
   }
+}
+
+/**
+ * A statement of the cache with its parameters, for `runPrepared` (no Kysely node, no frozen copy:
+ * the hot paths build one per call). `R` is the row type it returns.
+ */
+export interface PreparedQuery<R = unknown> {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+  /** Never set: carries the row type. */
+  readonly __rows?: R;
 }

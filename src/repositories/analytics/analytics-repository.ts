@@ -1,3 +1,4 @@
+import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
 import { qualifiedName } from '../../sql/identifier.js';
 import { parseInput } from '../../validation/parse-input.js';
@@ -134,7 +135,7 @@ export class AnalyticsRepository {
         prepared.measures,
       ],
     );
-    await ctx.db.executeQuery(insert);
+    await ctx.db.executeQuery(CompiledQuery.raw(insert.sql, [...insert.parameters]));
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { CompiledQuery } from 'kysely';
+import type { PreparedQuery } from '../../pool/prepared-statements.js';
 import type { ChatRole } from '../../schema/chat.js';
 import type { RepositoryContext } from '../context.js';
 import type { MessageRow } from './chat-types.js';
@@ -257,7 +257,7 @@ export function appendOneQuery(
   ctx: RepositoryContext,
   message: NewMessage,
   now: Date,
-): CompiledQuery<LeanAppendedRow> {
+): PreparedQuery<LeanAppendedRow> {
   const language = ctx.config.chat.searchLanguage;
   const common = [
     message.clientId ?? null,

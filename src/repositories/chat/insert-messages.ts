@@ -1,4 +1,4 @@
-import { type CompiledQuery, sql } from 'kysely';
+import { sql } from 'kysely';
 import {
   ConflictError,
   ConstraintViolationError,
@@ -403,9 +403,7 @@ async function insertSealed(
             parameters(ctx, stored, now),
           );
     try {
-      const rows = await withRetries(ctx, stored, (c) =>
-        c.runPrepared<AppendedRow | LeanAppendedRow>(query as CompiledQuery<AppendedRow | LeanAppendedRow>),
-      );
+      const rows = await withRetries(ctx, stored, (c) => c.runPrepared<AppendedRow | LeanAppendedRow>(query));
       if (returning && rows.length === 0 && single !== undefined && stored.length === 1) {
         // The single shapes return nothing when the caller may not write to the conversation
         // (this throws; NotFoundError for a deleted cached default conversation, retried below),

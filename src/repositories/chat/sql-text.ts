@@ -1,4 +1,4 @@
-import type { CompiledQuery } from 'kysely';
+import type { PreparedQuery } from '../../pool/prepared-statements.js';
 import { qualifiedName } from '../../sql/identifier.js';
 import type { RepositoryContext } from '../context.js';
 
@@ -12,7 +12,7 @@ export function preparedQuery<R = unknown>(
   key: string,
   build: (table: (name: string) => string) => string,
   parameters: readonly unknown[],
-): CompiledQuery<R> {
+): PreparedQuery<R> {
   const schema = ctx.config.schema;
   return ctx.runtime.prepared.query<R>(
     `chat.${key}`,
