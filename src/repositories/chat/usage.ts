@@ -143,10 +143,14 @@ function splitByDay(ranges: readonly (readonly [Date, Date])[]): [Date, Date][] 
   return out;
 }
 
-/** The rows of the acting user's conversations (the predicate of the chat_usage_actor policy). */
+/**
+ * The rows of the acting user's conversations (the predicate of the chat_usage_actor policy), as
+ * `= any(array(...))` so that the owner and conversation indexes of the rollup can serve it (a
+ * user's report over 31 days of 300k ledger rows: 31 ms with `in (select ...)`, 6 ms with this).
+ */
 function participationSql(ctx: RepositoryContext): RawBuilder<unknown> {
   const fn = (name: string) => sql.id(ctx.config.schema, name);
-  return sql`(user_id = ${fn('rls_user_id')}() or conversation_id in (select ${fn('rls_conversations')}()))`;
+  return sql`(user_id = ${fn('rls_user_id')}() or conversation_id = any(array(select ${fn('rls_conversations')}())))`;
 }
 
 function filtersSql(query: ChatUsageQuery): RawBuilder<unknown>[] {
