@@ -1,6 +1,7 @@
 import {
   type ChatUsageQuery,
   type ChatUsageRow,
+  createCarebase,
   ForbiddenError,
   NotFoundError,
   ValidationError,
@@ -232,6 +233,36 @@ describe('chat usage rollups', () => {
     expect(dirty.rows.map((r) => r.day.getTime())).toEqual([Math.floor(old.getTime() / DAY) * DAY]);
     expect((await f.cb.chat.refreshUsageRollups()).daysRefreshed).toBe(1);
     expect(await count('chat_usage_rollup_dirty')).toBe(0);
+    await expectExact();
+  });
+
+  it('a single append written behind a skewed clock, into a rolled-up day, marks that day dirty', async () => {
+    // Another instance whose clock is two days behind: its append (one statement, usage included)
+    // lands in a day the rollups already hold, so the statement marks the day dirty itself.
+    const behind = new Date(Date.now() - 2 * DAY);
+    const skewed = createCarebase({
+      connectionString: f.database.url,
+      schema,
+      pool: { max: 1 },
+      clock: { now: () => new Date(behind) },
+      analytics: { autoRefreshIntervalMs: 0 },
+    });
+    try {
+      expect(await count('chat_usage_rollup_dirty')).toBe(0);
+      await skewed.chat.append({
+        userId: alice,
+        conversationId: shared,
+        role: 'assistant',
+        content: 'answer from a slow clock',
+        usage: { provider: 'p', model: 'gpt-5', outputTokens: 7, cost: '0.5', currency: 'USD', status: 'ok' },
+      });
+    } finally {
+      await skewed.close();
+    }
+    const dirty = await owner.query<{ day: Date }>(`select day from "${schema}".chat_usage_rollup_dirty`);
+    expect(dirty.rows.map((r) => r.day.getTime())).toEqual([Math.floor(behind.getTime() / DAY) * DAY]);
+    await expectExact();
+    expect((await f.cb.chat.refreshUsageRollups()).daysRefreshed).toBe(1);
     await expectExact();
   });
 

@@ -87,10 +87,12 @@ interface ClientIdShape {
 /**
  * The usage record of the inserted message, in the same statement (so in its implicit
  * transaction: both or neither), for the new row only (a retried client id writes no second
- * usage row). $u provider, model, input, output, cached and reasoning tokens, cost, currency,
- * latency, status.
+ * usage row), and the dirty mark of its UTC day when that day is already rolled up (as
+ * `markDirtySql` does for batches: a row landing in a closed day, e.g. behind a skewed clock near
+ * midnight, is summed again by the next refresh). $u provider, model, input, output, cached and
+ * reasoning tokens, cost, currency, latency, status; `now` the expression of the write time.
  */
-function usageSql(table: (name: string) => string, u: number): string {
+function usageSql(table: (name: string) => string, u: number, now: string): string {
   const p = (i: number) => `$${u + i}`;
   return `, usage as (
   insert into ${table('chat_usage')} (user_id, conversation_id, message_id, author_user_id, provider, model,
@@ -99,6 +101,12 @@ function usageSql(table: (name: string) => string, u: number): string {
     ${p(2)}::bigint, ${p(3)}::bigint, ${p(4)}::bigint, ${p(5)}::bigint, ${p(6)}::numeric, ${p(7)}::text,
     ${p(8)}::integer, ${p(9)}::text, created_at
   from inserted
+  returning created_at
+), usage_dirty as (
+  insert into ${table('chat_usage_rollup_dirty')} (day)
+  select date_trunc('day', u.created_at, 'UTC') from usage u, ${table('chat_usage_rollup_state')} st
+  where u.created_at < greatest(st.rolled_up_to, date_trunc('day', ${now}, 'UTC'))
+  on conflict (day) do update set day = excluded.day
 )`;
 }
 
@@ -174,7 +182,7 @@ function tail(
   now: string,
   shape: ClientIdShape,
 ): string {
-  const usage = shape.usage === undefined ? '' : usageSql(table, shape.usage);
+  const usage = shape.usage === undefined ? '' : usageSql(table, shape.usage, now);
   const touched = `${usage}, touched as (
   ${touchSql(table, owner, conversationId, now)}${shape.clientId === undefined ? '' : '\n    and exists (select 1 from inserted)'}
 )
