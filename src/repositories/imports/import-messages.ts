@@ -75,18 +75,21 @@ export async function importMessages(
       left join ${conversations} byid on s.conversation_id is not null and byid.id = s.conversation_id`;
     // The batch is sorted by ord in memory, not on disk (transaction-scoped: pooler-safe).
     await sql.raw(`set local work_mem = '${SORT_MEMORY}'`).execute(tx.db);
-    const missing = await sql<{ ord: number }>`
-      select s.ord from ${stage} s ${target} where byx.id is null and byid.id is null order by s.ord`.execute(
-      tx.db,
-    );
-    const result = await sql<{ inserted: number }>`
-      with inserted as (
-        insert into ${sql.raw(`${schema}.chat_messages`)} (user_id, conversation_id, role, content, metadata, language, created_at, import_source, external_id)
-        select coalesce(byx.user_id, byid.user_id), coalesce(byx.id, byid.id), s.role, s.content, s.metadata::jsonb,
-          ${ctx.config.chat.searchLanguage}::regconfig, s.created_at, ${input.source}, s.external_id
+    // One pass over the batch: each row's conversation is resolved once (the `resolved` CTE is
+    // read twice, so PostgreSQL materializes it), the rows with one are inserted in order, and the
+    // ords of the rows without one come back with the count.
+    const result = await sql<{ inserted: number; missing: number[] | null }>`
+      with resolved as (
+        select s.ord, s.role, s.content, s.metadata, s.created_at, s.external_id,
+          coalesce(byx.user_id, byid.user_id) as user_id, coalesce(byx.id, byid.id) as conversation_id
         from ${stage} s ${target}
-        where coalesce(byx.id, byid.id) is not null
-        order by s.ord
+      ), inserted as (
+        insert into ${sql.raw(`${schema}.chat_messages`)} (user_id, conversation_id, role, content, metadata, language, created_at, import_source, external_id)
+        select r.user_id, r.conversation_id, r.role, r.content, r.metadata::jsonb,
+          ${ctx.config.chat.searchLanguage}::regconfig, r.created_at, ${input.source}, r.external_id
+        from resolved r
+        where r.conversation_id is not null
+        order by r.ord
         on conflict (user_id, import_source, external_id) where external_id is not null do nothing
         returning user_id, conversation_id, created_at
       ), touched as (
@@ -94,9 +97,12 @@ export async function importMessages(
         from (select user_id, conversation_id, max(created_at) as latest from inserted group by 1, 2) t
         where c.user_id = t.user_id and c.id = t.conversation_id and c.last_message_at < t.latest
       )
-      select count(*)::int as inserted from inserted`.execute(tx.db);
+      select (select count(*)::int from inserted) as inserted,
+        (select array_agg(r.ord order by r.ord) from resolved r where r.conversation_id is null) as missing`.execute(
+      tx.db,
+    );
     const outcome = result.rows[0];
-    for (const { ord } of missing.rows) {
+    for (const ord of outcome?.missing ?? []) {
       const read = rows[ord];
       if (read === undefined) continue;
       const field = read.row.conversationId !== undefined ? 'conversationId' : 'conversationExternalId';
