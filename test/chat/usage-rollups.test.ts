@@ -1,6 +1,5 @@
 import {
   type ChatUsageQuery,
-  type ChatUsageRow,
   createCarebase,
   ForbiddenError,
   NotFoundError,
@@ -9,6 +8,7 @@ import {
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChatFixture, chatFixture } from '../support/chat.js';
+import { ledgerReport, reportValues, USAGE_GROUPS } from '../support/chat-usage.js';
 
 /**
  * The usage rollups: `usage()` reads whole rolled-up UTC days from the rollups and the rest from the
@@ -27,13 +27,6 @@ let bobs: string;
 let carols: string;
 
 const DAY = 86_400_000;
-const GROUPS = ['day', 'model', 'user', 'conversation'] as const;
-const KEYS = {
-  day: `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD')`,
-  model: 'model',
-  user: 'author_user_id::text',
-  conversation: 'conversation_id::text',
-} as const;
 
 beforeAll(async () => {
   f = await chatFixture({ analytics: { autoRefreshIntervalMs: 0 } });
@@ -80,39 +73,8 @@ afterAll(async () => {
 });
 
 /** One raw GROUP BY over the ledger, as the owner: the reference. */
-async function raw(query: ChatUsageQuery): Promise<unknown[]> {
-  const where = ['created_at >= $1', 'created_at < $2'];
-  const params: unknown[] = [query.from, query.to];
-  if (query.userId !== undefined) where.push(`author_user_id = $${params.push(query.userId)}`);
-  if (query.conversationId !== undefined)
-    where.push(`conversation_id = $${params.push(query.conversationId)}`);
-  if (query.model !== undefined) where.push(`model = $${params.push(query.model)}`);
-  const { rows } = await owner.query(
-    `select ${KEYS[query.groupBy]} as key, currency, count(*)::text as calls,
-       count(*) filter (where status = 'ok')::text as ok, count(*) filter (where status = 'error')::text as error,
-       count(*) filter (where status = 'aborted')::text as aborted,
-       sum(input_tokens)::text as input, sum(output_tokens)::text as output, sum(cached_tokens)::text as cached,
-       sum(reasoning_tokens)::text as reasoning, sum(cost)::text as cost
-     from "${schema}".chat_usage where ${where.join(' and ')} group by 1, 2 order by 1, 2`,
-    params,
-  );
-  return rows.map((r) => Object.values(r));
-}
-
-function flat(rows: readonly ChatUsageRow[]): unknown[] {
-  return rows.map((r) => [
-    r.key,
-    r.currency,
-    String(r.calls),
-    String(r.okCalls),
-    String(r.errorCalls),
-    String(r.abortedCalls),
-    String(r.inputTokens),
-    String(r.outputTokens),
-    String(r.cachedTokens),
-    String(r.reasoningTokens),
-    r.cost,
-  ]);
+function raw(query: ChatUsageQuery): Promise<unknown[]> {
+  return ledgerReport(owner, schema, query);
 }
 
 /** Every grouping, with and without filters, over a whole range and over one with ragged edges. */
@@ -131,9 +93,9 @@ async function expectExact(): Promise<void> {
   ];
   for (const range of ranges) {
     for (const filter of filters) {
-      for (const groupBy of GROUPS) {
+      for (const groupBy of USAGE_GROUPS) {
         const query = { ...range, ...filter, groupBy };
-        expect(flat(await f.cb.chat.usage(query)), JSON.stringify(query)).toEqual(await raw(query));
+        expect(reportValues(await f.cb.chat.usage(query)), JSON.stringify(query)).toEqual(await raw(query));
       }
     }
   }

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { type Carebase, createCarebase } from 'carebase';
-import { grantAppRole } from 'carebase/migration';
 import { createTestDatabase, startPostgres, type TestDatabase, type TestPostgres } from 'carebase/testing';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgbouncerMissing, startPgBouncer, type TestPgBouncer } from '../support/pgbouncer.js';
+import { actAs, count, enableRowSecurity, newUser, rawTransaction } from '../support/rls.js';
 
 // Row-level security of analytics rows (migration 0047, `rls: true`, `grantAppRole({ rowSecurity:
 // true })`): as the least-privilege app role, raw SQL sees only the events of the user carebase
@@ -14,35 +13,6 @@ import { pgbouncerMissing, startPgBouncer, type TestPgBouncer } from '../support
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-async function enableRowSecurity(database: TestDatabase): Promise<void> {
-  const role = decodeURIComponent(new URL(database.url).username);
-  await grantAppRole(database.ownerUrl, { role, rowSecurity: true });
-}
-
-async function newUser(cb: Carebase, prefix: string): Promise<string> {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  const row = await cb.db
-    .insertInto('users')
-    .values({ username: name, email: `${name}@example.org`, password_hash: 'x', role: 'nurse' })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
-
-/** Runs `fn` on one connection to `url` inside a transaction (rolled back), as raw host SQL would. */
-async function rawTransaction<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    await client.query('begin');
-    return await fn(client);
-  } finally {
-    await client.query('rollback').catch(() => {});
-    await client.end();
-  }
-}
 
 /** Runs one statement on its own connection to `url` (autocommit). */
 async function rawStatement(url: string, text: string, params: unknown[] = []): Promise<void> {
@@ -54,23 +24,6 @@ async function rawStatement(url: string, text: string, params: unknown[] = []): 
   } finally {
     await client.end();
   }
-}
-
-async function count(
-  client: pg.Client,
-  table: string,
-  where = 'true',
-  params: unknown[] = [],
-): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(
-    `select count(*) as n from carebase.${table} where ${where}`,
-    params,
-  );
-  return Number(rows[0]?.n);
-}
-
-async function actAs(client: pg.Client, userId: string): Promise<void> {
-  await client.query("select set_config('carebase.actor_user_id', $1, true)", [userId]);
 }
 
 describe('analytics row-level security as the app role', () => {

@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { type Carebase, type ChatUsageQuery, type ChatUsageRow, createCarebase } from 'carebase';
+import { type Carebase, type ChatUsageQuery, createCarebase } from 'carebase';
 import { grantAppRole } from 'carebase/migration';
 import { createTestDatabase, startPostgres, type TestDatabase, type TestPostgres } from 'carebase/testing';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerReport, reportValues, USAGE_GROUPS } from '../support/chat-usage.js';
 import { pgbouncerMissing, startPgBouncer, type TestPgBouncer } from '../support/pgbouncer.js';
+import { actAs, count, newUser, rawTransaction } from '../support/rls.js';
 
 // The chat usage rollups under row-level security (migration 0049, `rls: true`,
 // `grantAppRole({ rowSecurity: true })`): the refresh (explicit, in the background, in a user's
@@ -15,66 +15,6 @@ import { pgbouncerMissing, startPgBouncer, type TestPgBouncer } from '../support
 // part in, and raw SQL as the app role still sees no usage without the setting.
 
 const DAY = 86_400_000;
-const GROUPS = ['day', 'model', 'user', 'conversation'] as const;
-const KEYS = {
-  day: `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD')`,
-  model: 'model',
-  user: 'author_user_id::text',
-  conversation: 'conversation_id::text',
-} as const;
-
-async function newUser(cb: Carebase, prefix: string): Promise<string> {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  const row = await cb.db
-    .insertInto('users')
-    .values({ username: name, email: `${name}@example.org`, password_hash: 'x', role: 'nurse' })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
-
-/** Runs `fn` on one connection to `url` inside a transaction (rolled back), as raw host SQL would. */
-async function rawTransaction<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    await client.query('begin');
-    return await fn(client);
-  } finally {
-    await client.query('rollback').catch(() => {});
-    await client.end();
-  }
-}
-
-async function count(
-  client: pg.Client,
-  table: string,
-  where = 'true',
-  params: unknown[] = [],
-): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(
-    `select count(*) as n from carebase.${table} where ${where}`,
-    params,
-  );
-  return Number(rows[0]?.n);
-}
-
-function flat(rows: readonly ChatUsageRow[]): unknown[] {
-  return rows.map((r) => [
-    r.key,
-    r.currency,
-    String(r.calls),
-    String(r.okCalls),
-    String(r.errorCalls),
-    String(r.abortedCalls),
-    String(r.inputTokens),
-    String(r.outputTokens),
-    String(r.cachedTokens),
-    String(r.reasoningTokens),
-    r.cost,
-  ]);
-}
 
 describe('chat usage rollups under row-level security as the app role', () => {
   let database: TestDatabase;
@@ -93,36 +33,20 @@ describe('chat usage rollups under row-level security as the app role', () => {
   const range = { from: new Date(today - 5 * DAY), to: new Date(today + DAY) };
 
   /** One raw GROUP BY over the whole ledger, as the owner (no policies, no rollups). */
-  async function ledger(query: ChatUsageQuery, conversations?: readonly string[]): Promise<unknown[]> {
-    const where = ['created_at >= $1', 'created_at < $2'];
-    const params: unknown[] = [query.from, query.to];
-    if (query.userId !== undefined) where.push(`author_user_id = $${params.push(query.userId)}`);
-    if (query.conversationId !== undefined)
-      where.push(`conversation_id = $${params.push(query.conversationId)}`);
-    if (conversations !== undefined)
-      where.push(`conversation_id = any($${params.push(conversations)}::uuid[])`);
-    return rawTransaction(database.ownerUrl, async (owner) => {
-      const { rows } = await owner.query(
-        `select ${KEYS[query.groupBy]} as key, currency, count(*)::text as calls,
-           count(*) filter (where status = 'ok')::text as ok, count(*) filter (where status = 'error')::text as error,
-           count(*) filter (where status = 'aborted')::text as aborted,
-           sum(input_tokens)::text as input, sum(output_tokens)::text as output, sum(cached_tokens)::text as cached,
-           sum(reasoning_tokens)::text as reasoning, sum(cost)::text as cost
-         from carebase.chat_usage where ${where.join(' and ')} group by 1, 2 order by 1, 2`,
-        params,
-      );
-      return rows.map((r) => Object.values(r));
-    });
+  function ledger(query: ChatUsageQuery, conversations?: readonly string[]): Promise<unknown[]> {
+    return rawTransaction(database.ownerUrl, (owner) =>
+      ledgerReport(owner, 'carebase', query, conversations),
+    );
   }
 
   /** Every group of the admin report (no actor) equals the ledger and the rls-off instance's report. */
   async function expectAdminReportExact(): Promise<void> {
-    for (const groupBy of GROUPS) {
+    for (const groupBy of USAGE_GROUPS) {
       const query = { ...range, groupBy };
       const expected = await ledger(query);
       expect(expected.length, groupBy).toBeGreaterThan(0);
-      expect(flat(await cb.chat.usage(query)), groupBy).toEqual(expected);
-      expect(flat(await plain.chat.usage(query)), groupBy).toEqual(expected);
+      expect(reportValues(await cb.chat.usage(query)), groupBy).toEqual(expected);
+      expect(reportValues(await plain.chat.usage(query)), groupBy).toEqual(expected);
     }
   }
 
@@ -279,12 +203,12 @@ describe('chat usage rollups under row-level security as the app role', () => {
       expect(await count(app, 'chat_usage_daily_totals')).toBeGreaterThan(0);
     });
     await rawTransaction(database.url, async (app) => {
-      await app.query("select set_config('carebase.actor_user_id', $1, true)", [cleo]);
+      await actAs(app, cleo);
       expect(await count(app, 'chat_usage')).toBe(0);
       expect(await count(app, 'chat_usage_daily')).toBe(0);
     });
     await rawTransaction(database.url, async (app) => {
-      await app.query("select set_config('carebase.actor_user_id', $1, true)", [ben]);
+      await actAs(app, ben);
       expect(await count(app, 'chat_usage')).toBe(6);
       expect(await count(app, 'chat_usage', 'conversation_id = $1', [anaConv])).toBe(0);
       expect(await count(app, 'chat_usage_daily')).toBeGreaterThan(0);
@@ -303,12 +227,12 @@ describe('chat usage rollups under row-level security as the app role', () => {
   });
 
   it("sums only the usage of a user's conversations on that user's scope", async () => {
-    for (const groupBy of GROUPS) {
+    for (const groupBy of USAGE_GROUPS) {
       const query = { ...range, groupBy };
-      expect(flat(await cb.withActor({ userId: ben }).chat.usage(query)), groupBy).toEqual(
+      expect(reportValues(await cb.withActor({ userId: ben }).chat.usage(query)), groupBy).toEqual(
         await ledger(query, [benConv, shared]),
       );
-      expect(flat(await cb.withActor({ userId: ana }).chat.usage(query)), groupBy).toEqual(
+      expect(reportValues(await cb.withActor({ userId: ana }).chat.usage(query)), groupBy).toEqual(
         await ledger(query, [anaConv, shared]),
       );
       expect(await cb.withActor({ userId: cleo }).chat.usage(query), groupBy).toEqual([]);
@@ -317,9 +241,9 @@ describe('chat usage rollups under row-level security as the app role', () => {
     // report narrows both sides to the user's conversations itself.
     await setRowSecurity(false);
     try {
-      for (const groupBy of GROUPS) {
+      for (const groupBy of USAGE_GROUPS) {
         const query = { ...range, groupBy };
-        expect(flat(await cb.withActor({ userId: ben }).chat.usage(query)), groupBy).toEqual(
+        expect(reportValues(await cb.withActor({ userId: ben }).chat.usage(query)), groupBy).toEqual(
           await ledger(query, [benConv, shared]),
         );
         expect(await cb.withActor({ userId: cleo }).chat.usage(query), groupBy).toEqual([]);
@@ -330,7 +254,7 @@ describe('chat usage rollups under row-level security as the app role', () => {
     const participant = { ...range, groupBy: 'model' as const, userId: ben, conversationId: shared };
     const mine = await cb.withActor({ userId: ben }).chat.usage(participant);
     expect(mine.length).toBeGreaterThan(0);
-    expect(flat(mine)).toEqual(await ledger(participant));
+    expect(reportValues(mine)).toEqual(await ledger(participant));
   });
 
   it('keeps the usage ledger through retention, and erases a data subject under rls', async () => {

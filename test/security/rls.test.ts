@@ -1,12 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { type Carebase, createCarebase } from 'carebase';
-import { grantAppRole } from 'carebase/migration';
 import { createTestDatabase, startPostgres, type TestDatabase, type TestPostgres } from 'carebase/testing';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgbouncerMissing, startPgBouncer, type TestPgBouncer } from '../support/pgbouncer.js';
+import { actAs, count, enableRowSecurity, newUser, rawTransaction } from '../support/rls.js';
 
 // Row-level security (migration 0043, `rls: true`, `grantAppRole({ rowSecurity: true })`): as the
 // least-privilege app role, raw SQL sees only the rows of the user carebase set for the
@@ -14,54 +12,10 @@ import { pgbouncerMissing, startPgBouncer, type TestPgBouncer } from '../support
 
 const CHAT_TABLES = ['conversations', 'chat_messages', 'conversation_participants', 'chat_usage'] as const;
 
-/** Turns row-level security on for `database`'s tables, as a deploy would (owner, app role). */
-async function enableRowSecurity(database: TestDatabase): Promise<void> {
-  const role = decodeURIComponent(new URL(database.url).username);
-  await grantAppRole(database.ownerUrl, { role, rowSecurity: true });
-}
-
-/** A user row inserted directly (no password hashing), returning its id. */
-async function newUser(cb: Carebase, prefix: string): Promise<string> {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  const row = await cb.db
-    .insertInto('users')
-    .values({ username: name, email: `${name}@example.org`, password_hash: 'x', role: 'nurse' })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
-}
-
-/** Runs `fn` on one connection to `url` inside a transaction (rolled back), as raw host SQL would. */
-async function rawTransaction<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    await client.query('begin');
-    return await fn(client);
-  } finally {
-    await client.query('rollback').catch(() => {});
-    await client.end();
-  }
-}
-
 async function text(stream: Readable): Promise<string> {
   let out = '';
   for await (const chunk of stream) out += String(chunk);
   return out;
-}
-
-async function count(
-  client: pg.Client,
-  table: string,
-  where = 'true',
-  params: unknown[] = [],
-): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(
-    `select count(*) as n from carebase.${table} where ${where}`,
-    params,
-  );
-  return Number(rows[0]?.n);
 }
 
 describe('row-level security as the app role', () => {
@@ -114,12 +68,12 @@ describe('row-level security as the app role', () => {
 
   it("shows raw SQL under another user's id none of this user's rows, only what is shared", async () => {
     await rawTransaction(database.url, async (app) => {
-      await app.query("select set_config('carebase.actor_user_id', $1, true)", [cleo]);
+      await actAs(app, cleo);
       for (const table of CHAT_TABLES) expect(await count(app, table), table).toBe(0);
       expect(await count(app, 'sessions')).toBe(0);
     });
     await rawTransaction(database.url, async (app) => {
-      await app.query("select set_config('carebase.actor_user_id', $1, true)", [ben]);
+      await actAs(app, ben);
       // Ben participates in the shared conversation only: not Ana's default one, not her sessions.
       expect(await count(app, 'chat_messages', 'user_id = $1', [ana])).toBe(1);
       expect(await count(app, 'chat_messages', 'conversation_id <> $1', [shared])).toBe(0);
@@ -128,7 +82,7 @@ describe('row-level security as the app role', () => {
       expect(await count(app, 'sessions')).toBe(0);
     });
     await rawTransaction(database.url, async (app) => {
-      await app.query("select set_config('carebase.actor_user_id', $1, true)", [ana]);
+      await actAs(app, ana);
       expect(await count(app, 'chat_messages')).toBe(2);
       expect(await count(app, 'chat_usage')).toBe(1);
       expect(await count(app, 'sessions')).toBe(1);
@@ -137,7 +91,7 @@ describe('row-level security as the app role', () => {
 
   it("refuses raw writes of another user's rows (42501)", async () => {
     await rawTransaction(database.url, async (app) => {
-      await app.query("select set_config('carebase.actor_user_id', $1, true)", [cleo]);
+      await actAs(app, cleo);
       const insert = app.query(`insert into carebase.conversations (user_id, title) values ($1, 'planted')`, [
         ana,
       ]);

@@ -4,6 +4,7 @@ import type { RepositoryContext } from '../context.js';
 import type { MessageRow } from './chat-types.js';
 import { preparedQuery } from './sql-text.js';
 import type { ChatUsageRecord } from './usage-inputs.js';
+import { markDirtyText } from './usage-rollups.js';
 
 /** The columns an append returns. */
 export const MESSAGE_COLUMNS =
@@ -87,8 +88,8 @@ interface ClientIdShape {
 /**
  * The usage record of the inserted message, in the same statement (so in its implicit
  * transaction: both or neither), for the new row only (a retried client id writes no second
- * usage row), and the dirty mark of its UTC day when that day is already rolled up (as
- * `markDirtySql` does for batches: a row landing in a closed day, e.g. behind a skewed clock near
+ * usage row), and the dirty mark of its UTC day when that day is already rolled up (`markDirtyText`,
+ * as for batches: a row landing in a closed day, e.g. behind a skewed clock near
  * midnight, is summed again by the next refresh). $u provider, model, input, output, cached and
  * reasoning tokens, cost, currency, latency, status; `now` the expression of the write time.
  */
@@ -103,10 +104,7 @@ function usageSql(table: (name: string) => string, u: number, now: string): stri
   from inserted
   returning created_at
 ), usage_dirty as (
-  insert into ${table('chat_usage_rollup_dirty')} (day)
-  select date_trunc('day', u.created_at, 'UTC') from usage u, ${table('chat_usage_rollup_state')} st
-  where u.created_at < greatest(st.rolled_up_to, date_trunc('day', ${now}, 'UTC'))
-  on conflict (day) do update set day = excluded.day
+  ${markDirtyText(table, 'usage', now)}
 )`;
 }
 

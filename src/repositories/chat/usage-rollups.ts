@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { qualifiedName, quoteIdentifier } from '../../sql/identifier.js';
 import { type CarebaseRuntime, type RepositoryContext, RuntimeState } from '../context.js';
 import { BackgroundRollupRefresh, lockRefreshStep, serializedRefresh } from '../rollup-refresh.js';
 
@@ -39,28 +40,33 @@ export async function readUsageRollupState(ctx: RepositoryContext): Promise<Usag
   };
 }
 
-/**
- * The instant before which a ledger row written now lands in a closed day: the rollups' watermark,
- * or the start of the current UTC day when later. Writers mark the days of rows before it dirty
- * (see {@link markDirtySql}).
- */
-export function dirtyHorizon(ctx: RepositoryContext): Date {
-  return new Date(Math.floor(ctx.now().getTime() / DAY_MS) * DAY_MS);
-}
+/** Where {@link markDirtySql} binds its parameter in the shared text (never in a table name). */
+const NOW_MARK = '\u0000now\u0000';
 
 /**
  * The INSERT that marks dirty the UTC days of the rows of CTE `source` (a `created_at` column)
- * that lie in a closed day (before `horizon` or the watermark): one statement with the ledger
- * write, so the ledger and the dirty marks commit together. A conflicting day is updated, not
- * skipped (see migration 0007 of analytics): a concurrent refresh's DELETE of that day then waits
- * for the writer and, in its repeatable-read transaction, fails to serialize and is retried.
+ * that lie in a closed day (before the start of the UTC day of `now`, or before the watermark): a
+ * statement to put after the ledger write's CTE, so the ledger and the dirty marks commit
+ * together. A conflicting day is updated, not skipped (see migration 0007 of analytics): a
+ * concurrent refresh's DELETE of that day then waits for the writer and, in its repeatable-read
+ * transaction, fails to serialize and is retried. `now` is the SQL expression of the write time;
+ * `table` quotes a schema-qualified table name.
  */
-export function markDirtySql(ctx: RepositoryContext, source: string, horizon: Date) {
-  const id = (name: string) => sql.id(ctx.config.schema, name);
-  return sql`insert into ${id('chat_usage_rollup_dirty')} (day)
-    select distinct date_trunc('day', s.created_at, 'UTC') from ${sql.id(source)} s, ${id('chat_usage_rollup_state')} st
-    where s.created_at < greatest(st.rolled_up_to, ${horizon}::timestamptz)
+export function markDirtyText(table: (name: string) => string, source: string, now: string): string {
+  return `insert into ${table('chat_usage_rollup_dirty')} (day)
+    select distinct date_trunc('day', s.created_at, 'UTC') from ${quoteIdentifier(source)} s, ${table('chat_usage_rollup_state')} st
+    where s.created_at < greatest(st.rolled_up_to, date_trunc('day', ${now}, 'UTC'))
     on conflict (day) do update set day = excluded.day`;
+}
+
+/** {@link markDirtyText} for a Kysely statement, the write time `now` bound as a parameter. */
+export function markDirtySql(ctx: RepositoryContext, source: string, now: Date) {
+  const [head, tail] = markDirtyText(
+    (name) => qualifiedName(ctx.config.schema, name),
+    source,
+    NOW_MARK,
+  ).split(NOW_MARK);
+  return sql`${sql.raw(head ?? '')}${now}::timestamptz${sql.raw(tail ?? '')}`;
 }
 
 function refreshLockKey(ctx: RepositoryContext): string {

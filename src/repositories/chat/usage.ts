@@ -2,7 +2,7 @@ import { type RawBuilder, sql } from 'kysely';
 import type { RepositoryContext } from '../context.js';
 import type { ChatMessage } from './chat-types.js';
 import type { ChatUsageQuery, ChatUsageRecord, ChatUsageRow } from './usage-inputs.js';
-import { DAY_MS, dirtyHorizon, markDirtySql, readUsageRollupState } from './usage-rollups.js';
+import { DAY_MS, markDirtySql, readUsageRollupState } from './usage-rollups.js';
 
 /**
  * Writes the usage of `messages[i]` for each `usage[i]` that is defined, in one statement on `ctx`
@@ -40,7 +40,7 @@ export async function insertUsage(
         where u.user_id = v.user_id and u.conversation_id = v.conversation_id and u.message_id = v.message_id
       )
       returning created_at
-    ) ${markDirtySql(ctx, 'usage_rows', dirtyHorizon(ctx))}`.execute(ctx.db);
+    ) ${markDirtySql(ctx, 'usage_rows', ctx.now())}`.execute(ctx.db);
 }
 
 /**
@@ -51,7 +51,7 @@ export async function insertUsage(
 export async function eraseUsage(ctx: RepositoryContext, userId: string): Promise<void> {
   await sql`with usage_rows as (
       delete from ${sql.id(ctx.config.schema, 'chat_usage')} where user_id = ${userId} returning created_at
-    ) ${markDirtySql(ctx, 'usage_rows', dirtyHorizon(ctx))}`.execute(ctx.db);
+    ) ${markDirtySql(ctx, 'usage_rows', ctx.now())}`.execute(ctx.db);
   await ctx.db.deleteFrom('chat_usage_daily').where('user_id', '=', userId).execute();
 }
 
