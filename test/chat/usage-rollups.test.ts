@@ -29,7 +29,9 @@ let carols: string;
 const DAY = 86_400_000;
 
 beforeAll(async () => {
-  f = await chatFixture({ analytics: { autoRefreshIntervalMs: 0 } });
+  // No settle window: a run just after midnight UTC rolls up the day that just closed, as the
+  // assertions on dirty marks expect (with the default 10 minutes it stays unrolled until 00:10).
+  f = await chatFixture({ analytics: { autoRefreshIntervalMs: 0, rollupSettleMs: 0 } });
   schema = f.cb.config.schema;
   owner = new pg.Client({ connectionString: f.database.ownerUrl });
   owner.on('error', () => undefined);
