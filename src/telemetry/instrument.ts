@@ -6,7 +6,7 @@ import type { Telemetry } from './telemetry.js';
  * as `this`, so private fields keep working.
  */
 export function instrument<T extends object>(target: T, area: string, telemetry: Telemetry): T {
-  if (!telemetry.tracesOperations) return target;
+  if (!telemetry.mayTraceOperations) return target;
   const wrapped = new Map<string, (...args: unknown[]) => unknown>();
   const nested = new Map<string, object>();
   return new Proxy(target, {

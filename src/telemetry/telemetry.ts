@@ -82,6 +82,13 @@ export class Telemetry {
   readonly #settings: TelemetrySettings;
   readonly #api: OpenTelemetryApi | undefined;
   readonly #tracer: Tracer | undefined;
+  /**
+   * The global proxy provider when spans go through it: until an SDK registers a provider behind
+   * it, every span it starts is a non-recording no-op, so none is started (see `#tracing`).
+   */
+  readonly #proxy: { getDelegate(): unknown } | undefined;
+  /** What `#proxy.getDelegate()` returns while no SDK is registered. */
+  readonly #noDelegate: unknown;
   readonly #metrics: DatabaseMetrics | undefined;
   readonly #base: Attributes;
   #hookFailed = false;
@@ -100,12 +107,27 @@ export class Telemetry {
     if (api !== undefined && settings.tracing) {
       const provider = (settings.tracerProvider as never) ?? api.trace.getTracerProvider();
       this.#tracer = (provider as { getTracer(name: string): Tracer }).getTracer(INSTRUMENTATION_NAME);
+      // The global provider before any SDK registered is a proxy: its tracers start working once
+      // one does (so this is asked per call, a property read), and until then cost nothing here.
+      if (provider instanceof api.ProxyTracerProvider) {
+        this.#proxy = provider;
+        this.#noDelegate = new api.ProxyTracerProvider().getDelegate();
+      }
     }
     if (api !== undefined && settings.metrics) {
       const provider = (settings.meterProvider as never) ?? api.metrics.getMeterProvider();
       const meter = (provider as { getMeter(name: string): Meter }).getMeter(INSTRUMENTATION_NAME);
-      this.#metrics = new DatabaseMetrics(meter, settings.poolName);
+      // No SDK registered when carebase started: the API hands out its no-op meter, for good (a
+      // meter provider registered later is not seen by meters made before it), so none is kept.
+      if (meter !== api.createNoopMeter()) this.#metrics = new DatabaseMetrics(meter, settings.poolName);
     }
+  }
+
+  /** The tracer, while spans can be recorded (an SDK's provider is behind it). */
+  get #tracing(): Tracer | undefined {
+    const proxy = this.#proxy;
+    if (proxy !== undefined && proxy.getDelegate() === this.#noDelegate) return undefined;
+    return this.#tracer;
   }
 
   /** Telemetry that does nothing (no hook, no OpenTelemetry). */
@@ -123,9 +145,17 @@ export class Telemetry {
     logger: { debug() {}, info() {}, warn() {}, error() {} },
   });
 
-  /** True when public operations are worth wrapping (spans, or the hook wants their names). */
-  get tracesOperations(): boolean {
+  /**
+   * True when public operations may ever be worth wrapping: a tracer (even one whose SDK is not
+   * registered yet) or the hook. Repositories are wrapped once, when first used.
+   */
+  get mayTraceOperations(): boolean {
     return this.#tracer !== undefined || this.#settings.onQuery !== undefined;
+  }
+
+  /** True when public operations are worth wrapping now (spans, or the hook wants their names). */
+  get tracesOperations(): boolean {
+    return this.#tracing !== undefined || this.#settings.onQuery !== undefined;
   }
 
   /** True when statements are observed at all. */
@@ -141,13 +171,14 @@ export class Telemetry {
     if (!this.tracesOperations) return fn();
     const api = this.#api;
     const parent = currentOperation.getStore();
+    const tracer = this.#tracing;
     let span: Span | undefined;
-    if (this.#tracer !== undefined && api !== undefined) {
+    if (tracer !== undefined && api !== undefined) {
       const parentContext =
         parent?.span === undefined
           ? api.context.active()
           : api.trace.setSpan(api.context.active(), parent.span);
-      span = this.#tracer.startSpan(
+      span = tracer.startSpan(
         `carebase ${name}`,
         {
           kind: api.SpanKind.INTERNAL,
@@ -217,13 +248,14 @@ export class Telemetry {
     const frame = currentOperation.getStore();
     const description = describeSql(sql);
     const api = this.#api;
+    const tracer = this.#tracing;
     let span: Span | undefined;
-    if (this.#tracer !== undefined && api !== undefined) {
+    if (tracer !== undefined && api !== undefined) {
       const parentContext =
         frame?.span === undefined
           ? api.context.active()
           : api.trace.setSpan(api.context.active(), frame.span);
-      span = this.#tracer.startSpan(
+      span = tracer.startSpan(
         description.table === undefined
           ? (description.operation ?? 'postgresql')
           : `${description.operation} ${description.table}`,
