@@ -105,7 +105,7 @@ export class Telemetry {
       'server.port': settings.serverPort,
     };
     if (api !== undefined && settings.tracing) {
-      const provider = (settings.tracerProvider as never) ?? api.trace.getTracerProvider();
+      const provider: object = settings.tracerProvider ?? api.trace.getTracerProvider();
       this.#tracer = (provider as { getTracer(name: string): Tracer }).getTracer(INSTRUMENTATION_NAME);
       // The global provider before any SDK registered is a proxy: its tracers start working once
       // one does (so this is asked per call, a property read), and until then cost nothing here.
