@@ -119,7 +119,7 @@ export class Telemetry {
       const meter = (provider as { getMeter(name: string): Meter }).getMeter(INSTRUMENTATION_NAME);
       // No SDK registered when carebase started: the API hands out its no-op meter, for good (a
       // meter provider registered later is not seen by meters made before it), so none is kept.
-      if (meter !== api.createNoopMeter()) this.#metrics = new DatabaseMetrics(meter, settings.poolName);
+      if (meter !== api.createNoopMeter?.()) this.#metrics = new DatabaseMetrics(meter, settings.poolName);
     }
   }
 
