@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newAccount, TestClock } from '../support/users.js';
 
 /**
- * Behind a transaction pooler `sessions.validate` calls the `session_validate` function (migration
- * 0045) instead of its named prepared statement. Both forms must answer every case alike: the same
+ * Behind a transaction pooler `sessions.validate` calls the `session_validate_json` function
+ * (migration 0050; its row as one JSON array) instead of its named prepared statement. Both forms must answer every case alike: the same
  * session, the same user fields, and the same refusals. Two instances on one database and one
  * clock, as the app role: one direct, one in pooler mode (the mode changes what carebase sends,
  * not where; test/pool/pooler.test.ts runs it through a real PgBouncer).
@@ -44,7 +44,7 @@ async function both(token: string) {
   return { direct: a, pooled: b };
 }
 
-describe('session_validate (pooler mode) against the prepared statement (direct)', () => {
+describe('session_validate_json (pooler mode) against the prepared statement (direct)', () => {
   it('returns the same session and user, and runs the function', async () => {
     const user = await direct.users.create({ ...newAccount(), displayName: 'Dr. Ada' });
     const { token } = await direct.sessions.create({
@@ -57,7 +57,37 @@ describe('session_validate (pooler mode) against the prepared statement (direct)
     expect(found.direct?.user.id).toBe(user.id);
     expect(found.direct?.session.ip).toBe('198.51.100.7');
     expect(found.pooled).toEqual(found.direct);
-    expect(statements.filter((sql) => /session_validate"?\(/.test(sql))).toHaveLength(1);
+    expect(statements.filter((sql) => /session_validate_json"?\(/.test(sql))).toHaveLength(1);
+  });
+
+  it('returns every user and session time alike: microseconds, set and unset, infinity', async () => {
+    const user = await direct.users.create({ ...newAccount(), displayName: 'Dr. Grace' });
+    const { token, session } = await direct.sessions.create({ userId: user.id });
+    const before = await both(token);
+    expect(before.pooled).toEqual(before.direct);
+    expect(before.direct?.user.lastLoginAt).toBeNull();
+    const owner = new pg.Client({ connectionString: database.ownerUrl });
+    await owner.connect();
+    try {
+      await owner.query(
+        `update carebase.users set locked_until = 'infinity', last_login_at = '2026-01-02 03:04:05.678901+05:30',
+           approved_at = '1999-12-31 23:59:59.999999+00', email_verified_at = '2026-03-04 05:06:07.1+00',
+           failed_login_count = 2 where id = $1`,
+        [user.id],
+      );
+      await owner.query(
+        `update carebase.sessions set mfa_at = created_at, authenticated_at = created_at + interval '1.234567 second'
+          where id = $1`,
+        [session.id],
+      );
+    } finally {
+      await owner.end();
+    }
+    const after = await both(token);
+    expect(after.direct?.user.lastLoginAt).toEqual(new Date('2026-01-01T21:34:05.678Z'));
+    expect(after.direct?.user.failedLoginCount).toBe(2);
+    expect(after.direct?.session.mfaAt).not.toBeNull();
+    expect(after.pooled).toEqual(after.direct);
   });
 
   it('refuses alike: unknown, revoked, idle, expired, disabled user', async () => {

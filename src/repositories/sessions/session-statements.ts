@@ -1,4 +1,5 @@
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
+import pg from 'pg';
 import type { PreparedStatement } from '../../pool/prepared-statements.js';
 import type { CarebaseDatabase } from '../../schema/database.js';
 import { qualifiedName, quoteIdentifier } from '../../sql/identifier.js';
@@ -6,8 +7,13 @@ import type { CarebaseRuntime, RepositoryContext } from '../context.js';
 
 /** The hot statements of the sessions repository, compiled once per carebase instance. */
 export interface SessionStatements {
-  /** Parameters: token hash, now, idle cutoff. One row: the session joined to its active user. */
+  /**
+   * Parameters: token hash, now, idle cutoff. One row: the session joined to its active user;
+   * read the rows with {@link SessionStatements.validateRows}.
+   */
   readonly validate: PreparedStatement;
+  /** The {@link ValidateRow}s of what `validate` returned. */
+  readonly validateRows: (rows: readonly unknown[]) => readonly ValidateRow[];
   /**
    * `validate` under row-level security (`rls: true`): the session comes from the owner's
    * `session_lookup(token_hash)` (the token is the credential), same parameters and row.
@@ -58,10 +64,11 @@ export function runPrepared<R>(
  * prepared-statement cache: built once, run as named prepared statements, so the server parses and
  * plans them once per connection and no query is built or compiled per call.
  *
- * Behind a transaction pooler no statement is named, so validate calls the `session_validate`
- * PL/pgSQL function (migration 0045) instead: the function keeps its lookup's plan on the server
- * backend, which the pooler keeps open, and only a trivial call is parsed per validation. Both
- * forms return the same columns (test/sessions/validate-function.test.ts).
+ * Behind a transaction pooler no statement is named, so validate calls the
+ * `session_validate_json` PL/pgSQL function (migration 0050) instead: the function keeps its
+ * lookup's plan on the server backend, which the pooler keeps open, and only a trivial call is
+ * parsed and planned per validation; its one JSON value becomes the same row as the prepared
+ * statement's (test/sessions/validate-function.test.ts).
  */
 export function sessionStatements(runtime: CarebaseRuntime): SessionStatements {
   const { prepared, db, config } = runtime;
@@ -70,9 +77,10 @@ export function sessionStatements(runtime: CarebaseRuntime): SessionStatements {
       config.pooler === 'transaction'
         ? prepared.get(
             'sessions.validate-function',
-            () => `select * from ${qualifiedName(config.schema, 'session_validate')}($1, $2, $3)`,
+            () => `select ${qualifiedName(config.schema, 'session_validate_json')}($1, $2, $3) as v`,
           )
         : prepared.compiled('sessions.validate', () => validateQuery(db), 3),
+    validateRows: config.pooler === 'transaction' ? validateRowsFromJson : (rows) => rows as ValidateRow[],
     validateRls: prepared.compiled(
       'sessions.validate_rls',
       () => validateRlsQuery(db, runtime.config.schema),
@@ -143,4 +151,43 @@ function touchQuery(db: Kysely<CarebaseDatabase>): CompiledQuery {
     .where('id', '=', '')
     .where('last_seen_at', '<=', placeholderDate)
     .compile();
+}
+
+/**
+ * The row of `session_validate_json` (migration 0050): a JSON array in the column order of
+ * {@link ValidateRow}, timestamps as their text, parsed here by pg's own timestamptz parser (as a
+ * column would be); an empty list when the function found nothing (null).
+ */
+function validateRowsFromJson(rows: readonly unknown[]): readonly ValidateRow[] {
+  const v = (rows[0] as { v?: unknown } | undefined)?.v;
+  if (!Array.isArray(v)) return [];
+  const parse = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (text: string) => Date;
+  const at = (value: unknown): Date | null => (typeof value === 'string' ? parse(value) : null);
+  return [
+    {
+      id: v[0],
+      user_id: v[1],
+      ip: v[2],
+      user_agent: v[3],
+      created_at: at(v[4]) as Date,
+      last_seen_at: at(v[5]) as Date,
+      expires_at: at(v[6]) as Date,
+      username: v[7],
+      email: v[8],
+      display_name: v[9],
+      role: v[10],
+      status: v[11],
+      failed_login_count: v[12],
+      locked_until: at(v[13]),
+      last_login_at: at(v[14]),
+      password_changed_at: at(v[15]) as Date,
+      user_created_at: at(v[16]) as Date,
+      user_updated_at: at(v[17]) as Date,
+      approved_at: at(v[18]),
+      rejected_at: at(v[19]),
+      email_verified_at: at(v[20]),
+      authenticated_at: at(v[21]),
+      mfa_at: at(v[22]),
+    },
+  ];
 }

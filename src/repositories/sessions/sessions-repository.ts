@@ -209,12 +209,10 @@ export class SessionsRepository {
     const statements = sessionStatements(ctx.runtime);
     const now = ctx.now();
     const nowMs = now.getTime();
-    const rows = await runPrepared<ValidateRow>(
-      ctx,
-      ctx.config.rls ? statements.validateRls : statements.validate,
-      [hashSessionToken(token), now, new Date(nowMs - config.idleTimeoutMs)],
-    );
-    const row = rows[0];
+    const parameters = [hashSessionToken(token), now, new Date(nowMs - config.idleTimeoutMs)];
+    const row = ctx.config.rls
+      ? (await runPrepared<ValidateRow>(ctx, statements.validateRls, parameters))[0]
+      : statements.validateRows(await runPrepared(ctx, statements.validate, parameters))[0];
     if (row === undefined) return undefined;
     const authenticatedAt = row.authenticated_at ?? row.created_at;
     if (stepUp !== undefined && !meetsStepUp(stepUp, authenticatedAt, row.mfa_at, nowMs)) return undefined;
