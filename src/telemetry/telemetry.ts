@@ -168,10 +168,10 @@ export class Telemetry {
    * its promise settles, or a returned stream closes) that the SQL it runs is parented to.
    */
   operation<T>(name: string, fn: () => T): T {
-    if (!this.tracesOperations) return fn();
+    const tracer = this.#tracing;
+    if (tracer === undefined && this.#settings.onQuery === undefined) return fn();
     const api = this.#api;
     const parent = currentOperation.getStore();
-    const tracer = this.#tracing;
     let span: Span | undefined;
     if (tracer !== undefined && api !== undefined) {
       const parentContext =
@@ -243,12 +243,14 @@ export class Telemetry {
 
   /** Starts observing one statement; `undefined` when nothing listens (the hot path stays bare). */
   query(sql: string): QueryProbe | undefined {
-    if (!this.observesQueries) return undefined;
+    const tracer = this.#tracing;
+    if (tracer === undefined && this.#settings.onQuery === undefined && this.#metrics === undefined) {
+      return undefined;
+    }
     const started = performance.now();
     const frame = currentOperation.getStore();
     const description = describeSql(sql);
     const api = this.#api;
-    const tracer = this.#tracing;
     let span: Span | undefined;
     if (tracer !== undefined && api !== undefined) {
       const parentContext =

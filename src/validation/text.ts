@@ -1,8 +1,13 @@
 import { z } from 'zod';
 
+/** No lone UTF-16 surrogate: a high one not followed by a low one, or a low one not preceded by a high one. */
+function isWellFormed(value: string): boolean {
+  return (value as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
 /** Whether `value` can be stored as PostgreSQL text (the fast check of {@link textProblem}). */
 export function isStorableText(value: string): boolean {
-  return !value.includes('\u0000') && (value as unknown as { isWellFormed(): boolean }).isWellFormed();
+  return !value.includes('\u0000') && isWellFormed(value);
 }
 
 /**
@@ -12,8 +17,7 @@ export function isStorableText(value: string): boolean {
  */
 export function textProblem(value: string): string | undefined {
   if (value.includes('\u0000')) return 'must not contain NUL characters (U+0000)';
-  // A high surrogate not followed by a low one, or a low one not preceded by a high one.
-  if (!(value as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+  if (!isWellFormed(value)) {
     return 'must be well-formed Unicode (a lone UTF-16 surrogate cannot be stored as UTF-8)';
   }
   return undefined;

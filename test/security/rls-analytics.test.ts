@@ -1,10 +1,18 @@
 import { type Carebase, createCarebase } from 'carebase';
-import { createTestDatabase, startPostgres, type TestDatabase, type TestPostgres } from 'carebase/testing';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgbouncerMissing, startPgBouncer, type TestPgBouncer } from '../support/pgbouncer.js';
-import { actAs, count, enableRowSecurity, newUser, rawTransaction } from '../support/rls.js';
+import { pgbouncerMissing } from '../support/pgbouncer.js';
+import {
+  actAs,
+  count,
+  enableRowSecurity,
+  newUser,
+  type RlsBehindPgBouncer,
+  rawTransaction,
+  startRlsBehindPgBouncer,
+} from '../support/rls.js';
 
 // Row-level security of analytics rows (migration 0047, `rls: true`, `grantAppRole({ rowSecurity:
 // true })`): as the least-privilege app role, raw SQL sees only the events of the user carebase
@@ -302,23 +310,15 @@ describe('analytics row-level security as the app role', () => {
 describe.skipIf(pgbouncerMissing !== undefined)(
   'analytics row-level security behind PgBouncer (transaction mode)',
   () => {
-    let server: TestPostgres;
+    let setup: RlsBehindPgBouncer;
     let database: TestDatabase;
-    let bouncer: TestPgBouncer;
     let cb: Carebase;
 
     beforeAll(async () => {
-      server = await startPostgres({ provider: 'local', log: false });
-      database = await createTestDatabase({ serverUrl: server.url, spares: 0, role: 'app' });
-      await enableRowSecurity(database);
-      const app = new URL(database.url);
-      bouncer = await startPgBouncer({
-        serverPort: Number(new URL(server.url).port),
-        users: [{ name: decodeURIComponent(app.username), password: decodeURIComponent(app.password) }],
-        poolSize: 2,
-      });
+      setup = await startRlsBehindPgBouncer();
+      ({ database } = setup);
       cb = createCarebase({
-        connectionString: bouncer.urlFor(database.url),
+        connectionString: setup.url,
         pooler: 'transaction',
         rls: true,
         pool: { max: 8 },
@@ -328,9 +328,7 @@ describe.skipIf(pgbouncerMissing !== undefined)(
 
     afterAll(async () => {
       await cb?.close();
-      await bouncer?.stop();
-      await database?.drop();
-      await server?.stop();
+      await setup?.stop();
     });
 
     it('tracks, summarizes and refreshes for every user, and leaves no setting on the server connections', async () => {
@@ -358,7 +356,7 @@ describe.skipIf(pgbouncerMissing !== undefined)(
         ),
       );
       for (const summary of summaries) expect(summary).toMatchObject({ totalEvents: 34, uniqueUsers: 4 });
-      await rawTransaction(bouncer.urlFor(database.url), async (app) => {
+      await rawTransaction(setup.url, async (app) => {
         const { rows } = await app.query<{ user: string | null; scope: string | null }>(
           "select current_setting('carebase.actor_user_id', true) as user, current_setting('carebase.system_scope', true) as scope",
         );

@@ -1,11 +1,18 @@
 import { type Carebase, type ChatUsageQuery, createCarebase } from 'carebase';
 import { grantAppRole } from 'carebase/migration';
-import { createTestDatabase, startPostgres, type TestDatabase, type TestPostgres } from 'carebase/testing';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerReport, reportValues, USAGE_GROUPS } from '../support/chat-usage.js';
-import { pgbouncerMissing, startPgBouncer, type TestPgBouncer } from '../support/pgbouncer.js';
-import { actAs, count, newUser, rawTransaction } from '../support/rls.js';
+import { pgbouncerMissing } from '../support/pgbouncer.js';
+import {
+  actAs,
+  count,
+  newUser,
+  type RlsBehindPgBouncer,
+  rawTransaction,
+  startRlsBehindPgBouncer,
+} from '../support/rls.js';
 
 // The chat usage rollups under row-level security (migration 0049, `rls: true`,
 // `grantAppRole({ rowSecurity: true })`): the refresh (explicit, in the background, in a user's
@@ -278,26 +285,18 @@ describe('chat usage rollups under row-level security as the app role', () => {
 describe.skipIf(pgbouncerMissing !== undefined)(
   'chat usage rollups under row-level security behind PgBouncer (transaction mode)',
   () => {
-    let server: TestPostgres;
+    let setup: RlsBehindPgBouncer;
     let database: TestDatabase;
-    let bouncer: TestPgBouncer;
     let cb: Carebase;
     const today = Math.floor(Date.now() / DAY) * DAY;
     let nowMs = Date.now();
     const clock = { now: () => new Date(nowMs) };
 
     beforeAll(async () => {
-      server = await startPostgres({ provider: 'local', log: false });
-      database = await createTestDatabase({ serverUrl: server.url, spares: 0, role: 'app' });
-      const app = new URL(database.url);
-      await grantAppRole(database.ownerUrl, { role: decodeURIComponent(app.username), rowSecurity: true });
-      bouncer = await startPgBouncer({
-        serverPort: Number(new URL(server.url).port),
-        users: [{ name: decodeURIComponent(app.username), password: decodeURIComponent(app.password) }],
-        poolSize: 2,
-      });
+      setup = await startRlsBehindPgBouncer();
+      ({ database } = setup);
       cb = createCarebase({
-        connectionString: bouncer.urlFor(database.url),
+        connectionString: setup.url,
         pooler: 'transaction',
         rls: true,
         clock,
@@ -308,9 +307,7 @@ describe.skipIf(pgbouncerMissing !== undefined)(
 
     afterAll(async () => {
       await cb?.close();
-      await bouncer?.stop();
-      await database?.drop();
-      await server?.stop();
+      await setup?.stop();
     });
 
     it("rolls up every user's usage and leaves no setting on the server connections", async () => {
@@ -339,7 +336,7 @@ describe.skipIf(pgbouncerMissing !== undefined)(
       }
       const mine = await cb.withActor({ userId: users[0] }).chat.usage(query);
       expect(mine.map((row) => row.key)).toEqual([users[0]]);
-      await rawTransaction(bouncer.urlFor(database.url), async (app) => {
+      await rawTransaction(setup.url, async (app) => {
         const { rows } = await app.query<{ user: string | null; scope: string | null }>(
           "select current_setting('carebase.actor_user_id', true) as user, current_setting('carebase.system_scope', true) as scope",
         );

@@ -1,10 +1,18 @@
 import type { Readable } from 'node:stream';
 import { type Carebase, createCarebase } from 'carebase';
-import { createTestDatabase, startPostgres, type TestDatabase, type TestPostgres } from 'carebase/testing';
+import { createTestDatabase, type TestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgbouncerMissing, startPgBouncer, type TestPgBouncer } from '../support/pgbouncer.js';
-import { actAs, count, enableRowSecurity, newUser, rawTransaction } from '../support/rls.js';
+import { pgbouncerMissing } from '../support/pgbouncer.js';
+import {
+  actAs,
+  count,
+  enableRowSecurity,
+  newUser,
+  type RlsBehindPgBouncer,
+  rawTransaction,
+  startRlsBehindPgBouncer,
+} from '../support/rls.js';
 
 // Row-level security (migration 0043, `rls: true`, `grantAppRole({ rowSecurity: true })`): as the
 // least-privilege app role, raw SQL sees only the rows of the user carebase set for the
@@ -206,23 +214,15 @@ describe('row-level security as the app role', () => {
 describe.skipIf(pgbouncerMissing !== undefined)(
   'row-level security behind PgBouncer (transaction mode)',
   () => {
-    let server: TestPostgres;
+    let setup: RlsBehindPgBouncer;
     let database: TestDatabase;
-    let bouncer: TestPgBouncer;
     let cb: Carebase;
 
     beforeAll(async () => {
-      server = await startPostgres({ provider: 'local', log: false });
-      database = await createTestDatabase({ serverUrl: server.url, spares: 0, role: 'app' });
-      await enableRowSecurity(database);
-      const app = new URL(database.url);
-      bouncer = await startPgBouncer({
-        serverPort: Number(new URL(server.url).port),
-        users: [{ name: decodeURIComponent(app.username), password: decodeURIComponent(app.password) }],
-        poolSize: 2,
-      });
+      setup = await startRlsBehindPgBouncer();
+      ({ database } = setup);
       cb = createCarebase({
-        connectionString: bouncer.urlFor(database.url),
+        connectionString: setup.url,
         pooler: 'transaction',
         rls: true,
         pool: { max: 8 },
@@ -231,9 +231,7 @@ describe.skipIf(pgbouncerMissing !== undefined)(
 
     afterAll(async () => {
       await cb?.close();
-      await bouncer?.stop();
-      await database?.drop();
-      await server?.stop();
+      await setup?.stop();
     });
 
     it('serves each user their rows and leaves no setting on the shared server connections', async () => {
@@ -255,7 +253,7 @@ describe.skipIf(pgbouncerMissing !== undefined)(
       const { token } = await cb.sessions.create({ userId: users[0] as string });
       expect((await cb.sessions.validate(token))?.session.userId).toBe(users[0]);
       // Raw SQL through the same pooler, after all that: no user, so no rows.
-      await rawTransaction(bouncer.urlFor(database.url), async (app) => {
+      await rawTransaction(setup.url, async (app) => {
         const { rows } = await app.query<{ value: string | null }>(
           "select current_setting('carebase.actor_user_id', true) as value",
         );

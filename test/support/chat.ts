@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Carebase, CarebaseOptions } from 'carebase';
 import { createTestDatabase, type TestDatabase } from 'carebase/testing';
+import { insertUser } from './users.js';
 
 /** A migrated test database and carebase on it, for one chat test file. */
 export interface ChatFixture {
@@ -19,14 +20,7 @@ export async function chatFixture(
   return {
     database,
     cb,
-    async user(name = `u_${randomBytes(5).toString('hex')}`) {
-      const row = await cb.db
-        .insertInto('users')
-        .values({ username: name, email: `${name}@example.org`, password_hash: 'x', role: 'nurse' })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      return row.id;
-    },
+    user: (name = `u_${randomBytes(5).toString('hex')}`) => insertUser(cb, name),
     close: () => database.drop(),
   };
 }

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Carebase } from 'carebase';
 import { grantAppRole } from 'carebase/migration';
-import type { TestDatabase } from 'carebase/testing';
+import { createTestDatabase, startPostgres, type TestDatabase } from 'carebase/testing';
 import pg from 'pg';
+import { startPgBouncer } from './pgbouncer.js';
+import { insertUser } from './users.js';
 
 /** Turns row-level security on for `database`'s tables, as a deploy would (owner, app role). */
 export async function enableRowSecurity(database: TestDatabase): Promise<void> {
@@ -11,14 +13,45 @@ export async function enableRowSecurity(database: TestDatabase): Promise<void> {
 }
 
 /** A user row inserted directly (no password hashing), returning its id. */
-export async function newUser(cb: Carebase, prefix: string): Promise<string> {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  const row = await cb.db
-    .insertInto('users')
-    .values({ username: name, email: `${name}@example.org`, password_hash: 'x', role: 'nurse' })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return row.id;
+export function newUser(cb: Carebase, prefix: string): Promise<string> {
+  return insertUser(cb, `${prefix}_${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * A throwaway server with an app-role database whose row-level security is on
+ * ({@link enableRowSecurity}), behind a PgBouncer in transaction mode for the app role.
+ */
+export interface RlsBehindPgBouncer {
+  readonly database: TestDatabase;
+  /** The app role's URL of `database`, through PgBouncer. */
+  readonly url: string;
+  /** Stops PgBouncer, drops the database and stops the server (close carebase instances first). */
+  stop(): Promise<void>;
+}
+
+/** Starts an {@link RlsBehindPgBouncer} (~2 s here); whatever started is stopped when a step fails. */
+export async function startRlsBehindPgBouncer(): Promise<RlsBehindPgBouncer> {
+  const server = await startPostgres({ provider: 'local', log: false });
+  const stops: (() => Promise<void>)[] = [() => server.stop()];
+  const stop = async (): Promise<void> => {
+    for (const step of stops.reverse()) await step();
+  };
+  try {
+    const database = await createTestDatabase({ serverUrl: server.url, spares: 0, role: 'app' });
+    stops.push(() => database.drop());
+    await enableRowSecurity(database);
+    const app = new URL(database.url);
+    const bouncer = await startPgBouncer({
+      serverPort: Number(new URL(server.url).port),
+      users: [{ name: decodeURIComponent(app.username), password: decodeURIComponent(app.password) }],
+      poolSize: 2,
+    });
+    stops.push(() => bouncer.stop());
+    return { database, url: bouncer.urlFor(database.url), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 /** Runs `fn` on one connection to `url` inside a transaction (rolled back), as raw host SQL would. */

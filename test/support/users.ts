@@ -54,3 +54,13 @@ export function newAccount(role = 'nurse'): {
 export function bcryptPart(stored: string): string {
   return stored.replace(/^\$cb-bcrypt-sha256\$v=1/, '');
 }
+
+/** A user row inserted directly as `name` (no password hashing), returning its id. */
+export async function insertUser(cb: Carebase, name: string): Promise<string> {
+  const row = await cb.db
+    .insertInto('users')
+    .values({ username: name, email: `${name}@example.org`, password_hash: 'x', role: 'nurse' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}

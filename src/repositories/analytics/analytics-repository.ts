@@ -1,4 +1,3 @@
-import { CompiledQuery } from 'kysely';
 import { z } from 'zod';
 import { qualifiedName } from '../../sql/identifier.js';
 import { parseInput } from '../../validation/parse-input.js';
@@ -135,7 +134,7 @@ export class AnalyticsRepository {
         prepared.measures,
       ],
     );
-    await ctx.db.executeQuery(CompiledQuery.raw(insert.sql, [...insert.parameters]));
+    await ctx.runPrepared(insert);
   }
 
   /**
