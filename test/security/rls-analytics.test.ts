@@ -41,7 +41,11 @@ describe('analytics row-level security as the app role', () => {
   let ben: string;
   let cleo: string;
   const now = Date.now();
-  const hourStart = Math.floor(now / HOUR) * HOUR;
+  // The fixture's events span the six hours before hourStart; keep them inside one UTC day, so
+  // the 'day' buckets below hold both users whatever the hour the suite runs (before 07:00 UTC,
+  // the events fall on the evening before).
+  const thisHour = Math.floor(now / HOUR) * HOUR;
+  const hourStart = new Date(thisHour).getUTCHours() < 7 ? Math.floor(now / DAY) * DAY - HOUR : thisHour;
 
   beforeAll(async () => {
     database = await createTestDatabase({
