@@ -41,6 +41,7 @@ import m0047 from '../../migrations/0047_analytics_row_level_security.sql';
 import m0048 from '../../migrations/0048_audit_hash_inline.sql';
 import m0049 from '../../migrations/0049_chat_usage_row_level_security.sql';
 import m0050 from '../../migrations/0050_session_validate_json.sql';
+import m0051 from '../../migrations/0051_session_validate_json_many.sql';
 import { parseMigration } from './parse.js';
 import type { MigrationDefinition, MigrationSource } from './types.js';
 
@@ -93,6 +94,7 @@ const LIBRARY_MIGRATION_FILES: readonly (readonly [name: string, text: string])[
   ['0048_audit_hash_inline', m0048],
   ['0049_chat_usage_row_level_security', m0049],
   ['0050_session_validate_json', m0050],
+  ['0051_session_validate_json_many', m0051],
 ];
 
 let parsed: readonly MigrationDefinition[] | undefined;

@@ -6,7 +6,8 @@ import { newAccount, TestClock } from '../support/users.js';
 
 /**
  * Behind a transaction pooler `sessions.validate` calls the `session_validate_json` function
- * (migration 0050; its row as one JSON array) instead of its named prepared statement. Both forms must answer every case alike: the same
+ * (migration 0050; its row as one JSON array) instead of its named prepared statement, and concurrent
+ * calls share `session_validate_json_many` (0051). Both forms must answer every case alike: the same
  * session, the same user fields, and the same refusals. Two instances on one database and one
  * clock, as the app role: one direct, one in pooler mode (the mode changes what carebase sends,
  * not where; test/pool/pooler.test.ts runs it through a real PgBouncer).
@@ -119,5 +120,105 @@ describe('session_validate_json (pooler mode) against the prepared statement (di
     await owner.query(`update carebase.users set status = 'disabled' where id = $1`, [user.id]);
     await owner.end();
     expect(await both(disabled.token)).toEqual({ direct: undefined, pooled: undefined });
+  });
+});
+
+describe('concurrent validations behind a pooler share statements (ValidateBatcher)', () => {
+  /** A direct and a pooler-mode instance that record every statement they send. */
+  function recorded() {
+    const sent = { direct: [] as string[], pooled: [] as string[] };
+    const options = { connectionString: database.url, clock, users: { bcryptCost: 10 } };
+    return {
+      sent,
+      direct: createCarebase({ ...options, onQuery: (event) => void sent.direct.push(event.sql) }),
+      pooled: createCarebase({
+        ...options,
+        pooler: 'transaction',
+        onQuery: (event) => void sent.pooled.push(event.sql),
+      }),
+    };
+  }
+
+  it('answers each of 88 concurrent calls as it answers it alone; behind a pooler in a fraction of the statements', async () => {
+    const tokens: string[] = ['A'.repeat(43)];
+    for (let i = 0; i < 6; i++) {
+      const user = await direct.users.create({ ...newAccount(), displayName: `Dr. ${i}` });
+      tokens.push((await direct.sessions.create({ userId: user.id, ip: `198.51.100.${i}` })).token);
+    }
+    const revoked = await direct.sessions.create({ userId: (await direct.users.create(newAccount())).id });
+    await direct.sessions.revoke(revoked.session.id);
+    const expired = await direct.sessions.create({ userId: (await direct.users.create(newAccount())).id });
+    const idle = await direct.sessions.create({ userId: (await direct.users.create(newAccount())).id });
+    const disabledUser = await direct.users.create(newAccount());
+    const disabled = await direct.sessions.create({ userId: disabledUser.id });
+    const owner = new pg.Client({ connectionString: database.ownerUrl });
+    await owner.connect();
+    try {
+      // Relative to the instances' clock, not the server's.
+      const at = clock.now().getTime();
+      await owner.query(
+        'update carebase.sessions set created_at = $2::timestamptz - interval $$1 hour$$, expires_at = $2 where id = $1',
+        [expired.session.id, new Date(at - 1000)],
+      );
+      await owner.query('update carebase.sessions set last_seen_at = $2 where id = $1', [
+        idle.session.id,
+        new Date(at - 24 * 60 * MINUTE),
+      ]);
+      await owner.query(`update carebase.users set status = 'disabled' where id = $1`, [disabledUser.id]);
+    } finally {
+      await owner.end();
+    }
+    tokens.push(revoked.token, expired.token, idle.token, disabled.token);
+
+    const { sent, direct: a, pooled: b } = recorded();
+    try {
+      for (const [name, instance] of [
+        ['direct', a],
+        ['pooled', b],
+      ] as const) {
+        const alone = new Map<string, unknown>();
+        for (const token of tokens) alone.set(token, await instance.sessions.validate(token));
+        expect([...alone.values()].filter((found) => found !== undefined)).toHaveLength(6);
+        sent[name].length = 0;
+        // Eight rounds of every token, interleaved: duplicates land in one statement too.
+        const calls = Array.from({ length: 8 }, () => tokens).flat();
+        const answers = await Promise.all(calls.map((token) => instance.sessions.validate(token)));
+        answers.forEach((answer, i) => {
+          expect(answer, `${name} call ${i}`).toEqual(alone.get(calls[i] as string));
+        });
+        if (name === 'pooled') {
+          // Behind a pooler the calls share session_validate_json_many statements.
+          expect(
+            sent.pooled.filter((sql) => sql.includes('session_validate_json_many')).length,
+          ).toBeGreaterThan(0);
+          expect(sent.pooled.length, `statements for ${calls.length} calls`).toBeLessThanOrEqual(
+            calls.length / 4,
+          );
+        } else {
+          // Connected directly each call is its own named prepared statement (see ValidateBatcher).
+          expect(sent.direct).toHaveLength(calls.length);
+        }
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a call still waiting when the instance closes fails with a carebase error, none hangs', async () => {
+    const user = await direct.users.create(newAccount());
+    const { token } = await direct.sessions.create({ userId: user.id });
+    const { direct: a, pooled: b } = recorded();
+    for (const instance of [a, b]) {
+      const calls = Array.from({ length: 40 }, () => instance.sessions.validate(token));
+      const closed = instance.close();
+      const settled = await Promise.allSettled(calls);
+      await closed;
+      for (const outcome of settled) {
+        if (outcome.status === 'fulfilled') expect(outcome.value?.user.id).toBe(user.id);
+        else expect(outcome.reason).toMatchObject({ code: expect.stringMatching(/^[A-Z_]+$/) });
+      }
+      expect(settled.filter((outcome) => outcome.status === 'fulfilled').length).toBeGreaterThan(0);
+    }
   });
 });

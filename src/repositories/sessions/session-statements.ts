@@ -19,6 +19,18 @@ export interface SessionStatements {
    * `session_lookup(token_hash)` (the token is the credential), same parameters and row.
    */
   readonly validateRls: PreparedStatement;
+  /**
+   * `validate` for many tokens at once, behind a transaction pooler (`session_validate_json_many`,
+   * migration 0051; see `ValidateBatcher`). Parameters: the token hashes, each one's `now` and each
+   * one's idle cutoff (arrays of one length); read the rows with
+   * {@link SessionStatements.validateManyRows}.
+   */
+  readonly validateMany: PreparedStatement;
+  /** Per token of a `validateMany` call of `count` tokens, in order: its row, if any. */
+  readonly validateManyRows: (
+    rows: readonly unknown[],
+    count: number,
+  ) => readonly (ValidateRow | undefined)[];
   /** Parameters: now, user id, session id, touch cutoff. */
   readonly touch: PreparedStatement;
 }
@@ -68,7 +80,8 @@ export function runPrepared<R>(
  * `session_validate_json` PL/pgSQL function (migration 0050) instead: the function keeps its
  * lookup's plan on the server backend, which the pooler keeps open, and only a trivial call is
  * parsed and planned per validation; its one JSON value becomes the same row as the prepared
- * statement's (test/sessions/validate-function.test.ts).
+ * statement's (test/sessions/validate-function.test.ts); concurrent validations share one call of
+ * `session_validate_json_many` (migration 0051).
  */
 export function sessionStatements(runtime: CarebaseRuntime): SessionStatements {
   const { prepared, db, config } = runtime;
@@ -81,6 +94,11 @@ export function sessionStatements(runtime: CarebaseRuntime): SessionStatements {
           )
         : prepared.compiled('sessions.validate', () => validateQuery(db), 3),
     validateRows: config.pooler === 'transaction' ? validateRowsFromJson : (rows) => rows as ValidateRow[],
+    validateMany: prepared.get(
+      'sessions.validate-many-function',
+      () => `select ${qualifiedName(config.schema, 'session_validate_json_many')}($1, $2, $3) as v`,
+    ),
+    validateManyRows: validateManyRowsFromJson,
     validateRls: prepared.compiled(
       'sessions.validate_rls',
       () => validateRlsQuery(db, runtime.config.schema),
@@ -153,41 +171,54 @@ function touchQuery(db: Kysely<CarebaseDatabase>): CompiledQuery {
     .compile();
 }
 
-/**
- * The row of `session_validate_json` (migration 0050): a JSON array in the column order of
- * {@link ValidateRow}, timestamps as their text, parsed here by pg's own timestamptz parser (as a
- * column would be); an empty list when the function found nothing (null).
- */
+/** The rows of `session_validate_json` (migration 0050): its row, or none when it found nothing. */
 function validateRowsFromJson(rows: readonly unknown[]): readonly ValidateRow[] {
+  const row = rowFromJson((rows[0] as { v?: unknown } | undefined)?.v);
+  return row === undefined ? [] : [row];
+}
+
+/** The rows of `session_validate_json_many` (migration 0051): one JSON array, an element per token. */
+function validateManyRowsFromJson(
+  rows: readonly unknown[],
+  count: number,
+): readonly (ValidateRow | undefined)[] {
   const v = (rows[0] as { v?: unknown } | undefined)?.v;
-  if (!Array.isArray(v)) return [];
+  const elements: readonly unknown[] = Array.isArray(v) ? v : [];
+  return Array.from({ length: count }, (_, i) => rowFromJson(elements[i]));
+}
+
+/**
+ * One row of `session_validate_json` (migration 0050): a JSON array in the column order of
+ * {@link ValidateRow}, timestamps as their text, parsed here by pg's own timestamptz parser (as a
+ * column would be); `undefined` when the function found nothing (null).
+ */
+function rowFromJson(v: unknown): ValidateRow | undefined {
+  if (!Array.isArray(v)) return undefined;
   const parse = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ, 'text') as (text: string) => Date;
   const at = (value: unknown): Date | null => (typeof value === 'string' ? parse(value) : null);
-  return [
-    {
-      id: v[0],
-      user_id: v[1],
-      ip: v[2],
-      user_agent: v[3],
-      created_at: at(v[4]) as Date,
-      last_seen_at: at(v[5]) as Date,
-      expires_at: at(v[6]) as Date,
-      username: v[7],
-      email: v[8],
-      display_name: v[9],
-      role: v[10],
-      status: v[11],
-      failed_login_count: v[12],
-      locked_until: at(v[13]),
-      last_login_at: at(v[14]),
-      password_changed_at: at(v[15]) as Date,
-      user_created_at: at(v[16]) as Date,
-      user_updated_at: at(v[17]) as Date,
-      approved_at: at(v[18]),
-      rejected_at: at(v[19]),
-      email_verified_at: at(v[20]),
-      authenticated_at: at(v[21]),
-      mfa_at: at(v[22]),
-    },
-  ];
+  return {
+    id: v[0],
+    user_id: v[1],
+    ip: v[2],
+    user_agent: v[3],
+    created_at: at(v[4]) as Date,
+    last_seen_at: at(v[5]) as Date,
+    expires_at: at(v[6]) as Date,
+    username: v[7],
+    email: v[8],
+    display_name: v[9],
+    role: v[10],
+    status: v[11],
+    failed_login_count: v[12],
+    locked_until: at(v[13]),
+    last_login_at: at(v[14]),
+    password_changed_at: at(v[15]) as Date,
+    user_created_at: at(v[16]) as Date,
+    user_updated_at: at(v[17]) as Date,
+    approved_at: at(v[18]),
+    rejected_at: at(v[19]),
+    email_verified_at: at(v[20]),
+    authenticated_at: at(v[21]),
+    mfa_at: at(v[22]),
+  };
 }

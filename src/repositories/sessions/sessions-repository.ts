@@ -26,6 +26,7 @@ import {
 } from './session-inputs.js';
 import { runPrepared, sessionStatements, type ValidateRow } from './session-statements.js';
 import { generateSessionToken, hashSessionToken, SESSION_TOKEN_PATTERN } from './session-token.js';
+import { VALIDATE_BATCHER } from './validate-batch.js';
 
 /**
  * What `cb.sessions.create` returns: the token (shown once, never stored) and the session.
@@ -209,10 +210,13 @@ export class SessionsRepository {
     const statements = sessionStatements(ctx.runtime);
     const now = ctx.now();
     const nowMs = now.getTime();
-    const parameters = [hashSessionToken(token), now, new Date(nowMs - config.idleTimeoutMs)];
-    const row = ctx.config.rls
-      ? (await runPrepared<ValidateRow>(ctx, statements.validateRls, parameters))[0]
-      : statements.validateRows(await runPrepared(ctx, statements.validate, parameters))[0];
+    const parameters = [hashSessionToken(token), now, new Date(nowMs - config.idleTimeoutMs)] as const;
+    let row: ValidateRow | undefined;
+    if (ctx.config.rls) row = (await runPrepared<ValidateRow>(ctx, statements.validateRls, parameters))[0];
+    else if (ctx.config.pooler === 'transaction' && !ctx.inTransaction) {
+      // Behind a transaction pooler concurrent validations share round trips (see ValidateBatcher).
+      row = await ctx.runtime.state(VALIDATE_BATCHER).validate(statements, parameters);
+    } else row = statements.validateRows(await runPrepared(ctx, statements.validate, parameters))[0];
     if (row === undefined) return undefined;
     const authenticatedAt = row.authenticated_at ?? row.created_at;
     if (stepUp !== undefined && !meetsStepUp(stepUp, authenticatedAt, row.mfa_at, nowMs)) return undefined;
