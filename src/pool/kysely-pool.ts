@@ -110,18 +110,47 @@ export class CarebaseKyselyPool implements PostgresPool {
   }
 
   /**
-   * Refuses new work, and when the pool is carebase's own, ends it: waits for checked-out
-   * connections to be released, then for every connection's socket to close (pg-pool's `end()`
-   * resolves before that), so no handle outlives it.
+   * Refuses new work, and when the pool is carebase's own, ends it: first lets the calls already
+   * queued for a connection get one and finish (pg-pool's `end()` would leave them waiting forever,
+   * or until `connectionTimeoutMillis`, and then fail), then waits for checked-out connections to
+   * be released, then for every connection's socket to close (pg-pool's `end()` resolves before
+   * that), so no handle or pending promise outlives it.
    */
   async end(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (!this.#endPool) return;
+    await this.#drainWaiting();
     if (!this.#pool.ended && !this.#pool.ending) await this.#pool.end();
     if (this.#live.size > 0) {
       await new Promise<void>((resolve) => {
         this.#allClosed = resolve;
+      });
+    }
+  }
+
+  /**
+   * Waits until no call waits for a pooled connection. New calls are refused by now, so the queue
+   * only shrinks: each release hands a connection to the next waiter, and a waiter whose
+   * connection cannot be opened, or whose `connectionTimeoutMillis` passes, leaves it with an
+   * error. Rechecked on every checkout, release and removal, and every 25 ms (a waiter that timed
+   * out leaves the queue without an event).
+   */
+  async #drainWaiting(): Promise<void> {
+    const pool = this.#pool;
+    while (pool.waitingCount > 0 && !pool.ending && !pool.ended) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 25);
+        function done(): void {
+          clearTimeout(timer);
+          pool.off('acquire', done);
+          pool.off('release', done);
+          pool.off('remove', done);
+          resolve();
+        }
+        pool.on('acquire', done);
+        pool.on('release', done);
+        pool.on('remove', done);
       });
     }
   }
