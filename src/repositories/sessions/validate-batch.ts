@@ -1,3 +1,4 @@
+import { DriverErrorSummary } from '../../errors/map-error.js';
 import { type CarebaseRuntime, RuntimeState } from '../context.js';
 import type { SessionStatements, ValidateRow } from './session-statements.js';
 
@@ -35,6 +36,14 @@ export class ValidateBatcher {
   readonly #runtime: CarebaseRuntime;
   #inFlight = 0;
   #waiting: Waiting[] = [];
+  /**
+   * False once the database turned out not to have `session_validate_json_many` (migration 0051
+   * not applied yet: the code was upgraded before `migrate()` ran): every call is then its own
+   * statement, as before, instead of failing under load only.
+   */
+  #coalesce = true;
+  /** Resolved once nothing is in flight or waiting (see {@link ValidateBatcher.close}). */
+  #idle: (() => void)[] = [];
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
@@ -45,7 +54,7 @@ export class ValidateBatcher {
     statements: SessionStatements,
     parameters: readonly [Buffer, Date, Date],
   ): Promise<ValidateRow | undefined> {
-    if (this.#inFlight >= MAX_IN_FLIGHT) {
+    if (this.#coalesce && this.#inFlight >= MAX_IN_FLIGHT) {
       return new Promise((resolve, reject) => {
         this.#waiting.push({ parameters, resolve, reject });
       });
@@ -59,10 +68,22 @@ export class ValidateBatcher {
     }
   }
 
+  /**
+   * Resolves once every validation already made has its answer: `cb.close()` awaits it before the
+   * pool closes, so calls made before `close()` are answered, not refused.
+   */
+  close(): Promise<void> {
+    if (this.#inFlight === 0 && this.#waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
   /** A statement came back: send what waited meanwhile, as one statement. */
   #done(statements: SessionStatements): void {
     this.#inFlight -= 1;
-    if (this.#waiting.length === 0) return;
+    if (this.#waiting.length === 0) {
+      if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      return;
+    }
     const batch = this.#waiting.splice(0, MAX_BATCH);
     this.#inFlight += 1;
     void this.#send(statements, batch).finally(() => this.#done(statements));
@@ -85,7 +106,32 @@ export class ValidateBatcher {
       const found = statements.validateManyRows(rows, batch.length);
       for (const [i, waiting] of batch.entries()) waiting.resolve(found[i]);
     } catch (error) {
+      const cause = (error as { cause?: unknown }).cause;
+      if (cause instanceof DriverErrorSummary && cause.code === '42883') {
+        // No such function (0051 not applied): answer each caller with its own statement.
+        if (this.#coalesce) {
+          this.#coalesce = false;
+          this.#runtime.config.logger.warn(
+            { code: cause.code },
+            'carebase: session_validate_json_many() is missing (run migrate()); validations are not coalesced',
+          );
+        }
+        await Promise.all(batch.map((waiting) => this.#alone(statements, waiting)));
+        return;
+      }
       for (const waiting of batch) waiting.reject(error);
+    }
+  }
+
+  async #alone(statements: SessionStatements, waiting: Waiting): Promise<void> {
+    try {
+      const rows = await this.#runtime.runPrepared({
+        sql: statements.validate.sql,
+        parameters: waiting.parameters,
+      });
+      waiting.resolve(statements.validateRows(rows)[0]);
+    } catch (error) {
+      waiting.reject(error);
     }
   }
 }
