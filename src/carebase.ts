@@ -504,8 +504,9 @@ export class Carebase extends CarebaseScope implements AsyncDisposable {
   /**
    * Shuts the instance down: finishes its background work first (flushes every open
    * `analytics.buffer()`, runs a last audit sealing pass when one was scheduled, waits for a
-   * running rollup refresh), then waits for checked-out connections to be released and closes the
-   * pool (when carebase created it). Leaves no timer, socket or pending promise behind: a process
+   * running rollup refresh), then lets calls already waiting for a pooled connection get one and
+   * finish, waits for checked-out connections to be released and closes the pool (when carebase
+   * created it). Leaves no timer, socket or pending promise behind: a process
    * whose only work was carebase exits on its own afterwards. Idempotent; never rejects for a
    * background failure (those are logged). Afterwards every call fails with `ClosedError`; calls
    * made while background work finishes still run.
