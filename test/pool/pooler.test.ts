@@ -151,6 +151,27 @@ describe.skipIf(pgbouncerMissing !== undefined)('through PgBouncer in transactio
     expect(await cb.audit.verify()).toMatchObject({ ok: true });
   }, 120_000);
 
+  it('concurrent validations share statements through PgBouncer, each answered with its own session', async () => {
+    const users = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        cb.users.create({
+          username: `val${i}`,
+          email: `val${i}@example.org`,
+          password: PASSWORD,
+          role: 'nurse',
+        }),
+      ),
+    );
+    const sessions = await Promise.all(users.map((user) => cb.sessions.create({ userId: user.id })));
+    const calls = Array.from(
+      { length: 96 },
+      (_, i) => sessions[i % sessions.length] as (typeof sessions)[number],
+    );
+    const answers = await Promise.all(calls.map(({ token }) => cb.sessions.validate(token)));
+    expect(answers.map((answer) => answer?.session.id)).toEqual(calls.map(({ session }) => session.id));
+    expect(answers.map((answer) => answer?.user.id)).toEqual(calls.map(({ session }) => session.userId));
+  });
+
   it('the pool timeout still applies, as SET LOCAL in each transaction', async () => {
     const strict = open({ pooler: 'transaction', pool: { max: 2, statementTimeoutMs: 200 } });
     const error = await strict
