@@ -100,18 +100,24 @@ describe.skipIf(pgbouncerMissing !== undefined)('through PgBouncer in transactio
     }
   });
 
-  it('runs 300 concurrent mixed calls with 0 errors, and the audit chain verifies', async () => {
+  /** Six users named `<prefix>0`..`<prefix>5`, each with one session. */
+  async function usersWithSessions(prefix: string) {
     const users = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         cb.users.create({
-          username: `load${i}`,
-          email: `load${i}@example.org`,
+          username: `${prefix}${i}`,
+          email: `${prefix}${i}@example.org`,
           password: PASSWORD,
           role: 'nurse',
         }),
       ),
     );
-    const tokens = await Promise.all(users.map((user) => cb.sessions.create({ userId: user.id })));
+    const sessions = await Promise.all(users.map((user) => cb.sessions.create({ userId: user.id })));
+    return { users, sessions };
+  }
+
+  it('runs 300 concurrent mixed calls with 0 errors, and the audit chain verifies', async () => {
+    const { users, sessions: tokens } = await usersWithSessions('load');
     const calls: (() => Promise<unknown>)[] = [];
     for (let i = 0; i < 300; i++) {
       const user = users[i % users.length] as (typeof users)[number];
@@ -152,17 +158,7 @@ describe.skipIf(pgbouncerMissing !== undefined)('through PgBouncer in transactio
   }, 120_000);
 
   it('concurrent validations share statements through PgBouncer, each answered with its own session', async () => {
-    const users = await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        cb.users.create({
-          username: `val${i}`,
-          email: `val${i}@example.org`,
-          password: PASSWORD,
-          role: 'nurse',
-        }),
-      ),
-    );
-    const sessions = await Promise.all(users.map((user) => cb.sessions.create({ userId: user.id })));
+    const { sessions } = await usersWithSessions('val');
     const calls = Array.from(
       { length: 96 },
       (_, i) => sessions[i % sessions.length] as (typeof sessions)[number],

@@ -45,6 +45,17 @@ async function both(token: string) {
   return { direct: a, pooled: b };
 }
 
+/** Runs `fn` on a connection as the schema owner (changes behind carebase's back), then closes it. */
+async function asOwner(fn: (owner: pg.Client) => Promise<unknown>): Promise<void> {
+  const owner = new pg.Client({ connectionString: database.ownerUrl });
+  await owner.connect();
+  try {
+    await fn(owner);
+  } finally {
+    await owner.end();
+  }
+}
+
 describe('session_validate_json (pooler mode) against the prepared statement (direct)', () => {
   it('returns the same session and user, and runs the function', async () => {
     const user = await direct.users.create({ ...newAccount(), displayName: 'Dr. Ada' });
@@ -67,9 +78,7 @@ describe('session_validate_json (pooler mode) against the prepared statement (di
     const before = await both(token);
     expect(before.pooled).toEqual(before.direct);
     expect(before.direct?.user.lastLoginAt).toBeNull();
-    const owner = new pg.Client({ connectionString: database.ownerUrl });
-    await owner.connect();
-    try {
+    await asOwner(async (owner) => {
       await owner.query(
         `update carebase.users set locked_until = 'infinity', last_login_at = '2026-01-02 03:04:05.678901+05:30',
            approved_at = '1999-12-31 23:59:59.999999+00', email_verified_at = '2026-03-04 05:06:07.1+00',
@@ -81,9 +90,7 @@ describe('session_validate_json (pooler mode) against the prepared statement (di
           where id = $1`,
         [session.id],
       );
-    } finally {
-      await owner.end();
-    }
+    });
     const after = await both(token);
     expect(after.direct?.user.lastLoginAt).toEqual(new Date('2026-01-01T21:34:05.678Z'));
     expect(after.direct?.user.failedLoginCount).toBe(2);
@@ -115,10 +122,9 @@ describe('session_validate_json (pooler mode) against the prepared statement (di
     const disabled = await direct.sessions.create({ userId: user.id });
     expect((await both(disabled.token)).pooled?.user.id).toBe(user.id);
     // Behind carebase's back (deactivate() also revokes the sessions): the status check alone.
-    const owner = new pg.Client({ connectionString: database.ownerUrl });
-    await owner.connect();
-    await owner.query(`update carebase.users set status = 'disabled' where id = $1`, [user.id]);
-    await owner.end();
+    await asOwner((owner) =>
+      owner.query(`update carebase.users set status = 'disabled' where id = $1`, [user.id]),
+    );
     expect(await both(disabled.token)).toEqual({ direct: undefined, pooled: undefined });
   });
 });
@@ -151,9 +157,7 @@ describe('concurrent validations behind a pooler share statements (ValidateBatch
     const idle = await direct.sessions.create({ userId: (await direct.users.create(newAccount())).id });
     const disabledUser = await direct.users.create(newAccount());
     const disabled = await direct.sessions.create({ userId: disabledUser.id });
-    const owner = new pg.Client({ connectionString: database.ownerUrl });
-    await owner.connect();
-    try {
+    await asOwner(async (owner) => {
       // Relative to the instances' clock, not the server's.
       const at = clock.now().getTime();
       await owner.query(
@@ -165,9 +169,7 @@ describe('concurrent validations behind a pooler share statements (ValidateBatch
         new Date(at - 24 * 60 * MINUTE),
       ]);
       await owner.query(`update carebase.users set status = 'disabled' where id = $1`, [disabledUser.id]);
-    } finally {
-      await owner.end();
-    }
+    });
     tokens.push(revoked.token, expired.token, idle.token, disabled.token);
 
     const { sent, direct: a, pooled: b } = recorded();
@@ -231,10 +233,10 @@ describe('concurrent validations behind a pooler share statements (ValidateBatch
       pooler: 'transaction',
       logger: { debug: noop, info: noop, error: noop, warn: (_obj, msg) => void warnings.push(msg ?? '') },
     });
-    const owner = new pg.Client({ connectionString: database.ownerUrl });
-    await owner.connect();
     const rename = (from: string, to: string) =>
-      owner.query(`alter function carebase.${from}(bytea[], timestamptz[], timestamptz[]) rename to ${to}`);
+      asOwner((owner) =>
+        owner.query(`alter function carebase.${from}(bytea[], timestamptz[], timestamptz[]) rename to ${to}`),
+      );
     await rename('session_validate_json_many', 'session_validate_json_many_away');
     try {
       for (let round = 0; round < 2; round++) {
@@ -246,7 +248,6 @@ describe('concurrent validations behind a pooler share statements (ValidateBatch
       expect(warnings.filter((message) => message.includes('session_validate_json_many'))).toHaveLength(1);
     } finally {
       await rename('session_validate_json_many_away', 'session_validate_json_many');
-      await owner.end();
       await pooledOld.close();
     }
   });

@@ -215,7 +215,7 @@ export class SessionsRepository {
     if (ctx.config.rls) row = (await runPrepared<ValidateRow>(ctx, statements.validateRls, parameters))[0];
     else if (ctx.config.pooler === 'transaction' && !ctx.inTransaction) {
       // Behind a transaction pooler concurrent validations share round trips (see ValidateBatcher).
-      row = await ctx.runtime.state(VALIDATE_BATCHER).validate(statements, parameters);
+      row = await ctx.runtime.state(VALIDATE_BATCHER).validate(parameters);
     } else row = statements.validateRows(await runPrepared(ctx, statements.validate, parameters))[0];
     if (row === undefined) return undefined;
     const authenticatedAt = row.authenticated_at ?? row.created_at;

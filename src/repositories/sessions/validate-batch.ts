@@ -1,6 +1,6 @@
 import { DriverErrorSummary } from '../../errors/map-error.js';
 import { type CarebaseRuntime, RuntimeState } from '../context.js';
-import type { SessionStatements, ValidateRow } from './session-statements.js';
+import { type SessionStatements, sessionStatements, type ValidateRow } from './session-statements.js';
 
 /**
  * Validations on the wire at once; a validation arriving while this many are out waits for the
@@ -34,6 +34,7 @@ interface Waiting {
  */
 export class ValidateBatcher {
   readonly #runtime: CarebaseRuntime;
+  readonly #statements: SessionStatements;
   #inFlight = 0;
   #waiting: Waiting[] = [];
   /**
@@ -47,13 +48,11 @@ export class ValidateBatcher {
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
+    this.#statements = sessionStatements(runtime);
   }
 
   /** The validate row of one token (parameters: token hash, now, idle cutoff), if any. */
-  async validate(
-    statements: SessionStatements,
-    parameters: readonly [Buffer, Date, Date],
-  ): Promise<ValidateRow | undefined> {
+  async validate(parameters: readonly [Buffer, Date, Date]): Promise<ValidateRow | undefined> {
     if (this.#coalesce && this.#inFlight >= MAX_IN_FLIGHT) {
       return new Promise((resolve, reject) => {
         this.#waiting.push({ parameters, resolve, reject });
@@ -61,11 +60,16 @@ export class ValidateBatcher {
     }
     this.#inFlight += 1;
     try {
-      const rows = await this.#runtime.runPrepared({ sql: statements.validate.sql, parameters });
-      return statements.validateRows(rows)[0];
+      return await this.#one(parameters);
     } finally {
-      this.#done(statements);
+      this.#done();
     }
+  }
+
+  /** One token's row, by the one-token statement. */
+  async #one(parameters: readonly [Buffer, Date, Date]): Promise<ValidateRow | undefined> {
+    const rows = await this.#runtime.runPrepared({ sql: this.#statements.validate.sql, parameters });
+    return this.#statements.validateRows(rows)[0];
   }
 
   /**
@@ -78,7 +82,7 @@ export class ValidateBatcher {
   }
 
   /** A statement came back: send what waited meanwhile, as one statement. */
-  #done(statements: SessionStatements): void {
+  #done(): void {
     this.#inFlight -= 1;
     if (this.#waiting.length === 0) {
       if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
@@ -86,10 +90,11 @@ export class ValidateBatcher {
     }
     const batch = this.#waiting.splice(0, MAX_BATCH);
     this.#inFlight += 1;
-    void this.#send(statements, batch).finally(() => this.#done(statements));
+    void this.#send(batch).finally(() => this.#done());
   }
 
-  async #send(statements: SessionStatements, batch: readonly Waiting[]): Promise<void> {
+  async #send(batch: readonly Waiting[]): Promise<void> {
+    const statements = this.#statements;
     try {
       const hashes: Buffer[] = [];
       const nows: Date[] = [];
@@ -116,22 +121,12 @@ export class ValidateBatcher {
             'carebase: session_validate_json_many() is missing (run migrate()); validations are not coalesced',
           );
         }
-        await Promise.all(batch.map((waiting) => this.#alone(statements, waiting)));
+        await Promise.all(
+          batch.map((waiting) => this.#one(waiting.parameters).then(waiting.resolve, waiting.reject)),
+        );
         return;
       }
       for (const waiting of batch) waiting.reject(error);
-    }
-  }
-
-  async #alone(statements: SessionStatements, waiting: Waiting): Promise<void> {
-    try {
-      const rows = await this.#runtime.runPrepared({
-        sql: statements.validate.sql,
-        parameters: waiting.parameters,
-      });
-      waiting.resolve(statements.validateRows(rows)[0]);
-    } catch (error) {
-      waiting.reject(error);
     }
   }
 }
