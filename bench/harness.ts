@@ -4,6 +4,7 @@
  * sides alike, and reports each side's rate and the ratio. Benchmarks report; they never assert.
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 
 /** A throughput comparison: each side is called in a loop by `concurrency` workers. */
@@ -53,6 +54,81 @@ export interface BenchRow {
 }
 
 const rows: BenchRow[] = [];
+
+/** Linux reports process CPU time in /proc in ticks of 1/100 s (USER_HZ, fixed for userspace). */
+const TICK_MS = 10;
+
+/**
+ * The CPU time (ms) used so far by each PostgreSQL server process on this machine (backends, WAL
+ * writer, checkpointer...), by pid, read from /proc; undefined where /proc cannot be read (not
+ * Linux). A server on another machine shows no processes. It counts every local cluster, not only
+ * the bench's.
+ */
+function serverCpu(): Map<string, number> | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const used = new Map<string, number>();
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // the process ended meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+    // The fields after the command start at the state (field 3): utime is field 14, stime 15.
+    const fields = stat.slice(close + 2).split(' ');
+    used.set(pid, (Number(fields[11]) + Number(fields[12])) * TICK_MS);
+  }
+  return used;
+}
+
+/**
+ * The server CPU time (ms) used between two {@link serverCpu} readings: each process's growth (a
+ * process started meanwhile counts whole; one that ended meanwhile is missed, so this can only
+ * undercount).
+ */
+function serverCpuSince(before: Map<string, number>, after: Map<string, number>): number {
+  let ms = 0;
+  for (const [pid, now] of after) ms += Math.max(0, now - (before.get(pid) ?? 0));
+  return ms;
+}
+
+/** CPU time spent by one side: this process (client) and the local PostgreSQL processes (server). */
+interface CpuTally {
+  clientUs: number;
+  serverUs: number | undefined;
+  ops: number;
+}
+
+/** `loop`, adding the CPU time it used to `tally`. */
+async function tallied(tally: CpuTally, fn: () => Promise<unknown>, concurrency: number, ms: number) {
+  // The /proc scans stay outside the client's window: they are the harness's work, not the side's.
+  const server = serverCpu();
+  const client = process.cpuUsage();
+  const ops = await loop(fn, concurrency, ms);
+  const used = process.cpuUsage(client);
+  const serverNow = serverCpu();
+  tally.clientUs += used.user + used.system;
+  tally.serverUs =
+    tally.serverUs === undefined || server === undefined || serverNow === undefined
+      ? undefined
+      : tally.serverUs + serverCpuSince(server, serverNow) * 1000;
+  tally.ops += ops;
+  return ops;
+}
+
+/** `client/server` CPU µs per operation of a tally (server `?` where it could not be read). */
+function cpuPerOp(tally: CpuTally): string {
+  const per = (us: number) => (tally.ops === 0 ? '?' : Math.round(us / tally.ops).toString());
+  return `${per(tally.clientUs)}/${tally.serverUs === undefined ? '?' : per(tally.serverUs)}`;
+}
 
 async function loop(fn: () => Promise<unknown>, concurrency: number, ms: number): Promise<number> {
   const deadline = performance.now() + ms;
@@ -114,10 +190,17 @@ export async function compare(
   const sides = Object.entries({ carebase: c.carebase, ...c.others });
   for (const [, fn] of sides) await loop(fn, c.concurrency, 300);
   const ops = new Map<string, number>(sides.map(([name]) => [name, 0]));
+  const cpu = new Map<string, CpuTally>(
+    sides.map(([name]) => [
+      name,
+      { clientUs: 0, serverUs: serverCpu() === undefined ? undefined : 0, ops: 0 },
+    ]),
+  );
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < sides.length; i++) {
       const [name, fn] = sides[(round + i) % sides.length] as [string, () => Promise<unknown>];
-      ops.set(name, (ops.get(name) ?? 0) + (await loop(fn, c.concurrency, roundMs)));
+      const tally = cpu.get(name) as CpuTally;
+      ops.set(name, (ops.get(name) ?? 0) + (await tallied(tally, fn, c.concurrency, roundMs)));
     }
   }
   const seconds = (rounds * roundMs) / 1000;
@@ -142,6 +225,8 @@ export async function compare(
       `carebase/best ${(carebase / best).toFixed(2)}x (best: ${bestName})`,
       ...(peers.length > 0 ? [`peers: ${peers.join(', ')}`] : []),
       ...(left === undefined ? [] : [`left by the previous case: ${left}`]),
+      // Where the time goes: on a saturated machine the ratio is the ratio of these sums.
+      `CPU µs/op client/server: ${[...cpu].map(([name, tally]) => `${name} ${cpuPerOp(tally)}`).join(', ')}`,
     ].join('; '),
   });
 }
