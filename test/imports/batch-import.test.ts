@@ -256,6 +256,70 @@ describe('cb.imports', () => {
     expect(rerun).toMatchObject({ inserted: 0, alreadyPresent: 2, pastRetention: 1 });
   });
 
+  it('moves a long call in ranges of one transaction: refusals name their rows, order holds, and no reader sees part of it', async () => {
+    // 12,000 rows go in seven ranges (500, then 2,000 each): the refused rows sit in different ranges.
+    await env.cb.imports.users({
+      source: 'ranges',
+      users: [
+        { externalId: 'ru-1', username: 'ranges_one', email: 'ranges1@example.org', role: 'nurse' },
+        { externalId: 'ru-2', username: 'ranges_two', email: 'ranges2@example.org', role: 'nurse' },
+      ],
+    });
+    await env.cb.imports.conversations({
+      source: 'ranges',
+      conversations: [
+        { externalId: 'r-1', userExternalId: 'ru-1' },
+        { externalId: 'r-2', userExternalId: 'ru-2' },
+      ],
+    });
+    const base = Date.parse('2023-06-01T00:00:00Z');
+    const messages = Array.from({ length: 12_000 }, (_, i) => ({
+      externalId: i === 7000 ? 'x-10' : `x-${i}`,
+      conversationExternalId: i === 3001 || i === 11_999 ? 'r-none' : i % 3 === 0 ? 'r-1' : 'r-2',
+      role: 'user' as const,
+      content: i === 5000 ? 'nul \u0000 here' : `range message ${i}`,
+      // Runs of ten share a timestamp: the order within them is the call's, across range ends too.
+      createdAt: new Date(base + Math.floor(i / 10) * 1000),
+    }));
+    // A reader on its own connection polls the count while the import runs.
+    const counts: number[] = [];
+    let importing = true;
+    const reader = (async () => {
+      for (let polls = 0; importing && polls < 2000; polls++) {
+        const row = await env.cb.db
+          .selectFrom('chat_messages')
+          .select((eb) => eb.fn.countAll<string>().as('count'))
+          .where('import_source', '=', 'ranges')
+          .executeTakeFirstOrThrow();
+        counts.push(Number(row.count));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    const report = await env.cb.imports.messages({ source: 'ranges', messages }).finally(() => {
+      importing = false;
+    });
+    await reader;
+    addsUp(report);
+    expect(report).toMatchObject({ read: 12_000, inserted: 11_996, alreadyPresent: 0 });
+    expect(report.refused.map((r) => [r.path, r.externalId])).toEqual([
+      ['messages[5000].content', 'x-5000'],
+      ['messages[7000].externalId', 'x-10'],
+      ['messages[3001].conversationExternalId', 'x-3001'],
+      ['messages[11999].conversationExternalId', 'x-11999'],
+    ]);
+    expect(counts.length).toBeGreaterThan(1);
+    expect(counts.filter((count) => count !== 0 && count !== 11_996)).toEqual([]);
+    // Ids follow the call's order (which history uses within equal times).
+    const stored = await env.cb.db
+      .selectFrom('chat_messages')
+      .select('external_id')
+      .where('import_source', '=', 'ranges')
+      .orderBy('id')
+      .execute();
+    const kept = messages.filter((_, i) => ![3001, 5000, 7000, 11_999].includes(i)).map((m) => m.externalId);
+    expect(stored.map((m) => m.external_id)).toEqual(kept);
+  });
+
   it('joins the caller transaction: a failure after the import leaves nothing behind', async () => {
     const before = await env.cb.db
       .selectFrom('conversations')
