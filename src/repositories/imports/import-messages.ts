@@ -14,7 +14,13 @@ type ParsedMessageRow = z.output<typeof ImportMessageRowSchema>;
 
 /** The staging table of one batch: temporary, dropped at commit, never WAL-logged. */
 const STAGE = 'carebase_import_messages';
-/** work_mem of an import transaction: a batch of 100k ordinary messages sorts in memory. */
+/**
+ * The newest imported message of each conversation a call wrote to, gathered over its ranges
+ * (temporary too), so each conversation's `last_message_at` is written once per call, not once
+ * per range.
+ */
+const TOUCHED = 'carebase_import_touched';
+/** work_mem of an import transaction: a range (at most MAX_RANGE rows) sorts in memory. */
 const SORT_MEMORY = '64MB';
 /**
  * The rows of a call are validated, encoded and moved in ranges (a call's rows take about 6 µs
@@ -126,6 +132,7 @@ export async function importMessages(
       }
     }
     if (!staged) return 0;
+    await touchConversations(tx);
     await recordAudit(tx, {
       action: 'import.messages',
       resourceType: 'chat_history',
@@ -139,11 +146,16 @@ export async function importMessages(
   return report.build('messages', input.source, input.messages.length, inserted);
 }
 
-/** The transaction's staging table, and the sort memory of its moves. */
+/** The transaction's staging tables, and the sort memory of its moves. */
 async function createStage(tx: RepositoryContext): Promise<void> {
   await sql
     .raw(
       `create temporary table if not exists ${STAGE} (ord int4, external_id text, conversation_external_id text, conversation_id uuid, role text, content text, metadata text, created_at timestamptz) on commit drop`,
+    )
+    .execute(tx.db);
+  await sql
+    .raw(
+      `create temporary table if not exists ${TOUCHED} (user_id uuid, conversation_id uuid, latest timestamptz not null, primary key (user_id, conversation_id)) on commit drop`,
     )
     .execute(tx.db);
   // A range is sorted by ord in memory, not on disk (transaction-scoped: pooler-safe).
@@ -166,6 +178,22 @@ function encodeRange(rows: readonly ReadRow<ParsedMessageRow>[]): BinaryCopyWrit
       .timestamptz(row.createdAt);
   });
   return writer;
+}
+
+/**
+ * Raises each written conversation's `last_message_at` to its newest imported message, once for
+ * the whole call, and empties the list (a later import in the same caller transaction starts
+ * afresh).
+ */
+async function touchConversations(tx: RepositoryContext): Promise<void> {
+  const schema = quoteIdentifier(tx.config.schema);
+  await sql
+    .raw(
+      `update ${schema}.conversations c set last_message_at = t.latest from pg_temp.${TOUCHED} t
+      where c.user_id = t.user_id and c.id = t.conversation_id and c.last_message_at < t.latest`,
+    )
+    .execute(tx.db);
+  await sql.raw(`truncate pg_temp.${TOUCHED}`).execute(tx.db);
 }
 
 /**
@@ -200,9 +228,9 @@ async function moveStaged(
         on conflict (user_id, import_source, external_id) where external_id is not null do nothing
         returning user_id, conversation_id, created_at
       ), touched as (
-        update ${conversations} c set last_message_at = t.latest
-        from (select user_id, conversation_id, max(created_at) as latest from inserted group by 1, 2) t
-        where c.user_id = t.user_id and c.id = t.conversation_id and c.last_message_at < t.latest
+        insert into ${sql.raw(`pg_temp.${TOUCHED}`)} as t (user_id, conversation_id, latest)
+        select user_id, conversation_id, max(created_at) from inserted group by 1, 2
+        on conflict (user_id, conversation_id) do update set latest = greatest(t.latest, excluded.latest)
       )
       select (select count(*)::int from inserted) as inserted,
         (select array_agg(r.ord order by r.ord) from resolved r where r.conversation_id is null) as missing`.execute(
