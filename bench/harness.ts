@@ -153,16 +153,19 @@ export async function throughput(
   const roundMs = options.roundMs ?? Number(process.env.BENCH_ROUND_MS ?? 1000);
   await loop(c.carebase, c.concurrency, 300);
   await loop(c.raw, c.concurrency, 300);
+  const idle = serverCpu() === undefined ? undefined : 0;
+  const carebaseCpu: CpuTally = { clientUs: 0, serverUs: idle, ops: 0 };
+  const rawCpu: CpuTally = { clientUs: 0, serverUs: idle, ops: 0 };
   let carebaseOps = 0;
   let rawOps = 0;
   for (let round = 0; round < rounds; round++) {
     // Alternate which side goes first, too.
     if (round % 2 === 0) {
-      carebaseOps += await loop(c.carebase, c.concurrency, roundMs);
-      rawOps += await loop(c.raw, c.concurrency, roundMs);
+      carebaseOps += await tallied(carebaseCpu, c.carebase, c.concurrency, roundMs);
+      rawOps += await tallied(rawCpu, c.raw, c.concurrency, roundMs);
     } else {
-      rawOps += await loop(c.raw, c.concurrency, roundMs);
-      carebaseOps += await loop(c.carebase, c.concurrency, roundMs);
+      rawOps += await tallied(rawCpu, c.raw, c.concurrency, roundMs);
+      carebaseOps += await tallied(carebaseCpu, c.carebase, c.concurrency, roundMs);
     }
   }
   const seconds = (rounds * roundMs) / 1000;
@@ -172,6 +175,7 @@ export async function throughput(
     carebase: carebaseOps / seconds,
     raw: rawOps / seconds,
     ratio: carebaseOps / rawOps,
+    note: `CPU µs/op client/server: carebase ${cpuPerOp(carebaseCpu)}, raw ${cpuPerOp(rawCpu)}`,
   });
 }
 
