@@ -194,11 +194,9 @@ export async function compare(
   const sides = Object.entries({ carebase: c.carebase, ...c.others });
   for (const [, fn] of sides) await loop(fn, c.concurrency, 300);
   const ops = new Map<string, number>(sides.map(([name]) => [name, 0]));
+  const idle = serverCpu() === undefined ? undefined : 0;
   const cpu = new Map<string, CpuTally>(
-    sides.map(([name]) => [
-      name,
-      { clientUs: 0, serverUs: serverCpu() === undefined ? undefined : 0, ops: 0 },
-    ]),
+    sides.map(([name]) => [name, { clientUs: 0, serverUs: idle, ops: 0 }]),
   );
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < sides.length; i++) {

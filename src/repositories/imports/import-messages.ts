@@ -92,7 +92,7 @@ export async function importMessages(
     return prepared[k] as PreparedRange;
   };
   prepare(0);
-  let missing: { read: ReadRow<ParsedMessageRow>; field: string }[] = [];
+  let missing: ReadRow<ParsedMessageRow>[] = [];
   const inserted = await ctx.atomic(async (tx) => {
     missing = [];
     let count = 0;
@@ -124,11 +124,7 @@ export async function importMessages(
       count += moved.value.inserted;
       for (const ord of moved.value.missing ?? []) {
         const read = rows[ord];
-        if (read === undefined) continue;
-        missing.push({
-          read,
-          field: read.row.conversationId !== undefined ? 'conversationId' : 'conversationExternalId',
-        });
+        if (read !== undefined) missing.push(read);
       }
     }
     if (!staged) return 0;
@@ -140,7 +136,8 @@ export async function importMessages(
     });
     return count;
   });
-  for (const { read, field } of missing) {
+  for (const read of missing) {
+    const field = read.row.conversationId !== undefined ? 'conversationId' : 'conversationExternalId';
     report.refuse(rowPath('messages', read.index, [field]), read.row.externalId, 'no such conversation');
   }
   return report.build('messages', input.source, input.messages.length, inserted);
