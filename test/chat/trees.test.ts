@@ -471,6 +471,74 @@ describe('audit', () => {
   });
 });
 
+describe('concurrent writes on a chosen branch', () => {
+  /** The children of each message of the conversation that has more than one (a fork). */
+  async function forks(conversationId: string): Promise<string[]> {
+    const { rows } = await sql<{ parent_id: string; n: number }>`select parent_id, count(*)::int as n
+      from ${sql.id(f.cb.config.schema, 'chat_messages')}
+      where conversation_id = ${conversationId} and parent_id is not null
+      group by parent_id having count(*) > 1`.execute(f.cb.db);
+    return rows.map((row) => `${row.parent_id}:${row.n}`);
+  }
+
+  it('appends racing after setActiveLeaf continue the branch as one chain, whichever commits first', async () => {
+    const id = await conversation();
+    await say(id, 'user', 'q1');
+    const a1 = await say(id, 'assistant', 'a1');
+    await say(id, 'user', 'q2');
+    await say(id, 'assistant', 'a2');
+    for (let round = 0; round < 4; round++) {
+      // Back to a1: each round starts a new branch under it, written by six concurrent appends.
+      await f.cb.chat.setActiveLeaf({ userId: owner, conversationId: id, messageId: a1.id });
+      const written = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          f.cb.chat.append({
+            userId: i % 2 === 0 ? owner : member,
+            conversationId: id,
+            role: 'user',
+            content: `r${round} m${i}`,
+          }),
+        ),
+      );
+      const path = await pathOf(id);
+      expect(path.slice(0, 2)).toEqual(['q1', 'a1']);
+      expect([...path.slice(2)].sort()).toEqual(written.map((m) => m.content).sort());
+    }
+    // One explicit branch per round under a1 (q2 follows it implicitly), and no other fork.
+    expect(await forks(id)).toEqual([`${a1.id}:4`]);
+  });
+
+  it('appendMany and append racing after setActiveLeaf: one chain, batches kept together', async () => {
+    const id = await conversation();
+    const q1 = await say(id, 'user', 'q1');
+    await say(id, 'assistant', 'a1');
+    for (let round = 0; round < 4; round++) {
+      await f.cb.chat.setActiveLeaf({ userId: owner, conversationId: id, messageId: q1.id });
+      await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          i % 2 === 0
+            ? f.cb.chat.appendMany([
+                { userId: owner, conversationId: id, role: 'assistant', content: `r${round} b${i} 1` },
+                { userId: owner, conversationId: id, role: 'user', content: `r${round} b${i} 2` },
+              ])
+            : f.cb.chat.append({
+                userId: member,
+                conversationId: id,
+                role: 'user',
+                content: `r${round} m${i}`,
+              }),
+        ),
+      );
+      const path = await pathOf(id);
+      expect(path[0]).toBe('q1');
+      expect(path).toHaveLength(10);
+      for (const i of [0, 2, 4])
+        expect(path.indexOf(`r${round} b${i} 2`)).toBe(path.indexOf(`r${round} b${i} 1`) + 1);
+    }
+    expect(await forks(id)).toEqual([`${q1.id}:4`]);
+  });
+});
+
 describe('plans', () => {
   it('path walks by index only: no sequential scan on a large branched conversation', async () => {
     const database = await createTestDatabase({ carebase: { pool: { max: 1 } } });

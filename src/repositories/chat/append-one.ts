@@ -122,10 +122,13 @@ function insertSql(table: (name: string) => string, source: string, shape: Clien
 
 /**
  * The conversation update of an append: last_message_at at most once a second, and the active leaf
- * back to NULL (the newest message, which the new message is) when another leaf was chosen. A
- * plain append to a conversation without a chosen leaf, within a second of the previous one,
- * updates nothing: the conversation row stays out of the hot path. `from` is an optional FROM
- * clause (the batch statement's set of touched conversations).
+ * moved to the newest message written when another leaf was chosen (so the next append, which
+ * waits for this one on the row lock of `leafCte`, continues the branch from it: concurrent appends
+ * to a chosen branch form one chain, whatever their clocks say). A conversation without a chosen
+ * leaf keeps none (its newest message is its leaf). A plain append to a conversation without a
+ * chosen leaf, within a second of the previous one, updates nothing: the conversation row stays out
+ * of the hot path. `from` is an optional FROM clause (the batch statement's set of touched
+ * conversations); the statement's `inserted` CTE gives the messages written.
  */
 export function touchSql(
   table: (name: string) => string,
@@ -136,36 +139,86 @@ export function touchSql(
 ): string {
   const stale = `c.last_message_at < ${now} - interval '1 second'`;
   return `update ${table('conversations')} c
-  set last_message_at = case when ${stale} then ${now} else c.last_message_at end, active_leaf_id = null${from}
+  set last_message_at = case when ${stale} then ${now} else c.last_message_at end,
+    active_leaf_id = case when c.active_leaf_id is null then null
+      else coalesce((select max(i.id) from inserted i where i.user_id = c.user_id and i.conversation_id = c.id),
+        c.active_leaf_id) end${from}
   where c.user_id = ${owner} and c.id = ${conversationId}
     and (${stale} or c.active_leaf_id is not null)`;
 }
 
 /**
+ * The conversation's chosen active leaf, when one is chosen, with the conversation row locked (FOR
+ * NO KEY UPDATE, which blocks no reader and no foreign-key check): appends to a chosen branch take
+ * turns, so each continues from the one before. A conversation without a chosen leaf returns no
+ * row and takes no lock. After waiting for a concurrent append, the row is read again (READ
+ * COMMITTED), so `id` is the leaf that append left, which the statement's snapshot cannot see yet:
+ * see {@link staleSelect}.
+ */
+function leafCte(table: (name: string) => string, owner: string, conversationId: string): string {
+  return `leaf as (
+  select active_leaf_id as id from ${table('conversations')}
+  where user_id = ${owner} and id = ${conversationId} and active_leaf_id is not null
+  for no key update
+)`;
+}
+
+/**
+ * A row when the locked leaf is a message this statement's snapshot cannot see and differs from
+ * the leaf in that snapshot: a concurrent append moved it and committed while this statement
+ * waited. The statement then writes nothing (a single-message shape returns no row, the batch
+ * statement a marker row of NULLs), and the caller runs it again with a fresh snapshot (see
+ * `insertSealed`). A leaf that is the same in both but names no message (deleted since it was
+ * chosen) is not stale: the append takes the implicit parent, as before trees. `applies` is the SQL
+ * condition under which the leaf is used at all, `leafFound` whether it was found as a message.
+ */
+export function staleSelect(applies: string, leafFound: string, snapshotLeaf: string): string {
+  return `select 1 from leaf l
+  where ${applies} and not ${leafFound} and l.id is distinct from ${snapshotLeaf}`;
+}
+
+/**
  * The parent a single-message shape writes, given the conversation's owner and id expressions
  * and the placeholders of the explicit parent and the root flag: the explicit parent, else the
- * conversation's active leaf when one was chosen (and still exists), else NULL (the implicit
- * parent: the previous message). `leaf` is the expression of the conversation's active_leaf_id.
- * Only a message of the same conversation is found; a missing explicit parent makes the shape
- * insert nothing (see `parentGuard`).
+ * conversation's chosen active leaf (`leafCte`) when it is a message of the conversation, else
+ * NULL (the implicit parent: the previous message). Only a message of the same conversation is
+ * found; a missing explicit parent makes the shape insert nothing (see `parentGuard`).
  */
 function parentCte(
   table: (name: string) => string,
   owner: string,
   conversationId: string,
-  leaf: string,
   placeholders: { readonly parent: string; readonly root: string },
 ): string {
   return `parent as (
   select m.id from ${table('chat_messages')} m
   where m.user_id = ${owner} and m.conversation_id = ${conversationId}
-    and m.id = case when ${placeholders.root} then null else coalesce(${placeholders.parent}, ${leaf}) end
+    and m.id = case when ${placeholders.root} then null else coalesce(${placeholders.parent}, (select id from leaf)) end
 )`;
 }
 
-/** The condition under which a single-message shape inserts: no explicit parent, or a found one. */
-function parentGuard(parent: string): string {
-  return `(${parent} is null or exists (select 1 from parent))`;
+/** The leaf CTEs of a single-message shape: the locked leaf and the parent. */
+function branchCtes(
+  table: (name: string) => string,
+  owner: string,
+  conversationId: string,
+  placeholders: { readonly parent: string; readonly root: string },
+): string {
+  return `${leafCte(table, owner, conversationId)}, ${parentCte(table, owner, conversationId, placeholders)}`;
+}
+
+/**
+ * The condition under which a single-message shape inserts: no explicit parent, or a found one; and
+ * the leaf it continues is current (`staleSelect`: inline, not a CTE, for the fewest plan nodes
+ * on the hot path, where `leaf` is empty and the check costs one empty scan).
+ */
+function parentGuard(
+  placeholders: { readonly parent: string; readonly root: string },
+  snapshotLeaf: string,
+): string {
+  const { parent, root } = placeholders;
+  return `(${parent} is null or exists (select 1 from parent))
+    and not exists (${staleSelect(`${parent} is null and not ${root}`, 'exists (select 1 from parent)', snapshotLeaf)})`;
 }
 
 /**
@@ -193,6 +246,11 @@ select ${LEAN_COLUMNS}, true from ${table('chat_messages')}
 where user_id = ${owner} and client_id = ${shape.clientId}`;
 }
 
+/** The explicit parent and root flag placeholders of the given-conversation shapes. */
+const CONVERSATION_BRANCH = { parent: '$9::bigint', root: '$10::boolean' } as const;
+/** The same of the default-conversation shapes. */
+const DEFAULT_BRANCH = { parent: '$8::bigint', root: '$9::boolean' } as const;
+
 /**
  * One message into a given conversation. Scalar parameters only, so the planner estimates one row
  * whatever the values and PostgreSQL settles on a generic plan after its five custom ones: every
@@ -211,18 +269,15 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
   return `with access as (
   select owner_id from ${table('conversation_participants')}
   where conversation_id = $2::uuid and user_id = $1::uuid and role <> 'viewer'
-), ${parentCte(
-    table,
-    owner,
-    '$2::uuid',
-    `(select active_leaf_id from ${table('conversations')} where user_id = ${owner} and id = $2::uuid)`,
-    { parent: '$9::bigint', root: '$10::boolean' },
-  )}, inserted as (
+), ${branchCtes(table, owner, '$2::uuid', CONVERSATION_BRANCH)}, inserted as (
   ${insertSql(
     table,
     `select $1::uuid, owner_id, $2::uuid, $3::text, $4::text, $5::text, $6::jsonb, $7::regconfig, $8::timestamptz,
     (select id from parent), $10::boolean, $11::boolean, $12::jsonb, to_tsvector($7::regconfig, $13::text), $14::bigint[]
-  from access where ${parentGuard('$9::bigint')}`,
+  from access where ${parentGuard(
+    CONVERSATION_BRANCH,
+    `(select active_leaf_id from ${table('conversations')} where user_id = ${owner} and id = $2::uuid)`,
+  )}`,
     shape,
   )}
 )${tail(table, owner, '$2::uuid', '$8::timestamptz', shape)}`;
@@ -240,16 +295,13 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
 function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): string {
   return `with found as (
   select id, active_leaf_id from ${table('conversations')} where user_id = $1::uuid and is_default
-), ${parentCte(table, '$1::uuid', '(select id from found)', '(select active_leaf_id from found)', {
-    parent: '$8::bigint',
-    root: '$9::boolean',
-  })}, inserted as (
+), ${branchCtes(table, '$1::uuid', '(select id from found)', DEFAULT_BRANCH)}, inserted as (
   ${insertSql(
     table,
     `select $1::uuid, $1::uuid, (select id from found), $2::text, $3::text,
     $4::text, $5::jsonb, $6::regconfig, $7::timestamptz, (select id from parent), $9::boolean, $10::boolean,
     $11::jsonb, to_tsvector($6::regconfig, $12::text), $13::bigint[]
-  where ${parentGuard('$8::bigint')}`,
+  where ${parentGuard(DEFAULT_BRANCH, '(select active_leaf_id from found)')}`,
     shape,
   )}
 )${tail(table, '$1::uuid', '(select conversation_id from inserted)', '$7::timestamptz', shape)}`;

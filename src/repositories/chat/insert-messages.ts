@@ -4,6 +4,7 @@ import {
   ConstraintViolationError,
   isCarebaseError,
   NotFoundError,
+  SerializationFailureError,
   ValidationError,
 } from '../../errors/errors.js';
 import { runTransaction } from '../../pool/transaction.js';
@@ -16,6 +17,7 @@ import {
   MESSAGE_COLUMNS as COLUMNS,
   type LeanAppendedRow,
   type NewMessage,
+  staleSelect,
   touchSql,
 } from './append-one.js';
 import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.js';
@@ -57,17 +59,32 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   left join ${conversations} d on i.conversation_id is null and d.user_id = i.user_id and d.is_default
   left join ${table('conversation_participants')} p on i.conversation_id is not null
     and p.conversation_id = i.conversation_id and p.user_id = i.user_id and p.role <> 'viewer'
+), leaf as (
+  -- The chosen leaves of the conversations written, locked in a fixed order (see leafCte).
+  select c.user_id, c.id as conversation_id, c.active_leaf_id as id from ${conversations} c
+  where c.active_leaf_id is not null
+    and (c.user_id, c.id) in (select r.owner_id, r.target from resolved r where r.position = 1)
+  order by c.user_id, c.id
+  for no key update of c
+), stale as (
+  ${staleSelect(
+    'true',
+    `exists (select 1 from ${messages} m where m.user_id = l.user_id and m.conversation_id = l.conversation_id and m.id = l.id)`,
+    `(select c.active_leaf_id from ${conversations} c where c.user_id = l.user_id and c.id = l.conversation_id)`,
+  )}
 ), inserted as (
   insert into ${messages} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, parent_id, pinned,
     parts, parts_search, search_tokens)
   select r.user_id, r.owner_id, r.target, r.client_id, r.role, r.content, r.metadata::jsonb, $8::regconfig, $7::timestamptz,
     -- The first message of each conversation goes under its chosen active leaf (when one was
-    -- chosen and still exists); the others follow the previous one (implicit parent).
-    case when r.position = 1 then (select m.id from ${conversations} c
-      join ${messages} m on m.user_id = c.user_id and m.conversation_id = c.id and m.id = c.active_leaf_id
-      where c.user_id = r.owner_id and c.id = r.target) end,
+    -- chosen and is a message of it); the others follow the previous one (implicit parent).
+    case when r.position = 1 then (select m.id from leaf l
+      join ${messages} m on m.user_id = l.user_id and m.conversation_id = l.conversation_id and m.id = l.id
+      where l.user_id = r.owner_id and l.conversation_id = r.target) end,
     r.pinned, r.parts::jsonb, to_tsvector($8::regconfig, r.parts_search), r.search_tokens::bigint[]
-  from resolved r order by r.ord
+  from resolved r
+  where not exists (select 1 from stale)
+  order by r.ord
   on conflict (user_id, client_id) where client_id is not null do nothing
   returning ${COLUMNS}
 ), touched as (
@@ -85,8 +102,10 @@ ${
 union all
 select e.id, e.user_id, e.conversation_id, e.client_id, e.role, e.content, e.metadata, e.created_at,
   e.author_user_id, e.parent_id, e.pinned, e.parts, r.user_id, true
-from ${messages} e join resolved r on e.user_id = r.owner_id and e.client_id = r.client_id`
-    : 'select count(*)::int as inserted from inserted'
+from ${messages} e join resolved r on e.user_id = r.owner_id and e.client_id = r.client_id
+union all
+select ${Array.from({ length: 14 }, () => 'null').join(', ')} from stale`
+    : 'select (select count(*)::int from inserted) as inserted, exists (select 1 from stale) as stale'
 }`;
 }
 
@@ -377,9 +396,22 @@ export async function insertMessagesCounting(
 }
 
 /**
+ * How many times a write to a chosen branch runs again after a concurrent append moved the branch's
+ * leaf while it waited (see `staleSelect`). Each rerun means another append committed first, so the
+ * count is bounded by the writers of one conversation that race at once.
+ */
+const MAX_STALE_RUNS = 100;
+
+/** Whether the batch statement wrote nothing because a leaf it continues moved (its marker row). */
+function isStale(rows: readonly (AppendedRow | LeanAppendedRow | { stale?: boolean })[]): boolean {
+  return rows.some((row) => ('stale' in row ? row.stale === true : (row as { id: unknown }).id === null));
+}
+
+/**
  * Runs the insert of `batch` at `now` with its values sealed when encryption is on (see
  * sealed-rows.ts). A write to a cached default conversation that has since been deleted fails on
- * its foreign key: the cache is dropped and the write runs once more.
+ * its foreign key: the cache is dropped and the write runs once more. A write that continues a
+ * chosen branch whose leaf a concurrent append moved runs again (it wrote nothing).
  */
 async function insertSealed(
   ctx: RepositoryContext,
@@ -387,7 +419,8 @@ async function insertSealed(
   now: Date,
   returning: boolean,
 ): Promise<(AppendedRow | LeanAppendedRow)[]> {
-  for (let attempt = 0; ; attempt++) {
+  let stale = 0;
+  for (let attempt = 0; ; ) {
     const { stored, defaulted } = await sealNewMessages(ctx, batch, now);
     const [single] = stored;
     // One message (append): a fixed-shape statement with scalar parameters that runs on a generic
@@ -404,18 +437,25 @@ async function insertSealed(
           );
     try {
       const rows = await withRetries(ctx, stored, (c) => c.runPrepared<AppendedRow | LeanAppendedRow>(query));
+      if (isStale(rows)) {
+        if (++stale >= MAX_STALE_RUNS) throw new SerializationFailureError('40001');
+        continue;
+      }
       if (returning && rows.length === 0 && single !== undefined && stored.length === 1) {
         // The single shapes return nothing when the caller may not write to the conversation
         // (this throws; NotFoundError for a deleted cached default conversation, retried below),
-        // or for a client id a concurrent retry committed after our snapshot (read by the caller).
         await explainReferenceFailure(ctx, stored);
-        // Or the explicit parent is not a message of the conversation (the shape inserts nothing).
+        // or the explicit parent is not a message of the conversation (the shape inserts nothing),
         if (single.parentId !== undefined) throw parentNotFound();
-        if (single.clientId === undefined) throw new Error('carebase: append wrote no row');
+        // or the chosen leaf it continues moved while it waited (staleSelect), or a concurrent retry
+        // committed its client id after the snapshot: run again, with a fresh snapshot.
+        if (++stale < MAX_STALE_RUNS) continue;
+        throw new Error('carebase: append wrote no row');
       }
       return rows;
     } catch (error) {
       if (attempt > 0 || !defaulted || !isCarebaseError(error, 'NOT_FOUND')) throw error;
+      attempt++;
       forgetDefaultConversations(
         ctx,
         batch.map((m) => m.userId),
