@@ -17,6 +17,7 @@ import { CarebaseKyselyPool } from './pool/kysely-pool.js';
 import { parseLsn } from './pool/lsn.js';
 import { PreparedStatements } from './pool/prepared-statements.js';
 import { ReplicaSet } from './pool/replica-set.js';
+import { SchemaPlugin } from './pool/schema-plugin.js';
 import { runTransaction, type TransactionOptions } from './pool/transaction.js';
 import { AnalyticsRepository } from './repositories/analytics/analytics-repository.js';
 import { AuditRepository } from './repositories/audit/audit-repository.js';
@@ -667,7 +668,7 @@ export function createCarebase(options: CarebaseOptions = {}, extras: CreateCare
   );
   const db = new Kysely<CarebaseDatabase>({
     dialect: new PostgresDialect({ pool: connections, cursor: Cursor }),
-  }).withSchema(config.schema);
+  }).withPlugin(new SchemaPlugin(config.schema));
   runtime = new CarebaseRuntime({ config, pool, prepared, connections, db, telemetry, replicas });
   return new Carebase(runtime, detach);
 }

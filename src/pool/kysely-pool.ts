@@ -19,6 +19,8 @@ export class CarebaseKyselyPool implements PostgresPool {
   readonly #transactionSettings: string;
   readonly #telemetry: Telemetry | undefined;
   readonly #finished: ((sql: string) => void) | undefined;
+  /** Hears each checkout's wait, when telemetry records it (made once: no closure per checkout). */
+  readonly #onWait: ((waitedMs: number, timedOut: boolean) => void) | undefined;
   readonly #wrappers = new WeakMap<pg.PoolClient, PooledConnection>();
   #controlClient: NonNullable<PostgresPool['Client']> | undefined;
   /** Connections of a pool this adapter ends, until their sockets have closed. */
@@ -48,6 +50,10 @@ export class CarebaseKyselyPool implements PostgresPool {
     this.#transactionSettings = transactionSettings;
     this.#telemetry = telemetry;
     this.#finished = finished;
+    this.#onWait =
+      telemetry?.observesPoolWaits === true
+        ? (waitedMs, timedOut) => telemetry.poolWait(waitedMs, timedOut)
+        : undefined;
     if (endPool) {
       pool.on('connect', (client) => this.#live.add(client));
       // pg-pool emits 'remove' once the client's socket has closed.
@@ -89,11 +95,7 @@ export class CarebaseKyselyPool implements PostgresPool {
    */
   async connect(): Promise<PooledConnection> {
     if (this.closed) throw new ClosedError();
-    const telemetry = this.#telemetry;
-    const client = await checkoutClient(
-      this.#pool,
-      telemetry === undefined ? undefined : (waitedMs, timedOut) => telemetry.poolWait(waitedMs, timedOut),
-    );
+    const client = await checkoutClient(this.#pool, this.#onWait);
     // One wrapper per pg client, so Kysely's per-connection cache hits on reuse.
     let wrapper = this.#wrappers.get(client);
     if (wrapper === undefined) {

@@ -9,6 +9,7 @@ import { createPool, transactionSettingsFrom } from './create-pool.js';
 import { CarebaseKyselyPool } from './kysely-pool.js';
 import { formatLsn, parseLsn } from './lsn.js';
 import type { PreparedStatements } from './prepared-statements.js';
+import { SchemaPlugin } from './schema-plugin.js';
 
 /**
  * Where a replica stands: `ready` (in rotation), `lagging` (replay further behind than
@@ -113,7 +114,7 @@ export class Replica {
     );
     this.db = new Kysely<CarebaseDatabase>({
       dialect: new PostgresDialect({ pool: this.connections, cursor: Cursor }),
-    }).withSchema(config.schema);
+    }).withPlugin(new SchemaPlugin(config.schema));
   }
 
   /** Whether `error` is the server refusing connections while it starts or recovers (57P03). */

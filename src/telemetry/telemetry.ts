@@ -335,6 +335,11 @@ export class Telemetry {
     this.#metrics?.checkout(waitedMs, timedOut);
   }
 
+  /** Whether {@link poolWait} records anything (metrics are on): checkouts need not be timed else. */
+  get observesPoolWaits(): boolean {
+    return this.#metrics !== undefined;
+  }
+
   /**
    * Observes `pool`'s counts (connections idle and used, the maximum, callers waiting) as
    * OpenTelemetry metrics; returns the function that stops (called by `cb.close()`).
