@@ -82,6 +82,48 @@ async function dropSuperseded(serverUrl: string, name: string, family: string): 
   }
 }
 
+/**
+ * Drops the template databases built on the server at `serverUrl` (`carebase_tpl_*`) whose names
+ * `which` accepts (default: all), with their spares (`carebase_spare_<hash>_*`). Best effort: a
+ * database in use is left (a template unmarked on the way is rebuilt by its next user). Returns
+ * the names dropped. Uses one connection of its own, closed before it returns.
+ */
+export async function dropTemplates(
+  serverUrl: string,
+  which: (name: string) => boolean = () => true,
+): Promise<string[]> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  client.on('error', () => {});
+  await client.connect();
+  const dropped: string[] = [];
+  try {
+    const { rows } = await client.query<{ datname: string }>(
+      'select datname from pg_database where datistemplate and left(datname, $2) = $1 order by datname',
+      [TEMPLATE_PREFIX, TEMPLATE_PREFIX.length],
+    );
+    for (const { datname } of rows.filter((row) => which(row.datname))) {
+      const prefix = `carebase_spare_${datname.slice(TEMPLATE_PREFIX.length)}_`;
+      const spares = await client.query<{ datname: string }>(
+        'select datname from pg_database where left(datname, $2) = $1',
+        [prefix, prefix.length],
+      );
+      for (const name of [...spares.rows.map((row) => row.datname), datname]) {
+        try {
+          if (name === datname)
+            await client.query(`alter database ${quoteIdentifier(name)} with is_template false`);
+          await client.query(`drop database if exists ${quoteIdentifier(name)}`);
+          dropped.push(name);
+        } catch {
+          // In use: left for the next run.
+        }
+      }
+    }
+  } finally {
+    await client.end().catch(() => {});
+  }
+  return dropped;
+}
+
 const ready = new Map<string, Promise<{ name: string; built: boolean }>>();
 
 async function isBuilt(serverUrl: string, name: string): Promise<boolean | undefined> {

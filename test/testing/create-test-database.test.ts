@@ -4,6 +4,7 @@ import { carebaseFixtures, createTestDatabase } from 'carebase/testing';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, test, vi } from 'vitest';
+import { dropTemplates } from '../../src/testing/template.js';
 
 const serverUrl = process.env.CAREBASE_TEST_DATABASE_URL as string;
 const templatesToDrop = new Set<string>();
@@ -250,6 +251,38 @@ describe('createTestDatabase', () => {
     expect(new Set(again.map((database) => database.template))).toEqual(new Set([template]));
     await Promise.all(again.map((database) => database.drop()));
   }, 30_000);
+
+  test('dropTemplates drops the chosen templates with their spares and nothing else', async () => {
+    // setupPostgres({ keepTemplates: false }) runs it on every template at the end of a run.
+    const [keptSource, goneSource] = ['kept', 'gone'].map((name) =>
+      hostSource(`${name}_${Date.now()}`, { '0001_x': 'select 1;' }),
+    ) as [MigrationSource, MigrationSource];
+    const kept = await createTestDatabase({ sources: [keptSource] });
+    const gone = await createTestDatabase({ sources: [goneSource], spares: 1 });
+    const [keptTemplate, goneTemplate] = [kept.template as string, gone.template as string];
+    templatesToDrop.add(keptTemplate);
+    templatesToDrop.add(goneTemplate);
+    const spares = async () =>
+      (
+        await admin<{ datname: string }>('select datname from pg_database where datname like $1', [
+          `carebase_spare_${goneTemplate.slice('carebase_tpl_'.length)}_%`,
+        ])
+      ).map((row) => row.datname);
+    for (let i = 0; i < 300 && (await spares()).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const spare = (await spares())[0];
+    expect(spare).toBeDefined();
+    await Promise.all([kept.drop(), gone.drop()]);
+    const dropped = await dropTemplates(serverUrl, (name) => name === goneTemplate);
+    expect(dropped.sort()).toEqual([goneTemplate, spare].sort());
+    expect(await databaseOid(goneTemplate)).toBeUndefined();
+    expect(await spares()).toEqual([]);
+    expect(await databaseOid(keptTemplate)).toBeDefined();
+    // Its next user builds it again.
+    await using again = await createTestDatabase({ sources: [goneSource] });
+    expect(again.template).toBe(goneTemplate);
+    expect((await again.db.health()).pendingMigrations).toBe(0);
+  });
 
   test('creates an empty database with migrate: false', async () => {
     await using database = await createTestDatabase({ migrate: false });
