@@ -60,7 +60,8 @@ function insertSql(table: (name: string) => string, returning: boolean): string 
   left join ${table('conversation_participants')} p on i.conversation_id is not null
     and p.conversation_id = i.conversation_id and p.user_id = i.user_id and p.role <> 'viewer'
 ), leaf as (
-  -- The chosen leaves of the conversations written, locked in a fixed order (see leafCte).
+  -- The chosen leaves of the conversations written, locked in a fixed order (see leafCte in
+  -- append-one.ts).
   select c.user_id, c.id as conversation_id, c.active_leaf_id as id from ${conversations} c
   where c.active_leaf_id is not null
     and (c.user_id, c.id) in (select r.owner_id, r.target from resolved r where r.position = 1)
@@ -450,7 +451,7 @@ async function insertSealed(
         // or the chosen leaf it continues moved while it waited (staleSelect), or a concurrent retry
         // committed its client id after the snapshot: run again, with a fresh snapshot.
         if (++stale < MAX_STALE_RUNS) continue;
-        throw new Error('carebase: append wrote no row');
+        throw new SerializationFailureError('40001');
       }
       return rows;
     } catch (error) {
