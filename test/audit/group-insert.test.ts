@@ -1,4 +1,4 @@
-import { isCarebaseError } from 'carebase';
+import { createCarebase, isCarebaseError } from 'carebase';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuditFixture, auditFixture } from '../support/audit.js';
 
@@ -90,5 +90,36 @@ describe('grouped audit inserts', () => {
     }
     expect(await counts(background)).toEqual({ entries: 20, links: 20 });
     expect(await background.cb.audit.verify()).toEqual({ ok: true, checked: 20 });
+  });
+
+  it('writers logging in a loop share statements: the next group takes every writer that resumed', async () => {
+    const groups: number[] = [];
+    const cb = createCarebase({
+      connectionString: background.database.url,
+      pool: { max: 4 },
+      onQuery: (event) => {
+        if (event.operation === 'INSERT' && event.table?.endsWith('audit_log') === true)
+          groups.push(event.rowCount ?? 0);
+      },
+    });
+    try {
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, writer) => {
+          for (let i = 0; i < 40; i++)
+            await cb.audit.log({
+              action: 'chart.view',
+              resourceType: 'chart',
+              resourceId: `w${writer}-${i}`,
+            });
+        }),
+      );
+    } finally {
+      await cb.close();
+    }
+    expect(groups.reduce((sum, size) => sum + size, 0)).toBe(320);
+    // When a group commits, its writers resume and log again within the same run of microtasks.
+    // Sent on the first arrival, the first of them went alone: 122-134 statements here. Waiting
+    // for that run to end, two groups of four take turns: 81-82.
+    expect(groups.length).toBeLessThanOrEqual(100);
   });
 });
