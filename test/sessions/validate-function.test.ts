@@ -207,6 +207,27 @@ describe('concurrent validations behind a pooler share statements (ValidateBatch
     }
   });
 
+  it('behind a pooler, calls made together go out together: eight calls, two statements of four', async () => {
+    const user = await direct.users.create(newAccount());
+    const { token } = await direct.sessions.create({ userId: user.id });
+    const { sent, pooled, direct: unused } = recorded();
+    try {
+      await pooled.sessions.validate(token);
+      sent.pooled.length = 0;
+      const answers = await Promise.all(Array.from({ length: 8 }, () => pooled.sessions.validate(token)));
+      expect(answers.map((answer) => answer?.user.id)).toEqual(answers.map(() => user.id));
+      // Sent on arrival, the first two went alone and the other six waited for one of them:
+      // three statements. Now the calls of one run of microtasks (which also holds the callers a
+      // returning statement resumes) fill the two slots evenly.
+      expect(sent.pooled.map((sql) => (sql.includes('session_validate_json_many') ? 'many' : 'one'))).toEqual(
+        ['many', 'many'],
+      );
+    } finally {
+      await pooled.close();
+      await unused.close();
+    }
+  });
+
   it('calls made before close() are all answered, directly and behind a pooler, and close() waits for them', async () => {
     const user = await direct.users.create(newAccount());
     const { token } = await direct.sessions.create({ userId: user.id });
