@@ -81,7 +81,7 @@ export async function checkoutClient(pool: pg.Pool, onWait?: CheckoutObserver): 
   try {
     const client = await pending;
     watchClient(client);
-    if (onWait !== undefined) onWait(performance.now() - started, false);
+    onWait?.(performance.now() - started, false);
     return client;
   } catch (error) {
     const timedOut = timeoutMs > 0 && performance.now() - started >= timeoutMs - TIMER_SLACK_MS;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { quoteIdentifier } from '../sql/identifier.js';
 import { adminPool, sqlState } from './admin.js';
-import { TEMPLATE_PREFIX } from './template.js';
+import { sparePrefix } from './template.js';
 
 /** What carebase needs to know about a server to clone quickly on it. */
 interface ServerTraits {
@@ -11,7 +11,6 @@ interface ServerTraits {
   readonly throwaway: boolean;
 }
 
-const SPARE_PREFIX = 'carebase_spare_';
 const traits = new Map<string, Promise<ServerTraits>>();
 const refilling = new Map<string, number>();
 
@@ -31,11 +30,6 @@ function serverTraits(serverUrl: string): Promise<ServerTraits> {
     pending.catch(() => traits.delete(serverUrl));
   }
   return pending;
-}
-
-/** The prefix of the spare databases of `template`. */
-function sparePrefix(template: string): string {
-  return `${SPARE_PREFIX}${template.slice(TEMPLATE_PREFIX.length)}_`;
 }
 
 async function createFrom(

@@ -53,73 +53,68 @@ function templateFamily(spec: TemplateSpec): string {
   return `carebase/testing template ${createHash('sha256').update(JSON.stringify(family)).digest('hex').slice(0, 16)}`;
 }
 
+/** The prefix of the spare databases of `template` (see clone-database.ts). */
+export function sparePrefix(template: string): string {
+  return `carebase_spare_${template.slice(TEMPLATE_PREFIX.length)}_`;
+}
+
+/**
+ * Drops the spares of the template `datname`, then the template itself. Best effort: a database in
+ * use is left (a template unmarked on the way is rebuilt by its next user). Returns the names
+ * dropped.
+ */
+async function dropTemplateAndSpares(serverUrl: string, datname: string): Promise<string[]> {
+  const pool = adminPool(serverUrl);
+  const prefix = sparePrefix(datname);
+  const spares = await pool.query<{ datname: string }>(
+    'select datname from pg_database where left(datname, $2) = $1',
+    [prefix, prefix.length],
+  );
+  const dropped: string[] = [];
+  for (const name of [...spares.rows.map((row) => row.datname), datname]) {
+    try {
+      if (name === datname)
+        await pool.query(`alter database ${quoteIdentifier(name)} with is_template false`);
+      await pool.query(`drop database if exists ${quoteIdentifier(name)}`);
+      dropped.push(name);
+    } catch {
+      // In use: left for next time.
+    }
+  }
+  return dropped;
+}
+
 /**
  * Drops older templates of the same family (and their spares), so editing migrations does not
  * pile up databases on a long-lived server. Best effort: a template in use is left for next time,
  * and a process still cloning a dropped one rebuilds it.
  */
 async function dropSuperseded(serverUrl: string, name: string, family: string): Promise<void> {
-  const pool = adminPool(serverUrl);
-  const { rows } = await pool.query<{ datname: string }>(
+  const { rows } = await adminPool(serverUrl).query<{ datname: string }>(
     `select d.datname from pg_database d
        join pg_shdescription s on s.objoid = d.oid and s.classoid = 'pg_database'::regclass
       where d.datistemplate and s.description = $1 and d.datname <> $2`,
     [family, name],
   );
-  for (const { datname } of rows) {
-    const prefix = `carebase_spare_${datname.slice(TEMPLATE_PREFIX.length)}_`;
-    const spares = await pool.query<{ datname: string }>(
-      'select datname from pg_database where left(datname, $2) = $1',
-      [prefix, prefix.length],
-    );
-    for (const spare of spares.rows) {
-      await pool.query(`drop database if exists ${quoteIdentifier(spare.datname)}`).catch(() => {});
-    }
-    await pool
-      .query(`alter database ${quoteIdentifier(datname)} with is_template false`)
-      .then(() => pool.query(`drop database if exists ${quoteIdentifier(datname)}`))
-      .catch(() => {});
-  }
+  for (const { datname } of rows) await dropTemplateAndSpares(serverUrl, datname);
 }
 
 /**
  * Drops the template databases built on the server at `serverUrl` (`carebase_tpl_*`) whose names
- * `which` accepts (default: all), with their spares (`carebase_spare_<hash>_*`). Best effort: a
- * database in use is left (a template unmarked on the way is rebuilt by its next user). Returns
- * the names dropped. Uses one connection of its own, closed before it returns.
+ * `which` accepts (default: all), with their spares (see {@link dropTemplateAndSpares}). Returns
+ * the names dropped.
  */
 export async function dropTemplates(
   serverUrl: string,
   which: (name: string) => boolean = () => true,
 ): Promise<string[]> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  client.on('error', () => {});
-  await client.connect();
+  const { rows } = await adminPool(serverUrl).query<{ datname: string }>(
+    'select datname from pg_database where datistemplate and left(datname, $2) = $1 order by datname',
+    [TEMPLATE_PREFIX, TEMPLATE_PREFIX.length],
+  );
   const dropped: string[] = [];
-  try {
-    const { rows } = await client.query<{ datname: string }>(
-      'select datname from pg_database where datistemplate and left(datname, $2) = $1 order by datname',
-      [TEMPLATE_PREFIX, TEMPLATE_PREFIX.length],
-    );
-    for (const { datname } of rows.filter((row) => which(row.datname))) {
-      const prefix = `carebase_spare_${datname.slice(TEMPLATE_PREFIX.length)}_`;
-      const spares = await client.query<{ datname: string }>(
-        'select datname from pg_database where left(datname, $2) = $1',
-        [prefix, prefix.length],
-      );
-      for (const name of [...spares.rows.map((row) => row.datname), datname]) {
-        try {
-          if (name === datname)
-            await client.query(`alter database ${quoteIdentifier(name)} with is_template false`);
-          await client.query(`drop database if exists ${quoteIdentifier(name)}`);
-          dropped.push(name);
-        } catch {
-          // In use: left for the next run.
-        }
-      }
-    }
-  } finally {
-    await client.end().catch(() => {});
+  for (const { datname } of rows.filter((row) => which(row.datname))) {
+    dropped.push(...(await dropTemplateAndSpares(serverUrl, datname)));
   }
   return dropped;
 }

@@ -1,6 +1,7 @@
 import { isCarebaseError } from '../../errors/errors.js';
 import { DriverErrorSummary } from '../../errors/map-error.js';
 import { quoteIdentifier } from '../../sql/identifier.js';
+import { AfterMicrotasks } from '../after-microtasks.js';
 import { type CarebaseRuntime, RuntimeState } from '../context.js';
 import { auditSealerOf } from './sealer.js';
 
@@ -13,7 +14,7 @@ import { auditSealerOf } from './sealer.js';
  * four groups in flight split the callers into groups of two, and Node spent 130-160 µs of CPU
  * per entry against 112 µs with two in flight (0.57-0.67x of a raw INSERT vs 0.69-0.75x); at 32
  * callers two measured 1.22x of raw vs 1.07x, at 2 callers the same (scratch runs, 2026-12-07).
- * Since groups wait for the callers a commit resumes (`#schedulePump`), one, two and three in
+ * Since groups wait for the callers a commit resumes (`#pumpSoon`), one, two and three in
  * flight measured the same at 8 callers (0.84-0.98x of raw, scratch runs, same day).
  */
 const MAX_IN_FLIGHT = { sealing: 1, inserting: 2 } as const;
@@ -136,7 +137,8 @@ export class AuditBatchInsert {
   readonly #maxInFlight: number;
   #queue: Pending[] = [];
   #inFlight = 0;
-  #pumpScheduled = false;
+  /** Sends the next groups once the callers a commit resumed have logged again (see AfterMicrotasks). */
+  readonly #pumpSoon = new AfterMicrotasks(() => this.#pump());
 
   constructor(runtime: CarebaseRuntime) {
     this.#runtime = runtime;
@@ -165,22 +167,7 @@ export class AuditBatchInsert {
   insert(values: AuditInsertValues, sealed: boolean): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       this.#queue.push({ values, sealed, resolve, reject });
-      this.#schedulePump();
-    });
-  }
-
-  /**
-   * Sends the next groups once the microtasks already queued have run (`process.nextTick` runs
-   * after them). When a group commits, its callers resume in microtasks and most log their next
-   * entry at once: they all join the next group. Sending on the first arrival split 8 callers into
-   * groups of 1 (48% of the statements in a scratch run) and of 2 to 6.
-   */
-  #schedulePump(): void {
-    if (this.#pumpScheduled) return;
-    this.#pumpScheduled = true;
-    process.nextTick(() => {
-      this.#pumpScheduled = false;
-      this.#pump();
+      this.#pumpSoon.schedule();
     });
   }
 
@@ -190,7 +177,7 @@ export class AuditBatchInsert {
       this.#inFlight++;
       this.#write(group).finally(() => {
         this.#inFlight--;
-        this.#schedulePump();
+        this.#pumpSoon.schedule();
       });
     }
   }

@@ -1,4 +1,5 @@
 import { DriverErrorSummary } from '../../errors/map-error.js';
+import { AfterMicrotasks } from '../after-microtasks.js';
 import { type CarebaseRuntime, RuntimeState } from '../context.js';
 import { type SessionStatements, sessionStatements, type ValidateRow } from './session-statements.js';
 
@@ -48,7 +49,8 @@ export class ValidateBatcher {
    * statement, as before, instead of failing under load only.
    */
   #coalesce = true;
-  #sendScheduled = false;
+  /** Sends what waits once the callers a returning statement resumed have joined (see AfterMicrotasks). */
+  readonly #sendSoon = new AfterMicrotasks(() => this.#sendWaiting());
   /** Resolved once nothing is in flight or waiting (see {@link ValidateBatcher.close}). */
   #idle: (() => void)[] = [];
 
@@ -69,21 +71,7 @@ export class ValidateBatcher {
     }
     return new Promise((resolve, reject) => {
       this.#waiting.push({ parameters, resolve, reject });
-      this.#scheduleSend();
-    });
-  }
-
-  /**
-   * Sends what waits once the microtasks already queued have run (`process.nextTick` runs after
-   * them): callers that a returning statement resumed, and that validate again at once, go out
-   * together instead of the first of them alone.
-   */
-  #scheduleSend(): void {
-    if (this.#sendScheduled) return;
-    this.#sendScheduled = true;
-    process.nextTick(() => {
-      this.#sendScheduled = false;
-      this.#sendWaiting();
+      this.#sendSoon.schedule();
     });
   }
 
@@ -120,7 +108,7 @@ export class ValidateBatcher {
   /** A statement came back: send what waits (after the callers it resumed have joined). */
   #done(): void {
     this.#inFlight -= 1;
-    if (this.#waiting.length > 0) this.#scheduleSend();
+    if (this.#waiting.length > 0) this.#sendSoon.schedule();
     else if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
 
