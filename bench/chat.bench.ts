@@ -29,6 +29,8 @@ export default async function run(): Promise<void> {
     chat: { maxPageSize: 1000 },
   });
   const pool = new pg.Pool({ connectionString: database.url, max: 8 });
+  // database.drop() terminates connections the pool may still be closing: never crash on that.
+  pool.on('error', () => undefined);
   const schema = cb.config.schema;
   try {
     await cb.migrate();

@@ -30,6 +30,8 @@ async function seeded(rowSecurity: boolean): Promise<{ database: TestDatabase; u
   });
   const owner = createCarebase({ connectionString: database.ownerUrl, pool: { max: 4 } });
   const pool = new pg.Pool({ connectionString: database.ownerUrl, max: 2 });
+  // database.drop() terminates connections the pool may still be closing: never crash on that.
+  pool.on('error', () => undefined);
   try {
     const { rows } = await pool.query<{ id: string }>(
       `insert into carebase.users (username, email, password_hash, role)
@@ -75,7 +77,11 @@ export default async function run(): Promise<void> {
   const cbOff: Carebase = createCarebase({ connectionString: off.database.url, pool: { max: 8 } });
   const cbOn: Carebase = createCarebase({ connectionString: on.database.url, pool: { max: 8 }, rls: true });
   const rawOff = new pg.Pool({ connectionString: off.database.url, max: 8 });
+  // database.drop() terminates connections the pool may still be closing: never crash on that.
+  rawOff.on('error', () => undefined);
   const rawOn = new pg.Pool({ connectionString: on.database.url, max: 8 });
+  // database.drop() terminates connections the pool may still be closing: never crash on that.
+  rawOn.on('error', () => undefined);
   try {
     const token = () => tokenOf(randomInt(1, SESSIONS + 1));
     if ((await cbOn.sessions.validate(tokenOf(7))) === undefined)
