@@ -9,7 +9,7 @@ import { takeActingUserForBegin } from './acting-user.js';
 import { clientFailure, releaseClient } from './checkout.js';
 import { failIfLost, unlessLost } from './client-watch.js';
 import { CopyInSource } from './copy-in.js';
-import type { PreparedStatements } from './prepared-statements.js';
+import type { PreparedStatements, StatementRun } from './prepared-statements.js';
 
 /** SQLSTATE 26000 (no such prepared statement) or 42P05 (it already exists). */
 function isPreparedStatementMismatch(error: unknown): boolean {
@@ -18,22 +18,27 @@ function isPreparedStatementMismatch(error: unknown): boolean {
 }
 
 /**
- * Runs `text` with `values` on `client`, as the named prepared statement `name` when given. pg
- * copies every query config object it is handed (property descriptors and all: a few microseconds
- * a statement); text and values, or a `Query` built from them, skip that copy.
+ * Runs `text` with `values` on `client`, as the named prepared statement `run.name` when given,
+ * with rows as arrays when `run.arrayRows`. pg copies every query config object it is handed
+ * (property descriptors and all: a few microseconds a statement); text and values, or a `Query`
+ * built from a config object of our own, skip that copy.
  */
 function submit(
   client: pg.PoolClient,
   text: string,
   values: ReadonlyArray<unknown>,
-  name: string | undefined,
+  run: StatementRun | undefined,
 ): Promise<pg.QueryResult> {
-  if (name === undefined) return client.query(text, values as unknown[]);
+  if (run === undefined || (run.name === undefined && !run.arrayRows)) {
+    return client.query(text, values as unknown[]);
+  }
   return new Promise((resolve, reject) => {
-    const query = new pg.Query(text, values as unknown[], (error, result) =>
+    const config: pg.QueryConfig = { text, values: values as unknown[] };
+    if (run.name !== undefined) config.name = run.name;
+    if (run.arrayRows) (config as { rowMode?: 'array' }).rowMode = 'array';
+    const query = new pg.Query(config, undefined, (error, result) =>
       error === undefined || error === null ? resolve(result as unknown as pg.QueryResult) : reject(error),
     );
-    (query as unknown as { name: string }).name = name;
     client.query(query);
   });
 }
@@ -100,7 +105,8 @@ export class PooledConnection implements PostgresPoolClient {
   async #run<R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
     const copy = values.length === 1 ? values[0] : undefined;
     if (copy instanceof CopyInSource) return this.#copyIn<R>(text, copy);
-    const name = this.#prepared.nameOf(text);
+    const run = this.#prepared.runOf(text);
+    const name = run?.name;
     const probe = this.#telemetry?.query(text);
     try {
       const begins = values.length === 0 && BEGIN.test(text);
@@ -114,7 +120,7 @@ export class PooledConnection implements PostgresPoolClient {
         probe?.end(0, null);
         return (Array.isArray(results) ? results[0] : results) as unknown as PostgresQueryResult<R>;
       }
-      const result = (await submit(this.#client, text, values, name)) as unknown as PostgresQueryResult<R>;
+      const result = (await submit(this.#client, text, values, run)) as unknown as PostgresQueryResult<R>;
       probe?.end(result.rows?.length, result.rowCount as number | null | undefined);
       return result;
     } catch (error) {

@@ -48,7 +48,14 @@ describe('prepared statements', () => {
     const { token } = await cb.sessions.create({ userId: user.id });
     for (let i = 0; i < 3; i++) await cb.sessions.validate(token);
     await cb.chat.append({ userId: user.id, role: 'user', content: 'prepared statements' });
-    await cb.chat.history({ userId: user.id });
+    const page = await cb.chat.history({ userId: user.id });
+    // The page statement returns array rows (mapped by carebase), inside a transaction too.
+    const inside = await cb.transaction((tx) => tx.chat.history({ userId: user.id }));
+    expect(inside).toEqual(page);
+    expect(page.items.map((m) => [m.role, m.content, m.userId, m.authorUserId, m.pinned, m.parentId])).toEqual([
+      ['user', 'prepared statements', user.id, user.id, false, null],
+    ]);
+    expect(page.items[0]?.createdAt).toBeInstanceOf(Date);
     await cb.chat.search({ userId: user.id, query: 'prepared' });
     await cb.analytics.track({ userId: user.id, eventType: 'feature', eventName: 'prepared.one' });
     await cb.transaction((tx) => tx.audit.log({ action: 'chart.view', resourceType: 'chart' }));
@@ -59,6 +66,7 @@ describe('prepared statements', () => {
     expect(has('"sessions" as "s" inner join "carebase"."users"')).toBe(1); // sessions.validate
     expect(has('insert into "carebase"."chat_messages"')).toBe(1); // chat.append
     expect(has('websearch_to_tsquery')).toBe(1); // chat.search
+    expect(has('row_number() over (order by created_at asc, id asc)')).toBe(1); // chat.history
     expect(has('insert into "carebase"."analytics_events"')).toBe(1); // analytics.track
     expect(has('audit_seal()')).toBeGreaterThanOrEqual(2); // group insert-and-seal, background seal
     expect(has('$12, $13::jsonb, $14::jsonb, $15, $16')).toBe(1); // audit in a transaction

@@ -1,3 +1,4 @@
+import type { PreparedQuery } from '../../pool/prepared-statements.js';
 import {
   CURSOR_PATTERNS,
   type CursorPosition,
@@ -24,6 +25,9 @@ export interface HistoryQuery {
 
 type HistoryRow = MessageRow & { sort_key: string };
 
+/** The pages' statements return arrays (see `StatementOptions.arrayRows`), mapped by `historyRow`. */
+const ARRAY_ROWS = { arrayRows: true } as const;
+
 /** Cursors of `history()`, one kind per order. */
 const HISTORY_CURSORS: Record<'asc' | 'desc', CursorSpec> = {
   asc: { kind: 'history-asc', key: CURSOR_PATTERNS.timestamp, id: CURSOR_PATTERNS.bigint },
@@ -36,8 +40,40 @@ const OPEN_BOUND: Record<'asc' | 'desc', CursorPosition> = {
   desc: { key: 'infinity', id: '9223372036854775807' },
 };
 
+/** The selected columns, in the order `historyRow` reads them (then `sort_key`, where selected). */
 const COLUMNS =
   'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parent_id, pinned, parts';
+
+/**
+ * A page row from its array (COLUMNS order, then `sort_key`): one object literal, so every row of
+ * every page has the same shape (pg's own row objects get a fresh shape per statement run).
+ * `sort_key` is null where the statement selects none.
+ */
+function historyRow(a: readonly unknown[]): HistoryRow {
+  return {
+    id: a[0] as string,
+    user_id: a[1] as string,
+    conversation_id: a[2] as string,
+    client_id: a[3] as string | null,
+    role: a[4] as MessageRow['role'],
+    content: a[5] as string,
+    metadata: a[6] as MessageRow['metadata'],
+    created_at: a[7] as Date,
+    author_user_id: a[8] as string | null,
+    parent_id: a[9] as string | null,
+    pinned: a[10] as boolean,
+    parts: a[11] as MessageRow['parts'],
+    sort_key: (a[12] ?? null) as string,
+  };
+}
+
+/** Runs a page statement of {@link ARRAY_ROWS} and maps its rows. */
+async function pageRows(ctx: RepositoryContext, query: PreparedQuery<unknown[]>): Promise<HistoryRow[]> {
+  const arrays = await ctx.runPrepared<unknown[]>(query);
+  const rows = new Array<HistoryRow>(arrays.length);
+  for (let i = 0; i < arrays.length; i++) rows[i] = historyRow(arrays[i] as unknown[]);
+  return rows;
+}
 
 /**
  * The key and conversation condition of each shape: the given id ($2) under its owner's key (an
@@ -106,40 +142,43 @@ export async function historyPage(
   const head = explicit ? [query.userId, query.conversationId] : [query.userId];
   let rows: HistoryRow[];
   if (query.offset !== undefined) {
-    const compiled = preparedQuery<HistoryRow>(
+    const compiled = preparedQuery<unknown[]>(
       ctx,
       `history-offset-${order}${explicit ? '' : '-default'}`,
       // The exact-timestamp text is computed for the returned rows only, not for every skipped one.
       (t) => {
         const { condition, next: p } = conversationOf(t, explicit);
-        return `select *, ${exactTimestamp('created_at')} as sort_key from (
+        return `select ${COLUMNS}, ${exactTimestamp('created_at')} as sort_key from (
   select ${COLUMNS} from ${t('chat_messages')}
   where ${condition}
   order by created_at ${order}, id ${order} limit $${p} offset $${p + 1}
 ) page order by created_at ${order}, id ${order}`;
       },
       [...head, query.limit + 1, query.offset],
+      ARRAY_ROWS,
     );
-    rows = await ctx.runPrepared<HistoryRow>(compiled);
+    rows = await pageRows(ctx, compiled);
   } else {
     // The first page is the same statement after an open bound.
     const after = query.cursor === undefined ? OPEN_BOUND[order] : decodeCursor(spec, query.cursor);
     const compiled =
       ctx.config.pooler === 'transaction'
         ? // Behind a transaction pooler nothing is named: the function keeps the page's plan (0046).
-          preparedQuery<HistoryRow>(
+          preparedQuery<unknown[]>(
             ctx,
             'history-function',
-            (t) => `select * from ${t('chat_history_page')}($1, $2, $3, $4, $5, $6)`,
+            (t) => `select ${COLUMNS}, sort_key from ${t('chat_history_page')}($1, $2, $3, $4, $5, $6)`,
             [query.userId, query.conversationId ?? null, order === 'desc', after.key, after.id, query.limit],
+            ARRAY_ROWS,
           )
-        : preparedQuery<HistoryRow>(
+        : preparedQuery<unknown[]>(
             ctx,
             `history-${order}${explicit ? '' : '-default'}-${query.limit}`,
             (t) => pageSql(t, order, explicit, query.limit),
             [...head, after.key, after.id],
+            ARRAY_ROWS,
           );
-    rows = await ctx.runPrepared<HistoryRow>(compiled);
+    rows = await pageRows(ctx, compiled);
   }
   if (rows.length === 0 && query.conversationId !== undefined) {
     await assertParticipant(ctx, query.userId, query.conversationId, 'read');
@@ -164,7 +203,7 @@ export async function latestMessages(
   n: number,
 ): Promise<ChatMessage[]> {
   const explicit = conversationId !== undefined;
-  const compiled = preparedQuery<MessageRow>(
+  const compiled = preparedQuery<unknown[]>(
     ctx,
     // The count in the text, like history's page size: a generic plan from the sixth call on.
     `${explicit ? 'latest' : 'latest-default'}-${n}`,
@@ -175,8 +214,9 @@ where ${condition}
 order by created_at desc, id desc limit ${n}`;
     },
     explicit ? [userId, conversationId] : [userId],
+    ARRAY_ROWS,
   );
-  const rows = await ctx.runPrepared<MessageRow>(compiled);
+  const rows: MessageRow[] = await pageRows(ctx, compiled);
   if (rows.length === 0 && conversationId !== undefined) {
     await assertParticipant(ctx, userId, conversationId, 'read');
   }
