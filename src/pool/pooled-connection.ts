@@ -20,8 +20,9 @@ function isPreparedStatementMismatch(error: unknown): boolean {
 /**
  * Runs `text` with `values` on `client`, as the named prepared statement `run.name` when given,
  * with rows as arrays when `run.arrayRows`. pg copies every query config object it is handed
- * (property descriptors and all: a few microseconds a statement); text and values, or a `Query`
- * built from a config object of our own, skip that copy.
+ * (property descriptors and all: about 2 us a statement); text and values, or a `Query` built from
+ * them, skip that copy. Only a statement with array rows pays it (pg reads the row mode from a
+ * config object alone), and saves far more on its rows.
  */
 function submit(
   client: pg.PoolClient,
@@ -33,12 +34,16 @@ function submit(
     return client.query(text, values as unknown[]);
   }
   return new Promise((resolve, reject) => {
-    const config: pg.QueryConfig = { text, values: values as unknown[] };
-    if (run.name !== undefined) config.name = run.name;
-    if (run.arrayRows) (config as { rowMode?: 'array' }).rowMode = 'array';
-    const query = new pg.Query(config, undefined, (error, result) =>
-      error === undefined || error === null ? resolve(result as unknown as pg.QueryResult) : reject(error),
-    );
+    const done = (error: Error | null | undefined, result: unknown) =>
+      error === undefined || error === null ? resolve(result as pg.QueryResult) : reject(error);
+    const query = run.arrayRows
+      ? new pg.Query(
+          { text, values: values as unknown[], name: run.name, rowMode: 'array' } as pg.QueryConfig,
+          undefined,
+          done,
+        )
+      : new pg.Query(text, values as unknown[], done);
+    if (!run.arrayRows) (query as unknown as { name: string | undefined }).name = run.name;
     client.query(query);
   });
 }
