@@ -52,9 +52,9 @@ describe('prepared statements', () => {
     // The page statement returns array rows (mapped by carebase), inside a transaction too.
     const inside = await cb.transaction((tx) => tx.chat.history({ userId: user.id }));
     expect(inside).toEqual(page);
-    expect(page.items.map((m) => [m.role, m.content, m.userId, m.authorUserId, m.pinned, m.parentId])).toEqual([
-      ['user', 'prepared statements', user.id, user.id, false, null],
-    ]);
+    expect(
+      page.items.map((m) => [m.role, m.content, m.userId, m.authorUserId, m.pinned, m.parentId]),
+    ).toEqual([['user', 'prepared statements', user.id, user.id, false, null]]);
     expect(page.items[0]?.createdAt).toBeInstanceOf(Date);
     await cb.chat.search({ userId: user.id, query: 'prepared' });
     await cb.analytics.track({ userId: user.id, eventType: 'feature', eventName: 'prepared.one' });
