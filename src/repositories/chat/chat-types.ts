@@ -146,6 +146,32 @@ export interface MessageRow {
   pinned: boolean;
 }
 
+/** The selected columns of a {@link MessageRow}, in the order {@link messageRowOf} reads them. */
+export const MESSAGE_ROW_COLUMNS =
+  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parent_id, pinned, parts';
+
+/**
+ * A {@link MessageRow} from an array row (`StatementOptions.arrayRows`) of
+ * {@link MESSAGE_ROW_COLUMNS}: one object literal, so the rows of every page share one shape (pg's
+ * own row objects get a fresh shape per statement run). Columns after these are ignored.
+ */
+export function messageRowOf(a: readonly unknown[]): MessageRow {
+  return {
+    id: a[0] as string,
+    user_id: a[1] as string,
+    conversation_id: a[2] as string,
+    client_id: a[3] as string | null,
+    role: a[4] as ChatRole,
+    content: a[5] as string,
+    metadata: a[6] as JsonValue | null,
+    created_at: a[7] as Date,
+    author_user_id: a[8] as string | null,
+    parent_id: a[9] as string | null,
+    pinned: a[10] as boolean,
+    parts: a[11] as StoredParts | null,
+  };
+}
+
 /** A conversation row as selected by the repository's queries. */
 export interface ConversationRow {
   id: string;

@@ -1,11 +1,10 @@
 import { ValidationError } from '../../errors/errors.js';
 import type { RepositoryContext } from '../context.js';
-import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.js';
+import { type ChatMessage, MESSAGE_ROW_COLUMNS, type MessageRow, toChatMessage } from './chat-types.js';
 import { assertParticipant } from './ownership.js';
 import { pathPage } from './path.js';
 import { openMessageRows } from './sealed-rows.js';
 import { preparedQuery } from './sql-text.js';
-import { TREE_COLUMNS } from './tree.js';
 import type { ChatContextWindow, ChatTokenCounter } from './tree-inputs.js';
 
 /** Parsed `context()` input. */
@@ -43,7 +42,7 @@ async function pinnedMessages(ctx: RepositoryContext, ownerId: string, conversat
   const query = preparedQuery<MessageRow>(
     ctx,
     'context-pinned',
-    (t) => `select ${TREE_COLUMNS} from ${t('chat_messages')}
+    (t) => `select ${MESSAGE_ROW_COLUMNS} from ${t('chat_messages')}
 where user_id = $1::uuid and conversation_id = $2::uuid and pinned
 order by created_at, id`,
     [ownerId, conversationId],

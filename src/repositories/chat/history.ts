@@ -8,7 +8,14 @@ import {
 } from '../../sql/cursor.js';
 import { exactTimestamp } from '../../sql/exact-timestamp.js';
 import type { RepositoryContext } from '../context.js';
-import { type ChatMessage, type ChatPage, type MessageRow, toChatMessage } from './chat-types.js';
+import {
+  type ChatMessage,
+  type ChatPage,
+  MESSAGE_ROW_COLUMNS,
+  type MessageRow,
+  messageRowOf,
+  toChatMessage,
+} from './chat-types.js';
 import { assertParticipant } from './ownership.js';
 import { openMessageRows } from './sealed-rows.js';
 import { preparedQuery } from './sql-text.js';
@@ -40,31 +47,14 @@ const OPEN_BOUND: Record<'asc' | 'desc', CursorPosition> = {
   desc: { key: 'infinity', id: '9223372036854775807' },
 };
 
-/** The selected columns, in the order `historyRow` reads them (then `sort_key`, where selected). */
-const COLUMNS =
-  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parent_id, pinned, parts';
+/** The selected columns: those of `MessageRow`, in `messageRowOf`'s order. */
+const COLUMNS = MESSAGE_ROW_COLUMNS;
 
-/**
- * A page row from its array (COLUMNS order, then `sort_key`): one object literal, so every row of
- * every page has the same shape (pg's own row objects get a fresh shape per statement run).
- * `sort_key` is null where the statement selects none.
- */
+/** A page row from its array: the message columns, then `sort_key` (null where none is selected). */
 function historyRow(a: readonly unknown[]): HistoryRow {
-  return {
-    id: a[0] as string,
-    user_id: a[1] as string,
-    conversation_id: a[2] as string,
-    client_id: a[3] as string | null,
-    role: a[4] as MessageRow['role'],
-    content: a[5] as string,
-    metadata: a[6] as MessageRow['metadata'],
-    created_at: a[7] as Date,
-    author_user_id: a[8] as string | null,
-    parent_id: a[9] as string | null,
-    pinned: a[10] as boolean,
-    parts: a[11] as MessageRow['parts'],
-    sort_key: (a[12] ?? null) as string,
-  };
+  const row = messageRowOf(a) as HistoryRow;
+  row.sort_key = (a[12] ?? null) as string;
+  return row;
 }
 
 /** Runs a page statement of {@link ARRAY_ROWS} and maps its rows. */

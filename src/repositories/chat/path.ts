@@ -1,11 +1,16 @@
 import { ValidationError } from '../../errors/errors.js';
 import { CURSOR_PATTERNS, type CursorSpec, decodeCursor, encodeCursor } from '../../sql/cursor.js';
 import type { RepositoryContext } from '../context.js';
-import { type ChatMessage, type ChatPage, type MessageRow, toChatMessage } from './chat-types.js';
+import {
+  type ChatMessage,
+  type ChatPage,
+  MESSAGE_ROW_COLUMNS,
+  messageRowOf,
+  toChatMessage,
+} from './chat-types.js';
 import { assertParticipant } from './ownership.js';
 import { openMessageRows } from './sealed-rows.js';
 import { preparedQuery } from './sql-text.js';
-import { TREE_COLUMNS } from './tree.js';
 
 /** Cursors of `path()`: the conversation and the first message of the next (older) page. */
 const PATH_CURSOR: CursorSpec = { kind: 'path', key: CURSOR_PATTERNS.uuid, id: CURSOR_PATTERNS.bigint };
@@ -19,8 +24,6 @@ export interface PathQuery {
   readonly cursor: string | undefined;
 }
 
-type PathRow = MessageRow & { n: number };
-
 /**
  * One page of a branch, in ONE statement: a recursive walk from the leaf towards the root that
  * stops after `limit + 1` messages (the last one starts the next page). Every step is one index
@@ -33,7 +36,7 @@ type PathRow = MessageRow & { n: number };
  */
 function pathSql(t: (name: string) => string, limit: number): string {
   const messages = t('chat_messages');
-  const columns = TREE_COLUMNS.replace(/(^|, )/g, '$1m.');
+  const columns = MESSAGE_ROW_COLUMNS.replace(/(^|, )/g, '$1m.');
   return `with recursive access as (
   select owner_id from ${t('conversation_participants')} where conversation_id = $2::uuid and user_id = $1::uuid
 ), start as (
@@ -55,7 +58,7 @@ function pathSql(t: (name: string) => string, limit: number): string {
       order by p.created_at desc, p.id desc limit 1) end)
   where w.n <= ${limit}
 )
-select ${TREE_COLUMNS}, n from walk order by n desc`;
+select ${MESSAGE_ROW_COLUMNS}, n from walk order by n desc`;
 }
 
 /**
@@ -75,12 +78,15 @@ export async function pathPage(ctx: RepositoryContext, query: PathQuery): Promis
     }
     start = position.id;
   }
-  const compiled = preparedQuery<PathRow>(ctx, `path-${query.limit}`, (t) => pathSql(t, query.limit), [
-    query.userId,
-    query.conversationId,
-    start ?? null,
-  ]);
-  const rows = await ctx.runPrepared<PathRow>(compiled);
+  const compiled = preparedQuery<unknown[]>(
+    ctx,
+    `path-${query.limit}`,
+    (t) => pathSql(t, query.limit),
+    [query.userId, query.conversationId, start ?? null],
+    { arrayRows: true },
+  );
+  // Array rows (the columns of MessageRow, then n): one shape for every row.
+  const rows = (await ctx.runPrepared<unknown[]>(compiled)).map(messageRowOf);
   if (rows.length === 0) {
     await assertParticipant(ctx, query.userId, query.conversationId, 'read');
     if (start !== undefined) {
@@ -91,7 +97,7 @@ export async function pathPage(ctx: RepositoryContext, query: PathQuery): Promis
     }
     return { items: [], nextCursor: undefined };
   }
-  const more = rows.length > query.limit ? (rows[0] as PathRow) : undefined;
+  const more = rows.length > query.limit ? rows[0] : undefined;
   const page = more === undefined ? rows : rows.slice(1);
   const opened = await openMessageRows(ctx, page);
   return {

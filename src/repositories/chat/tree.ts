@@ -3,7 +3,7 @@ import type { ParticipantRole } from '../../schema/chat.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import type { NewMessage } from './append-one.js';
-import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.js';
+import { type ChatMessage, MESSAGE_ROW_COLUMNS, type MessageRow, toChatMessage } from './chat-types.js';
 import { insertMessages, parentNotFound } from './insert-messages.js';
 import { assertParticipant, type ChatAccess } from './ownership.js';
 import { openMessageRows } from './sealed-rows.js';
@@ -18,10 +18,6 @@ import type { ChatUsageRecord } from './usage-inputs.js';
  * Cycles cannot be built: a parent exists before its child, so its id is smaller, and an implicit
  * parent is strictly earlier.
  */
-
-/** The message columns every tree statement returns (those of `MessageRow`). */
-export const TREE_COLUMNS =
-  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parent_id, pinned, parts';
 
 const ALLOWED: Record<ChatAccess, readonly ParticipantRole[]> = {
   read: ['owner', 'member', 'viewer'],
@@ -53,7 +49,7 @@ export async function findMessage(
   conversationId: string | undefined,
   access: ChatAccess,
 ): Promise<FoundMessage> {
-  const columns = TREE_COLUMNS.replace(/(^|, )/g, '$1m.');
+  const columns = MESSAGE_ROW_COLUMNS.replace(/(^|, )/g, '$1m.');
   const query =
     conversationId === undefined
       ? preparedQuery<FoundRow>(
@@ -226,7 +222,7 @@ export async function siblingsOf(
 ): Promise<ChatSiblings> {
   const found = await findMessage(ctx, input.userId, input.messageId, input.conversationId, 'read');
   const placement = await placementOf(ctx, found.row);
-  const columns = TREE_COLUMNS;
+  const columns = MESSAGE_ROW_COLUMNS;
   const head = [found.ownerId, found.row.conversation_id];
   const query =
     'root' in placement
