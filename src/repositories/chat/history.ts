@@ -18,7 +18,7 @@ import {
 } from './chat-types.js';
 import { assertParticipant } from './ownership.js';
 import { openMessageRows } from './sealed-rows.js';
-import { preparedQuery } from './sql-text.js';
+import { ARRAY_ROWS, preparedQuery } from './sql-text.js';
 
 /** Parsed `history()` input. */
 export interface HistoryQuery {
@@ -31,9 +31,6 @@ export interface HistoryQuery {
 }
 
 type HistoryRow = MessageRow & { sort_key: string };
-
-/** The pages' statements return arrays (see `StatementOptions.arrayRows`), mapped by `historyRow`. */
-const ARRAY_ROWS = { arrayRows: true } as const;
 
 /** Cursors of `history()`, one kind per order. */
 const HISTORY_CURSORS: Record<'asc' | 'desc', CursorSpec> = {

@@ -10,7 +10,7 @@ import {
 } from './chat-types.js';
 import { assertParticipant } from './ownership.js';
 import { openMessageRows } from './sealed-rows.js';
-import { preparedQuery } from './sql-text.js';
+import { ARRAY_ROWS, preparedQuery } from './sql-text.js';
 
 /** Cursors of `path()`: the conversation and the first message of the next (older) page. */
 const PATH_CURSOR: CursorSpec = { kind: 'path', key: CURSOR_PATTERNS.uuid, id: CURSOR_PATTERNS.bigint };
@@ -83,7 +83,7 @@ export async function pathPage(ctx: RepositoryContext, query: PathQuery): Promis
     `path-${query.limit}`,
     (t) => pathSql(t, query.limit),
     [query.userId, query.conversationId, start ?? null],
-    { arrayRows: true },
+    ARRAY_ROWS,
   );
   // Array rows (the columns of MessageRow, then n): one shape for every row.
   const rows = (await ctx.runPrepared<unknown[]>(compiled)).map(messageRowOf);

@@ -3,6 +3,12 @@ import { qualifiedName } from '../../sql/identifier.js';
 import type { RepositoryContext } from '../context.js';
 
 /**
+ * The option of the statements whose rows come back as arrays (see `StatementOptions.arrayRows`),
+ * mapped by `messageRowOf` (chat-types.ts).
+ */
+export const ARRAY_ROWS: StatementOptions = { arrayRows: true };
+
+/**
  * A hot path's raw SQL, built once per instance under `chat.<key>` in the instance's prepared
  * statement cache (so it runs as a named prepared statement), compiled with `parameters`.
  * `build` receives a function quoting a schema-qualified table name. With `arrayRows`, rows come

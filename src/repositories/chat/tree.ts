@@ -3,11 +3,18 @@ import type { ParticipantRole } from '../../schema/chat.js';
 import { recordAudit } from '../audit/record.js';
 import type { RepositoryContext } from '../context.js';
 import type { NewMessage } from './append-one.js';
-import { type ChatMessage, MESSAGE_ROW_COLUMNS, type MessageRow, toChatMessage } from './chat-types.js';
+import {
+  type ChatMessage,
+  MESSAGE_ROW_COLUMNS,
+  type MessageRow,
+  messageRowOf,
+  toChatMessage,
+} from './chat-types.js';
+
 import { insertMessages, parentNotFound } from './insert-messages.js';
 import { assertParticipant, type ChatAccess } from './ownership.js';
 import { openMessageRows } from './sealed-rows.js';
-import { preparedQuery } from './sql-text.js';
+import { ARRAY_ROWS, preparedQuery } from './sql-text.js';
 import type { ChatSiblings } from './tree-inputs.js';
 import type { ChatUsageRecord } from './usage-inputs.js';
 
@@ -226,7 +233,7 @@ export async function siblingsOf(
   const head = [found.ownerId, found.row.conversation_id];
   const query =
     'root' in placement
-      ? preparedQuery<MessageRow>(
+      ? preparedQuery<unknown[]>(
           ctx,
           'tree-siblings-root',
           (t) => `select ${columns} from ${t('chat_messages')}
@@ -239,8 +246,9 @@ select ${columns} from (
 ) first where first.parent_id is null and not first.is_root
 order by id`,
           head,
+          ARRAY_ROWS,
         )
-      : preparedQuery<MessageRow>(
+      : preparedQuery<unknown[]>(
           ctx,
           'tree-siblings',
           (t) => `select ${columns} from ${t('chat_messages')}
@@ -254,8 +262,9 @@ select ${columns} from (
 ) next where next.parent_id is null and not next.is_root
 order by id`,
           [...head, placement.parentId],
+          ARRAY_ROWS,
         );
-  const rows = await openMessageRows(ctx, await ctx.runPrepared<MessageRow>(query));
+  const rows = await openMessageRows(ctx, (await ctx.runPrepared<unknown[]>(query)).map(messageRowOf));
   const items = rows.map(toChatMessage);
   const index = items.findIndex((message) => message.id === found.row.id);
   if (index < 0) throw new Error('carebase: a message is missing from its siblings');
