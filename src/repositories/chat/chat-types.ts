@@ -152,8 +152,8 @@ export const MESSAGE_ROW_COLUMNS =
 
 /**
  * A {@link MessageRow} from an array row (`StatementOptions.arrayRows`) of
- * {@link MESSAGE_ROW_COLUMNS}: one object literal, so the rows of every page share one shape (pg's
- * own row objects get a fresh shape per statement run). Columns after these are ignored.
+ * {@link MESSAGE_ROW_COLUMNS}: one object literal, so every row of every page has the same shape.
+ * Columns after these are ignored.
  */
 export function messageRowOf(a: readonly unknown[]): MessageRow {
   return {
