@@ -125,6 +125,7 @@ export default async function run(): Promise<void> {
     const first = await duration({
       name: 'history first page (50 of 900k)',
       runs: 40,
+      warmup: 50,
       carebase: () => cb.chat.history({ userId: big, conversationId: bigConversation, limit: 50 }),
       raw: () =>
         pool.query({ name: 'raw-history', text: rawHistory, values: [big, bigConversation, '-infinity', 0] }),
@@ -132,6 +133,7 @@ export default async function run(): Promise<void> {
     const deep = await duration({
       name: `history page at depth ${depth.toLocaleString('en-US')} (keyset)`,
       runs: 40,
+      warmup: 50,
       carebase: () =>
         cb.chat.history({ userId: big, conversationId: bigConversation, limit: 50, cursor: deepCursor }),
       raw: () =>

@@ -23,6 +23,12 @@ export interface DurationCase {
   readonly raw: () => Promise<unknown>;
   /** Runs before each run of either side (e.g. truncating a table); not timed. */
   readonly beforeEach?: () => Promise<unknown>;
+  /**
+   * Untimed calls of each side first (default none): for steady-state latency, past the first
+   * calls that plan a statement on the server (five custom plans before a generic one) and run
+   * cold JavaScript.
+   */
+  readonly warmup?: number;
 }
 
 /**
@@ -249,6 +255,10 @@ export async function duration(c: DurationCase): Promise<BenchRow> {
     await fn();
     into.push(performance.now() - started);
   };
+  for (let i = 0; i < (c.warmup ?? 0); i++) {
+    await c.carebase();
+    await c.raw();
+  }
   for (let run = 0; run < c.runs; run++) {
     if (run % 2 === 0) {
       await time(c.carebase, carebaseMs);
