@@ -36,14 +36,13 @@ function submit(
   return new Promise((resolve, reject) => {
     const done = (error: Error | null | undefined, result: unknown) =>
       error === undefined || error === null ? resolve(result as pg.QueryResult) : reject(error);
-    const query = run.arrayRows
-      ? new pg.Query(
-          { text, values: values as unknown[], name: run.name, rowMode: 'array' } as pg.QueryConfig,
-          undefined,
-          done,
-        )
-      : new pg.Query(text, values as unknown[], done);
-    if (!run.arrayRows) (query as unknown as { name: string | undefined }).name = run.name;
+    if (run.arrayRows) {
+      const config = { text, values: values as unknown[], name: run.name, rowMode: 'array' };
+      client.query(new pg.Query(config as pg.QueryConfig, undefined, done));
+      return;
+    }
+    const query = new pg.Query(text, values as unknown[], done);
+    (query as unknown as { name: string | undefined }).name = run.name;
     client.query(query);
   });
 }

@@ -36,8 +36,8 @@ export interface StatementRun {
  */
 export class PreparedStatements {
   readonly #byKey = new Map<string, PreparedStatement>();
-  readonly #names = new Map<string, string>();
-  readonly #runs = new Map<string, StatementRun>();
+  /** Each registered text: its statement name, and how the pool adapter runs it. */
+  readonly #texts = new Map<string, { readonly name: string; readonly run: StatementRun }>();
   readonly #named: boolean;
 
   /**
@@ -94,20 +94,20 @@ export class PreparedStatements {
    * row mode. One map lookup per query, made by the pool adapter.
    */
   runOf(sql: string): StatementRun | undefined {
-    return this.#runs.get(sql);
+    return this.#texts.get(sql)?.run;
   }
 
   #register(sql: string, arrayRows: boolean): string {
-    let name = this.#names.get(sql);
-    if (name === undefined) {
-      name = `carebase_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
-      this.#names.set(sql, name);
-      this.#runs.set(sql, { name: this.#named ? name : undefined, arrayRows });
-    } else if (this.#runs.get(sql)?.arrayRows !== arrayRows) {
-      // Two callers reading one text's rows in two shapes: a bug in carebase, found at first use.
-      throw new Error('carebase: one statement text registered with two row modes');
+    const known = this.#texts.get(sql);
+    if (known === undefined) {
+      const name = `carebase_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+      this.#texts.set(sql, { name, run: { name: this.#named ? name : undefined, arrayRows } });
+      return name;
     }
-    return name;
+    // Two callers reading one text's rows in two shapes: a bug in carebase, found at first use.
+    if (known.run.arrayRows !== arrayRows)
+      throw new Error('carebase: one statement text registered with two row modes');
+    return known.name;
   }
 }
 

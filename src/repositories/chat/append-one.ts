@@ -177,6 +177,12 @@ export function staleSelect(applies: string, leafFound: string, snapshotLeaf: st
   where ${applies} and not ${leafFound} and l.id is distinct from ${snapshotLeaf}`;
 }
 
+/** The placeholders of a single-message shape's explicit parent and root flag. */
+interface BranchPlaceholders {
+  readonly parent: string;
+  readonly root: string;
+}
+
 /**
  * The parent a single-message shape writes, given the conversation's owner and id expressions
  * and the placeholders of the explicit parent and the root flag: the explicit parent, else the
@@ -188,7 +194,7 @@ function parentCte(
   table: (name: string) => string,
   owner: string,
   conversationId: string,
-  placeholders: { readonly parent: string; readonly root: string },
+  placeholders: BranchPlaceholders,
 ): string {
   return `parent as (
   select m.id from ${table('chat_messages')} m
@@ -202,7 +208,7 @@ function branchCtes(
   table: (name: string) => string,
   owner: string,
   conversationId: string,
-  placeholders: { readonly parent: string; readonly root: string },
+  placeholders: BranchPlaceholders,
 ): string {
   return `${leafCte(table, owner, conversationId)}, ${parentCte(table, owner, conversationId, placeholders)}`;
 }
@@ -212,10 +218,7 @@ function branchCtes(
  * the leaf it continues is current (`staleSelect`: inline, not a CTE, for the fewest plan nodes
  * on the hot path, where `leaf` is empty and the check costs one empty scan).
  */
-function parentGuard(
-  placeholders: { readonly parent: string; readonly root: string },
-  snapshotLeaf: string,
-): string {
+function parentGuard(placeholders: BranchPlaceholders, snapshotLeaf: string): string {
   const { parent, root } = placeholders;
   return `(${parent} is null or exists (select 1 from parent))
     and not exists (${staleSelect(`${parent} is null and not ${root}`, 'exists (select 1 from parent)', snapshotLeaf)})`;

@@ -44,9 +44,6 @@ const OPEN_BOUND: Record<'asc' | 'desc', CursorPosition> = {
   desc: { key: 'infinity', id: '9223372036854775807' },
 };
 
-/** The selected columns: those of `MessageRow`, in `messageRowOf`'s order. */
-const COLUMNS = MESSAGE_ROW_COLUMNS;
-
 /** A page row from its array: the message columns, then `sort_key` (null where none is selected). */
 function historyRow(a: readonly unknown[]): HistoryRow {
   const row = messageRowOf(a) as HistoryRow;
@@ -56,10 +53,7 @@ function historyRow(a: readonly unknown[]): HistoryRow {
 
 /** Runs a page statement of {@link ARRAY_ROWS} and maps its rows. */
 async function pageRows(ctx: RepositoryContext, query: PreparedQuery<unknown[]>): Promise<HistoryRow[]> {
-  const arrays = await ctx.runPrepared<unknown[]>(query);
-  const rows = new Array<HistoryRow>(arrays.length);
-  for (let i = 0; i < arrays.length; i++) rows[i] = historyRow(arrays[i] as unknown[]);
-  return rows;
+  return (await ctx.runPrepared<unknown[]>(query)).map(historyRow);
 }
 
 /**
@@ -101,10 +95,10 @@ function pageSql(
 ): string {
   const { condition, next: p } = conversationOf(table, explicit);
   const by = `created_at ${order}, id ${order}`;
-  return `select ${COLUMNS}, case when row_number() over (order by ${by}) = ${limit}
+  return `select ${MESSAGE_ROW_COLUMNS}, case when row_number() over (order by ${by}) = ${limit}
   then ${exactTimestamp('created_at')} end as sort_key
 from (
-  select ${COLUMNS} from ${table('chat_messages')}
+  select ${MESSAGE_ROW_COLUMNS} from ${table('chat_messages')}
   where ${condition}
     and (created_at, id) ${order === 'asc' ? '>' : '<'} ($${p}::timestamptz, $${p + 1}::bigint)
   order by ${by} limit ${limit + 1}
@@ -135,8 +129,8 @@ export async function historyPage(
       // The exact-timestamp text is computed for the returned rows only, not for every skipped one.
       (t) => {
         const { condition, next: p } = conversationOf(t, explicit);
-        return `select ${COLUMNS}, ${exactTimestamp('created_at')} as sort_key from (
-  select ${COLUMNS} from ${t('chat_messages')}
+        return `select ${MESSAGE_ROW_COLUMNS}, ${exactTimestamp('created_at')} as sort_key from (
+  select ${MESSAGE_ROW_COLUMNS} from ${t('chat_messages')}
   where ${condition}
   order by created_at ${order}, id ${order} limit $${p} offset $${p + 1}
 ) page order by created_at ${order}, id ${order}`;
@@ -154,7 +148,8 @@ export async function historyPage(
           preparedQuery<unknown[]>(
             ctx,
             'history-function',
-            (t) => `select ${COLUMNS}, sort_key from ${t('chat_history_page')}($1, $2, $3, $4, $5, $6)`,
+            (t) =>
+              `select ${MESSAGE_ROW_COLUMNS}, sort_key from ${t('chat_history_page')}($1, $2, $3, $4, $5, $6)`,
             [query.userId, query.conversationId ?? null, order === 'desc', after.key, after.id, query.limit],
             ARRAY_ROWS,
           )
@@ -196,7 +191,7 @@ export async function latestMessages(
     `${explicit ? 'latest' : 'latest-default'}-${n}`,
     (t) => {
       const { condition } = conversationOf(t, explicit);
-      return `select ${COLUMNS} from ${t('chat_messages')}
+      return `select ${MESSAGE_ROW_COLUMNS} from ${t('chat_messages')}
 where ${condition}
 order by created_at desc, id desc limit ${n}`;
     },
