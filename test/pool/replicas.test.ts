@@ -228,17 +228,21 @@ describe('read replicas with read-your-writes', () => {
   });
 
   it('analytics summaries and audit queries read on the standby and see the caller’s writes', async () => {
+    // Generous limits: on a loaded machine the replay can lag past 400 ms or the wait time out,
+    // which sends a read to the primary; this test is about routing, the lag tests are above.
+    const routed = open({ replicaReads: { checkIntervalMs: 50, maxLagMs: 30_000, readYourWritesTimeoutMs: 30_000 } });
+    await until(routed, ['ready']);
     const from = new Date(Date.now() - 3_600_000);
     const to = new Date(Date.now() + 3_600_000);
-    const reads = (await replicaHealth(cb)).reads;
-    await cb.analytics.track({ userId, eventType: 'feature', eventName: 'replica.test' });
-    const summary = await cb.analytics.summary({ from, to });
+    const reads = (await replicaHealth(routed)).reads;
+    await routed.analytics.track({ userId, eventType: 'feature', eventName: 'replica.test' });
+    const summary = await routed.analytics.summary({ from, to });
     expect(summary.byEvent.some((event) => event.eventName === 'replica.test')).toBe(true);
-    await cb.audit.log({ action: 'replica.check', resourceType: 'test', userId });
-    const page = await cb.audit.query({ action: 'replica.check' });
+    await routed.audit.log({ action: 'replica.check', resourceType: 'test', userId });
+    const page = await routed.audit.query({ action: 'replica.check' });
     expect(page.items).toHaveLength(1);
-    expect((await cb.audit.verify()).ok).toBe(true);
-    expect((await replicaHealth(cb)).reads).toBeGreaterThanOrEqual(reads + 3);
+    expect((await routed.audit.verify()).ok).toBe(true);
+    expect((await replicaHealth(routed)).reads).toBeGreaterThanOrEqual(reads + 3);
   });
 
   it('exports stream from the standby and include the caller’s last write', async () => {
