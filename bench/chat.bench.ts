@@ -215,15 +215,25 @@ export default async function run(): Promise<void> {
         .where('user_id', '=', small)
         .executeTakeFirstOrThrow()
     ).id;
-    // The same work as append in one raw statement: insert, bump the conversation's activity (at
-    // most once a second, as carebase does), return the row.
-    const rawInsertTouch = `with m as (
-        insert into ${schema}.chat_messages (user_id, conversation_id, role, content, metadata, language, created_at)
-        values ($1, $2, $3, $4, $5, 'english', $6) returning id, created_at
+    // The same work as append in one raw statement, with the invariants issue #25 names for its
+    // baseline: the caller's right to write (participation, which replaced ownership), the
+    // idempotent client id (ON CONFLICT on its unique index; null here, as carebase's call passes
+    // none), the full-text vector (generated), and the conversation's activity bumped at most once
+    // a second, as carebase does. What it leaves out of carebase's append: the message tree (the
+    // chosen branch's lock and parent), and returning an earlier row stored under the client id.
+    const rawInsertTouch = `with access as (
+        select owner_id from ${schema}.conversation_participants
+        where conversation_id = $2 and user_id = $1 and role <> 'viewer'
+      ), m as (
+        insert into ${schema}.chat_messages (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at)
+        select $1, owner_id, $2, null, $3, $4, $5, 'english', $6 from access
+        on conflict (user_id, client_id) where client_id is not null do nothing
+        returning id, user_id, created_at
       ), t as (
         update ${schema}.conversations c set last_message_at = $6
-        where c.user_id = $1 and c.id = $2 and c.last_message_at < $6::timestamptz - interval '1 second'
-      ) select * from m`;
+        where c.user_id = (select user_id from m) and c.id = $2 and c.last_message_at < $6::timestamptz - interval '1 second'
+      ) select id, created_at from m`;
+    // The bare floor: an insert and nothing else.
     const rawInsert = `insert into ${schema}.chat_messages (user_id, conversation_id, role, content, metadata, language, created_at)
       values ($1, $2, $3, $4, $5, 'english', $6) returning id, created_at`;
     // Each worker appends to its own user's default conversation (as concurrent chat sessions do).
@@ -252,7 +262,7 @@ export default async function run(): Promise<void> {
             });
           },
           others: {
-            'raw INSERT + touch': () => {
+            'raw INSERT + touch + checks': () => {
               const w = writers[n++ % concurrency] as { user_id: string; id: string };
               return pool.query({
                 name: 'raw-insert-touch',
@@ -280,7 +290,7 @@ export default async function run(): Promise<void> {
         concurrency: 1,
         carebase: () => cb.chat.append({ userId: small, role: 'user', content: `bench default ${n++}` }),
         others: {
-          'raw INSERT + touch': () =>
+          'raw INSERT + touch + checks': () =>
             pool.query({
               name: 'raw-insert-touch',
               text: rawInsertTouch,
