@@ -74,6 +74,19 @@ describe('read replicas with read-your-writes', () => {
     return page.items[0]?.content;
   };
 
+  /**
+   * An instance with generous lag and wait limits, for tests about routing: on a loaded machine
+   * the replay can lag past 400 ms or a read's wait time out, which sends that read to the primary
+   * (the lag and timeout behaviour has tests of its own).
+   */
+  const patient = async (): Promise<Carebase> => {
+    const instance = open({
+      replicaReads: { checkIntervalMs: 50, maxLagMs: 30_000, readYourWritesTimeoutMs: 30_000 },
+    });
+    await until(instance, ['ready']);
+    return instance;
+  };
+
   beforeAll(async () => {
     server = await startPostgres({ provider: 'local', replicas: 1, log: false });
     standbyUrl = server.replicas[0]?.url ?? '';
@@ -228,10 +241,7 @@ describe('read replicas with read-your-writes', () => {
   });
 
   it('analytics summaries and audit queries read on the standby and see the caller’s writes', async () => {
-    // Generous limits: on a loaded machine the replay can lag past 400 ms or the wait time out,
-    // which sends a read to the primary; this test is about routing, the lag tests are above.
-    const routed = open({ replicaReads: { checkIntervalMs: 50, maxLagMs: 30_000, readYourWritesTimeoutMs: 30_000 } });
-    await until(routed, ['ready']);
+    const routed = await patient();
     const from = new Date(Date.now() - 3_600_000);
     const to = new Date(Date.now() + 3_600_000);
     const reads = (await replicaHealth(routed)).reads;
@@ -246,17 +256,18 @@ describe('read replicas with read-your-writes', () => {
   });
 
   it('exports stream from the standby and include the caller’s last write', async () => {
-    await cb.chat.append({ userId, conversationId, role: 'user', content: 'last before export' });
-    const reads = (await replicaHealth(cb)).reads;
+    const routed = await patient();
+    await routed.chat.append({ userId, conversationId, role: 'user', content: 'last before export' });
+    const reads = (await replicaHealth(routed)).reads;
     let text = '';
-    for await (const chunk of cb.chat.export({ userId, conversationId, format: 'jsonl' })) text += chunk;
+    for await (const chunk of routed.chat.export({ userId, conversationId, format: 'jsonl' })) text += chunk;
     expect(text).toContain('last before export');
     let audit = '';
     const from = new Date(Date.now() - 3_600_000);
     const to = new Date(Date.now() + 60_000);
-    for await (const chunk of cb.audit.export({ from, to, format: 'jsonl' })) audit += chunk;
+    for await (const chunk of routed.audit.export({ from, to, format: 'jsonl' })) audit += chunk;
     expect(audit).toContain('chat.export');
-    expect((await replicaHealth(cb)).reads).toBe(reads + 2);
+    expect((await replicaHealth(routed)).reads).toBe(reads + 2);
   });
 
   it('reads keep working (0 errors) while the standby restarts, and it comes back into rotation', async () => {
