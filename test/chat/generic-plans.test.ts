@@ -16,6 +16,8 @@ let cb: Carebase;
 let schema: string;
 let userId: string;
 let conversationId: string;
+/** A conversation with a chosen active leaf: its appends take the full shape. */
+let branchedId: string;
 
 const CALLS = 12;
 
@@ -24,6 +26,9 @@ async function exercise(from: number, to: number): Promise<void> {
   for (let i = from; i < to; i++) {
     await cb.chat.append({ userId, conversationId, role: 'user', content: `to a conversation ${i}` });
     await cb.chat.append({ userId, conversationId, role: 'user', content: `with an id ${i}`, id: `c-${i}` });
+    const branch = { userId, conversationId: branchedId, role: 'user' } as const;
+    await cb.chat.append({ ...branch, content: `to a branch ${i}` });
+    await cb.chat.append({ ...branch, content: `with an id ${i}`, id: `b-${i}` });
     await cb.chat.append({ userId, role: 'assistant', content: `to the default ${i}` });
     await cb.chat.append({ userId, role: 'assistant', content: `to the default ${i}`, id: `client-${i}` });
     const page = await cb.chat.history({ userId, conversationId, limit: 5 });
@@ -77,6 +82,10 @@ beforeAll(async () => {
       .where('is_default', '=', false)
       .executeTakeFirstOrThrow()
   ).id;
+  branchedId = (await cb.chat.createConversation({ userId, title: 'branched' })).id;
+  const root = await cb.chat.append({ userId, conversationId: branchedId, role: 'user', content: 'root' });
+  await cb.chat.append({ userId, conversationId: branchedId, role: 'assistant', content: 'answer' });
+  await cb.chat.setActiveLeaf({ userId, conversationId: branchedId, messageId: root.id });
   await exercise(0, CALLS);
 }, 120_000);
 
@@ -113,8 +122,18 @@ function find(rows: readonly PreparedRow[], ...fragments: string[]): PreparedRow
 }
 
 const SHAPES: Record<string, string[]> = {
-  'append into a conversation': ['with access as', '!on conflict (user_id, client_id)'],
-  'append into a conversation with a client id': ['with access as', 'on conflict (user_id, client_id)'],
+  'append into a conversation (lean)': ['with access as', '!leaf as', '!on conflict (user_id, client_id)'],
+  'append into a conversation with a client id (lean)': [
+    'with access as',
+    '!leaf as',
+    'on conflict (user_id, client_id)',
+  ],
+  'append into a branched conversation': ['with access as', 'leaf as', '!on conflict (user_id, client_id)'],
+  'append into a branched conversation with a client id': [
+    'with access as',
+    'leaf as',
+    'on conflict (user_id, client_id)',
+  ],
   'append into the default conversation': ['with found as', '!on conflict (user_id, client_id)'],
   'append into the default conversation with a client id': [
     'with found as',

@@ -235,10 +235,11 @@ function tail(
   conversationId: string,
   now: string,
   shape: ClientIdShape,
+  touch: string = touchSql(table, owner, conversationId, now),
 ): string {
   const usage = shape.usage === undefined ? '' : usageSql(table, shape.usage, now);
   const touched = `${usage}, touched as (
-  ${touchSql(table, owner, conversationId, now)}${shape.clientId === undefined ? '' : '\n    and exists (select 1 from inserted)'}
+  ${touch}${shape.clientId === undefined ? '' : '\n    and exists (select 1 from inserted)'}
 )
 select ${LEAN_COLUMNS}, false as existing from inserted`;
   return shape.clientId === undefined
@@ -287,6 +288,46 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
 }
 
 /**
+ * The lean form of {@link intoConversationSql} for the common case: no explicit parent, no root
+ * flag, and a conversation without a chosen active leaf (its newest message is its leaf, so the
+ * message's parent is implicit and nothing needs locking). The shape checks that last condition
+ * itself: when the conversation has a chosen leaf in the statement's snapshot it writes nothing
+ * and returns no row, and the caller runs the full shape (see `insertSealed`). The conversation's
+ * update only bumps `last_message_at`, and only after a write: it never moves a leaf. A leaf
+ * chosen by a transaction that commits while this statement runs is left as chosen, with this
+ * message under the implicit parent, as if the append had committed first.
+ * Same parameters as {@link intoConversationSql} ($9 and $10 are null and false).
+ */
+function intoConversationLeanSql(table: (name: string) => string, shape: ClientIdShape): string {
+  const owner = '(select owner_id from access)';
+  const stale = "c.last_message_at < $8::timestamptz - interval '1 second'";
+  return `with access as (
+  select owner_id from ${table('conversation_participants')}
+  where conversation_id = $2::uuid and user_id = $1::uuid and role <> 'viewer'
+), inserted as (
+  ${insertSql(
+    table,
+    `select $1::uuid, owner_id, $2::uuid, $3::text, $4::text, $5::text, $6::jsonb, $7::regconfig, $8::timestamptz,
+    $9::bigint, $10::boolean, $11::boolean, $12::jsonb, to_tsvector($7::regconfig, $13::text), $14::bigint[]
+  from access where not exists (select 1 from ${table('conversations')}
+    where user_id = ${owner} and id = $2::uuid and active_leaf_id is not null)`,
+    shape,
+  )}
+)${tail(
+    table,
+    owner,
+    '$2::uuid',
+    '$8::timestamptz',
+    shape,
+    `update ${table('conversations')} c set last_message_at = $8::timestamptz
+  where c.user_id = ${owner} and c.id = $2::uuid and ${stale}${
+    // The shape with a client id adds the same condition in `tail`.
+    shape.clientId === undefined ? '\n    and exists (select 1 from inserted)' : ''
+  }`,
+  )}`;
+}
+
+/**
  * One message into the user's default conversation: the lookup is an index scan of
  * conversations_default_key. When the user has none yet, the message lacks a conversation and the
  * NOT NULL constraint fails the statement; the caller then creates the default conversation (with
@@ -311,13 +352,15 @@ function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): 
 }
 
 /**
- * The single-message append: one of four fixed shapes (a given or the default conversation, with
- * or without a client id), each a named prepared statement.
+ * The single-message append: one of the fixed shapes (a given or the default conversation, with
+ * or without a client id, with or without usage; for a given conversation the full or, with
+ * `lean`, the lean form), each a named prepared statement.
  */
 export function appendOneQuery(
   ctx: RepositoryContext,
   message: NewMessage,
   now: Date,
+  lean = false,
 ): PreparedQuery<LeanAppendedRow> {
   const language = ctx.config.chat.searchLanguage;
   const common = [
@@ -365,12 +408,20 @@ export function appendOneQuery(
       )
     : preparedQuery(
         ctx,
-        `append-one${suffix}`,
+        `append-one${lean ? '-lean' : ''}${suffix}`,
         (t) =>
-          intoConversationSql(t, {
+          (lean ? intoConversationLeanSql : intoConversationSql)(t, {
             clientId: withId ? '$3::text' : undefined,
             usage: record === undefined ? undefined : 15,
           }),
         [message.userId, message.conversationId, ...common, ...usage],
       );
+}
+
+/**
+ * Whether `message` may take the lean shape ({@link intoConversationLeanSql}): a given
+ * conversation, no explicit parent, no root flag.
+ */
+export function leanEligible(message: NewMessage): boolean {
+  return message.conversationId !== undefined && message.parentId === undefined && message.root !== true;
 }

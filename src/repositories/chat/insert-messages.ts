@@ -10,12 +10,14 @@ import {
 import { runTransaction } from '../../pool/transaction.js';
 import type { JsonValue } from '../../schema/audit.js';
 import { recordAudit } from '../audit/record.js';
-import type { RepositoryContext } from '../context.js';
+import { type RepositoryContext, RuntimeState } from '../context.js';
+import { LruCache } from '../encryption/data-keys.js';
 import {
   type AppendedRow,
   appendOneQuery,
   MESSAGE_COLUMNS as COLUMNS,
   type LeanAppendedRow,
+  leanEligible,
   type NewMessage,
   staleSelect,
   touchSql,
@@ -397,6 +399,14 @@ export async function insertMessagesCounting(
 }
 
 /**
+ * Conversations this instance saw with a chosen active leaf (an append's lean shape wrote nothing
+ * there, and the full shape did): their single-message appends skip the lean shape. Only a hint:
+ * the lean shape checks for a chosen leaf itself, and the full shape is right for every
+ * conversation, so a stale or evicted entry costs at most one statement.
+ */
+const CHOSEN_LEAVES = new RuntimeState('chat chosen leaves', () => new LruCache<true>(10_000));
+
+/**
  * How many times a write to a chosen branch runs again after a concurrent append moved the branch's
  * leaf while it waited (see `staleSelect`). Each rerun means another append committed first, so the
  * count is bounded by the writers of one conversation that race at once.
@@ -421,6 +431,12 @@ async function insertSealed(
   returning: boolean,
 ): Promise<(AppendedRow | LeanAppendedRow)[]> {
   let stale = 0;
+  const chosen = ctx.runtime.state(CHOSEN_LEAVES);
+  const [first] = batch;
+  const eligible = returning && batch.length === 1 && first !== undefined && leanEligible(first);
+  const conversationId = first?.conversationId ?? '';
+  // The lean shape, unless this instance saw the conversation with a chosen leaf.
+  let lean = eligible && chosen.get(conversationId) === undefined;
   for (let attempt = 0; ; ) {
     const { stored, defaulted } = await sealNewMessages(ctx, batch, now);
     const [single] = stored;
@@ -429,7 +445,7 @@ async function insertSealed(
     const query = !returning
       ? preparedQuery<AppendedRow>(ctx, 'import', (t) => insertSql(t, false), parameters(ctx, stored, now))
       : stored.length === 1 && single !== undefined
-        ? appendOneQuery(ctx, single, now)
+        ? appendOneQuery(ctx, single, now, lean)
         : preparedQuery<AppendedRow | LeanAppendedRow>(
             ctx,
             'append',
@@ -442,6 +458,15 @@ async function insertSealed(
         if (++stale >= MAX_STALE_RUNS) throw new SerializationFailureError('40001');
         continue;
       }
+      if (lean && rows.length === 0) {
+        // The lean shape wrote nothing: the conversation has a chosen leaf, or the caller may not
+        // write to it, or a concurrent retry holds the client id. The full shape tells which.
+        lean = false;
+        continue;
+      }
+      // The full shape wrote where the lean one could not (or was not tried): remember the
+      // conversation, so its next appends go straight to the full shape.
+      if (eligible && !lean && rows.length > 0) chosen.set(conversationId, true);
       if (returning && rows.length === 0 && single !== undefined && stored.length === 1) {
         // The single shapes return nothing when the caller may not write to the conversation
         // (this throws; NotFoundError for a deleted cached default conversation, retried below),
