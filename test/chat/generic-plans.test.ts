@@ -18,6 +18,8 @@ let userId: string;
 let conversationId: string;
 /** A conversation with a chosen active leaf: its appends take the full shape. */
 let branchedId: string;
+/** A user whose default conversation has a chosen active leaf. */
+let branchedUser: string;
 
 const CALLS = 12;
 
@@ -31,6 +33,9 @@ async function exercise(from: number, to: number): Promise<void> {
     await cb.chat.append({ ...branch, content: `with an id ${i}`, id: `b-${i}` });
     await cb.chat.append({ userId, role: 'assistant', content: `to the default ${i}` });
     await cb.chat.append({ userId, role: 'assistant', content: `to the default ${i}`, id: `client-${i}` });
+    const branchedDefault = { userId: branchedUser, role: 'assistant' } as const;
+    await cb.chat.append({ ...branchedDefault, content: `to a branched default ${i}` });
+    await cb.chat.append({ ...branchedDefault, content: `to a branched default ${i}`, id: `bd-${i}` });
     const page = await cb.chat.history({ userId, conversationId, limit: 5 });
     await cb.chat.history({ userId, conversationId, limit: 5, cursor: page.nextCursor });
     await cb.chat.history({ userId, limit: 5 });
@@ -86,6 +91,16 @@ beforeAll(async () => {
   const root = await cb.chat.append({ userId, conversationId: branchedId, role: 'user', content: 'root' });
   await cb.chat.append({ userId, conversationId: branchedId, role: 'assistant', content: 'answer' });
   await cb.chat.setActiveLeaf({ userId, conversationId: branchedId, messageId: root.id });
+  branchedUser = (
+    await cb.db.selectFrom('users').select('id').where('username', '=', 'plan_18').executeTakeFirstOrThrow()
+  ).id;
+  const first = await cb.chat.append({ userId: branchedUser, role: 'user', content: 'first' });
+  await cb.chat.append({ userId: branchedUser, role: 'assistant', content: 'reply' });
+  await cb.chat.setActiveLeaf({
+    userId: branchedUser,
+    conversationId: first.conversationId,
+    messageId: first.id,
+  });
   await exercise(0, CALLS);
 }, 120_000);
 
@@ -134,9 +149,24 @@ const SHAPES: Record<string, string[]> = {
     'leaf as',
     'on conflict (user_id, client_id)',
   ],
-  'append into the default conversation': ['with found as', '!on conflict (user_id, client_id)'],
-  'append into the default conversation with a client id': [
+  'append into the default conversation (lean)': [
     'with found as',
+    '!leaf as',
+    '!on conflict (user_id, client_id)',
+  ],
+  'append into the default conversation with a client id (lean)': [
+    'with found as',
+    '!leaf as',
+    'on conflict (user_id, client_id)',
+  ],
+  'append into a branched default conversation': [
+    'with found as',
+    'leaf as',
+    '!on conflict (user_id, client_id)',
+  ],
+  'append into a branched default conversation with a client id': [
+    'with found as',
+    'leaf as',
     'on conflict (user_id, client_id)',
   ],
   'history of a conversation': ['row_number() over', 'conversation_id = $2::uuid'],

@@ -189,6 +189,21 @@ describe('edit and regenerate', () => {
     ]);
   });
 
+  it('appends without a conversationId continue the default conversation’s chosen leaf', async () => {
+    const user = await f.user();
+    const q1 = await f.cb.chat.append({ userId: user, role: 'user', content: 'q1' });
+    await f.cb.chat.append({ userId: user, role: 'assistant', content: 'a1' });
+    const conversationId = q1.conversationId;
+    await f.cb.chat.setActiveLeaf({ userId: user, conversationId, messageId: q1.id });
+    // The first append after the choice, then the next ones (this instance now knows the leaf is chosen).
+    const a1b = await f.cb.chat.append({ userId: user, role: 'assistant', content: 'a1 again' });
+    expect(a1b.parentId).toBe(q1.id);
+    const q2 = await f.cb.chat.append({ userId: user, role: 'user', content: 'q2' });
+    expect(q2.parentId).toBe(a1b.id);
+    const path = await f.cb.chat.path({ userId: user, conversationId });
+    expect(path.items.map((m) => m.content)).toEqual(['q1', 'a1 again', 'q2']);
+  });
+
   it('an explicit parentId starts a branch under any message of the conversation', async () => {
     const id = await conversation();
     const q1 = await say(id, 'user', 'q1');

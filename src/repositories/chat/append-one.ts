@@ -300,7 +300,6 @@ function intoConversationSql(table: (name: string) => string, shape: ClientIdSha
  */
 function intoConversationLeanSql(table: (name: string) => string, shape: ClientIdShape): string {
   const owner = '(select owner_id from access)';
-  const stale = "c.last_message_at < $8::timestamptz - interval '1 second'";
   return `with access as (
   select owner_id from ${table('conversation_participants')}
   where conversation_id = $2::uuid and user_id = $1::uuid and role <> 'viewer'
@@ -313,18 +312,26 @@ function intoConversationLeanSql(table: (name: string) => string, shape: ClientI
     where user_id = ${owner} and id = $2::uuid and active_leaf_id is not null)`,
     shape,
   )}
-)${tail(
-    table,
-    owner,
-    '$2::uuid',
-    '$8::timestamptz',
-    shape,
-    `update ${table('conversations')} c set last_message_at = $8::timestamptz
-  where c.user_id = ${owner} and c.id = $2::uuid and ${stale}${
+)${leanTail(table, owner, '$2::uuid', '$8::timestamptz', shape)}`;
+}
+
+/**
+ * {@link tail} for the lean shapes: the conversation's update only bumps `last_message_at` (at
+ * most once a second), only after a write, and never moves a leaf.
+ */
+function leanTail(
+  table: (name: string) => string,
+  owner: string,
+  conversationId: string,
+  now: string,
+  shape: ClientIdShape,
+): string {
+  const touch = `update ${table('conversations')} c set last_message_at = ${now}
+  where c.user_id = ${owner} and c.id = ${conversationId} and c.last_message_at < ${now} - interval '1 second'${
     // The shape with a client id adds the same condition in `tail`.
     shape.clientId === undefined ? '\n    and exists (select 1 from inserted)' : ''
-  }`,
-  )}`;
+  }`;
+  return tail(table, owner, conversationId, now, shape, touch);
 }
 
 /**
@@ -352,9 +359,30 @@ function intoDefaultSql(table: (name: string) => string, shape: ClientIdShape): 
 }
 
 /**
+ * The lean form of {@link intoDefaultSql} (see {@link intoConversationLeanSql}): writes nothing
+ * when the default conversation has a chosen leaf. A user without a default conversation still
+ * fails the NOT NULL constraint, as in the full shape. Same parameters ($8 and $9 are null and
+ * false).
+ */
+function intoDefaultLeanSql(table: (name: string) => string, shape: ClientIdShape): string {
+  return `with found as (
+  select id, active_leaf_id from ${table('conversations')} where user_id = $1::uuid and is_default
+), inserted as (
+  ${insertSql(
+    table,
+    `select $1::uuid, $1::uuid, (select id from found), $2::text, $3::text,
+    $4::text, $5::jsonb, $6::regconfig, $7::timestamptz, $8::bigint, $9::boolean, $10::boolean,
+    $11::jsonb, to_tsvector($6::regconfig, $12::text), $13::bigint[]
+  where (select active_leaf_id from found) is null`,
+    shape,
+  )}
+)${leanTail(table, '$1::uuid', '(select conversation_id from inserted)', '$7::timestamptz', shape)}`;
+}
+
+/**
  * The single-message append: one of the fixed shapes (a given or the default conversation, with
- * or without a client id, with or without usage; for a given conversation the full or, with
- * `lean`, the lean form), each a named prepared statement.
+ * or without a client id, with or without usage; the full or, with `lean`, the lean form), each a
+ * named prepared statement.
  */
 export function appendOneQuery(
   ctx: RepositoryContext,
@@ -398,9 +426,9 @@ export function appendOneQuery(
   return message.conversationId === undefined
     ? preparedQuery(
         ctx,
-        `append-one-default${suffix}`,
+        `append-one-default${lean ? '-lean' : ''}${suffix}`,
         (t) =>
-          intoDefaultSql(t, {
+          (lean ? intoDefaultLeanSql : intoDefaultSql)(t, {
             clientId: withId ? '$2::text' : undefined,
             usage: record === undefined ? undefined : 14,
           }),
@@ -419,9 +447,9 @@ export function appendOneQuery(
 }
 
 /**
- * Whether `message` may take the lean shape ({@link intoConversationLeanSql}): a given
- * conversation, no explicit parent, no root flag.
+ * Whether `message` may take a lean shape ({@link intoConversationLeanSql},
+ * {@link intoDefaultLeanSql}): no explicit parent, no root flag.
  */
 export function leanEligible(message: NewMessage): boolean {
-  return message.conversationId !== undefined && message.parentId === undefined && message.root !== true;
+  return message.parentId === undefined && message.root !== true;
 }

@@ -434,7 +434,8 @@ async function insertSealed(
   const chosen = ctx.runtime.state(CHOSEN_LEAVES);
   const [first] = batch;
   const eligible = returning && batch.length === 1 && first !== undefined && leanEligible(first);
-  const conversationId = first?.conversationId ?? '';
+  // The hint's key: the conversation, or the user's default conversation.
+  const conversationId = first === undefined ? '' : (first.conversationId ?? `default\u0000${first.userId}`);
   // The lean shape, unless this instance saw the conversation with a chosen leaf.
   let lean = eligible && chosen.get(conversationId) === undefined;
   for (let attempt = 0; ; ) {
