@@ -1,5 +1,6 @@
 import { createCarebase } from 'carebase';
 import pg from 'pg';
+import { AUDIT_PLAIN_COLUMNS, AUDIT_PLAIN_TABLE } from './audit-plain.ts';
 import { benchDatabase, duration, record, throughput } from './harness.ts';
 
 /** Entries in the log the report benchmark searches (BENCH_AUDIT_REPORT_ROWS, default 10M). */
@@ -7,43 +8,6 @@ const LOG_ROWS = Number(process.env.BENCH_AUDIT_REPORT_ROWS ?? 10_000_000);
 /** Entries about the subject the report is about. */
 const SUBJECT_ROWS = 1000;
 const MONTHS = 12;
-
-const COLUMNS =
-  'occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome, outcome_detail, ip, user_agent, request_id, changes, metadata, severity, purpose_of_use, legal_basis, recipient, description, break_glass, break_glass_reason';
-
-/** audit_log's columns, partitions and indexes (0004 + 0024), without hashes, chain or triggers. */
-const PLAIN_TABLE = `
-  create table carebase.audit_plain (
-    id bigint generated always as identity,
-    occurred_at timestamptz not null default now(),
-    actor_user_id uuid,
-    actor_type text not null default 'system',
-    action text not null,
-    resource_type text not null,
-    resource_id text,
-    subject_id text,
-    outcome text not null default 'success',
-    outcome_detail text,
-    ip inet,
-    user_agent text,
-    request_id text,
-    changes jsonb,
-    metadata jsonb,
-    severity text not null default 'info',
-    purpose_of_use text,
-    legal_basis text,
-    recipient text,
-    description text,
-    break_glass boolean not null default false,
-    break_glass_reason text,
-    primary key (occurred_at, id)
-  ) partition by range (occurred_at);
-  create index on carebase.audit_plain (actor_user_id, occurred_at desc, id desc) where actor_user_id is not null;
-  create index on carebase.audit_plain (resource_type, resource_id, occurred_at desc, id desc);
-  create index on carebase.audit_plain (action, occurred_at desc, id desc);
-  create index on carebase.audit_plain (subject_id, occurred_at desc, id desc) where subject_id is not null;
-  create index on carebase.audit_plain (occurred_at desc, id desc) where break_glass;
-  select carebase.ensure_monthly_partitions('audit_plain', now(), 2);`;
 
 const USER = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
 let n = 0;
@@ -61,9 +25,9 @@ export default async function run(): Promise<void> {
   pool.on('error', () => undefined);
   try {
     await cb.migrate();
-    await pool.query(PLAIN_TABLE);
+    await pool.query(AUDIT_PLAIN_TABLE);
     const scoped = cb.withActor({ userId: USER, ip: '10.0.0.1', userAgent: 'Mozilla/5.0 bench' });
-    const rawText = `insert into carebase.audit_plain (${COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18, $19, $20, $21)`;
+    const rawText = `insert into carebase.audit_plain (${AUDIT_PLAIN_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18, $19, $20, $21)`;
     const raw = () => {
       n++;
       return pool.query({

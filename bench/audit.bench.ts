@@ -1,48 +1,9 @@
 import { type AuditEntryInput, createCarebase } from 'carebase';
 import pg from 'pg';
+import { AUDIT_PLAIN_COLUMNS, AUDIT_PLAIN_TABLE } from './audit-plain.ts';
 import { benchDatabase, compare, record } from './harness.ts';
 
 const STRESS_SECONDS = Number(process.env.BENCH_AUDIT_STRESS_SECONDS ?? 10);
-
-const COLUMNS =
-  'occurred_at, actor_user_id, actor_type, action, resource_type, resource_id, subject_id, outcome, outcome_detail, ip, user_agent, request_id, changes, metadata, severity, purpose_of_use, legal_basis, recipient, description, break_glass, break_glass_reason';
-
-/**
- * The same table as audit_log (columns, checks, partitions, indexes), without what tamper evidence
- * adds: the row hash and its trigger, the transaction id and its index, the chain.
- */
-const PLAIN_TABLE = `
-  create table carebase.audit_plain (
-    id bigint generated always as identity,
-    occurred_at timestamptz not null default now(),
-    actor_user_id uuid,
-    actor_type text not null default 'system' check (actor_type in ('user', 'system', 'service')),
-    action text not null check (action ~ '^[a-z][a-z0-9_-]*(\\.[a-z][a-z0-9_-]*)*$' and length(action) <= 100),
-    resource_type text not null,
-    resource_id text,
-    subject_id text,
-    outcome text not null default 'success' check (outcome in ('success', 'failure')),
-    outcome_detail text,
-    ip inet,
-    user_agent text,
-    request_id text,
-    changes jsonb,
-    metadata jsonb,
-    severity text not null default 'info' check (severity in ('info', 'notice', 'warning', 'high', 'critical')),
-    purpose_of_use text,
-    legal_basis text,
-    recipient text,
-    description text,
-    break_glass boolean not null default false,
-    break_glass_reason text,
-    primary key (occurred_at, id)
-  ) partition by range (occurred_at);
-  create index on carebase.audit_plain (occurred_at desc, id desc) where break_glass;
-  create index on carebase.audit_plain (actor_user_id, occurred_at desc, id desc) where actor_user_id is not null;
-  create index on carebase.audit_plain (resource_type, resource_id, occurred_at desc, id desc);
-  create index on carebase.audit_plain (action, occurred_at desc, id desc);
-  create index on carebase.audit_plain (subject_id, occurred_at desc, id desc) where subject_id is not null;
-  select carebase.ensure_monthly_partitions('audit_plain', now(), 2);`;
 
 let n = 0;
 function entry(): AuditEntryInput {
@@ -130,8 +91,8 @@ export default async function run(): Promise<void> {
   pool.on('error', () => undefined);
   try {
     await cb.migrate();
-    await pool.query(PLAIN_TABLE);
-    const rawText = `insert into carebase.audit_plain (${COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18, $19, $20, $21) returning id`;
+    await pool.query(AUDIT_PLAIN_TABLE);
+    const rawText = `insert into carebase.audit_plain (${AUDIT_PLAIN_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18, $19, $20, $21) returning id`;
     const raw = () => pool.query({ name: 'raw_audit_insert', text: rawText, values: rawValues(entry()) });
     /** Drains what the previous case left: unsealed entries and busy backends, then seals. */
     const settle = async (): Promise<string> => {
