@@ -1,14 +1,10 @@
 import type { PreparedQuery } from '../../pool/prepared-statements.js';
 import type { ChatRole } from '../../schema/chat.js';
 import type { RepositoryContext } from '../context.js';
-import type { MessageRow } from './chat-types.js';
+import { MESSAGE_ROW_COLUMNS, type MessageRow } from './chat-types.js';
 import { preparedQuery } from './sql-text.js';
 import type { ChatUsageRecord } from './usage-inputs.js';
 import { markDirtyText } from './usage-rollups.js';
-
-/** The columns an append returns. */
-export const MESSAGE_COLUMNS =
-  'id, user_id, conversation_id, client_id, role, content, metadata, created_at, author_user_id, parent_id, pinned, parts';
 
 /**
  * A row of an append: the message, whether it was already present under its client id, and (batch
@@ -117,7 +113,7 @@ function insertSql(table: (name: string) => string, source: string, shape: Clien
   return `insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, client_id, role, content, metadata, language, created_at, parent_id, is_root, pinned,
     parts, parts_search, search_tokens)
   ${source}${conflict}
-  returning ${MESSAGE_COLUMNS}`;
+  returning ${MESSAGE_ROW_COLUMNS}`;
 }
 
 /**
@@ -227,7 +223,8 @@ function parentGuard(placeholders: BranchPlaceholders, snapshotLeaf: string): st
 /**
  * The tail of every single-message shape: bump the conversation's last_message_at (at most once a
  * second; with a client id, only when a row was inserted), then return the row. `owner`,
- * `conversationId` / `now` are the expressions of those values.
+ * `conversationId` / `now` are the expressions of those values. The `lean` shapes' update only
+ * bumps last_message_at, only after a write, and never moves a leaf.
  */
 function tail(
   table: (name: string) => string,
@@ -235,11 +232,16 @@ function tail(
   conversationId: string,
   now: string,
   shape: ClientIdShape,
-  touch: string = touchSql(table, owner, conversationId, now),
+  lean = false,
 ): string {
   const usage = shape.usage === undefined ? '' : usageSql(table, shape.usage, now);
+  const touch = lean
+    ? `update ${table('conversations')} c set last_message_at = ${now}
+  where c.user_id = ${owner} and c.id = ${conversationId} and c.last_message_at < ${now} - interval '1 second'`
+    : touchSql(table, owner, conversationId, now);
+  const written = lean || shape.clientId !== undefined ? '\n    and exists (select 1 from inserted)' : '';
   const touched = `${usage}, touched as (
-  ${touch}${shape.clientId === undefined ? '' : '\n    and exists (select 1 from inserted)'}
+  ${touch}${written}
 )
 select ${LEAN_COLUMNS}, false as existing from inserted`;
   return shape.clientId === undefined
@@ -312,26 +314,7 @@ function intoConversationLeanSql(table: (name: string) => string, shape: ClientI
     where user_id = ${owner} and id = $2::uuid and active_leaf_id is not null)`,
     shape,
   )}
-)${leanTail(table, owner, '$2::uuid', '$8::timestamptz', shape)}`;
-}
-
-/**
- * {@link tail} for the lean shapes: the conversation's update only bumps `last_message_at` (at
- * most once a second), only after a write, and never moves a leaf.
- */
-function leanTail(
-  table: (name: string) => string,
-  owner: string,
-  conversationId: string,
-  now: string,
-  shape: ClientIdShape,
-): string {
-  const touch = `update ${table('conversations')} c set last_message_at = ${now}
-  where c.user_id = ${owner} and c.id = ${conversationId} and c.last_message_at < ${now} - interval '1 second'${
-    // The shape with a client id adds the same condition in `tail`.
-    shape.clientId === undefined ? '\n    and exists (select 1 from inserted)' : ''
-  }`;
-  return tail(table, owner, conversationId, now, shape, touch);
+)${tail(table, owner, '$2::uuid', '$8::timestamptz', shape, true)}`;
 }
 
 /**
@@ -376,7 +359,7 @@ function intoDefaultLeanSql(table: (name: string) => string, shape: ClientIdShap
   where (select active_leaf_id from found) is null`,
     shape,
   )}
-)${leanTail(table, '$1::uuid', '(select conversation_id from inserted)', '$7::timestamptz', shape)}`;
+)${tail(table, '$1::uuid', '(select conversation_id from inserted)', '$7::timestamptz', shape, true)}`;
 }
 
 /**

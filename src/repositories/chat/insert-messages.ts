@@ -15,14 +15,18 @@ import { LruCache } from '../encryption/data-keys.js';
 import {
   type AppendedRow,
   appendOneQuery,
-  MESSAGE_COLUMNS as COLUMNS,
   type LeanAppendedRow,
   leanEligible,
   type NewMessage,
   staleSelect,
   touchSql,
 } from './append-one.js';
-import { type ChatMessage, type MessageRow, toChatMessage } from './chat-types.js';
+import {
+  type ChatMessage,
+  MESSAGE_ROW_COLUMNS as COLUMNS,
+  type MessageRow,
+  toChatMessage,
+} from './chat-types.js';
 import type { StoredParts } from './check-parts.js';
 import { explainReferenceFailure } from './ownership.js';
 import { forgetDefaultConversations, openMessageRows, sealNewMessages } from './sealed-rows.js';
@@ -435,9 +439,9 @@ async function insertSealed(
   const [first] = batch;
   const eligible = returning && batch.length === 1 && first !== undefined && leanEligible(first);
   // The hint's key: the conversation, or the user's default conversation.
-  const conversationId = first === undefined ? '' : (first.conversationId ?? `default\u0000${first.userId}`);
+  const hintKey = first === undefined ? '' : (first.conversationId ?? `default\u0000${first.userId}`);
   // The lean shape, unless this instance saw the conversation with a chosen leaf.
-  let lean = eligible && chosen.get(conversationId) === undefined;
+  let lean = eligible && chosen.get(hintKey) === undefined;
   for (let attempt = 0; ; ) {
     const { stored, defaulted } = await sealNewMessages(ctx, batch, now);
     const [single] = stored;
@@ -467,7 +471,7 @@ async function insertSealed(
       }
       // The full shape wrote where the lean one could not (or was not tried): remember the
       // conversation, so its next appends go straight to the full shape.
-      if (eligible && !lean && rows.length > 0) chosen.set(conversationId, true);
+      if (eligible && !lean && rows.length > 0) chosen.set(hintKey, true);
       if (returning && rows.length === 0 && single !== undefined && stored.length === 1) {
         // The single shapes return nothing when the caller may not write to the conversation
         // (this throws; NotFoundError for a deleted cached default conversation, retried below),

@@ -10,7 +10,6 @@ import {
   messageRowOf,
   toChatMessage,
 } from './chat-types.js';
-
 import { insertMessages, parentNotFound } from './insert-messages.js';
 import { assertParticipant, type ChatAccess } from './ownership.js';
 import { openMessageRows } from './sealed-rows.js';
