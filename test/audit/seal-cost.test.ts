@@ -46,6 +46,7 @@ describe('audit sealing cost', () => {
     'coalesces background passes (%i writers): far fewer seal statements than entries',
     async (writers) => {
       const pool = new pg.Pool({ connectionString: f.database.url, max: 4, Client: CountingClient });
+      pool.on('error', () => undefined); // a host pool's own listener (see migration/killed-backend.test.ts)
       const cb = createCarebase({ schema: f.cb.config.schema }, { pool });
       const entries = 400;
       try {
@@ -55,6 +56,7 @@ describe('audit sealing cost', () => {
         await pool.end();
       }
       const counted = new pg.Pool({ connectionString: f.database.url, max: 4, Client: CountingClient });
+      counted.on('error', () => undefined);
       const measured = createCarebase({ schema: f.cb.config.schema }, { pool: counted });
       sent.seal = 0;
       const started = performance.now();

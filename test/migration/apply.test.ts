@@ -84,6 +84,7 @@ describe('migrate with the library and a host folder', () => {
 
   it('accepts a pg.Pool as the target and leaves the pool usable', async () => {
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    pool.on('error', () => undefined); // see killed-backend.test.ts
     try {
       folder.write('0003_more.sql', "insert into notes values (2, 'second');");
       const { results } = await migrate(pool, { sources: [app()], includeLibrary: false });
@@ -96,6 +97,7 @@ describe('migrate with the library and a host folder', () => {
 
   it('accepts a Kysely instance as the target', async () => {
     const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    pool.on('error', () => undefined); // see killed-backend.test.ts
     const db = new Kysely<Record<string, never>>({ dialect: new PostgresDialect({ pool }) });
     try {
       folder.write('0004_kysely.sql', "insert into notes values (3, 'third');");
