@@ -5,6 +5,7 @@ import {
   ConnectionError,
   type ConnectionFailureReason,
   ConstraintViolationError,
+  isCarebaseError,
   PoolTimeoutError,
   QueryError,
   SerializationFailureError,
@@ -394,4 +395,24 @@ export function isLockNotAvailable(error: unknown): boolean {
 /** SQLSTATEs that a transaction may safely retry from the start. */
 export function isRetryableTransactionError(error: unknown): error is SerializationFailureError {
   return error instanceof SerializationFailureError;
+}
+
+/**
+ * SQLSTATEs after which a statement's outcome is unknown (the connection or the server went away,
+ * possibly after the commit): a group statement that failed so is not run again, which could write
+ * its rows twice. (57014, a cancelled statement, rolled back: its outcome is known.)
+ */
+const UNKNOWN_OUTCOME = /^(08|53|58|XX|57P)/;
+
+/**
+ * Whether a failed statement certainly wrote nothing: the server refused or cancelled it. The
+ * group writers (audit entries, chat appends) run each member alone again only then.
+ */
+export function refusedByServer(error: unknown): boolean {
+  // A lost connection (even one the server announced, e.g. a FATAL error) leaves the outcome unknown.
+  if (isCarebaseError(error, 'CONNECTION_FAILED')) return false;
+  // Every error the server reported carries its SQLSTATE in a DriverErrorSummary cause;
+  // connection, pool and client-side errors do not.
+  const cause = (error as { cause?: unknown }).cause;
+  return cause instanceof DriverErrorSummary && cause.code !== undefined && !UNKNOWN_OUTCOME.test(cause.code);
 }

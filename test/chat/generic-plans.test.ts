@@ -36,6 +36,12 @@ async function exercise(from: number, to: number): Promise<void> {
     const branchedDefault = { userId: branchedUser, role: 'assistant' } as const;
     await cb.chat.append({ ...branchedDefault, content: `to a branched default ${i}` });
     await cb.chat.append({ ...branchedDefault, content: `to a branched default ${i}`, id: `bd-${i}` });
+    // Concurrent appends: one group statement (append-group.ts), here of two.
+    await Promise.all(
+      ['first', 'second'].map((word) =>
+        cb.chat.append({ userId, conversationId, role: 'user', content: `in a group ${i}, ${word}` }),
+      ),
+    );
     const page = await cb.chat.history({ userId, conversationId, limit: 5 });
     await cb.chat.history({ userId, conversationId, limit: 5, cursor: page.nextCursor });
     await cb.chat.history({ userId, limit: 5 });
@@ -169,6 +175,7 @@ const SHAPES: Record<string, string[]> = {
     'leaf as',
     'on conflict (user_id, client_id)',
   ],
+  'a group of concurrent appends': ['with input (ord', 'cross join lateral'],
   'history of a conversation': ['row_number() over', 'conversation_id = $2::uuid'],
   'history of the default conversation': ['row_number() over', 'is_default)'],
   'latest of the default conversation': ['order by created_at desc, id desc limit 3'],

@@ -1,5 +1,4 @@
-import { isCarebaseError } from '../../errors/errors.js';
-import { DriverErrorSummary } from '../../errors/map-error.js';
+import { refusedByServer } from '../../errors/map-error.js';
 import { quoteIdentifier } from '../../sql/identifier.js';
 import { AfterMicrotasks } from '../after-microtasks.js';
 import { type CarebaseRuntime, RuntimeState } from '../context.js';
@@ -91,23 +90,6 @@ interface Pending {
 /** Ids in ascending order: within one statement they were drawn in the rows' (ORDER BY ord) order. */
 function ascending(ids: readonly string[]): string[] {
   return [...ids].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
-}
-
-/**
- * SQLSTATEs after which a statement's outcome is unknown (the connection or the server went away,
- * possibly after the commit): a group that failed so is not retried, which could write its
- * entries twice. (57014, a cancelled statement, rolled back: its outcome is known.)
- */
-const UNKNOWN_OUTCOME = /^(08|53|58|XX|57P)/;
-
-/** Whether a failed statement certainly wrote nothing: the server refused or cancelled it. */
-function refusedByServer(error: unknown): boolean {
-  // A lost connection (even one the server announced, e.g. a FATAL error) leaves the outcome unknown.
-  if (isCarebaseError(error, 'CONNECTION_FAILED')) return false;
-  // Every error the server reported carries its SQLSTATE in a DriverErrorSummary cause;
-  // connection, pool and client-side errors do not.
-  const cause = (error as { cause?: unknown }).cause;
-  return cause instanceof DriverErrorSummary && cause.code !== undefined && !UNKNOWN_OUTCOME.test(cause.code);
 }
 
 /**

@@ -12,6 +12,7 @@ import type { JsonValue } from '../../schema/audit.js';
 import { recordAudit } from '../audit/record.js';
 import { type RepositoryContext, RuntimeState } from '../context.js';
 import { LruCache } from '../encryption/data-keys.js';
+import { appendGroupOf, groupable } from './append-group.js';
 import {
   type AppendedRow,
   appendOneQuery,
@@ -442,9 +443,17 @@ async function insertSealed(
   const hintKey = first === undefined ? '' : (first.conversationId ?? `default\u0000${first.userId}`);
   // The lean shape, unless this instance saw the conversation with a chosen leaf.
   let lean = eligible && chosen.get(hintKey) === undefined;
+  // Concurrent lean appends go in one group statement (append-group.ts), tried once.
+  let grouping = lean;
   for (let attempt = 0; ; ) {
     const { stored, defaulted } = await sealNewMessages(ctx, batch, now);
     const [single] = stored;
+    if (grouping && single !== undefined && groupable(ctx, single)) {
+      grouping = false;
+      const row = await appendGroupOf(ctx.runtime).append(ctx, single, now);
+      // Not written by a group: alone, by the single shapes below.
+      if (row !== undefined) return [row];
+    }
     // One message (append): a fixed-shape statement with scalar parameters that runs on a generic
     // plan; a batch: the unnest statement.
     const query = !returning

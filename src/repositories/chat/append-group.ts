@@ -1,0 +1,223 @@
+import { refusedByServer } from '../../errors/map-error.js';
+import { AfterMicrotasks } from '../after-microtasks.js';
+import { type CarebaseRuntime, type RepositoryContext, RuntimeState } from '../context.js';
+import type { LeanAppendedRow, NewMessage } from './append-one.js';
+import { preparedQuery } from './sql-text.js';
+
+/**
+ * Rows per group statement at most: one statement per group size (2 to MAX_GROUP), each with
+ * scalar parameters only, so PostgreSQL plans every size for exactly its rows and settles on a
+ * generic plan (an `unnest` of arrays was replanned on every call at small sizes: its generic plan
+ * assumes 100 rows). Callers past it form the next group.
+ */
+const MAX_GROUP = 8;
+/**
+ * Group statements in flight at once. With 8 callers looping, one group carries all 8 (they all
+ * resume when it commits and append again before the next is sent); two let 16 callers form two
+ * full groups.
+ */
+const MAX_IN_FLIGHT = 2;
+/** The parameters of one row of a group statement. */
+const PER_ROW = 10;
+
+/** One caller's append waiting for its group. */
+interface Pending {
+  readonly ctx: RepositoryContext;
+  readonly message: NewMessage;
+  readonly now: Date;
+  /** The row written, or undefined when the group did not write it (the caller then runs alone). */
+  readonly resolve: (row: LeanAppendedRow | undefined) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * A group of `size` appends in one statement: each row is written when its caller may write to
+ * the conversation (an owner or a member, as in the lean single shape) and the conversation has no
+ * chosen active leaf; the others are left out, and their callers run the single-message path,
+ * which tells why (or writes under the chosen leaf). Each participation and leaf is looked up with
+ * the primary keys of conversation_participants and conversations (a LATERAL with LIMIT 1: an
+ * index probe per row, whatever the estimates). Rows go in caller order (ORDER BY ord), so their
+ * identity ids are drawn in that order; the statement returns each written row with its caller's
+ * ord. Each conversation's last_message_at is bumped once (at most once a second, as for single
+ * appends) to its newest message.
+ * Per row: author, conversation, role, content, metadata, pinned, parts, parts' searchable text,
+ * search tokens, created_at; then the search language.
+ */
+function groupSql(table: (name: string) => string, size: number): string {
+  const rows = Array.from({ length: size }, (_, i) => {
+    const p = (k: number) => `$${i * PER_ROW + k + 1}`;
+    return `(${i + 1}, ${p(0)}::uuid, ${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::jsonb, ${p(5)}::boolean, ${p(6)}::jsonb, ${p(7)}::text, ${p(8)}::bigint[], ${p(9)}::timestamptz)`;
+  }).join(',\n    ');
+  const language = `$${size * PER_ROW + 1}::regconfig`;
+  return `with input (ord, author, conversation_id, role, content, metadata, pinned, parts, parts_search, search_tokens, created_at) as (
+  values ${rows}
+), access as (
+  select i.*, a.owner_id from input i cross join lateral (
+    select p.owner_id from ${table('conversation_participants')} p
+    join ${table('conversations')} c on c.user_id = p.owner_id and c.id = p.conversation_id
+    where p.conversation_id = i.conversation_id and p.user_id = i.author and p.role <> 'viewer'
+      and c.active_leaf_id is null
+    limit 1
+  ) a
+), inserted as (
+  insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, role, content, metadata, language, created_at,
+    pinned, parts, parts_search, search_tokens)
+  select author, owner_id, conversation_id, role, content, metadata, ${language}, created_at,
+    pinned, parts, to_tsvector(${language}, parts_search), search_tokens
+  from access order by ord
+  returning id, user_id, conversation_id, created_at
+), touched as (
+  update ${table('conversations')} c set last_message_at = t.latest
+  from (select user_id, conversation_id, max(created_at) as latest from inserted group by user_id, conversation_id) t
+  where c.user_id = t.user_id and c.id = t.conversation_id and c.last_message_at < t.latest - interval '1 second'
+)
+select a.ord, i.id, i.user_id, i.conversation_id
+from (select ord, row_number() over (order by ord) as k from access) a
+join (select id, user_id, conversation_id, row_number() over (order by id) as k from inserted) i on i.k = a.k`;
+}
+
+/** A written row of a group statement, with its caller's position (1-based). */
+interface GroupRow {
+  readonly ord: number | string;
+  readonly id: string;
+  readonly user_id: string;
+  readonly conversation_id: string;
+}
+
+/**
+ * Concurrent single-message appends of one instance, written together: the appends that arrive
+ * while a group statement is in flight (or in the same turn of the event loop) go in the next one,
+ * so N concurrent writers share one statement, one transaction and one WAL flush, as the audit
+ * log's group insert does. A lone append is not grouped (its caller runs the single statement).
+ * Only appends the lean single shape would write are grouped: a given conversation, no client id,
+ * no explicit parent, no usage record, outside a transaction, without `rls` (see `groupable`).
+ *
+ * A group the server refused (nothing written: a constraint, a cancelled statement) sends each of
+ * its callers to the single path, so a bad append fails only its own call. After a connection-level
+ * error the outcome is unknown and every append of the group fails with it, as a single append
+ * would.
+ */
+export class ChatAppendGroup {
+  readonly #runtime: CarebaseRuntime;
+  #queue: Pending[] = [];
+  #inFlight = 0;
+  readonly #idle = new Set<() => void>();
+  readonly #pumpSoon = new AfterMicrotasks(() => this.#pump());
+
+  constructor(runtime: CarebaseRuntime) {
+    this.#runtime = runtime;
+  }
+
+  /**
+   * Writes `message` (already sealed when encryption is on) at `now` with the appends made
+   * concurrently. Resolves with the row written, or undefined when the group did not write it.
+   */
+  append(ctx: RepositoryContext, message: NewMessage, now: Date): Promise<LeanAppendedRow | undefined> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ ctx, message, now, resolve, reject });
+      this.#pumpSoon.schedule();
+    });
+  }
+
+  /** Resolves once no group statement is in flight (the close hook). */
+  close(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.add(resolve));
+  }
+
+  #pump(): void {
+    while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) {
+      const group = this.#queue.splice(0, MAX_GROUP);
+      if (group.length === 1) {
+        // A lone append: its caller's single statement is the cheapest.
+        group[0]?.resolve(undefined);
+        continue;
+      }
+      this.#inFlight++;
+      this.#write(group).finally(() => {
+        this.#inFlight--;
+        if (this.#inFlight === 0) {
+          for (const resolve of this.#idle) resolve();
+          this.#idle.clear();
+        }
+        this.#pumpSoon.schedule();
+      });
+    }
+  }
+
+  async #write(group: readonly Pending[]): Promise<void> {
+    const [first] = group as [Pending, ...Pending[]];
+    const parameters: unknown[] = [];
+    for (const { message, now } of group) {
+      parameters.push(
+        message.userId,
+        message.conversationId,
+        message.role,
+        message.content,
+        message.metadata,
+        message.pinned ?? false,
+        message.parts,
+        message.partsSearch,
+        message.searchTokens ?? null,
+        now,
+      );
+    }
+    parameters.push(first.ctx.config.chat.searchLanguage);
+    const query = preparedQuery<GroupRow>(
+      first.ctx,
+      `append-group-${group.length}`,
+      (t) => groupSql(t, group.length),
+      parameters,
+    );
+    let rows: GroupRow[];
+    try {
+      rows = await this.#runtime.runPrepared<GroupRow>(query);
+    } catch (error) {
+      // Refused by the server: nothing was written, each caller runs alone (and fails alone).
+      if (refusedByServer(error)) for (const pending of group) pending.resolve(undefined);
+      else for (const pending of group) pending.reject(error);
+      return;
+    }
+    const written = new Map<number, GroupRow>();
+    for (const row of rows) written.set(Number(row.ord), row);
+    group.forEach((pending, i) => {
+      const row = written.get(i + 1);
+      pending.resolve(
+        row === undefined
+          ? undefined
+          : {
+              id: String(row.id),
+              user_id: row.user_id,
+              conversation_id: row.conversation_id,
+              parent_id: null,
+              existing: false,
+            },
+      );
+    });
+  }
+}
+
+const APPEND_GROUP = new RuntimeState('chat append group', (runtime) => new ChatAppendGroup(runtime));
+
+/** The instance's append group. */
+export function appendGroupOf(runtime: CarebaseRuntime): ChatAppendGroup {
+  return runtime.state(APPEND_GROUP);
+}
+
+/**
+ * Whether a single-message append may join a group: what the lean single shape writes (a given
+ * conversation, no explicit parent or root, no client id, no usage record), outside a transaction
+ * (a caller's transaction owns its writes) and without `rls` (each statement then runs for one
+ * user).
+ */
+export function groupable(ctx: RepositoryContext, message: NewMessage): boolean {
+  return (
+    message.conversationId !== undefined &&
+    message.clientId === undefined &&
+    message.usage === undefined &&
+    message.parentId === undefined &&
+    message.root !== true &&
+    !ctx.inTransaction &&
+    !ctx.config.rls
+  );
+}

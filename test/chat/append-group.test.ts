@@ -1,0 +1,282 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type Carebase,
+  ConstraintViolationError,
+  ForbiddenError,
+  localKeyring,
+  NotFoundError,
+} from 'carebase';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ChatFixture, chatFixture } from '../support/chat.js';
+
+/**
+ * Concurrent single-message appends share one statement (src/repositories/chat/append-group.ts):
+ * each caller still gets its own message and its own outcome, and what is stored is what
+ * separate appends would have stored. Read back as the owner with raw SQL; "one statement" is
+ * seen as one transaction id (xmin) on the rows.
+ */
+let f: ChatFixture;
+let owner: pg.Client;
+let schema: string;
+
+beforeAll(async () => {
+  f = await chatFixture({ pool: { max: 8 } });
+  schema = f.cb.config.schema;
+  owner = new pg.Client({ connectionString: f.database.ownerUrl });
+  await owner.connect();
+});
+
+afterAll(async () => {
+  await owner?.end();
+  await f?.close();
+});
+
+interface StoredRow {
+  id: string;
+  user_id: string;
+  author_user_id: string;
+  conversation_id: string;
+  role: string;
+  content: string;
+  metadata: unknown;
+  parent_id: string | null;
+  created_at: Date;
+  xmin: string;
+}
+
+async function stored(ids: readonly string[]): Promise<Map<string, StoredRow>> {
+  const { rows } = await owner.query<StoredRow>(
+    `select id::text, user_id, author_user_id, conversation_id, role, content, metadata, parent_id::text,
+      created_at, xmin::text from "${schema}".chat_messages where id = any($1::bigint[])`,
+    [ids],
+  );
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+async function conversationOf(cb: Carebase, userId: string): Promise<string> {
+  return (await cb.chat.createConversation({ userId, title: 'group' })).id;
+}
+
+describe('concurrent appends in one statement', () => {
+  it('eight writers: each gets its own message, all written in one transaction', async () => {
+    const writers = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const userId = await f.user();
+        return { userId, conversationId: await conversationOf(f.cb, userId) };
+      }),
+    );
+    const before = new Date(Date.now() - 1000);
+    const messages = await Promise.all(
+      writers.map((w, i) =>
+        f.cb.chat.append({
+          ...w,
+          role: i % 2 === 0 ? 'user' : 'assistant',
+          content: `note ${i}`,
+          metadata: { writer: i },
+        }),
+      ),
+    );
+    const rows = await stored(messages.map((m) => m.id));
+    messages.forEach((message, i) => {
+      const w = writers[i] as { userId: string; conversationId: string };
+      expect(message).toMatchObject({
+        userId: w.userId,
+        authorUserId: w.userId,
+        conversationId: w.conversationId,
+        role: i % 2 === 0 ? 'user' : 'assistant',
+        content: `note ${i}`,
+        metadata: { writer: i },
+        parentId: null,
+      });
+      const row = rows.get(message.id);
+      expect(row).toMatchObject({
+        user_id: w.userId,
+        author_user_id: w.userId,
+        conversation_id: w.conversationId,
+        content: `note ${i}`,
+        metadata: { writer: i },
+      });
+      expect(row?.created_at.getTime()).toBe(message.createdAt.getTime());
+    });
+    expect(new Set([...rows.values()].map((row) => row.xmin)).size).toBe(1);
+    // Each conversation's last_message_at moved to its message.
+    const { rows: touched } = await owner.query<{ n: number }>(
+      `select count(*)::int as n from "${schema}".conversations
+       where id = any($1::uuid[]) and last_message_at > $2`,
+      [writers.map((w) => w.conversationId), before],
+    );
+    expect(touched[0]?.n).toBe(8);
+  });
+
+  it('appends to one conversation keep their call order, and history reads them so', async () => {
+    const userId = await f.user();
+    const conversationId = await conversationOf(f.cb, userId);
+    const messages = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        f.cb.chat.append({ userId, conversationId, role: 'user', content: `m${i}` }),
+      ),
+    );
+    const ids = messages.map((m) => BigInt(m.id));
+    expect([...ids].sort((a, b) => (a < b ? -1 : 1))).toEqual(ids);
+    const page = await f.cb.chat.history({ userId, conversationId, limit: 10, order: 'asc' });
+    expect(page.items.map((m) => m.content)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(page.items.map((m) => m.id)).toEqual(messages.map((m) => m.id));
+  });
+
+  it('a caller the group leaves out gets its own outcome; the others are written', async () => {
+    const ownerId = await f.user();
+    const member = await f.user();
+    const viewer = await f.user();
+    const stranger = await f.user();
+    const shared = await conversationOf(f.cb, ownerId);
+    await f.cb.chat.addParticipant({
+      userId: ownerId,
+      conversationId: shared,
+      participantId: member,
+      role: 'member',
+    });
+    await f.cb.chat.addParticipant({
+      userId: ownerId,
+      conversationId: shared,
+      participantId: viewer,
+      role: 'viewer',
+    });
+    // A conversation with a chosen leaf: its append goes under that leaf (the full shape).
+    const branched = await conversationOf(f.cb, ownerId);
+    const root = await f.cb.chat.append({
+      userId: ownerId,
+      conversationId: branched,
+      role: 'user',
+      content: 'root',
+    });
+    await f.cb.chat.append({
+      userId: ownerId,
+      conversationId: branched,
+      role: 'assistant',
+      content: 'first answer',
+    });
+    await f.cb.chat.setActiveLeaf({ userId: ownerId, conversationId: branched, messageId: root.id });
+    const settled = await Promise.allSettled([
+      f.cb.chat.append({ userId: ownerId, conversationId: shared, role: 'user', content: 'from the owner' }),
+      f.cb.chat.append({ userId: member, conversationId: shared, role: 'user', content: 'from a member' }),
+      f.cb.chat.append({ userId: viewer, conversationId: shared, role: 'user', content: 'from a viewer' }),
+      f.cb.chat.append({
+        userId: stranger,
+        conversationId: shared,
+        role: 'user',
+        content: 'from a stranger',
+      }),
+      f.cb.chat.append({
+        userId: ownerId,
+        conversationId: branched,
+        role: 'assistant',
+        content: 'second answer',
+      }),
+      f.cb.chat.append({
+        userId: ownerId,
+        conversationId: '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+        role: 'user',
+        content: 'nowhere',
+      }),
+    ]);
+    const [byOwner, byMember, byViewer, byStranger, underLeaf, nowhere] = settled;
+    expect(byOwner.status).toBe('fulfilled');
+    expect(byMember.status).toBe('fulfilled');
+    expect(byViewer.status === 'rejected' && byViewer.reason).toBeInstanceOf(ForbiddenError);
+    expect(byStranger.status === 'rejected' && byStranger.reason).toBeInstanceOf(ForbiddenError);
+    expect(nowhere.status === 'rejected' && nowhere.reason).toBeInstanceOf(NotFoundError);
+    expect(underLeaf.status).toBe('fulfilled');
+    const answer = (underLeaf as PromiseFulfilledResult<{ id: string; parentId: string | null }>).value;
+    expect(answer.parentId).toBe(root.id);
+    const ok = [byOwner, byMember].map((r) => (r as PromiseFulfilledResult<{ id: string }>).value.id);
+    const rows = await stored(ok);
+    expect(rows.get(ok[0] as string)).toMatchObject({ user_id: ownerId, author_user_id: ownerId });
+    // The member's message is stored under the owner's key, authored by the member.
+    expect(rows.get(ok[1] as string)).toMatchObject({ user_id: ownerId, author_user_id: member });
+    expect(new Set([...rows.values()].map((row) => row.xmin)).size).toBe(1);
+    const { rows: written } = await owner.query<{ n: number }>(
+      `select count(*)::int as n from "${schema}".chat_messages where conversation_id = $1`,
+      [shared],
+    );
+    expect(written[0]?.n).toBe(2);
+  });
+
+  it('a group the server refuses: each caller runs alone, and only the bad append fails', async () => {
+    await owner.query(
+      `alter table "${schema}".chat_messages add constraint group_test_refuse check (content <> 'refuse me')`,
+    );
+    try {
+      const writers = await Promise.all(
+        Array.from({ length: 3 }, async () => {
+          const userId = await f.user();
+          return { userId, conversationId: await conversationOf(f.cb, userId) };
+        }),
+      );
+      const settled = await Promise.allSettled(
+        ['fine', 'refuse me', 'also fine'].map((content, i) =>
+          f.cb.chat.append({
+            ...(writers[i] as { userId: string; conversationId: string }),
+            role: 'user',
+            content,
+          }),
+        ),
+      );
+      expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(ConstraintViolationError);
+      const { rows } = await owner.query<{ content: string }>(
+        `select content from "${schema}".chat_messages where conversation_id = any($1::uuid[]) order by content`,
+        [writers.map((w) => w.conversationId)],
+      );
+      expect(rows.map((row) => row.content)).toEqual(['also fine', 'fine']);
+    } finally {
+      await owner.query(`alter table "${schema}".chat_messages drop constraint group_test_refuse`);
+    }
+  });
+});
+
+describe('concurrent appends with encryption on', () => {
+  let sealed: ChatFixture;
+  beforeAll(async () => {
+    sealed = await chatFixture({
+      pool: { max: 8 },
+      encryption: { keyring: localKeyring({ keys: { k1: randomBytes(32) }, current: 'k1' }) },
+    });
+  });
+  afterAll(async () => {
+    await sealed?.close();
+  });
+
+  it('are sealed per row and read back in clear', async () => {
+    const writers = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const userId = await sealed.user();
+        return { userId, conversationId: await conversationOf(sealed.cb, userId) };
+      }),
+    );
+    // A writer's first append creates its data key (and reads the conversation's owner): those
+    // go alone. The next ones, with the keys cached, arrive together.
+    for (const w of writers) await sealed.cb.chat.append({ ...w, role: 'system', content: 'start' });
+    const messages = await Promise.all(
+      writers.map((w, i) => sealed.cb.chat.append({ ...w, role: 'user', content: `private ${i}` })),
+    );
+    const sealedOwner = new pg.Client({ connectionString: sealed.database.ownerUrl });
+    await sealedOwner.connect();
+    try {
+      const { rows } = await sealedOwner.query<{ content: string; xmin: string; sealed: boolean }>(
+        `select content, xmin::text, jsonb_typeof(metadata) = 'string' as sealed
+         from "${sealed.cb.config.schema}".chat_messages where id = any($1::bigint[])`,
+        [messages.map((m) => m.id)],
+      );
+      expect(rows).toHaveLength(4);
+      for (const row of rows) expect(row).toMatchObject({ content: '', sealed: true });
+      expect(new Set(rows.map((row) => row.xmin)).size).toBe(1);
+    } finally {
+      await sealedOwner.end();
+    }
+    for (const [i, w] of writers.entries()) {
+      const page = await sealed.cb.chat.history({ ...w, limit: 5 });
+      expect(page.items.map((m) => m.content)).toEqual(['start', `private ${i}`]);
+    }
+  });
+});
