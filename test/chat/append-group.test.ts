@@ -202,6 +202,69 @@ describe('concurrent appends in one statement', () => {
     expect(written[0]?.n).toBe(2);
   });
 
+  it('appends with usage records: messages and their usage written together, per caller', async () => {
+    const writers = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const userId = await f.user();
+        return { userId, conversationId: await conversationOf(f.cb, userId) };
+      }),
+    );
+    const messages = await Promise.all(
+      writers.map((w, i) =>
+        f.cb.chat.append({
+          ...w,
+          role: 'assistant',
+          content: `answer ${i}`,
+          usage: {
+            provider: 'openai',
+            model: `model-${i}`,
+            inputTokens: 100 + i,
+            outputTokens: 10 * i,
+            cost: `0.00${i + 1}`,
+            currency: 'USD',
+            status: i === 4 ? 'error' : 'ok',
+          },
+        }),
+      ),
+    );
+    const { rows } = await owner.query<{
+      message_id: string;
+      user_id: string;
+      author_user_id: string;
+      model: string;
+      input_tokens: string;
+      output_tokens: string;
+      cost: string;
+      status: string;
+      created_at: Date;
+      xmin: string;
+    }>(
+      `select message_id::text, user_id, author_user_id, model, input_tokens::text, output_tokens::text, trim_scale(cost)::text as cost,
+        status, created_at, xmin::text from "${schema}".chat_usage where message_id = any($1::bigint[])`,
+      [messages.map((m) => m.id)],
+    );
+    const byMessage = new Map(rows.map((row) => [row.message_id, row]));
+    messages.forEach((message, i) => {
+      expect(message.content).toBe(`answer ${i}`);
+      expect(byMessage.get(message.id)).toMatchObject({
+        user_id: writers[i]?.userId,
+        author_user_id: writers[i]?.userId,
+        model: `model-${i}`,
+        input_tokens: String(100 + i),
+        output_tokens: String(10 * i),
+        cost: `0.00${i + 1}`,
+        status: i === 4 ? 'error' : 'ok',
+      });
+      expect(byMessage.get(message.id)?.created_at.getTime()).toBe(message.createdAt.getTime());
+    });
+    const messageRows = await stored(messages.map((m) => m.id));
+    const xmins = new Set([
+      ...rows.map((row) => row.xmin),
+      ...[...messageRows.values()].map((row) => row.xmin),
+    ]);
+    expect(xmins.size).toBe(1);
+  });
+
   it('a group the server refuses: each caller runs alone, and only the bad append fails', async () => {
     await owner.query(
       `alter table "${schema}".chat_messages add constraint group_test_refuse check (content <> 'refuse me')`,

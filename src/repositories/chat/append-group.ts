@@ -3,6 +3,7 @@ import { AfterMicrotasks } from '../after-microtasks.js';
 import { type CarebaseRuntime, type RepositoryContext, RuntimeState } from '../context.js';
 import type { LeanAppendedRow, NewMessage } from './append-one.js';
 import { preparedQuery } from './sql-text.js';
+import { markDirtyText } from './usage-rollups.js';
 
 /**
  * Rows per group statement at most: one statement per group size (2 to MAX_GROUP), each with
@@ -30,6 +31,9 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** The parameters of a row's usage record (usage groups only). */
+const PER_USAGE = 10;
+
 /**
  * A group of `size` appends in one statement: each row is written when its caller may write to
  * the conversation (an owner or a member, as in the lean single shape) and the conversation has no
@@ -37,19 +41,41 @@ interface Pending {
  * which tells why (or writes under the chosen leaf). Each participation and leaf is looked up with
  * the primary keys of conversation_participants and conversations (a LATERAL with LIMIT 1: an
  * index probe per row, whatever the estimates). Rows go in caller order (ORDER BY ord), so their
- * identity ids are drawn in that order; the statement returns each written row with its caller's
- * ord. Each conversation's last_message_at is bumped once (at most once a second, as for single
- * appends) to its newest message.
+ * identity ids are drawn in that order: the k-th smallest id written is the k-th row written by
+ * ord, which is how each row finds its caller (`numbered`). Each conversation's last_message_at is
+ * bumped once (at most once a second, as for single appends) to its newest message. With `usage`,
+ * every row carries a usage record, written with its message as the single shape writes it (and
+ * its UTC day marked dirty when that day is already rolled up).
  * Per row: author, conversation, role, content, metadata, pinned, parts, parts' searchable text,
- * search tokens, created_at; then the search language.
+ * search tokens, created_at, then with `usage` the record's provider, model, input, output, cached
+ * and reasoning tokens, cost, currency, latency and status; last, the search language.
  */
-function groupSql(table: (name: string) => string, size: number): string {
+function groupSql(table: (name: string) => string, size: number, usage: boolean): string {
+  const width = PER_ROW + (usage ? PER_USAGE : 0);
   const rows = Array.from({ length: size }, (_, i) => {
-    const p = (k: number) => `$${i * PER_ROW + k + 1}`;
-    return `(${i + 1}, ${p(0)}::uuid, ${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::jsonb, ${p(5)}::boolean, ${p(6)}::jsonb, ${p(7)}::text, ${p(8)}::bigint[], ${p(9)}::timestamptz)`;
+    const p = (k: number) => `$${i * width + k + 1}`;
+    const record = usage
+      ? `, ${p(10)}::text, ${p(11)}::text, ${p(12)}::bigint, ${p(13)}::bigint, ${p(14)}::bigint, ${p(15)}::bigint, ${p(16)}::numeric, ${p(17)}::text, ${p(18)}::integer, ${p(19)}::text`
+      : '';
+    return `(${i + 1}, ${p(0)}::uuid, ${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::jsonb, ${p(5)}::boolean, ${p(6)}::jsonb, ${p(7)}::text, ${p(8)}::bigint[], ${p(9)}::timestamptz${record})`;
   }).join(',\n    ');
-  const language = `$${size * PER_ROW + 1}::regconfig`;
-  return `with input (ord, author, conversation_id, role, content, metadata, pinned, parts, parts_search, search_tokens, created_at) as (
+  const language = `$${size * width + 1}::regconfig`;
+  const usageColumns = usage
+    ? ', provider, model, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost, currency, latency_ms, status'
+    : '';
+  const usageSql = usage
+    ? `, usage as (
+  insert into ${table('chat_usage')} (user_id, conversation_id, message_id, author_user_id, provider, model,
+    input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost, currency, latency_ms, status, created_at)
+  select user_id, conversation_id, id, author, provider, model, input_tokens, output_tokens, cached_tokens,
+    reasoning_tokens, cost, currency, latency_ms, status, created_at
+  from numbered
+  returning created_at
+), usage_dirty as (
+  ${markDirtyText(table, 'usage', 's.created_at')}
+)`
+    : '';
+  return `with input (ord, author, conversation_id, role, content, metadata, pinned, parts, parts_search, search_tokens, created_at${usageColumns}) as (
   values ${rows}
 ), access as (
   select i.*, a.owner_id from input i cross join lateral (
@@ -66,14 +92,15 @@ function groupSql(table: (name: string) => string, size: number): string {
     pinned, parts, to_tsvector(${language}, parts_search), search_tokens
   from access order by ord
   returning id, user_id, conversation_id, created_at
-), touched as (
+), numbered as (
+  select a.*, i.id, i.user_id from (select *, row_number() over (order by ord) as k from access) a
+  join (select id, user_id, row_number() over (order by id) as k from inserted) i on i.k = a.k
+)${usageSql}, touched as (
   update ${table('conversations')} c set last_message_at = t.latest
   from (select user_id, conversation_id, max(created_at) as latest from inserted group by user_id, conversation_id) t
   where c.user_id = t.user_id and c.id = t.conversation_id and c.last_message_at < t.latest - interval '1 second'
 )
-select a.ord, i.id, i.user_id, i.conversation_id
-from (select ord, row_number() over (order by ord) as k from access) a
-join (select id, user_id, conversation_id, row_number() over (order by id) as k from inserted) i on i.k = a.k`;
+select ord, id, user_id, conversation_id from numbered`;
 }
 
 /** A written row of a group statement, with its caller's position (1-based). */
@@ -90,7 +117,8 @@ interface GroupRow {
  * so N concurrent writers share one statement, one transaction and one WAL flush, as the audit
  * log's group insert does. A lone append is not grouped (its caller runs the single statement).
  * Only appends the lean single shape would write are grouped: a given conversation, no client id,
- * no explicit parent, no usage record, outside a transaction, without `rls` (see `groupable`).
+ * no explicit parent, outside a transaction, without `rls` (see `groupable`). Appends with a usage
+ * record form groups of their own (one statement writes both tables).
  *
  * A group the server refused (nothing written: a constraint, a cancelled statement) sends each of
  * its callers to the single path, so a bad append fails only its own call. After a connection-level
@@ -127,14 +155,22 @@ export class ChatAppendGroup {
 
   #pump(): void {
     while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) {
-      const group = this.#queue.splice(0, MAX_GROUP);
+      // A group is of appends with usage records or of appends without (a statement each).
+      const usage = this.#queue[0]?.message.usage !== undefined;
+      const group: Pending[] = [];
+      const rest: Pending[] = [];
+      for (const pending of this.#queue) {
+        if (group.length < MAX_GROUP && (pending.message.usage !== undefined) === usage) group.push(pending);
+        else rest.push(pending);
+      }
+      this.#queue = rest;
       if (group.length === 1) {
         // A lone append: its caller's single statement is the cheapest.
         group[0]?.resolve(undefined);
         continue;
       }
       this.#inFlight++;
-      this.#write(group).finally(() => {
+      this.#write(group, usage).finally(() => {
         this.#inFlight--;
         if (this.#inFlight === 0) {
           for (const resolve of this.#idle) resolve();
@@ -145,10 +181,11 @@ export class ChatAppendGroup {
     }
   }
 
-  async #write(group: readonly Pending[]): Promise<void> {
+  async #write(group: readonly Pending[], usage: boolean): Promise<void> {
     const [first] = group as [Pending, ...Pending[]];
     const parameters: unknown[] = [];
     for (const { message, now } of group) {
+      const record = message.usage;
       parameters.push(
         message.userId,
         message.conversationId,
@@ -161,12 +198,26 @@ export class ChatAppendGroup {
         message.searchTokens ?? null,
         now,
       );
+      if (record !== undefined) {
+        parameters.push(
+          record.provider,
+          record.model,
+          record.inputTokens ?? 0,
+          record.outputTokens ?? 0,
+          record.cachedTokens ?? 0,
+          record.reasoningTokens ?? 0,
+          record.cost ?? null,
+          record.currency ?? null,
+          record.latencyMs ?? null,
+          record.status,
+        );
+      }
     }
     parameters.push(first.ctx.config.chat.searchLanguage);
     const query = preparedQuery<GroupRow>(
       first.ctx,
-      `append-group-${group.length}`,
-      (t) => groupSql(t, group.length),
+      `append-group-${usage ? 'usage-' : ''}${group.length}`,
+      (t) => groupSql(t, group.length, usage),
       parameters,
     );
     let rows: GroupRow[];
@@ -206,7 +257,7 @@ export function appendGroupOf(runtime: CarebaseRuntime): ChatAppendGroup {
 
 /**
  * Whether a single-message append may join a group: what the lean single shape writes (a given
- * conversation, no explicit parent or root, no client id, no usage record), outside a transaction
+ * conversation, no explicit parent or root, no client id; with or without a usage record), outside a transaction
  * (a caller's transaction owns its writes) and without `rls` (each statement then runs for one
  * user).
  */
@@ -214,7 +265,6 @@ export function groupable(ctx: RepositoryContext, message: NewMessage): boolean 
   return (
     message.conversationId !== undefined &&
     message.clientId === undefined &&
-    message.usage === undefined &&
     message.parentId === undefined &&
     message.root !== true &&
     !ctx.inTransaction &&
