@@ -190,6 +190,46 @@ describe('a connection lost while checked out', () => {
     await expect(cb.sessions.validate(token)).resolves.toMatchObject({ user: { id: userId } });
   });
 
+  it('mid-group (concurrent chat.append in one statement): each caller gets CONNECTION_FAILED, nothing is half-written', async () => {
+    const cb = viaProxy(2, 'carebase-fault-group');
+    const conversations: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { id } = await cb.chat.createConversation({ userId, title: `group ${i}` });
+      await cb.chat.append({ userId, conversationId: id, role: 'user', content: 'warm' });
+      conversations.push(id);
+    }
+    await admin.query('begin');
+    await admin.query('lock table carebase.chat_messages in access exclusive mode');
+    const pending = conversations.map((conversationId) =>
+      failure(cb.chat.append({ userId, conversationId, role: 'user', content: 'cut in a group' })),
+    );
+    await untilBlocked('carebase-fault-group');
+    // One statement carries the four appends: one backend waits.
+    const { rows: waiting } = await admin.query<{ n: number }>(
+      "select count(*)::int as n from pg_stat_activity where application_name = 'carebase-fault-group' and wait_event_type = 'Lock'",
+    );
+    expect(waiting[0]?.n).toBe(1);
+    proxy.cutAll();
+    const errors = await Promise.all(pending);
+    await admin.query('rollback');
+    for (const error of errors) {
+      expect([error.code, (error as { reason?: string }).reason]).toEqual([
+        'CONNECTION_FAILED',
+        'server_closed',
+      ]);
+    }
+    const { rows } = await admin.query<{ n: number }>(
+      "select count(*)::int as n from carebase.chat_messages where content = 'cut in a group'",
+    );
+    expect(rows[0]?.n).toBe(0);
+    const again = await Promise.all(
+      conversations.map((conversationId) =>
+        cb.chat.append({ userId, conversationId, role: 'user', content: 'after' }),
+      ),
+    );
+    expect(again.map((m) => m.conversationId)).toEqual(conversations);
+  });
+
   it('mid-COPY (analytics.trackMany): CONNECTION_FAILED, and the pool recovers', async () => {
     const cb = viaProxy(2, 'carebase-fault-copy');
     const events = Array.from({ length: 600 }, () => ({ eventType: 'fault', eventName: 'fault.copy' }));

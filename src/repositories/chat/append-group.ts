@@ -170,14 +170,20 @@ export class ChatAppendGroup {
         continue;
       }
       this.#inFlight++;
-      this.#write(group, usage).finally(() => {
-        this.#inFlight--;
-        if (this.#inFlight === 0) {
-          for (const resolve of this.#idle) resolve();
-          this.#idle.clear();
-        }
-        this.#pumpSoon.schedule();
-      });
+      this.#write(group, usage)
+        // #write settles every caller itself; anything it threw first fails the group's callers,
+        // never the process (a caller already settled ignores it).
+        .catch((error: unknown) => {
+          for (const pending of group) pending.reject(error);
+        })
+        .finally(() => {
+          this.#inFlight--;
+          if (this.#inFlight === 0) {
+            for (const resolve of this.#idle) resolve();
+            this.#idle.clear();
+          }
+          this.#pumpSoon.schedule();
+        });
     }
   }
 
