@@ -1,7 +1,7 @@
 import { refusedByServer } from '../../errors/map-error.js';
 import { AfterMicrotasks } from '../after-microtasks.js';
 import { type CarebaseRuntime, type RepositoryContext, RuntimeState } from '../context.js';
-import type { LeanAppendedRow, NewMessage } from './append-one.js';
+import { type LeanAppendedRow, type NewMessage, usageParameters } from './append-one.js';
 import { preparedQuery } from './sql-text.js';
 import { markDirtyText } from './usage-rollups.js';
 
@@ -13,13 +13,15 @@ import { markDirtyText } from './usage-rollups.js';
  */
 const MAX_GROUP = 8;
 /**
- * Group statements in flight at once. With 8 callers looping, one group carries all 8 (they all
- * resume when it commits and append again before the next is sent); two let 16 callers form two
- * full groups.
+ * Group statements in flight at once, as for the audit log's insert-only groups. With 8 callers
+ * looping, one group carries all 8 (they resume when it commits and append again before the next
+ * is sent); more callers than a group holds fill a second one instead of waiting for the first.
  */
 const MAX_IN_FLIGHT = 2;
 /** The parameters of one row of a group statement. */
 const PER_ROW = 10;
+/** The parameters of a row's usage record (usage groups only). */
+const PER_USAGE = 10;
 
 /** One caller's append waiting for its group. */
 interface Pending {
@@ -30,9 +32,6 @@ interface Pending {
   readonly resolve: (row: LeanAppendedRow | undefined) => void;
   readonly reject: (error: unknown) => void;
 }
-
-/** The parameters of a row's usage record (usage groups only). */
-const PER_USAGE = 10;
 
 /**
  * A group of `size` appends in one statement: each row is written when its caller may write to
@@ -204,20 +203,7 @@ export class ChatAppendGroup {
         message.searchTokens ?? null,
         now,
       );
-      if (record !== undefined) {
-        parameters.push(
-          record.provider,
-          record.model,
-          record.inputTokens ?? 0,
-          record.outputTokens ?? 0,
-          record.cachedTokens ?? 0,
-          record.reasoningTokens ?? 0,
-          record.cost ?? null,
-          record.currency ?? null,
-          record.latencyMs ?? null,
-          record.status,
-        );
-      }
+      if (record !== undefined) parameters.push(...usageParameters(record));
     }
     parameters.push(first.ctx.config.chat.searchLanguage);
     const query = preparedQuery<GroupRow>(

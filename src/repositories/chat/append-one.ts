@@ -363,6 +363,26 @@ function intoDefaultLeanSql(table: (name: string) => string, shape: ClientIdShap
 }
 
 /**
+ * The ten parameters of a usage record, in the order of the usage CTE's columns (provider, model,
+ * input, output, cached and reasoning tokens, cost, currency, latency, status), token counts
+ * defaulting to 0.
+ */
+export function usageParameters(record: ChatUsageRecord): unknown[] {
+  return [
+    record.provider,
+    record.model,
+    record.inputTokens ?? 0,
+    record.outputTokens ?? 0,
+    record.cachedTokens ?? 0,
+    record.reasoningTokens ?? 0,
+    record.cost ?? null,
+    record.currency ?? null,
+    record.latencyMs ?? null,
+    record.status,
+  ];
+}
+
+/**
  * The single-message append: one of the fixed shapes (a given or the default conversation, with
  * or without a client id, with or without usage; the full or, with `lean`, the lean form), each a
  * named prepared statement.
@@ -390,21 +410,7 @@ export function appendOneQuery(
   ];
   const withId = message.clientId !== undefined;
   const record = message.usage;
-  const usage =
-    record === undefined
-      ? []
-      : [
-          record.provider,
-          record.model,
-          record.inputTokens ?? 0,
-          record.outputTokens ?? 0,
-          record.cachedTokens ?? 0,
-          record.reasoningTokens ?? 0,
-          record.cost ?? null,
-          record.currency ?? null,
-          record.latencyMs ?? null,
-          record.status,
-        ];
+  const usage = record === undefined ? [] : usageParameters(record);
   const suffix = `${withId ? '-client-id' : ''}${record === undefined ? '' : '-usage'}`;
   return message.conversationId === undefined
     ? preparedQuery(
