@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   type Carebase,
+  ConflictError,
   ConstraintViolationError,
   ForbiddenError,
   localKeyring,
@@ -263,6 +264,57 @@ describe('concurrent appends in one statement', () => {
       ...[...messageRows.values()].map((row) => row.xmin),
     ]);
     expect(xmins.size).toBe(1);
+  });
+
+  it('appends with client ids: grouped, and a retry returns the stored message without a second row', async () => {
+    const writers = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const userId = await f.user();
+        return { userId, conversationId: await conversationOf(f.cb, userId) };
+      }),
+    );
+    const send = () =>
+      Promise.all(
+        writers.map((w, i) => f.cb.chat.append({ ...w, role: 'user', content: `turn ${i}`, id: `msg-${i}` })),
+      );
+    const first = await send();
+    const rows = await stored(first.map((m) => m.id));
+    expect(new Set([...rows.values()].map((row) => row.xmin)).size).toBe(1);
+    first.forEach((message, i) => {
+      expect(message).toMatchObject({
+        userId: writers[i]?.userId,
+        content: `turn ${i}`,
+        clientId: `msg-${i}`,
+      });
+    });
+    // The same appends again, together: each returns its stored message.
+    const retried = await send();
+    expect(retried.map((m) => m.id)).toEqual(first.map((m) => m.id));
+    const { rows: counted } = await owner.query<{ n: number }>(
+      `select count(*)::int as n from "${schema}".chat_messages where conversation_id = any($1::uuid[])`,
+      [writers.map((w) => w.conversationId)],
+    );
+    expect(counted[0]?.n).toBe(6);
+  });
+
+  it('one client id twice in the same turn: one row; with other content, a ConflictError', async () => {
+    const userId = await f.user();
+    const conversationId = await conversationOf(f.cb, userId);
+    const input = { userId, conversationId, role: 'user' as const, content: 'once', id: 'twice' };
+    const [a, b] = await Promise.all([f.cb.chat.append(input), f.cb.chat.append(input)]);
+    expect(b?.id).toBe(a?.id);
+    const settled = await Promise.allSettled([
+      f.cb.chat.append({ ...input, id: 'clash', content: 'one' }),
+      f.cb.chat.append({ ...input, id: 'clash', content: 'other' }),
+    ]);
+    expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = settled.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(ConflictError);
+    const { rows } = await owner.query<{ n: number }>(
+      `select count(*)::int as n from "${schema}".chat_messages where conversation_id = $1`,
+      [conversationId],
+    );
+    expect(rows[0]?.n).toBe(2);
   });
 
   it('a group the server refuses: each caller runs alone, and only the bad append fails', async () => {

@@ -42,6 +42,17 @@ async function exercise(from: number, to: number): Promise<void> {
         cb.chat.append({ userId, conversationId, role: 'user', content: `in a group ${i}, ${word}` }),
       ),
     );
+    await Promise.all(
+      ['first', 'second'].map((word) =>
+        cb.chat.append({
+          userId,
+          conversationId,
+          role: 'user',
+          content: `with ids ${i}`,
+          id: `g-${word}-${i}`,
+        }),
+      ),
+    );
     const usage = { provider: 'openai', model: 'plan-1', inputTokens: 10, status: 'ok' } as const;
     await Promise.all(
       ['first', 'second'].map((word) =>
@@ -181,8 +192,18 @@ const SHAPES: Record<string, string[]> = {
     'leaf as',
     'on conflict (user_id, client_id)',
   ],
-  'a group of concurrent appends': ['with input (ord', 'cross join lateral', '!usage_dirty as'],
-  'a group of concurrent appends with usage records': ['with input (ord', 'usage_dirty as'],
+  'a group of concurrent appends': [
+    'with input (ord',
+    'cross join lateral',
+    '!usage_dirty as',
+    '!on conflict (user_id, client_id)',
+  ],
+  'a group of concurrent appends with client ids': ['with input (ord', 'on conflict (user_id, client_id)'],
+  'a group of concurrent appends with usage records': [
+    'with input (ord',
+    'usage_dirty as',
+    '!on conflict (user_id, client_id)',
+  ],
   'history of a conversation': ['row_number() over', 'conversation_id = $2::uuid'],
   'history of the default conversation': ['row_number() over', 'is_default)'],
   'latest of the default conversation': ['order by created_at desc, id desc limit 3'],

@@ -44,19 +44,24 @@ interface Pending {
  * ord, which is how each row finds its caller (`numbered`). Each conversation's last_message_at is
  * bumped once (at most once a second, as for single appends) to its newest message. With `usage`,
  * every row carries a usage record, written with its message as the single shape writes it (and
- * its UTC day marked dirty when that day is already rolled up).
+ * its UTC day marked dirty when that day is already rolled up). With `clientIds`, every row carries
+ * a client id: a row already stored under it (a retry) is not inserted (ON CONFLICT DO NOTHING),
+ * and its caller's single statement then returns the stored row.
  * Per row: author, conversation, role, content, metadata, pinned, parts, parts' searchable text,
  * search tokens, created_at, then with `usage` the record's provider, model, input, output, cached
- * and reasoning tokens, cost, currency, latency and status; last, the search language.
+ * and reasoning tokens, cost, currency, latency and status, then with `clientIds` the client id;
+ * last, the search language.
  */
-function groupSql(table: (name: string) => string, size: number, usage: boolean): string {
-  const width = PER_ROW + (usage ? PER_USAGE : 0);
+function groupSql(table: (name: string) => string, size: number, kind: GroupKind): string {
+  const { usage, clientIds } = kind;
+  const width = PER_ROW + (usage ? PER_USAGE : 0) + (clientIds ? 1 : 0);
   const rows = Array.from({ length: size }, (_, i) => {
     const p = (k: number) => `$${i * width + k + 1}`;
     const record = usage
       ? `, ${p(10)}::text, ${p(11)}::text, ${p(12)}::bigint, ${p(13)}::bigint, ${p(14)}::bigint, ${p(15)}::bigint, ${p(16)}::numeric, ${p(17)}::text, ${p(18)}::integer, ${p(19)}::text`
       : '';
-    return `(${i + 1}, ${p(0)}::uuid, ${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::jsonb, ${p(5)}::boolean, ${p(6)}::jsonb, ${p(7)}::text, ${p(8)}::bigint[], ${p(9)}::timestamptz${record})`;
+    const clientId = clientIds ? `, ${p(width - 1)}::text` : '';
+    return `(${i + 1}, ${p(0)}::uuid, ${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::jsonb, ${p(5)}::boolean, ${p(6)}::jsonb, ${p(7)}::text, ${p(8)}::bigint[], ${p(9)}::timestamptz${record}${clientId})`;
   }).join(',\n    ');
   const language = `$${size * width + 1}::regconfig`;
   const usageColumns = usage
@@ -74,7 +79,13 @@ function groupSql(table: (name: string) => string, size: number, usage: boolean)
   ${markDirtyText(table, 'usage', 's.created_at')}
 )`
     : '';
-  return `with input (ord, author, conversation_id, role, content, metadata, pinned, parts, parts_search, search_tokens, created_at${usageColumns}) as (
+  // With client ids a row already stored under its id is not inserted (ON CONFLICT): the rows
+  // written find their callers by owner and client id, unique within a group (see #pump).
+  const numbered = clientIds
+    ? 'select a.*, i.id, i.user_id from access a join inserted i on i.user_id = a.owner_id and i.client_id = a.client_id'
+    : `select a.*, i.id, i.user_id from (select *, row_number() over (order by ord) as k from access) a
+  join (select id, user_id, row_number() over (order by id) as k from inserted) i on i.k = a.k`;
+  return `with input (ord, author, conversation_id, role, content, metadata, pinned, parts, parts_search, search_tokens, created_at${usageColumns}${clientIds ? ', client_id' : ''}) as (
   values ${rows}
 ), access as (
   select i.*, a.owner_id from input i cross join lateral (
@@ -86,20 +97,29 @@ function groupSql(table: (name: string) => string, size: number, usage: boolean)
   ) a
 ), inserted as (
   insert into ${table('chat_messages')} (author_user_id, user_id, conversation_id, role, content, metadata, language, created_at,
-    pinned, parts, parts_search, search_tokens)
+    pinned, parts, parts_search, search_tokens${clientIds ? ', client_id' : ''})
   select author, owner_id, conversation_id, role, content, metadata, ${language}, created_at,
-    pinned, parts, to_tsvector(${language}, parts_search), search_tokens
-  from access order by ord
-  returning id, user_id, conversation_id, created_at
+    pinned, parts, to_tsvector(${language}, parts_search), search_tokens${clientIds ? ', client_id' : ''}
+  from access order by ord${clientIds ? '\n  on conflict (user_id, client_id) where client_id is not null do nothing' : ''}
+  returning id, user_id, conversation_id, created_at${clientIds ? ', client_id' : ''}
 ), numbered as (
-  select a.*, i.id, i.user_id from (select *, row_number() over (order by ord) as k from access) a
-  join (select id, user_id, row_number() over (order by id) as k from inserted) i on i.k = a.k
+  ${numbered}
 )${usageSql}, touched as (
   update ${table('conversations')} c set last_message_at = t.latest
   from (select user_id, conversation_id, max(created_at) as latest from inserted group by user_id, conversation_id) t
   where c.user_id = t.user_id and c.id = t.conversation_id and c.last_message_at < t.latest - interval '1 second'
 )
 select ord, id, user_id, conversation_id from numbered`;
+}
+
+/** What the rows of a group carry beyond a message: a usage record each, a client id each. */
+interface GroupKind {
+  readonly usage: boolean;
+  readonly clientIds: boolean;
+}
+
+function kindOf(message: NewMessage): GroupKind {
+  return { usage: message.usage !== undefined, clientIds: message.clientId !== undefined };
 }
 
 /** A written row of a group statement, with its caller's position (1-based). */
@@ -115,9 +135,9 @@ interface GroupRow {
  * while a group statement is in flight (or in the same turn of the event loop) go in the next one,
  * so N concurrent writers share one statement, one transaction and one WAL flush, as the audit
  * log's group insert does. A lone append is not grouped (its caller runs the single statement).
- * Only appends the lean single shape would write are grouped: a given conversation, no client id,
- * no explicit parent, outside a transaction, without `rls` (see `groupable`). Appends with a usage
- * record form groups of their own (one statement writes both tables).
+ * Only appends the lean single shape would write are grouped: a given conversation, no explicit
+ * parent, outside a transaction, without `rls` (see `groupable`). Appends with a usage record, and
+ * appends with a client id, form groups of their own kind (a statement each).
  *
  * A group the server refused (nothing written: a constraint, a cancelled statement) sends each of
  * its callers to the single path, so a bad append fails only its own call. After a connection-level
@@ -154,13 +174,25 @@ export class ChatAppendGroup {
 
   #pump(): void {
     while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) {
-      // A group is of appends with usage records or of appends without (a statement each).
-      const usage = this.#queue[0]?.message.usage !== undefined;
+      // A group is of one kind (a statement each): with or without usage records, with or without
+      // client ids. A client id appears once in a group: a second append under it (a retry racing
+      // the first) goes in a later group or alone, and finds the first's row.
+      const kind = kindOf((this.#queue[0] as Pending).message);
       const group: Pending[] = [];
       const rest: Pending[] = [];
+      const clientIds = new Set<string>();
       for (const pending of this.#queue) {
-        if (group.length < MAX_GROUP && (pending.message.usage !== undefined) === usage) group.push(pending);
-        else rest.push(pending);
+        const { usage, clientIds: withId } = kindOf(pending.message);
+        const clientId = pending.message.clientId;
+        if (
+          group.length < MAX_GROUP &&
+          usage === kind.usage &&
+          withId === kind.clientIds &&
+          (clientId === undefined || !clientIds.has(clientId))
+        ) {
+          group.push(pending);
+          if (clientId !== undefined) clientIds.add(clientId);
+        } else rest.push(pending);
       }
       this.#queue = rest;
       if (group.length === 1) {
@@ -169,7 +201,7 @@ export class ChatAppendGroup {
         continue;
       }
       this.#inFlight++;
-      this.#write(group, usage)
+      this.#write(group, kind)
         // #write settles every caller itself; anything it threw first fails the group's callers,
         // never the process (a caller already settled ignores it).
         .catch((error: unknown) => {
@@ -186,7 +218,7 @@ export class ChatAppendGroup {
     }
   }
 
-  async #write(group: readonly Pending[], usage: boolean): Promise<void> {
+  async #write(group: readonly Pending[], kind: GroupKind): Promise<void> {
     const [first] = group as [Pending, ...Pending[]];
     const parameters: unknown[] = [];
     for (const { message, now } of group) {
@@ -204,12 +236,13 @@ export class ChatAppendGroup {
         now,
       );
       if (record !== undefined) parameters.push(...usageParameters(record));
+      if (message.clientId !== undefined) parameters.push(message.clientId);
     }
     parameters.push(first.ctx.config.chat.searchLanguage);
     const query = preparedQuery<GroupRow>(
       first.ctx,
-      `append-group-${usage ? 'usage-' : ''}${group.length}`,
-      (t) => groupSql(t, group.length, usage),
+      `append-group-${kind.usage ? 'usage-' : ''}${kind.clientIds ? 'client-id-' : ''}${group.length}`,
+      (t) => groupSql(t, group.length, kind),
       parameters,
     );
     let rows: GroupRow[];
@@ -249,14 +282,13 @@ export function appendGroupOf(runtime: CarebaseRuntime): ChatAppendGroup {
 
 /**
  * Whether a single-message append may join a group: what the lean single shape writes (a given
- * conversation, no explicit parent or root, no client id; with or without a usage record), outside a transaction
+ * conversation, no explicit parent or root; with or without a client id or a usage record), outside a transaction
  * (a caller's transaction owns its writes) and without `rls` (each statement then runs for one
  * user).
  */
 export function groupable(ctx: RepositoryContext, message: NewMessage): boolean {
   return (
     message.conversationId !== undefined &&
-    message.clientId === undefined &&
     message.parentId === undefined &&
     message.root !== true &&
     !ctx.inTransaction &&
