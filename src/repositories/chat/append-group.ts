@@ -1,7 +1,7 @@
 import { refusedByServer } from '../../errors/map-error.js';
 import { AfterMicrotasks } from '../after-microtasks.js';
 import { type CarebaseRuntime, type RepositoryContext, RuntimeState } from '../context.js';
-import { type LeanAppendedRow, type NewMessage, usageParameters } from './append-one.js';
+import { type LeanAppendedRow, leanEligible, type NewMessage, usageParameters } from './append-one.js';
 import { preparedQuery } from './sql-text.js';
 import { markDirtyText } from './usage-rollups.js';
 
@@ -57,8 +57,10 @@ function groupSql(table: (name: string) => string, size: number, kind: GroupKind
   const width = PER_ROW + (usage ? PER_USAGE : 0) + (clientIds ? 1 : 0);
   const rows = Array.from({ length: size }, (_, i) => {
     const p = (k: number) => `$${i * width + k + 1}`;
+    // The usage record's placeholders follow the row's own.
+    const u = (k: number) => p(PER_ROW + k);
     const record = usage
-      ? `, ${p(10)}::text, ${p(11)}::text, ${p(12)}::bigint, ${p(13)}::bigint, ${p(14)}::bigint, ${p(15)}::bigint, ${p(16)}::numeric, ${p(17)}::text, ${p(18)}::integer, ${p(19)}::text`
+      ? `, ${u(0)}::text, ${u(1)}::text, ${u(2)}::bigint, ${u(3)}::bigint, ${u(4)}::bigint, ${u(5)}::bigint, ${u(6)}::numeric, ${u(7)}::text, ${u(8)}::integer, ${u(9)}::text`
       : '';
     const clientId = clientIds ? `, ${p(width - 1)}::text` : '';
     return `(${i + 1}, ${p(0)}::uuid, ${p(1)}::uuid, ${p(2)}::text, ${p(3)}::text, ${p(4)}::jsonb, ${p(5)}::boolean, ${p(6)}::jsonb, ${p(7)}::text, ${p(8)}::bigint[], ${p(9)}::timestamptz${record}${clientId})`;
@@ -288,10 +290,6 @@ export function appendGroupOf(runtime: CarebaseRuntime): ChatAppendGroup {
  */
 export function groupable(ctx: RepositoryContext, message: NewMessage): boolean {
   return (
-    message.conversationId !== undefined &&
-    message.parentId === undefined &&
-    message.root !== true &&
-    !ctx.inTransaction &&
-    !ctx.config.rls
+    message.conversationId !== undefined && leanEligible(message) && !ctx.inTransaction && !ctx.config.rls
   );
 }
