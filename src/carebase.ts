@@ -1,6 +1,5 @@
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type pg from 'pg';
-import Cursor from 'pg-cursor';
 import { BackupsApi } from './backup/backups-api.js';
 import type { CarebaseOptions } from './config/options.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
@@ -15,9 +14,9 @@ import { drainPool } from './pool/drain.js';
 import { checkHealth, type HealthReport } from './pool/health.js';
 import { CarebaseKyselyPool } from './pool/kysely-pool.js';
 import { parseLsn } from './pool/lsn.js';
+import { poolKysely } from './pool/pool-kysely.js';
 import { PreparedStatements } from './pool/prepared-statements.js';
 import { ReplicaSet } from './pool/replica-set.js';
-import { SchemaPlugin } from './pool/schema-plugin.js';
 import { runTransaction, type TransactionOptions } from './pool/transaction.js';
 import { AnalyticsRepository } from './repositories/analytics/analytics-repository.js';
 import { AuditRepository } from './repositories/audit/audit-repository.js';
@@ -666,9 +665,7 @@ export function createCarebase(options: CarebaseOptions = {}, extras: CreateCare
     telemetry,
     replicas?.finished,
   );
-  const db = new Kysely<CarebaseDatabase>({
-    dialect: new PostgresDialect({ pool: connections, cursor: Cursor }),
-  }).withPlugin(new SchemaPlugin(config.schema));
+  const db = poolKysely(connections, config.schema);
   runtime = new CarebaseRuntime({ config, pool, prepared, connections, db, telemetry, replicas });
   return new Carebase(runtime, detach);
 }

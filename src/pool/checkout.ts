@@ -69,30 +69,37 @@ export type CheckoutObserver = (waitedMs: number, timedOut: boolean) => void;
  * even with connections still opening) and `connectionTimeoutMillis` passed; `ConnectionError`
  * (with its `reason`) when a new connection could not be opened.
  */
-export async function checkoutClient(pool: pg.Pool, onWait?: CheckoutObserver): Promise<pg.PoolClient> {
-  if (pool.ending || pool.ended) throw new ClosedError();
-  const timeoutMs = pool.options.connectionTimeoutMillis ?? 0;
+export function checkoutClient(pool: pg.Pool, onWait?: CheckoutObserver): Promise<pg.PoolClient> {
+  if (pool.ending || pool.ended) return Promise.reject(new ClosedError());
   const started = performance.now();
   const waitingBefore = pool.waitingCount;
-  const pending = pool.connect();
+  // One promise of ours around pg-pool's callback form (its promise form adds one more): this runs
+  // before every pooled statement.
+  let queued = false;
+  const pending = new Promise<pg.PoolClient>((resolve, reject) => {
+    pool.connect((error, client) => {
+      if (error === undefined || error === null) {
+        const checkedOut = client as pg.PoolClient;
+        watchClient(checkedOut);
+        onWait?.(performance.now() - started, false);
+        resolve(checkedOut);
+        return;
+      }
+      const timeoutMs = pool.options.connectionTimeoutMillis ?? 0;
+      const timedOut = timeoutMs > 0 && performance.now() - started >= timeoutMs - TIMER_SLACK_MS;
+      const coded = isServerError(error) || typeof (error as { code?: unknown } | null)?.code === 'string';
+      if (pool.ending || pool.ended) markPoolEnded(error);
+      else if (queued && timedOut && !coded) {
+        markPoolWaitTimeout(error, timeoutMs);
+        onWait?.(performance.now() - started, true);
+      } else markConnectFailure(error, { stage: 'unknown', tls: Boolean(pool.options.ssl), timedOut });
+      reject(toCarebaseError(error));
+    });
+  });
   // pg-pool decides synchronously: queue the caller (pool at max, or an idle client to hand out)
   // or open a new connection for it.
-  const queued = pool.waitingCount > waitingBefore;
-  try {
-    const client = await pending;
-    watchClient(client);
-    onWait?.(performance.now() - started, false);
-    return client;
-  } catch (error) {
-    const timedOut = timeoutMs > 0 && performance.now() - started >= timeoutMs - TIMER_SLACK_MS;
-    const coded = isServerError(error) || typeof (error as { code?: unknown } | null)?.code === 'string';
-    if (pool.ending || pool.ended) markPoolEnded(error);
-    else if (queued && timedOut && !coded) {
-      markPoolWaitTimeout(error, timeoutMs);
-      onWait?.(performance.now() - started, true);
-    } else markConnectFailure(error, { stage: 'unknown', tls: Boolean(pool.options.ssl), timedOut });
-    throw toCarebaseError(error);
-  }
+  queued = pool.waitingCount > waitingBefore;
+  return pending;
 }
 
 /** Releases `client` to its pool, destroying it when its connection was lost or `destroy` is set. */

@@ -93,10 +93,13 @@ export class CarebaseKyselyPool implements PostgresPool {
   /**
    * Checks out a connection (see `checkoutClient` for the error codes). Release it exactly once.
    */
-  async connect(): Promise<PooledConnection> {
-    if (this.closed) throw new ClosedError();
-    const client = await checkoutClient(this.#pool, this.#onWait);
-    // One wrapper per pg client, so Kysely's per-connection cache hits on reuse.
+  connect(): Promise<PooledConnection> {
+    if (this.closed) return Promise.reject(new ClosedError());
+    return checkoutClient(this.#pool, this.#onWait).then(this.#wrap);
+  }
+
+  /** One wrapper per pg client, so Kysely's per-connection cache hits on reuse. */
+  readonly #wrap = (client: pg.PoolClient): PooledConnection => {
     let wrapper = this.#wrappers.get(client);
     if (wrapper === undefined) {
       wrapper = new PooledConnection(
@@ -109,7 +112,7 @@ export class CarebaseKyselyPool implements PostgresPool {
       this.#wrappers.set(client, wrapper);
     }
     return wrapper;
-  }
+  };
 
   /**
    * Refuses new work, and when the pool is carebase's own, ends it: first lets the calls already

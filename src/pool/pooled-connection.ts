@@ -4,7 +4,7 @@ import type { PostgresCursor, PostgresPoolClient, PostgresQueryResult } from 'ky
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { type CarebaseError, InvalidConfigurationError } from '../errors/errors.js';
-import type { Telemetry } from '../telemetry/telemetry.js';
+import type { QueryProbe, Telemetry } from '../telemetry/telemetry.js';
 import { takeActingUserForBegin } from './acting-user.js';
 import { clientFailure, releaseClient } from './checkout.js';
 import { failIfLost, unlessLost } from './client-watch.js';
@@ -106,45 +106,58 @@ export class PooledConnection implements PostgresPoolClient {
     return this.#run<R>(sqlOrCursor, parameters ?? []).finally(() => finished(sqlOrCursor));
   }
 
-  async #run<R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
+  /**
+   * Runs one statement. Promise chains rather than an async function: this runs under every
+   * statement carebase and `cb.db` send, and each await is a microtask.
+   */
+  #run<R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
     const copy = values.length === 1 ? values[0] : undefined;
     if (copy instanceof CopyInSource) return this.#copyIn<R>(text, copy);
     const run = this.#prepared.runOf(text);
-    const name = run?.name;
     const probe = this.#telemetry?.query(text);
+    let pending: Promise<pg.QueryResult>;
     try {
       const begins = values.length === 0 && BEGIN.test(text);
       const suffix = begins ? this.#beginSuffix + takeActingUserForBegin() : '';
       if (suffix !== '') {
         // One simple-protocol round trip: `begin; set local ...` (and the row-level security user
         // of `rls: true`); the result of `begin` is returned.
-        const results = (await this.#client.query(text + suffix)) as unknown as
-          | pg.QueryResult[]
-          | pg.QueryResult;
-        probe?.end(0, null);
-        return (Array.isArray(results) ? results[0] : results) as unknown as PostgresQueryResult<R>;
-      }
-      const result = (await submit(this.#client, text, values, run)) as unknown as PostgresQueryResult<R>;
-      probe?.end(result.rows?.length, result.rowCount as number | null | undefined);
-      return result;
+        pending = (
+          this.#client.query(text + suffix) as unknown as Promise<pg.QueryResult[] | pg.QueryResult>
+        ).then((results) => (Array.isArray(results) ? results[0] : results) as pg.QueryResult);
+      } else pending = submit(this.#client, text, values, run);
     } catch (error) {
-      if (name !== undefined && isPreparedStatementMismatch(error)) {
-        // The server backend does not hold the statements this connection prepared (26000), or
-        // holds one this connection never prepared (42P05): the backend changed under the
-        // connection, which is what a transaction pooler does. Never reuse this connection.
-        this.#destroy = true;
-        const mismatch = new InvalidConfigurationError(
-          'pooler',
-          "a transaction pooler is in the way (the server backend changed between statements of one connection): set pooler: 'transaction'",
-          { cause: this.failure(error) },
-        );
-        probe?.fail(error, mismatch.code);
-        throw mismatch;
-      }
-      const mapped = this.failure(error);
-      probe?.fail(error, mapped.code);
-      throw mapped;
+      return Promise.reject(this.#failed(error, run?.name, probe));
     }
+    return pending.then(
+      (result) => {
+        probe?.end(result.rows?.length, result.rowCount as number | null | undefined);
+        return result as unknown as PostgresQueryResult<R>;
+      },
+      (error: unknown) => {
+        throw this.#failed(error, run?.name, probe);
+      },
+    );
+  }
+
+  /** The carebase error for a statement's failure, told to telemetry. */
+  #failed(error: unknown, name: string | undefined, probe: QueryProbe | undefined): CarebaseError {
+    if (name !== undefined && isPreparedStatementMismatch(error)) {
+      // The server backend does not hold the statements this connection prepared (26000), or
+      // holds one this connection never prepared (42P05): the backend changed under the
+      // connection, which is what a transaction pooler does. Never reuse this connection.
+      this.#destroy = true;
+      const mismatch = new InvalidConfigurationError(
+        'pooler',
+        "a transaction pooler is in the way (the server backend changed between statements of one connection): set pooler: 'transaction'",
+        { cause: this.failure(error) },
+      );
+      probe?.fail(error, mismatch.code);
+      return mismatch;
+    }
+    const mapped = this.failure(error);
+    probe?.fail(error, mapped.code);
+    return mapped;
   }
 
   /** Runs `COPY ... FROM STDIN` with the source's chunks (see `copyInQuery`). */

@@ -1,6 +1,5 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import type { Kysely } from 'kysely';
 import type pg from 'pg';
-import Cursor from 'pg-cursor';
 import type { ResolvedConfig, ResolvedConnection } from '../config/resolve.js';
 import { toCarebaseError } from '../errors/map-error.js';
 import type { CarebaseDatabase } from '../schema/database.js';
@@ -8,8 +7,8 @@ import type { Telemetry } from '../telemetry/telemetry.js';
 import { createPool, transactionSettingsFrom } from './create-pool.js';
 import { CarebaseKyselyPool } from './kysely-pool.js';
 import { formatLsn, parseLsn } from './lsn.js';
+import { poolKysely } from './pool-kysely.js';
 import type { PreparedStatements } from './prepared-statements.js';
-import { SchemaPlugin } from './schema-plugin.js';
 
 /**
  * Where a replica stands: `ready` (in rotation), `lagging` (replay further behind than
@@ -112,9 +111,7 @@ export class Replica {
       transactionSettingsFrom(config),
       telemetry,
     );
-    this.db = new Kysely<CarebaseDatabase>({
-      dialect: new PostgresDialect({ pool: this.connections, cursor: Cursor }),
-    }).withPlugin(new SchemaPlugin(config.schema));
+    this.db = poolKysely(this.connections, config.schema);
   }
 
   /** Whether `error` is the server refusing connections while it starts or recovers (57P03). */

@@ -1,0 +1,173 @@
+import {
+  type AbortableOperationOptions,
+  type AbortableQueryOptions,
+  type CompiledQuery,
+  type ConnectionProvider,
+  type DatabaseConnection,
+  type DialectAdapter,
+  type Driver,
+  Kysely,
+  type KyselyPlugin,
+  PostgresDialect,
+  type PostgresQueryResult,
+  type QueryExecutor,
+  type QueryId,
+  type QueryResult,
+  type RootOperationNode,
+} from 'kysely';
+import Cursor from 'pg-cursor';
+import type { CarebaseDatabase } from '../schema/database.js';
+import type { CarebaseKyselyPool } from './kysely-pool.js';
+import { SchemaPlugin } from './schema-plugin.js';
+
+/**
+ * The Kysely instance of a carebase pool (`cb.db`, a replica's `db`): Kysely's `PostgresDialect`
+ * over `connections`, with carebase's schema plugin, whose single statements outside a
+ * transaction skip Kysely's connection layers (see {@link PoolQueryExecutor}).
+ */
+export function poolKysely(connections: CarebaseKyselyPool, schema: string): Kysely<CarebaseDatabase> {
+  const dialect = new PostgresDialect({ pool: connections, cursor: Cursor });
+  const plugins = [new SchemaPlugin(schema)];
+  const standard = new Kysely<CarebaseDatabase>({ dialect, plugins });
+  // Kysely's transactions call the driver's begin, commit, rollback and savepoint methods with a
+  // connection the executor provided; PostgresDriver's run a statement on that connection and read
+  // nothing else of the driver. Connections come from `standard`'s own driver (initialized,
+  // honouring abort signals), which `destroy()` ends.
+  const statements = dialect.createDriver();
+  const driver: Driver = {
+    init: async () => undefined,
+    acquireConnection: () => Promise.reject(new Error('carebase: connections come from the executor')),
+    beginTransaction: (connection, settings) => statements.beginTransaction(connection, settings),
+    commitTransaction: (connection) => statements.commitTransaction(connection),
+    rollbackTransaction: (connection) => statements.rollbackTransaction(connection),
+    savepoint: (connection, name, compile) =>
+      statements.savepoint?.(connection, name, compile) ?? unsupported(),
+    rollbackToSavepoint: (connection, name, compile) =>
+      statements.rollbackToSavepoint?.(connection, name, compile) ?? unsupported(),
+    releaseSavepoint: (connection, name, compile) =>
+      statements.releaseSavepoint?.(connection, name, compile) ?? unsupported(),
+    releaseConnection: async () => undefined,
+    destroy: () => standard.destroy(),
+  };
+  return new Kysely<CarebaseDatabase>({
+    config: { dialect, plugins },
+    dialect,
+    driver,
+    executor: new PoolQueryExecutor(standard.getExecutor(), connections),
+  });
+}
+
+function unsupported(): Promise<void> {
+  return Promise.reject(new Error('carebase: savepoints are not supported by this driver'));
+}
+
+/**
+ * Kysely's executor of a carebase pool, with a shorter path for the commonest call: one statement
+ * outside a transaction, with no abort signal and no plugin but carebase's schema plugin (whose
+ * results pass through unchanged). That statement checks out a pooled connection, runs and
+ * releases it directly, without Kysely's driver and connection-provider layers, each an async hop
+ * (about 5 µs of client CPU on a trivial query, a fifth of it). Everything else (transactions,
+ * `connection()`, streams, signals, other plugins) goes through Kysely's own executor, `inner`.
+ */
+class PoolQueryExecutor implements QueryExecutor {
+  readonly #inner: QueryExecutor;
+  /** The pool to run single statements on; undefined when the short path does not apply. */
+  readonly #connections: CarebaseKyselyPool | undefined;
+
+  constructor(inner: QueryExecutor, connections: CarebaseKyselyPool | undefined) {
+    this.#inner = inner;
+    this.#connections =
+      connections !== undefined && inner.plugins.every((plugin) => plugin instanceof SchemaPlugin)
+        ? connections
+        : undefined;
+  }
+
+  get adapter(): DialectAdapter {
+    return this.#inner.adapter;
+  }
+
+  get plugins(): ReadonlyArray<KyselyPlugin> {
+    return this.#inner.plugins;
+  }
+
+  transformQuery<T extends RootOperationNode>(node: T, queryId: QueryId): T {
+    return this.#inner.transformQuery(node, queryId);
+  }
+
+  compileQuery<R = unknown>(node: RootOperationNode, queryId: QueryId): CompiledQuery<R> {
+    return this.#inner.compileQuery(node, queryId);
+  }
+
+  executeQuery<R>(compiledQuery: CompiledQuery<R>, options?: AbortableQueryOptions): Promise<QueryResult<R>> {
+    const connections = this.#connections;
+    if (connections === undefined || options?.signal !== undefined) {
+      return this.#inner.executeQuery(compiledQuery, options);
+    }
+    return runOnPool(connections, compiledQuery);
+  }
+
+  stream<R>(
+    compiledQuery: CompiledQuery<R>,
+    chunkSize: number,
+    options?: AbortableOperationOptions,
+  ): AsyncIterableIterator<QueryResult<R>> {
+    return this.#inner.stream(compiledQuery, chunkSize, options);
+  }
+
+  provideConnection<T>(
+    consumer: (connection: DatabaseConnection) => Promise<T>,
+    options?: AbortableOperationOptions,
+  ): Promise<T> {
+    return this.#inner.provideConnection(consumer, options);
+  }
+
+  withConnectionProvider(connectionProvider: ConnectionProvider): QueryExecutor {
+    // A transaction's or connection()'s executor: its statements run on the connection it holds.
+    return this.#inner.withConnectionProvider(connectionProvider);
+  }
+
+  withPlugin(plugin: KyselyPlugin): QueryExecutor {
+    return new PoolQueryExecutor(this.#inner.withPlugin(plugin), this.#connections);
+  }
+
+  withPlugins(plugins: ReadonlyArray<KyselyPlugin>): QueryExecutor {
+    return new PoolQueryExecutor(this.#inner.withPlugins(plugins), this.#connections);
+  }
+
+  withPluginAtFront(plugin: KyselyPlugin): QueryExecutor {
+    return new PoolQueryExecutor(this.#inner.withPluginAtFront(plugin), this.#connections);
+  }
+
+  withoutPlugins(): QueryExecutor {
+    return new PoolQueryExecutor(this.#inner.withoutPlugins(), this.#connections);
+  }
+}
+
+/**
+ * Runs one statement on a pooled connection, with Kysely's result shape (as `PostgresDriver`).
+ * Promise chains rather than async functions: each await is a microtask on a path this short.
+ */
+function runOnPool<R>(
+  connections: CarebaseKyselyPool,
+  compiledQuery: CompiledQuery<R>,
+): Promise<QueryResult<R>> {
+  return connections.connect().then((connection) =>
+    connection.query<R>(compiledQuery.sql, compiledQuery.parameters).then(
+      (result) => {
+        connection.release();
+        return toQueryResult(result);
+      },
+      (error: unknown) => {
+        connection.release();
+        throw error;
+      },
+    ),
+  );
+}
+
+function toQueryResult<R>({ command, rowCount, rows }: PostgresQueryResult<R>): QueryResult<R> {
+  if (command === 'ROLLBACK' || command === 'COMMIT') return { rows: [{ command } as R] };
+  const affected =
+    command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
+  return affected ? { numAffectedRows: BigInt(rowCount as number), rows: rows ?? [] } : { rows: rows ?? [] };
+}
