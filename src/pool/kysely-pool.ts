@@ -1,4 +1,4 @@
-import type { PostgresPool } from 'kysely';
+import type { PostgresPool, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
 import { ClosedError } from '../errors/errors.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -96,6 +96,26 @@ export class CarebaseKyselyPool implements PostgresPool {
   connect(): Promise<PooledConnection> {
     if (this.closed) return Promise.reject(new ClosedError());
     return checkoutClient(this.#pool, this.#onWait).then(this.#wrap);
+  }
+
+  /**
+   * Runs one statement on a pooled connection and releases it: the path of every statement outside
+   * a transaction (`cb.db`'s single statements, carebase's prepared statements). Promise chains
+   * rather than async functions: each await is a microtask on a path this short.
+   */
+  run<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
+    return this.connect().then((connection) =>
+      connection.query<R>(sql, parameters).then(
+        (result) => {
+          connection.release();
+          return result;
+        },
+        (error: unknown) => {
+          connection.release();
+          throw error;
+        },
+      ),
+    );
   }
 
   /** One wrapper per pg client, so Kysely's per-connection cache hits on reuse. */

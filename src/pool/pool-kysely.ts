@@ -103,7 +103,7 @@ class PoolQueryExecutor implements QueryExecutor {
     if (connections === undefined || options?.signal !== undefined) {
       return this.#inner.executeQuery(compiledQuery, options);
     }
-    return runOnPool(connections, compiledQuery);
+    return connections.run<R>(compiledQuery.sql, compiledQuery.parameters).then(toQueryResult);
   }
 
   stream<R>(
@@ -143,28 +143,7 @@ class PoolQueryExecutor implements QueryExecutor {
   }
 }
 
-/**
- * Runs one statement on a pooled connection, with Kysely's result shape (as `PostgresDriver`).
- * Promise chains rather than async functions: each await is a microtask on a path this short.
- */
-function runOnPool<R>(
-  connections: CarebaseKyselyPool,
-  compiledQuery: CompiledQuery<R>,
-): Promise<QueryResult<R>> {
-  return connections.connect().then((connection) =>
-    connection.query<R>(compiledQuery.sql, compiledQuery.parameters).then(
-      (result) => {
-        connection.release();
-        return toQueryResult(result);
-      },
-      (error: unknown) => {
-        connection.release();
-        throw error;
-      },
-    ),
-  );
-}
-
+/** A statement's result in Kysely's shape (as `PostgresDriver` gives it). */
 function toQueryResult<R>({ command, rowCount, rows }: PostgresQueryResult<R>): QueryResult<R> {
   if (command === 'ROLLBACK' || command === 'COMMIT') return { rows: [{ command } as R] };
   const affected =

@@ -183,19 +183,14 @@ export class CarebaseRuntime {
    * Runs a precompiled statement on a pooled connection of the root executor (never inside a
    * transaction), without Kysely's per-query executor work; see `RepositoryContext.runPrepared`.
    */
-  async runPrepared<R>(
+  runPrepared<R>(
     query: {
       readonly sql: string;
       readonly parameters: readonly unknown[];
     },
     connections: CarebaseKyselyPool = this.connections,
   ): Promise<R[]> {
-    const connection = await connections.connect();
-    try {
-      return (await connection.query<R>(query.sql, query.parameters)).rows as R[];
-    } finally {
-      connection.release();
-    }
+    return connections.run<R>(query.sql, query.parameters).then(rowsOf);
   }
 
   /** True once the close hook started: background work schedules nothing new. */
@@ -243,6 +238,11 @@ export class CarebaseRuntime {
       });
     }
   }
+}
+
+/** The rows of a statement's result. */
+function rowsOf<R>(result: { readonly rows: R[] }): R[] {
+  return result.rows;
 }
 
 function isCloseable(value: unknown): value is { close(): Promise<void> } {

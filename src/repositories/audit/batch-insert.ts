@@ -164,12 +164,15 @@ export class AuditBatchInsert {
     }
   }
 
-  async #write(group: Pending[]): Promise<void> {
+  #write(group: Pending[]): Promise<unknown> {
+    // An instance's entries share its `audit.sealAfterWrite`, so a group is one statement; a mixed
+    // group would be split in two.
     const sealed = group.filter((entry) => entry.sealed);
-    const unsealed = group.filter((entry) => !entry.sealed);
-    await Promise.all([
-      sealed.length > 0 ? this.#insertAndSeal(sealed) : undefined,
-      unsealed.length > 0 ? this.#insertOnly(unsealed) : undefined,
+    if (sealed.length === group.length) return this.#insertAndSeal(group);
+    if (sealed.length === 0) return this.#insertOnly(group);
+    return Promise.all([
+      this.#insertAndSeal(sealed),
+      this.#insertOnly(group.filter((entry) => !entry.sealed)),
     ]);
   }
 

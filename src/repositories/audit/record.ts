@@ -7,6 +7,7 @@ import { parseInput } from '../../validation/parse-input.js';
 import type { RepositoryContext } from '../context.js';
 import { type AuditInsertValues, auditBatchInsertOf, singleInsertSql } from './batch-insert.js';
 import { ensureAuditPartition } from './partitions.js';
+import { AUDIT_ACTION_PATTERN, quickAuditEntry } from './quick-entry.js';
 import { redactJson } from './redact.js';
 import { auditSealerOf } from './sealer.js';
 
@@ -71,10 +72,7 @@ export const PURPOSE_OF_USE_CODES = Object.freeze({
  */
 export const AuditEntryInputSchema = z.strictObject({
   /** A short dotted verb, e.g. `user.login`, `chat.export`. */
-  action: z
-    .string()
-    .max(100)
-    .regex(/^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/, 'must be a dotted lower-case verb like user.login'),
+  action: z.string().max(100).regex(AUDIT_ACTION_PATTERN, 'must be a dotted lower-case verb like user.login'),
   /** The kind of record acted on, e.g. `user`, `conversation`. */
   resourceType: z.string().min(1).max(100),
   /** The record's id. */
@@ -124,6 +122,9 @@ export const AuditEntryInputSchema = z.strictObject({
    */
   occurredAt: z.date().optional(),
 });
+
+/** An audit entry as `AuditEntryInputSchema` returns it. */
+export type AuditEntryParsed = z.output<typeof AuditEntryInputSchema>;
 
 /**
  * An audit entry as a host writes it (`cb.audit.log`). Actor fields default to the scope's actor (`cb.withActor`). Validated by `AuditEntryInputSchema` (`carebase/schemas`).
@@ -220,6 +221,9 @@ function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
   }
 }
 
+/** `quickAuditEntry`, typed as the schema's output (its test holds the two equal). */
+const quickEntry = quickAuditEntry as (input: unknown) => AuditEntryParsed | undefined;
+
 /**
  * Writes one audit entry on `ctx`'s executor (so inside the caller's transaction when there is
  * one: it commits or rolls back with the write it describes), filling actor fields from the
@@ -243,7 +247,7 @@ function checkOccurredAt(ctx: RepositoryContext, at: Date): void {
  * ```
  */
 export async function recordAudit(ctx: RepositoryContext, entry: AuditEntryInput): Promise<AuditLogResult> {
-  const parsed = parseInput(AuditEntryInputSchema, entry, 'audit entry');
+  const parsed = parseInput(AuditEntryInputSchema, entry, 'audit entry', { quick: quickEntry });
   const occurredAt = parsed.occurredAt ?? ctx.now();
   checkOccurredAt(ctx, occurredAt);
   const actor = ctx.actor;
