@@ -17,6 +17,7 @@ import {
 } from 'kysely';
 import Cursor from 'pg-cursor';
 import type { CarebaseDatabase } from '../schema/database.js';
+import { withCallerStack } from './caller-stack.js';
 import type { CarebaseKyselyPool } from './kysely-pool.js';
 import { SchemaPlugin } from './schema-plugin.js';
 
@@ -98,12 +99,19 @@ class PoolQueryExecutor implements QueryExecutor {
     return this.#inner.compileQuery(node, queryId);
   }
 
-  executeQuery<R>(compiledQuery: CompiledQuery<R>, options?: AbortableQueryOptions): Promise<QueryResult<R>> {
+  async executeQuery<R>(
+    compiledQuery: CompiledQuery<R>,
+    options?: AbortableQueryOptions,
+  ): Promise<QueryResult<R>> {
     const connections = this.#connections;
     if (connections === undefined || options?.signal !== undefined) {
       return this.#inner.executeQuery(compiledQuery, options);
     }
-    return connections.run<R>(compiledQuery.sql, compiledQuery.parameters).then(toQueryResult);
+    try {
+      return await connections.run(compiledQuery.sql, compiledQuery.parameters, toQueryResult<R>);
+    } catch (error) {
+      throw withCallerStack(error);
+    }
   }
 
   stream<R>(

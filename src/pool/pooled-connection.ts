@@ -17,34 +17,32 @@ function isPreparedStatementMismatch(error: unknown): boolean {
   return code === '26000' || code === '42P05';
 }
 
+/** Hears a statement's outcome (pg's query callback). */
+type Done = (error: Error | null | undefined, result: pg.QueryResult) => void;
+
 /**
- * Runs `text` with `values` on `client`, as the named prepared statement `run.name` when given,
- * with rows as arrays when `run.arrayRows`. pg copies every query config object it is handed
- * (property descriptors and all: about 2 us a statement); text and values, or a `Query` built from
- * them, skip that copy. Only a statement with array rows pays it (pg reads the row mode from a
- * config object alone), and saves far more on its rows.
+ * Submits `text` with `values` on `client`, as the named prepared statement `run.name` when given,
+ * with rows as arrays when `run.arrayRows`; `done` hears the outcome. A `Query` with a callback:
+ * pg then makes no promise of its own (the caller makes one), and copies no config object (pg
+ * copies every query config object it is handed, property descriptors and all: about 2 µs a
+ * statement). Only a statement with array rows pays that copy (pg reads the row mode from a config
+ * object alone), and saves far more on its rows.
  */
 function submit(
   client: pg.PoolClient,
   text: string,
   values: ReadonlyArray<unknown>,
   run: StatementRun | undefined,
-): Promise<pg.QueryResult> {
-  if (run === undefined || (run.name === undefined && !run.arrayRows)) {
-    return client.query(text, values as unknown[]);
+  done: Done,
+): void {
+  if (run?.arrayRows === true) {
+    const config = { text, values: values as unknown[], name: run.name, rowMode: 'array' };
+    client.query(new pg.Query(config as pg.QueryConfig, undefined, done));
+    return;
   }
-  return new Promise((resolve, reject) => {
-    const done = (error: Error | null | undefined, result: unknown) =>
-      error === undefined || error === null ? resolve(result as pg.QueryResult) : reject(error);
-    if (run.arrayRows) {
-      const config = { text, values: values as unknown[], name: run.name, rowMode: 'array' };
-      client.query(new pg.Query(config as pg.QueryConfig, undefined, done));
-      return;
-    }
-    const query = new pg.Query(text, values as unknown[], done);
-    (query as unknown as { name: string | undefined }).name = run.name;
-    client.query(query);
-  });
+  const query = new pg.Query(text, values as unknown[], done);
+  if (run?.name !== undefined) (query as unknown as { name: string | undefined }).name = run.name;
+  client.query(query);
 }
 
 /** A statement opening a transaction (Kysely's and carebase's own), without a second statement. */
@@ -107,37 +105,36 @@ export class PooledConnection implements PostgresPoolClient {
   }
 
   /**
-   * Runs one statement. Promise chains rather than an async function: this runs under every
-   * statement carebase and `cb.db` send, and each await is a microtask.
+   * Runs one statement, with one promise (not an async function around pg's promise): this runs
+   * under every statement carebase and `cb.db` send, and each promise costs a microtask.
    */
   #run<R>(text: string, values: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>> {
     const copy = values.length === 1 ? values[0] : undefined;
     if (copy instanceof CopyInSource) return this.#copyIn<R>(text, copy);
     const run = this.#prepared.runOf(text);
     const probe = this.#telemetry?.query(text);
-    let pending: Promise<pg.QueryResult>;
-    try {
-      const begins = values.length === 0 && BEGIN.test(text);
-      const suffix = begins ? this.#beginSuffix + takeActingUserForBegin() : '';
-      if (suffix !== '') {
-        // One simple-protocol round trip: `begin; set local ...` (and the row-level security user
-        // of `rls: true`); the result of `begin` is returned.
-        pending = (
-          this.#client.query(text + suffix) as unknown as Promise<pg.QueryResult[] | pg.QueryResult>
-        ).then((results) => (Array.isArray(results) ? results[0] : results) as pg.QueryResult);
-      } else pending = submit(this.#client, text, values, run);
-    } catch (error) {
-      return Promise.reject(this.#failed(error, run?.name, probe));
-    }
-    return pending.then(
-      (result) => {
-        probe?.end(result.rows?.length, result.rowCount as number | null | undefined);
-        return result as unknown as PostgresQueryResult<R>;
-      },
-      (error: unknown) => {
-        throw this.#failed(error, run?.name, probe);
-      },
-    );
+    const begins = values.length === 0 && BEGIN.test(text);
+    const suffix = begins ? this.#beginSuffix + takeActingUserForBegin() : '';
+    return new Promise<PostgresQueryResult<R>>((resolve, reject) => {
+      const done: Done = (error, result) => {
+        if (error !== undefined && error !== null) {
+          reject(this.#failed(error, run?.name, probe));
+          return;
+        }
+        // `begin; set local ...` answers with one result per statement: the result of `begin`.
+        const first = Array.isArray(result) ? (result[0] as pg.QueryResult) : result;
+        probe?.end(first.rows?.length, first.rowCount as number | null | undefined);
+        resolve(first as unknown as PostgresQueryResult<R>);
+      };
+      try {
+        // One simple-protocol round trip for `begin; set local ...` (and the row-level security
+        // user of `rls: true`).
+        if (suffix !== '') this.#client.query(new pg.Query(text + suffix, undefined, done));
+        else submit(this.#client, text, values, run, done);
+      } catch (error) {
+        reject(this.#failed(error, run?.name, probe));
+      }
+    });
   }
 
   /** The carebase error for a statement's failure, told to telemetry. */

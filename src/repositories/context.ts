@@ -3,6 +3,7 @@ import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
+import { withCallerStack } from '../pool/caller-stack.js';
 import type { CarebaseKyselyPool } from '../pool/kysely-pool.js';
 import type { PreparedStatements } from '../pool/prepared-statements.js';
 import type { Replica } from '../pool/replica.js';
@@ -183,14 +184,18 @@ export class CarebaseRuntime {
    * Runs a precompiled statement on a pooled connection of the root executor (never inside a
    * transaction), without Kysely's per-query executor work; see `RepositoryContext.runPrepared`.
    */
-  runPrepared<R>(
+  async runPrepared<R>(
     query: {
       readonly sql: string;
       readonly parameters: readonly unknown[];
     },
     connections: CarebaseKyselyPool = this.connections,
   ): Promise<R[]> {
-    return connections.run<R>(query.sql, query.parameters).then(rowsOf);
+    try {
+      return await connections.run(query.sql, query.parameters, rowsOf<R>);
+    } catch (error) {
+      throw withCallerStack(error);
+    }
   }
 
   /** True once the close hook started: background work schedules nothing new. */
