@@ -59,6 +59,22 @@ describe('cb.db single statements', () => {
     expect(rows[0]?.n).toBe(1);
   });
 
+  it("keep the caller's frames in the stack of a server error, through cb.db and carebase's own statements", async () => {
+    async function hostCallSite(): Promise<unknown> {
+      return await failure(sql`select * from no_such_table`.execute(cb.db));
+    }
+    async function hostRepositoryCallSite(): Promise<unknown> {
+      // This database is not migrated: the prepared lookup fails on the server (42P01).
+      return await failure(cb.users.findById('7c9e6679-7425-40de-944b-e07fc1f90ae7'));
+    }
+    const direct = (await hostCallSite()) as Error;
+    expect(direct).toBeInstanceOf(CarebaseError);
+    expect(direct.stack).toContain('hostCallSite');
+    const repository = (await hostRepositoryCallSite()) as Error;
+    expect(repository).toBeInstanceOf(CarebaseError);
+    expect(repository.stack).toContain('hostRepositoryCallSite');
+  });
+
   it('honour an abort signal: a sleeping statement is cancelled on the server (cancel query)', async () => {
     const controller = new AbortController();
     const started = performance.now();
