@@ -1,6 +1,7 @@
 import { AuditEntryInputSchema } from 'carebase/schemas';
 import { describe, expect, it } from 'vitest';
 import { quickAuditEntry } from '../../src/repositories/audit/quick-entry.js';
+import { quickParseCheck } from '../support/quick-parse.js';
 
 /**
  * `quickAuditEntry` parses plainly valid audit entries without zod (the hot path of `audit.log`).
@@ -83,21 +84,7 @@ const VARIANTS: Record<string, unknown[]> = {
   unknownField: [undefined, 'x'],
 };
 
-/** The output without fields given as `undefined` (which the schema may keep as keys). */
-function defined(value: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
-}
-
-function check(input: unknown): 'quick' | 'declined' {
-  const quick = quickAuditEntry(input);
-  const schema = AuditEntryInputSchema.safeParse(input);
-  if (quick === undefined) return 'declined';
-  expect(schema.success, `the schema refuses what quickAuditEntry accepted: ${JSON.stringify(input)}`).toBe(
-    true,
-  );
-  if (schema.success) expect(defined(quick)).toEqual(defined(schema.data));
-  return 'quick';
-}
+const { check, fieldByField, combinations } = quickParseCheck(quickAuditEntry, AuditEntryInputSchema);
 
 describe('quickAuditEntry', () => {
   it('accepts a typical entry, returning what the schema returns', () => {
@@ -107,38 +94,15 @@ describe('quickAuditEntry', () => {
   });
 
   it('accepts nothing the schema refuses, field by field', () => {
-    let quick = 0;
-    let declined = 0;
-    for (const [field, values] of Object.entries(VARIANTS)) {
-      for (const value of values) {
-        const outcome = check({ ...BASE, [field]: value });
-        if (outcome === 'quick') quick++;
-        else declined++;
-      }
-    }
+    const counts = fieldByField(BASE, VARIANTS);
     // Both sides are exercised: edges the quick path takes and refusals it leaves to the schema.
-    expect(quick).toBeGreaterThan(60);
-    expect(declined).toBeGreaterThan(60);
+    expect(counts.quick).toBeGreaterThan(60);
+    expect(counts.declined).toBeGreaterThan(60);
   });
 
   it('accepts nothing the schema refuses, in random combinations', () => {
-    let seed = 7;
-    const random = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
-    const fields = Object.entries(VARIANTS);
-    let quick = 0;
-    for (let i = 0; i < 3000; i++) {
-      const input: Record<string, unknown> = {};
-      for (const [field, values] of fields) {
-        if (random() < 0.5) input[field] = values[Math.floor(random() * values.length)];
-      }
-      if (random() < 0.8) input.action = 'chart.view';
-      if (random() < 0.8) input.resourceType = 'chart';
-      if (check(input) === 'quick') quick++;
-    }
-    expect(quick).toBeGreaterThan(10);
+    const counts = combinations({ action: 'chart.view', resourceType: 'chart' }, VARIANTS, 3000, 0.8);
+    expect(counts.quick).toBeGreaterThan(10);
   });
 
   it('declines what is not a plain object', () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_CURSOR_LENGTH } from '../../sql/cursor.js';
 import { isBigintText } from '../../validation/ids.js';
 import { jsonObjectSchema } from '../../validation/json.js';
+import { quick, quickObject } from '../../validation/quick.js';
 import { StorableTextSchema } from '../../validation/text.js';
 import { ChatPartsSchema } from './chat-part-schema.js';
 import type { ChatPart } from './chat-parts.js';
@@ -234,6 +235,24 @@ export const ChatAppendInputSchema = z
     message: 'needs content or parts',
     path: ['content'],
   });
+/**
+ * `ChatAppendInputSchema`'s quick parse (see `src/validation/quick.ts`) for a message with
+ * `content`: `parts`, `usage` and `parentId` go to the schema. test/chat/quick-append.test.ts holds
+ * it to the schema.
+ */
+export const quickChatAppend = quickObject(
+  {
+    userId: quick.uuid,
+    conversationId: quick.uuid,
+    role: quick.oneOf(...ChatRoleSchema.options),
+    content: quick.storableText(),
+    metadata: quick.jsonObject,
+    id: quick.storableText(1, 200),
+    pinned: quick.boolean,
+  },
+  ['userId', 'role', 'content'],
+) as (input: unknown) => z.output<typeof ChatAppendInputSchema> | undefined;
+
 /**
  * Input of `cb.chat.append()`: one message. Without `conversationId` it goes to the user's default conversation; an `id` makes retries idempotent. Validated by `ChatAppendInputSchema` (`carebase/schemas`).
  *

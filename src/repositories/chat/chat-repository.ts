@@ -29,6 +29,7 @@ import {
   ConversationRefInputSchema,
   type ConversationRenameInput,
   ConversationRenameInputSchema,
+  quickChatAppend,
 } from './chat-inputs.js';
 import type { ChatPart } from './chat-parts.js';
 import type { ChatMessage, ChatPage, ChatSearchPage, Conversation } from './chat-types.js';
@@ -215,7 +216,7 @@ export class ChatRepository {
    * ```
    */
   async append(input: ChatAppendInput): Promise<ChatMessage> {
-    const parsed = parseInput(ChatAppendInputSchema, input, 'message');
+    const parsed = parseInput(ChatAppendInputSchema, input, 'message', { quick: quickChatAppend });
     const [message] = await insertMessages(this.#ctx, [this.#toNew(parsed, [])]);
     if (message === undefined) throw new Error('carebase: append returned no row');
     return message;
