@@ -2,6 +2,7 @@ import type { PostgresPool, PostgresQueryResult } from 'kysely';
 import type pg from 'pg';
 import { ClosedError } from '../errors/errors.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import { rethrowWithCallerStack, withCallerStack } from './caller-stack.js';
 import { checkoutClient } from './checkout.js';
 import { watchClient } from './client-watch.js';
 import { PooledConnection } from './pooled-connection.js';
@@ -110,6 +111,8 @@ export class CarebaseKyselyPool implements PostgresPool {
     map: (result: PostgresQueryResult<R>) => T,
   ): Promise<T> {
     if (this.closed) return Promise.reject(new ClosedError());
+    // Errors are made in pg's callbacks, with pg's frames only: their stacks are taken again in
+    // these handlers (withCallerStack), where V8 sees the awaiting callers.
     return checkoutClient(this.#pool, this.#onWait).then((client) => {
       const connection = this.#wrap(client);
       return connection.query<R>(sql, parameters).then(
@@ -119,10 +122,10 @@ export class CarebaseKyselyPool implements PostgresPool {
         },
         (error: unknown) => {
           connection.release();
-          throw error;
+          throw withCallerStack(error);
         },
       );
-    });
+    }, rethrowWithCallerStack);
   }
 
   /** One wrapper per pg client, so Kysely's per-connection cache hits on reuse. */

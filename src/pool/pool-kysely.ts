@@ -17,7 +17,6 @@ import {
 } from 'kysely';
 import Cursor from 'pg-cursor';
 import type { CarebaseDatabase } from '../schema/database.js';
-import { withCallerStack } from './caller-stack.js';
 import type { CarebaseKyselyPool } from './kysely-pool.js';
 import { SchemaPlugin } from './schema-plugin.js';
 
@@ -99,19 +98,12 @@ class PoolQueryExecutor implements QueryExecutor {
     return this.#inner.compileQuery(node, queryId);
   }
 
-  async executeQuery<R>(
-    compiledQuery: CompiledQuery<R>,
-    options?: AbortableQueryOptions,
-  ): Promise<QueryResult<R>> {
+  executeQuery<R>(compiledQuery: CompiledQuery<R>, options?: AbortableQueryOptions): Promise<QueryResult<R>> {
     const connections = this.#connections;
     if (connections === undefined || options?.signal !== undefined) {
       return this.#inner.executeQuery(compiledQuery, options);
     }
-    try {
-      return await connections.run(compiledQuery.sql, compiledQuery.parameters, toQueryResult<R>);
-    } catch (error) {
-      throw withCallerStack(error);
-    }
+    return connections.run(compiledQuery.sql, compiledQuery.parameters, toQueryResult<R>);
   }
 
   stream<R>(

@@ -3,7 +3,6 @@ import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { withCallerStack } from '../pool/caller-stack.js';
 import type { CarebaseKyselyPool } from '../pool/kysely-pool.js';
 import type { PreparedStatements } from '../pool/prepared-statements.js';
 import type { Replica } from '../pool/replica.js';
@@ -184,18 +183,14 @@ export class CarebaseRuntime {
    * Runs a precompiled statement on a pooled connection of the root executor (never inside a
    * transaction), without Kysely's per-query executor work; see `RepositoryContext.runPrepared`.
    */
-  async runPrepared<R>(
+  runPrepared<R>(
     query: {
       readonly sql: string;
       readonly parameters: readonly unknown[];
     },
     connections: CarebaseKyselyPool = this.connections,
   ): Promise<R[]> {
-    try {
-      return await connections.run(query.sql, query.parameters, rowsOf<R>);
-    } catch (error) {
-      throw withCallerStack(error);
-    }
+    return connections.run(query.sql, query.parameters, rowsOf<R>);
   }
 
   /** True once the close hook started: background work schedules nothing new. */
