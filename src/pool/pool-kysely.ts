@@ -32,7 +32,8 @@ export function poolKysely(connections: CarebaseKyselyPool, schema: string): Kys
   // Kysely's transactions call the driver's begin, commit, rollback and savepoint methods with a
   // connection the executor provided; PostgresDriver's run a statement on that connection and read
   // nothing else of the driver. Connections come from `standard`'s own driver (initialized,
-  // honouring abort signals), which `destroy()` ends.
+  // honouring abort signals). `destroy()` ends the pool adapter, as PostgresDriver's does, whether
+  // or not a statement ever went through Kysely's driver; later calls fail with ClosedError.
   const statements = dialect.createDriver();
   const driver: Driver = {
     init: async () => undefined,
@@ -47,7 +48,7 @@ export function poolKysely(connections: CarebaseKyselyPool, schema: string): Kys
     releaseSavepoint: (connection, name, compile) =>
       statements.releaseSavepoint?.(connection, name, compile) ?? unsupported(),
     releaseConnection: async () => undefined,
-    destroy: () => standard.destroy(),
+    destroy: () => connections.end(),
   };
   return new Kysely<CarebaseDatabase>({
     config: { dialect, plugins },

@@ -140,3 +140,18 @@ describe('cb.db transactions and connections', () => {
     });
   });
 });
+
+describe('cb.db.destroy()', () => {
+  it('ends the pool even when only single statements ran; later calls fail with ClosedError', async () => {
+    const other = createCarebase({ connectionString: database.url, pool: { max: 2 } });
+    try {
+      await sql`select 1`.execute(other.db);
+      await other.db.destroy();
+      expect(other.pool.ended || other.pool.ending).toBe(true);
+      const error = await failure(sql`select 1`.execute(other.db));
+      expect((error as CarebaseError).code).toBe('CLOSED');
+    } finally {
+      await other.close();
+    }
+  });
+});
