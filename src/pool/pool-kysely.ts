@@ -5,10 +5,10 @@ import {
   type ConnectionProvider,
   type DatabaseConnection,
   type DialectAdapter,
-  type Driver,
   Kysely,
   type KyselyPlugin,
   PostgresDialect,
+  PostgresDriver,
   type PostgresQueryResult,
   type QueryExecutor,
   type QueryId,
@@ -29,37 +29,36 @@ export function poolKysely(connections: CarebaseKyselyPool, schema: string): Kys
   const dialect = new PostgresDialect({ pool: connections, cursor: Cursor });
   const plugins = [new SchemaPlugin(schema)];
   const standard = new Kysely<CarebaseDatabase>({ dialect, plugins });
-  // Kysely's transactions call the driver's begin, commit, rollback and savepoint methods with a
-  // connection the executor provided; PostgresDriver's run a statement on that connection and read
-  // nothing else of the driver. Connections come from `standard`'s own driver (initialized,
-  // honouring abort signals). `destroy()` ends the pool adapter, as PostgresDriver's does, whether
-  // or not a statement ever went through Kysely's driver; later calls fail with ClosedError.
-  const statements = dialect.createDriver();
-  const driver: Driver = {
-    init: async () => undefined,
-    acquireConnection: () => Promise.reject(new Error('carebase: connections come from the executor')),
-    beginTransaction: (connection, settings) => statements.beginTransaction(connection, settings),
-    commitTransaction: (connection) => statements.commitTransaction(connection),
-    rollbackTransaction: (connection) => statements.rollbackTransaction(connection),
-    savepoint: (connection, name, compile) =>
-      statements.savepoint?.(connection, name, compile) ?? unsupported(),
-    rollbackToSavepoint: (connection, name, compile) =>
-      statements.rollbackToSavepoint?.(connection, name, compile) ?? unsupported(),
-    releaseSavepoint: (connection, name, compile) =>
-      statements.releaseSavepoint?.(connection, name, compile) ?? unsupported(),
-    releaseConnection: async () => undefined,
-    destroy: () => connections.end(),
-  };
   return new Kysely<CarebaseDatabase>({
     config: { dialect, plugins },
     dialect,
-    driver,
+    driver: new StatementsDriver(connections),
     executor: new PoolQueryExecutor(standard.getExecutor(), connections),
   });
 }
 
-function unsupported(): Promise<void> {
-  return Promise.reject(new Error('carebase: savepoints are not supported by this driver'));
+/**
+ * The driver Kysely's transactions call: PostgresDriver's begin, commit, rollback and savepoint
+ * statements, which run on the connection the executor provided and read nothing else of the
+ * driver. Connections come from the standard Kysely instance's driver (initialized, honouring abort signals),
+ * never from this one. `destroy()` ends the pool adapter, as PostgresDriver's does, whether or not
+ * a statement ever went through Kysely's driver; later calls fail with ClosedError.
+ */
+class StatementsDriver extends PostgresDriver {
+  readonly #connections: CarebaseKyselyPool;
+
+  constructor(connections: CarebaseKyselyPool) {
+    super({ pool: connections });
+    this.#connections = connections;
+  }
+
+  override acquireConnection(): Promise<DatabaseConnection> {
+    return Promise.reject(new Error('carebase: connections come from the executor'));
+  }
+
+  override destroy(): Promise<void> {
+    return this.#connections.end();
+  }
 }
 
 /**

@@ -239,6 +239,11 @@ class JsonWalker {
   }
 }
 
+/** Whether `value` can be a JSON object at all (an object, not null, an array or a `Date`): `checkJson` decides the rest. */
+export function isJsonObjectCandidate(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
 /**
  * A zod schema for a JSON object carebase stores (see {@link checkJson} for what is refused):
  * its output is the checked plain copy.
@@ -257,7 +262,7 @@ export function jsonObjectSchema(
   return z
     .custom<Record<string, unknown>>(() => true)
     .transform((value, ctx) => {
-      if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date) {
+      if (!isJsonObjectCandidate(value)) {
         ctx.issues.push({ code: 'custom', message: 'must be a JSON object', input: value });
         return z.NEVER;
       }

@@ -41,11 +41,7 @@ export function parseInput<S extends z.ZodType>(
     throw validationError(what, [{ path: [], message: 'could not be read', code: 'unreadable' }]);
   }
   if (!result.ok) throw validationError(what, result.issues);
-  return sweptOrThrow(result.data, what, options.sweep);
-}
-
-function sweptOrThrow<T>(data: T, what: string, sweep: boolean | undefined): T {
-  const swept = sweep === false ? undefined : sweepParsed(data);
+  const swept = options.sweep === false ? undefined : sweepParsed(result.data);
   if (swept !== undefined) throw validationError(what, [swept]);
-  return data;
+  return result.data;
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { regexes } from 'zod/v4/core';
-import { checkJson } from './json.js';
+import { checkJson, isJsonObjectCandidate } from './json.js';
 import { textProblem } from './text.js';
 
 /**
@@ -50,6 +50,11 @@ export function quickObject(
   };
 }
 
+/** A string of `min` to `max` UTF-16 code units (zod's `.min()` / `.max()`). */
+function isText(value: unknown, min: number, max: number): value is string {
+  return typeof value === 'string' && value.length >= min && value.length <= max;
+}
+
 /** zod's `z.uuid()` pattern (any RFC 9562 version, nil and max). */
 const UUID = regexes.uuid();
 
@@ -58,22 +63,11 @@ export const quick = {
   /** `z.string().min(min).max(max)` (UTF-16 code units), with `pattern` when given (`.regex()`). */
   text(min: number, max: number, pattern?: RegExp): QuickField {
     return (value) =>
-      typeof value === 'string' &&
-      value.length >= min &&
-      value.length <= max &&
-      (pattern === undefined || pattern.test(value))
-        ? value
-        : undefined;
+      isText(value, min, max) && (pattern === undefined || pattern.test(value)) ? value : undefined;
   },
   /** `StorableTextSchema.min(min).max(max)`: text PostgreSQL can store (no NUL, no lone surrogate). */
   storableText(min = 0, max = Number.POSITIVE_INFINITY): QuickField {
-    return (value) =>
-      typeof value === 'string' &&
-      value.length >= min &&
-      value.length <= max &&
-      textProblem(value) === undefined
-        ? value
-        : undefined;
+    return (value) => (isText(value, min, max) && textProblem(value) === undefined ? value : undefined);
   },
   /** `z.uuid()`. */
   uuid: ((value) => (typeof value === 'string' && UUID.test(value) ? value : undefined)) as QuickField,
@@ -94,8 +88,7 @@ export const quick = {
   boolean: ((value) => (typeof value === 'boolean' ? value : undefined)) as QuickField,
   /** `jsonObjectSchema()` with the default limits: the checked plain copy. */
   jsonObject: ((value) => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date)
-      return undefined;
+    if (!isJsonObjectCandidate(value)) return undefined;
     const checked = checkJson(value);
     return 'message' in checked ? undefined : checked.value;
   }) as QuickField,
