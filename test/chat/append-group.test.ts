@@ -317,6 +317,61 @@ describe('concurrent appends in one statement', () => {
     expect(rows[0]?.n).toBe(2);
   });
 
+  it('callers that drifted apart group again: a lone append holds its slot while it runs, for a bounded time', async () => {
+    const writers = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const userId = await f.user();
+        return { userId, conversationId: await conversationOf(f.cb, userId) };
+      }),
+    );
+    const [a, b, ...rest] = writers as [(typeof writers)[0], (typeof writers)[0], ...typeof writers];
+    // The first two appends wait on a row lock of their conversations (their foreign-key check),
+    // held by another session until the end of the test: two lone appends that do not come back.
+    const locker = new pg.Client({ connectionString: f.database.ownerUrl });
+    await locker.connect();
+    const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+    try {
+      await locker.query('begin');
+      await locker.query(`select 1 from "${schema}".conversations where id = any($1::uuid[]) for update`, [
+        [a.conversationId, b.conversationId],
+      ]);
+      // One turn apart, so each goes alone and takes one of the group's two slots.
+      const stuck: Promise<{ content: string }>[] = [];
+      for (const w of [a, b]) {
+        stuck.push(f.cb.chat.append({ ...w, role: 'user', content: 'waits for the lock' }));
+        await tick();
+      }
+      let stuckSettled = false;
+      void Promise.allSettled(stuck).then(() => {
+        stuckSettled = true;
+      });
+      // The others arrive one turn of the event loop apart, as requests do: each would go alone.
+      const others: Promise<{ id: string }>[] = [];
+      for (const w of rest) {
+        others.push(f.cb.chat.append({ ...w, role: 'user', content: 'arrives later' }));
+        await tick();
+      }
+      const written = await Promise.race([
+        Promise.all(others),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('the later appends waited for the stuck ones')), 5000),
+        ),
+      ]);
+      // They did not wait for the lock (a slot is held LONE_HOLD_MS at most), and went together.
+      expect(stuckSettled).toBe(false);
+      const rows = await stored(written.map((m) => m.id));
+      expect(rows.size).toBe(6);
+      expect(new Set([...rows.values()].map((row) => row.xmin)).size).toBeLessThanOrEqual(2);
+      await locker.query('commit');
+      expect((await Promise.all(stuck)).map((m) => m.content)).toEqual([
+        'waits for the lock',
+        'waits for the lock',
+      ]);
+    } finally {
+      await locker.end();
+    }
+  });
+
   it('a group the server refuses: each caller runs alone, and only the bad append fails', async () => {
     await owner.query(
       `alter table "${schema}".chat_messages add constraint group_test_refuse check (content <> 'refuse me')`,

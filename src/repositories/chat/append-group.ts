@@ -18,18 +18,34 @@ const MAX_GROUP = 8;
  * is sent); more callers than a group holds fill a second one instead of waiting for the first.
  */
 const MAX_IN_FLIGHT = 2;
+/**
+ * How long a lone append holds its slot at most (see `#pump`): past it, a slow single statement
+ * (e.g. one waiting on a row lock the host holds) no longer keeps the appends behind it waiting.
+ */
+const LONE_HOLD_MS = 25;
 /** The parameters of one row of a group statement. */
 const PER_ROW = 10;
 /** The parameters of a row's usage record (usage groups only). */
 const PER_USAGE = 10;
+
+/**
+ * What the group did with an append: wrote it (`row`), or left it to its caller's single statement
+ * (`row` undefined). The caller calls `done` once its own statements settled, always: a lone append
+ * holds one of the group's slots until then (see `#pump`).
+ */
+export interface GroupOutcome {
+  readonly row: LeanAppendedRow | undefined;
+  readonly done: () => void;
+}
+
+const NOTHING_HELD = (): void => undefined;
 
 /** One caller's append waiting for its group. */
 interface Pending {
   readonly ctx: RepositoryContext;
   readonly message: NewMessage;
   readonly now: Date;
-  /** The row written, or undefined when the group did not write it (the caller then runs alone). */
-  readonly resolve: (row: LeanAppendedRow | undefined) => void;
+  readonly resolve: (outcome: GroupOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -136,7 +152,8 @@ interface GroupRow {
  * Concurrent single-message appends of one instance, written together: the appends that arrive
  * while a group statement is in flight (or in the same turn of the event loop) go in the next one,
  * so N concurrent writers share one statement, one transaction and one WAL flush, as the audit
- * log's group insert does. A lone append is not grouped (its caller runs the single statement).
+ * log's group insert does. A lone append is not grouped (its caller runs the single statement), but
+ * holds a slot while it runs, so the appends arriving meanwhile wait for the next group.
  * Only appends the lean single shape would write are grouped: a given conversation, no explicit
  * parent, outside a transaction, without `rls` (see `groupable`). Appends with a usage record, and
  * appends with a client id, form groups of their own kind (a statement each).
@@ -159,9 +176,10 @@ export class ChatAppendGroup {
 
   /**
    * Writes `message` (already sealed when encryption is on) at `now` with the appends made
-   * concurrently. Resolves with the row written, or undefined when the group did not write it.
+   * concurrently. Resolves with the row written, or with no row when the group did not write it:
+   * the caller then runs its single statement, and calls `done` once it settled.
    */
-  append(ctx: RepositoryContext, message: NewMessage, now: Date): Promise<LeanAppendedRow | undefined> {
+  append(ctx: RepositoryContext, message: NewMessage, now: Date): Promise<GroupOutcome> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ ctx, message, now, resolve, reject });
       this.#pumpSoon.schedule();
@@ -197,27 +215,47 @@ export class ChatAppendGroup {
         } else rest.push(pending);
       }
       this.#queue = rest;
+      this.#inFlight++;
       if (group.length === 1) {
-        // A lone append: its caller's single statement is the cheapest.
-        group[0]?.resolve(undefined);
+        // A lone append: its caller's single statement is the cheapest. It holds a slot until that
+        // statement settles (at most LONE_HOLD_MS), so the appends arriving meanwhile wait and go
+        // together: callers that drifted apart, as under any real load, form groups again instead
+        // of each going alone for good (sealed appends, 8 writers: every append was lone before).
+        (group[0] as Pending).resolve({ row: undefined, done: this.#hold() });
         continue;
       }
-      this.#inFlight++;
       this.#write(group, kind)
         // #write settles every caller itself; anything it threw first fails the group's callers,
         // never the process (a caller already settled ignores it).
         .catch((error: unknown) => {
           for (const pending of group) pending.reject(error);
         })
-        .finally(() => {
-          this.#inFlight--;
-          if (this.#inFlight === 0) {
-            for (const resolve of this.#idle) resolve();
-            this.#idle.clear();
-          }
-          this.#pumpSoon.schedule();
-        });
+        .finally(() => this.#settled());
     }
+  }
+
+  /** A slot's end: the next group may go; close() resolves once no slot is taken. */
+  #settled(): void {
+    this.#inFlight--;
+    if (this.#inFlight === 0) {
+      for (const resolve of this.#idle) resolve();
+      this.#idle.clear();
+    }
+    this.#pumpSoon.schedule();
+  }
+
+  /** The release of a lone append's slot: once, by its caller or after LONE_HOLD_MS. */
+  #hold(): () => void {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      clearTimeout(timer);
+      this.#settled();
+    };
+    const timer = setTimeout(release, LONE_HOLD_MS);
+    timer.unref();
+    return release;
   }
 
   async #write(group: readonly Pending[], kind: GroupKind): Promise<void> {
@@ -252,7 +290,8 @@ export class ChatAppendGroup {
       rows = await this.#runtime.runPrepared<GroupRow>(query);
     } catch (error) {
       // Refused by the server: nothing was written, each caller runs alone (and fails alone).
-      if (refusedByServer(error)) for (const pending of group) pending.resolve(undefined);
+      if (refusedByServer(error))
+        for (const pending of group) pending.resolve({ row: undefined, done: NOTHING_HELD });
       else for (const pending of group) pending.reject(error);
       return;
     }
@@ -260,17 +299,19 @@ export class ChatAppendGroup {
     for (const row of rows) written.set(Number(row.ord), row);
     group.forEach((pending, i) => {
       const row = written.get(i + 1);
-      pending.resolve(
-        row === undefined
-          ? undefined
-          : {
-              id: String(row.id),
-              user_id: row.user_id,
-              conversation_id: row.conversation_id,
-              parent_id: null,
-              existing: false,
-            },
-      );
+      pending.resolve({
+        row:
+          row === undefined
+            ? undefined
+            : {
+                id: String(row.id),
+                user_id: row.user_id,
+                conversation_id: row.conversation_id,
+                parent_id: null,
+                existing: false,
+              },
+        done: NOTHING_HELD,
+      });
     });
   }
 }

@@ -445,61 +445,70 @@ async function insertSealed(
   let lean = eligible && chosen.get(hintKey) === undefined;
   // Concurrent lean appends go in one group statement (append-group.ts), tried once.
   let grouping = lean;
-  for (let attempt = 0; ; ) {
-    const { stored, defaulted } = await sealNewMessages(ctx, batch, now);
-    const [single] = stored;
-    if (grouping && single !== undefined && groupable(ctx, single)) {
-      grouping = false;
-      const row = await appendGroupOf(ctx.runtime).append(ctx, single, now);
-      // Not written by a group: alone, by the single shapes below.
-      if (row !== undefined) return [row];
+  // A lone append's slot in the group, released once this call's statements settled.
+  let release = (): void => undefined;
+  try {
+    for (let attempt = 0; ; ) {
+      const { stored, defaulted } = await sealNewMessages(ctx, batch, now);
+      const [single] = stored;
+      if (grouping && single !== undefined && groupable(ctx, single)) {
+        grouping = false;
+        const outcome = await appendGroupOf(ctx.runtime).append(ctx, single, now);
+        // Not written by a group: alone, by the single shapes below.
+        if (outcome.row !== undefined) return [outcome.row];
+        release = outcome.done;
+      }
+      // One message (append): a fixed-shape statement with scalar parameters that runs on a generic
+      // plan; a batch: the unnest statement.
+      const query = !returning
+        ? preparedQuery<AppendedRow>(ctx, 'import', (t) => insertSql(t, false), parameters(ctx, stored, now))
+        : stored.length === 1 && single !== undefined
+          ? appendOneQuery(ctx, single, now, lean)
+          : preparedQuery<AppendedRow | LeanAppendedRow>(
+              ctx,
+              'append',
+              (t) => insertSql(t, true),
+              parameters(ctx, stored, now),
+            );
+      try {
+        const rows = await withRetries(ctx, stored, (c) =>
+          c.runPrepared<AppendedRow | LeanAppendedRow>(query),
+        );
+        if (isStale(rows)) {
+          if (++stale >= MAX_STALE_RUNS) throw new SerializationFailureError('40001');
+          continue;
+        }
+        if (lean && rows.length === 0) {
+          // The lean shape wrote nothing: the conversation has a chosen leaf, or the caller may not
+          // write to it, or a concurrent retry holds the client id. The full shape tells which.
+          lean = false;
+          continue;
+        }
+        // The full shape wrote where the lean one could not (or was not tried): remember the
+        // conversation, so its next appends go straight to the full shape.
+        if (eligible && !lean && rows.length > 0) chosen.set(hintKey, true);
+        if (returning && rows.length === 0 && single !== undefined && stored.length === 1) {
+          // The single shapes return nothing when the caller may not write to the conversation
+          // (this throws; NotFoundError for a deleted cached default conversation, retried below),
+          await explainReferenceFailure(ctx, stored);
+          // or the explicit parent is not a message of the conversation (the shape inserts nothing),
+          if (single.parentId !== undefined) throw parentNotFound();
+          // or the chosen leaf it continues moved while it waited (staleSelect), or a concurrent retry
+          // committed its client id after the snapshot: run again, with a fresh snapshot.
+          if (++stale < MAX_STALE_RUNS) continue;
+          throw new SerializationFailureError('40001');
+        }
+        return rows;
+      } catch (error) {
+        if (attempt > 0 || !defaulted || !isCarebaseError(error, 'NOT_FOUND')) throw error;
+        attempt++;
+        forgetDefaultConversations(
+          ctx,
+          batch.map((m) => m.userId),
+        );
+      }
     }
-    // One message (append): a fixed-shape statement with scalar parameters that runs on a generic
-    // plan; a batch: the unnest statement.
-    const query = !returning
-      ? preparedQuery<AppendedRow>(ctx, 'import', (t) => insertSql(t, false), parameters(ctx, stored, now))
-      : stored.length === 1 && single !== undefined
-        ? appendOneQuery(ctx, single, now, lean)
-        : preparedQuery<AppendedRow | LeanAppendedRow>(
-            ctx,
-            'append',
-            (t) => insertSql(t, true),
-            parameters(ctx, stored, now),
-          );
-    try {
-      const rows = await withRetries(ctx, stored, (c) => c.runPrepared<AppendedRow | LeanAppendedRow>(query));
-      if (isStale(rows)) {
-        if (++stale >= MAX_STALE_RUNS) throw new SerializationFailureError('40001');
-        continue;
-      }
-      if (lean && rows.length === 0) {
-        // The lean shape wrote nothing: the conversation has a chosen leaf, or the caller may not
-        // write to it, or a concurrent retry holds the client id. The full shape tells which.
-        lean = false;
-        continue;
-      }
-      // The full shape wrote where the lean one could not (or was not tried): remember the
-      // conversation, so its next appends go straight to the full shape.
-      if (eligible && !lean && rows.length > 0) chosen.set(hintKey, true);
-      if (returning && rows.length === 0 && single !== undefined && stored.length === 1) {
-        // The single shapes return nothing when the caller may not write to the conversation
-        // (this throws; NotFoundError for a deleted cached default conversation, retried below),
-        await explainReferenceFailure(ctx, stored);
-        // or the explicit parent is not a message of the conversation (the shape inserts nothing),
-        if (single.parentId !== undefined) throw parentNotFound();
-        // or the chosen leaf it continues moved while it waited (staleSelect), or a concurrent retry
-        // committed its client id after the snapshot: run again, with a fresh snapshot.
-        if (++stale < MAX_STALE_RUNS) continue;
-        throw new SerializationFailureError('40001');
-      }
-      return rows;
-    } catch (error) {
-      if (attempt > 0 || !defaulted || !isCarebaseError(error, 'NOT_FOUND')) throw error;
-      attempt++;
-      forgetDefaultConversations(
-        ctx,
-        batch.map((m) => m.userId),
-      );
-    }
+  } finally {
+    release();
   }
 }
