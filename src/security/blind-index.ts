@@ -1,4 +1,5 @@
-import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { hkdfSync, type KeyObject } from 'node:crypto';
+import { type WordMacKey, wordMac, wordMacKey } from './word-mac.js';
 
 /**
  * The blind keyword index (docs/encryption.md, "Search"): words are normalized here, then each
@@ -42,27 +43,34 @@ export function isIndexedWord(word: string): boolean {
   return !BLIND_INDEX_STOP_WORDS.has(word);
 }
 
-/** The index key of a data key: HKDF-SHA256 of its bytes, bound to its owner and version. */
-export function deriveIndexKey(dataKey: KeyObject, userId: string, version: number): KeyObject {
+/**
+ * The index key of a data key: HKDF-SHA256 of its bytes, bound to its owner and version, held as
+ * its HMAC states (src/security/word-mac.ts).
+ */
+export function deriveIndexKey(dataKey: KeyObject, userId: string, version: number): WordMacKey {
   const bytes = dataKey.export();
+  let derived: Uint8Array | undefined;
   try {
-    return createSecretKey(
-      Buffer.from(
-        hkdfSync('sha256', bytes, Buffer.alloc(0), `carebase.blind-index.v1:${userId}:${version}`, 32),
-      ),
+    derived = new Uint8Array(
+      hkdfSync('sha256', bytes, Buffer.alloc(0), `carebase.blind-index.v1:${userId}:${version}`, 32),
     );
+    return wordMacKey(derived);
   } finally {
     bytes.fill(0);
+    derived?.fill(0);
   }
 }
 
-/** The token of one normalized word under `indexKey`, as a decimal string. */
-export function wordToken(indexKey: KeyObject, word: string): string {
-  return createHmac('sha256', indexKey).update(word, 'utf8').digest().readBigInt64BE(0).toString();
+/**
+ * The token of one normalized word under `indexKey`, as a decimal string: the first 8 bytes of
+ * HMAC-SHA256(index key, word).
+ */
+export function wordToken(indexKey: WordMacKey, word: string): string {
+  return wordMac(indexKey, word);
 }
 
 /** The distinct tokens of the indexed words of `text`. */
-export function textTokens(indexKey: KeyObject, text: string): string[] {
+export function textTokens(indexKey: WordMacKey, text: string): string[] {
   const words = new Set(normalizedWords(text));
   const tokens: string[] = [];
   for (const word of words) if (isIndexedWord(word)) tokens.push(wordToken(indexKey, word));

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { deriveIndexKey, textTokens, wordToken } from '../../security/blind-index.js';
+import type { WordMacKey } from '../../security/word-mac.js';
 import type { UserKeys } from './data-keys.js';
 
 /**
@@ -10,10 +11,10 @@ import type { UserKeys } from './data-keys.js';
  */
 
 /** Index keys by the data key they derive from (derived once per unwrapped key). */
-const INDEX_KEYS = new WeakMap<KeyObject, KeyObject>();
+const INDEX_KEYS = new WeakMap<KeyObject, WordMacKey>();
 
 /** The index key of `userId`'s data key `version`. */
-export function indexKeyOf(userId: string, version: number, dataKey: KeyObject): KeyObject {
+export function indexKeyOf(userId: string, version: number, dataKey: KeyObject): WordMacKey {
   let indexKey = INDEX_KEYS.get(dataKey);
   if (indexKey === undefined) {
     indexKey = deriveIndexKey(dataKey, userId, version);
