@@ -4,10 +4,10 @@ import { isBigintText } from '../../validation/ids.js';
 import { jsonObjectSchema } from '../../validation/json.js';
 import { quick, quickObject } from '../../validation/quick.js';
 import { StorableTextSchema } from '../../validation/text.js';
-import { ChatPartsSchema } from './chat-part-schema.js';
+import { ChatPartsSchema, quickChatParts } from './chat-part-schema.js';
 import type { ChatPart } from './chat-parts.js';
 import { ConversationStatusSchema } from './sharing-inputs.js';
-import { type ChatUsageRecord, ChatUsageRecordSchema } from './usage-inputs.js';
+import { type ChatUsageRecord, ChatUsageRecordSchema, quickUsageRecord } from './usage-inputs.js';
 
 /**
  * Zod schemas of every `cb.chat` method's input, exported so hosts can validate requests with the
@@ -236,22 +236,31 @@ export const ChatAppendInputSchema = z
     path: ['content'],
   });
 /**
- * `ChatAppendInputSchema`'s quick parse (see `src/validation/quick.ts`) for a message with
- * `content`: `parts`, `usage` and `parentId` go to the schema. test/chat/quick-append.test.ts holds
- * it to the schema.
+ * `ChatAppendInputSchema`'s quick parse (see `src/validation/quick.ts`): a message with `content`
+ * or typical `parts` (text, reasoning, tool calls and results), with or without `usage`; a
+ * `parentId` and other parts go to the schema. test/chat/quick-append.test.ts holds it to the
+ * schema.
  */
-export const quickChatAppend = quickObject(
+const quickAppendFields = quickObject(
   {
     userId: quick.uuid,
     conversationId: quick.uuid,
     role: quick.oneOf(...ChatRoleSchema.options),
     content: quick.storableText(),
+    parts: quickChatParts,
     metadata: quick.jsonObject,
     id: quick.storableText(1, 200),
+    usage: quickUsageRecord,
     pinned: quick.boolean,
   },
-  ['userId', 'role', 'content'],
-) as (input: unknown) => z.output<typeof ChatAppendInputSchema> | undefined;
+  ['userId', 'role'],
+);
+export const quickChatAppend = ((input: unknown) => {
+  const parsed = quickAppendFields(input);
+  return parsed !== undefined && (parsed.content !== undefined || parsed.parts !== undefined)
+    ? parsed
+    : undefined;
+}) as (input: unknown) => z.output<typeof ChatAppendInputSchema> | undefined;
 
 /**
  * Input of `cb.chat.append()`: one message. Without `conversationId` it goes to the user's default conversation; an `id` makes retries idempotent. Validated by `ChatAppendInputSchema` (`carebase/schemas`).

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { checkJson } from '../../validation/json.js';
 import type { JsonValue } from '../../validation/json-value.js';
+import { type QuickField, quick, quickObject } from '../../validation/quick.js';
 import { StorableTextSchema } from '../../validation/text.js';
 import type { ChatPart, ChatProviderMetadata } from './chat-parts.js';
 
@@ -187,3 +188,80 @@ export const ChatPartsSchema = z.array(ChatPartSchema).max(10_000) as unknown as
   ChatPart[],
   readonly ChatPart[]
 >;
+
+/** `jsonValue`'s quick form: the checked plain copy, or undefined to decline. */
+const quickJson: QuickField = (value) => {
+  const checked = checkJson(value, OUTER_JSON_LIMITS);
+  return 'message' in checked ? undefined : checked.value;
+};
+const quickIdentifier = quick.storableText(1, 500);
+const quickState = quick.oneOf('streaming', 'done');
+
+/**
+ * The quick parses (see `src/validation/quick.ts`) of the parts of a typical assistant turn: text,
+ * reasoning, tool calls and tool results, without `providerMetadata`. Every other part, and any
+ * part with provider metadata, goes to the schema.
+ */
+const QUICK_PARTS = new Map<unknown, (input: unknown) => Readonly<Record<string, unknown>> | undefined>([
+  [
+    'text',
+    quickObject({ type: quick.oneOf('text'), text: quick.storableText(), state: quickState }, [
+      'type',
+      'text',
+    ]),
+  ],
+  [
+    'reasoning',
+    quickObject(
+      { type: quick.oneOf('reasoning'), text: quick.storableText(), id: quickIdentifier, state: quickState },
+      ['type', 'text'],
+    ),
+  ],
+  [
+    'tool-call',
+    quickObject(
+      {
+        type: quick.oneOf('tool-call'),
+        toolCallId: quickIdentifier,
+        toolName: quickIdentifier,
+        input: quickJson,
+        dynamic: quick.boolean,
+        title: quick.storableText(0, 1_000),
+        providerExecuted: quick.boolean,
+      },
+      ['type', 'toolCallId', 'toolName', 'input'],
+    ),
+  ],
+  [
+    'tool-result',
+    quickObject(
+      {
+        type: quick.oneOf('tool-result'),
+        toolCallId: quickIdentifier,
+        output: quickJson,
+        isError: quick.boolean,
+        toolName: quickIdentifier,
+        preliminary: quick.boolean,
+      },
+      ['type', 'toolCallId', 'output', 'isError'],
+    ),
+  ],
+]);
+
+/**
+ * `ChatPartsSchema`'s quick parse: an array of at most 10,000 parts, each a text, reasoning,
+ * tool-call or tool-result part (see `QUICK_PARTS`); declines anything else. test/chat/quick-append.test.ts
+ * holds it to the schema.
+ */
+export const quickChatParts: QuickField = (value) => {
+  if (!Array.isArray(value) || value.length > 10_000) return undefined;
+  const parts: unknown[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const part: unknown = value[i];
+    if (typeof part !== 'object' || part === null) return undefined;
+    const parsed = QUICK_PARTS.get((part as { type?: unknown }).type)?.(part);
+    if (parsed === undefined) return undefined;
+    parts.push(parsed);
+  }
+  return parts;
+};

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type QuickField, quick, quickObject } from '../../validation/quick.js';
 
 /**
  * Zod schemas and types of the chat usage ledger: the `usage` of an assistant message
@@ -6,6 +7,10 @@ import { z } from 'zod';
  */
 
 const tokens = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** An exact non-negative decimal (`cost`). */
+const COST = /^\d{1,12}(\.\d{1,12})?$/;
+/** An ISO 4217 code (`currency`). */
+const CURRENCY = /^[A-Z]{3}$/;
 
 /**
  * Validates {@link ChatUsageRecord}. `cost` is an exact decimal string (up to 12 digits before and
@@ -25,14 +30,8 @@ export const ChatUsageRecordSchema = z
     outputTokens: tokens.optional(),
     cachedTokens: tokens.optional(),
     reasoningTokens: tokens.optional(),
-    cost: z
-      .string()
-      .regex(/^\d{1,12}(\.\d{1,12})?$/, 'must be a non-negative decimal string like 0.0042')
-      .optional(),
-    currency: z
-      .string()
-      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code like USD')
-      .optional(),
+    cost: z.string().regex(COST, 'must be a non-negative decimal string like 0.0042').optional(),
+    currency: z.string().regex(CURRENCY, 'must be an ISO 4217 code like USD').optional(),
     latencyMs: z.number().int().min(0).max(2_147_483_647).optional(),
     status: z.enum(['ok', 'error', 'aborted']),
   })
@@ -40,6 +39,38 @@ export const ChatUsageRecordSchema = z
     message: 'cost and currency go together',
     path: ['currency'],
   });
+
+/** `z.number().int().min(0).max(max)`. */
+function quickCount(max: number): QuickField {
+  return (value) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max ? value : undefined;
+}
+const quickUsageFields = quickObject(
+  {
+    provider: quick.text(1, 100),
+    model: quick.text(1, 200),
+    inputTokens: quickCount(Number.MAX_SAFE_INTEGER),
+    outputTokens: quickCount(Number.MAX_SAFE_INTEGER),
+    cachedTokens: quickCount(Number.MAX_SAFE_INTEGER),
+    reasoningTokens: quickCount(Number.MAX_SAFE_INTEGER),
+    cost: quick.text(0, Number.POSITIVE_INFINITY, COST),
+    currency: quick.text(0, Number.POSITIVE_INFINITY, CURRENCY),
+    latencyMs: quickCount(2_147_483_647),
+    status: quick.oneOf('ok', 'error', 'aborted'),
+  },
+  ['provider', 'model', 'status'],
+);
+
+/**
+ * `ChatUsageRecordSchema`'s quick parse (see `src/validation/quick.ts`); test/chat/quick-append.test.ts
+ * holds it to the schema.
+ */
+export const quickUsageRecord: QuickField = (value) => {
+  const parsed = quickUsageFields(value);
+  return parsed !== undefined && (parsed.cost === undefined) === (parsed.currency === undefined)
+    ? parsed
+    : undefined;
+};
 
 /**
  * The usage of the model call behind an assistant message: provider, model, tokens, cost as an
