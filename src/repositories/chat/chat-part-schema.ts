@@ -250,8 +250,8 @@ const QUICK_PARTS = new Map<unknown, (input: unknown) => Readonly<Record<string,
 
 /**
  * `ChatPartsSchema`'s quick parse: an array of at most 10,000 parts, each a text, reasoning,
- * tool-call or tool-result part (see `QUICK_PARTS`); declines anything else. test/chat/quick-append.test.ts
- * holds it to the schema.
+ * tool-call or tool-result part (see `QUICK_PARTS`); declines anything else.
+ * test/chat/quick-append.test.ts holds it to the schema.
  */
 export const quickChatParts: QuickField = (value) => {
   if (!Array.isArray(value) || value.length > 10_000) return undefined;

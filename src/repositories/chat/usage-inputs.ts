@@ -62,8 +62,8 @@ const quickUsageFields = quickObject(
 );
 
 /**
- * `ChatUsageRecordSchema`'s quick parse (see `src/validation/quick.ts`); test/chat/quick-append.test.ts
- * holds it to the schema.
+ * `ChatUsageRecordSchema`'s quick parse (see `src/validation/quick.ts`), with its cost/currency
+ * pairing; test/chat/quick-append.test.ts holds it to the schema.
  */
 export const quickUsageRecord: QuickField = (value) => {
   const parsed = quickUsageFields(value);
