@@ -153,7 +153,8 @@ interface GroupRow {
  * while a group statement is in flight (or in the same turn of the event loop) go in the next one,
  * so N concurrent writers share one statement, one transaction and one WAL flush, as the audit
  * log's group insert does. A lone append is not grouped (its caller runs the single statement), but
- * holds a slot while it runs, so the appends arriving meanwhile wait for the next group.
+ * holds one of the two slots while it runs: once both are taken, the appends arriving meanwhile wait
+ * and go in the next group.
  * Only appends the lean single shape would write are grouped: a given conversation, no explicit
  * parent, outside a transaction, without `rls` (see `groupable`). Appends with a usage record, and
  * appends with a client id, form groups of their own kind (a statement each).
@@ -218,9 +219,10 @@ export class ChatAppendGroup {
       this.#inFlight++;
       if (group.length === 1) {
         // A lone append: its caller's single statement is the cheapest. It holds a slot until that
-        // statement settles (at most LONE_HOLD_MS), so the appends arriving meanwhile wait and go
-        // together: callers that drifted apart, as under any real load, form groups again instead
-        // of each going alone for good (sealed appends, 8 writers: every append was lone before).
+        // statement settles (at most LONE_HOLD_MS), so once both slots are taken the appends
+        // arriving meanwhile wait and go together: callers that drifted apart, as under any real
+        // load, form groups again instead of each going alone for good (sealed appends, 8 writers:
+        // every append was lone before).
         (group[0] as Pending).resolve({ row: undefined, done: this.#hold() });
         continue;
       }
