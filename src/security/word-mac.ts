@@ -109,8 +109,10 @@ export function wordMacKey(bytes: Uint8Array): WordMacKey {
   }
 }
 
-/** The message buffer: the word's UTF-8 bytes, padding and length (grown for long words). */
-let message = new Uint8Array(128);
+/** The shared message buffer: a word's UTF-8 bytes, padding and length (cleared after each word). */
+let shared = new Uint8Array(128);
+/** The largest shared buffer kept: a longer word gets a buffer of its own, dropped after use. */
+const KEPT_BYTES = 4_096;
 /** The outer hash's one block: the inner digest, padding and the length (64 + 32 bytes, in bits). */
 const OUTER = new Uint8Array(64);
 OUTER[32] = 0x80;
@@ -119,10 +121,18 @@ OUTER[63] = 0x00;
 const STATE = new Int32Array(8);
 const encoder = new TextEncoder();
 
+/** A buffer for a word of `chars` UTF-16 units: up to 3 bytes each, plus a block of padding. */
+function bufferFor(chars: number): Uint8Array {
+  const need = chars * 3 + 72;
+  if (need <= shared.length) return shared;
+  const buffer = new Uint8Array(need);
+  if (need <= KEPT_BYTES) shared = buffer;
+  return buffer;
+}
+
 /** The word's UTF-8 bytes into `message` from 0; returns their length. */
-function encode(word: string): number {
+function encode(word: string, message: Uint8Array): number {
   const n = word.length;
-  if (message.length < n * 3 + 72) message = new Uint8Array(n * 3 + 72);
   for (let i = 0; i < n; i++) {
     const code = word.charCodeAt(i);
     if (code >= 0x80) return encoder.encodeInto(word, message).written;
@@ -136,7 +146,8 @@ function encode(word: string): number {
  * integer, in decimal.
  */
 export function wordMac(key: WordMacKey, word: string): string {
-  const length = encode(word);
+  const message = bufferFor(word.length);
+  const length = encode(word, message);
   // Padding: 0x80, zeros, then the bit length of ipad block + message, in the last 8 bytes.
   const end = Math.ceil((length + 9) / 64) * 64;
   message[length] = 0x80;
@@ -148,6 +159,8 @@ export function wordMac(key: WordMacKey, word: string): string {
   message[end - 1] = bits;
   STATE.set(key.inner);
   for (let offset = 0; offset < end; offset += 64) compress(STATE, message, offset);
+  // The word is not left behind in the shared buffer.
+  message.fill(0, 0, end);
   for (let i = 0; i < 8; i++) {
     const v = STATE[i] as number;
     OUTER[i * 4] = v >>> 24;

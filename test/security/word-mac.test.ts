@@ -16,6 +16,8 @@ function reference(key: Uint8Array, word: string): string {
 function words(): string[] {
   const list = ['', 'a', 'patient', 'café', 'naïve', '日本語', '😀', 'x\u0000y', 'ﬁ', '\u{10ffff}'];
   for (let n = 0; n <= 200; n++) list.push('w'.repeat(n));
+  // Past the shared buffer's size (a buffer of its own), then short again.
+  list.push('long'.repeat(1_500), 'é'.repeat(1_400), 'short');
   for (let n = 1; n <= 70; n++) list.push('é'.repeat(n), '語'.repeat(n));
   for (let i = 0; i < 500; i++) list.push(randomBytes(1 + (i % 150)).toString('latin1'));
   for (let i = 0; i < 200; i++) list.push(randomBytes(2 + (i % 60)).toString('utf16le'));
