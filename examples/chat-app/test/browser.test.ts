@@ -243,7 +243,8 @@ describe.skipIf(!hasChromium)(
       expect(await page.locator('.message--other .message__meta').first().textContent()).toMatch(
         new RegExp(`^${patient.username} · `),
       );
-      expect(await page.locator('#chat-people').textContent()).toBe(
+      // The participants load on their own request, after or before the history: wait for them.
+      await poll(() => page.locator('#chat-people').textContent()).toBe(
         `Shared: you and ${patient.username} (owner)`,
       );
       await page.getByLabel('Your question').fill('Please come to the clinic this afternoon.');
