@@ -116,8 +116,7 @@ const KEPT_BYTES = 4_096;
 /** The outer hash's one block: the inner digest, padding and the length (64 + 32 bytes, in bits). */
 const OUTER = new Uint8Array(64);
 OUTER[32] = 0x80;
-OUTER[62] = 0x03; // 768 bits
-OUTER[63] = 0x00;
+OUTER[62] = 0x03; // 768 bits (0x0300)
 const STATE = new Int32Array(8);
 const encoder = new TextEncoder();
 

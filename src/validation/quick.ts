@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { regexes } from 'zod/v4/core';
-import { checkJson, isJsonObjectCandidate } from './json.js';
+import { checkJson, isJsonObjectCandidate, type JsonLimits } from './json.js';
 import { textProblem } from './text.js';
 
 /**
@@ -19,11 +19,13 @@ export type QuickField = (value: unknown) => unknown;
  * `required`): a plain object with only those keys, each passing its check. A key given as
  * `undefined` is left out, as an optional field allows. Declines anything else (other keys, a
  * class instance, a missing required field), so fields the quick parse does not know (e.g. a
- * nested object it leaves to the schema) simply go to the schema.
+ * nested object it leaves to the schema) simply go to the schema. `refine` mirrors the schema's
+ * `.refine()`: the parsed object is declined when it returns false.
  */
 export function quickObject(
   fields: Readonly<Record<string, QuickField>>,
   required: readonly string[],
+  refine?: (parsed: Readonly<Record<string, unknown>>) => boolean,
 ): (input: unknown) => Readonly<Record<string, unknown>> | undefined {
   const checks = new Map(Object.entries(fields));
   const requiredKeys = new Set(required);
@@ -46,7 +48,7 @@ export function quickObject(
       out[key] = parsed;
       if (requiredKeys.has(key)) found++;
     }
-    return found === requiredKeys.size ? out : undefined;
+    return found === requiredKeys.size && (refine === undefined || refine(out)) ? out : undefined;
   };
 }
 
@@ -54,6 +56,15 @@ export function quickObject(
 function isText(value: unknown, min: number, max: number): value is string {
   return typeof value === 'string' && value.length >= min && value.length <= max;
 }
+
+/** Any JSON value `checkJson` accepts within `limits`: the checked plain copy. */
+function jsonField(limits?: JsonLimits): QuickField {
+  return (value) => {
+    const checked = checkJson(value, limits);
+    return 'message' in checked ? undefined : checked.value;
+  };
+}
+const anyJson = jsonField();
 
 /** zod's `z.uuid()` pattern (any RFC 9562 version, nil and max). */
 const UUID = regexes.uuid();
@@ -86,10 +97,15 @@ export const quick = {
     value instanceof Date && !Number.isNaN(value.getTime()) ? value : undefined) as QuickField,
   /** `z.boolean()`. */
   boolean: ((value) => (typeof value === 'boolean' ? value : undefined)) as QuickField,
+  /** `z.number().int().min(min).max(max)`. */
+  integer(min: number, max: number): QuickField {
+    return (value) =>
+      typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+        ? value
+        : undefined;
+  },
+  /** Any JSON value `checkJson` accepts within `limits` (`checkJson` in a zod transform). */
+  json: jsonField,
   /** `jsonObjectSchema()` with the default limits: the checked plain copy. */
-  jsonObject: ((value) => {
-    if (!isJsonObjectCandidate(value)) return undefined;
-    const checked = checkJson(value);
-    return 'message' in checked ? undefined : checked.value;
-  }) as QuickField,
+  jsonObject: ((value) => (isJsonObjectCandidate(value) ? anyJson(value) : undefined)) as QuickField,
 };

@@ -241,7 +241,7 @@ export const ChatAppendInputSchema = z
  * `parentId` and other parts go to the schema. test/chat/quick-append.test.ts holds it to the
  * schema.
  */
-const quickAppendFields = quickObject(
+export const quickChatAppend = quickObject(
   {
     userId: quick.uuid,
     conversationId: quick.uuid,
@@ -254,13 +254,8 @@ const quickAppendFields = quickObject(
     pinned: quick.boolean,
   },
   ['userId', 'role'],
-);
-export const quickChatAppend = ((input: unknown) => {
-  const parsed = quickAppendFields(input);
-  return parsed !== undefined && (parsed.content !== undefined || parsed.parts !== undefined)
-    ? parsed
-    : undefined;
-}) as (input: unknown) => z.output<typeof ChatAppendInputSchema> | undefined;
+  (parsed) => parsed.content !== undefined || parsed.parts !== undefined,
+) as (input: unknown) => z.output<typeof ChatAppendInputSchema> | undefined;
 
 /**
  * Input of `cb.chat.append()`: one message. Without `conversationId` it goes to the user's default conversation; an `id` makes retries idempotent. Validated by `ChatAppendInputSchema` (`carebase/schemas`).

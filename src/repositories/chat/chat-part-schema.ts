@@ -190,10 +190,7 @@ export const ChatPartsSchema = z.array(ChatPartSchema).max(10_000) as unknown as
 >;
 
 /** `jsonValue`'s quick form: the checked plain copy, or undefined to decline. */
-const quickJson: QuickField = (value) => {
-  const checked = checkJson(value, OUTER_JSON_LIMITS);
-  return 'message' in checked ? undefined : checked.value;
-};
+const quickJson = quick.json(OUTER_JSON_LIMITS);
 const quickIdentifier = quick.storableText(1, 500);
 const quickState = quick.oneOf('streaming', 'done');
 

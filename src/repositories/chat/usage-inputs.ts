@@ -40,37 +40,26 @@ export const ChatUsageRecordSchema = z
     path: ['currency'],
   });
 
-/** `z.number().int().min(0).max(max)`. */
-function quickCount(max: number): QuickField {
-  return (value) =>
-    typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max ? value : undefined;
-}
-const quickUsageFields = quickObject(
-  {
-    provider: quick.text(1, 100),
-    model: quick.text(1, 200),
-    inputTokens: quickCount(Number.MAX_SAFE_INTEGER),
-    outputTokens: quickCount(Number.MAX_SAFE_INTEGER),
-    cachedTokens: quickCount(Number.MAX_SAFE_INTEGER),
-    reasoningTokens: quickCount(Number.MAX_SAFE_INTEGER),
-    cost: quick.text(0, Number.POSITIVE_INFINITY, COST),
-    currency: quick.text(0, Number.POSITIVE_INFINITY, CURRENCY),
-    latencyMs: quickCount(2_147_483_647),
-    status: quick.oneOf('ok', 'error', 'aborted'),
-  },
-  ['provider', 'model', 'status'],
-);
-
 /**
  * `ChatUsageRecordSchema`'s quick parse (see `src/validation/quick.ts`), with its cost/currency
  * pairing; test/chat/quick-append.test.ts holds it to the schema.
  */
-export const quickUsageRecord: QuickField = (value) => {
-  const parsed = quickUsageFields(value);
-  return parsed !== undefined && (parsed.cost === undefined) === (parsed.currency === undefined)
-    ? parsed
-    : undefined;
-};
+export const quickUsageRecord: QuickField = quickObject(
+  {
+    provider: quick.text(1, 100),
+    model: quick.text(1, 200),
+    inputTokens: quick.integer(0, Number.MAX_SAFE_INTEGER),
+    outputTokens: quick.integer(0, Number.MAX_SAFE_INTEGER),
+    cachedTokens: quick.integer(0, Number.MAX_SAFE_INTEGER),
+    reasoningTokens: quick.integer(0, Number.MAX_SAFE_INTEGER),
+    cost: quick.text(0, Number.POSITIVE_INFINITY, COST),
+    currency: quick.text(0, Number.POSITIVE_INFINITY, CURRENCY),
+    latencyMs: quick.integer(0, 2_147_483_647),
+    status: quick.oneOf('ok', 'error', 'aborted'),
+  },
+  ['provider', 'model', 'status'],
+  (parsed) => (parsed.cost === undefined) === (parsed.currency === undefined),
+);
 
 /**
  * The usage of the model call behind an assistant message: provider, model, tokens, cost as an
